@@ -1,0 +1,71 @@
+/**
+ * What the runtime-specific platform module provides. Deno's implementation
+ * is `platform.deno.ts`; the npm build swaps in `platform.node.ts`, which has
+ * the same exports.
+ *
+ * @module
+ */
+
+/** The address of the peer that sent a request. */
+export interface RemoteAddr {
+  /** The peer's IP address. */
+  hostname: string;
+  /** The peer's port. */
+  port: number;
+}
+
+/** A request handler: web-standard `Request` in, `Response` out. */
+export type Handler = (
+  request: Request,
+  remote: RemoteAddr,
+) => Response | Promise<Response>;
+
+/** How to start an HTTP(S) server. */
+export interface ServeOptions {
+  /** The port to listen on; `0` picks a free one. */
+  port: number;
+  /** The address to listen on (default `0.0.0.0`). */
+  hostname?: string;
+  /** PEM certificate and key: serve HTTPS instead of HTTP. */
+  tls?: { cert: string; key: string };
+  /** Stops the server when aborted. */
+  signal?: AbortSignal;
+}
+
+/** A running HTTP server. */
+export interface HttpServer {
+  /** The port actually listened on. */
+  readonly port: number;
+  /** The address listened on. */
+  readonly hostname: string;
+  /** Stops accepting, closes open connections, resolves when closed. */
+  shutdown(): Promise<void>;
+  /** Resolves when the server has stopped. */
+  readonly finished: Promise<void>;
+}
+
+/** The DNS record types discovery resolves. */
+export type DnsRecordType = "A" | "AAAA" | "SRV";
+
+/** An SRV record. */
+export interface SrvRecord {
+  /** Lower is preferred. */
+  priority: number;
+  /** Relative weight among records of one priority. */
+  weight: number;
+  /** The port the service listens on. */
+  port: number;
+  /** The host that serves it (a fully qualified name). */
+  target: string;
+}
+
+/** Options for one DNS query. */
+export interface ResolveOptions {
+  /** Ask this server instead of the system resolver (tests use loopback). */
+  nameServer?: { ipAddr: string; port: number };
+  /** Cancels the query. */
+  signal?: AbortSignal;
+}
+
+/** The signals an operator reacts to. */
+export type ShutdownSignal = "SIGTERM" | "SIGINT";

@@ -1,0 +1,57 @@
+/**
+ * The storage contract of a Raft node.
+ *
+ * The core keeps the log in memory and never does I/O; a {@linkcode Storage}
+ * is what a runtime node writes the core's {@linkcode Ready} into before it
+ * sends messages, and what it loads from when it starts again.
+ *
+ * @module
+ */
+import type { Entry, HardState, PersistedState, Snapshot } from "./types.ts";
+
+/** One durable write: the persistable part of a `Ready`. */
+export interface StorageWrite {
+  /** The hard state to store, when it changed. */
+  hardState: HardState | null;
+  /**
+   * Entries to store. Any stored entry at or after `entries[0].index` is
+   * dropped first (a conflicting suffix being overwritten).
+   */
+  entries: Entry[];
+  /** A snapshot that replaces the whole log up to its index. */
+  snapshot: Snapshot | null;
+}
+
+/**
+ * Where a node keeps its term, vote, log and snapshot.
+ *
+ * Methods may return a promise; a runtime awaits it before it sends any
+ * message that depends on the write (a vote, an append acknowledgement).
+ *
+ * @example A runtime loop writes a ready, then sends
+ * ```ts ignore
+ * const ready = core.ready();
+ * await storage.save(ready);
+ * transport.send(ready.messages);
+ * core.advance();
+ * ```
+ */
+export interface Storage {
+  /**
+   * `true` when what is saved survives a process restart. A node whose
+   * storage is not durable must not trust its memory of votes after a
+   * restart; see the runtime node's documentation.
+   */
+  readonly durable: boolean;
+  /** Everything saved so far (an empty state for a new node). */
+  load(): PersistedState | Promise<PersistedState>;
+  /** Stores a write durably (snapshot, then entries, then hard state). */
+  save(write: StorageWrite): void | Promise<void>;
+  /**
+   * Stores `snapshot` and drops the entries it covers (log compaction).
+   * Entries after `snapshot.metadata.index` are kept.
+   */
+  compact(snapshot: Snapshot): void | Promise<void>;
+  /** Releases files and handles. */
+  close(): void | Promise<void>;
+}

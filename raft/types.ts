@@ -1,0 +1,198 @@
+/**
+ * The data types of the Raft core: log entries, messages, persisted state,
+ * snapshots, membership and the {@linkcode Ready} hand-off.
+ *
+ * These types are shared by the pure core (`core.ts`), its storages and the
+ * HTTP transport. They are plain data: every field is a number, a string, a
+ * boolean, a `Uint8Array` or an array or object of those, so a message can be
+ * checked field by field when it arrives from the network.
+ *
+ * @module
+ */
+
+/**
+ * The identity of one Raft member. In a StatefulSet it is the pod's ordinal
+ * (`my-operator-2` is node `2`). Always a non-negative safe integer.
+ */
+export type NodeId = number;
+
+/** The role a core is in. Learners are followers that are not voters. */
+export type Role = "follower" | "preCandidate" | "candidate" | "leader";
+
+/**
+ * The kind of a log entry.
+ *
+ * - `normal`: application data (for example a key-value command).
+ * - `confChange`: a membership change; `data` holds a {@linkcode ConfChange}
+ *   encoded with `encodeConfChange`.
+ * - `empty`: the no-op entry a new leader appends to commit its term.
+ */
+export type EntryType = "normal" | "confChange" | "empty";
+
+/** One entry of the replicated log. */
+export interface Entry {
+  /** The term of the leader that created the entry. */
+  term: number;
+  /** The position of the entry in the log; the first entry is index 1. */
+  index: number;
+  /** What the entry holds. */
+  type: EntryType;
+  /** The entry's payload; empty for `empty` entries. */
+  data: Uint8Array;
+}
+
+/**
+ * Membership: who votes and who only receives the log.
+ *
+ * Changes are made one server at a time ({@linkcode ConfChange}); a node's
+ * configuration is the latest one in its log, committed or not (Raft
+ * dissertation §4.1).
+ */
+export interface ConfState {
+  /** Members whose votes and acknowledgements count towards a quorum. */
+  voters: NodeId[];
+  /** Members that receive the log but do not vote. */
+  learners: NodeId[];
+}
+
+/** A single-server membership change, carried by a `confChange` entry. */
+export interface ConfChange {
+  /**
+   * - `addLearner`: a new member that replicates but does not vote.
+   * - `promote`: a learner becomes a voter.
+   * - `addVoter`: a new member that votes at once (prefer learner + promote).
+   * - `remove`: a voter or learner leaves.
+   */
+  type: "addLearner" | "promote" | "addVoter" | "remove";
+  /** The member the change is about. */
+  nodeId: NodeId;
+}
+
+/** The state that must be on stable storage before messages are sent. */
+export interface HardState {
+  /** The latest term this node has seen. */
+  term: number;
+  /** Whom this node voted for in `term`, or `null`. */
+  vote: NodeId | null;
+  /** The highest log index known to be committed. */
+  commit: number;
+}
+
+/** Where a snapshot ends and the membership at that point. */
+export interface SnapshotMetadata {
+  /** The index of the last entry the snapshot covers. */
+  index: number;
+  /** The term of that entry. */
+  term: number;
+  /** The membership as of `index`. */
+  conf: ConfState;
+}
+
+/** A state-machine snapshot that replaces the log up to `metadata.index`. */
+export interface Snapshot {
+  /** Where the snapshot ends. */
+  metadata: SnapshotMetadata;
+  /** The state machine's serialized state. */
+  data: Uint8Array;
+}
+
+/**
+ * Everything a node has persisted, as loaded at start.
+ *
+ * `entries` follow the snapshot without a gap: the first has index
+ * `snapshot.metadata.index + 1` (or 1 without a snapshot).
+ */
+export interface PersistedState {
+  /** Term, vote and commit. */
+  hardState: HardState;
+  /** The latest snapshot, if one was taken or received. */
+  snapshot: Snapshot | null;
+  /** The log after the snapshot. */
+  entries: Entry[];
+}
+
+/** The kinds of message two cores exchange. */
+export type MessageType =
+  | "preVote"
+  | "preVoteResp"
+  | "vote"
+  | "voteResp"
+  | "append"
+  | "appendResp"
+  | "heartbeat"
+  | "heartbeatResp"
+  | "snapshot"
+  | "timeoutNow";
+
+/**
+ * A message between two cores. Flat, as in etcd-io/raft: the fields a type
+ * does not use are zero, `false` or empty.
+ */
+export interface Message {
+  /** What the message is. */
+  type: MessageType;
+  /** The sender. */
+  from: NodeId;
+  /** The receiver. */
+  to: NodeId;
+  /** The sender's term (for `preVote`, the term it would campaign in). */
+  term: number;
+  /**
+   * `append`: the term of the entry before `entries`.
+   * `vote`/`preVote`: the term of the candidate's last entry.
+   * `appendResp` with `reject`: the term of the follower's entry at
+   * `rejectHint` (for fast backtracking).
+   */
+  logTerm: number;
+  /**
+   * `append`: the index of the entry before `entries`.
+   * `vote`/`preVote`: the candidate's last index.
+   * `appendResp`: the highest index the follower now matches.
+   */
+  index: number;
+  /** `append`/`heartbeat`: the leader's commit index. */
+  commit: number;
+  /** `append`: the entries to append after `index`. */
+  entries: Entry[];
+  /** Responses: `true` when the request was refused. */
+  reject: boolean;
+  /** `appendResp` with `reject`: where the leader should probe next. */
+  rejectHint: number;
+  /** `snapshot`: the snapshot to install. */
+  snapshot: Snapshot | null;
+}
+
+/** The role and leader as a node currently sees them. */
+export interface SoftState {
+  /** This node's role. */
+  role: Role;
+  /** The leader of the current term, if known. */
+  leader: NodeId | null;
+  /** The current term. */
+  term: number;
+}
+
+/**
+ * What the core asks the outside world to do, handed out by `ready()` and
+ * acknowledged with `advance()`. Order matters:
+ *
+ * 1. persist `snapshot`, then `entries` (dropping any persisted entries at
+ *    or after `entries[0].index` first), then `hardState`, durably;
+ * 2. only then send `messages`;
+ * 3. apply `committedEntries` in order;
+ * 4. call `advance()`.
+ */
+export interface Ready {
+  /** The hard state to persist, when it changed. */
+  hardState: HardState | null;
+  /** Entries to persist; they may overwrite a conflicting suffix. */
+  entries: Entry[];
+  /** A snapshot to persist and restore the state machine from. */
+  snapshot: Snapshot | null;
+  /** Messages to send once the above is durable. */
+  messages: Message[];
+  /** Entries now known to be committed, to apply in order. */
+  committedEntries: Entry[];
+  /** The role, leader and term, when any of them changed. */
+  softState: SoftState | null;
+}
