@@ -55,7 +55,7 @@ export interface SrvRecord {
   weight: number;
   /** The port the service listens on. */
   port: number;
-  /** The host that serves it (a fully qualified name). */
+  /** The host that serves it: a fully qualified name ending in a dot. */
   target: string;
 }
 
