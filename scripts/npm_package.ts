@@ -402,6 +402,45 @@ export function entryPoints(config: DenoConfig): EntryPoint[] {
   });
 }
 
+/**
+ * The module specifiers of a source file, found by parsing it: imports and
+ * exports, dynamic `import("…")`, `import("…")` types and `declare module`.
+ *
+ * @example
+ * ```ts
+ * moduleSpecifiers("a.ts", 'import { b } from "./b.ts"; const s = "./c.ts";');
+ * // ["./b.ts"]
+ * ```
+ */
+export function moduleSpecifiers(fileName: string, text: string): string[] {
+  const file = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest);
+  const found: string[] = [];
+  const visit = (node: ts.Node): void => {
+    const specifier = moduleSpecifierOf(node);
+    if (specifier) found.push(specifier.text);
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  return found;
+}
+
+function moduleSpecifierOf(node: ts.Node): ts.StringLiteral | undefined {
+  let candidate: ts.Node | undefined;
+  if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) {
+    candidate = node.moduleSpecifier;
+  } else if (
+    ts.isCallExpression(node) &&
+    node.expression.kind === ts.SyntaxKind.ImportKeyword
+  ) {
+    candidate = node.arguments[0];
+  } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
+    candidate = node.argument.literal;
+  } else if (ts.isModuleDeclaration(node)) {
+    candidate = node.name;
+  }
+  return candidate && ts.isStringLiteral(candidate) ? candidate : undefined;
+}
+
 interface Graph {
   files: Set<string>;
   npm: Map<string, { version: string; importer: string }>;
@@ -419,20 +458,19 @@ async function walk(
     graph.files.add(file);
     if (!/\.m?tsx?$/.test(file)) continue;
     const text = await readFile(file, "utf8");
-    const info = ts.preProcessFile(text, true, true);
-    for (const ref of info.importedFiles) {
+    for (const specifier of moduleSpecifiers(file, text)) {
       let mapped: MappedSpecifier;
       try {
-        mapped = mapSpecifier(ref.fileName, imports);
+        mapped = mapSpecifier(specifier, imports);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         throw new NpmBuildError(`${file}: ${message}`);
       }
       if (mapped.kind === "relative") {
-        const target = resolve(dirname(file), sourceTwin(ref.fileName));
+        const target = resolve(dirname(file), sourceTwin(specifier));
         if (!(await exists(target))) {
           throw new NpmBuildError(
-            `${file}: expected the imported file "${ref.fileName}" to exist, ` +
+            `${file}: expected the imported file "${specifier}" to exist, ` +
               `found nothing at ${target}`,
           );
         }
