@@ -8,12 +8,21 @@
  * @module
  */
 import ts from "typescript";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import {
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
+import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { BuildResult } from "./npm_package.ts";
-import { NODE_TYPES, run } from "./npm_package.ts";
+import { moduleSpecifiers, NODE_TYPES, run } from "./npm_package.ts";
 
 /** How to run the smoke test. */
 export interface SmokeOptions {
@@ -123,6 +132,14 @@ export async function smokeNode(
     });
     log(`smoke: installed the tarball into a fresh project`);
 
+    const checked = await checkSpecifiers(
+      join(app, "node_modules", name),
+      build.packageJson,
+    );
+    log(
+      `smoke: every import in ${checked} shipped files resolves in the package`,
+    );
+
     typeCheckConsumer(app, build);
     log(`smoke: a TypeScript consumer type-checks against the declarations`);
 
@@ -201,6 +218,60 @@ function typeCheckConsumer(app: string, build: BuildResult): void {
         }),
     );
   }
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...await listFiles(path));
+    else out.push(path);
+  }
+  return out;
+}
+
+/**
+ * Checks every module specifier in the shipped `.js` and `.d.ts` files: a
+ * relative one must end in `.js` (or `.json`) and name a file in the
+ * package, a bare one must be a Node built-in or a declared dependency.
+ * Returns how many files were checked.
+ */
+async function checkSpecifiers(
+  dir: string,
+  packageJson: BuildResult["packageJson"],
+): Promise<number> {
+  const files = (await listFiles(dir)).filter((f) =>
+    /\.(m?js|d\.m?ts)$/.test(f)
+  );
+  const deps = new Set(Object.keys(packageJson.dependencies));
+  const problems: string[] = [];
+  for (const file of files) {
+    const text = await readFile(file, "utf8");
+    for (const specifier of moduleSpecifiers(file, text)) {
+      const where = `${relative(dir, file)}: "${specifier}"`;
+      if (specifier.startsWith(".")) {
+        const target = resolve(dirname(file), specifier);
+        const present = await stat(target).then(() => true, () => false);
+        if (!/\.(m?js|json)$/.test(specifier)) {
+          problems.push(`${where} does not end in .js`);
+        } else if (!present) problems.push(`${where} is not in the package`);
+      } else if (
+        !specifier.startsWith("node:") && !builtinModules.includes(specifier)
+      ) {
+        const bare = /^(@[^/]+\/[^/]+|[^/]+)/.exec(specifier)?.[1] ?? "";
+        if (!deps.has(bare)) {
+          problems.push(`${where} is not a dependency of the package`);
+        }
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new SmokeError(
+      `Expected every import in the package to resolve, found:\n` +
+        problems.join("\n"),
+    );
+  }
+  return files.length;
 }
 
 /** Reads the version a Node executable reports, e.g. `v24.11.0`. */
