@@ -88,6 +88,13 @@ export class Writer {
     this.#len += value.length;
   }
 
+  /** Appends bytes as they are, without a length. */
+  bytesRaw(value: Uint8Array): void {
+    this.#reserve(value.length);
+    this.#buf.set(value, this.#len);
+    this.#len += value.length;
+  }
+
   /** The bytes written so far (a view, not a copy). */
   finish(): Uint8Array<ArrayBuffer> {
     return this.#buf.subarray(0, this.#len);
