@@ -295,7 +295,7 @@ function writeMessage(w: Writer, m: Message): void {
   w.num(m.index);
   w.num(m.commit);
   w.num(m.rejectHint);
-  w.u8(m.reject ? 1 : 0);
+  w.u8((m.reject ? 1 : 0) | (m.transfer ? 2 : 0));
   w.u32(m.entries.length);
   for (const e of m.entries) writeEntry(w, e);
   if (m.snapshot === null) {
@@ -319,13 +319,14 @@ function readMessage(r: Reader): Message {
   const index = r.num("index");
   const commit = r.num("commit");
   const rejectHint = r.num("rejectHint");
-  const reject = r.bool("reject");
+  const flags = r.u8("flags");
+  if (flags > 3) throw new CodecError(`Expected flags below 4, found ${flags}`);
   const entries: Entry[] = [];
   for (let i = r.count("entries", MIN_ENTRY); i > 0; i--) {
     entries.push(readEntry(r));
   }
   const snapshot = r.bool("snapshot flag") ? readSnapshot(r) : null;
-  return {
+  const m: Message = {
     type,
     from,
     to,
@@ -334,10 +335,12 @@ function readMessage(r: Reader): Message {
     index,
     commit,
     entries,
-    reject,
+    reject: (flags & 1) === 1,
     rejectHint,
     snapshot,
   };
+  if ((flags & 2) === 2) m.transfer = true;
+  return m;
 }
 
 /**

@@ -104,6 +104,7 @@ describe("message codec", () => {
     const batch = [
       msg(),
       msg({ type: "voteResp", reject: true, entries: [], rejectHint: 5 }),
+      msg({ type: "vote", entries: [], transfer: true }),
       snapMsg,
     ];
     assert.deepEqual(decodeMessages(encodeMessages(batch)), batch);
