@@ -14,4 +14,5 @@
  * @module
  */
 export * from "./leader_election.ts";
-export { NotLeaderError } from "../raft/errors.ts";
+export { NotLeaderError, RaftError } from "../raft/errors.ts";
+export type { NodeId, Role } from "../raft/types.ts";
