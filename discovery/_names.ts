@@ -5,8 +5,19 @@
  */
 import { getEnv } from "../platform/mod.ts";
 import { DiscoveryConfigError } from "./errors.ts";
+import type { Peer } from "./peer.ts";
 
-/** Where environment variables are read from. */
+/**
+ * Where environment variables are read from: a plain record (tests), or the
+ * process environment when omitted. Empty values count as unset.
+ *
+ * @example
+ * ```ts
+ * import { type EnvSource, podIdentityFromEnv } from "@k8s-operator/k8s-operator/discovery";
+ * const env: EnvSource = { POD_NAME: "my-op-0", NAMESPACE: "ops" };
+ * podIdentityFromEnv(env);
+ * ```
+ */
 export type EnvSource = Readonly<Record<string, string | undefined>>;
 
 /** Reads `name` from `env`, or from the process when `env` is absent; empty counts as unset. */
@@ -124,4 +135,13 @@ export function splitOrdinal(
   const ordinal = Number(match[2]);
   if (!Number.isSafeInteger(ordinal)) return null;
   return { statefulSet: match[1], ordinal };
+}
+
+/** Sorts peers by node id (null last), then host, then port. */
+export function comparePeers(a: Peer, b: Peer): number {
+  const ia = a.nodeId ?? Number.POSITIVE_INFINITY;
+  const ib = b.nodeId ?? Number.POSITIVE_INFINITY;
+  if (ia !== ib) return ia < ib ? -1 : 1;
+  if (a.host !== b.host) return a.host < b.host ? -1 : 1;
+  return a.port - b.port;
 }

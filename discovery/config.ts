@@ -26,7 +26,16 @@ import { StaticDiscovery } from "./static.ts";
 /** The Raft port when `RAFT_PORT` is not set. */
 const DEFAULT_RAFT_PORT = 7000;
 
-/** What a {@linkcode RaftConfig} is made of. */
+/**
+ * What a {@linkcode RaftConfig} is made of.
+ *
+ * @example
+ * ```ts
+ * import { RaftConfig, type RaftConfigInit } from "@k8s-operator/k8s-operator/discovery";
+ * const init: RaftConfigInit = { nodeId: 0, peers: new Map([[0, "127.0.0.1:7000"]]), listenPort: 7000 };
+ * new RaftConfig(init);
+ * ```
+ */
 export interface RaftConfigInit {
   /** This node's id. */
   nodeId: NodeId;

@@ -9,6 +9,7 @@ import { resolveDns } from "../platform/mod.ts";
 import type { ResolveOptions, SrvRecord } from "../platform/types.ts";
 import type { NodeId } from "../raft/types.ts";
 import {
+  comparePeers,
   formatAddress,
   fullyQualified,
   isHostName,
@@ -19,12 +20,7 @@ import {
   withoutTrailingDot,
 } from "./_names.ts";
 import { DiscoveryConfigError, DnsResolutionError } from "./errors.ts";
-import {
-  comparePeers,
-  type Discovery,
-  type Peer,
-  type ResolvePeersOptions,
-} from "./peer.ts";
+import type { Discovery, Peer, ResolvePeersOptions } from "./peer.ts";
 
 export type {
   DnsRecordType,
@@ -37,6 +33,15 @@ export type {
  * Inject one in tests; the default asks the system resolver (or
  * `nameServer`). "No such records" must be reported by throwing an error
  * named `NotFound` (Deno) or with code `ENOTFOUND`/`ENODATA` (Node).
+ *
+ * @example A fixed answer for tests
+ * ```ts
+ * import { type DnsResolver, HeadlessServiceDiscovery } from "@k8s-operator/k8s-operator/discovery";
+ * const resolver = ((_name: string, type: string) =>
+ *   Promise.resolve(type === "A" ? ["10.0.0.1"] : [])) as DnsResolver;
+ * const discovery = new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000, resolver });
+ * console.log((await discovery.resolve())[0].address); // "10.0.0.1:7000"
+ * ```
  */
 export interface DnsResolver {
   /** A or AAAA records: addresses. */
@@ -49,7 +54,20 @@ export interface DnsResolver {
   (name: string, type: "SRV", options?: ResolveOptions): Promise<SrvRecord[]>;
 }
 
-/** How to find the peers behind a headless Service. */
+/**
+ * How to find the peers behind a headless Service.
+ *
+ * @example
+ * ```ts
+ * import type { HeadlessServiceOptions } from "@k8s-operator/k8s-operator/discovery";
+ * const options: HeadlessServiceOptions = {
+ *   service: "my-op-raft",
+ *   namespace: "ops",
+ *   port: 7000,
+ *   refreshIntervalMs: 2000,
+ * };
+ * ```
+ */
 export interface HeadlessServiceOptions {
   /** The headless Service's name. */
   service: string;
@@ -69,7 +87,16 @@ export interface HeadlessServiceOptions {
   resolver?: DnsResolver;
 }
 
-/** Options of {@linkcode HeadlessServiceDiscovery.watch}. */
+/**
+ * Options of {@linkcode HeadlessServiceDiscovery.watch}.
+ *
+ * @example
+ * ```ts
+ * import type { WatchPeersOptions } from "@k8s-operator/k8s-operator/discovery";
+ * const stop = new AbortController();
+ * const options: WatchPeersOptions = { signal: stop.signal, onError: (e) => console.warn(e) };
+ * ```
+ */
 export interface WatchPeersOptions {
   /** Ends the iteration when aborted. */
   signal?: AbortSignal;
@@ -341,6 +368,7 @@ export class HeadlessServiceDiscovery implements Discovery {
   ): Promise<string[] | SrvRecord[]> {
     const options: ResolveOptions = { nameServer: this.#nameServer, signal };
     try {
+      // Two calls, so that each picks its overload of the resolver.
       const answer = type === "SRV"
         ? await this.#resolver(name, type, options)
         : await this.#resolver(name, type, options);

@@ -6,7 +6,21 @@
  */
 import type { NodeId } from "../raft/types.ts";
 
-/** One member of the cluster as discovery sees it. */
+/**
+ * One member of the cluster as discovery sees it.
+ *
+ * @example
+ * ```ts
+ * import type { Peer } from "@k8s-operator/k8s-operator/discovery";
+ * const peer: Peer = {
+ *   nodeId: 2,
+ *   host: "my-op-2.my-op.ops.svc.cluster.local",
+ *   port: 7000,
+ *   address: "my-op-2.my-op.ops.svc.cluster.local:7000",
+ *   addresses: ["10.0.0.12"],
+ * };
+ * ```
+ */
 export interface Peer {
   /**
    * The Raft node id: the StatefulSet ordinal in the host name
@@ -24,7 +38,15 @@ export interface Peer {
   addresses: string[];
 }
 
-/** Options for one {@linkcode Discovery.resolve} call. */
+/**
+ * Options for one {@linkcode Discovery.resolve} call.
+ *
+ * @example
+ * ```ts
+ * import { StaticDiscovery } from "@k8s-operator/k8s-operator/discovery";
+ * await new StaticDiscovery({ 0: "a:1" }).resolve({ signal: AbortSignal.timeout(2000) });
+ * ```
+ */
 export interface ResolvePeersOptions {
   /** Cancels the lookup. */
   signal?: AbortSignal;
@@ -44,13 +66,4 @@ export interface ResolvePeersOptions {
 export interface Discovery {
   /** The peers found now, sorted by node id (unknown ids last), then host. */
   resolve(options?: ResolvePeersOptions): Promise<Peer[]>;
-}
-
-/** Sorts peers by node id (null last), then host, then port. */
-export function comparePeers(a: Peer, b: Peer): number {
-  const ia = a.nodeId ?? Number.POSITIVE_INFINITY;
-  const ib = b.nodeId ?? Number.POSITIVE_INFINITY;
-  if (ia !== ib) return ia < ib ? -1 : 1;
-  if (a.host !== b.host) return a.host < b.host ? -1 : 1;
-  return a.port - b.port;
 }

@@ -10,7 +10,15 @@ import { MalformedEnvError, MissingEnvError } from "./errors.ts";
 
 export type { EnvSource } from "./_names.ts";
 
-/** The identity of a StatefulSet pod. Its Raft node id is its ordinal. */
+/**
+ * The identity of a StatefulSet pod. Its Raft node id is its ordinal.
+ *
+ * @example
+ * ```ts
+ * import type { PodIdentity } from "@k8s-operator/k8s-operator/discovery";
+ * const me: PodIdentity = { podName: "my-op-2", namespace: "ops", statefulSet: "my-op", ordinal: 2 };
+ * ```
+ */
 export interface PodIdentity {
   /** The pod's name, for example `my-operator-2`. */
   podName: string;

@@ -5,9 +5,14 @@
  * @module
  */
 import type { NodeId } from "../raft/types.ts";
-import { formatAddress, isIpLiteral, parseAddress } from "./_names.ts";
+import {
+  comparePeers,
+  formatAddress,
+  isIpLiteral,
+  parseAddress,
+} from "./_names.ts";
 import { DiscoveryConfigError } from "./errors.ts";
-import { comparePeers, type Discovery, type Peer } from "./peer.ts";
+import type { Discovery, Peer, ResolvePeersOptions } from "./peer.ts";
 
 /**
  * Peers from a fixed map of node id → `host:port`.
@@ -116,7 +121,8 @@ export class StaticDiscovery implements Discovery {
   }
 
   /**
-   * The fixed peers, sorted by node id.
+   * The fixed peers, sorted by node id; rejects with the signal's reason
+   * when `signal` is already aborted.
    *
    * @example
    * ```ts
@@ -125,7 +131,8 @@ export class StaticDiscovery implements Discovery {
    * console.log(peer.addresses); // ["10.0.0.1"]
    * ```
    */
-  resolve(): Promise<Peer[]> {
+  resolve(options: ResolvePeersOptions = {}): Promise<Peer[]> {
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     return Promise.resolve(
       this.#peers.map((p) => ({ ...p, addresses: [...p.addresses] })),
     );

@@ -50,6 +50,16 @@ describe("StaticDiscovery", () => {
     assert.equal(again.port, 7000);
   });
 
+  it("rejects with the signal's reason when already aborted", async () => {
+    const controller = new AbortController();
+    const reason = new Error("stopped");
+    controller.abort(reason);
+    await assert.rejects(
+      new StaticDiscovery({ 0: "a:1" }).resolve({ signal: controller.signal }),
+      (error) => error === reason,
+    );
+  });
+
   it("parses the RAFT_PEERS format, ignoring spaces", () => {
     const discovery = StaticDiscovery.parse(
       " 0=host-a:7000 , 1=host-b.example.com:7001,2=[::1]:7002",
