@@ -1,0 +1,34 @@
+/** Shared test helpers for the controller tests. */
+
+/** A seeded PRNG (mulberry32) returning numbers in [0, 1). */
+export function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Resolves when `predicate` holds, polling on microtasks and macrotasks; rejects after `timeoutMs` of real time. */
+export async function until(
+  predicate: () => boolean,
+  options: { timeoutMs?: number; message?: string } = {},
+): Promise<void> {
+  const deadline = performance.now() + (options.timeoutMs ?? 10_000);
+  while (!predicate()) {
+    if (performance.now() > deadline) {
+      throw new Error(
+        `Timed out waiting for: ${options.message ?? "condition"}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/** Lets pending promise callbacks run. */
+export async function flush(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await Promise.resolve();
+}
