@@ -32,3 +32,41 @@ export async function until(
 export async function flush(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await Promise.resolve();
 }
+
+import { KubeClient } from "../../controller/client.ts";
+
+/** One request seen by a {@linkcode recordingClient}. */
+export interface SeenRequest {
+  method: string;
+  path: string;
+  contentType: string | undefined;
+  body: unknown;
+}
+
+/** A KubeClient over a scripted transport that records every request. */
+export function recordingClient(
+  respond: (request: SeenRequest) => { status: number; body: unknown },
+): { client: KubeClient; requests: SeenRequest[] } {
+  const requests: SeenRequest[] = [];
+  const client = new KubeClient({
+    server: "http://fake.invalid",
+    transport: (method, url, init) => {
+      const parsed = new URL(url);
+      const request: SeenRequest = {
+        method,
+        path: parsed.pathname,
+        contentType: init.headers["content-type"],
+        body: init.body === undefined ? undefined : JSON.parse(init.body),
+      };
+      requests.push(request);
+      const { status, body } = respond(request);
+      return Promise.resolve(
+        new Response(JSON.stringify(body), {
+          status,
+          headers: { "content-type": "application/json" },
+        }),
+      );
+    },
+  });
+  return { client, requests };
+}
