@@ -20,7 +20,9 @@ export function exponentialDelay(
 ): number {
   const exp = Math.min(failures, 1024);
   const delay = options.baseMs * Math.pow(2, exp);
-  return Number.isFinite(delay) ? Math.min(delay, options.maxMs) : options.maxMs;
+  return Number.isFinite(delay)
+    ? Math.min(delay, options.maxMs)
+    : options.maxMs;
 }
 
 /** Per-key failure counts turned into exponential delays. */

@@ -130,7 +130,11 @@ export function isApiError(error: unknown, status?: number): error is ApiError {
 export type Transport = (
   method: string,
   url: string,
-  init: { headers: Record<string, string>; body?: string; signal?: AbortSignal },
+  init: {
+    headers: Record<string, string>;
+    body?: string;
+    signal?: AbortSignal;
+  },
 ) => Promise<Response>;
 
 /** The patch flavours and their content types. */
@@ -366,7 +370,9 @@ export class KubeClient {
       return JSON.parse(text) as T;
     } catch {
       throw new ApiError(response.status, {
-        message: `expected a JSON body, found ${JSON.stringify(text.slice(0, 80))}`,
+        message: `expected a JSON body, found ${
+          JSON.stringify(text.slice(0, 80))
+        }`,
         reason: "MalformedResponse",
       });
     }
@@ -487,6 +493,19 @@ export class KubeClient {
       { signal: options.signal },
     );
   }
+}
+
+/**
+ * The {@linkcode ApiError} for a failed response (reads its body).
+ *
+ * @example
+ * ```ts
+ * import { readApiError } from "./client.ts";
+ * const error = await readApiError(new Response("{}", { status: 500 }));
+ * ```
+ */
+export async function readApiError(response: Response): Promise<ApiError> {
+  return errorFromResponse(response, await response.text());
 }
 
 function errorFromResponse(response: Response, text: string): ApiError {

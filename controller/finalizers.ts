@@ -172,7 +172,9 @@ async function guardedPatch<T extends KubeObject>(
   const attempts = options.attempts ?? 5;
   const { name, namespace } = object.metadata;
   if (name === undefined) {
-    throw new TypeError("Expected metadata.name to patch finalizers, found none");
+    throw new TypeError(
+      "Expected metadata.name to patch finalizers, found none",
+    );
   }
   let current = object;
   for (let attempt = 1;; attempt++) {

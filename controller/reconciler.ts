@@ -6,22 +6,7 @@
  */
 import type { KubeClient, KubeObject } from "./client.ts";
 import type { EventRecorder } from "./events.ts";
-
-/**
- * What the controller needs from leader election: whether this replica
- * leads now, a fencing term, and a signal that aborts when the current
- * leadership ends. `LeaderGuard` from `leader_election.ts` satisfies it.
- */
-export interface LeadershipGuard {
-  /** Whether this replica is the leader right now. */
-  isLeader(): boolean;
-  /** The Raft term of the current leadership (a fencing token). */
-  readonly term: number;
-  /** A fresh signal per leadership term, aborted when it ends. */
-  readonly signal: AbortSignal;
-  /** Calls `listener` on every leadership change; returns an unsubscribe. */
-  subscribe(listener: () => void): () => void;
-}
+import type { LeaderGuard } from "./leader_election.ts";
 
 /** What a reconcile asks the controller to do next. */
 export type ReconcileAction =
@@ -81,7 +66,9 @@ export interface Context {
   /** Aborts when leadership is lost or the controller stops. */
   signal: AbortSignal;
   /** The leadership guard the controller runs under. */
-  guard: LeadershipGuard;
+  guard: LeaderGuard;
+  /** The leadership term this reconcile runs in (a fencing token). */
+  term: number;
   /** The object's key, `namespace/name` (or `name`). */
   key: string;
 }
@@ -109,24 +96,4 @@ export interface Reconciler<T extends KubeObject> {
    * finalizer; the finalizer is removed only after it succeeds.
    */
   cleanup?(object: T, ctx: Context): Promise<ReconcileResult>;
-}
-
-/**
- * A guard that always leads, for single-replica operators and tests.
- *
- * @example
- * ```ts
- * import { alwaysLeader } from "./reconciler.ts";
- * const guard = alwaysLeader();
- * guard.isLeader(); // true
- * ```
- */
-export function alwaysLeader(): LeadershipGuard {
-  const signal = new AbortController().signal;
-  return {
-    isLeader: () => true,
-    term: 1,
-    signal,
-    subscribe: () => () => {},
-  };
 }

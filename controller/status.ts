@@ -117,11 +117,10 @@ export class StatusCondition {
       reason: this.reason ??
         (this.status === "True" ? this.type : `Not${this.type}`),
       message: this.message ?? "",
-      lastTransitionTime:
-        previous && previous.status === this.status &&
+      lastTransitionTime: previous && previous.status === this.status &&
           previous.lastTransitionTime
-          ? previous.lastTransitionTime
-          : now.toISOString().replace(/\.\d{3}Z$/, "Z"),
+        ? previous.lastTransitionTime
+        : now.toISOString().replace(/\.\d{3}Z$/, "Z"),
     };
     if (this.generation !== undefined) {
       condition.observedGeneration = this.generation;
@@ -241,7 +240,9 @@ export class StatusPatch<T extends KubeObject & { status?: unknown }> {
       let node: Record<string, unknown> = next;
       for (const part of parts.slice(0, -1)) {
         const child = node[part];
-        if (typeof child !== "object" || child === null || Array.isArray(child)) {
+        if (
+          typeof child !== "object" || child === null || Array.isArray(child)
+        ) {
           node[part] = {};
         }
         node = node[part] as Record<string, unknown>;

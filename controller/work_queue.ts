@@ -193,7 +193,9 @@ export class WorkQueue<K> {
   done(key: K): void {
     if (!this.#processing.delete(key)) {
       throw new WorkQueueError(
-        `Expected a key handed out by get(), found ${String(key)} which is not processing`,
+        `Expected a key handed out by get(), found ${
+          String(key)
+        } which is not processing`,
       );
     }
     if (this.#dirty.has(key)) {

@@ -58,7 +58,10 @@ describe("StatusPatch", () => {
   it("merge-patches the namespaced status subresource with observedGeneration", async () => {
     const { client, requests } = recordingClient((r) => ({
       status: 200,
-      body: { metadata: { name: "w" }, status: (r.body as { status: unknown }).status },
+      body: {
+        metadata: { name: "w" },
+        status: (r.body as { status: unknown }).status,
+      },
     }));
     const obj = {
       metadata: { name: "w", namespace: "ns1", generation: 7 },

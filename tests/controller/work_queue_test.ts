@@ -143,7 +143,9 @@ describe("WorkQueue", () => {
       for (const [key, added] of lastAdd) {
         assert.ok(
           (lastStart.get(key) ?? -1) >= added,
-          `key ${key} added at step ${added} last started at ${lastStart.get(key)}`,
+          `key ${key} added at step ${added} last started at ${
+            lastStart.get(key)
+          }`,
         );
       }
     });
