@@ -12,6 +12,7 @@ export type LabelMatcher = (
 
 /** Thrown for a selector that does not parse. */
 export class LabelSelectorError extends Error {
+  /** The error class name. */
   override name = "LabelSelectorError";
 }
 

@@ -91,6 +91,7 @@ export interface KubeList<T> {
 
 /** A non-2xx answer from the API server. */
 export class ApiError extends Error {
+  /** The error class name. */
   override name = "ApiError";
   /** HTTP status code. */
   readonly status: number;
@@ -117,6 +118,7 @@ export class ApiError extends Error {
 
 /** Thrown when a fenced client is used after its signal aborted. */
 export class FencedError extends Error {
+  /** The error class name. */
   override name = "FencedError";
 }
 

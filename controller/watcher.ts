@@ -65,11 +65,13 @@ export interface WatcherOptions {
 
 /** A watch stream broke the protocol (a line that is not a watch event). */
 export class WatchProtocolError extends Error {
+  /** The error class name. */
   override name = "WatchProtocolError";
 }
 
 /** A watch sent nothing for longer than the idle timeout. */
 export class WatchIdleError extends Error {
+  /** The error class name. */
   override name = "WatchIdleError";
 }
 

@@ -24,8 +24,9 @@ export interface WorkQueueOptions {
   burst?: number;
 }
 
-/** Thrown by {@linkcode WorkQueue.get} callers' misuse of `done`. */
+/** Thrown when `done` is called for a key that is not processing. */
 export class WorkQueueError extends Error {
+  /** The error class name. */
   override name = "WorkQueueError";
 }
 
