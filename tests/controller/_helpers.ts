@@ -12,19 +12,19 @@ export function seeded(seed: number): () => number {
   };
 }
 
-/** Resolves when `predicate` holds, polling on microtasks and macrotasks; rejects after `timeoutMs` of real time. */
+/** Resolves when `predicate` holds (polled every few ms); rejects after `timeoutMs` of real time. */
 export async function until(
-  predicate: () => boolean,
-  options: { timeoutMs?: number; message?: string } = {},
+  predicate: () => boolean | Promise<boolean>,
+  options: { timeoutMs?: number; message?: string; everyMs?: number } = {},
 ): Promise<void> {
   const deadline = performance.now() + (options.timeoutMs ?? 10_000);
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (performance.now() > deadline) {
       throw new Error(
         `Timed out waiting for: ${options.message ?? "condition"}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    await new Promise((resolve) => setTimeout(resolve, options.everyMs ?? 2));
   }
 }
 
