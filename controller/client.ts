@@ -254,6 +254,11 @@ export interface KubeClientOptions {
   transport: Transport;
   /** When aborted, every further request fails with {@linkcode FencedError}. */
   fence?: AbortSignal;
+  /**
+   * Cancels a non-streaming request that takes longer than this
+   * (default 30,000 ms; watches have their own idle timeout).
+   */
+  timeoutMs?: number;
 }
 
 /**
@@ -275,19 +280,24 @@ export class KubeClient {
   readonly server: string;
   readonly #transport: Transport;
   readonly #fence: AbortSignal | undefined;
+  readonly #timeoutMs: number;
 
   /** Creates a client over a transport. */
   constructor(options: KubeClientOptions) {
     this.server = options.server.replace(/\/+$/, "");
     this.#transport = options.transport;
     this.#fence = options.fence;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
   }
 
   /**
    * A client that authenticates and verifies TLS as `kubeConfig` says (its
    * current context), sending requests with undici's `fetch`.
    */
-  static fromKubeConfig(kubeConfig: KubeConfig): KubeClient {
+  static fromKubeConfig(
+    kubeConfig: KubeConfig,
+    options: { timeoutMs?: number } = {},
+  ): KubeClient {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) {
       throw new TypeError(
@@ -307,7 +317,11 @@ export class KubeClient {
       });
       return response as unknown as Response;
     };
-    return new KubeClient({ server: cluster.server, transport });
+    return new KubeClient({
+      server: cluster.server,
+      transport,
+      timeoutMs: options.timeoutMs,
+    });
   }
 
   /** The fence signal, if this client is fenced. */
@@ -324,6 +338,7 @@ export class KubeClient {
       server: this.server,
       transport: this.#transport,
       fence: this.#fence ? AbortSignal.any([this.#fence, signal]) : signal,
+      timeoutMs: this.#timeoutMs,
     });
   }
 
@@ -365,7 +380,13 @@ export class KubeClient {
     path: string,
     options: RequestOptions = {},
   ): Promise<T> {
-    const response = await this.fetch(method, path, options);
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const response = await this.fetch(method, path, {
+      ...options,
+      signal: options.signal
+        ? AbortSignal.any([options.signal, timeout])
+        : timeout,
+    });
     const text = await response.text();
     if (!response.ok) throw errorFromResponse(response, text);
     try {
