@@ -29,7 +29,10 @@ interface Context {
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "array";
-  if (typeof value === "number" && Number.isInteger(value)) return "integer";
+  if (typeof value === "number") {
+    if (Number.isInteger(value)) return "integer";
+    if (!Number.isFinite(value)) return String(value);
+  }
   return typeof value;
 }
 
