@@ -193,6 +193,17 @@ function drained(res: ServerResponse): Promise<void> {
   });
 }
 
+/**
+ * The answers Deno reports as `Deno.errors.NotFound`: no such name, no
+ * records of the type, and a server that refuses the name.
+ */
+const NO_RECORDS = new Set(["ENOTFOUND", "ENODATA", "EREFUSED"]);
+
+/** The error Deno names `NotFound`, so callers test `error.name` alike. */
+class NotFound extends Error {
+  override name = "NotFound";
+}
+
 /** Resolves A or AAAA records to addresses. */
 export function resolveDns(
   name: string,
@@ -244,6 +255,13 @@ export async function resolveDns(
       : await resolver.resolve6(name);
   } catch (error) {
     signal?.throwIfAborted();
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && NO_RECORDS.has(code)) {
+      throw new NotFound(
+        `Expected ${type} records for ${name}, found none (${code})`,
+        { cause: error },
+      );
+    }
     throw error;
   } finally {
     signal?.removeEventListener("abort", cancel);

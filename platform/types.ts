@@ -59,7 +59,11 @@ export interface SrvRecord {
   target: string;
 }
 
-/** Options for one DNS query. */
+/**
+ * Options for one DNS query. On both runtimes a query for which the server
+ * has no records (no such name, no records of the type, or a refusal)
+ * rejects with an error whose `name` is `"NotFound"`.
+ */
 export interface ResolveOptions {
   /** Ask this server instead of the system resolver (tests use loopback). */
   nameServer?: { ipAddr: string; port: number };

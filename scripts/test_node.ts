@@ -8,12 +8,12 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { readFile, rm, stat } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { exit } from "../platform/mod.ts";
 import { buildNpm, NpmBuildError, run } from "./npm_package.ts";
 import { nodeVersion, SmokeError, smokeNode } from "./smoke_node.ts";
-import { summarize } from "./junit_summary.ts";
 
 /** The Node major version the package is tested on. */
 const NODE_MAJOR = 24;
@@ -44,17 +44,49 @@ async function ensureNode(root: string): Promise<string> {
   return node;
 }
 
+/** The counts of a `node --test` run. */
+export interface NodeSummary {
+  /** Tests that passed. */
+  passed: number;
+  /** Tests that failed or were cancelled. */
+  failed: number;
+  /** Tests skipped or marked todo. */
+  skipped: number;
+}
+
+/**
+ * Reads the closing counts (`# pass N`, ...) of a TAP report written by
+ * `node --test --test-reporter=tap`.
+ *
+ * @example
+ * ```ts
+ * tapSummary("# tests 3\n# pass 2\n# fail 1\n# cancelled 0\n# skipped 0\n# todo 0\n");
+ * // { passed: 2, failed: 1, skipped: 0 }
+ * ```
+ */
+export function tapSummary(tap: string): NodeSummary {
+  const count = (key: string) => {
+    const matches = [...tap.matchAll(new RegExp(`^# ${key} (\\d+)$`, "gm"))];
+    return Number(matches.at(-1)?.[1] ?? 0);
+  };
+  return {
+    passed: count("pass"),
+    failed: count("fail") + count("cancelled"),
+    skipped: count("skipped") + count("todo"),
+  };
+}
+
 function nodeTest(
   node: string,
-  options: { cwd: string; files: string[]; junit: string },
+  options: { cwd: string; files: string[]; tap: string },
 ): Promise<number> {
   const args = [
     "--test",
     `--test-timeout=${TEST_TIMEOUT_MS}`,
     "--test-reporter=spec",
     "--test-reporter-destination=stdout",
-    "--test-reporter=junit",
-    `--test-reporter-destination=${options.junit}`,
+    "--test-reporter=tap",
+    `--test-reporter-destination=${options.tap}`,
     ...options.files,
   ];
   return new Promise((resolvePromise, reject) => {
@@ -64,39 +96,43 @@ function nodeTest(
   });
 }
 
-const root = resolve(".");
-const junit = join(root, ".junit-node.xml");
-let failed = false;
-try {
-  const build = await buildNpm({ root });
-  const node = await ensureNode(root);
-  console.log(
-    `node: ${await nodeVersion(node)}, ${build.testFiles.length} test files`,
-  );
-  await rm(junit, { force: true });
-  const code = await nodeTest(node, {
-    cwd: build.outDir,
-    files: build.testFiles,
-    junit,
-  });
-  const summary = summarize([await readFile(junit, "utf8").catch(() => "")]);
-  if (code !== 0 || summary.failed > 0) failed = true;
-  const smoke = await smokeNode(build, { node, root });
-  const cluster = "skipped" in smoke.cluster
-    ? `cluster SKIPPED: ${smoke.cluster.skipped}`
-    : `3-node cluster elected node ${smoke.cluster.leader} in ` +
-      `${smoke.cluster.elapsedMs} ms`;
-  console.log(`node smoke: ok (${smoke.tarball}; ${cluster})`);
-  console.log(
-    `node: ${summary.passed} passed, ${summary.failed} failed, ` +
-      `${summary.skipped} skipped` +
-      (code !== 0 ? ` (node --test exited ${code})` : ""),
-  );
-} catch (error) {
-  if (!(error instanceof NpmBuildError || error instanceof SmokeError)) {
-    throw error;
+if (import.meta.main) {
+  const root = resolve(".");
+  const reports = await mkdtemp(join(tmpdir(), "k8s-operator-node-test-"));
+  const tap = join(reports, "report.tap");
+  let failed = false;
+  try {
+    const build = await buildNpm({ root });
+    const node = await ensureNode(root);
+    console.log(
+      `node: ${await nodeVersion(node)}, ${build.testFiles.length} test files`,
+    );
+    const code = await nodeTest(node, {
+      cwd: build.outDir,
+      files: build.testFiles,
+      tap,
+    });
+    const summary = tapSummary(await readFile(tap, "utf8").catch(() => ""));
+    if (code !== 0 || summary.failed > 0 || summary.passed === 0) failed = true;
+    const smoke = await smokeNode(build, { node, root });
+    const cluster = "skipped" in smoke.cluster
+      ? `cluster SKIPPED: ${smoke.cluster.skipped}`
+      : `3-node cluster elected node ${smoke.cluster.leader} in ` +
+        `${smoke.cluster.elapsedMs} ms`;
+    console.log(`node smoke: ok (${smoke.tarball}; ${cluster})`);
+    console.log(
+      `node: ${summary.passed} passed, ${summary.failed} failed, ` +
+        `${summary.skipped} skipped` +
+        (code !== 0 ? ` (node --test exited ${code})` : ""),
+    );
+  } catch (error) {
+    if (!(error instanceof NpmBuildError || error instanceof SmokeError)) {
+      throw error;
+    }
+    console.error(`node: ${error.name}: ${error.message}`);
+    failed = true;
+  } finally {
+    await rm(reports, { recursive: true, force: true });
   }
-  console.error(`node: ${error.name}: ${error.message}`);
-  failed = true;
+  if (failed) exit(1);
 }
-if (failed) exit(1);

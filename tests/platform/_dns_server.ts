@@ -1,15 +1,17 @@
 /**
  * A minimal authoritative DNS server over UDP on loopback for tests: answers
- * A, AAAA and SRV questions from a fixed table and NXDOMAIN otherwise.
+ * A, AAAA and SRV questions from a fixed table, NXDOMAIN for other names and
+ * REFUSED for names marked so.
  *
  * @module
  */
 import { createSocket } from "node:dgram";
 import type { AddressInfo } from "node:net";
 
-/** The records one name answers with. */
+/** The records one name answers with; `refuse` answers REFUSED. */
 export interface Zone {
   [name: string]: {
+    refuse?: boolean;
     a?: string[];
     aaaa?: string[];
     srv?: { priority: number; weight: number; port: number; target: string }[];
@@ -94,7 +96,7 @@ function answer(query: Uint8Array, zone: Zone): Uint8Array {
       ]);
     }
   }
-  const rcode = entry ? 0 : 3;
+  const rcode = entry?.refuse ? 5 : entry ? 0 : 3;
   return new Uint8Array([
     query[0],
     query[1],

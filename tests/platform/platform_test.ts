@@ -282,11 +282,34 @@ for (const [name, platform] of platforms) {
           port: 7000,
           target: "op-0.op.default.svc.cluster.local.",
         }]);
-        await assert.rejects(
-          platform.resolveDns("missing.default.svc.cluster.local", "A", {
-            nameServer,
-          }),
-        );
+      } finally {
+        await dns.close();
+      }
+    });
+
+    it("rejects with NotFound for no such name, no such records, and a refusal", async () => {
+      const dns = await startDnsServer({
+        "only-a.test": { a: ["10.0.0.1"] },
+        "refused.test": { refuse: true },
+      });
+      const nameServer = { ipAddr: "127.0.0.1", port: dns.port };
+      try {
+        for (
+          const [name, type] of [
+            ["missing.test", "A"],
+            ["only-a.test", "AAAA"],
+            ["only-a.test", "SRV"],
+            ["refused.test", "A"],
+          ] as const
+        ) {
+          await assert.rejects(
+            type === "SRV"
+              ? platform.resolveDns(name, type, { nameServer })
+              : platform.resolveDns(name, type, { nameServer }),
+            (error: Error) => error.name === "NotFound",
+            `${type} ${name}`,
+          );
+        }
       } finally {
         await dns.close();
       }
