@@ -76,11 +76,18 @@ export interface Coverage {
   members: number;
   /** Of those, with a JSDoc description. */
   documentedMembers: number;
+  /** Functions, classes, variables and enums. */
+  values: number;
+  /** Of those, with an `@example`. */
+  valuesWithExample: number;
   /** Names of symbols without a description. */
   undocumented: string[];
   /** Names of symbols without an example. */
   withoutExample: string[];
 }
+
+/** Declaration kinds that exist at run time (the rest are types). */
+const VALUE_KINDS = new Set(["function", "class", "variable", "enum"]);
 
 function hasDoc(jsDoc: DocJsDoc | undefined): boolean {
   return (jsDoc?.doc ?? "").trim().length > 0;
@@ -117,6 +124,8 @@ export function coverage(symbols: DocSymbol[]): Coverage {
     withExample: 0,
     members: 0,
     documentedMembers: 0,
+    values: 0,
+    valuesWithExample: 0,
     undocumented: [],
     withoutExample: [],
   };
@@ -127,10 +136,12 @@ export function coverage(symbols: DocSymbol[]): Coverage {
     result.symbols++;
     if (symbol.declarations.some((d) => hasDoc(d.jsDoc))) result.documented++;
     else result.undocumented.push(symbol.name);
-    if (symbol.declarations.some((d) => hasExample(d.jsDoc))) {
-      result.withExample++;
-    } else {
-      result.withoutExample.push(symbol.name);
+    const example = symbol.declarations.some((d) => hasExample(d.jsDoc));
+    if (example) result.withExample++;
+    else result.withoutExample.push(symbol.name);
+    if (symbol.declarations.some((d) => VALUE_KINDS.has(d.kind))) {
+      result.values++;
+      if (example) result.valuesWithExample++;
     }
     for (const declaration of symbol.declarations) {
       if (declaration.kind !== "class" && declaration.kind !== "interface") {
@@ -172,7 +183,8 @@ function denoDocJson(file: string): Promise<DocJson> {
 function line(label: string, c: Coverage, moduleDoc: string): string {
   return `${label.padEnd(14)} ${String(c.symbols).padStart(5)} symbols  ` +
     `${percent(c.documented, c.symbols).padStart(6)} documented  ` +
-    `${percent(c.withExample, c.symbols).padStart(6)} with @example  ` +
+    `${percent(c.withExample, c.symbols).padStart(6)} with @example ` +
+    `(${percent(c.valuesWithExample, c.values)} of ${c.values} values)  ` +
     `${percent(c.documentedMembers, c.members).padStart(6)} of ` +
     `${c.members} members documented  ${moduleDoc}`;
 }

@@ -32,6 +32,24 @@ describe("doc_coverage", () => {
     assert.deepEqual(c.withoutExample, ["b", "d"]);
   });
 
+  it("counts examples of run-time values apart from types", () => {
+    const c = coverage([
+      symbol("f", { doc: "F.", tags: [{ kind: "example" }] }, 1),
+      symbol("g", { doc: "G." }, 2),
+      {
+        name: "T",
+        declarations: [{
+          location: { filename: "file:///a.ts", line: 3 },
+          kind: "interface",
+          jsDoc: { doc: "T.", tags: [{ kind: "example" }] },
+        }],
+      },
+    ]);
+    assert.equal(c.values, 2);
+    assert.equal(c.valuesWithExample, 1);
+    assert.equal(c.withExample, 2);
+  });
+
   it("counts a symbol re-exported by several entry points once", () => {
     const a = symbol("a", { doc: "Does a." });
     assert.equal(coverage([a, a, { ...a }]).symbols, 1);
