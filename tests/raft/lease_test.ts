@@ -83,6 +83,36 @@ describe("leader lease", () => {
     assert.equal(net.core(2).status().term, 1);
   });
 
+  it("a restarted follower ignores vote requests for an election timeout", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.run(1);
+    net.stop(2);
+    net.start(2);
+    net.isolate(1);
+    const preVote = {
+      type: "preVote" as const,
+      from: 3,
+      to: 2,
+      term: 2,
+      logTerm: 1,
+      index: net.core(3).status().lastIndex,
+      commit: 0,
+      entries: [],
+      reject: false,
+      rejectHint: 0,
+      snapshot: null,
+    };
+    net.core(2).step(preVote);
+    assert.equal(net.take((m) => m.from === 2).length, 0, "ignored");
+    net.tick(10, [2]);
+    net.take(() => true);
+    net.core(2).step(preVote);
+    const [answer] = net.take((m) => m.from === 2);
+    assert.equal(answer.type, "preVoteResp");
+    assert.equal(answer.reject, false);
+  });
+
   it("is void once a timeoutNow was sent in this term", () => {
     const net = new Network({ voters: [1, 2, 3] });
     net.elect(1);
