@@ -365,7 +365,13 @@ export class RaftCore {
    * throws on network input.
    */
   step(message: Message): void {
-    if (!isValidMessage(message)) return;
+    let valid = false;
+    try {
+      valid = isValidMessage(message);
+    } catch {
+      // An object whose fields throw when read is as malformed as any.
+    }
+    if (!valid) return;
     const m = message;
     if (m.to !== this.id || m.from === this.id) return;
 
@@ -487,6 +493,10 @@ export class RaftCore {
   /**
    * Starts an election now (with a pre-vote round when enabled). Does
    * nothing on a leader, a learner or a node that is not a voter.
+   *
+   * This node votes for itself even if it still hears from a leader, so a
+   * runtime that calls it on a follower can end a leader's lease early (see
+   * {@linkcode RaftCore.leaseTicks}); elections started by ticks never do.
    */
   campaign(): void {
     if (this.#role === "leader") return;
