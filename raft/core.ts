@@ -1085,7 +1085,10 @@ export class RaftCore {
     if (index <= this.#log.committed) return false;
     const term = this.#log.term(index);
     if (term === undefined || !this.mayCommitTerm(term)) return false;
-    return this.#log.commitTo(index);
+    const pendingConf = this.#lastConfIndex > this.#log.committed;
+    this.#log.commitTo(index);
+    if (pendingConf && this.#lastConfIndex <= index) this.#syncProgress();
+    return true;
   }
 
   /** A leader whose removal is committed steps down (dissertation §4.2.2). */
@@ -1165,12 +1168,20 @@ export class RaftCore {
   /** Makes the leader's progress map match the membership. */
   #syncProgress(): void {
     const members = [...this.#conf.voters, ...this.#conf.learners];
+    if (this.#lastConfIndex > this.#log.committed) {
+      // A member being removed keeps receiving the log until its removal
+      // is committed, so that it learns it and stops campaigning.
+      const before = this.#confAt(this.#lastConfIndex - 1);
+      for (const id of [...before.voters, ...before.learners]) {
+        if (!members.includes(id)) members.push(id);
+      }
+    }
     for (const id of [...this.#progress.keys()]) {
       if (!members.includes(id)) this.#progress.delete(id);
     }
     for (const id of members) {
       if (id === this.id) continue;
-      const learner = this.#conf.learners.includes(id);
+      const learner = !this.#conf.voters.includes(id);
       const pr = this.#progress.get(id);
       if (pr !== undefined) {
         pr.learner = learner;
