@@ -39,7 +39,22 @@ import type {
   SoftState,
 } from "./types.ts";
 
-/** How a {@linkcode RaftCore} is built. */
+/**
+ * How a {@linkcode RaftCore} is built.
+ *
+ * @example A node restarting from its storage
+ * ```ts
+ * import { MemoryStorage, type RaftCoreOptions } from "@k8s-operator/k8s-operator/raft";
+ * const storage = new MemoryStorage();
+ * const options: RaftCoreOptions = {
+ *   id: 2,
+ *   state: storage.load(),
+ *   bootstrap: { voters: [0, 1, 2], learners: [] },
+ *   random: () => 0.5, // use a seeded generator
+ *   electionTicks: 10,
+ * };
+ * ```
+ */
 export interface RaftCoreOptions {
   /** This node's id. */
   id: NodeId;
@@ -79,7 +94,15 @@ export interface RaftCoreOptions {
   catchUpEntries?: number;
 }
 
-/** What a leader knows about one member's replication. */
+/**
+ * What a leader knows about one member's replication.
+ *
+ * @example Deciding to promote a learner
+ * ```ts
+ * import type { ProgressStatus } from "@k8s-operator/k8s-operator/raft";
+ * const shouldPromote = (p: ProgressStatus) => p.learner && p.caughtUp;
+ * ```
+ */
 export interface ProgressStatus {
   /** The highest index known to match the leader's log. */
   match: number;
@@ -97,7 +120,15 @@ export interface ProgressStatus {
   ticksSinceAck: number | null;
 }
 
-/** A snapshot of a core's state, for humans and runtimes. */
+/**
+ * A snapshot of a core's state, for humans and runtimes.
+ *
+ * @example
+ * ```ts
+ * import type { CoreStatus } from "@k8s-operator/k8s-operator/raft";
+ * const describe = (s: CoreStatus) => `${s.id} is ${s.role} in term ${s.term}`;
+ * ```
+ */
 export interface CoreStatus {
   /** This node. */
   id: NodeId;
@@ -230,6 +261,7 @@ export class RaftCore {
   #lastQuorumCheck = 0;
   #transferee: NodeId | null = null;
   #leaseVoid = false;
+  #restartQuiet: boolean;
 
   #messages: Message[] = [];
   #prevSoft: SoftState;
@@ -315,6 +347,7 @@ export class RaftCore {
     this.#resetRandomizedTimeout();
     this.#prevSoft = this.#softState();
     this.#prevHard = this.#hardState();
+    this.#restartQuiet = hardState.term > 0;
   }
 
   // ---------------------------------------------------------------- inputs
@@ -332,7 +365,13 @@ export class RaftCore {
    * throws on network input.
    */
   step(message: Message): void {
-    if (!isValidMessage(message)) return;
+    let valid = false;
+    try {
+      valid = isValidMessage(message);
+    } catch {
+      // An object whose fields throw when read is as malformed as any.
+    }
+    if (!valid) return;
     const m = message;
     if (m.to !== this.id || m.from === this.id) return;
 
@@ -454,6 +493,10 @@ export class RaftCore {
   /**
    * Starts an election now (with a pre-vote round when enabled). Does
    * nothing on a leader, a learner or a node that is not a voter.
+   *
+   * This node votes for itself even if it still hears from a leader, so a
+   * runtime that calls it on a follower can end a leader's lease early (see
+   * {@linkcode RaftCore.leaseTicks}); elections started by ticks never do.
    */
   campaign(): void {
     if (this.#role === "leader") return;
@@ -592,6 +635,11 @@ export class RaftCore {
    * lease runs out. `margin` must cover the delay of a response in ticks plus
    * the drift between the nodes' tick clocks.
    *
+   * A restarted node (persisted term above 0) also ignores vote requests for
+   * `electionTicks` ticks, since it may have acknowledged a leader just before
+   * it stopped. With `checkQuorum` off there is no stickiness and the value
+   * guarantees nothing.
+   *
    * The value is never below `electionTicks` (no lease) until a quorum has
    * answered in this term, nor after a `timeoutNow` was sent in this term:
    * the transferee may then win at any moment.
@@ -657,9 +705,14 @@ export class RaftCore {
     return this.#conf.voters.includes(this.id);
   }
 
-  /** A leader is known and was heard from within the minimum election timeout. */
+  /**
+   * Leader stickiness: a leader is known and was heard from within the
+   * minimum election timeout, or this node restarted less than that ago (it
+   * may have acknowledged a leader just before it stopped).
+   */
   #inLease(): boolean {
-    return this.#checkQuorum && this.#leader !== null &&
+    return this.#checkQuorum &&
+      (this.#leader !== null || this.#restartQuiet) &&
       this.#electionElapsed < this.#electionTicks;
   }
 
@@ -683,6 +736,7 @@ export class RaftCore {
     this.#progress = new Map();
     this.#transferee = null;
     this.#leaseVoid = false;
+    this.#restartQuiet = false;
   }
 
   #becomeFollower(term: number, leader: NodeId | null): void {
@@ -1031,7 +1085,10 @@ export class RaftCore {
     if (index <= this.#log.committed) return false;
     const term = this.#log.term(index);
     if (term === undefined || !this.mayCommitTerm(term)) return false;
-    return this.#log.commitTo(index);
+    const pendingConf = this.#lastConfIndex > this.#log.committed;
+    this.#log.commitTo(index);
+    if (pendingConf && this.#lastConfIndex <= index) this.#syncProgress();
+    return true;
   }
 
   /** A leader whose removal is committed steps down (dissertation §4.2.2). */
@@ -1111,12 +1168,20 @@ export class RaftCore {
   /** Makes the leader's progress map match the membership. */
   #syncProgress(): void {
     const members = [...this.#conf.voters, ...this.#conf.learners];
+    if (this.#lastConfIndex > this.#log.committed) {
+      // A member being removed keeps receiving the log until its removal
+      // is committed, so that it learns it and stops campaigning.
+      const before = this.#confAt(this.#lastConfIndex - 1);
+      for (const id of [...before.voters, ...before.learners]) {
+        if (!members.includes(id)) members.push(id);
+      }
+    }
     for (const id of [...this.#progress.keys()]) {
       if (!members.includes(id)) this.#progress.delete(id);
     }
     for (const id of members) {
       if (id === this.id) continue;
-      const learner = this.#conf.learners.includes(id);
+      const learner = !this.#conf.voters.includes(id);
       const pr = this.#progress.get(id);
       if (pr !== undefined) {
         pr.learner = learner;
