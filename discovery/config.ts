@@ -229,6 +229,7 @@ export class RaftConfig {
       service,
       namespace: identity.namespace,
       port: port ?? DEFAULT_RAFT_PORT,
+      statefulSet: identity.statefulSet,
       portName,
       clusterDomain: domain,
     });

@@ -75,6 +75,12 @@ export interface HeadlessServiceOptions {
   namespace: string;
   /** The Raft port: used for per-ordinal addresses and address-only answers. */
   port: number;
+  /**
+   * The StatefulSet whose pods are the peers. When given, only SRV targets
+   * named `<statefulSet>-<ordinal>` get a node id, so pods of another set
+   * behind the same Service cannot claim one. Default: any `<name>-<ordinal>`.
+   */
+  statefulSet?: string;
   /** The name of the Service port, queried as `_<portName>._tcp` (default `raft`). */
   portName?: string;
   /** The cluster's DNS domain (default `cluster.local`). */
@@ -165,6 +171,8 @@ export class HeadlessServiceDiscovery implements Discovery {
   readonly namespace: string;
   /** The Raft port. */
   readonly port: number;
+  /** The StatefulSet whose pods get node ids, or `null` for any. */
+  readonly statefulSet: string | null;
   /** The SRV port name. */
   readonly portName: string;
   /** The cluster DNS domain. */
@@ -179,6 +187,9 @@ export class HeadlessServiceDiscovery implements Discovery {
     this.service = requireDnsLabel("the service name", options.service);
     this.namespace = requireDnsLabel("the namespace", options.namespace);
     this.port = requirePort("the port", options.port);
+    this.statefulSet = options.statefulSet === undefined
+      ? null
+      : requireDnsLabel("the StatefulSet name", options.statefulSet);
     this.portName = requireDnsLabel(
       "the port name",
       options.portName ?? "raft",
@@ -348,7 +359,12 @@ export class HeadlessServiceDiscovery implements Discovery {
   #ordinalOf(host: string): NodeId | null {
     const [first, ...rest] = host.split(".");
     if (rest.join(".") !== this.dnsName()) return null;
-    return splitOrdinal(first)?.ordinal ?? null;
+    const parts = splitOrdinal(first);
+    if (parts === null) return null;
+    if (this.statefulSet !== null && parts.statefulSet !== this.statefulSet) {
+      return null;
+    }
+    return parts.ordinal;
   }
 
   async #query(

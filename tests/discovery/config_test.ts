@@ -48,6 +48,10 @@ describe("RaftConfig.fromEnv in a StatefulSet", () => {
     });
     assert.ok(config.discovery instanceof HeadlessServiceDiscovery);
     assert.equal(
+      (config.discovery as HeadlessServiceDiscovery).statefulSet,
+      "my-op",
+    );
+    assert.equal(
       (config.discovery as HeadlessServiceDiscovery).dnsName(),
       "my-op-raft.ops.svc.cluster.local",
     );

@@ -59,6 +59,10 @@ function startDnsmasq(port: number, records: string[]): Promise<ChildProcess> {
     "--no-resolv",
     "--no-hosts",
     "--conf-file=/dev/null",
+    // Authoritative for the cluster domain, like CoreDNS: unknown names get
+    // NXDOMAIN (without it dnsmasq answers REFUSED, which Node reports as
+    // EREFUSED rather than "no records").
+    `--local=/${DOMAIN}/`,
     "--pid-file=",
     "--log-facility=-",
     ...records,

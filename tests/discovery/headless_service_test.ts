@@ -107,6 +107,7 @@ describe("HeadlessServiceDiscovery names", () => {
       [{ port: 0 }, /port from 1 to 65535, found 0/],
       [{ port: 70000 }, /found 70000/],
       [{ portName: "_raft" }, /port name/],
+      [{ statefulSet: "Op" }, /StatefulSet name to be a DNS label/],
       [{ clusterDomain: "bad domain" }, /cluster domain/],
       [{ refreshIntervalMs: 0 }, /positive number of milliseconds, found 0/],
     ];
@@ -257,6 +258,19 @@ describe("HeadlessServiceDiscovery.resolve", () => {
       [3, "op-3.raft.ops.svc.cluster.local"],
       [null, "leader.raft.ops.svc.cluster.local"],
       [null, "op-0.other.ops.svc.cluster.local"],
+    ]);
+  });
+
+  it("gives node ids only to pods of the configured StatefulSet", async () => {
+    const dns = new FakeDns();
+    dns.set("SRV", SRV, [
+      srv("op-0.raft.ops.svc.cluster.local."),
+      srv("intruder-0.raft.ops.svc.cluster.local."),
+    ]);
+    const peers = await discovery(dns, { statefulSet: "op" }).resolve();
+    assert.deepEqual(peers.map((p) => [p.nodeId, p.host]), [
+      [0, "op-0.raft.ops.svc.cluster.local"],
+      [null, "intruder-0.raft.ops.svc.cluster.local"],
     ]);
   });
 
