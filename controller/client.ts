@@ -11,7 +11,7 @@ import {
   type KubeConfig,
   RequestContext,
 } from "@kubernetes/client-node";
-import { fetch as undiciFetch } from "undici";
+import { type Dispatcher, fetch as undiciFetch } from "undici";
 
 /** Which API resource a request is about. */
 export interface ResourceType {
@@ -138,6 +138,8 @@ export type Transport = (
     signal?: AbortSignal;
   },
 ) => Promise<Response>;
+
+const AUTH_REFRESH_MS = 10_000;
 
 /** The patch flavours and their content types. */
 export type PatchType = "merge" | "json" | "apply" | "strategic";
@@ -304,17 +306,29 @@ export class KubeClient {
         "Expected a current cluster in the KubeConfig, found none",
       );
     }
+    // client-node makes a new undici Agent (so a new TLS connection) per
+    // request; keep the first one for connection reuse, and refresh the
+    // auth headers every few seconds (or at once after a 401).
+    let dispatcher: Dispatcher | undefined;
+    let headers: Record<string, string> | undefined;
+    let headersAt = 0;
     const transport: Transport = async (method, url, init) => {
-      const context = new RequestContext(url, HttpMethod.GET);
-      await kubeConfig.applySecurityAuthentication(context);
-      const headers = { ...context.getHeaders(), ...init.headers };
+      const now = performance.now();
+      if (headers === undefined || now - headersAt > AUTH_REFRESH_MS) {
+        const context = new RequestContext(url, HttpMethod.GET);
+        await kubeConfig.applySecurityAuthentication(context);
+        headers = context.getHeaders();
+        headersAt = now;
+        dispatcher ??= context.getDispatcher();
+      }
       const response = await undiciFetch(url, {
         method,
-        headers,
+        headers: { ...headers, ...init.headers },
         body: init.body,
         signal: init.signal,
-        dispatcher: context.getDispatcher(),
+        dispatcher,
       });
+      if (response.status === 401) headers = undefined;
       return response as unknown as Response;
     };
     return new KubeClient({
