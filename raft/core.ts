@@ -230,6 +230,7 @@ export class RaftCore {
   #lastQuorumCheck = 0;
   #transferee: NodeId | null = null;
   #leaseVoid = false;
+  #restartQuiet: boolean;
 
   #messages: Message[] = [];
   #prevSoft: SoftState;
@@ -315,6 +316,7 @@ export class RaftCore {
     this.#resetRandomizedTimeout();
     this.#prevSoft = this.#softState();
     this.#prevHard = this.#hardState();
+    this.#restartQuiet = hardState.term > 0;
   }
 
   // ---------------------------------------------------------------- inputs
@@ -592,6 +594,11 @@ export class RaftCore {
    * lease runs out. `margin` must cover the delay of a response in ticks plus
    * the drift between the nodes' tick clocks.
    *
+   * A restarted node (persisted term above 0) also ignores vote requests for
+   * `electionTicks` ticks, since it may have acknowledged a leader just before
+   * it stopped. With `checkQuorum` off there is no stickiness and the value
+   * guarantees nothing.
+   *
    * The value is never below `electionTicks` (no lease) until a quorum has
    * answered in this term, nor after a `timeoutNow` was sent in this term:
    * the transferee may then win at any moment.
@@ -657,9 +664,14 @@ export class RaftCore {
     return this.#conf.voters.includes(this.id);
   }
 
-  /** A leader is known and was heard from within the minimum election timeout. */
+  /**
+   * Leader stickiness: a leader is known and was heard from within the
+   * minimum election timeout, or this node restarted less than that ago (it
+   * may have acknowledged a leader just before it stopped).
+   */
   #inLease(): boolean {
-    return this.#checkQuorum && this.#leader !== null &&
+    return this.#checkQuorum &&
+      (this.#leader !== null || this.#restartQuiet) &&
       this.#electionElapsed < this.#electionTicks;
   }
 
@@ -683,6 +695,7 @@ export class RaftCore {
     this.#progress = new Map();
     this.#transferee = null;
     this.#leaseVoid = false;
+    this.#restartQuiet = false;
   }
 
   #becomeFollower(term: number, leader: NodeId | null): void {
