@@ -61,6 +61,8 @@ export interface SimCore {
   advance(): void;
   /** The node's view. */
   status(): SimCoreStatus;
+  /** Ticks since a quorum last acknowledged this leader; `null` when not leader. */
+  leaseTicks(): number | null;
 }
 
 /** Tuning passed to every core of a run. */
@@ -304,6 +306,31 @@ export class Cluster {
       this.#guard(node, `step(${message.type})`, (c) => c.step(message));
       this.#process(node);
     }
+    this.#checkLeases();
+  }
+
+  /**
+   * Leader lease: with check-quorum, a leader whose `leaseTicks()` is below
+   * `electionTicks` minus the longest message delay must be the only leader:
+   * no node leads a later term at the same time.
+   */
+  #checkLeases(): void {
+    if (!this.#options.tuning.checkQuorum) return;
+    const leaders = this.leaders();
+    if (leaders.length < 2) return;
+    const newest = Math.max(...leaders.map((n) => n.term));
+    const bound = this.#options.tuning.electionTicks -
+      this.network.longestDelay;
+    for (const old of leaders) {
+      if (old.term === newest) continue;
+      const lease = this.#guard(old, "leaseTicks()", (c) => c.leaseTicks());
+      if (lease !== null && lease < bound) {
+        this.checker.fail(
+          "leader lease",
+          `node ${old.id} still holds its lease of term ${old.term} (${lease} ticks since a quorum acknowledged it, bound ${bound}) while term ${newest} has a leader`,
+        );
+      }
+    }
   }
 
   /** Handles every pending ready of a node, then records its role. */
@@ -426,6 +453,9 @@ export class Cluster {
           `node ${node.id} applied entry ${entry.index} that differs from its own log`,
         );
       }
+      if (node.role === "leader" && !this.checker.isCommitted(entry.index)) {
+        this.#checkMajority(node, { index: entry.index, digest });
+      }
       node.sm = { applied: entry.index, digest };
       this.stats.applied++;
       this.checker.onApply(node.id, {
@@ -434,6 +464,26 @@ export class Cluster {
         digest,
         nodeTerm: node.term,
       }, this.#leaderViews());
+    }
+  }
+
+  /** A leader commits only entries a majority of its voters have persisted. */
+  #checkMajority(
+    leader: SimNode,
+    entry: { index: number; digest: number },
+  ): void {
+    const { voters } = this.#guard(leader, "status()", (c) => c.status()).conf;
+    const holders = voters.filter((id) => {
+      const store = this.nodes.get(id)?.store;
+      return store !== undefined &&
+        (store.snapshotIndex >= entry.index ||
+          store.digestAt(entry.index) === entry.digest);
+    });
+    if (holders.length * 2 <= voters.length) {
+      this.checker.fail(
+        "quorum commit",
+        `leader ${leader.id} committed entry ${entry.index} stored only on [${holders}] of voters [${voters}]`,
+      );
     }
   }
 

@@ -19,6 +19,8 @@ export type Invariant =
   | "single vote per term"
   | "durable state"
   | "apply order"
+  | "leader lease"
+  | "quorum commit"
   | "liveness"
   | "core error";
 
@@ -188,6 +190,11 @@ export class Checker {
         `node ${node} applied entry ${applied.index} of term ${applied.term}, another node applied a different entry (term ${c.term}) there`,
       );
     }
+  }
+
+  /** Whether some node applied an entry at `index`. */
+  isCommitted(index: number): boolean {
+    return this.#committed.has(index);
   }
 
   /** The highest index any node applied. */

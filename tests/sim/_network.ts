@@ -80,6 +80,7 @@ export class SimNetwork {
   #queue: InFlight[] = [];
   #seq = 0;
   #blocked = new Set<string>();
+  #longest = 0;
 
   /** A network whose random choices come from `prng`. */
   constructor(prng: Prng, faults: NetworkFaults) {
@@ -104,6 +105,7 @@ export class SimNetwork {
   #enqueue(message: Message, now: number): void {
     const { minDelay, maxDelay } = this.faults;
     const delay = this.#prng.range(Math.max(1, minDelay), maxDelay);
+    this.#longest = Math.max(this.#longest, delay);
     this.#queue.push({ deliverAt: now + delay, seq: this.#seq++, message });
   }
 
@@ -126,6 +128,11 @@ export class SimNetwork {
       }
     }
     return out;
+  }
+
+  /** The longest delay any message got so far, in ticks. */
+  get longestDelay(): number {
+    return this.#longest;
   }
 
   /** The number of messages in flight. */

@@ -142,6 +142,20 @@ describe("simulator: broken cores are caught within the CI seed budget", () => {
     }
   }
 
+  it("finds a leader that claims its lease forever (leader lease)", () => {
+    class GreedyLease extends RaftCore {
+      override leaseTicks(): number | null {
+        return super.leaseTicks() === null ? null : 0;
+      }
+    }
+    const results = runMany((o) => new GreedyLease(o), {
+      nodes: 5,
+      seeds: CI_SEEDS,
+      stopAtFirst: true,
+    });
+    assert.equal(results.at(-1)!.violation?.invariant, "leader lease");
+  });
+
   it("finds a cluster that never elects a leader (liveness)", () => {
     class Mute extends RaftCore {
       override tick(): void {}
