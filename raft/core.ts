@@ -39,7 +39,22 @@ import type {
   SoftState,
 } from "./types.ts";
 
-/** How a {@linkcode RaftCore} is built. */
+/**
+ * How a {@linkcode RaftCore} is built.
+ *
+ * @example A node restarting from its storage
+ * ```ts
+ * import { MemoryStorage, type RaftCoreOptions } from "@k8s-operator/k8s-operator/raft";
+ * const storage = new MemoryStorage();
+ * const options: RaftCoreOptions = {
+ *   id: 2,
+ *   state: storage.load(),
+ *   bootstrap: { voters: [0, 1, 2], learners: [] },
+ *   random: () => 0.5, // use a seeded generator
+ *   electionTicks: 10,
+ * };
+ * ```
+ */
 export interface RaftCoreOptions {
   /** This node's id. */
   id: NodeId;
@@ -79,7 +94,15 @@ export interface RaftCoreOptions {
   catchUpEntries?: number;
 }
 
-/** What a leader knows about one member's replication. */
+/**
+ * What a leader knows about one member's replication.
+ *
+ * @example Deciding to promote a learner
+ * ```ts
+ * import type { ProgressStatus } from "@k8s-operator/k8s-operator/raft";
+ * const shouldPromote = (p: ProgressStatus) => p.learner && p.caughtUp;
+ * ```
+ */
 export interface ProgressStatus {
   /** The highest index known to match the leader's log. */
   match: number;
@@ -97,7 +120,15 @@ export interface ProgressStatus {
   ticksSinceAck: number | null;
 }
 
-/** A snapshot of a core's state, for humans and runtimes. */
+/**
+ * A snapshot of a core's state, for humans and runtimes.
+ *
+ * @example
+ * ```ts
+ * import type { CoreStatus } from "@k8s-operator/k8s-operator/raft";
+ * const describe = (s: CoreStatus) => `${s.id} is ${s.role} in term ${s.term}`;
+ * ```
+ */
 export interface CoreStatus {
   /** This node. */
   id: NodeId;
@@ -334,7 +365,13 @@ export class RaftCore {
    * throws on network input.
    */
   step(message: Message): void {
-    if (!isValidMessage(message)) return;
+    let valid = false;
+    try {
+      valid = isValidMessage(message);
+    } catch {
+      // An object whose fields throw when read is as malformed as any.
+    }
+    if (!valid) return;
     const m = message;
     if (m.to !== this.id || m.from === this.id) return;
 
@@ -456,6 +493,10 @@ export class RaftCore {
   /**
    * Starts an election now (with a pre-vote round when enabled). Does
    * nothing on a leader, a learner or a node that is not a voter.
+   *
+   * This node votes for itself even if it still hears from a leader, so a
+   * runtime that calls it on a follower can end a leader's lease early (see
+   * {@linkcode RaftCore.leaseTicks}); elections started by ticks never do.
    */
   campaign(): void {
     if (this.#role === "leader") return;

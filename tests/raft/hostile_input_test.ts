@@ -139,6 +139,19 @@ describe("hostile and malformed messages", () => {
     });
   }
 
+  it("drops a message whose fields throw when read", () => {
+    const net = cluster();
+    const before = snapshotOf(net, 2);
+    const trap = new Proxy(base({ term: 9 }), {
+      get(target, key) {
+        if (key === "entries") throw new Error("boom");
+        return target[key as keyof Message];
+      },
+    });
+    net.core(2).step(trap);
+    assert.equal(snapshotOf(net, 2), before);
+  });
+
   it("drops an append that would overwrite committed entries", () => {
     const net = cluster();
     const before = net.storages.get(2)!.load().entries.map((e) => e.term);

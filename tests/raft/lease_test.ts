@@ -1,6 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import type { Message } from "../../raft/types.ts";
 import { Network } from "./_network.ts";
+import { below, seeded } from "./_random.ts";
 
 const ELECTION = 10;
 
@@ -111,6 +113,56 @@ describe("leader lease", () => {
     const [answer] = net.take((m) => m.from === 2);
     assert.equal(answer.type, "preVoteResp");
     assert.equal(answer.reject, false);
+  });
+
+  it("with message delays up to D ticks, no leader is elected while an older leader's lease (electionTicks - D) runs", () => {
+    const D = 3;
+    let elections = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const random = seeded(seed);
+      const net = new Network({ voters: [1, 2, 3, 4, 5], seed });
+      const pending: { at: number; m: Message }[] = [];
+      const leaderOfTerm = new Map<number, number>();
+      /** Per term, the first tick at which its leader may no longer act. */
+      const leaseEnds = new Map<number, number>();
+      for (let now = 0; now < 400; now++) {
+        if (now % 40 === 0) {
+          net.heal();
+          const leader = net.leaders()[0];
+          const victim = leader !== undefined && random() < 0.6
+            ? leader
+            : 1 + below(random, 5);
+          net.cut([victim], [1, 2, 3, 4, 5].filter((id) => id !== victim));
+        }
+        net.tick(1);
+        for (const m of net.take(() => true)) {
+          pending.push({ at: now + 1 + below(random, D), m });
+        }
+        const due = pending.filter((p) => p.at <= now);
+        for (const p of due) pending.splice(pending.indexOf(p), 1);
+        for (const { m } of due) net.cores.get(m.to)?.step(m);
+        net.flush();
+        for (const id of net.leaders()) {
+          const { term } = net.core(id).status();
+          if (!leaderOfTerm.has(term)) {
+            leaderOfTerm.set(term, id);
+            elections++;
+            for (const [older, end] of leaseEnds) {
+              assert.ok(
+                older >= term || end <= now,
+                `seed ${seed} tick ${now}: ${id} leads term ${term} while the lease of term ${older} runs until ${end}`,
+              );
+            }
+          }
+          const lease = net.core(id).leaseTicks()!;
+          if (lease < ELECTION - D) {
+            const end = now + (ELECTION - D - lease);
+            leaseEnds.set(term, Math.max(leaseEnds.get(term) ?? 0, end));
+          }
+        }
+      }
+    }
+    assert.ok(elections > 60, `${elections} elections`);
   });
 
   it("is void once a timeoutNow was sent in this term", () => {
