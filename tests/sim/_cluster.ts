@@ -426,7 +426,10 @@ export class Cluster {
       this.checker.onStored(node.id, added);
     }
     if (ready.hardState !== null) {
-      this.checker.onHardState(node.id, store.hardState, ready.hardState);
+      this.checker.onHardState(node.id, {
+        before: store.hardState,
+        after: ready.hardState,
+      });
       store.hardState = { ...ready.hardState };
     }
     for (const message of ready.messages) {
@@ -458,7 +461,8 @@ export class Cluster {
       }
       node.sm = { applied: entry.index, digest };
       this.stats.applied++;
-      this.checker.onApply(node.id, {
+      this.checker.onApply({
+        node: node.id,
         index: entry.index,
         term: entry.term,
         digest,

@@ -62,16 +62,10 @@ export class Checker {
   #votes = new Map<string, NodeId>();
   #prefix = new Map<string, number>();
   #committed = new Map<number, Committed>();
-  #maxCommitted = 0;
 
   /** Throws a violation of `invariant` at the current tick. */
   fail(invariant: Invariant, detail: string): never {
     throw new SimViolation(invariant, { tick: this.tick, detail });
-  }
-
-  /** The number of distinct indexes known committed. */
-  get committedCount(): number {
-    return this.#committed.size;
   }
 
   /** Log matching: an (index, term) pair always ends the same prefix. */
@@ -113,7 +107,10 @@ export class Checker {
   }
 
   /** Term never goes back, one vote per term (across restarts), commit never goes back. */
-  onHardState(node: NodeId, before: HardState, after: HardState): void {
+  onHardState(
+    node: NodeId,
+    { before, after }: { before: HardState; after: HardState },
+  ): void {
     if (after.term < before.term) {
       this.fail(
         "durable state",
@@ -170,10 +167,16 @@ export class Checker {
    * The entry becomes known committed; current leaders must hold it.
    */
   onApply(
-    node: NodeId,
-    applied: { index: number; term: number; digest: number; nodeTerm: number },
+    applied: {
+      node: NodeId;
+      index: number;
+      term: number;
+      digest: number;
+      nodeTerm: number;
+    },
     leaders: readonly LeaderView[],
   ): void {
+    const { node } = applied;
     const c = this.#committed.get(applied.index);
     if (c === undefined) {
       const fresh = {
@@ -182,7 +185,6 @@ export class Checker {
         commitTerm: applied.nodeTerm,
       };
       this.#committed.set(applied.index, fresh);
-      this.#maxCommitted = Math.max(this.#maxCommitted, applied.index);
       for (const l of leaders) this.#checkHas(l, applied.index, fresh);
     } else if (c.digest !== applied.digest) {
       this.fail(
@@ -195,10 +197,5 @@ export class Checker {
   /** Whether some node applied an entry at `index`. */
   isCommitted(index: number): boolean {
     return this.#committed.has(index);
-  }
-
-  /** The highest index any node applied. */
-  get maxCommitted(): number {
-    return this.#maxCommitted;
   }
 }

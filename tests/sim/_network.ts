@@ -20,14 +20,6 @@ export interface NetworkFaults {
   maxDelay: number;
 }
 
-/** A reliable network: no loss, no duplicates, one tick of delay. */
-export const RELIABLE: NetworkFaults = {
-  loss: 0,
-  duplicate: 0,
-  minDelay: 1,
-  maxDelay: 1,
-};
-
 interface InFlight {
   deliverAt: number;
   seq: number;
@@ -163,10 +155,5 @@ export class SimNetwork {
   /** Restores every link. */
   heal(): void {
     this.#blocked.clear();
-  }
-
-  /** The cut links, as `from>to` strings, sorted (for traces). */
-  cutLinks(): string[] {
-    return [...this.#blocked].sort();
   }
 }

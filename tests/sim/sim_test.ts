@@ -185,17 +185,15 @@ describe("simulator: the checker", () => {
 
   it("flags a second vote in one term, even after a restart", () => {
     const checker = new Checker();
-    checker.onHardState(1, { term: 1, vote: null, commit: 0 }, {
-      term: 2,
-      vote: 3,
-      commit: 0,
+    checker.onHardState(1, {
+      before: { term: 1, vote: null, commit: 0 },
+      after: { term: 2, vote: 3, commit: 0 },
     });
     assert.throws(
       () =>
-        checker.onHardState(1, { term: 0, vote: null, commit: 0 }, {
-          term: 2,
-          vote: 2,
-          commit: 0,
+        checker.onHardState(1, {
+          before: { term: 0, vote: null, commit: 0 },
+          after: { term: 2, vote: 2, commit: 0 },
         }),
       (e) =>
         e instanceof SimViolation && e.invariant === "single vote per term",
@@ -231,11 +229,20 @@ describe("simulator: the checker", () => {
 
   it("flags two different entries applied at one index", () => {
     const checker = new Checker();
-    checker.onApply(1, { index: 1, term: 1, digest: 10, nodeTerm: 1 }, []);
-    checker.onApply(2, { index: 1, term: 1, digest: 10, nodeTerm: 2 }, []);
+    checker.onApply(
+      { node: 1, index: 1, term: 1, digest: 10, nodeTerm: 1 },
+      [],
+    );
+    checker.onApply(
+      { node: 2, index: 1, term: 1, digest: 10, nodeTerm: 2 },
+      [],
+    );
     assert.throws(
       () =>
-        checker.onApply(3, { index: 1, term: 2, digest: 11, nodeTerm: 2 }, []),
+        checker.onApply(
+          { node: 3, index: 1, term: 2, digest: 11, nodeTerm: 2 },
+          [],
+        ),
       (e) =>
         e instanceof SimViolation && e.invariant === "state-machine safety",
     );
@@ -244,7 +251,10 @@ describe("simulator: the checker", () => {
   it("flags a new leader that lacks an entry committed in an earlier term", () => {
     const checker = new Checker();
     const store = new SimStore();
-    checker.onApply(1, { index: 1, term: 1, digest: 10, nodeTerm: 1 }, []);
+    checker.onApply(
+      { node: 1, index: 1, term: 1, digest: 10, nodeTerm: 1 },
+      [],
+    );
     checker.onLeader({ id: 2, term: 1, store });
     assert.throws(
       () => checker.onLeader({ id: 3, term: 2, store }),
