@@ -188,6 +188,7 @@ export class Cluster {
   #options: ClusterOptions;
   #prng: Prng;
   #leaderSeen = new Set<string>();
+  #leasesVoidUpTo = 0;
   #proposalSeq = 0;
 
   /** A cluster whose nodes are not started yet (see {@linkcode start}). */
@@ -312,7 +313,8 @@ export class Cluster {
   /**
    * Leader lease: with check-quorum, a leader whose `leaseTicks()` is below
    * `electionTicks` minus the longest message delay must be the only leader:
-   * no node leads a later term at the same time.
+   * no node leads a later term at the same time. A `campaign()` call may end
+   * a lease early (documented), so it voids the leases of its term and below.
    */
   #checkLeases(): void {
     if (!this.#options.tuning.checkQuorum) return;
@@ -322,7 +324,7 @@ export class Cluster {
     const bound = this.#options.tuning.electionTicks -
       this.network.longestDelay;
     for (const old of leaders) {
-      if (old.term === newest) continue;
+      if (old.term === newest || old.term <= this.#leasesVoidUpTo) continue;
       const lease = this.#guard(old, "leaseTicks()", (c) => c.leaseTicks());
       if (lease !== null && lease < bound) {
         this.checker.fail(
@@ -572,8 +574,12 @@ export class Cluster {
     }
   }
 
-  /** Makes a node start an election now. */
+  /** Makes a node start an election now (voiding current leases). */
   campaign(id: NodeId): void {
+    const node = this.#node(id);
+    if (node.live) {
+      this.#leasesVoidUpTo = Math.max(this.#leasesVoidUpTo, node.term);
+    }
     if (
       this.#client(id, "campaign()", (c) => {
         c.campaign();
