@@ -9,7 +9,6 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
-import { createInterface } from "node:readline";
 import {
   ApiError,
   type ApiStatus,
@@ -307,6 +306,9 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
       const headers: Record<string, string> = { Accept: "application/json" };
       if (payload !== undefined) {
         headers["Content-Type"] = options.contentType ?? "application/json";
+        headers["Content-Length"] = String(
+          new TextEncoder().encode(payload).length,
+        );
       }
       const req = request(url, headers, (res) => {
         const chunks: Uint8Array[] = [];
@@ -677,12 +679,28 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
           body: new TextDecoder().decode(concat(chunks, size)),
         });
       }
-      const lines = createInterface({ input: response, crlfDelay: Infinity });
+      const decoder = new TextDecoder();
+      let buffered = "";
       try {
-        for await (const line of lines) {
-          if (line.trim() === "") continue;
-          yield this.#event(request, line);
+        for await (const chunk of response as AsyncIterable<Uint8Array>) {
+          buffered += decoder.decode(chunk, { stream: true });
+          let newline = buffered.indexOf("\n");
+          while (newline !== -1) {
+            const line = buffered.slice(0, newline).trim();
+            buffered = buffered.slice(newline + 1);
+            if (line !== "") yield this.#event(request, line);
+            if (options.signal?.aborted) return;
+            newline = buffered.indexOf("\n");
+          }
+          if (buffered.length > this.#maxBytes) {
+            throw new MalformedResponseError(
+              request,
+              `expected watch events of at most ${this.#maxBytes} bytes, found a longer line`,
+            );
+          }
         }
+        const rest = (buffered + decoder.decode()).trim();
+        if (rest !== "") yield this.#event(request, rest);
       } catch (error) {
         if (options.signal?.aborted) return;
         throw error;
