@@ -15,7 +15,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { stringify } from "yaml";
+import { dump } from "js-yaml";
 import { CustomResource } from "../crd/mod.ts";
 import { args, exit } from "../platform/mod.ts";
 
@@ -47,10 +47,7 @@ export function renderCrdFiles(
 ): Map<string, string> {
   const files = new Map<string, string>();
   for (const definition of definitions) {
-    const yaml = stringify(definition.manifest(), {
-      lineWidth: 0,
-      aliasDuplicateObjects: false,
-    });
+    const yaml = dump(definition.manifest(), { lineWidth: -1, noRefs: true });
     files.set(`${definition.name}.yaml`, `${GENERATED_HEADER}\n${yaml}`);
   }
   return files;

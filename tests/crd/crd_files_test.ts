@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { parse } from "yaml";
+import { load } from "js-yaml";
 import { Type } from "typebox";
 import { defineCustomResource } from "../../crd/mod.ts";
 import { runtime } from "../../platform/mod.ts";
@@ -43,7 +43,7 @@ describe("deno task crd", () => {
   it("writes YAML that parses back to the manifest", () => {
     const [text] = renderCrdFiles([Website]).values();
     assert.ok(text.startsWith(`${GENERATED_HEADER}\n`));
-    assert.deepEqual(parse(text), Website.manifest());
+    assert.deepEqual(load(text), Website.manifest());
   });
 
   it("finds missing, stale and extra files, and writing fixes them", async () => {
