@@ -54,6 +54,8 @@ export interface ResourceClientOptions {
   namespace?: string;
   /** The largest response body accepted, in bytes (default 64 MiB). */
   maxResponseBytes?: number;
+  /** Gives up on a request (not a watch) after this many milliseconds without a response (default 30 000). */
+  requestTimeoutMs?: number;
 }
 
 /** Where a call goes: the namespace of a namespaced resource. */
@@ -249,6 +251,7 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
   readonly #kubeConfig: KubeConfigLike;
   readonly #namespace: string;
   readonly #maxBytes: number;
+  readonly #timeoutMs: number;
 
   constructor(
     target: ClientTarget,
@@ -260,6 +263,7 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
     const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
     this.#namespace = options.namespace ?? context?.namespace ?? "default";
     this.#maxBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
+    this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
   }
 
   #base(namespace: string | undefined, all = false): string {
@@ -334,6 +338,13 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
             body: new TextDecoder().decode(concat(chunks, size)),
           }));
         res.on("error", reject);
+      });
+      req.setTimeout(this.#timeoutMs, () => {
+        req.destroy(
+          new Error(
+            `Expected a response to ${method} ${path} within ${this.#timeoutMs} ms, found none`,
+          ),
+        );
       });
       req.on("error", reject);
       req.end(payload);
@@ -660,6 +671,8 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
       },
     );
     const abort = () => {
+      response.on("error", ignore);
+      req?.on("error", ignore);
       req?.destroy();
       response.destroy();
     };
@@ -755,6 +768,8 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
     return { type: event.type, object };
   }
 }
+
+function ignore(): void {}
 
 function concat(chunks: Uint8Array[], size: number): Uint8Array {
   const out = new Uint8Array(size);

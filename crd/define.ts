@@ -166,6 +166,12 @@ export interface ResourceInit<Spec, Status> {
   status?: Status;
 }
 
+/** Options of `CustomResource.install`. */
+export interface InstallOptions {
+  /** The field manager that owns the definition, such as the operator's name. */
+  fieldManager: string;
+}
+
 /** The `CustomResourceDefinition` object (`apiextensions.k8s.io/v1`). */
 export interface CustomResourceDefinitionManifest {
   /** Always `apiextensions.k8s.io/v1`. */
@@ -680,6 +686,41 @@ export class CustomResource<
     };
     if (init.status !== undefined) object.status = init.status;
     return object;
+  }
+
+  /**
+   * Creates or updates this resource's CustomResourceDefinition in the
+   * cluster with a server-side apply (forced, so this manager owns the
+   * definition). A real API server needs a moment to mark it
+   * `Established` before objects of the kind are served.
+   *
+   * @example
+   * ```ts ignore
+   * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+   * ```
+   */
+  install(
+    kubeConfig: KubeConfigLike,
+    options: InstallOptions,
+  ): Promise<CustomResourceDefinitionManifest> {
+    const crds = new ResourceClientImpl<CustomResourceDefinitionManifest>(
+      {
+        group: "apiextensions.k8s.io",
+        version: "v1",
+        apiVersion: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        plural: "customresourcedefinitions",
+        scope: "Cluster",
+        problems: () => [],
+      },
+      kubeConfig,
+      {},
+    );
+    return crds.patch(this.name, this.manifest(), {
+      type: "apply",
+      fieldManager: options.fieldManager,
+      force: true,
+    });
   }
 
   /**

@@ -375,6 +375,16 @@ describe("ResourceClient errors", () => {
   });
 });
 
+describe("ResourceClient timeouts", () => {
+  it("gives up on a request the server does not answer", async () => {
+    reply = () => {};
+    await assert.rejects(
+      () => Website.client(kubeConfig, { requestTimeoutMs: 50 }).get("blog"),
+      /Expected a response to GET \/apis\/example\.k8s-operator\.dev\/v1\/namespaces\/team\/websites\/blog within 50 ms, found none/,
+    );
+  });
+});
+
 describe("ResourceClient watch", () => {
   it("yields the events of one watch request", async () => {
     reply = (_req, res) => {
