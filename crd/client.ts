@@ -661,22 +661,30 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
       allowWatchBookmarks: options.allowWatchBookmarks ? "true" : undefined,
       timeoutSeconds: options.timeoutSeconds?.toString(),
     });
-    options.signal?.throwIfAborted();
+    const signal = options.signal;
+    if (signal?.aborted) return;
     let req: http.ClientRequest | undefined;
-    const response = await new Promise<http.IncomingMessage>(
-      (resolve, reject) => {
-        req = open(url, { Accept: "application/json" }, resolve);
-        req.on("error", reject);
-        req.end();
-      },
-    );
+    let response: http.IncomingMessage | undefined;
     const abort = () => {
-      response.on("error", ignore);
+      response?.on("error", ignore);
       req?.on("error", ignore);
       req?.destroy();
-      response.destroy();
+      response?.destroy();
     };
-    options.signal?.addEventListener("abort", abort, { once: true });
+    signal?.addEventListener("abort", abort, { once: true });
+    try {
+      response = await new Promise<http.IncomingMessage>(
+        (resolve, reject) => {
+          req = open(url, { Accept: "application/json" }, resolve);
+          req.on("error", reject);
+          req.end();
+        },
+      );
+    } catch (error) {
+      signal?.removeEventListener("abort", abort);
+      if (signal?.aborted) return;
+      throw error;
+    }
     try {
       if ((response.statusCode ?? 0) !== 200) {
         const chunks: Uint8Array[] = [];
@@ -702,7 +710,7 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
             const line = buffered.slice(0, newline).trim();
             buffered = buffered.slice(newline + 1);
             if (line !== "") yield this.#event(request, line);
-            if (options.signal?.aborted) return;
+            if (signal?.aborted) return;
             newline = buffered.indexOf("\n");
           }
           if (buffered.length > this.#maxBytes) {
@@ -715,11 +723,11 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
         const rest = (buffered + decoder.decode()).trim();
         if (rest !== "") yield this.#event(request, rest);
       } catch (error) {
-        if (options.signal?.aborted) return;
+        if (signal?.aborted) return;
         throw error;
       }
     } finally {
-      options.signal?.removeEventListener("abort", abort);
+      signal?.removeEventListener("abort", abort);
       abort();
     }
   }

@@ -541,9 +541,13 @@ export class CustomResource<
       });
     }
     problems.push(...this.#metadataProblems(object.metadata));
-    problems.push(
-      ...validateValue(this.specSchema, object.spec, { path: "spec" }),
-    );
+    if (object.spec === undefined) {
+      problems.push({ path: "spec", message: "is required" });
+    } else {
+      problems.push(
+        ...validateValue(this.specSchema, object.spec, { path: "spec" }),
+      );
+    }
     if (object.status !== undefined) {
       if (this.statusSchema === undefined) {
         problems.push({

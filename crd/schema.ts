@@ -664,7 +664,7 @@ function checkNested(
       report(
         walk,
         path,
-        `${message}, found ${key} (a union of object or typed schemas is not structural; only value validations may go there)`,
+        `${message}, found ${key} (only value validations may go there: a union of typed schemas is not structural, and an intersection of objects must be merged, as Type.Evaluate(Type.Intersect([...])) does)`,
       );
     }
   }

@@ -480,6 +480,20 @@ describe("ResourceClient watch", () => {
     await connectionClosed;
   });
 
+  it("ends without an event when aborted before the server answers", async () => {
+    let requested!: () => void;
+    const requestArrived = new Promise<void>((r) => requested = r);
+    reply = () => requested();
+    const controller = new AbortController();
+    const events = Website.client(kubeConfig).watch({
+      signal: controller.signal,
+    })[Symbol.asyncIterator]();
+    const next = events.next();
+    await requestArrived;
+    controller.abort();
+    assert.deepEqual(await next, { done: true, value: undefined });
+  });
+
   it("closes the connection when the consumer breaks out", async () => {
     let closed!: () => void;
     const connectionClosed = new Promise<void>((r) => closed = r);
