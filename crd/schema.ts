@@ -11,6 +11,11 @@ import { validateValue } from "./validate.ts";
 /**
  * An OpenAPI v3 schema as a CustomResourceDefinition carries it
  * (`JSONSchemaProps` in the Kubernetes API).
+ *
+ * @example
+ * ```ts ignore
+ * const schema: JSONSchemaProps = { type: "object", properties: { replicas: { type: "integer", minimum: 1 } } };
+ * ```
  */
 export interface JSONSchemaProps {
   /** One of `object`, `array`, `string`, `integer`, `number`, `boolean`. */
@@ -724,7 +729,14 @@ function checkNested(
   }
 }
 
-/** Options of {@linkcode toStructuralSchema}. */
+/**
+ * Options of {@linkcode toStructuralSchema}.
+ *
+ * @example
+ * ```ts ignore
+ * const status = toStructuralSchema(statusSchema, { path: "status", kind: "Website" });
+ * ```
+ */
 export interface StructuralSchemaOptions {
   /** The path of the schema in the resource, used in messages (default `spec`). */
   path?: string;

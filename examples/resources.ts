@@ -96,5 +96,12 @@ export const Website = defineCustomResource({
   ],
 });
 
-/** A Website object. */
+/**
+ * A Website object.
+ *
+ * @example
+ * ```ts ignore
+ * const sites: Website[] = (await Website.client(kubeConfig).list()).items;
+ * ```
+ */
 export type Website = InferResource<typeof Website>;
