@@ -1,27 +1,34 @@
 /**
  * The typed client of a custom resource: get, list, create, replace,
  * patch (merge, JSON patch, server-side apply), patchStatus, delete and a
- * minimal watch. Requests go through `node:https` with the TLS and
- * credentials of a `@kubernetes/client-node` `KubeConfig`, so the same code
- * runs under Deno and Node.
+ * minimal watch: the types. The implementation (`_client.ts`) sends requests
+ * through `node:https` with the TLS and credentials of a
+ * `@kubernetes/client-node` `KubeConfig`, so the same code runs under Deno
+ * and Node.
  *
  * @module
  */
-import * as http from "node:http";
-import * as https from "node:https";
-import { createInterface } from "node:readline";
-import {
-  ApiError,
-  type ApiStatus,
-  type FieldProblem,
-  MalformedResponseError,
-  ValidationError,
-} from "./errors.ts";
+import type { FieldProblem } from "./errors.ts";
 
-/** How a patch is interpreted; each has its own Content-Type. */
+/**
+ * How a patch is interpreted; each has its own Content-Type.
+ *
+ * @example
+ * ```ts ignore
+ * await websites.patch("blog", { spec: { replicas: 3 } }, { type: "merge" });
+ * ```
+ */
 export type PatchType = "merge" | "json" | "apply";
 
-/** One operation of a JSON Patch (RFC 6902). */
+/**
+ * One operation of a JSON Patch (RFC 6902).
+ *
+ * @example
+ * ```ts ignore
+ * const ops: JsonPatchOperation[] = [{ op: "replace", path: "/spec/replicas", value: 3 }];
+ * await websites.patch("blog", ops, { type: "json" });
+ * ```
+ */
 export interface JsonPatchOperation {
   /** What to do. */
   op: "add" | "remove" | "replace" | "move" | "copy" | "test";
@@ -37,6 +44,12 @@ export interface JsonPatchOperation {
  * What the client needs of a `KubeConfig` from `@kubernetes/client-node`
  * (a `KubeConfig` is one): the current cluster, the current context's
  * namespace, and TLS and credentials for `node:https`.
+ *
+ * @example
+ * ```ts ignore
+ * import { KubeConfig } from "@kubernetes/client-node";
+ * const kubeConfig: KubeConfigLike = new KubeConfig();
+ * ```
  */
 export interface KubeConfigLike {
   /** The cluster requests go to; `null` when the config has none. */
@@ -49,21 +62,45 @@ export interface KubeConfigLike {
   applyToHTTPSOptions(options: object): Promise<void>;
 }
 
-/** Options of the client as a whole. */
+/**
+ * Options of the client as a whole.
+ *
+ * @example
+ * ```ts ignore
+ * const websites = Website.client(kubeConfig, { namespace: "web", requestTimeoutMs: 10_000 });
+ * ```
+ */
 export interface ResourceClientOptions {
   /** The namespace used when a call names none (default: the kubeconfig context's, else `default`). */
   namespace?: string;
   /** The largest response body accepted, in bytes (default 64 MiB). */
   maxResponseBytes?: number;
+  /** Gives up on a request (not a watch) after this many milliseconds without a response (default 30 000). */
+  requestTimeoutMs?: number;
 }
 
-/** Where a call goes: the namespace of a namespaced resource. */
+/**
+ * Where a call goes: the namespace of a namespaced resource.
+ *
+ * @example
+ * ```ts ignore
+ * await websites.get("blog", { namespace: "web" });
+ * ```
+ */
 export interface NamespaceOptions {
   /** The namespace (namespaced resources only). */
   namespace?: string;
 }
 
-/** Options of `list`. */
+/**
+ * Options of `list`.
+ *
+ * @example
+ * ```ts ignore
+ * const page = await websites.list({ labelSelector: "app=web", limit: 50 });
+ * const next = await websites.list({ labelSelector: "app=web", limit: 50, continue: page.metadata.continue });
+ * ```
+ */
 export interface ListOptions extends NamespaceOptions {
   /** List in every namespace (namespaced resources only). */
   allNamespaces?: boolean;
@@ -79,7 +116,14 @@ export interface ListOptions extends NamespaceOptions {
   resourceVersion?: string;
 }
 
-/** Options of the write calls. */
+/**
+ * Options of the write calls.
+ *
+ * @example
+ * ```ts ignore
+ * await websites.create(site, { fieldManager: "website-operator", dryRun: true });
+ * ```
+ */
 export interface WriteOptions extends NamespaceOptions {
   /** The field manager recorded in managedFields (required for apply). */
   fieldManager?: string;
@@ -87,7 +131,14 @@ export interface WriteOptions extends NamespaceOptions {
   dryRun?: boolean;
 }
 
-/** Options of `patch` and `patchStatus`. */
+/**
+ * Options of `patch` and `patchStatus`.
+ *
+ * @example
+ * ```ts ignore
+ * await websites.patch("blog", { spec }, { type: "apply", fieldManager: "website-operator", force: true });
+ * ```
+ */
 export interface PatchOptions extends WriteOptions {
   /** `merge` (default, RFC 7386), `json` (RFC 6902) or `apply` (server-side apply). */
   type?: PatchType;
@@ -95,7 +146,14 @@ export interface PatchOptions extends WriteOptions {
   force?: boolean;
 }
 
-/** Options of `delete`. */
+/**
+ * Options of `delete`.
+ *
+ * @example
+ * ```ts ignore
+ * await websites.delete("blog", { propagationPolicy: "Foreground", preconditions: { resourceVersion: "42" } });
+ * ```
+ */
 export interface DeleteOptions extends NamespaceOptions {
   /** How dependents are deleted. */
   propagationPolicy?: "Foreground" | "Background" | "Orphan";
@@ -107,7 +165,17 @@ export interface DeleteOptions extends NamespaceOptions {
   dryRun?: boolean;
 }
 
-/** Options of `watch`. */
+/**
+ * Options of `watch`.
+ *
+ * @example
+ * ```ts ignore
+ * const list = await websites.list();
+ * for await (const event of websites.watch({ resourceVersion: list.metadata.resourceVersion, signal })) {
+ *   console.log(event.type, event.object.metadata.name);
+ * }
+ * ```
+ */
 export interface WatchOptions extends NamespaceOptions {
   /** Watch every namespace (namespaced resources only). */
   allNamespaces?: boolean;
@@ -125,7 +193,15 @@ export interface WatchOptions extends NamespaceOptions {
   signal?: AbortSignal;
 }
 
-/** A list of objects, as `list` returns it. */
+/**
+ * A list of objects, as `list` returns it.
+ *
+ * @example
+ * ```ts ignore
+ * const list: ResourceList<Website> = await websites.list();
+ * console.log(list.items.length, list.metadata.resourceVersion);
+ * ```
+ */
 export interface ResourceList<T> {
   /** `group/version`. */
   apiVersion: string;
@@ -137,7 +213,16 @@ export interface ResourceList<T> {
   items: T[];
 }
 
-/** One event of a watch. */
+/**
+ * One event of a watch.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const event of websites.watch()) {
+ *   if (event.type === "DELETED") console.log("gone", event.object.metadata.name);
+ * }
+ * ```
+ */
 export interface WatchEvent<T> {
   /** What happened. */
   type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK";
@@ -181,7 +266,14 @@ export interface ResourceClient<T> {
   watch(options?: WatchOptions): AsyncIterable<WatchEvent<T>>;
 }
 
-/** What the client needs of a resource definition. */
+/**
+ * What the client needs of a resource definition.
+ *
+ * @example
+ * ```ts ignore
+ * const target: ClientTarget = Website; // every CustomResource is one
+ * ```
+ */
 export interface ClientTarget {
   /** The API group. */
   readonly group: string;
@@ -197,553 +289,4 @@ export interface ClientTarget {
   readonly scope: "Namespaced" | "Cluster";
   /** Every problem of a candidate object. */
   problems(value: unknown): FieldProblem[];
-}
-
-const CONTENT_TYPES: Record<PatchType, string> = {
-  merge: "application/merge-patch+json",
-  json: "application/json-patch+json",
-  apply: "application/apply-patch+yaml",
-};
-
-const JSON_PATCH_OPS = new Set([
-  "add",
-  "remove",
-  "replace",
-  "move",
-  "copy",
-  "test",
-]);
-
-interface RawResponse {
-  status: number;
-  statusText: string;
-  body: string;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function toApiError(request: string, response: RawResponse): ApiError {
-  let status: ApiStatus | undefined;
-  try {
-    const parsed = JSON.parse(response.body);
-    if (isObject(parsed) && parsed.kind === "Status") {
-      status = parsed as ApiStatus;
-    }
-  } catch {
-    status = undefined;
-  }
-  return new ApiError(request, {
-    code: response.status,
-    reason: status?.reason || response.statusText ||
-      http.STATUS_CODES[response.status] || "Unknown",
-    message: status?.message ||
-      response.body.slice(0, 200) || "(empty body)",
-    status,
-  });
-}
-
-/** @internal The client behind `CustomResource.client`. */
-export class ResourceClientImpl<T> implements ResourceClient<T> {
-  readonly #target: ClientTarget;
-  readonly #kubeConfig: KubeConfigLike;
-  readonly #namespace: string;
-  readonly #maxBytes: number;
-
-  constructor(
-    target: ClientTarget,
-    kubeConfig: KubeConfigLike,
-    options: ResourceClientOptions,
-  ) {
-    this.#target = target;
-    this.#kubeConfig = kubeConfig;
-    const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
-    this.#namespace = options.namespace ?? context?.namespace ?? "default";
-    this.#maxBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
-  }
-
-  #base(namespace: string | undefined, all = false): string {
-    const t = this.#target;
-    const group = `/apis/${t.group}/${t.version}`;
-    if (t.scope === "Cluster") {
-      if (namespace !== undefined) {
-        throw new TypeError(
-          `Expected no namespace for the cluster-scoped ${t.kind}, found ${
-            JSON.stringify(namespace)
-          }`,
-        );
-      }
-      return `${group}/${t.plural}`;
-    }
-    if (all) return `${group}/${t.plural}`;
-    const ns = namespace ?? this.#namespace;
-    return `${group}/namespaces/${encodeURIComponent(ns)}/${t.plural}`;
-  }
-
-  #item(name: string, namespace: string | undefined, sub = ""): string {
-    if (typeof name !== "string" || name === "") {
-      throw new TypeError(
-        `Expected a non-empty object name, found ${JSON.stringify(name)}`,
-      );
-    }
-    return `${this.#base(namespace)}/${encodeURIComponent(name)}${sub}`;
-  }
-
-  async #send(
-    method: string,
-    path: string,
-    options: {
-      query?: Record<string, string | undefined>;
-      body?: unknown;
-      contentType?: string;
-    } = {},
-  ): Promise<RawResponse> {
-    const { url, request } = await this.#open(method, path, options.query);
-    const payload = options.body === undefined
-      ? undefined
-      : JSON.stringify(options.body);
-    return await new Promise<RawResponse>((resolve, reject) => {
-      const headers: Record<string, string> = { Accept: "application/json" };
-      if (payload !== undefined) {
-        headers["Content-Type"] = options.contentType ?? "application/json";
-      }
-      const req = request(url, headers, (res) => {
-        const chunks: Uint8Array[] = [];
-        let size = 0;
-        res.on("data", (chunk: Uint8Array) => {
-          size += chunk.length;
-          if (size > this.#maxBytes) {
-            req.destroy();
-            reject(
-              new MalformedResponseError(
-                `${method} ${path}`,
-                `expected at most ${this.#maxBytes} bytes, found more`,
-              ),
-            );
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            statusText: res.statusMessage ?? "",
-            body: new TextDecoder().decode(concat(chunks, size)),
-          }));
-        res.on("error", reject);
-      });
-      req.on("error", reject);
-      req.end(payload);
-    });
-  }
-
-  async #open(
-    method: string,
-    path: string,
-    query: Record<string, string | undefined> = {},
-  ): Promise<{
-    url: URL;
-    request: (
-      url: URL,
-      headers: Record<string, string>,
-      onResponse: (res: http.IncomingMessage) => void,
-    ) => http.ClientRequest;
-  }> {
-    const cluster = this.#kubeConfig.getCurrentCluster();
-    if (cluster === null) {
-      throw new TypeError(
-        "Expected a current cluster in the KubeConfig, found none",
-      );
-    }
-    const url = new URL(cluster.server.replace(/\/+$/, "") + path);
-    for (const [k, v] of Object.entries(query)) {
-      if (v !== undefined) url.searchParams.set(k, v);
-    }
-    const base: https.RequestOptions = {};
-    await this.#kubeConfig.applyToHTTPSOptions(base);
-    const transport = url.protocol === "http:" ? http : https;
-    return {
-      url,
-      request: (target, headers, onResponse) =>
-        transport.request(target, {
-          ...base,
-          method,
-          headers: {
-            ...(base.headers as Record<string, string> | undefined),
-            ...headers,
-          },
-        }, onResponse),
-    };
-  }
-
-  async #json(
-    method: string,
-    path: string,
-    options: {
-      query?: Record<string, string | undefined>;
-      body?: unknown;
-      contentType?: string;
-    } = {},
-  ): Promise<unknown> {
-    const request = `${method} ${path}`;
-    const response = await this.#send(method, path, options);
-    if (response.status < 200 || response.status >= 300) {
-      throw toApiError(request, response);
-    }
-    try {
-      return JSON.parse(response.body);
-    } catch {
-      throw new MalformedResponseError(
-        request,
-        `expected a JSON body, found ${
-          JSON.stringify(response.body.slice(0, 100))
-        }`,
-      );
-    }
-  }
-
-  #object(request: string, value: unknown): T {
-    if (!isObject(value) || value.kind !== this.#target.kind) {
-      throw new MalformedResponseError(
-        request,
-        `expected a ${this.#target.kind} object, found ${
-          isObject(value) ? `kind ${JSON.stringify(value.kind)}` : typeof value
-        }`,
-      );
-    }
-    return value as T;
-  }
-
-  #validate(object: unknown): Record<string, unknown> {
-    const problems = this.#target.problems(object);
-    if (problems.length > 0) {
-      const name = isObject(object) && isObject(object.metadata)
-        ? object.metadata.name
-        : undefined;
-      throw new ValidationError(
-        typeof name === "string"
-          ? `${this.#target.kind} ${JSON.stringify(name)}`
-          : this.#target.kind,
-        problems,
-      );
-    }
-    return object as Record<string, unknown>;
-  }
-
-  #namespaceOf(
-    metadata: Record<string, unknown>,
-    options: NamespaceOptions,
-  ): string | undefined {
-    const own = typeof metadata.namespace === "string"
-      ? metadata.namespace
-      : undefined;
-    if (
-      own !== undefined && options.namespace !== undefined &&
-      own !== options.namespace
-    ) {
-      throw new TypeError(
-        `Expected metadata.namespace and the namespace option to agree, found ${
-          JSON.stringify(own)
-        } and ${JSON.stringify(options.namespace)}`,
-      );
-    }
-    return own ?? options.namespace;
-  }
-
-  async get(name: string, options: NamespaceOptions = {}): Promise<T> {
-    const path = this.#item(name, options.namespace);
-    return this.#object(`GET ${path}`, await this.#json("GET", path));
-  }
-
-  async list(options: ListOptions = {}): Promise<ResourceList<T>> {
-    const path = this.#base(options.namespace, options.allNamespaces);
-    const value = await this.#json("GET", path, {
-      query: {
-        labelSelector: options.labelSelector,
-        fieldSelector: options.fieldSelector,
-        limit: options.limit?.toString(),
-        continue: options.continue,
-        resourceVersion: options.resourceVersion,
-      },
-    });
-    if (!isObject(value) || !Array.isArray(value.items)) {
-      throw new MalformedResponseError(
-        `GET ${path}`,
-        "expected a list with items, found none",
-      );
-    }
-    return {
-      apiVersion: String(value.apiVersion ?? this.#target.apiVersion),
-      kind: String(value.kind ?? `${this.#target.kind}List`),
-      metadata: isObject(value.metadata) ? value.metadata : {},
-      items: value.items.map((item) => {
-        const object = isObject(item) ? { ...item } : item;
-        if (isObject(object)) {
-          object.apiVersion ??= this.#target.apiVersion;
-          object.kind ??= this.#target.kind;
-        }
-        return this.#object(`GET ${path}`, object);
-      }),
-    };
-  }
-
-  #writeQuery(options: WriteOptions): Record<string, string | undefined> {
-    return {
-      fieldManager: options.fieldManager,
-      dryRun: options.dryRun ? "All" : undefined,
-    };
-  }
-
-  async create(object: T, options: WriteOptions = {}): Promise<T> {
-    const valid = this.#validate(object);
-    const metadata = valid.metadata as Record<string, unknown>;
-    const path = this.#base(this.#namespaceOf(metadata, options));
-    return this.#object(
-      `POST ${path}`,
-      await this.#json("POST", path, {
-        body: valid,
-        query: this.#writeQuery(options),
-      }),
-    );
-  }
-
-  async replace(object: T, options: WriteOptions = {}): Promise<T> {
-    const valid = this.#validate(object);
-    const metadata = valid.metadata as Record<string, unknown>;
-    const path = this.#item(
-      String(metadata.name ?? ""),
-      this.#namespaceOf(metadata, options),
-    );
-    return this.#object(
-      `PUT ${path}`,
-      await this.#json("PUT", path, {
-        body: valid,
-        query: this.#writeQuery(options),
-      }),
-    );
-  }
-
-  #patchBody(
-    name: string,
-    patch: unknown,
-    options: PatchOptions,
-    type: PatchType,
-  ): unknown {
-    if (type === "json") {
-      const ops = Array.isArray(patch) ? patch : undefined;
-      const bad = ops?.findIndex((op) =>
-        !isObject(op) || !JSON_PATCH_OPS.has(String(op.op)) ||
-        typeof op.path !== "string"
-      );
-      if (ops === undefined || bad !== -1) {
-        throw new TypeError(
-          `Expected a JSON patch to be an array of {op, path} operations, found ${
-            ops === undefined
-              ? typeof patch
-              : `an invalid operation at index ${bad}`
-          }`,
-        );
-      }
-      return ops;
-    }
-    if (!isObject(patch)) {
-      throw new TypeError(
-        `Expected a ${type} patch to be an object, found ${
-          Array.isArray(patch) ? "array" : typeof patch
-        }`,
-      );
-    }
-    if (type === "merge") return patch;
-    if (!options.fieldManager) {
-      throw new TypeError(
-        "Expected a fieldManager for a server-side apply patch, found none",
-      );
-    }
-    const metadata = isObject(patch.metadata) ? { ...patch.metadata } : {};
-    metadata.name ??= name;
-    if (this.#target.scope === "Namespaced" && options.namespace) {
-      metadata.namespace ??= options.namespace;
-    }
-    return {
-      ...patch,
-      apiVersion: patch.apiVersion ?? this.#target.apiVersion,
-      kind: patch.kind ?? this.#target.kind,
-      metadata,
-    };
-  }
-
-  async #patch(
-    name: string,
-    patch: unknown,
-    options: PatchOptions,
-    sub: string,
-  ): Promise<T> {
-    const type = options.type ?? "merge";
-    if (!(type in CONTENT_TYPES)) {
-      throw new TypeError(
-        `Expected a patch type of merge, json or apply, found ${
-          JSON.stringify(type)
-        }`,
-      );
-    }
-    const path = this.#item(name, options.namespace, sub);
-    const body = this.#patchBody(name, patch, options, type);
-    return this.#object(
-      `PATCH ${path}`,
-      await this.#json("PATCH", path, {
-        body,
-        contentType: CONTENT_TYPES[type],
-        query: {
-          ...this.#writeQuery(options),
-          force: type === "apply" && options.force ? "true" : undefined,
-        },
-      }),
-    );
-  }
-
-  patch(name: string, patch: unknown, options: PatchOptions = {}): Promise<T> {
-    return this.#patch(name, patch, options, "");
-  }
-
-  patchStatus(
-    name: string,
-    patch: unknown,
-    options: PatchOptions = {},
-  ): Promise<T> {
-    return this.#patch(name, patch, options, "/status");
-  }
-
-  async delete(
-    name: string,
-    options: DeleteOptions = {},
-  ): Promise<T | undefined> {
-    const path = this.#item(name, options.namespace);
-    const body: Record<string, unknown> = {
-      apiVersion: "v1",
-      kind: "DeleteOptions",
-    };
-    if (options.propagationPolicy) {
-      body.propagationPolicy = options.propagationPolicy;
-    }
-    if (options.gracePeriodSeconds !== undefined) {
-      body.gracePeriodSeconds = options.gracePeriodSeconds;
-    }
-    if (options.preconditions) body.preconditions = options.preconditions;
-    if (options.dryRun) body.dryRun = ["All"];
-    const value = await this.#json("DELETE", path, { body });
-    return isObject(value) && value.kind === this.#target.kind
-      ? value as T
-      : undefined;
-  }
-
-  async *watch(options: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
-    const path = this.#base(options.namespace, options.allNamespaces);
-    const request = `GET ${path}?watch=true`;
-    const { url, request: open } = await this.#open("GET", path, {
-      watch: "true",
-      labelSelector: options.labelSelector,
-      fieldSelector: options.fieldSelector,
-      resourceVersion: options.resourceVersion,
-      allowWatchBookmarks: options.allowWatchBookmarks ? "true" : undefined,
-      timeoutSeconds: options.timeoutSeconds?.toString(),
-    });
-    options.signal?.throwIfAborted();
-    let req: http.ClientRequest | undefined;
-    const response = await new Promise<http.IncomingMessage>(
-      (resolve, reject) => {
-        req = open(url, { Accept: "application/json" }, resolve);
-        req.on("error", reject);
-        req.end();
-      },
-    );
-    const abort = () => {
-      req?.destroy();
-      response.destroy();
-    };
-    options.signal?.addEventListener("abort", abort, { once: true });
-    try {
-      if ((response.statusCode ?? 0) !== 200) {
-        const chunks: Uint8Array[] = [];
-        let size = 0;
-        for await (const chunk of response) {
-          chunks.push(chunk);
-          size += chunk.length;
-          if (size > 1024 * 1024) break;
-        }
-        throw toApiError(request, {
-          status: response.statusCode ?? 0,
-          statusText: response.statusMessage ?? "",
-          body: new TextDecoder().decode(concat(chunks, size)),
-        });
-      }
-      const lines = createInterface({ input: response, crlfDelay: Infinity });
-      try {
-        for await (const line of lines) {
-          if (line.trim() === "") continue;
-          yield this.#event(request, line);
-        }
-      } catch (error) {
-        if (options.signal?.aborted) return;
-        throw error;
-      }
-    } finally {
-      options.signal?.removeEventListener("abort", abort);
-      abort();
-    }
-  }
-
-  #event(request: string, line: string): WatchEvent<T> {
-    let event: unknown;
-    try {
-      event = JSON.parse(line);
-    } catch {
-      throw new MalformedResponseError(
-        request,
-        `expected a JSON watch event, found ${
-          JSON.stringify(line.slice(0, 100))
-        }`,
-      );
-    }
-    if (!isObject(event) || !isObject(event.object)) {
-      throw new MalformedResponseError(
-        request,
-        "expected a watch event with type and object, found another value",
-      );
-    }
-    if (event.type === "ERROR") {
-      const status = event.object as ApiStatus;
-      throw new ApiError(request, {
-        code: status.code ?? 500,
-        reason: status.reason ?? "Unknown",
-        message: status.message ?? "watch error",
-        status,
-      });
-    }
-    if (
-      event.type !== "ADDED" && event.type !== "MODIFIED" &&
-      event.type !== "DELETED" && event.type !== "BOOKMARK"
-    ) {
-      throw new MalformedResponseError(
-        request,
-        `expected an event type of ADDED, MODIFIED, DELETED, BOOKMARK or ERROR, found ${
-          JSON.stringify(event.type)
-        }`,
-      );
-    }
-    const object = event.type === "BOOKMARK"
-      ? event.object as T
-      : this.#object(request, event.object);
-    return { type: event.type, object };
-  }
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }

@@ -13,17 +13,31 @@ import {
 } from "./errors.ts";
 import { type JSONSchemaProps, toStructuralSchema } from "./schema.ts";
 import { validateValue } from "./validate.ts";
-import {
-  type KubeConfigLike,
-  type ResourceClient,
-  ResourceClientImpl,
-  type ResourceClientOptions,
+import type {
+  KubeConfigLike,
+  ResourceClient,
+  ResourceClientOptions,
 } from "./client.ts";
+import { ResourceClientImpl } from "./_client.ts";
 
-/** Whether objects live in a namespace or in the whole cluster. */
+/**
+ * Whether objects live in a namespace or in the whole cluster.
+ *
+ * @example
+ * ```ts ignore
+ * const scope: ResourceScope = "Namespaced";
+ * ```
+ */
 export type ResourceScope = "Namespaced" | "Cluster";
 
-/** The value types `kubectl get` knows how to print. */
+/**
+ * The value types `kubectl get` knows how to print.
+ *
+ * @example
+ * ```ts ignore
+ * const column: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" };
+ * ```
+ */
 export type PrinterColumnType =
   | "string"
   | "integer"
@@ -31,7 +45,14 @@ export type PrinterColumnType =
   | "boolean"
   | "date";
 
-/** A column `kubectl get` shows for the resource. */
+/**
+ * A column `kubectl get` shows for the resource.
+ *
+ * @example
+ * ```ts ignore
+ * const column: PrinterColumn = { name: "Replicas", jsonPath: ".spec.replicas", priority: 0 };
+ * ```
+ */
 export interface PrinterColumn {
   /** The column header, such as `Replicas`. */
   name: string;
@@ -47,7 +68,14 @@ export interface PrinterColumn {
   priority?: number;
 }
 
-/** A printer column as the manifest carries it: the type is always set. */
+/**
+ * A printer column as the manifest carries it: the type is always set.
+ *
+ * @example
+ * ```ts ignore
+ * for (const column of Website.printerColumns) console.log(column.name, column.type);
+ * ```
+ */
 export interface ResolvedPrinterColumn extends PrinterColumn {
   /** The value type. */
   type: PrinterColumnType;
@@ -56,6 +84,18 @@ export interface ResolvedPrinterColumn extends PrinterColumn {
 /**
  * What `defineCustomResource` takes. `spec` and `status` are TypeBox schemas
  * (plain JSON Schema objects with a static type).
+ *
+ * @example
+ * ```ts ignore
+ * const options: CustomResourceOptions<typeof spec> = {
+ *   group: "example.k8s-operator.dev",
+ *   version: "v1",
+ *   kind: "Website",
+ *   scope: "Namespaced",
+ *   spec,
+ * };
+ * const Website = defineCustomResource(options);
+ * ```
  */
 export interface CustomResourceOptions<
   Spec extends object,
@@ -87,7 +127,14 @@ export interface CustomResourceOptions<
   description?: string;
 }
 
-/** The object metadata a custom resource carries (the JSON form of `ObjectMeta`). */
+/**
+ * The object metadata a custom resource carries (the JSON form of `ObjectMeta`).
+ *
+ * @example
+ * ```ts ignore
+ * const metadata: ResourceMeta = { name: "blog", namespace: "web", labels: { app: "web" } };
+ * ```
+ */
 export interface ResourceMeta {
   /** The name, unique per namespace (or cluster, for cluster-scoped resources). */
   name?: string;
@@ -126,7 +173,19 @@ export interface ResourceMeta {
   managedFields?: Record<string, unknown>[];
 }
 
-/** A custom resource object: `apiVersion`, `kind`, `metadata`, `spec`, `status`. */
+/**
+ * A custom resource object: `apiVersion`, `kind`, `metadata`, `spec`, `status`.
+ *
+ * @example
+ * ```ts ignore
+ * const site: CustomResourceObject<{ domain: string }, never> = {
+ *   apiVersion: "example.k8s-operator.dev/v1",
+ *   kind: "Website",
+ *   metadata: { name: "blog" },
+ *   spec: { domain: "blog.example.com" },
+ * };
+ * ```
+ */
 export interface CustomResourceObject<Spec, Status> {
   /** `group/version`. */
   apiVersion: string;
@@ -140,7 +199,14 @@ export interface CustomResourceObject<Spec, Status> {
   status?: Status;
 }
 
-/** The static type of an optional status schema (`never` when there is none). */
+/**
+ * The static type of an optional status schema (`never` when there is none).
+ *
+ * @example
+ * ```ts ignore
+ * type Status = StaticStatus<typeof statusSchema>; // never when there is no status schema
+ * ```
+ */
 export type StaticStatus<S> = S extends object ? Static<S> : never;
 
 /**
@@ -156,7 +222,14 @@ export type InferResource<D> = D extends
   ? CustomResourceObject<Static<Spec>, StaticStatus<Status>>
   : never;
 
-/** What `build` takes: the metadata and the spec (and optionally the status). */
+/**
+ * What `build` takes: the metadata and the spec (and optionally the status).
+ *
+ * @example
+ * ```ts ignore
+ * const init: ResourceInit<{ domain: string }, never> = { metadata: { name: "blog" }, spec: { domain: "blog.example.com" } };
+ * ```
+ */
 export interface ResourceInit<Spec, Status> {
   /** The object metadata; at least `name` or `generateName`. */
   metadata: ResourceMeta;
@@ -166,7 +239,28 @@ export interface ResourceInit<Spec, Status> {
   status?: Status;
 }
 
-/** The `CustomResourceDefinition` object (`apiextensions.k8s.io/v1`). */
+/**
+ * Options of `CustomResource.install`.
+ *
+ * @example
+ * ```ts ignore
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * ```
+ */
+export interface InstallOptions {
+  /** The field manager that owns the definition, such as the operator's name. */
+  fieldManager: string;
+}
+
+/**
+ * The `CustomResourceDefinition` object (`apiextensions.k8s.io/v1`).
+ *
+ * @example
+ * ```ts ignore
+ * const manifest: CustomResourceDefinitionManifest = Website.manifest();
+ * console.log(manifest.spec.versions[0].schema.openAPIV3Schema);
+ * ```
+ */
 export interface CustomResourceDefinitionManifest {
   /** Always `apiextensions.k8s.io/v1`. */
   apiVersion: "apiextensions.k8s.io/v1";
@@ -535,9 +629,13 @@ export class CustomResource<
       });
     }
     problems.push(...this.#metadataProblems(object.metadata));
-    problems.push(
-      ...validateValue(this.specSchema, object.spec, { path: "spec" }),
-    );
+    if (object.spec === undefined) {
+      problems.push({ path: "spec", message: "is required" });
+    } else {
+      problems.push(
+        ...validateValue(this.specSchema, object.spec, { path: "spec" }),
+      );
+    }
     if (object.status !== undefined) {
       if (this.statusSchema === undefined) {
         problems.push({
@@ -680,6 +778,41 @@ export class CustomResource<
     };
     if (init.status !== undefined) object.status = init.status;
     return object;
+  }
+
+  /**
+   * Creates or updates this resource's CustomResourceDefinition in the
+   * cluster with a server-side apply (forced, so this manager owns the
+   * definition). A real API server needs a moment to mark it
+   * `Established` before objects of the kind are served.
+   *
+   * @example
+   * ```ts ignore
+   * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+   * ```
+   */
+  install(
+    kubeConfig: KubeConfigLike,
+    options: InstallOptions,
+  ): Promise<CustomResourceDefinitionManifest> {
+    const crds = new ResourceClientImpl<CustomResourceDefinitionManifest>(
+      {
+        group: "apiextensions.k8s.io",
+        version: "v1",
+        apiVersion: "apiextensions.k8s.io/v1",
+        kind: "CustomResourceDefinition",
+        plural: "customresourcedefinitions",
+        scope: "Cluster",
+        problems: () => [],
+      },
+      kubeConfig,
+      {},
+    );
+    return crds.patch(this.name, this.manifest(), {
+      type: "apply",
+      fieldManager: options.fieldManager,
+      force: true,
+    });
   }
 
   /**

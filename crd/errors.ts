@@ -4,7 +4,14 @@
  * @module
  */
 
-/** One problem with one field of a value, or one node of a schema. */
+/**
+ * One problem with one field of a value, or one node of a schema.
+ *
+ * @example
+ * ```ts ignore
+ * const problem: FieldProblem = { path: "spec.replicas", message: "expected integer, found string" };
+ * ```
+ */
 export interface FieldProblem {
   /** Where the problem is, as a dotted path such as `spec.replicas` or `spec.ports[0].name`. */
   path: string;
@@ -109,7 +116,18 @@ export class InvalidDefinitionError extends Error {
   }
 }
 
-/** The `Status` object the Kubernetes API server sends with an error. */
+/**
+ * The `Status` object the Kubernetes API server sends with an error.
+ *
+ * @example
+ * ```ts ignore
+ * try {
+ *   await websites.get("missing");
+ * } catch (error) {
+ *   if (error instanceof ApiError) console.log(error.status?.details?.name);
+ * }
+ * ```
+ */
 export interface ApiStatus {
   /** Always `Status`. */
   kind?: string;

@@ -9,6 +9,11 @@ import type { Static } from "typebox";
 /**
  * A schema whose static type is `T`: a plain JSON Schema object that
  * TypeBox's `Static` reads as `T` (the shape of TypeBox's `Type.Unsafe`).
+ *
+ * @example
+ * ```ts ignore
+ * const port: KubeSchema<number | string> = IntOrString();
+ * ```
  */
 export interface KubeSchema<T> {
   /** Carries the static type; never present at run time. */
@@ -19,7 +24,14 @@ function unsafe<T>(schema: Record<string, unknown>): KubeSchema<T> {
   return schema as unknown as KubeSchema<T>;
 }
 
-/** Options every helper accepts: a description and a default. */
+/**
+ * Options every helper accepts: a description and a default.
+ *
+ * @example
+ * ```ts ignore
+ * const port = IntOrString({ description: "The port, by number or name." });
+ * ```
+ */
 export interface KubeSchemaOptions {
   /** Shown by `kubectl explain`. */
   description?: string;

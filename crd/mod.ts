@@ -46,6 +46,7 @@ export {
   type CustomResourceOptions,
   defineCustomResource,
   type InferResource,
+  type InstallOptions,
   type PrinterColumn,
   type PrinterColumnType,
   type ResolvedPrinterColumn,

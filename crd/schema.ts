@@ -11,6 +11,11 @@ import { validateValue } from "./validate.ts";
 /**
  * An OpenAPI v3 schema as a CustomResourceDefinition carries it
  * (`JSONSchemaProps` in the Kubernetes API).
+ *
+ * @example
+ * ```ts ignore
+ * const schema: JSONSchemaProps = { type: "object", properties: { replicas: { type: "integer", minimum: 1 } } };
+ * ```
  */
 export interface JSONSchemaProps {
   /** One of `object`, `array`, `string`, `integer`, `number`, `boolean`. */
@@ -664,7 +669,7 @@ function checkNested(
       report(
         walk,
         path,
-        `${message}, found ${key} (a union of object or typed schemas is not structural; only value validations may go there)`,
+        `${message}, found ${key} (only value validations may go there: a union of typed schemas is not structural, and an intersection of objects must be merged, as Type.Evaluate(Type.Intersect([...])) does)`,
       );
     }
   }
@@ -724,7 +729,14 @@ function checkNested(
   }
 }
 
-/** Options of {@linkcode toStructuralSchema}. */
+/**
+ * Options of {@linkcode toStructuralSchema}.
+ *
+ * @example
+ * ```ts ignore
+ * const status = toStructuralSchema(statusSchema, { path: "status", kind: "Website" });
+ * ```
+ */
 export interface StructuralSchemaOptions {
   /** The path of the schema in the resource, used in messages (default `spec`). */
   path?: string;

@@ -10,7 +10,14 @@
 import type { FieldProblem } from "./errors.ts";
 import type { JSONSchemaProps } from "./schema.ts";
 
-/** Options of {@linkcode validateValue}. */
+/**
+ * Options of {@linkcode validateValue}.
+ *
+ * @example
+ * ```ts ignore
+ * const problems = validateValue(schema, value, { path: "spec", rejectUnknownFields: false });
+ * ```
+ */
 export interface ValidateValueOptions {
   /** The path of the value, prefixed to every problem (such as `spec`). */
   path?: string;

@@ -273,6 +273,13 @@ describe("defineCustomResource: objects", () => {
     );
   });
 
+  it("reports a missing spec as required", () => {
+    const { spec: _spec, ...noSpec } = valid;
+    assert.deepEqual(Website.problems(noSpec), [
+      { path: "spec", message: "is required" },
+    ]);
+  });
+
   it("refuses a status on a kind without a status schema", () => {
     const NoStatus = defineCustomResource(base);
     assert.deepEqual(NoStatus.problems({ ...valid, status: {} }), [{

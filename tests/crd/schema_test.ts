@@ -159,6 +159,24 @@ describe("toStructuralSchema refuses non-structural schemas", () => {
     );
   });
 
+  it("refuses an unmerged intersection and names Type.Evaluate", () => {
+    const a = Type.Object({ a: Type.String() });
+    const b = Type.Object({ b: Type.Integer() });
+    refuses(
+      Type.Object({ both: Type.Intersect([a, b]) }),
+      "spec.both.allOf[0]",
+      /Type\.Evaluate\(Type\.Intersect/,
+    );
+    const merged = toStructuralSchema(
+      Type.Object({ both: Type.Evaluate(Type.Intersect([a, b])) }),
+    );
+    assert.deepEqual(merged.properties?.both, {
+      type: "object",
+      required: ["a", "b"],
+      properties: { a: { type: "string" }, b: { type: "integer" } },
+    });
+  });
+
   it("refuses $ref", () => {
     refuses(
       { type: "object", properties: { a: { $ref: "#/definitions/a" } } },
