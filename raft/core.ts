@@ -423,10 +423,16 @@ export class RaftCore {
    * Appends `data` to the leader's log and starts replicating it.
    *
    * @returns the index of the new entry.
+   * @throws {RaftError} when `data` is not a `Uint8Array`.
    * @throws {NotLeaderError} when this node is not the leader, or while a
    * leadership transfer is in progress (the hint is then the transferee).
    */
   propose(data: Uint8Array): number {
+    if (!(data instanceof Uint8Array)) {
+      throw new RaftError(
+        `Expected the proposal data to be a Uint8Array, found ${typeof data}`,
+      );
+    }
     this.#assertLeader();
     return this.#appendEntry("normal", data.slice());
   }
@@ -513,6 +519,11 @@ export class RaftCore {
    * not yet applied.
    */
   compact(index: number, data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) {
+      throw new RaftError(
+        `Expected the snapshot data to be a Uint8Array, found ${typeof data}`,
+      );
+    }
     if (
       !Number.isSafeInteger(index) || index <= this.#log.snapshotIndex ||
       index > this.#applied
