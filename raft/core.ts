@@ -423,10 +423,16 @@ export class RaftCore {
    * Appends `data` to the leader's log and starts replicating it.
    *
    * @returns the index of the new entry.
+   * @throws {RaftError} when `data` is not a `Uint8Array`.
    * @throws {NotLeaderError} when this node is not the leader, or while a
    * leadership transfer is in progress (the hint is then the transferee).
    */
   propose(data: Uint8Array): number {
+    if (!(data instanceof Uint8Array)) {
+      throw new RaftError(
+        `Expected the proposal data to be a Uint8Array, found ${typeof data}`,
+      );
+    }
     this.#assertLeader();
     return this.#appendEntry("normal", data.slice());
   }
@@ -513,6 +519,11 @@ export class RaftCore {
    * not yet applied.
    */
   compact(index: number, data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) {
+      throw new RaftError(
+        `Expected the snapshot data to be a Uint8Array, found ${typeof data}`,
+      );
+    }
     if (
       !Number.isSafeInteger(index) || index <= this.#log.snapshotIndex ||
       index > this.#applied
@@ -1090,7 +1101,10 @@ export class RaftCore {
     if (index <= this.#log.committed) return false;
     const term = this.#log.term(index);
     if (term === undefined || !this.mayCommitTerm(term)) return false;
-    return this.#log.commitTo(index);
+    const pendingConf = this.#lastConfIndex > this.#log.committed;
+    this.#log.commitTo(index);
+    if (pendingConf && this.#lastConfIndex <= index) this.#syncProgress();
+    return true;
   }
 
   /** A leader whose removal is committed steps down (dissertation §4.2.2). */
@@ -1170,12 +1184,20 @@ export class RaftCore {
   /** Makes the leader's progress map match the membership. */
   #syncProgress(): void {
     const members = [...this.#conf.voters, ...this.#conf.learners];
+    if (this.#lastConfIndex > this.#log.committed) {
+      // A member being removed keeps receiving the log until its removal
+      // is committed, so that it learns it and stops campaigning.
+      const before = this.#confAt(this.#lastConfIndex - 1);
+      for (const id of [...before.voters, ...before.learners]) {
+        if (!members.includes(id)) members.push(id);
+      }
+    }
     for (const id of [...this.#progress.keys()]) {
       if (!members.includes(id)) this.#progress.delete(id);
     }
     for (const id of members) {
       if (id === this.id) continue;
-      const learner = this.#conf.learners.includes(id);
+      const learner = !this.#conf.voters.includes(id);
       const pr = this.#progress.get(id);
       if (pr !== undefined) {
         pr.learner = learner;

@@ -358,6 +358,13 @@ describe("persisted state", () => {
     }
   });
 
+  it("refuses proposals and snapshots whose data is not bytes", () => {
+    const net = cluster();
+    assert.throws(() => net.core(1).propose("x" as never), RaftError);
+    assert.throws(() => net.core(1).compact(1, null as never), RaftError);
+    assert.equal(net.core(1).status().lastIndex, 2);
+  });
+
   it("refuses out-of-range options", () => {
     assert.throws(
       () => new RaftCore({ ...options, state: empty, electionTicks: 0 }),

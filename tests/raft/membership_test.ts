@@ -94,16 +94,62 @@ describe("membership changes", () => {
     assert.equal(net.core(1).status().role, "follower", "1 never campaigns");
   });
 
-  it("a removed follower no longer receives appends", () => {
+  it("a removed follower learns its removal, then gets nothing and never campaigns", () => {
     const net = new Network({ voters: [1, 2, 3] });
     net.elect(1);
     net.run(1);
     change(net, 1, { type: "remove", nodeId: 3 });
+    assert.deepEqual(
+      net.core(3).status().conf.voters,
+      [1, 2],
+      "3 got the change",
+    );
+    assert.equal(Object.hasOwn(net.core(1).status().progress, 3), false);
     const before = net.sent.length;
     net.propose(1, "x");
+    net.run(50);
+    assert.ok(net.sent.slice(before).every((m) => m.to !== 3 && m.from !== 3));
+  });
+
+  it("a removed member's acknowledgements do not count while its removal is pending", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.run(1);
+    net.stop(2);
+    const index = net.core(1).proposeConfChange({ type: "remove", nodeId: 3 });
+    net.run(3);
+    assert.ok(net.core(1).status().commit < index, "quorum of {1, 2} needs 2");
+    assert.equal(
+      net.core(3).status().lastIndex,
+      index,
+      "3 still receives the log",
+    );
+  });
+
+  it("a promoted learner can be elected once the leader is gone", () => {
+    const net = new Network({ voters: [1, 2], learners: [3] });
+    net.elect(1);
+    net.run(1);
+    change(net, 1, { type: "promote", nodeId: 3 });
+    net.stop(1);
+    net.tick(10, [2]);
+    net.elect(3);
+    assert.equal(net.core(3).status().role, "leader");
+  });
+
+  it("addVoter adds a member that votes at once", () => {
+    const net = new Network({ voters: [1, 2], extra: [3] });
+    net.elect(1);
+    net.run(1);
+    change(net, 1, { type: "addVoter", nodeId: 3 });
+    assert.deepEqual(net.core(3).status().conf.voters, [1, 2, 3]);
+    net.stop(2);
+    const index = net.propose(1, "x");
     net.run(2);
-    assert.ok(net.sent.slice(before).every((m) => m.to !== 3));
-    assert.equal(Object.hasOwn(net.core(1).status().progress, 3), false);
+    assert.ok(
+      net.core(1).status().commit >= index,
+      "1 and 3 are a quorum of 3",
+    );
   });
 
   it("refuses a change before the leader has committed an entry of its term", () => {
