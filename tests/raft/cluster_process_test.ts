@@ -197,7 +197,6 @@ describe("three Raft processes on loopback", () => {
     for (const id of [0, 1, 2]) {
       await soleLeader(c);
       await c.kill(id);
-      const since = c.events.length;
       const p = c.start(id);
       await p.waitFor((e) => e.event === "role" && e.leader !== null);
       await soleLeader(c);
@@ -218,6 +217,12 @@ describe("five Raft processes on loopback", () => {
       c.start(4);
       await c.procs.get(3)!.waitFor((e) => e.event === "listening");
       await c.procs.get(4)!.waitFor((e) => e.event === "listening");
+      assert.ok(
+        !c.events.some((e) =>
+          e.id >= 3 && e.event === "role" && e.role !== "follower"
+        ),
+        "a pod outside the membership never campaigns",
+      );
       const grown = await onLeader(c, {
         op: "members",
         voters: [0, 1, 2, 3, 4],
