@@ -3,7 +3,8 @@
  * (in later parts) the runtime node and HTTP transport.
  *
  * Nothing here knows about Kubernetes, and nothing here imports an npm
- * package.
+ * package. See `raft/README.md` for the ready/advance loop, the lease and
+ * membership changes.
  *
  * @example Types of the core
  * ```ts
@@ -16,3 +17,8 @@
 export type * from "./types.ts";
 export type * from "./storage.ts";
 export * from "./errors.ts";
+export { RaftCore } from "./core.ts";
+export type { CoreStatus, ProgressStatus, RaftCoreOptions } from "./core.ts";
+export type { ProgressState } from "./_progress.ts";
+export { decodeConfChange, encodeConfChange } from "./conf_change.ts";
+export { MemoryStorage } from "./memory_storage.ts";
