@@ -11,6 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import process from "node:process";
 
 /** One JSON line a node printed. */
@@ -26,7 +27,29 @@ interface Watcher {
   resolve: (e: NodeEvent) => void;
 }
 
-const SCRIPT = new URL("./_node_process.ts", import.meta.url).pathname;
+/**
+ * How to start `_node_process` with the runtime running this module: under
+ * Deno the TypeScript source with `deno run`; under Node (the npm build
+ * compiles the tests to JavaScript beside each other) the compiled `.js`.
+ */
+function nodeCommand(config: Record<string, unknown>): string[] {
+  const compiled = import.meta.url.endsWith(".js");
+  const script = fileURLToPath(
+    new URL(
+      compiled ? "./_node_process.js" : "./_node_process.ts",
+      import.meta.url,
+    ),
+  );
+  const json = JSON.stringify(config);
+  return "Deno" in globalThis ? ["run", "-A", script, json] : [script, json];
+}
+
+/**
+ * How long a wait for an event may take before the test fails. Generous:
+ * on a loaded machine (many processes on two cores) Node children start in
+ * seconds and a round trip on loopback can take hundreds of milliseconds.
+ */
+export const EVENT_TIMEOUT_MS = 30_000;
 
 /** A running node process. */
 export class NodeProcess {
@@ -47,7 +70,7 @@ export class NodeProcess {
     this.#all = all;
     this.child = spawn(
       process.execPath,
-      ["run", "-A", SCRIPT, JSON.stringify(config)],
+      nodeCommand(config),
       { stdio: ["pipe", "pipe", "inherit"] },
     );
     this.exited = new Promise((resolve) =>
@@ -74,7 +97,7 @@ export class NodeProcess {
   /** The first event (already seen or future) matching `match`, within `timeoutMs`. */
   waitFor(
     match: (e: NodeEvent) => boolean,
-    timeoutMs = 10_000,
+    timeoutMs = EVENT_TIMEOUT_MS,
     since = 0,
   ): Promise<NodeEvent> {
     const seen = this.events.slice(since).find(match);
@@ -102,7 +125,7 @@ export class NodeProcess {
   /** Sends a command; resolves with its `result` event. */
   command(
     cmd: Record<string, unknown>,
-    timeoutMs = 10_000,
+    timeoutMs = EVENT_TIMEOUT_MS,
   ): Promise<NodeEvent> {
     const rid = ++this.#rid;
     const since = this.events.length;
@@ -186,17 +209,20 @@ export class Cluster {
         reject(
           new Error(
             `Expected a matching event within ${
-              options.timeoutMs ?? 10_000
+              options.timeoutMs ?? EVENT_TIMEOUT_MS
             } ms, found none`,
           ),
         );
-      }, options.timeoutMs ?? 10_000);
+      }, options.timeoutMs ?? EVENT_TIMEOUT_MS);
       this.#listeners.add(l);
     });
   }
 
   /** Waits for a node whose guard says leader (after event `since`) and returns its id. */
-  async waitForLeader(since = 0, timeoutMs = 10_000): Promise<number> {
+  async waitForLeader(
+    since = 0,
+    timeoutMs = EVENT_TIMEOUT_MS,
+  ): Promise<number> {
     const e = await this.waitFor(
       (e) => e.event === "guard" && e.leader === true && this.procs.has(e.id),
       { since, timeoutMs },
