@@ -16,7 +16,7 @@
  *
  * Usage: `deno task bench:raft [kills] [handovers] [writes]`
  * (defaults 30, 30, 20000; a level of `c` clients runs
- * `min(writes, 1000 * c)` writes).
+ * `min(writes, 200 * c)` writes).
  *
  * @module
  */
@@ -128,7 +128,7 @@ async function throughput(
   options: { label: string; levels: number[] },
 ): Promise<void> {
   for (const concurrency of options.levels) {
-    const count = Math.min(writes, 1000 * concurrency);
+    const count = Math.min(writes, 200 * concurrency);
     // A leader change under load fails the run: try again on the next leader.
     for (let attempt = 1; attempt <= 3; attempt++) {
       const leader = await stable(c);
