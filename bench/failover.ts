@@ -161,11 +161,11 @@ class LeaseReplicas {
     }
   }
 
-  async ready(id: string, since: number, timeoutMs: number): Promise<void> {
-    await this.waitFor((e) => e.event === "ready" && e.id === id, {
-      since,
-      timeoutMs,
-    });
+  async ready(
+    id: string,
+    options: { since: number; timeoutMs: number },
+  ): Promise<void> {
+    await this.waitFor((e) => e.event === "ready" && e.id === id, options);
   }
 
   async stop(id: string, signal: "SIGKILL" | "SIGTERM"): Promise<void> {
@@ -209,12 +209,12 @@ async function baseline(
   const out: BaselineRuns = { leading: [], reconciled: [] };
   try {
     for (const id of IDS) replicas.start(id);
-    for (const id of IDS) await replicas.ready(id, 0, timeoutMs);
+    for (const id of IDS) await replicas.ready(id, { since: 0, timeoutMs });
     for (let i = 0; i < options.runs; i++) {
       for (const id of IDS.filter((id) => !replicas.procs.has(id))) {
         const from = replicas.events.length;
         replicas.start(id);
-        await replicas.ready(id, from, timeoutMs);
+        await replicas.ready(id, { since: from, timeoutMs });
       }
       const leader = await replicas.leader(timeoutMs);
       const since = replicas.events.length;
@@ -232,7 +232,7 @@ async function baseline(
       out.reconciled.push(done.t - t0);
       const restartFrom = replicas.events.length;
       replicas.start(leader);
-      await replicas.ready(leader, restartFrom, timeoutMs);
+      await replicas.ready(leader, { since: restartFrom, timeoutMs });
     }
   } finally {
     await replicas.close();
@@ -250,16 +250,15 @@ function stats(values: number[]): string {
 
 function row(
   name: string,
-  ours: number[],
-  base: BaselineRuns,
-  timings: string,
+  runs: { ours: number[]; base: BaselineRuns; timings: string },
 ): string {
+  const { ours, base } = runs;
   const ratio = pct(base.leading, 0.5) / pct(ours, 0.5);
   return `| ${name} | ${stats(ours)} (n=${ours.length}) | ${
     stats(base.leading)
   } (n=${base.leading.length}); first reconcile write p50 ${
     fmt(pct(base.reconciled, 0.5))
-  } | ${timings} | ${ratio.toFixed(1)}× |`;
+  } | ${runs.timings} | ${ratio.toFixed(1)}× |`;
 }
 
 const started = new Date().toISOString();
@@ -314,30 +313,26 @@ const scaled =
 const lines = [
   "| measurement | ours (Raft, guard leader) | baseline (Lease, OnStartedLeading) | baseline timings | baseline / ours (p50) |",
   "| --- | --- | --- | --- | --- |",
-  row(
-    "failover, kill -9 of the leader",
-    oursFailover!,
-    results["default SIGKILL"],
-    defaults,
-  ),
-  row(
-    "failover, kill -9, scaled Lease",
-    oursFailover!,
-    results["scaled SIGKILL"],
-    scaled,
-  ),
-  row(
-    "handover, SIGTERM (release-on-cancel)",
-    oursHandover!,
-    results["default SIGTERM"],
-    defaults,
-  ),
-  row(
-    "handover, SIGTERM, scaled Lease",
-    oursHandover!,
-    results["scaled SIGTERM"],
-    scaled,
-  ),
+  row("failover, kill -9 of the leader", {
+    ours: oursFailover!,
+    base: results["default SIGKILL"],
+    timings: defaults,
+  }),
+  row("failover, kill -9, scaled Lease", {
+    ours: oursFailover!,
+    base: results["scaled SIGKILL"],
+    timings: scaled,
+  }),
+  row("handover, SIGTERM (release-on-cancel)", {
+    ours: oursHandover!,
+    base: results["default SIGTERM"],
+    timings: defaults,
+  }),
+  row("handover, SIGTERM, scaled Lease", {
+    ours: oursHandover!,
+    base: results["scaled SIGTERM"],
+    timings: scaled,
+  }),
 ];
 console.log("");
 for (const l of lines) console.log(l);
