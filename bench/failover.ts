@@ -29,12 +29,14 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { loadavg } from "node:os";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { args } from "../platform/mod.ts";
 import { TestApiServer } from "../testing/mod.ts";
 import { Cluster } from "../tests/raft/_cluster.ts";
+import { failoverSvg } from "./_failover_svg.ts";
 import { CLIENT_GO_DEFAULTS } from "./_lease_elector.ts";
 import {
   pct,
@@ -262,6 +264,7 @@ function row(
 }
 
 const started = new Date().toISOString();
+const loadBefore = loadavg()[0];
 console.log(
   `bench:failover: ours ${RAFT_RUNS} kills + ${RAFT_RUNS} SIGTERMs; baseline ${DEFAULT_RUNS} of each at client-go defaults, ${SCALED_RUNS} of each scaled`,
 );
@@ -341,7 +344,11 @@ const doc = `# Failover: Raft vs a client-go-style Lease
 
 Measured ${started} with \`deno task bench:failover\` on one machine (3
 replicas, each its own process, loopback; the baseline's API server is the
-in-process \`testing/\` server). Real time, nothing simulated.
+in-process \`testing/\` server). Real time, nothing simulated. Load average
+(1 min) ${loadBefore.toFixed(1)} at the start and ${
+  loadavg()[0].toFixed(1)
+} at the end: the machine is shared, so absolute figures carry its load.
+Samples: \`failover.json\`; distributions: \`failover.svg\`.
 
 ${lines.join("\n")}
 
@@ -352,13 +359,42 @@ ${lines.join("\n")}
 - **baseline**: \`bench/_lease_elector.ts\`, client-go leaderelection's
   algorithm over a coordination.k8s.io/v1 Lease (resourceVersion conflicts,
   retry jitter 1.2, release-on-cancel), until another replica's
-  \`OnStartedLeading\` runs; its first reconcile (a ConfigMap write) lands a
-  few ms later (shown too).
+  \`OnStartedLeading\` runs; its first reconcile (a ConfigMap write through
+  client-node) lands later (shown too).
 - **scaled**: client-go's 15 : 10 : 2 ratios at the smallest lease a Lease
   object can hold (\`leaseDurationSeconds\` is a whole number ≥ 1).
 - N per line is shown; with 15 s leases every default-timing kill costs
   about 20 s, so N is small there: read those lines as indicative.
 `;
-await mkdir(dirname(OUT), { recursive: true });
+const samples = {
+  ours: { failover: oursFailover!, handover: oursHandover! },
+  baseline: results,
+};
+const svg = failoverSvg([
+  {
+    label: "kill -9, Lease 15 s",
+    ours: oursFailover!,
+    baseline: results["default SIGKILL"].leading,
+  },
+  {
+    label: "kill -9, Lease 1 s (scaled)",
+    ours: oursFailover!,
+    baseline: results["scaled SIGKILL"].leading,
+  },
+  {
+    label: "SIGTERM, Lease 15 s",
+    ours: oursHandover!,
+    baseline: results["default SIGTERM"].leading,
+  },
+  {
+    label: "SIGTERM, Lease 1 s (scaled)",
+    ours: oursHandover!,
+    baseline: results["scaled SIGTERM"].leading,
+  },
+]);
+const dir = dirname(OUT);
+await mkdir(dir, { recursive: true });
 await writeFile(OUT, doc);
-console.log(`\nwritten to ${OUT}`);
+await writeFile(join(dir, "failover.json"), JSON.stringify(samples, null, 1));
+await writeFile(join(dir, "failover.svg"), svg);
+console.log(`\nwritten to ${OUT}, failover.json and failover.svg beside it`);
