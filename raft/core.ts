@@ -867,14 +867,19 @@ export class RaftCore {
 
   // ----------------------------------------------------- message handlers
 
+  /**
+   * A learner in its own configuration votes too: it may already be a voter
+   * in the candidate's newer configuration, and refusing can leave a cluster
+   * without a quorum forever (Raft dissertation §4.1; etcd PR 10998). Only
+   * voters of the candidate's configuration are counted.
+   */
   #handleVoteRequest(m: Message): void {
     const canVote = this.#vote === m.from ||
       (this.#vote === null && this.#leader === null) ||
       (m.type === "preVote" && m.term > this.#term);
     const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
     if (
-      canVote && !this.#conf.learners.includes(this.id) &&
-      this.logIsUpToDate(m.logTerm, m.index)
+      canVote && this.logIsUpToDate(m.logTerm, m.index)
     ) {
       this.#send({ type: respType, to: m.from, term: m.term });
       if (m.type === "vote") {

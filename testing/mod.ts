@@ -1,11 +1,81 @@
 /**
- * An in-process Kubernetes API server for tests, and a KubeConfig for it.
+ * An in-process Kubernetes API server for tests, like envtest or
+ * controller-runtime's fake client, but spoken to over real HTTPS by the real
+ * `@kubernetes/client-node`.
+ *
+ * `TestApiServer.start()` makes a throwaway CA and server certificate,
+ * listens on a free loopback port with bearer-token auth, and hands out a
+ * `KubeConfig` that trusts that CA. It serves discovery, the built-in kinds
+ * operators touch (Namespace, ConfigMap, Secret, Pod, Service, Event in
+ * core/v1 and events.k8s.io/v1, Lease, Deployment, StatefulSet,
+ * CustomResourceDefinition) and custom resources from the moment their CRD
+ * is created, with the semantics controllers depend on: resourceVersion
+ * conflicts, generation, status subresource, finalizers, owner-reference
+ * garbage collection, list paging, watches with bookmarks and 410 Gone,
+ * OpenAPI schema validation, and `Status` errors. `server.faults` injects
+ * failures, latency, dropped watches, compaction and pauses.
+ *
+ * ## Fidelity: what differs from a real kube-apiserver
+ *
+ * - One process, one in-memory store, no etcd: nothing survives `stop()`.
+ * - Nothing runs: Pods, Deployments and StatefulSets are stored, never
+ *   scheduled; no controllers besides garbage collection, namespace
+ *   termination and CRD establishment (a CRD is `Established` in the
+ *   response to its create).
+ * - No admission (webhooks, quotas, limit ranges), no RBAC: the one token is
+ *   all-powerful. No CEL (`x-kubernetes-validations`), no `format` checks,
+ *   no conversion webhooks: every served version of a CRD shares one
+ *   storage and only `apiVersion` changes between them.
+ * - Built-in kinds are not validated beyond metadata (names, labels,
+ *   annotations): a Pod without containers is accepted.
+ * - Strategic merge patch is applied as a JSON merge patch (lists are
+ *   replaced, not merged by key). Server-side apply tracks ownership of
+ *   leaf fields per field manager with atomic lists; `managedFields` is not
+ *   returned.
+ * - List continuation tokens read the current state rather than a snapshot
+ *   at the first page's resourceVersion; they still expire (410) once the
+ *   history they were issued at is compacted.
+ * - Watches never time out unless `timeoutSeconds` is given; bookmarks come
+ *   every `bookmarkIntervalMs` (default 1 s) instead of about a minute.
+ * - No protobuf, no CBOR, no `Table` output (`kubectl get` prints from the
+ *   JSON list), no aggregated discovery, no OpenAPI documents, no
+ *   `sendInitialEvents`, no `resourceVersionMatch`.
+ * - Namespace deletion removes the content, then the namespace, without
+ *   waiting for a namespace controller's resync; core/v1 and
+ *   events.k8s.io/v1 Events are separate collections.
+ *
+ * The e2e suite (`tests/testing/e2e_test.ts`) runs the same scenarios
+ * against a real cluster when `KUBECONFIG` is set, so the two can be
+ * compared.
  *
  * @example
  * ```ts ignore
- * import * as testing from "@k8s-operator/k8s-operator/testing";
+ * import { CoreV1Api } from "@kubernetes/client-node";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ *
+ * await using server = await TestApiServer.start();
+ * const core = server.kubeConfig().makeApiClient(CoreV1Api);
+ * const cm = await core.createNamespacedConfigMap({
+ *   namespace: "default",
+ *   body: { metadata: { name: "settings" }, data: { mode: "fast" } },
+ * });
+ * console.log(cm.metadata?.resourceVersion);
+ * server.faults.failNext({ verb: "update", resource: "configmaps", status: 500 });
  * ```
  *
  * @module
  */
-export {};
+export {
+  type KubeConfig,
+  TestApiServer,
+  type TestApiServerOptions,
+} from "./api_server.ts";
+export type {
+  CloseWatchesOptions,
+  DelayOptions,
+  FailOptions,
+  FaultHandle,
+  Faults,
+  RequestMatch,
+  Verb,
+} from "./faults.ts";

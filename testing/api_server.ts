@@ -1,0 +1,236 @@
+/**
+ * `TestApiServer`: an in-process HTTPS Kubernetes API server for tests.
+ *
+ * @module
+ */
+import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
+import { ApiCore } from "./_api.ts";
+import { makeTestCertificates } from "./_cert.ts";
+import { FaultInjector } from "./_faults.ts";
+import { type HttpsServer, serveHttps } from "./_http.ts";
+import { Router } from "./_router.ts";
+import type { Faults } from "./faults.ts";
+
+/**
+ * `@kubernetes/client-node`'s `KubeConfig`, as {@link TestApiServer.kubeConfig}
+ * returns it.
+ */
+export type KubeConfig = ClientKubeConfig;
+
+/** Options of {@link TestApiServer.start}. */
+export interface TestApiServerOptions {
+  /** The bearer token clients must send (default: a random one). */
+  token?: string;
+  /** The address to listen on (default `127.0.0.1`). */
+  hostname?: string;
+  /** How many changes watches can resume across (default 10,000); older resumes get 410. */
+  historyLimit?: number;
+  /**
+   * How often watches that allow bookmarks get one, in milliseconds
+   * (default 1000; `0` for never, then send them with `bookmark()`).
+   */
+  bookmarkIntervalMs?: number;
+  /** The clock for timestamps (default: the system clock). */
+  now?: () => Date;
+  /** Randomness in [0, 1) for `generateName` suffixes (default `Math.random`). */
+  random?: () => number;
+}
+
+/**
+ * An in-process Kubernetes API server over HTTPS with a fresh self-signed
+ * CA and bearer-token authentication. Point `@kubernetes/client-node` at it
+ * with {@link TestApiServer.kubeConfig}.
+ *
+ * @example
+ * ```ts ignore
+ * import { CoreV1Api } from "@kubernetes/client-node";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ *
+ * const server = await TestApiServer.start();
+ * const core = server.kubeConfig().makeApiClient(CoreV1Api);
+ * await core.createNamespacedConfigMap({
+ *   namespace: "default",
+ *   body: { metadata: { name: "settings" }, data: { mode: "fast" } },
+ * });
+ * await server.stop();
+ * ```
+ */
+export class TestApiServer {
+  /** The base URL, e.g. `https://127.0.0.1:40123`. */
+  readonly url: string;
+  /** The bearer token clients must send. */
+  readonly token: string;
+  /** The PEM certificate of the CA that signed the server's certificate. */
+  readonly caPem: string;
+  /** Fault injection hooks. */
+  readonly faults: Faults;
+  #core: ApiCore;
+  #http: HttpsServer;
+  #stopped = false;
+
+  private constructor(
+    fields: {
+      url: string;
+      token: string;
+      caPem: string;
+      core: ApiCore;
+      http: HttpsServer;
+    },
+    faults: Faults,
+  ) {
+    this.url = fields.url;
+    this.token = fields.token;
+    this.caPem = fields.caPem;
+    this.#core = fields.core;
+    this.#http = fields.http;
+    this.faults = faults;
+  }
+
+  /**
+   * Makes a certificate, starts listening on a free port, and resolves once
+   * the server accepts requests.
+   *
+   * @example
+   * ```ts ignore
+   * const server = await TestApiServer.start({ bookmarkIntervalMs: 0 });
+   * ```
+   */
+  static async start(
+    options: TestApiServerOptions = {},
+  ): Promise<TestApiServer> {
+    const hostname = options.hostname ?? "127.0.0.1";
+    const token = options.token ?? crypto.randomUUID();
+    const historyLimit = options.historyLimit ?? 10_000;
+    if (!Number.isInteger(historyLimit) || historyLimit < 1) {
+      throw new RangeError(
+        `Expected historyLimit to be a positive integer, found ${historyLimit}`,
+      );
+    }
+    const certs = makeTestCertificates([
+      ...new Set([hostname, "127.0.0.1", "localhost", "::1"]),
+    ]);
+    const core = new ApiCore({
+      now: options.now ?? (() => new Date()),
+      random: options.random ?? Math.random,
+      historyLimit,
+      bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1000,
+    });
+    const faults = new FaultInjector(core.store, core.hub);
+    const router = new Router(core, {
+      faults,
+      token,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    });
+    const http = await serveHttps((request) => router.handle(request), {
+      hostname,
+      cert: certs.certPem,
+      key: certs.keyPem,
+    });
+    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+    return new TestApiServer(
+      {
+        url: `https://${host}:${http.port}`,
+        token,
+        caPem: certs.caPem,
+        core,
+        http,
+      },
+      faults,
+    );
+  }
+
+  /**
+   * A `KubeConfig` for this server: the CA is trusted (TLS is verified) and
+   * the token is sent.
+   *
+   * @example
+   * ```ts ignore
+   * const api = server.kubeConfig().makeApiClient(CustomObjectsApi);
+   * ```
+   */
+  kubeConfig(): KubeConfig {
+    const kc = new ClientKubeConfig();
+    kc.loadFromString(this.kubeConfigYaml());
+    return kc;
+  }
+
+  /**
+   * The kubeconfig file text for this server, for `kubectl --kubeconfig`
+   * or `KUBECONFIG`.
+   *
+   * @example
+   * ```ts ignore
+   * await writeFile("kubeconfig.json", server.kubeConfigYaml());
+   * ```
+   */
+  kubeConfigYaml(): string {
+    return JSON.stringify(
+      {
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{
+          name: "test-apiserver",
+          cluster: {
+            server: this.url,
+            "certificate-authority-data": btoa(this.caPem),
+          },
+        }],
+        users: [{ name: "test-user", user: { token: this.token } }],
+        contexts: [{
+          name: "test",
+          context: {
+            cluster: "test-apiserver",
+            user: "test-user",
+            namespace: "default",
+          },
+        }],
+        "current-context": "test",
+      },
+      null,
+      2,
+    );
+  }
+
+  /** The store's current resourceVersion. */
+  get resourceVersion(): number {
+    return this.#core.store.rv;
+  }
+
+  /** How many watches are open. */
+  get openWatches(): number {
+    return this.#core.hub.size;
+  }
+
+  /**
+   * Sends a BOOKMARK now to every open watch that allows bookmarks.
+   *
+   * @example
+   * ```ts ignore
+   * server.bookmark();
+   * ```
+   */
+  bookmark(): void {
+    this.#core.hub.bookmark();
+  }
+
+  /**
+   * Closes open watches and stops listening.
+   *
+   * @example
+   * ```ts ignore
+   * await server.stop();
+   * ```
+   */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.faults.clear();
+    this.#core.hub.close({});
+    await this.#http.close();
+  }
+
+  /** Same as {@link TestApiServer.stop}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
