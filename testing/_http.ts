@@ -13,7 +13,6 @@
  */
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable } from "node:stream";
 
 /** A running HTTPS server. */
 export interface HttpsServer {
@@ -22,7 +21,32 @@ export interface HttpsServer {
   close(): Promise<void>;
 }
 
-function toRequest(req: IncomingMessage, origin: string): Request {
+/** Responses whose bodies are streamed (watches); others are sent in one write. */
+export const STREAMED: WeakSet<Response> = new WeakSet();
+
+function readBody(req: IncomingMessage): Promise<Uint8Array<ArrayBuffer>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    req.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+    req.on("end", () => {
+      let size = 0;
+      for (const c of chunks) size += c.length;
+      const out = new Uint8Array(size);
+      let at = 0;
+      for (const c of chunks) {
+        out.set(c, at);
+        at += c.length;
+      }
+      resolve(out);
+    });
+    req.on("error", reject);
+  });
+}
+
+async function toRequest(
+  req: IncomingMessage,
+  origin: string,
+): Promise<Request> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
@@ -35,20 +59,18 @@ function toRequest(req: IncomingMessage, origin: string): Request {
   return new Request(new URL(req.url ?? "/", origin), {
     method,
     headers,
-    body: hasBody
-      ? Readable.toWeb(req) as ReadableStream<Uint8Array>
-      : undefined,
-    // @ts-ignore: Node's fetch needs `duplex` for a streamed body; Deno ignores it.
-    duplex: hasBody ? "half" : undefined,
+    body: hasBody ? await readBody(req) : undefined,
   });
 }
 
 async function send(res: ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
-  if (!response.body) {
+  if (!response.body || !STREAMED.has(response)) {
+    const body = new Uint8Array(await response.arrayBuffer());
+    headers["content-length"] = String(body.length);
     res.writeHead(response.status, headers);
-    res.end();
+    res.end(body);
     return;
   }
   res.writeHead(response.status, headers);
@@ -90,7 +112,8 @@ export function serveHttps(
           ? `[${options.hostname}]`
           : options.hostname;
         const origin = `https://${host}`;
-        handler(toRequest(req, origin))
+        toRequest(req, origin)
+          .then(handler)
           .then((response) => send(res, response))
           .catch((error) => {
             res.writeHead(500, { "content-type": "text/plain" });
