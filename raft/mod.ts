@@ -15,3 +15,4 @@
  */
 export type * from "./types.ts";
 export type * from "./storage.ts";
+export * from "./errors.ts";

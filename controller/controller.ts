@@ -1,0 +1,394 @@
+/**
+ * The Controller: watches a primary resource (and owned or related ones),
+ * keeps warm caches on every replica, and runs a {@linkcode Reconciler}
+ * through a work queue on the leader only. Losing leadership aborts the
+ * reconciles in flight (their `ctx.signal` and fenced client); winning it
+ * queues every cached object at once, so a new leader starts within
+ * milliseconds.
+ *
+ * @module
+ */
+import { objectKey, Reflector, type StoreEvent } from "./cache.ts";
+import {
+  apiVersionOf,
+  type KubeClient,
+  type KubeObject,
+  type ResourceType,
+} from "./client.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { EventRecorder } from "./events.ts";
+import { withFinalizer } from "./finalizers.ts";
+import type { LeaderGuard } from "./leader_election.ts";
+import { type Logger, silentLogger } from "./log.ts";
+import type { Context, Reconciler, ReconcileResult } from "./reconciler.ts";
+import type { WatcherOptions } from "./watcher.ts";
+import { WorkQueue, type WorkQueueOptions } from "./work_queue.ts";
+
+/** Which object a related object's change should reconcile. */
+export interface ObjectRef {
+  /** Name of the primary object. */
+  name: string;
+  /** Its namespace (omit for cluster-scoped primaries). */
+  namespace?: string;
+}
+
+/** Options of {@linkcode Controller.for}. */
+export interface ControllerOptions<T extends KubeObject> {
+  /** The client to watch with and to hand to reconciles (fenced). */
+  client: KubeClient;
+  /** Leadership: reconciles run only while it leads. */
+  guard: LeaderGuard;
+  /** Watch one namespace only (default: all). */
+  namespace?: string;
+  /** Only primaries matching this label selector. */
+  labelSelector?: string;
+  /** How many keys reconcile at once (default 4). */
+  concurrency?: number;
+  /** The finalizer under which `cleanup` runs (required with `cleanup`). */
+  finalizer?: string;
+  /** The component name events are reported as (default `k8s-operator`). */
+  component?: string;
+  /**
+   * Which primary changes queue a reconcile (default: all). For instance
+   * {@linkcode generationChanged} ignores status-only updates.
+   */
+  predicate?: (object: T, old: T | undefined) => boolean;
+  /** Work queue settings (backoff, rate limit). */
+  queue?: Omit<WorkQueueOptions, "clock">;
+  /** Watch settings for every watched resource. */
+  watch?: Pick<
+    WatcherOptions,
+    | "pageSize"
+    | "timeoutSeconds"
+    | "idleTimeoutMs"
+    | "backoffBaseMs"
+    | "backoffMaxMs"
+    | "random"
+  >;
+  /** Time source for the queue and the watchers (default the system clock). */
+  clock?: Clock;
+  /** Where reconcile errors and watch trouble are logged. */
+  logger?: Logger;
+}
+
+/** Options of {@linkcode Controller.run}. */
+export interface RunOptions {
+  /** Stops the controller: watches end, reconciles are aborted. */
+  signal?: AbortSignal;
+}
+
+/** Counters a controller keeps. */
+export interface ControllerMetrics {
+  /** Reconciles that returned. */
+  reconciles: number;
+  /** Reconciles that threw. */
+  failures: number;
+  /** Reconciles cancelled by loss of leadership or shutdown. */
+  cancelled: number;
+}
+
+/**
+ * Queues only when `metadata.generation` changed (or on creation): status
+ * writes do not trigger another reconcile.
+ *
+ * @example
+ * ```ts ignore
+ * Controller.for(widgets, { client, guard, predicate: generationChanged });
+ * ```
+ */
+export function generationChanged(
+  object: KubeObject,
+  old: KubeObject | undefined,
+): boolean {
+  return old === undefined ||
+    object.metadata.generation !== old.metadata.generation ||
+    object.metadata.deletionTimestamp !== old.metadata.deletionTimestamp;
+}
+
+interface Related {
+  resource: ResourceType;
+  map: (object: KubeObject) => ObjectRef[];
+}
+
+/**
+ * A controller for one primary resource.
+ *
+ * @example
+ * ```ts ignore
+ * import { Controller, ReconcileResult } from "@k8s-operator/k8s-operator/controller";
+ * await Controller.for(widgets, { client, guard: election.guard(), finalizer: "example.com/cleanup" })
+ *   .owns(configMaps)
+ *   .run({
+ *     async reconcile(widget, ctx) {
+ *       return ReconcileResult.done();
+ *     },
+ *     async cleanup(widget, ctx) {
+ *       return ReconcileResult.done();
+ *     },
+ *   }, { signal });
+ * ```
+ */
+export class Controller<T extends KubeObject> {
+  /** The primary resource. */
+  readonly resource: ResourceType;
+  /** The primary cache (warm on every replica). */
+  readonly reflector: Reflector<T>;
+  /** The work queue of primary keys. */
+  readonly queue: WorkQueue<string>;
+  /** Counters. */
+  readonly metrics: ControllerMetrics = {
+    reconciles: 0,
+    failures: 0,
+    cancelled: 0,
+  };
+  readonly #options: ControllerOptions<T>;
+  readonly #related: Related[] = [];
+  readonly #logger: Logger;
+
+  private constructor(resource: ResourceType, options: ControllerOptions<T>) {
+    this.resource = resource;
+    this.#options = options;
+    this.#logger = options.logger ?? silentLogger;
+    this.queue = new WorkQueue<string>({
+      ...options.queue,
+      clock: options.clock ?? systemClock,
+    });
+    this.reflector = new Reflector<T>(this.#watchOptions(resource, {
+      namespace: options.namespace,
+      labelSelector: options.labelSelector,
+    }));
+  }
+
+  /** A controller of `resource`. */
+  static for<T extends KubeObject>(
+    resource: ResourceType,
+    options: ControllerOptions<T>,
+  ): Controller<T> {
+    return new Controller<T>(resource, options);
+  }
+
+  /**
+   * Also watch `child`; a change to a child reconciles the primary named by
+   * its controller ownerReference.
+   */
+  owns(child: ResourceType): this {
+    const apiVersion = apiVersionOf(this.resource);
+    const group = this.resource.group;
+    const kind = this.resource.kind;
+    this.#related.push({
+      resource: child,
+      map: (object) => {
+        const refs: ObjectRef[] = [];
+        for (const owner of object.metadata.ownerReferences ?? []) {
+          if (owner.controller !== true || owner.kind !== kind) continue;
+          const ownerGroup = owner.apiVersion.includes("/")
+            ? owner.apiVersion.split("/")[0]
+            : "";
+          if (ownerGroup !== group && owner.apiVersion !== apiVersion) continue;
+          refs.push(
+            this.resource.namespaced
+              ? { name: owner.name, namespace: object.metadata.namespace }
+              : { name: owner.name },
+          );
+        }
+        return refs;
+      },
+    });
+    return this;
+  }
+
+  /** Also watch `resource`; `mapper` names the primaries a change affects. */
+  watches<U extends KubeObject>(
+    resource: ResourceType,
+    mapper: (object: U) => ObjectRef[],
+  ): this {
+    this.#related.push({
+      resource,
+      map: mapper as (object: KubeObject) => ObjectRef[],
+    });
+    return this;
+  }
+
+  /**
+   * Watches until `signal` aborts; reconciles whenever the guard leads.
+   * Resolves once stopped.
+   */
+  async run(
+    reconciler: Reconciler<T>,
+    options: RunOptions = {},
+  ): Promise<void> {
+    if (reconciler.cleanup && !this.#options.finalizer) {
+      throw new TypeError(
+        "Expected a finalizer name in the options of a reconciler with cleanup, found none",
+      );
+    }
+    const stop = options.signal ?? new AbortController().signal;
+    const internal = new AbortController();
+    const stopAll = AbortSignal.any([stop, internal.signal]);
+    const predicate = this.#options.predicate;
+    this.reflector.subscribe((event: StoreEvent<T>) => {
+      if (
+        event.type === "apply" && predicate &&
+        !predicate(event.object, event.old)
+      ) {
+        return;
+      }
+      this.queue.add(objectKey(event.object));
+    });
+    const runs: Promise<void>[] = [this.#runReflector(this.reflector, stopAll)];
+    for (const related of this.#related) {
+      const reflector = new Reflector<KubeObject>(
+        this.#watchOptions(related.resource, {
+          namespace: this.#options.namespace,
+        }),
+      );
+      reflector.subscribe((event) => {
+        for (const ref of related.map(event.object)) {
+          this.queue.add(
+            ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name,
+          );
+        }
+      });
+      runs.push(this.#runReflector(reflector, stopAll));
+    }
+    try {
+      await this.#lead(reconciler, stopAll);
+    } finally {
+      internal.abort();
+      this.queue.shutDown();
+      await Promise.allSettled(runs);
+    }
+  }
+
+  async #lead(reconciler: Reconciler<T>, stop: AbortSignal): Promise<void> {
+    const guard = this.#options.guard;
+    while (!stop.aborted) {
+      let term: number;
+      try {
+        term = await guard.waitForLeadership({ signal: stop });
+      } catch {
+        return;
+      }
+      const termSignal = guard.signal;
+      if (termSignal.aborted) continue;
+      const signal = AbortSignal.any([termSignal, stop]);
+      this.#logger.info("leading, starting reconciles", { term });
+      const synced = await Promise.race([
+        this.reflector.synced.then(() => true),
+        new Promise<false>((resolve) =>
+          signal.addEventListener("abort", () => resolve(false), { once: true })
+        ),
+      ]);
+      if (!synced) continue;
+      for (const key of this.reflector.store.keys()) this.queue.add(key);
+      const client = this.#options.client.fenced(signal);
+      const recorder = new EventRecorder(
+        client,
+        this.#options.component ?? "k8s-operator",
+      );
+      const workers = Array.from(
+        { length: this.#options.concurrency ?? 4 },
+        () => this.#work(reconciler, { client, recorder, signal, guard, term }),
+      );
+      await Promise.all(workers);
+      this.#logger.info("stopped leading, reconciles cancelled", { term });
+    }
+  }
+
+  async #work(
+    reconciler: Reconciler<T>,
+    base: Omit<Context, "key">,
+  ): Promise<void> {
+    const { signal } = base;
+    while (!signal.aborted) {
+      const key = await this.queue.get(signal);
+      if (key === undefined) return;
+      try {
+        await this.#reconcileKey(key, reconciler, { ...base, key });
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  async #reconcileKey(
+    key: string,
+    reconciler: Reconciler<T>,
+    ctx: Context,
+  ): Promise<void> {
+    const object = this.reflector.store.get(key);
+    if (!object) {
+      this.queue.forget(key);
+      return;
+    }
+    let result: ReconcileResult;
+    try {
+      result = reconciler.cleanup && this.#options.finalizer
+        ? await withFinalizer(object, {
+          client: ctx.client,
+          resource: this.resource,
+          finalizer: this.#options.finalizer,
+          signal: ctx.signal,
+          apply: (o) => reconciler.reconcile(o, ctx),
+          cleanup: (o) => reconciler.cleanup!(o, ctx),
+        })
+        : await reconciler.reconcile(object, ctx);
+    } catch (error) {
+      if (ctx.signal.aborted) {
+        this.metrics.cancelled++;
+        this.queue.add(key);
+        return;
+      }
+      this.metrics.failures++;
+      const delayMs = this.queue.addRateLimited(key);
+      this.#logger.error("reconcile failed", {
+        key,
+        error,
+        retryInMs: Math.round(delayMs),
+      });
+      return;
+    }
+    this.metrics.reconciles++;
+    if (ctx.signal.aborted) {
+      this.queue.add(key);
+      return;
+    }
+    const action = result.action;
+    if (action.kind === "requeue") {
+      this.queue.addRateLimited(key);
+    } else {
+      this.queue.forget(key);
+      if (action.kind === "requeueAfter") {
+        this.queue.addAfter(key, action.delayMs);
+      }
+    }
+  }
+
+  async #runReflector(
+    reflector: Reflector<KubeObject> | Reflector<T>,
+    stop: AbortSignal,
+  ): Promise<void> {
+    try {
+      await reflector.run(stop);
+    } catch (error) {
+      if (!stop.aborted) {
+        this.#logger.error("watch loop ended unexpectedly", { error });
+        throw error;
+      }
+    }
+  }
+
+  #watchOptions(
+    resource: ResourceType,
+    selection: { namespace?: string; labelSelector?: string },
+  ): WatcherOptions {
+    return {
+      ...this.#options.watch,
+      ...selection,
+      client: this.#options.client,
+      resource,
+      clock: this.#options.clock,
+      logger: this.#options.logger,
+    };
+  }
+}

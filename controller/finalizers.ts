@@ -1,0 +1,248 @@
+/**
+ * Finalizers added and removed with conflict-safe JSON Patches (a `test`
+ * op guards every write, so other controllers' finalizers survive and a
+ * stale write fails), and {@linkcode withFinalizer}, which runs cleanup on
+ * deletion and removes the finalizer only after it succeeded.
+ *
+ * @module
+ */
+import {
+  isApiError,
+  type KubeClient,
+  type KubeObject,
+  type ResourceType,
+} from "./client.ts";
+import { ReconcileResult } from "./reconciler.ts";
+
+/** One JSON Patch (RFC 6902) operation. */
+export type JsonPatchOp =
+  | { op: "test"; path: string; value: unknown }
+  | { op: "add"; path: string; value: unknown }
+  | { op: "remove"; path: string };
+
+/**
+ * Whether `object` carries `finalizer`.
+ *
+ * @example
+ * ```ts
+ * import { hasFinalizer } from "./finalizers.ts";
+ * hasFinalizer({ metadata: { finalizers: ["a/b"] } }, "a/b"); // true
+ * ```
+ */
+export function hasFinalizer(object: KubeObject, finalizer: string): boolean {
+  return object.metadata.finalizers?.includes(finalizer) ?? false;
+}
+
+/**
+ * Whether deletion of `object` was requested.
+ *
+ * @example
+ * ```ts
+ * import { isBeingDeleted } from "./finalizers.ts";
+ * isBeingDeleted({ metadata: { deletionTimestamp: "2024-01-01T00:00:00Z" } }); // true
+ * ```
+ */
+export function isBeingDeleted(object: KubeObject): boolean {
+  return object.metadata.deletionTimestamp !== undefined &&
+    object.metadata.deletionTimestamp !== null;
+}
+
+/**
+ * The JSON Patch that adds `finalizer`, or `null` when present. It tests the
+ * current list (or, when there is none, the resourceVersion) first.
+ *
+ * @example
+ * ```ts
+ * import { addFinalizerPatch } from "./finalizers.ts";
+ * addFinalizerPatch({ metadata: { finalizers: ["other"] } }, "mine");
+ * // [{ op: "test", path: "/metadata/finalizers", value: ["other"] },
+ * //  { op: "add", path: "/metadata/finalizers/-", value: "mine" }]
+ * ```
+ */
+export function addFinalizerPatch(
+  object: KubeObject,
+  finalizer: string,
+): JsonPatchOp[] | null {
+  const finalizers = object.metadata.finalizers;
+  if (finalizers?.includes(finalizer)) return null;
+  if (finalizers && finalizers.length > 0) {
+    return [
+      { op: "test", path: "/metadata/finalizers", value: finalizers },
+      { op: "add", path: "/metadata/finalizers/-", value: finalizer },
+    ];
+  }
+  const resourceVersion = object.metadata.resourceVersion;
+  if (resourceVersion === undefined) {
+    throw new TypeError(
+      "Expected metadata.resourceVersion to guard the finalizer patch, found none",
+    );
+  }
+  return [
+    { op: "test", path: "/metadata/resourceVersion", value: resourceVersion },
+    { op: "add", path: "/metadata/finalizers", value: [finalizer] },
+  ];
+}
+
+/**
+ * The JSON Patch that removes `finalizer` by index after testing that the
+ * index still holds it, or `null` when absent.
+ *
+ * @example
+ * ```ts
+ * import { removeFinalizerPatch } from "./finalizers.ts";
+ * removeFinalizerPatch({ metadata: { finalizers: ["other", "mine"] } }, "mine");
+ * // [{ op: "test", path: "/metadata/finalizers/1", value: "mine" },
+ * //  { op: "remove", path: "/metadata/finalizers/1" }]
+ * ```
+ */
+export function removeFinalizerPatch(
+  object: KubeObject,
+  finalizer: string,
+): JsonPatchOp[] | null {
+  const index = object.metadata.finalizers?.indexOf(finalizer) ?? -1;
+  if (index < 0) return null;
+  return [
+    { op: "test", path: `/metadata/finalizers/${index}`, value: finalizer },
+    { op: "remove", path: `/metadata/finalizers/${index}` },
+  ];
+}
+
+/** Options of the finalizer functions. */
+export interface FinalizerOptions {
+  /** The client (use `ctx.client` so writes are fenced). */
+  client: KubeClient;
+  /** The object's resource type. */
+  resource: ResourceType;
+  /** The finalizer name, e.g. `example.com/cleanup`. */
+  finalizer: string;
+  /** Attempts when the guarded patch loses a race (default 5). */
+  attempts?: number;
+  /** Cancels the requests. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Adds the finalizer with a guarded JSON Patch; on a lost race, re-reads the
+ * object and tries again. Returns the updated object (or the object as is
+ * when the finalizer was already there).
+ *
+ * @example
+ * ```ts ignore
+ * import { addFinalizer } from "./finalizers.ts";
+ * obj = await addFinalizer(obj, { client: ctx.client, resource, finalizer: "example.com/cleanup" });
+ * ```
+ */
+export async function addFinalizer<T extends KubeObject>(
+  object: T,
+  options: FinalizerOptions,
+): Promise<T> {
+  const updated = await guardedPatch(object, options, addFinalizerPatch);
+  if (updated === null) {
+    throw new TypeError(
+      `Expected ${object.metadata.name} to exist while adding a finalizer, found it gone`,
+    );
+  }
+  return updated;
+}
+
+/**
+ * Removes the finalizer with a guarded JSON Patch, keeping the others; on
+ * a lost race, re-reads and tries again. Returns the updated object, or
+ * `null` when the removal let the server delete it.
+ *
+ * @example
+ * ```ts ignore
+ * import { removeFinalizer } from "./finalizers.ts";
+ * await removeFinalizer(obj, { client: ctx.client, resource, finalizer: "example.com/cleanup" });
+ * ```
+ */
+export function removeFinalizer<T extends KubeObject>(
+  object: T,
+  options: FinalizerOptions,
+): Promise<T | null> {
+  return guardedPatch(object, options, removeFinalizerPatch, true);
+}
+
+async function guardedPatch<T extends KubeObject>(
+  object: T,
+  options: FinalizerOptions,
+  build: (object: KubeObject, finalizer: string) => JsonPatchOp[] | null,
+  goneIsFine = false,
+): Promise<T | null> {
+  const attempts = options.attempts ?? 5;
+  const { name, namespace } = object.metadata;
+  if (name === undefined) {
+    throw new TypeError(
+      "Expected metadata.name to patch finalizers, found none",
+    );
+  }
+  let current = object;
+  for (let attempt = 1;; attempt++) {
+    const patch = build(current, options.finalizer);
+    if (patch === null) return current;
+    try {
+      return await options.client.patch<T>(options.resource, name, patch, {
+        namespace,
+        type: "json",
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (goneIsFine && isApiError(error, 404)) return null;
+      const lostRace = isApiError(error, 409) || isApiError(error, 422);
+      if (!lostRace || attempt >= attempts) throw error;
+      try {
+        current = await options.client.get<T>(options.resource, name, {
+          namespace,
+          signal: options.signal,
+        });
+      } catch (readError) {
+        if (goneIsFine && isApiError(readError, 404)) {
+          return null;
+        }
+        throw readError;
+      }
+    }
+  }
+}
+
+/** Options of {@linkcode withFinalizer}. */
+export interface WithFinalizerOptions<T extends KubeObject>
+  extends FinalizerOptions {
+  /** The normal reconcile, run with the finalizer in place. */
+  apply(object: T): Promise<ReconcileResult>;
+  /** Runs once deletion is requested; must succeed before the finalizer goes. */
+  cleanup(object: T): Promise<ReconcileResult>;
+}
+
+/**
+ * The finalizer protocol: while the object lives, make sure the finalizer
+ * is on it and run `apply`; once it is being deleted, run `cleanup` and
+ * remove the finalizer only if cleanup returned (a throw keeps it, and the
+ * controller retries with backoff).
+ *
+ * @example
+ * ```ts ignore
+ * import { withFinalizer } from "./finalizers.ts";
+ * return await withFinalizer(obj, {
+ *   client: ctx.client, resource, finalizer: "example.com/cleanup",
+ *   apply: async (o) => ReconcileResult.done(),
+ *   cleanup: async (o) => ReconcileResult.done(),
+ * });
+ * ```
+ */
+export async function withFinalizer<T extends KubeObject>(
+  object: T,
+  options: WithFinalizerOptions<T>,
+): Promise<ReconcileResult> {
+  if (isBeingDeleted(object)) {
+    if (!hasFinalizer(object, options.finalizer)) {
+      return ReconcileResult.done();
+    }
+    const result = await options.cleanup(object);
+    options.signal?.throwIfAborted();
+    await removeFinalizer(object, options);
+    return result;
+  }
+  const withIt = await addFinalizer(object, options);
+  return await options.apply(withIt);
+}

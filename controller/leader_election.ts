@@ -1,0 +1,545 @@
+/**
+ * Leader election as the controller sees it: a {@linkcode LeaderElection}
+ * fed by the Raft runtime node, and the {@linkcode LeaderGuard} that
+ * reconcilers consult.
+ *
+ * @module
+ */
+import { NotLeaderError } from "../raft/errors.ts";
+import type { NodeId, Role } from "../raft/types.ts";
+
+const ROLES: ReadonlySet<string> = new Set<Role>([
+  "follower",
+  "preCandidate",
+  "candidate",
+  "leader",
+]);
+
+/** How a {@linkcode LeaderElection} reads time and whether it needs a lease. */
+export interface LeaderElectionOptions {
+  /**
+   * A monotonic clock in milliseconds (default `performance.now()`). Lease
+   * expiry is measured on it; tests inject a fake one.
+   */
+  now?: () => number;
+  /**
+   * When `true`, a leader counts as leader only while a lease granted by
+   * {@linkcode LeaderElection.renewLease} holds. The Raft runtime renews it
+   * every time a quorum acknowledges the leader. Default `false`: the role
+   * alone decides.
+   */
+  requireLease?: boolean;
+  /**
+   * Receives the error of a subscriber that threw. By default the error is
+   * rethrown in a microtask (an uncaught error), so it is never silent; the
+   * other subscribers run either way.
+   */
+  onListenerError?: (error: unknown) => void;
+}
+
+/** A snapshot of this node's leadership, handed to subscribers. */
+export interface LeadershipState {
+  /** This node. */
+  readonly nodeId: NodeId;
+  /** The Raft role last reported by the runtime. */
+  readonly role: Role;
+  /** The Raft term last reported by the runtime. */
+  readonly term: number;
+  /** Whether this node leads now: role `leader` and, if required, a lease. */
+  readonly isLeader: boolean;
+}
+
+/** Called with the new state each time role, term or leadership changes. */
+export type LeadershipListener = (state: LeadershipState) => void;
+
+/** Options of {@linkcode LeaderGuard.waitForLeadership}. */
+export interface WaitForLeadershipOptions {
+  /** Reject with {@linkcode LeadershipTimeoutError} after this many ms. */
+  timeout?: number;
+  /** Reject with the signal's reason when it aborts. */
+  signal?: AbortSignal;
+}
+
+/** What a function wrapped by {@linkcode leaderOnly} receives first. */
+export interface LeaderContext {
+  /** Aborts the moment this leadership ends. */
+  signal: AbortSignal;
+  /** The term this leadership belongs to: the fencing token for writes. */
+  term: number;
+}
+
+/**
+ * The read side of a {@linkcode LeaderElection}: what reconcilers and other
+ * leader-only work consult.
+ *
+ * @example
+ * ```ts
+ * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
+ * const election = new LeaderElection(0);
+ * const guard = election.guard();
+ * election.setRole("leader", 3);
+ * console.log(guard.isLeader(), guard.check(), guard.signal.aborted); // true 3 false
+ * ```
+ */
+export interface LeaderGuard {
+  /** This node. */
+  readonly nodeId: NodeId;
+  /**
+   * The latest term reported by the runtime. Read it while leading (or take
+   * the value {@linkcode LeaderGuard.check} returns) and attach it to writes
+   * as a fencing token: a higher term always means a newer leader.
+   */
+  readonly term: number;
+  /**
+   * A signal for the current leadership: fresh each time this node gains
+   * leadership, aborted with a {@linkcode NotLeaderError} the moment it ends.
+   * While not leading it is already aborted.
+   */
+  readonly signal: AbortSignal;
+  /** `true` only while this node is leader and, if required, its lease holds. */
+  isLeader(): boolean;
+  /** The Raft role last reported by the runtime. */
+  currentRole(): Role;
+  /**
+   * Throws {@linkcode NotLeaderError} unless this node leads; returns the
+   * term (the fencing token) otherwise.
+   */
+  check(): number;
+  /**
+   * Resolves with the term once this node leads (at once if it does now);
+   * rejects with {@linkcode LeadershipTimeoutError} after `timeout` ms, or
+   * with the reason of `signal`.
+   */
+  waitForLeadership(options?: WaitForLeadershipOptions): Promise<number>;
+}
+
+/**
+ * Thrown by {@linkcode LeaderGuard.waitForLeadership} when leadership did not
+ * come within the timeout.
+ *
+ * @example
+ * ```ts
+ * import { LeadershipTimeoutError } from "@k8s-operator/k8s-operator/controller";
+ * const error = new LeadershipTimeoutError("Expected leadership within 5 ms, found none");
+ * console.log(error.name); // "LeadershipTimeoutError"
+ * ```
+ */
+export class LeadershipTimeoutError extends Error {
+  /** Creates the error with a message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "LeadershipTimeoutError";
+  }
+}
+
+/**
+ * Thrown when the runtime reports a role or term that cannot be right (an
+ * unknown role, a term that is not a non-negative integer or goes back).
+ * The election's state is left as it was.
+ *
+ * @example
+ * ```ts
+ * import { LeaderElection, InvalidLeadershipUpdateError } from "@k8s-operator/k8s-operator/controller";
+ * const election = new LeaderElection(0);
+ * election.setRole("follower", 4);
+ * try {
+ *   election.setRole("leader", 3);
+ * } catch (error) {
+ *   console.log(error instanceof InvalidLeadershipUpdateError); // true
+ * }
+ * ```
+ */
+export class InvalidLeadershipUpdateError extends Error {
+  /** Creates the error with a message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidLeadershipUpdateError";
+  }
+}
+
+interface Waiter {
+  resolve: (term: number) => void;
+  settle: () => void;
+}
+
+/**
+ * Tracks whether this node leads. The Raft runtime node reports every role
+ * change with {@linkcode LeaderElection.setRole} (and, with
+ * `requireLease`, renews the leader lease); everything else reads through
+ * {@linkcode LeaderElection.guard}.
+ *
+ * @example Wiring and reading
+ * ```ts
+ * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
+ * const election = new LeaderElection(1);
+ * const guard = election.guard();
+ * const off = election.subscribe((s) => console.log(s.role, s.term, s.isLeader));
+ * election.setRole("candidate", 2);
+ * election.setRole("leader", 2);
+ * const signal = guard.signal;
+ * election.setRole("follower", 3);
+ * console.log(signal.aborted); // true
+ * off();
+ * ```
+ *
+ * @example With a leader lease
+ * ```ts
+ * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
+ * const election = new LeaderElection(0, { requireLease: true });
+ * election.setRole("leader", 7);
+ * console.log(election.guard().isLeader()); // false: no lease yet
+ * election.renewLease(900);
+ * console.log(election.guard().isLeader()); // true for the next 900 ms
+ * election.setRole("follower", 7);
+ * ```
+ */
+export class LeaderElection {
+  /** This node. */
+  readonly nodeId: NodeId;
+  readonly #now: () => number;
+  readonly #requireLease: boolean;
+  readonly #onListenerError: (error: unknown) => void;
+  readonly #guard: LeaderGuard;
+  readonly #listeners = new Set<LeadershipListener>();
+  readonly #waiters = new Set<Waiter>();
+  #role: Role = "follower";
+  #term = 0;
+  #leaseUntil = -Infinity;
+  #leaseTimer: ReturnType<typeof setTimeout> | undefined;
+  #leading = false;
+  #controller: AbortController;
+
+  /** Creates the election of node `nodeId`; it starts as a follower in term 0. */
+  constructor(nodeId: NodeId, options: LeaderElectionOptions = {}) {
+    if (!Number.isSafeInteger(nodeId) || nodeId < 0) {
+      throw new InvalidLeadershipUpdateError(
+        `Expected the node id to be a non-negative integer, found ${nodeId}`,
+      );
+    }
+    this.nodeId = nodeId;
+    this.#now = options.now ?? (() => performance.now());
+    this.#requireLease = options.requireLease ?? false;
+    this.#onListenerError = options.onListenerError ?? ((error) => {
+      queueMicrotask(() => {
+        throw error;
+      });
+    });
+    this.#controller = new AbortController();
+    this.#controller.abort(this.#notLeader());
+    this.#guard = this.#makeGuard();
+  }
+
+  /**
+   * The guard over this election; the same object on every call.
+   *
+   * @example
+   * ```ts
+   * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
+   * const guard = new LeaderElection(0).guard();
+   * console.log(guard.isLeader()); // false
+   * ```
+   */
+  guard(): LeaderGuard {
+    return this.#guard;
+  }
+
+  /**
+   * Reports the Raft role and term; the one call the runtime node makes on
+   * every role change. Terms never go back; an invalid report throws
+   * {@linkcode InvalidLeadershipUpdateError} and changes nothing. A new term
+   * or a role other than `leader` ends the current leadership (and its
+   * lease) at once.
+   *
+   * @example
+   * ```ts
+   * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
+   * const election = new LeaderElection(0);
+   * election.setRole("leader", 1);
+   * console.log(election.guard().term); // 1
+   * ```
+   */
+  setRole(role: Role, term: number): void {
+    if (!ROLES.has(role)) {
+      throw new InvalidLeadershipUpdateError(
+        `Expected a role of follower, preCandidate, candidate or leader, found ${
+          JSON.stringify(role)
+        }`,
+      );
+    }
+    if (!Number.isSafeInteger(term) || term < 0) {
+      throw new InvalidLeadershipUpdateError(
+        `Expected the term to be a non-negative integer, found ${term}`,
+      );
+    }
+    if (term < this.#term) {
+      throw new InvalidLeadershipUpdateError(
+        `Expected a term of at least ${this.#term}, found ${term}`,
+      );
+    }
+    const previousTerm = this.#term;
+    if (role === this.#role && term === previousTerm) return;
+    this.#role = role;
+    this.#term = term;
+    if (term !== previousTerm || role !== "leader") {
+      this.#endLease();
+      if (this.#leading) {
+        this.#lose(
+          role !== "leader" ? this.#notLeader() : new NotLeaderError(
+            null,
+            `Expected node ${this.nodeId} to still lead term ${previousTerm}, found term ${term} began`,
+          ),
+        );
+      }
+    }
+    this.#refresh(true);
+  }
+
+  /**
+   * Extends the leader lease to `durationMs` from now (on the election's
+   * clock). Only meaningful with `requireLease` while the role is `leader`;
+   * ignored otherwise. A lease that runs out ends leadership at that moment,
+   * even if the role is still `leader`.
+   *
+   * @example
+   * ```ts
+   * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
+   * const election = new LeaderElection(0, { requireLease: true });
+   * election.setRole("leader", 2);
+   * election.renewLease(500);
+   * console.log(election.state().isLeader); // true
+   * election.setRole("follower", 2);
+   * ```
+   */
+  renewLease(durationMs: number): void {
+    if (!Number.isFinite(durationMs) || durationMs < 0) {
+      throw new InvalidLeadershipUpdateError(
+        `Expected the lease duration to be a non-negative number of milliseconds, found ${durationMs}`,
+      );
+    }
+    if (!this.#requireLease || this.#role !== "leader") return;
+    this.#endLease();
+    if (durationMs === 0) {
+      this.#refresh(false);
+      return;
+    }
+    this.#leaseUntil = this.#now() + durationMs;
+    this.#armLeaseTimer(durationMs);
+    this.#refresh(false);
+  }
+
+  /** Ends leadership when the lease runs out, even if nobody asks. */
+  #armLeaseTimer(delay: number): void {
+    this.#leaseTimer = setTimeout(() => {
+      this.#leaseTimer = undefined;
+      this.#refresh(false);
+      if (this.#leading) {
+        this.#armLeaseTimer(Math.max(1, this.#leaseUntil - this.#now()));
+      }
+    }, delay);
+  }
+
+  /**
+   * The current state: node, role, term and whether it leads.
+   *
+   * @example
+   * ```ts
+   * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
+   * console.log(new LeaderElection(3).state()); // { nodeId: 3, role: "follower", term: 0, isLeader: false }
+   * ```
+   */
+  state(): LeadershipState {
+    this.#refresh(false);
+    return this.#snapshot();
+  }
+
+  /**
+   * Calls `listener` synchronously with the new state each time the role,
+   * the term or leadership changes; returns a function that unsubscribes.
+   * A listener that throws does not stop the others; its error goes to the
+   * `onListenerError` option.
+   *
+   * @example
+   * ```ts
+   * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
+   * const election = new LeaderElection(0);
+   * const off = election.subscribe(({ isLeader }) => console.log("leading:", isLeader));
+   * election.setRole("leader", 1); // leading: true
+   * off();
+   * ```
+   */
+  subscribe(listener: LeadershipListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  #notLeader(): NotLeaderError {
+    return new NotLeaderError(
+      null,
+      `Expected node ${this.nodeId} to be the leader, found it ${this.#describe()}`,
+    );
+  }
+
+  #describe(): string {
+    if (this.#role === "leader") {
+      return `leader of term ${this.#term} without a valid lease`;
+    }
+    return `${this.#role} in term ${this.#term}`;
+  }
+
+  #snapshot(): LeadershipState {
+    return {
+      nodeId: this.nodeId,
+      role: this.#role,
+      term: this.#term,
+      isLeader: this.#leading,
+    };
+  }
+
+  #endLease(): void {
+    if (this.#leaseTimer !== undefined) clearTimeout(this.#leaseTimer);
+    this.#leaseTimer = undefined;
+    this.#leaseUntil = -Infinity;
+  }
+
+  #computeLeading(): boolean {
+    if (this.#role !== "leader") return false;
+    return !this.#requireLease || this.#now() < this.#leaseUntil;
+  }
+
+  #lose(reason: NotLeaderError): void {
+    this.#leading = false;
+    this.#controller.abort(reason);
+  }
+
+  /** Re-evaluates leadership; notifies when it or (if `changed`) role/term changed. */
+  #refresh(changed: boolean): void {
+    const leading = this.#computeLeading();
+    if (leading !== this.#leading) {
+      changed = true;
+      if (leading) {
+        this.#leading = true;
+        this.#controller = new AbortController();
+      } else {
+        this.#endLease();
+        this.#lose(this.#notLeader());
+      }
+    }
+    if (!changed) return;
+    const state = this.#snapshot();
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(state);
+      } catch (error) {
+        this.#onListenerError(error);
+      }
+    }
+    if (this.#leading) {
+      for (const waiter of [...this.#waiters]) waiter.resolve(this.#term);
+    }
+  }
+
+  #makeGuard(): LeaderGuard {
+    const term = (): number => this.#term;
+    const signal = (): AbortSignal => {
+      this.#refresh(false);
+      return this.#controller.signal;
+    };
+    return {
+      nodeId: this.nodeId,
+      get term(): number {
+        return term();
+      },
+      get signal(): AbortSignal {
+        return signal();
+      },
+      isLeader: (): boolean => {
+        this.#refresh(false);
+        return this.#leading;
+      },
+      currentRole: (): Role => this.#role,
+      check: (): number => {
+        this.#refresh(false);
+        if (!this.#leading) throw this.#notLeader();
+        return this.#term;
+      },
+      waitForLeadership: (options?: WaitForLeadershipOptions) =>
+        this.#waitForLeadership(options ?? {}),
+    };
+  }
+
+  #waitForLeadership(options: WaitForLeadershipOptions): Promise<number> {
+    const { timeout, signal } = options;
+    if (
+      timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0)
+    ) {
+      return Promise.reject(
+        new RangeError(
+          `Expected the timeout to be a non-negative number of milliseconds, found ${timeout}`,
+        ),
+      );
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    this.#refresh(false);
+    if (this.#leading) return Promise.resolve(this.#term);
+    return new Promise<number>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = () => {
+        waiter.settle();
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        resolve: (term) => {
+          waiter.settle();
+          resolve(term);
+        },
+        settle: () => {
+          this.#waiters.delete(waiter);
+          if (timer !== undefined) clearTimeout(timer);
+          signal?.removeEventListener("abort", onAbort);
+        },
+      };
+      this.#waiters.add(waiter);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          waiter.settle();
+          reject(
+            new LeadershipTimeoutError(
+              `Expected node ${this.nodeId} to become leader within ${timeout} ms, found it ${this.#describe()}`,
+            ),
+          );
+        }, timeout);
+      }
+    });
+  }
+}
+
+/**
+ * Wraps `fn` so that it runs only on the leader: each call first checks the
+ * guard (throwing {@linkcode NotLeaderError} when not leading) and then calls
+ * `fn` with a {@linkcode LeaderContext} (the leadership's abort signal and
+ * its term) followed by the caller's arguments.
+ *
+ * @example
+ * ```ts
+ * import { LeaderElection, leaderOnly } from "@k8s-operator/k8s-operator/controller";
+ * const election = new LeaderElection(0);
+ * const scale = leaderOnly(election.guard(), ({ signal, term }, replicas: number) => {
+ *   if (signal.aborted) return "cancelled";
+ *   return `scaled to ${replicas} in term ${term}`;
+ * });
+ * election.setRole("leader", 5);
+ * console.log(scale(3)); // "scaled to 3 in term 5"
+ * ```
+ */
+export function leaderOnly<A extends unknown[], R>(
+  guard: LeaderGuard,
+  fn: (context: LeaderContext, ...args: A) => R,
+): (...args: A) => R {
+  return (...args: A): R => {
+    const term = guard.check();
+    return fn({ signal: guard.signal, term }, ...args);
+  };
+}

@@ -1,0 +1,309 @@
+/**
+ * Status updates: {@linkcode StatusCondition} values and the
+ * {@linkcode StatusPatch} builder, which merges conditions (keeping
+ * `lastTransitionTime` when a condition's status did not change), sets
+ * `observedGeneration`, and writes to the status subresource only when
+ * something changed.
+ *
+ * @module
+ */
+import type { KubeClient, KubeObject, ResourceType } from "./client.ts";
+import { deepEqual } from "./_json.ts";
+
+/** A condition's status. */
+export type ConditionStatus = "True" | "False" | "Unknown";
+
+/** A condition as stored in `status.conditions` (metav1.Condition). */
+export interface Condition {
+  /** CamelCase type, e.g. `Ready`. */
+  type: string;
+  /** True, False or Unknown. */
+  status: ConditionStatus;
+  /** CamelCase reason. */
+  reason: string;
+  /** Human-readable detail. */
+  message: string;
+  /** When `status` last changed (RFC 3339). */
+  lastTransitionTime: string;
+  /** The generation the condition was computed from. */
+  observedGeneration?: number;
+}
+
+/**
+ * An immutable condition value. Reason defaults to the type (status True) or
+ * `Not<Type>` (otherwise); message defaults to empty.
+ *
+ * @example
+ * ```ts
+ * import { StatusCondition } from "./status.ts";
+ * const ready = StatusCondition.ready(false)
+ *   .withReason("Provisioning")
+ *   .withMessage("waiting for the volume")
+ *   .withGeneration(3);
+ * ```
+ */
+export class StatusCondition {
+  /** The condition type. */
+  readonly type: string;
+  /** The status. */
+  readonly status: ConditionStatus;
+  /** The reason, if set. */
+  readonly reason: string | undefined;
+  /** The message, if set. */
+  readonly message: string | undefined;
+  /** The generation, if set. */
+  readonly generation: number | undefined;
+
+  /** A condition of any type. */
+  constructor(
+    type: string,
+    status: ConditionStatus,
+    extra: { reason?: string; message?: string; generation?: number } = {},
+  ) {
+    if (!/^[A-Za-z][A-Za-z0-9_.-]*$/.test(type)) {
+      throw new TypeError(
+        `Expected a CamelCase condition type, found ${JSON.stringify(type)}`,
+      );
+    }
+    this.type = type;
+    this.status = status;
+    this.reason = extra.reason;
+    this.message = extra.message;
+    this.generation = extra.generation;
+  }
+
+  /** `Ready` with status True or False. */
+  static ready(ready: boolean): StatusCondition {
+    return new StatusCondition("Ready", ready ? "True" : "False");
+  }
+
+  /** `Available` with status True or False. */
+  static available(available: boolean): StatusCondition {
+    return new StatusCondition("Available", available ? "True" : "False");
+  }
+
+  /** The same condition with `reason`. */
+  withReason(reason: string): StatusCondition {
+    return new StatusCondition(this.type, this.status, {
+      ...this.#extra(),
+      reason,
+    });
+  }
+
+  /** The same condition with `message`. */
+  withMessage(message: string): StatusCondition {
+    return new StatusCondition(this.type, this.status, {
+      ...this.#extra(),
+      message,
+    });
+  }
+
+  /** The same condition with `observedGeneration`. */
+  withGeneration(generation: number): StatusCondition {
+    return new StatusCondition(this.type, this.status, {
+      ...this.#extra(),
+      generation,
+    });
+  }
+
+  /**
+   * The stored form, given the previous condition of this type: the
+   * transition time is kept when the status is unchanged, `now` otherwise.
+   */
+  toCondition(previous: Condition | undefined, now: Date): Condition {
+    const condition: Condition = {
+      type: this.type,
+      status: this.status,
+      reason: this.reason ??
+        (this.status === "True" ? this.type : `Not${this.type}`),
+      message: this.message ?? "",
+      lastTransitionTime: previous && previous.status === this.status &&
+          previous.lastTransitionTime
+        ? previous.lastTransitionTime
+        : now.toISOString().replace(/\.\d{3}Z$/, "Z"),
+    };
+    if (this.generation !== undefined) {
+      condition.observedGeneration = this.generation;
+    }
+    return condition;
+  }
+
+  #extra() {
+    return {
+      reason: this.reason,
+      message: this.message,
+      generation: this.generation,
+    };
+  }
+}
+
+/**
+ * Merges `condition` into `conditions`, keeping the order and the
+ * transition time of an unchanged status. Returns a new array.
+ *
+ * @example
+ * ```ts
+ * import { mergeConditions, StatusCondition } from "./status.ts";
+ * const next = mergeConditions([], StatusCondition.ready(true), new Date());
+ * ```
+ */
+export function mergeConditions(
+  conditions: readonly Condition[],
+  condition: StatusCondition,
+  now: Date,
+): Condition[] {
+  const index = conditions.findIndex((c) => c.type === condition.type);
+  const merged = condition.toCondition(conditions[index], now);
+  if (index < 0) return [...conditions, merged];
+  const next = [...conditions];
+  next[index] = merged;
+  return next;
+}
+
+/** Options of a {@linkcode StatusPatch}. */
+export interface StatusPatchOptions {
+  /** The client to write with (use `ctx.client` so writes are fenced). */
+  client: KubeClient;
+  /** The object's resource type. */
+  resource: ResourceType;
+  /** The time source for transition times (default `new Date()`). */
+  now?: () => Date;
+  /** Cancels the write. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Builds a status update from the object's current status.
+ *
+ * @example
+ * ```ts ignore
+ * import { StatusCondition, StatusPatch } from "./status.ts";
+ * await new StatusPatch(obj, { client: ctx.client, resource })
+ *   .set("replicas", 3)
+ *   .condition(StatusCondition.ready(true).withReason("AllReplicasUp"))
+ *   .observedGeneration()
+ *   .apply();
+ * ```
+ */
+export class StatusPatch<T extends KubeObject & { status?: unknown }> {
+  readonly #object: T;
+  readonly #options: StatusPatchOptions;
+  readonly #sets: Array<[string[], unknown]> = [];
+  readonly #conditions: StatusCondition[] = [];
+
+  /** Starts a patch of `object`'s status. */
+  constructor(object: T, options: StatusPatchOptions) {
+    this.#object = object;
+    this.#options = options;
+  }
+
+  /** Sets `path` (dot-separated, relative to `status`) to `value`. */
+  set(path: string, value: unknown): this {
+    const parts = path.split(".");
+    if (parts.some((p) => p === "") || parts[0] === "conditions") {
+      throw new TypeError(
+        `Expected a dot-separated status path other than conditions, found ${
+          JSON.stringify(path)
+        }`,
+      );
+    }
+    this.#sets.push([parts, value]);
+    return this;
+  }
+
+  /** Sets or replaces a condition of the same type. */
+  condition(condition: StatusCondition): this {
+    this.#conditions.push(condition);
+    return this;
+  }
+
+  /**
+   * Sets `status.observedGeneration` (default: the object's
+   * `metadata.generation`).
+   */
+  observedGeneration(generation?: number): this {
+    const value = generation ?? this.#object.metadata.generation;
+    if (value === undefined) {
+      throw new TypeError(
+        "Expected metadata.generation for observedGeneration, found none",
+      );
+    }
+    this.#sets.push([["observedGeneration"], value]);
+    return this;
+  }
+
+  /** The desired status after this patch. */
+  desired(): Record<string, unknown> {
+    const current = this.#current();
+    const next = structuredClone(current);
+    for (const [parts, value] of this.#sets) {
+      let node: Record<string, unknown> = next;
+      for (const part of parts.slice(0, -1)) {
+        const child = node[part];
+        if (
+          typeof child !== "object" || child === null || Array.isArray(child)
+        ) {
+          node[part] = {};
+        }
+        node = node[part] as Record<string, unknown>;
+      }
+      node[parts.at(-1)!] = value;
+    }
+    if (this.#conditions.length > 0) {
+      const now = (this.#options.now ?? (() => new Date()))();
+      let conditions = Array.isArray(current.conditions)
+        ? current.conditions as Condition[]
+        : [];
+      for (const condition of this.#conditions) {
+        conditions = mergeConditions(conditions, condition, now);
+      }
+      next.conditions = conditions;
+    }
+    return next;
+  }
+
+  /**
+   * The merge patch to send (`{ status: ... }` with only changed top-level
+   * status fields), or `null` when nothing changes.
+   */
+  build(): { status: Record<string, unknown> } | null {
+    const current = this.#current();
+    const desired = this.desired();
+    const changed: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(desired)) {
+      if (!deepEqual(current[key], value)) changed[key] = value;
+    }
+    return Object.keys(changed).length === 0 ? null : { status: changed };
+  }
+
+  /**
+   * Sends the patch to the status subresource as a merge patch; returns the
+   * updated object, or `null` without any request when nothing changed.
+   */
+  async apply(): Promise<T | null> {
+    const patch = this.build();
+    if (patch === null) return null;
+    const { name, namespace } = this.#object.metadata;
+    if (name === undefined) {
+      throw new TypeError("Expected metadata.name to patch status, found none");
+    }
+    return await this.#options.client.patch<T>(
+      this.#options.resource,
+      name,
+      patch,
+      {
+        namespace,
+        subresource: "status",
+        type: "merge",
+        signal: this.#options.signal,
+      },
+    );
+  }
+
+  #current(): Record<string, unknown> {
+    const status = this.#object.status;
+    return typeof status === "object" && status !== null
+      ? status as Record<string, unknown>
+      : {};
+  }
+}

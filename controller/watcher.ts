@@ -1,0 +1,306 @@
+/**
+ * The watcher: list, then watch from the list's resourceVersion; resume
+ * from the last seen resourceVersion when a watch ends or breaks; relist on
+ * 410 Gone; follow bookmarks; back off with jitter on errors; restart a
+ * watch that stays silent too long. It never stops until its signal aborts.
+ *
+ * @module
+ */
+import { JitterBackoff } from "./_backoff.ts";
+import {
+  ApiError,
+  apiVersionOf,
+  type KubeClient,
+  type KubeList,
+  type KubeObject,
+  readApiError,
+  resourcePath,
+  type ResourceType,
+} from "./client.ts";
+import { type Clock, sleep, systemClock } from "./clock.ts";
+import { type Logger, silentLogger } from "./log.ts";
+
+/**
+ * What a watcher yields. A (re)list is `init`, one `initApply` per object,
+ * then `initDone`; after that, `apply` (added or modified) and `delete`.
+ */
+export type WatcherEvent<T> =
+  | { type: "init" }
+  | { type: "initApply"; object: T }
+  | { type: "initDone" }
+  | { type: "apply"; object: T }
+  | { type: "delete"; object: T };
+
+/** Options of {@linkcode watcher}. */
+export interface WatcherOptions {
+  /** The client to list and watch with. */
+  client: KubeClient;
+  /** What to watch. */
+  resource: ResourceType;
+  /** Watch one namespace only (default: all). */
+  namespace?: string;
+  /** Only objects matching this label selector. */
+  labelSelector?: string;
+  /** Only objects matching this field selector. */
+  fieldSelector?: string;
+  /** List page size (default 500). */
+  pageSize?: number;
+  /** Server-side watch timeout in seconds (default 290). */
+  timeoutSeconds?: number;
+  /** Restart a watch that sends nothing for this long (default 300,000 ms). */
+  idleTimeoutMs?: number;
+  /** First retry delay after an error (default 800 ms). */
+  backoffBaseMs?: number;
+  /** Largest retry delay (default 30,000 ms). */
+  backoffMaxMs?: number;
+  /** Time source (default the system clock). */
+  clock?: Clock;
+  /** Randomness for jitter (default `Math.random`). */
+  random?: () => number;
+  /** Where errors are logged. */
+  logger?: Logger;
+  /** Stops the watcher. */
+  signal?: AbortSignal;
+}
+
+/** A watch stream broke the protocol (a line that is not a watch event). */
+export class WatchProtocolError extends Error {
+  /** The error class name. */
+  override name = "WatchProtocolError";
+}
+
+/** A watch sent nothing for longer than the idle timeout. */
+export class WatchIdleError extends Error {
+  /** The error class name. */
+  override name = "WatchIdleError";
+}
+
+interface RawEvent {
+  type: string;
+  object: KubeObject & { code?: number; reason?: string; message?: string };
+}
+
+/**
+ * Lists and watches `resource` forever, as an async iterable of
+ * {@linkcode WatcherEvent}s. It ends only when `signal` aborts.
+ *
+ * @example
+ * ```ts ignore
+ * import { watcher } from "./watcher.ts";
+ * for await (const event of watcher({ client, resource, signal })) {
+ *   if (event.type === "apply") console.log(event.object.metadata.name);
+ * }
+ * ```
+ */
+export async function* watcher<T extends KubeObject>(
+  options: WatcherOptions,
+): AsyncGenerator<WatcherEvent<T>, void, undefined> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const signal = options.signal ?? new AbortController().signal;
+  const backoff = new JitterBackoff({
+    baseMs: options.backoffBaseMs ?? 800,
+    maxMs: options.backoffMaxMs ?? 30_000,
+    jitter: 0.5,
+    random: options.random ?? Math.random,
+  });
+  const apiVersion = apiVersionOf(options.resource);
+  const kind = options.resource.kind;
+  const complete = (object: KubeObject) => {
+    object.apiVersion ??= apiVersion;
+    object.kind ??= kind;
+    return object as T;
+  };
+  let resourceVersion: string | undefined;
+  while (!signal.aborted) {
+    try {
+      if (resourceVersion === undefined) {
+        const objects: T[] = [];
+        let page: KubeList<T> | undefined;
+        let token: string | undefined;
+        do {
+          page = await options.client.list<T>(options.resource, {
+            namespace: options.namespace,
+            labelSelector: options.labelSelector,
+            fieldSelector: options.fieldSelector,
+            limit: options.pageSize ?? 500,
+            continue: token,
+            signal,
+          });
+          if (!Array.isArray(page.items) || !page.metadata) {
+            throw new WatchProtocolError(
+              "Expected a list with items and metadata, found another shape",
+            );
+          }
+          for (const item of page.items) objects.push(complete(item));
+          token = page.metadata.continue || undefined;
+        } while (token);
+        const listVersion = page.metadata.resourceVersion;
+        if (typeof listVersion !== "string" || listVersion === "") {
+          throw new WatchProtocolError(
+            "Expected a resourceVersion on the list, found none",
+          );
+        }
+        yield { type: "init" };
+        for (const object of objects) yield { type: "initApply", object };
+        yield { type: "initDone" };
+        resourceVersion = listVersion;
+        backoff.reset();
+      }
+      for await (const raw of watchStream(options, resourceVersion, clock)) {
+        const object = raw.object;
+        if (raw.type === "ERROR") {
+          throw new ApiError(object.code ?? 500, {
+            reason: object.reason,
+            message: object.message,
+          });
+        }
+        const version = object?.metadata?.resourceVersion;
+        if (typeof version !== "string") {
+          throw new WatchProtocolError(
+            `Expected an object with a resourceVersion in a ${raw.type} event, found none`,
+          );
+        }
+        if (raw.type === "BOOKMARK") {
+          resourceVersion = version;
+          continue;
+        }
+        if (raw.type === "ADDED" || raw.type === "MODIFIED") {
+          resourceVersion = version;
+          yield { type: "apply", object: complete(object) };
+        } else if (raw.type === "DELETED") {
+          resourceVersion = version;
+          yield { type: "delete", object: complete(object) };
+        } else {
+          throw new WatchProtocolError(
+            `Expected ADDED, MODIFIED, DELETED, BOOKMARK or ERROR, found ${
+              JSON.stringify(raw.type)
+            }`,
+          );
+        }
+        backoff.reset();
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      if (error instanceof ApiError && error.status === 410) {
+        logger.info("watch expired, relisting", {
+          resource: options.resource.plural,
+        });
+        resourceVersion = undefined;
+        continue;
+      }
+      const retryAfter = error instanceof ApiError && error.retryAfterSeconds
+        ? error.retryAfterSeconds * 1000
+        : 0;
+      const delay = Math.max(backoff.next(), retryAfter);
+      logger.warn("watch failed, retrying", {
+        resource: options.resource.plural,
+        error,
+        delayMs: Math.round(delay),
+      });
+      try {
+        await sleep(clock, delay, signal);
+      } catch {
+        return;
+      }
+    }
+  }
+}
+
+async function* watchStream(
+  options: WatcherOptions,
+  resourceVersion: string,
+  clock: Clock,
+): AsyncGenerator<RawEvent, void, undefined> {
+  const idleMs = options.idleTimeoutMs ?? 300_000;
+  const local = new AbortController();
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, local.signal])
+    : local.signal;
+  let timer = clock.setTimeout(onIdle, idleMs);
+  function onIdle() {
+    local.abort(
+      new WatchIdleError(
+        `Expected watch data within ${idleMs} ms, found silence`,
+      ),
+    );
+  }
+  const idle = new Promise<never>((_, reject) => {
+    signal.addEventListener("abort", () => reject(signal.reason), {
+      once: true,
+    });
+  });
+  idle.catch(() => {});
+  try {
+    const response = await Promise.race([
+      options.client.fetch(
+        "GET",
+        resourcePath(options.resource, { namespace: options.namespace }),
+        {
+          query: {
+            watch: true,
+            resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds: options.timeoutSeconds ?? 290,
+            labelSelector: options.labelSelector,
+            fieldSelector: options.fieldSelector,
+          },
+          signal,
+        },
+      ),
+      idle,
+    ]);
+    if (!response.ok) throw await readApiError(response);
+    if (!response.body) {
+      throw new WatchProtocolError("Expected a watch body, found none");
+    }
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for (;;) {
+        const { value, done } = await Promise.race([reader.read(), idle]);
+        clock.clearTimeout(timer);
+        timer = clock.setTimeout(onIdle, idleMs);
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let newline: number;
+        while ((newline = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, newline).trim();
+          buffer = buffer.slice(newline + 1);
+          if (line !== "") yield parseLine(line);
+        }
+      }
+      if (buffer.trim() !== "") yield parseLine(buffer.trim());
+    } finally {
+      reader.cancel().catch(() => {});
+    }
+  } finally {
+    clock.clearTimeout(timer);
+    local.abort();
+  }
+}
+
+function parseLine(line: string): RawEvent {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    throw new WatchProtocolError(
+      `Expected a JSON watch event, found ${JSON.stringify(line.slice(0, 80))}`,
+    );
+  }
+  const event = parsed as Partial<RawEvent> | null;
+  if (
+    typeof event !== "object" || event === null ||
+    typeof event.type !== "string" || typeof event.object !== "object" ||
+    event.object === null
+  ) {
+    throw new WatchProtocolError(
+      `Expected a watch event with type and object, found ${
+        JSON.stringify(line.slice(0, 80))
+      }`,
+    );
+  }
+  return event as RawEvent;
+}

@@ -1,0 +1,217 @@
+/**
+ * A work queue in the manner of client-go's: keys are de-duplicated, a key
+ * is never handed to two workers at once, failures back off per key
+ * exponentially under an overall token bucket, and keys can be scheduled
+ * for later.
+ *
+ * @module
+ */
+import { ItemBackoff } from "./_backoff.ts";
+import { TokenBucket } from "./_rate_limiter.ts";
+import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+
+/** Settings of a {@linkcode WorkQueue}; every field has client-go's default. */
+export interface WorkQueueOptions {
+  /** Time source (default the system clock). */
+  clock?: Clock;
+  /** First per-key retry delay in ms (default 5). */
+  baseDelayMs?: number;
+  /** Largest per-key retry delay in ms (default 1,000,000 = 1000 s). */
+  maxDelayMs?: number;
+  /** Overall retry rate in keys per second (default 10). */
+  qps?: number;
+  /** Overall retry burst (default 100). */
+  burst?: number;
+}
+
+/** Thrown when `done` is called for a key that is not processing. */
+export class WorkQueueError extends Error {
+  /** The error class name. */
+  override name = "WorkQueueError";
+}
+
+/**
+ * A de-duplicating, rate-limited work queue of keys.
+ *
+ * Invariants: a key is queued at most once; a key being processed (between
+ * `get` and `done`) is not handed out again, and if it was added meanwhile it
+ * is queued again on `done`.
+ *
+ * @example
+ * ```ts
+ * import { WorkQueue } from "./work_queue.ts";
+ * const queue = new WorkQueue<string>();
+ * queue.add("default/a");
+ * queue.add("default/a");
+ * const key = await queue.get();
+ * // ... reconcile key ...
+ * queue.done(key!);
+ * queue.shutDown();
+ * ```
+ */
+export class WorkQueue<K> {
+  readonly #clock: Clock;
+  readonly #backoff: ItemBackoff<K>;
+  readonly #bucket: TokenBucket;
+  readonly #queue: K[] = [];
+  #head = 0;
+  readonly #dirty = new Set<K>();
+  readonly #processing = new Set<K>();
+  readonly #waiting = new Map<K, { at: number; timer: TimerHandle }>();
+  readonly #getters: Array<(key: K | undefined) => void> = [];
+  #shuttingDown = false;
+
+  /** Creates a queue; see {@linkcode WorkQueueOptions} for the defaults. */
+  constructor(options: WorkQueueOptions = {}) {
+    this.#clock = options.clock ?? systemClock;
+    this.#backoff = new ItemBackoff<K>({
+      baseMs: options.baseDelayMs ?? 5,
+      maxMs: options.maxDelayMs ?? 1_000_000,
+    });
+    this.#bucket = new TokenBucket(
+      { qps: options.qps ?? 10, burst: options.burst ?? 100 },
+      this.#clock.now(),
+    );
+  }
+
+  /** Keys queued and ready (not counting those processing or scheduled). */
+  get length(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /** Keys currently handed out to workers. */
+  get processing(): number {
+    return this.#processing.size;
+  }
+
+  /** Keys scheduled for later by `addAfter` or `addRateLimited`. */
+  get scheduled(): number {
+    return this.#waiting.size;
+  }
+
+  /** Whether `shutDown` was called. */
+  get shuttingDown(): boolean {
+    return this.#shuttingDown;
+  }
+
+  /** Queues `key` now unless it is already queued. */
+  add(key: K): void {
+    if (this.#shuttingDown || this.#dirty.has(key)) return;
+    this.#dirty.add(key);
+    if (this.#processing.has(key)) return;
+    const getter = this.#getters.shift();
+    if (getter) {
+      this.#dirty.delete(key);
+      this.#processing.add(key);
+      getter(key);
+    } else {
+      this.#queue.push(key);
+    }
+  }
+
+  /**
+   * Queues `key` after `delayMs`. When the key is already scheduled, the
+   * earlier of the two times wins.
+   */
+  addAfter(key: K, delayMs: number): void {
+    if (this.#shuttingDown) return;
+    if (!(delayMs > 0)) {
+      this.add(key);
+      return;
+    }
+    const at = this.#clock.now() + delayMs;
+    const existing = this.#waiting.get(key);
+    if (existing) {
+      if (existing.at <= at) return;
+      this.#clock.clearTimeout(existing.timer);
+    }
+    const timer = this.#clock.setTimeout(() => {
+      this.#waiting.delete(key);
+      this.add(key);
+    }, delayMs);
+    this.#waiting.set(key, { at, timer });
+  }
+
+  /**
+   * Queues `key` after its exponential backoff (and, at least, after a
+   * token from the overall bucket). Returns the delay chosen.
+   */
+  addRateLimited(key: K): number {
+    const delay = Math.max(
+      this.#backoff.next(key),
+      this.#bucket.reserve(this.#clock.now()),
+    );
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  /** Resets `key`'s backoff (call it after a success). */
+  forget(key: K): void {
+    this.#backoff.forget(key);
+  }
+
+  /** How many times `key` was retried since it was last forgotten. */
+  numRequeues(key: K): number {
+    return this.#backoff.failures(key);
+  }
+
+  /**
+   * Waits for the next key and marks it processing. Resolves `undefined`
+   * once the queue is shut down and drained, or when `signal` aborts.
+   */
+  get(signal?: AbortSignal): Promise<K | undefined> {
+    if (this.#head < this.#queue.length) {
+      const key = this.#queue[this.#head] as K;
+      this.#queue[this.#head] = undefined as K;
+      this.#head++;
+      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+        this.#queue.splice(0, this.#head);
+        this.#head = 0;
+      }
+      this.#dirty.delete(key);
+      this.#processing.add(key);
+      return Promise.resolve(key);
+    }
+    if (this.#shuttingDown || signal?.aborted) {
+      return Promise.resolve(undefined);
+    }
+    return new Promise((resolve) => {
+      const getter = (key: K | undefined) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(key);
+      };
+      const onAbort = () => {
+        const index = this.#getters.indexOf(getter);
+        if (index >= 0) this.#getters.splice(index, 1);
+        resolve(undefined);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#getters.push(getter);
+    });
+  }
+
+  /** Marks `key` finished; if it was added while processing, queues it. */
+  done(key: K): void {
+    if (!this.#processing.delete(key)) {
+      throw new WorkQueueError(
+        `Expected a key handed out by get(), found ${
+          String(key)
+        } which is not processing`,
+      );
+    }
+    if (this.#dirty.has(key)) {
+      this.#dirty.delete(key);
+      this.add(key);
+    }
+  }
+
+  /** Stops handing out keys; pending `get` calls resolve `undefined`. */
+  shutDown(): void {
+    this.#shuttingDown = true;
+    for (const { timer } of this.#waiting.values()) {
+      this.#clock.clearTimeout(timer);
+    }
+    this.#waiting.clear();
+    for (const getter of this.#getters.splice(0)) getter(undefined);
+  }
+}

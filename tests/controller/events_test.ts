@@ -1,0 +1,114 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { EventRecorder, type KubeEvent } from "../../controller/events.ts";
+import type { KubeObject } from "../../controller/client.ts";
+import { recordingClient } from "./_helpers.ts";
+
+const pod: KubeObject = {
+  apiVersion: "example.com/v1",
+  kind: "Widget",
+  metadata: { name: "w", namespace: "ns", uid: "u-1", resourceVersion: "7" },
+};
+
+describe("EventRecorder", () => {
+  it("creates an Event with involvedObject, source and count 1 in the object's namespace", async () => {
+    const { client, requests } = recordingClient((r) => ({
+      status: 201,
+      body: {
+        ...(r.body as object),
+        metadata: { name: "w.abc", namespace: "ns" },
+      },
+    }));
+    const recorder = new EventRecorder(client, "widget-operator", {
+      instance: "pod-0",
+      now: () => new Date("2024-01-01T00:00:00Z"),
+    });
+    await recorder.normal(pod, { reason: "Created", message: "made it" });
+    assert.equal(requests.length, 1);
+    assert.equal(requests[0]!.path, "/api/v1/namespaces/ns/events");
+    const event = requests[0]!.body as KubeEvent;
+    assert.deepEqual(event.involvedObject, {
+      apiVersion: "example.com/v1",
+      kind: "Widget",
+      name: "w",
+      namespace: "ns",
+      uid: "u-1",
+      resourceVersion: "7",
+    });
+    assert.equal(event.type, "Normal");
+    assert.equal(event.count, 1);
+    assert.equal(event.source.component, "widget-operator");
+    assert.equal(event.reportingInstance, "pod-0");
+    assert.equal(event.firstTimestamp, "2024-01-01T00:00:00Z");
+  });
+
+  it("aggregates identical events into one Event with a growing count", async () => {
+    let t = 0;
+    const { client, requests } = recordingClient((r) =>
+      r.method === "POST"
+        ? {
+          status: 201,
+          body: {
+            ...(r.body as object),
+            metadata: { name: "w.1", namespace: "ns" },
+          },
+        }
+        : { status: 200, body: { metadata: { name: "w.1" } } }
+    );
+    const recorder = new EventRecorder(client, "op", {
+      now: () => new Date(Date.UTC(2024, 0, 1, 0, 0, t++)),
+    });
+    for (let i = 0; i < 5; i++) {
+      await recorder.warning(pod, { reason: "Failed", message: "quota" });
+    }
+    await recorder.warning(pod, { reason: "Failed", message: "other" });
+    assert.deepEqual(requests.map((r) => r.method), [
+      "POST",
+      "PATCH",
+      "PATCH",
+      "PATCH",
+      "PATCH",
+      "POST",
+    ]);
+    assert.equal(requests[1]!.path, "/api/v1/namespaces/ns/events/w.1");
+    assert.equal(requests[1]!.contentType, "application/merge-patch+json");
+    assert.deepEqual(requests[4]!.body, {
+      count: 5,
+      lastTimestamp: "2024-01-01T00:00:04Z",
+    });
+  });
+
+  it("coalesces a burst of identical events into few writes", async () => {
+    const { client, requests } = recordingClient((r) =>
+      r.method === "POST"
+        ? { status: 201, body: { metadata: { name: "w.1", namespace: "ns" } } }
+        : { status: 200, body: { metadata: { name: "w.1" } } }
+    );
+    const recorder = new EventRecorder(client, "op");
+    await Promise.all(
+      Array.from(
+        { length: 100 },
+        () => recorder.normal(pod, { reason: "Tick", message: "again" }),
+      ),
+    );
+    assert.ok(requests.length <= 3, `${requests.length} writes for 100 events`);
+    const last = requests.at(-1)!.body as { count: number };
+    assert.equal(last.count, 100);
+  });
+
+  it("creates a fresh Event when the aggregated one expired", async () => {
+    const { client, requests } = recordingClient((r) =>
+      r.method === "POST"
+        ? {
+          status: 201,
+          body: { metadata: { name: `w.${requests.length}`, namespace: "ns" } },
+        }
+        : { status: 404, body: { reason: "NotFound" } }
+    );
+    const recorder = new EventRecorder(client, "op");
+    await recorder.normal(pod, { reason: "Tick", message: "m" });
+    await recorder.normal(pod, { reason: "Tick", message: "m" });
+    assert.deepEqual(requests.map((r) => r.method), ["POST", "PATCH", "POST"]);
+    assert.equal((requests[2]!.body as KubeEvent).count, 2);
+  });
+});

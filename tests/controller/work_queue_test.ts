@@ -1,0 +1,153 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { WorkQueue, WorkQueueError } from "../../controller/work_queue.ts";
+import { ManualClock } from "../../controller/clock.ts";
+import { flush, seeded } from "./_helpers.ts";
+
+describe("WorkQueue", () => {
+  it("de-duplicates keys that are queued", async () => {
+    const queue = new WorkQueue<string>({ clock: new ManualClock() });
+    queue.add("a");
+    queue.add("a");
+    queue.add("b");
+    assert.equal(queue.length, 2);
+    assert.equal(await queue.get(), "a");
+    assert.equal(await queue.get(), "b");
+    assert.equal(queue.length, 0);
+  });
+
+  it("does not hand out a key that is processing, and requeues it on done", async () => {
+    const queue = new WorkQueue<string>({ clock: new ManualClock() });
+    queue.add("a");
+    const first = await queue.get();
+    queue.add("a");
+    queue.add("a");
+    assert.equal(queue.length, 0, "a processing key is not queued again");
+    const controller = new AbortController();
+    let second: string | undefined = "unset";
+    const pending = queue.get(controller.signal).then((k) => second = k);
+    await flush();
+    assert.equal(second, "unset");
+    queue.done(first!);
+    await pending;
+    assert.equal(second, "a");
+  });
+
+  it("rejects done for a key that is not processing", () => {
+    const queue = new WorkQueue<string>({ clock: new ManualClock() });
+    assert.throws(() => queue.done("x"), WorkQueueError);
+  });
+
+  it("backs off per key from 5 ms doubling to 1000 s", () => {
+    const clock = new ManualClock();
+    const queue = new WorkQueue<string>({ clock, burst: 1e9, qps: 1e9 });
+    const delays: number[] = [];
+    for (let i = 0; i < 30; i++) delays.push(queue.addRateLimited("a"));
+    assert.deepEqual(delays.slice(0, 4), [5, 10, 20, 40]);
+    assert.equal(delays.at(-1), 1_000_000);
+    assert.equal(queue.numRequeues("a"), 30);
+    queue.forget("a");
+    assert.equal(queue.addRateLimited("a"), 5);
+    assert.equal(queue.addRateLimited("b"), 5, "backoff is per key");
+  });
+
+  it("limits overall retries with a 10/s token bucket of burst 100", () => {
+    const clock = new ManualClock();
+    const queue = new WorkQueue<number>({ clock });
+    const delays: number[] = [];
+    for (let i = 0; i < 110; i++) delays.push(queue.addRateLimited(i));
+    assert.ok(delays.slice(0, 100).every((d) => d === 5));
+    assert.equal(delays[100], 100);
+    assert.equal(delays[109], 1000);
+    clock.advance(10_000);
+    assert.equal(queue.addRateLimited(1000), 5, "the bucket refills");
+  });
+
+  it("honours addAfter and keeps the earliest schedule", async () => {
+    const clock = new ManualClock();
+    const queue = new WorkQueue<string>({ clock });
+    queue.addAfter("a", 1000);
+    queue.addAfter("a", 300);
+    queue.addAfter("a", 2000);
+    assert.equal(queue.scheduled, 1);
+    clock.advance(299);
+    assert.equal(queue.length, 0);
+    clock.advance(1);
+    assert.equal(queue.length, 1);
+    assert.equal(await queue.get(), "a");
+    clock.advance(5000);
+    assert.equal(queue.length, 0, "later schedules were merged");
+  });
+
+  it("resolves waiting getters with undefined on shutDown", async () => {
+    const queue = new WorkQueue<string>({ clock: new ManualClock() });
+    const pending = queue.get();
+    queue.shutDown();
+    assert.equal(await pending, undefined);
+    queue.add("a");
+    assert.equal(await queue.get(), undefined);
+  });
+
+  for (const seed of [1, 2, 3, 42, 1337, 9001]) {
+    it(`property: no key runs twice at once and every add is processed afterwards (seed ${seed})`, async () => {
+      const random = seeded(seed);
+      const clock = new ManualClock();
+      const queue = new WorkQueue<string>({ clock });
+      const keys = ["a", "b", "c", "d", "e", "f"];
+      const running = new Set<string>();
+      const lastAdd = new Map<string, number>();
+      const lastStart = new Map<string, number>();
+      let step = 0;
+      let violations = 0;
+      const workers = 3;
+      let stop = false;
+      const worker = async () => {
+        while (!stop) {
+          const key = await queue.get();
+          if (key === undefined) return;
+          if (running.has(key)) violations++;
+          running.add(key);
+          lastStart.set(key, step);
+          const pause = Math.floor(random() * 4);
+          for (let i = 0; i < pause; i++) await Promise.resolve();
+          running.delete(key);
+          const outcome = random();
+          if (outcome < 0.2) queue.addRateLimited(key);
+          else if (outcome < 0.3) queue.addAfter(key, random() * 50);
+          else queue.forget(key);
+          queue.done(key);
+        }
+      };
+      const runners = Array.from({ length: workers }, worker);
+      for (step = 1; step <= 2000; step++) {
+        const action = random();
+        const key = keys[Math.floor(random() * keys.length)]!;
+        if (action < 0.6) {
+          lastAdd.set(key, step);
+          queue.add(key);
+        } else if (action < 0.7) {
+          queue.addAfter(key, random() * 100);
+        } else {
+          clock.advance(random() * 20);
+        }
+        await flush(3);
+      }
+      for (let i = 0; i < 200 && (queue.length || queue.processing); i++) {
+        clock.advance(10_000);
+        await flush(10);
+      }
+      stop = true;
+      queue.shutDown();
+      await Promise.all(runners);
+      assert.equal(violations, 0);
+      for (const [key, added] of lastAdd) {
+        assert.ok(
+          (lastStart.get(key) ?? -1) >= added,
+          `key ${key} added at step ${added} last started at ${
+            lastStart.get(key)
+          }`,
+        );
+      }
+    });
+  }
+});
