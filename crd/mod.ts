@@ -56,24 +56,24 @@ export {
   type StaticStatus,
 } from "./define.ts";
 export type {
+  ClientSource,
   ClientTarget,
   DeleteOptions,
   JsonPatchOperation,
-  KubeConfigLike,
-  ListOptions,
+  KubeConfig,
   NamespaceOptions,
-  PatchOptions,
-  PatchType,
   ResourceClient,
   ResourceClientOptions,
   ResourceList,
+  ResourceListOptions,
+  ResourcePatchOptions,
+  ResourcePatchType,
   WatchEvent,
   WatchOptions,
   WriteOptions,
 } from "./client.ts";
+export { ApiError } from "../controller/client.ts";
 export {
-  ApiError,
-  type ApiStatus,
   type FieldProblem,
   InvalidDefinitionError,
   MalformedResponseError,
