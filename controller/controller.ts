@@ -262,36 +262,51 @@ export class Controller<T extends KubeObject> {
 
   async #lead(reconciler: Reconciler<T>, stop: AbortSignal): Promise<void> {
     const guard = this.#options.guard;
-    while (!stop.aborted) {
-      let term: number;
-      try {
-        term = await guard.waitForLeadership({ signal: stop });
-      } catch {
-        return;
+    // Workers of a lost term may still be finishing a reconcile that ignores
+    // its signal; the next term does not wait for them (the queue keeps
+    // their keys from running twice), only shutdown does.
+    const running = new Set<Promise<void>>();
+    try {
+      while (!stop.aborted) {
+        let term: number;
+        try {
+          term = await guard.waitForLeadership({ signal: stop });
+        } catch {
+          return;
+        }
+        const termSignal = guard.signal;
+        if (termSignal.aborted) continue;
+        const signal = AbortSignal.any([termSignal, stop]);
+        const ended = aborted(signal);
+        this.#logger.info("leading, starting reconciles", { term });
+        const synced = await Promise.race([
+          this.reflector.synced.then(() => true),
+          ended.then(() => false),
+        ]);
+        if (!synced) continue;
+        for (const key of this.reflector.store.keys()) this.queue.add(key);
+        const client = this.#options.client.fenced(signal);
+        const recorder = new EventRecorder(
+          client,
+          this.#options.component ?? "k8s-operator",
+        );
+        for (let i = 0; i < (this.#options.concurrency ?? 4); i++) {
+          const worker = this.#work(reconciler, {
+            client,
+            recorder,
+            signal,
+            guard,
+            term,
+          });
+          running.add(worker);
+          const forget = () => running.delete(worker);
+          worker.then(forget, forget);
+        }
+        await ended;
+        this.#logger.info("stopped leading, reconciles cancelled", { term });
       }
-      const termSignal = guard.signal;
-      if (termSignal.aborted) continue;
-      const signal = AbortSignal.any([termSignal, stop]);
-      this.#logger.info("leading, starting reconciles", { term });
-      const synced = await Promise.race([
-        this.reflector.synced.then(() => true),
-        new Promise<false>((resolve) =>
-          signal.addEventListener("abort", () => resolve(false), { once: true })
-        ),
-      ]);
-      if (!synced) continue;
-      for (const key of this.reflector.store.keys()) this.queue.add(key);
-      const client = this.#options.client.fenced(signal);
-      const recorder = new EventRecorder(
-        client,
-        this.#options.component ?? "k8s-operator",
-      );
-      const workers = Array.from(
-        { length: this.#options.concurrency ?? 4 },
-        () => this.#work(reconciler, { client, recorder, signal, guard, term }),
-      );
-      await Promise.all(workers);
-      this.#logger.info("stopped leading, reconciles cancelled", { term });
+    } finally {
+      await Promise.allSettled(running);
     }
   }
 
@@ -391,4 +406,11 @@ export class Controller<T extends KubeObject> {
       logger: this.#options.logger,
     };
   }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
 }

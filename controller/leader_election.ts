@@ -15,7 +15,16 @@ const ROLES: ReadonlySet<string> = new Set<Role>([
   "leader",
 ]);
 
-/** How a {@linkcode LeaderElection} reads time and whether it needs a lease. */
+/**
+ * How a {@linkcode LeaderElection} reads time and whether it needs a lease.
+ *
+ * @example
+ * ```ts
+ * import { LeaderElection, type LeaderElectionOptions } from "@k8s-operator/k8s-operator/controller";
+ * const options: LeaderElectionOptions = { requireLease: true, onListenerError: console.error };
+ * new LeaderElection(0, options);
+ * ```
+ */
 export interface LeaderElectionOptions {
   /**
    * A monotonic clock in milliseconds (default `performance.now()`). Lease
@@ -37,7 +46,16 @@ export interface LeaderElectionOptions {
   onListenerError?: (error: unknown) => void;
 }
 
-/** A snapshot of this node's leadership, handed to subscribers. */
+/**
+ * A snapshot of this node's leadership, handed to subscribers.
+ *
+ * @example
+ * ```ts
+ * import { LeaderElection, type LeadershipState } from "@k8s-operator/k8s-operator/controller";
+ * const state: LeadershipState = new LeaderElection(1).state();
+ * console.log(state.role, state.isLeader); // "follower" false
+ * ```
+ */
 export interface LeadershipState {
   /** This node. */
   readonly nodeId: NodeId;
@@ -49,10 +67,26 @@ export interface LeadershipState {
   readonly isLeader: boolean;
 }
 
-/** Called with the new state each time role, term or leadership changes. */
+/**
+ * Called with the new state each time role, term or leadership changes.
+ *
+ * @example
+ * ```ts
+ * import type { LeadershipListener } from "@k8s-operator/k8s-operator/controller";
+ * const log: LeadershipListener = ({ term, isLeader }) => console.log(term, isLeader);
+ * ```
+ */
 export type LeadershipListener = (state: LeadershipState) => void;
 
-/** Options of {@linkcode LeaderGuard.waitForLeadership}. */
+/**
+ * Options of {@linkcode LeaderGuard.waitForLeadership}.
+ *
+ * @example
+ * ```ts
+ * import type { WaitForLeadershipOptions } from "@k8s-operator/k8s-operator/controller";
+ * const options: WaitForLeadershipOptions = { timeout: 30_000 };
+ * ```
+ */
 export interface WaitForLeadershipOptions {
   /** Reject with {@linkcode LeadershipTimeoutError} after this many ms. */
   timeout?: number;
@@ -60,7 +94,15 @@ export interface WaitForLeadershipOptions {
   signal?: AbortSignal;
 }
 
-/** What a function wrapped by {@linkcode leaderOnly} receives first. */
+/**
+ * What a function wrapped by {@linkcode leaderOnly} receives first.
+ *
+ * @example
+ * ```ts
+ * import type { LeaderContext } from "@k8s-operator/k8s-operator/controller";
+ * const write = ({ signal, term }: LeaderContext) => fetch("http://127.0.0.1:1/", { signal, headers: { "x-term": String(term) } });
+ * ```
+ */
 export interface LeaderContext {
   /** Aborts the moment this leadership ends. */
   signal: AbortSignal;

@@ -35,7 +35,8 @@
  * @module
  */
 export * from "./leader_election.ts";
-export { NotLeaderError } from "../raft/errors.ts";
+export { NotLeaderError, RaftError } from "../raft/errors.ts";
+export type { NodeId, Role } from "../raft/types.ts";
 export * from "./clock.ts";
 export * from "./client.ts";
 export * from "./log.ts";

@@ -1,9 +1,12 @@
 /**
- * Raft consensus: a pure core you can drive tick by tick, its storages, and
- * (in later parts) the runtime node and HTTP transport.
+ * Raft consensus: a pure core you can drive tick by tick, its storages
+ * (memory and a checksummed write-ahead log), the runtime node that drives
+ * the core with a clock, the signed HTTP transport, and a replicated
+ * key-value store.
  *
  * Nothing here knows about Kubernetes, and nothing here imports an npm
- * package.
+ * package. See `raft/README.md` for the ready/advance loop, the lease and
+ * membership changes.
  *
  * @example Types of the core
  * ```ts
@@ -16,3 +19,29 @@
 export type * from "./types.ts";
 export type * from "./storage.ts";
 export * from "./errors.ts";
+export { RaftCore } from "./core.ts";
+export type { CoreStatus, ProgressStatus, RaftCoreOptions } from "./core.ts";
+export type { ProgressState } from "./_progress.ts";
+export { decodeConfChange, encodeConfChange } from "./conf_change.ts";
+export { MemoryStorage } from "./memory_storage.ts";
+export { RaftNode } from "./node.ts";
+export type {
+  NodeStatus,
+  RaftNodeOptions,
+  RoleChange,
+  RoleSink,
+  StopOptions,
+} from "./node.ts";
+export { NodeStoppedError } from "./node.ts";
+export { HttpTransport, TransportError } from "./transport.ts";
+export type { HttpTransportOptions, ListenOptions } from "./transport.ts";
+export { FileStorage, StorageCorruptionError } from "./file_storage.ts";
+export type { FileStorageOptions } from "./file_storage.ts";
+export {
+  decodeKvCommand,
+  encodeKvCommand,
+  KeyValueStore,
+  KvFormatError,
+  ReplicatedKv,
+} from "./kv.ts";
+export type { KvCommand, KvNode, KvResult, StateMachine } from "./kv.ts";

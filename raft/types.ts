@@ -147,7 +147,8 @@ export interface Message {
   /**
    * `append`: the index of the entry before `entries`.
    * `vote`/`preVote`: the candidate's last index.
-   * `appendResp`: the highest index the follower now matches.
+   * `appendResp`: the highest index the follower now matches; with
+   * `reject`, the `index` of the append it refused.
    */
   index: number;
   /** `append`/`heartbeat`: the leader's commit index. */
@@ -160,6 +161,12 @@ export interface Message {
   rejectHint: number;
   /** `snapshot`: the snapshot to install. */
   snapshot: Snapshot | null;
+  /**
+   * `vote`/`preVote`: `true` when the campaign was started by a `timeoutNow`
+   * (leadership transfer). Such requests are not refused by a follower that
+   * still hears from its leader (leader stickiness). Absent means `false`.
+   */
+  transfer?: boolean;
 }
 
 /** The role and leader as a node currently sees them. */

@@ -72,6 +72,7 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
     res.end();
   } catch {
     // The stream was aborted on purpose (fault injection) or the client left.
+    res.socket?.destroy();
     res.destroy();
   }
 }

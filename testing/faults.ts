@@ -68,7 +68,12 @@ export interface CloseWatchesOptions {
    * client relist, a 500 makes it retry).
    */
   error?: { code: number; reason?: string; message?: string };
-  /** Break the connection mid-stream instead of ending it cleanly. */
+  /**
+   * Break the connection mid-stream instead of ending it cleanly. Under
+   * Deno, undici (inside client-node 2.x) does not notice a connection the
+   * server drops, so client-node's `Watch` only ends at its own inactivity
+   * timeout (30 s); use `error` for prompt, portable watch failures.
+   */
   abort?: boolean;
 }
 

@@ -179,8 +179,18 @@ describe("Controller against the test API server", () => {
     const ns = "faults";
     await createWidgets(h.client, { count: 60, namespace: ns });
     const tracker = new Tracker();
+    const failedKeys = new Set<string>();
     const c = start(h, statusReconciler(tracker), {
       namespace: ns,
+      logger: {
+        info: () => {},
+        warn: () => {},
+        error: (message, fields) => {
+          if (message === "reconcile failed") {
+            failedKeys.add(String(fields?.key));
+          }
+        },
+      },
       queue: { qps: 1000, burst: 1000, maxDelayMs: 100 },
       // A connection broken mid-stream without a reset looks like silence:
       // the idle timeout (bookmarks arrive every 200 ms) is what catches it.
@@ -240,6 +250,10 @@ describe("Controller against the test API server", () => {
       });
       assert.equal(tracker.overlaps, 0);
       assert.ok(c.controller.metrics.failures >= 15, "the faults were hit");
+      assert.ok(failedKeys.size > 0);
+      for (const key of failedKeys) {
+        assert.match(key, /^faults\/w-\d+$/, "errors are logged with the key");
+      }
     } finally {
       await c.stop();
     }

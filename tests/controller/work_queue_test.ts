@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { WorkQueue, WorkQueueError } from "../../controller/work_queue.ts";
 import { ManualClock } from "../../controller/clock.ts";
 import { flush, seeded } from "./_helpers.ts";
+import { JitterBackoff } from "../../controller/_backoff.ts";
+import { TokenBucket } from "../../controller/_rate_limiter.ts";
 
 describe("WorkQueue", () => {
   it("de-duplicates keys that are queued", async () => {
@@ -150,4 +152,32 @@ describe("WorkQueue", () => {
       }
     });
   }
+});
+
+describe("backoff and token bucket", () => {
+  it("jitters watch backoff around the exponential delay and resets", () => {
+    const low = new JitterBackoff({
+      baseMs: 800,
+      maxMs: 30_000,
+      jitter: 0.5,
+      random: () => 0,
+    });
+    const high = new JitterBackoff({
+      baseMs: 800,
+      maxMs: 30_000,
+      jitter: 0.5,
+      random: () => 0.999999,
+    });
+    assert.equal(low.next(), 400);
+    assert.ok(Math.abs(high.next() - 1200) < 0.01);
+    for (let i = 0; i < 20; i++) low.next();
+    assert.equal(low.next(), 15_000, "capped at maxMs before jitter");
+    low.reset();
+    assert.equal(low.next(), 400);
+  });
+
+  it("rejects a token bucket without tokens", () => {
+    assert.throws(() => new TokenBucket({ qps: 0, burst: 1 }, 0), RangeError);
+    assert.throws(() => new TokenBucket({ qps: 1, burst: 0 }, 0), RangeError);
+  });
 });

@@ -266,3 +266,35 @@ export function raw(
     req.end(options.body);
   });
 }
+
+/**
+ * A raw streaming GET (a watch) that reports how the stream ended:
+ * `"end"` for a clean end, `"aborted"` when the connection broke.
+ */
+export function rawStream(
+  server: TestApiServer,
+  path: string,
+): Promise<{ lines: string[]; ended: Promise<"end" | "aborted"> }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(path, server.url);
+    const req = request(url, {
+      ca: server.caPem,
+      headers: { authorization: `Bearer ${server.token}` },
+    }, (res) => {
+      const lines: string[] = [];
+      const ended = new Promise<"end" | "aborted">((done) => {
+        res.on("aborted", () => done("aborted"));
+        res.on("error", () => done("aborted"));
+        res.on("end", () => done("end"));
+      });
+      res.setEncoding("utf8");
+      res.on(
+        "data",
+        (chunk: string) => lines.push(...chunk.split("\n").filter((l) => l)),
+      );
+      resolve({ lines, ended });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}

@@ -1,0 +1,1240 @@
+/**
+ * The pure Raft core: a state machine driven by {@linkcode RaftCore.tick},
+ * {@linkcode RaftCore.step} and {@linkcode RaftCore.propose}, that hands out
+ * what to persist, send and apply through {@linkcode RaftCore.ready} and
+ * {@linkcode RaftCore.advance}. It does no I/O, keeps no timers, reads no
+ * clock and draws randomness only from the source it is given.
+ *
+ * @module
+ */
+import {
+  applyConfChange,
+  checkConfChange,
+  confChangeProblem,
+  copyConf,
+} from "./_conf.ts";
+import { RaftLog } from "./_log.ts";
+import { Progress, type ProgressState } from "./_progress.ts";
+import { quorumSize, quorumValue, voteResult } from "./_quorum.ts";
+import {
+  checkPersistedState,
+  isConfState,
+  isValidMessage,
+} from "./_validate.ts";
+import { decodeConfChange, encodeConfChange } from "./conf_change.ts";
+import { ConfChangeError, NotLeaderError, RaftError } from "./errors.ts";
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  EntryType,
+  HardState,
+  Message,
+  MessageType,
+  NodeId,
+  PersistedState,
+  Ready,
+  Role,
+  Snapshot,
+  SoftState,
+} from "./types.ts";
+
+/**
+ * How a {@linkcode RaftCore} is built.
+ *
+ * @example A node restarting from its storage
+ * ```ts
+ * import { MemoryStorage, type RaftCoreOptions } from "@k8s-operator/k8s-operator/raft";
+ * const storage = new MemoryStorage();
+ * const options: RaftCoreOptions = {
+ *   id: 2,
+ *   state: storage.load(),
+ *   bootstrap: { voters: [0, 1, 2], learners: [] },
+ *   random: () => 0.5, // use a seeded generator
+ *   electionTicks: 10,
+ * };
+ * ```
+ */
+export interface RaftCoreOptions {
+  /** This node's id. */
+  id: NodeId;
+  /** What `Storage.load()` returned: hard state, snapshot and entries. */
+  state: PersistedState;
+  /**
+   * The initial membership, used when neither the snapshot nor the log holds
+   * one. It must be the same on every node (for a StatefulSet: the ordinals).
+   */
+  bootstrap: ConfState;
+  /** A seeded source of numbers in `[0, 1)`; the core's only randomness. */
+  random: () => number;
+  /**
+   * The minimum election timeout in ticks (default 10). A follower's
+   * randomized timeout is drawn from `[electionTicks, 2 * electionTicks)`.
+   */
+  electionTicks?: number;
+  /** Ticks between leader heartbeats (default 1); below `electionTicks`. */
+  heartbeatTicks?: number;
+  /** Run a pre-vote round before a real election (default `true`). */
+  preVote?: boolean;
+  /** A leader steps down when a quorum stops answering (default `true`). */
+  checkQuorum?: boolean;
+  /** Unacknowledged appends in flight to one follower (default 64). */
+  maxInflightAppends?: number;
+  /** Entries in one append message (default 512). */
+  maxEntriesPerAppend?: number;
+  /**
+   * The index the state machine has already applied (default: the
+   * snapshot's index). Committed entries after it are handed out again.
+   */
+  applied?: number;
+  /**
+   * A learner whose match is within this many entries of the leader's last
+   * index is reported `caughtUp` (default 16).
+   */
+  catchUpEntries?: number;
+}
+
+/**
+ * What a leader knows about one member's replication.
+ *
+ * @example Deciding to promote a learner
+ * ```ts
+ * import type { ProgressStatus } from "@k8s-operator/k8s-operator/raft";
+ * const shouldPromote = (p: ProgressStatus) => p.learner && p.caughtUp;
+ * ```
+ */
+export interface ProgressStatus {
+  /** The highest index known to match the leader's log. */
+  match: number;
+  /** The next index the leader will send. */
+  next: number;
+  /** `probe`, `replicate` or `snapshot` (how the leader sends). */
+  state: ProgressState;
+  /** Appends sent and not yet acknowledged. */
+  inflight: number;
+  /** `true` for a learner. */
+  learner: boolean;
+  /** `match` is within `catchUpEntries` of the leader's last index. */
+  caughtUp: boolean;
+  /** Ticks since this member last answered in this term, `null` if never. */
+  ticksSinceAck: number | null;
+}
+
+/**
+ * A snapshot of a core's state, for humans and runtimes.
+ *
+ * @example
+ * ```ts
+ * import type { CoreStatus } from "@k8s-operator/k8s-operator/raft";
+ * const describe = (s: CoreStatus) => `${s.id} is ${s.role} in term ${s.term}`;
+ * ```
+ */
+export interface CoreStatus {
+  /** This node. */
+  id: NodeId;
+  /** Its role. */
+  role: Role;
+  /** Its current term. */
+  term: number;
+  /** Whom it voted for in `term`. */
+  vote: NodeId | null;
+  /** The leader it knows of in `term`. */
+  leader: NodeId | null;
+  /** The commit index. */
+  commit: number;
+  /** The index applied (acknowledged with `advance()`). */
+  applied: number;
+  /** The last index of its log. */
+  lastIndex: number;
+  /** The index its snapshot ends at (0 without one). */
+  snapshotIndex: number;
+  /** The membership in force (the latest in its log). */
+  conf: ConfState;
+  /** Leader only: every member's replication, itself included. */
+  progress: Record<NodeId, ProgressStatus>;
+  /** See {@linkcode RaftCore.leaseTicks}. */
+  leaseTicks: number | null;
+  /** Leader only: the node leadership is being transferred to. */
+  transferee: NodeId | null;
+}
+
+const LEADER_MESSAGES: ReadonlySet<MessageType> = new Set([
+  "append",
+  "heartbeat",
+  "snapshot",
+]);
+
+function sameSoft(a: SoftState, b: SoftState): boolean {
+  return a.role === b.role && a.leader === b.leader && a.term === b.term;
+}
+
+function sameHard(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+function positiveInt(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RaftError(
+      `Expected ${name} to be a positive integer, found ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * One Raft member as a pure state machine, in the style of etcd-io/raft.
+ *
+ * Features: randomized election timeouts, pre-vote, check-quorum with
+ * leader stickiness, log replication with fast backtracking and flow
+ * control, commitment of current-term entries only, leadership transfer
+ * (`timeoutNow`), a leader lease measure, snapshots and compaction,
+ * single-server membership changes and learners.
+ *
+ * The driving loop: call `tick()` on a timer, `step()` for each message
+ * received; whenever `hasReady()`, take `ready()`, persist its snapshot,
+ * entries and hard state, send its messages, apply its committed entries,
+ * then `advance()`.
+ *
+ * @example Three cores elect a leader and commit an entry
+ * ```ts
+ * import { RaftCore, type Message } from "@k8s-operator/k8s-operator/raft";
+ *
+ * const empty = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] };
+ * const bootstrap = { voters: [1, 2, 3], learners: [] };
+ * const cores = new Map([1, 2, 3].map((id) => [
+ *   id,
+ *   new RaftCore({ id, state: empty, bootstrap, random: () => 0.5 }),
+ * ]));
+ * const pump = () => {
+ *   for (let moved = true; moved;) {
+ *     moved = false;
+ *     const sent: Message[] = [];
+ *     for (const core of cores.values()) {
+ *       if (!core.hasReady()) continue;
+ *       sent.push(...core.ready().messages); // a real node persists first
+ *       core.advance();
+ *       moved = true;
+ *     }
+ *     for (const m of sent) cores.get(m.to)?.step(m);
+ *   }
+ * };
+ * cores.get(1)!.campaign();
+ * pump();
+ * const index = cores.get(1)!.propose(new TextEncoder().encode("hello"));
+ * pump();
+ * console.log(cores.get(1)!.status().role, cores.get(3)!.status().commit >= index); // leader true
+ * ```
+ */
+export class RaftCore {
+  /** This node's id. */
+  readonly id: NodeId;
+
+  readonly #electionTicks: number;
+  readonly #heartbeatTicks: number;
+  readonly #preVote: boolean;
+  readonly #checkQuorum: boolean;
+  readonly #maxInflight: number;
+  readonly #maxEntries: number;
+  readonly #catchUpEntries: number;
+  readonly #random: () => number;
+  readonly #bootstrap: ConfState;
+
+  #term: number;
+  #vote: NodeId | null;
+  #role: Role = "follower";
+  #leader: NodeId | null = null;
+  readonly #log: RaftLog;
+  #snapshot: Snapshot | null;
+  #pendingSnapshot: Snapshot | null = null;
+  #conf: ConfState;
+  #lastConfIndex = 0;
+  #applied: number;
+  #applying: number;
+
+  #now = 0;
+  #electionElapsed = 0;
+  #heartbeatElapsed = 0;
+  #randomizedTimeout = 0;
+  #votes = new Map<NodeId, boolean>();
+  #progress = new Map<NodeId, Progress>();
+  #electedAt = 0;
+  #lastQuorumCheck = 0;
+  #transferee: NodeId | null = null;
+  #leaseVoid = false;
+  #restartQuiet: boolean;
+
+  #messages: Message[] = [];
+  #prevSoft: SoftState;
+  #prevHard: HardState;
+
+  /**
+   * Builds a core from what storage loaded. A restarted core honours the
+   * persisted term, vote, log, snapshot and commit index.
+   *
+   * @throws {RaftError} when an option is out of range or the persisted
+   * state is inconsistent (entries with a gap, commit beyond the log...).
+   */
+  constructor(options: RaftCoreOptions) {
+    if (!Number.isSafeInteger(options.id) || options.id < 0) {
+      throw new RaftError(
+        `Expected the node id to be a non-negative safe integer, found ${options.id}`,
+      );
+    }
+    if (typeof options.random !== "function") {
+      throw new RaftError("Expected a random source function, found none");
+    }
+    if (
+      !isConfState(options.bootstrap) || options.bootstrap.voters.length === 0
+    ) {
+      throw new RaftError(
+        "Expected a bootstrap membership with at least one voter and no duplicate ids",
+      );
+    }
+    checkPersistedState(options.state);
+    this.id = options.id;
+    this.#random = options.random;
+    this.#bootstrap = copyConf(options.bootstrap);
+    this.#electionTicks = positiveInt(
+      "electionTicks",
+      options.electionTicks ?? 10,
+    );
+    this.#heartbeatTicks = positiveInt(
+      "heartbeatTicks",
+      options.heartbeatTicks ?? 1,
+    );
+    if (this.#heartbeatTicks >= this.#electionTicks) {
+      throw new RaftError(
+        `Expected heartbeatTicks below electionTicks ${this.#electionTicks}, found ${this.#heartbeatTicks}`,
+      );
+    }
+    this.#preVote = options.preVote ?? true;
+    this.#checkQuorum = options.checkQuorum ?? true;
+    this.#maxInflight = positiveInt(
+      "maxInflightAppends",
+      options.maxInflightAppends ?? 64,
+    );
+    this.#maxEntries = positiveInt(
+      "maxEntriesPerAppend",
+      options.maxEntriesPerAppend ?? 512,
+    );
+    this.#catchUpEntries = options.catchUpEntries ?? 16;
+
+    const { hardState, snapshot, entries } = options.state;
+    this.#snapshot = snapshot;
+    this.#log = new RaftLog(
+      {
+        index: snapshot?.metadata.index ?? 0,
+        term: snapshot?.metadata.term ?? 0,
+      },
+      entries,
+    );
+    this.#log.commitTo(hardState.commit);
+    this.#term = hardState.term;
+    this.#vote = hardState.vote;
+    const applied = options.applied ?? this.#log.snapshotIndex;
+    if (
+      !Number.isSafeInteger(applied) || applied < this.#log.snapshotIndex ||
+      applied > this.#log.committed
+    ) {
+      throw new RaftError(
+        `Expected applied between the snapshot index ${this.#log.snapshotIndex} and the commit index ${this.#log.committed}, found ${applied}`,
+      );
+    }
+    this.#applied = applied;
+    this.#applying = applied;
+    this.#conf = this.#bootstrap;
+    this.#recomputeConf();
+    this.#resetRandomizedTimeout();
+    this.#prevSoft = this.#softState();
+    this.#prevHard = this.#hardState();
+    this.#restartQuiet = hardState.term > 0;
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  /** Advances logical time by one tick: elections, heartbeats, check-quorum. */
+  tick(): void {
+    this.#now++;
+    if (this.#role === "leader") this.#tickLeader();
+    else this.#tickElection();
+  }
+
+  /**
+   * Handles one message from a peer. A message that is malformed, not
+   * addressed to this node, from itself, or stale is dropped: `step` never
+   * throws on network input.
+   */
+  step(message: Message): void {
+    let valid = false;
+    try {
+      valid = isValidMessage(message);
+    } catch {
+      // An object whose fields throw when read is as malformed as any.
+    }
+    if (!valid) return;
+    const m = message;
+    if (m.to !== this.id || m.from === this.id) return;
+
+    if (m.term > this.#term) {
+      if (m.type === "vote" || m.type === "preVote") {
+        if (!m.transfer && this.#inLease()) return;
+      }
+      // A pre-vote (or a granted pre-vote) is about a future term: it changes nothing here.
+      const future = m.type === "preVote" ||
+        (m.type === "preVoteResp" && !m.reject);
+      if (!future) {
+        this.#becomeFollower(
+          m.term,
+          LEADER_MESSAGES.has(m.type) ? m.from : null,
+        );
+      }
+    } else if (m.term < this.#term) {
+      if (
+        (this.#checkQuorum || this.#preVote) &&
+        (m.type === "append" || m.type === "heartbeat")
+      ) {
+        // Tell a stale leader about the newer term so it steps down.
+        this.#send({ type: "appendResp", to: m.from });
+      } else if (m.type === "preVote") {
+        this.#send({ type: "preVoteResp", to: m.from, reject: true });
+      }
+      return;
+    }
+
+    if (m.type === "vote" || m.type === "preVote") {
+      this.#handleVoteRequest(m);
+      return;
+    }
+    switch (this.#role) {
+      case "follower":
+        this.#stepFollower(m);
+        break;
+      case "preCandidate":
+      case "candidate":
+        this.#stepCandidate(m);
+        break;
+      case "leader":
+        this.#stepLeader(m);
+        break;
+    }
+  }
+
+  /**
+   * Appends `data` to the leader's log and starts replicating it.
+   *
+   * @returns the index of the new entry.
+   * @throws {RaftError} when `data` is not a `Uint8Array`.
+   * @throws {NotLeaderError} when this node is not the leader, or while a
+   * leadership transfer is in progress (the hint is then the transferee).
+   */
+  propose(data: Uint8Array): number {
+    if (!(data instanceof Uint8Array)) {
+      throw new RaftError(
+        `Expected the proposal data to be a Uint8Array, found ${typeof data}`,
+      );
+    }
+    this.#assertLeader();
+    return this.#appendEntry("normal", data.slice());
+  }
+
+  /**
+   * Proposes a single-server membership change.
+   *
+   * @returns the index of the `confChange` entry.
+   * @throws {NotLeaderError} when not the leader (or transferring).
+   * @throws {ConfChangeError} when the change is malformed or does not apply
+   * to the current membership, when another change is not committed yet, or
+   * when no entry of the leader's term is committed yet.
+   */
+  proposeConfChange(change: ConfChange): number {
+    this.#assertLeader();
+    const checked = checkConfChange(change);
+    if (this.#log.term(this.#log.committed) !== this.#term) {
+      throw new ConfChangeError(
+        `Expected the leader to have committed an entry of its term ${this.#term} before a membership change, found commit index ${this.#log.committed} of term ${
+          this.#log.term(this.#log.committed)
+        }`,
+      );
+    }
+    if (this.#lastConfIndex > this.#log.committed) {
+      throw new ConfChangeError(
+        `Expected no uncommitted membership change, found one at index ${this.#lastConfIndex}`,
+      );
+    }
+    const problem = confChangeProblem(this.#conf, checked);
+    if (problem !== null) throw new ConfChangeError(problem);
+    return this.#appendEntry("confChange", encodeConfChange(checked));
+  }
+
+  /**
+   * Hands leadership to the voter `to`: once its log matches the leader's,
+   * it is sent `timeoutNow` and campaigns at once. Proposals are refused
+   * meanwhile; the transfer is abandoned after `electionTicks` ticks.
+   * Transferring to itself does nothing.
+   *
+   * @throws {NotLeaderError} when not the leader.
+   * @throws {RaftError} when `to` is not a voter.
+   */
+  transferLeadership(to: NodeId): void {
+    if (this.#role !== "leader") throw new NotLeaderError(this.#leader);
+    if (to === this.id) return;
+    if (!this.#conf.voters.includes(to)) {
+      throw new RaftError(
+        `Expected the transfer target to be a voter of ${
+          JSON.stringify(this.#conf.voters)
+        }, found node ${to}`,
+      );
+    }
+    if (this.#transferee === to) return;
+    this.#transferee = to;
+    this.#electionElapsed = 0;
+    const pr = this.#progress.get(to);
+    if (pr !== undefined && pr.match === this.#log.lastIndex()) {
+      this.#sendTimeoutNow(to);
+    } else {
+      this.#sendAppend(to, true);
+    }
+  }
+
+  /**
+   * Starts an election now (with a pre-vote round when enabled). Does
+   * nothing on a leader, a learner or a node that is not a voter.
+   *
+   * This node votes for itself even if it still hears from a leader, so a
+   * runtime that calls it on a follower can end a leader's lease early (see
+   * {@linkcode RaftCore.leaseTicks}); elections started by ticks never do.
+   */
+  campaign(): void {
+    if (this.#role === "leader") return;
+    this.#startCampaign(this.#preVote ? "preVote" : "election");
+  }
+
+  /**
+   * Takes a snapshot at the applied index `index`, with the state machine's
+   * serialized `data`, and drops the log up to it. The snapshot appears in the
+   * next {@linkcode Ready} so that storage compacts too; its index is not above
+   * the applied index, so the runtime does not restore from it.
+   *
+   * @throws {RaftError} when `index` is not above the current snapshot or
+   * not yet applied.
+   */
+  compact(index: number, data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) {
+      throw new RaftError(
+        `Expected the snapshot data to be a Uint8Array, found ${typeof data}`,
+      );
+    }
+    if (
+      !Number.isSafeInteger(index) || index <= this.#log.snapshotIndex ||
+      index > this.#applied
+    ) {
+      throw new RaftError(
+        `Expected a compaction index above the snapshot index ${this.#log.snapshotIndex} and at most the applied index ${this.#applied}, found ${index}`,
+      );
+    }
+    const term = this.#log.term(index) ?? 0;
+    const snapshot: Snapshot = {
+      metadata: { index, term, conf: this.#confAt(index) },
+      data: data.slice(),
+    };
+    this.#log.compact(index);
+    this.#snapshot = snapshot;
+    this.#pendingSnapshot = snapshot;
+  }
+
+  // ---------------------------------------------------------------- outputs
+
+  /** `true` when {@linkcode RaftCore.ready} has something to hand out. */
+  hasReady(): boolean {
+    return this.#messages.length > 0 || this.#log.hasUnstable() ||
+      this.#pendingSnapshot !== null || this.#log.committed > this.#applying ||
+      !sameSoft(this.#softState(), this.#prevSoft) ||
+      !sameHard(this.#hardState(), this.#prevHard);
+  }
+
+  /**
+   * Hands out what to persist, send and apply since the last call (see
+   * {@linkcode Ready} for the order). Call {@linkcode RaftCore.advance} when
+   * done with it.
+   *
+   * A `snapshot` whose index is above the runtime's applied index came from
+   * the leader: the runtime persists it (it replaces the whole log) and
+   * restores its state machine from it. A snapshot at or below the applied
+   * index comes from {@linkcode RaftCore.compact}: the runtime only persists
+   * it (storage drops the entries it covers).
+   */
+  ready(): Ready {
+    const soft = this.#softState();
+    const hard = this.#hardState();
+    const snapshot = this.#pendingSnapshot;
+    const from = Math.max(this.#applying, snapshot?.metadata.index ?? 0) + 1;
+    const committedEntries = this.#log.slice(from, this.#log.committed + 1);
+    const ready: Ready = {
+      softState: sameSoft(soft, this.#prevSoft) ? null : soft,
+      hardState: sameHard(hard, this.#prevHard) ? null : hard,
+      entries: this.#log.takeUnstable(),
+      snapshot,
+      messages: this.#messages,
+      committedEntries,
+    };
+    this.#prevSoft = soft;
+    this.#prevHard = hard;
+    this.#pendingSnapshot = null;
+    this.#messages = [];
+    this.#applying = Math.max(this.#applying, this.#log.committed);
+    return ready;
+  }
+
+  /** Acknowledges the last {@linkcode Ready}: its committed entries are applied. */
+  advance(): void {
+    this.#applied = this.#applying;
+  }
+
+  /** The current state of this core. */
+  status(): CoreStatus {
+    const progress: Record<NodeId, ProgressStatus> = {};
+    if (this.#role === "leader") {
+      const last = this.#log.lastIndex();
+      for (const [id, pr] of this.#progress) {
+        progress[id] = {
+          match: pr.match,
+          next: pr.next,
+          state: pr.state,
+          inflight: pr.inflights.length,
+          learner: pr.learner,
+          caughtUp: pr.match + this.#catchUpEntries >= last,
+          ticksSinceAck: pr.lastAck === null ? null : this.#now - pr.lastAck,
+        };
+      }
+      progress[this.id] = {
+        match: last,
+        next: last + 1,
+        state: "replicate",
+        inflight: 0,
+        learner: this.#conf.learners.includes(this.id),
+        caughtUp: true,
+        ticksSinceAck: 0,
+      };
+    }
+    return {
+      id: this.id,
+      role: this.#role,
+      term: this.#term,
+      vote: this.#vote,
+      leader: this.#leader,
+      commit: this.#log.committed,
+      applied: this.#applied,
+      lastIndex: this.#log.lastIndex(),
+      snapshotIndex: this.#log.snapshotIndex,
+      conf: copyConf(this.#conf),
+      progress,
+      leaseTicks: this.leaseTicks(),
+      transferee: this.#transferee,
+    };
+  }
+
+  /**
+   * The leader lease measure: ticks since a quorum of voters (this leader
+   * counting as "now") last acknowledged it with an append or heartbeat
+   * response in this term; `null` when not the leader.
+   *
+   * How a runtime uses it: the leader may act as the only leader (serve
+   * reads, reconcile) while `leaseTicks() < electionTicks - margin`. This
+   * holds because, with check-quorum, a follower that heard from its leader
+   * less than `electionTicks` ticks ago ignores vote and pre-vote requests
+   * (leader stickiness), so no other node can win an election before the
+   * lease runs out. `margin` must cover the delay of a response in ticks plus
+   * the drift between the nodes' tick clocks.
+   *
+   * A restarted node (persisted term above 0) also ignores vote requests for
+   * `electionTicks` ticks, since it may have acknowledged a leader just before
+   * it stopped. With `checkQuorum` off there is no stickiness and the value
+   * guarantees nothing.
+   *
+   * The value is never below `electionTicks` (no lease) until a quorum has
+   * answered in this term, nor after a `timeoutNow` was sent in this term:
+   * the transferee may then win at any moment.
+   *
+   * @example Acting only under the lease
+   * ```ts ignore
+   * const lease = core.leaseTicks();
+   * if (lease !== null && lease < electionTicks - 2) await reconcile();
+   * ```
+   */
+  leaseTicks(): number | null {
+    if (this.#role !== "leader") return null;
+    const unacked = this.#electedAt - this.#electionTicks;
+    const oldest = quorumValue(
+      this.#conf.voters,
+      (id) =>
+        id === this.id ? this.#now : this.#progress.get(id)?.lastAck ?? unacked,
+    );
+    const ticks = oldest === -Infinity
+      ? this.#electionTicks
+      : this.#now - oldest;
+    return this.#leaseVoid ? Math.max(ticks, this.#electionTicks) : ticks;
+  }
+
+  // ---------------------------------------------------- hooks for tests only
+
+  /**
+   * The current term, for subclasses.
+   */
+  protected get currentTerm(): number {
+    return this.#term;
+  }
+
+  /**
+   * The §5.4.1 election restriction: is a candidate's log ending at
+   * (`lastTerm`, `lastIndex`) at least as up to date as ours? Overridden
+   * only by tests that build deliberately broken cores.
+   */
+  protected logIsUpToDate(lastTerm: number, lastIndex: number): boolean {
+    return this.#log.isUpToDate(lastTerm, lastIndex);
+  }
+
+  /**
+   * The §5.4.2 commitment rule: a leader commits by counting replicas only
+   * entries of its own term. Overridden only by tests that build deliberately
+   * broken cores.
+   */
+  protected mayCommitTerm(entryTerm: number): boolean {
+    return entryTerm === this.#term;
+  }
+
+  // ---------------------------------------------------------------- roles
+
+  #softState(): SoftState {
+    return { role: this.#role, leader: this.#leader, term: this.#term };
+  }
+
+  #hardState(): HardState {
+    return { term: this.#term, vote: this.#vote, commit: this.#log.committed };
+  }
+
+  #promotable(): boolean {
+    return this.#conf.voters.includes(this.id);
+  }
+
+  /**
+   * Leader stickiness: a leader is known and was heard from within the
+   * minimum election timeout, or this node restarted less than that ago (it
+   * may have acknowledged a leader just before it stopped).
+   */
+  #inLease(): boolean {
+    return this.#checkQuorum &&
+      (this.#leader !== null || this.#restartQuiet) &&
+      this.#electionElapsed < this.#electionTicks;
+  }
+
+  #resetRandomizedTimeout(): void {
+    const r = this.#random();
+    const unit = Number.isFinite(r) ? Math.min(Math.max(r, 0), 0.999999) : 0;
+    this.#randomizedTimeout = this.#electionTicks +
+      Math.floor(unit * this.#electionTicks);
+  }
+
+  #reset(term: number): void {
+    if (term !== this.#term) {
+      this.#term = term;
+      this.#vote = null;
+    }
+    this.#leader = null;
+    this.#electionElapsed = 0;
+    this.#heartbeatElapsed = 0;
+    this.#resetRandomizedTimeout();
+    this.#votes = new Map();
+    this.#progress = new Map();
+    this.#transferee = null;
+    this.#leaseVoid = false;
+    this.#restartQuiet = false;
+  }
+
+  #becomeFollower(term: number, leader: NodeId | null): void {
+    this.#reset(term);
+    this.#role = "follower";
+    this.#leader = leader;
+  }
+
+  #becomeLeader(): void {
+    this.#reset(this.#term);
+    this.#role = "leader";
+    this.#leader = this.id;
+    this.#electedAt = this.#now;
+    this.#lastQuorumCheck = this.#now;
+    this.#syncProgress();
+    this.#appendEntry("empty", new Uint8Array());
+  }
+
+  /**
+   * Starts a pre-vote round, an election, or an election asked for by the
+   * leader (`transfer`, which followers do not refuse out of stickiness).
+   */
+  #startCampaign(kind: "preVote" | "election" | "transfer"): void {
+    if (!this.#promotable()) return;
+    const pre = kind === "preVote";
+    if (pre) {
+      this.#role = "preCandidate";
+      this.#leader = null;
+      this.#votes = new Map();
+      this.#electionElapsed = 0;
+      this.#resetRandomizedTimeout();
+    } else {
+      this.#reset(this.#term + 1);
+      this.#role = "candidate";
+      this.#vote = this.id;
+    }
+    this.#votes.set(this.id, true);
+    if (this.#tallyVotes()) return;
+    for (const to of this.#conf.voters) {
+      if (to === this.id) continue;
+      this.#send({
+        type: pre ? "preVote" : "vote",
+        to,
+        term: pre ? this.#term + 1 : this.#term,
+        logTerm: this.#log.lastTerm(),
+        index: this.#log.lastIndex(),
+        ...(kind === "transfer" ? { transfer: true } : {}),
+      });
+    }
+  }
+
+  /** Acts on the votes so far; `true` when the round ended. */
+  #tallyVotes(): boolean {
+    const result = voteResult(this.#conf.voters, this.#votes);
+    if (result === "won") {
+      if (this.#role === "preCandidate") this.#startCampaign("election");
+      else this.#becomeLeader();
+      return true;
+    }
+    if (result === "lost") {
+      this.#becomeFollower(this.#term, null);
+      return true;
+    }
+    return false;
+  }
+
+  // ------------------------------------------------------------- ticking
+
+  #tickElection(): void {
+    this.#electionElapsed++;
+    if (
+      this.#promotable() && this.#electionElapsed >= this.#randomizedTimeout
+    ) {
+      this.#electionElapsed = 0;
+      this.#startCampaign(this.#preVote ? "preVote" : "election");
+    }
+  }
+
+  #tickLeader(): void {
+    this.#heartbeatElapsed++;
+    this.#electionElapsed++;
+    if (this.#electionElapsed >= this.#electionTicks) {
+      this.#electionElapsed = 0;
+      if (this.#checkQuorum && !this.#quorumRecentlyActive()) {
+        this.#becomeFollower(this.#term, null);
+        return;
+      }
+      this.#transferee = null;
+    }
+    for (const [id, pr] of this.#progress) {
+      if (
+        pr.state === "snapshot" &&
+        this.#now - pr.snapshotSentAt >= this.#electionTicks
+      ) {
+        pr.becomeProbe();
+        this.#sendAppend(id, true);
+      }
+    }
+    if (this.#heartbeatElapsed >= this.#heartbeatTicks) {
+      this.#heartbeatElapsed = 0;
+      for (const [to, pr] of this.#progress) {
+        this.#send({
+          type: "heartbeat",
+          to,
+          commit: Math.min(pr.match, this.#log.committed),
+        });
+      }
+    }
+  }
+
+  /** Check-quorum: did a quorum of voters answer since the last check? */
+  #quorumRecentlyActive(): boolean {
+    const since = this.#lastQuorumCheck;
+    this.#lastQuorumCheck = this.#now;
+    let active = 0;
+    for (const id of this.#conf.voters) {
+      const ack = id === this.id
+        ? this.#now
+        : this.#progress.get(id)?.lastAck ?? null;
+      if (ack !== null && ack >= since) active++;
+    }
+    return active >= quorumSize(this.#conf.voters.length);
+  }
+
+  // ----------------------------------------------------- message handlers
+
+  /**
+   * A learner in its own configuration votes too: it may already be a voter
+   * in the candidate's newer configuration, and refusing can leave a cluster
+   * without a quorum forever (Raft dissertation §4.1; etcd PR 10998). Only
+   * voters of the candidate's configuration are counted.
+   */
+  #handleVoteRequest(m: Message): void {
+    const canVote = this.#vote === m.from ||
+      (this.#vote === null && this.#leader === null) ||
+      (m.type === "preVote" && m.term > this.#term);
+    const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
+    if (
+      canVote && this.logIsUpToDate(m.logTerm, m.index)
+    ) {
+      this.#send({ type: respType, to: m.from, term: m.term });
+      if (m.type === "vote") {
+        this.#electionElapsed = 0;
+        this.#vote = m.from;
+      }
+    } else {
+      this.#send({ type: respType, to: m.from, reject: true });
+    }
+  }
+
+  #stepFollower(m: Message): void {
+    switch (m.type) {
+      case "append":
+        this.#electionElapsed = 0;
+        this.#leader = m.from;
+        this.#handleAppend(m);
+        break;
+      case "heartbeat":
+        this.#electionElapsed = 0;
+        this.#leader = m.from;
+        this.#log.commitTo(Math.min(m.commit, this.#log.lastIndex()));
+        this.#send({ type: "heartbeatResp", to: m.from });
+        break;
+      case "snapshot":
+        this.#electionElapsed = 0;
+        this.#leader = m.from;
+        this.#handleSnapshot(m);
+        break;
+      case "timeoutNow":
+        if (m.from === this.#leader) this.#startCampaign("transfer");
+        break;
+      default:
+        break;
+    }
+  }
+
+  #stepCandidate(m: Message): void {
+    if (LEADER_MESSAGES.has(m.type)) {
+      this.#becomeFollower(this.#term, m.from);
+      this.#stepFollower(m);
+      return;
+    }
+    if (!this.#conf.voters.includes(m.from)) return;
+    if (this.#role === "preCandidate" && m.type === "preVoteResp") {
+      const counts = m.reject
+        ? m.term === this.#term
+        : m.term === this.#term + 1;
+      if (!counts || this.#votes.has(m.from)) return;
+      this.#votes.set(m.from, !m.reject);
+      this.#tallyVotes();
+    } else if (this.#role === "candidate" && m.type === "voteResp") {
+      if (this.#votes.has(m.from)) return;
+      this.#votes.set(m.from, !m.reject);
+      this.#tallyVotes();
+    }
+  }
+
+  #stepLeader(m: Message): void {
+    const pr = this.#progress.get(m.from);
+    if (pr === undefined) return;
+    if (m.type === "appendResp") this.#handleAppendResp(m, pr);
+    else if (m.type === "heartbeatResp") this.#handleHeartbeatResp(m, pr);
+  }
+
+  #handleAppend(m: Message): void {
+    if (m.index < this.#log.committed) {
+      this.#send({
+        type: "appendResp",
+        to: m.from,
+        index: this.#log.committed,
+      });
+      return;
+    }
+    if (this.#log.matchTerm(m.index, m.logTerm)) {
+      const lastNew = m.index + m.entries.length;
+      const conflict = this.#log.findConflict(m.entries);
+      if (conflict !== undefined) {
+        if (conflict.index <= this.#log.committed) return;
+        const fresh = m.entries.slice(conflict.index - m.index - 1).map((
+          e,
+        ) => ({
+          term: e.term,
+          index: e.index,
+          type: e.type,
+          data: e.data,
+        }));
+        const truncates = conflict.index <= this.#log.lastIndex();
+        this.#log.truncateAndAppend(fresh);
+        if (truncates || fresh.some((e) => e.type === "confChange")) {
+          this.#recomputeConf();
+        }
+      }
+      this.#log.commitTo(Math.min(m.commit, lastNew));
+      this.#send({ type: "appendResp", to: m.from, index: lastNew });
+      return;
+    }
+    const hint = this.#log.findConflictByTerm(
+      Math.min(m.index, this.#log.lastIndex()),
+      m.logTerm,
+    );
+    this.#send({
+      type: "appendResp",
+      to: m.from,
+      index: m.index,
+      reject: true,
+      rejectHint: hint.index,
+      logTerm: hint.term,
+    });
+  }
+
+  #handleSnapshot(m: Message): void {
+    const s = m.snapshot as Snapshot;
+    const { index, term } = s.metadata;
+    if (index <= this.#log.committed) {
+      this.#send({
+        type: "appendResp",
+        to: m.from,
+        index: this.#log.committed,
+      });
+      return;
+    }
+    if (this.#log.matchTerm(index, term)) {
+      this.#log.commitTo(index);
+      this.#send({
+        type: "appendResp",
+        to: m.from,
+        index: this.#log.committed,
+      });
+      return;
+    }
+    const snapshot: Snapshot = {
+      metadata: { index, term, conf: copyConf(s.metadata.conf) },
+      data: s.data,
+    };
+    this.#log.restore({ index, term });
+    this.#snapshot = snapshot;
+    this.#pendingSnapshot = snapshot;
+    this.#recomputeConf();
+    this.#send({ type: "appendResp", to: m.from, index });
+  }
+
+  #handleAppendResp(m: Message, pr: Progress): void {
+    if (m.index > this.#log.lastIndex()) return;
+    pr.lastAck = this.#now;
+    if (m.reject) {
+      const hint = m.logTerm > 0
+        ? this.#log.findConflictByTerm(m.rejectHint, m.logTerm).index
+        : m.rejectHint;
+      if (pr.maybeDecrTo(m.index, hint)) {
+        if (pr.state === "replicate") pr.becomeProbe();
+        this.#sendAppend(m.from, true);
+      }
+      return;
+    }
+    if (!pr.maybeUpdate(m.index)) return;
+    if (pr.state === "probe") {
+      pr.becomeReplicate();
+    } else if (pr.state === "snapshot" && pr.match >= pr.pendingSnapshot) {
+      pr.becomeProbe();
+      pr.becomeReplicate();
+    } else if (pr.state === "replicate") {
+      pr.freeTo(m.index);
+    }
+    if (this.#maybeCommit()) {
+      this.#broadcastAppend();
+      this.#stepDownIfRemoved();
+      if (this.#role !== "leader") return;
+    } else {
+      while (this.#sendAppend(m.from, false));
+    }
+    if (m.from === this.#transferee && pr.match === this.#log.lastIndex()) {
+      this.#sendTimeoutNow(m.from);
+    }
+  }
+
+  #handleHeartbeatResp(m: Message, pr: Progress): void {
+    pr.lastAck = this.#now;
+    pr.probeSent = false;
+    if (pr.state === "replicate" && pr.isPaused()) pr.freeFirst();
+    if (pr.match < this.#log.lastIndex()) this.#sendAppend(m.from, true);
+  }
+
+  // ------------------------------------------------------------ leader work
+
+  #assertLeader(): void {
+    if (this.#role !== "leader") throw new NotLeaderError(this.#leader);
+    if (this.#transferee !== null) {
+      throw new NotLeaderError(
+        this.#transferee,
+        `Expected a leader accepting proposals, found leadership being transferred to node ${this.#transferee}`,
+      );
+    }
+  }
+
+  #appendEntry(type: EntryType, data: Uint8Array): number {
+    const index = this.#log.lastIndex() + 1;
+    const entry: Entry = { term: this.#term, index, type, data };
+    this.#log.truncateAndAppend([entry]);
+    if (type === "confChange") this.#recomputeConf();
+    if (this.#maybeCommit()) this.#stepDownIfRemoved();
+    if (this.#role === "leader") this.#broadcastAppend();
+    return index;
+  }
+
+  #maybeCommit(): boolean {
+    const last = this.#log.lastIndex();
+    const index = quorumValue(
+      this.#conf.voters,
+      (id) => id === this.id ? last : this.#progress.get(id)?.match ?? 0,
+    );
+    if (index <= this.#log.committed) return false;
+    const term = this.#log.term(index);
+    if (term === undefined || !this.mayCommitTerm(term)) return false;
+    const pendingConf = this.#lastConfIndex > this.#log.committed;
+    this.#log.commitTo(index);
+    if (pendingConf && this.#lastConfIndex <= index) this.#syncProgress();
+    return true;
+  }
+
+  /** A leader whose removal is committed steps down (dissertation §4.2.2). */
+  #stepDownIfRemoved(): void {
+    if (!this.#promotable() && this.#lastConfIndex <= this.#log.committed) {
+      this.#becomeFollower(this.#term, null);
+    }
+  }
+
+  #broadcastAppend(): void {
+    for (const id of this.#progress.keys()) this.#sendAppend(id, true);
+  }
+
+  /** Sends `to` what it lacks; `false` when nothing was sent. */
+  #sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.#progress.get(to);
+    if (pr === undefined || pr.isPaused()) return false;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.#log.term(prevIndex);
+    if (prevTerm === undefined) return this.#sendSnapshot(to, pr);
+    const last = Math.min(this.#log.lastIndex(), prevIndex + this.#maxEntries);
+    const entries = this.#log.slice(pr.next, last + 1);
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    this.#send({
+      type: "append",
+      to,
+      index: prevIndex,
+      logTerm: prevTerm,
+      entries,
+      commit: this.#log.committed,
+    });
+    pr.sent(prevIndex + entries.length, entries.length);
+    return true;
+  }
+
+  #sendSnapshot(to: NodeId, pr: Progress): boolean {
+    if (this.#snapshot === null) return false;
+    this.#send({ type: "snapshot", to, snapshot: this.#snapshot });
+    pr.becomeSnapshot(this.#snapshot.metadata.index, this.#now);
+    return true;
+  }
+
+  #sendTimeoutNow(to: NodeId): void {
+    this.#leaseVoid = true;
+    this.#send({ type: "timeoutNow", to });
+  }
+
+  // ------------------------------------------------------------ membership
+
+  /** The membership as of `index`: the snapshot's or bootstrap, then the log's changes. */
+  #confAt(index: number): ConfState {
+    let conf = this.#snapshot?.metadata.conf ?? this.#bootstrap;
+    for (const e of this.#log.slice(this.#log.firstIndex(), index + 1)) {
+      if (e.type !== "confChange") continue;
+      try {
+        conf = applyConfChange(conf, decodeConfChange(e.data));
+      } catch {
+        // A malformed change in the log applies as a no-op on every node.
+      }
+    }
+    return copyConf(conf);
+  }
+
+  #recomputeConf(): void {
+    const last = this.#log.lastIndex();
+    this.#conf = this.#confAt(last);
+    this.#lastConfIndex = 0;
+    for (let i = last; i >= this.#log.firstIndex(); i--) {
+      if (this.#log.entry(i)?.type === "confChange") {
+        this.#lastConfIndex = i;
+        break;
+      }
+    }
+    if (this.#role === "leader") this.#syncProgress();
+  }
+
+  /** Makes the leader's progress map match the membership. */
+  #syncProgress(): void {
+    const members = [...this.#conf.voters, ...this.#conf.learners];
+    if (this.#lastConfIndex > this.#log.committed) {
+      // A member being removed keeps receiving the log until its removal
+      // is committed, so that it learns it and stops campaigning.
+      const before = this.#confAt(this.#lastConfIndex - 1);
+      for (const id of [...before.voters, ...before.learners]) {
+        if (!members.includes(id)) members.push(id);
+      }
+    }
+    for (const id of [...this.#progress.keys()]) {
+      if (!members.includes(id)) this.#progress.delete(id);
+    }
+    for (const id of members) {
+      if (id === this.id) continue;
+      const learner = !this.#conf.voters.includes(id);
+      const pr = this.#progress.get(id);
+      if (pr !== undefined) {
+        pr.learner = learner;
+        continue;
+      }
+      this.#progress.set(
+        id,
+        new Progress({
+          next: this.#log.lastIndex() + 1,
+          learner,
+          maxInflight: this.#maxInflight,
+        }),
+      );
+    }
+    if (
+      this.#transferee !== null && !this.#conf.voters.includes(this.#transferee)
+    ) {
+      this.#transferee = null;
+    }
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  #send(
+    partial: Partial<Message> & { type: MessageType; to: NodeId },
+  ): void {
+    this.#messages.push({
+      from: this.id,
+      term: this.#term,
+      logTerm: 0,
+      index: 0,
+      commit: 0,
+      entries: [],
+      reject: false,
+      rejectHint: 0,
+      snapshot: null,
+      ...partial,
+    });
+  }
+}

@@ -1,0 +1,698 @@
+/**
+ * The Raft runtime node: drives a {@linkcode RaftCore} with a monotonic
+ * clock, persists every {@linkcode Ready} before sending its messages,
+ * applies committed entries to a state machine, keeps the leader lease, and
+ * reports role changes.
+ *
+ * @module
+ */
+import { RaftCore } from "./core.ts";
+import type { CoreStatus } from "./core.ts";
+import { NotLeaderError, RaftError } from "./errors.ts";
+import type { StateMachine } from "./kv.ts";
+import type { Storage } from "./storage.ts";
+import type {
+  ConfChange,
+  ConfState,
+  Message,
+  NodeId,
+  Ready,
+  Role,
+} from "./types.ts";
+
+/**
+ * Where a node reports its role: the controller's `LeaderElection` fits
+ * (create it with `requireLease: true` and the node's clock).
+ */
+export interface RoleSink {
+  /** Called on every role or term change. */
+  setRole(role: Role, term: number): void;
+  /**
+   * Called while leading each time a quorum's acknowledgement extends the
+   * lease, with how long it now holds from this moment; `0` when it ended.
+   */
+  renewLease(durationMs: number): void;
+}
+
+/** A change of role, term or known leader. */
+export interface RoleChange {
+  /** This node's new role. */
+  role: Role;
+  /** The current term. */
+  term: number;
+  /** The leader this node knows of, or `null`. */
+  leader: NodeId | null;
+}
+
+/** Options of {@linkcode RaftNode.start}. */
+export interface RaftNodeOptions {
+  /** This node's id (the StatefulSet ordinal). */
+  id: NodeId;
+  /** Where the node persists; it is loaded at start. */
+  storage: Storage;
+  /**
+   * The initial membership, the same on every node: for a StatefulSet the
+   * ordinals `0..replicas-1` the cluster was created with. Used only while
+   * the log and snapshot hold no membership; a new pod outside it joins
+   * when the leader adds it.
+   */
+  bootstrap: ConfState;
+  /** Applies committed entries. */
+  stateMachine: StateMachine;
+  /** Hands messages to the transport (after they are safe to send). */
+  send: (messages: Message[]) => void;
+  /** Milliseconds per tick (default 50): the heartbeat interval. */
+  tickMs?: number;
+  /**
+   * Minimum election timeout in ticks (default 6, so 300–600 ms with the
+   * default tick). At least 3.
+   */
+  electionTicks?: number;
+  /** Ticks between heartbeats (default 1). */
+  heartbeatTicks?: number;
+  /**
+   * How long after a quorum's acknowledgement the leader lease holds
+   * (default `(electionTicks - 2) * tickMs`). Must stay below the minimum
+   * election timeout by the response delay and clock drift.
+   */
+  leaseMs?: number;
+  /** A monotonic clock in milliseconds (default `performance.now`). */
+  clock?: () => number;
+  /** Randomness in `[0, 1)` for election timeouts (default `Math.random`). */
+  random?: () => number;
+  /** Receives role changes and lease renewals (the leader guard). */
+  election?: RoleSink;
+  /** Take a snapshot after this many applied entries (default 10000). */
+  snapshotEvery?: number;
+  /** Extra options handed to the core. */
+  core?: {
+    preVote?: boolean;
+    checkQuorum?: boolean;
+    maxInflightAppends?: number;
+    maxEntriesPerAppend?: number;
+  };
+}
+
+/** The state of a node, as {@linkcode RaftNode.status} reports it. */
+export interface NodeStatus extends CoreStatus {
+  /** Milliseconds the leader lease still holds; `null` when not leading. */
+  leaseRemainingMs: number | null;
+  /** `true` while a node with non-durable storage still refuses votes. */
+  voteQuarantine: boolean;
+}
+
+/** Options of {@linkcode RaftNode.stop}. */
+export interface StopOptions {
+  /** A leader hands leadership to its most caught-up voter first (default `true`). */
+  transfer?: boolean;
+  /** How long to wait for the handover (default two election timeouts). */
+  timeoutMs?: number;
+}
+
+/** Raised by calls on a stopped node. */
+export class NodeStoppedError extends RaftError {}
+
+interface Pending {
+  term: number;
+  resolve: (result: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+interface Waiter {
+  index: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * A running Raft member.
+ *
+ * Time: a timer fires every `tickMs`; the node counts how many ticks are due
+ * on the monotonic clock (so a process that was paused catches up at once)
+ * and, before ticking, checks the leader lease, so a leader resumed after a
+ * pause demotes its guard before anything else runs.
+ *
+ * Storage that is not durable (`MemoryStorage`) forgets votes on restart, so
+ * such a node refuses vote and pre-vote requests and does not campaign for a
+ * full maximal election timeout (`2 * electionTicks` ticks) after it starts:
+ * any election it took part in before the restart has ended by then.
+ *
+ * @example Three nodes over HTTP
+ * ```ts ignore
+ * const store = new KeyValueStore();
+ * const node = await RaftNode.start({
+ *   id: 0,
+ *   storage: await FileStorage.open("/data/raft"),
+ *   bootstrap: { voters: [0, 1, 2], learners: [] },
+ *   stateMachine: store,
+ *   send: (messages) => transport.send(messages),
+ *   election,
+ * });
+ * const kv = new ReplicatedKv(node, store);
+ * ```
+ */
+export class RaftNode {
+  /** This node's id. */
+  readonly id: NodeId;
+  readonly #core: RaftCore;
+  readonly #storage: Storage;
+  readonly #sm: StateMachine;
+  readonly #send: (messages: Message[]) => void;
+  readonly #clock: () => number;
+  readonly #tickMs: number;
+  readonly #electionTicks: number;
+  readonly #leaseMs: number;
+  readonly #election: RoleSink | undefined;
+  readonly #snapshotEvery: number;
+  readonly #inbox: (() => void)[] = [];
+  readonly #pending = new Map<number, Pending>();
+  readonly #waiters: Waiter[] = [];
+  readonly #listeners = new Set<(change: RoleChange) => void>();
+  readonly #tickTimes: number[];
+  #tickCount = 0;
+  #lastTickAt: number;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #running: Promise<void> | null = null;
+  #stopped = false;
+  #applied: number;
+  #snapshotIndex: number;
+  #role: Role = "follower";
+  #term: number;
+  #leader: NodeId | null = null;
+  #termCommitted = false;
+  #leaseUntil = -Infinity;
+  #leaseFence = -1;
+  #quarantineUntil: number;
+  #failure: Error | null = null;
+
+  private constructor(options: RaftNodeOptions, core: RaftCore) {
+    this.id = options.id;
+    this.#core = core;
+    this.#storage = options.storage;
+    this.#sm = options.stateMachine;
+    this.#send = options.send;
+    this.#clock = options.clock ?? (() => performance.now());
+    this.#tickMs = options.tickMs ?? 50;
+    this.#electionTicks = options.electionTicks ?? 6;
+    this.#leaseMs = options.leaseMs ??
+      (this.#electionTicks - 2) * this.#tickMs;
+    this.#election = options.election;
+    this.#snapshotEvery = options.snapshotEvery ?? 10_000;
+    this.#tickTimes = new Array(4 * this.#electionTicks).fill(-Infinity);
+    const now = this.#clock();
+    this.#lastTickAt = now;
+    this.#tickTimes[0] = now;
+    const s = core.status();
+    this.#applied = s.applied;
+    this.#snapshotIndex = s.snapshotIndex;
+    this.#term = s.term;
+    this.#quarantineUntil = options.storage.durable
+      ? -Infinity
+      : now + 2 * this.#electionTicks * this.#tickMs;
+  }
+
+  /**
+   * Loads storage, restores the state machine from the snapshot, builds the
+   * core and starts the clock. Committed entries after the snapshot are
+   * applied again as the node catches up.
+   */
+  static async start(options: RaftNodeOptions): Promise<RaftNode> {
+    const electionTicks = options.electionTicks ?? 6;
+    if (!Number.isSafeInteger(electionTicks) || electionTicks < 3) {
+      throw new RaftError(
+        `Expected electionTicks to be an integer of at least 3, found ${electionTicks}`,
+      );
+    }
+    const state = await options.storage.load();
+    if (state.snapshot !== null) {
+      options.stateMachine.restore(state.snapshot.data);
+    }
+    const core = new RaftCore({
+      id: options.id,
+      state,
+      bootstrap: options.bootstrap,
+      random: options.random ?? Math.random,
+      electionTicks,
+      heartbeatTicks: options.heartbeatTicks ?? 1,
+      ...options.core,
+    });
+    const node = new RaftNode(options, core);
+    node.#election?.setRole("follower", node.#term);
+    node.#schedule();
+    return node;
+  }
+
+  /** Hands messages received from peers to the core. Never throws. */
+  receive(messages: readonly Message[]): void {
+    if (this.#stopped) return;
+    const quarantined = this.#clock() < this.#quarantineUntil;
+    this.#enqueue(() => {
+      for (const m of messages) {
+        if (quarantined && (m.type === "vote" || m.type === "preVote")) {
+          continue;
+        }
+        this.#core.step(m);
+      }
+    });
+  }
+
+  /**
+   * Replicates `data` as a log entry; resolves with what the state machine's
+   * `apply` returned once the entry is committed and applied here. Rejects
+   * with `NotLeaderError` when this node is not the leader, or loses
+   * leadership before the entry is applied (the entry may still commit).
+   */
+  propose(data: Uint8Array): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (this.#stopped) {
+        reject(
+          new NodeStoppedError("Expected a running node, found it stopped"),
+        );
+        return;
+      }
+      this.#enqueue(() => {
+        try {
+          const index = this.#core.propose(data);
+          this.#pending.set(index, { term: this.#term, resolve, reject });
+        } catch (error) {
+          reject(error as Error);
+        }
+      });
+    });
+  }
+
+  /**
+   * Resolves once a read of the state machine on this node is linearizable:
+   * this node leads under a valid lease, has committed an entry of its term,
+   * and has applied everything committed when the read began. Rejects with
+   * `NotLeaderError` otherwise.
+   */
+  async readBarrier(): Promise<void> {
+    this.#assertLeaseholder();
+    const s = this.#core.status();
+    await this.#waitApplied(this.#termCommitted ? s.commit : s.lastIndex);
+    this.#assertLeaseholder();
+  }
+
+  /** `true` while this node leads and its lease holds on the clock now. */
+  isLeader(): boolean {
+    return this.#role === "leader" && this.#clock() < this.#leaseExpiry();
+  }
+
+  /** Role, term, leader, commit and applied index, peers' progress, lease. */
+  status(): NodeStatus {
+    const s = this.#core.status();
+    const now = this.#clock();
+    const lease = this.#leaseExpiry();
+    return {
+      ...s,
+      applied: this.#applied,
+      leaseRemainingMs: s.role === "leader" ? Math.max(0, lease - now) : null,
+      voteQuarantine: now < this.#quarantineUntil,
+    };
+  }
+
+  /** Calls `listener` on every change of role, term or leader; returns an unsubscribe. */
+  onRoleChange(listener: (change: RoleChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Proposes one membership change through the log; resolves once it is
+   * applied here. Rejects with `NotLeaderError` off the leader and with
+   * `ConfChangeError` while another change is pending.
+   */
+  changeMembership(change: ConfChange): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#enqueue(() => {
+        try {
+          const index = this.#core.proposeConfChange(change);
+          this.#pending.set(index, {
+            term: this.#term,
+            resolve: () => resolve(),
+            reject,
+          });
+        } catch (error) {
+          reject(error as Error);
+        }
+      });
+    });
+  }
+
+  /**
+   * Moves the membership, one server at a time, to exactly `voters`: new
+   * members join as learners, are promoted once caught up, and members not
+   * in `voters` are removed. Runs on the leader; resolves when done.
+   */
+  async reconcileMembers(
+    voters: readonly NodeId[],
+    options: { timeoutMs?: number } = {},
+  ): Promise<void> {
+    const deadline = this.#clock() + (options.timeoutMs ?? 30_000);
+    const want = new Set(voters);
+    while (true) {
+      if (this.#clock() > deadline) {
+        throw new RaftError(
+          `Expected the membership to reach ${
+            JSON.stringify(voters)
+          } in time, found ${JSON.stringify(this.#core.status().conf)}`,
+        );
+      }
+      const s = this.#core.status();
+      if (s.role !== "leader") throw new NotLeaderError(s.leader);
+      const { conf, progress } = s;
+      const change: ConfChange | null = (() => {
+        for (const id of want) {
+          if (!conf.voters.includes(id) && !conf.learners.includes(id)) {
+            return { type: "addLearner", nodeId: id };
+          }
+        }
+        for (const id of conf.learners) {
+          if (want.has(id) && progress[id]?.caughtUp) {
+            return { type: "promote", nodeId: id };
+          }
+        }
+        for (const id of [...conf.voters, ...conf.learners]) {
+          if (!want.has(id) && id !== this.id) {
+            return { type: "remove", nodeId: id };
+          }
+        }
+        if (!want.has(this.id) && conf.voters.includes(this.id)) {
+          return { type: "remove", nodeId: this.id };
+        }
+        return null;
+      })();
+      if (change === null) {
+        if (conf.learners.some((id) => want.has(id))) {
+          await this.#waitApplied(this.#applied + 1, this.#tickMs);
+          continue;
+        }
+        return;
+      }
+      try {
+        await this.changeMembership(change);
+      } catch (error) {
+        if ((error as Error).name !== "ConfChangeError") throw error;
+        await this.#waitApplied(this.#applied + 1, this.#tickMs);
+      }
+    }
+  }
+
+  /**
+   * Hands leadership to `to` (default: the most caught-up other voter);
+   * resolves with the new leader once this node has heard from it, or with
+   * `null` when it was not the leader or the handover timed out.
+   */
+  async transferLeadership(
+    to?: NodeId,
+    options: { timeoutMs?: number } = {},
+  ): Promise<NodeId | null> {
+    const s = this.#core.status();
+    if (s.role !== "leader") return null;
+    const target = to ?? this.#bestTransferee(s);
+    if (target === null) return null;
+    const stepped = new Promise<NodeId | null>((resolve) => {
+      const timer = setTimeout(() => {
+        off();
+        resolve(null);
+      }, options.timeoutMs ?? 4 * this.#electionTicks * this.#tickMs);
+      const off = this.onRoleChange((c) => {
+        if (c.role !== "leader" && c.leader !== null && c.leader !== this.id) {
+          clearTimeout(timer);
+          off();
+          resolve(c.leader);
+        }
+      });
+    });
+    this.#enqueue(() => {
+      try {
+        this.#core.transferLeadership(target);
+      } catch {
+        // Leadership was lost meanwhile; the role change resolves the wait.
+      }
+    });
+    return await stepped;
+  }
+
+  /**
+   * Stops the node: a leader first hands leadership over (unless
+   * `transfer: false`), then timers stop, waiting calls reject, and storage
+   * closes. The transport is the caller's to close.
+   */
+  async stop(options: StopOptions = {}): Promise<void> {
+    if (this.#stopped) return;
+    if (options.transfer ?? true) {
+      await this.transferLeadership(undefined, {
+        timeoutMs: options.timeoutMs,
+      });
+    }
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#running;
+    const error = new NodeStoppedError(
+      "Expected a running node, found it stopped",
+    );
+    for (const p of this.#pending.values()) p.reject(error);
+    this.#pending.clear();
+    for (const w of this.#waiters.splice(0)) w.reject(error);
+    this.#setLease(-Infinity);
+    this.#election?.setRole("follower", this.#term);
+    await this.#storage.close();
+  }
+
+  /** Starts an election now (tests and manual failover). */
+  campaign(): void {
+    this.#enqueue(() => this.#core.campaign());
+  }
+
+  #bestTransferee(s: CoreStatus): NodeId | null {
+    let best: NodeId | null = null;
+    let bestMatch = -1;
+    for (const id of s.conf.voters) {
+      const match = s.progress[id]?.match ?? -1;
+      if (id !== this.id && match > bestMatch) {
+        best = id;
+        bestMatch = match;
+      }
+    }
+    return best;
+  }
+
+  #assertLeaseholder(): void {
+    if (this.#stopped) {
+      throw new NodeStoppedError("Expected a running node, found it stopped");
+    }
+    if (!this.isLeader()) {
+      throw new NotLeaderError(
+        this.#role === "leader" ? null : this.#leader,
+        `Expected node ${this.id} to lead under a valid lease, found it ${this.#role} in term ${this.#term}`,
+      );
+    }
+  }
+
+  #waitApplied(index: number, timeoutMs?: number): Promise<void> {
+    if (this.#applied >= index) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { index, resolve, reject };
+      this.#waiters.push(w);
+      if (timeoutMs !== undefined) {
+        setTimeout(() => {
+          const i = this.#waiters.indexOf(w);
+          if (i >= 0) this.#waiters.splice(i, 1);
+          resolve();
+        }, timeoutMs);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------ the clock
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    const delay = Math.max(0, this.#lastTickAt + this.#tickMs - this.#clock());
+    this.#timer = setTimeout(() => this.#onTimer(), delay);
+  }
+
+  #onTimer(): void {
+    this.#timer = null;
+    const now = this.#clock();
+    // A process resumed after a pause: the lease is checked before anything else.
+    if (now >= this.#leaseUntil) this.#setLease(-Infinity);
+    const due = Math.floor((now - this.#lastTickAt) / this.#tickMs);
+    // Fired more than a tick late: the process was paused or starved.
+    // Acknowledgements that waited in socket buffers meanwhile are stale, so
+    // only those received after the next tick may extend the lease.
+    const stalled = due > 1;
+    if (due > 0) {
+      this.#lastTickAt += due * this.#tickMs;
+      const n = Math.min(due, this.#tickTimes.length - 1);
+      const quarantined = now < this.#quarantineUntil;
+      this.#enqueue(() => {
+        if (quarantined) return;
+        for (let i = 0; i < n; i++) {
+          this.#tickCount++;
+          this.#tickTimes[this.#tickCount % this.#tickTimes.length] = now;
+          this.#core.tick();
+        }
+        if (stalled) this.#leaseFence = this.#tickCount;
+      });
+    }
+    this.#schedule();
+  }
+
+  // ------------------------------------------------------------ the lease
+
+  /** When the lease ends on the clock: a quorum's last ack plus `leaseMs`. */
+  #leaseExpiry(): number {
+    if (this.#role !== "leader") return -Infinity;
+    const ticks = this.#core.leaseTicks();
+    if (ticks === null || ticks >= this.#electionTicks) return -Infinity;
+    if (ticks >= this.#tickTimes.length) return -Infinity;
+    if (this.#tickCount - ticks <= this.#leaseFence) return -Infinity;
+    const at =
+      this.#tickTimes[(this.#tickCount - ticks) % this.#tickTimes.length];
+    return at + this.#leaseMs;
+  }
+
+  #refreshLease(): void {
+    const until = this.#leaseExpiry();
+    if (until > this.#clock()) {
+      if (until > this.#leaseUntil) this.#setLease(until);
+    } else if (this.#leaseUntil > -Infinity) {
+      this.#setLease(-Infinity);
+    }
+  }
+
+  #setLease(until: number): void {
+    const had = this.#leaseUntil > -Infinity;
+    this.#leaseUntil = until;
+    if (this.#election === undefined) return;
+    if (until > -Infinity) {
+      this.#election.renewLease(Math.max(0, until - this.#clock()));
+    } else if (had) {
+      this.#election.renewLease(0);
+    }
+  }
+
+  // ------------------------------------------------------------ the loop
+
+  #enqueue(action: () => void): void {
+    this.#inbox.push(action);
+    if (this.#running === null && !this.#stopped) {
+      this.#running = this.#run().finally(() => {
+        this.#running = null;
+        if (this.#inbox.length > 0 && !this.#stopped) this.#enqueue(() => {});
+      });
+    }
+  }
+
+  async #run(): Promise<void> {
+    // Let a burst of messages and proposals gather into one Ready.
+    await Promise.resolve();
+    while (!this.#stopped) {
+      for (const action of this.#inbox.splice(0)) action();
+      if (!this.#core.hasReady()) break;
+      const rd = this.#core.ready();
+      try {
+        await this.#handle(rd);
+      } catch (error) {
+        this.#fail(error as Error);
+        return;
+      }
+      this.#core.advance();
+      this.#maybeCompact();
+    }
+    this.#refreshLease();
+  }
+
+  async #handle(rd: Ready): Promise<void> {
+    const restore = rd.snapshot !== null &&
+      rd.snapshot.metadata.index > this.#applied;
+    if (rd.snapshot !== null && !restore) {
+      await this.#storage.compact(rd.snapshot);
+    }
+    if (restore || rd.entries.length > 0 || rd.hardState !== null) {
+      await this.#storage.save({
+        hardState: rd.hardState,
+        entries: rd.entries,
+        snapshot: restore ? rd.snapshot : null,
+      });
+    }
+    if (rd.messages.length > 0) this.#send(rd.messages);
+    if (restore) {
+      this.#sm.restore(rd.snapshot!.data);
+      this.#applied = rd.snapshot!.metadata.index;
+      this.#snapshotIndex = this.#applied;
+    }
+    if (rd.softState !== null) this.#onSoftState(rd.softState);
+    for (const e of rd.committedEntries) {
+      if (e.index <= this.#applied) continue;
+      let result: unknown = undefined;
+      if (e.type === "normal") {
+        try {
+          result = this.#sm.apply(e);
+        } catch (error) {
+          result = error;
+        }
+      }
+      this.#applied = e.index;
+      if (e.term === this.#term) this.#termCommitted = true;
+      const p = this.#pending.get(e.index);
+      if (p !== undefined) {
+        this.#pending.delete(e.index);
+        if (p.term === e.term) p.resolve(result);
+        else p.reject(new NotLeaderError(this.#leader));
+      }
+    }
+    while (this.#waiters.length > 0) {
+      const i = this.#waiters.findIndex((w) => w.index <= this.#applied);
+      if (i < 0) break;
+      this.#waiters.splice(i, 1)[0].resolve();
+    }
+  }
+
+  #onSoftState(
+    soft: { role: Role; term: number; leader: NodeId | null },
+  ): void {
+    const wasLeader = this.#role === "leader";
+    if (soft.term !== this.#term) this.#termCommitted = false;
+    this.#role = soft.role;
+    this.#term = soft.term;
+    this.#leader = soft.leader;
+    if (wasLeader && soft.role !== "leader") {
+      this.#setLease(-Infinity);
+      for (const p of this.#pending.values()) {
+        p.reject(new NotLeaderError(soft.leader));
+      }
+      this.#pending.clear();
+    }
+    this.#election?.setRole(soft.role, soft.term);
+    if (soft.role === "leader") this.#refreshLease();
+    for (const l of this.#listeners) l({ ...soft });
+  }
+
+  #maybeCompact(): void {
+    if (this.#applied - this.#snapshotIndex < this.#snapshotEvery) return;
+    this.#core.compact(this.#applied, this.#sm.snapshot());
+    this.#snapshotIndex = this.#applied;
+  }
+
+  /** A storage failure: the node can no longer keep its promises, so it stops. */
+  #fail(error: Error): void {
+    this.#failure = error;
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    for (const p of this.#pending.values()) p.reject(error);
+    this.#pending.clear();
+    for (const w of this.#waiters.splice(0)) w.reject(error);
+    this.#setLease(-Infinity);
+    this.#election?.setRole("follower", this.#term);
+  }
+
+  /** The storage error that stopped this node, or `null`. */
+  get failure(): Error | null {
+    return this.#failure;
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * Runs Raft nodes as OS processes (`_node_process.ts`) on loopback for the
+ * multi-process tests and benchmarks: spawn, kill, signal, send commands,
+ * and await their JSON-line events with deadlines.
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import process from "node:process";
+
+/** One JSON line a node printed. */
+export interface NodeEvent {
+  event: string;
+  id: number;
+  t: number;
+  [key: string]: unknown;
+}
+
+interface Watcher {
+  match: (e: NodeEvent) => boolean;
+  resolve: (e: NodeEvent) => void;
+}
+
+const SCRIPT = new URL("./_node_process.ts", import.meta.url).pathname;
+
+/** A running node process. */
+export class NodeProcess {
+  readonly id: number;
+  readonly child: ChildProcess;
+  readonly events: NodeEvent[] = [];
+  readonly exited: Promise<number | null>;
+  readonly #watchers = new Set<Watcher>();
+  readonly #all: (e: NodeEvent) => void;
+  #rid = 0;
+
+  constructor(
+    id: number,
+    config: Record<string, unknown>,
+    all: (e: NodeEvent) => void,
+  ) {
+    this.id = id;
+    this.#all = all;
+    this.child = spawn(
+      process.execPath,
+      ["run", "-A", SCRIPT, JSON.stringify(config)],
+      { stdio: ["pipe", "pipe", "inherit"] },
+    );
+    this.exited = new Promise((resolve) =>
+      this.child.on("exit", (code) => resolve(code))
+    );
+    createInterface({ input: this.child.stdout! }).on("line", (line) => {
+      let e: NodeEvent;
+      try {
+        e = JSON.parse(line);
+      } catch {
+        return;
+      }
+      this.events.push(e);
+      this.#all(e);
+      for (const w of this.#watchers) {
+        if (w.match(e)) {
+          this.#watchers.delete(w);
+          w.resolve(e);
+        }
+      }
+    });
+  }
+
+  /** The first event (already seen or future) matching `match`, within `timeoutMs`. */
+  waitFor(
+    match: (e: NodeEvent) => boolean,
+    timeoutMs = 10_000,
+    since = 0,
+  ): Promise<NodeEvent> {
+    const seen = this.events.slice(since).find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const w: Watcher = {
+        match,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#watchers.delete(w);
+        reject(
+          new Error(
+            `Node ${this.id}: expected an event within ${timeoutMs} ms, found none`,
+          ),
+        );
+      }, timeoutMs);
+      this.#watchers.add(w);
+    });
+  }
+
+  /** Sends a command; resolves with its `result` event. */
+  command(
+    cmd: Record<string, unknown>,
+    timeoutMs = 10_000,
+  ): Promise<NodeEvent> {
+    const rid = ++this.#rid;
+    const since = this.events.length;
+    this.child.stdin!.write(JSON.stringify({ ...cmd, rid }) + "\n");
+    return this.waitFor(
+      (e) => e.event === "result" && e.rid === rid,
+      timeoutMs,
+      since,
+    );
+  }
+
+  /** Sends a signal. */
+  signal(sig: NodeJS.Signals): void {
+    process.kill(this.child.pid!, sig);
+  }
+}
+
+/** Options of a {@linkcode Cluster}. */
+export interface ClusterOptions {
+  voters: number[];
+  storage?: "file" | "memory";
+  tickMs?: number;
+  electionTicks?: number;
+  fsync?: boolean;
+}
+
+/** A set of node processes sharing one address directory. */
+export class Cluster {
+  readonly procs = new Map<number, NodeProcess>();
+  /** Every event of every process, in arrival order. */
+  readonly events: NodeEvent[] = [];
+  readonly #opts: ClusterOptions;
+  readonly #dir: string;
+  readonly #listeners = new Set<(e: NodeEvent) => void>();
+
+  private constructor(dir: string, options: ClusterOptions) {
+    this.#dir = dir;
+    this.#opts = options;
+  }
+
+  static async create(options: ClusterOptions): Promise<Cluster> {
+    return new Cluster(await mkdtemp(join(tmpdir(), "raft-cluster-")), options);
+  }
+
+  /** Starts (or restarts) node `id` from its data directory. */
+  start(id: number): NodeProcess {
+    const p = new NodeProcess(id, {
+      id,
+      voters: this.#opts.voters,
+      dataDir: join(this.#dir, `data-${id}`),
+      clusterDir: this.#dir,
+      storage: this.#opts.storage,
+      tickMs: this.#opts.tickMs,
+      electionTicks: this.#opts.electionTicks,
+      fsync: this.#opts.fsync,
+    }, (e) => {
+      this.events.push(e);
+      for (const l of this.#listeners) l(e);
+    });
+    this.procs.set(id, p);
+    return p;
+  }
+
+  /** The first event from any process matching `match` after event number `since`. */
+  waitFor(
+    match: (e: NodeEvent) => boolean,
+    options: { timeoutMs?: number; since?: number } = {},
+  ): Promise<NodeEvent> {
+    const seen = this.events.slice(options.since ?? 0).find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const l = (e: NodeEvent) => {
+        if (match(e)) {
+          clearTimeout(timer);
+          this.#listeners.delete(l);
+          resolve(e);
+        }
+      };
+      const timer = setTimeout(() => {
+        this.#listeners.delete(l);
+        reject(
+          new Error(
+            `Expected a matching event within ${
+              options.timeoutMs ?? 10_000
+            } ms, found none`,
+          ),
+        );
+      }, options.timeoutMs ?? 10_000);
+      this.#listeners.add(l);
+    });
+  }
+
+  /** Waits for a node whose guard says leader (after event `since`) and returns its id. */
+  async waitForLeader(since = 0, timeoutMs = 10_000): Promise<number> {
+    const e = await this.waitFor(
+      (e) => e.event === "guard" && e.leader === true && this.procs.has(e.id),
+      { since, timeoutMs },
+    );
+    return e.id;
+  }
+
+  /** kill -9 and wait for the exit. */
+  async kill(id: number): Promise<void> {
+    const p = this.procs.get(id);
+    if (p === undefined) return;
+    if (p.child.exitCode === null && p.child.signalCode === null) {
+      p.signal("SIGKILL");
+    }
+    const at = performance.timeOrigin + performance.now();
+    await p.exited;
+    this.procs.delete(id);
+    // A killed guard says nothing after its death: close its interval there.
+    this.events.push({ event: "guard", id, t: at, leader: false, end: at });
+  }
+
+  /** Kills every process and removes the directory. */
+  async close(): Promise<void> {
+    for (const id of [...this.procs.keys()]) await this.kill(id);
+    await rm(this.#dir, { recursive: true, force: true });
+  }
+
+  /**
+   * The intervals in which a guard said "leader", per node, from `guard`
+   * events: `[start, end]`, with `end = Infinity` for one still open.
+   */
+  guardIntervals(): { id: number; start: number; end: number }[] {
+    const out: { id: number; start: number; end: number }[] = [];
+    for (const e of this.events) {
+      if (e.event !== "guard") continue;
+      if (e.leader === true) {
+        out.push({ id: e.id, start: e.start as number, end: Infinity });
+      } else {
+        const open = out.findLast((i) => i.id === e.id && i.end === Infinity);
+        if (open !== undefined) open.end = e.end as number;
+      }
+    }
+    return out;
+  }
+}

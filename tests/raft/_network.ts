@@ -1,0 +1,256 @@
+/**
+ * A tiny in-memory cluster for scenario tests of the Raft core: N cores, a
+ * memory storage and a toy state machine each, and a message queue that the
+ * test delivers step by step. Partitions drop messages between nodes; a
+ * filter can drop any message.
+ *
+ * @module
+ */
+import { MemoryStorage } from "../../raft/memory_storage.ts";
+import { RaftCore, type RaftCoreOptions } from "../../raft/core.ts";
+import type { ConfState, Message, NodeId, Snapshot } from "../../raft/types.ts";
+import { seeded } from "./_random.ts";
+
+/** Options for every core of a {@linkcode Network}. */
+export type CoreTuning = Omit<
+  RaftCoreOptions,
+  "id" | "state" | "bootstrap" | "random"
+>;
+
+/** Builds a core; tests pass a subclass to make deliberately broken cores. */
+export type CoreFactory = (options: RaftCoreOptions) => RaftCore;
+
+/** How to build a {@linkcode Network}. */
+export interface NetworkOptions {
+  /** The voters at bootstrap (also the nodes started). */
+  voters: NodeId[];
+  /** Learners at bootstrap. */
+  learners?: NodeId[];
+  /** Extra nodes started with the same bootstrap but not in it. */
+  extra?: NodeId[];
+  /** Seed of the cores' random sources (default 1). */
+  seed?: number;
+  /** Core options shared by all nodes. */
+  tuning?: CoreTuning;
+  /** Builds each core (default `new RaftCore`). */
+  factory?: CoreFactory;
+}
+
+/** A node's state machine in tests: the texts applied, in order. */
+export interface Machine {
+  applied: number;
+  texts: string[];
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** N cores wired by a controllable message queue. */
+export class Network {
+  readonly cores: Map<NodeId, RaftCore> = new Map();
+  readonly storages: Map<NodeId, MemoryStorage> = new Map();
+  /** Each node's state machine. */
+  readonly machines: Map<NodeId, Machine> = new Map();
+  /** Messages sent and not delivered yet. */
+  queue: Message[] = [];
+  /** Every message sent, for assertions. */
+  readonly sent: Message[] = [];
+  /** Return `false` to drop a message when it is sent. */
+  filter: (m: Message) => boolean = () => true;
+  readonly bootstrap: ConfState;
+  readonly #tuning: CoreTuning;
+  readonly #factory: CoreFactory;
+  readonly #seed: number;
+  #blocked = new Set<string>();
+  #starts = 0;
+
+  constructor(options: NetworkOptions) {
+    this.bootstrap = {
+      voters: options.voters,
+      learners: options.learners ?? [],
+    };
+    this.#tuning = options.tuning ?? {};
+    this.#factory = options.factory ?? ((o) => new RaftCore(o));
+    this.#seed = options.seed ?? 1;
+    const ids = [
+      ...options.voters,
+      ...(options.learners ?? []),
+      ...(options.extra ?? []),
+    ];
+    for (const id of ids) this.start(id);
+  }
+
+  /** Starts (or restarts) node `id` from what its storage holds. */
+  start(id: NodeId, tuning?: CoreTuning): RaftCore {
+    let storage = this.storages.get(id);
+    if (storage === undefined) {
+      storage = new MemoryStorage();
+      this.storages.set(id, storage);
+    }
+    const state = storage.load();
+    this.#starts++;
+    const core = this.#factory({
+      id,
+      state,
+      bootstrap: this.bootstrap,
+      random: seeded(this.#seed * 1000 + id * 31 + this.#starts),
+      ...this.#tuning,
+      ...tuning,
+    });
+    this.cores.set(id, core);
+    this.machines.set(id, { applied: 0, texts: [] });
+    if (state.snapshot !== null) this.#restore(id, state.snapshot);
+    return core;
+  }
+
+  /** Stops node `id` (a crash: what it did not persist is lost). */
+  stop(id: NodeId): void {
+    this.cores.delete(id);
+  }
+
+  /** The core of node `id`. */
+  core(id: NodeId): RaftCore {
+    const core = this.cores.get(id);
+    if (core === undefined) throw new Error(`no running node ${id}`);
+    return core;
+  }
+
+  /** Drains every ready: persist, queue messages, apply, advance. */
+  flush(): void {
+    for (const [id, core] of this.cores) {
+      while (core.hasReady()) {
+        const ready = core.ready();
+        this.storages.get(id)!.save(ready);
+        for (const m of ready.messages) {
+          this.sent.push(m);
+          if (this.#blocked.has(`${m.from}>${m.to}`)) continue;
+          if (!this.filter(m)) continue;
+          this.queue.push(m);
+        }
+        const machine = this.machines.get(id)!;
+        if (
+          ready.snapshot !== null &&
+          ready.snapshot.metadata.index > machine.applied
+        ) this.#restore(id, ready.snapshot);
+        for (const e of ready.committedEntries) {
+          if (e.index !== machine.applied + 1) {
+            throw new Error(
+              `node ${id} applies ${e.index} after ${machine.applied}`,
+            );
+          }
+          machine.applied = e.index;
+          if (e.type === "normal") machine.texts.push(decoder.decode(e.data));
+        }
+        core.advance();
+      }
+    }
+  }
+
+  /**
+   * Delivers the messages queued now (not the ones they cause); returns how
+   * many were delivered.
+   */
+  deliverOnce(): number {
+    this.flush();
+    const batch = this.queue;
+    this.queue = [];
+    for (const m of batch) this.cores.get(m.to)?.step(m);
+    this.flush();
+    return batch.length;
+  }
+
+  /** Delivers until no message is left (at most `limit` rounds). */
+  deliver(limit = 200): void {
+    for (let i = 0; i < limit; i++) {
+      if (this.deliverOnce() === 0) return;
+    }
+    throw new Error(`messages still flowing after ${limit} rounds`);
+  }
+
+  /** Takes the queued messages matching `pick` out of the queue. */
+  take(pick: (m: Message) => boolean): Message[] {
+    this.flush();
+    const taken = this.queue.filter(pick);
+    this.queue = this.queue.filter((m) => !pick(m));
+    return taken;
+  }
+
+  /** Ticks `ids` (default: all running nodes) `n` times, without delivering. */
+  tick(n = 1, ids?: NodeId[]): void {
+    for (let i = 0; i < n; i++) {
+      for (const id of ids ?? [...this.cores.keys()]) {
+        this.cores.get(id)?.tick();
+      }
+    }
+    this.flush();
+  }
+
+  /** `n` times: tick all nodes once, then deliver everything. */
+  run(n: number): void {
+    for (let i = 0; i < n; i++) {
+      this.tick(1);
+      this.deliver();
+    }
+  }
+
+  /** Node `id` campaigns and every message is delivered. */
+  elect(id: NodeId): void {
+    this.core(id).campaign();
+    this.deliver();
+  }
+
+  /** Drops messages both ways between each node of `a` and each of `b`. */
+  cut(a: NodeId[], b: NodeId[]): void {
+    for (const x of a) {
+      for (const y of b) {
+        this.#blocked.add(`${x}>${y}`);
+        this.#blocked.add(`${y}>${x}`);
+      }
+    }
+  }
+
+  /** Isolates `id` from every other node. */
+  isolate(id: NodeId): void {
+    this.cut([id], [...this.storages.keys()].filter((x) => x !== id));
+  }
+
+  /** Removes every partition. */
+  heal(): void {
+    this.#blocked.clear();
+  }
+
+  /** Proposes `text` on node `id`; returns the index. */
+  propose(id: NodeId, text: string): number {
+    return this.core(id).propose(encoder.encode(text));
+  }
+
+  /** The texts of the normal entries node `id` applied. */
+  appliedTexts(id: NodeId): string[] {
+    return this.machines.get(id)?.texts ?? [];
+  }
+
+  /** Node `id` snapshots its state machine at its applied index. */
+  compact(id: NodeId): number {
+    const machine = this.machines.get(id)!;
+    this.core(id).compact(
+      machine.applied,
+      encoder.encode(JSON.stringify(machine.texts)),
+    );
+    this.flush();
+    return machine.applied;
+  }
+
+  /** The ids of running nodes that think they lead. */
+  leaders(): NodeId[] {
+    return [...this.cores]
+      .filter(([, c]) => c.status().role === "leader")
+      .map(([id]) => id);
+  }
+
+  #restore(id: NodeId, snapshot: Snapshot): void {
+    this.machines.set(id, {
+      applied: snapshot.metadata.index,
+      texts: JSON.parse(decoder.decode(snapshot.data)),
+    });
+  }
+}
