@@ -118,6 +118,7 @@ describe("deno task crd", () => {
               "run",
               "--allow-read",
               "--allow-write",
+              "--allow-env",
               join(root, "scripts/crd.ts"),
               "--check",
               "--registry",
