@@ -172,6 +172,12 @@ const cases: Case[] = [
     error: /no secret in the environment/,
   },
   {
+    name: "the secret as a literal RAFT_SECRET",
+    breakIt: (b) => setEnv(b, "RAFT_SECRET", "0123456789abcdef0123"),
+    check: checkSecretFile,
+    error: /no secret in the environment/,
+  },
+  {
     name: "RAFT_SECRET_FILE on a key the Secret lacks",
     breakIt: (b) =>
       setEnv(b, "RAFT_SECRET_FILE", "/etc/operator/raft-secret/token"),
