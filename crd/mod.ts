@@ -1,12 +1,96 @@
 /**
- * Custom resources defined in code: one schema gives the type, validation
- * and the CustomResourceDefinition manifest.
+ * Custom resources defined in code. One TypeBox schema for `spec` (and one
+ * for `status`) gives:
+ *
+ * - the TypeScript type of the resource (`InferResource<typeof Def>`),
+ * - runtime validation with every field error and its path
+ *   (`ValidationError`),
+ * - a typed client (get, list, create, replace, patch, patchStatus, delete,
+ *   watch) on a `@kubernetes/client-node` `KubeConfig`,
+ * - the `CustomResourceDefinition` manifest with a structural OpenAPI v3
+ *   schema, the status subresource and printer columns.
+ *
+ * Schemas Kubernetes would reject as non-structural are refused when the
+ * resource is defined (`NonStructuralSchemaError`).
  *
  * @example
- * ```ts ignore
- * import * as crd from "@k8s-operator/k8s-operator/crd";
+ * ```ts
+ * import Type from "typebox";
+ * import { defineCustomResource, type InferResource } from "./mod.ts";
+ *
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev",
+ *   version: "v1",
+ *   kind: "Website",
+ *   scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ *   printerColumns: [{ name: "Replicas", jsonPath: ".spec.replicas" }],
+ * });
+ * type Website = InferResource<typeof Website>;
+ * const site: Website = Website.validate({
+ *   apiVersion: "example.k8s-operator.dev/v1",
+ *   kind: "Website",
+ *   metadata: { name: "blog" },
+ *   spec: { domain: "blog.example.com", replicas: 2 },
+ * });
+ * console.log(site.spec.domain, Website.manifest().spec.names.plural);
  * ```
  *
  * @module
  */
-export {};
+export {
+  CustomResource,
+  type CustomResourceDefinitionManifest,
+  type CustomResourceObject,
+  type CustomResourceOptions,
+  defineCustomResource,
+  type InferResource,
+  type InstallOptions,
+  type PrinterColumn,
+  type PrinterColumnType,
+  type ResolvedPrinterColumn,
+  type ResourceInit,
+  type ResourceMeta,
+  type ResourceScope,
+  type StaticStatus,
+} from "./define.ts";
+export type {
+  ClientTarget,
+  DeleteOptions,
+  JsonPatchOperation,
+  KubeConfigLike,
+  ListOptions,
+  NamespaceOptions,
+  PatchOptions,
+  PatchType,
+  ResourceClient,
+  ResourceClientOptions,
+  ResourceList,
+  WatchEvent,
+  WatchOptions,
+  WriteOptions,
+} from "./client.ts";
+export {
+  ApiError,
+  type ApiStatus,
+  type FieldProblem,
+  InvalidDefinitionError,
+  MalformedResponseError,
+  NonStructuralSchemaError,
+  ValidationError,
+} from "./errors.ts";
+export {
+  type JSONSchemaProps,
+  type StructuralSchemaOptions,
+  toStructuralSchema,
+} from "./schema.ts";
+export { validateValue, type ValidateValueOptions } from "./validate.ts";
+export {
+  IntOrString,
+  type KubeSchema,
+  type KubeSchemaOptions,
+  Nullable,
+  PreserveUnknownFields,
+} from "./kube_types.ts";
+export type { Static } from "typebox";

@@ -32,33 +32,57 @@ export function serve(
   handler: Handler,
   options: ServeOptions,
 ): Promise<HttpServer> {
+  const closing = Promise.withResolvers<void>();
+  const open = new Set<() => void>();
+  const shuttingDown = new Error("The server is shutting down");
+  let stopping: Promise<void> | null = null;
   return new Promise((resolve, reject) => {
     try {
+      const shutdown = (): Promise<void> => {
+        if (stopping) return stopping;
+        closing.resolve();
+        for (const close of open) close();
+        stopping = server.shutdown();
+        return stopping;
+      };
       const common = {
         port: options.port,
         hostname: options.hostname ?? "0.0.0.0",
-        signal: options.signal,
         onListen: (addr: Deno.NetAddr) => {
+          options.signal?.addEventListener("abort", () => shutdown(), {
+            once: true,
+          });
           resolve({
             port: addr.port,
             hostname: addr.hostname,
-            shutdown: async () => {
-              await server.shutdown();
-            },
+            shutdown,
             get finished() {
               return server.finished;
             },
           });
         },
         onError: (error: unknown) => {
-          console.error("HTTP handler failed:", error);
+          if (error !== shuttingDown) {
+            console.error("HTTP handler failed:", error);
+          }
           return new Response("internal error", { status: 500 });
         },
       };
-      const wrapped = (req: Request, info: Deno.ServeHandlerInfo) => {
+      const wrapped = async (req: Request, info: Deno.ServeHandlerInfo) => {
         const addr = info.remoteAddr as Deno.NetAddr;
-        return handler(req, { hostname: addr.hostname, port: addr.port });
+        const response = await Promise.race([
+          handler(req, { hostname: addr.hostname, port: addr.port }),
+          closing.promise.then(() =>
+            new Response("server shutting down", { status: 503 })
+          ),
+        ]);
+        if (response.body === null) return response;
+        return new Response(
+          closable(response.body, { open, reason: shuttingDown }),
+          response,
+        );
       };
+      options.signal?.throwIfAborted();
       const server = options.tls
         ? Deno.serve({
           ...common,
@@ -69,6 +93,42 @@ export function serve(
     } catch (error) {
       reject(error);
     }
+  });
+}
+
+/**
+ * Wraps a response body so that shutdown can end it: Deno's own shutdown
+ * waits for every response to finish, which a long-lived stream never does.
+ */
+function closable(
+  body: ReadableStream<Uint8Array>,
+  { open, reason }: { open: Set<() => void>; reason: Error },
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let close = () => {};
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      close = () => {
+        open.delete(close);
+        controller.error(reason);
+        reader.cancel().catch(() => {});
+      };
+      open.add(close);
+    },
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (!open.has(close)) return;
+      if (done) {
+        open.delete(close);
+        controller.close();
+      } else {
+        controller.enqueue(value);
+      }
+    },
+    cancel(reason) {
+      open.delete(close);
+      return reader.cancel(reason);
+    },
   });
 }
 

@@ -55,11 +55,15 @@ export interface SrvRecord {
   weight: number;
   /** The port the service listens on. */
   port: number;
-  /** The host that serves it (a fully qualified name). */
+  /** The host that serves it: a fully qualified name ending in a dot. */
   target: string;
 }
 
-/** Options for one DNS query. */
+/**
+ * Options for one DNS query. On both runtimes a query for which the server
+ * has no records (no such name, no records of the type, or a refusal)
+ * rejects with an error whose `name` is `"NotFound"`.
+ */
 export interface ResolveOptions {
   /** Ask this server instead of the system resolver (tests use loopback). */
   nameServer?: { ipAddr: string; port: number };

@@ -12,7 +12,17 @@
  * @module
  */
 
-/** How a leader currently sends to one follower. */
+/**
+ * How a leader currently sends to one follower: `probe` (one append at a
+ * time until the match is known), `replicate` (streaming, flow-controlled) or
+ * `snapshot` (waiting for a snapshot to be acknowledged).
+ *
+ * @example
+ * ```ts
+ * import type { ProgressState } from "@k8s-operator/k8s-operator/raft";
+ * const streaming = (s: ProgressState) => s === "replicate";
+ * ```
+ */
 export type ProgressState = "probe" | "replicate" | "snapshot";
 
 /** One follower's replication state, kept by the leader. */

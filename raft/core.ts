@@ -39,7 +39,22 @@ import type {
   SoftState,
 } from "./types.ts";
 
-/** How a {@linkcode RaftCore} is built. */
+/**
+ * How a {@linkcode RaftCore} is built.
+ *
+ * @example A node restarting from its storage
+ * ```ts
+ * import { MemoryStorage, type RaftCoreOptions } from "@k8s-operator/k8s-operator/raft";
+ * const storage = new MemoryStorage();
+ * const options: RaftCoreOptions = {
+ *   id: 2,
+ *   state: storage.load(),
+ *   bootstrap: { voters: [0, 1, 2], learners: [] },
+ *   random: () => 0.5, // use a seeded generator
+ *   electionTicks: 10,
+ * };
+ * ```
+ */
 export interface RaftCoreOptions {
   /** This node's id. */
   id: NodeId;
@@ -79,7 +94,15 @@ export interface RaftCoreOptions {
   catchUpEntries?: number;
 }
 
-/** What a leader knows about one member's replication. */
+/**
+ * What a leader knows about one member's replication.
+ *
+ * @example Deciding to promote a learner
+ * ```ts
+ * import type { ProgressStatus } from "@k8s-operator/k8s-operator/raft";
+ * const shouldPromote = (p: ProgressStatus) => p.learner && p.caughtUp;
+ * ```
+ */
 export interface ProgressStatus {
   /** The highest index known to match the leader's log. */
   match: number;
@@ -97,7 +120,15 @@ export interface ProgressStatus {
   ticksSinceAck: number | null;
 }
 
-/** A snapshot of a core's state, for humans and runtimes. */
+/**
+ * A snapshot of a core's state, for humans and runtimes.
+ *
+ * @example
+ * ```ts
+ * import type { CoreStatus } from "@k8s-operator/k8s-operator/raft";
+ * const describe = (s: CoreStatus) => `${s.id} is ${s.role} in term ${s.term}`;
+ * ```
+ */
 export interface CoreStatus {
   /** This node. */
   id: NodeId;
@@ -230,6 +261,7 @@ export class RaftCore {
   #lastQuorumCheck = 0;
   #transferee: NodeId | null = null;
   #leaseVoid = false;
+  #restartQuiet: boolean;
 
   #messages: Message[] = [];
   #prevSoft: SoftState;
@@ -315,6 +347,7 @@ export class RaftCore {
     this.#resetRandomizedTimeout();
     this.#prevSoft = this.#softState();
     this.#prevHard = this.#hardState();
+    this.#restartQuiet = hardState.term > 0;
   }
 
   // ---------------------------------------------------------------- inputs
@@ -332,7 +365,13 @@ export class RaftCore {
    * throws on network input.
    */
   step(message: Message): void {
-    if (!isValidMessage(message)) return;
+    let valid = false;
+    try {
+      valid = isValidMessage(message);
+    } catch {
+      // An object whose fields throw when read is as malformed as any.
+    }
+    if (!valid) return;
     const m = message;
     if (m.to !== this.id || m.from === this.id) return;
 
@@ -384,10 +423,16 @@ export class RaftCore {
    * Appends `data` to the leader's log and starts replicating it.
    *
    * @returns the index of the new entry.
+   * @throws {RaftError} when `data` is not a `Uint8Array`.
    * @throws {NotLeaderError} when this node is not the leader, or while a
    * leadership transfer is in progress (the hint is then the transferee).
    */
   propose(data: Uint8Array): number {
+    if (!(data instanceof Uint8Array)) {
+      throw new RaftError(
+        `Expected the proposal data to be a Uint8Array, found ${typeof data}`,
+      );
+    }
     this.#assertLeader();
     return this.#appendEntry("normal", data.slice());
   }
@@ -454,6 +499,10 @@ export class RaftCore {
   /**
    * Starts an election now (with a pre-vote round when enabled). Does
    * nothing on a leader, a learner or a node that is not a voter.
+   *
+   * This node votes for itself even if it still hears from a leader, so a
+   * runtime that calls it on a follower can end a leader's lease early (see
+   * {@linkcode RaftCore.leaseTicks}); elections started by ticks never do.
    */
   campaign(): void {
     if (this.#role === "leader") return;
@@ -470,6 +519,11 @@ export class RaftCore {
    * not yet applied.
    */
   compact(index: number, data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) {
+      throw new RaftError(
+        `Expected the snapshot data to be a Uint8Array, found ${typeof data}`,
+      );
+    }
     if (
       !Number.isSafeInteger(index) || index <= this.#log.snapshotIndex ||
       index > this.#applied
@@ -592,6 +646,11 @@ export class RaftCore {
    * lease runs out. `margin` must cover the delay of a response in ticks plus
    * the drift between the nodes' tick clocks.
    *
+   * A restarted node (persisted term above 0) also ignores vote requests for
+   * `electionTicks` ticks, since it may have acknowledged a leader just before
+   * it stopped. With `checkQuorum` off there is no stickiness and the value
+   * guarantees nothing.
+   *
    * The value is never below `electionTicks` (no lease) until a quorum has
    * answered in this term, nor after a `timeoutNow` was sent in this term:
    * the transferee may then win at any moment.
@@ -657,9 +716,14 @@ export class RaftCore {
     return this.#conf.voters.includes(this.id);
   }
 
-  /** A leader is known and was heard from within the minimum election timeout. */
+  /**
+   * Leader stickiness: a leader is known and was heard from within the
+   * minimum election timeout, or this node restarted less than that ago (it
+   * may have acknowledged a leader just before it stopped).
+   */
   #inLease(): boolean {
-    return this.#checkQuorum && this.#leader !== null &&
+    return this.#checkQuorum &&
+      (this.#leader !== null || this.#restartQuiet) &&
       this.#electionElapsed < this.#electionTicks;
   }
 
@@ -683,6 +747,7 @@ export class RaftCore {
     this.#progress = new Map();
     this.#transferee = null;
     this.#leaseVoid = false;
+    this.#restartQuiet = false;
   }
 
   #becomeFollower(term: number, leader: NodeId | null): void {
@@ -809,14 +874,19 @@ export class RaftCore {
 
   // ----------------------------------------------------- message handlers
 
+  /**
+   * A learner in its own configuration votes too: it may already be a voter
+   * in the candidate's newer configuration, and refusing can leave a cluster
+   * without a quorum forever (Raft dissertation §4.1; etcd PR 10998). Only
+   * voters of the candidate's configuration are counted.
+   */
   #handleVoteRequest(m: Message): void {
     const canVote = this.#vote === m.from ||
       (this.#vote === null && this.#leader === null) ||
       (m.type === "preVote" && m.term > this.#term);
     const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
     if (
-      canVote && !this.#conf.learners.includes(this.id) &&
-      this.logIsUpToDate(m.logTerm, m.index)
+      canVote && this.logIsUpToDate(m.logTerm, m.index)
     ) {
       this.#send({ type: respType, to: m.from, term: m.term });
       if (m.type === "vote") {
@@ -1031,7 +1101,10 @@ export class RaftCore {
     if (index <= this.#log.committed) return false;
     const term = this.#log.term(index);
     if (term === undefined || !this.mayCommitTerm(term)) return false;
-    return this.#log.commitTo(index);
+    const pendingConf = this.#lastConfIndex > this.#log.committed;
+    this.#log.commitTo(index);
+    if (pendingConf && this.#lastConfIndex <= index) this.#syncProgress();
+    return true;
   }
 
   /** A leader whose removal is committed steps down (dissertation §4.2.2). */
@@ -1111,12 +1184,20 @@ export class RaftCore {
   /** Makes the leader's progress map match the membership. */
   #syncProgress(): void {
     const members = [...this.#conf.voters, ...this.#conf.learners];
+    if (this.#lastConfIndex > this.#log.committed) {
+      // A member being removed keeps receiving the log until its removal
+      // is committed, so that it learns it and stops campaigning.
+      const before = this.#confAt(this.#lastConfIndex - 1);
+      for (const id of [...before.voters, ...before.learners]) {
+        if (!members.includes(id)) members.push(id);
+      }
+    }
     for (const id of [...this.#progress.keys()]) {
       if (!members.includes(id)) this.#progress.delete(id);
     }
     for (const id of members) {
       if (id === this.id) continue;
-      const learner = this.#conf.learners.includes(id);
+      const learner = !this.#conf.voters.includes(id);
       const pr = this.#progress.get(id);
       if (pr !== undefined) {
         pr.learner = learner;

@@ -1,6 +1,8 @@
 /**
- * Raft consensus: a pure core you can drive tick by tick, its storages, and
- * (in later parts) the runtime node and HTTP transport.
+ * Raft consensus: a pure core you can drive tick by tick, its storages
+ * (memory and a checksummed write-ahead log), the runtime node that drives
+ * the core with a clock, the signed HTTP transport, and a replicated
+ * key-value store.
  *
  * Nothing here knows about Kubernetes, and nothing here imports an npm
  * package. See `raft/README.md` for the ready/advance loop, the lease and
@@ -22,3 +24,24 @@ export type { CoreStatus, ProgressStatus, RaftCoreOptions } from "./core.ts";
 export type { ProgressState } from "./_progress.ts";
 export { decodeConfChange, encodeConfChange } from "./conf_change.ts";
 export { MemoryStorage } from "./memory_storage.ts";
+export { RaftNode } from "./node.ts";
+export type {
+  NodeStatus,
+  RaftNodeOptions,
+  RoleChange,
+  RoleSink,
+  StopOptions,
+} from "./node.ts";
+export { NodeStoppedError } from "./node.ts";
+export { HttpTransport, TransportError } from "./transport.ts";
+export type { HttpTransportOptions, ListenOptions } from "./transport.ts";
+export { FileStorage, StorageCorruptionError } from "./file_storage.ts";
+export type { FileStorageOptions } from "./file_storage.ts";
+export {
+  decodeKvCommand,
+  encodeKvCommand,
+  KeyValueStore,
+  KvFormatError,
+  ReplicatedKv,
+} from "./kv.ts";
+export type { KvCommand, KvNode, KvResult, StateMachine } from "./kv.ts";

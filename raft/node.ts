@@ -181,6 +181,7 @@ export class RaftNode {
   #leader: NodeId | null = null;
   #termCommitted = false;
   #leaseUntil = -Infinity;
+  #leaseFence = -1;
   #quarantineUntil: number;
   #failure: Error | null = null;
 
@@ -400,7 +401,7 @@ export class RaftNode {
 
   /**
    * Hands leadership to `to` (default: the most caught-up other voter);
-   * resolves with the new leader once this node has stepped down, or with
+   * resolves with the new leader once this node has heard from it, or with
    * `null` when it was not the leader or the handover timed out.
    */
   async transferLeadership(
@@ -417,7 +418,7 @@ export class RaftNode {
         resolve(null);
       }, options.timeoutMs ?? 4 * this.#electionTicks * this.#tickMs);
       const off = this.onRoleChange((c) => {
-        if (c.role !== "leader") {
+        if (c.role !== "leader" && c.leader !== null && c.leader !== this.id) {
           clearTimeout(timer);
           off();
           resolve(c.leader);
@@ -520,6 +521,10 @@ export class RaftNode {
     // A process resumed after a pause: the lease is checked before anything else.
     if (now >= this.#leaseUntil) this.#setLease(-Infinity);
     const due = Math.floor((now - this.#lastTickAt) / this.#tickMs);
+    // Fired more than a tick late: the process was paused or starved.
+    // Acknowledgements that waited in socket buffers meanwhile are stale, so
+    // only those received after the next tick may extend the lease.
+    const stalled = due > 1;
     if (due > 0) {
       this.#lastTickAt += due * this.#tickMs;
       const n = Math.min(due, this.#tickTimes.length - 1);
@@ -531,6 +536,7 @@ export class RaftNode {
           this.#tickTimes[this.#tickCount % this.#tickTimes.length] = now;
           this.#core.tick();
         }
+        if (stalled) this.#leaseFence = this.#tickCount;
       });
     }
     this.#schedule();
@@ -544,6 +550,7 @@ export class RaftNode {
     const ticks = this.#core.leaseTicks();
     if (ticks === null || ticks >= this.#electionTicks) return -Infinity;
     if (ticks >= this.#tickTimes.length) return -Infinity;
+    if (this.#tickCount - ticks <= this.#leaseFence) return -Infinity;
     const at =
       this.#tickTimes[(this.#tickCount - ticks) % this.#tickTimes.length];
     return at + this.#leaseMs;

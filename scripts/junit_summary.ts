@@ -11,6 +11,9 @@
  * @module
  */
 
+import { readFile } from "node:fs/promises";
+import { args, exit } from "../platform/mod.ts";
+
 /** The counts of one or more JUnit reports. */
 export interface Summary {
   /** Leaf test cases that passed. */
@@ -75,15 +78,15 @@ export function summarize(reports: string[]): Summary {
 }
 
 if (import.meta.main) {
-  const files = Deno.args;
+  const files = args();
   if (files.length === 0) {
     console.error("Usage: junit_summary.ts REPORT.xml [...]");
-    Deno.exit(2);
+    exit(2);
   }
-  const reports = await Promise.all(files.map((f) => Deno.readTextFile(f)));
+  const reports = await Promise.all(files.map((f) => readFile(f, "utf8")));
   const s = summarize(reports);
   console.log(
     `deno: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`,
   );
-  if (s.failed > 0 || s.passed === 0) Deno.exit(1);
+  if (s.failed > 0 || s.passed === 0) exit(1);
 }

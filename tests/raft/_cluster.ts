@@ -116,7 +116,7 @@ export class NodeProcess {
 
   /** Sends a signal. */
   signal(sig: NodeJS.Signals): void {
-    this.child.kill(sig);
+    process.kill(this.child.pid!, sig);
   }
 }
 
@@ -208,7 +208,9 @@ export class Cluster {
   async kill(id: number): Promise<void> {
     const p = this.procs.get(id);
     if (p === undefined) return;
-    p.signal("SIGKILL");
+    if (p.child.exitCode === null && p.child.signalCode === null) {
+      p.signal("SIGKILL");
+    }
     const at = performance.timeOrigin + performance.now();
     await p.exited;
     this.procs.delete(id);

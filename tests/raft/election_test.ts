@@ -160,6 +160,23 @@ describe("check-quorum", () => {
     assert.equal(net.core(1).status().role, "leader");
   });
 
+  it("a deposed leader that returns learns the newer term from its followers' answers and steps down", () => {
+    const net = new Network({
+      voters: [1, 2, 3],
+      tuning: { checkQuorum: false },
+    });
+    net.elect(1);
+    net.isolate(1);
+    net.tick(10, [2, 3]);
+    net.elect(2);
+    net.heal();
+    net.tick(1, [1]);
+    net.deliver();
+    assert.equal(net.core(1).status().role, "follower");
+    assert.equal(net.core(1).status().term, 2);
+    assert.deepEqual(net.leaders(), [2]);
+  });
+
   it("leader stickiness: a follower that hears from its leader ignores vote requests", () => {
     const net = new Network({ voters: [1, 2, 3], tuning: { preVote: false } });
     net.elect(1);

@@ -1,0 +1,292 @@
+/**
+ * The typed client of a custom resource: get, list, create, replace,
+ * patch (merge, JSON patch, server-side apply), patchStatus, delete and a
+ * minimal watch: the types. The implementation (`_client.ts`) sends requests
+ * through `node:https` with the TLS and credentials of a
+ * `@kubernetes/client-node` `KubeConfig`, so the same code runs under Deno
+ * and Node.
+ *
+ * @module
+ */
+import type { FieldProblem } from "./errors.ts";
+
+/**
+ * How a patch is interpreted; each has its own Content-Type.
+ *
+ * @example
+ * ```ts ignore
+ * await websites.patch("blog", { spec: { replicas: 3 } }, { type: "merge" });
+ * ```
+ */
+export type PatchType = "merge" | "json" | "apply";
+
+/**
+ * One operation of a JSON Patch (RFC 6902).
+ *
+ * @example
+ * ```ts ignore
+ * const ops: JsonPatchOperation[] = [{ op: "replace", path: "/spec/replicas", value: 3 }];
+ * await websites.patch("blog", ops, { type: "json" });
+ * ```
+ */
+export interface JsonPatchOperation {
+  /** What to do. */
+  op: "add" | "remove" | "replace" | "move" | "copy" | "test";
+  /** A JSON Pointer such as `/spec/replicas`. */
+  path: string;
+  /** The value for add, replace and test. */
+  value?: unknown;
+  /** The source pointer for move and copy. */
+  from?: string;
+}
+
+/**
+ * What the client needs of a `KubeConfig` from `@kubernetes/client-node`
+ * (a `KubeConfig` is one): the current cluster, the current context's
+ * namespace, and TLS and credentials for `node:https`.
+ *
+ * @example
+ * ```ts ignore
+ * import { KubeConfig } from "@kubernetes/client-node";
+ * const kubeConfig: KubeConfigLike = new KubeConfig();
+ * ```
+ */
+export interface KubeConfigLike {
+  /** The cluster requests go to; `null` when the config has none. */
+  getCurrentCluster(): { server: string } | null;
+  /** The name of the current context. */
+  getCurrentContext(): string;
+  /** A context by name, for its default namespace. */
+  getContextObject(name: string): { namespace?: string } | null;
+  /** Adds the agent (TLS) and headers (credentials) to `node:https` request options. */
+  applyToHTTPSOptions(options: object): Promise<void>;
+}
+
+/**
+ * Options of the client as a whole.
+ *
+ * @example
+ * ```ts ignore
+ * const websites = Website.client(kubeConfig, { namespace: "web", requestTimeoutMs: 10_000 });
+ * ```
+ */
+export interface ResourceClientOptions {
+  /** The namespace used when a call names none (default: the kubeconfig context's, else `default`). */
+  namespace?: string;
+  /** The largest response body accepted, in bytes (default 64 MiB). */
+  maxResponseBytes?: number;
+  /** Gives up on a request (not a watch) after this many milliseconds without a response (default 30 000). */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Where a call goes: the namespace of a namespaced resource.
+ *
+ * @example
+ * ```ts ignore
+ * await websites.get("blog", { namespace: "web" });
+ * ```
+ */
+export interface NamespaceOptions {
+  /** The namespace (namespaced resources only). */
+  namespace?: string;
+}
+
+/**
+ * Options of `list`.
+ *
+ * @example
+ * ```ts ignore
+ * const page = await websites.list({ labelSelector: "app=web", limit: 50 });
+ * const next = await websites.list({ labelSelector: "app=web", limit: 50, continue: page.metadata.continue });
+ * ```
+ */
+export interface ListOptions extends NamespaceOptions {
+  /** List in every namespace (namespaced resources only). */
+  allNamespaces?: boolean;
+  /** Such as `app=web,tier!=db`. */
+  labelSelector?: string;
+  /** Such as `metadata.name=blog`. */
+  fieldSelector?: string;
+  /** The page size. */
+  limit?: number;
+  /** The `continue` token of the previous page. */
+  continue?: string;
+  /** List at least as new as this resourceVersion. */
+  resourceVersion?: string;
+}
+
+/**
+ * Options of the write calls.
+ *
+ * @example
+ * ```ts ignore
+ * await websites.create(site, { fieldManager: "website-operator", dryRun: true });
+ * ```
+ */
+export interface WriteOptions extends NamespaceOptions {
+  /** The field manager recorded in managedFields (required for apply). */
+  fieldManager?: string;
+  /** Validate and admit, but do not persist. */
+  dryRun?: boolean;
+}
+
+/**
+ * Options of `patch` and `patchStatus`.
+ *
+ * @example
+ * ```ts ignore
+ * await websites.patch("blog", { spec }, { type: "apply", fieldManager: "website-operator", force: true });
+ * ```
+ */
+export interface PatchOptions extends WriteOptions {
+  /** `merge` (default, RFC 7386), `json` (RFC 6902) or `apply` (server-side apply). */
+  type?: PatchType;
+  /** Server-side apply only: take over fields owned by other managers. */
+  force?: boolean;
+}
+
+/**
+ * Options of `delete`.
+ *
+ * @example
+ * ```ts ignore
+ * await websites.delete("blog", { propagationPolicy: "Foreground", preconditions: { resourceVersion: "42" } });
+ * ```
+ */
+export interface DeleteOptions extends NamespaceOptions {
+  /** How dependents are deleted. */
+  propagationPolicy?: "Foreground" | "Background" | "Orphan";
+  /** Seconds before the object is deleted. */
+  gracePeriodSeconds?: number;
+  /** Delete only if the object still has this uid / resourceVersion. */
+  preconditions?: { uid?: string; resourceVersion?: string };
+  /** Validate, but do not delete. */
+  dryRun?: boolean;
+}
+
+/**
+ * Options of `watch`.
+ *
+ * @example
+ * ```ts ignore
+ * const list = await websites.list();
+ * for await (const event of websites.watch({ resourceVersion: list.metadata.resourceVersion, signal })) {
+ *   console.log(event.type, event.object.metadata.name);
+ * }
+ * ```
+ */
+export interface WatchOptions extends NamespaceOptions {
+  /** Watch every namespace (namespaced resources only). */
+  allNamespaces?: boolean;
+  /** Such as `app=web`. */
+  labelSelector?: string;
+  /** Such as `metadata.name=blog`. */
+  fieldSelector?: string;
+  /** Start after this resourceVersion (from a list). */
+  resourceVersion?: string;
+  /** Ask for BOOKMARK events. */
+  allowWatchBookmarks?: boolean;
+  /** The server ends the watch after this many seconds. */
+  timeoutSeconds?: number;
+  /** Ends the watch. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A list of objects, as `list` returns it.
+ *
+ * @example
+ * ```ts ignore
+ * const list: ResourceList<Website> = await websites.list();
+ * console.log(list.items.length, list.metadata.resourceVersion);
+ * ```
+ */
+export interface ResourceList<T> {
+  /** `group/version`. */
+  apiVersion: string;
+  /** `<Kind>List`. */
+  kind: string;
+  /** The list's resourceVersion (watch from it) and the next page's token. */
+  metadata: { resourceVersion?: string; continue?: string };
+  /** The objects. */
+  items: T[];
+}
+
+/**
+ * One event of a watch.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const event of websites.watch()) {
+ *   if (event.type === "DELETED") console.log("gone", event.object.metadata.name);
+ * }
+ * ```
+ */
+export interface WatchEvent<T> {
+  /** What happened. */
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK";
+  /** The object after the change (for BOOKMARK, only its resourceVersion is meaningful). */
+  object: T;
+}
+
+/**
+ * The typed client of one custom resource. Create one with
+ * `Resource.client(kubeConfig)`.
+ *
+ * @example
+ * ```ts ignore
+ * const websites = Website.client(kubeConfig);
+ * const created = await websites.create(Website.build({ metadata: { name: "blog" }, spec }));
+ * await websites.patch("blog", { spec: { replicas: 3 } });
+ * await websites.patchStatus("blog", { status: { readyReplicas: 3 } });
+ * for await (const event of websites.watch({ signal })) console.log(event.type);
+ * ```
+ */
+export interface ResourceClient<T> {
+  /** Reads one object; `ApiError` with reason `NotFound` when absent. */
+  get(name: string, options?: NamespaceOptions): Promise<T>;
+  /** Lists objects (of the namespace, or of all with `allNamespaces`). */
+  list(options?: ListOptions): Promise<ResourceList<T>>;
+  /** Validates, then creates the object; `ValidationError` before any request when invalid. */
+  create(object: T, options?: WriteOptions): Promise<T>;
+  /** Validates, then replaces the object (PUT; set metadata.resourceVersion for optimistic concurrency). */
+  replace(object: T, options?: WriteOptions): Promise<T>;
+  /** Patches the object with the Content-Type of the patch type. */
+  patch(name: string, patch: unknown, options?: PatchOptions): Promise<T>;
+  /** Patches the status subresource. */
+  patchStatus(name: string, patch: unknown, options?: PatchOptions): Promise<T>;
+  /** Deletes the object; returns it while finalizers hold it, else undefined. */
+  delete(name: string, options?: DeleteOptions): Promise<T | undefined>;
+  /**
+   * A minimal watch: one request, events as they come, ends when the server
+   * closes it; an ERROR event (such as 410 Gone) throws `ApiError`. No
+   * reconnect, no relist: the controller's watcher does that.
+   */
+  watch(options?: WatchOptions): AsyncIterable<WatchEvent<T>>;
+}
+
+/**
+ * What the client needs of a resource definition.
+ *
+ * @example
+ * ```ts ignore
+ * const target: ClientTarget = Website; // every CustomResource is one
+ * ```
+ */
+export interface ClientTarget {
+  /** The API group. */
+  readonly group: string;
+  /** The version. */
+  readonly version: string;
+  /** `group/version`. */
+  readonly apiVersion: string;
+  /** The kind. */
+  readonly kind: string;
+  /** The plural name used in URLs. */
+  readonly plural: string;
+  /** Namespaced or cluster-scoped. */
+  readonly scope: "Namespaced" | "Cluster";
+  /** Every problem of a candidate object. */
+  problems(value: unknown): FieldProblem[];
+}

@@ -1,0 +1,231 @@
+/**
+ * The errors of the crd module.
+ *
+ * @module
+ */
+
+/**
+ * One problem with one field of a value, or one node of a schema.
+ *
+ * @example
+ * ```ts ignore
+ * const problem: FieldProblem = { path: "spec.replicas", message: "expected integer, found string" };
+ * ```
+ */
+export interface FieldProblem {
+  /** Where the problem is, as a dotted path such as `spec.replicas` or `spec.ports[0].name`. */
+  path: string;
+  /** What was expected and what was found. */
+  message: string;
+}
+
+function listProblems(problems: readonly FieldProblem[]): string {
+  return problems.map((p) => `${p.path || "(root)"}: ${p.message}`).join(
+    "; ",
+  );
+}
+
+/**
+ * A value does not match a resource's schema. `fields` lists every problem
+ * found, not only the first.
+ *
+ * @example
+ * ```ts ignore
+ * try {
+ *   Website.validate(candidate);
+ * } catch (error) {
+ *   if (error instanceof ValidationError) console.log(error.fields);
+ * }
+ * ```
+ */
+export class ValidationError extends Error {
+  /** Every problem found, each with its path. */
+  readonly fields: readonly FieldProblem[];
+
+  /**
+   * Lists the problems of one value.
+   *
+   * @param subject What was validated, such as `Website "blog"`.
+   * @param fields The problems found (at least one).
+   */
+  constructor(subject: string, fields: readonly FieldProblem[]) {
+    super(`Invalid ${subject}: ${listProblems(fields)}`);
+    this.name = "ValidationError";
+    this.fields = fields;
+  }
+}
+
+/**
+ * A schema that Kubernetes would reject as non-structural, or that uses a
+ * keyword a CustomResourceDefinition cannot carry. Thrown by
+ * `defineCustomResource` at definition time. `problems` names each path and
+ * the rule it breaks.
+ *
+ * @example
+ * ```ts ignore
+ * try {
+ *   defineCustomResource({ ...options, spec: Type.Object({ any: Type.Unknown() }) });
+ * } catch (error) {
+ *   if (error instanceof NonStructuralSchemaError) console.log(error.problems);
+ * }
+ * ```
+ */
+export class NonStructuralSchemaError extends Error {
+  /** Every violation, each with the path of the schema node and the rule. */
+  readonly problems: readonly FieldProblem[];
+
+  /**
+   * Lists the violations of one resource's schemas.
+   *
+   * @param kind The kind whose schema was checked.
+   * @param problems The violations found (at least one).
+   */
+  constructor(kind: string, problems: readonly FieldProblem[]) {
+    super(
+      `Expected a structural schema for ${kind}, found ${problems.length} problem${
+        problems.length === 1 ? "" : "s"
+      }: ${listProblems(problems)}`,
+    );
+    this.name = "NonStructuralSchemaError";
+    this.problems = problems;
+  }
+}
+
+/**
+ * The options given to `defineCustomResource` are invalid: a malformed
+ * group, version, kind or name, or a printer column that points nowhere.
+ *
+ * @example
+ * ```ts ignore
+ * try {
+ *   defineCustomResource({ ...options, kind: "website" });
+ * } catch (error) {
+ *   if (error instanceof InvalidDefinitionError) console.log(error.message);
+ * }
+ * ```
+ */
+export class InvalidDefinitionError extends Error {
+  /**
+   * Describes one malformed option.
+   *
+   * @param message What was expected and what was found.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidDefinitionError";
+  }
+}
+
+/**
+ * The `Status` object the Kubernetes API server sends with an error.
+ *
+ * @example
+ * ```ts ignore
+ * try {
+ *   await websites.get("missing");
+ * } catch (error) {
+ *   if (error instanceof ApiError) console.log(error.status?.details?.name);
+ * }
+ * ```
+ */
+export interface ApiStatus {
+  /** Always `Status`. */
+  kind?: string;
+  /** `Failure` for errors. */
+  status?: string;
+  /** A human-readable description. */
+  message?: string;
+  /** A machine-readable reason such as `NotFound`, `AlreadyExists`, `Conflict`, `Invalid`. */
+  reason?: string;
+  /** The HTTP status code. */
+  code?: number;
+  /** Extra data about the failure, such as the invalid fields. */
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    causes?: { reason?: string; message?: string; field?: string }[];
+    retryAfterSeconds?: number;
+  };
+}
+
+/**
+ * The API server refused a request. `code` is the HTTP status and `reason`
+ * the `Status` reason (`NotFound`, `AlreadyExists`, `Conflict`, `Invalid`,
+ * `Gone`, …), so callers can branch without parsing messages.
+ *
+ * @example
+ * ```ts ignore
+ * try {
+ *   await websites.get("missing", { namespace: "default" });
+ * } catch (error) {
+ *   if (error instanceof ApiError && error.reason === "NotFound") console.log("gone");
+ * }
+ * ```
+ */
+export class ApiError extends Error {
+  /** The HTTP status code (404, 409, 422, …). */
+  readonly code: number;
+  /** The `Status` reason, or the HTTP reason phrase when the body was not a `Status`. */
+  readonly reason: string;
+  /** The `Status` object, when the server sent one. */
+  readonly status: ApiStatus | undefined;
+  /** The request that failed, such as `GET /apis/example.dev/v1/namespaces/default/websites/blog`. */
+  readonly request: string;
+
+  /**
+   * Describes one refused request.
+   *
+   * @param request The method and path of the failed request.
+   * @param failure The HTTP code, the reason, the message and the `Status` body if any.
+   */
+  constructor(
+    request: string,
+    failure: {
+      code: number;
+      reason: string;
+      message: string;
+      status?: ApiStatus;
+    },
+  ) {
+    super(
+      `Kubernetes API refused ${request}: ${failure.code} ${failure.reason}: ${failure.message}`,
+    );
+    this.name = "ApiError";
+    this.code = failure.code;
+    this.reason = failure.reason;
+    this.status = failure.status;
+    this.request = request;
+  }
+}
+
+/**
+ * The API server's response could not be understood: a body that is not
+ * JSON, an object of another kind, a watch line that is not an event, or a
+ * response larger than the limit.
+ *
+ * @example
+ * ```ts ignore
+ * try {
+ *   await websites.get("blog");
+ * } catch (error) {
+ *   if (error instanceof MalformedResponseError) console.log(error.request);
+ * }
+ * ```
+ */
+export class MalformedResponseError extends Error {
+  /** The request whose response was malformed. */
+  readonly request: string;
+
+  /**
+   * Describes one response that could not be understood.
+   *
+   * @param request The method and path of the request.
+   * @param message What was expected and what was found.
+   */
+  constructor(request: string, message: string) {
+    super(`Malformed response to ${request}: ${message}`);
+    this.name = "MalformedResponseError";
+    this.request = request;
+  }
+}

@@ -1,0 +1,797 @@
+/**
+ * From a TypeBox (JSON Schema) schema to the structural OpenAPI v3 schema a
+ * CustomResourceDefinition carries: a few exact rewrites of TypeBox idioms,
+ * then a check against the Kubernetes rules for structural schemas.
+ *
+ * @module
+ */
+import { type FieldProblem, NonStructuralSchemaError } from "./errors.ts";
+import { validateValue } from "./validate.ts";
+
+/**
+ * An OpenAPI v3 schema as a CustomResourceDefinition carries it
+ * (`JSONSchemaProps` in the Kubernetes API).
+ *
+ * @example
+ * ```ts ignore
+ * const schema: JSONSchemaProps = { type: "object", properties: { replicas: { type: "integer", minimum: 1 } } };
+ * ```
+ */
+export interface JSONSchemaProps {
+  /** One of `object`, `array`, `string`, `integer`, `number`, `boolean`. */
+  type?: string;
+  /** Shown by `kubectl explain`. */
+  description?: string;
+  /** A format hint such as `date-time` or `int32`. */
+  format?: string;
+  /** A short title. */
+  title?: string;
+  /** The value the API server fills in when the field is absent. */
+  default?: unknown;
+  /** The fields of an object. */
+  properties?: Record<string, JSONSchemaProps>;
+  /** The schema of every value of a map. */
+  additionalProperties?: JSONSchemaProps | boolean;
+  /** Names of the fields that must be present. */
+  required?: string[];
+  /** The schema of every item of an array. */
+  items?: JSONSchemaProps;
+  /** The allowed values. */
+  enum?: unknown[];
+  /** Inclusive lower bound, exclusive when `exclusiveMinimum` is true. */
+  minimum?: number;
+  /** Inclusive upper bound, exclusive when `exclusiveMaximum` is true. */
+  maximum?: number;
+  /** Makes `minimum` exclusive. */
+  exclusiveMinimum?: boolean;
+  /** Makes `maximum` exclusive. */
+  exclusiveMaximum?: boolean;
+  /** The number must be a multiple of this. */
+  multipleOf?: number;
+  /** Least length of a string, in characters. */
+  minLength?: number;
+  /** Greatest length of a string, in characters. */
+  maxLength?: number;
+  /** A regular expression the string must match. */
+  pattern?: string;
+  /** Least number of items. */
+  minItems?: number;
+  /** Greatest number of items. */
+  maxItems?: number;
+  /** Least number of keys. */
+  minProperties?: number;
+  /** Greatest number of keys. */
+  maxProperties?: number;
+  /** `null` is allowed besides the type. */
+  nullable?: boolean;
+  /** Value validations that must all hold. */
+  allOf?: JSONSchemaProps[];
+  /** Value validations of which one at least must hold. */
+  anyOf?: JSONSchemaProps[];
+  /** Value validations of which exactly one must hold. */
+  oneOf?: JSONSchemaProps[];
+  /** A value validation that must not hold. */
+  not?: JSONSchemaProps;
+  /** Keep fields the schema does not name. */
+  "x-kubernetes-preserve-unknown-fields"?: boolean;
+  /** An integer or a string (like a port name or number). */
+  "x-kubernetes-int-or-string"?: boolean;
+  /** The object is a whole Kubernetes object (apiVersion, kind, metadata). */
+  "x-kubernetes-embedded-resource"?: boolean;
+  /** How server-side apply merges the list: `atomic`, `set` or `map`. */
+  "x-kubernetes-list-type"?: string;
+  /** The key fields of a `map` list. */
+  "x-kubernetes-list-map-keys"?: string[];
+  /** How server-side apply merges the object: `atomic` or `granular`. */
+  "x-kubernetes-map-type"?: string;
+  /** CEL rules the API server checks (not checked on the client). */
+  "x-kubernetes-validations"?: { rule: string; message?: string }[];
+  /** Other keywords. */
+  [keyword: string]: unknown;
+}
+
+type Schema = Record<string, unknown>;
+
+const TYPES = new Set([
+  "object",
+  "array",
+  "string",
+  "integer",
+  "number",
+  "boolean",
+]);
+
+const SUPPORTED = new Set([
+  "type",
+  "description",
+  "format",
+  "title",
+  "default",
+  "properties",
+  "additionalProperties",
+  "required",
+  "items",
+  "enum",
+  "minimum",
+  "maximum",
+  "exclusiveMinimum",
+  "exclusiveMaximum",
+  "multipleOf",
+  "minLength",
+  "maxLength",
+  "pattern",
+  "minItems",
+  "maxItems",
+  "uniqueItems",
+  "minProperties",
+  "maxProperties",
+  "nullable",
+  "allOf",
+  "anyOf",
+  "oneOf",
+  "not",
+  "example",
+  "externalDocs",
+  "x-kubernetes-preserve-unknown-fields",
+  "x-kubernetes-int-or-string",
+  "x-kubernetes-embedded-resource",
+  "x-kubernetes-list-type",
+  "x-kubernetes-list-map-keys",
+  "x-kubernetes-map-type",
+  "x-kubernetes-validations",
+]);
+
+const HINTS: Record<string, string> = {
+  $ref: "$ref is not supported: inline the referenced schema",
+  $id: "$id is not supported",
+  id: "id is not supported",
+  $schema: "$schema is not supported",
+  definitions: "definitions is not supported: inline the schemas",
+  $defs: "$defs is not supported: inline the schemas",
+  dependencies: "dependencies is not supported",
+  additionalItems:
+    "additionalItems is not supported: tuples cannot be expressed, use an array of one item schema",
+  patternProperties:
+    "patternProperties is not supported: use additionalProperties (Type.Record(Type.String(), …))",
+  const: "const is not supported: use enum",
+};
+
+function isSchema(value: unknown): value is Schema {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function jsonType(value: unknown): string | undefined {
+  if (typeof value === "string") return "string";
+  if (typeof value === "boolean") return "boolean";
+  if (typeof value === "number") {
+    return Number.isInteger(value) ? "integer" : "number";
+  }
+  return undefined;
+}
+
+/** A union of literals (`anyOf` of `{type, const}`) becomes `{type, enum}`. */
+function literalUnion(branches: Schema[]): Schema | undefined {
+  const values: unknown[] = [];
+  let type: string | undefined;
+  for (const branch of branches) {
+    const keys = Object.keys(branch).filter((k) => k !== "type");
+    if (keys.length !== 1 || (keys[0] !== "const" && keys[0] !== "enum")) {
+      return undefined;
+    }
+    const own = keys[0] === "const" ? [branch.const] : branch.enum;
+    if (!Array.isArray(own)) return undefined;
+    for (const value of own) {
+      const valueType = jsonType(value);
+      if (valueType === undefined) return undefined;
+      const merged = type === "number" || valueType === "number"
+        ? (type === undefined || type === "integer" || type === "number") &&
+            (valueType === "integer" || valueType === "number")
+          ? "number"
+          : undefined
+        : type === undefined || type === valueType
+        ? valueType
+        : undefined;
+      if (merged === undefined) return undefined;
+      type = merged;
+      values.push(value);
+    }
+  }
+  return type === undefined ? undefined : { type, enum: values };
+}
+
+/**
+ * Rewrites the TypeBox idioms that have an exact structural equivalent and
+ * copies only own enumerable keys (TypeBox keeps its markers non-enumerable).
+ */
+function normalize(input: unknown): unknown {
+  if (Array.isArray(input)) return input.map(normalize);
+  if (!isSchema(input)) return input;
+  let schema: Schema = {};
+  for (const key of Object.keys(input)) {
+    const value = input[key];
+    schema[key] = key === "default" || key === "enum" || key === "example" ||
+        key === "const"
+      ? structuredClone(value)
+      : key === "properties" && isSchema(value)
+      ? Object.fromEntries(
+        Object.keys(value).map((name) => [name, normalize(value[name])]),
+      )
+      : normalize(value);
+  }
+  for (const junctor of ["anyOf", "oneOf"] as const) {
+    const branches = schema[junctor];
+    if (!Array.isArray(branches) || !branches.every(isSchema)) continue;
+    const nulls = branches.filter((b) =>
+      b.type === "null" && Object.keys(b).length === 1
+    );
+    const others = branches.filter((b) => !nulls.includes(b));
+    if (nulls.length === 1 && others.length >= 1) {
+      const rest = { ...schema };
+      delete rest[junctor];
+      const inner = others.length === 1
+        ? others[0]
+        : literalUnion(others) ?? { [junctor]: others };
+      schema = { ...rest, ...inner, nullable: true };
+      continue;
+    }
+    const merged = literalUnion(branches);
+    if (merged !== undefined) {
+      const rest = { ...schema };
+      delete rest[junctor];
+      schema = { ...rest, ...merged };
+    }
+  }
+  if ("const" in schema && !("enum" in schema)) {
+    schema.enum = [schema.const];
+    delete schema.const;
+  }
+  if (Array.isArray(schema.enum) && schema.type === undefined) {
+    const types = new Set(schema.enum.map(jsonType));
+    if (types.size === 1 && !types.has(undefined)) {
+      schema.type = [...types][0];
+    } else if (
+      types.size === 2 && types.has("integer") && types.has("number")
+    ) {
+      schema.type = "number";
+    }
+  }
+  const pattern = schema.patternProperties;
+  if (
+    isSchema(pattern) && Object.keys(pattern).length === 1 &&
+    isSchema(pattern["^.*$"]) && schema.additionalProperties === undefined &&
+    (!isSchema(schema.properties) ||
+      Object.keys(schema.properties).length === 0)
+  ) {
+    schema.additionalProperties = pattern["^.*$"];
+    delete schema.patternProperties;
+    delete schema.properties;
+  }
+  if (
+    isSchema(schema.properties) &&
+    Object.keys(schema.properties).length === 0 &&
+    isSchema(schema.additionalProperties)
+  ) {
+    delete schema.properties;
+  }
+  for (
+    const [exclusive, inclusive] of [
+      ["exclusiveMinimum", "minimum"],
+      ["exclusiveMaximum", "maximum"],
+    ] as const
+  ) {
+    if (
+      typeof schema[exclusive] === "number" && schema[inclusive] === undefined
+    ) {
+      schema[inclusive] = schema[exclusive];
+      schema[exclusive] = true;
+    }
+  }
+  return schema;
+}
+
+type Level = "root" | "field" | "item";
+
+interface Walk {
+  problems: FieldProblem[];
+}
+
+function childPath(path: string, name: string): string {
+  return /^[A-Za-z_$][\w$-]*$/.test(name)
+    ? `${path}.${name}`
+    : `${path}[${JSON.stringify(name)}]`;
+}
+
+function report(walk: Walk, path: string, message: string): void {
+  walk.problems.push({ path, message });
+}
+
+function checkKeywords(walk: Walk, schema: Schema, path: string): void {
+  for (const key of Object.keys(schema)) {
+    if (SUPPORTED.has(key)) continue;
+    report(
+      walk,
+      path,
+      HINTS[key] ??
+        `keyword ${key} is not supported in a CustomResourceDefinition schema`,
+    );
+  }
+  for (const key of ["exclusiveMinimum", "exclusiveMaximum"]) {
+    if (key in schema && typeof schema[key] !== "boolean") {
+      report(
+        walk,
+        path,
+        `${key} must be a boolean in OpenAPI v3.0 (set minimum/maximum and ${key}: true), found ${
+          JSON.stringify(schema[key])
+        }`,
+      );
+    }
+  }
+  if (schema.uniqueItems === true) {
+    report(
+      walk,
+      path,
+      "uniqueItems cannot be set to true (quadratic cost): use x-kubernetes-list-type: set",
+    );
+  }
+  if (typeof schema.pattern === "string") {
+    if (/\(\?<?[=!]|\\[1-9]/.test(schema.pattern)) {
+      report(
+        walk,
+        path,
+        `pattern must be an RE2 expression without lookaround or backreferences, found ${
+          JSON.stringify(schema.pattern)
+        }`,
+      );
+    } else {
+      try {
+        new RegExp(schema.pattern, "u");
+      } catch (error) {
+        report(
+          walk,
+          path,
+          `pattern must be a valid regular expression: ${
+            (error as Error).message
+          }`,
+        );
+      }
+    }
+  }
+}
+
+/** Checks a node of the structure (not inside a junctor). */
+function checkNode(
+  walk: Walk,
+  schema: unknown,
+  path: string,
+  level: Level,
+): void {
+  if (!isSchema(schema)) {
+    report(
+      walk,
+      path,
+      `expected a schema object, found ${JSON.stringify(schema)}`,
+    );
+    return;
+  }
+  checkKeywords(walk, schema, path);
+  const type = schema.type;
+  const intOrString = schema["x-kubernetes-int-or-string"] === true;
+  const preserve = schema["x-kubernetes-preserve-unknown-fields"];
+  const embedded = schema["x-kubernetes-embedded-resource"] === true;
+  if (type === undefined) {
+    if (!intOrString && preserve !== true) {
+      report(
+        walk,
+        path,
+        level === "item"
+          ? "type must not be empty for specified array items"
+          : level === "root"
+          ? "type must not be empty at the root"
+          : "type must not be empty for specified object fields (only x-kubernetes-int-or-string or x-kubernetes-preserve-unknown-fields allow that)",
+      );
+    }
+  } else if (type === "null") {
+    report(
+      walk,
+      path,
+      "type cannot be null: use nullable: true (Type.Union([X, Type.Null()]))",
+    );
+  } else if (typeof type !== "string" || !TYPES.has(type)) {
+    report(
+      walk,
+      path,
+      `type must be one of ${[...TYPES].join(", ")}, found ${
+        JSON.stringify(type)
+      }`,
+    );
+  }
+  if (intOrString && type !== undefined) {
+    report(
+      walk,
+      path,
+      "type must be empty if x-kubernetes-int-or-string is true",
+    );
+  }
+  if (intOrString && preserve === true) {
+    report(
+      walk,
+      path,
+      "x-kubernetes-preserve-unknown-fields must be false if x-kubernetes-int-or-string is true",
+    );
+  }
+  if (preserve !== undefined && preserve !== true) {
+    report(
+      walk,
+      path,
+      "x-kubernetes-preserve-unknown-fields must be true or undefined",
+    );
+  }
+  if (embedded && type !== "object") {
+    report(
+      walk,
+      path,
+      "type must be object if x-kubernetes-embedded-resource is true",
+    );
+  }
+  if (
+    embedded && preserve !== true &&
+    (!isSchema(schema.properties) ||
+      Object.keys(schema.properties).length === 0)
+  ) {
+    report(
+      walk,
+      path,
+      "properties must not be empty if x-kubernetes-embedded-resource is true without x-kubernetes-preserve-unknown-fields",
+    );
+  }
+  const listType = schema["x-kubernetes-list-type"];
+  if (listType !== undefined) {
+    if (type !== "array") {
+      report(
+        walk,
+        path,
+        "type must be array if x-kubernetes-list-type is specified",
+      );
+    }
+    if (listType !== "atomic" && listType !== "set" && listType !== "map") {
+      report(
+        walk,
+        path,
+        `x-kubernetes-list-type must be atomic, set or map, found ${
+          JSON.stringify(listType)
+        }`,
+      );
+    }
+  }
+  const mapKeys = schema["x-kubernetes-list-map-keys"];
+  if (listType === "map") {
+    const items = isSchema(schema.items) ? schema.items : undefined;
+    if (!Array.isArray(mapKeys) || mapKeys.length === 0) {
+      report(
+        walk,
+        path,
+        "x-kubernetes-list-map-keys must not be empty if x-kubernetes-list-type is map",
+      );
+    } else if (items?.type !== "object") {
+      report(
+        walk,
+        path,
+        "items must be of type object if x-kubernetes-list-type is map",
+      );
+    } else {
+      const props = isSchema(items.properties) ? items.properties : {};
+      const required = Array.isArray(items.required) ? items.required : [];
+      for (const key of mapKeys) {
+        const prop = props[String(key)];
+        if (!isSchema(prop)) {
+          report(
+            walk,
+            path,
+            `x-kubernetes-list-map-keys entry ${
+              JSON.stringify(key)
+            } must name an item property`,
+          );
+        } else if (!required.includes(key) && prop.default === undefined) {
+          report(
+            walk,
+            path,
+            `x-kubernetes-list-map-keys entry ${
+              JSON.stringify(key)
+            } must be required or have a default`,
+          );
+        }
+      }
+    }
+  } else if (mapKeys !== undefined) {
+    report(
+      walk,
+      path,
+      "x-kubernetes-list-type must be map if x-kubernetes-list-map-keys is set",
+    );
+  }
+  const mapType = schema["x-kubernetes-map-type"];
+  if (mapType !== undefined) {
+    if (type !== "object") {
+      report(
+        walk,
+        path,
+        "type must be object if x-kubernetes-map-type is specified",
+      );
+    }
+    if (mapType !== "atomic" && mapType !== "granular") {
+      report(
+        walk,
+        path,
+        `x-kubernetes-map-type must be atomic or granular, found ${
+          JSON.stringify(mapType)
+        }`,
+      );
+    }
+  }
+  if (type === "array" && schema.items === undefined) {
+    report(walk, path, "items must be specified for type array");
+  }
+  if (Array.isArray(schema.items)) {
+    report(
+      walk,
+      path,
+      "items must be a schema object and not an array (tuples are not supported)",
+    );
+  } else if (schema.items !== undefined) {
+    checkNode(walk, schema.items, `${path}[*]`, "item");
+  }
+  const properties = schema.properties;
+  if (properties !== undefined) {
+    if (!isSchema(properties)) {
+      report(walk, path, "properties must be an object of schemas");
+    } else {
+      for (const name of Object.keys(properties)) {
+        checkNode(walk, properties[name], childPath(path, name), "field");
+      }
+    }
+  }
+  const additional = schema.additionalProperties;
+  if (additional === false) {
+    report(
+      walk,
+      path,
+      "additionalProperties cannot be false: Kubernetes prunes unknown fields instead (drop it)",
+    );
+  } else if (additional !== undefined) {
+    if (isSchema(properties) && Object.keys(properties).length > 0) {
+      report(
+        walk,
+        path,
+        "additionalProperties and properties are mutually exclusive (properties are for structs, additionalProperties for maps)",
+      );
+    }
+    if (isSchema(additional)) checkNode(walk, additional, `${path}.*`, "field");
+  }
+  checkJunctors(walk, schema, path);
+  if (schema.default !== undefined) {
+    const problems = validateValue(schema as JSONSchemaProps, schema.default, {
+      path,
+    });
+    for (const problem of problems) {
+      report(
+        walk,
+        problem.path,
+        `default must match the schema: ${problem.message}`,
+      );
+    }
+  }
+}
+
+function isIntOrStringPair(branches: unknown): boolean {
+  return Array.isArray(branches) && branches.length === 2 &&
+    isSchema(branches[0]) && isSchema(branches[1]) &&
+    Object.keys(branches[0]).length === 1 && branches[0].type === "integer" &&
+    Object.keys(branches[1]).length === 1 && branches[1].type === "string";
+}
+
+function checkJunctors(walk: Walk, schema: Schema, path: string): void {
+  const intOrString = schema["x-kubernetes-int-or-string"] === true;
+  for (const junctor of ["allOf", "anyOf", "oneOf"] as const) {
+    const branches = schema[junctor];
+    if (branches === undefined) continue;
+    if (!Array.isArray(branches)) {
+      report(walk, path, `${junctor} must be an array of schemas`);
+      continue;
+    }
+    if (junctor === "anyOf" && intOrString && isIntOrStringPair(branches)) {
+      continue;
+    }
+    branches.forEach((branch, i) => {
+      if (
+        junctor === "allOf" && i === 0 && intOrString && isSchema(branch) &&
+        isIntOrStringPair(branch.anyOf)
+      ) {
+        const rest = { ...branch };
+        delete rest.anyOf;
+        checkNested(walk, rest, schema, `${path}.allOf[0]`);
+        return;
+      }
+      checkNested(walk, branch, schema, `${path}.${junctor}[${i}]`);
+    });
+  }
+  if (schema.not !== undefined) {
+    checkNested(walk, schema.not, schema, `${path}.not`);
+  }
+}
+
+const NESTED_FORBIDDEN: Record<string, string> = {
+  type: "type must be empty inside allOf, anyOf, oneOf or not",
+  default: "default must be undefined inside allOf, anyOf, oneOf or not",
+  description: "description must be empty inside allOf, anyOf, oneOf or not",
+  title: "title must be empty inside allOf, anyOf, oneOf or not",
+  nullable: "nullable must be false inside allOf, anyOf, oneOf or not",
+  additionalProperties:
+    "additionalProperties must be undefined inside allOf, anyOf, oneOf or not",
+  "x-kubernetes-preserve-unknown-fields":
+    "x-kubernetes-preserve-unknown-fields must be false inside allOf, anyOf, oneOf or not",
+  "x-kubernetes-embedded-resource":
+    "x-kubernetes-embedded-resource must be false inside allOf, anyOf, oneOf or not",
+  "x-kubernetes-int-or-string":
+    "x-kubernetes-int-or-string must be false inside allOf, anyOf, oneOf or not",
+  "x-kubernetes-list-type":
+    "x-kubernetes-list-type must be undefined inside allOf, anyOf, oneOf or not",
+  "x-kubernetes-list-map-keys":
+    "x-kubernetes-list-map-keys must be empty inside allOf, anyOf, oneOf or not",
+  "x-kubernetes-map-type":
+    "x-kubernetes-map-type must be undefined inside allOf, anyOf, oneOf or not",
+  "x-kubernetes-validations":
+    "x-kubernetes-validations must be empty inside allOf, anyOf, oneOf or not",
+};
+
+/**
+ * A value validation under a junctor: no types, defaults, descriptions or
+ * extensions, and every field or item it names must also be specified by
+ * the structure around it (`outer`).
+ */
+function checkNested(
+  walk: Walk,
+  schema: unknown,
+  outer: Schema | undefined,
+  path: string,
+): void {
+  if (!isSchema(schema)) {
+    report(
+      walk,
+      path,
+      `expected a schema object, found ${JSON.stringify(schema)}`,
+    );
+    return;
+  }
+  checkKeywords(walk, schema, path);
+  for (const key of Object.keys(schema)) {
+    const message = NESTED_FORBIDDEN[key];
+    if (message !== undefined) {
+      report(
+        walk,
+        path,
+        `${message}, found ${key} (only value validations may go there: a union of typed schemas is not structural, and an intersection of objects must be merged, as Type.Evaluate(Type.Intersect([...])) does)`,
+      );
+    }
+  }
+  const properties = schema.properties;
+  if (isSchema(properties)) {
+    const outerProps = outer && isSchema(outer.properties)
+      ? outer.properties
+      : undefined;
+    const outerMap = outer && isSchema(outer.additionalProperties)
+      ? outer.additionalProperties
+      : undefined;
+    for (const name of Object.keys(properties)) {
+      const fieldPath = childPath(path, name);
+      if (name === "metadata") {
+        report(
+          walk,
+          fieldPath,
+          "metadata must not be specified inside allOf, anyOf, oneOf or not",
+        );
+      }
+      const outerField = outerProps && isSchema(outerProps[name])
+        ? outerProps[name] as Schema
+        : undefined;
+      if (outerField === undefined && outerMap === undefined) {
+        report(
+          walk,
+          fieldPath,
+          `field ${
+            JSON.stringify(name)
+          } must also be specified outside allOf, anyOf, oneOf or not`,
+        );
+      }
+      checkNested(walk, properties[name], outerField ?? outerMap, fieldPath);
+    }
+  }
+  if (schema.items !== undefined) {
+    const outerItems = outer && isSchema(outer.items) ? outer.items : undefined;
+    if (outerItems === undefined) {
+      report(
+        walk,
+        `${path}[*]`,
+        "items must also be specified outside allOf, anyOf, oneOf or not",
+      );
+    }
+    checkNested(walk, schema.items, outerItems, `${path}[*]`);
+  }
+  for (const junctor of ["allOf", "anyOf", "oneOf"] as const) {
+    const branches = schema[junctor];
+    if (Array.isArray(branches)) {
+      branches.forEach((branch, i) =>
+        checkNested(walk, branch, outer, `${path}.${junctor}[${i}]`)
+      );
+    }
+  }
+  if (schema.not !== undefined) {
+    checkNested(walk, schema.not, outer, `${path}.not`);
+  }
+}
+
+/**
+ * Options of {@linkcode toStructuralSchema}.
+ *
+ * @example
+ * ```ts ignore
+ * const status = toStructuralSchema(statusSchema, { path: "status", kind: "Website" });
+ * ```
+ */
+export interface StructuralSchemaOptions {
+  /** The path of the schema in the resource, used in messages (default `spec`). */
+  path?: string;
+  /** The kind the schema belongs to, used in the error message. */
+  kind?: string;
+}
+
+/**
+ * Turns a TypeBox/JSON Schema into the structural OpenAPI v3 schema a
+ * CustomResourceDefinition carries, or throws `NonStructuralSchemaError`
+ * listing every violation with its path and rule.
+ *
+ * Exact rewrites of TypeBox idioms happen first: a union of literals
+ * becomes `{type, enum}`, `const` becomes a one-value `enum`, a union with
+ * `Type.Null()` becomes `nullable: true`, `Type.Record(Type.String(), X)`
+ * becomes `additionalProperties: X`, and numeric `exclusiveMinimum` /
+ * `exclusiveMaximum` become the OpenAPI v3.0 boolean form. Everything else
+ * is checked as written.
+ *
+ * @example
+ * ```ts
+ * import Type from "typebox";
+ * import { toStructuralSchema } from "./schema.ts";
+ *
+ * const schema = toStructuralSchema(
+ *   Type.Object({ size: Type.Union([Type.Literal("s"), Type.Literal("m")]) }),
+ * );
+ * console.log(schema.properties?.size); // { type: "string", enum: ["s", "m"] }
+ * ```
+ */
+export function toStructuralSchema(
+  schema: unknown,
+  options: StructuralSchemaOptions = {},
+): JSONSchemaProps {
+  const path = options.path ?? "spec";
+  const normalized = normalize(schema);
+  const walk: Walk = { problems: [] };
+  checkNode(walk, normalized, path, "field");
+  if (
+    walk.problems.length === 0 && isSchema(normalized) &&
+    normalized.type !== "object"
+  ) {
+    report(
+      walk,
+      path,
+      `type must be object for ${path}, found ${
+        JSON.stringify(normalized.type)
+      }`,
+    );
+  }
+  if (walk.problems.length > 0) {
+    throw new NonStructuralSchemaError(
+      options.kind ?? "the resource",
+      walk.problems,
+    );
+  }
+  return normalized as JSONSchemaProps;
+}

@@ -1,0 +1,36 @@
+/**
+ * Helpers for tests that run under both Deno and Node (from the npm build).
+ *
+ * @module
+ */
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+/** A command line that runs a script under the current runtime. */
+export interface ScriptCommand {
+  /** The runtime's executable. */
+  command: string;
+  /** Its arguments: the script (and, under Deno, `run -A`) then `args`. */
+  args: string[];
+}
+
+/**
+ * The command that runs the sibling script `name` (written as `x.ts`) under
+ * the runtime running this test: `deno run -A x.ts` under Deno, `node x.js`
+ * in the npm build, where the script has been compiled beside the test.
+ *
+ * @example
+ * ```ts ignore
+ * const { command, args } = scriptCommand(
+ *   new URL("./_child.ts", import.meta.url),
+ *   ["--flag"],
+ * );
+ * ```
+ */
+export function scriptCommand(script: URL, args: string[] = []): ScriptCommand {
+  const compiled = import.meta.url.endsWith(".js");
+  const path = fileURLToPath(script).replace(/\.ts$/, compiled ? ".js" : ".ts");
+  return compiled
+    ? { command: process.execPath, args: [path, ...args] }
+    : { command: process.execPath, args: ["run", "-A", path, ...args] };
+}

@@ -1,0 +1,320 @@
+/**
+ * RaftNode in one process on fake time: `mock.timers` drives the timers and
+ * an injected clock moves with them; messages travel through an in-memory
+ * network that tests can cut, hold and release.
+ */
+import { afterEach, beforeEach, describe, it, mock } from "node:test";
+import assert from "node:assert/strict";
+import { LeaderElection } from "../../controller/leader_election.ts";
+import { NotLeaderError } from "../../raft/errors.ts";
+import { KeyValueStore, ReplicatedKv } from "../../raft/kv.ts";
+import { MemoryStorage } from "../../raft/memory_storage.ts";
+import { RaftNode } from "../../raft/node.ts";
+import type { RoleChange } from "../../raft/node.ts";
+import type { Storage, StorageWrite } from "../../raft/storage.ts";
+import type { Message } from "../../raft/types.ts";
+import { seeded } from "./_random.ts";
+
+let now = 0;
+const clock = () => now;
+
+/** Lets promise chains (the node's loop) run to rest. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+}
+
+/** Moves fake time forward in steps of `step` ms, settling in between. */
+async function advance(ms: number, step = 10): Promise<void> {
+  for (let t = 0; t < ms; t += step) {
+    now += step;
+    mock.timers.tick(step);
+    await settle();
+  }
+}
+
+interface Member {
+  node: RaftNode;
+  election: LeaderElection;
+  store: KeyValueStore;
+  roles: RoleChange[];
+}
+
+class Net {
+  readonly members = new Map<number, Member>();
+  readonly held: Message[] = [];
+  route: (m: Message) => "deliver" | "hold" | "drop" = () => "deliver";
+
+  deliver(messages: Message[]): void {
+    for (const m of messages) {
+      const way = this.route(m);
+      if (way === "hold") this.held.push(m);
+      if (way === "deliver") this.members.get(m.to)?.node.receive([m]);
+    }
+  }
+
+  async add(
+    id: number,
+    options: { voters?: number[]; storage?: Storage; seed?: number } = {},
+  ): Promise<Member> {
+    const election = new LeaderElection(id, { requireLease: true, now: clock });
+    const store = new KeyValueStore();
+    const roles: RoleChange[] = [];
+    const node = await RaftNode.start({
+      id,
+      storage: options.storage ?? new MemoryStorage(),
+      bootstrap: { voters: options.voters ?? [0, 1, 2], learners: [] },
+      stateMachine: store,
+      send: (ms) => queueMicrotask(() => this.deliver(ms)),
+      clock,
+      random: seeded(options.seed ?? id + 1),
+      election,
+    });
+    node.onRoleChange((c) => roles.push(c));
+    const m = { node, election, store, roles };
+    this.members.set(id, m);
+    return m;
+  }
+
+  leaders(): number[] {
+    return [...this.members].filter(([, m]) => m.election.guard().isLeader())
+      .map(([id]) => id);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const m of this.members.values()) {
+      await m.node.stop({ transfer: false });
+    }
+  }
+}
+
+/** A durable storage in memory (as if it were on disk). */
+class DurableMemory extends MemoryStorage {
+  override readonly durable: boolean = true;
+}
+
+describe("RaftNode on fake time", () => {
+  let net: Net;
+  beforeEach(() => {
+    now = 1000;
+    mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
+    net = new Net();
+  });
+  afterEach(async () => {
+    await net.stopAll();
+    mock.timers.reset();
+  });
+
+  it("never lets a lone node with empty storage lead, however long it waits", async () => {
+    const lone = await net.add(0, { storage: new DurableMemory() });
+    const outsider = await net.add(3, { storage: new DurableMemory() });
+    await advance(10_000, 50);
+    assert.ok(
+      lone.roles.every((r) => r.role !== "leader" && r.role !== "candidate"),
+    );
+    assert.ok(
+      lone.roles.some((r) => r.role === "preCandidate"),
+      "it did try a pre-vote",
+    );
+    assert.deepEqual(
+      outsider.roles,
+      [],
+      "a node outside the membership never campaigns",
+    );
+    assert.equal(lone.node.status().term, 0);
+  });
+
+  it("elects exactly one leader among three nodes started together", async () => {
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: new DurableMemory() });
+    }
+    let seen: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      await advance(10);
+      const leaders = net.leaders();
+      assert.ok(leaders.length <= 1, `two guards say leader: ${leaders}`);
+      if (leaders.length === 1) seen = leaders;
+    }
+    assert.equal(seen.length, 1);
+    const s = net.members.get(seen[0])!.node.status();
+    assert.equal(s.role, "leader");
+    assert.ok(s.leaseRemainingMs! > 0);
+    assert.deepEqual(Object.keys(s.progress).sort(), ["0", "1", "2"]);
+  });
+
+  it("persists a ready before sending its messages", async () => {
+    const order: string[] = [];
+    let release: () => void = () => {};
+    class Slow extends DurableMemory {
+      override save(write: StorageWrite): Promise<void> {
+        order.push("save");
+        super.save(write);
+        return new Promise((resolve) => {
+          release = () => {
+            order.push("saved");
+            resolve();
+          };
+        });
+      }
+    }
+    const m = await net.add(0, { storage: new Slow() });
+    const sent: Message[] = [];
+    net.deliver = (ms) => {
+      order.push("send");
+      sent.push(...ms);
+    };
+    m.node.receive([{
+      type: "vote",
+      from: 1,
+      to: 0,
+      term: 1,
+      logTerm: 0,
+      index: 0,
+      commit: 0,
+      entries: [],
+      reject: false,
+      rejectHint: 0,
+      snapshot: null,
+    }]);
+    await settle();
+    assert.deepEqual(
+      order,
+      ["save"],
+      "nothing is sent while the write is pending",
+    );
+    release();
+    await settle();
+    assert.deepEqual(order.slice(0, 3), ["save", "saved", "send"]);
+    assert.deepEqual(sent.map((s) => [s.type, s.reject]), [[
+      "voteResp",
+      false,
+    ]]);
+  });
+
+  it("turns the guard off the moment the clock passes the lease, before any timer runs", async () => {
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: new DurableMemory() });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const m = net.members.get(leader)!;
+    assert.ok(m.node.isLeader());
+    now += 400; // the process was stopped: time moved, no timer has fired yet
+    assert.equal(m.election.guard().isLeader(), false);
+    assert.equal(m.node.isLeader(), false);
+  });
+
+  it("does not renew the lease from acknowledgements that waited out a stall", async () => {
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: new DurableMemory() });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const m = net.members.get(leader)!;
+    const term = m.node.status().term;
+    // The leader stops: answers to its last heartbeats wait in its socket
+    // buffers, and nothing else reaches it or leaves it.
+    net.route = (msg) =>
+      msg.to === leader && msg.term === term && msg.type === "heartbeatResp"
+        ? "hold"
+        : "deliver";
+    await advance(60);
+    net.route = (msg) =>
+      msg.to === leader || msg.from === leader ? "drop" : "deliver";
+    // A stall shorter than two check-quorum rounds but longer than the
+    // followers' lease on their leader: the leader keeps its role.
+    now += 350;
+    mock.timers.tick(60); // it resumes: its tick timer fires first
+    await settle();
+    assert.ok(net.held.length > 0, "some answers were held");
+    m.node.receive(net.held.splice(0));
+    await settle();
+    assert.equal(
+      m.node.status().role,
+      "leader",
+      "it has not heard of a newer term",
+    );
+    assert.equal(m.node.isLeader(), false);
+    assert.equal(m.election.guard().isLeader(), false);
+  });
+
+  it("makes a node with memory storage refuse votes for a full election timeout after start", async () => {
+    const sent: Message[] = [];
+    net.deliver = (ms) => sent.push(...ms);
+    const m = await net.add(0);
+    const vote = (term: number): Message => ({
+      type: "vote",
+      from: 1,
+      to: 0,
+      term,
+      logTerm: 0,
+      index: 0,
+      commit: 0,
+      entries: [],
+      reject: false,
+      rejectHint: 0,
+      snapshot: null,
+    });
+    assert.equal(m.node.status().voteQuarantine, true);
+    m.node.receive([vote(5)]);
+    await advance(500);
+    assert.deepEqual(sent.filter((s) => s.type === "voteResp"), []);
+    assert.equal(m.node.status().term, 0);
+    await advance(200); // past 2 * electionTicks * tickMs = 600 ms
+    assert.equal(m.node.status().voteQuarantine, false);
+    m.node.receive([vote(6)]);
+    await settle();
+    const granted = sent.filter((s) => s.type === "voteResp");
+    assert.equal(granted.length, 1);
+    assert.equal(granted[0].reject, false);
+    assert.equal(granted[0].term, 6);
+  });
+
+  it("serves key-value writes and linearizable reads on the leader only", async () => {
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: new DurableMemory() });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const l = net.members.get(leader)!;
+    const kv = new ReplicatedKv(l.node, l.store);
+    const put = kv.put("a", "1");
+    await advance(100);
+    await put;
+    const cas = kv.compareAndSet("a", "1", "2");
+    await advance(100);
+    assert.equal(await cas, true);
+    const get = kv.get("a");
+    await advance(50);
+    assert.equal(await get, "2");
+    const follower = net.members.get((leader + 1) % 3)!;
+    assert.equal(follower.store.get("a"), "2", "followers applied the writes");
+    const fkv = new ReplicatedKv(follower.node, follower.store);
+    await assert.rejects(fkv.get("a"), NotLeaderError);
+    await assert.rejects(fkv.put("a", "3"), (e: unknown) => {
+      assert.ok(e instanceof NotLeaderError);
+      assert.equal(e.leader, leader);
+      return true;
+    });
+  });
+
+  it("hands leadership over on stop before it returns", async () => {
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: new DurableMemory() });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const m = net.members.get(leader)!;
+    let stopped = false;
+    const stop = m.node.stop().then(() => stopped = true);
+    for (let i = 0; i < 50 && !stopped; i++) await advance(10);
+    await stop;
+    net.members.delete(leader);
+    const others = [...net.members.values()];
+    const next = others.find((o) => o.node.status().role === "leader");
+    assert.ok(next !== undefined, "another node leads");
+    assert.ok(others.every((o) => o.node.status().leader === next.node.id));
+    assert.ok(
+      m.roles.some((r) => r.role === "follower" && r.leader === next.node.id),
+    );
+  });
+});

@@ -1,0 +1,100 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { NotLeaderError, RaftError } from "../../raft/errors.ts";
+import { Network } from "./_network.ts";
+
+describe("leadership transfer", () => {
+  it("a caught-up follower gets timeoutNow and wins the next term at once", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.run(2);
+    net.core(1).transferLeadership(2);
+    net.deliver();
+    assert.equal(net.core(2).status().role, "leader");
+    assert.equal(net.core(2).status().term, 2);
+    assert.equal(net.core(1).status().role, "follower");
+    assert.equal(net.core(1).status().leader, 2);
+    const votes = net.sent.filter((m) => m.type === "vote" && m.term === 2);
+    assert.ok(votes.length > 0 && votes.every((m) => m.transfer === true));
+  });
+
+  it("a transfer-initiated campaign is not refused by followers that still hear from the leader", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.run(2); // 3 has just heard from 1: it is sticky to 1
+    net.core(1).transferLeadership(2);
+    net.deliver();
+    const grant = net.sent.find((m) =>
+      m.type === "voteResp" && m.from === 3 && m.to === 2
+    );
+    assert.equal(grant?.reject, false);
+  });
+
+  it("a lagging target is caught up first, then sent timeoutNow", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.isolate(2);
+    net.propose(1, "x");
+    net.deliver();
+    net.heal();
+    net.core(1).transferLeadership(2);
+    const first = net.take(() => true);
+    assert.ok(first.every((m) => m.type !== "timeoutNow"));
+    for (const m of first) net.cores.get(m.to)?.step(m);
+    net.deliver();
+    assert.equal(net.core(2).status().role, "leader");
+    assert.deepEqual(net.appliedTexts(2), ["x"]);
+  });
+
+  it("proposals are refused while transferring, with the transferee as hint", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.isolate(2);
+    net.core(1).transferLeadership(2);
+    assert.throws(
+      () => net.propose(1, "x"),
+      (e) => e instanceof NotLeaderError && e.leader === 2,
+    );
+  });
+
+  it("a transfer to an unreachable node is abandoned after an election timeout", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.isolate(2);
+    net.core(1).transferLeadership(2);
+    net.run(10);
+    assert.equal(net.core(1).status().role, "leader");
+    assert.equal(net.core(1).status().transferee, null);
+    assert.equal(typeof net.propose(1, "x"), "number");
+  });
+
+  it("refuses a target that is not a voter, and refuses on a follower", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    assert.throws(() => net.core(1).transferLeadership(9), RaftError);
+    assert.throws(
+      () => net.core(2).transferLeadership(3),
+      (e) => e instanceof NotLeaderError && e.leader === 1,
+    );
+  });
+
+  it("a timeoutNow from a node that is not the leader is ignored", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.core(2).step({
+      type: "timeoutNow",
+      from: 3,
+      to: 2,
+      term: 1,
+      logTerm: 0,
+      index: 0,
+      commit: 0,
+      entries: [],
+      reject: false,
+      rejectHint: 0,
+      snapshot: null,
+    });
+    assert.equal(net.core(2).status().role, "follower");
+    assert.equal(net.core(2).status().term, 1);
+  });
+});

@@ -1,0 +1,590 @@
+/**
+ * A simulated cluster: cores, their stores and state machines, one network,
+ * one logical clock. Every write a core asks for is made before its messages
+ * leave, as a runtime node does, and every write, apply and role is shown to
+ * the {@linkcode Checker}.
+ *
+ * @module
+ */
+import type {
+  ConfChange,
+  ConfState,
+  Message,
+  NodeId,
+  PersistedState,
+  Ready,
+  Role,
+} from "../../raft/types.ts";
+import { chainDigest, decodeDigest, encodeDigest } from "./_digest.ts";
+import { Checker, SimViolation } from "./_invariants.ts";
+import type { LeaderView } from "./_invariants.ts";
+import { SimNetwork } from "./_network.ts";
+import type { NetworkFaults } from "./_network.ts";
+import type { Prng } from "./_prng.ts";
+import { SimStore, StoreError } from "./_store.ts";
+
+/** The part of a core's status the simulator reads. */
+export interface SimCoreStatus {
+  /** The node's role. */
+  role: Role;
+  /** Its current term. */
+  term: number;
+  /** The leader it knows of. */
+  leader: NodeId | null;
+  /** Its commit index. */
+  commit: number;
+  /** The membership it uses. */
+  conf: ConfState;
+}
+
+/** The core API the simulator drives (what `RaftCore` offers). */
+export interface SimCore {
+  /** One logical tick. */
+  tick(): void;
+  /** A message from a peer. */
+  step(message: Message): void;
+  /** Proposes application data; returns its index. */
+  propose(data: Uint8Array): number;
+  /** Proposes a membership change; returns its index. */
+  proposeConfChange(change: ConfChange): number;
+  /** Hands leadership to `to`. */
+  transferLeadership(to: NodeId): void;
+  /** Starts an election now. */
+  campaign(): void;
+  /** Snapshots the state machine at an applied index. */
+  compact(index: number, data: Uint8Array): void;
+  /** Whether a {@linkcode Ready} is waiting. */
+  hasReady(): boolean;
+  /** The work to do. */
+  ready(): Ready;
+  /** Acknowledges the last ready. */
+  advance(): void;
+  /** The node's view. */
+  status(): SimCoreStatus;
+  /** Ticks since a quorum last acknowledged this leader; `null` when not leader. */
+  leaseTicks(): number | null;
+}
+
+/** Tuning passed to every core of a run. */
+export interface SimCoreTuning {
+  /** Base election timeout in ticks. */
+  electionTicks: number;
+  /** Heartbeat interval in ticks. */
+  heartbeatTicks: number;
+  /** Pre-vote on or off. */
+  preVote: boolean;
+  /** Check-quorum on or off. */
+  checkQuorum: boolean;
+  /** Appends in flight per follower. */
+  maxInflightAppends: number;
+  /** Entries per append message. */
+  maxEntriesPerAppend: number;
+}
+
+/** What a core factory is given. */
+export interface SimCoreOptions extends SimCoreTuning {
+  /** The node's id. */
+  id: NodeId;
+  /** What the node has persisted. */
+  state: PersistedState;
+  /** The initial membership. */
+  bootstrap: ConfState;
+  /** The node's random source. */
+  random: () => number;
+}
+
+/** Builds a core (the real one or a deliberately broken variant). */
+export type CoreFactory = (options: SimCoreOptions) => SimCore;
+
+/** Decides whether an error a core threw from a client call is an expected refusal. */
+export type RefusalTest = (error: unknown) => boolean;
+
+/** How a cluster is set up. */
+export interface ClusterOptions {
+  /** Every node id in the pool (members and spares). */
+  ids: NodeId[];
+  /** The initial membership. */
+  bootstrap: ConfState;
+  /** Builds cores. */
+  factory: CoreFactory;
+  /** Recognizes expected refusals (not leader, change pending). */
+  isRefusal: RefusalTest;
+  /** Core tuning. */
+  tuning: SimCoreTuning;
+  /** Network faults at start. */
+  faults: NetworkFaults;
+  /** Snapshot once this many entries were applied since the last one (0: never). */
+  compactEvery: number;
+  /** The run's random source. */
+  prng: Prng;
+  /** Receives a trace line per event, when set. */
+  trace?: (line: string) => void;
+}
+
+interface StateMachine {
+  applied: number;
+  digest: number;
+}
+
+/** One simulated node: its store survives crashes, the rest does not. */
+export class SimNode {
+  readonly id: NodeId;
+  readonly store: SimStore = new SimStore();
+  core: SimCore | null = null;
+  sm: StateMachine = { applied: 0, digest: 0 };
+  role: Role = "follower";
+  term = 0;
+  commit = 0;
+  conf: ConfState = { voters: [], learners: [] };
+
+  /** A node with an empty store. */
+  constructor(id: NodeId) {
+    this.id = id;
+  }
+
+  /** Whether the node is running. */
+  get live(): boolean {
+    return this.core !== null;
+  }
+}
+
+/** Counters of what happened in a run. */
+export interface ClusterStats {
+  /** Leaders elected (distinct terms with a leader). */
+  elections: number;
+  /** Entries applied, summed over nodes. */
+  applied: number;
+  /** Crashes. */
+  crashes: number;
+  /** Snapshots taken by compaction. */
+  compactions: number;
+  /** Snapshots installed from a leader. */
+  snapshotsInstalled: number;
+  /** Proposals accepted by a leader. */
+  proposals: number;
+  /** Membership changes accepted by a leader. */
+  confChanges: number;
+  /** Leadership transfers started. */
+  transfers: number;
+}
+
+/** A cluster of simulated nodes. */
+export class Cluster {
+  readonly nodes: Map<NodeId, SimNode> = new Map();
+  readonly network: SimNetwork;
+  readonly checker: Checker = new Checker();
+  readonly stats: ClusterStats = {
+    elections: 0,
+    applied: 0,
+    crashes: 0,
+    compactions: 0,
+    snapshotsInstalled: 0,
+    proposals: 0,
+    confChanges: 0,
+    transfers: 0,
+  };
+  now = 0;
+  compactEvery: number;
+  #options: ClusterOptions;
+  #prng: Prng;
+  #leaderSeen = new Set<string>();
+  #leasesVoidUpTo = 0;
+  #proposalSeq = 0;
+
+  /** A cluster whose nodes are not started yet (see {@linkcode start}). */
+  constructor(options: ClusterOptions) {
+    this.#options = options;
+    this.#prng = options.prng;
+    this.compactEvery = options.compactEvery;
+    this.network = new SimNetwork(options.prng.fork(), options.faults);
+    for (const id of options.ids) this.nodes.set(id, new SimNode(id));
+  }
+
+  /** Starts every node of the pool. */
+  start(): void {
+    for (const id of this.nodes.keys()) this.restart(id);
+  }
+
+  #trace(line: string): void {
+    this.#options.trace?.(`[${this.now}] ${line}`);
+  }
+
+  #node(id: NodeId): SimNode {
+    const node = this.nodes.get(id);
+    if (node === undefined) throw new RangeError(`Unknown node ${id}`);
+    return node;
+  }
+
+  /** Runs `fn` on a node's core; an unexpected throw is a violation. */
+  #guard<T>(node: SimNode, what: string, fn: (core: SimCore) => T): T {
+    const core = node.core;
+    if (core === null) throw new RangeError(`Node ${node.id} is down`);
+    try {
+      return fn(core);
+    } catch (error) {
+      if (error instanceof SimViolation) throw error;
+      this.checker.fail(
+        "core error",
+        `node ${node.id} threw from ${what}: ${
+          error instanceof Error ? `${error.name}: ${error.message}` : error
+        }`,
+      );
+    }
+  }
+
+  /** The live nodes, by id. */
+  live(): SimNode[] {
+    return [...this.nodes.values()].filter((n) => n.live);
+  }
+
+  /** Live nodes that currently act as leader. */
+  leaders(): SimNode[] {
+    return this.live().filter((n) => n.role === "leader");
+  }
+
+  #leaderViews(): LeaderView[] {
+    return this.leaders().map((n) => ({
+      id: n.id,
+      term: n.term,
+      store: n.store,
+    }));
+  }
+
+  /** Crashes a node: its core, state machine and volatile state are lost. */
+  crash(id: NodeId): void {
+    const node = this.#node(id);
+    if (!node.live) return;
+    node.core = null;
+    node.role = "follower";
+    this.stats.crashes++;
+    this.#trace(`crash ${id}`);
+  }
+
+  /** Starts (or restarts) a node from what it persisted. */
+  restart(id: NodeId): void {
+    const node = this.#node(id);
+    if (node.live) return;
+    node.sm = {
+      applied: node.store.snapshotIndex,
+      digest: node.store.snapshotDigest,
+    };
+    const rng = this.#prng.fork();
+    const options: SimCoreOptions = {
+      ...this.#options.tuning,
+      id,
+      state: node.store.load(),
+      bootstrap: {
+        voters: [...this.#options.bootstrap.voters],
+        learners: [...this.#options.bootstrap.learners],
+      },
+      random: () => rng.next(),
+    };
+    try {
+      node.core = this.#options.factory(options);
+    } catch (error) {
+      this.checker.fail(
+        "core error",
+        `node ${id} failed to start from its persisted state: ${
+          error instanceof Error ? error.message : error
+        }`,
+      );
+    }
+    if (this.now > 0) this.#trace(`restart ${id}`);
+    this.#process(node);
+  }
+
+  /** One tick: every live node ticks, then every due message is delivered. */
+  tick(): void {
+    this.now++;
+    this.checker.tick = this.now;
+    for (const node of this.live()) {
+      this.#guard(node, "tick()", (c) => c.tick());
+      this.#process(node);
+    }
+    for (const message of this.network.due(this.now)) {
+      const node = this.nodes.get(message.to);
+      if (node === undefined || !node.live) continue;
+      this.#guard(node, `step(${message.type})`, (c) => c.step(message));
+      this.#process(node);
+    }
+    this.#checkLeases();
+  }
+
+  /**
+   * Leader lease: with check-quorum, a leader whose `leaseTicks()` is below
+   * `electionTicks` minus the longest message delay must be the only leader:
+   * no node leads a later term at the same time. A `campaign()` call may end
+   * a lease early (documented), so it voids the leases of its term and below.
+   */
+  #checkLeases(): void {
+    if (!this.#options.tuning.checkQuorum) return;
+    const leaders = this.leaders();
+    if (leaders.length < 2) return;
+    const newest = Math.max(...leaders.map((n) => n.term));
+    const bound = this.#options.tuning.electionTicks -
+      this.network.longestDelay;
+    for (const old of leaders) {
+      if (old.term === newest || old.term <= this.#leasesVoidUpTo) continue;
+      const lease = this.#guard(old, "leaseTicks()", (c) => c.leaseTicks());
+      if (lease !== null && lease < bound) {
+        this.checker.fail(
+          "leader lease",
+          `node ${old.id} still holds its lease of term ${old.term} (${lease} ticks since a quorum acknowledged it, bound ${bound}) while term ${newest} has a leader`,
+        );
+      }
+    }
+  }
+
+  /** Handles every pending ready of a node, then records its role. */
+  #process(node: SimNode): void {
+    for (
+      let round = 0;
+      this.#guard(node, "hasReady()", (c) => c.hasReady());
+      round++
+    ) {
+      if (round > 1000) {
+        this.checker.fail(
+          "core error",
+          `node ${node.id} never runs out of readies`,
+        );
+      }
+      const ready = this.#guard(node, "ready()", (c) => c.ready());
+      this.#handle(node, ready);
+      this.#guard(node, "advance()", (c) => c.advance());
+      this.#maybeCompact(node);
+    }
+    this.#observe(node);
+  }
+
+  #observe(node: SimNode): void {
+    const status = this.#guard(node, "status()", (c) => c.status());
+    node.role = status.role;
+    node.term = status.term;
+    node.commit = status.commit;
+    node.conf = status.conf;
+    if (status.role !== "leader") return;
+    const key = `${node.id}@${status.term}`;
+    if (this.#leaderSeen.has(key)) return;
+    this.#leaderSeen.add(key);
+    this.stats.elections++;
+    this.#trace(`node ${node.id} leads term ${status.term}`);
+    this.checker.onLeader({
+      id: node.id,
+      term: status.term,
+      store: node.store,
+    });
+  }
+
+  #handle(node: SimNode, ready: Ready): void {
+    const { store } = node;
+    const wasLeader = node.role === "leader" &&
+      (ready.softState === null ||
+        (ready.softState.role === "leader" &&
+          ready.softState.term === node.term));
+    if (ready.softState !== null) {
+      node.role = ready.softState.role;
+      node.term = ready.softState.term;
+    }
+    if (ready.snapshot !== null) {
+      const snap = ready.snapshot;
+      const digest = decodeDigest(snap.data);
+      if (digest === null) {
+        this.checker.fail(
+          "state-machine safety",
+          `node ${node.id} was handed a snapshot whose data the state machine did not write`,
+        );
+      }
+      const fresh = snap.metadata.index > node.sm.applied;
+      if (wasLeader && fresh) {
+        this.checker.fail(
+          "leader append-only",
+          `leader ${node.id} installed a snapshot at ${snap.metadata.index} past its applied ${node.sm.applied}`,
+        );
+      }
+      this.#write(node, () => store.applySnapshot(snap, digest));
+      this.checker.onSnapshot(node.id, {
+        index: snap.metadata.index,
+        term: snap.metadata.term,
+        digest,
+      });
+      if (fresh) {
+        node.sm = { applied: snap.metadata.index, digest };
+        this.stats.snapshotsInstalled++;
+        this.#trace(
+          `node ${node.id} installs snapshot at ${snap.metadata.index}`,
+        );
+      }
+    }
+    if (ready.entries.length > 0) {
+      if (wasLeader && ready.entries[0].index <= store.lastIndex) {
+        this.checker.fail(
+          "leader append-only",
+          `leader ${node.id} of term ${node.term} overwrote its log from index ${
+            ready.entries[0].index
+          } (last was ${store.lastIndex})`,
+        );
+      }
+      const added = this.#write(node, () => store.append(ready.entries));
+      this.checker.onStored(node.id, added);
+    }
+    if (ready.hardState !== null) {
+      this.checker.onHardState(node.id, {
+        before: store.hardState,
+        after: ready.hardState,
+      });
+      store.hardState = { ...ready.hardState };
+    }
+    for (const message of ready.messages) {
+      if (message.from !== node.id) {
+        this.checker.fail(
+          "core error",
+          `node ${node.id} sent a message from ${message.from}`,
+        );
+      }
+      this.network.send(message, this.now);
+    }
+    for (const entry of ready.committedEntries) {
+      if (entry.index !== node.sm.applied + 1) {
+        this.checker.fail(
+          "apply order",
+          `node ${node.id} was asked to apply entry ${entry.index} after ${node.sm.applied}`,
+        );
+      }
+      const digest = chainDigest(node.sm.digest, entry);
+      const own = store.digestAt(entry.index);
+      if (own !== undefined && own !== digest) {
+        this.checker.fail(
+          "state-machine safety",
+          `node ${node.id} applied entry ${entry.index} that differs from its own log`,
+        );
+      }
+      if (node.role === "leader" && !this.checker.isCommitted(entry.index)) {
+        this.#checkMajority(node, { index: entry.index, digest });
+      }
+      node.sm = { applied: entry.index, digest };
+      this.stats.applied++;
+      this.checker.onApply({
+        node: node.id,
+        index: entry.index,
+        term: entry.term,
+        digest,
+        nodeTerm: node.term,
+      }, this.#leaderViews());
+    }
+  }
+
+  /** A leader commits only entries a majority of its voters have persisted. */
+  #checkMajority(
+    leader: SimNode,
+    entry: { index: number; digest: number },
+  ): void {
+    const { voters } = this.#guard(leader, "status()", (c) => c.status()).conf;
+    const holders = voters.filter((id) => {
+      const store = this.nodes.get(id)?.store;
+      return store !== undefined &&
+        (store.snapshotIndex >= entry.index ||
+          store.digestAt(entry.index) === entry.digest);
+    });
+    if (holders.length * 2 <= voters.length) {
+      this.checker.fail(
+        "quorum commit",
+        `leader ${leader.id} committed entry ${entry.index} stored only on [${holders}] of voters [${voters}]`,
+      );
+    }
+  }
+
+  #write<T>(node: SimNode, fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      return this.checker.fail(
+        "durable state",
+        `node ${node.id} asked for an impossible write: ${error.message}`,
+      );
+    }
+  }
+
+  #maybeCompact(node: SimNode): void {
+    if (this.compactEvery <= 0 || node.core === null) return;
+    const { applied, digest } = node.sm;
+    if (applied - node.store.snapshotIndex < this.compactEvery) return;
+    this.stats.compactions++;
+    this.#guard(
+      node,
+      "compact()",
+      (c) => c.compact(applied, encodeDigest(digest)),
+    );
+  }
+
+  /** Tries a client call on a node; an expected refusal returns `null`. */
+  #client<T>(id: NodeId, what: string, fn: (core: SimCore) => T): T | null {
+    const node = this.#node(id);
+    if (node.core === null) return null;
+    const core = node.core;
+    let result: T;
+    try {
+      result = fn(core);
+    } catch (error) {
+      if (this.#options.isRefusal(error)) return null;
+      return this.#guard(node, what, () => {
+        throw error;
+      });
+    }
+    this.#process(node);
+    return result;
+  }
+
+  /** Proposes fresh application data on a node; returns the index or `null` when refused. */
+  propose(id: NodeId): number | null {
+    const data = new TextEncoder().encode(`p${++this.#proposalSeq}`);
+    const index = this.#client(id, "propose()", (c) => c.propose(data));
+    if (index !== null) {
+      this.stats.proposals++;
+      this.#trace(`node ${id} proposes p${this.#proposalSeq} at ${index}`);
+    }
+    return index;
+  }
+
+  /** Proposes a membership change on a node; `null` when refused. */
+  proposeConfChange(id: NodeId, change: ConfChange): number | null {
+    const index = this.#client(
+      id,
+      "proposeConfChange()",
+      (c) => c.proposeConfChange(change),
+    );
+    if (index !== null) {
+      this.stats.confChanges++;
+      this.#trace(
+        `node ${id} proposes ${change.type} ${change.nodeId} at ${index}`,
+      );
+    }
+    return index;
+  }
+
+  /** Asks a node to hand leadership to `to`. */
+  transfer(id: NodeId, to: NodeId): void {
+    const done = this.#client(id, "transferLeadership()", (c) => {
+      c.transferLeadership(to);
+      return true;
+    });
+    if (done !== null) {
+      this.stats.transfers++;
+      this.#trace(`node ${id} transfers leadership to ${to}`);
+    }
+  }
+
+  /** Makes a node start an election now (voiding current leases). */
+  campaign(id: NodeId): void {
+    const node = this.#node(id);
+    if (node.live) {
+      this.#leasesVoidUpTo = Math.max(this.#leasesVoidUpTo, node.term);
+    }
+    if (
+      this.#client(id, "campaign()", (c) => {
+        c.campaign();
+        return true;
+      }) !== null
+    ) this.#trace(`node ${id} campaigns`);
+  }
+}
