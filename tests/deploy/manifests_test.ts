@@ -30,18 +30,15 @@ import {
 } from "../../scripts/crd.ts";
 import * as registry from "../../deploy/crds/crds.ts";
 
-/** What the example operator does to the kinds it owns. */
+/**
+ * What the example operator (examples/website.ts) does to the kinds it
+ * owns: watches them, applies them server-side (patch, and create for a new
+ * child) and deletes them in its cleanup.
+ */
+const CHILD_VERBS = ["get", "list", "watch", "create", "patch", "delete"];
 const EXAMPLE_CHILDREN: readonly Access[] = [
-  {
-    group: "apps",
-    resource: "deployments",
-    verbs: ["get", "list", "watch", "create", "update", "patch"],
-  },
-  {
-    group: "",
-    resource: "services",
-    verbs: ["get", "list", "watch", "create", "update", "patch"],
-  },
+  { group: "", resource: "configmaps", verbs: CHILD_VERBS },
+  { group: "apps", resource: "deployments", verbs: CHILD_VERBS },
 ];
 
 let bundle: Bundle;
