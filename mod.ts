@@ -5,7 +5,8 @@
  * reconciles.
  *
  * This entry point re-exports every part; each is also importable alone
- * (`./raft`, `./controller`, `./discovery`, `./crd`, `./testing`).
+ * (`./raft`, `./controller`, `./discovery`, `./crd`, `./testing`). The
+ * {@linkcode Operator} builder wires them into a complete operator.
  *
  * @example
  * ```ts ignore
@@ -26,3 +27,4 @@ export {
   type PatchOptions,
   type PatchType,
 } from "./controller/mod.ts";
+export * from "./operator.ts";
