@@ -379,7 +379,9 @@ class Running implements RunningOperator {
   readonly #stopControllers: AbortController;
   readonly #cleanup: (() => void)[];
   readonly #logger: Logger;
+  readonly #stopped: PromiseWithResolvers<void>;
   #stopping: Promise<void> | null = null;
+  #failure: Error | null = null;
 
   private constructor(init: {
     config: OperatorConfig;
@@ -408,15 +410,13 @@ class Running implements RunningOperator {
     this.#stopControllers = init.stopControllers;
     this.#cleanup = init.cleanup;
     this.#logger = init.logger;
-    const stopped = Promise.withResolvers<void>();
-    this.finished = stopped.promise;
-    Promise.all(init.runs).then(
-      () => this.stop().then(stopped.resolve, stopped.reject),
-      (error) => {
-        this.#logger.error("a controller failed, stopping", { error });
-        this.stop().then(() => stopped.reject(error), stopped.reject);
-      },
-    );
+    this.#stopped = Promise.withResolvers<void>();
+    this.finished = this.#stopped.promise;
+    Promise.all(init.runs).catch((error) => {
+      this.#failure ??= error as Error;
+      this.#logger.error("a controller failed, stopping", { error });
+      this.stop().catch(() => {});
+    });
   }
 
   static async start(
@@ -644,7 +644,16 @@ class Running implements RunningOperator {
   }
 
   stop(): Promise<void> {
-    this.#stopping ??= this.#shutdown();
+    this.#stopping ??= this.#shutdown().then(
+      () => {
+        if (this.#failure === null) this.#stopped.resolve();
+        else this.#stopped.reject(this.#failure);
+      },
+      (error) => {
+        this.#stopped.reject(error);
+        throw error;
+      },
+    );
     return this.#stopping;
   }
 
