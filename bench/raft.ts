@@ -25,16 +25,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { Cluster } from "../tests/raft/_cluster.ts";
-import type { NodeEvent } from "../tests/raft/_cluster.ts";
+import { pct, raftFailover, raftHandover, stable } from "./_raft_failover.ts";
 
 const [kills = 30, handovers = 30, writes = 20_000] = process.argv.slice(2)
   .map(Number);
-const wall = () => performance.timeOrigin + performance.now();
-
-function pct(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(s.length * p))];
-}
 
 function line(name: string, values: number[]): void {
   console.log(
@@ -46,79 +40,14 @@ function line(name: string, values: number[]): void {
   );
 }
 
-async function soleLeader(c: Cluster): Promise<number> {
-  while (true) {
-    const open = c.guardIntervals().filter((i) => i.end === Infinity);
-    if (open.length === 1) return open[0].id;
-    await c.waitFor((e) => e.event === "guard", { since: c.events.length });
-  }
-}
-
-async function stable(c: Cluster): Promise<number> {
-  while (true) {
-    const leader = await soleLeader(c);
-    const r = await c.procs.get(leader)!.command({
-      op: "put",
-      key: "probe",
-      value: String(wall()),
-    });
-    if (r.ok === true) return leader;
-    await c.waitFor((e) => e.event === "guard", { since: c.events.length });
-  }
-}
-
-async function rejoin(c: Cluster, id: number): Promise<void> {
-  const p = c.start(id);
-  await p.waitFor((e: NodeEvent) => e.event === "role" && e.leader !== null);
-}
-
 async function failover(c: Cluster): Promise<void> {
-  const guard: number[] = [];
-  const elected: number[] = [];
-  for (let i = 0; i < kills; i++) {
-    const leader = await stable(c);
-    const since = c.events.length;
-    const t0 = wall();
-    await c.kill(leader);
-    const role = await c.waitFor(
-      (e) => e.event === "role" && e.role === "leader" && e.id !== leader,
-      { since },
-    );
-    const g = await c.waitFor(
-      (e) => e.event === "guard" && e.leader === true && e.id !== leader,
-      { since },
-    );
-    elected.push(role.t - t0);
-    guard.push((g.start as number) - t0);
-    await rejoin(c, leader);
-  }
+  const { elected, guard } = await raftFailover(c, kills);
   line("failover, kill -9 → new leader", elected);
   line("failover, kill -9 → guard leader", guard);
 }
 
 async function handover(c: Cluster): Promise<void> {
-  const guard: number[] = [];
-  const elected: number[] = [];
-  for (let i = 0; i < handovers; i++) {
-    const leader = await stable(c);
-    const p = c.procs.get(leader)!;
-    const since = c.events.length;
-    const t0 = wall();
-    p.signal("SIGTERM");
-    const role = await c.waitFor(
-      (e) => e.event === "role" && e.role === "leader" && e.id !== leader,
-      { since },
-    );
-    const g = await c.waitFor(
-      (e) => e.event === "guard" && e.leader === true && e.id !== leader,
-      { since },
-    );
-    elected.push(role.t - t0);
-    guard.push((g.start as number) - t0);
-    await p.exited;
-    c.procs.delete(leader);
-    await rejoin(c, leader);
-  }
+  const { elected, guard } = await raftHandover(c, handovers);
   line("handover, SIGTERM → new leader", elected);
   line("handover, SIGTERM → guard leader", guard);
 }

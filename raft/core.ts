@@ -678,13 +678,6 @@ export class RaftCore {
   // ---------------------------------------------------- hooks for tests only
 
   /**
-   * The current term, for subclasses.
-   */
-  protected get currentTerm(): number {
-    return this.#term;
-  }
-
-  /**
    * The §5.4.1 election restriction: is a candidate's log ending at
    * (`lastTerm`, `lastIndex`) at least as up to date as ours? Overridden
    * only by tests that build deliberately broken cores.
@@ -965,7 +958,6 @@ export class RaftCore {
       const lastNew = m.index + m.entries.length;
       const conflict = this.#log.findConflict(m.entries);
       if (conflict !== undefined) {
-        if (conflict.index <= this.#log.committed) return;
         const fresh = m.entries.slice(conflict.index - m.index - 1).map((
           e,
         ) => ({

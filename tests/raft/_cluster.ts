@@ -11,8 +11,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import process from "node:process";
+import { scriptCommand } from "../_runtime.ts";
 
 /** One JSON line a node printed. */
 export interface NodeEvent {
@@ -27,22 +27,7 @@ interface Watcher {
   resolve: (e: NodeEvent) => void;
 }
 
-/**
- * How to start `_node_process` with the runtime running this module: under
- * Deno the TypeScript source with `deno run`; under Node (the npm build
- * compiles the tests to JavaScript beside each other) the compiled `.js`.
- */
-function nodeCommand(config: Record<string, unknown>): string[] {
-  const compiled = import.meta.url.endsWith(".js");
-  const script = fileURLToPath(
-    new URL(
-      compiled ? "./_node_process.js" : "./_node_process.ts",
-      import.meta.url,
-    ),
-  );
-  const json = JSON.stringify(config);
-  return "Deno" in globalThis ? ["run", "-A", script, json] : [script, json];
-}
+const SCRIPT = new URL("./_node_process.ts", import.meta.url);
 
 /**
  * How long a wait for an event may take before the test fails. Generous:
@@ -68,11 +53,8 @@ export class NodeProcess {
   ) {
     this.id = id;
     this.#all = all;
-    this.child = spawn(
-      process.execPath,
-      nodeCommand(config),
-      { stdio: ["pipe", "pipe", "inherit"] },
-    );
+    const { command, args } = scriptCommand(SCRIPT, [JSON.stringify(config)]);
+    this.child = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
     this.exited = new Promise((resolve) =>
       this.child.on("exit", (code) => resolve(code))
     );
