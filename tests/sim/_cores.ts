@@ -43,6 +43,19 @@ export class GreedyLease extends RaftCore {
   }
 }
 
+/**
+ * Simulator finding F1, undone: a learner drops vote and pre-vote requests
+ * (the core before the fix refused them).
+ */
+export class LearnerRefusesVotes extends RaftCore {
+  override step(message: Message): void {
+    const vote = message !== null && typeof message === "object" &&
+      (message.type === "vote" || message.type === "preVote");
+    if (vote && !this.status().conf.voters.includes(this.id)) return;
+    super.step(message);
+  }
+}
+
 /** The cores by the name `--variant` takes. */
 export const CORES: Record<string, CoreFactory> = {
   real: (options) => new RaftCore(options),
@@ -50,6 +63,7 @@ export const CORES: Record<string, CoreFactory> = {
   "commit-old-term-by-count": (options) => new CommitOldTermByCount(options),
   "greedy-lease": (options) => new GreedyLease(options),
   "no-stickiness": (options) => new NoStickiness(options),
+  "learner-refuses-votes": (options) => new LearnerRefusesVotes(options),
 };
 
 /** `true` for the refusals a client call may meet (not leader, change pending). */
