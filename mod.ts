@@ -5,7 +5,8 @@
  * reconciles.
  *
  * This entry point re-exports every part; each is also importable alone
- * (`./raft`, `./controller`, `./discovery`, `./crd`, `./testing`).
+ * (`./raft`, `./controller`, `./discovery`, `./crd`, `./testing`). The
+ * {@linkcode Operator} builder wires them into a complete operator.
  *
  * @example
  * ```ts ignore
@@ -18,11 +19,4 @@ export * from "./raft/mod.ts";
 export * from "./controller/mod.ts";
 export * from "./discovery/mod.ts";
 export * from "./crd/mod.ts";
-// controller/ and crd/ both define these; the root entry point takes the
-// controller's, the crd ones stay importable from "./crd".
-export {
-  ApiError,
-  type ListOptions,
-  type PatchOptions,
-  type PatchType,
-} from "./controller/mod.ts";
+export * from "./operator.ts";

@@ -8,6 +8,7 @@
 import { load as loadYaml } from "js-yaml";
 import type { ApiCore, ListQuery, PatchType, Target } from "./_api.ts";
 import type { FaultInjector, RequestInfo } from "./_faults.ts";
+import { STREAMED } from "./_http.ts";
 import { isObject } from "./_patch.ts";
 import { apiVersionOf, type ResourceDef } from "./_resources.ts";
 import {
@@ -338,12 +339,14 @@ export class Router {
             : selector;
         }
         const stream = core.watch({ ...t, name: undefined }, query);
-        return new Response(stream, {
+        const response = new Response(stream, {
           headers: {
             "content-type": "application/json",
             "cache-control": "no-cache",
           },
         });
+        STREAMED.add(response);
+        return response;
       }
       case "create": {
         const body = await readJson(request);
@@ -465,6 +468,26 @@ async function readText(request: Request): Promise<string> {
 }
 
 async function readJson(request: Request): Promise<unknown> {
+  const type = (request.headers.get("content-type") ?? "").split(";")[0]
+    .trim().toLowerCase();
+  if (type === "application/yaml") {
+    const raw = await readText(request);
+    try {
+      return loadYaml(raw);
+    } catch (error) {
+      throw badRequest(
+        `the request body is not valid YAML: ${(error as Error).message}`,
+      );
+    }
+  }
+  if (type !== "" && type !== "application/json") {
+    await request.body?.cancel();
+    throw new ApiStatusError(415, {
+      reason: reasonForCode(415),
+      message:
+        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (found "${type}")`,
+    });
+  }
   const raw = await readText(request);
   try {
     return JSON.parse(raw);
