@@ -26,7 +26,6 @@ describe("an operator on its own", () => {
       kubeConfig: server.kubeConfig(),
       hostname: "127.0.0.1",
       signals: false,
-      raft: { tickMs: 10 },
     }).start();
     try {
       const url = `http://127.0.0.1:${running.httpPort}`;
@@ -53,7 +52,6 @@ describe("an operator on its own", () => {
         kubeConfig: server.kubeConfig(),
         hostname: "127.0.0.1",
         signals: false,
-        raft: { tickMs: 10 },
       }).start();
     const first = await start();
     await eventually("leadership", () => first.node.isLeader());
