@@ -63,6 +63,10 @@ export interface OperatorConfig {
   dataDir: string | null;
   /** `OPERATOR_HTTP_PORT` (default 8080): `/healthz`, `/readyz`, `/metrics`. */
   httpPort: number;
+  /** `RAFT_TICK_MS`: milliseconds per Raft tick (default: the node's, 50). */
+  tickMs: number | null;
+  /** `RAFT_ELECTION_TICKS`: the minimum election timeout in ticks (default: the node's, 6). */
+  electionTicks: number | null;
 }
 
 function read(env: EnvSource | undefined, name: string): string | undefined {
@@ -132,6 +136,25 @@ function readHttpPort(env: EnvSource | undefined, raftPort: number): number {
   return port;
 }
 
+function readInteger(
+  env: EnvSource | undefined,
+  variable: string,
+  range: { min: number; max: number; what: string },
+): number | null {
+  const raw = read(env, variable);
+  if (raw === undefined) return null;
+  const value = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || value < range.min || value > range.max) {
+    throw new OperatorConfigError(
+      variable,
+      `Expected ${variable} to be ${range.what}, an integer from ${range.min} to ${range.max}, found ${
+        JSON.stringify(raw)
+      }`,
+    );
+  }
+  return value;
+}
+
 /** Reads and checks the whole environment; throws on the first problem. */
 export function readOperatorEnv(env: EnvSource | undefined): OperatorConfig {
   const raft = RaftConfig.fromEnv(env);
@@ -153,5 +176,15 @@ export function readOperatorEnv(env: EnvSource | undefined): OperatorConfig {
     clusterId,
     dataDir,
     httpPort: readHttpPort(env, raft.listenPort),
+    tickMs: readInteger(env, "RAFT_TICK_MS", {
+      min: 1,
+      max: 60_000,
+      what: "the milliseconds per Raft tick",
+    }),
+    electionTicks: readInteger(env, "RAFT_ELECTION_TICKS", {
+      min: 3,
+      max: 1000,
+      what: "the minimum election timeout in ticks",
+    }),
   };
 }

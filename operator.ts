@@ -111,7 +111,7 @@ export interface OperatorReconciler<T extends KubeObject>
   component?: string;
 }
 
-/** Raft timing and limits the operator passes to its node. */
+/** Raft timing the operator passes to its node (over `RAFT_TICK_MS` and `RAFT_ELECTION_TICKS`). */
 export interface OperatorRaftOptions {
   /** Milliseconds per tick, the heartbeat interval (default 50). */
   tickMs?: number;
@@ -466,8 +466,9 @@ class Running implements RunningOperator {
       bootstrap: { voters: raft.voters(), learners: [] },
       stateMachine: store,
       send: (messages) => transport.send(messages),
-      tickMs: options.raft?.tickMs,
-      electionTicks: options.raft?.electionTicks,
+      tickMs: options.raft?.tickMs ?? config.tickMs ?? undefined,
+      electionTicks: options.raft?.electionTicks ?? config.electionTicks ??
+        undefined,
       random: options.raft?.random,
       clock,
       election,
