@@ -7,6 +7,7 @@
  * @module
  */
 import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "./crd/client.ts";
 import {
   KubeClient,
   type KubeObject,
@@ -30,19 +31,6 @@ import { type OperatorConfig, readOperatorEnv } from "./_operator_env.ts";
 
 export { OperatorConfigError } from "./_operator_env.ts";
 export type { OperatorConfig } from "./_operator_env.ts";
-
-/**
- * `@kubernetes/client-node`'s `KubeConfig`: which cluster to talk to, and
- * with which credentials.
- *
- * @example
- * ```ts ignore
- * import { KubeConfig } from "@kubernetes/client-node";
- * const kubeConfig = new ClientKubeConfig();
- * kubeConfig.loadFromDefault();
- * ```
- */
-export type KubeConfig = ClientKubeConfig;
 
 /**
  * A resource as `defineCustomResource` describes it (`scope`) or as the
