@@ -256,7 +256,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         timeoutMs,
       );
       out(
-        `  ${site.name}: ConfigMap ${site.name}-settings and Deployment ${site.name}-web applied by replica ${seen.replica} (term ${seen.term})`,
+        `  ${site.name}: Deployment and Service ${site.name}-web applied by replica ${seen.replica} (term ${seen.term})`,
       );
     }
 

@@ -1,7 +1,8 @@
 /**
- * The example operator's reconciler: a `Website` owns a ConfigMap (its
- * settings) and a Deployment (its pods), reports what it sees in status
- * conditions, records events, and cleans up under a finalizer.
+ * The example operator's reconciler: a `Website` owns a Deployment (its
+ * pods) and a Service (their address), reports what it sees in status
+ * conditions, records events, and drains its pods under a finalizer before
+ * it goes. The verbs it uses are exactly those `deploy/rbac.yaml` grants.
  *
  * @example
  * ```ts ignore
@@ -40,12 +41,12 @@ export const websites: ResourceType = {
   kind: Website.kind,
   namespaced: true,
 };
-/** ConfigMaps (core/v1). */
-export const configMaps: ResourceType = {
+/** Services (core/v1). */
+export const services: ResourceType = {
   group: "",
   version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
+  plural: "services",
+  kind: "Service",
   namespaced: true,
 };
 /** Deployments (apps/v1). */
@@ -75,46 +76,55 @@ function ownerReference(site: Website): OwnerReference {
 
 /** The names of a Website's children. */
 export function childNames(site: Website): {
-  configMap: string;
+  service: string;
   deployment: string;
 } {
   const name = site.metadata.name!;
-  return { configMap: `${name}-settings`, deployment: `${name}-web` };
+  return { service: `${name}-web`, deployment: `${name}-web` };
+}
+
+function podLabels(site: Website): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": site.metadata.name!,
+    "app.kubernetes.io/component": "web",
+  };
 }
 
 /**
- * The ConfigMap a Website owns: its domain, tier and a start page.
+ * The Service a Website owns: port 80 in front of its pods, annotated with
+ * the domain it answers to.
  *
  * @example
  * ```ts ignore
- * const cm = desiredConfigMap(site);
+ * const service = desiredService(site);
  * ```
  */
-export function desiredConfigMap(site: Website): KubeObject {
-  const { name, namespace } = site.metadata;
+export function desiredService(site: Website): KubeObject {
+  const { namespace } = site.metadata;
+  const port = site.spec.port ?? 80;
   return {
     apiVersion: "v1",
-    kind: "ConfigMap",
+    kind: "Service",
     metadata: {
-      name: childNames(site).configMap,
+      name: childNames(site).service,
       namespace,
       labels: {
-        "app.kubernetes.io/name": name!,
+        ...podLabels(site),
         "app.kubernetes.io/managed-by": FIELD_MANAGER,
       },
+      annotations: { "example.k8s-operator.dev/domain": site.spec.domain },
       ownerReferences: [ownerReference(site)],
     },
-    data: {
-      DOMAIN: site.spec.domain,
-      TIER: site.spec.tier ?? "free",
-      "index.html": `<h1>${site.spec.domain}</h1>\n`,
+    spec: {
+      selector: podLabels(site),
+      ports: [{ name: "http", port: 80, targetPort: port }],
     },
   } as KubeObject;
 }
 
 /**
- * The Deployment a Website owns: `replicas` pods of `image`, configured
- * from the ConfigMap.
+ * The Deployment a Website owns: `replicas` pods of `image`, told their
+ * domain and tier in the environment.
  *
  * @example
  * ```ts ignore
@@ -151,11 +161,14 @@ export function desiredDeployment(site: Website): KubeObject {
                 ? { containerPort: port }
                 : { name: port, containerPort: 80 },
             ],
-            envFrom: [{ configMapRef: { name: childNames(site).configMap } }],
-            env: Object.entries(site.spec.env ?? {}).map(([n, value]) => ({
-              name: n,
-              value,
-            })),
+            env: [
+              { name: "DOMAIN", value: site.spec.domain },
+              { name: "TIER", value: site.spec.tier ?? "free" },
+              ...Object.entries(site.spec.env ?? {}).map(([n, value]) => ({
+                name: n,
+                value,
+              })),
+            ],
           }],
         },
       },
@@ -178,7 +191,7 @@ async function apply(
 }
 
 /**
- * Reconciles one Website: applies its ConfigMap and Deployment, then writes
+ * Reconciles one Website: applies its Deployment and Service, then writes
  * `status` (ready replicas, URL, `Available` and `Reconciled` conditions,
  * observed generation) and records an event when a new generation was
  * applied. Runs only on the leader; `ctx.client` is fenced by leadership.
@@ -187,12 +200,12 @@ async function reconcile(
   site: Website,
   ctx: Context,
 ): Promise<ReconcileResult> {
-  await apply(ctx, configMaps, desiredConfigMap(site));
   const deployment = await apply(
     ctx,
     deployments,
     desiredDeployment(site),
   ) as DeploymentStatus;
+  await apply(ctx, services, desiredService(site));
   const ready = deployment.status?.readyReplicas ?? 0;
   const available = ready >= site.spec.replicas;
   const generation = site.metadata.generation ?? 0;
@@ -216,7 +229,7 @@ async function reconcile(
       new StatusCondition("Reconciled", "True")
         .withReason("ChildrenApplied")
         .withMessage(
-          `ConfigMap and Deployment applied by replica ${ctx.guard.nodeId} in term ${ctx.term}`,
+          `Deployment and Service applied by replica ${ctx.guard.nodeId} in term ${ctx.term}`,
         )
         .withGeneration(generation),
     )
@@ -233,39 +246,32 @@ async function reconcile(
 }
 
 /**
- * Runs while a Website is being deleted, before its finalizer goes: deletes
- * the children at once (rather than leaving them to garbage collection) and
- * records an event.
+ * Runs while a Website is being deleted, before its finalizer goes: scales
+ * its Deployment to zero, so its pods stop before anything else of it
+ * goes, and records an event. Garbage collection deletes the children once
+ * the Website is gone (they carry its ownerReference).
  */
 async function cleanup(site: Website, ctx: Context): Promise<ReconcileResult> {
   const { namespace } = site.metadata;
-  const names = childNames(site);
-  for (
-    const [resource, name] of [
-      [deployments, names.deployment],
-      [configMaps, names.configMap],
-    ] as const
-  ) {
-    try {
-      await ctx.client.delete(resource, name, {
-        namespace,
-        signal: ctx.signal,
-      });
-    } catch (error) {
-      if (!isApiError(error, 404)) throw error;
-    }
+  const { deployment } = childNames(site);
+  try {
+    await ctx.client.patch(deployments, deployment, {
+      spec: { replicas: 0 },
+    }, { namespace, signal: ctx.signal });
+  } catch (error) {
+    if (!isApiError(error, 404)) throw error;
   }
   await ctx.recorder.normal(site, {
-    reason: "CleanedUp",
-    message: `Deleted ${names.deployment} and ${names.configMap}`,
+    reason: "Drained",
+    message: `Scaled ${deployment} to 0 before deletion`,
   });
   return ReconcileResult.done();
 }
 
 /**
- * The Website reconciler with its controller settings: it owns ConfigMaps
- * and Deployments (a change to one reconciles its Website), and cleans up
- * under {@linkcode FINALIZER}.
+ * The Website reconciler with its controller settings: it owns Deployments
+ * and Services (a change to one reconciles its Website), and drains under
+ * {@linkcode FINALIZER}.
  *
  * @example
  * ```ts ignore
@@ -274,7 +280,7 @@ async function cleanup(site: Website, ctx: Context): Promise<ReconcileResult> {
  */
 export const websiteReconciler: OperatorReconciler<Website> = {
   finalizer: FINALIZER,
-  owns: [configMaps, deployments],
+  owns: [deployments, services],
   component: FIELD_MANAGER,
   reconcile,
   cleanup,
