@@ -63,6 +63,12 @@ export interface OperatorConfig {
   dataDir: string | null;
   /** `OPERATOR_HTTP_PORT` (default 8080): `/healthz`, `/readyz`, `/metrics`. */
   httpPort: number;
+  /**
+   * `WATCH_NAMESPACE`: the namespace controllers watch unless their
+   * reconciler names one; `null` (unset or empty) watches all namespaces.
+   * Set it to the pod's namespace when RBAC grants a Role, not a ClusterRole.
+   */
+  watchNamespace: string | null;
   /** `RAFT_TICK_MS`: milliseconds per Raft tick (default: the node's, 50). */
   tickMs: number | null;
   /** `RAFT_ELECTION_TICKS`: the minimum election timeout in ticks (default: the node's, 6). */
@@ -170,12 +176,25 @@ export function readOperatorEnv(env: EnvSource | undefined): OperatorConfig {
     );
   }
   const dataDir = read(env, "RAFT_DATA_DIR") ?? null;
+  const watchNamespace = read(env, "WATCH_NAMESPACE") ?? null;
+  if (
+    watchNamespace !== null &&
+    !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(watchNamespace)
+  ) {
+    throw new OperatorConfigError(
+      "WATCH_NAMESPACE",
+      `Expected WATCH_NAMESPACE to be a namespace name (a DNS label), or empty for all namespaces, found ${
+        JSON.stringify(watchNamespace)
+      }`,
+    );
+  }
   return {
     raft,
     secret,
     clusterId,
     dataDir,
     httpPort: readHttpPort(env, raft.listenPort),
+    watchNamespace,
     tickMs: readInteger(env, "RAFT_TICK_MS", {
       min: 1,
       max: 60_000,

@@ -87,7 +87,7 @@ export interface OperatorReconciler<T extends KubeObject>
   finalizer?: string;
   /** Child kinds: a change of a child reconciles its controller owner. */
   owns?: readonly ResourceSource[];
-  /** Watch one namespace only (default: all). */
+  /** Watch one namespace only (default: `WATCH_NAMESPACE`, else all). */
   namespace?: string;
   /** Only primaries matching this label selector. */
   labelSelector?: string;
@@ -482,7 +482,7 @@ class Running implements RunningOperator {
       const controllerOptions: ControllerOptions<KubeObject> = {
         client,
         guard: election.guard(),
-        namespace: reconciler.namespace,
+        namespace: reconciler.namespace ?? config.watchNamespace ?? undefined,
         labelSelector: reconciler.labelSelector,
         concurrency: reconciler.concurrency,
         finalizer: reconciler.finalizer,

@@ -208,6 +208,25 @@ describe("Operator.fromEnv", () => {
     );
   });
 
+  it("reads WATCH_NAMESPACE, empty meaning all namespaces", () => {
+    const env = { ...POD, RAFT_SECRET: TEST_SECRET };
+    assert.equal(Operator.fromEnv({ env }).config.watchNamespace, null);
+    assert.equal(
+      Operator.fromEnv({ env: { ...env, WATCH_NAMESPACE: "" } }).config
+        .watchNamespace,
+      null,
+    );
+    assert.equal(
+      Operator.fromEnv({ env: { ...env, WATCH_NAMESPACE: "web" } }).config
+        .watchNamespace,
+      "web",
+    );
+    assert.throws(
+      () => Operator.fromEnv({ env: { ...env, WATCH_NAMESPACE: "Web Sites" } }),
+      configError("WATCH_NAMESPACE", /a namespace name/),
+    );
+  });
+
   it("refuses a cluster id that cannot travel in a header", () => {
     for (const value of ["a b", "-x", "x\ny", "x".repeat(254)]) {
       assert.throws(
