@@ -15,7 +15,7 @@ import {
 } from "./controller/client.ts";
 import { Controller, type ControllerOptions } from "./controller/controller.ts";
 import { LeaderElection } from "./controller/leader_election.ts";
-import { type Logger, silentLogger } from "./controller/log.ts";
+import { consoleLogger, type Logger } from "./controller/log.ts";
 import type { Reconciler } from "./controller/reconciler.ts";
 import type { EnvSource } from "./discovery/pod_identity.ts";
 import { FileStorage } from "./raft/file_storage.ts";
@@ -138,7 +138,7 @@ export interface OperatorOptions {
   clock?: () => number;
   /** Raft timing. */
   raft?: OperatorRaftOptions;
-  /** Where the operator and its controllers log (default: silent). */
+  /** Where the operator and its controllers log (default: JSON lines on the console). */
   logger?: Logger;
   /**
    * Serves `GET /metrics`. Default: a few gauges in the Prometheus text
@@ -412,7 +412,7 @@ class Running implements RunningOperator {
     init: { options: OperatorOptions; registered: Registered[] },
   ): Promise<Running> {
     const { options, registered } = init;
-    const logger = options.logger ?? silentLogger;
+    const logger = options.logger ?? consoleLogger;
     const clock = options.clock ?? (() => performance.now());
     const kubeConfig = options.kubeConfig ?? defaultKubeConfig(options.env);
     const client = KubeClient.fromKubeConfig(kubeConfig);

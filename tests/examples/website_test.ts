@@ -7,6 +7,7 @@ import {
   type KubeObject,
   Operator,
   type RunningOperator,
+  silentLogger,
 } from "../../mod.ts";
 import { Website } from "../../examples/resources.ts";
 import {
@@ -59,6 +60,7 @@ describe("the Website example operator", () => {
       kubeConfig: server.kubeConfig(),
       hostname: "127.0.0.1",
       signals: false,
+      logger: silentLogger,
     }).controller(Website, websiteReconciler).start();
   });
 
