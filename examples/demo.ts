@@ -141,9 +141,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     const peers = ports.map((port, id) => `${id}=127.0.0.1:${port}`).join(",");
     const secret = randomBytes(32).toString("hex");
-    const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+    // Under Deno this file is .ts and runs main.ts with `deno run`; in the
+    // npm build it is compiled to .js beside main.js, which Node runs.
+    const compiled = import.meta.url.endsWith(".js");
+    const main = fileURLToPath(
+      new URL(compiled ? "./main.js" : "./main.ts", import.meta.url),
+    );
+    const command = compiled ? [main] : ["run", "-A", main];
     for (const [id] of ports.entries()) {
-      const child = spawn(process.execPath, ["run", "-A", main], {
+      const child = spawn(process.execPath, command, {
         env: {
           ...process.env,
           RAFT_NODE_ID: String(id),
