@@ -262,7 +262,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         timeoutMs,
       );
       out(
-        `  ${site.name}: Deployment and Service ${site.name}-web applied by replica ${seen.replica} (term ${seen.term})`,
+        `  ${site.name}: ConfigMap ${site.name}-settings and Deployment ${site.name}-web applied by replica ${seen.replica} (term ${seen.term})`,
       );
     }
 

@@ -1,8 +1,7 @@
 /**
- * The example operator's reconciler: a `Website` owns a Deployment (its
- * pods) and a Service (their address), reports what it sees in status
- * conditions, records events, and drains its pods under a finalizer before
- * it goes. The verbs it uses are exactly those `deploy/rbac.yaml` grants.
+ * The example operator's reconciler: a `Website` owns a ConfigMap (its
+ * settings) and a Deployment (its pods), reports what it sees in status
+ * conditions, records events, and cleans up under a finalizer.
  *
  * @example
  * ```ts ignore
@@ -41,12 +40,12 @@ export const websites: ResourceType = {
   kind: Website.kind,
   namespaced: true,
 };
-/** Services (core/v1). */
-export const services: ResourceType = {
+/** ConfigMaps (core/v1). */
+export const configMaps: ResourceType = {
   group: "",
   version: "v1",
-  plural: "services",
-  kind: "Service",
+  plural: "configmaps",
+  kind: "ConfigMap",
   namespaced: true,
 };
 /** Deployments (apps/v1). */
@@ -76,55 +75,46 @@ function ownerReference(site: Website): OwnerReference {
 
 /** The names of a Website's children. */
 export function childNames(site: Website): {
-  service: string;
+  configMap: string;
   deployment: string;
 } {
   const name = site.metadata.name!;
-  return { service: `${name}-web`, deployment: `${name}-web` };
-}
-
-function podLabels(site: Website): Record<string, string> {
-  return {
-    "app.kubernetes.io/name": site.metadata.name!,
-    "app.kubernetes.io/component": "web",
-  };
+  return { configMap: `${name}-settings`, deployment: `${name}-web` };
 }
 
 /**
- * The Service a Website owns: port 80 in front of its pods, annotated with
- * the domain it answers to.
+ * The ConfigMap a Website owns: its domain, tier and a start page.
  *
  * @example
  * ```ts ignore
- * const service = desiredService(site);
+ * const cm = desiredConfigMap(site);
  * ```
  */
-export function desiredService(site: Website): KubeObject {
-  const { namespace } = site.metadata;
-  const port = site.spec.port ?? 80;
+export function desiredConfigMap(site: Website): KubeObject {
+  const { name, namespace } = site.metadata;
   return {
     apiVersion: "v1",
-    kind: "Service",
+    kind: "ConfigMap",
     metadata: {
-      name: childNames(site).service,
+      name: childNames(site).configMap,
       namespace,
       labels: {
-        ...podLabels(site),
+        "app.kubernetes.io/name": name!,
         "app.kubernetes.io/managed-by": FIELD_MANAGER,
       },
-      annotations: { "example.k8s-operator.dev/domain": site.spec.domain },
       ownerReferences: [ownerReference(site)],
     },
-    spec: {
-      selector: podLabels(site),
-      ports: [{ name: "http", port: 80, targetPort: port }],
+    data: {
+      DOMAIN: site.spec.domain,
+      TIER: site.spec.tier ?? "free",
+      "index.html": `<h1>${site.spec.domain}</h1>\n`,
     },
   } as KubeObject;
 }
 
 /**
- * The Deployment a Website owns: `replicas` pods of `image`, told their
- * domain and tier in the environment.
+ * The Deployment a Website owns: `replicas` pods of `image`, configured
+ * from the ConfigMap.
  *
  * @example
  * ```ts ignore
@@ -161,14 +151,11 @@ export function desiredDeployment(site: Website): KubeObject {
                 ? { containerPort: port }
                 : { name: port, containerPort: 80 },
             ],
-            env: [
-              { name: "DOMAIN", value: site.spec.domain },
-              { name: "TIER", value: site.spec.tier ?? "free" },
-              ...Object.entries(site.spec.env ?? {}).map(([n, value]) => ({
-                name: n,
-                value,
-              })),
-            ],
+            envFrom: [{ configMapRef: { name: childNames(site).configMap } }],
+            env: Object.entries(site.spec.env ?? {}).map(([n, value]) => ({
+              name: n,
+              value,
+            })),
           }],
         },
       },
@@ -191,7 +178,7 @@ async function apply(
 }
 
 /**
- * Reconciles one Website: applies its Deployment and Service, then writes
+ * Reconciles one Website: applies its ConfigMap and Deployment, then writes
  * `status` (ready replicas, URL, `Available` and `Reconciled` conditions,
  * observed generation) and records an event when a new generation was
  * applied. Runs only on the leader; `ctx.client` is fenced by leadership.
@@ -200,12 +187,12 @@ async function reconcile(
   site: Website,
   ctx: Context,
 ): Promise<ReconcileResult> {
+  await apply(ctx, configMaps, desiredConfigMap(site));
   const deployment = await apply(
     ctx,
     deployments,
     desiredDeployment(site),
   ) as DeploymentStatus;
-  await apply(ctx, services, desiredService(site));
   const ready = deployment.status?.readyReplicas ?? 0;
   const available = ready >= site.spec.replicas;
   const generation = site.metadata.generation ?? 0;
@@ -229,7 +216,7 @@ async function reconcile(
       new StatusCondition("Reconciled", "True")
         .withReason("ChildrenApplied")
         .withMessage(
-          `Deployment and Service applied by replica ${ctx.guard.nodeId} in term ${ctx.term}`,
+          `ConfigMap and Deployment applied by replica ${ctx.guard.nodeId} in term ${ctx.term}`,
         )
         .withGeneration(generation),
     )
@@ -246,32 +233,39 @@ async function reconcile(
 }
 
 /**
- * Runs while a Website is being deleted, before its finalizer goes: scales
- * its Deployment to zero, so its pods stop before anything else of it
- * goes, and records an event. Garbage collection deletes the children once
- * the Website is gone (they carry its ownerReference).
+ * Runs while a Website is being deleted, before its finalizer goes: deletes
+ * the children at once (rather than leaving them to garbage collection) and
+ * records an event.
  */
 async function cleanup(site: Website, ctx: Context): Promise<ReconcileResult> {
   const { namespace } = site.metadata;
-  const { deployment } = childNames(site);
-  try {
-    await ctx.client.patch(deployments, deployment, {
-      spec: { replicas: 0 },
-    }, { namespace, signal: ctx.signal });
-  } catch (error) {
-    if (!isApiError(error, 404)) throw error;
+  const names = childNames(site);
+  for (
+    const [resource, name] of [
+      [deployments, names.deployment],
+      [configMaps, names.configMap],
+    ] as const
+  ) {
+    try {
+      await ctx.client.delete(resource, name, {
+        namespace,
+        signal: ctx.signal,
+      });
+    } catch (error) {
+      if (!isApiError(error, 404)) throw error;
+    }
   }
   await ctx.recorder.normal(site, {
-    reason: "Drained",
-    message: `Scaled ${deployment} to 0 before deletion`,
+    reason: "CleanedUp",
+    message: `Deleted ${names.deployment} and ${names.configMap}`,
   });
   return ReconcileResult.done();
 }
 
 /**
- * The Website reconciler with its controller settings: it owns Deployments
- * and Services (a change to one reconciles its Website), and drains under
- * {@linkcode FINALIZER}.
+ * The Website reconciler with its controller settings: it owns ConfigMaps
+ * and Deployments (a change to one reconciles its Website), and cleans up
+ * under {@linkcode FINALIZER}.
  *
  * @example
  * ```ts ignore
@@ -280,7 +274,7 @@ async function cleanup(site: Website, ctx: Context): Promise<ReconcileResult> {
  */
 export const websiteReconciler: OperatorReconciler<Website> = {
   finalizer: FINALIZER,
-  owns: [deployments, services],
+  owns: [configMaps, deployments],
   component: FIELD_MANAGER,
   reconcile,
   cleanup,

@@ -11,9 +11,9 @@ import {
 } from "../../mod.ts";
 import { Website } from "../../examples/resources.ts";
 import {
+  configMaps,
   deployments,
   FINALIZER,
-  services,
   websiteReconciler,
   websites,
 } from "../../examples/website.ts";
@@ -22,22 +22,11 @@ import { clusterEnv, eventually, freePorts } from "../operator/_helpers.ts";
 interface Deployment extends KubeObject {
   spec: {
     replicas: number;
-    selector: { matchLabels: Record<string, string> };
-    template: {
-      spec: {
-        containers: {
-          image: string;
-          env: { name: string; value: string }[];
-        }[];
-      };
-    };
+    template: { spec: { containers: { image: string; envFrom: unknown[] }[] } };
   };
 }
-interface Service extends KubeObject {
-  spec: {
-    selector: Record<string, string>;
-    ports: { port: number; targetPort: number | string }[];
-  };
+interface ConfigMap extends KubeObject {
+  data: Record<string, string>;
 }
 interface Event extends KubeObject {
   reason: string;
@@ -86,7 +75,7 @@ describe("the Website example operator", () => {
     return list.items.filter((e) => e.involvedObject.name === name);
   }
 
-  it("applies a Deployment and a Service owned by the Website, and reports status", async () => {
+  it("applies a ConfigMap and a Deployment owned by the Website, and reports status", async () => {
     const created = await client.create(
       websites,
       Website.build({
@@ -112,25 +101,15 @@ describe("the Website example operator", () => {
     assert.equal(site.status?.url, "http://blog.example.com/");
     assert.deepEqual(site.metadata.finalizers, [FINALIZER]);
 
-    const service = await get<Service>(services, "blog-web");
-    assert.deepEqual(service.spec.ports.map((p) => p.port), [80]);
+    const cm = await get<ConfigMap>(configMaps, "blog-settings");
+    assert.equal(cm.data.DOMAIN, "blog.example.com");
     const deployment = await get<Deployment>(deployments, "blog-web");
     assert.equal(deployment.spec.replicas, 2);
     assert.equal(
       deployment.spec.template.spec.containers[0].image,
       "nginx:1.27",
     );
-    assert.deepEqual(
-      service.spec.selector,
-      deployment.spec.selector.matchLabels,
-    );
-    assert.deepEqual(
-      deployment.spec.template.spec.containers[0].env.find((e) =>
-        e.name === "DOMAIN"
-      ),
-      { name: "DOMAIN", value: "blog.example.com" },
-    );
-    for (const child of [service, deployment]) {
+    for (const child of [cm, deployment]) {
       const [owner] = child.metadata.ownerReferences ?? [];
       assert.equal(owner?.uid, created.metadata.uid);
       assert.equal(owner?.controller, true);
@@ -176,37 +155,27 @@ describe("the Website example operator", () => {
     );
   });
 
-  it("drains the Deployment under its finalizer, then garbage collection removes the children", async () => {
-    // A second finalizer keeps the Website in place after ours is removed,
-    // so the state between cleanup and deletion can be inspected.
-    await client.patch(websites, "blog", [
-      { op: "add", path: "/metadata/finalizers/-", value: "test/hold" },
-    ], { namespace: "default", type: "json" });
+  it("cleans up under its finalizer when the Website is deleted", async () => {
     await client.delete(websites, "blog", { namespace: "default" });
-    const held = await eventually("our finalizer removed", async () => {
-      const s = await get<Website>(websites, "blog");
-      return !s.metadata.finalizers?.includes(FINALIZER) && s;
+    await eventually("the Website gone", async () => {
+      try {
+        await get(websites, "blog");
+        return false;
+      } catch (error) {
+        return isApiError(error, 404);
+      }
     });
-    assert.deepEqual(held.metadata.finalizers, ["test/hold"]);
-    assert.equal(
-      (await get<Deployment>(deployments, "blog-web")).spec.replicas,
-      0,
-    );
-    const drained = (await events("blog")).find((e) => e.reason === "Drained");
-    assert.equal(drained?.message, "Scaled blog-web to 0 before deletion");
-
-    await client.patch(websites, "blog", [
-      { op: "remove", path: "/metadata/finalizers/0" },
-    ], { namespace: "default", type: "json" });
-    for (const resource of [deployments, services]) {
-      await eventually(`${resource.plural}/blog-web collected`, async () => {
-        try {
-          await get(resource, "blog-web");
-          return false;
-        } catch (error) {
-          return isApiError(error, 404);
-        }
-      });
+    for (
+      const [resource, name] of [[configMaps, "blog-settings"], [
+        deployments,
+        "blog-web",
+      ]] as const
+    ) {
+      await assert.rejects(get(resource, name), (e) => isApiError(e, 404));
     }
+    const cleaned = (await events("blog")).find((e) =>
+      e.reason === "CleanedUp"
+    );
+    assert.equal(cleaned?.message, "Deleted blog-web and blog-settings");
   });
 });
