@@ -211,14 +211,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       `Started 3 replicas of examples/main.ts (Raft ports ${ports.join(", ")})`,
     );
 
+    // The leader of the highest term, as the replicas' logs tell it.
     const leaderOf = (alive: Replica[]) =>
-      alive.find((r) => r.role === "leader");
-    const first = await until(
+      alive.filter((r) => r.role === "leader")
+        .sort((a, b) => b.term - a.term)[0];
+    const elected = await until(
       "a leader",
       () => leaderOf(replicas),
       timeoutMs,
     );
-    out(`Replica ${first.id} leads (term ${first.term})`);
+    out(`Replica ${elected.id} leads (term ${elected.term})`);
 
     const reconciledBy = async (name: string) => {
       try {
@@ -266,13 +268,24 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       );
     }
 
-    out(`Killing the leader, replica ${first.id}, with SIGKILL`);
+    const first = leaderOf(replicas) ?? elected;
+    const killedTerm = first.term;
+    out(
+      `Killing the leader, replica ${first.id} (term ${killedTerm}), with SIGKILL`,
+    );
     const killedAt = performance.now();
     first.child.kill("SIGKILL");
     await first.exited;
     first.role = "dead";
     const alive = replicas.filter((r) => r !== first);
-    const next = await until("a new leader", () => leaderOf(alive), timeoutMs);
+    const next = await until(
+      "a new leader",
+      () => {
+        const leader = leaderOf(alive);
+        return leader !== undefined && leader.term > killedTerm && leader;
+      },
+      timeoutMs,
+    );
     const electedAfterMs = performance.now() - killedAt;
     out(
       `Replica ${next.id} leads (term ${next.term}), ${
