@@ -7,6 +7,7 @@
  * @module
  */
 import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "./crd/client.ts";
 import {
   KubeClient,
   type KubeObject,
@@ -14,7 +15,7 @@ import {
 } from "./controller/client.ts";
 import { Controller, type ControllerOptions } from "./controller/controller.ts";
 import { LeaderElection } from "./controller/leader_election.ts";
-import { type Logger, silentLogger } from "./controller/log.ts";
+import { consoleLogger, type Logger } from "./controller/log.ts";
 import type { Reconciler } from "./controller/reconciler.ts";
 import type { EnvSource } from "./discovery/pod_identity.ts";
 import { FileStorage } from "./raft/file_storage.ts";
@@ -30,19 +31,6 @@ import { type OperatorConfig, readOperatorEnv } from "./_operator_env.ts";
 
 export { OperatorConfigError } from "./_operator_env.ts";
 export type { OperatorConfig } from "./_operator_env.ts";
-
-/**
- * `@kubernetes/client-node`'s `KubeConfig`: which cluster to talk to, and
- * with which credentials.
- *
- * @example
- * ```ts ignore
- * import { KubeConfig } from "@kubernetes/client-node";
- * const kubeConfig = new ClientKubeConfig();
- * kubeConfig.loadFromDefault();
- * ```
- */
-export type KubeConfig = ClientKubeConfig;
 
 /**
  * A resource as `defineCustomResource` describes it (`scope`) or as the
@@ -99,7 +87,7 @@ export interface OperatorReconciler<T extends KubeObject>
   finalizer?: string;
   /** Child kinds: a change of a child reconciles its controller owner. */
   owns?: readonly ResourceSource[];
-  /** Watch one namespace only (default: all). */
+  /** Watch one namespace only (default: `WATCH_NAMESPACE`, else all). */
   namespace?: string;
   /** Only primaries matching this label selector. */
   labelSelector?: string;
@@ -111,7 +99,7 @@ export interface OperatorReconciler<T extends KubeObject>
   component?: string;
 }
 
-/** Raft timing and limits the operator passes to its node. */
+/** Raft timing the operator passes to its node (over `RAFT_TICK_MS` and `RAFT_ELECTION_TICKS`). */
 export interface OperatorRaftOptions {
   /** Milliseconds per tick, the heartbeat interval (default 50). */
   tickMs?: number;
@@ -150,7 +138,7 @@ export interface OperatorOptions {
   clock?: () => number;
   /** Raft timing. */
   raft?: OperatorRaftOptions;
-  /** Where the operator and its controllers log (default: silent). */
+  /** Where the operator and its controllers log (default: JSON lines on the console). */
   logger?: Logger;
   /**
    * Serves `GET /metrics`. Default: a few gauges in the Prometheus text
@@ -424,7 +412,7 @@ class Running implements RunningOperator {
     init: { options: OperatorOptions; registered: Registered[] },
   ): Promise<Running> {
     const { options, registered } = init;
-    const logger = options.logger ?? silentLogger;
+    const logger = options.logger ?? consoleLogger;
     const clock = options.clock ?? (() => performance.now());
     const kubeConfig = options.kubeConfig ?? defaultKubeConfig(options.env);
     const client = KubeClient.fromKubeConfig(kubeConfig);
@@ -466,8 +454,9 @@ class Running implements RunningOperator {
       bootstrap: { voters: raft.voters(), learners: [] },
       stateMachine: store,
       send: (messages) => transport.send(messages),
-      tickMs: options.raft?.tickMs,
-      electionTicks: options.raft?.electionTicks,
+      tickMs: options.raft?.tickMs ?? config.tickMs ?? undefined,
+      electionTicks: options.raft?.electionTicks ?? config.electionTicks ??
+        undefined,
       random: options.raft?.random,
       clock,
       election,
@@ -493,7 +482,7 @@ class Running implements RunningOperator {
       const controllerOptions: ControllerOptions<KubeObject> = {
         client,
         guard: election.guard(),
-        namespace: reconciler.namespace,
+        namespace: reconciler.namespace ?? config.watchNamespace ?? undefined,
         labelSelector: reconciler.labelSelector,
         concurrency: reconciler.concurrency,
         finalizer: reconciler.finalizer,

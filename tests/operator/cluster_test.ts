@@ -8,6 +8,7 @@ import {
   ReconcileResult,
   type ResourceType,
   type RunningOperator,
+  silentLogger,
 } from "../../mod.ts";
 import { KubeClient } from "../../controller/mod.ts";
 import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
@@ -82,6 +83,7 @@ describe("three operators against the test API server", () => {
           kubeConfig: server.kubeConfig(),
           hostname: "127.0.0.1",
           signals: false,
+          logger: silentLogger,
         }).controller(configMaps, recordingReconciler(log)).start(),
       );
     }

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TestApiServer } from "../../testing/mod.ts";
-import { Operator } from "../../mod.ts";
+import { Operator, silentLogger } from "../../mod.ts";
 import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
 
 describe("an operator on its own", () => {
@@ -26,7 +26,7 @@ describe("an operator on its own", () => {
       kubeConfig: server.kubeConfig(),
       hostname: "127.0.0.1",
       signals: false,
-      raft: { tickMs: 10 },
+      logger: silentLogger,
     }).start();
     try {
       const url = `http://127.0.0.1:${running.httpPort}`;
@@ -53,7 +53,7 @@ describe("an operator on its own", () => {
         kubeConfig: server.kubeConfig(),
         hostname: "127.0.0.1",
         signals: false,
-        raft: { tickMs: 10 },
+        logger: silentLogger,
       }).start();
     const first = await start();
     await eventually("leadership", () => first.node.isLeader());
