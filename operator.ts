@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
-import type { KubeConfig } from "./crd/client.ts";
+import { KubeConfig } from "@kubernetes/client-node";
 import {
   KubeClient,
   type KubeObject,
@@ -131,7 +130,7 @@ export interface OperatorOptions {
    * in-cluster service account when `KUBERNETES_SERVICE_HOST` is set, else
    * `~/.kube/config`.
    */
-  kubeConfig?: KubeConfig;
+  kubeConfig?: Parameters<typeof KubeClient.fromKubeConfig>[0];
   /** The address both servers listen on (default `0.0.0.0`). */
   hostname?: string;
   /** A monotonic clock in milliseconds (default `performance.now`). */
@@ -223,7 +222,7 @@ function toResourceType(source: ResourceSource): ResourceType {
 
 function defaultKubeConfig(env: EnvSource | undefined): KubeConfig {
   const read = (name: string) => env === undefined ? getEnv(name) : env[name];
-  const kubeConfig = new ClientKubeConfig();
+  const kubeConfig = new KubeConfig();
   const file = read("KUBECONFIG");
   if (file) {
     for (const path of file.split(":").filter((p) => p !== "")) {
