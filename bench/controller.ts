@@ -28,6 +28,7 @@ import {
   type ResourceType,
   StatusPatch,
 } from "../controller/mod.ts";
+import { reportRow } from "./_report.ts";
 
 interface Widget extends KubeObject {
   spec: { size: number };
@@ -296,3 +297,29 @@ for (const row of rows) {
       row[3].padStart(16),
   );
 }
+const scale = `${N.toLocaleString("en-US")} objects`;
+const baselineName = "client-node makeInformer + loop";
+reportRow({
+  name: `controller, ${scale}: all reconciled once`,
+  unit: "ms",
+  ours: mine.initialMs,
+  baseline: base.initialMs,
+  baselineName,
+  better: "lower",
+});
+reportRow({
+  name: `controller, ${scale}: backlog drain`,
+  unit: "reconciles/s",
+  ours: mine.steadyPerSecond,
+  baseline: base.steadyPerSecond,
+  baselineName,
+  better: "higher",
+});
+reportRow({
+  name: `controller, ${scale}: retained heap`,
+  unit: "MB",
+  ours: mine.heapMb,
+  baseline: base.heapMb,
+  baselineName,
+  better: "lower",
+});

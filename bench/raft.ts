@@ -10,16 +10,22 @@
  *   3 processes with fsync on.
  *
  * Usage: `deno task bench:raft [kills] [handovers] [writes]`
- * (defaults 30, 20, 20000).
+ * (defaults 30, 20, 20000). Environment: `BENCH_REPLICAS` (default 3),
+ * `BENCH_CLIENTS`, the concurrent writers to measure (default `1,8,64`;
+ * each level writes at most `200 × clients` of the `writes`).
  *
  * @module
  */
 import process from "node:process";
 import { Cluster } from "../tests/raft/_cluster.ts";
 import type { NodeEvent } from "../tests/raft/_cluster.ts";
+import { reportRow, reportSamples } from "./_report.ts";
 
 const [kills = 30, handovers = 20, writes = 20_000] = process.argv.slice(2)
   .map(Number);
+const replicas = Number(process.env.BENCH_REPLICAS ?? 3);
+const voters = Array.from({ length: replicas }, (_, i) => i);
+const clients = (process.env.BENCH_CLIENTS ?? "1,8,64").split(",").map(Number);
 const wall = () => performance.timeOrigin + performance.now();
 
 function pct(values: number[], p: number): number {
@@ -28,6 +34,19 @@ function pct(values: number[], p: number): number {
 }
 
 function line(name: string, values: number[]): void {
+  for (const p of [0.5, 0.99]) {
+    reportRow({
+      name: `${name}, ${replicas} replicas, p${p * 100}`,
+      unit: "ms",
+      ours: pct(values, p),
+      better: "lower",
+    });
+  }
+  reportSamples({
+    name: `ours: ${name} (${replicas} replicas)`,
+    unit: "ms",
+    samples: values,
+  });
   console.log(
     `${name.padEnd(34)} n=${String(values.length).padEnd(4)} p50=${
       pct(values, 0.5).toFixed(1)
@@ -115,10 +134,11 @@ async function handover(c: Cluster): Promise<void> {
 }
 
 async function throughput(c: Cluster): Promise<void> {
-  for (const concurrency of [64, 256]) {
+  for (const concurrency of clients) {
+    const count = Math.min(writes, 200 * concurrency);
     const leader = await stable(c);
     const r = await c.procs.get(leader)!.command(
-      { op: "load", count: writes, concurrency },
+      { op: "load", count, concurrency },
       300_000,
     );
     const load = c.procs.get(leader)!.events.findLast((e) =>
@@ -128,9 +148,20 @@ async function throughput(c: Cluster): Promise<void> {
       console.log(`load failed: ${JSON.stringify(r)}`);
       continue;
     }
+    const perSecond = count / (load.seconds as number);
+    const name = `writes, ${replicas} processes, fsync, ${concurrency} clients`;
+    reportRow({ name, unit: "writes/s", ours: perSecond, better: "higher" });
+    for (const p of ["p50", "p99"] as const) {
+      reportRow({
+        name: `${name}, commit ${p}`,
+        unit: "ms",
+        ours: load[p] as number,
+        better: "lower",
+      });
+    }
     console.log(
-      `writes, 3 processes, fsync, ${concurrency} in flight: ${
-        (writes / (load.seconds as number)).toFixed(0)
+      `writes, ${replicas} processes, fsync, ${concurrency} in flight: ${
+        perSecond.toFixed(0)
       } writes/s  commit p50=${(load.p50 as number).toFixed(1)} ms  p99=${
         (load.p99 as number).toFixed(1)
       } ms`,
@@ -138,12 +169,12 @@ async function throughput(c: Cluster): Promise<void> {
   }
 }
 
-const c = await Cluster.create({ voters: [0, 1, 2] });
+const c = await Cluster.create({ voters });
 try {
-  for (const id of [0, 1, 2]) c.start(id);
+  for (const id of voters) c.start(id);
   await stable(c);
   console.log(
-    "Raft runtime, 3 processes on loopback, tick 50 ms, election timeout 300–600 ms",
+    `Raft runtime, ${replicas} processes on loopback, tick 50 ms, election timeout 300–600 ms`,
   );
   await throughput(c);
   await failover(c);

@@ -1,0 +1,252 @@
+/**
+ * `deno task bench [--quick] [--only name,name]`: runs every benchmark, each
+ * in its own process, one after the other (they would disturb each other's
+ * timings), collects the figures they report through `bench/_report.ts`, and
+ * prints one table: ours, the baseline measured in the same run, and the
+ * ratio (above 1 means ours is better, whichever way "better" points). It
+ * writes `bench/results/README.md` (the table as Markdown),
+ * `bench/results/results.json` and `bench/results/failover.svg` (the
+ * failover distributions side by side).
+ *
+ * Runs: `raft-core`, `leader-election`, `controller` at 1,000 and 10,000
+ * objects, `raft` with 3 and 5 replicas, and `failover` when deno.json has a
+ * `bench:failover` task. `--quick` shrinks the sample counts (for a smoke
+ * run); `--only raft,controller` picks runs by name.
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import process from "node:process";
+import type { BenchRow, BenchSamples } from "./_report.ts";
+import { chartSvg } from "./_chart.ts";
+
+interface Run {
+  /** Name for `--only` and for the log prefix. */
+  name: string;
+  /** The deno.json task. */
+  task: string;
+  args: string[];
+  env: Record<string, string>;
+}
+
+interface RunResult {
+  name: string;
+  task: string;
+  args: string[];
+  env: Record<string, string>;
+  exitCode: number | null;
+  seconds: number;
+}
+
+const root = new URL("../", import.meta.url);
+const argv = process.argv.slice(2);
+const quick = argv.includes("--quick");
+const onlyIndex = argv.indexOf("--only");
+const only = onlyIndex >= 0 ? argv[onlyIndex + 1]?.split(",") : undefined;
+
+const tasks = (JSON.parse(
+  await readFile(new URL("deno.json", root), "utf8"),
+) as { tasks: Record<string, string> }).tasks;
+
+const raftArgs = quick ? ["5", "5", "2000"] : ["30", "20", "20000"];
+const allRuns: Run[] = [
+  { name: "raft-core", task: "bench:raft-core", args: [], env: {} },
+  {
+    name: "leader-election",
+    task: "bench:leader-election",
+    args: [quick ? "30" : "100"],
+    env: {},
+  },
+  {
+    name: "controller",
+    task: "bench:controller",
+    args: [],
+    env: { BENCH_OBJECTS: "1000" },
+  },
+  {
+    name: "controller",
+    task: "bench:controller",
+    args: [],
+    env: { BENCH_OBJECTS: "10000" },
+  },
+  {
+    name: "raft",
+    task: "bench:raft",
+    args: raftArgs,
+    env: { BENCH_REPLICAS: "3" },
+  },
+  {
+    name: "raft",
+    task: "bench:raft",
+    args: raftArgs,
+    env: { BENCH_REPLICAS: "5" },
+  },
+  {
+    name: "failover",
+    task: "bench:failover",
+    args: [],
+    env: quick ? { BENCH_QUICK: "1" } : {},
+  },
+];
+const runs = allRuns.filter((run) => tasks[run.task] !== undefined)
+  .filter((run) => only === undefined || only.includes(run.name));
+
+function describeRun(run: Run): string {
+  const env = Object.entries(run.env).map(([k, v]) => `${k}=${v} `).join("");
+  return `${env}deno task ${run.task}${
+    run.args.length ? " " + run.args.join(" ") : ""
+  }`;
+}
+
+function execute(run: Run, resultsFile: string): Promise<RunResult> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["task", run.task, ...run.args], {
+      cwd: fileURLToPath(root),
+      env: { ...process.env, ...run.env, BENCH_RESULTS: resultsFile },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const label = `[${run.name}${
+      Object.values(run.env).length
+        ? " " + Object.values(run.env).join(" ")
+        : ""
+    }]`;
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on(
+        "line",
+        (line) => console.log(`${label} ${line}`),
+      );
+    }
+    child.on("close", (code) =>
+      resolve({
+        name: run.name,
+        task: run.task,
+        args: run.args,
+        env: run.env,
+        exitCode: code,
+        seconds: (performance.now() - started) / 1000,
+      }));
+  });
+}
+
+/** Above 1: ours is better by that factor. */
+function ratio(row: BenchRow): number | undefined {
+  if (row.baseline === undefined) return undefined;
+  return row.better === "lower"
+    ? row.baseline / row.ours
+    : row.ours / row.baseline;
+}
+
+function figure(value: number | undefined, unit: string): string {
+  if (value === undefined) return "—";
+  const digits = Math.abs(value) >= 100 ? 0 : Math.abs(value) >= 10 ? 1 : 2;
+  return `${value.toFixed(digits)} ${unit}`;
+}
+
+function ratioText(row: BenchRow): string {
+  const r = ratio(row);
+  return r === undefined ? "—" : `${r.toFixed(2)}×`;
+}
+
+const dir = await mkdtemp(join(tmpdir(), "bench-"));
+const rows: BenchRow[] = [];
+const samples: BenchSamples[] = [];
+const results: RunResult[] = [];
+try {
+  for (const [i, run] of runs.entries()) {
+    console.log(`== ${describeRun(run)}`);
+    const file = join(dir, `run-${i}.jsonl`);
+    await writeFile(file, "");
+    const result = await execute(run, file);
+    results.push(result);
+    for (const line of (await readFile(file, "utf8")).split("\n")) {
+      if (line === "") continue;
+      const record = JSON.parse(line) as
+        | ({ kind: "row" } & BenchRow)
+        | ({ kind: "samples" } & BenchSamples);
+      if (record.kind === "row") {
+        const { kind: _, ...row } = record;
+        rows.push(row);
+      } else {
+        const { kind: _, ...series } = record;
+        samples.push(series);
+      }
+    }
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+
+const header = ["figure", "ours", "baseline", "ratio (>1: ours better)"];
+const table = rows.map((row) => [
+  row.name,
+  figure(row.ours, row.unit),
+  row.baseline === undefined
+    ? "—"
+    : `${figure(row.baseline, row.unit)} (${row.baselineName ?? "baseline"})`,
+  ratioText(row),
+]);
+const widths = header.map((h, i) =>
+  Math.max(h.length, ...table.map((r) => r[i].length))
+);
+console.log("");
+for (const r of [header, ...table]) {
+  console.log(
+    r.map((cell, i) =>
+      i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])
+    )
+      .join("  "),
+  );
+}
+const failed = results.filter((r) => r.exitCode !== 0);
+for (const r of failed) {
+  console.log(`FAILED: ${describeRun(r)} exited with ${r.exitCode}`);
+}
+
+const cell = (text: string) => text.replaceAll("|", "\\|");
+const cpu = cpus();
+const markdown = [
+  "# Benchmark results",
+  "",
+  `Written by \`deno task bench${quick ? " --quick" : ""}\` on ${
+    new Date().toISOString().slice(0, 16).replace("T", " ")
+  } UTC: Deno ${process.versions.deno ?? "?"}, ${cpu.length} × ${
+    cpu[0]?.model ?? "unknown CPU"
+  }. Every baseline ran in the same process run, on the same machine, as our figure beside it. Ratio: above 1 means ours is better by that factor (lower time, higher throughput).`,
+  "",
+  "| figure | ours | baseline | ratio |",
+  "| --- | ---: | ---: | ---: |",
+  ...table.map((r) => `| ${r.map(cell).join(" | ")} |`),
+  "",
+  "![failover distributions](failover.svg)",
+  "",
+  "## Runs",
+  "",
+  "| command | exit | seconds |",
+  "| --- | ---: | ---: |",
+  ...results.map((r) =>
+    `| \`${describeRun(r)}\` | ${r.exitCode} | ${r.seconds.toFixed(0)} |`
+  ),
+  "",
+].join("\n");
+const out = new URL("bench/results/", root);
+await mkdir(out, { recursive: true });
+await writeFile(new URL("README.md", out), markdown);
+await writeFile(
+  new URL("results.json", out),
+  JSON.stringify({ quick, runs: results, rows, samples }, null, 2) + "\n",
+);
+await writeFile(
+  new URL("failover.svg", out),
+  chartSvg(samples.filter((s) => s.unit === "ms"), {
+    title:
+      "Failover and handover: time until a replica leads again (ms, log scale)",
+  }),
+);
+console.log(`\nwrote bench/results/README.md, results.json, failover.svg`);
+if (failed.length > 0) process.exitCode = 1;
