@@ -1,7 +1,8 @@
 /**
  * Kubernetes Events about objects, with repeated identical events
- * aggregated into one Event whose `count` and `lastTimestamp` grow, instead
- * of a new Event each time.
+ * aggregated into one Event whose `count` and `lastTimestamp` grow (core
+ * v1) or whose `series` grows (events.k8s.io/v1), instead of a new Event
+ * each time.
  *
  * @module
  */
@@ -74,10 +75,23 @@ export interface EventRecorderOptions {
   now?: () => Date;
   /** How many distinct events are remembered for aggregation (default 4096). */
   cacheSize?: number;
+  /**
+   * Which Events API to write: core `v1` (`involvedObject`, `count`; the
+   * default) or `events.k8s.io/v1` (`regarding`, `series`).
+   */
+  api?: "v1" | "events.k8s.io/v1";
 }
 
 const EVENTS = {
   group: "",
+  version: "v1",
+  plural: "events",
+  kind: "Event",
+  namespaced: true,
+} as const;
+
+const EVENTS_V1 = {
+  group: "events.k8s.io",
   version: "v1",
   plural: "events",
   kind: "Event",
@@ -89,15 +103,17 @@ interface Entry {
   namespace: string;
   count: number;
   sent: number;
-  first: string;
-  last: string;
+  first: Date;
+  last: Date;
   flushing: Promise<void> | null;
 }
 
 /**
  * Records Events about objects. The first occurrence creates an Event; an
  * identical one (same object, type, reason, message) patches its `count`
- * and `lastTimestamp`; occurrences during a write coalesce into one write.
+ * and `lastTimestamp` (or, with `api: "events.k8s.io/v1"`, its `series`);
+ * occurrences during a write coalesce into one write. An Event that expired
+ * on the server (404 on the patch) is created afresh.
  *
  * @example
  * ```ts ignore
@@ -113,6 +129,7 @@ export class EventRecorder {
   readonly #instance: string;
   readonly #now: () => Date;
   readonly #cacheSize: number;
+  readonly #newApi: boolean;
   readonly #cache = new Map<string, Entry>();
 
   /** A recorder that reports as `component`. */
@@ -126,6 +143,7 @@ export class EventRecorder {
     this.#instance = options.instance ?? component;
     this.#now = options.now ?? (() => new Date());
     this.#cacheSize = options.cacheSize ?? 4096;
+    this.#newApi = options.api === "events.k8s.io/v1";
   }
 
   /** Records a Normal event. */
@@ -158,7 +176,7 @@ export class EventRecorder {
       event.message,
       event.action,
     ]);
-    const now = timestamp(this.#now());
+    const now = this.#now();
     let entry = this.#cache.get(key);
     if (entry) {
       this.#cache.delete(key);
@@ -195,10 +213,14 @@ export class EventRecorder {
         const last = entry.last;
         if (entry.name !== undefined) {
           try {
-            await this.#client.patch(EVENTS, entry.name, {
-              count,
-              lastTimestamp: last,
-            }, { namespace: entry.namespace, type: "merge" });
+            await this.#client.patch(
+              this.#newApi ? EVENTS_V1 : EVENTS,
+              entry.name,
+              this.#newApi
+                ? { series: { count, lastObservedTime: microTime(last) } }
+                : { count, lastTimestamp: timestamp(last) },
+              { namespace: entry.namespace, type: "merge" },
+            );
             entry.sent = count;
             continue;
           } catch (error) {
@@ -206,23 +228,40 @@ export class EventRecorder {
             entry.name = undefined;
           }
         }
-        const created = await this.#client.create<KubeEvent>(EVENTS, {
-          metadata: {
-            generateName: `${ref.name ?? "object"}.`,
-            namespace: entry.namespace,
-          },
-          involvedObject: ref,
-          reason: event.reason,
-          message: event.message,
-          type: event.type,
-          count,
-          firstTimestamp: entry.first,
-          lastTimestamp: last,
-          source: { component: this.#component },
-          reportingComponent: this.#component,
-          reportingInstance: this.#instance,
-          action: event.action ?? event.reason,
-        });
+        const metadata = {
+          generateName: `${ref.name ?? "object"}.`,
+          namespace: entry.namespace,
+        };
+        const action = event.action ?? event.reason;
+        const created = this.#newApi
+          ? await this.#client.create<KubeObject>(EVENTS_V1, {
+            metadata,
+            eventTime: microTime(entry.first),
+            regarding: ref,
+            reason: event.reason,
+            note: event.message,
+            type: event.type,
+            action,
+            reportingController: this.#component,
+            reportingInstance: this.#instance,
+            ...(count > 1
+              ? { series: { count, lastObservedTime: microTime(last) } }
+              : {}),
+          } as KubeObject)
+          : await this.#client.create<KubeEvent>(EVENTS, {
+            metadata,
+            involvedObject: ref,
+            reason: event.reason,
+            message: event.message,
+            type: event.type,
+            count,
+            firstTimestamp: timestamp(entry.first),
+            lastTimestamp: timestamp(last),
+            source: { component: this.#component },
+            reportingComponent: this.#component,
+            reportingInstance: this.#instance,
+            action,
+          });
         entry.name = created.metadata.name;
         entry.sent = count;
       }
@@ -255,4 +294,8 @@ export function referenceOf(object: KubeObject): ObjectReference {
 
 function timestamp(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function microTime(date: Date): string {
+  return date.toISOString().replace(/Z$/, "000Z");
 }

@@ -1,6 +1,7 @@
 /**
  * An HTTPS server that speaks only HTTP/1.1, adapting `node:https` to a
- * web-standard `Request` → `Response` handler (streamed bodies included).
+ * web-standard `Request` → `Response` handler (streamed response bodies;
+ * request bodies are read whole first, see `readBody`).
  *
  * Why not `platform/mod.ts` `serve()`: `Deno.serve` always offers HTTP/2
  * through ALPN, `@kubernetes/client-node` 2.x fetches through undici, which
@@ -13,7 +14,6 @@
  */
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Readable } from "node:stream";
 
 /** A running HTTPS server. */
 export interface HttpsServer {
@@ -22,7 +22,45 @@ export interface HttpsServer {
   close(): Promise<void>;
 }
 
-function toRequest(req: IncomingMessage, origin: string): Request {
+/**
+ * The most request body bytes kept; anything beyond is read and dropped, so
+ * the handler sees a body over its own limit (3 MiB) and answers 413.
+ */
+const BODY_KEEP_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads the whole request body before the handler runs. A streamed body
+ * (`Readable.toWeb(req)`) breaks on Node when the handler answers without
+ * reading it (fault injection, 413): cancelling the web stream destroys the
+ * request while the socket still parses its body, the adapter's `data`
+ * listener then throws `ERR_INVALID_STATE` inside the HTTP parser, the
+ * server writes `400 Bad Request` instead of the handler's answer and the
+ * exception escapes as an uncaught error. Kubernetes request bodies are
+ * small, so reading them first costs nothing.
+ */
+async function readBody(
+  req: IncomingMessage,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const chunks: Uint8Array[] = [];
+  let kept = 0;
+  for await (const chunk of req as AsyncIterable<Uint8Array>) {
+    if (kept > BODY_KEEP_BYTES) continue;
+    chunks.push(chunk);
+    kept += chunk.byteLength;
+  }
+  const body = new Uint8Array(kept);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+async function toRequest(
+  req: IncomingMessage,
+  origin: string,
+): Promise<Request> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
@@ -35,11 +73,7 @@ function toRequest(req: IncomingMessage, origin: string): Request {
   return new Request(new URL(req.url ?? "/", origin), {
     method,
     headers,
-    body: hasBody
-      ? Readable.toWeb(req) as ReadableStream<Uint8Array>
-      : undefined,
-    // @ts-ignore: Node's fetch needs `duplex` for a streamed body; Deno ignores it.
-    duplex: hasBody ? "half" : undefined,
+    body: hasBody ? await readBody(req) : undefined,
   });
 }
 
@@ -90,9 +124,12 @@ export function serveHttps(
           ? `[${options.hostname}]`
           : options.hostname;
         const origin = `https://${host}`;
-        handler(toRequest(req, origin))
+        toRequest(req, origin)
+          .then(handler)
           .then((response) => send(res, response))
           .catch((error) => {
+            // The client left while sending its body: nobody to answer.
+            if (res.destroyed || res.headersSent) return;
             res.writeHead(500, { "content-type": "text/plain" });
             res.end(`internal error: ${error}`);
           });

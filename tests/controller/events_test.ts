@@ -111,4 +111,41 @@ describe("EventRecorder", () => {
     assert.deepEqual(requests.map((r) => r.method), ["POST", "PATCH", "POST"]);
     assert.equal((requests[2]!.body as KubeEvent).count, 2);
   });
+
+  it("writes events.k8s.io/v1 Events with regarding, note and a series when asked", async () => {
+    let t = 0;
+    const { client, requests } = recordingClient((r) =>
+      r.method === "POST"
+        ? { status: 201, body: { metadata: { name: "w.1", namespace: "ns" } } }
+        : { status: 200, body: { metadata: { name: "w.1" } } }
+    );
+    const recorder = new EventRecorder(client, "widget-operator", {
+      api: "events.k8s.io/v1",
+      instance: "pod-0",
+      now: () => new Date(Date.UTC(2024, 0, 1, 0, 0, t++)),
+    });
+    for (let i = 0; i < 3; i++) {
+      await recorder.warning(pod, { reason: "Failed", message: "quota" });
+    }
+    assert.deepEqual(requests.map((r) => [r.method, r.path]), [
+      ["POST", "/apis/events.k8s.io/v1/namespaces/ns/events"],
+      ["PATCH", "/apis/events.k8s.io/v1/namespaces/ns/events/w.1"],
+      ["PATCH", "/apis/events.k8s.io/v1/namespaces/ns/events/w.1"],
+    ]);
+    const created = requests[0]!.body as Record<string, unknown>;
+    assert.equal(created.apiVersion, "events.k8s.io/v1");
+    assert.equal(created.eventTime, "2024-01-01T00:00:00.000000Z");
+    assert.equal((created.regarding as { uid: string }).uid, "u-1");
+    assert.equal(created.note, "quota");
+    assert.equal(created.type, "Warning");
+    assert.equal(created.action, "Failed");
+    assert.equal(created.reportingController, "widget-operator");
+    assert.equal(created.reportingInstance, "pod-0");
+    assert.equal(created.series, undefined);
+    assert.equal(created.involvedObject, undefined);
+    assert.equal(requests[2]!.contentType, "application/merge-patch+json");
+    assert.deepEqual(requests[2]!.body, {
+      series: { count: 3, lastObservedTime: "2024-01-01T00:00:02.000000Z" },
+    });
+  });
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { addFinalizer, removeFinalizer } from "../../controller/finalizers.ts";
 import { StatusCondition, StatusPatch } from "../../controller/status.ts";
 import { EventRecorder, type KubeEvent } from "../../controller/events.ts";
-import type { ResourceType } from "../../controller/client.ts";
+import type { KubeObject, ResourceType } from "../../controller/client.ts";
 import {
   ensureNamespace,
   type Harness,
@@ -11,6 +11,21 @@ import {
   type Widget,
   widgets,
 } from "./_server.ts";
+
+const newEvents: ResourceType = {
+  group: "events.k8s.io",
+  version: "v1",
+  plural: "events",
+  kind: "Event",
+  namespaced: true,
+};
+
+interface NewEvent extends KubeObject {
+  regarding: { name?: string; uid?: string };
+  note: string;
+  reportingController: string;
+  series?: { count: number; lastObservedTime: string };
+}
 
 const events: ResourceType = {
   group: "",
@@ -119,5 +134,30 @@ describe("finalizers, status and events against the test API server", () => {
     assert.equal(failed.involvedObject.kind, "Widget");
     assert.equal(failed.involvedObject.uid, w.metadata.uid);
     assert.equal(failed.source.component, "widget-operator");
+  });
+
+  it("aggregates repeated events into one events.k8s.io/v1 Event with a series on the server", async () => {
+    const w = await h.client.create<Widget>(widgets, {
+      metadata: { name: "e2", namespace: ns },
+      spec: { size: 1 },
+    });
+    const recorder = new EventRecorder(h.client, "widget-operator", {
+      api: "events.k8s.io/v1",
+    });
+    for (let i = 0; i < 4; i++) {
+      await recorder.warning(w, { reason: "Failed", message: "no quota" });
+    }
+    const list = await h.client.list<NewEvent>(newEvents, { namespace: ns });
+    const mine = list.items.filter((e) => e.regarding.name === "e2");
+    assert.equal(mine.length, 1);
+    assert.equal(mine[0]!.series?.count, 4);
+    assert.equal(mine[0]!.regarding.uid, w.metadata.uid);
+    assert.equal(mine[0]!.note, "no quota");
+    assert.equal(mine[0]!.reportingController, "widget-operator");
+    const core = await h.client.list<KubeEvent>(events, { namespace: ns });
+    assert.equal(
+      core.items.filter((e) => e.involvedObject.name === "e2").length,
+      0,
+    );
   });
 });
