@@ -1,23 +1,19 @@
 /**
- * Controller metrics named as controller-runtime names them, so existing
- * dashboards and alerts fit: `controller_runtime_reconcile_total{controller,
- * result}`, `controller_runtime_reconcile_errors_total`,
- * `controller_runtime_reconcile_time_seconds`,
- * `controller_runtime_active_workers`, `workqueue_depth{name}`; plus the
- * structured reconcile log line (key and term on every line).
+ * Controller metrics named as controller-runtime and client-go name them,
+ * so existing dashboards and alerts fit. They are fed by the controller's
+ * observer hooks: {@linkcode controllerMetrics} returns the three observers
+ * to hand to `Controller.for`.
  *
  * @module
  */
 import { Counter, Gauge, Histogram } from "prom-client";
-import type { Controller } from "../controller/controller.ts";
-import type { KubeObject } from "../controller/client.ts";
-import { type Logger, silentLogger } from "../controller/log.ts";
 import type {
-  Context,
-  Reconciler,
-  ReconcileResult,
-} from "../controller/reconciler.ts";
-import { family, promOf } from "./_families.ts";
+  ControllerObserver,
+  ReconcileEvent,
+} from "../controller/controller.ts";
+import type { WatcherObserver } from "../controller/watcher.ts";
+import type { WorkQueueObserver } from "../controller/work_queue.ts";
+import { exponentialBuckets, family, promOf } from "./_families.ts";
 import type { MetricsRegistry } from "./registry.ts";
 
 /** controller-runtime's buckets of `controller_runtime_reconcile_time_seconds`. */
@@ -65,245 +61,262 @@ export const RECONCILE_TIME_BUCKETS: readonly number[] = [
 ];
 
 /**
- * The `result` label of `controller_runtime_reconcile_total`: controller-
- * runtime's four, plus `cancelled` for a reconcile cut short by loss of
- * leadership or shutdown (not an error: it runs again in the next term).
+ * client-go's buckets of `workqueue_queue_duration_seconds` and
+ * `workqueue_work_duration_seconds`: 10 ns to 1,000 s, times 10.
  */
-export type ReconcileOutcome =
-  | "success"
-  | "error"
-  | "requeue"
-  | "requeue_after"
-  | "cancelled";
+export const WORKQUEUE_BUCKETS: readonly number[] = exponentialBuckets(
+  1e-8,
+  10,
+  12,
+);
 
-/** Options of {@linkcode instrumentReconciler}. */
-export interface InstrumentReconcilerOptions {
+/** Options of {@linkcode controllerMetrics}. */
+export interface ControllerMetricsOptions {
   /** Where the metrics go. */
   registry: MetricsRegistry;
-  /** The `controller` label (for instance the resource's plural). */
+  /** The `controller` label, and the work queue's `name` label. */
   controller: string;
-  /**
-   * Gets one line per reconcile: `debug` "reconciled" on success,
-   * `error` "reconcile failed" on a throw, each with `controller`, `key`,
-   * `term`, `result` and `durationMs`.
-   */
-  logger?: Logger;
-  /** A monotonic clock in milliseconds (default `performance.now`). */
-  now?: () => number;
-}
-
-interface ReconcileFamilies {
-  total: Counter<"controller" | "result">;
-  errors: Counter<"controller">;
-  time: Histogram<"controller">;
-}
-
-function reconcileFamilies(registry: MetricsRegistry): ReconcileFamilies {
-  const registers = [promOf(registry)];
-  return {
-    total: family(
-      registry,
-      "controller_runtime_reconcile_total",
-      () =>
-        new Counter({
-          name: "controller_runtime_reconcile_total",
-          help: "Total number of reconciliations per controller",
-          labelNames: ["controller", "result"] as const,
-          registers,
-        }),
-    ),
-    errors: family(
-      registry,
-      "controller_runtime_reconcile_errors_total",
-      () =>
-        new Counter({
-          name: "controller_runtime_reconcile_errors_total",
-          help: "Total number of reconciliation errors per controller",
-          labelNames: ["controller"] as const,
-          registers,
-        }),
-    ),
-    time: family(
-      registry,
-      "controller_runtime_reconcile_time_seconds",
-      () =>
-        new Histogram({
-          name: "controller_runtime_reconcile_time_seconds",
-          help: "Length of time per reconciliation per controller",
-          labelNames: ["controller"] as const,
-          buckets: [...RECONCILE_TIME_BUCKETS],
-          registers,
-        }),
-    ),
-  };
-}
-
-function outcomeOf(result: ReconcileResult): ReconcileOutcome {
-  switch (result.action.kind) {
-    case "done":
-      return "success";
-    case "requeue":
-      return "requeue";
-    case "requeueAfter":
-      return "requeue_after";
-  }
-}
-
-/**
- * Wraps `reconciler` so every reconcile (and cleanup) is counted by result,
- * timed, and logged with its key and term. The reconciler's behaviour is
- * unchanged: results and errors pass through.
- *
- * @example
- * ```ts ignore
- * import { instrumentReconciler, MetricsRegistry } from "@k8s-operator/k8s-operator/metrics";
- * import { jsonLogger } from "@k8s-operator/k8s-operator/controller";
- * const metrics = new MetricsRegistry();
- * await Controller.for(widgets, { client, guard }).run(
- *   instrumentReconciler(reconciler, { registry: metrics, controller: "widgets", logger: jsonLogger() }),
- * );
- * ```
- */
-export function instrumentReconciler<T extends KubeObject>(
-  reconciler: Reconciler<T>,
-  options: InstrumentReconcilerOptions,
-): Reconciler<T> {
-  const families = reconcileFamilies(options.registry);
-  const controller = options.controller;
-  const logger = options.logger ?? silentLogger;
-  const now = options.now ?? (() => performance.now());
-  families.errors.inc({ controller }, 0);
-  const timed =
-    (fn: (object: T, ctx: Context) => Promise<ReconcileResult>) =>
-    async (object: T, ctx: Context): Promise<ReconcileResult> => {
-      const started = now();
-      const fields = (result: ReconcileOutcome) => ({
-        controller,
-        key: ctx.key,
-        term: ctx.term,
-        result,
-        durationMs: Math.round((now() - started) * 1000) / 1000,
-      });
-      let result: ReconcileResult;
-      try {
-        result = await fn(object, ctx);
-      } catch (error) {
-        const outcome: ReconcileOutcome = ctx.signal.aborted
-          ? "cancelled"
-          : "error";
-        families.time.observe({ controller }, (now() - started) / 1000);
-        families.total.inc({ controller, result: outcome });
-        if (outcome === "error") {
-          families.errors.inc({ controller });
-          logger.error("reconcile failed", { ...fields(outcome), error });
-        } else {
-          logger.debug?.("reconcile cancelled", fields(outcome));
-        }
-        throw error;
-      }
-      const outcome = outcomeOf(result);
-      families.time.observe({ controller }, (now() - started) / 1000);
-      families.total.inc({ controller, result: outcome });
-      logger.debug?.("reconciled", fields(outcome));
-      return result;
-    };
-  const cleanup = reconciler.cleanup;
-  return {
-    reconcile: timed((object, ctx) => reconciler.reconcile(object, ctx)),
-    ...(cleanup
-      ? {
-        cleanup: timed((object, ctx) => cleanup.call(reconciler, object, ctx)),
-      }
-      : {}),
-  };
-}
-
-/** Options of {@linkcode observeController}. */
-export interface ObserveControllerOptions {
-  /** Where the metrics go. */
-  registry: MetricsRegistry;
-  /** The `controller` and work queue `name` label. */
-  controller: string;
-  /** How many keys reconcile at once (the controller's `concurrency`, default 4). */
+  /** The controller's `concurrency` (default 4), for `controller_runtime_max_concurrent_reconciles`. */
   concurrency?: number;
 }
 
-interface Source {
-  controller: string;
-  queue: { length: number; processing: number };
-  concurrency: number;
+/** The hooks to hand to `Controller.for` (see {@linkcode controllerMetrics}). */
+export interface ControllerMetricsHooks {
+  /** For the `observer` option. */
+  observer: ControllerObserver;
+  /** For the `queue: { observer }` option. */
+  queue: WorkQueueObserver<string>;
+  /** For the `watch: { observer }` option. */
+  watch: WatcherObserver;
 }
 
-const sources = new WeakMap<MetricsRegistry, Set<Source>>();
+type Label = "controller" | "name" | "result" | "resource" | "reason";
+
+function counter<L extends Label>(
+  registry: MetricsRegistry,
+  name: string,
+  help: string,
+  labelNames: L[],
+): Counter<L> {
+  return family(
+    registry,
+    name,
+    () =>
+      new Counter({ name, help, labelNames, registers: [promOf(registry)] }),
+  );
+}
+
+function gauge<L extends Label>(
+  registry: MetricsRegistry,
+  name: string,
+  help: string,
+  labelNames: L[],
+): Gauge<L> {
+  return family(
+    registry,
+    name,
+    () => new Gauge({ name, help, labelNames, registers: [promOf(registry)] }),
+  );
+}
+
+function histogram<L extends Label>(
+  registry: MetricsRegistry,
+  name: string,
+  help: string,
+  options: { labelNames: L[]; buckets: readonly number[] },
+): Histogram<L> {
+  return family(
+    registry,
+    name,
+    () =>
+      new Histogram({
+        name,
+        help,
+        labelNames: options.labelNames,
+        buckets: [...options.buckets],
+        registers: [promOf(registry)],
+      }),
+  );
+}
 
 /**
- * Reads a controller's work queue at every scrape: `workqueue_depth{name}`,
- * `controller_runtime_active_workers{controller}` and
- * `controller_runtime_max_concurrent_reconciles{controller}`. Returns a
- * function that stops observing.
+ * Metrics of one controller, fed by its observer hooks. Several controllers
+ * can share a registry; each gets its own `controller` label.
+ *
+ * - Reconciles: `controller_runtime_reconcile_total{controller, result}`
+ *   (`success`, `error`, `requeue`, `requeue_after`, and `cancelled` for a
+ *   reconcile cut short by lost leadership, which is not an error),
+ *   `controller_runtime_reconcile_errors_total{controller}`,
+ *   `controller_runtime_reconcile_time_seconds{controller}`,
+ *   `controller_runtime_active_workers{controller}`,
+ *   `controller_runtime_max_concurrent_reconciles{controller}`.
+ * - Work queue (client-go's names): `workqueue_depth{name}`,
+ *   `workqueue_adds_total{name}`, `workqueue_queue_duration_seconds{name}`,
+ *   `workqueue_work_duration_seconds{name}`, `workqueue_retries_total{name}`.
+ * - Watches: `k8s_operator_watch_restarts_total{controller, resource,
+ *   reason}` (`closed`, `expired`, `idle`, `error`),
+ *   `k8s_operator_watch_relists_total{controller, resource}` (full lists
+ *   after the first, i.e. after 410 Gone),
+ *   `k8s_operator_watch_list_duration_seconds{controller, resource}`.
+ * - Leadership: `k8s_operator_controller_leading{controller}` (1 while this
+ *   replica reconciles) and `k8s_operator_controller_term{controller}`.
  *
  * @example
  * ```ts ignore
- * import { MetricsRegistry, observeController } from "@k8s-operator/k8s-operator/metrics";
- * const controller = Controller.for(widgets, { client, guard, concurrency: 8 });
- * const stop = observeController(controller, { registry: new MetricsRegistry(), controller: "widgets", concurrency: 8 });
+ * import { controllerMetrics, MetricsRegistry } from "@k8s-operator/k8s-operator/metrics";
+ * const registry = new MetricsRegistry();
+ * const hooks = controllerMetrics({ registry, controller: "widgets", concurrency: 8 });
+ * await Controller.for(widgets, {
+ *   client, guard, concurrency: 8,
+ *   observer: hooks.observer,
+ *   queue: { observer: hooks.queue },
+ *   watch: { observer: hooks.watch },
+ * }).run(reconciler);
  * ```
  */
-export function observeController<T extends KubeObject>(
-  controller: Controller<T>,
-  options: ObserveControllerOptions,
-): () => void {
-  const registry = options.registry;
-  let set = sources.get(registry);
-  if (set === undefined) {
-    const all = new Set<Source>();
-    set = all;
-    sources.set(registry, all);
-    const registers = [promOf(registry)];
-    const gauge = (
-      name: string,
-      help: string,
-      label: "name" | "controller",
-      read: (source: Source) => number,
-    ) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: [label],
-        registers,
-        collect() {
-          this.reset();
-          for (const source of all) {
-            this.set({ [label]: source.controller }, read(source));
-          }
-        },
-      });
-    gauge(
-      "workqueue_depth",
-      "Current depth of workqueue",
-      "name",
-      (s) => s.queue.length,
-    );
-    gauge(
-      "controller_runtime_active_workers",
-      "Number of currently used workers per controller",
-      "controller",
-      (s) => s.queue.processing,
-    );
-    gauge(
-      "controller_runtime_max_concurrent_reconciles",
-      "Maximum number of concurrent reconciles per controller",
-      "controller",
-      (s) => s.concurrency,
-    );
-  }
-  const source: Source = {
-    controller: options.controller,
-    queue: controller.queue,
-    concurrency: options.concurrency ?? 4,
-  };
-  set.add(source);
-  return () => {
-    set.delete(source);
+export function controllerMetrics(
+  options: ControllerMetricsOptions,
+): ControllerMetricsHooks {
+  const r = options.registry;
+  const controller = options.controller;
+  const total = counter(
+    r,
+    "controller_runtime_reconcile_total",
+    "Total number of reconciliations per controller",
+    ["controller", "result"],
+  );
+  const errors = counter(
+    r,
+    "controller_runtime_reconcile_errors_total",
+    "Total number of reconciliation errors per controller",
+    ["controller"],
+  );
+  const time = histogram(
+    r,
+    "controller_runtime_reconcile_time_seconds",
+    "Length of time per reconciliation per controller",
+    { labelNames: ["controller"], buckets: RECONCILE_TIME_BUCKETS },
+  );
+  const active = gauge(
+    r,
+    "controller_runtime_active_workers",
+    "Number of currently used workers per controller",
+    ["controller"],
+  );
+  const maxConcurrent = gauge(
+    r,
+    "controller_runtime_max_concurrent_reconciles",
+    "Maximum number of concurrent reconciles per controller",
+    ["controller"],
+  );
+  const depth = gauge(r, "workqueue_depth", "Current depth of workqueue", [
+    "name",
+  ]);
+  const adds = counter(
+    r,
+    "workqueue_adds_total",
+    "Total number of adds handled by workqueue",
+    ["name"],
+  );
+  const queueDuration = histogram(
+    r,
+    "workqueue_queue_duration_seconds",
+    "How long in seconds an item stays in workqueue before being requested",
+    { labelNames: ["name"], buckets: WORKQUEUE_BUCKETS },
+  );
+  const workDuration = histogram(
+    r,
+    "workqueue_work_duration_seconds",
+    "How long in seconds processing an item from workqueue takes",
+    { labelNames: ["name"], buckets: WORKQUEUE_BUCKETS },
+  );
+  const retries = counter(
+    r,
+    "workqueue_retries_total",
+    "Total number of retries handled by workqueue",
+    ["name"],
+  );
+  const restarts = counter(
+    r,
+    "k8s_operator_watch_restarts_total",
+    "Watches started again, by reason (closed, expired, idle, error)",
+    ["controller", "resource", "reason"],
+  );
+  const relists = counter(
+    r,
+    "k8s_operator_watch_relists_total",
+    "Full lists after the first one (after 410 Gone)",
+    ["controller", "resource"],
+  );
+  const listDuration = histogram(
+    r,
+    "k8s_operator_watch_list_duration_seconds",
+    "How long a full list took",
+    { labelNames: ["controller", "resource"], buckets: RECONCILE_TIME_BUCKETS },
+  );
+  const leading = gauge(
+    r,
+    "k8s_operator_controller_leading",
+    "1 while this replica's controller reconciles (leads)",
+    ["controller"],
+  );
+  const term = gauge(
+    r,
+    "k8s_operator_controller_term",
+    "The leadership term the controller last started or stopped in",
+    ["controller"],
+  );
+  const name = controller;
+  errors.inc({ controller }, 0);
+  active.set({ controller }, 0);
+  maxConcurrent.set({ controller }, options.concurrency ?? 4);
+  depth.set({ name }, 0);
+  adds.inc({ name }, 0);
+  retries.inc({ name }, 0);
+  leading.set({ controller }, 0);
+  return {
+    observer: {
+      reconciled(event: ReconcileEvent) {
+        total.inc({ controller, result: event.outcome });
+        time.observe({ controller }, event.durationMs / 1000);
+        if (event.outcome === "error") errors.inc({ controller });
+      },
+      leadership(event) {
+        leading.set({ controller }, event.leading ? 1 : 0);
+        term.set({ controller }, event.term);
+      },
+    },
+    queue: {
+      added(_key, event) {
+        adds.inc({ name });
+        depth.set({ name }, event.depth);
+      },
+      taken(_key, event) {
+        queueDuration.observe({ name }, event.waitMs / 1000);
+        depth.set({ name }, event.depth);
+        active.inc({ controller });
+      },
+      done(_key, event) {
+        workDuration.observe({ name }, event.workMs / 1000);
+        active.dec({ controller });
+      },
+      retried() {
+        retries.inc({ name });
+      },
+    },
+    watch: {
+      listed(event) {
+        const labels = { controller, resource: event.resource };
+        listDuration.observe(labels, event.durationMs / 1000);
+        if (event.relist) relists.inc(labels);
+      },
+      restarted(event) {
+        restarts.inc({
+          controller,
+          resource: event.resource,
+          reason: event.reason,
+        });
+      },
+    },
   };
 }

@@ -7,12 +7,14 @@
  *
  * @example Serving /metrics
  * ```ts ignore
- * import { instrumentReconciler, MetricsRegistry, observeController } from "@k8s-operator/k8s-operator/metrics";
- * const metrics = new MetricsRegistry();
- * const controller = Controller.for(widgets, { client, guard });
- * observeController(controller, { registry: metrics, controller: "widgets" });
- * controller.run(instrumentReconciler(reconciler, { registry: metrics, controller: "widgets" }));
- * const handler = metrics.handler(); // GET /metrics
+ * import { controllerMetrics, MetricsRegistry } from "@k8s-operator/k8s-operator/metrics";
+ * const registry = new MetricsRegistry();
+ * const hooks = controllerMetrics({ registry, controller: "widgets" });
+ * await Controller.for(widgets, {
+ *   client, guard,
+ *   observer: hooks.observer, queue: { observer: hooks.queue }, watch: { observer: hooks.watch },
+ * }).run(reconciler);
+ * const handler = registry.handler(); // mount on GET /metrics
  * ```
  *
  * @module
@@ -20,4 +22,8 @@
 export * from "./registry.ts";
 export * from "./controller.ts";
 export * from "./raft.ts";
-export { jsonLogger, type JsonLoggerOptions } from "../controller/log.ts";
+export {
+  jsonLogger,
+  type JsonLoggerOptions,
+  withFields,
+} from "../controller/log.ts";

@@ -1,20 +1,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Controller } from "../../controller/controller.ts";
-import { KubeClient } from "../../controller/client.ts";
 import { LeaderElection } from "../../controller/leader_election.ts";
 import { jsonLogger } from "../../controller/log.ts";
-import {
-  type Context,
-  type Reconciler,
-  ReconcileResult,
-} from "../../controller/reconciler.ts";
+import { ReconcileResult } from "../../controller/reconciler.ts";
 import { StatusPatch } from "../../controller/status.ts";
-import {
-  instrumentReconciler,
-  MetricsRegistry,
-  observeController,
-} from "../../metrics/mod.ts";
+import { controllerMetrics, MetricsRegistry } from "../../metrics/mod.ts";
 import {
   createWidgets,
   type Harness,
@@ -25,70 +16,31 @@ import {
 import { until } from "../controller/_helpers.ts";
 import { parseExposition, value } from "./_exposition.ts";
 
-function fakeContext(key: string, term: number, signal?: AbortSignal): Context {
-  return {
-    key,
-    term,
-    signal: signal ?? new AbortController().signal,
-  } as Context;
-}
-
-const widget = { metadata: { name: "w", namespace: "default" } } as Widget;
-
-describe("instrumentReconciler", () => {
-  it("counts each result as controller-runtime does and times every reconcile", async () => {
-    const metrics = new MetricsRegistry();
-    let clock = 0;
-    const outcomes: Array<() => ReconcileResult> = [
-      () => ReconcileResult.done(),
-      () => ReconcileResult.done(),
-      () => ReconcileResult.requeue(),
-      () => ReconcileResult.requeueAfter(1000),
-      () => {
-        throw new Error("boom");
-      },
-    ];
-    const durations = [3, 7, 40, 200, 2000];
-    let call = 0;
-    const inner: Reconciler<Widget> = {
-      reconcile() {
-        clock += durations[call];
-        return Promise.resolve().then(() => outcomes[call++]());
-      },
-    };
-    const reconciler = instrumentReconciler(inner, {
-      registry: metrics,
-      controller: "widgets",
-      now: () => clock,
-    });
-    const results = [];
-    for (let i = 0; i < 5; i++) {
-      try {
-        results.push(
-          (await reconciler.reconcile(widget, fakeContext("default/w", 2)))
-            .action.kind,
-        );
-      } catch (error) {
-        results.push((error as Error).message);
-      }
+describe("controllerMetrics", () => {
+  it("counts reconciles by result and times them in controller-runtime's buckets", async () => {
+    const registry = new MetricsRegistry();
+    const { observer } = controllerMetrics({ registry, controller: "widgets" });
+    const outcomes = [
+      ["success", 3],
+      ["success", 7],
+      ["requeue", 40],
+      ["requeue_after", 200],
+      ["error", 2000],
+      ["cancelled", 1],
+    ] as const;
+    for (const [outcome, durationMs] of outcomes) {
+      observer.reconciled!({ key: "default/w", term: 2, outcome, durationMs });
     }
-    assert.deepEqual(results, [
-      "done",
-      "done",
-      "requeue",
-      "requeueAfter",
-      "boom",
-    ]);
-    const p = parseExposition(await metrics.render());
+    const p = parseExposition(await registry.render());
     const total = (result: string) =>
       value(p, "controller_runtime_reconcile_total", {
         controller: "widgets",
         result,
       });
-    assert.equal(total("success"), 2);
-    assert.equal(total("requeue"), 1);
-    assert.equal(total("requeue_after"), 1);
-    assert.equal(total("error"), 1);
+    assert.deepEqual(
+      ["success", "requeue", "requeue_after", "error", "cancelled"].map(total),
+      [2, 1, 1, 1, 1],
+    );
     assert.equal(
       value(p, "controller_runtime_reconcile_errors_total", {
         controller: "widgets",
@@ -100,109 +52,149 @@ describe("instrumentReconciler", () => {
         controller: "widgets",
         le,
       });
-    // 3 ms, 7 ms, 40 ms, 200 ms, 2 s.
-    assert.equal(bucket("0.005"), 1);
-    assert.equal(bucket("0.01"), 2);
-    assert.equal(bucket("0.05"), 3);
-    assert.equal(bucket("0.2"), 4);
-    assert.equal(bucket("1.75"), 4);
-    assert.equal(bucket("2"), 5);
-    assert.equal(bucket("+Inf"), 5);
-    assert.equal(
-      value(p, "controller_runtime_reconcile_time_seconds_count", {
-        controller: "widgets",
-      }),
-      5,
+    // 1 ms, 3 ms, 7 ms, 40 ms, 200 ms, 2 s; bounds are inclusive.
+    assert.deepEqual(
+      ["0.005", "0.01", "0.05", "0.2", "1.75", "2", "+Inf"].map(bucket),
+      [2, 3, 4, 5, 5, 6, 6],
     );
     assert.ok(
       Math.abs(
         value(p, "controller_runtime_reconcile_time_seconds_sum", {
           controller: "widgets",
-        })! - 2.25,
+        })! - 2.251,
       ) < 1e-9,
     );
   });
 
-  it("counts a reconcile cut short by lost leadership as cancelled, not as an error", async () => {
-    const metrics = new MetricsRegistry();
-    const stop = new AbortController();
-    const reconciler = instrumentReconciler<Widget>({
-      reconcile(_w, ctx) {
-        stop.abort();
-        ctx.signal.throwIfAborted();
-        return Promise.resolve(ReconcileResult.done());
-      },
-    }, { registry: metrics, controller: "widgets" });
-    await assert.rejects(
-      reconciler.reconcile(widget, fakeContext("default/w", 1, stop.signal)),
-    );
-    const p = parseExposition(await metrics.render());
+  it("follows the work queue: depth, adds, queue wait, work time, retries, active workers", async () => {
+    const registry = new MetricsRegistry();
+    const { queue } = controllerMetrics({
+      registry,
+      controller: "widgets",
+      concurrency: 8,
+    });
+    queue.added!("a", { depth: 1 });
+    queue.added!("b", { depth: 2 });
+    queue.taken!("a", { waitMs: 0.5, depth: 1 });
+    let p = parseExposition(await registry.render());
+    assert.equal(value(p, "workqueue_depth", { name: "widgets" }), 1);
+    assert.equal(value(p, "workqueue_adds_total", { name: "widgets" }), 2);
     assert.equal(
-      value(p, "controller_runtime_reconcile_total", { result: "cancelled" }),
+      value(p, "controller_runtime_active_workers", { controller: "widgets" }),
       1,
     );
-    assert.equal(value(p, "controller_runtime_reconcile_errors_total"), 0);
-  });
-
-  it("writes one JSON line per reconcile with the key, the term and the result", async () => {
-    const lines: string[] = [];
-    const logger = jsonLogger({
-      level: "debug",
-      write: (line) => lines.push(line),
-      now: () => 0,
-    });
-    let fail = false;
-    const reconciler = instrumentReconciler<Widget>({
-      reconcile() {
-        if (fail) return Promise.reject(new TypeError("bad spec"));
-        return Promise.resolve(ReconcileResult.done());
-      },
-    }, {
-      registry: new MetricsRegistry(),
-      controller: "widgets",
-      logger,
-      now: () => 0,
-    });
-    await reconciler.reconcile(widget, fakeContext("default/w", 4));
-    fail = true;
-    await assert.rejects(
-      reconciler.reconcile(widget, fakeContext("default/x", 5)),
+    assert.equal(
+      value(p, "controller_runtime_max_concurrent_reconciles", {
+        controller: "widgets",
+      }),
+      8,
     );
-    const [ok, failed] = lines.map((l) => JSON.parse(l));
-    assert.deepEqual(ok, {
-      time: "1970-01-01T00:00:00.000Z",
-      level: "debug",
-      message: "reconciled",
-      controller: "widgets",
-      key: "default/w",
-      term: 4,
-      result: "success",
-      durationMs: 0,
-    });
-    assert.equal(failed.level, "error");
-    assert.equal(failed.key, "default/x");
-    assert.equal(failed.term, 5);
-    assert.equal(failed.result, "error");
-    assert.equal(failed.error, "TypeError: bad spec");
+    queue.done!("a", { workMs: 20 });
+    queue.retried!("a", { delayMs: 5, requeues: 1 });
+    queue.taken!("b", { waitMs: 3000, depth: 0 });
+    p = parseExposition(await registry.render());
+    assert.equal(value(p, "workqueue_depth", { name: "widgets" }), 0);
+    assert.equal(value(p, "workqueue_retries_total", { name: "widgets" }), 1);
+    const waited = (le: string) =>
+      value(p, "workqueue_queue_duration_seconds_bucket", {
+        name: "widgets",
+        le,
+      });
+    assert.deepEqual(["0.001", "1", "10", "+Inf"].map(waited), [1, 1, 2, 2]);
+    assert.equal(
+      value(p, "workqueue_work_duration_seconds_bucket", {
+        name: "widgets",
+        le: "0.1",
+      }),
+      1,
+    );
+    assert.equal(
+      value(p, "controller_runtime_active_workers", { controller: "widgets" }),
+      1,
+    );
   });
 
-  it("shares the metric families between two controllers on one registry", async () => {
-    const metrics = new MetricsRegistry();
-    const done: Reconciler<Widget> = {
-      reconcile: () => Promise.resolve(ReconcileResult.done()),
+  it("counts watch restarts by reason, relists, and follows leadership", async () => {
+    const registry = new MetricsRegistry();
+    const hooks = controllerMetrics({ registry, controller: "widgets" });
+    hooks.watch.listed!({
+      resource: "widgets",
+      objects: 3,
+      durationMs: 12,
+      relist: false,
+    });
+    hooks.watch.restarted!({
+      resource: "widgets",
+      reason: "closed",
+      delayMs: 0,
+    });
+    hooks.watch.restarted!({
+      resource: "widgets",
+      reason: "expired",
+      delayMs: 0,
+    });
+    hooks.watch.listed!({
+      resource: "widgets",
+      objects: 3,
+      durationMs: 8,
+      relist: true,
+    });
+    hooks.watch.restarted!({
+      resource: "widgets",
+      reason: "error",
+      delayMs: 800,
+    });
+    hooks.observer.leadership!({ leading: true, term: 5 });
+    let p = parseExposition(await registry.render());
+    const restarts = (reason: string) =>
+      value(p, "k8s_operator_watch_restarts_total", {
+        resource: "widgets",
+        reason,
+      });
+    assert.deepEqual(
+      ["closed", "expired", "error", "idle"].map(restarts),
+      [1, 1, 1, undefined],
+    );
+    assert.equal(
+      value(p, "k8s_operator_watch_relists_total", { resource: "widgets" }),
+      1,
+    );
+    assert.equal(
+      value(p, "k8s_operator_watch_list_duration_seconds_count", {
+        resource: "widgets",
+      }),
+      2,
+    );
+    assert.equal(
+      value(p, "k8s_operator_controller_leading", { controller: "widgets" }),
+      1,
+    );
+    assert.equal(
+      value(p, "k8s_operator_controller_term", { controller: "widgets" }),
+      5,
+    );
+    hooks.observer.leadership!({ leading: false, term: 5 });
+    p = parseExposition(await registry.render());
+    assert.equal(
+      value(p, "k8s_operator_controller_leading", { controller: "widgets" }),
+      0,
+    );
+  });
+
+  it("gives two controllers on one registry their own labels", async () => {
+    const registry = new MetricsRegistry();
+    const a = controllerMetrics({ registry, controller: "a" });
+    const b = controllerMetrics({ registry, controller: "b" });
+    const event = {
+      key: "k",
+      term: 1,
+      outcome: "success" as const,
+      durationMs: 1,
     };
-    const a = instrumentReconciler(done, {
-      registry: metrics,
-      controller: "a",
-    });
-    const b = instrumentReconciler(done, {
-      registry: metrics,
-      controller: "b",
-    });
-    await a.reconcile(widget, fakeContext("k", 1));
-    await b.reconcile(widget, fakeContext("k", 1));
-    await b.reconcile(widget, fakeContext("k", 1));
-    const p = parseExposition(await metrics.render());
+    a.observer.reconciled!(event);
+    b.observer.reconciled!(event);
+    b.observer.reconciled!(event);
+    const p = parseExposition(await registry.render());
     assert.equal(
       value(p, "controller_runtime_reconcile_total", { controller: "a" }),
       1,
@@ -214,48 +206,7 @@ describe("instrumentReconciler", () => {
   });
 });
 
-describe("observeController", () => {
-  it("reads the work queue depth and the configured concurrency at scrape time", async () => {
-    const metrics = new MetricsRegistry();
-    const controller = Controller.for<Widget>(widgets, {
-      client: new KubeClient({
-        server: "http://unused.invalid",
-        transport: () => Promise.reject(new Error("no requests expected")),
-      }),
-      guard: new LeaderElection(0).guard(),
-    });
-    const stop = observeController(controller, {
-      registry: metrics,
-      controller: "widgets",
-      concurrency: 8,
-    });
-    controller.queue.add("default/a");
-    controller.queue.add("default/b");
-    controller.queue.add("default/a");
-    let p = parseExposition(await metrics.render());
-    assert.equal(value(p, "workqueue_depth", { name: "widgets" }), 2);
-    assert.equal(
-      value(p, "controller_runtime_max_concurrent_reconciles", {
-        controller: "widgets",
-      }),
-      8,
-    );
-    const key = await controller.queue.get();
-    p = parseExposition(await metrics.render());
-    assert.equal(value(p, "workqueue_depth", { name: "widgets" }), 1);
-    assert.equal(
-      value(p, "controller_runtime_active_workers", { controller: "widgets" }),
-      1,
-    );
-    controller.queue.done(key!);
-    stop();
-    p = parseExposition(await metrics.render());
-    assert.equal(value(p, "workqueue_depth", { name: "widgets" }), undefined);
-    controller.queue.shutDown();
-  });
-});
-
-describe("controller metrics against the test API server", () => {
+describe("controller metrics and logs against the test API server", () => {
   let h: Harness;
   before(async () => {
     h = await startServer();
@@ -264,11 +215,17 @@ describe("controller metrics against the test API server", () => {
     await h.stop();
   });
 
-  it("moves reconcile counters, the latency histogram and the queue gauges as a controller works", async () => {
+  it("moves the metrics and writes a JSON line with key and term per reconcile while a controller works", async () => {
     const namespace = "metrics-it";
     const count = 20;
     await createWidgets(h.client, { count, namespace });
-    const metrics = new MetricsRegistry();
+    const registry = new MetricsRegistry();
+    const hooks = controllerMetrics({
+      registry,
+      controller: "widgets",
+      concurrency: 4,
+    });
+    const lines: Record<string, unknown>[] = [];
     const election = new LeaderElection(0);
     const stop = new AbortController();
     const controller = Controller.for<Widget>(widgets, {
@@ -276,65 +233,118 @@ describe("controller metrics against the test API server", () => {
       guard: election.guard(),
       namespace,
       concurrency: 4,
-    });
-    observeController(controller, {
-      registry: metrics,
-      controller: "widgets",
-      concurrency: 4,
+      observer: hooks.observer,
+      queue: { observer: hooks.queue },
+      watch: { observer: hooks.watch },
+      logger: jsonLogger({
+        level: "debug",
+        write: (line) => lines.push(JSON.parse(line)),
+      }),
     });
     const reconciled = new Set<string>();
     let failedOnce = false;
-    const run = controller.run(
-      instrumentReconciler<Widget>({
-        async reconcile(w, ctx) {
-          if (w.metadata.name === "w-3" && !failedOnce) {
-            failedOnce = true;
-            throw new Error("transient");
-          }
-          await new StatusPatch(w, { client: ctx.client, resource: widgets })
-            .observedGeneration()
-            .apply();
-          reconciled.add(ctx.key);
-          return ReconcileResult.done();
-        },
-      }, { registry: metrics, controller: "widgets" }),
-      { signal: stop.signal },
-    );
-    const before = parseExposition(await metrics.render());
-    assert.equal(
-      value(before, "controller_runtime_reconcile_total", {
+    const run = controller.run({
+      async reconcile(w, ctx) {
+        if (w.metadata.name === "w-3" && !failedOnce) {
+          failedOnce = true;
+          throw new Error("transient");
+        }
+        await new StatusPatch(w, { client: ctx.client, resource: widgets })
+          .observedGeneration()
+          .apply();
+        reconciled.add(ctx.key);
+        return ReconcileResult.done();
+      },
+    }, { signal: stop.signal });
+    try {
+      await controller.reflector.synced;
+      let p = parseExposition(await registry.render());
+      assert.equal(
+        value(p, "controller_runtime_reconcile_total", { result: "success" }),
+        undefined,
+      );
+      assert.equal(
+        value(p, "k8s_operator_controller_leading", { controller: "widgets" }),
+        0,
+      );
+      election.setRole("leader", 1);
+      await until(() => reconciled.size === count, {
+        message: "every widget reconciled",
+      });
+      await until(async () =>
+        value(
+          parseExposition(await registry.render()),
+          "workqueue_depth",
+          { name: "widgets" },
+        ) === 0
+      );
+      p = parseExposition(await registry.render());
+      const success = value(p, "controller_runtime_reconcile_total", {
+        controller: "widgets",
         result: "success",
-      }),
-      undefined,
-    );
-    await controller.reflector.synced;
-    election.setRole("leader", 1);
-    await until(() => reconciled.size === count, {
-      message: "every widget reconciled",
-    });
-    const p = parseExposition(await metrics.render());
-    const success = value(p, "controller_runtime_reconcile_total", {
-      controller: "widgets",
-      result: "success",
-    })!;
-    assert.ok(success >= count, `${success} successes for ${count} widgets`);
-    assert.equal(
-      value(p, "controller_runtime_reconcile_total", { result: "error" }),
-      1,
-    );
-    assert.equal(
-      value(p, "controller_runtime_reconcile_time_seconds_count"),
-      success + 1,
-    );
-    assert.equal(
-      value(p, "controller_runtime_reconcile_time_seconds_bucket", {
-        le: "+Inf",
-      }),
-      success + 1,
-    );
-    assert.ok(value(p, "controller_runtime_reconcile_time_seconds_sum")! > 0);
-    assert.equal(value(p, "workqueue_depth", { name: "widgets" }), 0);
-    stop.abort();
-    await run;
+      })!;
+      assert.ok(success >= count, `${success} successes for ${count} widgets`);
+      assert.equal(
+        value(p, "controller_runtime_reconcile_total", { result: "error" }),
+        1,
+      );
+      assert.equal(
+        value(p, "controller_runtime_reconcile_time_seconds_count"),
+        success + 1,
+      );
+      assert.ok(value(p, "controller_runtime_reconcile_time_seconds_sum")! > 0);
+      assert.ok(
+        value(p, "workqueue_adds_total", { name: "widgets" })! >= count,
+      );
+      assert.equal(value(p, "workqueue_retries_total", { name: "widgets" }), 1);
+      assert.equal(
+        value(p, "workqueue_queue_duration_seconds_count", { name: "widgets" }),
+        success + 1,
+      );
+      assert.equal(
+        value(p, "k8s_operator_controller_leading", { controller: "widgets" }),
+        1,
+      );
+      assert.equal(
+        value(p, "k8s_operator_controller_term", { controller: "widgets" }),
+        1,
+      );
+      const reconcileLines = lines.filter((l) =>
+        l.message === "reconciled" || l.message === "reconcile failed"
+      );
+      assert.equal(reconcileLines.length, success + 1);
+      for (const line of reconcileLines) {
+        assert.equal(typeof line.time, "string");
+        assert.equal(line.term, 1);
+        assert.match(String(line.key), /^metrics-it\/w-\d+$/);
+      }
+      const failed = reconcileLines.find((l) => l.level === "error")!;
+      assert.equal(failed.key, "metrics-it/w-3");
+      assert.equal(failed.error, "Error: transient");
+
+      h.server.faults.closeWatches({
+        resource: "widgets",
+        namespace,
+        error: { code: 410, reason: "Expired" },
+      });
+      await until(async () =>
+        value(
+          parseExposition(await registry.render()),
+          "k8s_operator_watch_relists_total",
+          { resource: "widgets" },
+        ) === 1
+      );
+      p = parseExposition(await registry.render());
+      assert.equal(
+        value(p, "k8s_operator_watch_restarts_total", {
+          resource: "widgets",
+          reason: "expired",
+        }),
+        1,
+      );
+    } finally {
+      stop.abort();
+      await run;
+    }
   });
 });

@@ -1,19 +1,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
-import { Controller } from "../../controller/controller.ts";
-import { KubeClient } from "../../controller/client.ts";
-import { LeaderElection } from "../../controller/leader_election.ts";
-import { ReconcileResult } from "../../controller/reconciler.ts";
 import {
-  instrumentReconciler,
+  controllerMetrics,
   MetricsRegistry,
-  observeController,
   RaftMetrics,
 } from "../../metrics/mod.ts";
 import { MemoryStorage } from "../../raft/memory_storage.ts";
 import type { NodeStatus } from "../../raft/node.ts";
-import { widgets } from "../controller/_server.ts";
 import { parseExposition } from "./_exposition.ts";
 
 interface Dashboard {
@@ -53,17 +47,7 @@ export function metricNames(expr: string): string[] {
 /** Every series name our instruments can expose (histograms with suffixes). */
 async function exposedNames(): Promise<Set<string>> {
   const registry = new MetricsRegistry();
-  const controller = Controller.for(widgets, {
-    client: new KubeClient({
-      server: "http://unused.invalid",
-      transport: () => Promise.reject(new Error("no requests expected")),
-    }),
-    guard: new LeaderElection(0).guard(),
-  });
-  observeController(controller, { registry, controller: "widgets" });
-  instrumentReconciler({
-    reconcile: () => Promise.resolve(ReconcileResult.done()),
-  }, { registry, controller: "widgets" });
+  controllerMetrics({ registry, controller: "widgets" });
   const status = {
     id: 0,
     role: "leader",
@@ -88,7 +72,6 @@ async function exposedNames(): Promise<Set<string>> {
       for (const s of ["_bucket", "_sum", "_count"]) names.add(name + s);
     }
   }
-  controller.queue.shutDown();
   return names;
 }
 
