@@ -19,11 +19,3 @@ export * from "./controller/mod.ts";
 export * from "./discovery/mod.ts";
 export * from "./crd/mod.ts";
 export * from "./metrics/mod.ts";
-// controller/ and crd/ both define these; the root entry point takes the
-// controller's, the crd ones stay importable from "./crd".
-export {
-  ApiError,
-  type ListOptions,
-  type PatchOptions,
-  type PatchType,
-} from "./controller/mod.ts";

@@ -1,34 +1,28 @@
 /**
- * The client behind `CustomResource.client`: requests over `node:https`
- * with a `KubeConfig`'s TLS settings and credentials.
+ * The client behind `CustomResource.client`: typed calls on the
+ * controller's `KubeClient` (authentication, TLS, timeouts, fencing).
  *
  * @module
  */
-import * as http from "node:http";
-import * as https from "node:https";
-import {
-  ApiError,
-  type ApiStatus,
-  MalformedResponseError,
-  ValidationError,
-} from "./errors.ts";
+import { ApiError, KubeClient, readApiError } from "../controller/client.ts";
+import { MalformedResponseError, ValidationError } from "./errors.ts";
 import type {
+  ClientSource,
   ClientTarget,
   DeleteOptions,
-  KubeConfigLike,
-  ListOptions,
   NamespaceOptions,
-  PatchOptions,
-  PatchType,
   ResourceClient,
   ResourceClientOptions,
   ResourceList,
+  ResourceListOptions,
+  ResourcePatchOptions,
+  ResourcePatchType,
   WatchEvent,
   WatchOptions,
   WriteOptions,
 } from "./client.ts";
 
-const CONTENT_TYPES: Record<PatchType, string> = {
+const CONTENT_TYPES: Record<ResourcePatchType, string> = {
   merge: "application/merge-patch+json",
   json: "application/json-patch+json",
   apply: "application/apply-patch+yaml",
@@ -43,33 +37,19 @@ const JSON_PATCH_OPS = new Set([
   "test",
 ]);
 
-interface RawResponse {
-  status: number;
-  statusText: string;
-  body: string;
-}
+/** The longest watch line accepted (a single object), in characters. */
+const MAX_WATCH_LINE = 16 * 1024 * 1024;
+
+type Query = Record<string, string | number | boolean | undefined>;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function toApiError(request: string, response: RawResponse): ApiError {
-  let status: ApiStatus | undefined;
-  try {
-    const parsed = JSON.parse(response.body);
-    if (isObject(parsed) && parsed.kind === "Status") {
-      status = parsed as ApiStatus;
-    }
-  } catch {
-    status = undefined;
-  }
-  return new ApiError(request, {
-    code: response.status,
-    reason: status?.reason || response.statusText ||
-      http.STATUS_CODES[response.status] || "Unknown",
-    message: status?.message ||
-      response.body.slice(0, 200) || "(empty body)",
-    status,
+function errorFromStatus(status: Record<string, unknown>): ApiError {
+  return new ApiError(typeof status.code === "number" ? status.code : 500, {
+    reason: typeof status.reason === "string" ? status.reason : undefined,
+    message: typeof status.message === "string" ? status.message : undefined,
   });
 }
 
@@ -83,22 +63,25 @@ function toApiError(request: string, response: RawResponse): ApiError {
  */
 export class ResourceClientImpl<T> implements ResourceClient<T> {
   readonly #target: ClientTarget;
-  readonly #kubeConfig: KubeConfigLike;
+  readonly #client: KubeClient;
   readonly #namespace: string;
-  readonly #maxBytes: number;
-  readonly #timeoutMs: number;
 
   constructor(
     target: ClientTarget,
-    kubeConfig: KubeConfigLike,
+    source: ClientSource,
     options: ResourceClientOptions,
   ) {
     this.#target = target;
-    this.#kubeConfig = kubeConfig;
-    const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
-    this.#namespace = options.namespace ?? context?.namespace ?? "default";
-    this.#maxBytes = options.maxResponseBytes ?? 64 * 1024 * 1024;
-    this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
+    if (source instanceof KubeClient) {
+      this.#client = source;
+      this.#namespace = options.namespace ?? "default";
+    } else {
+      this.#client = KubeClient.fromKubeConfig(source, {
+        timeoutMs: options.requestTimeoutMs,
+      });
+      const context = source.getContextObject(source.getCurrentContext());
+      this.#namespace = options.namespace ?? context?.namespace ?? "default";
+    }
   }
 
   #base(namespace: string | undefined, all = false): string {
@@ -128,129 +111,6 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
     return `${this.#base(namespace)}/${encodeURIComponent(name)}${sub}`;
   }
 
-  async #send(
-    method: string,
-    path: string,
-    options: {
-      query?: Record<string, string | undefined>;
-      body?: unknown;
-      contentType?: string;
-    } = {},
-  ): Promise<RawResponse> {
-    const { url, request } = await this.#open(method, path, options.query);
-    const payload = options.body === undefined
-      ? undefined
-      : JSON.stringify(options.body);
-    return await new Promise<RawResponse>((resolve, reject) => {
-      const headers: Record<string, string> = { Accept: "application/json" };
-      if (payload !== undefined) {
-        headers["Content-Type"] = options.contentType ?? "application/json";
-        headers["Content-Length"] = String(
-          new TextEncoder().encode(payload).length,
-        );
-      }
-      const req = request(url, headers, (res) => {
-        const chunks: Uint8Array[] = [];
-        let size = 0;
-        res.on("data", (chunk: Uint8Array) => {
-          size += chunk.length;
-          if (size > this.#maxBytes) {
-            req.destroy();
-            reject(
-              new MalformedResponseError(
-                `${method} ${path}`,
-                `expected at most ${this.#maxBytes} bytes, found more`,
-              ),
-            );
-            return;
-          }
-          chunks.push(chunk);
-        });
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            statusText: res.statusMessage ?? "",
-            body: new TextDecoder().decode(concat(chunks, size)),
-          }));
-        res.on("error", reject);
-      });
-      req.setTimeout(this.#timeoutMs, () => {
-        req.destroy(
-          new Error(
-            `Expected a response to ${method} ${path} within ${this.#timeoutMs} ms, found none`,
-          ),
-        );
-      });
-      req.on("error", reject);
-      req.end(payload);
-    });
-  }
-
-  async #open(
-    method: string,
-    path: string,
-    query: Record<string, string | undefined> = {},
-  ): Promise<{
-    url: URL;
-    request: (
-      url: URL,
-      headers: Record<string, string>,
-      onResponse: (res: http.IncomingMessage) => void,
-    ) => http.ClientRequest;
-  }> {
-    const cluster = this.#kubeConfig.getCurrentCluster();
-    if (cluster === null) {
-      throw new TypeError(
-        "Expected a current cluster in the KubeConfig, found none",
-      );
-    }
-    const url = new URL(cluster.server.replace(/\/+$/, "") + path);
-    for (const [k, v] of Object.entries(query)) {
-      if (v !== undefined) url.searchParams.set(k, v);
-    }
-    const base: https.RequestOptions = {};
-    await this.#kubeConfig.applyToHTTPSOptions(base);
-    const transport = url.protocol === "http:" ? http : https;
-    return {
-      url,
-      request: (target, headers, onResponse) =>
-        transport.request(target, {
-          ...base,
-          method,
-          headers: {
-            ...(base.headers as Record<string, string> | undefined),
-            ...headers,
-          },
-        }, onResponse),
-    };
-  }
-
-  async #json(
-    method: string,
-    path: string,
-    options: {
-      query?: Record<string, string | undefined>;
-      body?: unknown;
-      contentType?: string;
-    } = {},
-  ): Promise<unknown> {
-    const request = `${method} ${path}`;
-    const response = await this.#send(method, path, options);
-    if (response.status < 200 || response.status >= 300) {
-      throw toApiError(request, response);
-    }
-    try {
-      return JSON.parse(response.body);
-    } catch {
-      throw new MalformedResponseError(
-        request,
-        `expected a JSON body, found ${
-          JSON.stringify(response.body.slice(0, 100))
-        }`,
-      );
-    }
-  }
-
   #object(request: string, value: unknown): T {
     if (!isObject(value) || value.kind !== this.#target.kind) {
       throw new MalformedResponseError(
@@ -261,6 +121,15 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
       );
     }
     return value as T;
+  }
+
+  async #call(
+    method: string,
+    path: string,
+    options: { query?: Query; body?: unknown; contentType?: string } = {},
+  ): Promise<T> {
+    const value = await this.#client.request<unknown>(method, path, options);
+    return this.#object(`${method} ${path}`, value);
   }
 
   #validate(object: unknown): Record<string, unknown> {
@@ -300,17 +169,16 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
   }
 
   async get(name: string, options: NamespaceOptions = {}): Promise<T> {
-    const path = this.#item(name, options.namespace);
-    return this.#object(`GET ${path}`, await this.#json("GET", path));
+    return await this.#call("GET", this.#item(name, options.namespace));
   }
 
-  async list(options: ListOptions = {}): Promise<ResourceList<T>> {
+  async list(options: ResourceListOptions = {}): Promise<ResourceList<T>> {
     const path = this.#base(options.namespace, options.allNamespaces);
-    const value = await this.#json("GET", path, {
+    const value = await this.#client.request<unknown>("GET", path, {
       query: {
         labelSelector: options.labelSelector,
         fieldSelector: options.fieldSelector,
-        limit: options.limit?.toString(),
+        limit: options.limit,
         continue: options.continue,
         resourceVersion: options.resourceVersion,
       },
@@ -336,7 +204,7 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
     };
   }
 
-  #writeQuery(options: WriteOptions): Record<string, string | undefined> {
+  #writeQuery(options: WriteOptions): Query {
     return {
       fieldManager: options.fieldManager,
       dryRun: options.dryRun ? "All" : undefined,
@@ -346,13 +214,13 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
   async create(object: T, options: WriteOptions = {}): Promise<T> {
     const valid = this.#validate(object);
     const metadata = valid.metadata as Record<string, unknown>;
-    const path = this.#base(this.#namespaceOf(metadata, options));
-    return this.#object(
-      `POST ${path}`,
-      await this.#json("POST", path, {
+    return await this.#call(
+      "POST",
+      this.#base(this.#namespaceOf(metadata, options)),
+      {
         body: valid,
         query: this.#writeQuery(options),
-      }),
+      },
     );
   }
 
@@ -363,20 +231,17 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
       String(metadata.name ?? ""),
       this.#namespaceOf(metadata, options),
     );
-    return this.#object(
-      `PUT ${path}`,
-      await this.#json("PUT", path, {
-        body: valid,
-        query: this.#writeQuery(options),
-      }),
-    );
+    return await this.#call("PUT", path, {
+      body: valid,
+      query: this.#writeQuery(options),
+    });
   }
 
   #patchBody(
     name: string,
     patch: unknown,
-    options: PatchOptions,
-    type: PatchType,
+    options: ResourcePatchOptions,
+    type: ResourcePatchType,
   ): unknown {
     if (type === "json") {
       const ops = Array.isArray(patch) ? patch : undefined;
@@ -424,11 +289,11 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
   async #patch(
     name: string,
     patch: unknown,
-    options: PatchOptions,
+    options: ResourcePatchOptions,
     sub: string,
   ): Promise<T> {
     const type = options.type ?? "merge";
-    if (!(type in CONTENT_TYPES)) {
+    if (!Object.hasOwn(CONTENT_TYPES, type)) {
       throw new TypeError(
         `Expected a patch type of merge, json or apply, found ${
           JSON.stringify(type)
@@ -436,28 +301,28 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
       );
     }
     const path = this.#item(name, options.namespace, sub);
-    const body = this.#patchBody(name, patch, options, type);
-    return this.#object(
-      `PATCH ${path}`,
-      await this.#json("PATCH", path, {
-        body,
-        contentType: CONTENT_TYPES[type],
-        query: {
-          ...this.#writeQuery(options),
-          force: type === "apply" && options.force ? "true" : undefined,
-        },
-      }),
-    );
+    return await this.#call("PATCH", path, {
+      body: this.#patchBody(name, patch, options, type),
+      contentType: CONTENT_TYPES[type],
+      query: {
+        ...this.#writeQuery(options),
+        force: type === "apply" && options.force ? "true" : undefined,
+      },
+    });
   }
 
-  patch(name: string, patch: unknown, options: PatchOptions = {}): Promise<T> {
+  patch(
+    name: string,
+    patch: unknown,
+    options: ResourcePatchOptions = {},
+  ): Promise<T> {
     return this.#patch(name, patch, options, "");
   }
 
   patchStatus(
     name: string,
     patch: unknown,
-    options: PatchOptions = {},
+    options: ResourcePatchOptions = {},
   ): Promise<T> {
     return this.#patch(name, patch, options, "/status");
   }
@@ -466,7 +331,6 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
     name: string,
     options: DeleteOptions = {},
   ): Promise<T | undefined> {
-    const path = this.#item(name, options.namespace);
     const body: Record<string, unknown> = {
       apiVersion: "v1",
       kind: "DeleteOptions",
@@ -479,7 +343,11 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
     }
     if (options.preconditions) body.preconditions = options.preconditions;
     if (options.dryRun) body.dryRun = ["All"];
-    const value = await this.#json("DELETE", path, { body });
+    const value = await this.#client.request<unknown>(
+      "DELETE",
+      this.#item(name, options.namespace),
+      { body },
+    );
     return isObject(value) && value.kind === this.#target.kind
       ? value as T
       : undefined;
@@ -488,82 +356,59 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
   async *watch(options: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
     const path = this.#base(options.namespace, options.allNamespaces);
     const request = `GET ${path}?watch=true`;
-    const { url, request: open } = await this.#open("GET", path, {
-      watch: "true",
-      labelSelector: options.labelSelector,
-      fieldSelector: options.fieldSelector,
-      resourceVersion: options.resourceVersion,
-      allowWatchBookmarks: options.allowWatchBookmarks ? "true" : undefined,
-      timeoutSeconds: options.timeoutSeconds?.toString(),
-    });
     const signal = options.signal;
     if (signal?.aborted) return;
-    let req: http.ClientRequest | undefined;
-    let response: http.IncomingMessage | undefined;
-    const abort = () => {
-      response?.on("error", ignore);
-      req?.on("error", ignore);
-      req?.destroy();
-      response?.destroy();
-    };
-    signal?.addEventListener("abort", abort, { once: true });
+    let response: Response;
     try {
-      response = await new Promise<http.IncomingMessage>(
-        (resolve, reject) => {
-          req = open(url, { Accept: "application/json" }, resolve);
-          req.on("error", reject);
-          req.end();
+      response = await this.#client.fetch("GET", path, {
+        query: {
+          watch: "true",
+          labelSelector: options.labelSelector,
+          fieldSelector: options.fieldSelector,
+          resourceVersion: options.resourceVersion,
+          allowWatchBookmarks: options.allowWatchBookmarks ? "true" : undefined,
+          timeoutSeconds: options.timeoutSeconds,
         },
-      );
+        signal,
+      });
     } catch (error) {
-      signal?.removeEventListener("abort", abort);
       if (signal?.aborted) return;
       throw error;
     }
+    if (!response.ok) throw await readApiError(response);
+    if (response.body === null) {
+      throw new MalformedResponseError(request, "expected a body, found none");
+    }
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffered = "";
     try {
-      if ((response.statusCode ?? 0) !== 200) {
-        const chunks: Uint8Array[] = [];
-        let size = 0;
-        for await (const chunk of response) {
-          chunks.push(chunk);
-          size += chunk.length;
-          if (size > 1024 * 1024) break;
+      while (true) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        buffered += decoder.decode(value, { stream: true });
+        let newline = buffered.indexOf("\n");
+        while (newline !== -1) {
+          const line = buffered.slice(0, newline).trim();
+          buffered = buffered.slice(newline + 1);
+          if (line !== "") yield this.#event(request, line);
+          if (signal?.aborted) return;
+          newline = buffered.indexOf("\n");
         }
-        throw toApiError(request, {
-          status: response.statusCode ?? 0,
-          statusText: response.statusMessage ?? "",
-          body: new TextDecoder().decode(concat(chunks, size)),
-        });
-      }
-      const decoder = new TextDecoder();
-      let buffered = "";
-      try {
-        for await (const chunk of response as AsyncIterable<Uint8Array>) {
-          buffered += decoder.decode(chunk, { stream: true });
-          let newline = buffered.indexOf("\n");
-          while (newline !== -1) {
-            const line = buffered.slice(0, newline).trim();
-            buffered = buffered.slice(newline + 1);
-            if (line !== "") yield this.#event(request, line);
-            if (signal?.aborted) return;
-            newline = buffered.indexOf("\n");
-          }
-          if (buffered.length > this.#maxBytes) {
-            throw new MalformedResponseError(
-              request,
-              `expected watch events of at most ${this.#maxBytes} bytes, found a longer line`,
-            );
-          }
+        if (buffered.length > MAX_WATCH_LINE) {
+          throw new MalformedResponseError(
+            request,
+            `expected watch events of at most ${MAX_WATCH_LINE} characters, found a longer line`,
+          );
         }
-        const rest = (buffered + decoder.decode()).trim();
-        if (rest !== "") yield this.#event(request, rest);
-      } catch (error) {
-        if (signal?.aborted) return;
-        throw error;
       }
+      const rest = (buffered + decoder.decode()).trim();
+      if (rest !== "") yield this.#event(request, rest);
+    } catch (error) {
+      if (signal?.aborted) return;
+      throw error;
     } finally {
-      signal?.removeEventListener("abort", abort);
-      abort();
+      await reader.cancel().catch(() => {});
     }
   }
 
@@ -585,15 +430,7 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
         "expected a watch event with type and object, found another value",
       );
     }
-    if (event.type === "ERROR") {
-      const status = event.object as ApiStatus;
-      throw new ApiError(request, {
-        code: status.code ?? 500,
-        reason: status.reason ?? "Unknown",
-        message: status.message ?? "watch error",
-        status,
-      });
-    }
+    if (event.type === "ERROR") throw errorFromStatus(event.object);
     if (
       event.type !== "ADDED" && event.type !== "MODIFIED" &&
       event.type !== "DELETED" && event.type !== "BOOKMARK"
@@ -610,16 +447,4 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
       : this.#object(request, event.object);
     return { type: event.type, object };
   }
-}
-
-function ignore(): void {}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }

@@ -1,13 +1,14 @@
 /**
  * The typed client of a custom resource: get, list, create, replace,
  * patch (merge, JSON patch, server-side apply), patchStatus, delete and a
- * minimal watch: the types. The implementation (`_client.ts`) sends requests
- * through `node:https` with the TLS and credentials of a
- * `@kubernetes/client-node` `KubeConfig`, so the same code runs under Deno
- * and Node.
+ * minimal watch: the types. The implementation (`_client.ts`) sends every
+ * request through the controller's `KubeClient`, so a fenced client (one
+ * tied to leadership) fences these writes too.
  *
  * @module
  */
+import type { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
+import type { KubeClient } from "../controller/client.ts";
 import type { FieldProblem } from "./errors.ts";
 
 /**
@@ -18,7 +19,7 @@ import type { FieldProblem } from "./errors.ts";
  * await websites.patch("blog", { spec: { replicas: 3 } }, { type: "merge" });
  * ```
  */
-export type PatchType = "merge" | "json" | "apply";
+export type ResourcePatchType = "merge" | "json" | "apply";
 
 /**
  * One operation of a JSON Patch (RFC 6902).
@@ -41,26 +42,33 @@ export interface JsonPatchOperation {
 }
 
 /**
- * What the client needs of a `KubeConfig` from `@kubernetes/client-node`
- * (a `KubeConfig` is one): the current cluster, the current context's
- * namespace, and TLS and credentials for `node:https`.
+ * `@kubernetes/client-node`'s `KubeConfig`: one of the sources of a client.
+ *
+ * @example
+ * ```ts ignore
+ * import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
+ * const kubeConfig: KubeConfig = new ClientKubeConfig();
+ * kubeConfig.loadFromDefault();
+ * ```
+ */
+export type KubeConfig = ClientKubeConfig;
+
+/**
+ * Where the client sends requests: a `KubeConfig` from
+ * `@kubernetes/client-node` (its current context's cluster, credentials and
+ * namespace), or the controller's `KubeClient` (for example a fenced one,
+ * whose writes stop the moment leadership is lost).
  *
  * @example
  * ```ts ignore
  * import { KubeConfig } from "@kubernetes/client-node";
- * const kubeConfig: KubeConfigLike = new KubeConfig();
+ * const kubeConfig = new KubeConfig();
+ * kubeConfig.loadFromDefault();
+ * const websites = Website.client(kubeConfig);
+ * const fencedWebsites = Website.client(kubeClient.fenced(guard.signal));
  * ```
  */
-export interface KubeConfigLike {
-  /** The cluster requests go to; `null` when the config has none. */
-  getCurrentCluster(): { server: string } | null;
-  /** The name of the current context. */
-  getCurrentContext(): string;
-  /** A context by name, for its default namespace. */
-  getContextObject(name: string): { namespace?: string } | null;
-  /** Adds the agent (TLS) and headers (credentials) to `node:https` request options. */
-  applyToHTTPSOptions(options: object): Promise<void>;
-}
+export type ClientSource = KubeConfig | KubeClient;
 
 /**
  * Options of the client as a whole.
@@ -73,9 +81,11 @@ export interface KubeConfigLike {
 export interface ResourceClientOptions {
   /** The namespace used when a call names none (default: the kubeconfig context's, else `default`). */
   namespace?: string;
-  /** The largest response body accepted, in bytes (default 64 MiB). */
-  maxResponseBytes?: number;
-  /** Gives up on a request (not a watch) after this many milliseconds without a response (default 30 000). */
+  /**
+   * Gives up on a request (not a watch) after this many milliseconds
+   * (default 30 000). Only used with a `KubeConfig`; a `KubeClient` keeps
+   * its own.
+   */
   requestTimeoutMs?: number;
 }
 
@@ -101,7 +111,7 @@ export interface NamespaceOptions {
  * const next = await websites.list({ labelSelector: "app=web", limit: 50, continue: page.metadata.continue });
  * ```
  */
-export interface ListOptions extends NamespaceOptions {
+export interface ResourceListOptions extends NamespaceOptions {
   /** List in every namespace (namespaced resources only). */
   allNamespaces?: boolean;
   /** Such as `app=web,tier!=db`. */
@@ -139,9 +149,9 @@ export interface WriteOptions extends NamespaceOptions {
  * await websites.patch("blog", { spec }, { type: "apply", fieldManager: "website-operator", force: true });
  * ```
  */
-export interface PatchOptions extends WriteOptions {
+export interface ResourcePatchOptions extends WriteOptions {
   /** `merge` (default, RFC 7386), `json` (RFC 6902) or `apply` (server-side apply). */
-  type?: PatchType;
+  type?: ResourcePatchType;
   /** Server-side apply only: take over fields owned by other managers. */
   force?: boolean;
 }
@@ -247,15 +257,23 @@ export interface ResourceClient<T> {
   /** Reads one object; `ApiError` with reason `NotFound` when absent. */
   get(name: string, options?: NamespaceOptions): Promise<T>;
   /** Lists objects (of the namespace, or of all with `allNamespaces`). */
-  list(options?: ListOptions): Promise<ResourceList<T>>;
+  list(options?: ResourceListOptions): Promise<ResourceList<T>>;
   /** Validates, then creates the object; `ValidationError` before any request when invalid. */
   create(object: T, options?: WriteOptions): Promise<T>;
   /** Validates, then replaces the object (PUT; set metadata.resourceVersion for optimistic concurrency). */
   replace(object: T, options?: WriteOptions): Promise<T>;
   /** Patches the object with the Content-Type of the patch type. */
-  patch(name: string, patch: unknown, options?: PatchOptions): Promise<T>;
+  patch(
+    name: string,
+    patch: unknown,
+    options?: ResourcePatchOptions,
+  ): Promise<T>;
   /** Patches the status subresource. */
-  patchStatus(name: string, patch: unknown, options?: PatchOptions): Promise<T>;
+  patchStatus(
+    name: string,
+    patch: unknown,
+    options?: ResourcePatchOptions,
+  ): Promise<T>;
   /** Deletes the object; returns it while finalizers hold it, else undefined. */
   delete(name: string, options?: DeleteOptions): Promise<T | undefined>;
   /**
@@ -287,6 +305,8 @@ export interface ClientTarget {
   readonly plural: string;
   /** Namespaced or cluster-scoped. */
   readonly scope: "Namespaced" | "Cluster";
+  /** Whether objects live in a namespace (the controller's `ResourceType`). */
+  readonly namespaced: boolean;
   /** Every problem of a candidate object. */
   problems(value: unknown): FieldProblem[];
 }

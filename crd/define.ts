@@ -14,7 +14,7 @@ import {
 import { type JSONSchemaProps, toStructuralSchema } from "./schema.ts";
 import { validateValue } from "./validate.ts";
 import type {
-  KubeConfigLike,
+  ClientSource,
   ResourceClient,
   ResourceClientOptions,
 } from "./client.ts";
@@ -449,6 +449,11 @@ export class CustomResource<
   readonly name: string;
   /** Whether objects live in a namespace or in the whole cluster. */
   readonly scope: ResourceScope;
+  /**
+   * Whether objects live in a namespace: with `group`, `version`, `plural`
+   * and `kind`, this makes a definition a controller `ResourceType`.
+   */
+  readonly namespaced: boolean;
   /** Short names for `kubectl`. */
   readonly shortNames: readonly string[];
   /** Categories for `kubectl get <category>`. */
@@ -511,6 +516,7 @@ export class CustomResource<
     this.categories.forEach((s) => checkLabel("every category", s));
     this.name = `${this.plural}.${group}`;
     this.scope = scope;
+    this.namespaced = scope === "Namespaced";
     this.source = { spec: options.spec, status: options.status as Status };
     this.specSchema = toStructuralSchema(options.spec, { path: "spec", kind });
     this.statusSchema = options.status === undefined
@@ -792,7 +798,7 @@ export class CustomResource<
    * ```
    */
   install(
-    kubeConfig: KubeConfigLike,
+    source: ClientSource,
     options: InstallOptions,
   ): Promise<CustomResourceDefinitionManifest> {
     const crds = new ResourceClientImpl<CustomResourceDefinitionManifest>(
@@ -803,9 +809,10 @@ export class CustomResource<
         kind: "CustomResourceDefinition",
         plural: "customresourcedefinitions",
         scope: "Cluster",
+        namespaced: false,
         problems: () => [],
       },
-      kubeConfig,
+      source,
       {},
     );
     return crds.patch(this.name, this.manifest(), {
@@ -816,8 +823,9 @@ export class CustomResource<
   }
 
   /**
-   * A typed client for this resource, on the cluster and credentials of
-   * `kubeConfig`.
+   * A typed client for this resource, on the cluster and credentials of a
+   * `KubeConfig`, or on a controller `KubeClient` (a fenced one fences
+   * these writes too).
    *
    * @example
    * ```ts ignore
@@ -829,10 +837,10 @@ export class CustomResource<
    * ```
    */
   client(
-    kubeConfig: KubeConfigLike,
+    source: ClientSource,
     options: ResourceClientOptions = {},
   ): ResourceClient<CustomResourceObject<Static<Spec>, StaticStatus<Status>>> {
-    return new ResourceClientImpl(this, kubeConfig, options);
+    return new ResourceClientImpl(this, source, options);
   }
 }
 

@@ -117,92 +117,10 @@ export class InvalidDefinitionError extends Error {
 }
 
 /**
- * The `Status` object the Kubernetes API server sends with an error.
- *
- * @example
- * ```ts ignore
- * try {
- *   await websites.get("missing");
- * } catch (error) {
- *   if (error instanceof ApiError) console.log(error.status?.details?.name);
- * }
- * ```
- */
-export interface ApiStatus {
-  /** Always `Status`. */
-  kind?: string;
-  /** `Failure` for errors. */
-  status?: string;
-  /** A human-readable description. */
-  message?: string;
-  /** A machine-readable reason such as `NotFound`, `AlreadyExists`, `Conflict`, `Invalid`. */
-  reason?: string;
-  /** The HTTP status code. */
-  code?: number;
-  /** Extra data about the failure, such as the invalid fields. */
-  details?: {
-    name?: string;
-    group?: string;
-    kind?: string;
-    causes?: { reason?: string; message?: string; field?: string }[];
-    retryAfterSeconds?: number;
-  };
-}
-
-/**
- * The API server refused a request. `code` is the HTTP status and `reason`
- * the `Status` reason (`NotFound`, `AlreadyExists`, `Conflict`, `Invalid`,
- * `Gone`, …), so callers can branch without parsing messages.
- *
- * @example
- * ```ts ignore
- * try {
- *   await websites.get("missing", { namespace: "default" });
- * } catch (error) {
- *   if (error instanceof ApiError && error.reason === "NotFound") console.log("gone");
- * }
- * ```
- */
-export class ApiError extends Error {
-  /** The HTTP status code (404, 409, 422, …). */
-  readonly code: number;
-  /** The `Status` reason, or the HTTP reason phrase when the body was not a `Status`. */
-  readonly reason: string;
-  /** The `Status` object, when the server sent one. */
-  readonly status: ApiStatus | undefined;
-  /** The request that failed, such as `GET /apis/example.dev/v1/namespaces/default/websites/blog`. */
-  readonly request: string;
-
-  /**
-   * Describes one refused request.
-   *
-   * @param request The method and path of the failed request.
-   * @param failure The HTTP code, the reason, the message and the `Status` body if any.
-   */
-  constructor(
-    request: string,
-    failure: {
-      code: number;
-      reason: string;
-      message: string;
-      status?: ApiStatus;
-    },
-  ) {
-    super(
-      `Kubernetes API refused ${request}: ${failure.code} ${failure.reason}: ${failure.message}`,
-    );
-    this.name = "ApiError";
-    this.code = failure.code;
-    this.reason = failure.reason;
-    this.status = failure.status;
-    this.request = request;
-  }
-}
-
-/**
- * The API server's response could not be understood: a body that is not
- * JSON, an object of another kind, a watch line that is not an event, or a
- * response larger than the limit.
+ * The API server's response could not be understood: an object of another
+ * kind, a list without items, or a watch line that is not an event. (A body
+ * that is not JSON at all is an `ApiError` with reason `MalformedResponse`,
+ * from the `KubeClient`.)
  *
  * @example
  * ```ts ignore

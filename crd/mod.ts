@@ -6,7 +6,9 @@
  * - runtime validation with every field error and its path
  *   (`ValidationError`),
  * - a typed client (get, list, create, replace, patch, patchStatus, delete,
- *   watch) on a `@kubernetes/client-node` `KubeConfig`,
+ *   watch) on a `@kubernetes/client-node` `KubeConfig` or on the
+ *   controller's `KubeClient` (a fenced one stops writes when leadership
+ *   is lost),
  * - the `CustomResourceDefinition` manifest with a structural OpenAPI v3
  *   schema, the status subresource and printer columns.
  *
@@ -56,24 +58,24 @@ export {
   type StaticStatus,
 } from "./define.ts";
 export type {
+  ClientSource,
   ClientTarget,
   DeleteOptions,
   JsonPatchOperation,
-  KubeConfigLike,
-  ListOptions,
+  KubeConfig,
   NamespaceOptions,
-  PatchOptions,
-  PatchType,
   ResourceClient,
   ResourceClientOptions,
   ResourceList,
+  ResourceListOptions,
+  ResourcePatchOptions,
+  ResourcePatchType,
   WatchEvent,
   WatchOptions,
   WriteOptions,
 } from "./client.ts";
+export { ApiError } from "../controller/client.ts";
 export {
-  ApiError,
-  type ApiStatus,
   type FieldProblem,
   InvalidDefinitionError,
   MalformedResponseError,

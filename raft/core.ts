@@ -678,13 +678,6 @@ export class RaftCore {
   // ---------------------------------------------------- hooks for tests only
 
   /**
-   * The current term, for subclasses.
-   */
-  protected get currentTerm(): number {
-    return this.#term;
-  }
-
-  /**
    * The §5.4.1 election restriction: is a candidate's log ending at
    * (`lastTerm`, `lastIndex`) at least as up to date as ours? Overridden
    * only by tests that build deliberately broken cores.

@@ -203,8 +203,9 @@ function sourceTwin(path: string): string {
 
 /**
  * A TypeScript transformer that rewrites module specifiers in import and
- * export declarations, dynamic `import()`, `import("…")` types and
- * `declare module "…"` with `map`; no other string is touched. Use it in
+ * export declarations, dynamic `import()`, `import("…")` types,
+ * `declare module "…"` and module URLs (`new URL("./x.ts", import.meta.url)`)
+ * with `map`; no other string is touched. Use it in
  * `before` (JavaScript) and `afterDeclarations` (declarations).
  *
  * @example
@@ -279,6 +280,14 @@ export function specifierTransformer<T extends ts.SourceFile | ts.Bundle>(
             node.isTypeOf,
           );
         }
+      } else if (ts.isNewExpression(node) && moduleUrlOf(node)) {
+        const [first, base] = node.arguments!;
+        return f.updateNewExpression(
+          node,
+          node.expression,
+          node.typeArguments,
+          [literal(first)!, base],
+        );
       } else if (
         ts.isModuleDeclaration(node) && ts.isStringLiteral(node.name)
       ) {
@@ -404,7 +413,8 @@ export function entryPoints(config: DenoConfig): EntryPoint[] {
 
 /**
  * The module specifiers of a source file, found by parsing it: imports and
- * exports, dynamic `import("…")`, `import("…")` types and `declare module`.
+ * exports, dynamic `import("…")`, `import("…")` types, `declare module` and
+ * module URLs (`new URL("./x.ts", import.meta.url)`).
  *
  * @example
  * ```ts
@@ -424,6 +434,29 @@ export function moduleSpecifiers(fileName: string, text: string): string[] {
   return found;
 }
 
+/**
+ * The string of `new URL("./x.ts", import.meta.url)`: a reference to a module
+ * of the package by URL (a script a test starts, a registry a script loads),
+ * relative and naming a TypeScript file; undefined for any other expression.
+ */
+function moduleUrlOf(node: ts.Node): ts.StringLiteral | undefined {
+  if (
+    !ts.isNewExpression(node) || !ts.isIdentifier(node.expression) ||
+    node.expression.text !== "URL" || node.arguments?.length !== 2
+  ) {
+    return undefined;
+  }
+  const [first, base] = node.arguments;
+  const isImportMetaUrl = ts.isPropertyAccessExpression(base) &&
+    ts.isMetaProperty(base.expression) &&
+    base.expression.keywordToken === ts.SyntaxKind.ImportKeyword &&
+    base.name.text === "url";
+  return isImportMetaUrl && ts.isStringLiteral(first) &&
+      /^\.\.?\/.*\.m?ts$/.test(first.text)
+    ? first
+    : undefined;
+}
+
 function moduleSpecifierOf(node: ts.Node): ts.StringLiteral | undefined {
   let candidate: ts.Node | undefined;
   if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) {
@@ -437,6 +470,8 @@ function moduleSpecifierOf(node: ts.Node): ts.StringLiteral | undefined {
     candidate = node.argument.literal;
   } else if (ts.isModuleDeclaration(node)) {
     candidate = node.name;
+  } else {
+    candidate = moduleUrlOf(node);
   }
   return candidate && ts.isStringLiteral(candidate) ? candidate : undefined;
 }

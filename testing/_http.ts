@@ -22,6 +22,9 @@ export interface HttpsServer {
   close(): Promise<void>;
 }
 
+/** Responses whose bodies are streamed (watches); others are sent in one write. */
+export const STREAMED: WeakSet<Response> = new WeakSet();
+
 /**
  * The most request body bytes kept; anything beyond is read and dropped, so
  * the handler sees a body over its own limit (3 MiB) and answers 413.
@@ -80,9 +83,11 @@ async function toRequest(
 async function send(res: ServerResponse, response: Response): Promise<void> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
-  if (!response.body) {
+  if (!response.body || !STREAMED.has(response)) {
+    const body = new Uint8Array(await response.arrayBuffer());
+    headers["content-length"] = String(body.length);
     res.writeHead(response.status, headers);
-    res.end();
+    res.end(body);
     return;
   }
   res.writeHead(response.status, headers);

@@ -8,6 +8,7 @@
 import { load as loadYaml } from "js-yaml";
 import type { ApiCore, ListQuery, PatchType, Target } from "./_api.ts";
 import type { FaultInjector, RequestInfo } from "./_faults.ts";
+import { STREAMED } from "./_http.ts";
 import { isObject } from "./_patch.ts";
 import { apiVersionOf, type ResourceDef } from "./_resources.ts";
 import {
@@ -338,12 +339,14 @@ export class Router {
             : selector;
         }
         const stream = core.watch({ ...t, name: undefined }, query);
-        return new Response(stream, {
+        const response = new Response(stream, {
           headers: {
             "content-type": "application/json",
             "cache-control": "no-cache",
           },
         });
+        STREAMED.add(response);
+        return response;
       }
       case "create": {
         const body = await readJson(request);

@@ -43,10 +43,50 @@ export function jsonOf(obj: KubeObject): string {
   return text;
 }
 
+const lineCache = new WeakMap<KubeObject, Map<string, Uint8Array>>();
+
+/**
+ * The encoded watch line for a change: computed once per object, type and
+ * apiVersion, then shared by every watch that sends it.
+ */
+function changeLine(
+  type: ChangeType,
+  obj: KubeObject,
+  apiVersion: string,
+): Uint8Array {
+  let lines = lineCache.get(obj);
+  if (!lines) {
+    lines = new Map();
+    lineCache.set(obj, lines);
+  }
+  const key = `${type}|${apiVersion}`;
+  let line = lines.get(key);
+  if (!line) {
+    line = encoder.encode(
+      `{"type":"${type}","object":${renderObject(obj, apiVersion)}}\n`,
+    );
+    lines.set(key, line);
+  }
+  return line;
+}
+
+function concatChunks(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  let size = 0;
+  for (const c of chunks) size += c.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
 class Watcher {
   readonly spec: WatchSpec;
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-  #buffer: string[] = [];
+  #buffer: Uint8Array[] = [];
   #scheduled = false;
   #hub: WatchHub;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -70,7 +110,7 @@ class Watcher {
     }
   }
 
-  send(line: string): void {
+  send(line: Uint8Array): void {
     if (this.closed) return;
     this.#buffer.push(line);
     if (!this.#scheduled && !this.#hub.paused) {
@@ -82,10 +122,10 @@ class Watcher {
   flush(): void {
     this.#scheduled = false;
     if (this.closed || this.#hub.paused || this.#buffer.length === 0) return;
-    const text = this.#buffer.join("");
+    const chunk = concatChunks(this.#buffer);
     this.#buffer = [];
     try {
-      this.#controller?.enqueue(encoder.encode(text));
+      this.#controller?.enqueue(chunk);
     } catch {
       this.closed = true;
       this.#cleanup();
@@ -93,8 +133,7 @@ class Watcher {
   }
 
   sendChange(type: ChangeType, obj: KubeObject): void {
-    const object = renderObject(obj, this.spec.apiVersion);
-    this.send(`{"type":"${type}","object":${object}}\n`);
+    this.send(changeLine(type, obj, this.spec.apiVersion));
   }
 
   sendBookmark(rv: number): void {
@@ -103,11 +142,15 @@ class Watcher {
       apiVersion: this.spec.apiVersion,
       metadata: { resourceVersion: String(rv) },
     };
-    this.send(JSON.stringify({ type: "BOOKMARK", object }) + "\n");
+    this.send(
+      encoder.encode(JSON.stringify({ type: "BOOKMARK", object }) + "\n"),
+    );
   }
 
   sendError(status: StatusObject): void {
-    this.send(JSON.stringify({ type: "ERROR", object: status }) + "\n");
+    this.send(
+      encoder.encode(JSON.stringify({ type: "ERROR", object: status }) + "\n"),
+    );
   }
 
   /** Ends the stream after what was sent; `abort` breaks it instead. */

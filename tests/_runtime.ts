@@ -15,9 +15,10 @@ export interface ScriptCommand {
 }
 
 /**
- * The command that runs the sibling script `name` (written as `x.ts`) under
- * the runtime running this test: `deno run -A x.ts` under Deno, `node x.js`
- * in the npm build, where the script has been compiled beside the test.
+ * The command that runs the script `script` (written as
+ * `new URL("./x.ts", import.meta.url)`) under the runtime running this test:
+ * `deno run -A x.ts` under Deno; `node x.js` in the npm build, whose compiler
+ * rewrites such module URLs to the compiled `x.js` beside the test.
  *
  * @example
  * ```ts ignore
@@ -28,9 +29,8 @@ export interface ScriptCommand {
  * ```
  */
 export function scriptCommand(script: URL, args: string[] = []): ScriptCommand {
-  const compiled = import.meta.url.endsWith(".js");
-  const path = fileURLToPath(script).replace(/\.ts$/, compiled ? ".js" : ".ts");
-  return compiled
+  const path = fileURLToPath(script);
+  return /\.m?js$/.test(path)
     ? { command: process.execPath, args: [path, ...args] }
     : { command: process.execPath, args: ["run", "-A", path, ...args] };
 }

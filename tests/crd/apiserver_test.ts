@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { TestApiServer } from "../../testing/mod.ts";
 import { ApiError, type WatchEvent } from "../../crd/mod.ts";
+import { FencedError, KubeClient } from "../../controller/mod.ts";
 import { Website } from "../../examples/resources.ts";
 
 let server: TestApiServer;
@@ -89,7 +90,8 @@ describe("the typed client against the in-process API server", () => {
     await assert.rejects(
       () => websites.create(site("blog")),
       (e: unknown) =>
-        e instanceof ApiError && e.code === 409 && e.reason === "AlreadyExists",
+        e instanceof ApiError && e.status === 409 &&
+        e.reason === "AlreadyExists",
     );
   });
 
@@ -113,7 +115,8 @@ describe("the typed client against the in-process API server", () => {
         websites.patch("patched", [
           { op: "test", path: "/spec/replicas", value: 99 },
         ], { type: "json" }),
-      (e: unknown) => e instanceof ApiError && e.code >= 400 && e.code < 500,
+      (e: unknown) =>
+        e instanceof ApiError && e.status >= 400 && e.status < 500,
     );
   });
 
@@ -123,7 +126,7 @@ describe("the typed client against the in-process API server", () => {
     await assert.rejects(
       () => websites.patch("checked", { spec: { replicas: 0 } }),
       (e: unknown) =>
-        e instanceof ApiError && e.code === 422 && e.reason === "Invalid" &&
+        e instanceof ApiError && e.status === 422 && e.reason === "Invalid" &&
         /replicas/.test(e.message),
     );
   });
@@ -156,7 +159,7 @@ describe("the typed client against the in-process API server", () => {
     await assert.rejects(
       () => websites.get("final"),
       (e: unknown) =>
-        e instanceof ApiError && e.code === 404 && e.reason === "NotFound",
+        e instanceof ApiError && e.status === 404 && e.reason === "NotFound",
     );
   });
 
@@ -195,7 +198,27 @@ describe("the typed client against the in-process API server", () => {
     await assert.rejects(
       events.next(),
       (e: unknown) =>
-        e instanceof ApiError && e.code === 410 && e.reason === "Expired",
+        e instanceof ApiError && e.status === 410 && e.reason === "Expired",
+    );
+  });
+
+  it("sends through a fenced KubeClient and stops writing once the fence aborts", async () => {
+    const leadership = new AbortController();
+    const kube = KubeClient.fromKubeConfig(server.kubeConfig());
+    const websites = Website.client(kube.fenced(leadership.signal));
+    await websites.create(site("fenced"));
+    leadership.abort();
+    await assert.rejects(
+      () => websites.patch("fenced", { spec: { replicas: 4 } }),
+      (e: unknown) => e instanceof FencedError,
+    );
+    const stored = await kube.get<Website>(Website, "fenced", {
+      namespace: "default",
+    });
+    assert.equal(
+      stored.spec.replicas,
+      1,
+      "the write after the fence never left",
     );
   });
 });

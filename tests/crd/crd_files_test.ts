@@ -4,12 +4,11 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { load } from "js-yaml";
 import { Type } from "typebox";
 import { defineCustomResource } from "../../crd/mod.ts";
-import { runtime } from "../../platform/mod.ts";
+import { scriptCommand } from "../_runtime.ts";
 import { Website } from "../../examples/resources.ts";
 import {
   collectDefinitions,
@@ -22,7 +21,9 @@ import {
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const deployDir = join(root, "deploy/crds");
-const registry = join(deployDir, "crds.ts");
+const registry = fileURLToPath(
+  new URL("../../deploy/crds/crds.ts", import.meta.url),
+);
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "crd-test-"));
@@ -106,25 +107,17 @@ describe("deno task crd", () => {
     );
   });
 
-  it("--check exits 1 with a clear message when files are stale", {
-    skip: runtime !== "deno",
-  }, async () => {
+  it("--check exits 1 with a clear message when files are stale", async () => {
     await withTempDir(async (dir) => {
+      const { command, args } = scriptCommand(
+        new URL("../../scripts/crd.ts", import.meta.url),
+        ["--check", "--registry", registry, "--out", dir],
+      );
       const result = await new Promise<{ code: number; stderr: string }>(
         (resolve) => {
           execFile(
-            process.execPath,
-            [
-              "run",
-              "--allow-read",
-              "--allow-write",
-              join(root, "scripts/crd.ts"),
-              "--check",
-              "--registry",
-              registry,
-              "--out",
-              dir,
-            ],
+            command,
+            args,
             { cwd: root },
             (error, _stdout, stderr) => {
               resolve({

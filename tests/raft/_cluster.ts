@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import process from "node:process";
+import { scriptCommand } from "../_runtime.ts";
 
 /** One JSON line a node printed. */
 export interface NodeEvent {
@@ -26,7 +27,7 @@ interface Watcher {
   resolve: (e: NodeEvent) => void;
 }
 
-const SCRIPT = new URL("./_node_process.ts", import.meta.url).pathname;
+const SCRIPT = new URL("./_node_process.ts", import.meta.url);
 
 /** A running node process. */
 export class NodeProcess {
@@ -45,11 +46,8 @@ export class NodeProcess {
   ) {
     this.id = id;
     this.#all = all;
-    this.child = spawn(
-      process.execPath,
-      ["run", "-A", SCRIPT, JSON.stringify(config)],
-      { stdio: ["pipe", "pipe", "inherit"] },
-    );
+    const { command, args } = scriptCommand(SCRIPT, [JSON.stringify(config)]);
+    this.child = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
     this.exited = new Promise((resolve) =>
       this.child.on("exit", (code) => resolve(code))
     );

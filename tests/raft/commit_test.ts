@@ -1,13 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { RaftCore, type RaftCoreOptions } from "../../raft/core.ts";
+import { RaftCore } from "../../raft/core.ts";
 import { type CoreFactory, Network } from "./_network.ts";
 
 /** A core that commits entries of earlier terms by counting replicas (wrong). */
 class CommitsOldTerms extends RaftCore {
-  constructor(options: RaftCoreOptions) {
-    super(options);
-  }
   protected override mayCommitTerm(_entryTerm: number): boolean {
     return true;
   }

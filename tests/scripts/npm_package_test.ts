@@ -5,6 +5,7 @@ import {
   entryPoints,
   isDenoOnly,
   mapSpecifier,
+  moduleSpecifiers,
   NpmBuildError,
   parseNpmSpecifier,
   specifierTransformer,
@@ -105,6 +106,9 @@ export * from "./platform.deno.ts";
 export type * from "./types.ts";
 export { c } from "../c.ts";
 export const text = "./not-an-import.ts";
+export const script = new URL("./child.ts", import.meta.url);
+export const base = new URL("../", import.meta.url);
+export const elsewhere = new URL("./other.ts", "file:///x/");
 export async function load(): Promise<unknown> {
   const m = await import("./lazy.ts");
   return [m, a];
@@ -126,7 +130,21 @@ const compilerOptions: ts.CompilerOptions = {
 };
 
 describe("npm build: specifier transformer", () => {
-  it("rewrites import, export, dynamic import specifiers in JavaScript and nothing else", () => {
+  it("finds every module reference of a source file, module URLs included", () => {
+    assert.deepEqual(moduleSpecifiers("mod.ts", source), [
+      "./a.ts",
+      "npm:b-pkg@1.0.0",
+      "./platform.deno.ts",
+      "./types.ts",
+      "../c.ts",
+      "./child.ts",
+      "./lazy.ts",
+      "./d.ts",
+      "./augmented.ts",
+    ]);
+  });
+
+  it("rewrites import, export, dynamic import specifiers and module URLs in JavaScript and nothing else", () => {
     const js = ts.transpileModule(source, {
       compilerOptions,
       fileName: "mod.ts",
@@ -136,6 +154,9 @@ describe("npm build: specifier transformer", () => {
     assert.match(js, /export \* from "\.\/platform\.node\.js"/);
     assert.match(js, /from "\.\.\/c\.js"/);
     assert.match(js, /import\("\.\/lazy\.js"\)/);
+    assert.match(js, /new URL\("\.\/child\.js", import\.meta\.url\)/);
+    assert.match(js, /new URL\("\.\.\/", import\.meta\.url\)/);
+    assert.match(js, /new URL\("\.\/other\.ts", "file:\/\/\/x\/"\)/);
     assert.match(js, /"\.\/not-an-import\.ts"/);
     assert.doesNotMatch(js, /b-pkg|types\.ts|\.deno\./);
   });
