@@ -5,7 +5,8 @@
  * reconciles.
  *
  * This entry point re-exports every part; each is also importable alone
- * (`./raft`, `./controller`, `./discovery`, `./crd`, `./testing`).
+ * (`./raft`, `./controller`, `./discovery`, `./crd`, `./testing`). The
+ * {@linkcode Operator} builder wires them into a complete operator.
  *
  * @example
  * ```ts ignore
@@ -19,3 +20,4 @@ export * from "./controller/mod.ts";
 export * from "./discovery/mod.ts";
 export * from "./crd/mod.ts";
 export * from "./metrics/mod.ts";
+export * from "./operator.ts";

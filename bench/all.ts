@@ -11,7 +11,8 @@
  * Runs: `raft-core`, `leader-election`, `controller` at 1,000 and 10,000
  * objects, `raft` with 3 and 5 replicas, and `failover` when deno.json has a
  * `bench:failover` task. `--quick` shrinks the sample counts (for a smoke
- * run); `--only raft,controller` picks runs by name.
+ * run); `--only raft,controller` picks runs by name; `--keep` keeps the
+ * figures of the runs not repeated from the last `results.json`.
  *
  * @module
  */
@@ -34,6 +35,11 @@ interface Run {
   env: Record<string, string>;
 }
 
+/** Which run reported a figure or distribution. */
+interface FromRun {
+  run: string;
+}
+
 interface RunResult {
   name: string;
   task: string;
@@ -47,6 +53,7 @@ interface RunResult {
 const root = new URL("../", import.meta.url);
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
+const keep = argv.includes("--keep");
 const onlyIndex = argv.indexOf("--only");
 const only = onlyIndex >= 0 ? argv[onlyIndex + 1]?.split(",") : undefined;
 
@@ -73,7 +80,7 @@ const allRuns: Run[] = [
     name: "controller",
     task: "bench:controller",
     args: [],
-    env: { BENCH_OBJECTS: "10000" },
+    env: { BENCH_OBJECTS: "10000", BENCH_RUNS: "1" },
   },
   {
     name: "raft",
@@ -90,14 +97,16 @@ const allRuns: Run[] = [
   {
     name: "failover",
     task: "bench:failover",
-    args: [],
-    env: quick ? { BENCH_QUICK: "1" } : {},
+    args: quick
+      ? ["--default-runs", "1", "--scaled-runs", "3", "--raft-runs", "3"]
+      : [],
+    env: {},
   },
 ];
 const runs = allRuns.filter((run) => tasks[run.task] !== undefined)
   .filter((run) => only === undefined || only.includes(run.name));
 
-function describeRun(run: Run): string {
+function describeRun(run: Omit<Run, "name">): string {
   const env = Object.entries(run.env).map(([k, v]) => `${k}=${v} `).join("");
   return `${env}deno task ${run.task}${
     run.args.length ? " " + run.args.join(" ") : ""
@@ -155,9 +164,23 @@ function ratioText(row: BenchRow): string {
 }
 
 const dir = await mkdtemp(join(tmpdir(), "bench-"));
-const rows: BenchRow[] = [];
-const samples: BenchSamples[] = [];
-const results: RunResult[] = [];
+const out = new URL("bench/results/", root);
+let rows: Array<BenchRow & FromRun> = [];
+let samples: Array<BenchSamples & FromRun> = [];
+let results: RunResult[] = [];
+if (keep) {
+  const repeated = new Set(runs.map(describeRun));
+  const previous = JSON.parse(
+    await readFile(new URL("results.json", out), "utf8"),
+  ) as {
+    runs: RunResult[];
+    rows: Array<BenchRow & FromRun>;
+    samples: Array<BenchSamples & FromRun>;
+  };
+  results = previous.runs.filter((r) => !repeated.has(describeRun(r)));
+  rows = previous.rows.filter((r) => !repeated.has(r.run));
+  samples = previous.samples.filter((s) => !repeated.has(s.run));
+}
 try {
   for (const [i, run] of runs.entries()) {
     console.log(`== ${describeRun(run)}`);
@@ -178,10 +201,10 @@ try {
         | ({ kind: "samples" } & BenchSamples);
       if (record.kind === "row") {
         const { kind: _, ...row } = record;
-        rows.push(row);
+        rows.push({ ...row, run: describeRun(run) });
       } else {
         const { kind: _, ...series } = record;
-        samples.push(series);
+        samples.push({ ...series, run: describeRun(run) });
       }
     }
   }
@@ -224,6 +247,10 @@ const markdown = [
     new Date().toISOString().slice(0, 16).replace("T", " ")
   } UTC: Deno ${process.versions.deno ?? "?"}, ${cpu.length} × ${
     cpu[0]?.model ?? "unknown CPU"
+  }${
+    keep
+      ? " (figures of runs not repeated are kept from earlier: see Runs)"
+      : ""
   }. Every baseline ran in the same process run, on the same machine, as our figure beside it. Ratio: above 1 means ours is better by that factor (lower time, higher throughput).`,
   "",
   "| figure | ours | baseline | ratio |",
@@ -243,7 +270,6 @@ const markdown = [
   ),
   "",
 ].join("\n");
-const out = new URL("bench/results/", root);
 await mkdir(out, { recursive: true });
 await writeFile(new URL("README.md", out), markdown);
 await writeFile(

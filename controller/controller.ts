@@ -16,7 +16,7 @@ import {
   type ResourceType,
 } from "./client.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { EventRecorder } from "./events.ts";
+import { EventRecorder, type EventRecorderOptions } from "./events.ts";
 import { withFinalizer } from "./finalizers.ts";
 import type { LeaderGuard } from "./leader_election.ts";
 import { type Logger, silentLogger } from "./log.ts";
@@ -102,6 +102,11 @@ export interface ControllerOptions<T extends KubeObject> {
   finalizer?: string;
   /** The component name events are reported as (default `k8s-operator`). */
   component?: string;
+  /**
+   * How `ctx.recorder` writes Events: which API (`v1` by default, or
+   * `events.k8s.io/v1`) and the reporting instance (e.g. the pod name).
+   */
+  events?: Pick<EventRecorderOptions, "api" | "instance">;
   /**
    * Which primary changes queue a reconcile (default: all). For instance
    * {@linkcode generationChanged} ignores status-only updates.
@@ -354,6 +359,7 @@ export class Controller<T extends KubeObject> {
         const recorder = new EventRecorder(
           client,
           this.#options.component ?? "k8s-operator",
+          this.#options.events,
         );
         for (let i = 0; i < (this.#options.concurrency ?? 4); i++) {
           const worker = this.#work(reconciler, {

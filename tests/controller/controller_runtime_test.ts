@@ -12,6 +12,7 @@ import {
   ReconcileResult,
 } from "../../controller/reconciler.ts";
 import { ManualClock } from "../../controller/clock.ts";
+import type { KubeObject } from "../../controller/client.ts";
 import type { WatchRestartReason } from "../../controller/watcher.ts";
 import {
   createWidgets,
@@ -199,11 +200,17 @@ describe("Controller runtime against the test API server", () => {
       client: h.client,
       guard: election.guard(),
       namespace: ns,
+      component: "warm-operator",
+      events: { api: "events.k8s.io/v1", instance: "pod-1" },
     });
     const done = controller.run({
-      reconcile(_widget, ctx) {
+      async reconcile(widget, ctx) {
+        await ctx.recorder.normal(widget, {
+          reason: "Reconciled",
+          message: "done",
+        });
         reconciled.add(ctx.key);
-        return Promise.resolve(ReconcileResult.done());
+        return ReconcileResult.done();
       },
     }, { signal: stop.signal });
     try {
@@ -218,6 +225,26 @@ describe("Controller runtime against the test API server", () => {
       election.setRole("leader", 1);
       await until(() => reconciled.size === 6);
       assert.equal(lists.hits, listsBefore, "no list on taking over");
+      const recorded = await h.client.list<
+        KubeObject & { reportingController: string; reportingInstance: string }
+      >({
+        group: "events.k8s.io",
+        version: "v1",
+        plural: "events",
+        kind: "Event",
+        namespaced: true,
+      }, { namespace: ns });
+      assert.equal(
+        recorded.items.length,
+        6,
+        "ctx.recorder wrote through the events option",
+      );
+      assert.ok(
+        recorded.items.every((e) =>
+          e.reportingController === "warm-operator" &&
+          e.reportingInstance === "pod-1"
+        ),
+      );
     } finally {
       lists.cancel();
       stop.abort();

@@ -1,0 +1,157 @@
+/**
+ * Internal: reads the operator's own environment variables (the Raft
+ * secret, cluster id, data directory and HTTP port) on top of what
+ * `RaftConfig.fromEnv` reads.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { RaftConfig } from "./discovery/config.ts";
+import type { EnvSource } from "./discovery/pod_identity.ts";
+import { getEnv } from "./platform/mod.ts";
+
+/** The shortest shared secret the operator accepts, in characters. */
+export const MIN_SECRET_LENGTH = 16;
+/** The HTTP port when `OPERATOR_HTTP_PORT` is not set. */
+export const DEFAULT_HTTP_PORT = 8080;
+
+const CLUSTER_ID = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,251}[A-Za-z0-9])?$/;
+
+/**
+ * A variable of the operator's environment is missing, malformed or
+ * inconsistent with another.
+ *
+ * @example
+ * ```ts
+ * import { Operator, OperatorConfigError } from "@k8s-operator/k8s-operator";
+ * try {
+ *   Operator.fromEnv({ env: { RAFT_NODE_ID: "0", RAFT_PEERS: "0=127.0.0.1:7000" } });
+ * } catch (error) {
+ *   if (error instanceof OperatorConfigError) console.log(error.variable); // "RAFT_SECRET"
+ * }
+ * ```
+ */
+export class OperatorConfigError extends Error {
+  /** The variable at fault. */
+  readonly variable: string;
+
+  /** Creates the error for `variable`. */
+  constructor(variable: string, message: string) {
+    super(message);
+    this.name = "OperatorConfigError";
+    this.variable = variable;
+  }
+}
+
+/**
+ * Everything the operator reads from its environment, checked.
+ *
+ * @example
+ * ```ts ignore
+ * const config: OperatorConfig = Operator.fromEnv().config;
+ * console.log(config.raft.nodeId, config.httpPort, config.dataDir ?? "memory");
+ * ```
+ */
+export interface OperatorConfig {
+  /** Identity, initial voters and peer addresses (see `discovery/`). */
+  raft: RaftConfig;
+  /** The peers' shared secret (`RAFT_SECRET` or the file `RAFT_SECRET_FILE` names). */
+  secret: string;
+  /** `RAFT_CLUSTER_ID` (default: the StatefulSet's name, else `k8s-operator`). */
+  clusterId: string;
+  /** `RAFT_DATA_DIR`: where the Raft log lives; `null` keeps it in memory. */
+  dataDir: string | null;
+  /** `OPERATOR_HTTP_PORT` (default 8080): `/healthz`, `/readyz`, `/metrics`. */
+  httpPort: number;
+}
+
+function read(env: EnvSource | undefined, name: string): string | undefined {
+  const value = env === undefined ? getEnv(name) : env[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function readSecret(env: EnvSource | undefined): string {
+  const inline = read(env, "RAFT_SECRET");
+  const file = read(env, "RAFT_SECRET_FILE");
+  if (inline !== undefined && file !== undefined) {
+    throw new OperatorConfigError(
+      "RAFT_SECRET_FILE",
+      "Expected one of RAFT_SECRET and RAFT_SECRET_FILE, found both set",
+    );
+  }
+  let secret: string;
+  let variable: string;
+  if (file !== undefined) {
+    variable = "RAFT_SECRET_FILE";
+    try {
+      secret = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (error) {
+      throw new OperatorConfigError(
+        variable,
+        `Expected RAFT_SECRET_FILE to name a readable file holding the peers' shared secret, found ${
+          JSON.stringify(file)
+        } unreadable (${(error as Error).message})`,
+      );
+    }
+  } else if (inline !== undefined) {
+    variable = "RAFT_SECRET";
+    secret = inline;
+  } else {
+    throw new OperatorConfigError(
+      "RAFT_SECRET",
+      "Expected the environment variable RAFT_SECRET or RAFT_SECRET_FILE (the shared secret that signs messages between peers), found neither set",
+    );
+  }
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new OperatorConfigError(
+      variable,
+      `Expected the shared secret from ${variable} to be at least ${MIN_SECRET_LENGTH} characters (for example \`openssl rand -hex 32\`), found ${secret.length}`,
+    );
+  }
+  return secret;
+}
+
+function readHttpPort(env: EnvSource | undefined, raftPort: number): number {
+  const raw = read(env, "OPERATOR_HTTP_PORT");
+  if (raw === undefined) return DEFAULT_HTTP_PORT;
+  const port = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || !Number.isInteger(port) || port > 65535) {
+    throw new OperatorConfigError(
+      "OPERATOR_HTTP_PORT",
+      `Expected OPERATOR_HTTP_PORT to be a port from 0 to 65535 (0 picks a free one), found ${
+        JSON.stringify(raw)
+      }`,
+    );
+  }
+  if (port !== 0 && port === raftPort) {
+    throw new OperatorConfigError(
+      "OPERATOR_HTTP_PORT",
+      `Expected OPERATOR_HTTP_PORT to differ from the Raft port, found both ${port}`,
+    );
+  }
+  return port;
+}
+
+/** Reads and checks the whole environment; throws on the first problem. */
+export function readOperatorEnv(env: EnvSource | undefined): OperatorConfig {
+  const raft = RaftConfig.fromEnv(env);
+  const secret = readSecret(env);
+  const clusterId = read(env, "RAFT_CLUSTER_ID") ??
+    raft.identity?.statefulSet ?? "k8s-operator";
+  if (!CLUSTER_ID.test(clusterId)) {
+    throw new OperatorConfigError(
+      "RAFT_CLUSTER_ID",
+      `Expected RAFT_CLUSTER_ID to be letters, digits, '-', '_' and '.' (at most 253, starting and ending with a letter or digit), found ${
+        JSON.stringify(clusterId)
+      }`,
+    );
+  }
+  const dataDir = read(env, "RAFT_DATA_DIR") ?? null;
+  return {
+    raft,
+    secret,
+    clusterId,
+    dataDir,
+    httpPort: readHttpPort(env, raft.listenPort),
+  };
+}

@@ -1,0 +1,688 @@
+/**
+ * The Operator builder: one call wires a StatefulSet pod into a
+ * highly-available operator. Pod identity and peers come from discovery,
+ * leadership from Raft over HTTP, and the controllers reconcile only on the
+ * leader.
+ *
+ * @module
+ */
+import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
+import {
+  KubeClient,
+  type KubeObject,
+  type ResourceType,
+} from "./controller/client.ts";
+import { Controller, type ControllerOptions } from "./controller/controller.ts";
+import { LeaderElection } from "./controller/leader_election.ts";
+import { type Logger, silentLogger } from "./controller/log.ts";
+import type { Reconciler } from "./controller/reconciler.ts";
+import type { EnvSource } from "./discovery/pod_identity.ts";
+import { FileStorage } from "./raft/file_storage.ts";
+import { KeyValueStore, ReplicatedKv } from "./raft/kv.ts";
+import { MemoryStorage } from "./raft/memory_storage.ts";
+import { type NodeStatus, RaftNode } from "./raft/node.ts";
+import { HttpTransport } from "./raft/transport.ts";
+import type { Message, NodeId } from "./raft/types.ts";
+import type { Storage } from "./raft/storage.ts";
+import { getEnv, onSignal, serve } from "./platform/mod.ts";
+import type { HttpServer } from "./platform/mod.ts";
+import { type OperatorConfig, readOperatorEnv } from "./_operator_env.ts";
+
+export { OperatorConfigError } from "./_operator_env.ts";
+export type { OperatorConfig } from "./_operator_env.ts";
+
+/**
+ * `@kubernetes/client-node`'s `KubeConfig`: which cluster to talk to, and
+ * with which credentials.
+ *
+ * @example
+ * ```ts ignore
+ * import { KubeConfig } from "@kubernetes/client-node";
+ * const kubeConfig = new ClientKubeConfig();
+ * kubeConfig.loadFromDefault();
+ * ```
+ */
+export type KubeConfig = ClientKubeConfig;
+
+/**
+ * A resource as `defineCustomResource` describes it (`scope`) or as the
+ * controller describes it (`namespaced`).
+ *
+ * @example
+ * ```ts
+ * import type { ResourceSource } from "@k8s-operator/k8s-operator";
+ * const configMaps: ResourceSource = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * ```
+ */
+export type ResourceSource = ResourceType | CustomResourceRef;
+
+/**
+ * The fields of a `CustomResource` (from `defineCustomResource`) the
+ * operator needs.
+ *
+ * @example
+ * ```ts
+ * import type { CustomResourceRef } from "@k8s-operator/k8s-operator";
+ * const ref: CustomResourceRef = { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", scope: "Namespaced" };
+ * ```
+ */
+export interface CustomResourceRef {
+  /** The API group. */
+  readonly group: string;
+  /** The served version. */
+  readonly version: string;
+  /** The plural name used in URLs. */
+  readonly plural: string;
+  /** The kind. */
+  readonly kind: string;
+  /** Whether objects live in a namespace. */
+  readonly scope: "Namespaced" | "Cluster";
+}
+
+/**
+ * A reconciler plus how its controller watches: the finalizer its
+ * `cleanup` runs under, the child kinds it owns, the namespace.
+ *
+ * @example
+ * ```ts ignore
+ * const reconciler: OperatorReconciler<Website> = {
+ *   finalizer: "example.k8s-operator.dev/cleanup",
+ *   owns: [configMaps, deployments],
+ *   async reconcile(site, ctx) { return ReconcileResult.done(); },
+ *   async cleanup(site, ctx) { return ReconcileResult.done(); },
+ * };
+ * ```
+ */
+export interface OperatorReconciler<T extends KubeObject>
+  extends Reconciler<T> {
+  /** The finalizer `cleanup` runs under (required with `cleanup`). */
+  finalizer?: string;
+  /** Child kinds: a change of a child reconciles its controller owner. */
+  owns?: readonly ResourceSource[];
+  /** Watch one namespace only (default: all). */
+  namespace?: string;
+  /** Only primaries matching this label selector. */
+  labelSelector?: string;
+  /** How many keys reconcile at once (default 4). */
+  concurrency?: number;
+  /** Which primary changes queue a reconcile (default: all). */
+  predicate?: (object: T, old: T | undefined) => boolean;
+  /** The component events are reported as (default: the cluster id). */
+  component?: string;
+}
+
+/** Raft timing and limits the operator passes to its node. */
+export interface OperatorRaftOptions {
+  /** Milliseconds per tick, the heartbeat interval (default 50). */
+  tickMs?: number;
+  /** Minimum election timeout in ticks (default 6: 300–600 ms). */
+  electionTicks?: number;
+  /** Randomness in `[0, 1)` for election timeouts (default `Math.random`). */
+  random?: () => number;
+}
+
+/**
+ * Options of {@linkcode Operator.fromEnv}. Everything has a production
+ * default; tests inject the environment, the kubeconfig and the clock.
+ *
+ * @example
+ * ```ts ignore
+ * const operator = Operator.fromEnv({
+ *   env: { RAFT_NODE_ID: "0", RAFT_PEERS: "0=127.0.0.1:7000", RAFT_SECRET: "0123456789abcdef" },
+ *   kubeConfig: server.kubeConfig(),
+ *   hostname: "127.0.0.1",
+ *   signals: false,
+ * });
+ * ```
+ */
+export interface OperatorOptions {
+  /** The environment to read (default: the process's). */
+  env?: EnvSource;
+  /**
+   * The cluster to talk to. Default: the file `KUBECONFIG` names, else the
+   * in-cluster service account when `KUBERNETES_SERVICE_HOST` is set, else
+   * `~/.kube/config`.
+   */
+  kubeConfig?: KubeConfig;
+  /** The address both servers listen on (default `0.0.0.0`). */
+  hostname?: string;
+  /** A monotonic clock in milliseconds (default `performance.now`). */
+  clock?: () => number;
+  /** Raft timing. */
+  raft?: OperatorRaftOptions;
+  /** Where the operator and its controllers log (default: silent). */
+  logger?: Logger;
+  /**
+   * Serves `GET /metrics`. Default: a few gauges in the Prometheus text
+   * format (term, leadership, commit and applied index, reconcile counts).
+   * Pass a registry's handler to serve more.
+   */
+  metrics?: (request: Request) => Response | Promise<Response>;
+  /** Stop gracefully on SIGTERM and SIGINT (default `true`). */
+  signals?: boolean;
+}
+
+/**
+ * What `/readyz` reports: ready once this node has applied everything the
+ * leader had committed when it last heard from it.
+ *
+ * @example
+ * ```ts ignore
+ * const { ready, reason } = running.readiness();
+ * ```
+ */
+export interface Readiness {
+  /** Whether the node is caught up with the leader's commit. */
+  ready: boolean;
+  /** Why, in a sentence. */
+  reason: string;
+}
+
+/**
+ * A started operator.
+ *
+ * @example
+ * ```ts ignore
+ * const running = await Operator.fromEnv().controller(Website, reconciler).start();
+ * console.log(running.httpPort, running.status().role);
+ * await running.stop();
+ * ```
+ */
+export interface RunningOperator {
+  /** The parsed environment. */
+  readonly config: OperatorConfig;
+  /** The Raft node. */
+  readonly node: RaftNode;
+  /** The leader election the node reports into (its guard gates reconciles). */
+  readonly election: LeaderElection;
+  /** A replicated key-value store on the same Raft log, for shared state. */
+  readonly kv: ReplicatedKv;
+  /** The controllers, in the order they were added. */
+  readonly controllers: readonly Controller<KubeObject>[];
+  /** The port `/raft/*` is served on. */
+  readonly raftPort: number;
+  /** The port `/healthz`, `/readyz` and `/metrics` are served on. */
+  readonly httpPort: number;
+  /** Resolves once stopped; rejects when a controller or the node failed. */
+  readonly finished: Promise<void>;
+  /** The node's status. */
+  status(): NodeStatus;
+  /** Whether the node is caught up with the leader's commit. */
+  readiness(): Readiness;
+  /**
+   * Stops gracefully: a leader hands leadership to the most caught-up
+   * follower first, then reconciles are cancelled, the servers close and
+   * the log is flushed. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+interface Registered {
+  resource: ResourceType;
+  reconciler: OperatorReconciler<KubeObject>;
+}
+
+function toResourceType(source: ResourceSource): ResourceType {
+  if ("namespaced" in source) return source;
+  return {
+    group: source.group,
+    version: source.version,
+    plural: source.plural,
+    kind: source.kind,
+    namespaced: source.scope === "Namespaced",
+  };
+}
+
+function defaultKubeConfig(env: EnvSource | undefined): KubeConfig {
+  const read = (name: string) => env === undefined ? getEnv(name) : env[name];
+  const kubeConfig = new ClientKubeConfig();
+  const file = read("KUBECONFIG");
+  if (file) {
+    for (const path of file.split(":").filter((p) => p !== "")) {
+      kubeConfig.loadFromFile(path);
+      if (kubeConfig.getCurrentCluster()) return kubeConfig;
+    }
+  }
+  if (read("KUBERNETES_SERVICE_HOST")) {
+    kubeConfig.loadFromCluster();
+    return kubeConfig;
+  }
+  kubeConfig.loadFromDefault();
+  return kubeConfig;
+}
+
+/**
+ * A highly-available operator: replicas of one process elect a leader with
+ * Raft over HTTP, and only the leader reconciles.
+ *
+ * `fromEnv` reads the pod's environment (see the README for every
+ * variable) and throws at once, naming the variable, when it is incomplete.
+ * `run` starts the Raft node (its transport on the Raft port, 7000 by
+ * default), an HTTP server on `OPERATOR_HTTP_PORT` (8080) with `/healthz`,
+ * `/readyz` and `/metrics`, and the controllers, and resolves after a
+ * graceful shutdown on SIGTERM or SIGINT.
+ *
+ * Storage: with `RAFT_DATA_DIR` the log, term and vote are kept on disk
+ * (`FileStorage`). Without it they are in memory, and a restarted node
+ * refuses to vote or campaign for a full maximal election timeout, so it
+ * cannot vote twice in a term it forgot; a whole cluster restarted at once
+ * loses its log (operators keep their state in Kubernetes, so that only
+ * costs an election).
+ *
+ * @example The whole main of an operator
+ * ```ts ignore
+ * import { Operator } from "@k8s-operator/k8s-operator";
+ * import { Website, websiteReconciler } from "./website.ts";
+ *
+ * await Operator.fromEnv().controller(Website, websiteReconciler).run();
+ * ```
+ */
+export class Operator {
+  /** The parsed and checked environment. */
+  readonly config: OperatorConfig;
+  readonly #options: OperatorOptions;
+  readonly #registered: Registered[] = [];
+
+  private constructor(config: OperatorConfig, options: OperatorOptions) {
+    this.config = config;
+    this.#options = options;
+  }
+
+  /**
+   * Reads the environment (the process's, or `options.env`). Throws
+   * `MissingEnvError` / `MalformedEnvError` (discovery variables) or
+   * {@linkcode OperatorConfigError} (the secret, cluster id, HTTP port),
+   * each naming the variable.
+   *
+   * @example
+   * ```ts
+   * import { Operator } from "@k8s-operator/k8s-operator";
+   * const operator = Operator.fromEnv({
+   *   env: { RAFT_NODE_ID: "1", RAFT_PEERS: "0=10.0.0.1:7000,1=10.0.0.2:7000,2=10.0.0.3:7000", RAFT_SECRET: "0123456789abcdef" },
+   * });
+   * console.log(operator.config.raft.nodeId, operator.config.httpPort); // 1 8080
+   * ```
+   */
+  static fromEnv(options: OperatorOptions = {}): Operator {
+    return new Operator(readOperatorEnv(options.env), options);
+  }
+
+  /**
+   * Adds a controller of `resource` run by `reconciler` (which may also say
+   * what the controller owns and its finalizer).
+   *
+   * @example
+   * ```ts ignore
+   * Operator.fromEnv().controller(Website, { async reconcile() { return ReconcileResult.done(); } });
+   * ```
+   */
+  controller<T extends KubeObject>(
+    resource: ResourceSource,
+    reconciler: OperatorReconciler<T>,
+  ): this {
+    if (reconciler.cleanup && !reconciler.finalizer) {
+      throw new TypeError(
+        `Expected a finalizer on the reconciler of ${resource.kind}, which has cleanup, found none`,
+      );
+    }
+    this.#registered.push({
+      resource: toResourceType(resource),
+      reconciler: reconciler as unknown as OperatorReconciler<KubeObject>,
+    });
+    return this;
+  }
+
+  /**
+   * Starts everything and resolves once it listens; the returned handle
+   * stops it.
+   *
+   * @example
+   * ```ts ignore
+   * const running = await Operator.fromEnv().controller(Website, reconciler).start();
+   * await running.stop();
+   * ```
+   */
+  start(): Promise<RunningOperator> {
+    return Running.start(this.config, {
+      options: this.#options,
+      registered: [...this.#registered],
+    });
+  }
+
+  /**
+   * Starts everything and resolves after a graceful shutdown (SIGTERM or
+   * SIGINT); rejects when a controller or the Raft node fails.
+   *
+   * @example
+   * ```ts ignore
+   * await Operator.fromEnv().controller(Website, reconciler).run();
+   * ```
+   */
+  async run(): Promise<void> {
+    const running = await this.start();
+    await running.finished;
+  }
+}
+
+class Running implements RunningOperator {
+  readonly config: OperatorConfig;
+  readonly node: RaftNode;
+  readonly election: LeaderElection;
+  readonly kv: ReplicatedKv;
+  readonly controllers: Controller<KubeObject>[];
+  readonly raftPort: number;
+  readonly httpPort: number;
+  readonly finished: Promise<void>;
+  readonly #transport: HttpTransport;
+  readonly #server: HttpServer;
+  readonly #leaderCommit: { term: number; commit: number };
+  readonly #stopControllers: AbortController;
+  readonly #cleanup: (() => void)[];
+  readonly #logger: Logger;
+  readonly #stopped: PromiseWithResolvers<void>;
+  #stopping: Promise<void> | null = null;
+  #failure: Error | null = null;
+
+  private constructor(init: {
+    config: OperatorConfig;
+    node: RaftNode;
+    election: LeaderElection;
+    kv: ReplicatedKv;
+    controllers: Controller<KubeObject>[];
+    transport: HttpTransport;
+    server: HttpServer;
+    leaderCommit: { term: number; commit: number };
+    stopControllers: AbortController;
+    runs: Promise<void>[];
+    cleanup: (() => void)[];
+    logger: Logger;
+  }) {
+    this.config = init.config;
+    this.node = init.node;
+    this.election = init.election;
+    this.kv = init.kv;
+    this.controllers = init.controllers;
+    this.#transport = init.transport;
+    this.#server = init.server;
+    this.raftPort = init.transport.port ?? init.config.raft.listenPort;
+    this.httpPort = init.server.port;
+    this.#leaderCommit = init.leaderCommit;
+    this.#stopControllers = init.stopControllers;
+    this.#cleanup = init.cleanup;
+    this.#logger = init.logger;
+    this.#stopped = Promise.withResolvers<void>();
+    this.finished = this.#stopped.promise;
+    Promise.all(init.runs).catch((error) => {
+      this.#failure ??= error as Error;
+      this.#logger.error("a controller failed, stopping", { error });
+      this.stop().catch(() => {});
+    });
+  }
+
+  static async start(
+    config: OperatorConfig,
+    init: { options: OperatorOptions; registered: Registered[] },
+  ): Promise<Running> {
+    const { options, registered } = init;
+    const logger = options.logger ?? silentLogger;
+    const clock = options.clock ?? (() => performance.now());
+    const kubeConfig = options.kubeConfig ?? defaultKubeConfig(options.env);
+    const client = KubeClient.fromKubeConfig(kubeConfig);
+    const { raft } = config;
+    const election = new LeaderElection(raft.nodeId, {
+      requireLease: true,
+      now: clock,
+    });
+    const storage: Storage = config.dataDir === null
+      ? new MemoryStorage()
+      : await FileStorage.open(config.dataDir);
+    const urls = new Map<NodeId, string>(
+      [...raft.peers].map(([id, address]) => [id, `http://${address}`]),
+    );
+    const leaderCommit = { term: 0, commit: 0 };
+    let node: RaftNode | null = null;
+    const transport = new HttpTransport({
+      id: raft.nodeId,
+      clusterId: config.clusterId,
+      secret: config.secret,
+      peerUrl: (id) => urls.get(id),
+      onMessages: (messages: Message[]) => {
+        for (const m of messages) {
+          if (m.type !== "append" && m.type !== "heartbeat") continue;
+          if (m.term > leaderCommit.term) {
+            leaderCommit.term = m.term;
+            leaderCommit.commit = m.commit;
+          } else if (m.term === leaderCommit.term) {
+            leaderCommit.commit = Math.max(leaderCommit.commit, m.commit);
+          }
+        }
+        node?.receive(messages);
+      },
+    });
+    const store = new KeyValueStore();
+    node = await RaftNode.start({
+      id: raft.nodeId,
+      storage,
+      bootstrap: { voters: raft.voters(), learners: [] },
+      stateMachine: store,
+      send: (messages) => transport.send(messages),
+      tickMs: options.raft?.tickMs,
+      electionTicks: options.raft?.electionTicks,
+      random: options.raft?.random,
+      clock,
+      election,
+    });
+    const started = node;
+    const cleanup: (() => void)[] = [];
+    cleanup.push(
+      started.onRoleChange((change) => {
+        logger.info("role changed", {
+          node: raft.nodeId,
+          role: change.role,
+          term: change.term,
+          leader: change.leader,
+        });
+      }),
+    );
+    await transport.listen({
+      port: raft.listenPort,
+      hostname: options.hostname,
+    });
+    const stopControllers = new AbortController();
+    const controllers = registered.map(({ resource, reconciler }) => {
+      const controllerOptions: ControllerOptions<KubeObject> = {
+        client,
+        guard: election.guard(),
+        namespace: reconciler.namespace,
+        labelSelector: reconciler.labelSelector,
+        concurrency: reconciler.concurrency,
+        finalizer: reconciler.finalizer,
+        predicate: reconciler.predicate,
+        component: reconciler.component ?? config.clusterId,
+        logger,
+      };
+      const controller = Controller.for<KubeObject>(
+        resource,
+        controllerOptions,
+      );
+      for (const child of reconciler.owns ?? []) {
+        controller.owns(toResourceType(child));
+      }
+      return controller;
+    });
+    let running: Running | null = null;
+    const server = await serve(
+      (request) =>
+        running === null ? unavailable() : running.#handle(request, options),
+      { port: config.httpPort, hostname: options.hostname },
+    );
+    const runs = controllers.map((controller, i) =>
+      controller.run(registered[i].reconciler, {
+        signal: stopControllers.signal,
+      })
+    );
+    running = new Running({
+      config,
+      node: started,
+      election,
+      kv: new ReplicatedKv(started, store),
+      controllers,
+      transport,
+      server,
+      leaderCommit,
+      stopControllers,
+      runs,
+      cleanup,
+      logger,
+    });
+    const self = running;
+    if (options.signals ?? true) {
+      for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        cleanup.push(onSignal(signal, () => {
+          logger.info("stopping", { node: raft.nodeId, signal });
+          self.stop().catch((error) =>
+            logger.error("shutdown failed", { error })
+          );
+        }));
+      }
+    }
+    logger.info("operator started", {
+      node: raft.nodeId,
+      raftPort: self.raftPort,
+      httpPort: self.httpPort,
+      storage: config.dataDir === null ? "memory" : config.dataDir,
+      peers: Object.fromEntries(raft.peers),
+    });
+    return self;
+  }
+
+  status(): NodeStatus {
+    return this.node.status();
+  }
+
+  readiness(): Readiness {
+    const s = this.node.status();
+    if (this.node.failure !== null) {
+      return {
+        ready: false,
+        reason: `Raft node failed: ${this.node.failure.message}`,
+      };
+    }
+    if (s.leader === null) {
+      return { ready: false, reason: `No leader known in term ${s.term}` };
+    }
+    const target = s.role === "leader"
+      ? s.commit
+      : this.#leaderCommit.term === s.term
+      ? Math.max(this.#leaderCommit.commit, s.commit)
+      : Infinity;
+    if (target === Infinity) {
+      return {
+        ready: false,
+        reason: `No message from leader ${s.leader} yet in term ${s.term}`,
+      };
+    }
+    if (s.applied < target) {
+      return {
+        ready: false,
+        reason: `Applied ${s.applied} of the leader's commit ${target}`,
+      };
+    }
+    return {
+      ready: true,
+      reason:
+        `Caught up: applied ${s.applied}, leader ${s.leader}, term ${s.term}`,
+    };
+  }
+
+  async #handle(request: Request, options: OperatorOptions): Promise<Response> {
+    const path = new URL(request.url).pathname;
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return text(405, "Expected GET");
+    }
+    if (path === "/healthz") {
+      const failure = this.node.failure;
+      return failure === null
+        ? text(200, "ok")
+        : text(503, `Raft node failed: ${failure.message}`);
+    }
+    if (path === "/readyz") {
+      const { ready, reason } = this.readiness();
+      return text(ready ? 200 : 503, reason);
+    }
+    if (path === "/metrics") {
+      return options.metrics ? await options.metrics(request) : this.#metrics();
+    }
+    return text(404, "Not found: try /healthz, /readyz or /metrics");
+  }
+
+  #metrics(): Response {
+    const s = this.node.status();
+    const node = `node="${this.config.raft.nodeId}"`;
+    const lines = [
+      "# TYPE k8s_operator_raft_term gauge",
+      `k8s_operator_raft_term{${node}} ${s.term}`,
+      "# TYPE k8s_operator_raft_leader gauge",
+      `k8s_operator_raft_leader{${node}} ${this.node.isLeader() ? 1 : 0}`,
+      "# TYPE k8s_operator_raft_commit_index gauge",
+      `k8s_operator_raft_commit_index{${node}} ${s.commit}`,
+      "# TYPE k8s_operator_raft_applied_index gauge",
+      `k8s_operator_raft_applied_index{${node}} ${s.applied}`,
+      "# TYPE k8s_operator_reconciles_total counter",
+      ...this.controllers.flatMap((c) => {
+        const labels = `controller="${c.resource.plural}"`;
+        return [
+          `k8s_operator_reconciles_total{${labels},result="success"} ${c.metrics.reconciles}`,
+          `k8s_operator_reconciles_total{${labels},result="error"} ${c.metrics.failures}`,
+          `k8s_operator_reconciles_total{${labels},result="cancelled"} ${c.metrics.cancelled}`,
+        ];
+      }),
+    ];
+    return new Response(lines.join("\n") + "\n", {
+      headers: { "content-type": "text/plain; version=0.0.4" },
+    });
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= this.#shutdown().then(
+      () => {
+        if (this.#failure === null) this.#stopped.resolve();
+        else this.#stopped.reject(this.#failure);
+      },
+      (error) => {
+        this.#stopped.reject(error);
+        throw error;
+      },
+    );
+    return this.#stopping;
+  }
+
+  async #shutdown(): Promise<void> {
+    for (const off of this.#cleanup.splice(0)) off();
+    // Hand leadership over first (this ends our leadership, so reconciles
+    // in flight are cancelled), then stop watching, then close the doors.
+    const handedTo = await this.node.transferLeadership().catch(() => null);
+    if (handedTo !== null) {
+      this.#logger.info("handed leadership over", {
+        node: this.config.raft.nodeId,
+        to: handedTo,
+      });
+    }
+    await this.node.stop({ transfer: false });
+    this.#stopControllers.abort();
+    await this.#transport.close();
+    await this.#server.shutdown();
+    this.#logger.info("operator stopped", { node: this.config.raft.nodeId });
+  }
+}
+
+function text(status: number, body: string): Response {
+  return new Response(body + "\n", {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+}
+
+function unavailable(): Response {
+  return text(503, "Starting");
+}

@@ -1,0 +1,72 @@
+/**
+ * Test support for the Operator builder: free loopback ports, environments
+ * for a local cluster, and waiting on a condition under a deadline.
+ *
+ * @module
+ */
+import { createServer } from "node:net";
+
+/** A secret long enough for the operator (tests only). */
+export const TEST_SECRET = "test-secret-0123456789abcdef";
+
+/** A free TCP port on 127.0.0.1 (bound, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** `n` distinct free ports. */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
+/**
+ * The environments of a local cluster of `raftPorts.length` nodes on
+ * loopback with explicit peers; the HTTP servers pick free ports.
+ */
+export function clusterEnv(
+  raftPorts: number[],
+  extra: Record<string, string> = {},
+): Record<string, string>[] {
+  const peers = raftPorts.map((port, id) => `${id}=127.0.0.1:${port}`).join(
+    ",",
+  );
+  return raftPorts.map((_, id) => ({
+    RAFT_NODE_ID: String(id),
+    RAFT_PEERS: peers,
+    RAFT_SECRET: TEST_SECRET,
+    RAFT_CLUSTER_ID: "operator-test",
+    OPERATOR_HTTP_PORT: "0",
+    ...extra,
+  }));
+}
+
+/**
+ * Resolves once `check` returns a value other than `undefined` or `false`,
+ * re-checking every few milliseconds; rejects after `timeoutMs` saying what
+ * was awaited.
+ */
+export async function eventually<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  while (true) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (performance.now() > deadline) {
+      throw new Error(`Expected ${what} within ${timeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

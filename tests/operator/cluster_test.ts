@@ -1,0 +1,174 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { TestApiServer } from "../../testing/mod.ts";
+import {
+  type KubeObject,
+  Operator,
+  type OperatorReconciler,
+  ReconcileResult,
+  type ResourceType,
+  type RunningOperator,
+} from "../../mod.ts";
+import { KubeClient } from "../../controller/mod.ts";
+import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
+
+const configMaps: ResourceType = {
+  group: "",
+  version: "v1",
+  plural: "configmaps",
+  kind: "ConfigMap",
+  namespaced: true,
+};
+
+interface Reconciled {
+  node: number;
+  term: number;
+  key: string;
+  leading: boolean;
+}
+
+/** No two nodes reconciled in one term, and each reconciled while leading. */
+function assertOneReconcilerPerTerm(log: Reconciled[]): void {
+  const byTerm = new Map<number, Set<number>>();
+  for (const r of log) {
+    assert.ok(r.leading, `node ${r.node} reconciled without leading`);
+    byTerm.set(r.term, (byTerm.get(r.term) ?? new Set()).add(r.node));
+  }
+  for (const [term, nodes] of byTerm) {
+    assert.equal(nodes.size, 1, `term ${term}: nodes ${[...nodes]} reconciled`);
+  }
+}
+
+function recordingReconciler(
+  log: Reconciled[],
+): OperatorReconciler<KubeObject> {
+  return {
+    labelSelector: "operator-test=yes",
+    reconcile(object, ctx) {
+      log.push({
+        node: ctx.guard.nodeId,
+        term: ctx.term,
+        key: ctx.key,
+        leading: ctx.guard.isLeader(),
+      });
+      assert.ok(object.metadata.name);
+      return Promise.resolve(ReconcileResult.done());
+    },
+  };
+}
+
+async function get(port: number, path: string): Promise<Response> {
+  return await fetch(`http://127.0.0.1:${port}${path}`);
+}
+
+function leaders(nodes: RunningOperator[]): RunningOperator[] {
+  return nodes.filter((n) => n.election.guard().isLeader());
+}
+
+describe("three operators against the test API server", () => {
+  let server: TestApiServer;
+  let client: KubeClient;
+  const log: Reconciled[] = [];
+  const nodes: RunningOperator[] = [];
+
+  before(async () => {
+    server = await TestApiServer.start();
+    client = KubeClient.fromKubeConfig(server.kubeConfig());
+    const envs = clusterEnv(await freePorts(3));
+    for (const env of envs) {
+      nodes.push(
+        await Operator.fromEnv({
+          env,
+          kubeConfig: server.kubeConfig(),
+          hostname: "127.0.0.1",
+          signals: false,
+        }).controller(configMaps, recordingReconciler(log)).start(),
+      );
+    }
+  });
+
+  after(async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await Promise.all(nodes.map((n) => n.finished));
+    await server.stop();
+  });
+
+  it("elects one leader, and only the leader reconciles", async () => {
+    await eventually(
+      "one leader",
+      () => leaders(nodes).length === 1 && leaders(nodes),
+    );
+    await client.create(configMaps, {
+      metadata: {
+        name: "first",
+        namespace: "default",
+        labels: { "operator-test": "yes" },
+      },
+    });
+    await eventually(
+      "a reconcile of default/first",
+      () => log.some((r) => r.key === "default/first"),
+    );
+    assertOneReconcilerPerTerm(log);
+    assert.ok(leaders(nodes).length <= 1);
+  });
+
+  it("answers /healthz and /readyz on every node once caught up", async () => {
+    for (const node of nodes) {
+      const health = await get(node.httpPort, "/healthz");
+      assert.equal(health.status, 200);
+      assert.equal(await health.text(), "ok\n");
+      const ready = await eventually(
+        `node ${node.config.raft.nodeId} ready`,
+        async () => {
+          const response = await get(node.httpPort, "/readyz");
+          const text = await response.text();
+          return response.status === 200 && text;
+        },
+      );
+      assert.match(ready, /^Caught up: applied \d+, leader \d, term \d+/);
+    }
+    const metrics = await get(nodes[0].httpPort, "/metrics");
+    assert.equal(metrics.status, 200);
+    assert.match(
+      await metrics.text(),
+      /k8s_operator_raft_term\{node="0"\} \d+/,
+    );
+    assert.equal((await get(nodes[0].httpPort, "/nope")).status, 404);
+  });
+
+  it("hands over on stop: another node leads and reconciles", async () => {
+    const [old] = leaders(nodes);
+    const oldId = old.config.raft.nodeId;
+    const before = log.length;
+    await old.stop();
+    await old.finished;
+    const [next] = await eventually(
+      "a new leader",
+      () => leaders(nodes).length === 1 && leaders(nodes),
+    );
+    assert.notEqual(next.config.raft.nodeId, oldId);
+    await eventually(
+      "the new leader reconciling what it cached",
+      () => log.slice(before).some((r) => r.key === "default/first"),
+    );
+    await client.create(configMaps, {
+      metadata: {
+        name: "second",
+        namespace: "default",
+        labels: { "operator-test": "yes" },
+      },
+    });
+    await eventually(
+      "a reconcile of default/second",
+      () => log.some((r) => r.key === "default/second"),
+    );
+    const after = log.slice(before);
+    assert.ok(
+      after.every((r) => r.node !== oldId),
+      "the stopped node reconciled",
+    );
+    assertOneReconcilerPerTerm(log);
+    await assert.rejects(get(old.httpPort, "/healthz"));
+  });
+});

@@ -1,0 +1,207 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  MalformedEnvError,
+  MissingEnvError,
+  Operator,
+  OperatorConfigError,
+  ReconcileResult,
+} from "../../mod.ts";
+import { TEST_SECRET } from "./_helpers.ts";
+
+const POD = {
+  POD_NAME: "website-operator-1",
+  NAMESPACE: "website-operator",
+  RAFT_REPLICAS: "3",
+  RAFT_SERVICE: "website-operator-raft",
+};
+
+function configError(variable: string, pattern: RegExp) {
+  return (error: unknown) => {
+    assert.ok(error instanceof OperatorConfigError, String(error));
+    assert.equal(error.variable, variable);
+    assert.match(error.message, pattern);
+    return true;
+  };
+}
+
+describe("Operator.fromEnv", () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "operator-env-"));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("reads a StatefulSet pod's environment with the defaults", () => {
+    const { config } = Operator.fromEnv({
+      env: { ...POD, RAFT_SECRET: TEST_SECRET },
+    });
+    assert.equal(config.raft.nodeId, 1);
+    assert.deepEqual(config.raft.voters(), [0, 1, 2]);
+    assert.equal(
+      config.raft.peers.get(2),
+      "website-operator-2.website-operator-raft.website-operator.svc.cluster.local:7000",
+    );
+    assert.equal(config.raft.listenPort, 7000);
+    assert.equal(config.httpPort, 8080);
+    assert.equal(config.clusterId, "website-operator");
+    assert.equal(config.dataDir, null);
+    assert.equal(config.secret, TEST_SECRET);
+  });
+
+  it("reads the variables of deploy/statefulset.yaml", async () => {
+    const file = join(dir, "secret");
+    await writeFile(file, `${TEST_SECRET}\n`);
+    const { config } = Operator.fromEnv({
+      env: {
+        ...POD,
+        RAFT_PORT: "7000",
+        RAFT_PORT_NAME: "raft",
+        RAFT_CLUSTER_ID: "website-operator",
+        RAFT_DATA_DIR: "/var/lib/operator/raft",
+        RAFT_SECRET_FILE: file,
+        OPERATOR_HTTP_PORT: "8080",
+      },
+    });
+    assert.equal(config.secret, TEST_SECRET, "the trailing newline is cut");
+    assert.equal(config.dataDir, "/var/lib/operator/raft");
+    assert.equal(config.httpPort, 8080);
+  });
+
+  it("reads explicit peers for a cluster outside a StatefulSet", () => {
+    const { config } = Operator.fromEnv({
+      env: {
+        RAFT_NODE_ID: "2",
+        RAFT_PEERS: "0=127.0.0.1:7100,1=127.0.0.1:7101,2=127.0.0.1:7102",
+        RAFT_SECRET: TEST_SECRET,
+        OPERATOR_HTTP_PORT: "0",
+      },
+    });
+    assert.equal(config.raft.nodeId, 2);
+    assert.equal(config.raft.listenPort, 7102);
+    assert.equal(config.httpPort, 0);
+    assert.equal(config.clusterId, "k8s-operator");
+  });
+
+  it("names the discovery variable at fault", () => {
+    assert.throws(
+      () => Operator.fromEnv({ env: { RAFT_SECRET: TEST_SECRET } }),
+      (error) =>
+        error instanceof MissingEnvError && error.variable === "POD_NAME",
+    );
+    assert.throws(
+      () =>
+        Operator.fromEnv({
+          env: { ...POD, RAFT_REPLICAS: "three", RAFT_SECRET: TEST_SECRET },
+        }),
+      (error) =>
+        error instanceof MalformedEnvError &&
+        error.variable === "RAFT_REPLICAS",
+    );
+  });
+
+  it("refuses to start without a secret", () => {
+    assert.throws(
+      () => Operator.fromEnv({ env: POD }),
+      configError(
+        "RAFT_SECRET",
+        /RAFT_SECRET or RAFT_SECRET_FILE .*found neither set/,
+      ),
+    );
+  });
+
+  it("refuses a short secret without printing it", () => {
+    assert.throws(
+      () => Operator.fromEnv({ env: { ...POD, RAFT_SECRET: "hunter2" } }),
+      (error) => {
+        configError("RAFT_SECRET", /at least 16 characters.*found 7$/)(error);
+        assert.doesNotMatch((error as Error).message, /hunter2/);
+        return true;
+      },
+    );
+  });
+
+  it("refuses both secret variables, and an unreadable secret file", () => {
+    assert.throws(
+      () =>
+        Operator.fromEnv({
+          env: { ...POD, RAFT_SECRET: TEST_SECRET, RAFT_SECRET_FILE: "/x" },
+        }),
+      configError(
+        "RAFT_SECRET_FILE",
+        /one of RAFT_SECRET and RAFT_SECRET_FILE, found both/,
+      ),
+    );
+    const missing = join(dir, "missing");
+    assert.throws(
+      () => Operator.fromEnv({ env: { ...POD, RAFT_SECRET_FILE: missing } }),
+      configError(
+        "RAFT_SECRET_FILE",
+        /readable file .*found ".*missing" unreadable/,
+      ),
+    );
+  });
+
+  it("refuses a malformed HTTP port, or one equal to the Raft port", () => {
+    for (const value of ["http", "-1", "70000", "80.5"]) {
+      assert.throws(
+        () =>
+          Operator.fromEnv({
+            env: {
+              ...POD,
+              RAFT_SECRET: TEST_SECRET,
+              OPERATOR_HTTP_PORT: value,
+            },
+          }),
+        configError("OPERATOR_HTTP_PORT", /a port from 0 to 65535/),
+      );
+    }
+    assert.throws(
+      () =>
+        Operator.fromEnv({
+          env: { ...POD, RAFT_SECRET: TEST_SECRET, OPERATOR_HTTP_PORT: "7000" },
+        }),
+      configError(
+        "OPERATOR_HTTP_PORT",
+        /differ from the Raft port, found both 7000/,
+      ),
+    );
+  });
+
+  it("refuses a cluster id that cannot travel in a header", () => {
+    for (const value of ["a b", "-x", "x\ny", "x".repeat(254)]) {
+      assert.throws(
+        () =>
+          Operator.fromEnv({
+            env: { ...POD, RAFT_SECRET: TEST_SECRET, RAFT_CLUSTER_ID: value },
+          }),
+        configError("RAFT_CLUSTER_ID", /letters, digits/),
+      );
+    }
+  });
+
+  it("refuses a reconciler with cleanup but no finalizer", () => {
+    const operator = Operator.fromEnv({
+      env: { ...POD, RAFT_SECRET: TEST_SECRET },
+    });
+    assert.throws(
+      () =>
+        operator.controller({
+          group: "",
+          version: "v1",
+          plural: "configmaps",
+          kind: "ConfigMap",
+          namespaced: true,
+        }, {
+          reconcile: () => Promise.resolve(ReconcileResult.done()),
+          cleanup: () => Promise.resolve(ReconcileResult.done()),
+        }),
+      /Expected a finalizer on the reconciler of ConfigMap/,
+    );
+  });
+});

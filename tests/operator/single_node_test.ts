@@ -1,0 +1,81 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TestApiServer } from "../../testing/mod.ts";
+import { Operator } from "../../mod.ts";
+import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
+
+describe("an operator on its own", () => {
+  let server: TestApiServer;
+  let dir: string;
+  before(async () => {
+    server = await TestApiServer.start();
+    dir = await mkdtemp(join(tmpdir(), "operator-node-"));
+  });
+  after(async () => {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("is alive but not ready while it cannot reach a quorum", async () => {
+    const [env] = clusterEnv(await freePorts(3));
+    const running = await Operator.fromEnv({
+      env,
+      kubeConfig: server.kubeConfig(),
+      hostname: "127.0.0.1",
+      signals: false,
+      raft: { tickMs: 10 },
+    }).start();
+    try {
+      const url = `http://127.0.0.1:${running.httpPort}`;
+      assert.equal((await fetch(`${url}/healthz`)).status, 200);
+      const ready = await fetch(`${url}/readyz`);
+      assert.equal(ready.status, 503);
+      assert.match(await ready.text(), /^No leader known in term \d+/);
+      assert.equal(running.readiness().ready, false);
+      assert.equal(
+        (await fetch(`${url}/healthz`, { method: "POST" })).status,
+        405,
+      );
+    } finally {
+      await running.stop();
+      await running.finished;
+    }
+  });
+
+  it("keeps its term and log in RAFT_DATA_DIR across a restart", async () => {
+    const [env] = clusterEnv(await freePorts(1), { RAFT_DATA_DIR: dir });
+    const start = () =>
+      Operator.fromEnv({
+        env,
+        kubeConfig: server.kubeConfig(),
+        hostname: "127.0.0.1",
+        signals: false,
+        raft: { tickMs: 10 },
+      }).start();
+    const first = await start();
+    await eventually("leadership", () => first.node.isLeader());
+    await first.kv.put("site", "blog");
+    const term = first.status().term;
+    assert.equal(first.status().voteQuarantine, false);
+    await first.stop();
+    await first.finished;
+    assert.ok((await readdir(dir)).includes("wal.log"));
+
+    const second = await start();
+    try {
+      assert.ok(second.status().term >= term);
+      await eventually("leadership again", () => second.node.isLeader());
+      await eventually(
+        "the replicated value replayed",
+        async () => (await second.kv.get("site")) === "blog",
+      );
+      await eventually("readiness", () => second.readiness().ready);
+    } finally {
+      await second.stop();
+      await second.finished;
+    }
+  });
+});
