@@ -13,8 +13,8 @@ export interface ChartOptions {
   title: string;
 }
 
-const WIDTH = 960;
-const LABEL = 330;
+const WIDTH = 1100;
+const LABEL = 430;
 const ROW = 44;
 const TOP = 48;
 const BOTTOM = 40;
