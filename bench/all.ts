@@ -5,8 +5,9 @@
  * prints one table: ours, the baseline measured in the same run, and the
  * ratio (above 1 means ours is better, whichever way "better" points). It
  * writes `bench/results/README.md` (the table as Markdown),
- * `bench/results/results.json` and `bench/results/failover.svg` (the
- * failover distributions side by side).
+ * `bench/results/results.json` and `bench/results/distributions.svg` (every
+ * millisecond distribution side by side; bench:failover writes its own
+ * `failover.md` and `failover.svg` beside them).
  *
  * Runs: `raft-core`, `leader-election`, `controller` at 1,000 and 10,000
  * objects, `raft` with 3 and 5 replicas, and `failover` when deno.json has a
@@ -257,7 +258,9 @@ const markdown = [
   "| --- | ---: | ---: | ---: |",
   ...table.map((r) => `| ${r.map(cell).join(" | ")} |`),
   "",
-  "![failover distributions](failover.svg)",
+  "![every distribution in milliseconds, side by side](distributions.svg)",
+  "",
+  "bench:failover's own page, with its chart of the failover distributions: [failover.md](failover.md).",
   "",
   "## Runs",
   "",
@@ -277,11 +280,13 @@ await writeFile(
   JSON.stringify({ quick, runs: results, rows, samples }, null, 2) + "\n",
 );
 await writeFile(
-  new URL("failover.svg", out),
+  new URL("distributions.svg", out),
   chartSvg(samples.filter((s) => s.unit === "ms"), {
     title:
       "Failover and handover: time until a replica leads again (ms, log scale)",
   }),
 );
-console.log(`\nwrote bench/results/README.md, results.json, failover.svg`);
+console.log(
+  `\nwrote bench/results/README.md, results.json, distributions.svg`,
+);
 if (failed.length > 0) process.exitCode = 1;

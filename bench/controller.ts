@@ -459,18 +459,35 @@ const figures: Array<
 ];
 console.log(`medians of ${RUNS} runs:`);
 console.log(line("", "baseline", "ours", "ratio"));
-const scale = `${N.toLocaleString("en-US")} objects`;
 for (const [label, pick, digits, ratio] of figures) {
   const b = med(baseRuns, pick);
   const m = med(ourRuns, pick);
   console.log(line(label, b.toFixed(digits), m.toFixed(digits), ratio(b, m)));
-  const unit = /\(([^)]+)\)$/.exec(label)?.[1];
-  reportRow({
-    name: `controller, ${scale}: ${label.replace(/ \([^)]+\)$/, "")}`,
-    unit: unit ?? "",
-    ours: m,
-    baseline: b,
-    baselineName: "client-node makeInformer + loop",
-    better: label.startsWith("backlog drain") ? "higher" : "lower",
-  });
 }
+
+const scale = `${N.toLocaleString("en-US")} objects`;
+const baselineName = "client-node makeInformer + loop";
+const report = (
+  name: string,
+  unit: string,
+  pick: (r: Result) => number,
+  better: "lower" | "higher",
+) =>
+  reportRow({
+    name: `controller, ${scale}: ${name}`,
+    unit,
+    ours: med(ourRuns, pick),
+    baseline: med(baseRuns, pick),
+    baselineName,
+    better,
+  });
+report("all reconciled once", "ms", (r) => r.convergeMs, "lower");
+report("backlog drain", "reconciles/s", (r) => r.drainPerSecond, "higher");
+report("retained heap", "MB", (r) => r.heapMb, "lower");
+report(
+  "reconciler calls per change",
+  "calls",
+  (r) => r.callsPerChange,
+  "lower",
+);
+report("API writes per change", "writes", (r) => r.writesPerChange, "lower");
