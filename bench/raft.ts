@@ -16,7 +16,8 @@
  *
  * Usage: `deno task bench:raft [kills] [handovers] [writes]`
  * (defaults 30, 30, 20000; a level of `c` clients runs
- * `min(writes, 200 * c)` writes).
+ * `min(writes, 200 * c)` writes). Environment: `BENCH_REPLICAS` (default 3)
+ * and `BENCH_CLIENTS` (the client levels, default `1,8,64`).
  *
  * @module
  */
@@ -26,11 +27,30 @@ import { join } from "node:path";
 import process from "node:process";
 import { Cluster } from "../tests/raft/_cluster.ts";
 import { pct, raftFailover, raftHandover, stable } from "./_raft_failover.ts";
+import { reportRow, reportSamples } from "./_report.ts";
 
 const [kills = 30, handovers = 30, writes = 20_000] = process.argv.slice(2)
   .map(Number);
+const replicas = Number(process.env.BENCH_REPLICAS ?? 3);
+const voters = Array.from({ length: replicas }, (_, i) => i);
+const clients = (process.env.BENCH_CLIENTS ?? "1,8,64").split(",").map(Number);
 
-function line(name: string, values: number[]): void {
+function line(name: string, values: number[], report = true): void {
+  if (report) {
+    for (const p of [0.5, 0.99]) {
+      reportRow({
+        name: `${name}, ${replicas} replicas, p${p * 100}`,
+        unit: "ms",
+        ours: pct(values, p),
+        better: "lower",
+      });
+    }
+    reportSamples({
+      name: `ours: ${name} (${replicas} replicas)`,
+      unit: "ms",
+      samples: values,
+    });
+  }
   console.log(
     `${name.padEnd(34)} n=${String(values.length).padEnd(4)} p50=${
       pct(values, 0.5).toFixed(1)
@@ -54,9 +74,9 @@ async function handover(c: Cluster): Promise<void> {
 
 async function throughput(
   c: Cluster,
-  options: { label: string; levels: number[] },
+  options: { label: string; fsync: boolean },
 ): Promise<void> {
-  for (const concurrency of options.levels) {
+  for (const concurrency of clients) {
     const count = Math.min(writes, 200 * concurrency);
     // A leader change under load fails the run: try again on the next leader.
     for (let attempt = 1; attempt <= 3; attempt++) {
@@ -71,6 +91,18 @@ async function throughput(
       }
       const load = p.events.findLast((e) => e.event === "load")!;
       const rate = count / (load.seconds as number);
+      const name = `writes, ${replicas} processes, fsync ${
+        options.fsync ? "on" : "off"
+      }, ${concurrency} clients`;
+      reportRow({ name, unit: "writes/s", ours: rate, better: "higher" });
+      for (const q of ["p50", "p99"] as const) {
+        reportRow({
+          name: `${name}, commit ${q}`,
+          unit: "ms",
+          ours: load[q] as number,
+          better: "lower",
+        });
+      }
       const p50 = (load.p50 as number).toFixed(1);
       const p99 = (load.p99 as number).toFixed(1);
       console.log(
@@ -97,7 +129,7 @@ async function fdatasyncLatency(dir: string): Promise<void> {
   } finally {
     await h.close();
   }
-  line("disk: 128-byte write + fdatasync", times);
+  line("disk: 128-byte write + fdatasync", times, false);
 }
 
 const probeDir = await mkdtemp(join(tmpdir(), "raft-bench-"));
@@ -107,24 +139,24 @@ try {
   await rm(probeDir, { recursive: true, force: true });
 }
 console.log(
-  "Raft runtime, 3 processes on loopback, tick 50 ms, election timeout 300–600 ms",
+  `Raft runtime, ${replicas} processes on loopback, tick 50 ms, election timeout 300–600 ms`,
 );
-const c = await Cluster.create({ voters: [0, 1, 2] });
+const c = await Cluster.create({ voters });
 try {
-  for (const id of [0, 1, 2]) c.start(id);
+  for (const id of voters) c.start(id);
   await stable(c);
-  await throughput(c, { label: "fsync on ", levels: [1, 8, 64] });
+  await throughput(c, { label: "fsync on ", fsync: true });
   if (kills > 0) await failover(c);
   if (handovers > 0) await handover(c);
 } finally {
   await c.close();
 }
 // The same cluster without fsync: what the runtime costs apart from the disk.
-const nosync = await Cluster.create({ voters: [0, 1, 2], fsync: false });
+const nosync = await Cluster.create({ voters, fsync: false });
 try {
-  for (const id of [0, 1, 2]) nosync.start(id);
+  for (const id of voters) nosync.start(id);
   await stable(nosync);
-  await throughput(nosync, { label: "fsync off", levels: [1, 8, 64] });
+  await throughput(nosync, { label: "fsync off", fsync: false });
 } finally {
   await nosync.close();
 }
