@@ -7,7 +7,6 @@
  * @module
  */
 import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
-import type { KubeConfig } from "./crd/client.ts";
 import {
   KubeClient,
   type KubeObject,
@@ -131,7 +130,7 @@ export interface OperatorOptions {
    * in-cluster service account when `KUBERNETES_SERVICE_HOST` is set, else
    * `~/.kube/config`.
    */
-  kubeConfig?: KubeConfig;
+  kubeConfig?: Parameters<typeof KubeClient.fromKubeConfig>[0];
   /** The address both servers listen on (default `0.0.0.0`). */
   hostname?: string;
   /** A monotonic clock in milliseconds (default `performance.now`). */
@@ -221,7 +220,7 @@ function toResourceType(source: ResourceSource): ResourceType {
   };
 }
 
-function defaultKubeConfig(env: EnvSource | undefined): KubeConfig {
+function defaultKubeConfig(env: EnvSource | undefined): ClientKubeConfig {
   const read = (name: string) => env === undefined ? getEnv(name) : env[name];
   const kubeConfig = new ClientKubeConfig();
   const file = read("KUBECONFIG");

@@ -8,6 +8,7 @@
  */
 import type { KubeObject } from "./client.ts";
 import { compileSelector } from "./_selector.ts";
+import { silentLogger } from "./log.ts";
 import { watcher, type WatcherEvent, type WatcherOptions } from "./watcher.ts";
 
 export { LabelSelectorError } from "./_selector.ts";
@@ -176,7 +177,11 @@ export class Reflector<T extends KubeObject> {
     return this.#isSynced;
   }
 
-  /** Calls `listener` on each change; returns an unsubscribe function. */
+  /**
+   * Calls `listener` on each change; returns an unsubscribe function. A
+   * listener that throws is logged (`cache listener failed`, with the key)
+   * and does not stop the reflector or the other listeners.
+   */
   subscribe(listener: (event: StoreEvent<T>) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -224,7 +229,17 @@ export class Reflector<T extends KubeObject> {
 
   #emit(changes: StoreEvent<T>[]): void {
     for (const change of changes) {
-      for (const listener of this.#listeners) listener(change);
+      for (const listener of this.#listeners) {
+        try {
+          listener(change);
+        } catch (error) {
+          // A listener's bug must not stop the watch (or the others).
+          (this.#options.logger ?? silentLogger).error(
+            "cache listener failed",
+            { key: objectKey(change.object), error },
+          );
+        }
+      }
     }
   }
 }

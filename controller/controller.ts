@@ -16,7 +16,7 @@ import {
   type ResourceType,
 } from "./client.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { EventRecorder } from "./events.ts";
+import { EventRecorder, type EventRecorderOptions } from "./events.ts";
 import { withFinalizer } from "./finalizers.ts";
 import type { LeaderGuard } from "./leader_election.ts";
 import { type Logger, silentLogger } from "./log.ts";
@@ -30,6 +30,60 @@ export interface ObjectRef {
   name: string;
   /** Its namespace (omit for cluster-scoped primaries). */
   namespace?: string;
+}
+
+/**
+ * How a reconcile ended: `success` (done), `requeue`, `requeue_after`,
+ * `error` (it threw; retried after the key's backoff) or `cancelled`
+ * (leadership was lost or the controller stopped while it ran; it runs
+ * again in the next term). The names are controller-runtime's `result`
+ * labels plus `cancelled`.
+ */
+export type ReconcileOutcome =
+  | "success"
+  | "requeue"
+  | "requeue_after"
+  | "error"
+  | "cancelled";
+
+/** One finished reconcile, as a {@linkcode ControllerObserver} sees it. */
+export interface ReconcileEvent {
+  /** The object's key, `namespace/name` (or `name`). */
+  key: string;
+  /** The leadership term it ran in. */
+  term: number;
+  /** How it ended. */
+  outcome: ReconcileOutcome;
+  /** How long the reconcile (or cleanup) took, in milliseconds. */
+  durationMs: number;
+  /** When it runs again, if scheduled: backoff, `requeueAfter`, retry. */
+  retryInMs?: number;
+  /** What it threw, for `error`. */
+  error?: unknown;
+}
+
+/**
+ * Hooks a {@linkcode Controller} calls, for metrics and tracing. Every
+ * method is optional; times come from the controller's clock. A hook must
+ * not throw. Queue and watch hooks are set through
+ * `queue.observer` ({@linkcode WorkQueueObserver}) and `watch.observer`
+ * ({@linkcode WatcherObserver}).
+ *
+ * @example
+ * ```ts
+ * import type { ControllerObserver } from "./controller.ts";
+ * const totals = new Map<string, number>();
+ * const observer: ControllerObserver = {
+ *   reconciled: (e) => totals.set(e.outcome, (totals.get(e.outcome) ?? 0) + 1),
+ *   leadership: (e) => console.log(e.leading ? "leading" : "not leading", e.term),
+ * };
+ * ```
+ */
+export interface ControllerObserver {
+  /** A reconcile (or cleanup) ended. */
+  reconciled?(event: ReconcileEvent): void;
+  /** This replica started (`leading: true`) or stopped reconciling in `term`. */
+  leadership?(event: { leading: boolean; term: number }): void;
 }
 
 /** Options of {@linkcode Controller.for}. */
@@ -49,12 +103,17 @@ export interface ControllerOptions<T extends KubeObject> {
   /** The component name events are reported as (default `k8s-operator`). */
   component?: string;
   /**
+   * How `ctx.recorder` writes Events: which API (`v1` by default, or
+   * `events.k8s.io/v1`) and the reporting instance (e.g. the pod name).
+   */
+  events?: Pick<EventRecorderOptions, "api" | "instance">;
+  /**
    * Which primary changes queue a reconcile (default: all). For instance
    * {@linkcode generationChanged} ignores status-only updates.
    */
   predicate?: (object: T, old: T | undefined) => boolean;
   /** Work queue settings (backoff, rate limit). */
-  queue?: Omit<WorkQueueOptions, "clock">;
+  queue?: Omit<WorkQueueOptions<string>, "clock">;
   /** Watch settings for every watched resource. */
   watch?: Pick<
     WatcherOptions,
@@ -64,11 +123,19 @@ export interface ControllerOptions<T extends KubeObject> {
     | "backoffBaseMs"
     | "backoffMaxMs"
     | "random"
+    | "observer"
   >;
   /** Time source for the queue and the watchers (default the system clock). */
   clock?: Clock;
-  /** Where reconcile errors and watch trouble are logged. */
+  /**
+   * Where log lines go: every reconcile at `debug` ("reconciled",
+   * "reconcile cancelled") and failures at `error` ("reconcile failed"),
+   * each with `key`, `term`, `result` and `durationMs`; leadership changes
+   * at `info`; watch trouble at `warn`.
+   */
   logger?: Logger;
+  /** Metrics hooks (default none). */
+  observer?: ControllerObserver;
 }
 
 /** Options of {@linkcode Controller.run}. */
@@ -144,14 +211,16 @@ export class Controller<T extends KubeObject> {
   readonly #options: ControllerOptions<T>;
   readonly #related: Related[] = [];
   readonly #logger: Logger;
+  readonly #clock: Clock;
 
   private constructor(resource: ResourceType, options: ControllerOptions<T>) {
     this.resource = resource;
     this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    this.#clock = options.clock ?? systemClock;
     this.queue = new WorkQueue<string>({
       ...options.queue,
-      clock: options.clock ?? systemClock,
+      clock: this.#clock,
     });
     this.reflector = new Reflector<T>(this.#watchOptions(resource, {
       namespace: options.namespace,
@@ -279,6 +348,7 @@ export class Controller<T extends KubeObject> {
         const signal = AbortSignal.any([termSignal, stop]);
         const ended = aborted(signal);
         this.#logger.info("leading, starting reconciles", { term });
+        this.#options.observer?.leadership?.({ leading: true, term });
         const synced = await Promise.race([
           this.reflector.synced.then(() => true),
           ended.then(() => false),
@@ -289,6 +359,7 @@ export class Controller<T extends KubeObject> {
         const recorder = new EventRecorder(
           client,
           this.#options.component ?? "k8s-operator",
+          this.#options.events,
         );
         for (let i = 0; i < (this.#options.concurrency ?? 4); i++) {
           const worker = this.#work(reconciler, {
@@ -304,6 +375,7 @@ export class Controller<T extends KubeObject> {
         }
         await ended;
         this.#logger.info("stopped leading, reconciles cancelled", { term });
+        this.#options.observer?.leadership?.({ leading: false, term });
       }
     } finally {
       await Promise.allSettled(running);
@@ -336,6 +408,39 @@ export class Controller<T extends KubeObject> {
       this.queue.forget(key);
       return;
     }
+    const started = this.#clock.now();
+    const report = (
+      outcome: ReconcileOutcome,
+      more: { retryInMs?: number; error?: unknown } = {},
+    ) => {
+      const event: ReconcileEvent = {
+        key,
+        term: ctx.term,
+        outcome,
+        durationMs: this.#clock.now() - started,
+        ...more,
+      };
+      this.#options.observer?.reconciled?.(event);
+      const fields = {
+        key,
+        term: ctx.term,
+        result: outcome,
+        durationMs: Math.round(event.durationMs * 1000) / 1000,
+        ...(more.retryInMs === undefined
+          ? {}
+          : { retryInMs: Math.round(more.retryInMs) }),
+      };
+      if (outcome === "error") {
+        this.#logger.error("reconcile failed", {
+          ...fields,
+          error: more.error,
+        });
+      } else if (outcome === "cancelled") {
+        this.#logger.debug?.("reconcile cancelled", fields);
+      } else {
+        this.#logger.debug?.("reconciled", fields);
+      }
+    };
     let result: ReconcileResult;
     try {
       result = reconciler.cleanup && this.#options.finalizer
@@ -352,29 +457,30 @@ export class Controller<T extends KubeObject> {
       if (ctx.signal.aborted) {
         this.metrics.cancelled++;
         this.queue.add(key);
+        report("cancelled");
         return;
       }
       this.metrics.failures++;
-      const delayMs = this.queue.addRateLimited(key);
-      this.#logger.error("reconcile failed", {
-        key,
-        error,
-        retryInMs: Math.round(delayMs),
-      });
+      const retryInMs = this.queue.addRateLimited(key);
+      report("error", { retryInMs, error });
       return;
     }
     this.metrics.reconciles++;
     if (ctx.signal.aborted) {
       this.queue.add(key);
+      report("cancelled");
       return;
     }
     const action = result.action;
     if (action.kind === "requeue") {
-      this.queue.addRateLimited(key);
+      report("requeue", { retryInMs: this.queue.addRateLimited(key) });
     } else {
       this.queue.forget(key);
       if (action.kind === "requeueAfter") {
         this.queue.addAfter(key, action.delayMs);
+        report("requeue_after", { retryInMs: action.delayMs });
+      } else {
+        report("success");
       }
     }
   }

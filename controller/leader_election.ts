@@ -65,6 +65,29 @@ export interface LeadershipState {
   readonly term: number;
   /** Whether this node leads now: role `leader` and, if required, a lease. */
   readonly isLeader: boolean;
+  /**
+   * The leader this node knows of in the current term (itself while its role
+   * is `leader`), or `null` when it knows none.
+   */
+  readonly leader: NodeId | null;
+}
+
+/**
+ * What the runtime may add to a {@linkcode LeaderElection.setRole} report.
+ *
+ * @example
+ * ```ts
+ * import { LeaderElection, type SetRoleOptions } from "@k8s-operator/k8s-operator/controller";
+ * const options: SetRoleOptions = { leader: 2 };
+ * new LeaderElection(0).setRole("follower", 4, options);
+ * ```
+ */
+export interface SetRoleOptions {
+  /**
+   * The leader of `term` this node knows of, or `null` for none. Default:
+   * this node when the role is `leader`, otherwise `null`.
+   */
+  leader?: NodeId | null;
 }
 
 /**
@@ -143,8 +166,16 @@ export interface LeaderGuard {
   /** The Raft role last reported by the runtime. */
   currentRole(): Role;
   /**
+   * The leader this node knows of in the current term, as the runtime last
+   * reported it (this node's id while its role is `leader`), or `null`.
+   * Followers use it to redirect callers.
+   */
+  currentLeader(): NodeId | null;
+  /**
    * Throws {@linkcode NotLeaderError} unless this node leads; returns the
-   * term (the fencing token) otherwise.
+   * term (the fencing token) otherwise. The error's `leader` names the
+   * leader this node knows of, so callers can redirect (`null` when it
+   * knows none, or when it is itself the leader but has no valid lease).
    */
   check(): number;
   /**
@@ -246,6 +277,7 @@ export class LeaderElection {
   readonly #waiters = new Set<Waiter>();
   #role: Role = "follower";
   #term = 0;
+  #leader: NodeId | null = null;
   #leaseUntil = -Infinity;
   #leaseTimer: ReturnType<typeof setTimeout> | undefined;
   #leading = false;
@@ -286,8 +318,9 @@ export class LeaderElection {
   }
 
   /**
-   * Reports the Raft role and term; the one call the runtime node makes on
-   * every role change. Terms never go back; an invalid report throws
+   * Reports the Raft role and term, and the leader this node knows of; the
+   * one call the runtime node makes on every change of role, term or known
+   * leader. Terms never go back; an invalid report throws
    * {@linkcode InvalidLeadershipUpdateError} and changes nothing. A new term
    * or a role other than `leader` ends the current leadership (and its
    * lease) at once.
@@ -298,9 +331,11 @@ export class LeaderElection {
    * const election = new LeaderElection(0);
    * election.setRole("leader", 1);
    * console.log(election.guard().term); // 1
+   * election.setRole("follower", 2, { leader: 3 });
+   * console.log(election.guard().currentLeader()); // 3
    * ```
    */
-  setRole(role: Role, term: number): void {
+  setRole(role: Role, term: number, options: SetRoleOptions = {}): void {
     if (!ROLES.has(role)) {
       throw new InvalidLeadershipUpdateError(
         `Expected a role of follower, preCandidate, candidate or leader, found ${
@@ -318,10 +353,28 @@ export class LeaderElection {
         `Expected a term of at least ${this.#term}, found ${term}`,
       );
     }
+    const leader = options.leader !== undefined
+      ? options.leader
+      : role === "leader"
+      ? this.nodeId
+      : null;
+    if (leader !== null && (!Number.isSafeInteger(leader) || leader < 0)) {
+      throw new InvalidLeadershipUpdateError(
+        `Expected the leader to be a non-negative integer node id or null, found ${leader}`,
+      );
+    }
+    if (role === "leader" && leader !== this.nodeId) {
+      throw new InvalidLeadershipUpdateError(
+        `Expected a leader role to name this node ${this.nodeId} as leader, found ${leader}`,
+      );
+    }
     const previousTerm = this.#term;
-    if (role === this.#role && term === previousTerm) return;
+    if (
+      role === this.#role && term === previousTerm && leader === this.#leader
+    ) return;
     this.#role = role;
     this.#term = term;
+    this.#leader = leader;
     if (term !== previousTerm || role !== "leader") {
       this.#endLease();
       if (this.#leading) {
@@ -386,7 +439,7 @@ export class LeaderElection {
    * @example
    * ```ts
    * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
-   * console.log(new LeaderElection(3).state()); // { nodeId: 3, role: "follower", term: 0, isLeader: false }
+   * console.log(new LeaderElection(3).state()); // { nodeId: 3, role: "follower", term: 0, isLeader: false, leader: null }
    * ```
    */
   state(): LeadershipState {
@@ -418,7 +471,7 @@ export class LeaderElection {
 
   #notLeader(): NotLeaderError {
     return new NotLeaderError(
-      null,
+      this.#leader === this.nodeId ? null : this.#leader,
       `Expected node ${this.nodeId} to be the leader, found it ${this.#describe()}`,
     );
   }
@@ -427,7 +480,10 @@ export class LeaderElection {
     if (this.#role === "leader") {
       return `leader of term ${this.#term} without a valid lease`;
     }
-    return `${this.#role} in term ${this.#term}`;
+    const known = this.#leader === null
+      ? "no known leader"
+      : `node ${this.#leader} leading`;
+    return `${this.#role} in term ${this.#term} with ${known}`;
   }
 
   #snapshot(): LeadershipState {
@@ -436,6 +492,7 @@ export class LeaderElection {
       role: this.#role,
       term: this.#term,
       isLeader: this.#leading,
+      leader: this.#leader,
     };
   }
 
@@ -501,6 +558,7 @@ export class LeaderElection {
         return this.#leading;
       },
       currentRole: (): Role => this.#role,
+      currentLeader: (): NodeId | null => this.#leader,
       check: (): number => {
         this.#refresh(false);
         if (!this.#leading) throw this.#notLeader();

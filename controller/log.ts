@@ -7,8 +7,24 @@
 /** Structured fields of a log line. */
 export type LogFields = Record<string, unknown>;
 
-/** Where the controller's log lines go. */
+/**
+ * Where the controller's log lines go. Any object with these methods fits,
+ * so a logger of your own (pino, winston, console) plugs in directly.
+ *
+ * @example Plugging in your own logger
+ * ```ts
+ * import type { Logger } from "./log.ts";
+ * const mine: Logger = {
+ *   debug: (message, fields) => console.debug(message, fields),
+ *   info: (message, fields) => console.info(message, fields),
+ *   warn: (message, fields) => console.warn(message, fields),
+ *   error: (message, fields) => console.error(message, fields),
+ * };
+ * ```
+ */
 export interface Logger {
+  /** Detail for debugging (one line per reconcile); optional. */
+  debug?(message: string, fields?: LogFields): void;
   /** Routine progress. */
   info(message: string, fields?: LogFields): void;
   /** Something went wrong and will be retried. */
@@ -27,6 +43,7 @@ export interface Logger {
  * ```
  */
 export const consoleLogger: Logger = {
+  debug: (message, fields) => console.debug(line("debug", message, fields)),
   info: (message, fields) => console.log(line("info", message, fields)),
   warn: (message, fields) => console.warn(line("warn", message, fields)),
   error: (message, fields) => console.error(line("error", message, fields)),
@@ -42,6 +59,7 @@ export const consoleLogger: Logger = {
  * ```
  */
 export const silentLogger: Logger = {
+  debug: () => {},
   info: () => {},
   warn: () => {},
   error: () => {},

@@ -31,6 +31,46 @@ export type WatcherEvent<T> =
   | { type: "apply"; object: T }
   | { type: "delete"; object: T };
 
+/**
+ * Why a watch was started again: the server ended it (`closed`, normal:
+ * watches time out), it expired (`expired`, 410 Gone: a relist follows), it
+ * was silent past the idle timeout (`idle`), or it failed (`error`).
+ */
+export type WatchRestartReason = "closed" | "expired" | "idle" | "error";
+
+/**
+ * Hooks a {@linkcode watcher} calls, for metrics. Every method is
+ * optional; times come from the watcher's clock, in milliseconds. A hook
+ * must not throw.
+ *
+ * @example
+ * ```ts
+ * import type { WatcherObserver } from "./watcher.ts";
+ * const restarts = new Map<string, number>();
+ * const observer: WatcherObserver = {
+ *   restarted: (e) => restarts.set(e.reason, (restarts.get(e.reason) ?? 0) + 1),
+ * };
+ * ```
+ */
+export interface WatcherObserver {
+  /** A full list completed (the first one, or a relist after 410 Gone). */
+  listed?(
+    event: {
+      resource: string;
+      objects: number;
+      durationMs: number;
+      relist: boolean;
+    },
+  ): void;
+  /** A watch ended and is being started again (after `delayMs`). */
+  restarted?(event: {
+    resource: string;
+    reason: WatchRestartReason;
+    delayMs: number;
+    error?: unknown;
+  }): void;
+}
+
 /** Options of {@linkcode watcher}. */
 export interface WatcherOptions {
   /** The client to list and watch with. */
@@ -59,6 +99,8 @@ export interface WatcherOptions {
   random?: () => number;
   /** Where errors are logged. */
   logger?: Logger;
+  /** Metrics hooks (default none). */
+  observer?: WatcherObserver;
   /** Stops the watcher. */
   signal?: AbortSignal;
 }
@@ -111,10 +153,14 @@ export async function* watcher<T extends KubeObject>(
     object.kind ??= kind;
     return object as T;
   };
+  const observer = options.observer;
+  const resource = options.resource.plural;
   let resourceVersion: string | undefined;
+  let lists = 0;
   while (!signal.aborted) {
     try {
       if (resourceVersion === undefined) {
+        const listStarted = clock.now();
         const objects: T[] = [];
         let page: KubeList<T> | undefined;
         let token: string | undefined;
@@ -141,6 +187,12 @@ export async function* watcher<T extends KubeObject>(
             "Expected a resourceVersion on the list, found none",
           );
         }
+        observer?.listed?.({
+          resource,
+          objects: objects.length,
+          durationMs: clock.now() - listStarted,
+          relist: lists++ > 0,
+        });
         yield { type: "init" };
         for (const object of objects) yield { type: "initApply", object };
         yield { type: "initDone" };
@@ -180,12 +232,13 @@ export async function* watcher<T extends KubeObject>(
         }
         backoff.reset();
       }
+      if (signal.aborted) return;
+      observer?.restarted?.({ resource, reason: "closed", delayMs: 0 });
     } catch (error) {
       if (signal.aborted) return;
       if (error instanceof ApiError && error.status === 410) {
-        logger.info("watch expired, relisting", {
-          resource: options.resource.plural,
-        });
+        logger.info("watch expired, relisting", { resource });
+        observer?.restarted?.({ resource, reason: "expired", delayMs: 0 });
         resourceVersion = undefined;
         continue;
       }
@@ -194,9 +247,15 @@ export async function* watcher<T extends KubeObject>(
         : 0;
       const delay = Math.max(backoff.next(), retryAfter);
       logger.warn("watch failed, retrying", {
-        resource: options.resource.plural,
+        resource,
         error,
         delayMs: Math.round(delay),
+      });
+      observer?.restarted?.({
+        resource,
+        reason: error instanceof WatchIdleError ? "idle" : "error",
+        delayMs: delay,
+        error,
       });
       try {
         await sleep(clock, delay, signal);

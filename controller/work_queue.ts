@@ -10,8 +10,33 @@ import { ItemBackoff } from "./_backoff.ts";
 import { TokenBucket } from "./_rate_limiter.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 
+/**
+ * Hooks a {@linkcode WorkQueue} calls, for metrics (client-go's workqueue
+ * metrics: depth, adds, queue latency, work duration, retries). Every
+ * method is optional; times come from the queue's clock, in milliseconds.
+ * A hook must not throw.
+ *
+ * @example
+ * ```ts
+ * import { WorkQueue, type WorkQueueObserver } from "./work_queue.ts";
+ * const waits: number[] = [];
+ * const observer: WorkQueueObserver<string> = { taken: (_key, e) => waits.push(e.waitMs) };
+ * const queue = new WorkQueue<string>({ observer });
+ * ```
+ */
+export interface WorkQueueObserver<K> {
+  /** `key` became queued (a duplicate add is not counted). */
+  added?(key: K, event: { depth: number }): void;
+  /** A worker took `key` after it waited `waitMs` in the queue. */
+  taken?(key: K, event: { waitMs: number; depth: number }): void;
+  /** A worker finished `key` after `workMs`. */
+  done?(key: K, event: { workMs: number }): void;
+  /** `key` was scheduled again after its backoff of `delayMs`. */
+  retried?(key: K, event: { delayMs: number; requeues: number }): void;
+}
+
 /** Settings of a {@linkcode WorkQueue}; every field has client-go's default. */
-export interface WorkQueueOptions {
+export interface WorkQueueOptions<K = unknown> {
   /** Time source (default the system clock). */
   clock?: Clock;
   /** First per-key retry delay in ms (default 5). */
@@ -22,6 +47,8 @@ export interface WorkQueueOptions {
   qps?: number;
   /** Overall retry burst (default 100). */
   burst?: number;
+  /** Metrics hooks (default none). */
+  observer?: WorkQueueObserver<K>;
 }
 
 /** Thrown when `done` is called for a key that is not processing. */
@@ -56,14 +83,17 @@ export class WorkQueue<K> {
   readonly #queue: K[] = [];
   #head = 0;
   readonly #dirty = new Set<K>();
-  readonly #processing = new Set<K>();
+  readonly #processing = new Map<K, number>();
+  readonly #queuedAt = new Map<K, number>();
+  readonly #observer: WorkQueueObserver<K> | undefined;
   readonly #waiting = new Map<K, { at: number; timer: TimerHandle }>();
   readonly #getters: Array<(key: K | undefined) => void> = [];
   #shuttingDown = false;
 
   /** Creates a queue; see {@linkcode WorkQueueOptions} for the defaults. */
-  constructor(options: WorkQueueOptions = {}) {
+  constructor(options: WorkQueueOptions<K> = {}) {
     this.#clock = options.clock ?? systemClock;
+    this.#observer = options.observer;
     this.#backoff = new ItemBackoff<K>({
       baseMs: options.baseDelayMs ?? 5,
       maxMs: options.maxDelayMs ?? 1_000_000,
@@ -99,14 +129,24 @@ export class WorkQueue<K> {
     if (this.#shuttingDown || this.#dirty.has(key)) return;
     this.#dirty.add(key);
     if (this.#processing.has(key)) return;
+    this.#queuedAt.set(key, this.#clock.now());
+    this.#observer?.added?.(key, { depth: this.length + 1 });
     const getter = this.#getters.shift();
     if (getter) {
       this.#dirty.delete(key);
-      this.#processing.add(key);
+      this.#take(key);
       getter(key);
     } else {
       this.#queue.push(key);
     }
+  }
+
+  #take(key: K): void {
+    const now = this.#clock.now();
+    this.#processing.set(key, now);
+    const at = this.#queuedAt.get(key) ?? now;
+    this.#queuedAt.delete(key);
+    this.#observer?.taken?.(key, { waitMs: now - at, depth: this.length });
   }
 
   /**
@@ -142,6 +182,10 @@ export class WorkQueue<K> {
       this.#bucket.reserve(this.#clock.now()),
     );
     this.addAfter(key, delay);
+    this.#observer?.retried?.(key, {
+      delayMs: delay,
+      requeues: this.#backoff.failures(key),
+    });
     return delay;
   }
 
@@ -169,7 +213,7 @@ export class WorkQueue<K> {
         this.#head = 0;
       }
       this.#dirty.delete(key);
-      this.#processing.add(key);
+      this.#take(key);
       return Promise.resolve(key);
     }
     if (this.#shuttingDown || signal?.aborted) {
@@ -192,13 +236,16 @@ export class WorkQueue<K> {
 
   /** Marks `key` finished; if it was added while processing, queues it. */
   done(key: K): void {
-    if (!this.#processing.delete(key)) {
+    const started = this.#processing.get(key);
+    if (started === undefined) {
       throw new WorkQueueError(
         `Expected a key handed out by get(), found ${
           String(key)
         } which is not processing`,
       );
     }
+    this.#processing.delete(key);
+    this.#observer?.done?.(key, { workMs: this.#clock.now() - started });
     if (this.#dirty.has(key)) {
       this.#dirty.delete(key);
       this.add(key);

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import type { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
 import type { KubeClient } from "../controller/client.ts";
 import type { FieldProblem } from "./errors.ts";
 
@@ -42,18 +41,6 @@ export interface JsonPatchOperation {
 }
 
 /**
- * `@kubernetes/client-node`'s `KubeConfig`: one of the sources of a client.
- *
- * @example
- * ```ts ignore
- * import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
- * const kubeConfig: KubeConfig = new ClientKubeConfig();
- * kubeConfig.loadFromDefault();
- * ```
- */
-export type KubeConfig = ClientKubeConfig;
-
-/**
  * Where the client sends requests: a `KubeConfig` from
  * `@kubernetes/client-node` (its current context's cluster, credentials and
  * namespace), or the controller's `KubeClient` (for example a fenced one,
@@ -68,7 +55,9 @@ export type KubeConfig = ClientKubeConfig;
  * const fencedWebsites = Website.client(kubeClient.fenced(guard.signal));
  * ```
  */
-export type ClientSource = KubeConfig | KubeClient;
+export type ClientSource =
+  | Parameters<typeof KubeClient.fromKubeConfig>[0]
+  | KubeClient;
 
 /**
  * Options of the client as a whole.

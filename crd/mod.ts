@@ -62,7 +62,6 @@ export type {
   ClientTarget,
   DeleteOptions,
   JsonPatchOperation,
-  KubeConfig,
   NamespaceOptions,
   ResourceClient,
   ResourceClientOptions,

@@ -39,8 +39,14 @@ const DEFAULT_RAFT_PORT = 7000;
 export interface RaftConfigInit {
   /** This node's id. */
   nodeId: NodeId;
-  /** Every initial voter, this node included: node id → `host:port`. */
+  /** Every initial voter and this node: node id → `host:port`. */
   peers: ReadonlyMap<NodeId, string>;
+  /**
+   * The initial voters, a subset of the ids in `peers` (default: all of
+   * them). A node not among them joins a running cluster: the leader adds it
+   * as a learner and promotes it.
+   */
+  voters?: readonly NodeId[];
   /** The port this node's Raft endpoint listens on. */
   listenPort: number;
   /** The pod's identity when running in a StatefulSet, else `null`. */
@@ -73,7 +79,9 @@ function parseInteger(
  *
  * - **StatefulSet** (when `RAFT_PEERS` is unset): `POD_NAME` and `NAMESPACE`
  *   (downward API) give the ordinal, which is the node id; `RAFT_REPLICAS`
- *   (required) is the number of initial voters, `0..RAFT_REPLICAS-1`;
+ *   (required) is the number of initial voters, `0..RAFT_REPLICAS-1` (a pod
+ *   with a higher ordinal, after a scale-up, is not one of them and joins
+ *   the running cluster);
  *   `RAFT_SERVICE` is the headless Service (default: the StatefulSet's name);
  *   `RAFT_PORT` (default 7000), `RAFT_PORT_NAME` (default `raft`) and
  *   `RAFT_CLUSTER_DOMAIN` (default `cluster.local`). Peers are
@@ -102,8 +110,9 @@ function parseInteger(
 export class RaftConfig {
   /** This node's id. */
   readonly nodeId: NodeId;
-  /** Every initial voter, this node included: node id → `host:port`, by id. */
+  /** Every initial voter and this node: node id → `host:port`, by id. */
   readonly peers: ReadonlyMap<NodeId, string>;
+  readonly #voters: readonly NodeId[];
   /** The port this node's Raft endpoint listens on. */
   readonly listenPort: number;
   /** The pod's identity in a StatefulSet, else `null`. */
@@ -136,6 +145,16 @@ export class RaftConfig {
         );
       }
     }
+    const voters = [...(init.voters ?? init.peers.keys())].sort((a, b) =>
+      a - b
+    );
+    if (voters.length === 0 || voters.some((id) => !init.peers.has(id))) {
+      throw new DiscoveryConfigError(
+        `Expected at least one initial voter, each among the peers, found voters ${
+          JSON.stringify(voters)
+        } and peers ${[...init.peers.keys()].join(", ")}`,
+      );
+    }
     if (
       !Number.isInteger(init.listenPort) || init.listenPort < 1 ||
       init.listenPort > 65535
@@ -145,6 +164,7 @@ export class RaftConfig {
       );
     }
     this.nodeId = init.nodeId;
+    this.#voters = voters;
     this.peers = new Map([...init.peers].sort(([a], [b]) => a - b));
     this.listenPort = init.listenPort;
     this.identity = init.identity ?? null;
@@ -192,13 +212,6 @@ export class RaftConfig {
         "the number of initial voters: the StatefulSet's replicas at creation",
       );
     }
-    if (identity.ordinal >= replicas) {
-      throw new MalformedEnvError(
-        "RAFT_REPLICAS",
-        String(replicas),
-        `greater than this pod's ordinal ${identity.ordinal}: a pod beyond the initial voters must join as a learner`,
-      );
-    }
     const service = readEnv(env, "RAFT_SERVICE") ?? identity.statefulSet;
     if (!isDnsLabel(service)) {
       throw new MalformedEnvError(
@@ -233,9 +246,20 @@ export class RaftConfig {
       portName,
       clusterDomain: domain,
     });
+    const initial = discovery.discoverByOrdinal(identity.statefulSet, replicas);
+    const peers = new Map(initial);
+    if (!peers.has(identity.ordinal)) {
+      // A pod added by a scale-up: it knows the initial voters and itself.
+      const own = discovery.discoverByOrdinal(
+        identity.statefulSet,
+        identity.ordinal + 1,
+      );
+      peers.set(identity.ordinal, own.get(identity.ordinal) as string);
+    }
     return new RaftConfig({
       nodeId: identity.ordinal,
-      peers: discovery.discoverByOrdinal(identity.statefulSet, replicas),
+      peers,
+      voters: [...initial.keys()],
       listenPort: port ?? DEFAULT_RAFT_PORT,
       identity,
       discovery,
@@ -290,7 +314,8 @@ export class RaftConfig {
 
   /**
    * The initial voters in id order: the `bootstrap` membership every node
-   * must agree on.
+   * must agree on. It may not hold this node (a pod added by a scale-up,
+   * which waits for the leader to add it).
    *
    * @example
    * ```ts
@@ -300,7 +325,7 @@ export class RaftConfig {
    * ```
    */
   voters(): NodeId[] {
-    return [...this.peers.keys()];
+    return [...this.#voters];
   }
 
   /**

@@ -98,7 +98,15 @@ export class Progress {
       return true;
     }
     if (this.next - 1 !== rejected) return false;
-    this.next = Math.max(Math.min(rejected, hint + 1), this.match + 1);
+    if (hint < this.match) {
+      // The follower no longer holds entries it acknowledged: it restarted
+      // with storage that is not durable. Probe again from its log's end,
+      // or it would never be sent those entries again.
+      this.match = hint;
+      this.next = hint + 1;
+    } else {
+      this.next = Math.max(Math.min(rejected, hint + 1), this.match + 1);
+    }
     this.probeSent = false;
     return true;
   }

@@ -958,7 +958,6 @@ export class RaftCore {
       const lastNew = m.index + m.entries.length;
       const conflict = this.#log.findConflict(m.entries);
       if (conflict !== undefined) {
-        if (conflict.index <= this.#log.committed) return;
         const fresh = m.entries.slice(conflict.index - m.index - 1).map((
           e,
         ) => ({

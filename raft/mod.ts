@@ -30,6 +30,7 @@ export type {
   RaftNodeOptions,
   RoleChange,
   RoleSink,
+  RoleSinkOptions,
   StopOptions,
 } from "./node.ts";
 export { NodeStoppedError } from "./node.ts";

@@ -25,13 +25,23 @@ import type {
  * (create it with `requireLease: true` and the node's clock).
  */
 export interface RoleSink {
-  /** Called on every role or term change. */
-  setRole(role: Role, term: number): void;
+  /**
+   * Called on every change of role, term or known leader, with the leader
+   * this node knows of (`null` for none), so a guard can name it when it
+   * refuses work.
+   */
+  setRole(role: Role, term: number, options: RoleSinkOptions): void;
   /**
    * Called while leading each time a quorum's acknowledgement extends the
    * lease, with how long it now holds from this moment; `0` when it ended.
    */
   renewLease(durationMs: number): void;
+}
+
+/** What a node adds to a {@linkcode RoleSink.setRole} report. */
+export interface RoleSinkOptions {
+  /** The leader this node knows of in the term, or `null`. */
+  leader: NodeId | null;
 }
 
 /** A change of role, term or known leader. */
@@ -237,7 +247,7 @@ export class RaftNode {
       ...options.core,
     });
     const node = new RaftNode(options, core);
-    node.#election?.setRole("follower", node.#term);
+    node.#election?.setRole("follower", node.#term, { leader: null });
     node.#schedule();
     return node;
   }
@@ -458,7 +468,7 @@ export class RaftNode {
     this.#pending.clear();
     for (const w of this.#waiters.splice(0)) w.reject(error);
     this.#setLease(-Infinity);
-    this.#election?.setRole("follower", this.#term);
+    this.#election?.setRole("follower", this.#term, { leader: null });
     await this.#storage.close();
   }
 
@@ -668,7 +678,7 @@ export class RaftNode {
       }
       this.#pending.clear();
     }
-    this.#election?.setRole(soft.role, soft.term);
+    this.#election?.setRole(soft.role, soft.term, { leader: soft.leader });
     if (soft.role === "leader") this.#refreshLease();
     for (const l of this.#listeners) l({ ...soft });
   }
@@ -688,7 +698,7 @@ export class RaftNode {
     this.#pending.clear();
     for (const w of this.#waiters.splice(0)) w.reject(error);
     this.#setLease(-Infinity);
-    this.#election?.setRole("follower", this.#term);
+    this.#election?.setRole("follower", this.#term, { leader: null });
   }
 
   /** The storage error that stopped this node, or `null`. */

@@ -40,8 +40,20 @@ export interface SmokeResult {
   tarball: string;
   /** Entry points imported under Node, with the names each exports. */
   exports: Record<string, string[]>;
-  /** The cluster's outcome: the leader's id, or why it did not run. */
-  cluster: { leader: number; elapsedMs: number } | { skipped: string };
+  /** The cluster's outcome once it had exactly one leader. */
+  cluster: ClusterOutcome;
+}
+
+/** The three-node cluster once exactly one node leads and all agree. */
+export interface ClusterOutcome {
+  /** The leader's node id. */
+  leader: number;
+  /** The term it leads in, the same on every node. */
+  term: number;
+  /** How many nodes reported themselves leader at that moment (always 1). */
+  leaders: number;
+  /** Milliseconds from the first listening transport to agreement. */
+  elapsedMs: number;
 }
 
 /** The smoke test found the package broken. */
@@ -74,17 +86,18 @@ process.exit(0);
 /**
  * The three-node cluster on loopback: `RaftNode`, `HttpTransport`,
  * `MemoryStorage` and `KeyValueStore` from the package, ids 0, 1, 2, every
- * transport on port 0; resolves once a node reports itself leader and every
- * node knows it, or fails after a deadline.
+ * transport on port 0; resolves once exactly one node reports itself leader
+ * and every node names it as leader in its term, or fails after a deadline.
  */
 const CLUSTER = `
 const NEEDED = ["RaftNode", "HttpTransport", "MemoryStorage", "KeyValueStore"];
-const DEADLINE_MS = 15000;
+const DEADLINE_MS = 30000;
 
 export async function cluster(raft) {
   const missing = NEEDED.filter((name) => typeof raft[name] !== "function");
   if (missing.length > 0) {
-    return { skipped: "k8s-operator/raft does not export " + missing.join(", ") };
+    throw new Error("Expected k8s-operator/raft to export " + NEEDED.join(", ") +
+      ", found no " + missing.join(", "));
   }
   const ids = [0, 1, 2];
   const urls = new Map();
@@ -105,17 +118,19 @@ export async function cluster(raft) {
     let timer;
     const elected = new Promise((resolve, reject) => {
       timer = setTimeout(
-        () => reject(new Error("Expected a leader within " + DEADLINE_MS + " ms, found none")),
+        () => reject(new Error("Expected one leader within " + DEADLINE_MS + " ms, found none")),
         DEADLINE_MS,
       );
       const check = () => {
+        if (nodes.size < ids.length) return;
         const statuses = [...nodes.values()].map((n) => n.status());
-        const leader = statuses.find((s) => s.role === "leader");
+        const leaders = statuses.filter((s) => s.role === "leader");
+        if (leaders.length !== 1) return;
+        const [leader] = leaders;
         if (
-          nodes.size === ids.length && leader &&
-          statuses.every((s) => s.leader === leader.id)
+          statuses.every((s) => s.leader === leader.id && s.term === leader.term)
         ) {
-          resolve(leader.id);
+          resolve({ leader: leader.id, term: leader.term, leaders: leaders.length });
         }
       };
       for (const [i, transport] of transports.entries()) {
@@ -125,7 +140,7 @@ export async function cluster(raft) {
           bootstrap: { voters: ids, learners: [] },
           stateMachine: new raft.KeyValueStore(),
           send: (messages) => transport.send(messages),
-          tickMs: 20,
+          tickMs: 50,
         }).then((node) => {
           nodes.set(ids[i], node);
           node.onRoleChange(check);
@@ -133,8 +148,8 @@ export async function cluster(raft) {
         }, reject);
       }
     });
-    const leader = await elected.finally(() => clearTimeout(timer));
-    return { leader, elapsedMs: Math.round(performance.now() - started) };
+    const outcome = await elected.finally(() => clearTimeout(timer));
+    return { ...outcome, elapsedMs: Math.round(performance.now() - started) };
   } finally {
     await Promise.all([...nodes.values()].map((n) => n.stop().catch(() => {})));
     await Promise.all(transports.map((t) => t.close()));

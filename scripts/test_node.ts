@@ -2,8 +2,9 @@
  * `deno task test:node`: builds the npm package, installs Node 24 from the
  * npm registry into `.tools/node24` when it is missing, runs the compiled
  * tests with `node --test`, then the tarball smoke test
- * (`scripts/smoke_node.ts`). Ends with `node: N passed, N failed, N skipped`
- * and exits non-zero when anything failed.
+ * (`scripts/smoke_node.ts`), counted as one more test. Always ends with
+ * `node: N passed, N failed, N skipped` (plus what else went wrong: the
+ * build, the runner's exit code) and exits non-zero when anything failed.
  *
  * @module
  */
@@ -96,11 +97,46 @@ function nodeTest(
   });
 }
 
+/**
+ * Counts the tarball smoke test as one more test of the run.
+ *
+ * @example
+ * ```ts
+ * withSmoke({ passed: 2, failed: 0, skipped: 1 }, false);
+ * // { passed: 2, failed: 1, skipped: 1 }
+ * ```
+ */
+export function withSmoke(summary: NodeSummary, ok: boolean): NodeSummary {
+  return ok
+    ? { ...summary, passed: summary.passed + 1 }
+    : { ...summary, failed: summary.failed + 1 };
+}
+
+/**
+ * The closing line CI greps: `node: N passed, N failed, N skipped`, then
+ * what else went wrong, if anything.
+ *
+ * @example
+ * ```ts
+ * summaryLine({ passed: 3, failed: 0, skipped: 0 }, []);
+ * // "node: 3 passed, 0 failed, 0 skipped"
+ * ```
+ */
+export function summaryLine(
+  summary: NodeSummary,
+  problems: readonly string[],
+): string {
+  const line = `node: ${summary.passed} passed, ${summary.failed} failed, ` +
+    `${summary.skipped} skipped`;
+  return problems.length > 0 ? `${line} (${problems.join("; ")})` : line;
+}
+
 if (import.meta.main) {
   const root = resolve(".");
   const reports = await mkdtemp(join(tmpdir(), "k8s-operator-node-test-"));
   const tap = join(reports, "report.tap");
-  let failed = false;
+  let summary: NodeSummary = { passed: 0, failed: 0, skipped: 0 };
+  const problems: string[] = [];
   try {
     const build = await buildNpm({ root });
     const node = await ensureNode(root);
@@ -112,27 +148,31 @@ if (import.meta.main) {
       files: build.testFiles,
       tap,
     });
-    const summary = tapSummary(await readFile(tap, "utf8").catch(() => ""));
-    if (code !== 0 || summary.failed > 0 || summary.passed === 0) failed = true;
-    const smoke = await smokeNode(build, { node, root });
-    const cluster = "skipped" in smoke.cluster
-      ? `cluster SKIPPED: ${smoke.cluster.skipped}`
-      : `3-node cluster elected node ${smoke.cluster.leader} in ` +
-        `${smoke.cluster.elapsedMs} ms`;
-    console.log(`node smoke: ok (${smoke.tarball}; ${cluster})`);
-    console.log(
-      `node: ${summary.passed} passed, ${summary.failed} failed, ` +
-        `${summary.skipped} skipped` +
-        (code !== 0 ? ` (node --test exited ${code})` : ""),
-    );
-  } catch (error) {
-    if (!(error instanceof NpmBuildError || error instanceof SmokeError)) {
-      throw error;
+    summary = tapSummary(await readFile(tap, "utf8").catch(() => ""));
+    if (code !== 0) problems.push(`node --test exited ${code}`);
+    if (summary.passed === 0) problems.push("no test passed");
+    try {
+      const { tarball, cluster } = await smokeNode(build, { node, root });
+      console.log(
+        `node smoke: ok (${tarball}; 3-node cluster: ${cluster.leaders} ` +
+          `leader, node ${cluster.leader} in term ${cluster.term}, agreed by ` +
+          `all after ${cluster.elapsedMs} ms)`,
+      );
+      summary = withSmoke(summary, true);
+    } catch (error) {
+      if (!(error instanceof NpmBuildError || error instanceof SmokeError)) {
+        throw error;
+      }
+      console.error(`node smoke: ${error.name}: ${error.message}`);
+      summary = withSmoke(summary, false);
     }
+  } catch (error) {
+    if (!(error instanceof NpmBuildError)) throw error;
     console.error(`node: ${error.name}: ${error.message}`);
-    failed = true;
+    problems.push("the build failed");
   } finally {
     await rm(reports, { recursive: true, force: true });
   }
-  if (failed) exit(1);
+  console.log(summaryLine(summary, problems));
+  if (summary.failed > 0 || problems.length > 0) exit(1);
 }

@@ -468,6 +468,26 @@ async function readText(request: Request): Promise<string> {
 }
 
 async function readJson(request: Request): Promise<unknown> {
+  const type = (request.headers.get("content-type") ?? "").split(";")[0]
+    .trim().toLowerCase();
+  if (type === "application/yaml") {
+    const raw = await readText(request);
+    try {
+      return loadYaml(raw);
+    } catch (error) {
+      throw badRequest(
+        `the request body is not valid YAML: ${(error as Error).message}`,
+      );
+    }
+  }
+  if (type !== "" && type !== "application/json") {
+    await request.body?.cancel();
+    throw new ApiStatusError(415, {
+      reason: reasonForCode(415),
+      message:
+        `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (found "${type}")`,
+    });
+  }
   const raw = await readText(request);
   try {
     return JSON.parse(raw);

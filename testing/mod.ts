@@ -37,9 +37,12 @@
  *   history they were issued at is compacted.
  * - Watches never time out unless `timeoutSeconds` is given; bookmarks come
  *   every `bookmarkIntervalMs` (default 1 s) instead of about a minute.
- * - No protobuf, no CBOR, no `Table` output (`kubectl get` prints from the
- *   JSON list), no aggregated discovery, no OpenAPI documents, no
- *   `sendInitialEvents`, no `resourceVersionMatch`.
+ * - Bodies are JSON or YAML only: protobuf and CBOR get 415
+ *   UnsupportedMediaType (kubectl's typed `create configmap`/`create secret`
+ *   send protobuf; `kubectl apply` and `kubectl get` work). No `Table`
+ *   output (`kubectl get` prints from the JSON list), no aggregated
+ *   discovery, no OpenAPI documents (so `kubectl apply` needs
+ *   `--validate=false`), no `sendInitialEvents`, no `resourceVersionMatch`.
  * - Namespace deletion removes the content, then the namespace, without
  *   waiting for a namespace controller's resync; core/v1 and
  *   events.k8s.io/v1 Events are separate collections.

@@ -122,4 +122,39 @@ describe("Reflector", () => {
     assert.equal(sizeDuringRelist, 1);
     assert.equal(reflector.store.size, 0);
   });
+  it("keeps applying and notifying when a listener throws, and logs the key", async () => {
+    const errors: Array<{ message: string; key: unknown }> = [];
+    const reflector = new Reflector<KubeObject>({
+      client: undefined as unknown as KubeClient,
+      resource: {
+        group: "",
+        version: "v1",
+        plural: "configmaps",
+        kind: "ConfigMap",
+        namespaced: true,
+      },
+      logger: {
+        info: () => {},
+        warn: () => {},
+        error: (message, fields) => errors.push({ message, key: fields?.key }),
+      },
+    });
+    reflector.subscribe((e) => {
+      if (e.object.metadata.name === "bad") throw new Error("mapper bug");
+    });
+    const seen: string[] = [];
+    reflector.subscribe((e) => seen.push(objectKey(e.object)));
+    await reflector.consume(from([
+      { type: "init" },
+      { type: "initDone" },
+      { type: "apply", object: obj("n", "bad", "1") },
+      { type: "apply", object: obj("n", "good", "2") },
+    ]));
+    assert.deepEqual(seen, ["n/bad", "n/good"]);
+    assert.deepEqual(reflector.store.keys().sort(), ["n/bad", "n/good"]);
+    assert.deepEqual(errors, [{
+      message: "cache listener failed",
+      key: "n/bad",
+    }]);
+  });
 });

@@ -46,6 +46,31 @@ describe("LeaderElection without a lease", () => {
     assert.equal(election.guard(), guard);
   });
 
+  it("names the known leader in NotLeaderError so callers can redirect", () => {
+    const election = new LeaderElection(1);
+    const guard = election.guard();
+    assert.equal(guard.currentLeader(), null);
+    election.setRole("follower", 3, { leader: 2 });
+    assert.equal(guard.currentLeader(), 2);
+    assert.throws(() => guard.check(), (error: unknown) => {
+      assert.ok(error instanceof NotLeaderError);
+      assert.equal(error.leader, 2);
+      assert.match(error.message, /follower in term 3 with node 2 leading/);
+      return true;
+    });
+    election.setRole("leader", 4);
+    assert.equal(guard.currentLeader(), 1, "a leader knows itself");
+    const signal = guard.signal;
+    election.setRole("follower", 5, { leader: 0 });
+    assert.equal((signal.reason as NotLeaderError).leader, 0);
+    election.setRole("candidate", 6);
+    assert.equal(guard.currentLeader(), null, "a new term forgets the leader");
+    assert.throws(
+      () => guard.check(),
+      (e: unknown) => e instanceof NotLeaderError && e.leader === null,
+    );
+  });
+
   it("aborts the signal with NotLeaderError the moment leadership ends", () => {
     const election = new LeaderElection(0);
     const guard = election.guard();
@@ -124,8 +149,40 @@ describe("LeaderElection without a lease", () => {
       role: "leader",
       term: 4,
       isLeader: true,
+      leader: 0,
     });
     assert.equal(signal.aborted, false);
+  });
+
+  it("rejects a malformed leader, or a leader role naming another node, and keeps its state", () => {
+    const election = new LeaderElection(0);
+    election.setRole("follower", 4, { leader: 2 });
+    const cases: Array<[Role, unknown, RegExp]> = [
+      [
+        "follower",
+        -1,
+        /leader to be a non-negative integer node id or null, found -1/,
+      ],
+      ["follower", 1.5, /found 1.5/],
+      ["leader", 2, /leader role to name this node 0 as leader, found 2/],
+    ];
+    for (const [role, leader, message] of cases) {
+      assert.throws(
+        () => election.setRole(role, 5, { leader: leader as number }),
+        (error: unknown) => {
+          assert.ok(error instanceof InvalidLeadershipUpdateError);
+          assert.match(error.message, message);
+          return true;
+        },
+      );
+    }
+    assert.deepEqual(election.state(), {
+      nodeId: 0,
+      role: "follower",
+      term: 4,
+      isLeader: false,
+      leader: 2,
+    });
   });
 
   it("rejects a node id that is not a non-negative integer", () => {
@@ -153,6 +210,19 @@ describe("LeaderElection.subscribe", () => {
       ["follower", 2, false],
     ]);
     assert.ok(seen.every((s) => s.nodeId === 2));
+  });
+
+  it("reports a follower learning its leader within a term", () => {
+    const election = new LeaderElection(2);
+    const seen: LeadershipState[] = [];
+    election.subscribe((state) => seen.push(state));
+    election.setRole("follower", 3);
+    election.setRole("follower", 3, { leader: 0 });
+    election.setRole("follower", 3, { leader: 0 });
+    assert.deepEqual(seen.map((s) => [s.role, s.term, s.leader]), [
+      ["follower", 3, null],
+      ["follower", 3, 0],
+    ]);
   });
 
   it("stops calling a listener once it unsubscribed", () => {

@@ -1,6 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { watcher, type WatcherEvent } from "../../controller/watcher.ts";
+import {
+  watcher,
+  type WatcherEvent,
+  type WatcherObserver,
+} from "../../controller/watcher.ts";
 import { ManualClock } from "../../controller/clock.ts";
 import type { KubeObject, ResourceType } from "../../controller/client.ts";
 import { scriptedClient } from "./_scripted.ts";
@@ -18,7 +22,9 @@ function obj(name: string, rv: string): KubeObject {
   return { metadata: { name, namespace: "ns", resourceVersion: rv } };
 }
 
-function start(options: { idleTimeoutMs?: number } = {}) {
+function start(
+  options: { idleTimeoutMs?: number; observer?: WatcherObserver } = {},
+) {
   const script = scriptedClient();
   const clock = new ManualClock();
   const controller = new AbortController();
@@ -173,7 +179,11 @@ describe("watcher", () => {
   });
 
   it("keeps a quiet but healthy watch open past 30 s and restarts a silent one after the idle timeout", async () => {
-    const w = start({ idleTimeoutMs: 60_000 });
+    const reasons: string[] = [];
+    const w = start({
+      idleTimeoutMs: 60_000,
+      observer: { restarted: (e) => reasons.push(e.reason) },
+    });
     (await w.next()).json(200, {
       metadata: { resourceVersion: "r1" },
       items: [],
@@ -195,6 +205,7 @@ describe("watcher", () => {
     w.clock.advance(w.clock.nextAt()! - w.clock.now());
     const retry = await w.next();
     assert.equal(retry.url.searchParams.get("resourceVersion"), "b4");
+    assert.deepEqual(reasons, ["idle"], "reported as an idle restart");
     w.controller.abort();
     await w.done;
   });

@@ -181,3 +181,37 @@ describe("backoff and token bucket", () => {
     assert.throws(() => new TokenBucket({ qps: 1, burst: 0 }, 0), RangeError);
   });
 });
+
+describe("WorkQueueObserver", () => {
+  it("reports adds once per queued key, queue wait, work time and retries on the queue's clock", async () => {
+    const clock = new ManualClock();
+    const seen: string[] = [];
+    const queue = new WorkQueue<string>({
+      clock,
+      observer: {
+        added: (key, e) => seen.push(`added ${key} depth ${e.depth}`),
+        taken: (key, e) =>
+          seen.push(`taken ${key} waited ${e.waitMs} depth ${e.depth}`),
+        done: (key, e) => seen.push(`done ${key} worked ${e.workMs}`),
+        retried: (key, e) =>
+          seen.push(`retried ${key} in ${e.delayMs} (${e.requeues})`),
+      },
+    });
+    queue.add("a");
+    queue.add("a");
+    queue.add("b");
+    clock.advance(7);
+    const key = await queue.get();
+    clock.advance(3);
+    queue.done(key!);
+    queue.addRateLimited("a");
+    assert.deepEqual(seen, [
+      "added a depth 1",
+      "added b depth 2",
+      "taken a waited 7 depth 1",
+      "done a worked 3",
+      "retried a in 5 (1)",
+    ]);
+    queue.shutDown();
+  });
+});

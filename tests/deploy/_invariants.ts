@@ -29,7 +29,8 @@ import {
  * The variables the operator builder (`Operator.fromEnv`) reads besides
  * those of `RaftConfig.fromEnv` (which {@link fromEnvReads} finds by
  * recording): `RAFT_SECRET` or `RAFT_SECRET_FILE`, `RAFT_CLUSTER_ID`,
- * `RAFT_DATA_DIR`, `OPERATOR_HTTP_PORT`.
+ * `RAFT_DATA_DIR`, `OPERATOR_HTTP_PORT`, and the timing `RAFT_TICK_MS`,
+ * `RAFT_ELECTION_TICKS`.
  */
 export const OPERATOR_VARIABLES: readonly string[] = [
   "RAFT_SECRET",
@@ -37,6 +38,8 @@ export const OPERATOR_VARIABLES: readonly string[] = [
   "RAFT_CLUSTER_ID",
   "RAFT_DATA_DIR",
   "OPERATOR_HTTP_PORT",
+  "RAFT_TICK_MS",
+  "RAFT_ELECTION_TICKS",
 ];
 
 /** The operator variables deploy/ must set (the secret comes from a file). */
@@ -450,39 +453,13 @@ export interface Access {
 }
 
 /**
- * The Role covers `needs`, every custom resource of deploy/crds (watch,
- * patch, status, finalizers) and Events; no wildcard and no Secrets.
+ * The Role grants exactly `needs`, what the controller does to every custom
+ * resource of deploy/crds (watch, patch, status, finalizers) and Events:
+ * nothing missing, nothing more (least privilege), no wildcard, no Secrets,
+ * and no cluster-wide role.
  */
 export function checkRbac(bundle: Bundle, needs: readonly Access[]): void {
   const rules = podRules(bundle);
-  const crds = bundle.manifests.filter((m): m is Crd =>
-    m.kind === "CustomResourceDefinition"
-  );
-  const all: Access[] = [...needs, {
-    group: "",
-    resource: "events",
-    verbs: ["create", "patch"],
-  }];
-  for (const crd of crds) {
-    const group = crd.spec.group;
-    const plural = crd.spec.names.plural;
-    all.push(
-      { group, resource: plural, verbs: ["get", "list", "watch", "patch"] },
-      { group, resource: `${plural}/status`, verbs: ["patch"] },
-      // blockOwnerDeletion on children needs update on the owner's finalizers.
-      { group, resource: `${plural}/finalizers`, verbs: ["update"] },
-    );
-  }
-  for (const { group, resource, verbs } of all) {
-    for (const verb of verbs) {
-      assert.ok(
-        allows(rules, { group, resource, verb }),
-        `Expected the Role to allow ${verb} on ${resource}${
-          group ? `.${group}` : ""
-        }, found no rule`,
-      );
-    }
-  }
   for (
     const m of bundle.manifests.filter((m) =>
       m.kind === "Role" || m.kind === "ClusterRole"
@@ -501,6 +478,55 @@ export function checkRbac(bundle: Bundle, needs: readonly Access[]): void {
       );
     }
   }
+  const crds = bundle.manifests.filter((m): m is Crd =>
+    m.kind === "CustomResourceDefinition"
+  );
+  const all: Access[] = [...needs, {
+    group: "",
+    resource: "events",
+    verbs: ["create", "patch"],
+  }];
+  for (const crd of crds) {
+    const group = crd.spec.group;
+    const plural = crd.spec.names.plural;
+    all.push(
+      { group, resource: plural, verbs: ["get", "list", "watch", "patch"] },
+      { group, resource: `${plural}/status`, verbs: ["patch"] },
+      // blockOwnerDeletion on children needs update on the owner's finalizers.
+      { group, resource: `${plural}/finalizers`, verbs: ["update"] },
+    );
+  }
+  const needed = new Set<string>();
+  for (const { group, resource, verbs } of all) {
+    for (const verb of verbs) {
+      needed.add(`${verb} ${resource}${group ? `.${group}` : ""}`);
+      assert.ok(
+        allows(rules, { group, resource, verb }),
+        `Expected the Role to allow ${verb} on ${resource}${
+          group ? `.${group}` : ""
+        }, found no rule`,
+      );
+    }
+  }
+  for (const rule of rules) {
+    for (const group of rule.apiGroups) {
+      for (const resource of rule.resources) {
+        for (const verb of rule.verbs) {
+          const grant = `${verb} ${resource}${group ? `.${group}` : ""}`;
+          assert.ok(
+            needed.has(grant),
+            `Expected the Role to grant only what the operator uses, found ${grant}`,
+          );
+        }
+      }
+    }
+  }
+  assert.ok(
+    !bundle.manifests.some((m) =>
+      m.kind === "ClusterRole" || m.kind === "ClusterRoleBinding"
+    ),
+    "Expected no cluster-wide role: the operator works in its namespace",
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  type Access,
   checkDataDir,
   checkDisruptionBudget,
   checkDockerfile,
@@ -28,6 +29,20 @@ import {
   type Service,
   type StatefulSet,
 } from "./_manifests.ts";
+
+/** What the example needs of its children (as in manifests_test.ts). */
+const EXAMPLE_NEEDS: readonly Access[] = [
+  {
+    group: "",
+    resource: "configmaps",
+    verbs: ["get", "list", "watch", "create", "patch", "delete"],
+  },
+  {
+    group: "apps",
+    resource: "deployments",
+    verbs: ["get", "list", "watch", "create", "patch", "delete"],
+  },
+];
 
 let pristine: Bundle;
 
@@ -240,7 +255,7 @@ const cases: Case[] = [
         !r.resources.includes("websites/status")
       );
     },
-    check: (b) => checkRbac(b, []),
+    check: (b) => checkRbac(b, EXAMPLE_NEEDS),
     error: /allow patch on websites\/status/,
   },
   {
@@ -249,15 +264,41 @@ const cases: Case[] = [
       const role = of<Role>(b, "Role");
       role.rules = role.rules.filter((r) => !r.resources.includes("events"));
     },
-    check: (b) => checkRbac(b, []),
+    check: (b) => checkRbac(b, EXAMPLE_NEEDS),
     error: /allow create on events/,
+  },
+  {
+    name: "a grant the operator does not use (Leases)",
+    breakIt: (b) => {
+      of<Role>(b, "Role").rules.push({
+        apiGroups: ["coordination.k8s.io"],
+        resources: ["leases"],
+        verbs: ["get"],
+      });
+    },
+    check: (b) => checkRbac(b, EXAMPLE_NEEDS),
+    error: /grant only what the operator uses, found get leases/,
+  },
+  {
+    name: "a cluster-wide role",
+    breakIt: (b) => {
+      b.manifests.push({
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRole",
+        metadata: { name: "extra" },
+        file: "deploy/extra.yaml",
+        rules: [],
+      });
+    },
+    check: (b) => checkRbac(b, EXAMPLE_NEEDS),
+    error: /no cluster-wide role/,
   },
   {
     name: "a wildcard verb",
     breakIt: (b) => {
       of<Role>(b, "Role").rules[0].verbs.push("*");
     },
-    check: (b) => checkRbac(b, []),
+    check: (b) => checkRbac(b, EXAMPLE_NEEDS),
     error: /no wildcard/,
   },
   {
@@ -268,13 +309,8 @@ const cases: Case[] = [
         !r.resources.includes("deployments")
       );
     },
-    check: (b) =>
-      checkRbac(b, [{
-        group: "apps",
-        resource: "deployments",
-        verbs: ["create"],
-      }]),
-    error: /allow create on deployments\.apps/,
+    check: (b) => checkRbac(b, EXAMPLE_NEEDS),
+    error: /allow get on deployments\.apps/,
   },
   {
     name: "an image running as root",

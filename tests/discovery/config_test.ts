@@ -152,12 +152,14 @@ describe("RaftConfig.fromEnv in a StatefulSet", () => {
     );
   });
 
-  it("refuses a pod whose ordinal is outside the initial voters", () => {
-    throwsEnv(
-      { ...POD, POD_NAME: "my-op-3" },
-      MalformedEnvError,
-      "RAFT_REPLICAS",
-      /greater than this pod's ordinal 3.*found "3"/,
+  it("lets a pod added by a scale-up join: the initial voters stay, and it knows its own address", () => {
+    const config = RaftConfig.fromEnv({ ...POD, POD_NAME: "my-op-4" });
+    assert.equal(config.nodeId, 4);
+    assert.deepEqual(config.voters(), [0, 1, 2]);
+    assert.deepEqual([...config.peers.keys()], [0, 1, 2, 4]);
+    assert.equal(
+      config.selfAddress(),
+      "my-op-4.my-op.ops.svc.cluster.local:7000",
     );
   });
 });
@@ -246,6 +248,27 @@ describe("new RaftConfig", () => {
         error instanceof DiscoveryConfigError &&
         /Expected node 3 among the peers, found only 0/.test(error.message),
     );
+  });
+
+  it("takes initial voters among the peers, and refuses others or none", () => {
+    const peers = new Map([[0, "a:1"], [1, "b:1"], [5, "f:1"]]);
+    const config = new RaftConfig({
+      nodeId: 5,
+      peers,
+      voters: [1, 0],
+      listenPort: 1,
+    });
+    assert.deepEqual(config.voters(), [0, 1]);
+    for (const voters of [[0, 7], []]) {
+      assert.throws(
+        () => new RaftConfig({ nodeId: 5, peers, voters, listenPort: 1 }),
+        (error: unknown) =>
+          error instanceof DiscoveryConfigError &&
+          /Expected at least one initial voter, each among the peers/.test(
+            error.message,
+          ),
+      );
+    }
   });
 
   it("rejects malformed addresses and listen ports", () => {

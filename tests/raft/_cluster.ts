@@ -29,6 +29,13 @@ interface Watcher {
 
 const SCRIPT = new URL("./_node_process.ts", import.meta.url);
 
+/**
+ * How long a wait for an event may take before the test fails. Generous:
+ * on a loaded machine (many processes on two cores) Node children start in
+ * seconds and a round trip on loopback can take hundreds of milliseconds.
+ */
+export const EVENT_TIMEOUT_MS = 30_000;
+
 /** A running node process. */
 export class NodeProcess {
   readonly id: number;
@@ -72,7 +79,7 @@ export class NodeProcess {
   /** The first event (already seen or future) matching `match`, within `timeoutMs`. */
   waitFor(
     match: (e: NodeEvent) => boolean,
-    timeoutMs = 10_000,
+    timeoutMs = EVENT_TIMEOUT_MS,
     since = 0,
   ): Promise<NodeEvent> {
     const seen = this.events.slice(since).find(match);
@@ -100,7 +107,7 @@ export class NodeProcess {
   /** Sends a command; resolves with its `result` event. */
   command(
     cmd: Record<string, unknown>,
-    timeoutMs = 10_000,
+    timeoutMs = EVENT_TIMEOUT_MS,
   ): Promise<NodeEvent> {
     const rid = ++this.#rid;
     const since = this.events.length;
@@ -184,17 +191,20 @@ export class Cluster {
         reject(
           new Error(
             `Expected a matching event within ${
-              options.timeoutMs ?? 10_000
+              options.timeoutMs ?? EVENT_TIMEOUT_MS
             } ms, found none`,
           ),
         );
-      }, options.timeoutMs ?? 10_000);
+      }, options.timeoutMs ?? EVENT_TIMEOUT_MS);
       this.#listeners.add(l);
     });
   }
 
   /** Waits for a node whose guard says leader (after event `since`) and returns its id. */
-  async waitForLeader(since = 0, timeoutMs = 10_000): Promise<number> {
+  async waitForLeader(
+    since = 0,
+    timeoutMs = EVENT_TIMEOUT_MS,
+  ): Promise<number> {
     const e = await this.waitFor(
       (e) => e.event === "guard" && e.leader === true && this.procs.has(e.id),
       { since, timeoutMs },

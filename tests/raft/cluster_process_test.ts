@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Cluster } from "./_cluster.ts";
+import { Cluster, EVENT_TIMEOUT_MS } from "./_cluster.ts";
 import type { NodeEvent } from "./_cluster.ts";
 
 type Interval = { id: number; start: number; end: number };
@@ -115,6 +115,7 @@ describe("three Raft processes on loopback", () => {
     const old = await soleLeader(c);
     const since = c.events.length;
     const p = c.procs.get(old)!;
+    const stoppedStart = openIntervals(c)[0].start;
     p.signal("SIGSTOP");
     const next = await c.waitFor(
       (e) => e.event === "guard" && e.leader === true && e.id !== old,
@@ -124,19 +125,21 @@ describe("three Raft processes on loopback", () => {
     p.signal("SIGCONT");
     await p.waitFor(
       (e) => e.event === "guard" && e.leader === false,
-      10_000,
+      EVENT_TIMEOUT_MS,
       sinceResume,
     );
     await p.waitFor(
       (e) => e.event === "role" && e.role === "follower",
-      10_000,
+      EVENT_TIMEOUT_MS,
       sinceResume,
     );
     const intervals = c.guardIntervals();
-    const oldEnd = intervals.filter((i) => i.id === old).at(-1)!.end;
+    const stopped = intervals.find((i) =>
+      i.id === old && i.start === stoppedStart
+    )!;
     assert.ok(
-      oldEnd < (next.start as number),
-      "the old leader's guard ended before the new one began",
+      stopped.end < (next.start as number),
+      `the stopped leader's guard [${stopped.start}, ${stopped.end}] ended before the new one began at ${next.start}`,
     );
     assertNoOverlap(intervals);
   });
@@ -162,7 +165,9 @@ describe("three Raft processes on loopback", () => {
       later.every((e) => e.term === term),
       "no node moved to a new term",
     );
-    assert.deepEqual(openIntervals(c).map((i) => i.id), [leader]);
+    const after = (await c.procs.get(leader)!.command({ op: "status" }))
+      .status as { role: string; term: number };
+    assert.deepEqual([after.role, after.term], ["leader", term]);
   });
 
   it("hand leadership over on SIGTERM before the leader exits", async () => {

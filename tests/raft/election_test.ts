@@ -129,6 +129,34 @@ describe("pre-vote", () => {
     assert.equal(net.core(2).status().role, "leader");
     assert.equal(net.core(2).status().term, 1);
   });
+
+  it("a refused pre-vote changes no one's term, so the next election is in term + 1", () => {
+    // No check-quorum, so no leader stickiness: node 2 answers at once.
+    const net = new Network({
+      voters: [1, 2, 3],
+      tuning: { checkQuorum: false },
+    });
+    net.elect(1);
+    net.isolate(3);
+    net.propose(1, "x");
+    net.deliver();
+    net.stop(1);
+    net.heal();
+    net.core(3).campaign();
+    const preVotes = net.take((m) => m.type === "preVote" && m.to === 2);
+    assert.deepEqual(preVotes.map((m) => m.term), [2]);
+    net.core(2).step(preVotes[0]);
+    net.flush();
+    assert.equal(net.core(2).status().term, 1, "a pre-vote is not a vote");
+    assert.deepEqual(
+      net.take((m) => m.type === "preVoteResp").map((m) => [m.from, m.reject]),
+      [[2, true]],
+      "3 lacks x, so 2 refuses",
+    );
+    net.elect(2);
+    assert.equal(net.core(2).status().role, "leader");
+    assert.equal(net.core(2).status().term, 2);
+  });
 });
 
 describe("check-quorum", () => {

@@ -13,13 +13,15 @@ function change(net: Network, leader: number, c: ConfChange): number {
 
 describe("membership changes", () => {
   it("a learner receives the log but its acknowledgements do not count towards commit", () => {
-    const net = new Network({ voters: [1, 2, 3], learners: [4] });
+    // Leader 1 and learners 4 and 5 hold x: three of five members, but one of three voters.
+    const net = new Network({ voters: [1, 2, 3], learners: [4, 5] });
     net.elect(1);
     net.stop(2);
     net.stop(3);
     const index = net.propose(1, "x");
     net.run(3);
-    assert.equal(net.core(4).status().lastIndex, index, "the learner has x");
+    assert.equal(net.core(4).status().lastIndex, index, "learner 4 has x");
+    assert.equal(net.core(5).status().lastIndex, index, "learner 5 has x");
     assert.ok(net.core(1).status().commit < index, "but x is not committed");
   });
 

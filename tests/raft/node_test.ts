@@ -297,6 +297,98 @@ describe("RaftNode on fake time", () => {
     });
   });
 
+  it("tells the guard who leads, so a follower's NotLeaderError names the leader", async () => {
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: new DurableMemory() });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const term = net.members.get(leader)!.node.status().term;
+    for (const [id, m] of net.members) {
+      const guard = m.election.guard();
+      assert.equal(guard.currentLeader(), leader, `node ${id}`);
+      if (id === leader) continue;
+      assert.throws(() => guard.check(), (e: unknown) => {
+        assert.ok(e instanceof NotLeaderError);
+        assert.equal(e.leader, leader);
+        return true;
+      });
+      assert.ok(
+        m.roles.some((r) =>
+          r.role === "follower" && r.term === term && r.leader === leader
+        ),
+        "the role-change event carries the leader",
+      );
+    }
+  });
+
+  it("refuses a linearizable read on a deposed leader that has not heard of the new term", async () => {
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: new DurableMemory() });
+    }
+    await advance(3000);
+    const [old] = net.leaders();
+    const o = net.members.get(old)!;
+    const okv = new ReplicatedKv(o.node, o.store);
+    const put = okv.put("x", "old");
+    await advance(100);
+    await put;
+    // Cut the leader off; the others elect a new leader and overwrite x.
+    net.route = (m) => m.to === old || m.from === old ? "drop" : "deliver";
+    let next: number | undefined;
+    for (let i = 0; i < 300 && next === undefined; i++) {
+      await advance(10);
+      next = net.leaders().find((id) => id !== old);
+    }
+    assert.ok(next !== undefined, "the majority elected a new leader");
+    const n = net.members.get(next)!;
+    const nkv = new ReplicatedKv(n.node, n.store);
+    const write = nkv.put("x", "new");
+    await advance(100);
+    await write;
+    // The deposed leader still has x = "old" applied locally and, with
+    // check-quorum, may still believe it leads; its lease has run out.
+    assert.equal(o.store.get("x"), "old");
+    await assert.rejects(okv.get("x"), NotLeaderError);
+    assert.equal(
+      await (async () => {
+        const read = nkv.get("x");
+        await advance(50);
+        return await read;
+      })(),
+      "new",
+    );
+  });
+
+  it("lets a restarted node with empty memory storage rejoin the running leader, never forming a cluster of its own", async () => {
+    for (const id of [0, 1, 2]) await net.add(id);
+    await advance(3000);
+    const [leader] = net.leaders();
+    const term = net.members.get(leader)!.node.status().term;
+    const victim = (leader + 1) % 3;
+    await net.members.get(victim)!.node.stop({ transfer: false });
+    net.members.delete(victim);
+    // Restarted empty: it knows only the initial membership, as at first boot.
+    const again = await net.add(victim, { seed: 99 });
+    assert.equal(again.node.status().term, 0);
+    for (let i = 0; i < 200; i++) {
+      await advance(10);
+      assert.deepEqual(net.leaders(), [leader], "one leader, the same one");
+    }
+    const s = again.node.status();
+    assert.equal(s.leader, leader);
+    assert.equal(s.term, term, "it joined the running term");
+    assert.ok(
+      again.roles.every((r) => r.role === "follower"),
+      "it never campaigned",
+    );
+    const l = net.members.get(leader)!;
+    const put = new ReplicatedKv(l.node, l.store).put("after", "restart");
+    await advance(200);
+    await put;
+    assert.equal(again.store.get("after"), "restart", "it applies new writes");
+  });
+
   it("hands leadership over on stop before it returns", async () => {
     for (const id of [0, 1, 2]) {
       await net.add(id, { storage: new DurableMemory() });

@@ -38,6 +38,46 @@ describe("log replication", () => {
     assert.deepEqual(net.appliedTexts(1), ["kept"]);
   });
 
+  it("a follower commits only what an append proved it shares with the leader, not its stale tail", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.propose(1, "x");
+    net.deliver();
+    net.cut([1], [2, 3]);
+    net.propose(1, "stale");
+    net.deliver();
+    net.stop(1);
+    net.heal();
+    net.tick(10, [2, 3]);
+    net.elect(2);
+    net.propose(2, "new");
+    net.deliver();
+    assert.equal(net.core(2).status().commit, 4);
+    net.start(1);
+    assert.deepEqual(terms(net, 1), [1, 1, 1], "1 keeps its stale index 3");
+    // An append that stops at index 2 (a delayed one, or one capped by
+    // maxEntriesPerAppend) carries the leader's commit index 4.
+    const x = net.storages.get(2)!.load().entries[1];
+    net.core(1).step({
+      type: "append",
+      from: 2,
+      to: 1,
+      term: 2,
+      index: 1,
+      logTerm: 1,
+      entries: [x],
+      commit: 4,
+      reject: false,
+      rejectHint: 0,
+      snapshot: null,
+    });
+    net.flush();
+    assert.equal(net.core(1).status().commit, 2);
+    assert.deepEqual(net.appliedTexts(1), ["x"]);
+    net.run(3);
+    assert.deepEqual(net.appliedTexts(1), ["x", "new"]);
+  });
+
   it("fast backtracking repairs a long divergent log in a few round trips", () => {
     const net = new Network({ voters: [1, 2, 3] });
     net.elect(1);

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { tapSummary } from "../../scripts/test_node.ts";
+import { summaryLine, tapSummary, withSmoke } from "../../scripts/test_node.ts";
 
 describe("test_node: TAP summary", () => {
   it("reads the closing counts, cancelled as failed and todo as skipped", () => {
@@ -23,5 +23,35 @@ describe("test_node: TAP summary", () => {
 
   it("reads nothing from an empty report, which the runner treats as a failure", () => {
     assert.deepEqual(tapSummary(""), { passed: 0, failed: 0, skipped: 0 });
+  });
+});
+
+describe("test_node: summary line", () => {
+  it("counts the smoke test as one passed or failed test", () => {
+    const counts = { passed: 4, failed: 1, skipped: 2 };
+    assert.deepEqual(withSmoke(counts, true), {
+      passed: 5,
+      failed: 1,
+      skipped: 2,
+    });
+    assert.deepEqual(withSmoke(counts, false), {
+      passed: 4,
+      failed: 2,
+      skipped: 2,
+    });
+  });
+
+  it("prints the plain counts, and what else failed after them", () => {
+    assert.equal(
+      summaryLine({ passed: 3, failed: 0, skipped: 1 }, []),
+      "node: 3 passed, 0 failed, 1 skipped",
+    );
+    assert.equal(
+      summaryLine({ passed: 0, failed: 0, skipped: 0 }, [
+        "the build failed",
+        "no test passed",
+      ]),
+      "node: 0 passed, 0 failed, 0 skipped (the build failed; no test passed)",
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { V1MicroTime } from "@kubernetes/client-node";
 import { failure, type Harness, raw, startHarness } from "./_helpers.ts";
 
 describe("TestApiServer CRUD through client-node", () => {
@@ -130,6 +131,79 @@ describe("TestApiServer CRUD through client-node", () => {
       namespace: "default",
     });
     assert.deepEqual(now.data, { v: "2" });
+  });
+
+  it("arbitrates Lease takeover by resourceVersion, as leader election does", async () => {
+    const created = await h.coordination.createNamespacedLease({
+      namespace: "default",
+      body: {
+        metadata: { name: "leader" },
+        spec: {
+          holderIdentity: "a",
+          leaseDurationSeconds: 15,
+          acquireTime: new V1MicroTime("2026-01-01T00:00:00Z"),
+          renewTime: new V1MicroTime("2026-01-01T00:00:00Z"),
+          leaseTransitions: 0,
+        },
+      },
+    });
+    const seen = await h.coordination.readNamespacedLease({
+      name: "leader",
+      namespace: "default",
+    });
+    assert.equal(seen.spec?.holderIdentity, "a");
+    assert.equal(seen.spec?.leaseDurationSeconds, 15);
+    assert.equal(String(seen.spec?.renewTime), "2026-01-01T00:00:00.000000Z");
+    const takeover = (holder: string) =>
+      h.coordination.replaceNamespacedLease({
+        name: "leader",
+        namespace: "default",
+        body: {
+          ...seen,
+          spec: { ...seen.spec, holderIdentity: holder, leaseTransitions: 1 },
+        },
+      });
+    const won = await takeover("b");
+    assert.equal(won.spec?.holderIdentity, "b");
+    assert.notEqual(
+      won.metadata?.resourceVersion,
+      created.metadata?.resourceVersion,
+    );
+    const { code, status } = await failure(takeover("c"));
+    assert.equal(code, 409);
+    assert.equal(status.reason, "Conflict");
+    const now = await h.coordination.readNamespacedLease({
+      name: "leader",
+      namespace: "default",
+    });
+    assert.equal(now.spec?.holderIdentity, "b");
+    assert.equal(now.spec?.leaseTransitions, 1);
+  });
+
+  it("answers 415 for a body in a format it does not speak, and accepts YAML", async () => {
+    const path = "/api/v1/namespaces/default/configmaps";
+    const proto = await raw(h.server, path, {
+      method: "POST",
+      contentType: "application/vnd.kubernetes.protobuf",
+      body: "k8s\u0000binary",
+    });
+    assert.equal(proto.code, 415);
+    assert.equal(
+      (proto.body as { reason: string }).reason,
+      "UnsupportedMediaType",
+    );
+    const yaml = await raw(h.server, path, {
+      method: "POST",
+      contentType: "application/yaml",
+      body: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\n" +
+        "data:\n  k: v\n",
+    });
+    assert.equal(yaml.code, 201);
+    const cm = await h.core.readNamespacedConfigMap({
+      name: "from-yaml",
+      namespace: "default",
+    });
+    assert.deepEqual(cm.data, { k: "v" });
   });
 
   it("keeps the resourceVersion when an update changes nothing", async () => {

@@ -169,6 +169,35 @@ describe("TestApiServer custom resources", () => {
     assert.deepEqual(replaced.status, { ready: false });
   });
 
+  it("keeps status written through the main resource when the CRD has no status subresource", async () => {
+    const other = await startHarness();
+    try {
+      await other.ext.createCustomResourceDefinition({
+        body: widgetCrd({ status: false }),
+      });
+      const created = await other.custom.createNamespacedCustomObject({
+        ...W,
+        body: { ...widget("plain"), status: { ready: true } },
+      });
+      assert.deepEqual(created.status, { ready: true });
+      const patched = await other.custom.patchNamespacedCustomObject(
+        { ...W, name: "plain", body: { status: { ready: false } } },
+        merge,
+      );
+      assert.deepEqual(patched.status, { ready: false });
+      assert.equal(patched.metadata.generation, 2);
+      const { code } = await failure(
+        other.custom.patchNamespacedCustomObjectStatus(
+          { ...W, name: "plain", body: { status: { ready: true } } },
+          merge,
+        ),
+      );
+      assert.equal(code, 404);
+    } finally {
+      await other.server.stop();
+    }
+  });
+
   it("does not bump generation for metadata-only or status changes", async () => {
     await h.custom.createNamespacedCustomObject({ ...W, body: widget("gen") });
     const labelled = await h.custom.patchNamespacedCustomObject(

@@ -1,0 +1,106 @@
+/**
+ * Failover and handover measurements of the Raft runtime with real
+ * processes on loopback, shared by `bench:raft` and `bench:failover`.
+ *
+ * @module
+ */
+import type { Cluster, NodeEvent } from "../tests/raft/_cluster.ts";
+
+/** Wall-clock milliseconds, comparable across processes on one machine. */
+export const wall = (): number => performance.timeOrigin + performance.now();
+
+/** The `p` quantile (0–1) of `values`. */
+export function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * p))];
+}
+
+/** Milliseconds from the signal until a new leader, per run. */
+export interface Takeovers {
+  /** Until another node's Raft role became leader. */
+  elected: number[];
+  /** Until another node's leader guard said "leader" (reconciles may start). */
+  guard: number[];
+}
+
+async function soleLeader(c: Cluster): Promise<number> {
+  while (true) {
+    const open = c.guardIntervals().filter((i) => i.end === Infinity);
+    if (open.length === 1) return open[0].id;
+    await c.waitFor((e) => e.event === "guard", { since: c.events.length });
+  }
+}
+
+/** Waits for one guard leader that commits a write; returns its id. */
+export async function stable(c: Cluster): Promise<number> {
+  while (true) {
+    const leader = await soleLeader(c);
+    const r = await c.procs.get(leader)!.command({
+      op: "put",
+      key: "probe",
+      value: String(wall()),
+    });
+    if (r.ok === true) return leader;
+    await c.waitFor((e) => e.event === "guard", { since: c.events.length });
+  }
+}
+
+async function rejoin(c: Cluster, id: number): Promise<void> {
+  const p = c.start(id);
+  await p.waitFor((e: NodeEvent) => e.event === "role" && e.leader !== null);
+}
+
+/** `runs` times: kill -9 the leader, time the takeover, restart the node. */
+export async function raftFailover(
+  c: Cluster,
+  runs: number,
+): Promise<Takeovers> {
+  const out: Takeovers = { elected: [], guard: [] };
+  for (let i = 0; i < runs; i++) {
+    const leader = await stable(c);
+    const since = c.events.length;
+    const t0 = wall();
+    await c.kill(leader);
+    const role = await c.waitFor(
+      (e) => e.event === "role" && e.role === "leader" && e.id !== leader,
+      { since },
+    );
+    const g = await c.waitFor(
+      (e) => e.event === "guard" && e.leader === true && e.id !== leader,
+      { since },
+    );
+    out.elected.push(role.t - t0);
+    out.guard.push((g.start as number) - t0);
+    await rejoin(c, leader);
+  }
+  return out;
+}
+
+/** `runs` times: SIGTERM the leader, time the handover, restart the node. */
+export async function raftHandover(
+  c: Cluster,
+  runs: number,
+): Promise<Takeovers> {
+  const out: Takeovers = { elected: [], guard: [] };
+  for (let i = 0; i < runs; i++) {
+    const leader = await stable(c);
+    const p = c.procs.get(leader)!;
+    const since = c.events.length;
+    const t0 = wall();
+    p.signal("SIGTERM");
+    const role = await c.waitFor(
+      (e) => e.event === "role" && e.role === "leader" && e.id !== leader,
+      { since },
+    );
+    const g = await c.waitFor(
+      (e) => e.event === "guard" && e.leader === true && e.id !== leader,
+      { since },
+    );
+    out.elected.push(role.t - t0);
+    out.guard.push((g.start as number) - t0);
+    await p.exited;
+    c.procs.delete(leader);
+    await rejoin(c, leader);
+  }
+  return out;
+}

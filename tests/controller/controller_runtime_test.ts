@@ -1,0 +1,328 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  Controller,
+  type ReconcileEvent,
+} from "../../controller/controller.ts";
+import { Reflector, type StoreEvent } from "../../controller/cache.ts";
+import { LeaderElection } from "../../controller/leader_election.ts";
+import type { LogFields } from "../../controller/log.ts";
+import {
+  type Reconciler,
+  ReconcileResult,
+} from "../../controller/reconciler.ts";
+import { ManualClock } from "../../controller/clock.ts";
+import type { KubeObject } from "../../controller/client.ts";
+import type { WatchRestartReason } from "../../controller/watcher.ts";
+import {
+  createWidgets,
+  ensureNamespace,
+  type Harness,
+  startServer,
+  type Widget,
+  widgets,
+} from "./_server.ts";
+import { until } from "./_helpers.ts";
+
+interface Line {
+  level: string;
+  message: string;
+  fields: LogFields;
+}
+
+function recordingLogger(lines: Line[]) {
+  const at = (level: string) => (message: string, fields: LogFields = {}) =>
+    lines.push({ level, message, fields });
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+  };
+}
+
+describe("Controller runtime against the test API server", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startServer();
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it("retries a failing reconcile after 5, 10, 20 ms, honours requeueAfter on the clock, and reports each reconcile with key, term, result and duration", async () => {
+    const ns = "requeue";
+    await ensureNamespace(h.client, ns);
+    for (const name of ["fails", "later"]) {
+      await h.client.create<Widget>(widgets, {
+        metadata: { name, namespace: ns },
+        spec: { size: 1 },
+      });
+    }
+    const clock = new ManualClock();
+    const election = new LeaderElection(0);
+    election.setRole("leader", 4);
+    const events: ReconcileEvent[] = [];
+    const lines: Line[] = [];
+    const leadership: Array<{ leading: boolean; term: number }> = [];
+    let failuresLeft = 3;
+    const calls = new Map<string, number>();
+    const stop = new AbortController();
+    const controller = Controller.for<Widget>(widgets, {
+      client: h.client,
+      guard: election.guard(),
+      namespace: ns,
+      clock,
+      logger: recordingLogger(lines),
+      observer: {
+        reconciled: (event) => events.push(event),
+        leadership: (event) => leadership.push(event),
+      },
+    });
+    const done = controller.run({
+      reconcile(widget, ctx) {
+        calls.set(ctx.key, (calls.get(ctx.key) ?? 0) + 1);
+        if (widget.metadata.name === "later") {
+          clock.advance(2);
+          return Promise.resolve(ReconcileResult.requeueAfter(30_000));
+        }
+        if (failuresLeft-- > 0) {
+          return Promise.reject(new Error("not yet"));
+        }
+        return Promise.resolve(ReconcileResult.done());
+      },
+    }, { signal: stop.signal });
+    const of = (key: string) => events.filter((e) => e.key === key);
+    try {
+      for (const expected of [5, 10, 20]) {
+        const before = of(`${ns}/fails`).length;
+        await until(() => of(`${ns}/fails`).length === before + 1);
+        const last = of(`${ns}/fails`).at(-1)!;
+        assert.equal(last.outcome, "error");
+        assert.equal(last.retryInMs, expected);
+        assert.equal(clock.nextAt(), clock.now() + expected);
+        clock.advance(expected);
+      }
+      await until(() => of(`${ns}/fails`).length === 4);
+      assert.deepEqual(
+        of(`${ns}/fails`).map((e) => e.outcome),
+        ["error", "error", "error", "success"],
+      );
+      assert.equal(calls.get(`${ns}/fails`), 4);
+
+      await until(() => of(`${ns}/later`).length === 1);
+      const later = of(`${ns}/later`)[0]!;
+      assert.equal(later.outcome, "requeue_after");
+      assert.equal(later.retryInMs, 30_000);
+      assert.equal(later.term, 4);
+      assert.equal(later.durationMs, 2, "measured on the controller's clock");
+      clock.advance(29_000);
+      assert.equal(calls.get(`${ns}/later`), 1, "not before 30 s");
+      clock.advance(1_000);
+      await until(() => calls.get(`${ns}/later`) === 2);
+
+      const reconcileLines = lines.filter((l) =>
+        l.message === "reconciled" || l.message === "reconcile failed"
+      );
+      assert.equal(reconcileLines.length, events.length);
+      for (const line of reconcileLines) {
+        assert.equal(line.fields.term, 4);
+        assert.match(String(line.fields.key), /^requeue\/(fails|later)$/);
+        assert.equal(typeof line.fields.durationMs, "number");
+        assert.equal(
+          line.level,
+          line.fields.result === "error" ? "error" : "debug",
+        );
+      }
+      assert.deepEqual(leadership, [{ leading: true, term: 4 }]);
+      election.setRole("follower", 5);
+      await until(() => leadership.length === 2);
+      assert.deepEqual(leadership[1], { leading: false, term: 4 });
+    } finally {
+      stop.abort();
+      await done;
+    }
+  });
+
+  it("runs at most `concurrency` reconciles at once and reaches it", async () => {
+    const ns = "concurrency";
+    await createWidgets(h.client, { count: 9, namespace: ns });
+    const election = new LeaderElection(0);
+    election.setRole("leader", 1);
+    let inflight = 0;
+    let most = 0;
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => release = resolve);
+    const finished = new Set<string>();
+    const reconciler: Reconciler<Widget> = {
+      async reconcile(_widget, ctx) {
+        inflight++;
+        most = Math.max(most, inflight);
+        await gate;
+        inflight--;
+        finished.add(ctx.key);
+        return ReconcileResult.done();
+      },
+    };
+    const stop = new AbortController();
+    const controller = Controller.for<Widget>(widgets, {
+      client: h.client,
+      guard: election.guard(),
+      namespace: ns,
+      concurrency: 3,
+    });
+    const done = controller.run(reconciler, { signal: stop.signal });
+    try {
+      await until(() => inflight === 3);
+      assert.equal(controller.queue.processing, 3);
+      assert.equal(controller.queue.length, 6);
+      release();
+      await until(() => finished.size === 9);
+      assert.equal(most, 3);
+    } finally {
+      stop.abort();
+      await done;
+    }
+  });
+
+  it("takes over from its warm cache: a new leader reconciles without listing again", async () => {
+    const ns = "warm";
+    await createWidgets(h.client, { count: 5, namespace: ns });
+    const lists = h.server.faults.delay({
+      verb: "list",
+      resource: "widgets",
+      ms: 0,
+    });
+    const election = new LeaderElection(0);
+    const reconciled = new Set<string>();
+    const stop = new AbortController();
+    const controller = Controller.for<Widget>(widgets, {
+      client: h.client,
+      guard: election.guard(),
+      namespace: ns,
+      component: "warm-operator",
+      events: { api: "events.k8s.io/v1", instance: "pod-1" },
+    });
+    const done = controller.run({
+      async reconcile(widget, ctx) {
+        await ctx.recorder.normal(widget, {
+          reason: "Reconciled",
+          message: "done",
+        });
+        reconciled.add(ctx.key);
+        return ReconcileResult.done();
+      },
+    }, { signal: stop.signal });
+    try {
+      await controller.reflector.synced;
+      await h.client.create<Widget>(widgets, {
+        metadata: { name: "late", namespace: ns },
+        spec: { size: 1 },
+      });
+      await until(() => controller.reflector.store.size === 6);
+      assert.equal(reconciled.size, 0, "a follower does not reconcile");
+      const listsBefore = lists.hits;
+      election.setRole("leader", 1);
+      await until(() => reconciled.size === 6);
+      assert.equal(lists.hits, listsBefore, "no list on taking over");
+      const recorded = await h.client.list<
+        KubeObject & { reportingController: string; reportingInstance: string }
+      >({
+        group: "events.k8s.io",
+        version: "v1",
+        plural: "events",
+        kind: "Event",
+        namespaced: true,
+      }, { namespace: ns });
+      assert.equal(
+        recorded.items.length,
+        6,
+        "ctx.recorder wrote through the events option",
+      );
+      assert.ok(
+        recorded.items.every((e) =>
+          e.reportingController === "warm-operator" &&
+          e.reportingInstance === "pod-1"
+        ),
+      );
+    } finally {
+      lists.cancel();
+      stop.abort();
+      await done;
+    }
+  });
+
+  it("keeps the cache consistent across a 410 relist: deletions and creations missed while disconnected are emitted, and reports restarts and lists", async () => {
+    const ns = "relist";
+    await ensureNamespace(h.client, ns);
+    for (const name of ["a", "b", "c"]) {
+      await h.client.create<Widget>(widgets, {
+        metadata: { name, namespace: ns },
+        spec: { size: 1 },
+      });
+    }
+    const clock = new ManualClock();
+    const restarts: WatchRestartReason[] = [];
+    const lists: Array<{ objects: number; relist: boolean }> = [];
+    const stop = new AbortController();
+    const reflector = new Reflector<Widget>({
+      client: h.client,
+      resource: widgets,
+      namespace: ns,
+      clock,
+      random: () => 0.5,
+      observer: {
+        restarted: (e) => restarts.push(e.reason),
+        listed: (e) => lists.push({ objects: e.objects, relist: e.relist }),
+      },
+    });
+    const seen: string[] = [];
+    reflector.subscribe((e: StoreEvent<Widget>) =>
+      seen.push(`${e.type}:${e.object.metadata.name}`)
+    );
+    const running = reflector.run(stop.signal);
+    try {
+      await reflector.synced;
+      assert.deepEqual(lists, [{ objects: 3, relist: false }]);
+      seen.length = 0;
+      const refused = h.server.faults.failNext({
+        verb: "watch",
+        resource: "widgets",
+        status: 500,
+        count: Infinity,
+      });
+      await until(() =>
+        h.server.faults.closeWatches({ resource: "widgets", namespace: ns }) >
+          0 || restarts.includes("error")
+      );
+      await until(() => restarts.includes("error"));
+      await h.client.delete(widgets, "b", { namespace: ns });
+      await h.client.create<Widget>(widgets, {
+        metadata: { name: "d", namespace: ns },
+        spec: { size: 1 },
+      });
+      h.server.faults.compact();
+      refused.cancel();
+      clock.advance(clock.nextAt()! - clock.now());
+      await until(() => seen.length === 2);
+      assert.deepEqual(seen.sort(), ["apply:d", "delete:b"]);
+      assert.deepEqual(reflector.store.keys().sort(), [
+        "relist/a",
+        "relist/c",
+        "relist/d",
+      ]);
+      assert.ok(restarts.includes("expired"), restarts.join(","));
+      assert.deepEqual(lists.at(-1), { objects: 3, relist: true });
+      const before = restarts.length;
+      await until(() =>
+        h.server.faults.closeWatches({ resource: "widgets", namespace: ns }) >
+          0
+      );
+      await until(() => restarts.length > before);
+      assert.equal(restarts.at(-1), "closed");
+    } finally {
+      stop.abort();
+      await running;
+    }
+  });
+});
