@@ -4,7 +4,14 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TestApiServer } from "../../testing/mod.ts";
-import { Operator, silentLogger } from "../../mod.ts";
+import {
+  KubeClient,
+  type KubeObject,
+  Operator,
+  ReconcileResult,
+  type ResourceType,
+  silentLogger,
+} from "../../mod.ts";
 import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
 
 describe("an operator on its own", () => {
@@ -76,6 +83,59 @@ describe("an operator on its own", () => {
     } finally {
       await second.stop();
       await second.finished;
+    }
+  });
+
+  it("watches only WATCH_NAMESPACE when it is set", async () => {
+    const client = KubeClient.fromKubeConfig(server.kubeConfig());
+    const namespaces: ResourceType = {
+      group: "",
+      version: "v1",
+      plural: "namespaces",
+      kind: "Namespace",
+      namespaced: false,
+    };
+    const configMaps: ResourceType = {
+      group: "",
+      version: "v1",
+      plural: "configmaps",
+      kind: "ConfigMap",
+      namespaced: true,
+    };
+    await client.create(namespaces, { metadata: { name: "web" } });
+    const [env] = clusterEnv(await freePorts(1), { WATCH_NAMESPACE: "web" });
+    const seen: string[] = [];
+    const running = await Operator.fromEnv({
+      env,
+      kubeConfig: server.kubeConfig(),
+      hostname: "127.0.0.1",
+      signals: false,
+      logger: silentLogger,
+    }).controller<KubeObject>(configMaps, {
+      labelSelector: "watch-test=yes",
+      reconcile: (_object, ctx) => {
+        seen.push(ctx.key);
+        return Promise.resolve(ReconcileResult.done());
+      },
+    }).start();
+    try {
+      for (const namespace of ["default", "web"]) {
+        await client.create(configMaps, {
+          metadata: {
+            name: "settings",
+            namespace,
+            labels: { "watch-test": "yes" },
+          },
+        });
+      }
+      await eventually(
+        "web/settings reconciled",
+        () => seen.includes("web/settings"),
+      );
+      assert.deepEqual(seen.filter((k) => k.startsWith("default/")), []);
+    } finally {
+      await running.stop();
+      await running.finished;
     }
   });
 });
