@@ -1,6 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TestApiServer } from "../../testing/mod.ts";
@@ -137,5 +138,34 @@ describe("an operator on its own", () => {
       await running.stop();
       await running.finished;
     }
+  });
+
+  it("fails to start on a taken HTTP port, and releases the Raft port", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) =>
+      blocker.listen(0, "127.0.0.1", resolve)
+    );
+    const taken = (blocker.address() as { port: number }).port;
+    const [env] = clusterEnv(await freePorts(1));
+    const options = {
+      kubeConfig: server.kubeConfig(),
+      hostname: "127.0.0.1",
+      signals: false,
+      logger: silentLogger,
+    };
+    try {
+      await assert.rejects(
+        Operator.fromEnv({
+          ...options,
+          env: { ...env, OPERATOR_HTTP_PORT: String(taken) },
+        }).start(),
+        (error: Error) => /in use/i.test(`${error.name} ${error.message}`),
+      );
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+    const again = await Operator.fromEnv({ ...options, env }).start();
+    await again.stop();
+    await again.finished;
   });
 });
