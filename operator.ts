@@ -338,7 +338,7 @@ export class Operator {
 
   /**
    * Starts everything and resolves after a graceful shutdown (SIGTERM or
-   * SIGINT); rejects when a controller or the Raft node fails.
+   * SIGINT); rejects when a port is taken or a controller fails.
    *
    * @example
    * ```ts ignore
@@ -472,10 +472,17 @@ class Running implements RunningOperator {
         });
       }),
     );
-    await transport.listen({
-      port: raft.listenPort,
-      hostname: options.hostname,
-    });
+    try {
+      await transport.listen({
+        port: raft.listenPort,
+        hostname: options.hostname,
+      });
+    } catch (error) {
+      for (const off of cleanup) off();
+      await started.stop({ transfer: false });
+      await transport.close();
+      throw error;
+    }
     const stopControllers = new AbortController();
     const controllers = registered.map(({ resource, reconciler }) => {
       const controllerOptions: ControllerOptions<KubeObject> = {
@@ -499,11 +506,19 @@ class Running implements RunningOperator {
       return controller;
     });
     let running: Running | null = null;
-    const server = await serve(
-      (request) =>
-        running === null ? unavailable() : running.#handle(request, options),
-      { port: config.httpPort, hostname: options.hostname },
-    );
+    let server: HttpServer;
+    try {
+      server = await serve(
+        (request) =>
+          running === null ? unavailable() : running.#handle(request, options),
+        { port: config.httpPort, hostname: options.hostname },
+      );
+    } catch (error) {
+      for (const off of cleanup) off();
+      await started.stop({ transfer: false });
+      await transport.close();
+      throw error;
+    }
     const runs = controllers.map((controller, i) =>
       controller.run(registered[i].reconciler, {
         signal: stopControllers.signal,
