@@ -283,6 +283,13 @@ export function checkEnvNames(bundle: Bundle): void {
   }
   assert.equal(env.RAFT_PEERS, undefined, "Expected no RAFT_PEERS");
   assert.equal(env.RAFT_NODE_ID, undefined, "Expected no RAFT_NODE_ID");
+  assert.equal(
+    env.WATCH_NAMESPACE,
+    env.NAMESPACE,
+    `Expected WATCH_NAMESPACE to be the pod's namespace (rbac.yaml grants a namespaced Role only), found ${
+      JSON.stringify(env.WATCH_NAMESPACE)
+    }`,
+  );
 }
 
 /**

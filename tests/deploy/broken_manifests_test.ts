@@ -155,6 +155,15 @@ const cases: Case[] = [
     error: /Expected RAFT_REPLICA to be read by Operator\.fromEnv/,
   },
   {
+    name: "a watch of every namespace with a namespaced Role",
+    breakIt: (b) => {
+      const c = container(b);
+      c.env = c.env.filter((v) => v.name !== "WATCH_NAMESPACE");
+    },
+    check: checkEnvNames,
+    error: /Expected WATCH_NAMESPACE to be the pod's namespace/,
+  },
+  {
     name: "a data dir the operator does not get",
     breakIt: (b) => {
       const c = container(b);
