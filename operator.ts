@@ -27,6 +27,9 @@ import type { Storage } from "./raft/storage.ts";
 import { getEnv, onSignal, serve } from "./platform/mod.ts";
 import type { HttpServer } from "./platform/mod.ts";
 import { type OperatorConfig, readOperatorEnv } from "./_operator_env.ts";
+import { controllerMetrics } from "./metrics/controller.ts";
+import { RaftMetrics } from "./metrics/raft.ts";
+import { MetricsRegistry } from "./metrics/registry.ts";
 
 export { OperatorConfigError } from "./_operator_env.ts";
 export type { OperatorConfig } from "./_operator_env.ts";
@@ -140,9 +143,11 @@ export interface OperatorOptions {
   /** Where the operator and its controllers log (default: JSON lines on the console). */
   logger?: Logger;
   /**
-   * Serves `GET /metrics`. Default: a few gauges in the Prometheus text
-   * format (term, leadership, commit and applied index, reconcile counts).
-   * Pass a registry's handler to serve more.
+   * Serves `GET /metrics`. Default: the operator's {@linkcode MetricsRegistry}
+   * (controller-runtime style reconcile and work-queue metrics, watch
+   * restarts, and the Raft node's role, term, indexes, elections, append
+   * latency and peer reachability; see metrics/README.md). Register your own
+   * metrics on {@linkcode RunningOperator.metrics} instead of replacing this.
    */
   metrics?: (request: Request) => Response | Promise<Response>;
   /** Stop gracefully on SIGTERM and SIGINT (default `true`). */
@@ -186,6 +191,8 @@ export interface RunningOperator {
   readonly kv: ReplicatedKv;
   /** The controllers, in the order they were added. */
   readonly controllers: readonly Controller<KubeObject>[];
+  /** The registry `/metrics` serves; register your own metrics on it. */
+  readonly metrics: MetricsRegistry;
   /** The port `/raft/*` is served on. */
   readonly raftPort: number;
   /** The port `/healthz`, `/readyz` and `/metrics` are served on. */
@@ -357,6 +364,7 @@ class Running implements RunningOperator {
   readonly election: LeaderElection;
   readonly kv: ReplicatedKv;
   readonly controllers: Controller<KubeObject>[];
+  readonly metrics: MetricsRegistry;
   readonly raftPort: number;
   readonly httpPort: number;
   readonly finished: Promise<void>;
@@ -376,6 +384,7 @@ class Running implements RunningOperator {
     election: LeaderElection;
     kv: ReplicatedKv;
     controllers: Controller<KubeObject>[];
+    metrics: MetricsRegistry;
     transport: HttpTransport;
     server: HttpServer;
     leaderCommit: { term: number; commit: number };
@@ -389,6 +398,7 @@ class Running implements RunningOperator {
     this.election = init.election;
     this.kv = init.kv;
     this.controllers = init.controllers;
+    this.metrics = init.metrics;
     this.#transport = init.transport;
     this.#server = init.server;
     this.raftPort = init.transport.port ?? init.config.raft.listenPort;
@@ -420,20 +430,29 @@ class Running implements RunningOperator {
       requireLease: true,
       now: clock,
     });
-    const storage: Storage = config.dataDir === null
-      ? new MemoryStorage()
-      : await FileStorage.open(config.dataDir);
+    const metrics = new MetricsRegistry({
+      defaultLabels: { node: String(raft.nodeId) },
+    });
+    const storage: Storage = RaftMetrics.instrumentStorage(
+      config.dataDir === null
+        ? new MemoryStorage()
+        : await FileStorage.open(config.dataDir),
+      { registry: metrics },
+    );
     const urls = new Map<NodeId, string>(
       [...raft.peers].map(([id, address]) => [id, `http://${address}`]),
     );
     const leaderCommit = { term: 0, commit: 0 };
     let node: RaftNode | null = null;
+    let raftMetrics: RaftMetrics | null = null;
     const transport = new HttpTransport({
       id: raft.nodeId,
       clusterId: config.clusterId,
       secret: config.secret,
       peerUrl: (id) => urls.get(id),
+      onSendError: (peer) => raftMetrics?.sendFailed(peer),
       onMessages: (messages: Message[]) => {
+        raftMetrics?.received(messages);
         for (const m of messages) {
           if (m.type !== "append" && m.type !== "heartbeat") continue;
           if (m.term > leaderCommit.term) {
@@ -452,7 +471,10 @@ class Running implements RunningOperator {
       storage,
       bootstrap: { voters: raft.voters(), learners: [] },
       stateMachine: store,
-      send: (messages) => transport.send(messages),
+      send: (messages) => {
+        raftMetrics?.sent(messages);
+        return transport.send(messages);
+      },
       tickMs: options.raft?.tickMs ?? config.tickMs ?? undefined,
       electionTicks: options.raft?.electionTicks ?? config.electionTicks ??
         undefined,
@@ -461,7 +483,8 @@ class Running implements RunningOperator {
       election,
     });
     const started = node;
-    const cleanup: (() => void)[] = [];
+    raftMetrics = new RaftMetrics(started, { registry: metrics });
+    const cleanup: (() => void)[] = [() => raftMetrics?.stop()];
     cleanup.push(
       started.onRoleChange((change) => {
         logger.info("role changed", {
@@ -485,7 +508,15 @@ class Running implements RunningOperator {
     }
     const stopControllers = new AbortController();
     const controllers = registered.map(({ resource, reconciler }) => {
+      const hooks = controllerMetrics({
+        registry: metrics,
+        controller: resource.plural,
+        concurrency: reconciler.concurrency,
+      });
       const controllerOptions: ControllerOptions<KubeObject> = {
+        observer: hooks.observer,
+        queue: { observer: hooks.queue },
+        watch: { observer: hooks.watch },
         client,
         guard: election.guard(),
         namespace: reconciler.namespace ?? config.watchNamespace ?? undefined,
@@ -530,6 +561,7 @@ class Running implements RunningOperator {
       election,
       kv: new ReplicatedKv(started, store),
       controllers,
+      metrics,
       transport,
       server,
       leaderCommit,
@@ -614,36 +646,11 @@ class Running implements RunningOperator {
       return text(ready ? 200 : 503, reason);
     }
     if (path === "/metrics") {
-      return options.metrics ? await options.metrics(request) : this.#metrics();
+      return options.metrics
+        ? await options.metrics(request)
+        : await this.metrics.handler()(request);
     }
     return text(404, "Not found: try /healthz, /readyz or /metrics");
-  }
-
-  #metrics(): Response {
-    const s = this.node.status();
-    const node = `node="${this.config.raft.nodeId}"`;
-    const lines = [
-      "# TYPE k8s_operator_raft_term gauge",
-      `k8s_operator_raft_term{${node}} ${s.term}`,
-      "# TYPE k8s_operator_raft_leader gauge",
-      `k8s_operator_raft_leader{${node}} ${this.node.isLeader() ? 1 : 0}`,
-      "# TYPE k8s_operator_raft_commit_index gauge",
-      `k8s_operator_raft_commit_index{${node}} ${s.commit}`,
-      "# TYPE k8s_operator_raft_applied_index gauge",
-      `k8s_operator_raft_applied_index{${node}} ${s.applied}`,
-      "# TYPE k8s_operator_reconciles_total counter",
-      ...this.controllers.flatMap((c) => {
-        const labels = `controller="${c.resource.plural}"`;
-        return [
-          `k8s_operator_reconciles_total{${labels},result="success"} ${c.metrics.reconciles}`,
-          `k8s_operator_reconciles_total{${labels},result="error"} ${c.metrics.failures}`,
-          `k8s_operator_reconciles_total{${labels},result="cancelled"} ${c.metrics.cancelled}`,
-        ];
-      }),
-    ];
-    return new Response(lines.join("\n") + "\n", {
-      headers: { "content-type": "text/plain; version=0.0.4" },
-    });
   }
 
   stop(): Promise<void> {
