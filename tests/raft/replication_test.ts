@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
+import { MemoryStorage } from "../../raft/memory_storage.ts";
 import type { Entry, Message } from "../../raft/types.ts";
 import { Network } from "./_network.ts";
 
@@ -162,6 +163,21 @@ describe("log replication", () => {
     net.filter = () => true;
     net.run(2);
     assert.deepEqual(net.appliedTexts(3), ["x"]);
+  });
+
+  it("a follower that lost acknowledged entries (memory storage, restarted empty) is sent them again", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    for (const t of ["a", "b"]) net.propose(1, t);
+    net.run(2);
+    assert.equal(net.core(1).status().progress[3].match, 3);
+    net.stop(3);
+    net.storages.set(3, new MemoryStorage());
+    net.start(3);
+    net.propose(1, "c");
+    net.run(3);
+    assert.deepEqual(net.appliedTexts(3), ["a", "b", "c"]);
+    assert.deepEqual(terms(net, 3), terms(net, 1));
   });
 
   it("followers learn the commit index and apply what the leader applied", () => {
