@@ -17,6 +17,11 @@
  * - release on cancel: the leader writes an empty holder with
  *   `leaseDurationSeconds: 1`, so a candidate takes over at its next retry.
  *
+ * Left out, as the benchmark does not need them: `OnNewLeader`, coordinated
+ * leader election, the healthz watchdog, and cancelling an in-flight
+ * request at the renew deadline (client-go's context timeout; here a slow
+ * request delays the loss of leadership until it returns).
+ *
  * Time and randomness are injected, so tests drive it on a fake clock and
  * the benchmark on the real one.
  *

@@ -42,6 +42,7 @@ import {
   type ResourceType,
   StatusPatch,
 } from "../controller/mod.ts";
+import { reportRow } from "./_report.ts";
 
 interface Widget extends KubeObject {
   spec: { size: number };
@@ -463,3 +464,30 @@ for (const [label, pick, digits, ratio] of figures) {
   const m = med(ourRuns, pick);
   console.log(line(label, b.toFixed(digits), m.toFixed(digits), ratio(b, m)));
 }
+
+const scale = `${N.toLocaleString("en-US")} objects`;
+const baselineName = "client-node makeInformer + loop";
+const report = (
+  name: string,
+  unit: string,
+  pick: (r: Result) => number,
+  better: "lower" | "higher",
+) =>
+  reportRow({
+    name: `controller, ${scale}: ${name}`,
+    unit,
+    ours: med(ourRuns, pick),
+    baseline: med(baseRuns, pick),
+    baselineName,
+    better,
+  });
+report("all reconciled once", "ms", (r) => r.convergeMs, "lower");
+report("backlog drain", "reconciles/s", (r) => r.drainPerSecond, "higher");
+report("retained heap", "MB", (r) => r.heapMb, "lower");
+report(
+  "reconciler calls per change",
+  "calls",
+  (r) => r.callsPerChange,
+  "lower",
+);
+report("API writes per change", "writes", (r) => r.writesPerChange, "lower");

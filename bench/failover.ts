@@ -29,12 +29,14 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { loadavg } from "node:os";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { args } from "../platform/mod.ts";
 import { TestApiServer } from "../testing/mod.ts";
 import { Cluster } from "../tests/raft/_cluster.ts";
+import { failoverSvg } from "./_failover_svg.ts";
 import { CLIENT_GO_DEFAULTS } from "./_lease_elector.ts";
 import {
   pct,
@@ -161,11 +163,11 @@ class LeaseReplicas {
     }
   }
 
-  async ready(id: string, since: number, timeoutMs: number): Promise<void> {
-    await this.waitFor((e) => e.event === "ready" && e.id === id, {
-      since,
-      timeoutMs,
-    });
+  async ready(
+    id: string,
+    options: { since: number; timeoutMs: number },
+  ): Promise<void> {
+    await this.waitFor((e) => e.event === "ready" && e.id === id, options);
   }
 
   async stop(id: string, signal: "SIGKILL" | "SIGTERM"): Promise<void> {
@@ -209,12 +211,12 @@ async function baseline(
   const out: BaselineRuns = { leading: [], reconciled: [] };
   try {
     for (const id of IDS) replicas.start(id);
-    for (const id of IDS) await replicas.ready(id, 0, timeoutMs);
+    for (const id of IDS) await replicas.ready(id, { since: 0, timeoutMs });
     for (let i = 0; i < options.runs; i++) {
       for (const id of IDS.filter((id) => !replicas.procs.has(id))) {
         const from = replicas.events.length;
         replicas.start(id);
-        await replicas.ready(id, from, timeoutMs);
+        await replicas.ready(id, { since: from, timeoutMs });
       }
       const leader = await replicas.leader(timeoutMs);
       const since = replicas.events.length;
@@ -232,7 +234,7 @@ async function baseline(
       out.reconciled.push(done.t - t0);
       const restartFrom = replicas.events.length;
       replicas.start(leader);
-      await replicas.ready(leader, restartFrom, timeoutMs);
+      await replicas.ready(leader, { since: restartFrom, timeoutMs });
     }
   } finally {
     await replicas.close();
@@ -250,19 +252,19 @@ function stats(values: number[]): string {
 
 function row(
   name: string,
-  ours: number[],
-  base: BaselineRuns,
-  timings: string,
+  runs: { ours: number[]; base: BaselineRuns; timings: string },
 ): string {
+  const { ours, base } = runs;
   const ratio = pct(base.leading, 0.5) / pct(ours, 0.5);
   return `| ${name} | ${stats(ours)} (n=${ours.length}) | ${
     stats(base.leading)
   } (n=${base.leading.length}); first reconcile write p50 ${
     fmt(pct(base.reconciled, 0.5))
-  } | ${timings} | ${ratio.toFixed(1)}× |`;
+  } | ${runs.timings} | ${ratio.toFixed(1)}× |`;
 }
 
 const started = new Date().toISOString();
+const loadBefore = loadavg()[0];
 console.log(
   `bench:failover: ours ${RAFT_RUNS} kills + ${RAFT_RUNS} SIGTERMs; baseline ${DEFAULT_RUNS} of each at client-go defaults, ${SCALED_RUNS} of each scaled`,
 );
@@ -314,30 +316,26 @@ const scaled =
 const lines = [
   "| measurement | ours (Raft, guard leader) | baseline (Lease, OnStartedLeading) | baseline timings | baseline / ours (p50) |",
   "| --- | --- | --- | --- | --- |",
-  row(
-    "failover, kill -9 of the leader",
-    oursFailover!,
-    results["default SIGKILL"],
-    defaults,
-  ),
-  row(
-    "failover, kill -9, scaled Lease",
-    oursFailover!,
-    results["scaled SIGKILL"],
-    scaled,
-  ),
-  row(
-    "handover, SIGTERM (release-on-cancel)",
-    oursHandover!,
-    results["default SIGTERM"],
-    defaults,
-  ),
-  row(
-    "handover, SIGTERM, scaled Lease",
-    oursHandover!,
-    results["scaled SIGTERM"],
-    scaled,
-  ),
+  row("failover, kill -9 of the leader", {
+    ours: oursFailover!,
+    base: results["default SIGKILL"],
+    timings: defaults,
+  }),
+  row("failover, kill -9, scaled Lease", {
+    ours: oursFailover!,
+    base: results["scaled SIGKILL"],
+    timings: scaled,
+  }),
+  row("handover, SIGTERM (release-on-cancel)", {
+    ours: oursHandover!,
+    base: results["default SIGTERM"],
+    timings: defaults,
+  }),
+  row("handover, SIGTERM, scaled Lease", {
+    ours: oursHandover!,
+    base: results["scaled SIGTERM"],
+    timings: scaled,
+  }),
 ];
 console.log("");
 for (const l of lines) console.log(l);
@@ -346,7 +344,11 @@ const doc = `# Failover: Raft vs a client-go-style Lease
 
 Measured ${started} with \`deno task bench:failover\` on one machine (3
 replicas, each its own process, loopback; the baseline's API server is the
-in-process \`testing/\` server). Real time, nothing simulated.
+in-process \`testing/\` server). Real time, nothing simulated. Load average
+(1 min) ${loadBefore.toFixed(1)} at the start and ${
+  loadavg()[0].toFixed(1)
+} at the end: the machine is shared, so absolute figures carry its load.
+Samples: \`failover.json\`; distributions: \`failover.svg\`.
 
 ${lines.join("\n")}
 
@@ -357,13 +359,42 @@ ${lines.join("\n")}
 - **baseline**: \`bench/_lease_elector.ts\`, client-go leaderelection's
   algorithm over a coordination.k8s.io/v1 Lease (resourceVersion conflicts,
   retry jitter 1.2, release-on-cancel), until another replica's
-  \`OnStartedLeading\` runs; its first reconcile (a ConfigMap write) lands a
-  few ms later (shown too).
+  \`OnStartedLeading\` runs; its first reconcile (a ConfigMap write through
+  client-node) lands later (shown too).
 - **scaled**: client-go's 15 : 10 : 2 ratios at the smallest lease a Lease
   object can hold (\`leaseDurationSeconds\` is a whole number ≥ 1).
 - N per line is shown; with 15 s leases every default-timing kill costs
   about 20 s, so N is small there: read those lines as indicative.
 `;
-await mkdir(dirname(OUT), { recursive: true });
+const samples = {
+  ours: { failover: oursFailover!, handover: oursHandover! },
+  baseline: results,
+};
+const svg = failoverSvg([
+  {
+    label: "kill -9, Lease 15 s",
+    ours: oursFailover!,
+    baseline: results["default SIGKILL"].leading,
+  },
+  {
+    label: "kill -9, Lease 1 s (scaled)",
+    ours: oursFailover!,
+    baseline: results["scaled SIGKILL"].leading,
+  },
+  {
+    label: "SIGTERM, Lease 15 s",
+    ours: oursHandover!,
+    baseline: results["default SIGTERM"].leading,
+  },
+  {
+    label: "SIGTERM, Lease 1 s (scaled)",
+    ours: oursHandover!,
+    baseline: results["scaled SIGTERM"].leading,
+  },
+]);
+const dir = dirname(OUT);
+await mkdir(dir, { recursive: true });
 await writeFile(OUT, doc);
-console.log(`\nwritten to ${OUT}`);
+await writeFile(join(dir, "failover.json"), JSON.stringify(samples, null, 1));
+await writeFile(join(dir, "failover.svg"), svg);
+console.log(`\nwritten to ${OUT}, failover.json and failover.svg beside it`);

@@ -116,9 +116,14 @@ interface Candidate {
 
 function candidate(
   store: LeaseStore,
-  clock: FakeClock,
-  options: { id: string; releaseOnCancel?: boolean; random?: () => number },
+  options: {
+    clock: FakeClock;
+    id: string;
+    releaseOnCancel?: boolean;
+    random?: () => number;
+  },
 ): Candidate {
+  const { clock } = options;
   const startedAt: number[] = [];
   const stoppedAt: number[] = [];
   const elector = new LeaseElector({
@@ -141,7 +146,7 @@ describe("Lease baseline elector (client-go leaderelection semantics)", () => {
   it("creates a missing Lease and leads at once with client-go's record", async () => {
     const clock = new FakeClock();
     const store = new LeaseStore();
-    const a = candidate(store, clock, { id: "a" });
+    const a = candidate(store, { clock, id: "a" });
     await clock.advance(0);
     assert.deepEqual(a.startedAt, [clock.t]);
     assert.deepEqual(store.record, {
@@ -158,7 +163,7 @@ describe("Lease baseline elector (client-go leaderelection semantics)", () => {
   it("renews every retry period, keeping acquireTime and transitions", async () => {
     const clock = new FakeClock();
     const store = new LeaseStore();
-    const a = candidate(store, clock, { id: "a" });
+    const a = candidate(store, { clock, id: "a" });
     const t0 = clock.t;
     await clock.advance(10 * retryPeriodMs);
     const renewals = store.writes.filter((w) => w.by === "a");
@@ -177,9 +182,9 @@ describe("Lease baseline elector (client-go leaderelection semantics)", () => {
   it("keeps a standby out while the holder renews", async () => {
     const clock = new FakeClock();
     const store = new LeaseStore();
-    const a = candidate(store, clock, { id: "a" });
+    const a = candidate(store, { clock, id: "a" });
     await clock.advance(0);
-    const b = candidate(store, clock, { id: "b" });
+    const b = candidate(store, { clock, id: "b" });
     await clock.advance(120_000);
     assert.equal(b.startedAt.length, 0);
     assert.equal(store.record?.holderIdentity, "a");
@@ -192,9 +197,9 @@ describe("Lease baseline elector (client-go leaderelection semantics)", () => {
   it("takes over a crashed holder's Lease only once leaseDuration has passed since it last saw it change", async () => {
     const clock = new FakeClock();
     const store = new LeaseStore();
-    const a = candidate(store, clock, { id: "a" });
+    const a = candidate(store, { clock, id: "a" });
     await clock.advance(0);
-    const b = candidate(store, clock, { id: "b", random: () => 0 });
+    const b = candidate(store, { clock, id: "b", random: () => 0 });
     await clock.advance(5 * retryPeriodMs);
     // A crash: the holder stops writing without releasing.
     a.cancel.abort();
@@ -216,7 +221,7 @@ describe("Lease baseline elector (client-go leaderelection semantics)", () => {
   it("stops leading when renewals fail for the renew deadline", async () => {
     const clock = new FakeClock();
     const store = new LeaseStore();
-    const a = candidate(store, clock, { id: "a" });
+    const a = candidate(store, { clock, id: "a" });
     await clock.advance(retryPeriodMs);
     store.down = true;
     const failedFrom = clock.t;
@@ -234,9 +239,9 @@ describe("Lease baseline elector (client-go leaderelection semantics)", () => {
   it("releases on cancel, and a standby takes over at its next retry", async () => {
     const clock = new FakeClock();
     const store = new LeaseStore();
-    const a = candidate(store, clock, { id: "a", releaseOnCancel: true });
+    const a = candidate(store, { clock, id: "a", releaseOnCancel: true });
     await clock.advance(0);
-    const b = candidate(store, clock, { id: "b", random: () => 1 });
+    const b = candidate(store, { clock, id: "b", random: () => 1 });
     await clock.advance(3 * retryPeriodMs);
     const t0 = clock.t;
     a.cancel.abort();
@@ -262,8 +267,8 @@ describe("Lease baseline elector (client-go leaderelection semantics)", () => {
       leaseTransitions: 4,
     };
     store.rv = 7;
-    const b = candidate(store, clock, { id: "b", random: () => 0 });
-    const c = candidate(store, clock, { id: "c", random: () => 0 });
+    const b = candidate(store, { clock, id: "b", random: () => 0 });
+    const c = candidate(store, { clock, id: "c", random: () => 0 });
     await clock.advance(leaseDurationMs + 2 * retryPeriodMs);
     const leaders = [b, c].filter((x) => x.startedAt.length > 0);
     assert.equal(leaders.length, 1);

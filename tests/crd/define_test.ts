@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Type } from "typebox";
+import { resourcePath, type ResourceType } from "../../controller/mod.ts";
 import {
   defineCustomResource,
   type InferResource,
@@ -153,6 +154,21 @@ describe("defineCustomResource: names and options", () => {
     });
     assert.equal(def.name, "sites.example.k8s-operator.dev");
     assert.equal(def.manifest().spec.scope, "Cluster");
+  });
+
+  it("is a controller ResourceType, namespaced as its scope says", () => {
+    const cluster: ResourceType = defineCustomResource({
+      ...base,
+      plural: "sites",
+      scope: "Cluster",
+    });
+    const namespaced: ResourceType = defineCustomResource(base);
+    assert.equal(cluster.namespaced, false);
+    assert.equal(namespaced.namespaced, true);
+    assert.equal(
+      resourcePath(namespaced, { namespace: "web", name: "blog" }),
+      `/apis/example.k8s-operator.dev/v1/namespaces/web/${namespaced.plural}/blog`,
+    );
   });
 
   it("refuses malformed groups, versions, kinds and short names", () => {

@@ -29,7 +29,8 @@ import {
  * The variables the operator builder (`Operator.fromEnv`) reads besides
  * those of `RaftConfig.fromEnv` (which {@link fromEnvReads} finds by
  * recording): `RAFT_SECRET` or `RAFT_SECRET_FILE`, `RAFT_CLUSTER_ID`,
- * `RAFT_DATA_DIR`, `OPERATOR_HTTP_PORT`.
+ * `RAFT_DATA_DIR`, `OPERATOR_HTTP_PORT`, and the timing `RAFT_TICK_MS`,
+ * `RAFT_ELECTION_TICKS`.
  */
 export const OPERATOR_VARIABLES: readonly string[] = [
   "RAFT_SECRET",
@@ -37,6 +38,8 @@ export const OPERATOR_VARIABLES: readonly string[] = [
   "RAFT_CLUSTER_ID",
   "RAFT_DATA_DIR",
   "OPERATOR_HTTP_PORT",
+  "RAFT_TICK_MS",
+  "RAFT_ELECTION_TICKS",
 ];
 
 /** The operator variables deploy/ must set (the secret comes from a file). */
