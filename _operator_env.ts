@@ -73,6 +73,12 @@ export interface OperatorConfig {
   tickMs: number | null;
   /** `RAFT_ELECTION_TICKS`: the minimum election timeout in ticks (default: the node's, 6). */
   electionTicks: number | null;
+  /**
+   * `RAFT_FOLLOW_STATEFULSET` (default `true`): the leader moves the Raft
+   * membership to the ordinals `0..spec.replicas-1` of its own StatefulSet.
+   * Always `false` with `RAFT_PEERS` (no StatefulSet).
+   */
+  followStatefulSet: boolean;
 }
 
 function read(env: EnvSource | undefined, name: string): string | undefined {
@@ -205,5 +211,18 @@ export function readOperatorEnv(env: EnvSource | undefined): OperatorConfig {
       max: 1000,
       what: "the minimum election timeout in ticks",
     }),
+    followStatefulSet: raft.identity !== null && readFollow(env),
   };
+}
+
+function readFollow(env: EnvSource | undefined): boolean {
+  const raw = read(env, "RAFT_FOLLOW_STATEFULSET");
+  if (raw === undefined || raw === "true") return true;
+  if (raw === "false") return false;
+  throw new OperatorConfigError(
+    "RAFT_FOLLOW_STATEFULSET",
+    `Expected RAFT_FOLLOW_STATEFULSET to be "true" or "false", found ${
+      JSON.stringify(raw)
+    }`,
+  );
 }

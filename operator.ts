@@ -16,7 +16,10 @@ import { Controller, type ControllerOptions } from "./controller/controller.ts";
 import { LeaderElection } from "./controller/leader_election.ts";
 import { consoleLogger, type Logger } from "./controller/log.ts";
 import type { Reconciler } from "./controller/reconciler.ts";
+import type { RaftConfig } from "./discovery/config.ts";
+import { HeadlessServiceDiscovery } from "./discovery/headless_service.ts";
 import type { EnvSource } from "./discovery/pod_identity.ts";
+import { followReplicas } from "./_follow_replicas.ts";
 import { FileStorage } from "./raft/file_storage.ts";
 import { KeyValueStore, ReplicatedKv } from "./raft/kv.ts";
 import { MemoryStorage } from "./raft/memory_storage.ts";
@@ -32,6 +35,9 @@ import { RaftMetrics } from "./metrics/raft.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
 
 export { OperatorConfigError } from "./_operator_env.ts";
+
+/** The most replicas a StatefulSet may follow to (as `RAFT_REPLICAS`). */
+const MAX_ORDINALS = 1000;
 export type { OperatorConfig } from "./_operator_env.ts";
 
 /**
@@ -152,6 +158,21 @@ export interface OperatorOptions {
   metrics?: (request: Request) => Response | Promise<Response>;
   /** Stop gracefully on SIGTERM and SIGINT (default `true`). */
   signals?: boolean;
+  /**
+   * The `host:port` of the Raft endpoint of node `id`, for any ordinal
+   * (tests on loopback). Default: the address in `RAFT_PEERS`, else the
+   * StatefulSet pod's DNS name
+   * `<statefulset>-<id>.<service>.<namespace>.svc.<domain>:<port>`, so a
+   * node reaches pods added by a scale-up. `undefined` means unreachable.
+   */
+  peerAddress?: (id: NodeId) => string | undefined;
+  /**
+   * Whether the leader moves the Raft membership to the ordinals
+   * `0..spec.replicas-1` of its own StatefulSet (default: the
+   * `followStatefulSet` of the config, `RAFT_FOLLOW_STATEFULSET`). Never
+   * with `RAFT_PEERS`.
+   */
+  followStatefulSet?: boolean;
 }
 
 /**
@@ -439,9 +460,7 @@ class Running implements RunningOperator {
         : await FileStorage.open(config.dataDir),
       { registry: metrics },
     );
-    const urls = new Map<NodeId, string>(
-      [...raft.peers].map(([id, address]) => [id, `http://${address}`]),
-    );
+    const peerUrl = peerUrls(raft, options.peerAddress);
     const leaderCommit = { term: 0, commit: 0 };
     let node: RaftNode | null = null;
     let raftMetrics: RaftMetrics | null = null;
@@ -449,7 +468,7 @@ class Running implements RunningOperator {
       id: raft.nodeId,
       clusterId: config.clusterId,
       secret: config.secret,
-      peerUrl: (id) => urls.get(id),
+      peerUrl,
       onSendError: (peer) => raftMetrics?.sendFailed(peer),
       onMessages: (messages: Message[]) => {
         raftMetrics?.received(messages);
@@ -536,6 +555,17 @@ class Running implements RunningOperator {
       }
       return controller;
     });
+    if (
+      raft.identity !== null &&
+      (options.followStatefulSet ?? config.followStatefulSet)
+    ) {
+      cleanup.push(followWhileLeading(started, {
+        client,
+        namespace: raft.identity.namespace,
+        name: raft.identity.statefulSet,
+        logger,
+      }));
+    }
     let running: Running | null = null;
     let server: HttpServer;
     try {
@@ -684,6 +714,63 @@ class Running implements RunningOperator {
     await this.#server.shutdown();
     this.#logger.info("operator stopped", { node: this.config.raft.nodeId });
   }
+}
+
+/** Resolves node ids to Raft URLs, for ordinals beyond the initial peers too. */
+function peerUrls(
+  raft: RaftConfig,
+  peerAddress: ((id: NodeId) => string | undefined) | undefined,
+): (id: NodeId) => string | undefined {
+  const cache = new Map<NodeId, string>();
+  const { identity, discovery } = raft;
+  const byOrdinal = (id: NodeId): string | undefined => {
+    if (raft.peers.has(id)) return raft.peers.get(id);
+    if (
+      identity === null || !(discovery instanceof HeadlessServiceDiscovery) ||
+      !Number.isSafeInteger(id) || id < 0 || id >= MAX_ORDINALS
+    ) {
+      return undefined;
+    }
+    return discovery.discoverByOrdinal(identity.statefulSet, id + 1).get(id);
+  };
+  return (id) => {
+    const known = cache.get(id);
+    if (known !== undefined) return known;
+    const address = peerAddress ? peerAddress(id) : byOrdinal(id);
+    if (address === undefined) return undefined;
+    const url = `http://${address}`;
+    cache.set(id, url);
+    return url;
+  };
+}
+
+/**
+ * Follows the StatefulSet's replicas whenever `node` leads, until the
+ * returned function is called.
+ */
+function followWhileLeading(
+  node: RaftNode,
+  init: { client: KubeClient; namespace: string; name: string; logger: Logger },
+): () => void {
+  let following: AbortController | null = null;
+  const update = (leading: boolean) => {
+    if (leading && following === null) {
+      const stop = new AbortController();
+      following = stop;
+      followReplicas({ node, ...init, signal: stop.signal }).finally(() => {
+        if (following === stop) following = null;
+      });
+    } else if (!leading && following !== null) {
+      following.abort();
+      following = null;
+    }
+  };
+  const off = node.onRoleChange((change) => update(change.role === "leader"));
+  update(node.status().role === "leader");
+  return () => {
+    off();
+    update(false);
+  };
 }
 
 function text(status: number, body: string): Response {

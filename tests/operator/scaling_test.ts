@@ -1,0 +1,159 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { TestApiServer } from "../../testing/mod.ts";
+import {
+  Operator,
+  type ResourceType,
+  type RunningOperator,
+  silentLogger,
+} from "../../mod.ts";
+import { KubeClient } from "../../controller/mod.ts";
+import type { ConfChange } from "../../raft/types.ts";
+import { eventually, freePorts, TEST_SECRET } from "./_helpers.ts";
+
+const statefulSets: ResourceType = {
+  group: "apps",
+  version: "v1",
+  plural: "statefulsets",
+  kind: "StatefulSet",
+  namespaced: true,
+};
+
+function leaders(nodes: Map<number, RunningOperator>): RunningOperator[] {
+  return [...nodes.values()].filter((n) =>
+    n.election.guard().isLeader() && n.status().role === "leader"
+  );
+}
+
+function sameConf(
+  node: RunningOperator,
+  voters: number[],
+): boolean {
+  const { conf } = node.status();
+  return JSON.stringify([...conf.voters].sort((a, b) => a - b)) ===
+      JSON.stringify(voters) && conf.learners.length === 0;
+}
+
+describe("an operator StatefulSet scaled 3 → 5 → 3 online", () => {
+  let server: TestApiServer;
+  let client: KubeClient;
+  let ports: number[];
+  const nodes = new Map<number, RunningOperator>();
+  const changes: ConfChange[] = [];
+
+  async function startOrdinal(ordinal: number): Promise<void> {
+    const running = await Operator.fromEnv({
+      env: {
+        POD_NAME: `op-${ordinal}`,
+        NAMESPACE: "default",
+        RAFT_REPLICAS: "3",
+        RAFT_PORT: String(ports[ordinal]),
+        RAFT_SECRET: TEST_SECRET,
+        OPERATOR_HTTP_PORT: "0",
+      },
+      kubeConfig: server.kubeConfig(),
+      hostname: "127.0.0.1",
+      signals: false,
+      logger: silentLogger,
+      peerAddress: (id) =>
+        ports[id] === undefined ? undefined : `127.0.0.1:${ports[id]}`,
+    }).start();
+    // Record every membership change a leader proposes, in order.
+    const node = running.node;
+    const change = node.changeMembership.bind(node);
+    node.changeMembership = (c: ConfChange) => {
+      changes.push(c);
+      return change(c);
+    };
+    nodes.set(ordinal, running);
+  }
+
+  async function stopOrdinal(ordinal: number): Promise<void> {
+    const running = nodes.get(ordinal)!;
+    nodes.delete(ordinal);
+    await running.stop();
+    await running.finished;
+  }
+
+  before(async () => {
+    server = await TestApiServer.start();
+    client = KubeClient.fromKubeConfig(server.kubeConfig());
+    ports = await freePorts(5);
+    await client.create(statefulSets, {
+      metadata: { name: "op", namespace: "default" },
+      spec: { replicas: 3 },
+    } as never);
+    for (const ordinal of [0, 1, 2]) await startOrdinal(ordinal);
+  });
+
+  after(async () => {
+    for (const ordinal of [...nodes.keys()]) await stopOrdinal(ordinal);
+    await server.stop();
+  });
+
+  it("starts as three voters and proposes no change at replicas 3", async () => {
+    const [leader] = await eventually(
+      "one leader",
+      () => leaders(nodes).length === 1 && leaders(nodes),
+    );
+    assert.ok(sameConf(leader, [0, 1, 2]));
+    assert.equal(leader.config.followStatefulSet, true);
+    assert.deepEqual(changes, []);
+  });
+
+  it("adds ordinals 3 and 4 as learners, then promotes them", async () => {
+    await startOrdinal(3);
+    await startOrdinal(4);
+    await client.patch(statefulSets, "op", { spec: { replicas: 5 } }, {
+      namespace: "default",
+    });
+    await eventually(
+      "the leader's conf to be voters 0..4",
+      () => {
+        const all = leaders(nodes);
+        return all.length === 1 && sameConf(all[0], [0, 1, 2, 3, 4]) && all;
+      },
+    );
+    for (const id of [3, 4]) {
+      const added = changes.findIndex((c) =>
+        c.type === "addLearner" && c.nodeId === id
+      );
+      const promoted = changes.findIndex((c) =>
+        c.type === "promote" && c.nodeId === id
+      );
+      assert.ok(added >= 0, `Expected ${id} added as a learner`);
+      assert.ok(promoted > added, `Expected ${id} promoted after it was added`);
+    }
+    assert.ok(!changes.some((c) => c.type === "remove"));
+    await eventually(
+      "ordinals 3 and 4 to know they are voters",
+      () => [3, 4].every((id) => sameConf(nodes.get(id)!, [0, 1, 2, 3, 4])),
+    );
+    assert.equal(leaders(nodes).length, 1);
+  });
+
+  it("removes ordinals 3 and 4 when scaled back to 3, keeping one leader", async () => {
+    const before = changes.length;
+    await client.patch(statefulSets, "op", { spec: { replicas: 3 } }, {
+      namespace: "default",
+    });
+    // The StatefulSet controller deletes the highest ordinals first.
+    await stopOrdinal(4);
+    await stopOrdinal(3);
+    await eventually(
+      "one leader with voters 0..2",
+      () => {
+        const all = leaders(nodes);
+        return all.length === 1 && sameConf(all[0], [0, 1, 2]);
+      },
+    );
+    const removed = changes.slice(before).filter((c) => c.type === "remove")
+      .map((c) => c.nodeId).sort();
+    assert.deepEqual([...new Set(removed)], [3, 4]);
+    await eventually(
+      "every remaining node to have voters 0..2",
+      () => [0, 1, 2].every((id) => sameConf(nodes.get(id)!, [0, 1, 2])),
+    );
+    assert.equal(leaders(nodes).length, 1);
+  });
+});
