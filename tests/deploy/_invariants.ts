@@ -472,12 +472,25 @@ export function checkDisruptionBudget(bundle: Bundle): void {
 
 function allows(
   rules: readonly PolicyRule[],
-  want: { group: string; resource: string; verb: string },
+  want: {
+    group: string;
+    resource: string;
+    verb: string;
+    resourceNames?: readonly string[];
+  },
 ): boolean {
   return rules.some((r) =>
     r.apiGroups.includes(want.group) && r.resources.includes(want.resource) &&
-    r.verbs.includes(want.verb) && r.resourceNames === undefined
+    r.verbs.includes(want.verb) &&
+    names(r.resourceNames) === names(want.resourceNames)
   );
+}
+
+/** A grant's resource names as text: empty for every object of the kind. */
+function names(resourceNames: readonly string[] | undefined): string {
+  return resourceNames === undefined
+    ? ""
+    : `[${[...resourceNames].sort().join(",")}]`;
 }
 
 /** The rules of the Role bound to the pods' ServiceAccount. */
@@ -506,6 +519,8 @@ export interface Access {
   group: string;
   resource: string;
   verbs: readonly string[];
+  /** Only these objects (default: every object of the kind). */
+  resourceNames?: readonly string[];
 }
 
 /**
@@ -541,6 +556,13 @@ export function checkRbac(bundle: Bundle, needs: readonly Access[]): void {
     group: "",
     resource: "events",
     verbs: ["create", "patch"],
+  }, {
+    // The leader follows its own StatefulSet's replicas (a watch with a
+    // metadata.name field selector, which resourceNames can restrict).
+    group: "apps",
+    resource: "statefulsets",
+    verbs: ["get", "list", "watch"],
+    resourceNames: [view(bundle).statefulSet.metadata.name],
   }];
   for (const crd of crds) {
     const group = crd.spec.group;
@@ -553,14 +575,15 @@ export function checkRbac(bundle: Bundle, needs: readonly Access[]): void {
     );
   }
   const needed = new Set<string>();
-  for (const { group, resource, verbs } of all) {
+  for (const { group, resource, verbs, resourceNames } of all) {
     for (const verb of verbs) {
-      needed.add(`${verb} ${resource}${group ? `.${group}` : ""}`);
+      const what = `${resource}${group ? `.${group}` : ""}${
+        names(resourceNames)
+      }`;
+      needed.add(`${verb} ${what}`);
       assert.ok(
-        allows(rules, { group, resource, verb }),
-        `Expected the Role to allow ${verb} on ${resource}${
-          group ? `.${group}` : ""
-        }, found no rule`,
+        allows(rules, { group, resource, verb, resourceNames }),
+        `Expected the Role to allow ${verb} on ${what}, found no rule`,
       );
     }
   }
@@ -568,7 +591,9 @@ export function checkRbac(bundle: Bundle, needs: readonly Access[]): void {
     for (const group of rule.apiGroups) {
       for (const resource of rule.resources) {
         for (const verb of rule.verbs) {
-          const grant = `${verb} ${resource}${group ? `.${group}` : ""}`;
+          const grant = `${verb} ${resource}${group ? `.${group}` : ""}${
+            names(rule.resourceNames)
+          }`;
           assert.ok(
             needed.has(grant),
             `Expected the Role to grant only what the operator uses, found ${grant}`,

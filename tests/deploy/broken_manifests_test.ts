@@ -312,6 +312,28 @@ const cases: Case[] = [
     error: /grant only what the operator uses, found get leases/,
   },
   {
+    name: "StatefulSets granted beyond the operator's own",
+    breakIt: (b) => {
+      const rule = of<Role>(b, "Role").rules.find((r) =>
+        r.resources.includes("statefulsets")
+      )!;
+      delete rule.resourceNames;
+    },
+    check: (b) => checkRbac(b, EXAMPLE_NEEDS),
+    error: /allow get on statefulsets\.apps\[website-operator\]/,
+  },
+  {
+    name: "a Role that cannot watch its own StatefulSet",
+    breakIt: (b) => {
+      const role = of<Role>(b, "Role");
+      role.rules = role.rules.filter((r) =>
+        !r.resources.includes("statefulsets")
+      );
+    },
+    check: (b) => checkRbac(b, EXAMPLE_NEEDS),
+    error: /allow get on statefulsets\.apps\[website-operator\]/,
+  },
+  {
     name: "a cluster-wide role",
     breakIt: (b) => {
       b.manifests.push({
