@@ -227,6 +227,30 @@ describe("Operator.fromEnv", () => {
     );
   });
 
+  it("follows the StatefulSet by default, never with RAFT_PEERS", () => {
+    const env = { ...POD, RAFT_SECRET: TEST_SECRET };
+    const follow = (extra: Record<string, string>) =>
+      Operator.fromEnv({ env: { ...env, ...extra } }).config.followStatefulSet;
+    assert.equal(follow({}), true);
+    assert.equal(follow({ RAFT_FOLLOW_STATEFULSET: "true" }), true);
+    assert.equal(follow({ RAFT_FOLLOW_STATEFULSET: "false" }), false);
+    assert.equal(
+      Operator.fromEnv({
+        env: {
+          RAFT_NODE_ID: "0",
+          RAFT_PEERS: "0=127.0.0.1:7000",
+          RAFT_SECRET: TEST_SECRET,
+          RAFT_FOLLOW_STATEFULSET: "true",
+        },
+      }).config.followStatefulSet,
+      false,
+    );
+    assert.throws(
+      () => follow({ RAFT_FOLLOW_STATEFULSET: "no" }),
+      configError("RAFT_FOLLOW_STATEFULSET", /"true" or "false", found "no"/),
+    );
+  });
+
   it("refuses a cluster id that cannot travel in a header", () => {
     for (const value of ["a b", "-x", "x\ny", "x".repeat(254)]) {
       assert.throws(
