@@ -16,10 +16,9 @@ import { Controller, type ControllerOptions } from "./controller/controller.ts";
 import { LeaderElection } from "./controller/leader_election.ts";
 import { consoleLogger, type Logger } from "./controller/log.ts";
 import type { Reconciler } from "./controller/reconciler.ts";
-import type { RaftConfig } from "./discovery/config.ts";
-import { HeadlessServiceDiscovery } from "./discovery/headless_service.ts";
 import type { EnvSource } from "./discovery/pod_identity.ts";
 import { followReplicas } from "./_follow_replicas.ts";
+import { peerUrls } from "./_peer_urls.ts";
 import { FileStorage } from "./raft/file_storage.ts";
 import { KeyValueStore, ReplicatedKv } from "./raft/kv.ts";
 import { MemoryStorage } from "./raft/memory_storage.ts";
@@ -36,8 +35,6 @@ import { MetricsRegistry } from "./metrics/registry.ts";
 
 export { OperatorConfigError } from "./_operator_env.ts";
 
-/** The most replicas a StatefulSet may follow to (as `RAFT_REPLICAS`). */
-const MAX_ORDINALS = 1000;
 export type { OperatorConfig } from "./_operator_env.ts";
 
 /**
@@ -714,34 +711,6 @@ class Running implements RunningOperator {
     await this.#server.shutdown();
     this.#logger.info("operator stopped", { node: this.config.raft.nodeId });
   }
-}
-
-/** Resolves node ids to Raft URLs, for ordinals beyond the initial peers too. */
-function peerUrls(
-  raft: RaftConfig,
-  peerAddress: ((id: NodeId) => string | undefined) | undefined,
-): (id: NodeId) => string | undefined {
-  const cache = new Map<NodeId, string>();
-  const { identity, discovery } = raft;
-  const byOrdinal = (id: NodeId): string | undefined => {
-    if (raft.peers.has(id)) return raft.peers.get(id);
-    if (
-      identity === null || !(discovery instanceof HeadlessServiceDiscovery) ||
-      !Number.isSafeInteger(id) || id < 0 || id >= MAX_ORDINALS
-    ) {
-      return undefined;
-    }
-    return discovery.discoverByOrdinal(identity.statefulSet, id + 1).get(id);
-  };
-  return (id) => {
-    const known = cache.get(id);
-    if (known !== undefined) return known;
-    const address = peerAddress ? peerAddress(id) : byOrdinal(id);
-    if (address === undefined) return undefined;
-    const url = `http://${address}`;
-    cache.set(id, url);
-    return url;
-  };
 }
 
 /**

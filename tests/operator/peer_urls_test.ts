@@ -1,0 +1,53 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { RaftConfig } from "../../discovery/mod.ts";
+import { MAX_ORDINALS, peerUrls } from "../../_peer_urls.ts";
+
+describe("peer URLs of the operator's transport", () => {
+  it("reaches any StatefulSet ordinal by its pod's DNS name", () => {
+    const config = RaftConfig.fromEnv({
+      POD_NAME: "op-1",
+      NAMESPACE: "ops",
+      RAFT_REPLICAS: "3",
+      RAFT_SERVICE: "op-raft",
+    });
+    const url = peerUrls(config, undefined);
+    assert.equal(url(0), "http://op-0.op-raft.ops.svc.cluster.local:7000");
+    assert.equal(url(4), "http://op-4.op-raft.ops.svc.cluster.local:7000");
+    assert.equal(
+      url(MAX_ORDINALS - 1),
+      `http://op-${MAX_ORDINALS - 1}.op-raft.ops.svc.cluster.local:7000`,
+    );
+    for (const hostile of [-1, 1.5, MAX_ORDINALS, Number.NaN]) {
+      assert.equal(url(hostile), undefined, String(hostile));
+    }
+  });
+
+  it("knows only RAFT_PEERS in the static setup", () => {
+    const config = RaftConfig.fromEnv({
+      RAFT_NODE_ID: "0",
+      RAFT_PEERS: "0=10.0.0.1:7000,1=10.0.0.2:7001",
+    });
+    const url = peerUrls(config, undefined);
+    assert.equal(url(1), "http://10.0.0.2:7001");
+    assert.equal(url(2), undefined);
+  });
+
+  it("asks an injected peerAddress first, for every id", () => {
+    const config = RaftConfig.fromEnv({
+      POD_NAME: "op-0",
+      NAMESPACE: "ops",
+      RAFT_REPLICAS: "1",
+    });
+    const asked: number[] = [];
+    const url = peerUrls(config, (id) => {
+      asked.push(id);
+      return id < 2 ? `127.0.0.1:${9000 + id}` : undefined;
+    });
+    assert.equal(url(0), "http://127.0.0.1:9000");
+    assert.equal(url(1), "http://127.0.0.1:9001");
+    assert.equal(url(1), "http://127.0.0.1:9001");
+    assert.equal(url(7), undefined);
+    assert.deepEqual(asked, [0, 1, 7]);
+  });
+});
