@@ -41,12 +41,12 @@ describe("an operator StatefulSet scaled 3 → 5 → 3 online", () => {
   const nodes = new Map<number, RunningOperator>();
   const changes: ConfChange[] = [];
 
-  async function startOrdinal(ordinal: number): Promise<void> {
+  async function startOrdinal(ordinal: number, replicas = 3): Promise<void> {
     const running = await Operator.fromEnv({
       env: {
         POD_NAME: `op-${ordinal}`,
         NAMESPACE: "default",
-        RAFT_REPLICAS: "3",
+        RAFT_REPLICAS: String(replicas),
         RAFT_PORT: String(ports[ordinal]),
         RAFT_SECRET: TEST_SECRET,
         OPERATOR_HTTP_PORT: "0",
@@ -155,5 +155,92 @@ describe("an operator StatefulSet scaled 3 → 5 → 3 online", () => {
       () => [0, 1, 2].every((id) => sameConf(nodes.get(id)!, [0, 1, 2])),
     );
     assert.equal(leaders(nodes).length, 1);
+  });
+
+  it("a new leader follows a change made after the old one stopped", async () => {
+    const [old] = leaders(nodes);
+    const oldId = old.config.raft.nodeId;
+    await stopOrdinal(oldId);
+    const [next] = await eventually(
+      "a new leader",
+      () => leaders(nodes).length === 1 && leaders(nodes),
+    );
+    assert.notEqual(next.config.raft.nodeId, oldId);
+    const before = changes.length;
+    await startOrdinal(3);
+    await client.patch(statefulSets, "op", { spec: { replicas: 4 } }, {
+      namespace: "default",
+    });
+    await eventually(
+      "the new leader's conf to be voters 0..3",
+      () => {
+        const all = leaders(nodes);
+        return all.length === 1 && sameConf(all[0], [0, 1, 2, 3]);
+      },
+    );
+    // A change refused while another is pending is proposed again.
+    assert.deepEqual(
+      [...new Set(changes.slice(before).map((c) => `${c.type} ${c.nodeId}`))],
+      ["addLearner 3", "promote 3"],
+    );
+  });
+});
+
+describe("an operator whose StatefulSet is missing at first", () => {
+  let server: TestApiServer;
+  let client: KubeClient;
+  const nodes = new Map<number, RunningOperator>();
+
+  async function start(ordinal: number, ports: number[]): Promise<void> {
+    nodes.set(
+      ordinal,
+      await Operator.fromEnv({
+        env: {
+          POD_NAME: `solo-${ordinal}`,
+          NAMESPACE: "default",
+          RAFT_REPLICAS: "1",
+          RAFT_PORT: String(ports[ordinal]),
+          RAFT_SECRET: TEST_SECRET,
+          OPERATOR_HTTP_PORT: "0",
+        },
+        kubeConfig: server.kubeConfig(),
+        hostname: "127.0.0.1",
+        signals: false,
+        logger: silentLogger,
+        peerAddress: (id) =>
+          ports[id] === undefined ? undefined : `127.0.0.1:${ports[id]}`,
+      }).start(),
+    );
+  }
+
+  before(async () => {
+    server = await TestApiServer.start();
+    client = KubeClient.fromKubeConfig(server.kubeConfig());
+  });
+
+  after(async () => {
+    for (const node of nodes.values()) {
+      await node.stop();
+      await node.finished;
+    }
+    await server.stop();
+  });
+
+  it("keeps leading, then follows the StatefulSet once it exists", async () => {
+    const ports = await freePorts(2);
+    await start(0, ports);
+    const solo = nodes.get(0)!;
+    await eventually("node 0 to lead", () => leaders(nodes).length === 1);
+    await start(1, ports);
+    await client.create(statefulSets, {
+      metadata: { name: "solo", namespace: "default" },
+      spec: { replicas: 2 },
+    } as never);
+    await eventually(
+      "voters 0 and 1",
+      () => sameConf(solo, [0, 1]) && sameConf(nodes.get(1)!, [0, 1]),
+    );
+    assert.equal(solo.node.failure, null);
+    assert.deepEqual(leaders(nodes), [solo]);
   });
 });
