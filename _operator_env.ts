@@ -63,6 +63,16 @@ export interface OperatorConfig {
   dataDir: string | null;
   /** `OPERATOR_HTTP_PORT` (default 8080): `/healthz`, `/readyz`, `/metrics`. */
   httpPort: number;
+  /**
+   * `WATCH_NAMESPACE`: the namespace controllers watch unless their
+   * reconciler names one; `null` (unset or empty) watches all namespaces.
+   * Set it to the pod's namespace when RBAC grants a Role, not a ClusterRole.
+   */
+  watchNamespace: string | null;
+  /** `RAFT_TICK_MS`: milliseconds per Raft tick (default: the node's, 50). */
+  tickMs: number | null;
+  /** `RAFT_ELECTION_TICKS`: the minimum election timeout in ticks (default: the node's, 6). */
+  electionTicks: number | null;
 }
 
 function read(env: EnvSource | undefined, name: string): string | undefined {
@@ -132,6 +142,25 @@ function readHttpPort(env: EnvSource | undefined, raftPort: number): number {
   return port;
 }
 
+function readInteger(
+  env: EnvSource | undefined,
+  variable: string,
+  range: { min: number; max: number; what: string },
+): number | null {
+  const raw = read(env, variable);
+  if (raw === undefined) return null;
+  const value = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || value < range.min || value > range.max) {
+    throw new OperatorConfigError(
+      variable,
+      `Expected ${variable} to be ${range.what}, an integer from ${range.min} to ${range.max}, found ${
+        JSON.stringify(raw)
+      }`,
+    );
+  }
+  return value;
+}
+
 /** Reads and checks the whole environment; throws on the first problem. */
 export function readOperatorEnv(env: EnvSource | undefined): OperatorConfig {
   const raft = RaftConfig.fromEnv(env);
@@ -147,11 +176,34 @@ export function readOperatorEnv(env: EnvSource | undefined): OperatorConfig {
     );
   }
   const dataDir = read(env, "RAFT_DATA_DIR") ?? null;
+  const watchNamespace = read(env, "WATCH_NAMESPACE") ?? null;
+  if (
+    watchNamespace !== null &&
+    !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(watchNamespace)
+  ) {
+    throw new OperatorConfigError(
+      "WATCH_NAMESPACE",
+      `Expected WATCH_NAMESPACE to be a namespace name (a DNS label), or empty for all namespaces, found ${
+        JSON.stringify(watchNamespace)
+      }`,
+    );
+  }
   return {
     raft,
     secret,
     clusterId,
     dataDir,
     httpPort: readHttpPort(env, raft.listenPort),
+    watchNamespace,
+    tickMs: readInteger(env, "RAFT_TICK_MS", {
+      min: 1,
+      max: 60_000,
+      what: "the milliseconds per Raft tick",
+    }),
+    electionTicks: readInteger(env, "RAFT_ELECTION_TICKS", {
+      min: 3,
+      max: 1000,
+      what: "the minimum election timeout in ticks",
+    }),
   };
 }

@@ -19,4 +19,5 @@ export * from "./raft/mod.ts";
 export * from "./controller/mod.ts";
 export * from "./discovery/mod.ts";
 export * from "./crd/mod.ts";
+export * from "./metrics/mod.ts";
 export * from "./operator.ts";

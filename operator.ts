@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
+import { KubeConfig } from "@kubernetes/client-node";
 import {
   KubeClient,
   type KubeObject,
@@ -14,7 +14,7 @@ import {
 } from "./controller/client.ts";
 import { Controller, type ControllerOptions } from "./controller/controller.ts";
 import { LeaderElection } from "./controller/leader_election.ts";
-import { type Logger, silentLogger } from "./controller/log.ts";
+import { consoleLogger, type Logger } from "./controller/log.ts";
 import type { Reconciler } from "./controller/reconciler.ts";
 import type { EnvSource } from "./discovery/pod_identity.ts";
 import { FileStorage } from "./raft/file_storage.ts";
@@ -27,22 +27,12 @@ import type { Storage } from "./raft/storage.ts";
 import { getEnv, onSignal, serve } from "./platform/mod.ts";
 import type { HttpServer } from "./platform/mod.ts";
 import { type OperatorConfig, readOperatorEnv } from "./_operator_env.ts";
+import { controllerMetrics } from "./metrics/controller.ts";
+import { RaftMetrics } from "./metrics/raft.ts";
+import { MetricsRegistry } from "./metrics/registry.ts";
 
 export { OperatorConfigError } from "./_operator_env.ts";
 export type { OperatorConfig } from "./_operator_env.ts";
-
-/**
- * `@kubernetes/client-node`'s `KubeConfig`: which cluster to talk to, and
- * with which credentials.
- *
- * @example
- * ```ts ignore
- * import { KubeConfig } from "@kubernetes/client-node";
- * const kubeConfig = new ClientKubeConfig();
- * kubeConfig.loadFromDefault();
- * ```
- */
-export type KubeConfig = ClientKubeConfig;
 
 /**
  * A resource as `defineCustomResource` describes it (`scope`) or as the
@@ -99,7 +89,7 @@ export interface OperatorReconciler<T extends KubeObject>
   finalizer?: string;
   /** Child kinds: a change of a child reconciles its controller owner. */
   owns?: readonly ResourceSource[];
-  /** Watch one namespace only (default: all). */
+  /** Watch one namespace only (default: `WATCH_NAMESPACE`, else all). */
   namespace?: string;
   /** Only primaries matching this label selector. */
   labelSelector?: string;
@@ -111,7 +101,7 @@ export interface OperatorReconciler<T extends KubeObject>
   component?: string;
 }
 
-/** Raft timing and limits the operator passes to its node. */
+/** Raft timing the operator passes to its node (over `RAFT_TICK_MS` and `RAFT_ELECTION_TICKS`). */
 export interface OperatorRaftOptions {
   /** Milliseconds per tick, the heartbeat interval (default 50). */
   tickMs?: number;
@@ -143,19 +133,21 @@ export interface OperatorOptions {
    * in-cluster service account when `KUBERNETES_SERVICE_HOST` is set, else
    * `~/.kube/config`.
    */
-  kubeConfig?: KubeConfig;
+  kubeConfig?: Parameters<typeof KubeClient.fromKubeConfig>[0];
   /** The address both servers listen on (default `0.0.0.0`). */
   hostname?: string;
   /** A monotonic clock in milliseconds (default `performance.now`). */
   clock?: () => number;
   /** Raft timing. */
   raft?: OperatorRaftOptions;
-  /** Where the operator and its controllers log (default: silent). */
+  /** Where the operator and its controllers log (default: JSON lines on the console). */
   logger?: Logger;
   /**
-   * Serves `GET /metrics`. Default: a few gauges in the Prometheus text
-   * format (term, leadership, commit and applied index, reconcile counts).
-   * Pass a registry's handler to serve more.
+   * Serves `GET /metrics`. Default: the operator's {@linkcode MetricsRegistry}
+   * (controller-runtime style reconcile and work-queue metrics, watch
+   * restarts, and the Raft node's role, term, indexes, elections, append
+   * latency and peer reachability; see metrics/README.md). Register your own
+   * metrics on {@linkcode RunningOperator.metrics} instead of replacing this.
    */
   metrics?: (request: Request) => Response | Promise<Response>;
   /** Stop gracefully on SIGTERM and SIGINT (default `true`). */
@@ -199,6 +191,8 @@ export interface RunningOperator {
   readonly kv: ReplicatedKv;
   /** The controllers, in the order they were added. */
   readonly controllers: readonly Controller<KubeObject>[];
+  /** The registry `/metrics` serves; register your own metrics on it. */
+  readonly metrics: MetricsRegistry;
   /** The port `/raft/*` is served on. */
   readonly raftPort: number;
   /** The port `/healthz`, `/readyz` and `/metrics` are served on. */
@@ -235,7 +229,7 @@ function toResourceType(source: ResourceSource): ResourceType {
 
 function defaultKubeConfig(env: EnvSource | undefined): KubeConfig {
   const read = (name: string) => env === undefined ? getEnv(name) : env[name];
-  const kubeConfig = new ClientKubeConfig();
+  const kubeConfig = new KubeConfig();
   const file = read("KUBECONFIG");
   if (file) {
     for (const path of file.split(":").filter((p) => p !== "")) {
@@ -351,7 +345,7 @@ export class Operator {
 
   /**
    * Starts everything and resolves after a graceful shutdown (SIGTERM or
-   * SIGINT); rejects when a controller or the Raft node fails.
+   * SIGINT); rejects when a port is taken or a controller fails.
    *
    * @example
    * ```ts ignore
@@ -370,6 +364,7 @@ class Running implements RunningOperator {
   readonly election: LeaderElection;
   readonly kv: ReplicatedKv;
   readonly controllers: Controller<KubeObject>[];
+  readonly metrics: MetricsRegistry;
   readonly raftPort: number;
   readonly httpPort: number;
   readonly finished: Promise<void>;
@@ -389,6 +384,7 @@ class Running implements RunningOperator {
     election: LeaderElection;
     kv: ReplicatedKv;
     controllers: Controller<KubeObject>[];
+    metrics: MetricsRegistry;
     transport: HttpTransport;
     server: HttpServer;
     leaderCommit: { term: number; commit: number };
@@ -402,6 +398,7 @@ class Running implements RunningOperator {
     this.election = init.election;
     this.kv = init.kv;
     this.controllers = init.controllers;
+    this.metrics = init.metrics;
     this.#transport = init.transport;
     this.#server = init.server;
     this.raftPort = init.transport.port ?? init.config.raft.listenPort;
@@ -424,7 +421,7 @@ class Running implements RunningOperator {
     init: { options: OperatorOptions; registered: Registered[] },
   ): Promise<Running> {
     const { options, registered } = init;
-    const logger = options.logger ?? silentLogger;
+    const logger = options.logger ?? consoleLogger;
     const clock = options.clock ?? (() => performance.now());
     const kubeConfig = options.kubeConfig ?? defaultKubeConfig(options.env);
     const client = KubeClient.fromKubeConfig(kubeConfig);
@@ -433,20 +430,29 @@ class Running implements RunningOperator {
       requireLease: true,
       now: clock,
     });
-    const storage: Storage = config.dataDir === null
-      ? new MemoryStorage()
-      : await FileStorage.open(config.dataDir);
+    const metrics = new MetricsRegistry({
+      defaultLabels: { node: String(raft.nodeId) },
+    });
+    const storage: Storage = RaftMetrics.instrumentStorage(
+      config.dataDir === null
+        ? new MemoryStorage()
+        : await FileStorage.open(config.dataDir),
+      { registry: metrics },
+    );
     const urls = new Map<NodeId, string>(
       [...raft.peers].map(([id, address]) => [id, `http://${address}`]),
     );
     const leaderCommit = { term: 0, commit: 0 };
     let node: RaftNode | null = null;
+    let raftMetrics: RaftMetrics | null = null;
     const transport = new HttpTransport({
       id: raft.nodeId,
       clusterId: config.clusterId,
       secret: config.secret,
       peerUrl: (id) => urls.get(id),
+      onSendError: (peer) => raftMetrics?.sendFailed(peer),
       onMessages: (messages: Message[]) => {
+        raftMetrics?.received(messages);
         for (const m of messages) {
           if (m.type !== "append" && m.type !== "heartbeat") continue;
           if (m.term > leaderCommit.term) {
@@ -465,15 +471,20 @@ class Running implements RunningOperator {
       storage,
       bootstrap: { voters: raft.voters(), learners: [] },
       stateMachine: store,
-      send: (messages) => transport.send(messages),
-      tickMs: options.raft?.tickMs,
-      electionTicks: options.raft?.electionTicks,
+      send: (messages) => {
+        raftMetrics?.sent(messages);
+        return transport.send(messages);
+      },
+      tickMs: options.raft?.tickMs ?? config.tickMs ?? undefined,
+      electionTicks: options.raft?.electionTicks ?? config.electionTicks ??
+        undefined,
       random: options.raft?.random,
       clock,
       election,
     });
     const started = node;
-    const cleanup: (() => void)[] = [];
+    raftMetrics = new RaftMetrics(started, { registry: metrics });
+    const cleanup: (() => void)[] = [() => raftMetrics?.stop()];
     cleanup.push(
       started.onRoleChange((change) => {
         logger.info("role changed", {
@@ -484,16 +495,31 @@ class Running implements RunningOperator {
         });
       }),
     );
-    await transport.listen({
-      port: raft.listenPort,
-      hostname: options.hostname,
-    });
+    try {
+      await transport.listen({
+        port: raft.listenPort,
+        hostname: options.hostname,
+      });
+    } catch (error) {
+      for (const off of cleanup) off();
+      await started.stop({ transfer: false });
+      await transport.close();
+      throw error;
+    }
     const stopControllers = new AbortController();
     const controllers = registered.map(({ resource, reconciler }) => {
+      const hooks = controllerMetrics({
+        registry: metrics,
+        controller: resource.plural,
+        concurrency: reconciler.concurrency,
+      });
       const controllerOptions: ControllerOptions<KubeObject> = {
+        observer: hooks.observer,
+        queue: { observer: hooks.queue },
+        watch: { observer: hooks.watch },
         client,
         guard: election.guard(),
-        namespace: reconciler.namespace,
+        namespace: reconciler.namespace ?? config.watchNamespace ?? undefined,
         labelSelector: reconciler.labelSelector,
         concurrency: reconciler.concurrency,
         finalizer: reconciler.finalizer,
@@ -511,11 +537,19 @@ class Running implements RunningOperator {
       return controller;
     });
     let running: Running | null = null;
-    const server = await serve(
-      (request) =>
-        running === null ? unavailable() : running.#handle(request, options),
-      { port: config.httpPort, hostname: options.hostname },
-    );
+    let server: HttpServer;
+    try {
+      server = await serve(
+        (request) =>
+          running === null ? unavailable() : running.#handle(request, options),
+        { port: config.httpPort, hostname: options.hostname },
+      );
+    } catch (error) {
+      for (const off of cleanup) off();
+      await started.stop({ transfer: false });
+      await transport.close();
+      throw error;
+    }
     const runs = controllers.map((controller, i) =>
       controller.run(registered[i].reconciler, {
         signal: stopControllers.signal,
@@ -527,6 +561,7 @@ class Running implements RunningOperator {
       election,
       kv: new ReplicatedKv(started, store),
       controllers,
+      metrics,
       transport,
       server,
       leaderCommit,
@@ -611,36 +646,11 @@ class Running implements RunningOperator {
       return text(ready ? 200 : 503, reason);
     }
     if (path === "/metrics") {
-      return options.metrics ? await options.metrics(request) : this.#metrics();
+      return options.metrics
+        ? await options.metrics(request)
+        : await this.metrics.handler()(request);
     }
     return text(404, "Not found: try /healthz, /readyz or /metrics");
-  }
-
-  #metrics(): Response {
-    const s = this.node.status();
-    const node = `node="${this.config.raft.nodeId}"`;
-    const lines = [
-      "# TYPE k8s_operator_raft_term gauge",
-      `k8s_operator_raft_term{${node}} ${s.term}`,
-      "# TYPE k8s_operator_raft_leader gauge",
-      `k8s_operator_raft_leader{${node}} ${this.node.isLeader() ? 1 : 0}`,
-      "# TYPE k8s_operator_raft_commit_index gauge",
-      `k8s_operator_raft_commit_index{${node}} ${s.commit}`,
-      "# TYPE k8s_operator_raft_applied_index gauge",
-      `k8s_operator_raft_applied_index{${node}} ${s.applied}`,
-      "# TYPE k8s_operator_reconciles_total counter",
-      ...this.controllers.flatMap((c) => {
-        const labels = `controller="${c.resource.plural}"`;
-        return [
-          `k8s_operator_reconciles_total{${labels},result="success"} ${c.metrics.reconciles}`,
-          `k8s_operator_reconciles_total{${labels},result="error"} ${c.metrics.failures}`,
-          `k8s_operator_reconciles_total{${labels},result="cancelled"} ${c.metrics.cancelled}`,
-        ];
-      }),
-    ];
-    return new Response(lines.join("\n") + "\n", {
-      headers: { "content-type": "text/plain; version=0.0.4" },
-    });
   }
 
   stop(): Promise<void> {

@@ -45,6 +45,7 @@ import {
   stable,
   wall,
 } from "./_raft_failover.ts";
+import { reportRow, reportSamples } from "./_report.ts";
 
 function option(name: string, fallback: string): string {
   const list = args();
@@ -339,6 +340,64 @@ const lines = [
 ];
 console.log("");
 for (const l of lines) console.log(l);
+
+const reported: Array<[string, number[], string, string]> = [
+  [
+    "failover, kill -9 → reconciling",
+    oursFailover!,
+    "default SIGKILL",
+    `client-go Lease, ${defaults}`,
+  ],
+  [
+    "failover, kill -9 → reconciling",
+    oursFailover!,
+    "scaled SIGKILL",
+    `Lease scaled, ${scaled}`,
+  ],
+  [
+    "handover, SIGTERM → reconciling",
+    oursHandover!,
+    "default SIGTERM",
+    `Lease release-on-cancel, ${defaults}`,
+  ],
+  [
+    "handover, SIGTERM → reconciling",
+    oursHandover!,
+    "scaled SIGTERM",
+    `Lease release-on-cancel, ${scaled}`,
+  ],
+];
+for (const [name, ours, key, baselineName] of reported) {
+  for (const p of [0.5, 0.99]) {
+    reportRow({
+      name: `${name} vs ${
+        key.startsWith("default") ? "default" : "scaled"
+      } Lease, 3 replicas, p${p * 100}`,
+      unit: "ms",
+      ours: pct(ours, p),
+      baseline: pct(results[key].leading, p),
+      baselineName,
+      better: "lower",
+    });
+  }
+}
+reportSamples({
+  name: "ours: kill -9 → guard leader",
+  unit: "ms",
+  samples: oursFailover!,
+});
+reportSamples({
+  name: "ours: SIGTERM → guard leader",
+  unit: "ms",
+  samples: oursHandover!,
+});
+for (const key of Object.keys(results)) {
+  reportSamples({
+    name: `baseline: Lease ${key.replace("SIGKILL", "kill -9")}`,
+    unit: "ms",
+    samples: results[key].leading,
+  });
+}
 
 const doc = `# Failover: Raft vs a client-go-style Lease
 

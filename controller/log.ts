@@ -65,10 +65,108 @@ export const silentLogger: Logger = {
   error: () => {},
 };
 
-function line(level: string, message: string, fields?: LogFields): string {
-  return JSON.stringify(
-    { level, message, ...fields },
-    (_key, value) =>
-      value instanceof Error ? `${value.name}: ${value.message}` : value,
-  );
+/** Log levels, from the most to the least verbose. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+const LEVELS: Record<LogLevel, number> = {
+  debug: 0,
+  info: 1,
+  warn: 2,
+  error: 3,
+};
+
+/** Options of {@linkcode jsonLogger}. */
+export interface JsonLoggerOptions {
+  /** The least severe level written (default `info`). */
+  level?: LogLevel;
+  /** Where each line goes, without its newline (default `console.log`). */
+  write?: (line: string) => void;
+  /** Fields added to every line (for instance `{ pod: "op-0" }`). */
+  fields?: LogFields;
+  /** The wall clock for the `time` field (default `Date.now`). */
+  now?: () => number;
+}
+
+/**
+ * A logger writing one JSON object per line: `time` (RFC 3339), `level`,
+ * `message`, then the fields. Errors become `"Name: message"`; values JSON
+ * cannot hold (bigint, cycles) are written as strings, never thrown.
+ *
+ * @example
+ * ```ts
+ * import { jsonLogger } from "./log.ts";
+ * const lines: string[] = [];
+ * const logger = jsonLogger({ level: "debug", write: (l) => lines.push(l), now: () => 0 });
+ * logger.debug?.("reconciled", { key: "default/web", term: 3 });
+ * console.log(lines[0]);
+ * // {"time":"1970-01-01T00:00:00.000Z","level":"debug","message":"reconciled","key":"default/web","term":3}
+ * ```
+ */
+export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
+  const threshold = LEVELS[options.level ?? "info"];
+  if (threshold === undefined) {
+    throw new RangeError(
+      `Expected a log level of debug, info, warn or error, found ${
+        JSON.stringify(options.level)
+      }`,
+    );
+  }
+  const write = options.write ?? ((l: string) => console.log(l));
+  const now = options.now ?? Date.now;
+  const base = options.fields;
+  const at = (level: LogLevel) =>
+    LEVELS[level] < threshold
+      ? () => {}
+      : (message: string, fields?: LogFields) =>
+        write(line(level, message, { ...base, ...fields }, now()));
+  return {
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+  };
+}
+
+/**
+ * A logger that adds `fields` to every line of `logger` (the line's own
+ * fields win).
+ *
+ * @example
+ * ```ts
+ * import { consoleLogger, withFields } from "./log.ts";
+ * const log = withFields(consoleLogger, { controller: "widgets" });
+ * log.info("started");
+ * ```
+ */
+export function withFields(logger: Logger, fields: LogFields): Logger {
+  const merge = (more?: LogFields) => ({ ...fields, ...more });
+  return {
+    debug: (message, more) => logger.debug?.(message, merge(more)),
+    info: (message, more) => logger.info(message, merge(more)),
+    warn: (message, more) => logger.warn(message, merge(more)),
+    error: (message, more) => logger.error(message, merge(more)),
+  };
+}
+
+function line(
+  level: string,
+  message: string,
+  fields?: LogFields,
+  time?: number,
+): string {
+  const head = time === undefined
+    ? { level, message }
+    : { time: new Date(time).toISOString(), level, message };
+  const entry = { ...head, ...fields };
+  try {
+    return JSON.stringify(entry, replacer);
+  } catch {
+    return JSON.stringify({ ...head, fields: String(fields) });
+  }
+}
+
+function replacer(_key: string, value: unknown): unknown {
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  if (typeof value === "bigint") return value.toString();
+  return value;
 }

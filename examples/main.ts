@@ -1,14 +1,12 @@
 /**
  * The example operator's whole main: run it in every pod of the StatefulSet
  * (`deploy/`), or locally with `RAFT_NODE_ID`/`RAFT_PEERS` as
- * `deno task demo` does. Logs are JSON lines on stdout.
+ * `deno task demo` does. Logs are JSON lines on stdout (errors on stderr).
  *
  * @module
  */
-import { consoleLogger, Operator } from "../mod.ts";
+import { Operator } from "../mod.ts";
 import { Website } from "./resources.ts";
 import { websiteReconciler } from "./website.ts";
 
-await Operator.fromEnv({ logger: consoleLogger })
-  .controller(Website, websiteReconciler)
-  .run();
+await Operator.fromEnv().controller(Website, websiteReconciler).run();

@@ -678,7 +678,9 @@ export class RaftNode {
       }
       this.#pending.clear();
     }
-    this.#election?.setRole(soft.role, soft.term, { leader: soft.leader });
+    this.#election?.setRole(soft.role, soft.term, {
+      leader: soft.role === "leader" ? this.id : soft.leader,
+    });
     if (soft.role === "leader") this.#refreshLease();
     for (const l of this.#listeners) l({ ...soft });
   }

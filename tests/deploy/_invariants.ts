@@ -6,8 +6,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { posix } from "node:path";
+import { existsSync } from "node:fs";
+import { join, posix } from "node:path";
 import { RaftConfig } from "../../discovery/mod.ts";
+import { Operator, type OperatorConfig } from "../../mod.ts";
 import {
   type Binding,
   type Bundle,
@@ -20,27 +22,11 @@ import {
   podEnv,
   type PolicyRule,
   type Role,
+  root,
   selects,
   type Service,
   type StatefulSet,
 } from "./_manifests.ts";
-
-/**
- * The variables the operator builder (`Operator.fromEnv`) reads besides
- * those of `RaftConfig.fromEnv` (which {@link fromEnvReads} finds by
- * recording): `RAFT_SECRET` or `RAFT_SECRET_FILE`, `RAFT_CLUSTER_ID`,
- * `RAFT_DATA_DIR`, `OPERATOR_HTTP_PORT`, and the timing `RAFT_TICK_MS`,
- * `RAFT_ELECTION_TICKS`.
- */
-export const OPERATOR_VARIABLES: readonly string[] = [
-  "RAFT_SECRET",
-  "RAFT_SECRET_FILE",
-  "RAFT_CLUSTER_ID",
-  "RAFT_DATA_DIR",
-  "OPERATOR_HTTP_PORT",
-  "RAFT_TICK_MS",
-  "RAFT_ELECTION_TICKS",
-];
 
 /** The operator variables deploy/ must set (the secret comes from a file). */
 export const REQUIRED_VARIABLES: readonly string[] = [
@@ -92,17 +78,60 @@ function view(bundle: Bundle): View {
   };
 }
 
-/** The names `RaftConfig.fromEnv` reads from `values`. */
-export function fromEnvReads(values: Record<string, string>): Set<string> {
-  const read = new Set<string>();
+/** The names `read` reads from `values`, recorded through a Proxy. */
+function recordReads(
+  values: Record<string, string>,
+  read: (env: Record<string, string>) => unknown,
+): Set<string> {
+  const names = new Set<string>();
   const recording = new Proxy(values, {
     get(target, name) {
-      if (typeof name === "string") read.add(name);
+      if (typeof name === "string") names.add(name);
       return Reflect.get(target, name);
     },
   });
-  RaftConfig.fromEnv(recording);
-  return read;
+  read(recording);
+  return names;
+}
+
+/** The names `RaftConfig.fromEnv` reads from `values`. */
+export function fromEnvReads(values: Record<string, string>): Set<string> {
+  return recordReads(values, (env) => RaftConfig.fromEnv(env));
+}
+
+/**
+ * The pod's environment as `Operator.fromEnv` sees it, with the secret
+ * file replaced by the bundle's stand-in (the real one is only in the pod).
+ */
+function withStandInSecret(
+  bundle: Bundle,
+  env: Record<string, string>,
+): Record<string, string> {
+  return env.RAFT_SECRET_FILE === undefined
+    ? env
+    : { ...env, RAFT_SECRET_FILE: bundle.standInSecretFile };
+}
+
+/** The names `Operator.fromEnv` (with `RaftConfig.fromEnv`) reads. */
+export function operatorReads(
+  bundle: Bundle,
+  values: Record<string, string>,
+): Set<string> {
+  return recordReads(
+    withStandInSecret(bundle, values),
+    (env) => Operator.fromEnv({ env }),
+  );
+}
+
+/** What `Operator.fromEnv` makes of pod `ordinal`'s environment. */
+export function operatorConfig(
+  bundle: Bundle,
+  ordinal: number,
+): OperatorConfig {
+  const { statefulSet } = view(bundle);
+  return Operator.fromEnv({
+    env: withStandInSecret(bundle, podEnv(statefulSet, ordinal)),
+  }).config;
 }
 
 /** Every object once, namespaced ones in the Namespace of deploy/, every kind present. */
@@ -234,19 +263,19 @@ export function checkDownwardApi(bundle: Bundle): void {
 }
 
 /**
- * Every variable is read by `RaftConfig.fromEnv` or the operator, every
- * operator variable is set, and the StatefulSet setup (not RAFT_PEERS) is
- * the one selected.
+ * Every variable is read by `Operator.fromEnv` (which runs
+ * `RaftConfig.fromEnv`), the operator's own are set, and the StatefulSet
+ * setup (not RAFT_PEERS) is the one selected.
  */
 export function checkEnvNames(bundle: Bundle): void {
   const { container, env } = view(bundle);
-  const read = fromEnvReads(env);
+  const read = operatorReads(bundle, env);
   for (const variable of container.env) {
     assert.ok(
-      read.has(variable.name) || OPERATOR_VARIABLES.includes(variable.name),
-      `Expected ${variable.name} to be read by RaftConfig.fromEnv (${
+      read.has(variable.name),
+      `Expected ${variable.name} to be read by Operator.fromEnv or RaftConfig.fromEnv (${
         [...read].join(", ")
-      }) or the operator (${OPERATOR_VARIABLES.join(", ")}), found it unread`,
+      }), found it unread`,
     );
   }
   for (const variable of REQUIRED_VARIABLES) {
@@ -254,6 +283,33 @@ export function checkEnvNames(bundle: Bundle): void {
   }
   assert.equal(env.RAFT_PEERS, undefined, "Expected no RAFT_PEERS");
   assert.equal(env.RAFT_NODE_ID, undefined, "Expected no RAFT_NODE_ID");
+  assert.equal(
+    env.WATCH_NAMESPACE,
+    env.NAMESPACE,
+    `Expected WATCH_NAMESPACE to be the pod's namespace (rbac.yaml grants a namespaced Role only), found ${
+      JSON.stringify(env.WATCH_NAMESPACE)
+    }`,
+  );
+}
+
+/**
+ * `Operator.fromEnv` accepts every pod's environment and takes the cluster
+ * id, the data dir and the ports from it.
+ */
+export function checkOperatorConfig(bundle: Bundle): void {
+  const { statefulSet, env, port } = view(bundle);
+  for (let ordinal = 0; ordinal < statefulSet.spec.replicas; ordinal++) {
+    const config = operatorConfig(bundle, ordinal);
+    assert.equal(config.raft.nodeId, ordinal);
+    assert.equal(config.clusterId, env.RAFT_CLUSTER_ID);
+    assert.equal(config.dataDir, env.RAFT_DATA_DIR, "Expected file storage");
+    assert.equal(config.raft.listenPort, port("raft"));
+    assert.equal(
+      config.httpPort,
+      port("http"),
+      "Expected the operator's http port to be the container's",
+    );
+  }
 }
 
 /**
@@ -555,6 +611,11 @@ export function checkDockerfile(bundle: Bundle): void {
   assert.ok(cmd, "Expected a CMD");
   const argv = JSON.parse(cmd.args) as string[];
   assert.equal(argv[0], "run");
+  const entry = argv.at(-1) ?? "";
+  assert.ok(
+    existsSync(join(root, entry)),
+    `Expected the image's entry point ${entry} in the repository, found none`,
+  );
   for (const flag of ["-A", "--allow-all", "--allow-run", "--allow-ffi"]) {
     assert.ok(!argv.includes(flag), `Expected no ${flag}`);
   }

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { readdir, readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { existsSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -334,13 +335,27 @@ export interface Bundle {
   manifests: Manifest[];
   secret: SecretTemplate;
   dockerfile: Instruction[];
+  /**
+   * A file holding a made-up peer secret, read in place of the pod's
+   * RAFT_SECRET_FILE when the environment goes through `Operator.fromEnv`.
+   */
+  standInSecretFile: string;
 }
 
-/** Loads deploy/ as the invariants see it. */
+/** Loads deploy/ as the invariants see it; {@link unloadBundle} when done. */
 export async function loadBundle(): Promise<Bundle> {
+  const dir = await mkdtemp(join(tmpdir(), "deploy-test-"));
+  const standInSecretFile = join(dir, "secret");
+  await writeFile(standInSecretFile, "0123456789abcdef0123456789abcdef\n");
   return {
     manifests: await loadManifests(),
     secret: await loadSecretTemplate(),
     dockerfile: await loadDockerfile(),
+    standInSecretFile,
   };
+}
+
+/** Removes the stand-in secret of {@link loadBundle}. */
+export async function unloadBundle(bundle: Bundle): Promise<void> {
+  await rm(dirname(bundle.standInSecretFile), { recursive: true, force: true });
 }

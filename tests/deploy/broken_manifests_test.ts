@@ -1,4 +1,4 @@
-import { before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   type Access,
@@ -9,6 +9,7 @@ import {
   checkEnvNames,
   checkNetworkPolicy,
   checkObjects,
+  checkOperatorConfig,
   checkPeers,
   checkPodSecurity,
   checkPorts,
@@ -28,26 +29,27 @@ import {
   type Role,
   type Service,
   type StatefulSet,
+  unloadBundle,
 } from "./_manifests.ts";
+import { websiteReconciler } from "../../examples/website.ts";
 
-/** What the example needs of its children (as in manifests_test.ts). */
-const EXAMPLE_NEEDS: readonly Access[] = [
-  {
-    group: "",
-    resource: "configmaps",
-    verbs: ["get", "list", "watch", "create", "patch", "delete"],
-  },
-  {
-    group: "apps",
-    resource: "deployments",
-    verbs: ["get", "list", "watch", "create", "patch", "delete"],
-  },
-];
+/** What the example needs of the kinds it owns (as in manifests_test.ts). */
+const EXAMPLE_NEEDS: readonly Access[] = (websiteReconciler.owns ?? []).map((
+  owned,
+) => ({
+  group: owned.group,
+  resource: owned.plural,
+  verbs: ["get", "list", "watch", "create", "patch", "delete"],
+}));
 
 let pristine: Bundle;
 
 before(async () => {
   pristine = await loadBundle();
+});
+
+after(async () => {
+  await unloadBundle(pristine);
 });
 
 /** A deep copy of the real bundle, so each case breaks one thing. */
@@ -150,7 +152,37 @@ const cases: Case[] = [
     name: "a misspelt variable that nothing reads",
     breakIt: (b) => setEnv(b, "RAFT_REPLICA", "3"),
     check: checkEnvNames,
-    error: /Expected RAFT_REPLICA to be read by RaftConfig\.fromEnv/,
+    error: /Expected RAFT_REPLICA to be read by Operator\.fromEnv/,
+  },
+  {
+    name: "a watch of every namespace with a namespaced Role",
+    breakIt: (b) => {
+      const c = container(b);
+      c.env = c.env.filter((v) => v.name !== "WATCH_NAMESPACE");
+    },
+    check: checkEnvNames,
+    error: /Expected WATCH_NAMESPACE to be the pod's namespace/,
+  },
+  {
+    name: "a data dir the operator does not get",
+    breakIt: (b) => {
+      const c = container(b);
+      c.env = c.env.filter((v) => v.name !== "RAFT_DATA_DIR");
+    },
+    check: checkOperatorConfig,
+    error: /Expected file storage/,
+  },
+  {
+    name: "an http port the operator does not listen on",
+    breakIt: (b) => setEnv(b, "OPERATOR_HTTP_PORT", "9090"),
+    check: checkOperatorConfig,
+    error: /the operator's http port to be the container's/,
+  },
+  {
+    name: "a cluster id the operator refuses",
+    breakIt: (b) => setEnv(b, "RAFT_CLUSTER_ID", "-bad id-"),
+    check: checkOperatorConfig,
+    error: /Expected RAFT_CLUSTER_ID to be letters, digits/,
   },
   {
     name: "an operator variable left out",
@@ -320,6 +352,15 @@ const cases: Case[] = [
     },
     check: checkDockerfile,
     error: /USER to be the pod's runAsUser/,
+  },
+  {
+    name: "an entry point that does not exist",
+    breakIt: (b) => {
+      const cmd = b.dockerfile.findLast((l) => l.instruction === "CMD")!;
+      cmd.args = cmd.args.replace("examples/main.ts", "examples/mian.ts");
+    },
+    check: checkDockerfile,
+    error: /entry point examples\/mian\.ts in the repository/,
   },
   {
     name: "write access to the whole filesystem",

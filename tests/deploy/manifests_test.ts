@@ -1,4 +1,4 @@
-import { before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
@@ -10,6 +10,7 @@ import {
   checkEnvNames,
   checkNetworkPolicy,
   checkObjects,
+  checkOperatorConfig,
   checkPeers,
   checkPodSecurity,
   checkPorts,
@@ -21,7 +22,13 @@ import {
   checkStatefulSet,
   fromEnvReads,
 } from "./_invariants.ts";
-import { type Bundle, deployDir, loadBundle, podEnv } from "./_manifests.ts";
+import {
+  type Bundle,
+  deployDir,
+  loadBundle,
+  podEnv,
+  unloadBundle,
+} from "./_manifests.ts";
 import type { StatefulSet } from "./_manifests.ts";
 import {
   collectDefinitions,
@@ -29,22 +36,26 @@ import {
   renderCrdFiles,
 } from "../../scripts/crd.ts";
 import * as registry from "../../deploy/crds/crds.ts";
+import { websiteReconciler } from "../../examples/website.ts";
 
 /**
- * What the example operator (examples/website.ts) does to the kinds it
- * owns: watches them, applies them server-side (patch, and create for a new
- * child) and deletes them in its cleanup.
+ * What the example operator does to each kind its reconciler owns
+ * (examples/website.ts): watches it, applies it server-side (patch, and
+ * create for a new child) and deletes it in its cleanup.
  */
 const CHILD_VERBS = ["get", "list", "watch", "create", "patch", "delete"];
-const EXAMPLE_CHILDREN: readonly Access[] = [
-  { group: "", resource: "configmaps", verbs: CHILD_VERBS },
-  { group: "apps", resource: "deployments", verbs: CHILD_VERBS },
-];
+const exampleChildren: Access[] = (websiteReconciler.owns ?? []).map((
+  owned,
+) => ({ group: owned.group, resource: owned.plural, verbs: CHILD_VERBS }));
 
 let bundle: Bundle;
 
 before(async () => {
   bundle = await loadBundle();
+});
+
+after(async () => {
+  await unloadBundle(bundle);
 });
 
 describe("deploy/ manifests", () => {
@@ -80,7 +91,11 @@ describe("the environment", () => {
     checkDownwardApi(bundle);
   });
 
-  it("names only variables that RaftConfig.fromEnv or the operator reads", () => {
+  it("is accepted by Operator.fromEnv in every pod, with the cluster id, data dir and ports of the manifests", () => {
+    checkOperatorConfig(bundle);
+  });
+
+  it("names only variables that Operator.fromEnv or RaftConfig.fromEnv reads", () => {
     checkEnvNames(bundle);
     const statefulSet = bundle.manifests.find((m) =>
       m.kind === "StatefulSet"
@@ -133,7 +148,7 @@ describe("the PodDisruptionBudget", () => {
 
 describe("RBAC", () => {
   it("covers the custom resources, the example's children and Events, with no wildcard", () => {
-    checkRbac(bundle, EXAMPLE_CHILDREN);
+    checkRbac(bundle, exampleChildren);
   });
 });
 

@@ -8,6 +8,7 @@ import {
   ReconcileResult,
   type ResourceType,
   type RunningOperator,
+  silentLogger,
 } from "../../mod.ts";
 import { KubeClient } from "../../controller/mod.ts";
 import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
@@ -82,6 +83,7 @@ describe("three operators against the test API server", () => {
           kubeConfig: server.kubeConfig(),
           hostname: "127.0.0.1",
           signals: false,
+          logger: silentLogger,
         }).controller(configMaps, recordingReconciler(log)).start(),
       );
     }
@@ -130,10 +132,17 @@ describe("three operators against the test API server", () => {
     }
     const metrics = await get(nodes[0].httpPort, "/metrics");
     assert.equal(metrics.status, 200);
-    assert.match(
-      await metrics.text(),
-      /k8s_operator_raft_term\{node="0"\} \d+/,
+    assert.match(await metrics.text(), /^raft_term\{node="0"\} [1-9]\d*$/m);
+    // The node that reconciled counts it in controller-runtime's metric.
+    const reconciler = log.find((r) => r.key === "default/first")!.node;
+    const own = await (await get(
+      nodes.find((n) => n.config.raft.nodeId === reconciler)!.httpPort,
+      "/metrics",
+    )).text();
+    const success = own.match(
+      /^controller_runtime_reconcile_total\{[^}]*result="success"[^}]*\} (\d+)$/m,
     );
+    assert.ok(success && Number(success[1]) >= 1, own);
     assert.equal((await get(nodes[0].httpPort, "/nope")).status, 404);
   });
 

@@ -173,6 +173,60 @@ describe("Operator.fromEnv", () => {
     );
   });
 
+  it("reads Raft timing, and refuses timing out of range", () => {
+    const { config } = Operator.fromEnv({
+      env: {
+        ...POD,
+        RAFT_SECRET: TEST_SECRET,
+        RAFT_TICK_MS: "100",
+        RAFT_ELECTION_TICKS: "10",
+      },
+    });
+    assert.equal(config.tickMs, 100);
+    assert.equal(config.electionTicks, 10);
+    assert.equal(
+      Operator.fromEnv({ env: { ...POD, RAFT_SECRET: TEST_SECRET } }).config
+        .tickMs,
+      null,
+    );
+    assert.throws(
+      () =>
+        Operator.fromEnv({
+          env: { ...POD, RAFT_SECRET: TEST_SECRET, RAFT_ELECTION_TICKS: "2" },
+        }),
+      configError(
+        "RAFT_ELECTION_TICKS",
+        /an integer from 3 to 1000, found "2"/,
+      ),
+    );
+    assert.throws(
+      () =>
+        Operator.fromEnv({
+          env: { ...POD, RAFT_SECRET: TEST_SECRET, RAFT_TICK_MS: "fast" },
+        }),
+      configError("RAFT_TICK_MS", /from 1 to 60000, found "fast"/),
+    );
+  });
+
+  it("reads WATCH_NAMESPACE, empty meaning all namespaces", () => {
+    const env = { ...POD, RAFT_SECRET: TEST_SECRET };
+    assert.equal(Operator.fromEnv({ env }).config.watchNamespace, null);
+    assert.equal(
+      Operator.fromEnv({ env: { ...env, WATCH_NAMESPACE: "" } }).config
+        .watchNamespace,
+      null,
+    );
+    assert.equal(
+      Operator.fromEnv({ env: { ...env, WATCH_NAMESPACE: "web" } }).config
+        .watchNamespace,
+      "web",
+    );
+    assert.throws(
+      () => Operator.fromEnv({ env: { ...env, WATCH_NAMESPACE: "Web Sites" } }),
+      configError("WATCH_NAMESPACE", /a namespace name/),
+    );
+  });
+
   it("refuses a cluster id that cannot travel in a header", () => {
     for (const value of ["a b", "-x", "x\ny", "x".repeat(254)]) {
       assert.throws(

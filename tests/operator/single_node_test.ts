@@ -1,10 +1,18 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TestApiServer } from "../../testing/mod.ts";
-import { Operator } from "../../mod.ts";
+import {
+  KubeClient,
+  type KubeObject,
+  Operator,
+  ReconcileResult,
+  type ResourceType,
+  silentLogger,
+} from "../../mod.ts";
 import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
 
 describe("an operator on its own", () => {
@@ -26,7 +34,7 @@ describe("an operator on its own", () => {
       kubeConfig: server.kubeConfig(),
       hostname: "127.0.0.1",
       signals: false,
-      raft: { tickMs: 10 },
+      logger: silentLogger,
     }).start();
     try {
       const url = `http://127.0.0.1:${running.httpPort}`;
@@ -53,7 +61,7 @@ describe("an operator on its own", () => {
         kubeConfig: server.kubeConfig(),
         hostname: "127.0.0.1",
         signals: false,
-        raft: { tickMs: 10 },
+        logger: silentLogger,
       }).start();
     const first = await start();
     await eventually("leadership", () => first.node.isLeader());
@@ -77,5 +85,87 @@ describe("an operator on its own", () => {
       await second.stop();
       await second.finished;
     }
+  });
+
+  it("watches only WATCH_NAMESPACE when it is set", async () => {
+    const client = KubeClient.fromKubeConfig(server.kubeConfig());
+    const namespaces: ResourceType = {
+      group: "",
+      version: "v1",
+      plural: "namespaces",
+      kind: "Namespace",
+      namespaced: false,
+    };
+    const configMaps: ResourceType = {
+      group: "",
+      version: "v1",
+      plural: "configmaps",
+      kind: "ConfigMap",
+      namespaced: true,
+    };
+    await client.create(namespaces, { metadata: { name: "web" } });
+    const [env] = clusterEnv(await freePorts(1), { WATCH_NAMESPACE: "web" });
+    const seen: string[] = [];
+    const running = await Operator.fromEnv({
+      env,
+      kubeConfig: server.kubeConfig(),
+      hostname: "127.0.0.1",
+      signals: false,
+      logger: silentLogger,
+    }).controller<KubeObject>(configMaps, {
+      labelSelector: "watch-test=yes",
+      reconcile: (_object, ctx) => {
+        seen.push(ctx.key);
+        return Promise.resolve(ReconcileResult.done());
+      },
+    }).start();
+    try {
+      for (const namespace of ["default", "web"]) {
+        await client.create(configMaps, {
+          metadata: {
+            name: "settings",
+            namespace,
+            labels: { "watch-test": "yes" },
+          },
+        });
+      }
+      await eventually(
+        "web/settings reconciled",
+        () => seen.includes("web/settings"),
+      );
+      assert.deepEqual(seen.filter((k) => k.startsWith("default/")), []);
+    } finally {
+      await running.stop();
+      await running.finished;
+    }
+  });
+
+  it("fails to start on a taken HTTP port, and releases the Raft port", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) =>
+      blocker.listen(0, "127.0.0.1", resolve)
+    );
+    const taken = (blocker.address() as { port: number }).port;
+    const [env] = clusterEnv(await freePorts(1));
+    const options = {
+      kubeConfig: server.kubeConfig(),
+      hostname: "127.0.0.1",
+      signals: false,
+      logger: silentLogger,
+    };
+    try {
+      await assert.rejects(
+        Operator.fromEnv({
+          ...options,
+          env: { ...env, OPERATOR_HTTP_PORT: String(taken) },
+        }).start(),
+        (error: Error) => /in use/i.test(`${error.name} ${error.message}`),
+      );
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+    const again = await Operator.fromEnv({ ...options, env }).start();
+    await again.stop();
+    await again.finished;
   });
 });

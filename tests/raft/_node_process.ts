@@ -134,12 +134,18 @@ function errorOf(error: unknown): Record<string, unknown> {
 async function load(count: number, concurrency: number): Promise<void> {
   const latencies: number[] = [];
   let next = 0;
+  let failed = false;
   const started = performance.now();
   const worker = async () => {
-    while (next < count) {
+    while (next < count && !failed) {
       const i = next++;
       const t = performance.now();
-      await kv.put(`load-${i % 1000}`, String(i));
+      try {
+        await kv.put(`load-${i % 1000}`, String(i));
+      } catch (error) {
+        failed = true; // the other workers stop too
+        throw error;
+      }
       latencies.push(performance.now() - t);
     }
   };

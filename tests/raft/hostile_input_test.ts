@@ -188,11 +188,14 @@ describe("hostile and malformed messages", () => {
     const net = cluster();
     net.stop(3);
     const index = net.propose(1, "y");
+    net.tick(3, [1]);
+    const before = net.core(1).status();
     net.core(1).step(
       base({ type: "appendResp", from: 2, to: 1, term: 1, index: index + 100 }),
     );
     assert.ok(net.core(1).status().commit < index);
     assert.equal(net.core(1).status().progress[2].match, index - 1);
+    assert.deepEqual(net.core(1).status(), before, "not even the lease moves");
   });
 
   it("a vote response from a non-voter does not count", () => {

@@ -12,7 +12,7 @@ import { MemoryStorage } from "../../raft/memory_storage.ts";
 import { RaftNode } from "../../raft/node.ts";
 import type { RoleChange } from "../../raft/node.ts";
 import type { Storage, StorageWrite } from "../../raft/storage.ts";
-import type { Message } from "../../raft/types.ts";
+import type { ConfChange, Message } from "../../raft/types.ts";
 import { seeded } from "./_random.ts";
 
 let now = 0;
@@ -387,6 +387,66 @@ describe("RaftNode on fake time", () => {
     await advance(200);
     await put;
     assert.equal(again.store.get("after"), "restart", "it applies new writes");
+  });
+
+  it("grows 3 → 5 through learners and shrinks back to 3 through the leader", async () => {
+    for (const id of [0, 1, 2, 3, 4]) {
+      await net.add(id, { storage: new DurableMemory() });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const l = net.members.get(leader)!.node;
+    const kv = new ReplicatedKv(l, net.members.get(leader)!.store);
+    const put = kv.put("before", "growth");
+    await advance(100);
+    await put;
+    for (const id of [3, 4]) {
+      assert.deepEqual(
+        net.members.get(id)!.roles,
+        [],
+        `pod ${id} outside the membership stays a quiet follower`,
+      );
+    }
+    // Every change the leader proposes, in order.
+    const changes: string[] = [];
+    const propose = l.changeMembership.bind(l);
+    l.changeMembership = (change: ConfChange) => {
+      changes.push(`${change.type} ${change.nodeId}`);
+      return propose(change);
+    };
+    let done = false;
+    const grow = l.reconcileMembers([0, 1, 2, 3, 4]).then(() => done = true);
+    for (let i = 0; i < 500 && !done; i++) await advance(10);
+    await grow;
+    assert.deepEqual(l.status().conf, {
+      voters: [0, 1, 2, 3, 4],
+      learners: [],
+    });
+    for (const id of [3, 4]) {
+      const added = changes.indexOf(`addLearner ${id}`);
+      const promoted = changes.indexOf(`promote ${id}`);
+      assert.ok(
+        added !== -1 && added < promoted,
+        `node ${id} joined as a learner, then was promoted: ${changes}`,
+      );
+      assert.equal(net.members.get(id)!.store.get("before"), "growth");
+    }
+    done = false;
+    // The outcome is checked below; a removed leader would end the call
+    // with NotLeaderError once its own removal is committed.
+    const shrink = l.reconcileMembers([0, 1, 2]).then(
+      () => done = true,
+      () => done = true,
+    );
+    for (let i = 0; i < 500 && !done; i++) await advance(10);
+    await shrink;
+    await advance(1000);
+    const [now] = net.leaders();
+    assert.ok(now !== undefined && now <= 2, `a node of 0..2 leads: ${now}`);
+    assert.deepEqual(
+      net.members.get(now)!.node.status().conf,
+      { voters: [0, 1, 2], learners: [] },
+    );
   });
 
   it("hands leadership over on stop before it returns", async () => {

@@ -1,5 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { RaftCore } from "../../raft/core.ts";
+import { MemoryStorage } from "../../raft/memory_storage.ts";
+import type { Entry, Message } from "../../raft/types.ts";
 import { Network } from "./_network.ts";
 
 function terms(net: Network, id: number): number[] {
@@ -39,43 +42,50 @@ describe("log replication", () => {
   });
 
   it("a follower commits only what an append proved it shares with the leader, not its stale tail", () => {
-    const net = new Network({ voters: [1, 2, 3] });
-    net.elect(1);
-    net.propose(1, "x");
-    net.deliver();
-    net.cut([1], [2, 3]);
-    net.propose(1, "stale");
-    net.deliver();
-    net.stop(1);
-    net.heal();
-    net.tick(10, [2, 3]);
-    net.elect(2);
-    net.propose(2, "new");
-    net.deliver();
-    assert.equal(net.core(2).status().commit, 4);
-    net.start(1);
-    assert.deepEqual(terms(net, 1), [1, 1, 1], "1 keeps its stale index 3");
-    // An append that stops at index 2 (a delayed one, or one capped by
-    // maxEntriesPerAppend) carries the leader's commit index 4.
-    const x = net.storages.get(2)!.load().entries[1];
-    net.core(1).step({
+    // Follower 2 holds x and an uncommitted entry of term 1 at index 3; the
+    // leader of term 2 holds x, then entries 3 and 4 of its own term, committed.
+    const entry = (term: number, index: number, text: string): Entry => ({
+      term,
+      index,
+      type: "normal",
+      data: new TextEncoder().encode(text),
+    });
+    const follower = new RaftCore({
+      id: 2,
+      state: {
+        hardState: { term: 1, vote: 1, commit: 1 },
+        snapshot: null,
+        entries: [entry(1, 1, "a"), entry(1, 2, "x"), entry(1, 3, "stale")],
+      },
+      bootstrap: { voters: [1, 2, 3], learners: [] },
+      random: () => 0.5,
+      applied: 1,
+    });
+    const append = (index: number, entries: Entry[]): Message => ({
       type: "append",
-      from: 2,
-      to: 1,
+      from: 3,
+      to: 2,
       term: 2,
-      index: 1,
+      index,
       logTerm: 1,
-      entries: [x],
+      entries,
       commit: 4,
       reject: false,
       rejectHint: 0,
       snapshot: null,
     });
-    net.flush();
-    assert.equal(net.core(1).status().commit, 2);
-    assert.deepEqual(net.appliedTexts(1), ["x"]);
-    net.run(3);
-    assert.deepEqual(net.appliedTexts(1), ["x", "new"]);
+    const applied = () =>
+      follower.ready().committedEntries.map((e) =>
+        new TextDecoder().decode(e.data)
+      );
+    // An append that stops at index 2 (delayed, or capped by maxEntriesPerAppend).
+    follower.step(append(1, [entry(1, 2, "x")]));
+    assert.equal(follower.status().commit, 2);
+    assert.deepEqual(applied(), ["x"]);
+    follower.advance();
+    follower.step(append(2, [entry(2, 3, "y"), entry(2, 4, "z")]));
+    assert.equal(follower.status().commit, 4);
+    assert.deepEqual(applied(), ["y", "z"]);
   });
 
   it("fast backtracking repairs a long divergent log in a few round trips", () => {
@@ -153,6 +163,21 @@ describe("log replication", () => {
     net.filter = () => true;
     net.run(2);
     assert.deepEqual(net.appliedTexts(3), ["x"]);
+  });
+
+  it("a follower that lost acknowledged entries (memory storage, restarted empty) is sent them again", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    for (const t of ["a", "b"]) net.propose(1, t);
+    net.run(2);
+    assert.equal(net.core(1).status().progress[3].match, 3);
+    net.stop(3);
+    net.storages.set(3, new MemoryStorage());
+    net.start(3);
+    net.propose(1, "c");
+    net.run(3);
+    assert.deepEqual(net.appliedTexts(3), ["a", "b", "c"]);
+    assert.deepEqual(terms(net, 3), terms(net, 1));
   });
 
   it("followers learn the commit index and apply what the leader applied", () => {

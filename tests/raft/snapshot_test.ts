@@ -106,6 +106,38 @@ describe("snapshots and log compaction", () => {
     assert.equal(answer.index, 2);
   });
 
+  it("a delayed snapshot older than the follower's own is ignored, not rewinding its log", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.propose(1, "a");
+    net.run(1);
+    net.compact(1);
+    const old = net.storages.get(1)!.load().snapshot!;
+    net.propose(1, "b");
+    net.run(1);
+    assert.equal(net.compact(2), 3);
+    net.core(2).step({
+      type: "snapshot",
+      from: 1,
+      to: 2,
+      term: 1,
+      logTerm: 0,
+      index: 0,
+      commit: 0,
+      entries: [],
+      reject: false,
+      rejectHint: 0,
+      snapshot: old,
+    });
+    net.flush();
+    assert.equal(old.metadata.index, 2);
+    assert.equal(net.core(2).status().snapshotIndex, 3);
+    assert.equal(net.core(2).status().lastIndex, 3);
+    assert.equal(net.storages.get(2)!.load().snapshot!.metadata.index, 3);
+    const [answer] = net.take((m) => m.from === 2);
+    assert.deepEqual([answer.type, answer.index], ["appendResp", 3]);
+  });
+
   it("compaction refuses an index that is not applied yet or not above the snapshot", () => {
     const net = new Network({ voters: [1, 2, 3] });
     net.elect(1);

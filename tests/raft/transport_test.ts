@@ -1,4 +1,4 @@
-import { describe, it } from "node:test";
+import { describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import {
@@ -12,6 +12,9 @@ import {
   SNAPSHOT_PATH,
 } from "../../raft/transport.ts";
 import type { Message } from "../../raft/types.ts";
+import { KeyValueStore } from "../../raft/kv.ts";
+import { MemoryStorage } from "../../raft/memory_storage.ts";
+import { RaftNode } from "../../raft/node.ts";
 import { below, seeded } from "./_random.ts";
 
 function msg(over: Partial<Message> = {}): Message {
@@ -246,6 +249,92 @@ describe("HTTP transport endpoint", () => {
       }
     }
     assert.ok(accepted < 2000);
+  });
+});
+
+describe("HTTP transport in front of a RaftNode", () => {
+  it("leaves the node's term, vote and log untouched by refused requests, and only a signed one moves it", async () => {
+    mock.timers.enable({ apis: ["setTimeout"] });
+    class Durable extends MemoryStorage {
+      override readonly durable: boolean = true;
+    }
+    const sent: Message[] = [];
+    const node = await RaftNode.start({
+      id: 0,
+      storage: new Durable(),
+      bootstrap: { voters: [0, 1, 2], learners: [] },
+      stateMachine: new KeyValueStore(),
+      send: (ms) => sent.push(...ms),
+      clock: () => 0,
+    });
+    const t = new HttpTransport({
+      id: 0,
+      clusterId: "c1",
+      secret: "secret",
+      peerUrl: (id) => id === 1 || id === 2 ? `http://peer${id}` : undefined,
+      onMessages: (ms) => node.receive(ms),
+      maxBodyBytes: 4096,
+    });
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+    };
+    try {
+      const vote = (from: number): Message =>
+        msg({
+          type: "vote",
+          from,
+          to: 0,
+          term: 9,
+          logTerm: 0,
+          index: 0,
+          commit: 0,
+          entries: [],
+        });
+      const body = encodeMessages([vote(1)]);
+      const random = seeded(77);
+      const hostile: Request[] = [
+        request(body, { secret: "guess" }),
+        request(body, { cluster: "other" }),
+        request(encodeMessages([vote(7)]), { from: "7" }),
+        request(body, { signature: "00".repeat(32) }),
+        request(body.subarray(0, 30)), // signed, but does not decode
+        request(encodeMessages([{
+          ...vote(1),
+          entries: [{
+            term: 9,
+            index: 1,
+            type: "normal",
+            data: new Uint8Array(5000),
+          }],
+        }])), // over maxBodyBytes
+      ];
+      for (let i = 0; i < 200; i++) {
+        const bytes = body.slice();
+        bytes[below(random, bytes.length)] ^= 1 + below(random, 255);
+        hostile.push(request(bytes, {
+          signature: sign({ cluster: "c1", from: "1", to: "0", body }),
+        }));
+      }
+      const before = node.status();
+      for (const req of hostile) {
+        const res = await t.handle(req);
+        assert.ok(res.status >= 400 && res.status < 500, `${res.status}`);
+        await settle();
+      }
+      const after = node.status();
+      assert.deepEqual(
+        [after.term, after.vote, after.lastIndex, after.commit],
+        [before.term, before.vote, before.lastIndex, before.commit],
+      );
+      assert.deepEqual(sent, [], "the node answered nothing");
+      // The same vote, correctly signed, reaches the node and moves its term.
+      assert.equal((await t.handle(request(body))).status, 204);
+      await settle();
+      assert.equal(node.status().term, 9);
+    } finally {
+      await node.stop({ transfer: false });
+      mock.timers.reset();
+    }
   });
 });
 

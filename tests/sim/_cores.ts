@@ -1,11 +1,12 @@
 /**
- * The cores the simulator can drive: the real {@linkcode RaftCore} and two
+ * The cores the simulator can drive: the real {@linkcode RaftCore} and
  * deliberately broken variants that exist to prove the checker has teeth.
  *
  * @module
  */
 import { RaftCore } from "../../raft/core.ts";
 import { RaftError } from "../../raft/errors.ts";
+import type { Message } from "../../raft/types.ts";
 import type { CoreFactory } from "./_cluster.ts";
 
 /** Grants votes without the §5.4.1 up-to-date log check. */
@@ -22,11 +23,47 @@ export class CommitOldTermByCount extends RaftCore {
   }
 }
 
+/**
+ * Ignores leader stickiness: it treats every vote and pre-vote request as one
+ * sent on a leadership transfer, which a follower grants even while it hears
+ * from its leader. A leader's lease then means nothing.
+ */
+export class NoStickiness extends RaftCore {
+  override step(message: Message): void {
+    const vote = message !== null && typeof message === "object" &&
+      (message.type === "vote" || message.type === "preVote");
+    super.step(vote ? { ...message, transfer: true } : message);
+  }
+}
+
+/** Claims a fresh lease whenever it leads (a runtime trusting it acts stale). */
+export class GreedyLease extends RaftCore {
+  override leaseTicks(): number | null {
+    return super.leaseTicks() === null ? null : 0;
+  }
+}
+
+/**
+ * Simulator finding F1, undone: a learner drops vote and pre-vote requests
+ * (the core before the fix refused them).
+ */
+export class LearnerRefusesVotes extends RaftCore {
+  override step(message: Message): void {
+    const vote = message !== null && typeof message === "object" &&
+      (message.type === "vote" || message.type === "preVote");
+    if (vote && !this.status().conf.voters.includes(this.id)) return;
+    super.step(message);
+  }
+}
+
 /** The cores by the name `--variant` takes. */
 export const CORES: Record<string, CoreFactory> = {
   real: (options) => new RaftCore(options),
   "vote-without-log-check": (options) => new VoteWithoutLogCheck(options),
   "commit-old-term-by-count": (options) => new CommitOldTermByCount(options),
+  "greedy-lease": (options) => new GreedyLease(options),
+  "no-stickiness": (options) => new NoStickiness(options),
+  "learner-refuses-votes": (options) => new LearnerRefusesVotes(options),
 };
 
 /** `true` for the refusals a client call may meet (not leader, change pending). */

@@ -235,7 +235,7 @@ class Driver {
   #partition(): void {
     const { cluster, prng, ids } = this;
     const net = cluster.network;
-    const kind = prng.int(5);
+    const kind = prng.int(6);
     if (kind === 0) {
       net.heal();
       this.#log("heal network");
@@ -259,6 +259,15 @@ class Driver {
         net.cut(from, to);
         this.#log(`cut ${from} -> ${to}`);
       }
+    } else if (kind === 4) {
+      // A partial partition: the leader loses one follower, which still
+      // reaches the others (what leader stickiness is for).
+      const leader = this.leader();
+      if (leader === null) return;
+      const other = prng.pick(ids.filter((i) => i !== leader.id));
+      net.heal();
+      net.partition([leader.id], [other]);
+      this.#log(`cut leader ${leader.id} <-> ${other} only`);
     } else {
       const leader = this.leader();
       if (leader === null) return;

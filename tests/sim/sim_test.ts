@@ -6,6 +6,7 @@ import type { CoreFactory } from "./_cluster.ts";
 import {
   CommitOldTermByCount,
   CORES,
+  GreedyLease,
   isRefusal,
   VoteWithoutLogCheck,
 } from "./_cores.ts";
@@ -143,11 +144,6 @@ describe("simulator: broken cores are caught within the CI seed budget", () => {
   }
 
   it("finds a leader that claims its lease forever (leader lease)", () => {
-    class GreedyLease extends RaftCore {
-      override leaseTicks(): number | null {
-        return super.leaseTicks() === null ? null : 0;
-      }
-    }
     const results = runMany((o) => new GreedyLease(o), {
       nodes: 5,
       seeds: CI_SEEDS,

@@ -1,0 +1,322 @@
+/**
+ * Controller metrics named as controller-runtime and client-go name them,
+ * so existing dashboards and alerts fit. They are fed by the controller's
+ * observer hooks: {@linkcode controllerMetrics} returns the three observers
+ * to hand to `Controller.for`.
+ *
+ * @module
+ */
+import { Counter, Gauge, Histogram } from "prom-client";
+import type {
+  ControllerObserver,
+  ReconcileEvent,
+} from "../controller/controller.ts";
+import type { WatcherObserver } from "../controller/watcher.ts";
+import type { WorkQueueObserver } from "../controller/work_queue.ts";
+import { exponentialBuckets, family, promOf } from "./_families.ts";
+import type { MetricsRegistry } from "./registry.ts";
+
+/** controller-runtime's buckets of `controller_runtime_reconcile_time_seconds`. */
+export const RECONCILE_TIME_BUCKETS: readonly number[] = [
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.15,
+  0.2,
+  0.25,
+  0.3,
+  0.35,
+  0.4,
+  0.45,
+  0.5,
+  0.6,
+  0.7,
+  0.8,
+  0.9,
+  1,
+  1.25,
+  1.5,
+  1.75,
+  2,
+  2.5,
+  3,
+  3.5,
+  4,
+  4.5,
+  5,
+  6,
+  7,
+  8,
+  9,
+  10,
+  15,
+  20,
+  25,
+  30,
+  40,
+  50,
+  60,
+];
+
+/**
+ * client-go's buckets of `workqueue_queue_duration_seconds` and
+ * `workqueue_work_duration_seconds`: 10 ns to 1,000 s, times 10.
+ */
+export const WORKQUEUE_BUCKETS: readonly number[] = exponentialBuckets(
+  1e-8,
+  10,
+  12,
+);
+
+/** Options of {@linkcode controllerMetrics}. */
+export interface ControllerMetricsOptions {
+  /** Where the metrics go. */
+  registry: MetricsRegistry;
+  /** The `controller` label, and the work queue's `name` label. */
+  controller: string;
+  /** The controller's `concurrency` (default 4), for `controller_runtime_max_concurrent_reconciles`. */
+  concurrency?: number;
+}
+
+/** The hooks to hand to `Controller.for` (see {@linkcode controllerMetrics}). */
+export interface ControllerMetricsHooks {
+  /** For the `observer` option. */
+  observer: ControllerObserver;
+  /** For the `queue: { observer }` option. */
+  queue: WorkQueueObserver<string>;
+  /** For the `watch: { observer }` option. */
+  watch: WatcherObserver;
+}
+
+type Label = "controller" | "name" | "result" | "resource" | "reason";
+
+function counter<L extends Label>(
+  registry: MetricsRegistry,
+  name: string,
+  help: string,
+  labelNames: L[],
+): Counter<L> {
+  return family(
+    registry,
+    name,
+    () =>
+      new Counter({ name, help, labelNames, registers: [promOf(registry)] }),
+  );
+}
+
+function gauge<L extends Label>(
+  registry: MetricsRegistry,
+  name: string,
+  help: string,
+  labelNames: L[],
+): Gauge<L> {
+  return family(
+    registry,
+    name,
+    () => new Gauge({ name, help, labelNames, registers: [promOf(registry)] }),
+  );
+}
+
+function histogram<L extends Label>(
+  registry: MetricsRegistry,
+  name: string,
+  help: string,
+  options: { labelNames: L[]; buckets: readonly number[] },
+): Histogram<L> {
+  return family(
+    registry,
+    name,
+    () =>
+      new Histogram({
+        name,
+        help,
+        labelNames: options.labelNames,
+        buckets: [...options.buckets],
+        registers: [promOf(registry)],
+      }),
+  );
+}
+
+/**
+ * Metrics of one controller, fed by its observer hooks. Several controllers
+ * can share a registry; each gets its own `controller` label.
+ *
+ * - Reconciles: `controller_runtime_reconcile_total{controller, result}`
+ *   (`success`, `error`, `requeue`, `requeue_after`, and `cancelled` for a
+ *   reconcile cut short by lost leadership, which is not an error),
+ *   `controller_runtime_reconcile_errors_total{controller}`,
+ *   `controller_runtime_reconcile_time_seconds{controller}`,
+ *   `controller_runtime_active_workers{controller}`,
+ *   `controller_runtime_max_concurrent_reconciles{controller}`.
+ * - Work queue (client-go's names): `workqueue_depth{name}`,
+ *   `workqueue_adds_total{name}`, `workqueue_queue_duration_seconds{name}`,
+ *   `workqueue_work_duration_seconds{name}`, `workqueue_retries_total{name}`.
+ * - Watches: `k8s_operator_watch_restarts_total{controller, resource,
+ *   reason}` (`closed`, `expired`, `idle`, `error`),
+ *   `k8s_operator_watch_relists_total{controller, resource}` (full lists
+ *   after the first, i.e. after 410 Gone),
+ *   `k8s_operator_watch_list_duration_seconds{controller, resource}`.
+ * - Leadership: `k8s_operator_controller_leading{controller}` (1 while this
+ *   replica reconciles) and `k8s_operator_controller_term{controller}`.
+ *
+ * @example
+ * ```ts ignore
+ * import { controllerMetrics, MetricsRegistry } from "@k8s-operator/k8s-operator/metrics";
+ * const registry = new MetricsRegistry();
+ * const hooks = controllerMetrics({ registry, controller: "widgets", concurrency: 8 });
+ * await Controller.for(widgets, {
+ *   client, guard, concurrency: 8,
+ *   observer: hooks.observer,
+ *   queue: { observer: hooks.queue },
+ *   watch: { observer: hooks.watch },
+ * }).run(reconciler);
+ * ```
+ */
+export function controllerMetrics(
+  options: ControllerMetricsOptions,
+): ControllerMetricsHooks {
+  const r = options.registry;
+  const controller = options.controller;
+  const total = counter(
+    r,
+    "controller_runtime_reconcile_total",
+    "Total number of reconciliations per controller",
+    ["controller", "result"],
+  );
+  const errors = counter(
+    r,
+    "controller_runtime_reconcile_errors_total",
+    "Total number of reconciliation errors per controller",
+    ["controller"],
+  );
+  const time = histogram(
+    r,
+    "controller_runtime_reconcile_time_seconds",
+    "Length of time per reconciliation per controller",
+    { labelNames: ["controller"], buckets: RECONCILE_TIME_BUCKETS },
+  );
+  const active = gauge(
+    r,
+    "controller_runtime_active_workers",
+    "Number of currently used workers per controller",
+    ["controller"],
+  );
+  const maxConcurrent = gauge(
+    r,
+    "controller_runtime_max_concurrent_reconciles",
+    "Maximum number of concurrent reconciles per controller",
+    ["controller"],
+  );
+  const depth = gauge(r, "workqueue_depth", "Current depth of workqueue", [
+    "name",
+  ]);
+  const adds = counter(
+    r,
+    "workqueue_adds_total",
+    "Total number of adds handled by workqueue",
+    ["name"],
+  );
+  const queueDuration = histogram(
+    r,
+    "workqueue_queue_duration_seconds",
+    "How long in seconds an item stays in workqueue before being requested",
+    { labelNames: ["name"], buckets: WORKQUEUE_BUCKETS },
+  );
+  const workDuration = histogram(
+    r,
+    "workqueue_work_duration_seconds",
+    "How long in seconds processing an item from workqueue takes",
+    { labelNames: ["name"], buckets: WORKQUEUE_BUCKETS },
+  );
+  const retries = counter(
+    r,
+    "workqueue_retries_total",
+    "Total number of retries handled by workqueue",
+    ["name"],
+  );
+  const restarts = counter(
+    r,
+    "k8s_operator_watch_restarts_total",
+    "Watches started again, by reason (closed, expired, idle, error)",
+    ["controller", "resource", "reason"],
+  );
+  const relists = counter(
+    r,
+    "k8s_operator_watch_relists_total",
+    "Full lists after the first one (after 410 Gone)",
+    ["controller", "resource"],
+  );
+  const listDuration = histogram(
+    r,
+    "k8s_operator_watch_list_duration_seconds",
+    "How long a full list took",
+    { labelNames: ["controller", "resource"], buckets: RECONCILE_TIME_BUCKETS },
+  );
+  const leading = gauge(
+    r,
+    "k8s_operator_controller_leading",
+    "1 while this replica's controller reconciles (leads)",
+    ["controller"],
+  );
+  const term = gauge(
+    r,
+    "k8s_operator_controller_term",
+    "The leadership term the controller last started or stopped in",
+    ["controller"],
+  );
+  const name = controller;
+  errors.inc({ controller }, 0);
+  active.set({ controller }, 0);
+  maxConcurrent.set({ controller }, options.concurrency ?? 4);
+  depth.set({ name }, 0);
+  adds.inc({ name }, 0);
+  retries.inc({ name }, 0);
+  leading.set({ controller }, 0);
+  return {
+    observer: {
+      reconciled(event: ReconcileEvent) {
+        total.inc({ controller, result: event.outcome });
+        time.observe({ controller }, event.durationMs / 1000);
+        if (event.outcome === "error") errors.inc({ controller });
+      },
+      leadership(event) {
+        leading.set({ controller }, event.leading ? 1 : 0);
+        term.set({ controller }, event.term);
+      },
+    },
+    queue: {
+      added(_key, event) {
+        adds.inc({ name });
+        depth.set({ name }, event.depth);
+      },
+      taken(_key, event) {
+        queueDuration.observe({ name }, event.waitMs / 1000);
+        depth.set({ name }, event.depth);
+        active.inc({ controller });
+      },
+      done(_key, event) {
+        workDuration.observe({ name }, event.workMs / 1000);
+        active.dec({ controller });
+      },
+      retried() {
+        retries.inc({ name });
+      },
+    },
+    watch: {
+      listed(event) {
+        const labels = { controller, resource: event.resource };
+        listDuration.observe(labels, event.durationMs / 1000);
+        if (event.relist) relists.inc(labels);
+      },
+      restarted(event) {
+        restarts.inc({
+          controller,
+          resource: event.resource,
+          reason: event.reason,
+        });
+      },
+    },
+  };
+}
