@@ -141,13 +141,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     const peers = ports.map((port, id) => `${id}=127.0.0.1:${port}`).join(",");
     const secret = randomBytes(32).toString("hex");
-    // Under Deno this file is .ts and runs main.ts with `deno run`; in the
-    // npm build it is compiled to .js beside main.js, which Node runs.
-    const compiled = import.meta.url.endsWith(".js");
-    const main = fileURLToPath(
-      new URL(compiled ? "./main.js" : "./main.ts", import.meta.url),
-    );
-    const command = compiled ? [main] : ["run", "-A", main];
+    // Under Deno this runs main.ts with `deno run`; the npm build compiles
+    // main.ts and rewrites this URL to main.js, which Node runs.
+    const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+    const command = main.endsWith(".ts") ? ["run", "-A", main] : [main];
     for (const [id] of ports.entries()) {
       const child = spawn(process.execPath, command, {
         env: {

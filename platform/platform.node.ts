@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { once } from "node:events";
 import { createServer as createHttpServer } from "node:http";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -59,7 +58,11 @@ export function serve(
       listener,
     )
     : createHttpServer(listener);
-  const finished = once(server, "close").then(() => {});
+  // Not `once(server, "close")`: that rejects on a listen error, which the
+  // caller only sees through the rejected `serve()`, leaving it unhandled.
+  const finished = new Promise<void>((resolve) =>
+    server.once("close", () => resolve())
+  );
   let stopping: Promise<void> | null = null;
   const shutdown = (): Promise<void> => {
     if (stopping) return stopping;

@@ -1,8 +1,27 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 
-const root = new URL("../../", import.meta.url);
+/**
+ * The repository root: the nearest folder above this file with deno.json
+ * (the compiled tests run from npm/ inside the repository).
+ */
+function findRoot(): URL {
+  let dir = new URL("./", import.meta.url);
+  while (!existsSync(new URL("deno.json", dir))) {
+    const parent = new URL("../", dir);
+    if (parent.href === dir.href) {
+      throw new Error(
+        `Expected deno.json in a folder above ${import.meta.url}, found none`,
+      );
+    }
+    dir = parent;
+  }
+  return dir;
+}
+
+const root = findRoot();
 
 describe("the README quick start", () => {
   it("is examples/main.ts, which deno task demo and deploy/ run", async () => {

@@ -228,6 +228,29 @@ for (const [name, platform] of platforms) {
       await assert.rejects(fetch(`http://127.0.0.1:${server.port}/`));
     });
 
+    it("rejects on a port already taken, with no unhandled rejection left behind", async () => {
+      const first = await platform.serve(() => new Response("ok"), {
+        port: 0,
+        hostname: "127.0.0.1",
+      });
+      const unhandled: unknown[] = [];
+      const record = (reason: unknown) => unhandled.push(reason);
+      process.on("unhandledRejection", record);
+      try {
+        await assert.rejects(
+          platform.serve(() => new Response("second"), {
+            port: first.port,
+            hostname: "127.0.0.1",
+          }),
+        );
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(unhandled, []);
+      } finally {
+        process.off("unhandledRejection", record);
+        await first.shutdown();
+      }
+    });
+
     it("serves HTTPS when given a certificate", async () => {
       const server = await platform.serve(() => new Response("secure"), {
         port: 0,
