@@ -38,8 +38,6 @@ export interface FollowReplicasOptions {
   logger: Logger;
   /** Stops following (the node lost leadership, or the operator stops). */
   signal: AbortSignal;
-  /** Randomness for the retry jitter (default `Math.random`). */
-  random?: () => number;
 }
 
 /**
@@ -62,7 +60,7 @@ export async function followReplicas(
     baseMs: 500,
     maxMs: 30_000,
     jitter: 0.5,
-    random: options.random ?? Math.random,
+    random: Math.random,
   });
   let desired: number | null = null;
   let done: number | null = null;
