@@ -11,6 +11,7 @@ import type { Logger } from "./controller/log.ts";
 import { watcher } from "./controller/watcher.ts";
 import { NotLeaderError } from "./raft/errors.ts";
 import type { RaftNode } from "./raft/node.ts";
+import { MAX_ORDINALS } from "./_peer_urls.ts";
 
 const STATEFUL_SETS = {
   group: "apps",
@@ -80,11 +81,14 @@ export async function followReplicas(
       if (event.type !== "apply" && event.type !== "initApply") continue;
       if (event.object.metadata.name !== options.name) continue;
       const replicas = event.object.spec?.replicas ?? 1;
-      if (!Number.isSafeInteger(replicas) || replicas < 1) {
+      if (
+        !Number.isSafeInteger(replicas) || replicas < 1 ||
+        replicas > MAX_ORDINALS
+      ) {
         logger.warn("ignoring the StatefulSet's replicas", {
           statefulSet: options.name,
           replicas,
-          expected: "a positive integer",
+          expected: `an integer from 1 to ${MAX_ORDINALS}`,
         });
         continue;
       }
