@@ -40,6 +40,12 @@ export class Progress {
   inflights: number[] = [];
   /** The tick of the latest append or heartbeat response in this term. */
   lastAck: number | null = null;
+  /**
+   * The tick at which this leader sent the latest heartbeat the follower
+   * answered in this term (echoed back in the response), so a response that
+   * waited in a queue renews the lease only from when it was asked for.
+   */
+  leaseAck: number | null = null;
   learner: boolean;
   readonly maxInflight: number;
 

@@ -634,17 +634,21 @@ export class RaftCore {
   }
 
   /**
-   * The leader lease measure: ticks since a quorum of voters (this leader
-   * counting as "now") last acknowledged it with an append or heartbeat
-   * response in this term; `null` when not the leader.
+   * The leader lease measure: ticks since this leader sent the latest
+   * heartbeat that a quorum of voters (this leader counting as "now") has
+   * answered in this term; `null` when not the leader. Each heartbeat
+   * carries the tick it was sent at and its response echoes it, so a
+   * response that waited in a queue (a paused leader, a slow transport)
+   * renews the lease only from when it was asked for, never from when it
+   * arrived: the follower heard from the leader no earlier than that.
    *
    * How a runtime uses it: the leader may act as the only leader (serve
    * reads, reconcile) while `leaseTicks() < electionTicks - margin`. This
    * holds because, with check-quorum, a follower that heard from its leader
    * less than `electionTicks` ticks ago ignores vote and pre-vote requests
    * (leader stickiness), so no other node can win an election before the
-   * lease runs out. `margin` must cover the delay of a response in ticks plus
-   * the drift between the nodes' tick clocks.
+   * lease runs out. `margin` must cover the drift between the nodes' tick
+   * clocks (a follower's first tick after a heartbeat may come at once).
    *
    * A restarted node (persisted term above 0) also ignores vote requests for
    * `electionTicks` ticks, since it may have acknowledged a leader just before
@@ -667,7 +671,9 @@ export class RaftCore {
     const oldest = quorumValue(
       this.#conf.voters,
       (id) =>
-        id === this.id ? this.#now : this.#progress.get(id)?.lastAck ?? unacked,
+        id === this.id
+          ? this.#now
+          : this.#progress.get(id)?.leaseAck ?? unacked,
     );
     const ticks = oldest === -Infinity
       ? this.#electionTicks
@@ -845,6 +851,7 @@ export class RaftCore {
         this.#send({
           type: "heartbeat",
           to,
+          index: this.#now,
           commit: Math.min(pr.match, this.#log.committed),
         });
       }
@@ -902,7 +909,7 @@ export class RaftCore {
         this.#electionElapsed = 0;
         this.#leader = m.from;
         this.#log.commitTo(Math.min(m.commit, this.#log.lastIndex()));
-        this.#send({ type: "heartbeatResp", to: m.from });
+        this.#send({ type: "heartbeatResp", to: m.from, index: m.index });
         break;
       case "snapshot":
         this.#electionElapsed = 0;
@@ -1057,6 +1064,9 @@ export class RaftCore {
 
   #handleHeartbeatResp(m: Message, pr: Progress): void {
     pr.lastAck = this.#now;
+    if (m.index >= this.#electedAt && m.index <= this.#now) {
+      pr.leaseAck = Math.max(pr.leaseAck ?? m.index, m.index);
+    }
     pr.probeSent = false;
     if (pr.state === "replicate" && pr.isPaused()) pr.freeFirst();
     if (pr.match < this.#log.lastIndex()) this.#sendAppend(m.from, true);

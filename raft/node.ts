@@ -81,9 +81,10 @@ export interface RaftNodeOptions {
   /** Ticks between heartbeats (default 1). */
   heartbeatTicks?: number;
   /**
-   * How long after a quorum's acknowledgement the leader lease holds
-   * (default `(electionTicks - 2) * tickMs`). Must stay below the minimum
-   * election timeout by the response delay and clock drift.
+   * How long the leader lease holds after the tick at which the leader sent
+   * the latest heartbeat a quorum answered (default
+   * `(electionTicks - 2) * tickMs`). Must stay below the minimum election
+   * timeout by a tick and the clock drift.
    */
   leaseMs?: number;
   /** A monotonic clock in milliseconds (default `performance.now`). */
@@ -554,7 +555,7 @@ export class RaftNode {
 
   // ------------------------------------------------------------ the lease
 
-  /** When the lease ends on the clock: a quorum's last ack plus `leaseMs`. */
+  /** When the lease ends on the clock: the send tick of the heartbeat a quorum last answered, plus `leaseMs`. */
   #leaseExpiry(): number {
     if (this.#role !== "leader") return -Infinity;
     const ticks = this.#core.leaseTicks();

@@ -149,6 +149,8 @@ export interface Message {
    * `vote`/`preVote`: the candidate's last index.
    * `appendResp`: the highest index the follower now matches; with
    * `reject`, the `index` of the append it refused.
+   * `heartbeat`: the leader's tick when it sent the heartbeat;
+   * `heartbeatResp`: that tick, echoed (the leader lease counts from it).
    */
   index: number;
   /** `append`/`heartbeat`: the leader's commit index. */

@@ -13,6 +13,9 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import process from "node:process";
 import { scriptCommand } from "../_runtime.ts";
+import { wallClock } from "./_wall_clock.ts";
+
+const wall = wallClock();
 
 /** One JSON line a node printed. */
 export interface NodeEvent {
@@ -219,7 +222,7 @@ export class Cluster {
     if (p.child.exitCode === null && p.child.signalCode === null) {
       p.signal("SIGKILL");
     }
-    const at = performance.timeOrigin + performance.now();
+    const at = wall();
     await p.exited;
     this.procs.delete(id);
     // A killed guard says nothing after its death: close its interval there.

@@ -10,8 +10,12 @@
  * stdout (`listening`, `role`, `guard`, `result`, `stopping`, `stopped`) and
  * takes commands as JSON lines on stdin (`put`, `get`, `cas`, `status`,
  * `members`, `load`). A probe samples the leader guard every 2 ms; each
- * `guard` line carries the interval `[start, end]` (wall-clock ms) in which
- * the guard said "leader", as observed.
+ * `guard` line carries the interval `[start, end]` in which the guard said
+ * "leader", as observed: the first and the last sample that found it so,
+ * stamped on the system clock (`_wall_clock.ts`), which all processes
+ * share. A sample sees the guard no earlier than it turned true and no later
+ * than it turned false, so an interval lies within the truth: sampling can
+ * hide an overlap shorter than a sampling gap, never invent one.
  *
  * @module
  */
@@ -28,6 +32,7 @@ import { MemoryStorage } from "../../raft/memory_storage.ts";
 import { RaftNode } from "../../raft/node.ts";
 import { HttpTransport } from "../../raft/transport.ts";
 import type { Storage } from "../../raft/storage.ts";
+import { wallClock } from "./_wall_clock.ts";
 
 interface Config {
   id: number;
@@ -41,7 +46,7 @@ interface Config {
 }
 
 const config = JSON.parse(args()[0]) as Config;
-const wall = () => performance.timeOrigin + performance.now();
+const wall = wallClock();
 const emit = (event: Record<string, unknown>) =>
   console.log(JSON.stringify({ ...event, id: config.id, t: wall() }));
 

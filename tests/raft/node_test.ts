@@ -237,6 +237,43 @@ describe("RaftNode on fake time", () => {
     assert.equal(m.election.guard().isLeader(), false);
   });
 
+  it("does not renew the lease from acknowledgements the transport delivers after the first tick past a stall", async () => {
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: new DurableMemory() });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const m = net.members.get(leader)!;
+    const term = m.node.status().term;
+    // As above, but the answers wait in the sender's per-peer queue (one
+    // request in flight per peer over HTTP) and reach the resumed leader
+    // only after its next tick, past the stall fence. The stall and that
+    // tick stay within one check-quorum round, so it keeps its role.
+    net.route = (msg) =>
+      msg.to === leader && msg.term === term && msg.type === "heartbeatResp"
+        ? "hold"
+        : "deliver";
+    await advance(60);
+    net.route = (msg) =>
+      msg.to === leader || msg.from === leader ? "drop" : "deliver";
+    now += 300;
+    mock.timers.tick(60);
+    await settle();
+    now += 50;
+    mock.timers.tick(50);
+    await settle();
+    assert.ok(net.held.length > 0, "some answers were held");
+    m.node.receive(net.held.splice(0));
+    await settle();
+    assert.equal(
+      m.node.status().role,
+      "leader",
+      "it has not heard of a newer term",
+    );
+    assert.equal(m.node.isLeader(), false);
+    assert.equal(m.election.guard().isLeader(), false);
+  });
+
   it("makes a node with memory storage refuse votes for a full election timeout after start", async () => {
     const sent: Message[] = [];
     net.deliver = (ms) => sent.push(...ms);
