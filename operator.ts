@@ -104,7 +104,21 @@ export interface OperatorReconciler<T extends KubeObject>
   component?: string;
 }
 
-/** Raft timing the operator passes to its node (over `RAFT_TICK_MS` and `RAFT_ELECTION_TICKS`). */
+/**
+ * Raft timing the operator passes to its node (over `RAFT_TICK_MS` and
+ * `RAFT_ELECTION_TICKS`).
+ *
+ * @example Slower timing for a high-latency network
+ * ```ts
+ * import { Operator, type OperatorRaftOptions } from "@k8s-operator/k8s-operator";
+ * // Heartbeats every 100 ms, elections after 1-2 s; the lease holds 800 ms.
+ * const raft: OperatorRaftOptions = { tickMs: 100, electionTicks: 10 };
+ * const operator = Operator.fromEnv({
+ *   env: { RAFT_NODE_ID: "0", RAFT_PEERS: "0=10.0.0.1:7000,1=10.0.0.2:7000,2=10.0.0.3:7000", RAFT_SECRET: "0123456789abcdef" },
+ *   raft,
+ * });
+ * ```
+ */
 export interface OperatorRaftOptions {
   /** Milliseconds per tick, the heartbeat interval (default 50). */
   tickMs?: number;

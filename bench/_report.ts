@@ -43,8 +43,24 @@ function append(record: Record<string, unknown>): void {
   appendFileSync(file, JSON.stringify(record) + "\n");
 }
 
-/** Reports one figure (see {@linkcode BenchRow}). */
+/**
+ * Reports one figure (see {@linkcode BenchRow}). Throws a `TypeError` naming
+ * the figure, and writes nothing, when `ours` or a given `baseline` is not a
+ * finite number: JSON would turn NaN into `null` and the table would break
+ * after every run had finished.
+ */
 export function reportRow(row: BenchRow): void {
+  for (const key of ["ours", "baseline"] as const) {
+    const value: unknown = row[key];
+    if (key === "baseline" && value === undefined) continue;
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      throw new TypeError(
+        `Expected ${key} of "${row.name}" to be a finite number, found ${
+          typeof value === "object" ? JSON.stringify(value) : String(value)
+        }`,
+      );
+    }
+  }
   append({ kind: "row", ...row });
 }
 

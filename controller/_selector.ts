@@ -10,7 +10,20 @@ export type LabelMatcher = (
   labels: Record<string, string> | undefined,
 ) => boolean;
 
-/** Thrown for a selector that does not parse. */
+/**
+ * Thrown for a selector that does not parse.
+ *
+ * @example
+ * ```ts
+ * import { LabelSelectorError, Store } from "./cache.ts";
+ * const store = new Store();
+ * try {
+ *   store.select("app in (web"); // missing ")"
+ * } catch (error) {
+ *   if (error instanceof LabelSelectorError) console.error(error.message);
+ * }
+ * ```
+ */
 export class LabelSelectorError extends Error {
   /** The error class name. */
   override name = "LabelSelectorError";

@@ -28,7 +28,26 @@ export function objectKey(object: KubeObject): string {
   return namespace ? `${namespace}/${name}` : `${name}`;
 }
 
-/** A change the store saw. */
+/**
+ * A change the store saw.
+ *
+ * @example
+ * ```ts
+ * import { Store, type StoreEvent } from "./cache.ts";
+ * import type { KubeObject } from "./client.ts";
+ * type Deployment = KubeObject & { spec: { replicas: number } };
+ * function onChange(event: StoreEvent<Deployment>): void {
+ *   if (event.type === "delete") return console.log("deleted", event.object.metadata.name);
+ *   if (event.old && event.old.spec.replicas !== event.object.spec.replicas) {
+ *     console.log("scaled", event.object.metadata.name, "to", event.object.spec.replicas);
+ *   }
+ * }
+ * const store = new Store<Deployment>();
+ * store.apply({ metadata: { name: "web", resourceVersion: "1" }, spec: { replicas: 2 } });
+ * const change = store.apply({ metadata: { name: "web", resourceVersion: "2" }, spec: { replicas: 3 } });
+ * if (change) onChange(change); // scaled web to 3
+ * ```
+ */
 export type StoreEvent<T> =
   | { type: "apply"; object: T; old: T | undefined }
   | { type: "delete"; object: T };

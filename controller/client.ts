@@ -13,7 +13,22 @@ import {
 } from "@kubernetes/client-node";
 import { type Dispatcher, fetch as undiciFetch } from "undici";
 
-/** Which API resource a request is about. */
+/**
+ * Which API resource a request is about.
+ *
+ * @example
+ * ```ts
+ * import { type ResourceType, resourcePath } from "./client.ts";
+ * const deployments: ResourceType = {
+ *   group: "apps",
+ *   version: "v1",
+ *   plural: "deployments",
+ *   kind: "Deployment",
+ *   namespaced: true,
+ * };
+ * resourcePath(deployments, { namespace: "prod", name: "web" }); // "/apis/apps/v1/namespaces/prod/deployments/web"
+ * ```
+ */
 export interface ResourceType {
   /** API group; `""` for the core group. */
   group: string;
@@ -27,7 +42,24 @@ export interface ResourceType {
   namespaced: boolean;
 }
 
-/** A reference from a child to its owner. */
+/**
+ * A reference from a child to its owner.
+ *
+ * @example Making a Widget the controller of a child it creates
+ * ```ts
+ * import type { KubeObject, OwnerReference } from "./client.ts";
+ * declare const widget: KubeObject;
+ * const owner: OwnerReference = {
+ *   apiVersion: "example.com/v1",
+ *   kind: "Widget",
+ *   name: widget.metadata.name!,
+ *   uid: widget.metadata.uid!,
+ *   controller: true, // Controller.owns() maps child changes back through this
+ *   blockOwnerDeletion: true,
+ * };
+ * const child: KubeObject = { metadata: { name: "web-config", namespace: "default", ownerReferences: [owner] } };
+ * ```
+ */
 export interface OwnerReference {
   /** The owner's apiVersion. */
   apiVersion: string;
@@ -43,7 +75,21 @@ export interface OwnerReference {
   blockOwnerDeletion?: boolean;
 }
 
-/** The metadata fields the controller reads and writes. */
+/**
+ * The metadata fields the controller reads and writes.
+ *
+ * @example
+ * ```ts
+ * import type { ObjectMeta } from "./client.ts";
+ * const metadata: ObjectMeta = {
+ *   name: "web",
+ *   namespace: "default",
+ *   labels: { "app.kubernetes.io/name": "web" },
+ *   annotations: { "example.com/owner": "team-a" },
+ *   finalizers: ["example.com/cleanup"],
+ * };
+ * ```
+ */
 export interface ObjectMeta {
   /** Object name. */
   name?: string;
@@ -71,7 +117,24 @@ export interface ObjectMeta {
   ownerReferences?: OwnerReference[];
 }
 
-/** Any Kubernetes object. */
+/**
+ * Any Kubernetes object.
+ *
+ * @example A custom resource type
+ * ```ts
+ * import type { KubeObject } from "./client.ts";
+ * interface Widget extends KubeObject {
+ *   spec: { replicas: number; image: string };
+ *   status?: { readyReplicas?: number; observedGeneration?: number };
+ * }
+ * const widget: Widget = {
+ *   apiVersion: "example.com/v1",
+ *   kind: "Widget",
+ *   metadata: { name: "web", namespace: "default" },
+ *   spec: { replicas: 3, image: "nginx:1.27" },
+ * };
+ * ```
+ */
 export interface KubeObject {
   /** `group/version` or `v1`. */
   apiVersion?: string;
@@ -81,7 +144,22 @@ export interface KubeObject {
   metadata: ObjectMeta;
 }
 
-/** A list response. */
+/**
+ * A list response.
+ *
+ * @example Reading every page of a list
+ * ```ts
+ * import type { KubeClient, KubeList, KubeObject } from "./client.ts";
+ * declare const client: KubeClient;
+ * const pods = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
+ * const all: KubeObject[] = [];
+ * let page: KubeList<KubeObject> | undefined;
+ * do {
+ *   page = await client.list(pods, { namespace: "default", limit: 100, continue: page?.metadata.continue });
+ *   all.push(...page.items);
+ * } while (page.metadata.continue);
+ * ```
+ */
 export interface KubeList<T> {
   /** List metadata: the resourceVersion to watch from, the continue token. */
   metadata: { resourceVersion?: string; continue?: string };
@@ -89,7 +167,25 @@ export interface KubeList<T> {
   items: T[];
 }
 
-/** A non-2xx answer from the API server. */
+/**
+ * A non-2xx answer from the API server.
+ *
+ * @example Telling a conflict from a missing object
+ * ```ts
+ * import { ApiError, type KubeClient } from "./client.ts";
+ * declare const client: KubeClient;
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * try {
+ *   await client.replace(configMaps, { metadata: { name: "web", namespace: "default", resourceVersion: "41" } });
+ * } catch (error) {
+ *   if (!(error instanceof ApiError)) throw error;
+ *   if (error.status === 409) console.log("stale resourceVersion: re-read and retry"); // reason "Conflict"
+ *   else if (error.status === 404) console.log("gone:", error.reason); // "NotFound"
+ *   else if (error.retryAfterSeconds) console.log(`throttled, retry in ${error.retryAfterSeconds} s`);
+ *   else throw error;
+ * }
+ * ```
+ */
 export class ApiError extends Error {
   /** The error class name. */
   override name = "ApiError";
@@ -116,19 +212,70 @@ export class ApiError extends Error {
   }
 }
 
-/** Thrown when a fenced client is used after its signal aborted. */
+/**
+ * Thrown when a fenced client is used after its signal aborted.
+ *
+ * @example Writes stop once leadership is lost
+ * ```ts
+ * import { FencedError, type KubeClient } from "./client.ts";
+ * declare const client: KubeClient;
+ * const leadership = new AbortController(); // aborted when this replica stops leading
+ * const fenced = client.fenced(leadership.signal);
+ * leadership.abort();
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * try {
+ *   await fenced.delete(configMaps, "web", { namespace: "default" });
+ * } catch (error) {
+ *   if (error instanceof FencedError) console.log("no longer leader: the new leader takes over");
+ * }
+ * ```
+ */
 export class FencedError extends Error {
   /** The error class name. */
   override name = "FencedError";
 }
 
-/** Whether `error` is an {@linkcode ApiError} with `status`. */
+/**
+ * Whether `error` is an {@linkcode ApiError} with `status`.
+ *
+ * @example Create unless it exists; read if it exists
+ * ```ts
+ * import { isApiError, type KubeClient } from "./client.ts";
+ * declare const client: KubeClient;
+ * const namespaces = { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false };
+ * try {
+ *   await client.create(namespaces, { metadata: { name: "team-a" } });
+ * } catch (error) {
+ *   if (!isApiError(error, 409)) throw error; // 409 AlreadyExists is fine
+ * }
+ * const existing = await client.get(namespaces, "team-b").catch((error) => {
+ *   if (isApiError(error, 404)) return undefined; // not there
+ *   throw error;
+ * });
+ * ```
+ */
 export function isApiError(error: unknown, status?: number): error is ApiError {
   return error instanceof ApiError &&
     (status === undefined || error.status === status);
 }
 
-/** Sends one HTTP request; the client's only contact with the network. */
+/**
+ * Sends one HTTP request; the client's only contact with the network.
+ *
+ * @example A canned transport for unit tests
+ * ```ts
+ * import { KubeClient, type Transport } from "./client.ts";
+ * const requests: string[] = [];
+ * const transport: Transport = (method, url) => {
+ *   requests.push(`${method} ${new URL(url).pathname}`);
+ *   return Promise.resolve(Response.json({ metadata: { name: "web", namespace: "default" } }));
+ * };
+ * const client = new KubeClient({ server: "https://kube.test", transport });
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * await client.get(configMaps, "web", { namespace: "default" });
+ * console.log(requests); // ["GET /api/v1/namespaces/default/configmaps/web"]
+ * ```
+ */
 export type Transport = (
   method: string,
   url: string,
@@ -141,7 +288,21 @@ export type Transport = (
 
 const AUTH_REFRESH_MS = 10_000;
 
-/** The patch flavours and their content types. */
+/**
+ * The patch flavours and their content types.
+ *
+ * @example
+ * ```ts
+ * import type { KubeClient, PatchType } from "./client.ts";
+ * declare const client: KubeClient;
+ * const deployments = { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true };
+ * // "merge" (the default): application/merge-patch+json
+ * await client.patch(deployments, "web", { spec: { replicas: 5 } }, { namespace: "default" });
+ * const type: PatchType = "json"; // application/json-patch+json
+ * const ops = [{ op: "replace", path: "/spec/replicas", value: 5 }];
+ * await client.patch(deployments, "web", ops, { namespace: "default", type });
+ * ```
+ */
 export type PatchType = "merge" | "json" | "apply" | "strategic";
 
 const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
@@ -151,7 +312,18 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
   strategic: "application/strategic-merge-patch+json",
 };
 
-/** Where an object lives. */
+/**
+ * Where an object lives.
+ *
+ * @example
+ * ```ts
+ * import { type ObjectLocation, resourcePath } from "./client.ts";
+ * const widgets = { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true };
+ * const status: ObjectLocation = { namespace: "default", name: "web", subresource: "status" };
+ * resourcePath(widgets, status); // "/apis/example.com/v1/namespaces/default/widgets/web/status"
+ * resourcePath(widgets, {}); // "/apis/example.com/v1/widgets" (every namespace)
+ * ```
+ */
 export interface ObjectLocation {
   /** Namespace (required for namespaced resources when naming one object). */
   namespace?: string;
@@ -195,14 +367,38 @@ export function resourcePath(
   return path;
 }
 
-/** The apiVersion string of a resource type. */
+/**
+ * The apiVersion string of a resource type.
+ *
+ * @example
+ * ```ts
+ * import { apiVersionOf } from "./client.ts";
+ * apiVersionOf({ group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true }); // "apps/v1"
+ * apiVersionOf({ group: "", version: "v1", plural: "services", kind: "Service", namespaced: true }); // "v1"
+ * ```
+ */
 export function apiVersionOf(resource: ResourceType): string {
   return resource.group === ""
     ? resource.version
     : `${resource.group}/${resource.version}`;
 }
 
-/** Options of one request. */
+/**
+ * Options of one request.
+ *
+ * @example A server-side dry run
+ * ```ts
+ * import { type KubeClient, type RequestOptions, resourcePath } from "./client.ts";
+ * declare const client: KubeClient;
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * const options: RequestOptions = {
+ *   query: { dryRun: "All", fieldManager: "my-operator" },
+ *   body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web" }, data: { mode: "blue" } },
+ *   signal: AbortSignal.timeout(5_000),
+ * };
+ * await client.request("POST", resourcePath(configMaps, { namespace: "default" }), options);
+ * ```
+ */
 export interface RequestOptions {
   /** Query parameters; undefined values are left out. */
   query?: Record<string, string | number | boolean | undefined>;
@@ -214,7 +410,19 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** Options shared by object operations. */
+/**
+ * Options shared by object operations.
+ *
+ * @example
+ * ```ts
+ * import type { KubeClient, ObjectOptions } from "./client.ts";
+ * declare const client: KubeClient;
+ * const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true };
+ * const options: ObjectOptions = { namespace: "default", signal: AbortSignal.timeout(2_000) };
+ * const secret = await client.get(secrets, "web-tls", options);
+ * await client.delete(secrets, "web-tls", options);
+ * ```
+ */
 export interface ObjectOptions {
   /** Namespace of the object. */
   namespace?: string;
@@ -222,7 +430,24 @@ export interface ObjectOptions {
   signal?: AbortSignal;
 }
 
-/** Options of a list. */
+/**
+ * Options of a list.
+ *
+ * @example
+ * ```ts
+ * import type { KubeClient, ListOptions } from "./client.ts";
+ * declare const client: KubeClient;
+ * const pods = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
+ * const options: ListOptions = {
+ *   namespace: "default",
+ *   labelSelector: "app=web,tier!=db",
+ *   fieldSelector: "status.phase=Running",
+ *   limit: 500,
+ * };
+ * const { items, metadata } = await client.list(pods, options);
+ * // metadata.continue is set when more pages remain
+ * ```
+ */
 export interface ListOptions extends ObjectOptions {
   /** A label selector, e.g. `app=web,tier!=db`. */
   labelSelector?: string;
@@ -236,7 +461,23 @@ export interface ListOptions extends ObjectOptions {
   resourceVersion?: string;
 }
 
-/** Options of a patch. */
+/**
+ * Options of a patch.
+ *
+ * @example Server-side apply
+ * ```ts
+ * import type { KubeClient, PatchOptions } from "./client.ts";
+ * declare const client: KubeClient;
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * const options: PatchOptions = { namespace: "default", type: "apply", fieldManager: "my-operator", force: true };
+ * await client.patch(configMaps, "web", {
+ *   apiVersion: "v1",
+ *   kind: "ConfigMap",
+ *   metadata: { name: "web" },
+ *   data: { mode: "blue" },
+ * }, options);
+ * ```
+ */
 export interface PatchOptions extends ObjectOptions {
   /** The patch flavour (default `merge`). */
   type?: PatchType;
@@ -248,7 +489,22 @@ export interface PatchOptions extends ObjectOptions {
   force?: boolean;
 }
 
-/** How to build a {@linkcode KubeClient}. */
+/**
+ * How to build a {@linkcode KubeClient}.
+ *
+ * @example A bearer-token client over `fetch`
+ * ```ts
+ * import { KubeClient, type KubeClientOptions } from "./client.ts";
+ * declare const token: string; // e.g. a service account token
+ * const options: KubeClientOptions = {
+ *   server: "https://127.0.0.1:6443",
+ *   transport: (method, url, init) =>
+ *     fetch(url, { method, ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } }),
+ *   timeoutMs: 10_000,
+ * };
+ * const client = new KubeClient(options);
+ * ```
+ */
 export interface KubeClientOptions {
   /** The API server's base URL, e.g. `https://127.0.0.1:6443`. */
   server: string;

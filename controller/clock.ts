@@ -5,10 +5,34 @@
  * @module
  */
 
-/** A handle returned by {@linkcode Clock.setTimeout}. */
+/**
+ * A handle returned by {@linkcode Clock.setTimeout}.
+ *
+ * @example
+ * ```ts
+ * import { ManualClock, type TimerHandle } from "./clock.ts";
+ * const clock = new ManualClock();
+ * const resync: TimerHandle = clock.setTimeout(() => console.log("resync"), 30_000);
+ * clock.clearTimeout(resync); // cancelled: advancing past 30 s fires nothing
+ * clock.advance(30_000);
+ * ```
+ */
 export type TimerHandle = unknown;
 
-/** A source of time and timers. */
+/**
+ * A source of time and timers.
+ *
+ * @example Taking a clock so tests control time
+ * ```ts
+ * import { type Clock, ManualClock } from "./clock.ts";
+ * function leaseExpired(clock: Clock, renewedAt: number, ttlMs: number): boolean {
+ *   return clock.now() - renewedAt >= ttlMs;
+ * }
+ * const clock = new ManualClock(); // systemClock in production
+ * clock.advance(15_000);
+ * leaseExpired(clock, 0, 15_000); // true
+ * ```
+ */
 export interface Clock {
   /** Milliseconds on a monotonic scale. */
   now(): number;

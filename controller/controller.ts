@@ -24,7 +24,21 @@ import type { Context, Reconciler, ReconcileResult } from "./reconciler.ts";
 import type { WatcherOptions } from "./watcher.ts";
 import { WorkQueue, type WorkQueueOptions } from "./work_queue.ts";
 
-/** Which object a related object's change should reconcile. */
+/**
+ * Which object a related object's change should reconcile.
+ *
+ * @example Reconciling the Widget a Secret names
+ * ```ts
+ * import type { KubeObject } from "./client.ts";
+ * import type { Controller, ObjectRef } from "./controller.ts";
+ * declare const controller: Controller<KubeObject>;
+ * const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true };
+ * controller.watches(secrets, (secret: KubeObject): ObjectRef[] => {
+ *   const widget = secret.metadata.annotations?.["example.com/widget"];
+ *   return widget ? [{ name: widget, namespace: secret.metadata.namespace }] : [];
+ * });
+ * ```
+ */
 export interface ObjectRef {
   /** Name of the primary object. */
   name: string;
@@ -38,6 +52,23 @@ export interface ObjectRef {
  * (leadership was lost or the controller stopped while it ran; it runs
  * again in the next term). The names are controller-runtime's `result`
  * labels plus `cancelled`.
+ *
+ * @example
+ * ```ts
+ * import type { ControllerObserver, ReconcileOutcome } from "./controller.ts";
+ * const counts: Record<ReconcileOutcome, number> = {
+ *   success: 0,
+ *   requeue: 0,
+ *   requeue_after: 0,
+ *   error: 0,
+ *   cancelled: 0,
+ * };
+ * const observer: ControllerObserver = {
+ *   reconciled: ({ outcome }) => {
+ *     counts[outcome]++;
+ *   },
+ * };
+ * ```
  */
 export type ReconcileOutcome =
   | "success"
@@ -46,7 +77,22 @@ export type ReconcileOutcome =
   | "error"
   | "cancelled";
 
-/** One finished reconcile, as a {@linkcode ControllerObserver} sees it. */
+/**
+ * One finished reconcile, as a {@linkcode ControllerObserver} sees it.
+ *
+ * @example Logging failed and slow reconciles
+ * ```ts
+ * import type { ControllerObserver, ReconcileEvent } from "./controller.ts";
+ * function onReconciled(event: ReconcileEvent): void {
+ *   if (event.outcome === "error") {
+ *     console.error(`${event.key} failed, retry in ${event.retryInMs} ms`, event.error);
+ *   } else if (event.durationMs > 1_000) {
+ *     console.warn(`${event.key} took ${event.durationMs} ms in term ${event.term}`);
+ *   }
+ * }
+ * const observer: ControllerObserver = { reconciled: onReconciled };
+ * ```
+ */
 export interface ReconcileEvent {
   /** The object's key, `namespace/name` (or `name`). */
   key: string;
@@ -86,7 +132,27 @@ export interface ControllerObserver {
   leadership?(event: { leading: boolean; term: number }): void;
 }
 
-/** Options of {@linkcode Controller.for}. */
+/**
+ * Options of {@linkcode Controller.for}.
+ *
+ * @example
+ * ```ts
+ * import type { KubeClient, KubeObject } from "./client.ts";
+ * import { Controller, type ControllerOptions, generationChanged } from "./controller.ts";
+ * import { LeaderElection } from "./leader_election.ts";
+ * declare const client: KubeClient;
+ * const widgets = { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true };
+ * const options: ControllerOptions<KubeObject> = {
+ *   client,
+ *   guard: new LeaderElection(0).guard(),
+ *   concurrency: 8,
+ *   predicate: generationChanged,
+ *   queue: { baseDelayMs: 100, maxDelayMs: 60_000, qps: 20, burst: 200 },
+ *   watch: { pageSize: 250, backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
+ * };
+ * const controller = Controller.for(widgets, options);
+ * ```
+ */
 export interface ControllerOptions<T extends KubeObject> {
   /** The client to watch with and to hand to reconciles (fenced). */
   client: KubeClient;
@@ -138,13 +204,41 @@ export interface ControllerOptions<T extends KubeObject> {
   observer?: ControllerObserver;
 }
 
-/** Options of {@linkcode Controller.run}. */
+/**
+ * Options of {@linkcode Controller.run}.
+ *
+ * @example
+ * ```ts
+ * import type { KubeObject } from "./client.ts";
+ * import type { Controller, RunOptions } from "./controller.ts";
+ * import { ReconcileResult } from "./reconciler.ts";
+ * declare const controller: Controller<KubeObject>;
+ * const stop = new AbortController(); // abort it on SIGTERM
+ * const options: RunOptions = { signal: stop.signal };
+ * await controller.run({ reconcile: () => Promise.resolve(ReconcileResult.done()) }, options);
+ * // resolved: watches ended, reconciles in flight were aborted
+ * ```
+ */
 export interface RunOptions {
   /** Stops the controller: watches end, reconciles are aborted. */
   signal?: AbortSignal;
 }
 
-/** Counters a controller keeps. */
+/**
+ * Counters a controller keeps.
+ *
+ * @example
+ * ```ts
+ * import type { KubeObject } from "./client.ts";
+ * import type { Controller, ControllerMetrics } from "./controller.ts";
+ * declare const controller: Controller<KubeObject>;
+ * function failureRatio(m: ControllerMetrics): number {
+ *   const total = m.reconciles + m.failures;
+ *   return total === 0 ? 0 : m.failures / total;
+ * }
+ * console.log(failureRatio(controller.metrics), controller.metrics.cancelled);
+ * ```
+ */
 export interface ControllerMetrics {
   /** Reconciles that returned. */
   reconciles: number;

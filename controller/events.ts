@@ -8,10 +8,38 @@
  */
 import { isApiError, type KubeClient, type KubeObject } from "./client.ts";
 
-/** `Normal` or `Warning`. */
+/**
+ * `Normal` or `Warning`.
+ *
+ * @example
+ * ```ts
+ * import type { KubeObject } from "./client.ts";
+ * import type { EventRecorder, EventType } from "./events.ts";
+ * declare const recorder: EventRecorder;
+ * async function reportSync(widget: KubeObject, error?: Error): Promise<void> {
+ *   const type: EventType = error ? "Warning" : "Normal";
+ *   const reason = error ? "SyncFailed" : "Synced";
+ *   await recorder.record(widget, { type, reason, message: error?.message ?? "in sync" });
+ * }
+ * ```
+ */
 export type EventType = "Normal" | "Warning";
 
-/** The object an event is about. */
+/**
+ * The object an event is about.
+ *
+ * @example
+ * ```ts
+ * import { type ObjectReference, referenceOf } from "./events.ts";
+ * const ref: ObjectReference = referenceOf({
+ *   apiVersion: "example.com/v1",
+ *   kind: "Widget",
+ *   metadata: { name: "web", namespace: "default", uid: "9f1c", resourceVersion: "42" },
+ * });
+ * // { apiVersion: "example.com/v1", kind: "Widget", name: "web", uid: "9f1c",
+ * //   resourceVersion: "42", namespace: "default" }
+ * ```
+ */
 export interface ObjectReference {
   /** apiVersion of the object. */
   apiVersion?: string;
@@ -29,7 +57,20 @@ export interface ObjectReference {
   fieldPath?: string;
 }
 
-/** One event to record. */
+/**
+ * One event to record.
+ *
+ * @example
+ * ```ts
+ * import type { KubeObject } from "./client.ts";
+ * import type { EventInput, EventRecorder } from "./events.ts";
+ * declare const recorder: EventRecorder;
+ * declare const widget: KubeObject;
+ * const scaled: EventInput = { type: "Normal", reason: "Scaled", message: "scaled from 2 to 5 replicas", action: "Scale" };
+ * await recorder.record(widget, scaled);
+ * await recorder.record(widget, scaled); // aggregated: the same Event, count 2
+ * ```
+ */
 export interface EventInput {
   /** Normal or Warning. */
   type: EventType;
@@ -41,7 +82,22 @@ export interface EventInput {
   action?: string;
 }
 
-/** An Event object as written to `/api/v1/namespaces/{ns}/events`. */
+/**
+ * An Event object as written to `/api/v1/namespaces/{ns}/events`.
+ *
+ * @example Listing the Warnings about an object
+ * ```ts
+ * import type { KubeClient } from "./client.ts";
+ * import type { KubeEvent } from "./events.ts";
+ * declare const client: KubeClient;
+ * const events = { group: "", version: "v1", plural: "events", kind: "Event", namespaced: true };
+ * const { items } = await client.list<KubeEvent>(events, {
+ *   namespace: "default",
+ *   fieldSelector: "involvedObject.name=web,type=Warning",
+ * });
+ * for (const e of items) console.log(e.lastTimestamp, e.reason, `x${e.count}`, e.message);
+ * ```
+ */
 export interface KubeEvent extends KubeObject {
   /** The object this event is about. */
   involvedObject: ObjectReference;
@@ -67,7 +123,22 @@ export interface KubeEvent extends KubeObject {
   action: string;
 }
 
-/** Options of an {@linkcode EventRecorder}. */
+/**
+ * Options of an {@linkcode EventRecorder}.
+ *
+ * @example
+ * ```ts
+ * import type { KubeClient } from "./client.ts";
+ * import { EventRecorder, type EventRecorderOptions } from "./events.ts";
+ * declare const client: KubeClient;
+ * const options: EventRecorderOptions = {
+ *   api: "events.k8s.io/v1", // `regarding` and `series` instead of `involvedObject` and `count`
+ *   instance: "widget-operator-0", // e.g. the pod name
+ *   cacheSize: 1024,
+ * };
+ * const recorder = new EventRecorder(client, "widget-operator", options);
+ * ```
+ */
 export interface EventRecorderOptions {
   /** The reporting instance, e.g. the pod name (default: the component). */
   instance?: string;

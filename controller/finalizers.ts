@@ -14,7 +14,22 @@ import {
 } from "./client.ts";
 import { ReconcileResult } from "./reconciler.ts";
 
-/** One JSON Patch (RFC 6902) operation. */
+/**
+ * One JSON Patch (RFC 6902) operation.
+ *
+ * @example A guarded JSON Patch of your own
+ * ```ts
+ * import type { KubeClient } from "./client.ts";
+ * import type { JsonPatchOp } from "./finalizers.ts";
+ * declare const client: KubeClient;
+ * const widgets = { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true };
+ * const patch: JsonPatchOp[] = [
+ *   { op: "test", path: "/metadata/resourceVersion", value: "4711" }, // the patch fails if the object changed
+ *   { op: "add", path: "/spec/paused", value: true },
+ * ];
+ * await client.patch(widgets, "web", patch, { namespace: "default", type: "json" });
+ * ```
+ */
 export type JsonPatchOp =
   | { op: "test"; path: string; value: unknown }
   | { op: "add"; path: string; value: unknown }
@@ -107,7 +122,28 @@ export function removeFinalizerPatch(
   ];
 }
 
-/** Options of the finalizer functions. */
+/**
+ * Options of the finalizer functions.
+ *
+ * @example
+ * ```ts
+ * import type { KubeObject } from "./client.ts";
+ * import { addFinalizer, type FinalizerOptions, removeFinalizer } from "./finalizers.ts";
+ * import type { Context } from "./reconciler.ts";
+ * declare const ctx: Context;
+ * declare let widget: KubeObject;
+ * const options: FinalizerOptions = {
+ *   client: ctx.client, // fenced: writes stop once leadership is lost
+ *   resource: { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true },
+ *   finalizer: "example.com/cleanup",
+ *   attempts: 3,
+ *   signal: ctx.signal,
+ * };
+ * widget = await addFinalizer(widget, options);
+ * // ... later, once the external resources are gone:
+ * await removeFinalizer(widget, options);
+ * ```
+ */
 export interface FinalizerOptions {
   /** The client (use `ctx.client` so writes are fenced). */
   client: KubeClient;
@@ -205,7 +241,31 @@ async function guardedPatch<T extends KubeObject>(
   }
 }
 
-/** Options of {@linkcode withFinalizer}. */
+/**
+ * Options of {@linkcode withFinalizer}.
+ *
+ * @example Deleting a bucket before the Widget goes
+ * ```ts
+ * import type { KubeObject } from "./client.ts";
+ * import { withFinalizer, type WithFinalizerOptions } from "./finalizers.ts";
+ * import { type Context, ReconcileResult } from "./reconciler.ts";
+ * declare const ctx: Context;
+ * declare const widget: KubeObject;
+ * declare function deleteBucket(name: string): Promise<void>;
+ * const options: WithFinalizerOptions<KubeObject> = {
+ *   client: ctx.client,
+ *   resource: { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true },
+ *   finalizer: "example.com/bucket",
+ *   signal: ctx.signal,
+ *   apply: () => Promise.resolve(ReconcileResult.requeueAfter(60_000)),
+ *   cleanup: async (w) => {
+ *     await deleteBucket(w.metadata.name!);
+ *     return ReconcileResult.done();
+ *   },
+ * };
+ * const result = await withFinalizer(widget, options);
+ * ```
+ */
 export interface WithFinalizerOptions<T extends KubeObject>
   extends FinalizerOptions {
   /** The normal reconcile, run with the finalizer in place. */

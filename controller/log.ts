@@ -4,7 +4,16 @@
  * @module
  */
 
-/** Structured fields of a log line. */
+/**
+ * Structured fields of a log line.
+ *
+ * @example
+ * ```ts
+ * import { consoleLogger, type LogFields } from "./log.ts";
+ * const fields: LogFields = { key: "default/web", term: 7, durationMs: 12.5 };
+ * consoleLogger.info("reconciled", fields);
+ * ```
+ */
 export type LogFields = Record<string, unknown>;
 
 /**
@@ -65,7 +74,18 @@ export const silentLogger: Logger = {
   error: () => {},
 };
 
-/** Log levels, from the most to the least verbose. */
+/**
+ * Log levels, from the most to the least verbose.
+ *
+ * @example
+ * ```ts
+ * import { jsonLogger, type LogLevel } from "./log.ts";
+ * declare const verbose: boolean; // e.g. from a --verbose flag
+ * const level: LogLevel = verbose ? "debug" : "info";
+ * const logger = jsonLogger({ level });
+ * logger.debug?.("reconciled", { key: "default/web" }); // written only at "debug"
+ * ```
+ */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 const LEVELS: Record<LogLevel, number> = {
@@ -75,7 +95,22 @@ const LEVELS: Record<LogLevel, number> = {
   error: 3,
 };
 
-/** Options of {@linkcode jsonLogger}. */
+/**
+ * Options of {@linkcode jsonLogger}.
+ *
+ * @example
+ * ```ts
+ * import { jsonLogger, type JsonLoggerOptions } from "./log.ts";
+ * const options: JsonLoggerOptions = {
+ *   level: "warn",
+ *   fields: { pod: "widget-operator-0", controller: "widgets" },
+ *   write: (line) => console.error(line), // stderr instead of stdout
+ * };
+ * const logger = jsonLogger(options);
+ * logger.info("dropped"); // below "warn"
+ * logger.warn("watch failed, retrying", { resource: "widgets" });
+ * ```
+ */
 export interface JsonLoggerOptions {
   /** The least severe level written (default `info`). */
   level?: LogLevel;

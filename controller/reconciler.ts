@@ -8,7 +8,19 @@ import type { KubeClient, KubeObject } from "./client.ts";
 import type { EventRecorder } from "./events.ts";
 import type { LeaderGuard } from "./leader_election.ts";
 
-/** What a reconcile asks the controller to do next. */
+/**
+ * What a reconcile asks the controller to do next.
+ *
+ * @example Reading what a reconcile asked for, e.g. in a unit test
+ * ```ts
+ * import { type ReconcileAction, ReconcileResult } from "./reconciler.ts";
+ * function pollUntilReady(ready: boolean): ReconcileResult {
+ *   return ready ? ReconcileResult.done() : ReconcileResult.requeueAfter(10_000);
+ * }
+ * const action: ReconcileAction = pollUntilReady(false).action;
+ * if (action.kind === "requeueAfter") console.log(`again in ${action.delayMs} ms`); // again in 10000 ms
+ * ```
+ */
 export type ReconcileAction =
   | { kind: "done" }
   | { kind: "requeue" }
@@ -57,7 +69,23 @@ export class ReconcileResult {
   }
 }
 
-/** What a reconcile gets besides the object. */
+/**
+ * What a reconcile gets besides the object.
+ *
+ * @example
+ * ```ts
+ * import type { KubeObject } from "./client.ts";
+ * import { type Context, ReconcileResult } from "./reconciler.ts";
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * async function reconcile(widget: KubeObject, ctx: Context): Promise<ReconcileResult> {
+ *   const { name, namespace } = widget.metadata;
+ *   // ctx.client is fenced: this write fails once leadership is lost
+ *   await ctx.client.patch(configMaps, `${name}-config`, { data: { term: String(ctx.term) } }, { namespace });
+ *   await ctx.recorder.normal(widget, { reason: "Configured", message: `updated ${ctx.key}` });
+ *   return ReconcileResult.done();
+ * }
+ * ```
+ */
 export interface Context {
   /** A client fenced by `signal`: its requests fail once leadership is lost. */
   client: KubeClient;

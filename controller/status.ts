@@ -10,10 +10,40 @@
 import type { KubeClient, KubeObject, ResourceType } from "./client.ts";
 import { deepEqual } from "./_json.ts";
 
-/** A condition's status. */
+/**
+ * A condition's status.
+ *
+ * @example
+ * ```ts
+ * import { type ConditionStatus, StatusCondition } from "./status.ts";
+ * function probed(reachable: boolean | undefined): ConditionStatus {
+ *   return reachable === undefined ? "Unknown" : reachable ? "True" : "False";
+ * }
+ * const condition = new StatusCondition("DatabaseReachable", probed(undefined), {
+ *   reason: "NotProbedYet",
+ * });
+ * ```
+ */
 export type ConditionStatus = "True" | "False" | "Unknown";
 
-/** A condition as stored in `status.conditions` (metav1.Condition). */
+/**
+ * A condition as stored in `status.conditions` (metav1.Condition).
+ *
+ * @example
+ * ```ts
+ * import type { Condition } from "./status.ts";
+ * const ready: Condition = {
+ *   type: "Ready",
+ *   status: "True",
+ *   reason: "AllReplicasReady",
+ *   message: "3/3 replicas ready",
+ *   lastTransitionTime: "2024-05-01T12:00:00Z",
+ *   observedGeneration: 4,
+ * };
+ * const conditions: Condition[] = [ready];
+ * const isReady = conditions.some((c) => c.type === "Ready" && c.status === "True"); // true
+ * ```
+ */
 export interface Condition {
   /** CamelCase type, e.g. `Ready`. */
   type: string;
@@ -160,7 +190,25 @@ export function mergeConditions(
   return next;
 }
 
-/** Options of a {@linkcode StatusPatch}. */
+/**
+ * Options of a {@linkcode StatusPatch}.
+ *
+ * @example
+ * ```ts
+ * import type { KubeClient, KubeObject } from "./client.ts";
+ * import { StatusCondition, StatusPatch, type StatusPatchOptions } from "./status.ts";
+ * declare const client: KubeClient;
+ * const options: StatusPatchOptions = {
+ *   client,
+ *   resource: { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true },
+ *   now: () => new Date("2024-05-01T12:00:00Z"), // fixed transition times, e.g. in tests
+ * };
+ * const widget: KubeObject = { metadata: { name: "web", namespace: "default", generation: 2 } };
+ * new StatusPatch(widget, options).condition(StatusCondition.ready(true)).build();
+ * // { status: { conditions: [{ type: "Ready", status: "True", reason: "Ready",
+ * //   message: "", lastTransitionTime: "2024-05-01T12:00:00Z" }] } }
+ * ```
+ */
 export interface StatusPatchOptions {
   /** The client to write with (use `ctx.client` so writes are fenced). */
   client: KubeClient;

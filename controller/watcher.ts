@@ -23,6 +23,25 @@ import { type Logger, silentLogger } from "./log.ts";
 /**
  * What a watcher yields. A (re)list is `init`, one `initApply` per object,
  * then `initDone`; after that, `apply` (added or modified) and `delete`.
+ *
+ * @example
+ * ```ts
+ * import type { KubeObject } from "./client.ts";
+ * import type { WatcherEvent } from "./watcher.ts";
+ * function describe(event: WatcherEvent<KubeObject>): string {
+ *   switch (event.type) {
+ *     case "init":
+ *       return "relist started";
+ *     case "initDone":
+ *       return "relist complete";
+ *     case "initApply":
+ *     case "apply":
+ *       return `upsert ${event.object.metadata.name}`;
+ *     case "delete":
+ *       return `delete ${event.object.metadata.name}`;
+ *   }
+ * }
+ * ```
  */
 export type WatcherEvent<T> =
   | { type: "init" }
@@ -35,6 +54,20 @@ export type WatcherEvent<T> =
  * Why a watch was started again: the server ended it (`closed`, normal:
  * watches time out), it expired (`expired`, 410 Gone: a relist follows), it
  * was silent past the idle timeout (`idle`), or it failed (`error`).
+ *
+ * @example
+ * ```ts
+ * import type { WatcherObserver, WatchRestartReason } from "./watcher.ts";
+ * const restarts: Record<WatchRestartReason, number> = { closed: 0, expired: 0, idle: 0, error: 0 };
+ * const observer: WatcherObserver = {
+ *   restarted: ({ resource, reason, delayMs }) => {
+ *     restarts[reason]++;
+ *     if (reason === "error" || reason === "idle") {
+ *       console.warn(`${resource} watch restarting in ${delayMs} ms (${reason})`);
+ *     }
+ *   },
+ * };
+ * ```
  */
 export type WatchRestartReason = "closed" | "expired" | "idle" | "error";
 
@@ -71,7 +104,28 @@ export interface WatcherObserver {
   }): void;
 }
 
-/** Options of {@linkcode watcher}. */
+/**
+ * Options of {@linkcode watcher}.
+ *
+ * @example Watching the web pods of one namespace
+ * ```ts
+ * import type { KubeClient } from "./client.ts";
+ * import { watcher, type WatcherOptions } from "./watcher.ts";
+ * declare const client: KubeClient;
+ * const stop = new AbortController();
+ * const options: WatcherOptions = {
+ *   client,
+ *   resource: { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true },
+ *   namespace: "default",
+ *   labelSelector: "app=web",
+ *   idleTimeoutMs: 120_000,
+ *   signal: stop.signal,
+ * };
+ * for await (const event of watcher(options)) {
+ *   if (event.type === "delete") console.log("pod gone:", event.object.metadata.name);
+ * }
+ * ```
+ */
 export interface WatcherOptions {
   /** The client to list and watch with. */
   client: KubeClient;
@@ -105,13 +159,40 @@ export interface WatcherOptions {
   signal?: AbortSignal;
 }
 
-/** A watch stream broke the protocol (a line that is not a watch event). */
+/**
+ * A watch stream broke the protocol (a line that is not a watch event).
+ *
+ * @example Spotting a broken stream; the watcher itself retries
+ * ```ts
+ * import { WatchProtocolError, type WatcherObserver } from "./watcher.ts";
+ * const observer: WatcherObserver = {
+ *   restarted: ({ resource, error }) => {
+ *     if (error instanceof WatchProtocolError) {
+ *       console.error(`${resource}: malformed watch stream (a proxy?): ${error.message}`);
+ *     }
+ *   },
+ * };
+ * ```
+ */
 export class WatchProtocolError extends Error {
   /** The error class name. */
   override name = "WatchProtocolError";
 }
 
-/** A watch sent nothing for longer than the idle timeout. */
+/**
+ * A watch sent nothing for longer than the idle timeout.
+ *
+ * @example Counting watches restarted for silence
+ * ```ts
+ * import { WatchIdleError, type WatcherObserver } from "./watcher.ts";
+ * let silentWatches = 0;
+ * const observer: WatcherObserver = {
+ *   restarted: ({ error }) => {
+ *     if (error instanceof WatchIdleError) silentWatches++; // reason is "idle"
+ *   },
+ * };
+ * ```
+ */
 export class WatchIdleError extends Error {
   /** The error class name. */
   override name = "WatchIdleError";

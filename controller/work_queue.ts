@@ -35,7 +35,23 @@ export interface WorkQueueObserver<K> {
   retried?(key: K, event: { delayMs: number; requeues: number }): void;
 }
 
-/** Settings of a {@linkcode WorkQueue}; every field has client-go's default. */
+/**
+ * Settings of a {@linkcode WorkQueue}; every field has client-go's default.
+ *
+ * @example Slower retries for an expensive backend
+ * ```ts
+ * import { WorkQueue, type WorkQueueOptions } from "./work_queue.ts";
+ * const options: WorkQueueOptions<string> = {
+ *   baseDelayMs: 1_000, // first retry after 1 s, doubling per failure
+ *   maxDelayMs: 300_000, // never more than 5 min
+ *   qps: 5,
+ *   burst: 20,
+ * };
+ * const queue = new WorkQueue<string>(options);
+ * queue.addRateLimited("default/web"); // 1000
+ * queue.shutDown();
+ * ```
+ */
 export interface WorkQueueOptions<K = unknown> {
   /** Time source (default the system clock). */
   clock?: Clock;
@@ -51,7 +67,24 @@ export interface WorkQueueOptions<K = unknown> {
   observer?: WorkQueueObserver<K>;
 }
 
-/** Thrown when `done` is called for a key that is not processing. */
+/**
+ * Thrown when `done` is called for a key that is not processing.
+ *
+ * @example
+ * ```ts
+ * import { WorkQueue, WorkQueueError } from "./work_queue.ts";
+ * const queue = new WorkQueue<string>();
+ * queue.add("default/web");
+ * const key = (await queue.get())!;
+ * queue.done(key);
+ * try {
+ *   queue.done(key); // a second done: the key is no longer processing
+ * } catch (error) {
+ *   console.log(error instanceof WorkQueueError); // true
+ * }
+ * queue.shutDown();
+ * ```
+ */
 export class WorkQueueError extends Error {
   /** The error class name. */
   override name = "WorkQueueError";

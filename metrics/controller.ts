@@ -16,7 +16,26 @@ import type { WorkQueueObserver } from "../controller/work_queue.ts";
 import { exponentialBuckets, family, promOf } from "./_families.ts";
 import type { MetricsRegistry } from "./registry.ts";
 
-/** controller-runtime's buckets of `controller_runtime_reconcile_time_seconds`. */
+/**
+ * controller-runtime's buckets of `controller_runtime_reconcile_time_seconds`.
+ *
+ * @example Timing a step of your reconcile on the same scale
+ * ```ts
+ * import { MetricsRegistry, RECONCILE_TIME_BUCKETS } from "@k8s-operator/k8s-operator/metrics";
+ * import { Histogram } from "prom-client";
+ * const metrics = new MetricsRegistry();
+ * const backupSeconds = new Histogram({
+ *   name: "myop_backup_duration_seconds",
+ *   help: "Time to take a backup.",
+ *   buckets: [...RECONCILE_TIME_BUCKETS], // prom-client wants a mutable array
+ *   registers: [],
+ * });
+ * metrics.register(backupSeconds);
+ * const done = backupSeconds.startTimer();
+ * // ... take the backup ...
+ * done();
+ * ```
+ */
 export const RECONCILE_TIME_BUCKETS: readonly number[] = [
   0.005,
   0.01,
@@ -63,6 +82,23 @@ export const RECONCILE_TIME_BUCKETS: readonly number[] = [
 /**
  * client-go's buckets of `workqueue_queue_duration_seconds` and
  * `workqueue_work_duration_seconds`: 10 ns to 1,000 s, times 10.
+ *
+ * @example Wait time of a queue of your own
+ * ```ts
+ * import { MetricsRegistry, WORKQUEUE_BUCKETS } from "@k8s-operator/k8s-operator/metrics";
+ * import { Histogram } from "prom-client";
+ * const metrics = new MetricsRegistry();
+ * const waitSeconds = new Histogram({
+ *   name: "myop_job_queue_duration_seconds",
+ *   help: "How long a job waits before a worker takes it.",
+ *   labelNames: ["queue"],
+ *   buckets: [...WORKQUEUE_BUCKETS],
+ *   registers: [],
+ * });
+ * metrics.register(waitSeconds);
+ * waitSeconds.observe({ queue: "backups" }, 0.042);
+ * console.log(WORKQUEUE_BUCKETS[0], WORKQUEUE_BUCKETS.at(-1)); // 1e-8 1000
+ * ```
  */
 export const WORKQUEUE_BUCKETS: readonly number[] = exponentialBuckets(
   1e-8,
@@ -70,7 +106,22 @@ export const WORKQUEUE_BUCKETS: readonly number[] = exponentialBuckets(
   12,
 );
 
-/** Options of {@linkcode controllerMetrics}. */
+/**
+ * Options of {@linkcode controllerMetrics}.
+ *
+ * @example
+ * ```ts
+ * import { controllerMetrics, type ControllerMetricsOptions, MetricsRegistry } from "@k8s-operator/k8s-operator/metrics";
+ * const registry = new MetricsRegistry();
+ * const options: ControllerMetricsOptions = {
+ *   registry,
+ *   controller: "widgets",
+ *   concurrency: 8, // the same value as the controller's `concurrency`
+ * };
+ * const hooks = controllerMetrics(options);
+ * console.log(await registry.render()); // ...controller_runtime_max_concurrent_reconciles{controller="widgets"} 8...
+ * ```
+ */
 export interface ControllerMetricsOptions {
   /** Where the metrics go. */
   registry: MetricsRegistry;
@@ -80,7 +131,27 @@ export interface ControllerMetricsOptions {
   concurrency?: number;
 }
 
-/** The hooks to hand to `Controller.for` (see {@linkcode controllerMetrics}). */
+/**
+ * The hooks to hand to `Controller.for` (see {@linkcode controllerMetrics}).
+ *
+ * @example
+ * ```ts
+ * import { Controller, type KubeClient, type LeaderGuard } from "@k8s-operator/k8s-operator/controller";
+ * import { controllerMetrics, MetricsRegistry } from "@k8s-operator/k8s-operator/metrics";
+ * declare const client: KubeClient;
+ * declare const guard: LeaderGuard;
+ * const registry = new MetricsRegistry();
+ * const hooks = controllerMetrics({ registry, controller: "configmaps" });
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * const controller = Controller.for(configMaps, {
+ *   client,
+ *   guard,
+ *   observer: hooks.observer,
+ *   queue: { observer: hooks.queue },
+ *   watch: { observer: hooks.watch },
+ * });
+ * ```
+ */
 export interface ControllerMetricsHooks {
   /** For the `observer` option. */
   observer: ControllerObserver;

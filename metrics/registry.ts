@@ -13,13 +13,39 @@ import { bindProm } from "./_families.ts";
  * A metric made with prom-client (`Counter`, `Gauge`, `Histogram`,
  * `Summary`), created with `registers: []` and handed to
  * {@linkcode MetricsRegistry.register}.
+ *
+ * @example Counting backups next to the controller metrics
+ * ```ts
+ * import { MetricsRegistry } from "@k8s-operator/k8s-operator/metrics";
+ * import { Counter } from "prom-client";
+ * const metrics = new MetricsRegistry();
+ * // `registers: []` keeps it out of prom-client's global registry.
+ * const backups = new Counter({
+ *   name: "myop_backups_total",
+ *   help: "Backups taken, by result.",
+ *   labelNames: ["result"],
+ *   registers: [],
+ * });
+ * metrics.register(backups); // throws if the name is already registered
+ * backups.inc({ result: "success" });
+ * ```
  */
 export interface CustomMetric {
   /** prom-client's snapshot of the metric's values. */
   get(): Promise<unknown>;
 }
 
-/** Options of a {@linkcode MetricsRegistry}. */
+/**
+ * Options of a {@linkcode MetricsRegistry}.
+ *
+ * @example Telling replicas apart
+ * ```ts
+ * import { controllerMetrics, MetricsRegistry } from "@k8s-operator/k8s-operator/metrics";
+ * const metrics = new MetricsRegistry({ defaultLabels: { pod: "my-op-0" } });
+ * controllerMetrics({ registry: metrics, controller: "widgets" });
+ * console.log(await metrics.render()); // ...controller_runtime_active_workers{controller="widgets",pod="my-op-0"} 0...
+ * ```
+ */
 export interface MetricsRegistryOptions {
   /** Labels added to every series (for instance `{ pod: "op-0" }`). */
   defaultLabels?: Record<string, string>;

@@ -44,10 +44,40 @@ export interface HttpServer {
   readonly finished: Promise<void>;
 }
 
-/** The DNS record types discovery resolves. */
+/**
+ * The DNS record types discovery resolves.
+ *
+ * @example The queries behind one resolve()
+ * ```ts
+ * import { type DnsRecordType, type DnsResolver, HeadlessServiceDiscovery } from "@k8s-operator/k8s-operator/discovery";
+ * const asked: string[] = [];
+ * const resolver = ((name: string, type: DnsRecordType) => {
+ *   asked.push(`${type} ${name}`);
+ *   return Promise.resolve([]);
+ * }) as DnsResolver;
+ * await new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000, resolver }).resolve();
+ * console.log(asked[0]); // "SRV _raft._tcp.raft.ops.svc.cluster.local."
+ * ```
+ */
 export type DnsRecordType = "A" | "AAAA" | "SRV";
 
-/** An SRV record. */
+/**
+ * An SRV record.
+ *
+ * @example The SRV answer of a headless Service, faked for a test
+ * ```ts
+ * import { type DnsResolver, HeadlessServiceDiscovery, type SrvRecord } from "@k8s-operator/k8s-operator/discovery";
+ * const srv: SrvRecord[] = [0, 1, 2].map((i) => ({
+ *   priority: 0,
+ *   weight: 33,
+ *   port: 7000,
+ *   target: `my-op-${i}.raft.ops.svc.cluster.local.`,
+ * }));
+ * const resolver = ((_name: string, type: string) => Promise.resolve(type === "SRV" ? srv : [])) as DnsResolver;
+ * const peers = await new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000, resolver }).resolve();
+ * console.log(peers[1].nodeId, peers[1].address); // 1 "my-op-1.raft.ops.svc.cluster.local:7000"
+ * ```
+ */
 export interface SrvRecord {
   /** Lower is preferred. */
   priority: number;
@@ -63,6 +93,20 @@ export interface SrvRecord {
  * Options for one DNS query. On both runtimes a query for which the server
  * has no records (no such name, no records of the type, or a refusal)
  * rejects with an error whose `name` is `"NotFound"`.
+ *
+ * @example What a resolver receives
+ * ```ts
+ * import { type DnsResolver, HeadlessServiceDiscovery, type ResolveOptions } from "@k8s-operator/k8s-operator/discovery";
+ * const seen: (ResolveOptions | undefined)[] = [];
+ * const resolver = ((_name: string, _type: string, options?: ResolveOptions) => {
+ *   seen.push(options);
+ *   return Promise.resolve([]);
+ * }) as DnsResolver;
+ * const nameServer = { ipAddr: "127.0.0.1", port: 5353 }; // a test DNS server
+ * const discovery = new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000, nameServer, resolver });
+ * await discovery.resolve({ signal: AbortSignal.timeout(2000) });
+ * console.log(seen[0]?.nameServer); // { ipAddr: "127.0.0.1", port: 5353 }
+ * ```
  */
 export interface ResolveOptions {
   /** Ask this server instead of the system resolver (tests use loopback). */

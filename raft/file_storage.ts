@@ -47,7 +47,24 @@ const KIND_ENTRIES = 2;
 const KIND_HARD_STATE = 3;
 const KIND_SNAPSHOT = 4;
 
-/** Raised when stored files are damaged beyond a torn tail. */
+/**
+ * Raised when stored files are damaged beyond a torn tail.
+ *
+ * @example
+ * ```ts
+ * import { FileStorage, StorageCorruptionError } from "@k8s-operator/k8s-operator/raft";
+ * try {
+ *   const storage = await FileStorage.open("/var/lib/raft");
+ *   await storage.close();
+ * } catch (error) {
+ *   if (error instanceof StorageCorruptionError) {
+ *     // Not a torn tail: do not start; restore the volume or rejoin empty.
+ *     console.error(`damaged record in ${error.file} at byte ${error.offset}`);
+ *   }
+ *   throw error;
+ * }
+ * ```
+ */
 export class StorageCorruptionError extends Error {
   /** The damaged file. */
   readonly file: string;
@@ -165,7 +182,17 @@ async function readIfExists(path: string): Promise<Uint8Array | null> {
   }
 }
 
-/** Options of {@linkcode FileStorage.open}. */
+/**
+ * Options of {@linkcode FileStorage.open}.
+ *
+ * @example A benchmark that leaves the disk out
+ * ```ts
+ * import { FileStorage, type FileStorageOptions } from "@k8s-operator/k8s-operator/raft";
+ * // Never in production: a crash may lose votes and acknowledged entries.
+ * const options: FileStorageOptions = { fsync: false };
+ * const storage = await FileStorage.open("/tmp/raft-bench", options);
+ * ```
+ */
 export interface FileStorageOptions {
   /**
    * Sync every write to disk before `save()` resolves (default `true`).

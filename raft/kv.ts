@@ -8,13 +8,35 @@
  */
 import type { Entry } from "./types.ts";
 
-/** A command of the key-value store, as it travels in a log entry. */
+/**
+ * A command of the key-value store, as it travels in a log entry.
+ *
+ * @example Claiming a key if nobody holds it
+ * ```ts
+ * import { encodeKvCommand, type KvCommand, type RaftNode } from "@k8s-operator/k8s-operator/raft";
+ * declare const leader: RaftNode;
+ * const claim: KvCommand = { op: "cas", key: "owner", expected: null, value: "pod-0" };
+ * await leader.propose(encodeKvCommand(claim)); // resolves with a KvResult
+ * ```
+ */
 export type KvCommand =
   | { op: "put"; key: string; value: string }
   | { op: "delete"; key: string }
   | { op: "cas"; key: string; expected: string | null; value: string | null };
 
-/** What applying a command returned. */
+/**
+ * What applying a command returned.
+ *
+ * @example
+ * ```ts
+ * import { encodeKvCommand, type Entry, KeyValueStore, type KvCommand } from "@k8s-operator/k8s-operator/raft";
+ * const store = new KeyValueStore();
+ * const entry = (index: number, command: KvCommand): Entry =>
+ *   ({ term: 1, index, type: "normal", data: encodeKvCommand(command) });
+ * store.apply(entry(1, { op: "put", key: "a", value: "1" })); // { ok: true, previous: null }
+ * store.apply(entry(2, { op: "cas", key: "a", expected: "0", value: "2" })); // { ok: false, previous: "1" }
+ * ```
+ */
 export interface KvResult {
   /** `false` only for a compare-and-set whose expectation did not hold. */
   ok: boolean;
@@ -22,7 +44,18 @@ export interface KvResult {
   previous: string | null;
 }
 
-/** Raised when a log entry or snapshot does not hold what the store expects. */
+/**
+ * Raised when a log entry or snapshot does not hold what the store expects.
+ *
+ * @example A malformed entry is applied as a no-op
+ * ```ts
+ * import { KeyValueStore, KvFormatError } from "@k8s-operator/k8s-operator/raft";
+ * const store = new KeyValueStore();
+ * const data = new TextEncoder().encode("not a command");
+ * const result = store.apply({ term: 1, index: 1, type: "normal", data });
+ * if (result instanceof KvFormatError) console.log(result.message); // "Expected a JSON key-value command, ..."
+ * ```
+ */
 export class KvFormatError extends Error {
   /** Describes what was expected and what was found. */
   constructor(message: string) {
@@ -34,6 +67,24 @@ export class KvFormatError extends Error {
 /**
  * What a {@linkcode RaftNode} applies committed entries to. `apply` must be
  * deterministic: every node applies the same entries in the same order.
+ *
+ * @example A counter
+ * ```ts
+ * import type { Entry, StateMachine } from "@k8s-operator/k8s-operator/raft";
+ * class Counter implements StateMachine {
+ *   value = 0;
+ *   apply(entry: Entry): number {
+ *     this.value += entry.data[0] ?? 0; // each entry adds its first byte
+ *     return this.value; // what the proposer's propose() resolves with
+ *   }
+ *   snapshot(): Uint8Array {
+ *     return new TextEncoder().encode(String(this.value));
+ *   }
+ *   restore(data: Uint8Array): void {
+ *     this.value = Number(new TextDecoder().decode(data));
+ *   }
+ * }
+ * ```
  */
 export interface StateMachine {
   /** Applies one committed `normal` entry; the result goes to its proposer. */
@@ -179,7 +230,23 @@ export class KeyValueStore implements StateMachine {
   }
 }
 
-/** The part of a {@linkcode RaftNode} that {@linkcode ReplicatedKv} uses. */
+/**
+ * The part of a {@linkcode RaftNode} that {@linkcode ReplicatedKv} uses.
+ *
+ * @example A single-process stand-in for tests
+ * ```ts
+ * import { KeyValueStore, type KvNode, ReplicatedKv } from "@k8s-operator/k8s-operator/raft";
+ * const store = new KeyValueStore();
+ * let index = 0;
+ * const local: KvNode = {
+ *   propose: (data) => Promise.resolve(store.apply({ term: 1, index: ++index, type: "normal", data })),
+ *   readBarrier: () => Promise.resolve(),
+ * };
+ * const kv = new ReplicatedKv(local, store);
+ * await kv.put("a", "1");
+ * console.log(await kv.get("a")); // "1"
+ * ```
+ */
 export interface KvNode {
   /** Replicates `data`; resolves with the state machine's result once applied here. */
   propose(data: Uint8Array): Promise<unknown>;

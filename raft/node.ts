@@ -23,6 +23,20 @@ import type {
 /**
  * Where a node reports its role: the controller's `LeaderElection` fits
  * (create it with `requireLease: true` and the node's clock).
+ *
+ * @example A sink that logs
+ * ```ts
+ * import type { RoleSink } from "@k8s-operator/k8s-operator/raft";
+ * const sink: RoleSink = {
+ *   setRole(role, term, { leader }) {
+ *     console.log(`${role} in term ${term}; leader: ${leader ?? "unknown"}`);
+ *   },
+ *   renewLease(durationMs) {
+ *     console.log(durationMs > 0 ? `lease holds ${durationMs} ms` : "lease ended");
+ *   },
+ * };
+ * // Pass it as `election` to RaftNode.start.
+ * ```
  */
 export interface RoleSink {
   /**
@@ -38,13 +52,35 @@ export interface RoleSink {
   renewLease(durationMs: number): void;
 }
 
-/** What a node adds to a {@linkcode RoleSink.setRole} report. */
+/**
+ * What a node adds to a {@linkcode RoleSink.setRole} report.
+ *
+ * @example
+ * ```ts
+ * import type { RoleSink, RoleSinkOptions } from "@k8s-operator/k8s-operator/raft";
+ * declare const sink: RoleSink;
+ * const options: RoleSinkOptions = { leader: 2 };
+ * sink.setRole("follower", 5, options); // node 2 leads term 5
+ * ```
+ */
 export interface RoleSinkOptions {
   /** The leader this node knows of in the term, or `null`. */
   leader: NodeId | null;
 }
 
-/** A change of role, term or known leader. */
+/**
+ * A change of role, term or known leader.
+ *
+ * @example Logging role changes
+ * ```ts
+ * import type { RaftNode, RoleChange } from "@k8s-operator/k8s-operator/raft";
+ * declare const node: RaftNode;
+ * const log = ({ role, term, leader }: RoleChange) =>
+ *   console.log(`node ${node.id}: ${role} in term ${term}, leader ${leader}`);
+ * const unsubscribe = node.onRoleChange(log);
+ * unsubscribe(); // when no longer interested
+ * ```
+ */
 export interface RoleChange {
   /** This node's new role. */
   role: Role;
@@ -54,7 +90,30 @@ export interface RoleChange {
   leader: NodeId | null;
 }
 
-/** Options of {@linkcode RaftNode.start}. */
+/**
+ * Options of {@linkcode RaftNode.start}.
+ *
+ * @example A node on disk, talking HTTP
+ * ```ts
+ * import { FileStorage, HttpTransport, KeyValueStore, RaftNode, type RaftNodeOptions } from "@k8s-operator/k8s-operator/raft";
+ * let node: RaftNode | undefined;
+ * const transport = new HttpTransport({
+ *   id: 0, clusterId: "my-operator", secret: "0123456789abcdef",
+ *   peerUrl: (id) => `http://my-operator-${id}.my-operator:7000`,
+ *   onMessages: (messages) => node?.receive(messages),
+ * });
+ * const options: RaftNodeOptions = {
+ *   id: 0,
+ *   storage: await FileStorage.open("/var/lib/raft"),
+ *   bootstrap: { voters: [0, 1, 2], learners: [] },
+ *   stateMachine: new KeyValueStore(),
+ *   send: (messages) => transport.send(messages),
+ *   tickMs: 100, // heartbeats every 100 ms, elections after 600-1200 ms
+ * };
+ * node = await RaftNode.start(options);
+ * await transport.listen({ port: 7000 });
+ * ```
+ */
 export interface RaftNodeOptions {
   /** This node's id (the StatefulSet ordinal). */
   id: NodeId;
@@ -104,7 +163,21 @@ export interface RaftNodeOptions {
   };
 }
 
-/** The state of a node, as {@linkcode RaftNode.status} reports it. */
+/**
+ * The state of a node, as {@linkcode RaftNode.status} reports it.
+ *
+ * @example A status line
+ * ```ts
+ * import type { NodeStatus, RaftNode } from "@k8s-operator/k8s-operator/raft";
+ * declare const node: RaftNode;
+ * const s: NodeStatus = node.status();
+ * if (s.leaseRemainingMs !== null) {
+ *   console.log(`leading term ${s.term}, lease holds ${s.leaseRemainingMs} ms`);
+ * } else {
+ *   console.log(`${s.role}, applied ${s.applied} of ${s.commit}, leader ${s.leader}`);
+ * }
+ * ```
+ */
 export interface NodeStatus extends CoreStatus {
   /** Milliseconds the leader lease still holds; `null` when not leading. */
   leaseRemainingMs: number | null;
@@ -112,7 +185,18 @@ export interface NodeStatus extends CoreStatus {
   voteQuarantine: boolean;
 }
 
-/** Options of {@linkcode RaftNode.stop}. */
+/**
+ * Options of {@linkcode RaftNode.stop}.
+ *
+ * @example Shutting down on SIGTERM
+ * ```ts
+ * import type { RaftNode, StopOptions } from "@k8s-operator/k8s-operator/raft";
+ * declare const node: RaftNode;
+ * // Hand leadership over, but give up after a second (the pod is going away).
+ * const options: StopOptions = { transfer: true, timeoutMs: 1000 };
+ * await node.stop(options);
+ * ```
+ */
 export interface StopOptions {
   /** A leader hands leadership to its most caught-up voter first (default `true`). */
   transfer?: boolean;
@@ -120,7 +204,22 @@ export interface StopOptions {
   timeoutMs?: number;
 }
 
-/** Raised by calls on a stopped node. */
+/**
+ * Raised by calls on a stopped node.
+ *
+ * @example
+ * ```ts
+ * import { NodeStoppedError, NotLeaderError, type RaftNode } from "@k8s-operator/k8s-operator/raft";
+ * declare const node: RaftNode;
+ * try {
+ *   await node.propose(new TextEncoder().encode("x"));
+ * } catch (error) {
+ *   if (error instanceof NodeStoppedError) console.log("shutting down:", error.message);
+ *   else if (error instanceof NotLeaderError) console.log("ask node", error.leader);
+ *   else throw error;
+ * }
+ * ```
+ */
 export class NodeStoppedError extends RaftError {}
 
 interface Pending {

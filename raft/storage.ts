@@ -9,7 +9,21 @@
  */
 import type { Entry, HardState, PersistedState, Snapshot } from "./types.ts";
 
-/** One durable write: the persistable part of a `Ready`. */
+/**
+ * One durable write: the persistable part of a `Ready`.
+ *
+ * @example A new leader's first write
+ * ```ts
+ * import { MemoryStorage, type StorageWrite } from "@k8s-operator/k8s-operator/raft";
+ * // Node 1 voted for itself in term 2 and appends the no-op of its term.
+ * const write: StorageWrite = {
+ *   hardState: { term: 2, vote: 1, commit: 0 },
+ *   entries: [{ term: 2, index: 1, type: "empty", data: new Uint8Array() }],
+ *   snapshot: null,
+ * };
+ * new MemoryStorage().save(write);
+ * ```
+ */
 export interface StorageWrite {
   /** The hard state to store, when it changed. */
   hardState: HardState | null;

@@ -27,7 +27,24 @@ export const MESSAGES_PATH = "/raft/v1/messages";
 /** The path of the endpoint that takes one snapshot message. */
 export const SNAPSHOT_PATH = "/raft/v1/snapshot";
 
-/** Options of an {@linkcode HttpTransport}. */
+/**
+ * Options of an {@linkcode HttpTransport}.
+ *
+ * @example
+ * ```ts
+ * import { HttpTransport, type HttpTransportOptions, type RaftNode } from "@k8s-operator/k8s-operator/raft";
+ * declare const node: RaftNode;
+ * const options: HttpTransportOptions = {
+ *   id: 1,
+ *   clusterId: "my-operator",
+ *   secret: "0123456789abcdef", // the same on every member, e.g. from a Secret
+ *   peerUrl: (id) => id <= 2 ? `http://my-operator-${id}.my-operator:7000` : undefined,
+ *   onMessages: (messages) => node.receive(messages),
+ *   requestTimeoutMs: 1000,
+ * };
+ * const transport = new HttpTransport(options);
+ * ```
+ */
 export interface HttpTransportOptions {
   /** This node's id; requests addressed to another node are refused. */
   id: NodeId;
@@ -59,7 +76,20 @@ export interface HttpTransportOptions {
   onSendError?: (peer: NodeId, error: unknown) => void;
 }
 
-/** Where the transport listens. */
+/**
+ * Where the transport listens.
+ *
+ * @example
+ * ```ts
+ * import type { HttpTransport, ListenOptions } from "@k8s-operator/k8s-operator/raft";
+ * declare const transport: HttpTransport;
+ * // Tests: a free port on loopback.
+ * const local: ListenOptions = { port: 0, hostname: "127.0.0.1" };
+ * const port = await transport.listen(local);
+ * console.log(`raft on ${port}`);
+ * // Production, with TLS: { port: 7000, tls: { cert, key } } (PEM strings).
+ * ```
+ */
 export interface ListenOptions {
   /** The port; `0` picks a free one. */
   port: number;
@@ -76,7 +106,21 @@ interface PeerQueue {
   timer: ReturnType<typeof setTimeout> | null;
 }
 
-/** Raised by {@linkcode HttpTransport} when a peer refuses a request. */
+/**
+ * Raised by {@linkcode HttpTransport} when a peer refuses a request.
+ *
+ * @example Reporting refused requests
+ * ```ts
+ * import { type HttpTransportOptions, TransportError } from "@k8s-operator/k8s-operator/raft";
+ * const onSendError: HttpTransportOptions["onSendError"] = (peer, error) => {
+ *   if (error instanceof TransportError && error.status === 401) {
+ *     console.error(`node ${peer} refused our signature: check the shared secret`);
+ *   } else if (error instanceof TransportError && error.status === 0) {
+ *     console.error(`no address known for node ${peer}`);
+ *   }
+ * };
+ * ```
+ */
 export class TransportError extends Error {
   /** The HTTP status the peer answered with (0 when none arrived). */
   readonly status: number;

@@ -13,10 +13,26 @@
 /**
  * The identity of one Raft member. In a StatefulSet it is the pod's ordinal
  * (`my-operator-2` is node `2`). Always a non-negative safe integer.
+ *
+ * @example A StatefulSet pod's ordinal
+ * ```ts
+ * import type { NodeId } from "@k8s-operator/k8s-operator/raft";
+ * const podName = "my-operator-2";
+ * const id: NodeId = Number(podName.slice(podName.lastIndexOf("-") + 1)); // 2
+ * ```
  */
 export type NodeId = number;
 
-/** The role a core is in. Learners are followers that are not voters. */
+/**
+ * The role a core is in. Learners are followers that are not voters.
+ *
+ * @example
+ * ```ts
+ * import type { Role } from "@k8s-operator/k8s-operator/raft";
+ * const mayReconcile = (role: Role) => role === "leader";
+ * const inElection = (role: Role) => role === "preCandidate" || role === "candidate";
+ * ```
+ */
 export type Role = "follower" | "preCandidate" | "candidate" | "leader";
 
 /**
@@ -26,10 +42,33 @@ export type Role = "follower" | "preCandidate" | "candidate" | "leader";
  * - `confChange`: a membership change; `data` holds a {@linkcode ConfChange}
  *   encoded with `encodeConfChange`.
  * - `empty`: the no-op entry a new leader appends to commit its term.
+ *
+ * @example
+ * ```ts
+ * import type { EntryType } from "@k8s-operator/k8s-operator/raft";
+ * const meaning: Record<EntryType, string> = {
+ *   normal: "application data for the state machine",
+ *   confChange: "a membership change",
+ *   empty: "a new leader's no-op, which commits its term",
+ * };
+ * ```
  */
 export type EntryType = "normal" | "confChange" | "empty";
 
-/** One entry of the replicated log. */
+/**
+ * One entry of the replicated log.
+ *
+ * @example A membership change at index 8
+ * ```ts
+ * import { type Entry, encodeConfChange } from "@k8s-operator/k8s-operator/raft";
+ * const entry: Entry = {
+ *   term: 2,
+ *   index: 8,
+ *   type: "confChange",
+ *   data: encodeConfChange({ type: "addLearner", nodeId: 3 }),
+ * };
+ * ```
+ */
 export interface Entry {
   /** The term of the leader that created the entry. */
   term: number;
@@ -47,6 +86,13 @@ export interface Entry {
  * Changes are made one server at a time ({@linkcode ConfChange}); a node's
  * configuration is the latest one in its log, committed or not (Raft
  * dissertation §4.1).
+ *
+ * @example
+ * ```ts
+ * import type { ConfState } from "@k8s-operator/k8s-operator/raft";
+ * // Nodes 0, 1 and 2 vote (a quorum is 2); node 3 is catching up as a learner.
+ * const conf: ConfState = { voters: [0, 1, 2], learners: [3] };
+ * ```
  */
 export interface ConfState {
   /** Members whose votes and acknowledgements count towards a quorum. */
@@ -55,7 +101,19 @@ export interface ConfState {
   learners: NodeId[];
 }
 
-/** A single-server membership change, carried by a `confChange` entry. */
+/**
+ * A single-server membership change, carried by a `confChange` entry.
+ *
+ * @example Growing a cluster by one node
+ * ```ts
+ * import type { ConfChange, RaftNode } from "@k8s-operator/k8s-operator/raft";
+ * declare const leader: RaftNode;
+ * const add: ConfChange = { type: "addLearner", nodeId: 3 };
+ * await leader.changeMembership(add); // node 3 replicates, does not vote yet
+ * // ... once leader.status().progress[3].caughtUp (reconcileMembers automates this):
+ * await leader.changeMembership({ type: "promote", nodeId: 3 });
+ * ```
+ */
 export interface ConfChange {
   /**
    * - `addLearner`: a new member that replicates but does not vote.
@@ -68,7 +126,18 @@ export interface ConfChange {
   nodeId: NodeId;
 }
 
-/** The state that must be on stable storage before messages are sent. */
+/**
+ * The state that must be on stable storage before messages are sent.
+ *
+ * @example
+ * ```ts
+ * import type { HardState } from "@k8s-operator/k8s-operator/raft";
+ * // In term 5 this node voted for node 2, and entries up to 41 are committed.
+ * const hs: HardState = { term: 5, vote: 2, commit: 41 };
+ * // A new node: term 0, no vote, nothing committed.
+ * const fresh: HardState = { term: 0, vote: null, commit: 0 };
+ * ```
+ */
 export interface HardState {
   /** The latest term this node has seen. */
   term: number;
@@ -78,7 +147,20 @@ export interface HardState {
   commit: number;
 }
 
-/** Where a snapshot ends and the membership at that point. */
+/**
+ * Where a snapshot ends and the membership at that point.
+ *
+ * @example
+ * ```ts
+ * import type { SnapshotMetadata } from "@k8s-operator/k8s-operator/raft";
+ * // The snapshot covers entries 1..1000; entry 1000 was written in term 4.
+ * const metadata: SnapshotMetadata = {
+ *   index: 1000,
+ *   term: 4,
+ *   conf: { voters: [0, 1, 2], learners: [] },
+ * };
+ * ```
+ */
 export interface SnapshotMetadata {
   /** The index of the last entry the snapshot covers. */
   index: number;
@@ -88,7 +170,20 @@ export interface SnapshotMetadata {
   conf: ConfState;
 }
 
-/** A state-machine snapshot that replaces the log up to `metadata.index`. */
+/**
+ * A state-machine snapshot that replaces the log up to `metadata.index`.
+ *
+ * @example A key-value store's snapshot
+ * ```ts
+ * import { KeyValueStore, type Snapshot } from "@k8s-operator/k8s-operator/raft";
+ * const store = new KeyValueStore();
+ * const snapshot: Snapshot = {
+ *   metadata: { index: 1000, term: 4, conf: { voters: [0, 1, 2], learners: [] } },
+ *   data: store.snapshot(),
+ * };
+ * new KeyValueStore().restore(snapshot.data); // what a follower does on install
+ * ```
+ */
 export interface Snapshot {
   /** Where the snapshot ends. */
   metadata: SnapshotMetadata;
@@ -101,6 +196,20 @@ export interface Snapshot {
  *
  * `entries` follow the snapshot without a gap: the first has index
  * `snapshot.metadata.index + 1` (or 1 without a snapshot).
+ *
+ * @example
+ * ```ts
+ * import type { PersistedState } from "@k8s-operator/k8s-operator/raft";
+ * // After a snapshot at index 1000, the log resumes at index 1001.
+ * const state: PersistedState = {
+ *   hardState: { term: 4, vote: 1, commit: 1001 },
+ *   snapshot: {
+ *     metadata: { index: 1000, term: 4, conf: { voters: [0, 1, 2], learners: [] } },
+ *     data: new Uint8Array(),
+ *   },
+ *   entries: [{ term: 4, index: 1001, type: "normal", data: new Uint8Array([1]) }],
+ * };
+ * ```
  */
 export interface PersistedState {
   /** Term, vote and commit. */
@@ -111,7 +220,17 @@ export interface PersistedState {
   entries: Entry[];
 }
 
-/** The kinds of message two cores exchange. */
+/**
+ * The kinds of message two cores exchange.
+ *
+ * @example
+ * ```ts
+ * import type { MessageType } from "@k8s-operator/k8s-operator/raft";
+ * const isResponse = (type: MessageType) => type.endsWith("Resp");
+ * isResponse("appendResp"); // true
+ * isResponse("timeoutNow"); // false
+ * ```
+ */
 export type MessageType =
   | "preVote"
   | "preVoteResp"
@@ -127,6 +246,17 @@ export type MessageType =
 /**
  * A message between two cores. Flat, as in etcd-io/raft: the fields a type
  * does not use are zero, `false` or empty.
+ *
+ * @example A heartbeat from the leader
+ * ```ts
+ * import type { Message } from "@k8s-operator/k8s-operator/raft";
+ * // Node 0 leads term 3; it tells node 2 that entries up to 41 are committed.
+ * const heartbeat: Message = {
+ *   type: "heartbeat", from: 0, to: 2, term: 3,
+ *   logTerm: 0, index: 120, // index: the leader's tick when it sent this
+ *   commit: 41, entries: [], reject: false, rejectHint: 0, snapshot: null,
+ * };
+ * ```
  */
 export interface Message {
   /** What the message is. */
@@ -171,7 +301,19 @@ export interface Message {
   transfer?: boolean;
 }
 
-/** The role and leader as a node currently sees them. */
+/**
+ * The role and leader as a node currently sees them.
+ *
+ * @example
+ * ```ts
+ * import type { SoftState } from "@k8s-operator/k8s-operator/raft";
+ * const describe = (s: SoftState) =>
+ *   s.leader === null
+ *     ? `no known leader in term ${s.term}`
+ *     : `${s.role}, node ${s.leader} leads term ${s.term}`;
+ * describe({ role: "follower", leader: 2, term: 5 }); // "follower, node 2 leads term 5"
+ * ```
+ */
 export interface SoftState {
   /** This node's role. */
   role: Role;
@@ -190,6 +332,23 @@ export interface SoftState {
  * 2. only then send `messages`;
  * 3. apply `committedEntries` in order;
  * 4. call `advance()`.
+ *
+ * @example Handling a ready in order
+ * ```ts
+ * import type { Entry, Message, RaftCore, Ready, Storage } from "@k8s-operator/k8s-operator/raft";
+ * async function handle(
+ *   core: RaftCore,
+ *   storage: Storage,
+ *   send: (messages: Message[]) => void,
+ *   apply: (entry: Entry) => void,
+ * ): Promise<void> {
+ *   const rd: Ready = core.ready();
+ *   await storage.save(rd); // snapshot, entries, hard state: durable first
+ *   send(rd.messages);
+ *   for (const entry of rd.committedEntries) apply(entry);
+ *   core.advance();
+ * }
+ * ```
  */
 export interface Ready {
   /** The hard state to persist, when it changed. */

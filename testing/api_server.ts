@@ -14,10 +14,35 @@ import type { Faults } from "./faults.ts";
 /**
  * `@kubernetes/client-node`'s `KubeConfig`, as {@link TestApiServer.kubeConfig}
  * returns it.
+ *
+ * @example
+ * ```ts
+ * import { CoreV1Api } from "@kubernetes/client-node";
+ * import { type KubeConfig, TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
+ * const kc: KubeConfig = server.kubeConfig();
+ * console.log(kc.getCurrentCluster()?.server === server.url); // true
+ * const core = kc.makeApiClient(CoreV1Api);
+ * const namespaces = await core.listNamespace();
+ * ```
  */
 export type KubeConfig = ClientKubeConfig;
 
-/** Options of {@link TestApiServer.start}. */
+/**
+ * Options of {@link TestApiServer.start}.
+ *
+ * @example
+ * ```ts
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start({
+ *   historyLimit: 100, // resuming a watch from more than 100 changes back gets 410 Gone
+ *   bookmarkIntervalMs: 0, // no timed bookmarks: send them with server.bookmark()
+ *   now: () => new Date("2025-01-01T00:00:00Z"), // fixed creationTimestamps
+ * });
+ * // The first two lists of Widgets fail with 500: the watcher must retry.
+ * server.faults.failNext({ verb: "list", resource: "widgets", status: 500, count: 2 });
+ * ```
+ */
 export interface TestApiServerOptions {
   /** The bearer token clients must send (default: a random one). */
   token?: string;

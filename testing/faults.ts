@@ -5,7 +5,19 @@
  * @module
  */
 
-/** The verbs of the Kubernetes API, as faults target them. */
+/**
+ * The verbs of the Kubernetes API, as faults target them.
+ *
+ * @example A read-only API server
+ * ```ts
+ * import type { TestApiServer, Verb } from "@k8s-operator/k8s-operator/testing";
+ * declare const server: TestApiServer;
+ * const writes: Verb[] = ["create", "update", "patch", "delete", "deletecollection"];
+ * const outage = server.faults.failNext({ verb: writes, status: 503, count: Infinity });
+ * // ... check that the operator backs off and keeps reading ...
+ * outage.cancel();
+ * ```
+ */
 export type Verb =
   | "get"
   | "list"
@@ -19,6 +31,20 @@ export type Verb =
 /**
  * Which requests a fault applies to. Every given field must match; an
  * empty match applies to every resource request.
+ *
+ * @example Status writes of one Widget
+ * ```ts
+ * import type { RequestMatch, TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * declare const server: TestApiServer;
+ * const statusWrites: RequestMatch = {
+ *   verb: ["update", "patch"],
+ *   resource: "widgets.example.com/status", // not spec updates of widgets
+ *   namespace: "team-a",
+ *   name: "blog",
+ * };
+ * server.faults.failNext({ ...statusWrites, status: 409 });
+ * server.faults.delay({ ...statusWrites, ms: 200 });
+ * ```
  */
 export interface RequestMatch {
   /** One verb or several. */
@@ -35,7 +61,24 @@ export interface RequestMatch {
   name?: string;
 }
 
-/** How `failNext` fails requests. */
+/**
+ * How `failNext` fails requests.
+ *
+ * @example A conflict on update
+ * ```ts
+ * import { CoreV1Api } from "@kubernetes/client-node";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
+ * const core = server.kubeConfig().makeApiClient(CoreV1Api);
+ * const body = { metadata: { name: "settings" }, data: { mode: "fast" } };
+ * await core.createNamespacedConfigMap({ namespace: "default", body });
+ * // The next update of "settings" conflicts, as if another writer got there first.
+ * server.faults.failNext({ verb: "update", resource: "configmaps", name: "settings", status: 409 });
+ * const error = await core.replaceNamespacedConfigMap({ name: "settings", namespace: "default", body })
+ *   .catch((e) => e);
+ * console.log(error.code); // 409
+ * ```
+ */
 export interface FailOptions extends RequestMatch {
   /** The HTTP status code, e.g. 500, 409, 429, 503. */
   status: number;
@@ -49,7 +92,21 @@ export interface FailOptions extends RequestMatch {
   retryAfterSeconds?: number;
 }
 
-/** How `delay` slows requests down. */
+/**
+ * How `delay` slows requests down.
+ *
+ * @example A slow first list
+ * ```ts
+ * import { CoreV1Api } from "@kubernetes/client-node";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
+ * const slow = server.faults.delay({ verb: "list", resource: "configmaps", ms: 500, count: 1 });
+ * const core = server.kubeConfig().makeApiClient(CoreV1Api);
+ * await core.listNamespacedConfigMap({ namespace: "default" }); // takes 500 ms more
+ * await core.listNamespacedConfigMap({ namespace: "default" }); // at full speed
+ * console.log(slow.hits, slow.remaining); // 1 0
+ * ```
+ */
 export interface DelayOptions extends RequestMatch {
   /** Added latency in milliseconds. */
   ms: number;
@@ -57,7 +114,20 @@ export interface DelayOptions extends RequestMatch {
   count?: number;
 }
 
-/** Which watches `closeWatches` closes, and how. */
+/**
+ * Which watches `closeWatches` closes, and how.
+ *
+ * @example
+ * ```ts
+ * import type { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * declare const server: TestApiServer;
+ * // Widget watches in "team-a" end with 410 Gone: watchers must relist.
+ * server.faults.closeWatches({ resource: "widgets", namespace: "team-a", error: { code: 410 } });
+ * // Every watch ends with a 500: watchers resume from their last resourceVersion.
+ * const closed = server.faults.closeWatches({ error: { code: 500, message: "etcd leader changed" } });
+ * console.log(closed); // how many watches were closed
+ * ```
+ */
 export interface CloseWatchesOptions {
   /** Only watches of this resource (plural). */
   resource?: string;
@@ -77,7 +147,19 @@ export interface CloseWatchesOptions {
   abort?: boolean;
 }
 
-/** A registered fault. */
+/**
+ * A registered fault.
+ *
+ * @example
+ * ```ts
+ * import type { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * declare const server: TestApiServer;
+ * const conflicts = server.faults.failNext({ verb: "update", resource: "widgets", status: 409, count: Infinity });
+ * // ... let the controller reconcile a Widget ...
+ * console.log(conflicts.hits); // how many updates were refused
+ * conflicts.cancel(); // let the next update through
+ * ```
+ */
 export interface FaultHandle {
   /** How many requests it has affected. */
   readonly hits: number;

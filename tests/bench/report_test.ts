@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { reportRow, reportSamples } from "../../bench/_report.ts";
+import type { BenchRow } from "../../bench/_report.ts";
 import { chartSvg } from "../../bench/_chart.ts";
 
 describe("bench/_report.ts", () => {
@@ -48,6 +49,43 @@ describe("bench/_report.ts", () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe("reportRow's checks", () => {
+  for (
+    const [what, row] of [
+      ["an object as ours", { ours: { cpu: 1, wall: 2 } }],
+      ["NaN as ours", { ours: NaN }],
+      ["Infinity as the baseline", { ours: 1, baseline: Infinity }],
+      ["a string as the baseline", { ours: 1, baseline: "2" }],
+    ] as const
+  ) {
+    it(`refuses ${what}, naming the figure, and writes nothing`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), "report-"));
+      const file = join(dir, "results.jsonl");
+      const before = process.env.BENCH_RESULTS;
+      process.env.BENCH_RESULTS = file;
+      try {
+        assert.throws(
+          () =>
+            reportRow({
+              name: "throughput",
+              unit: "entries/s",
+              better: "higher",
+              ...row,
+            } as unknown as BenchRow),
+          (e: Error) =>
+            e instanceof TypeError && /"throughput"/.test(e.message) &&
+            /finite number/.test(e.message),
+        );
+        await assert.rejects(readFile(file, "utf8"), { code: "ENOENT" });
+      } finally {
+        if (before === undefined) delete process.env.BENCH_RESULTS;
+        else process.env.BENCH_RESULTS = before;
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
 
 describe("bench/_chart.ts", () => {

@@ -1,6 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { coverage, type DocSymbol } from "../../scripts/doc_coverage.ts";
+import {
+  coverage,
+  type DocSymbol,
+  ownSymbols,
+} from "../../scripts/doc_coverage.ts";
 
 function symbol(
   name: string,
@@ -87,5 +91,16 @@ describe("doc_coverage", () => {
     }]);
     assert.equal(c.members, 4);
     assert.equal(c.documentedMembers, 2);
+  });
+
+  it("leaves out symbols re-exported from a dependency, keeping ours", () => {
+    const ours = symbol("defineCustomResource");
+    ours.declarations[0].location.filename = "file:///repo/crd/define.ts";
+    const theirs = symbol("Static");
+    theirs.declarations[0].location.filename =
+      "file:///root/.cache/deno/npm/registry.npmjs.org/typebox/1.4.3/static.d.mts";
+    const { own, foreign } = ownSymbols([ours, theirs], "file:///repo/");
+    assert.deepEqual(own.map((s) => s.name), ["defineCustomResource"]);
+    assert.deepEqual(foreign.map((s) => s.name), ["Static"]);
   });
 });
