@@ -70,7 +70,10 @@ export interface HttpTransportOptions {
   maxQueue?: number;
   /** Abandon a request after this many milliseconds (default 2000). */
   requestTimeoutMs?: number;
-  /** After a failed request, wait this long before the next (default 50). */
+  /**
+   * After a failed request, wait this long before the next (default 50);
+   * a request refused or reset before any answer is first resent at once.
+   */
   retryDelayMs?: number;
   /** Called when a request to a peer fails (for logs and metrics). */
   onSendError?: (peer: NodeId, error: unknown) => void;
@@ -101,6 +104,8 @@ export interface ListenOptions {
 
 interface PeerQueue {
   queue: Message[];
+  /** A batch whose request failed before any answer: sent next, once. */
+  resend: Message[] | null;
   inflight: number;
   retryAt: number;
   timer: ReturnType<typeof setTimeout> | null;
@@ -163,6 +168,17 @@ function parseId(text: string | null): NodeId | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
+/**
+ * Whether a failed request never got an answer and was not abandoned: a
+ * connection refused or reset (`fetch` rejects with a `TypeError`), not a
+ * peer's refusal (a {@linkcode TransportError} with its status) nor our own
+ * timeout (an `AbortError`, after which the peer may well have the batch).
+ */
+function neverAnswered(error: unknown): boolean {
+  return !(error instanceof TransportError) &&
+    (error as { name?: unknown } | null)?.name !== "AbortError";
+}
+
 async function readLimited(
   request: Request,
   limit: number,
@@ -206,8 +222,10 @@ function refuse(status: number, text: string): Response {
  * per peer by default: whatever the core emits while a request is in flight
  * goes out in the next one, so appends pipeline without waiting for their
  * acknowledgements. Snapshots travel alone to their own endpoint with a
- * larger size limit. A failed request drops its messages (Raft resends) and
- * pauses that peer for `retryDelayMs`.
+ * larger size limit. A request that fails before any answer (connection
+ * refused or reset) is sent once more at once, after `onSendError` (which
+ * may look the peer up again); otherwise a failed request drops its messages
+ * (Raft resends what matters) and pauses that peer for `retryDelayMs`.
  *
  * @example
  * ```ts ignore
@@ -330,7 +348,7 @@ export class HttpTransport {
     for (const m of messages) {
       let p = this.#peers.get(m.to);
       if (p === undefined) {
-        p = { queue: [], inflight: 0, retryAt: 0, timer: null };
+        p = { queue: [], resend: null, inflight: 0, retryAt: 0, timer: null };
         this.#peers.set(m.to, p);
       }
       p.queue.push(m);
@@ -342,7 +360,10 @@ export class HttpTransport {
   #pump(id: NodeId): void {
     const p = this.#peers.get(id);
     if (p === undefined || this.#closed) return;
-    while (p.inflight < this.#maxInflight && p.queue.length > 0) {
+    while (
+      p.inflight < this.#maxInflight &&
+      (p.resend !== null || p.queue.length > 0)
+    ) {
       const wait = p.retryAt - performance.now();
       if (wait > 0) {
         if (p.timer === null) {
@@ -353,7 +374,9 @@ export class HttpTransport {
         }
         return;
       }
-      const batch = this.#takeBatch(p);
+      const resent = p.resend;
+      p.resend = null;
+      const batch = resent ?? this.#takeBatch(p);
       p.inflight++;
       this.#post(id, batch).then(
         () => {
@@ -362,8 +385,17 @@ export class HttpTransport {
         },
         (error) => {
           p.inflight--;
-          p.retryAt = performance.now() + (this.#opts.retryDelayMs ?? 50);
           this.#opts.onSendError?.(id, error);
+          if (resent === null && neverAnswered(error)) {
+            // Refused or reset before any answer (a peer restarted on a new
+            // address, a pooled connection it closed): the peer got nothing,
+            // and a vote answer dropped here would cost a whole election
+            // timeout. Once, at once, after onSendError had its chance to
+            // look the peer up again.
+            p.resend = batch;
+          } else {
+            p.retryAt = performance.now() + (this.#opts.retryDelayMs ?? 50);
+          }
           this.#pump(id);
         },
       );

@@ -10,6 +10,7 @@ import {
   HttpTransport,
   MESSAGES_PATH,
   SNAPSHOT_PATH,
+  type TransportError,
 } from "../../raft/transport.ts";
 import type { Message } from "../../raft/types.ts";
 import { KeyValueStore } from "../../raft/kv.ts";
@@ -338,6 +339,41 @@ describe("HTTP transport in front of a RaftNode", () => {
   });
 });
 
+/** A URL on a closed port: connecting is refused, as at a restarted peer's old address. */
+async function closedUrl(): Promise<string> {
+  const gone = new HttpTransport({
+    id: 9,
+    clusterId: "c1",
+    secret: "secret",
+    peerUrl: () => undefined,
+    onMessages: () => {},
+  });
+  const port = await gone.listen({ port: 0, hostname: "127.0.0.1" });
+  await gone.close();
+  return `http://127.0.0.1:${port}`;
+}
+
+/** Node 1 listening on loopback; `marker` resolves when index `until` arrives. */
+async function listeningPeer(until: number): Promise<
+  { b: HttpTransport; fresh: string; got: Message[]; marker: Promise<void> }
+> {
+  const got: Message[] = [];
+  let arrived: () => void = () => {};
+  const marker = new Promise<void>((r) => arrived = r);
+  const b = new HttpTransport({
+    id: 1,
+    clusterId: "c1",
+    secret: "secret",
+    peerUrl: () => "http://127.0.0.1:1",
+    onMessages: (ms) => {
+      got.push(...ms);
+      if (ms.some((m) => m.index === until)) arrived();
+    },
+  });
+  const port = await b.listen({ port: 0, hostname: "127.0.0.1" });
+  return { b, fresh: `http://127.0.0.1:${port}`, got, marker };
+}
+
 describe("HTTP transport between two nodes on loopback", () => {
   it("batches queued messages and delivers them in order", async () => {
     const got: Message[] = [];
@@ -388,6 +424,131 @@ describe("HTTP transport between two nodes on loopback", () => {
         requests < 201,
         `expected batching, found ${requests} requests`,
       );
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("resends a batch once, at once, when its request fails before any answer (a peer restarted elsewhere)", async () => {
+    const stale = await closedUrl();
+    const { b, fresh, got, marker } = await listeningPeer(99);
+    let url = stale;
+    const errors: unknown[] = [];
+    let failed: () => void = () => {};
+    const firstFailure = new Promise<void>((r) => failed = r);
+    const a = new HttpTransport({
+      id: 0,
+      clusterId: "c1",
+      secret: "secret",
+      peerUrl: () => url,
+      onMessages: () => {},
+      onSendError: (_peer, error) => {
+        errors.push(error);
+        url = fresh; // what discovery does: look the peer up again
+        failed();
+      },
+    });
+    try {
+      const vote = msg({
+        type: "voteResp",
+        from: 0,
+        to: 1,
+        index: 0,
+        entries: [],
+      });
+      a.send([vote]);
+      await firstFailure;
+      a.send([msg({ from: 0, to: 1, index: 99, entries: [] })]);
+      await marker;
+      assert.equal(errors.length, 1);
+      assert.deepEqual(got.map((m) => [m.type, m.index]), [
+        ["voteResp", 0],
+        ["append", 99],
+      ]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("does not resend a batch the peer refused with a 4xx", async () => {
+    let requests = 0;
+    const b = new HttpTransport({
+      id: 1,
+      clusterId: "c1",
+      secret: "another secret",
+      peerUrl: () => "http://127.0.0.1:1",
+      onMessages: () => {},
+    });
+    const inner = b.handle.bind(b);
+    const server = new HttpTransport({
+      id: 1,
+      clusterId: "c1",
+      secret: "unused",
+      peerUrl: () => undefined,
+      onMessages: () => {},
+    });
+    // Count every request that reaches the peer, then let it refuse (401).
+    server.handle = (req: Request) => {
+      requests++;
+      return inner(req);
+    };
+    const port = await server.listen({ port: 0, hostname: "127.0.0.1" });
+    const statuses: number[] = [];
+    let second: () => void = () => {};
+    const twoErrors = new Promise<void>((r) => second = r);
+    const a = new HttpTransport({
+      id: 0,
+      clusterId: "c1",
+      secret: "secret",
+      retryDelayMs: 0,
+      peerUrl: () => `http://127.0.0.1:${port}`,
+      onMessages: () => {},
+      onSendError: (_peer, error) => {
+        statuses.push((error as TransportError).status);
+        if (statuses.length === 1) {
+          a.send([msg({ from: 0, to: 1, index: 2, entries: [] })]);
+        } else second();
+      },
+    });
+    try {
+      a.send([msg({ from: 0, to: 1, index: 1, entries: [] })]);
+      await twoErrors;
+      assert.deepEqual(statuses, [401, 401]);
+      assert.equal(requests, 2, "each refused batch was sent exactly once");
+    } finally {
+      await a.close();
+      await server.close();
+    }
+  });
+
+  it("drops a batch whose resend fails too, and goes on with the next", async () => {
+    const stale = await closedUrl();
+    const { b, fresh, got, marker } = await listeningPeer(2);
+    let url = stale;
+    let errors = 0;
+    let twice: () => void = () => {};
+    const failedTwice = new Promise<void>((r) => twice = r);
+    const a = new HttpTransport({
+      id: 0,
+      clusterId: "c1",
+      secret: "secret",
+      retryDelayMs: 0,
+      peerUrl: () => url,
+      onMessages: () => {},
+      onSendError: () => {
+        if (++errors === 2) twice();
+      },
+    });
+    try {
+      a.send([msg({ from: 0, to: 1, index: 1, entries: [] })]);
+      await failedTwice;
+      url = fresh;
+      a.send([msg({ from: 0, to: 1, index: 2, entries: [] })]);
+      await marker;
+      assert.equal(errors, 2);
+      assert.deepEqual(got.map((m) => m.index), [2]);
     } finally {
       await a.close();
       await b.close();
