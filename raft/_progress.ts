@@ -41,6 +41,12 @@ export class Progress {
   /** The tick of the latest append or heartbeat response in this term. */
   lastAck: number | null = null;
   /**
+   * The leader's commit index when this progress was created: when the
+   * member was added, or when this leader took office. A learner counts as
+   * caught up only once it has acknowledged at least this index.
+   */
+  readonly addedCommit: number;
+  /**
    * The tick at which this leader sent the latest heartbeat the follower
    * answered in this term (echoed back in the response), so a response that
    * waited in a queue renews the lease only from when it was asked for.
@@ -50,9 +56,15 @@ export class Progress {
   readonly maxInflight: number;
 
   constructor(
-    options: { next: number; learner: boolean; maxInflight: number },
+    options: {
+      next: number;
+      learner: boolean;
+      maxInflight: number;
+      addedCommit: number;
+    },
   ) {
     this.next = options.next;
+    this.addedCommit = options.addedCommit;
     this.learner = options.learner;
     this.maxInflight = options.maxInflight;
   }

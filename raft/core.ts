@@ -88,8 +88,9 @@ export interface RaftCoreOptions {
    */
   applied?: number;
   /**
-   * A learner whose match is within this many entries of the leader's last
-   * index is reported `caughtUp` (default 16).
+   * How close to the leader's last index a member's match must be for it to
+   * count as `caughtUp` (default 16 entries); see
+   * {@linkcode ProgressStatus.caughtUp} for the other conditions.
    */
   catchUpEntries?: number;
 }
@@ -114,7 +115,13 @@ export interface ProgressStatus {
   inflight: number;
   /** `true` for a learner. */
   learner: boolean;
-  /** `match` is within `catchUpEntries` of the leader's last index. */
+  /**
+   * The member has acknowledged the leader's log up to at least the commit
+   * index the leader had when the member was added (or when it took office),
+   * answered within the last minimum election timeout, and its `match` is
+   * within `catchUpEntries` of the leader's last index. A member that never
+   * answered is never caught up. Only a caught-up learner may be promoted.
+   */
   caughtUp: boolean;
   /** Ticks since this member last answered in this term, `null` if never. */
   ticksSinceAck: number | null;
@@ -443,8 +450,9 @@ export class RaftCore {
    * @returns the index of the `confChange` entry.
    * @throws {NotLeaderError} when not the leader (or transferring).
    * @throws {ConfChangeError} when the change is malformed or does not apply
-   * to the current membership, when another change is not committed yet, or
-   * when no entry of the leader's term is committed yet.
+   * to the current membership, when another change is not committed yet,
+   * when no entry of the leader's term is committed yet, or when a learner
+   * to promote has not caught up ({@linkcode ProgressStatus.caughtUp}).
    */
   proposeConfChange(change: ConfChange): number {
     this.#assertLeader();
@@ -463,6 +471,22 @@ export class RaftCore {
     }
     const problem = confChangeProblem(this.#conf, checked);
     if (problem !== null) throw new ConfChangeError(problem);
+    if (checked.type === "promote") {
+      const pr = this.#progress.get(checked.nodeId);
+      if (pr === undefined || !this.#caughtUp(pr)) {
+        throw new ConfChangeError(
+          `Expected learner ${checked.nodeId} to have caught up before its promotion (acknowledged the log up to the commit index ${
+            pr?.addedCommit ?? this.#log.committed
+          } within the last ${this.#electionTicks} ticks), found match ${
+            pr?.match ?? 0
+          }, ${
+            pr?.lastAck == null
+              ? "never answered"
+              : `last answered ${this.#now - pr.lastAck} ticks ago`
+          }`,
+        );
+      }
+    }
     return this.#appendEntry("confChange", encodeConfChange(checked));
   }
 
@@ -602,7 +626,7 @@ export class RaftCore {
           state: pr.state,
           inflight: pr.inflights.length,
           learner: pr.learner,
-          caughtUp: pr.match + this.#catchUpEntries >= last,
+          caughtUp: this.#caughtUp(pr),
           ticksSinceAck: pr.lastAck === null ? null : this.#now - pr.lastAck,
         };
       }
@@ -856,6 +880,14 @@ export class RaftCore {
         });
       }
     }
+  }
+
+  /** See {@linkcode ProgressStatus.caughtUp}. */
+  #caughtUp(pr: Progress): boolean {
+    return pr.lastAck !== null &&
+      this.#now - pr.lastAck < this.#electionTicks &&
+      pr.match >= pr.addedCommit &&
+      pr.match + this.#catchUpEntries >= this.#log.lastIndex();
   }
 
   /** Check-quorum: did a quorum of voters answer since the last check? */
@@ -1211,6 +1243,7 @@ export class RaftCore {
           next: this.#log.lastIndex() + 1,
           learner,
           maxInflight: this.#maxInflight,
+          addedCommit: this.#log.committed,
         }),
       );
     }

@@ -452,8 +452,13 @@ export class RaftNode {
 
   /**
    * Moves the membership, one server at a time, to exactly `voters`: new
-   * members join as learners, are promoted once caught up, and members not
-   * in `voters` are removed. Runs on the leader; resolves when done.
+   * members join as learners, are promoted once caught up (they acknowledged
+   * the log and answered within the last election timeout: a pod that never
+   * starts stays a learner and never counts towards a quorum), and members
+   * not in `voters` are removed. Runs on the leader; resolves when done, and
+   * rejects with a `RaftError` after `timeoutMs` (default 30 s) when the
+   * membership could not get there, for example because a new pod never
+   * answered.
    */
   async reconcileMembers(
     voters: readonly NodeId[],

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { TestApiServer } from "../../testing/mod.ts";
 import {
   Operator,
+  ReconcileResult,
   type ResourceType,
   type RunningOperator,
   silentLogger,
@@ -258,5 +259,92 @@ describe("an operator whose StatefulSet is missing at first", () => {
       () => leaders(nodes).length === 1 && leaders(nodes),
     );
     assert.ok(sameConf(leader, [0, 1]), JSON.stringify(leader.status().conf));
+  });
+});
+
+describe("an operator StatefulSet scaled 1 → 2 with a pod that never starts", () => {
+  let server: TestApiServer;
+  let client: KubeClient;
+  let solo: RunningOperator;
+  const reconciled: string[] = [];
+  const configMaps: ResourceType = {
+    group: "",
+    version: "v1",
+    plural: "configmaps",
+    kind: "ConfigMap",
+    namespaced: true,
+  };
+
+  before(async () => {
+    server = await TestApiServer.start();
+    client = KubeClient.fromKubeConfig(server.kubeConfig());
+    // Ordinal 1 gets an address where nothing ever listens.
+    const ports = await freePorts(2);
+    await client.create(statefulSets, {
+      metadata: { name: "lone", namespace: "default" },
+      spec: { replicas: 1 },
+    } as never);
+    solo = await Operator.fromEnv({
+      env: {
+        POD_NAME: "lone-0",
+        NAMESPACE: "default",
+        RAFT_REPLICAS: "1",
+        RAFT_PORT: String(ports[0]),
+        RAFT_SECRET: TEST_SECRET,
+        OPERATOR_HTTP_PORT: "0",
+      },
+      kubeConfig: server.kubeConfig(),
+      hostname: "127.0.0.1",
+      signals: false,
+      logger: silentLogger,
+      peerAddress: (id) =>
+        ports[id] === undefined ? undefined : `127.0.0.1:${ports[id]}`,
+    }).controller(configMaps, {
+      labelSelector: "scaling-test=yes",
+      reconcile(object, ctx) {
+        if (ctx.guard.isLeader()) reconciled.push(object.metadata.name!);
+        return Promise.resolve(ReconcileResult.done());
+      },
+    }).start();
+  });
+
+  after(async () => {
+    await solo.stop();
+    await solo.finished;
+    await server.stop();
+  });
+
+  it("keeps leading and reconciling: the pod stays a learner", async () => {
+    const guard = solo.election.guard();
+    await eventually("node 0 to lead", () => guard.isLeader());
+    await client.patch(statefulSets, "lone", { spec: { replicas: 2 } }, {
+      namespace: "default",
+    });
+    await eventually(
+      "ordinal 1 added as a learner",
+      () => solo.status().conf.learners.includes(1),
+    );
+    // A promoted pod that never answers would leave no quorum: the leader
+    // would step down at its next check-quorum (an election timeout, at
+    // most 600 ms). Watch for several of them.
+    const until = performance.now() + 2000;
+    let lost = 0;
+    while (performance.now() < until) {
+      if (!guard.isLeader() || solo.status().role !== "leader") lost++;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(lost, 0, "leadership never lapsed");
+    assert.deepEqual(solo.status().conf.voters, [0]);
+    await client.create(configMaps, {
+      metadata: {
+        name: "after-scale",
+        namespace: "default",
+        labels: { "scaling-test": "yes" },
+      },
+    } as never);
+    await eventually(
+      "a reconcile of the ConfigMap created after the scale-up",
+      () => reconciled.includes("after-scale"),
+    );
   });
 });

@@ -81,6 +81,43 @@ describe("membership changes", () => {
     assert.ok(net.core(1).status().commit >= index);
   });
 
+  it("a learner that never answered is not caught up, and its promotion is refused, however short the log", () => {
+    // An operator that only elects has a log of a handful of entries: the
+    // match of a pod that never started (0) is within catchUpEntries of it.
+    const net = new Network({ voters: [1, 2, 3], extra: [4] });
+    net.elect(1);
+    net.stop(4);
+    net.run(1);
+    change(net, 1, { type: "addLearner", nodeId: 4 });
+    net.run(20);
+    const p = net.core(1).status().progress[4];
+    assert.equal(p.match, 0);
+    assert.equal(p.caughtUp, false);
+    assert.throws(
+      () => net.core(1).proposeConfChange({ type: "promote", nodeId: 4 }),
+      (e) => e instanceof ConfChangeError && /caught up/.test(e.message),
+    );
+    assert.deepEqual(net.core(1).status().conf.voters, [1, 2, 3]);
+  });
+
+  it("a learner that stopped answering more than an election timeout ago is no longer caught up", () => {
+    const net = new Network({ voters: [1, 2, 3], extra: [4] });
+    net.elect(1);
+    net.run(1);
+    change(net, 1, { type: "addLearner", nodeId: 4 });
+    net.run(2);
+    assert.equal(net.core(1).status().progress[4].caughtUp, true);
+    net.stop(4);
+    net.run(9);
+    assert.equal(net.core(1).status().progress[4].caughtUp, true, "9 ticks");
+    net.run(1);
+    assert.equal(net.core(1).status().progress[4].caughtUp, false, "10");
+    assert.throws(
+      () => net.core(1).proposeConfChange({ type: "promote", nodeId: 4 }),
+      ConfChangeError,
+    );
+  });
+
   it("a leader that removes itself steps down once the removal is committed; the rest elect a leader", () => {
     const net = new Network({ voters: [1, 2, 3] });
     net.elect(1);

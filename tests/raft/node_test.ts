@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { LeaderElection } from "../../controller/leader_election.ts";
-import { NotLeaderError } from "../../raft/errors.ts";
+import { NotLeaderError, RaftError } from "../../raft/errors.ts";
 import { KeyValueStore, ReplicatedKv } from "../../raft/kv.ts";
 import { MemoryStorage } from "../../raft/memory_storage.ts";
 import { RaftNode } from "../../raft/node.ts";
@@ -485,6 +485,41 @@ describe("RaftNode on fake time", () => {
       { voters: [0, 1, 2], learners: [] },
     );
   });
+
+  const growths: [number[], number[]][] = [
+    [[0], [0, 1]],
+    [[0, 1, 2], [0, 1, 2, 3, 4]],
+  ];
+  for (const [from, to] of growths) {
+    it(`keeps leading when asked to grow ${from.length} → ${to.length} with new pods that never start`, async () => {
+      for (const id of from) {
+        await net.add(id, { voters: from, storage: new DurableMemory() });
+      }
+      await advance(3000);
+      const [leader] = net.leaders();
+      const l = net.members.get(leader)!;
+      let outcome: unknown = null;
+      const grow = l.node.reconcileMembers(to, { timeoutMs: 3000 }).then(
+        () => outcome = "done",
+        (error) => outcome = error,
+      );
+      for (let i = 0; i < 400 && outcome === null; i++) {
+        await advance(10);
+        assert.deepEqual(net.leaders(), [leader], "the same leader throughout");
+      }
+      await grow;
+      assert.ok(
+        outcome instanceof RaftError && /in time/.test(outcome.message),
+        `reconcileMembers gives up: ${outcome}`,
+      );
+      const conf = l.node.status().conf;
+      assert.deepEqual(conf.voters, from, "no pod that never answered votes");
+      assert.deepEqual(conf.learners, to.filter((id) => !from.includes(id)));
+      const put = new ReplicatedKv(l.node, l.store).put("still", "writable");
+      await advance(100);
+      await put;
+    });
+  }
 
   it("hands leadership over on stop before it returns", async () => {
     for (const id of [0, 1, 2]) {
