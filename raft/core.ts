@@ -267,7 +267,13 @@ export class RaftCore {
   #electedAt = 0;
   #lastQuorumCheck = 0;
   #transferee: NodeId | null = null;
-  #leaseVoid = false;
+  /**
+   * Leader: heartbeats sent at this tick or later count towards the lease;
+   * `Infinity` while a `timeoutNow` may still make its target win.
+   */
+  #leaseFrom = 0;
+  /** Leader: the tick the latest `timeoutNow` was sent at. */
+  #timeoutNowAt = -Infinity;
   #restartQuiet: boolean;
 
   #messages: Message[] = [];
@@ -680,8 +686,12 @@ export class RaftCore {
    * guarantees nothing.
    *
    * The value is never below `electionTicks` (no lease) until a quorum has
-   * answered in this term, nor after a `timeoutNow` was sent in this term:
-   * the transferee may then win at any moment.
+   * answered in this term, nor while a leadership transfer that sent
+   * `timeoutNow` is under way: the transferee may then win at any moment. If
+   * the transfer is abandoned (after an election timeout), the lease counts
+   * again from the heartbeats sent an election timeout after that
+   * `timeoutNow`, so a leader whose quorum still answers holds a lease again
+   * at most a few ticks later.
    *
    * @example Acting only under the lease
    * ```ts ignore
@@ -692,17 +702,17 @@ export class RaftCore {
   leaseTicks(): number | null {
     if (this.#role !== "leader") return null;
     const unacked = this.#electedAt - this.#electionTicks;
-    const oldest = quorumValue(
-      this.#conf.voters,
-      (id) =>
-        id === this.id
-          ? this.#now
-          : this.#progress.get(id)?.leaseAck ?? unacked,
-    );
+    const oldest = quorumValue(this.#conf.voters, (id) => {
+      if (id === this.id) return this.#now;
+      const ack = this.#progress.get(id)?.leaseAck ?? null;
+      return ack !== null && ack >= this.#leaseFrom ? ack : unacked;
+    });
     const ticks = oldest === -Infinity
       ? this.#electionTicks
       : this.#now - oldest;
-    return this.#leaseVoid ? Math.max(ticks, this.#electionTicks) : ticks;
+    return this.#leaseFrom === Infinity
+      ? Math.max(ticks, this.#electionTicks)
+      : ticks;
   }
 
   // ---------------------------------------------------- hooks for tests only
@@ -769,7 +779,8 @@ export class RaftCore {
     this.#votes = new Map();
     this.#progress = new Map();
     this.#transferee = null;
-    this.#leaseVoid = false;
+    this.#leaseFrom = 0;
+    this.#timeoutNowAt = -Infinity;
     this.#restartQuiet = false;
   }
 
@@ -784,6 +795,7 @@ export class RaftCore {
     this.#role = "leader";
     this.#leader = this.id;
     this.#electedAt = this.#now;
+    this.#leaseFrom = this.#now;
     this.#lastQuorumCheck = this.#now;
     this.#syncProgress();
     this.#appendEntry("empty", new Uint8Array());
@@ -858,7 +870,7 @@ export class RaftCore {
         this.#becomeFollower(this.#term, null);
         return;
       }
-      this.#transferee = null;
+      if (this.#transferee !== null) this.#abandonTransfer();
     }
     for (const [id, pr] of this.#progress) {
       if (
@@ -1182,8 +1194,26 @@ export class RaftCore {
   }
 
   #sendTimeoutNow(to: NodeId): void {
-    this.#leaseVoid = true;
+    this.#leaseFrom = Infinity;
+    this.#timeoutNowAt = this.#now;
     this.#send({ type: "timeoutNow", to });
+  }
+
+  /**
+   * Gives up a leadership transfer. A `timeoutNow` already sent may still
+   * make its target campaign (without pre-vote, past stickiness) for up to
+   * an election timeout, so the lease resumes only with heartbeats sent that
+   * long after it: then a quorum that answers them has not voted for the
+   * target.
+   */
+  #abandonTransfer(): void {
+    this.#transferee = null;
+    if (this.#leaseFrom === Infinity) {
+      this.#leaseFrom = Math.max(
+        this.#now,
+        this.#timeoutNowAt + this.#electionTicks,
+      );
+    }
   }
 
   // ------------------------------------------------------------ membership
@@ -1250,7 +1280,7 @@ export class RaftCore {
     if (
       this.#transferee !== null && !this.#conf.voters.includes(this.#transferee)
     ) {
-      this.#transferee = null;
+      this.#abandonTransfer();
     }
   }
 

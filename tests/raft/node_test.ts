@@ -521,6 +521,42 @@ describe("RaftNode on fake time", () => {
     });
   }
 
+  it("holds its lease again within an election timeout of an abandoned transfer: the guard says leader and reads succeed", async () => {
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: new DurableMemory() });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const l = net.members.get(leader)!;
+    const term = l.node.status().term;
+    const kv = new ReplicatedKv(l.node, l.store);
+    const put = kv.put("k", "v");
+    await advance(100);
+    await put;
+    // The target is caught up, so timeoutNow leaves at once, and is lost.
+    net.route = (m) => m.type === "timeoutNow" ? "drop" : "deliver";
+    const target = (leader + 1) % 3;
+    let handedTo: number | null | undefined;
+    l.node.transferLeadership(target, { timeoutMs: 250 }).then((to) =>
+      handedTo = to
+    );
+    await advance(50);
+    assert.equal(l.election.guard().isLeader(), false, "void while it may win");
+    // The transfer is abandoned an election timeout (6 ticks) after it began;
+    // one more election timeout is the bound.
+    let back = -1;
+    for (let ms = 50; ms <= 600 && back < 0; ms += 10) {
+      await advance(10);
+      if (l.election.guard().isLeader()) back = ms;
+    }
+    assert.equal(handedTo, null, "the handover timed out");
+    assert.ok(back > 0 && back <= 600, `guard says leader again at ${back} ms`);
+    assert.equal(l.node.status().term, term, "no election happened");
+    const read = kv.get("k");
+    await advance(50);
+    assert.equal(await read, "v");
+  });
+
   it("hands leadership over on stop before it returns", async () => {
     for (const id of [0, 1, 2]) {
       await net.add(id, { storage: new DurableMemory() });
