@@ -46,8 +46,12 @@ export interface RoleSink {
    */
   setRole(role: Role, term: number, options: RoleSinkOptions): void;
   /**
-   * Called while leading each time a quorum's acknowledgement extends the
-   * lease, with how long it now holds from this moment; `0` when it ended.
+   * Called while leading whenever the lease changes: extended by a quorum's
+   * acknowledgement, shortened or ended by the core. The argument is how long
+   * it now holds from this moment on the node's clock; `0` when it ended.
+   * The node calls it after every batch of work it hands the core, before
+   * it waits for storage, so the sink never trails the core's lease by more
+   * than one batch, however busy the node is.
    */
   renewLease(durationMs: number): void;
 }
@@ -406,7 +410,7 @@ export class RaftNode {
 
   /** `true` while this node leads and its lease holds on the clock now. */
   isLeader(): boolean {
-    return this.#role === "leader" && this.#clock() < this.#leaseExpiry();
+    return this.#clock() < this.#leaseExpiry();
   }
 
   /** Role, term, leader, commit and applied index, peers' progress, lease. */
@@ -659,9 +663,13 @@ export class RaftNode {
 
   // ------------------------------------------------------------ the lease
 
-  /** When the lease ends on the clock: the send tick of the heartbeat a quorum last answered, plus `leaseMs`. */
+  /**
+   * When the lease ends on the clock: the send tick of the heartbeat a
+   * quorum last answered, plus `leaseMs`; `-Infinity` when the core does not
+   * lead or holds no lease. Read from the core, so it is current after every
+   * action, before the loop hands anything to storage.
+   */
   #leaseExpiry(): number {
-    if (this.#role !== "leader") return -Infinity;
     const ticks = this.#core.leaseTicks();
     if (ticks === null || ticks >= this.#electionTicks) return -Infinity;
     if (ticks >= this.#tickTimes.length) return -Infinity;
@@ -671,13 +679,16 @@ export class RaftNode {
     return at + this.#leaseMs;
   }
 
-  #refreshLease(): void {
-    const until = this.#leaseExpiry();
-    if (until > this.#clock()) {
-      if (until > this.#leaseUntil) this.#setLease(until);
-    } else if (this.#leaseUntil > -Infinity) {
-      this.#setLease(-Infinity);
-    }
+  /**
+   * Hands the core's lease to the guard exactly: longer, shorter or ended.
+   * Called after every batch of actions (ticks, messages, proposals), so the
+   * guard never trails the core by more than one batch, however long the
+   * loop runs without draining.
+   */
+  #syncLease(): void {
+    const expiry = this.#leaseExpiry();
+    const until = expiry > this.#clock() ? expiry : -Infinity;
+    if (until !== this.#leaseUntil) this.#setLease(until);
   }
 
   #setLease(until: number): void {
@@ -708,6 +719,7 @@ export class RaftNode {
     await Promise.resolve();
     while (!this.#stopped) {
       for (const action of this.#inbox.splice(0)) action();
+      this.#syncLease();
       if (!this.#core.hasReady()) break;
       const rd = this.#core.ready();
       try {
@@ -719,7 +731,6 @@ export class RaftNode {
       this.#core.advance();
       this.#maybeCompact();
     }
-    this.#refreshLease();
   }
 
   async #handle(rd: Ready): Promise<void> {
@@ -786,7 +797,8 @@ export class RaftNode {
     this.#election?.setRole(soft.role, soft.term, {
       leader: soft.role === "leader" ? this.id : soft.leader,
     });
-    if (soft.role === "leader") this.#refreshLease();
+    // A new role or term ended the guard's lease: hand it the current one.
+    if (soft.role === "leader") this.#setLease(this.#leaseUntil);
     for (const l of this.#listeners) l({ ...soft });
   }
 

@@ -203,6 +203,103 @@ describe("RaftNode on fake time", () => {
     assert.equal(m.node.isLeader(), false);
   });
 
+  it("keeps the guard on the core's lease under continuous proposals with slow saves, in both directions", async () => {
+    // Every save takes 4 ms and a proposal arrives every millisecond: the
+    // node's loop never runs dry. The guard must say leader exactly while
+    // the core holds its lease: never after it expired, and at most a tick
+    // after it began.
+    class SlowDisk extends DurableMemory {
+      override async save(write: StorageWrite): Promise<void> {
+        super.save(write);
+        await new Promise((resolve) => setTimeout(resolve, 4));
+      }
+    }
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: new SlowDisk() });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const l = net.members.get(leader)!;
+    const guard = l.election.guard();
+    let applied = 0;
+    let held = 0;
+    let heldSince: number | null = null;
+    let aheadOfCore = 0;
+    let behindCore = 0;
+    for (let t = 0; t < 1500; t++) {
+      l.node.propose(new TextEncoder().encode(`p${t}`)).then(
+        () => applied++,
+        () => {}, // leadership may lapse under load; the guard must follow
+      );
+      await advance(1, 1);
+      const s = l.node.status();
+      const core = s.role === "leader" && s.leaseRemainingMs! > 0;
+      if (core) {
+        held++;
+        heldSince ??= now;
+      } else heldSince = null;
+      const says = guard.isLeader();
+      if (says && !core) aheadOfCore++;
+      if (!says && heldSince !== null && now - heldSince > 50) behindCore++;
+    }
+    await advance(200);
+    assert.ok(applied > 1000, `the proposals were applied: ${applied}`);
+    assert.ok(held > 1000, `the core held its lease: ${held} of 1500 ms`);
+    assert.equal(
+      aheadOfCore,
+      0,
+      "the guard said leader after the lease expired",
+    );
+    assert.equal(
+      behindCore,
+      0,
+      "the guard trailed the core by more than a tick",
+    );
+  });
+
+  it("ends the guard's lease the moment the core voids it, however busy the loop", async () => {
+    class SlowDisk extends DurableMemory {
+      override async save(write: StorageWrite): Promise<void> {
+        super.save(write);
+        await new Promise((resolve) => setTimeout(resolve, 4));
+      }
+    }
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: new SlowDisk() });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const l = net.members.get(leader)!;
+    const guard = l.election.guard();
+    const busy = (t: number) =>
+      l.node.propose(new TextEncoder().encode(`p${t}`)).catch(() => {});
+    for (let t = 0; t < 100; t++) {
+      busy(t);
+      await advance(1, 1);
+    }
+    assert.equal(guard.isLeader(), true);
+    // A handover sends timeoutNow (lost here): the target may win at any
+    // moment, so the core's lease is void at once.
+    net.route = (m) => m.type === "timeoutNow" ? "drop" : "deliver";
+    l.node.transferLeadership((leader + 1) % 3, { timeoutMs: 100 });
+    let voidAt: number | null = null;
+    let aheadOfCore = 0;
+    for (let t = 100; t < 300; t++) {
+      busy(t);
+      await advance(1, 1);
+      const s = l.node.status();
+      const core = s.role === "leader" && s.leaseRemainingMs! > 0;
+      if (!core) voidAt ??= now;
+      if (guard.isLeader() && !core) aheadOfCore++;
+    }
+    assert.ok(voidAt !== null, "the core's lease was voided");
+    assert.equal(
+      aheadOfCore,
+      0,
+      "the guard said leader while the core's lease was void",
+    );
+  });
+
   it("does not renew the lease from acknowledgements that waited out a stall", async () => {
     for (const id of [0, 1, 2]) {
       await net.add(id, { storage: new DurableMemory() });
