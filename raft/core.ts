@@ -96,6 +96,26 @@ export interface RaftCoreOptions {
 }
 
 /**
+ * Options of {@linkcode RaftCore.campaign}.
+ *
+ * @example A campaign that never disturbs a leader holding its lease
+ * ```ts
+ * import type { CampaignOptions, RaftCore } from "@k8s-operator/k8s-operator/raft";
+ * declare const core: RaftCore;
+ * const options: CampaignOptions = { respectLease: true };
+ * core.campaign(options); // a no-op while this node still hears from a leader
+ * ```
+ */
+export interface CampaignOptions {
+  /**
+   * Do nothing while this node heard from a leader within the minimum
+   * election timeout, or restarted less than that ago (default `false`: a
+   * forced campaign, which can end a leader's lease early).
+   */
+  respectLease?: boolean;
+}
+
+/**
  * What a leader knows about one member's replication.
  *
  * @example Deciding to promote a learner
@@ -530,12 +550,19 @@ export class RaftCore {
    * Starts an election now (with a pre-vote round when enabled). Does
    * nothing on a leader, a learner or a node that is not a voter.
    *
-   * This node votes for itself even if it still hears from a leader, so a
-   * runtime that calls it on a follower can end a leader's lease early (see
+   * By default this node campaigns even if it still hears from a leader: it
+   * stops refusing other candidates (it is no longer sticky), and without
+   * pre-vote its higher term deposes the leader. So a forced campaign on a
+   * follower can end a leader's lease early (see
    * {@linkcode RaftCore.leaseTicks}); elections started by ticks never do.
+   * With `respectLease: true` it does nothing while this node heard from a
+   * leader within the minimum election timeout (or restarted less than that
+   * ago), the same stickiness with which it refuses other candidates, so a
+   * leader that holds its lease is never disturbed.
    */
-  campaign(): void {
+  campaign(options: CampaignOptions = {}): void {
     if (this.#role === "leader") return;
+    if (options.respectLease && this.#inLease()) return;
     this.#startCampaign(this.#preVote ? "preVote" : "election");
   }
 

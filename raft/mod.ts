@@ -20,7 +20,12 @@ export type * from "./types.ts";
 export type * from "./storage.ts";
 export * from "./errors.ts";
 export { RaftCore } from "./core.ts";
-export type { CoreStatus, ProgressStatus, RaftCoreOptions } from "./core.ts";
+export type {
+  CampaignOptions,
+  CoreStatus,
+  ProgressStatus,
+  RaftCoreOptions,
+} from "./core.ts";
 export type { ProgressState } from "./_progress.ts";
 export { decodeConfChange, encodeConfChange } from "./conf_change.ts";
 export { MemoryStorage } from "./memory_storage.ts";

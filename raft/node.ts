@@ -581,9 +581,16 @@ export class RaftNode {
     await this.#storage.close();
   }
 
-  /** Starts an election now (tests and manual failover). */
+  /**
+   * Starts an election now instead of at this node's randomized election
+   * timeout, but only if no leader was heard from within the minimum
+   * election timeout: it never disturbs a leader that holds its lease (no
+   * lease overlap). It shortens a failover once the leader has gone silent;
+   * to hand leadership over from a live leader, call
+   * {@linkcode RaftNode.transferLeadership} on the leader.
+   */
   campaign(): void {
-    this.#enqueue(() => this.#core.campaign());
+    this.#enqueue(() => this.#core.campaign({ respectLease: true }));
   }
 
   #bestTransferee(s: CoreStatus): NodeId | null {

@@ -10,7 +10,7 @@ import { NotLeaderError, RaftError } from "../../raft/errors.ts";
 import { KeyValueStore, ReplicatedKv } from "../../raft/kv.ts";
 import { MemoryStorage } from "../../raft/memory_storage.ts";
 import { RaftNode } from "../../raft/node.ts";
-import type { RoleChange } from "../../raft/node.ts";
+import type { RaftNodeOptions, RoleChange } from "../../raft/node.ts";
 import type { Storage, StorageWrite } from "../../raft/storage.ts";
 import type { ConfChange, Message } from "../../raft/types.ts";
 import { seeded } from "./_random.ts";
@@ -54,7 +54,12 @@ class Net {
 
   async add(
     id: number,
-    options: { voters?: number[]; storage?: Storage; seed?: number } = {},
+    options: {
+      voters?: number[];
+      storage?: Storage;
+      seed?: number;
+      core?: RaftNodeOptions["core"];
+    } = {},
   ): Promise<Member> {
     const election = new LeaderElection(id, { requireLease: true, now: clock });
     const store = new KeyValueStore();
@@ -68,6 +73,7 @@ class Net {
       clock,
       random: seeded(options.seed ?? id + 1),
       election,
+      core: options.core,
     });
     node.onRoleChange((c) => roles.push(c));
     const m = { node, election, store, roles };
@@ -652,6 +658,68 @@ describe("RaftNode on fake time", () => {
     const read = kv.get("k");
     await advance(50);
     assert.equal(await read, "v");
+  });
+
+  for (const preVote of [true, false]) {
+    it(
+      `campaign() on a follower never disturbs a leader that holds its lease (pre-vote ${
+        preVote ? "on" : "off"
+      })`,
+      async () => {
+        for (const id of [0, 1, 2]) {
+          await net.add(id, {
+            storage: new DurableMemory(),
+            core: { preVote },
+          });
+        }
+        await advance(3000);
+        const [leader] = net.leaders();
+        const term = net.members.get(leader)!.node.status().term;
+        const follower = net.members.get((leader + 1) % 3)!;
+        const seen = follower.roles.length;
+        follower.node.campaign();
+        for (let i = 0; i < 100; i++) {
+          await advance(10);
+          assert.deepEqual(
+            net.leaders(),
+            [leader],
+            "the leader keeps its lease",
+          );
+        }
+        assert.deepEqual(
+          follower.roles.slice(seen),
+          [],
+          "the follower stayed a follower (sticky to its leader)",
+        );
+        assert.equal(net.members.get(leader)!.node.status().term, term);
+      },
+    );
+  }
+
+  it("campaign() starts an election at once when the leader has been silent for an election timeout", async () => {
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: new DurableMemory() });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const term = net.members.get(leader)!.node.status().term;
+    net.route = (m) =>
+      m.from === leader || m.to === leader ? "drop" : "deliver";
+    const follower = net.members.get((leader + 1) % 3)!;
+    const seen = follower.roles.length;
+    await advance(300); // an election timeout: 6 ticks of 50 ms
+    if (follower.roles.length === seen) {
+      follower.node.campaign();
+      await advance(10);
+      assert.ok(
+        follower.roles.slice(seen).some((r) => r.role === "preCandidate"),
+        "it campaigns within a tick of the call",
+      );
+    }
+    await advance(300);
+    const [next] = net.leaders();
+    assert.ok(next !== undefined && next !== leader, "another node leads");
+    assert.ok(net.members.get(next)!.node.status().term > term);
   });
 
   it("hands leadership over on stop before it returns", async () => {
