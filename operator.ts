@@ -187,8 +187,9 @@ export interface OperatorOptions {
 }
 
 /**
- * What `/readyz` reports: ready once this node has applied everything the
- * leader had committed when it last heard from it.
+ * What `/readyz` reports: `RaftNode.readiness()`, ready once this node has
+ * applied everything its leader had committed and heard from it within an
+ * election timeout.
  *
  * @example
  * ```ts ignore
@@ -402,7 +403,6 @@ class Running implements RunningOperator {
   readonly finished: Promise<void>;
   readonly #transport: HttpTransport;
   readonly #server: HttpServer;
-  readonly #leaderCommit: { term: number; commit: number };
   readonly #stopControllers: AbortController;
   readonly #cleanup: (() => void)[];
   readonly #logger: Logger;
@@ -419,7 +419,6 @@ class Running implements RunningOperator {
     metrics: MetricsRegistry;
     transport: HttpTransport;
     server: HttpServer;
-    leaderCommit: { term: number; commit: number };
     stopControllers: AbortController;
     runs: Promise<void>[];
     cleanup: (() => void)[];
@@ -435,7 +434,6 @@ class Running implements RunningOperator {
     this.#server = init.server;
     this.raftPort = init.transport.port ?? init.config.raft.listenPort;
     this.httpPort = init.server.port;
-    this.#leaderCommit = init.leaderCommit;
     this.#stopControllers = init.stopControllers;
     this.#cleanup = init.cleanup;
     this.#logger = init.logger;
@@ -472,7 +470,6 @@ class Running implements RunningOperator {
       { registry: metrics },
     );
     const peerUrl = peerUrls(raft, options.peerAddress);
-    const leaderCommit = { term: 0, commit: 0 };
     let node: RaftNode | null = null;
     let raftMetrics: RaftMetrics | null = null;
     const transport = new HttpTransport({
@@ -483,15 +480,6 @@ class Running implements RunningOperator {
       onSendError: (peer) => raftMetrics?.sendFailed(peer),
       onMessages: (messages: Message[]) => {
         raftMetrics?.received(messages);
-        for (const m of messages) {
-          if (m.type !== "append" && m.type !== "heartbeat") continue;
-          if (m.term > leaderCommit.term) {
-            leaderCommit.term = m.term;
-            leaderCommit.commit = m.commit;
-          } else if (m.term === leaderCommit.term) {
-            leaderCommit.commit = Math.max(leaderCommit.commit, m.commit);
-          }
-        }
         node?.receive(messages);
       },
     });
@@ -605,7 +593,6 @@ class Running implements RunningOperator {
       metrics,
       transport,
       server,
-      leaderCommit,
       stopControllers,
       runs,
       cleanup,
@@ -637,38 +624,7 @@ class Running implements RunningOperator {
   }
 
   readiness(): Readiness {
-    const s = this.node.status();
-    if (this.node.failure !== null) {
-      return {
-        ready: false,
-        reason: `Raft node failed: ${this.node.failure.message}`,
-      };
-    }
-    if (s.leader === null) {
-      return { ready: false, reason: `No leader known in term ${s.term}` };
-    }
-    const target = s.role === "leader"
-      ? s.commit
-      : this.#leaderCommit.term === s.term
-      ? Math.max(this.#leaderCommit.commit, s.commit)
-      : Infinity;
-    if (target === Infinity) {
-      return {
-        ready: false,
-        reason: `No message from leader ${s.leader} yet in term ${s.term}`,
-      };
-    }
-    if (s.applied < target) {
-      return {
-        ready: false,
-        reason: `Applied ${s.applied} of the leader's commit ${target}`,
-      };
-    }
-    return {
-      ready: true,
-      reason:
-        `Caught up: applied ${s.applied}, leader ${s.leader}, term ${s.term}`,
-    };
+    return this.node.readiness();
   }
 
   async #handle(request: Request, options: OperatorOptions): Promise<Response> {

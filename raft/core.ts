@@ -169,6 +169,13 @@ export interface CoreStatus {
   leader: NodeId | null;
   /** The commit index. */
   commit: number;
+  /**
+   * The commit index the leader of this term last announced to this node
+   * (in an append, heartbeat or snapshot), or this node's own while it
+   * leads; `null` when it has heard from no leader in this term. A node that
+   * has applied at least this much has caught up with the leader.
+   */
+  leaderCommit: number | null;
   /** The index applied (acknowledged with `advance()`). */
   applied: number;
   /** The last index of its log. */
@@ -287,6 +294,14 @@ export class RaftCore {
   #electedAt = 0;
   #lastQuorumCheck = 0;
   #transferee: NodeId | null = null;
+  /**
+   * Follower: the last index an append or snapshot of this term's leader
+   * proved this log shares with the leader's. Heartbeats carry the leader's
+   * whole commit index; a follower commits only up to here.
+   */
+  #verified = 0;
+  /** Follower: the highest commit index this term's leader announced. */
+  #leaderCommit: number | null = null;
   /**
    * Leader: heartbeats sent at this tick or later count towards the lease;
    * `Infinity` while a `timeoutNow` may still make its target win.
@@ -680,6 +695,9 @@ export class RaftCore {
       vote: this.#vote,
       leader: this.#leader,
       commit: this.#log.committed,
+      leaderCommit: this.#role === "leader"
+        ? this.#log.committed
+        : this.#leaderCommit,
       applied: this.#applied,
       lastIndex: this.#log.lastIndex(),
       snapshotIndex: this.#log.snapshotIndex,
@@ -808,6 +826,8 @@ export class RaftCore {
     this.#transferee = null;
     this.#leaseFrom = 0;
     this.#timeoutNowAt = -Infinity;
+    this.#verified = 0;
+    this.#leaderCommit = null;
     this.#restartQuiet = false;
   }
 
@@ -910,12 +930,12 @@ export class RaftCore {
     }
     if (this.#heartbeatElapsed >= this.#heartbeatTicks) {
       this.#heartbeatElapsed = 0;
-      for (const [to, pr] of this.#progress) {
+      for (const to of this.#progress.keys()) {
         this.#send({
           type: "heartbeat",
           to,
           index: this.#now,
-          commit: Math.min(pr.match, this.#log.committed),
+          commit: this.#log.committed,
         });
       }
     }
@@ -979,7 +999,10 @@ export class RaftCore {
       case "heartbeat":
         this.#electionElapsed = 0;
         this.#leader = m.from;
-        this.#log.commitTo(Math.min(m.commit, this.#log.lastIndex()));
+        this.#noteLeaderCommit(m.commit);
+        this.#log.commitTo(
+          Math.min(m.commit, this.#verified, this.#log.lastIndex()),
+        );
         this.#send({ type: "heartbeatResp", to: m.from, index: m.index });
         break;
       case "snapshot":
@@ -993,6 +1016,11 @@ export class RaftCore {
       default:
         break;
     }
+  }
+
+  /** Follower: the leader of this term announced commit index `commit`. */
+  #noteLeaderCommit(commit: number): void {
+    this.#leaderCommit = Math.max(this.#leaderCommit ?? 0, commit);
   }
 
   #stepCandidate(m: Message): void {
@@ -1050,6 +1078,8 @@ export class RaftCore {
           this.#recomputeConf();
         }
       }
+      this.#verified = Math.max(this.#verified, lastNew);
+      this.#noteLeaderCommit(m.commit);
       this.#log.commitTo(Math.min(m.commit, lastNew));
       this.#send({ type: "appendResp", to: m.from, index: lastNew });
       return;
@@ -1079,6 +1109,8 @@ export class RaftCore {
       });
       return;
     }
+    this.#verified = Math.max(this.#verified, index);
+    this.#noteLeaderCommit(m.commit);
     if (this.#log.matchTerm(index, term)) {
       this.#log.commitTo(index);
       this.#send({
@@ -1215,7 +1247,12 @@ export class RaftCore {
 
   #sendSnapshot(to: NodeId, pr: Progress): boolean {
     if (this.#snapshot === null) return false;
-    this.#send({ type: "snapshot", to, snapshot: this.#snapshot });
+    this.#send({
+      type: "snapshot",
+      to,
+      snapshot: this.#snapshot,
+      commit: this.#log.committed,
+    });
     pr.becomeSnapshot(this.#snapshot.metadata.index, this.#now);
     return true;
   }

@@ -31,6 +31,7 @@ export { decodeConfChange, encodeConfChange } from "./conf_change.ts";
 export { MemoryStorage } from "./memory_storage.ts";
 export { RaftNode } from "./node.ts";
 export type {
+  NodeReadiness,
   NodeStatus,
   RaftNodeOptions,
   RoleChange,

@@ -190,6 +190,25 @@ export interface NodeStatus extends CoreStatus {
 }
 
 /**
+ * Whether a node has caught up with its leader, as
+ * {@linkcode RaftNode.readiness} reports it (what a readiness probe serves).
+ *
+ * @example
+ * ```ts
+ * import type { NodeReadiness, RaftNode } from "@k8s-operator/k8s-operator/raft";
+ * declare const node: RaftNode;
+ * const { ready, reason }: NodeReadiness = node.readiness();
+ * console.log(ready ? "ready" : `not ready: ${reason}`);
+ * ```
+ */
+export interface NodeReadiness {
+  /** `true` once this node applied everything its leader has committed. */
+  ready: boolean;
+  /** Why, in a sentence. */
+  reason: string;
+}
+
+/**
  * Options of {@linkcode RaftNode.stop}.
  *
  * @example Shutting down on SIGTERM
@@ -298,6 +317,8 @@ export class RaftNode {
   #leaseFence = -1;
   #quarantineUntil: number;
   #failure: Error | null = null;
+  /** When the latest append, heartbeat or snapshot of the current term arrived. */
+  #leaderHeardAt = -Infinity;
 
   private constructor(options: RaftNodeOptions, core: RaftCore) {
     this.id = options.id;
@@ -366,6 +387,10 @@ export class RaftNode {
           continue;
         }
         this.#core.step(m);
+        if (
+          (m.type === "append" || m.type === "heartbeat" ||
+            m.type === "snapshot") && m.term >= this.#term
+        ) this.#leaderHeardAt = this.#clock();
       }
     });
   }
@@ -423,6 +448,58 @@ export class RaftNode {
       applied: this.#applied,
       leaseRemainingMs: s.role === "leader" ? Math.max(0, lease - now) : null,
       voteQuarantine: now < this.#quarantineUntil,
+    };
+  }
+
+  /**
+   * Ready once this node has applied everything the leader of the current
+   * term told it is committed (the leader: everything it committed), and
+   * heard from that leader within the minimum election timeout; not ready
+   * while no leader is known, before the first message from it in this
+   * term, or after the node failed or stopped. Heartbeats carry the leader's
+   * whole commit index, so a follower that lags (after a restart or a healed
+   * partition) is not ready until it has caught up.
+   */
+  readiness(): NodeReadiness {
+    if (this.#failure !== null) {
+      return {
+        ready: false,
+        reason: `Raft node failed: ${this.#failure.message}`,
+      };
+    }
+    if (this.#stopped) {
+      return { ready: false, reason: "Raft node stopped" };
+    }
+    const s = this.#core.status();
+    if (s.leader === null) {
+      return { ready: false, reason: `No leader known in term ${s.term}` };
+    }
+    if (s.leaderCommit === null) {
+      return {
+        ready: false,
+        reason: `No message from leader ${s.leader} yet in term ${s.term}`,
+      };
+    }
+    const silentMs = this.#clock() - this.#leaderHeardAt;
+    if (s.role !== "leader" && silentMs > this.#electionTicks * this.#tickMs) {
+      return {
+        ready: false,
+        reason: `No message from leader ${s.leader} for ${
+          Math.round(silentMs)
+        } ms`,
+      };
+    }
+    if (this.#applied < s.leaderCommit) {
+      return {
+        ready: false,
+        reason:
+          `Applied ${this.#applied} of the leader's commit ${s.leaderCommit}`,
+      };
+    }
+    return {
+      ready: true,
+      reason:
+        `Caught up: applied ${this.#applied}, leader ${s.leader}, term ${s.term}`,
     };
   }
 

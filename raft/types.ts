@@ -283,7 +283,11 @@ export interface Message {
    * `heartbeatResp`: that tick, echoed (the leader lease counts from it).
    */
   index: number;
-  /** `append`/`heartbeat`: the leader's commit index. */
+  /**
+   * `append`/`heartbeat`/`snapshot`: the leader's commit index. A follower
+   * commits from a heartbeat only what an append (or snapshot) of the same
+   * term proved it shares with the leader.
+   */
   commit: number;
   /** `append`: the entries to append after `index`. */
   entries: Entry[];

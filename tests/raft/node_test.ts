@@ -722,6 +722,51 @@ describe("RaftNode on fake time", () => {
     assert.ok(net.members.get(next)!.node.status().term > term);
   });
 
+  it("reports a follower ready only once it applied what the leader had committed, after a healed partition", async () => {
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: new DurableMemory() });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const l = net.members.get(leader)!;
+    const lagging = net.members.get((leader + 1) % 3)!;
+    assert.equal(lagging.node.readiness().ready, true);
+    const kv = new ReplicatedKv(l.node, l.store);
+    net.route = (m) =>
+      m.from === lagging.node.id || m.to === lagging.node.id
+        ? "drop"
+        : "deliver";
+    for (let i = 0; i < 5; i++) {
+      const put = kv.put(`k${i}`, "v");
+      await advance(20);
+      await put;
+    }
+    await advance(300); // cut off for longer than an election timeout
+    const commit = l.node.status().commit;
+    assert.ok(lagging.node.status().applied < commit, "it lags");
+    assert.equal(
+      lagging.node.readiness().ready,
+      false,
+      "no longer ready once its leader has been silent for an election timeout",
+    );
+    net.route = () => "deliver";
+    let ready = false;
+    for (let t = 0; t < 300 && !ready; t++) {
+      await advance(1, 1);
+      const r = lagging.node.readiness();
+      if (r.ready) {
+        ready = true;
+        assert.ok(
+          lagging.node.status().applied >= commit,
+          `ready (${r.reason}) before applying the leader's commit ${commit}`,
+        );
+      } else if (lagging.node.status().leader === leader) {
+        assert.match(r.reason, /Applied \d+ of the leader's commit|No message/);
+      }
+    }
+    assert.ok(ready, "it becomes ready once caught up");
+  });
+
   it("hands leadership over on stop before it returns", async () => {
     for (const id of [0, 1, 2]) {
       await net.add(id, { storage: new DurableMemory() });

@@ -88,6 +88,75 @@ describe("log replication", () => {
     assert.deepEqual(applied(), ["y", "z"]);
   });
 
+  it("a heartbeat tells a lagging follower the leader's whole commit index, which it commits only as far as an append proved", () => {
+    const entry = (term: number, index: number, text: string): Entry => ({
+      term,
+      index,
+      type: "normal",
+      data: new TextEncoder().encode(text),
+    });
+    const follower = new RaftCore({
+      id: 2,
+      state: {
+        hardState: { term: 1, vote: 1, commit: 1 },
+        snapshot: null,
+        entries: [entry(1, 1, "a"), entry(1, 2, "x"), entry(1, 3, "stale")],
+      },
+      bootstrap: { voters: [1, 2, 3], learners: [] },
+      random: () => 0.5,
+      applied: 1,
+    });
+    const message = (partial: Partial<Message>): Message => ({
+      type: "heartbeat",
+      from: 3,
+      to: 2,
+      term: 2,
+      index: 0,
+      logTerm: 0,
+      entries: [],
+      commit: 4,
+      reject: false,
+      rejectHint: 0,
+      snapshot: null,
+      ...partial,
+    });
+    assert.equal(follower.status().leaderCommit, null, "no leader heard yet");
+    follower.step(message({}));
+    assert.equal(follower.status().leaderCommit, 4, "the leader's commit");
+    assert.equal(follower.status().commit, 1, "nothing proven in term 2 yet");
+    follower.step(
+      message({
+        type: "append",
+        index: 1,
+        logTerm: 1,
+        entries: [entry(1, 2, "x")],
+      }),
+    );
+    assert.equal(follower.status().commit, 2, "the append proved index 2");
+    follower.step(message({}));
+    assert.equal(follower.status().commit, 2, "never into the stale tail");
+    assert.equal(follower.status().leaderCommit, 4);
+  });
+
+  it("a leader's heartbeat to a follower behind it carries the leader's commit index, not the follower's match", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.isolate(3);
+    for (const t of ["a", "b", "c"]) net.propose(1, t);
+    net.deliver();
+    const commit = net.core(1).status().commit;
+    net.heal();
+    net.tick(1, [1]);
+    const [heartbeat] = net.take((m) => m.type === "heartbeat" && m.to === 3);
+    assert.equal(heartbeat.commit, commit);
+    net.core(3).step(heartbeat);
+    const s = net.core(3).status();
+    assert.equal(s.leaderCommit, commit, "3 knows how far behind it is");
+    assert.ok(s.commit < commit);
+    net.deliver();
+    assert.equal(net.core(3).status().commit, commit, "then catches up");
+  });
+
   it("fast backtracking repairs a long divergent log in a few round trips", () => {
     const net = new Network({ voters: [1, 2, 3] });
     net.elect(1);
