@@ -574,6 +574,13 @@ export class Cluster {
     }
   }
 
+  /** A live node's `leaseTicks()`, `null` when it does not lead or is down. */
+  leaseTicks(id: NodeId): number | null {
+    const node = this.#node(id);
+    if (!node.live) return null;
+    return this.#guard(node, "leaseTicks()", (c) => c.leaseTicks());
+  }
+
   /** Makes a node start an election now (voiding current leases). */
   campaign(id: NodeId): void {
     const node = this.#node(id);

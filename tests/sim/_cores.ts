@@ -44,6 +44,18 @@ export class GreedyLease extends RaftCore {
 }
 
 /**
+ * Never holds a lease: a leader that reports `leaseTicks()` of at least an
+ * election timeout forever (as the core did for the rest of a term after an
+ * abandoned transfer). Safe, but a runtime on it never acts as leader.
+ */
+export class NeverLeased extends RaftCore {
+  override leaseTicks(): number | null {
+    const ticks = super.leaseTicks();
+    return ticks === null ? null : Math.max(ticks, 1_000_000);
+  }
+}
+
+/**
  * Simulator finding F1, undone: a learner drops vote and pre-vote requests
  * (the core before the fix refused them).
  */
@@ -62,6 +74,7 @@ export const CORES: Record<string, CoreFactory> = {
   "vote-without-log-check": (options) => new VoteWithoutLogCheck(options),
   "commit-old-term-by-count": (options) => new CommitOldTermByCount(options),
   "greedy-lease": (options) => new GreedyLease(options),
+  "never-leased": (options) => new NeverLeased(options),
   "no-stickiness": (options) => new NoStickiness(options),
   "learner-refuses-votes": (options) => new LearnerRefusesVotes(options),
 };

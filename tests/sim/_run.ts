@@ -62,18 +62,28 @@ export interface RunOptions {
   isRefusal: RefusalTest;
   /** Ticks of the fault phase (default 300). */
   faultTicks?: number;
-  /** Ticks allowed after healing for a leader and a commit on all members (default 400). */
+  /**
+   * Ticks allowed after healing for a leader that holds a lease and a commit
+   * on all members (default: {@linkcode healBound} of the run).
+   */
   livenessTicks?: number;
   /** Receives a trace line per event. */
   trace?: (line: string) => void;
 }
 
-/** Ticks from healing until the first leader, and until a proposal was applied on every member. */
+/**
+ * Ticks from healing until the first leader, until a leader held a lease,
+ * and until a proposal was applied on every member; and the bound they had.
+ */
 export interface Recovery {
   /** Ticks until some node led. */
   leader: number;
+  /** Ticks until a leader held a lease (`leaseTicks()` below the margin). */
+  lease: number;
   /** Ticks until a proposal was applied on every member. */
   commit: number;
+  /** The bound the run allowed (see {@linkcode healBound}). */
+  bound: number;
 }
 
 /** The outcome of one seed. */
@@ -135,15 +145,51 @@ export function drawProfile(
   };
 }
 
-/** The one-line command that replays a seed. */
+/** The one-line command that replays a seed, with every flag that shapes it. */
 export function replayCommand(
   seed: number,
-  options: { nodes: number; variant?: string },
+  options: { nodes: number; ticks: number; variant?: string },
 ): string {
   const variant = options.variant === undefined
     ? ""
     : ` --variant ${options.variant}`;
-  return `deno task sim --seed ${seed} --nodes ${options.nodes}${variant} --verbose`;
+  return `deno task sim --seed ${seed} --nodes ${options.nodes} --ticks ${options.ticks}${variant} --verbose`;
+}
+
+/** Largest message delay after healing, in ticks. */
+const HEAL_DELAY = 2;
+
+/**
+ * How many ticks after healing a correct core needs, at most, to have a
+ * leader holding a lease and a fresh proposal applied on every member,
+ * sized from the run: the election timeout, the delay, the core's flow
+ * control, the log the laggards must fetch and the membership changes due.
+ *
+ * - Every node restarts: a restarted node ignores vote requests for an
+ *   election timeout `E`, then times out within `2E`.
+ * - One election is a pre-vote and a vote round trip after a timeout
+ *   (`2E + 2·rtt`); split votes repeat it, so `voters + 2` of them are
+ *   allowed (a round fails only when two timeouts fall within a round trip).
+ * - The lease needs a heartbeat round trip after the election.
+ * - Catch-up: a member `lag` entries behind gets `maxEntriesPerAppend ×
+ *   maxInflightAppends` of them per round trip (or one snapshot).
+ * - Each membership change still to make (a wiped member to re-add and
+ *   promote) takes a commit round trip plus an election timeout of
+ *   acknowledgements to count as caught up.
+ * - The proposal itself: two round trips.
+ */
+export function healBound(
+  profile: Profile,
+  state: { lag: number; voters: number; confChanges: number },
+): number {
+  const e = profile.tuning.electionTicks;
+  const rtt = 2 * HEAL_DELAY;
+  const election = 2 * e + 2 * rtt;
+  const perRound = profile.tuning.maxEntriesPerAppend *
+    profile.tuning.maxInflightAppends;
+  const catchUp = Math.min(Math.ceil(state.lag / perRound), state.lag) * rtt;
+  return e + (state.voters + 2) * election + rtt + catchUp +
+    state.confChanges * (rtt + e) + 2 * rtt;
 }
 
 interface Scheduled {
@@ -462,7 +508,10 @@ export function runSeed(seed: number, options: RunOptions): SeedResult {
       cluster.tick();
       if (!scripted) driver.adversary(known);
     }
-    recovery = heal(cluster, driver, options.livenessTicks ?? 400);
+    recovery = heal(cluster, driver, {
+      profile,
+      bound: options.livenessTicks,
+    });
   } catch (error) {
     if (!(error instanceof SimViolation)) throw error;
     violation = error;
@@ -479,19 +528,45 @@ export function runSeed(seed: number, options: RunOptions): SeedResult {
   };
 }
 
-function heal(cluster: Cluster, driver: Driver, bound: number): Recovery {
+function heal(
+  cluster: Cluster,
+  driver: Driver,
+  options: { profile: Profile; bound?: number },
+): Recovery {
   driver.clearAgenda();
   cluster.network.heal();
-  cluster.network.faults = { loss: 0, duplicate: 0, minDelay: 1, maxDelay: 2 };
+  cluster.network.faults = {
+    loss: 0,
+    duplicate: 0,
+    minDelay: 1,
+    maxDelay: HEAL_DELAY,
+  };
   for (const node of cluster.nodes.values()) cluster.restart(node.id);
+  const pool = [...cluster.nodes.values()];
+  const lastIndex = Math.max(...pool.map((n) => n.store.lastIndex));
+  const voters = Math.max(
+    options.profile.nodes,
+    ...pool.map((n) => n.conf.voters.length),
+  );
+  const bound = options.bound ?? healBound(options.profile, {
+    lag: lastIndex - Math.min(...pool.map((n) => n.sm.applied)),
+    voters,
+    confChanges: 0,
+  });
+  // The runtime's margin: a lease of electionTicks - 2 ticks.
+  const margin = options.profile.tuning.electionTicks - 2;
   const start = cluster.now;
   let target: { index: number; term: number; leader: NodeId } | null = null;
   let firstLeader: number | null = null;
+  let firstLease: number | null = null;
   while (cluster.now - start < bound) {
     cluster.tick();
     const leader = driver.leader();
     if (leader === null) continue;
     firstLeader ??= cluster.now - start;
+    const lease = cluster.leaseTicks(leader.id);
+    if (lease === null || lease >= margin) continue;
+    firstLease ??= cluster.now - start;
     if (
       target === null || target.term !== leader.term ||
       target.leader !== leader.id
@@ -508,7 +583,12 @@ function heal(cluster: Cluster, driver: Driver, bound: number): Recovery {
       return node === undefined || node.sm.applied < target!.index;
     });
     if (behind.length === 0) {
-      return { leader: firstLeader, commit: cluster.now - start };
+      return {
+        leader: firstLeader,
+        lease: firstLease,
+        commit: cluster.now - start,
+        bound,
+      };
     }
   }
   const leader = driver.leader();
@@ -516,6 +596,8 @@ function heal(cluster: Cluster, driver: Driver, bound: number): Recovery {
     "liveness",
     leader === null
       ? `no leader ${bound} ticks after the network healed`
+      : firstLease === null
+      ? `leader ${leader.id} (term ${leader.term}) held no lease within ${bound} ticks of healing`
       : `leader ${leader.id} (term ${leader.term}) did not get a proposal applied on every member within ${bound} ticks of healing`,
   );
 }

@@ -8,6 +8,7 @@ import {
   CORES,
   GreedyLease,
   isRefusal,
+  NeverLeased,
   VoteWithoutLogCheck,
 } from "./_cores.ts";
 import { Checker, SimViolation } from "./_invariants.ts";
@@ -47,7 +48,11 @@ function failures(results: SeedResult[], variant?: string): string {
     .filter((r) => r.violation !== null)
     .map((r) =>
       `${r.violation!.message}\n  replay: ${
-        replayCommand(r.seed, { nodes: r.nodes, variant })
+        replayCommand(r.seed, {
+          nodes: r.nodes,
+          ticks: r.profile.faultTicks,
+          variant,
+        })
       }`
     )
     .join("\n");
@@ -150,6 +155,16 @@ describe("simulator: broken cores are caught within the CI seed budget", () => {
       stopAtFirst: true,
     });
     assert.equal(results.at(-1)!.violation?.invariant, "leader lease");
+  });
+
+  it("finds a leader that never holds a lease after healing (liveness)", () => {
+    const result = runSeed(1, {
+      nodes: 3,
+      factory: (o) => new NeverLeased(o),
+      isRefusal,
+    });
+    assert.equal(result.violation?.invariant, "liveness");
+    assert.match(result.violation.message, /held no lease/);
   });
 
   it("finds a cluster that never elects a leader (liveness)", () => {
