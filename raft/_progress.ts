@@ -53,6 +53,12 @@ export class Progress {
    */
   leaseAck: number | null = null;
   learner: boolean;
+  /**
+   * The incarnation the leader addresses this member as and accepts answers
+   * from: the one the membership records, or for a learner without one, the
+   * one it last heard (0 before it heard any).
+   */
+  readonly incarnation: number;
   readonly maxInflight: number;
 
   constructor(
@@ -61,9 +67,11 @@ export class Progress {
       learner: boolean;
       maxInflight: number;
       addedCommit: number;
+      incarnation: number;
     },
   ) {
     this.next = options.next;
+    this.incarnation = options.incarnation;
     this.addedCommit = options.addedCommit;
     this.learner = options.learner;
     this.maxInflight = options.maxInflight;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { isNodeId } from "./_conf.ts";
+import { isIncarnation, isNodeId } from "./_conf.ts";
 import { RaftError } from "./errors.ts";
 import type {
   ConfState,
@@ -27,12 +27,15 @@ const MESSAGE_TYPES: ReadonlySet<string> = new Set<MessageType>([
   "heartbeatResp",
   "snapshot",
   "timeoutNow",
+  "probe",
+  "probeResp",
 ]);
 
 const ENTRY_TYPES: ReadonlySet<string> = new Set([
   "normal",
   "confChange",
   "empty",
+  "bootstrap",
 ]);
 
 function isIndex(value: unknown): value is number {
@@ -63,16 +66,34 @@ export function areContiguous(
   return true;
 }
 
-/** `true` when `conf` has id lists without duplicates or overlap. */
+/**
+ * `true` when `conf` has id lists without duplicates or overlap, and
+ * incarnations (if any) that are positive integers of members.
+ */
 export function isConfState(value: unknown): value is ConfState {
   if (typeof value !== "object" || value === null) return false;
   const c = value as Record<string, unknown>;
   if (!Array.isArray(c.voters) || !Array.isArray(c.learners)) return false;
   const all = [...c.voters, ...c.learners];
-  return all.every(isNodeId) && new Set(all).size === all.length;
+  if (!all.every(isNodeId) || new Set(all).size !== all.length) return false;
+  if (c.incarnations === undefined) return true;
+  if (typeof c.incarnations !== "object" || c.incarnations === null) {
+    return false;
+  }
+  return Object.entries(c.incarnations).every(([id, n]) =>
+    all.includes(Number(id)) && isIncarnation(n)
+  );
 }
 
-/** `true` when `value` is a snapshot with a sane index, term and membership. */
+/** `true` when every voter of `conf` has an incarnation. */
+export function votersHaveIncarnations(conf: ConfState): boolean {
+  return conf.voters.every((id) => isIncarnation(conf.incarnations?.[id]));
+}
+
+/**
+ * `true` when `value` is a snapshot with a sane index and term, and a
+ * membership with at least one voter, every voter with an incarnation.
+ */
 export function isSnapshot(value: unknown): value is Snapshot {
   if (typeof value !== "object" || value === null) return false;
   const s = value as Record<string, unknown>;
@@ -80,6 +101,7 @@ export function isSnapshot(value: unknown): value is Snapshot {
   if (typeof meta !== "object" || meta === null) return false;
   return isIndex(meta.index) && isIndex(meta.term) &&
     isConfState(meta.conf) && (meta.conf as ConfState).voters.length > 0 &&
+    votersHaveIncarnations(meta.conf as ConfState) &&
     s.data instanceof Uint8Array;
 }
 
@@ -99,6 +121,11 @@ export function isValidMessage(m: unknown): m is Message {
   ) return false;
   if (typeof v.reject !== "boolean") return false;
   if (v.transfer !== undefined && typeof v.transfer !== "boolean") return false;
+  if (v.bootstrap !== undefined && typeof v.bootstrap !== "boolean") {
+    return false;
+  }
+  if (v.incarnation !== undefined && !isIndex(v.incarnation)) return false;
+  if (v.toIncarnation !== undefined && !isIndex(v.toIncarnation)) return false;
   if (v.type === "append") {
     if (v.logTerm > v.term) return false;
     if (
@@ -125,7 +152,12 @@ export function checkPersistedState(state: PersistedState): void {
   if (typeof state !== "object" || state === null) {
     throw new RaftError("Expected a persisted state object, found none");
   }
-  const { hardState, snapshot, entries } = state;
+  const { hardState, snapshot, entries, incarnation } = state;
+  if (incarnation !== undefined && !isIncarnation(incarnation)) {
+    throw new RaftError(
+      `Expected the persisted incarnation to be a positive safe integer, found ${incarnation}`,
+    );
+  }
   if (
     typeof hardState !== "object" || hardState === null ||
     !isIndex(hardState.term) || !isIndex(hardState.commit) ||
@@ -133,6 +165,13 @@ export function checkPersistedState(state: PersistedState): void {
   ) {
     throw new RaftError(
       "Expected a hard state with a term, a vote (or null) and a commit index, found a malformed one",
+    );
+  }
+  const conf = (snapshot as { metadata?: { conf?: unknown } } | null)
+    ?.metadata?.conf;
+  if (isConfState(conf) && !votersHaveIncarnations(conf)) {
+    throw new RaftError(
+      "Expected the persisted snapshot's membership to give every voter an incarnation (format 2, k8s-operator 0.2), found one without (format 1, k8s-operator 0.1.0): move the data directory aside so the node rejoins as a new member",
     );
   }
   if (snapshot !== null && !isSnapshot(snapshot)) {

@@ -12,6 +12,8 @@ import {
   checkConfChange,
   confChangeProblem,
   copyConf,
+  incarnationOf,
+  isIncarnation,
 } from "./_conf.ts";
 import { RaftLog } from "./_log.ts";
 import { Progress, type ProgressState } from "./_progress.ts";
@@ -21,7 +23,12 @@ import {
   isConfState,
   isValidMessage,
 } from "./_validate.ts";
-import { decodeConfChange, encodeConfChange } from "./conf_change.ts";
+import {
+  decodeConfChange,
+  decodeConfState,
+  encodeConfChange,
+  encodeConfState,
+} from "./conf_change.ts";
 import { ConfChangeError, NotLeaderError, RaftError } from "./errors.ts";
 import type {
   ConfChange,
@@ -61,12 +68,23 @@ export interface RaftCoreOptions {
   /** What `Storage.load()` returned: hard state, snapshot and entries. */
   state: PersistedState;
   /**
-   * The initial membership, used when neither the snapshot nor the log holds
-   * one. It must be the same on every node (for a StatefulSet: the ordinals).
+   * The initial membership, the same on every node (for a StatefulSet: the
+   * ordinals). A node that holds no log takes no part in any election until
+   * either a leader sends it the log, or every voter of this membership (and
+   * every node it heard from) reports that it holds no log either: then they
+   * hold a bootstrap election, which records each voter's incarnation in the
+   * first entry of the new cluster's log.
    */
   bootstrap: ConfState;
   /** A seeded source of numbers in `[0, 1)`; the core's only randomness. */
   random: () => number;
+  /**
+   * The incarnation to take when the storage has none (a new or wiped
+   * storage): a positive safe integer that no earlier storage of this node
+   * had. Default: drawn from `random`. A runtime passes one from a
+   * cryptographic source.
+   */
+  incarnation?: number;
   /**
    * The minimum election timeout in ticks (default 10). A follower's
    * randomized timeout is drawn from `[electionTicks, 2 * electionTicks)`.
@@ -136,6 +154,11 @@ export interface ProgressStatus {
   /** `true` for a learner. */
   learner: boolean;
   /**
+   * The incarnation the leader replicates to (and accepts answers from); 0
+   * while it has heard none from a learner.
+   */
+  incarnation: number;
+  /**
    * The member has acknowledged the leader's log up to at least the commit
    * index the leader had when the member was added (or when it took office),
    * answered within the last minimum election timeout, and its `match` is
@@ -159,6 +182,14 @@ export interface ProgressStatus {
 export interface CoreStatus {
   /** This node. */
   id: NodeId;
+  /** The incarnation of its storage (see {@linkcode ConfState}). */
+  incarnation: number;
+  /**
+   * `true` while it holds no log and no snapshot, so no membership: a new
+   * node, or one that lost its storage. It waits to be sent the log (or to
+   * bootstrap a new cluster with the other members, if all are pristine).
+   */
+  pristine: boolean;
   /** Its role. */
   role: Role;
   /** Its current term. */
@@ -182,7 +213,7 @@ export interface CoreStatus {
   lastIndex: number;
   /** The index its snapshot ends at (0 without one). */
   snapshotIndex: number;
-  /** The membership in force (the latest in its log). */
+  /** The membership in force (the latest in its log); empty while pristine. */
   conf: ConfState;
   /** Leader only: every member's replication, itself included. */
   progress: Record<NodeId, ProgressStatus>;
@@ -273,14 +304,20 @@ export class RaftCore {
   readonly #random: () => number;
   readonly #bootstrap: ConfState;
 
+  readonly #incarnation: number;
+  /** A new incarnation not yet handed out to be saved. */
+  #incarnationToSave: number | null;
   #term: number;
   #vote: NodeId | null;
+  /** The incarnation of the candidate voted for in this run; `null` after a restart. */
+  #voteIncarnation: number | null = null;
   #role: Role = "follower";
   #leader: NodeId | null = null;
   readonly #log: RaftLog;
   #snapshot: Snapshot | null;
   #pendingSnapshot: Snapshot | null = null;
-  #conf: ConfState;
+  /** The membership in force; `null` while pristine (no log, no snapshot). */
+  #conf: ConfState | null = null;
   #lastConfIndex = 0;
   #applied: number;
   #applying: number;
@@ -294,6 +331,35 @@ export class RaftCore {
   #electedAt = 0;
   #lastQuorumCheck = 0;
   #transferee: NodeId | null = null;
+  /** Leader: the latest incarnation each node told this leader it has. */
+  #heardIncarnations = new Map<NodeId, number>();
+  /** Leader: members heard with a new incarnation, to re-add as learners. */
+  #rejoinWanted = new Map<NodeId, number>();
+  /** Pristine: every node heard from, asked too before a bootstrap. */
+  #heard = new Set<NodeId>();
+  /**
+   * Pristine: the nodes whose latest answer said they hold a log. While one
+   * does, this node takes part in no bootstrap (it starts none and ignores
+   * bootstrap votes): a cluster with state exists. Its own answers to
+   * probes say only whether it holds a log itself, so that a belief never
+   * outlives the fact it came from.
+   */
+  #holdersSeen = new Set<NodeId>();
+  /** Pristine: the latest probe sent (its `index`). */
+  #probeRound = 0;
+  /**
+   * Pristine: the latest answer of each node that said it is pristine too,
+   * to this probe or the one before (an answer that it holds a log removes
+   * it). A stale one is harmless: a bootstrap vote asked of an incarnation
+   * that is gone, or of a node that holds a log by then, is never granted,
+   * and winning takes every vote.
+   */
+  #probeAnswers = new Map<
+    NodeId,
+    { incarnation: number; term: number; round: number }
+  >();
+  /** Bootstrap candidate: the incarnations it asked for votes, by node. */
+  #bootstrapPeers: Map<NodeId, number> | null = null;
   /**
    * Follower: the last index an append or snapshot of this term's leader
    * proved this log shares with the leader's. Heartbeats carry the leader's
@@ -309,7 +375,8 @@ export class RaftCore {
   #leaseFrom = 0;
   /** Leader: the tick the latest `timeoutNow` was sent at. */
   #timeoutNowAt = -Infinity;
-  #restartQuiet: boolean;
+  /** Until this tick a restarted node ignores vote requests (0: not restarted). */
+  #quietUntil: number;
 
   #messages: Message[] = [];
   #prevSoft: SoftState;
@@ -367,7 +434,20 @@ export class RaftCore {
     );
     this.#catchUpEntries = options.catchUpEntries ?? 16;
 
-    const { hardState, snapshot, entries } = options.state;
+    const { hardState, snapshot, entries, incarnation } = options.state;
+    if (incarnation !== undefined) {
+      this.#incarnation = incarnation;
+      this.#incarnationToSave = null;
+    } else {
+      const fresh = options.incarnation ?? drawIncarnation(this.#random);
+      if (!isIncarnation(fresh)) {
+        throw new RaftError(
+          `Expected the incarnation to be a positive safe integer, found ${fresh}`,
+        );
+      }
+      this.#incarnation = fresh;
+      this.#incarnationToSave = fresh;
+    }
     this.#snapshot = snapshot;
     this.#log = new RaftLog(
       {
@@ -390,12 +470,16 @@ export class RaftCore {
     }
     this.#applied = applied;
     this.#applying = applied;
-    this.#conf = this.#bootstrap;
     this.#recomputeConf();
+    if (this.#conf === null && entries.length > 0) {
+      throw new RaftError(
+        "Expected the persisted log to begin with the cluster's membership (a bootstrap entry: format 2, k8s-operator 0.2), found entries without one (format 1, k8s-operator 0.1.0): move the data directory aside so the node rejoins as a new member",
+      );
+    }
     this.#resetRandomizedTimeout();
     this.#prevSoft = this.#softState();
     this.#prevHard = this.#hardState();
-    this.#restartQuiet = hardState.term > 0;
+    this.#quietUntil = hardState.term > 0 ? this.#electionTicks : 0;
   }
 
   // ---------------------------------------------------------------- inputs
@@ -422,6 +506,28 @@ export class RaftCore {
     if (!valid) return;
     const m = message;
     if (m.to !== this.id || m.from === this.id) return;
+    if (this.#conf === null) this.#hearFrom(m.from);
+    if (m.type === "probe") {
+      this.#handleProbe(m);
+      return;
+    }
+    if (!this.incarnationMatches(this.#incarnation, m.toIncarnation ?? 0)) {
+      // Meant for an earlier incarnation of this node (or one the sender
+      // has not learnt yet): a leader is told which one this is.
+      if (LEADER_MESSAGES.has(m.type) || m.type === "timeoutNow") {
+        this.#reply(m, { type: "probeResp", reject: this.#conf !== null });
+      }
+      return;
+    }
+    if (m.type === "probeResp") {
+      this.#handleProbeResp(m);
+      return;
+    }
+    // A node that holds a log, or knows of one that does, takes no part in
+    // a bootstrap election, and its term does not move for one.
+    if (m.bootstrap === true && m.type === "vote" && this.#knowsOfALog()) {
+      return;
+    }
 
     if (m.term > this.#term) {
       if (m.type === "vote" || m.type === "preVote") {
@@ -431,20 +537,33 @@ export class RaftCore {
       const future = m.type === "preVote" ||
         (m.type === "preVoteResp" && !m.reject);
       if (!future) {
+        const elapsed = this.#electionElapsed;
         this.#becomeFollower(
           m.term,
           LEADER_MESSAGES.has(m.type) ? m.from : null,
         );
+        // A vote request restarts the election timer only if it is granted
+        // (Raft §5.2): a candidate that keeps campaigning with a log behind
+        // this node's must not keep this node from campaigning itself.
+        if (m.type === "vote") this.#electionElapsed = elapsed;
       }
     } else if (m.term < this.#term) {
       if (
-        (this.#checkQuorum || this.#preVote) &&
+        (this.#checkQuorum || this.#preVote || this.#conf === null) &&
         (m.type === "append" || m.type === "heartbeat")
       ) {
-        // Tell a stale leader about the newer term so it steps down.
-        this.#send({ type: "appendResp", to: m.from });
+        // Tell a stale leader about the newer term so it steps down. A
+        // pristine node always does: it never campaigns, so no election of
+        // its own would ever tell the leader.
+        this.#reply(m, { type: "appendResp" });
       } else if (m.type === "preVote") {
-        this.#send({ type: "preVoteResp", to: m.from, reject: true });
+        this.#reply(m, { type: "preVoteResp", reject: true });
+      } else if (m.type === "vote") {
+        // Tell a stale candidate the newer term too. Its configuration may
+        // be behind, so that it never asks this node's own candidates for
+        // votes: without this it could keep campaigning below every term
+        // they reach and refuse each of them, and no one would ever win.
+        this.#reply(m, { type: "voteResp", reject: true });
       }
       return;
     }
@@ -510,11 +629,26 @@ export class RaftCore {
         `Expected no uncommitted membership change, found one at index ${this.#lastConfIndex}`,
       );
     }
-    const problem = confChangeProblem(this.#conf, checked);
+    const conf = this.#conf!;
+    if (checked.type === "promote" || checked.type === "addVoter") {
+      const known = checked.type === "promote"
+        ? this.#progress.get(checked.nodeId)?.incarnation
+        : this.#heardIncarnations.get(checked.nodeId);
+      checked.incarnation ??= known || undefined;
+      if (checked.incarnation === undefined) {
+        throw new ConfChangeError(
+          `Expected node ${checked.nodeId} to have answered this leader with its incarnation before it becomes a voter, found none heard`,
+        );
+      }
+    }
+    const problem = confChangeProblem(conf, checked);
     if (problem !== null) throw new ConfChangeError(problem);
     if (checked.type === "promote") {
       const pr = this.#progress.get(checked.nodeId);
-      if (pr === undefined || !this.#caughtUp(pr)) {
+      if (
+        pr === undefined || pr.incarnation !== checked.incarnation ||
+        !this.#caughtUp(pr)
+      ) {
         throw new ConfChangeError(
           `Expected learner ${checked.nodeId} to have caught up before its promotion (acknowledged the log up to the commit index ${
             pr?.addedCommit ?? this.#log.committed
@@ -543,10 +677,11 @@ export class RaftCore {
   transferLeadership(to: NodeId): void {
     if (this.#role !== "leader") throw new NotLeaderError(this.#leader);
     if (to === this.id) return;
-    if (!this.#conf.voters.includes(to)) {
+    const voters = this.#conf!.voters;
+    if (!voters.includes(to)) {
       throw new RaftError(
         `Expected the transfer target to be a voter of ${
-          JSON.stringify(this.#conf.voters)
+          JSON.stringify(voters)
         }, found node ${to}`,
       );
     }
@@ -563,7 +698,9 @@ export class RaftCore {
 
   /**
    * Starts an election now (with a pre-vote round when enabled). Does
-   * nothing on a leader, a learner or a node that is not a voter.
+   * nothing on a leader, a learner or a node that is not a voter. A pristine
+   * voter of the bootstrap membership probes the other members at once
+   * instead, and starts a bootstrap election if all of them are pristine.
    *
    * By default this node campaigns even if it still hears from a leader: it
    * stops refusing other candidates (it is no longer sticky), and without
@@ -577,6 +714,10 @@ export class RaftCore {
    */
   campaign(options: CampaignOptions = {}): void {
     if (this.#role === "leader") return;
+    if (this.#conf === null) {
+      if (this.#bootstrap.voters.includes(this.id)) this.#startProbe();
+      return;
+    }
     if (options.respectLease && this.#inLease()) return;
     this.#startCampaign(this.#preVote ? "preVote" : "election");
   }
@@ -605,8 +746,14 @@ export class RaftCore {
       );
     }
     const term = this.#log.term(index) ?? 0;
+    const conf = this.#confAt(index);
+    if (conf === null) {
+      throw new RaftError(
+        `Expected a membership in the log up to index ${index}, found none`,
+      );
+    }
     const snapshot: Snapshot = {
-      metadata: { index, term, conf: this.#confAt(index) },
+      metadata: { index, term, conf },
       data: data.slice(),
     };
     this.#log.compact(index);
@@ -618,7 +765,8 @@ export class RaftCore {
 
   /** `true` when {@linkcode RaftCore.ready} has something to hand out. */
   hasReady(): boolean {
-    return this.#messages.length > 0 || this.#log.hasUnstable() ||
+    return this.#incarnationToSave !== null || this.#messages.length > 0 ||
+      this.#log.hasUnstable() ||
       this.#pendingSnapshot !== null || this.#log.committed > this.#applying ||
       !sameSoft(this.#softState(), this.#prevSoft) ||
       !sameHard(this.#hardState(), this.#prevHard);
@@ -642,6 +790,9 @@ export class RaftCore {
     const from = Math.max(this.#applying, snapshot?.metadata.index ?? 0) + 1;
     const committedEntries = this.#log.slice(from, this.#log.committed + 1);
     const ready: Ready = {
+      ...(this.#incarnationToSave === null
+        ? {}
+        : { incarnation: this.#incarnationToSave }),
       softState: sameSoft(soft, this.#prevSoft) ? null : soft,
       hardState: sameHard(hard, this.#prevHard) ? null : hard,
       entries: this.#log.takeUnstable(),
@@ -651,6 +802,7 @@ export class RaftCore {
     };
     this.#prevSoft = soft;
     this.#prevHard = hard;
+    this.#incarnationToSave = null;
     this.#pendingSnapshot = null;
     this.#messages = [];
     this.#applying = Math.max(this.#applying, this.#log.committed);
@@ -674,6 +826,7 @@ export class RaftCore {
           state: pr.state,
           inflight: pr.inflights.length,
           learner: pr.learner,
+          incarnation: pr.incarnation,
           caughtUp: this.#caughtUp(pr),
           ticksSinceAck: pr.lastAck === null ? null : this.#now - pr.lastAck,
         };
@@ -683,13 +836,16 @@ export class RaftCore {
         next: last + 1,
         state: "replicate",
         inflight: 0,
-        learner: this.#conf.learners.includes(this.id),
+        learner: this.#conf!.learners.includes(this.id),
+        incarnation: this.#incarnation,
         caughtUp: true,
         ticksSinceAck: 0,
       };
     }
     return {
       id: this.id,
+      incarnation: this.#incarnation,
+      pristine: this.#conf === null,
       role: this.#role,
       term: this.#term,
       vote: this.#vote,
@@ -701,7 +857,7 @@ export class RaftCore {
       applied: this.#applied,
       lastIndex: this.#log.lastIndex(),
       snapshotIndex: this.#log.snapshotIndex,
-      conf: copyConf(this.#conf),
+      conf: copyConf(this.#conf ?? { voters: [], learners: [] }),
       progress,
       leaseTicks: this.leaseTicks(),
       transferee: this.#transferee,
@@ -747,7 +903,7 @@ export class RaftCore {
   leaseTicks(): number | null {
     if (this.#role !== "leader") return null;
     const unacked = this.#electedAt - this.#electionTicks;
-    const oldest = quorumValue(this.#conf.voters, (id) => {
+    const oldest = quorumValue(this.#conf!.voters, (id) => {
       if (id === this.id) return this.#now;
       const ack = this.#progress.get(id)?.leaseAck ?? null;
       return ack !== null && ack >= this.#leaseFrom ? ack : unacked;
@@ -780,6 +936,16 @@ export class RaftCore {
     return entryTerm === this.#term;
   }
 
+  /**
+   * Is `found` the incarnation `expected`? Votes and acknowledgements count
+   * only from the voter incarnations the membership records, and a node
+   * handles only messages meant for its own. Overridden only by tests that
+   * build deliberately broken cores.
+   */
+  protected incarnationMatches(expected: number, found: number): boolean {
+    return expected === found;
+  }
+
   // ---------------------------------------------------------------- roles
 
   #softState(): SoftState {
@@ -790,8 +956,11 @@ export class RaftCore {
     return { term: this.#term, vote: this.#vote, commit: this.#log.committed };
   }
 
+  /** A voter of its own membership, as the incarnation it is now. */
   #promotable(): boolean {
-    return this.#conf.voters.includes(this.id);
+    const conf = this.#conf;
+    return conf !== null && conf.voters.includes(this.id) &&
+      this.incarnationMatches(incarnationOf(conf, this.id), this.#incarnation);
   }
 
   /**
@@ -801,8 +970,9 @@ export class RaftCore {
    */
   #inLease(): boolean {
     return this.#checkQuorum &&
-      (this.#leader !== null || this.#restartQuiet) &&
-      this.#electionElapsed < this.#electionTicks;
+      ((this.#leader !== null &&
+        this.#electionElapsed < this.#electionTicks) ||
+        this.#now < this.#quietUntil);
   }
 
   #resetRandomizedTimeout(): void {
@@ -816,19 +986,23 @@ export class RaftCore {
     if (term !== this.#term) {
       this.#term = term;
       this.#vote = null;
+      this.#voteIncarnation = null;
     }
     this.#leader = null;
     this.#electionElapsed = 0;
     this.#heartbeatElapsed = 0;
     this.#resetRandomizedTimeout();
     this.#votes = new Map();
+    this.#bootstrapPeers = null;
     this.#progress = new Map();
+    this.#heardIncarnations = new Map();
+    this.#rejoinWanted = new Map();
     this.#transferee = null;
     this.#leaseFrom = 0;
     this.#timeoutNowAt = -Infinity;
     this.#verified = 0;
     this.#leaderCommit = null;
-    this.#restartQuiet = false;
+    this.#quietUntil = 0;
   }
 
   #becomeFollower(term: number, leader: NodeId | null): void {
@@ -838,12 +1012,30 @@ export class RaftCore {
   }
 
   #becomeLeader(): void {
+    const bootstrapPeers = this.#bootstrapPeers;
     this.#reset(this.#term);
     this.#role = "leader";
     this.#leader = this.id;
     this.#electedAt = this.#now;
     this.#leaseFrom = this.#now;
     this.#lastQuorumCheck = this.#now;
+    if (bootstrapPeers !== null) {
+      // The first entry of a new cluster: the bootstrap membership, with the
+      // incarnation every voter voted with.
+      const incarnations: Record<NodeId, number> = {
+        [this.id]: this.#incarnation,
+      };
+      for (const [id, n] of bootstrapPeers) incarnations[id] = n;
+      this.#appendEntry(
+        "bootstrap",
+        encodeConfState({
+          voters: this.#bootstrap.voters.slice(),
+          learners: this.#bootstrap.learners.slice(),
+          incarnations,
+        }),
+      );
+      return;
+    }
     this.#syncProgress();
     this.#appendEntry("empty", new Uint8Array());
   }
@@ -865,14 +1057,17 @@ export class RaftCore {
       this.#reset(this.#term + 1);
       this.#role = "candidate";
       this.#vote = this.id;
+      this.#voteIncarnation = this.#incarnation;
     }
     this.#votes.set(this.id, true);
     if (this.#tallyVotes()) return;
-    for (const to of this.#conf.voters) {
+    const conf = this.#conf!;
+    for (const to of conf.voters) {
       if (to === this.id) continue;
       this.#send({
         type: pre ? "preVote" : "vote",
         to,
+        toIncarnation: incarnationOf(conf, to),
         term: pre ? this.#term + 1 : this.#term,
         logTerm: this.#log.lastTerm(),
         index: this.#log.lastIndex(),
@@ -883,7 +1078,19 @@ export class RaftCore {
 
   /** Acts on the votes so far; `true` when the round ended. */
   #tallyVotes(): boolean {
-    const result = voteResult(this.#conf.voters, this.#votes);
+    let result: "won" | "lost" | "pending";
+    const peers = this.#bootstrapPeers;
+    if (peers !== null) {
+      // A bootstrap needs every member: any refusal ends the round.
+      const votes = [...peers.keys()].map((id) => this.#votes.get(id));
+      result = votes.includes(false)
+        ? "lost"
+        : votes.every((v) => v === true)
+        ? "won"
+        : "pending";
+    } else {
+      result = voteResult(this.#conf!.voters, this.#votes);
+    }
     if (result === "won") {
       if (this.#role === "preCandidate") this.#startCampaign("election");
       else this.#becomeLeader();
@@ -896,13 +1103,153 @@ export class RaftCore {
     return false;
   }
 
+  // ----------------------------------------------------- bootstrap (pristine)
+
+  /** This node holds a log, or heard from a node that does. */
+  #knowsOfALog(): boolean {
+    return this.#conf !== null || this.#holdersSeen.size > 0;
+  }
+
+  /** Pristine: a node heard from must be pristine too before a bootstrap. */
+  #hearFrom(id: NodeId): void {
+    if (this.#heard.has(id) || this.#bootstrap.voters.includes(id)) return;
+    this.#heard.add(id);
+    if (this.#probeRound > 0) this.#sendProbe(id);
+  }
+
+  /**
+   * Pristine, and a voter of the bootstrap membership: asks every other
+   * voter of it, and every node heard from, whether it holds a log.
+   */
+  #startProbe(): void {
+    if (this.#role !== "follower") this.#becomeFollower(this.#term, null);
+    this.#leader = null; // the leader it heard from has been silent a timeout
+    this.#electionElapsed = 0;
+    this.#resetRandomizedTimeout();
+    this.#probeRound++;
+    for (const to of this.#askedBeforeBootstrap()) this.#sendProbe(to);
+    this.#maybeStartBootstrap();
+  }
+
+  #askedBeforeBootstrap(): NodeId[] {
+    return [...new Set([...this.#bootstrap.voters, ...this.#heard])]
+      .filter((id) => id !== this.id);
+  }
+
+  #sendProbe(to: NodeId): void {
+    this.#send({
+      type: "probe",
+      to,
+      toIncarnation: 0,
+      index: this.#probeRound,
+    });
+  }
+
+  /** Any node: answers whether it holds a log; a leader notes who asked. */
+  #handleProbe(m: Message): void {
+    this.#reply(m, {
+      type: "probeResp",
+      index: m.index,
+      reject: this.#conf !== null,
+    });
+    if (this.#role === "leader") this.#noteIncarnation(m.from, m.incarnation);
+  }
+
+  /**
+   * A leader learns a node's incarnation; a pristine prober counts a
+   * pristine answer to its current round, and bootstraps once every node it
+   * asked answered so.
+   */
+  #handleProbeResp(m: Message): void {
+    if (this.#role === "leader") {
+      this.#noteIncarnation(m.from, m.incarnation);
+      return;
+    }
+    if (this.#conf !== null) return;
+    if (m.reject) {
+      // It holds a log (or knows of one): no fresh cluster.
+      this.#probeAnswers.delete(m.from);
+      this.#holdersSeen.add(m.from);
+      return;
+    }
+    this.#holdersSeen.delete(m.from);
+    this.#probeAnswers.set(m.from, {
+      incarnation: m.incarnation ?? 0,
+      term: m.term,
+      round: m.index,
+    });
+    if (this.#role === "follower") this.#maybeStartBootstrap();
+  }
+
+  /**
+   * Starts a bootstrap election once every node asked answered pristine to
+   * this probe or the one before, and not before two election timeouts
+   * after this core started: a member that kept its log campaigns within
+   * that time when it has no leader, so it is heard from (and asked) first.
+   */
+  #maybeStartBootstrap(): void {
+    if (this.#now < 2 * this.#electionTicks || this.#knowsOfALog()) return;
+    const answers = this.#probeAnswers;
+    if (
+      this.#askedBeforeBootstrap().every((id) =>
+        (answers.get(id)?.round ?? -Infinity) >= this.#probeRound - 1
+      )
+    ) this.#startBootstrapElection();
+  }
+
+  /**
+   * Every node asked is pristine: campaign in a term above all of theirs,
+   * asking each voter of the bootstrap membership for its vote, as the
+   * incarnation it answered with. Winning takes every vote.
+   */
+  #startBootstrapElection(): void {
+    const answers = this.#probeAnswers;
+    const terms = [...answers.values()].map((a) => a.term);
+    this.#reset(Math.max(this.#term, ...terms) + 1);
+    this.#role = "candidate";
+    this.#vote = this.id;
+    this.#voteIncarnation = this.#incarnation;
+    const peers = new Map<NodeId, number>();
+    for (const id of this.#bootstrap.voters) {
+      if (id !== this.id) peers.set(id, answers.get(id)!.incarnation);
+    }
+    this.#bootstrapPeers = peers;
+    if (this.#tallyVotes()) return;
+    this.#askBootstrapVotes();
+  }
+
+  /**
+   * Asks for the bootstrap votes not yet answered: at the start of the
+   * election and at every tick of it (asking again is harmless: a node
+   * grants the same candidate incarnation again), since one lost answer
+   * would cost the whole round.
+   */
+  #askBootstrapVotes(): void {
+    for (const [to, incarnation] of this.#bootstrapPeers ?? []) {
+      if (this.#votes.has(to)) continue;
+      this.#send({
+        type: "vote",
+        to,
+        toIncarnation: incarnation,
+        bootstrap: true,
+      });
+    }
+  }
+
   // ------------------------------------------------------------- ticking
 
   #tickElection(): void {
     this.#electionElapsed++;
-    if (
-      this.#promotable() && this.#electionElapsed >= this.#randomizedTimeout
-    ) {
+    if (this.#electionElapsed < this.#randomizedTimeout) {
+      if (this.#bootstrapPeers !== null) this.#askBootstrapVotes();
+      return;
+    }
+    if (this.#conf === null) {
+      if (this.#bootstrap.voters.includes(this.id)) this.#startProbe();
+      else this.#electionElapsed = 0;
+      return;
+    }
+    if (this.#promotable()) {
       this.#electionElapsed = 0;
       this.#startCampaign(this.#preVote ? "preVote" : "election");
     }
@@ -930,15 +1277,17 @@ export class RaftCore {
     }
     if (this.#heartbeatElapsed >= this.#heartbeatTicks) {
       this.#heartbeatElapsed = 0;
-      for (const to of this.#progress.keys()) {
+      for (const [to, pr] of this.#progress) {
         this.#send({
           type: "heartbeat",
           to,
+          toIncarnation: pr.incarnation,
           index: this.#now,
           commit: this.#log.committed,
         });
       }
     }
+    this.#maintainMembership();
   }
 
   /** See {@linkcode ProgressStatus.caughtUp}. */
@@ -953,14 +1302,15 @@ export class RaftCore {
   #quorumRecentlyActive(): boolean {
     const since = this.#lastQuorumCheck;
     this.#lastQuorumCheck = this.#now;
+    const voters = this.#conf!.voters;
     let active = 0;
-    for (const id of this.#conf.voters) {
+    for (const id of voters) {
       const ack = id === this.id
         ? this.#now
         : this.#progress.get(id)?.lastAck ?? null;
       if (ack !== null && ack >= since) active++;
     }
-    return active >= quorumSize(this.#conf.voters.length);
+    return active >= quorumSize(voters.length);
   }
 
   // ----------------------------------------------------- message handlers
@@ -969,23 +1319,28 @@ export class RaftCore {
    * A learner in its own configuration votes too: it may already be a voter
    * in the candidate's newer configuration, and refusing can leave a cluster
    * without a quorum forever (Raft dissertation §4.1; etcd PR 10998). Only
-   * voters of the candidate's configuration are counted.
+   * voters of the candidate's configuration, as the incarnations it records,
+   * are counted. A vote goes to one candidate incarnation per term: after a
+   * restart, when it no longer knows which incarnation it voted for, a node
+   * grants nobody else in that term.
    */
   #handleVoteRequest(m: Message): void {
-    const canVote = this.#vote === m.from ||
+    const canVote = (this.#vote === m.from &&
+      this.#voteIncarnation === (m.incarnation ?? 0)) ||
       (this.#vote === null && this.#leader === null) ||
       (m.type === "preVote" && m.term > this.#term);
     const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
     if (
       canVote && this.logIsUpToDate(m.logTerm, m.index)
     ) {
-      this.#send({ type: respType, to: m.from, term: m.term });
+      this.#reply(m, { type: respType, term: m.term });
       if (m.type === "vote") {
         this.#electionElapsed = 0;
         this.#vote = m.from;
+        this.#voteIncarnation = m.incarnation ?? 0;
       }
     } else {
-      this.#send({ type: respType, to: m.from, reject: true });
+      this.#reply(m, { type: respType, reject: true });
     }
   }
 
@@ -1003,7 +1358,7 @@ export class RaftCore {
         this.#log.commitTo(
           Math.min(m.commit, this.#verified, this.#log.lastIndex()),
         );
-        this.#send({ type: "heartbeatResp", to: m.from, index: m.index });
+        this.#reply(m, { type: "heartbeatResp", index: m.index });
         break;
       case "snapshot":
         this.#electionElapsed = 0;
@@ -1029,7 +1384,7 @@ export class RaftCore {
       this.#stepFollower(m);
       return;
     }
-    if (!this.#conf.voters.includes(m.from)) return;
+    if (!this.#countsVoteOf(m)) return;
     if (this.#role === "preCandidate" && m.type === "preVoteResp") {
       const counts = m.reject
         ? m.term === this.#term
@@ -1044,20 +1399,34 @@ export class RaftCore {
     }
   }
 
+  /**
+   * A vote counts from a voter of this candidate's membership as the
+   * incarnation it records; in a bootstrap election, from each member as
+   * the incarnation it answered the probe with.
+   */
+  #countsVoteOf(m: Message): boolean {
+    const expected = this.#bootstrapPeers !== null
+      ? this.#bootstrapPeers.get(m.from)
+      : this.#conf?.voters.includes(m.from)
+      ? incarnationOf(this.#conf, m.from)
+      : undefined;
+    return expected !== undefined &&
+      this.incarnationMatches(expected, m.incarnation ?? 0);
+  }
+
   #stepLeader(m: Message): void {
     const pr = this.#progress.get(m.from);
     if (pr === undefined) return;
+    // An answer from another incarnation than the one replicated to is
+    // stale: it counts towards nothing.
+    if (!this.incarnationMatches(pr.incarnation, m.incarnation ?? 0)) return;
     if (m.type === "appendResp") this.#handleAppendResp(m, pr);
     else if (m.type === "heartbeatResp") this.#handleHeartbeatResp(m, pr);
   }
 
   #handleAppend(m: Message): void {
     if (m.index < this.#log.committed) {
-      this.#send({
-        type: "appendResp",
-        to: m.from,
-        index: this.#log.committed,
-      });
+      this.#reply(m, { type: "appendResp", index: this.#log.committed });
       return;
     }
     if (this.#log.matchTerm(m.index, m.logTerm)) {
@@ -1074,23 +1443,22 @@ export class RaftCore {
         }));
         const truncates = conflict.index <= this.#log.lastIndex();
         this.#log.truncateAndAppend(fresh);
-        if (truncates || fresh.some((e) => e.type === "confChange")) {
+        if (truncates || fresh.some((e) => e.type !== "normal")) {
           this.#recomputeConf();
         }
       }
       this.#verified = Math.max(this.#verified, lastNew);
       this.#noteLeaderCommit(m.commit);
       this.#log.commitTo(Math.min(m.commit, lastNew));
-      this.#send({ type: "appendResp", to: m.from, index: lastNew });
+      this.#reply(m, { type: "appendResp", index: lastNew });
       return;
     }
     const hint = this.#log.findConflictByTerm(
       Math.min(m.index, this.#log.lastIndex()),
       m.logTerm,
     );
-    this.#send({
+    this.#reply(m, {
       type: "appendResp",
-      to: m.from,
       index: m.index,
       reject: true,
       rejectHint: hint.index,
@@ -1102,22 +1470,14 @@ export class RaftCore {
     const s = m.snapshot as Snapshot;
     const { index, term } = s.metadata;
     if (index <= this.#log.committed) {
-      this.#send({
-        type: "appendResp",
-        to: m.from,
-        index: this.#log.committed,
-      });
+      this.#reply(m, { type: "appendResp", index: this.#log.committed });
       return;
     }
     this.#verified = Math.max(this.#verified, index);
     this.#noteLeaderCommit(m.commit);
     if (this.#log.matchTerm(index, term)) {
       this.#log.commitTo(index);
-      this.#send({
-        type: "appendResp",
-        to: m.from,
-        index: this.#log.committed,
-      });
+      this.#reply(m, { type: "appendResp", index: this.#log.committed });
       return;
     }
     const snapshot: Snapshot = {
@@ -1128,7 +1488,7 @@ export class RaftCore {
     this.#snapshot = snapshot;
     this.#pendingSnapshot = snapshot;
     this.#recomputeConf();
-    this.#send({ type: "appendResp", to: m.from, index });
+    this.#reply(m, { type: "appendResp", index });
   }
 
   #handleAppendResp(m: Message, pr: Progress): void {
@@ -1191,7 +1551,7 @@ export class RaftCore {
     const index = this.#log.lastIndex() + 1;
     const entry: Entry = { term: this.#term, index, type, data };
     this.#log.truncateAndAppend([entry]);
-    if (type === "confChange") this.#recomputeConf();
+    if (type === "confChange" || type === "bootstrap") this.#recomputeConf();
     if (this.#maybeCommit()) this.#stepDownIfRemoved();
     if (this.#role === "leader") this.#broadcastAppend();
     return index;
@@ -1200,7 +1560,7 @@ export class RaftCore {
   #maybeCommit(): boolean {
     const last = this.#log.lastIndex();
     const index = quorumValue(
-      this.#conf.voters,
+      this.#conf!.voters,
       (id) => id === this.id ? last : this.#progress.get(id)?.match ?? 0,
     );
     if (index <= this.#log.committed) return false;
@@ -1236,6 +1596,7 @@ export class RaftCore {
     this.#send({
       type: "append",
       to,
+      toIncarnation: pr.incarnation,
       index: prevIndex,
       logTerm: prevTerm,
       entries,
@@ -1250,6 +1611,7 @@ export class RaftCore {
     this.#send({
       type: "snapshot",
       to,
+      toIncarnation: pr.incarnation,
       snapshot: this.#snapshot,
       commit: this.#log.committed,
     });
@@ -1260,7 +1622,11 @@ export class RaftCore {
   #sendTimeoutNow(to: NodeId): void {
     this.#leaseFrom = Infinity;
     this.#timeoutNowAt = this.#now;
-    this.#send({ type: "timeoutNow", to });
+    this.#send({
+      type: "timeoutNow",
+      to,
+      toIncarnation: this.#progress.get(to)?.incarnation ?? 0,
+    });
   }
 
   /**
@@ -1282,26 +1648,99 @@ export class RaftCore {
 
   // ------------------------------------------------------------ membership
 
-  /** The membership as of `index`: the snapshot's or bootstrap, then the log's changes. */
-  #confAt(index: number): ConfState {
-    let conf = this.#snapshot?.metadata.conf ?? this.#bootstrap;
+  /**
+   * Leader: node `id` told this leader its incarnation (a probe, or the
+   * answer to a message meant for another incarnation). A member whose
+   * recorded incarnation differs lost its state: it is re-added as a learner
+   * (`rejoin`). A learner without a recorded incarnation is replicated to as
+   * the one heard.
+   */
+  #noteIncarnation(id: NodeId, incarnation: number | undefined): void {
+    if (!isIncarnation(incarnation)) return;
+    this.#heardIncarnations.set(id, incarnation);
+    const conf = this.#conf!;
+    if (!conf.voters.includes(id) && !conf.learners.includes(id)) return;
+    const recorded = incarnationOf(conf, id);
+    if (recorded !== 0) {
+      if (!this.incarnationMatches(recorded, incarnation)) {
+        this.#rejoinWanted.set(id, incarnation);
+      }
+      return;
+    }
+    const pr = this.#progress.get(id);
+    if (pr !== undefined && pr.incarnation !== incarnation) {
+      this.#progress.set(id, this.#newProgress(pr.learner, incarnation));
+    }
+  }
+
+  /**
+   * Leader, every tick: proposes the membership changes it owes, one at a
+   * time and only once an entry of its term is committed and no other
+   * change is pending: re-add a member that came back with a new
+   * incarnation as a learner, and promote a rejoining learner (one with a
+   * recorded incarnation) back to voter once it has caught up.
+   */
+  #maintainMembership(): void {
+    if (this.#role !== "leader" || this.#transferee !== null) return;
+    if (this.#log.term(this.#log.committed) !== this.#term) return;
+    if (this.#lastConfIndex > this.#log.committed) return;
+    const conf = this.#conf!;
+    for (const [id, incarnation] of this.#rejoinWanted) {
+      this.#rejoinWanted.delete(id);
+      const change: ConfChange = { type: "rejoin", nodeId: id, incarnation };
+      if (incarnationOf(conf, id) === incarnation) continue;
+      if (confChangeProblem(conf, change) !== null) continue;
+      this.#appendEntry("confChange", encodeConfChange(change));
+      return;
+    }
+    for (const id of conf.learners) {
+      const incarnation = incarnationOf(conf, id);
+      const pr = this.#progress.get(id);
+      if (
+        incarnation === 0 || pr === undefined ||
+        pr.incarnation !== incarnation || !this.#caughtUp(pr)
+      ) continue;
+      this.#appendEntry(
+        "confChange",
+        encodeConfChange({ type: "promote", nodeId: id, incarnation }),
+      );
+      return;
+    }
+  }
+
+  /**
+   * The membership as of `index`: the snapshot's, or the log's bootstrap
+   * entry, then the log's changes; `null` when neither holds one.
+   */
+  #confAt(index: number): ConfState | null {
+    let conf: ConfState | null = this.#snapshot?.metadata.conf ?? null;
     for (const e of this.#log.slice(this.#log.firstIndex(), index + 1)) {
-      if (e.type !== "confChange") continue;
       try {
-        conf = applyConfChange(conf, decodeConfChange(e.data));
+        if (e.type === "bootstrap") conf = decodeConfState(e.data);
+        else if (e.type === "confChange" && conf !== null) {
+          conf = applyConfChange(conf, decodeConfChange(e.data));
+        }
       } catch {
         // A malformed change in the log applies as a no-op on every node.
       }
     }
-    return copyConf(conf);
+    return conf === null ? null : copyConf(conf);
   }
 
   #recomputeConf(): void {
     const last = this.#log.lastIndex();
+    const wasPristine = this.#conf === null;
     this.#conf = this.#confAt(last);
+    if (wasPristine && this.#conf !== null) {
+      this.#heard.clear();
+      this.#holdersSeen.clear();
+      this.#probeAnswers.clear();
+      this.#probeRound = 0;
+    }
     this.#lastConfIndex = 0;
     for (let i = last; i >= this.#log.firstIndex(); i--) {
-      if (this.#log.entry(i)?.type === "confChange") {
+      const type = this.#log.entry(i)?.type;
+      if (type === "confChange" || type === "bootstrap") {
         this.#lastConfIndex = i;
         break;
       }
@@ -1309,15 +1748,35 @@ export class RaftCore {
     if (this.#role === "leader") this.#syncProgress();
   }
 
-  /** Makes the leader's progress map match the membership. */
+  #newProgress(learner: boolean, incarnation: number): Progress {
+    return new Progress({
+      next: this.#log.lastIndex() + 1,
+      learner,
+      maxInflight: this.#maxInflight,
+      addedCommit: this.#log.committed,
+      incarnation,
+    });
+  }
+
+  /**
+   * Makes the leader's progress map match the membership: a member is
+   * replicated to as the incarnation the membership records, or (a learner
+   * without one) as the one last heard; a member whose incarnation changed
+   * starts over.
+   */
   #syncProgress(): void {
-    const members = [...this.#conf.voters, ...this.#conf.learners];
+    const conf = this.#conf!;
+    const members = [...conf.voters, ...conf.learners];
+    const recordedBy = new Map<NodeId, number>();
+    for (const id of members) recordedBy.set(id, incarnationOf(conf, id));
     if (this.#lastConfIndex > this.#log.committed) {
       // A member being removed keeps receiving the log until its removal
       // is committed, so that it learns it and stops campaigning.
       const before = this.#confAt(this.#lastConfIndex - 1);
-      for (const id of [...before.voters, ...before.learners]) {
-        if (!members.includes(id)) members.push(id);
+      for (const id of [...before?.voters ?? [], ...before?.learners ?? []]) {
+        if (members.includes(id)) continue;
+        members.push(id);
+        recordedBy.set(id, incarnationOf(before!, id));
       }
     }
     for (const id of [...this.#progress.keys()]) {
@@ -1325,30 +1784,32 @@ export class RaftCore {
     }
     for (const id of members) {
       if (id === this.id) continue;
-      const learner = !this.#conf.voters.includes(id);
+      const learner = !conf.voters.includes(id);
       const pr = this.#progress.get(id);
-      if (pr !== undefined) {
+      const incarnation = recordedBy.get(id) ||
+        pr?.incarnation || this.#heardIncarnations.get(id) || 0;
+      if (pr !== undefined && pr.incarnation === incarnation) {
         pr.learner = learner;
         continue;
       }
-      this.#progress.set(
-        id,
-        new Progress({
-          next: this.#log.lastIndex() + 1,
-          learner,
-          maxInflight: this.#maxInflight,
-          addedCommit: this.#log.committed,
-        }),
-      );
+      this.#progress.set(id, this.#newProgress(learner, incarnation));
     }
     if (
-      this.#transferee !== null && !this.#conf.voters.includes(this.#transferee)
+      this.#transferee !== null && !conf.voters.includes(this.#transferee)
     ) {
       this.#abandonTransfer();
     }
   }
 
   // ---------------------------------------------------------------- sending
+
+  /** Answers `m`, addressed to the incarnation that sent it. */
+  #reply(
+    m: Message,
+    partial: Partial<Message> & { type: MessageType },
+  ): void {
+    this.#send({ to: m.from, toIncarnation: m.incarnation ?? 0, ...partial });
+  }
 
   #send(
     partial: Partial<Message> & { type: MessageType; to: NodeId },
@@ -1363,7 +1824,16 @@ export class RaftCore {
       reject: false,
       rejectHint: 0,
       snapshot: null,
+      incarnation: this.#incarnation,
+      toIncarnation: 0,
       ...partial,
     });
   }
+}
+
+/** A positive safe integer drawn from `random`: a new storage's incarnation. */
+function drawIncarnation(random: () => number): number {
+  const r = random();
+  const unit = Number.isFinite(r) ? Math.min(Math.max(r, 0), 1) : 0;
+  return 1 + Math.floor(unit * (Number.MAX_SAFE_INTEGER - 1));
 }

@@ -25,6 +25,7 @@ import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "./_crc32.ts";
+import { readIncarnation, writeIncarnation } from "./_incarnation_file.ts";
 import {
   CodecError,
   readEntry,
@@ -219,6 +220,7 @@ export class FileStorage implements Storage {
   readonly #dir: string;
   readonly #fsync: boolean;
   #wal: FileHandle;
+  #incarnation: number | undefined;
   #hardState: HardState;
   #snapshot: Snapshot | null;
   #entries: Entry[];
@@ -233,6 +235,7 @@ export class FileStorage implements Storage {
     },
   ) {
     this.#dir = dir;
+    this.#incarnation = init.state.incarnation;
     this.#wal = init.wal;
     this.#fsync = init.fsync;
     this.#hardState = init.state.hardState;
@@ -252,6 +255,8 @@ export class FileStorage implements Storage {
     await mkdir(dir, { recursive: true });
     await rm(join(dir, "wal.log.tmp"), { force: true });
     await rm(join(dir, "snapshot.bin.tmp"), { force: true });
+    await rm(join(dir, "incarnation.tmp"), { force: true });
+    const incarnation = await readIncarnation(dir);
     const snapshot = await loadSnapshot(join(dir, "snapshot.bin"));
     const walPath = join(dir, "wal.log");
     const buf = await readIfExists(walPath) ?? new Uint8Array(0);
@@ -264,13 +269,19 @@ export class FileStorage implements Storage {
     return new FileStorage(dir, {
       wal,
       fsync: options.fsync ?? true,
-      state,
+      state: {
+        ...state,
+        ...(incarnation === undefined ? {} : { incarnation }),
+      },
     });
   }
 
   /** What was recovered at open plus every save since. */
   load(): PersistedState {
     return {
+      ...(this.#incarnation === undefined
+        ? {}
+        : { incarnation: this.#incarnation }),
       hardState: { ...this.#hardState },
       snapshot: this.#snapshot,
       entries: [...this.#entries],
@@ -280,6 +291,13 @@ export class FileStorage implements Storage {
   /** Appends the write to the log and syncs it before resolving. */
   save(write: StorageWrite): Promise<void> {
     return this.#serial(async () => {
+      if (
+        write.incarnation !== undefined &&
+        write.incarnation !== this.#incarnation
+      ) {
+        await writeIncarnation(this.#dir, write.incarnation);
+        this.#incarnation = write.incarnation;
+      }
       if (write.snapshot !== null) await this.#installSnapshot(write.snapshot);
       if (write.entries.length === 0 && write.hardState === null) return;
       const out = new Writer();

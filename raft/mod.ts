@@ -27,7 +27,12 @@ export type {
   RaftCoreOptions,
 } from "./core.ts";
 export type { ProgressState } from "./_progress.ts";
-export { decodeConfChange, encodeConfChange } from "./conf_change.ts";
+export {
+  decodeConfChange,
+  decodeConfState,
+  encodeConfChange,
+  encodeConfState,
+} from "./conf_change.ts";
 export { MemoryStorage } from "./memory_storage.ts";
 export { RaftNode } from "./node.ts";
 export type {

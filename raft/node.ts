@@ -185,8 +185,6 @@ export interface RaftNodeOptions {
 export interface NodeStatus extends CoreStatus {
   /** Milliseconds the leader lease still holds; `null` when not leading. */
   leaseRemainingMs: number | null;
-  /** `true` while a node with non-durable storage still refuses votes. */
-  voteQuarantine: boolean;
 }
 
 /**
@@ -265,10 +263,12 @@ interface Waiter {
  * and, before ticking, checks the leader lease, so a leader resumed after a
  * pause demotes its guard before anything else runs.
  *
- * Storage that is not durable (`MemoryStorage`) forgets votes on restart, so
- * such a node refuses vote and pre-vote requests and does not campaign for a
- * full maximal election timeout (`2 * electionTicks` ticks) after it starts:
- * any election it took part in before the restart has ended by then.
+ * A node whose storage is new (a first start, a wiped volume, every start on
+ * `MemoryStorage`) has a new incarnation, drawn from a cryptographic source:
+ * it holds no log and counts towards no quorum until a leader has re-added
+ * it (as a learner, promoted once caught up), or, when every member of the
+ * bootstrap membership is new at once, until they bootstrap a new cluster
+ * together (see `raft/README.md`).
  *
  * @example Three nodes over HTTP
  * ```ts ignore
@@ -315,7 +315,6 @@ export class RaftNode {
   #termCommitted = false;
   #leaseUntil = -Infinity;
   #leaseFence = -1;
-  #quarantineUntil: number;
   #failure: Error | null = null;
   /** When the latest append, heartbeat or snapshot of the current term arrived. */
   #leaderHeardAt = -Infinity;
@@ -341,9 +340,6 @@ export class RaftNode {
     this.#applied = s.applied;
     this.#snapshotIndex = s.snapshotIndex;
     this.#term = s.term;
-    this.#quarantineUntil = options.storage.durable
-      ? -Infinity
-      : now + 2 * this.#electionTicks * this.#tickMs;
   }
 
   /**
@@ -367,6 +363,7 @@ export class RaftNode {
       state,
       bootstrap: options.bootstrap,
       random: options.random ?? Math.random,
+      incarnation: newIncarnation(),
       electionTicks,
       heartbeatTicks: options.heartbeatTicks ?? 1,
       ...options.core,
@@ -380,12 +377,8 @@ export class RaftNode {
   /** Hands messages received from peers to the core. Never throws. */
   receive(messages: readonly Message[]): void {
     if (this.#stopped) return;
-    const quarantined = this.#clock() < this.#quarantineUntil;
     this.#enqueue(() => {
       for (const m of messages) {
-        if (quarantined && (m.type === "vote" || m.type === "preVote")) {
-          continue;
-        }
         this.#core.step(m);
         if (
           (m.type === "append" || m.type === "heartbeat" ||
@@ -447,7 +440,6 @@ export class RaftNode {
       ...s,
       applied: this.#applied,
       leaseRemainingMs: s.role === "leader" ? Math.max(0, lease - now) : null,
-      voteQuarantine: now < this.#quarantineUntil,
     };
   }
 
@@ -456,7 +448,9 @@ export class RaftNode {
    * term told it is committed (the leader: everything it committed), and
    * heard from that leader within the minimum election timeout; not ready
    * while no leader is known, before the first message from it in this
-   * term, or after the node failed or stopped. Heartbeats carry the leader's
+   * term, while it is rejoining after it lost its state (a learner until it
+   * is a voter again: so a rolling restart on memory storage waits for it),
+   * or after the node failed or stopped. Heartbeats carry the leader's
    * whole commit index, so a follower that lags (after a restart or a healed
    * partition) is not ready until it has caught up.
    */
@@ -494,6 +488,16 @@ export class RaftNode {
         ready: false,
         reason:
           `Applied ${this.#applied} of the leader's commit ${s.leaderCommit}`,
+      };
+    }
+    if (
+      s.conf.learners.includes(this.id) &&
+      s.conf.incarnations?.[this.id] === s.incarnation
+    ) {
+      return {
+        ready: false,
+        reason:
+          "Rejoining after losing its state: a learner until the leader promotes it back",
       };
     }
     return {
@@ -731,9 +735,7 @@ export class RaftNode {
     if (due > 0) {
       this.#lastTickAt += due * this.#tickMs;
       const n = Math.min(due, this.#tickTimes.length - 1);
-      const quarantined = now < this.#quarantineUntil;
       this.#enqueue(() => {
-        if (quarantined) return;
         for (let i = 0; i < n; i++) {
           this.#tickCount++;
           this.#tickTimes[this.#tickCount % this.#tickTimes.length] = now;
@@ -823,8 +825,14 @@ export class RaftNode {
     if (rd.snapshot !== null && !restore) {
       await this.#storage.compact(rd.snapshot);
     }
-    if (restore || rd.entries.length > 0 || rd.hardState !== null) {
+    if (
+      restore || rd.entries.length > 0 || rd.hardState !== null ||
+      rd.incarnation !== undefined
+    ) {
       await this.#storage.save({
+        ...(rd.incarnation === undefined
+          ? {}
+          : { incarnation: rd.incarnation }),
         hardState: rd.hardState,
         entries: rd.entries,
         snapshot: restore ? rd.snapshot : null,
@@ -908,4 +916,10 @@ export class RaftNode {
   get failure(): Error | null {
     return this.#failure;
   }
+}
+
+/** A positive 53-bit integer from the platform's cryptographic source. */
+function newIncarnation(): number {
+  const words = crypto.getRandomValues(new Uint32Array(2));
+  return (words[0] & 0x1fffff) * 2 ** 32 + words[1] || 1;
 }

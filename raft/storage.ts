@@ -25,6 +25,11 @@ import type { Entry, HardState, PersistedState, Snapshot } from "./types.ts";
  * ```
  */
 export interface StorageWrite {
+  /**
+   * The storage's incarnation, on the first write of a new storage (see
+   * {@linkcode PersistedState.incarnation}); `load()` returns it from then on.
+   */
+  incarnation?: number;
   /** The hard state to store, when it changed. */
   hardState: HardState | null;
   /**

@@ -14,6 +14,8 @@ class FakeNode implements ObservedRaftNode {
   readonly id: NodeId = 1;
   state: NodeStatus = {
     id: 1,
+    incarnation: 7,
+    pristine: false,
     role: "follower",
     term: 1,
     vote: null,
@@ -28,7 +30,6 @@ class FakeNode implements ObservedRaftNode {
     leaseTicks: null,
     transferee: null,
     leaseRemainingMs: null,
-    voteQuarantine: false,
   };
   readonly listeners = new Set<(change: RoleChange) => void>();
 
@@ -147,6 +148,7 @@ describe("RaftMetrics", () => {
       state: "replicate" as const,
       inflight: 0,
       learner: false,
+      incarnation: 7,
       caughtUp: true,
       ticksSinceAck,
     });

@@ -67,14 +67,20 @@ describe("an operator on its own", () => {
     await eventually("leadership", () => first.node.isLeader());
     await first.kv.put("site", "blog");
     const term = first.status().term;
-    assert.equal(first.status().voteQuarantine, false);
+    const incarnation = first.status().incarnation;
     await first.stop();
     await first.finished;
     assert.ok((await readdir(dir)).includes("wal.log"));
+    assert.ok((await readdir(dir)).includes("incarnation"));
 
     const second = await start();
     try {
       assert.ok(second.status().term >= term);
+      assert.equal(
+        second.status().incarnation,
+        incarnation,
+        "the same storage, the same incarnation",
+      );
       await eventually("leadership again", () => second.node.isLeader());
       await eventually(
         "the replicated value replayed",

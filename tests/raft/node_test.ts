@@ -14,6 +14,7 @@ import type { RaftNodeOptions, RoleChange } from "../../raft/node.ts";
 import type { Storage, StorageWrite } from "../../raft/storage.ts";
 import type { ConfChange, Message } from "../../raft/types.ts";
 import { seeded } from "./_random.ts";
+import { memberState, testIncarnation } from "./_network.ts";
 
 let now = 0;
 const clock = () => now;
@@ -111,22 +112,27 @@ describe("RaftNode on fake time", () => {
   });
 
   it("never lets a lone node with empty storage lead, however long it waits", async () => {
+    const sent: Message[] = [];
+    net.route = (m) => {
+      sent.push(m);
+      return "deliver";
+    };
     const lone = await net.add(0, { storage: new DurableMemory() });
     const outsider = await net.add(3, { storage: new DurableMemory() });
     await advance(10_000, 50);
+    assert.deepEqual(lone.roles, [], "it never campaigns");
     assert.ok(
-      lone.roles.every((r) => r.role !== "leader" && r.role !== "candidate"),
-    );
-    assert.ok(
-      lone.roles.some((r) => r.role === "preCandidate"),
-      "it did try a pre-vote",
+      sent.some((m) => m.from === 0 && m.type === "probe" && m.to === 1),
+      "it asks the other members whether they are empty too",
     );
     assert.deepEqual(
       outsider.roles,
       [],
       "a node outside the membership never campaigns",
     );
+    assert.ok(sent.every((m) => m.from !== 3), "nor asks anything");
     assert.equal(lone.node.status().term, 0);
+    assert.equal(lone.node.status().pristine, true);
   });
 
   it("elects exactly one leader among three nodes started together", async () => {
@@ -162,7 +168,11 @@ describe("RaftNode on fake time", () => {
         });
       }
     }
-    const m = await net.add(0, { storage: new Slow() });
+    // A member of an existing cluster (its storage is not new, so its first
+    // ready holds nothing to save).
+    const m = await net.add(0, {
+      storage: new Slow(memberState(0, { voters: [0, 1, 2], learners: [] })),
+    });
     const sent: Message[] = [];
     net.deliver = (ms) => {
       order.push("send");
@@ -174,12 +184,14 @@ describe("RaftNode on fake time", () => {
       to: 0,
       term: 1,
       logTerm: 0,
-      index: 0,
+      index: 1,
       commit: 0,
       entries: [],
       reject: false,
       rejectHint: 0,
       snapshot: null,
+      incarnation: testIncarnation(1),
+      toIncarnation: testIncarnation(0),
     }]);
     await settle();
     assert.deepEqual(
@@ -377,38 +389,6 @@ describe("RaftNode on fake time", () => {
     assert.equal(m.election.guard().isLeader(), false);
   });
 
-  it("makes a node with memory storage refuse votes for a full election timeout after start", async () => {
-    const sent: Message[] = [];
-    net.deliver = (ms) => sent.push(...ms);
-    const m = await net.add(0);
-    const vote = (term: number): Message => ({
-      type: "vote",
-      from: 1,
-      to: 0,
-      term,
-      logTerm: 0,
-      index: 0,
-      commit: 0,
-      entries: [],
-      reject: false,
-      rejectHint: 0,
-      snapshot: null,
-    });
-    assert.equal(m.node.status().voteQuarantine, true);
-    m.node.receive([vote(5)]);
-    await advance(500);
-    assert.deepEqual(sent.filter((s) => s.type === "voteResp"), []);
-    assert.equal(m.node.status().term, 0);
-    await advance(200); // past 2 * electionTicks * tickMs = 600 ms
-    assert.equal(m.node.status().voteQuarantine, false);
-    m.node.receive([vote(6)]);
-    await settle();
-    const granted = sent.filter((s) => s.type === "voteResp");
-    assert.equal(granted.length, 1);
-    assert.equal(granted[0].reject, false);
-    assert.equal(granted[0].term, 6);
-  });
-
   it("serves key-value writes and linearizable reads on the leader only", async () => {
     for (const id of [0, 1, 2]) {
       await net.add(id, { storage: new DurableMemory() });
@@ -500,21 +480,42 @@ describe("RaftNode on fake time", () => {
     );
   });
 
-  it("lets a restarted node with empty memory storage rejoin the running leader, never forming a cluster of its own", async () => {
+  it("re-adds a node restarted on empty memory storage as a new incarnation (learner, then voter), never forming a cluster of its own", async () => {
     for (const id of [0, 1, 2]) await net.add(id);
     await advance(3000);
     const [leader] = net.leaders();
-    const term = net.members.get(leader)!.node.status().term;
+    const l0 = net.members.get(leader)!.node;
+    const term = l0.status().term;
     const victim = (leader + 1) % 3;
+    const before = l0.status().conf.incarnations?.[victim];
     await net.members.get(victim)!.node.stop({ transfer: false });
     net.members.delete(victim);
-    // Restarted empty: it knows only the initial membership, as at first boot.
+    // Restarted empty: a new incarnation, knowing only the initial membership.
     const again = await net.add(victim, { seed: 99 });
+    const incarnation = again.node.status().incarnation;
+    assert.notEqual(incarnation, before);
     assert.equal(again.node.status().term, 0);
+    assert.equal(again.node.status().pristine, true);
+    const seen = new Set<string>();
     for (let i = 0; i < 200; i++) {
       await advance(10);
       assert.deepEqual(net.leaders(), [leader], "one leader, the same one");
+      const conf = l0.status().conf;
+      if (conf.learners.includes(victim)) seen.add("learner");
+      if (conf.voters.includes(victim)) {
+        seen.add(
+          conf.incarnations?.[victim] === incarnation ? "voter again" : "old",
+        );
+      }
+      if (seen.has("learner") && !seen.has("voter again")) {
+        assert.equal(again.node.readiness().ready, false, "not ready yet");
+      }
     }
+    assert.deepEqual(
+      [...seen].filter((x) => x !== "old"),
+      ["learner", "voter again"],
+      "the leader re-added it as a learner, then promoted it",
+    );
     const s = again.node.status();
     assert.equal(s.leader, leader);
     assert.equal(s.term, term, "it joined the running term");
@@ -522,11 +523,53 @@ describe("RaftNode on fake time", () => {
       again.roles.every((r) => r.role === "follower"),
       "it never campaigned",
     );
+    assert.equal(again.node.readiness().ready, true);
     const l = net.members.get(leader)!;
     const put = new ReplicatedKv(l.node, l.store).put("after", "restart");
     await advance(200);
     await put;
     assert.equal(again.store.get("after"), "restart", "it applies new writes");
+  });
+
+  it("keeps a committed write when a member that helped commit it loses its disk while the leader is cut off", async () => {
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: new DurableMemory() });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const [behind, wiped] = [0, 1, 2].filter((id) => id !== leader);
+    const l = net.members.get(leader)!;
+    // `behind` hears nothing: the write is committed by the leader and `wiped`.
+    net.route = (m) =>
+      m.from === behind || m.to === behind ? "drop" : "deliver";
+    const put = new ReplicatedKv(l.node, l.store).put("k", "committed");
+    await advance(100);
+    await put;
+    // `wiped` loses its disk and restarts empty; the leader is cut off.
+    await net.members.get(wiped)!.node.stop({ transfer: false });
+    net.members.delete(wiped);
+    net.route = (m) =>
+      m.from === leader || m.to === leader ? "drop" : "deliver";
+    await net.add(wiped, { storage: new DurableMemory(), seed: 42 });
+    for (let i = 0; i < 300; i++) {
+      await advance(10);
+      assert.ok(
+        net.leaders().every((id) => id === leader),
+        "no leader without the committed write: the empty node's vote counts for nothing",
+      );
+    }
+    net.route = () => "deliver";
+    let value: string | undefined;
+    for (let i = 0; i < 300 && value === undefined; i++) {
+      await advance(10);
+      const [now] = net.leaders();
+      if (now === undefined) continue;
+      const m = net.members.get(now)!;
+      const read = new ReplicatedKv(m.node, m.store).get("k");
+      await advance(50);
+      value = await read.catch(() => undefined);
+    }
+    assert.equal(value, "committed");
   });
 
   it("grows 3 → 5 through learners and shrinks back to 3 through the leader", async () => {
@@ -558,7 +601,8 @@ describe("RaftNode on fake time", () => {
     const grow = l.reconcileMembers([0, 1, 2, 3, 4]).then(() => done = true);
     for (let i = 0; i < 500 && !done; i++) await advance(10);
     await grow;
-    assert.deepEqual(l.status().conf, {
+    const { voters, learners } = l.status().conf;
+    assert.deepEqual({ voters, learners }, {
       voters: [0, 1, 2, 3, 4],
       learners: [],
     });
@@ -583,8 +627,9 @@ describe("RaftNode on fake time", () => {
     await advance(1000);
     const [now] = net.leaders();
     assert.ok(now !== undefined && now <= 2, `a node of 0..2 leads: ${now}`);
+    const conf = net.members.get(now)!.node.status().conf;
     assert.deepEqual(
-      net.members.get(now)!.node.status().conf,
+      { voters: conf.voters, learners: conf.learners },
       { voters: [0, 1, 2], learners: [] },
     );
   });

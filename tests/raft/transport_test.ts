@@ -142,7 +142,7 @@ describe("message codec", () => {
     assert.throws(() => decodeMessages(frac), /term to be a non-negative/);
     const type = body.slice();
     type[8] = 42;
-    assert.throws(() => decodeMessages(type), /message type below 10/);
+    assert.throws(() => decodeMessages(type), /message type below 12/);
   });
 });
 
@@ -290,6 +290,8 @@ describe("HTTP transport in front of a RaftNode", () => {
           index: 0,
           commit: 0,
           entries: [],
+          incarnation: 5,
+          toIncarnation: node.status().incarnation,
         });
       const body = encodeMessages([vote(1)]);
       const random = seeded(77);

@@ -129,7 +129,13 @@ interface StateMachine {
 /** One simulated node: its store survives crashes, the rest does not. */
 export class SimNode {
   readonly id: NodeId;
-  readonly store: SimStore = new SimStore();
+  store: SimStore = new SimStore();
+  /** The stores it lost (wiped), oldest first. */
+  readonly lostStores: SimStore[] = [];
+  /** How many times the store was lost (wiped) so far. */
+  generation = 0;
+  /** Set while the node, a voter when it lost its store, is not one again. */
+  lost: { since: number } | null = null;
   core: SimCore | null = null;
   sm: StateMachine = { applied: 0, digest: 0 };
   role: Role = "follower";
@@ -156,6 +162,10 @@ export interface ClusterStats {
   applied: number;
   /** Crashes. */
   crashes: number;
+  /** Crashes that lost the node's store (disk loss). */
+  wipes: number;
+  /** Times every node lost its store at once. */
+  wipeAlls: number;
   /** Snapshots taken by compaction. */
   compactions: number;
   /** Snapshots installed from a leader. */
@@ -177,6 +187,8 @@ export class Cluster {
     elections: 0,
     applied: 0,
     crashes: 0,
+    wipes: 0,
+    wipeAlls: 0,
     compactions: 0,
     snapshotsInstalled: 0,
     proposals: 0,
@@ -258,6 +270,91 @@ export class Cluster {
     node.role = "follower";
     this.stats.crashes++;
     this.#trace(`crash ${id}`);
+  }
+
+  /**
+   * Disk loss: crashes a node (if running) and throws its store away, so it
+   * restarts empty, as a new incarnation. A node that was a voter counts as
+   * lost until a leader's membership holds its new incarnation as a voter.
+   */
+  wipe(id: NodeId): void {
+    const node = this.#node(id);
+    this.crash(id);
+    // A voter in some node's membership, or before any node holds one, a
+    // voter of the bootstrap membership (its bootstrap vote may be in the
+    // first one).
+    const views = this.#views();
+    const voter = views.length > 0
+      ? views.some((v) => v.voters.includes(id))
+      : this.#options.bootstrap.voters.includes(id);
+    if (voter) node.lost = { since: this.now };
+    node.lostStores.push(node.store);
+    node.store = new SimStore();
+    node.generation++;
+    node.sm = { applied: 0, digest: 0 };
+    node.conf = { voters: [], learners: [] };
+    this.stats.wipes++;
+    this.#trace(`wipe ${id}`);
+  }
+
+  /**
+   * Every node loses its store at once (a whole cluster on memory storage
+   * restarted): the cluster starts afresh, so the checker starts a new
+   * history (committed entries of the old one are gone by design).
+   */
+  wipeAll(): void {
+    for (const id of this.nodes.keys()) this.wipe(id);
+    for (const node of this.nodes.values()) node.lost = null;
+    this.checker.newEpoch();
+    this.stats.wipeAlls++;
+    this.#trace("every node lost its store");
+  }
+
+  /**
+   * Whether every membership a node holds, less `without`, still has a
+   * majority of voters that kept their state (not lost); with `voters`,
+   * whether that set of voters would. The condition under which the cluster
+   * can go on, and liveness after healing can be expected.
+   */
+  keepsQuorum(options: { voters?: NodeId[]; without: NodeId }): boolean {
+    const lost = new Set(this.lostNodes().map((n) => n.id));
+    lost.add(options.without);
+    const views = options.voters !== undefined
+      ? [options.voters]
+      : this.#views().map((v) => v.voters);
+    if (views.length === 0) views.push(this.#options.bootstrap.voters);
+    return views.every((voters) =>
+      voters.filter((id) => !lost.has(id)).length >=
+        Math.floor(voters.length / 2) + 1
+    );
+  }
+
+  /** The membership every node last showed, for those that hold one. */
+  #views(): ConfState[] {
+    return [...this.nodes.values()]
+      .filter((n) => n.conf.voters.length > 0)
+      .map((n) => n.conf);
+  }
+
+  /**
+   * Nodes lost (see {@linkcode wipe}) and not yet voters again: in every
+   * membership that names it, a voter as its new incarnation (so the change
+   * that made it one again is surely committed), or named in none.
+   */
+  lostNodes(): SimNode[] {
+    const views = this.#views();
+    for (const node of this.nodes.values()) {
+      if (node.lost === null || views.length === 0) continue;
+      const naming = views.filter((v) =>
+        v.voters.includes(node.id) || v.learners.includes(node.id)
+      );
+      const back = naming.every((v) =>
+        v.voters.includes(node.id) &&
+        v.incarnations?.[node.id] === node.store.incarnation
+      );
+      if (back) node.lost = null;
+    }
+    return [...this.nodes.values()].filter((n) => n.lost !== null);
   }
 
   /** Starts (or restarts) a node from what it persisted. */
@@ -385,6 +482,7 @@ export class Cluster {
       node.role = ready.softState.role;
       node.term = ready.softState.term;
     }
+    if (ready.incarnation !== undefined) store.incarnation = ready.incarnation;
     if (ready.snapshot !== null) {
       const snap = ready.snapshot;
       const digest = decodeDigest(snap.data);
@@ -428,7 +526,7 @@ export class Cluster {
       this.checker.onStored(node.id, added);
     }
     if (ready.hardState !== null) {
-      this.checker.onHardState(node.id, {
+      this.checker.onHardState(`${node.id}#${node.generation}`, {
         before: store.hardState,
         after: ready.hardState,
       });
@@ -473,14 +571,23 @@ export class Cluster {
     }
   }
 
-  /** A leader commits only entries a majority of its voters have persisted. */
+  /**
+   * A leader commits only entries a majority of its voters have persisted,
+   * each voter as the incarnation the leader's membership records (its store
+   * then, even if that store was lost since: the loss made it a new voter).
+   */
   #checkMajority(
     leader: SimNode,
     entry: { index: number; digest: number },
   ): void {
-    const { voters } = this.#guard(leader, "status()", (c) => c.status()).conf;
+    const { voters, incarnations } =
+      this.#guard(leader, "status()", (c) => c.status()).conf;
     const holders = voters.filter((id) => {
-      const store = this.nodes.get(id)?.store;
+      const node = this.nodes.get(id);
+      const store = node === undefined ? undefined : [
+        node.store,
+        ...node.lostStores,
+      ].find((s) => s.incarnation === incarnations?.[id]);
       return store !== undefined &&
         (store.snapshotIndex >= entry.index ||
           store.digestAt(entry.index) === entry.digest);

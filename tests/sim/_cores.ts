@@ -56,6 +56,18 @@ export class NeverLeased extends RaftCore {
 }
 
 /**
+ * Issue 12 defect 7, undone: incarnations are ignored, so a node that lost
+ * its store counts as the voter it was (its votes and acknowledgements
+ * count at once, and it answers messages meant for its old self), as every
+ * restart on memory storage did in k8s-operator 0.1.0.
+ */
+export class IgnoreIncarnations extends RaftCore {
+  protected override incarnationMatches(): boolean {
+    return true;
+  }
+}
+
+/**
  * Simulator finding F1, undone: a learner drops vote and pre-vote requests
  * (the core before the fix refused them).
  */
@@ -77,6 +89,7 @@ export const CORES: Record<string, CoreFactory> = {
   "never-leased": (options) => new NeverLeased(options),
   "no-stickiness": (options) => new NoStickiness(options),
   "learner-refuses-votes": (options) => new LearnerRefusesVotes(options),
+  "ignore-incarnations": (options) => new IgnoreIncarnations(options),
 };
 
 /** `true` for the refusals a client call may meet (not leader, change pending). */

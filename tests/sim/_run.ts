@@ -32,6 +32,13 @@ export interface Profile {
   partitionRate: number;
   /** Per-tick probability of a crash. */
   crashRate: number;
+  /**
+   * Per-tick probability of a disk loss (a crash that throws the node's
+   * store away), when no other node is lost.
+   */
+  wipeRate: number;
+  /** The tick of the fault phase at which every node loses its store, or `null`. */
+  wipeAllAt: number | null;
   /** Per-tick probability that a crashed node restarts. */
   restartRate: number;
   /** Per-tick probability of a client proposal. */
@@ -133,6 +140,8 @@ export function drawProfile(
     compactEvery: prng.pick([0, 4, 10, 30]),
     partitionRate: prng.pick([0, 0.01, 0.03, 0.08]),
     crashRate: prng.pick([0, 0.005, 0.02, 0.05]),
+    wipeRate: prng.pick([0, 0, 0.003, 0.01]),
+    wipeAllAt: prng.chance(0.15) ? prng.range(20, options.faultTicks) : null,
     restartRate: prng.pick([0.02, 0.1, 0.3]),
     proposeRate: prng.pick([0.1, 0.3, 0.7]),
     confRate: prng.pick([0, 0.01, 0.05]),
@@ -173,14 +182,21 @@ const HEAL_DELAY = 2;
  * - The lease needs a heartbeat round trip after the election.
  * - Catch-up: a member `lag` entries behind gets `maxEntriesPerAppend ×
  *   maxInflightAppends` of them per round trip (or one snapshot).
- * - Each membership change still to make (a wiped member to re-add and
- *   promote) takes a commit round trip plus an election timeout of
- *   acknowledgements to count as caught up.
+ * - Each membership change still to make (a member that lost its disk is
+ *   re-added, then promoted) takes a commit round trip plus an election
+ *   timeout of acknowledgements to count as caught up.
+ * - A cluster that lost every store bootstraps anew: two election timeouts
+ *   of waiting, then as many bootstrap elections as elections above.
  * - The proposal itself: two round trips.
  */
 export function healBound(
   profile: Profile,
-  state: { lag: number; voters: number; confChanges: number },
+  state: {
+    lag: number;
+    voters: number;
+    confChanges: number;
+    bootstrap: boolean;
+  },
 ): number {
   const e = profile.tuning.electionTicks;
   const rtt = 2 * HEAL_DELAY;
@@ -188,7 +204,13 @@ export function healBound(
   const perRound = profile.tuning.maxEntriesPerAppend *
     profile.tuning.maxInflightAppends;
   const catchUp = Math.min(Math.ceil(state.lag / perRound), state.lag) * rtt;
-  return e + (state.voters + 2) * election + rtt + catchUp +
+  // A cluster whose every member lost its state bootstraps anew: two
+  // election timeouts of waiting, then probes and a bootstrap election that
+  // takes every vote, as many tries as elections.
+  const bootstrap = state.bootstrap
+    ? 2 * e + (state.voters + 2) * (election + rtt)
+    : 0;
+  return e + bootstrap + (state.voters + 2) * election + rtt + catchUp +
     state.confChanges * (rtt + e) + 2 * rtt;
 }
 
@@ -252,6 +274,13 @@ class Driver {
     if (prng.chance(p.crashRate)) {
       const live = cluster.live();
       if (live.length > 0) cluster.crash(prng.pick(live).id);
+    }
+    // Disk loss, while the voters that kept their state stay a majority:
+    // otherwise the cluster waits, rightly, instead of losing entries, and
+    // liveness after healing could not be expected.
+    if (prng.chance(p.wipeRate)) {
+      const id = prng.pick(this.ids);
+      if (cluster.keepsQuorum({ without: id })) cluster.wipe(id);
     }
     for (const node of cluster.nodes.values()) {
       if (!node.live && prng.chance(p.restartRate)) cluster.restart(node.id);
@@ -338,7 +367,12 @@ class Driver {
         ? { type: "promote", nodeId: who }
         : { type: "remove", nodeId: who };
     } else if (voters.length > this.profile.nodes) {
-      change = { type: "remove", nodeId: this.prng.pick(voters) };
+      const id = this.prng.pick(voters);
+      const rest = voters.filter((v) => v !== id);
+      // Not while the voters that would remain lack a majority with state.
+      if (this.cluster.keepsQuorum({ voters: rest, without: id })) {
+        change = { type: "remove", nodeId: id };
+      }
     } else if (outside.length > 0) {
       change = { type: "addLearner", nodeId: this.prng.pick(outside) };
     }
@@ -419,7 +453,16 @@ function* waitFor<T>(
 function* figure8(d: Driver): Generator<void, void, void> {
   const { cluster, prng } = d;
   const net = cluster.network;
-  const l1 = yield* waitFor(200, () => d.leader());
+  // A cluster past its bootstrap: every voter holds the membership.
+  const l1 = yield* waitFor(200, () => {
+    const leader = d.leader();
+    return leader !== null &&
+        leader.conf.voters.every((v) =>
+          (cluster.nodes.get(v)?.conf.voters.length ?? 0) > 0
+        )
+      ? leader
+      : null;
+  });
   if (l1 === null) return;
   const voters = [...l1.conf.voters];
   const majority = Math.floor(voters.length / 2) + 1;
@@ -503,6 +546,7 @@ export function runSeed(seed: number, options: RunOptions): SeedResult {
       if (scripted) scripted = !script!.next().done;
       else {
         driver.runAgenda();
+        if (t === profile.wipeAllAt) cluster.wipeAll();
         driver.faults();
       }
       cluster.tick();
@@ -551,7 +595,9 @@ function heal(
   const bound = options.bound ?? healBound(options.profile, {
     lag: lastIndex - Math.min(...pool.map((n) => n.sm.applied)),
     voters,
-    confChanges: 0,
+    // Each lost member is re-added, then promoted.
+    confChanges: 2 * cluster.lostNodes().length,
+    bootstrap: pool.every((n) => n.store.lastIndex === 0),
   });
   // The runtime's margin: a lease of electionTicks - 2 ticks.
   const margin = options.profile.tuning.electionTicks - 2;

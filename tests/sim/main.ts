@@ -100,6 +100,8 @@ function main(): number {
     elections: 0,
     proposals: 0,
     crashes: 0,
+    wipes: 0,
+    wipeAlls: 0,
     snapshotsInstalled: 0,
     confChanges: 0,
     transfers: 0,
@@ -122,6 +124,8 @@ function main(): number {
     totals.elections += result.stats.elections;
     totals.proposals += result.stats.proposals;
     totals.crashes += result.stats.crashes;
+    totals.wipes += result.stats.wipes;
+    totals.wipeAlls += result.stats.wipeAlls;
     totals.snapshotsInstalled += result.stats.snapshotsInstalled;
     totals.confChanges += result.stats.confChanges;
     totals.transfers += result.stats.transfers;
@@ -168,7 +172,7 @@ function main(): number {
     } s (${(secs * 1000 / Math.max(1, cli.seeds)).toFixed(1)} ms/seed)`,
   );
   console.log(
-    `  totals: ${totals.elections} leaders, ${totals.proposals} proposals, ${totals.crashes} crashes, ${totals.snapshotsInstalled} snapshots installed, ${totals.confChanges} membership changes, ${totals.transfers} transfers, ${totals.messages} messages delivered`,
+    `  totals: ${totals.elections} leaders, ${totals.proposals} proposals, ${totals.crashes} crashes (${totals.wipes} losing the disk, ${totals.wipeAlls} times every node at once), ${totals.snapshotsInstalled} snapshots installed, ${totals.confChanges} membership changes, ${totals.transfers} transfers, ${totals.messages} messages delivered`,
   );
   console.log(
     `  ticks from heal to a leader holding a lease: median ${
