@@ -118,8 +118,13 @@ export interface RaftCoreOptions {
  *
  * @example A campaign that never disturbs a leader holding its lease
  * ```ts
- * import type { CampaignOptions, RaftCore } from "@k8s-operator/k8s-operator/raft";
- * declare const core: RaftCore;
+ * import { type CampaignOptions, MemoryStorage, RaftCore } from "@k8s-operator/k8s-operator/raft";
+ * const core = new RaftCore({
+ *   id: 1,
+ *   state: new MemoryStorage().load(),
+ *   bootstrap: { voters: [1, 2, 3], learners: [] },
+ *   random: Math.random,
+ * });
  * const options: CampaignOptions = { respectLease: true };
  * core.campaign(options); // a no-op while this node still hears from a leader
  * ```
@@ -260,15 +265,16 @@ function positiveInt(name: string, value: number): number {
  * entries and hard state, send its messages, apply its committed entries,
  * then `advance()`.
  *
- * @example Three cores elect a leader and commit an entry
+ * @example Three new cores bootstrap a cluster and commit an entry
  * ```ts
  * import { RaftCore, type Message } from "@k8s-operator/k8s-operator/raft";
+ * import assert from "node:assert/strict";
  *
  * const empty = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] };
  * const bootstrap = { voters: [1, 2, 3], learners: [] };
  * const cores = new Map([1, 2, 3].map((id) => [
  *   id,
- *   new RaftCore({ id, state: empty, bootstrap, random: () => 0.5 }),
+ *   new RaftCore({ id, state: empty, bootstrap, random: () => id / 4 }),
  * ]));
  * const pump = () => {
  *   for (let moved = true; moved;) {
@@ -283,11 +289,16 @@ function positiveInt(name: string, value: number): number {
  *     for (const m of sent) cores.get(m.to)?.step(m);
  *   }
  * };
- * cores.get(1)!.campaign();
+ * // All empty: they probe each other, then the first to time out wins a
+ * // bootstrap election (every vote) and writes the membership at index 1.
+ * const leader = () => [...cores.values()].find((c) => c.status().role === "leader");
+ * for (let t = 0; t < 40 && leader() === undefined; t++) {
+ *   for (const core of cores.values()) core.tick();
+ *   pump();
+ * }
+ * const index = leader()!.propose(new TextEncoder().encode("hello"));
  * pump();
- * const index = cores.get(1)!.propose(new TextEncoder().encode("hello"));
- * pump();
- * console.log(cores.get(1)!.status().role, cores.get(3)!.status().commit >= index); // leader true
+ * assert.ok([...cores.values()].every((c) => c.status().commit >= index));
  * ```
  */
 export class RaftCore {
