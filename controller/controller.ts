@@ -11,6 +11,7 @@
 import { objectKey, Reflector, type StoreEvent } from "./cache.ts";
 import {
   apiVersionOf,
+  FencedError,
   type KubeClient,
   type KubeObject,
   type ResourceType,
@@ -449,7 +450,19 @@ export class Controller<T extends KubeObject> {
         ]);
         if (!synced) continue;
         for (const key of this.reflector.store.keys()) this.queue.add(key);
-        const client = this.#options.client.fenced(signal);
+        // The signal aborts when a timer notices the end of leadership; a
+        // stalled event loop can delay that timer past the lease. The check
+        // compares the lease with the clock at each send instead.
+        const client = this.#options.client.fenced(signal, {
+          check: () => {
+            const now = guard.check();
+            if (now !== term) {
+              throw new FencedError(
+                `Expected to lead term ${term} to send, found term ${now}`,
+              );
+            }
+          },
+        });
         const recorder = new EventRecorder(
           client,
           this.#options.component ?? "k8s-operator",

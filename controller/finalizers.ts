@@ -8,32 +8,12 @@
  */
 import {
   isApiError,
+  type JsonPatchOp,
   type KubeClient,
   type KubeObject,
   type ResourceType,
 } from "./client.ts";
 import { ReconcileResult } from "./reconciler.ts";
-
-/**
- * One JSON Patch (RFC 6902) operation.
- *
- * @example A guarded JSON Patch of your own
- * ```ts
- * import type { KubeClient } from "./client.ts";
- * import type { JsonPatchOp } from "./finalizers.ts";
- * declare const client: KubeClient;
- * const widgets = { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true };
- * const patch: JsonPatchOp[] = [
- *   { op: "test", path: "/metadata/resourceVersion", value: "4711" }, // the patch fails if the object changed
- *   { op: "add", path: "/spec/paused", value: true },
- * ];
- * await client.patch(widgets, "web", patch, { namespace: "default", type: "json" });
- * ```
- */
-export type JsonPatchOp =
-  | { op: "test"; path: string; value: unknown }
-  | { op: "add"; path: string; value: unknown }
-  | { op: "remove"; path: string };
 
 /**
  * Whether `object` carries `finalizer`.
