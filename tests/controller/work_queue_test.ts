@@ -176,6 +176,20 @@ describe("backoff and token bucket", () => {
     assert.equal(low.next(), 400);
   });
 
+  it("starts the watch backoff over only after a quiet spell of resetAfterMs, as client-go's DelayWithReset", () => {
+    const backoff = new JitterBackoff({
+      baseMs: 800,
+      maxMs: 30_000,
+      jitter: 0.5,
+      random: () => 0.5,
+      resetAfterMs: 120_000,
+    });
+    assert.equal(backoff.next(0), 800);
+    assert.equal(backoff.next(1_000), 1_600);
+    assert.equal(backoff.next(121_000), 3_200, "120 s exactly is not quiet");
+    assert.equal(backoff.next(241_001), 800, "after more than 120 s quiet");
+  });
+
   it("rejects a token bucket without tokens", () => {
     assert.throws(() => new TokenBucket({ qps: 0, burst: 1 }, 0), RangeError);
     assert.throws(() => new TokenBucket({ qps: 1, burst: 0 }, 0), RangeError);
