@@ -2,7 +2,7 @@
  * Finalizers added and removed with conflict-safe JSON Patches (a `test`
  * op guards every write, so other controllers' finalizers survive and a
  * stale write fails), and {@linkcode withFinalizer}, which runs cleanup on
- * deletion and removes the finalizer only after it succeeded.
+ * deletion and removes the finalizer only once it returned `done()`.
  *
  * @module
  */
@@ -250,15 +250,20 @@ export interface WithFinalizerOptions<T extends KubeObject>
   extends FinalizerOptions {
   /** The normal reconcile, run with the finalizer in place. */
   apply(object: T): Promise<ReconcileResult>;
-  /** Runs once deletion is requested; must succeed before the finalizer goes. */
+  /**
+   * Runs once deletion is requested. The finalizer goes only when it
+   * returns `done()`; `requeue()` or `requeueAfter(ms)` keep it and run
+   * cleanup again later; a throw keeps it and is retried with backoff.
+   */
   cleanup(object: T): Promise<ReconcileResult>;
 }
 
 /**
  * The finalizer protocol: while the object lives, make sure the finalizer
  * is on it and run `apply`; once it is being deleted, run `cleanup` and
- * remove the finalizer only if cleanup returned (a throw keeps it, and the
- * controller retries with backoff).
+ * remove the finalizer only if cleanup returned `done()` (a `requeue` or
+ * `requeueAfter` keeps it and is returned, so the controller runs cleanup
+ * again; a throw keeps it, and the controller retries with backoff).
  *
  * @example
  * ```ts ignore
@@ -280,6 +285,9 @@ export async function withFinalizer<T extends KubeObject>(
     }
     const result = await options.cleanup(object);
     options.signal?.throwIfAborted();
+    // requeue / requeueAfter: cleanup is not finished (a volume still
+    // detaching); the finalizer stays and cleanup runs again.
+    if (result.action.kind !== "done") return result;
     await removeFinalizer(object, options);
     return result;
   }
