@@ -540,6 +540,7 @@ class Running implements RunningOperator {
         observer: hooks.observer,
         queue: { observer: hooks.queue },
         watch: { observer: hooks.watch },
+        events: { observer: hooks.events },
         client,
         guard: election.guard(),
         namespace: reconciler.namespace ?? config.watchNamespace ?? undefined,

@@ -9,11 +9,25 @@
 import process from "node:process";
 import { existsSync } from "node:fs";
 import { delimiter } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
 import { type Clock, sleep, systemClock } from "./clock.ts";
 import { KubeConfigTransport } from "./_kubeconfig_transport.ts";
 import { TokenBucket } from "./_rate_limiter.ts";
 import { VERSION } from "./_version.ts";
+
+/**
+ * `@kubernetes/client-node`'s `KubeConfig`: where {@linkcode KubeClient.fromKubeConfig}
+ * takes the server, credentials and TLS material from, and what
+ * {@linkcode loadKubeConfig} returns.
+ *
+ * @example
+ * ```ts ignore
+ * import { type KubeConfig, loadKubeConfig } from "@k8s-operator/k8s-operator/controller";
+ * const kubeConfig: KubeConfig = loadKubeConfig();
+ * console.log(kubeConfig.getCurrentCluster()?.server);
+ * ```
+ */
+export type KubeConfig = ClientKubeConfig;
 
 /**
  * Which API resource a request is about.
@@ -684,7 +698,7 @@ export interface FromKubeConfigOptions
  *
  * @example
  * ```ts ignore
- * import { KubeConfig } from "@kubernetes/client-node";
+ * import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
  * import { KubeClient } from "./client.ts";
  * const kc = new KubeConfig();
  * kc.loadFromDefault();
@@ -1091,7 +1105,7 @@ export function loadKubeConfig(
   options: { env?: Record<string, string | undefined> } = {},
 ): KubeConfig {
   const env = options.env ?? process.env;
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new ClientKubeConfig();
   const files = (env.KUBECONFIG ?? "").split(delimiter).filter((p) => p !== "");
   if (files.length > 0) {
     const merged = {
@@ -1109,7 +1123,7 @@ export function loadKubeConfig(
       );
     }
     for (const file of loaded) {
-      const one = new KubeConfig();
+      const one = new ClientKubeConfig();
       one.loadFromFile(file);
       if (!merged.currentContext && one.currentContext) {
         merged.currentContext = one.currentContext;
