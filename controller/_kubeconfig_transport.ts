@@ -57,8 +57,7 @@ export class KubeConfigTransport {
   #refreshedAt = -Infinity;
   #stale = true;
   #refreshing: Promise<void> | undefined;
-  /** How many dispatchers were built (for tests and diagnostics). */
-  dispatchersBuilt = 0;
+  #built = false;
 
   constructor(
     kubeConfig: KubeConfig,
@@ -140,11 +139,11 @@ export class KubeConfigTransport {
           ? Buffer.from(value.data).toString("base64")
           : value,
     );
-    if (tlsKey !== this.#tlsKey || this.dispatchersBuilt === 0) {
+    if (!this.#built || tlsKey !== this.#tlsKey) {
       const previous = this.#dispatcher;
       this.#dispatcher = await this.#build(tls);
       this.#tlsKey = tlsKey;
-      this.dispatchersBuilt++;
+      this.#built = true;
       // Requests in flight (a long watch) finish on the old connections.
       previous?.close().catch(() => {});
     }
