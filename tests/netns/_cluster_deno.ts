@@ -51,8 +51,10 @@ export interface Line {
 export interface Interval {
   id: number;
   start: number;
+  /** The last sample that found it leading; for an open one, now or the kill. */
   end: number;
   term: number;
+  /** Whether the guard still says leader in a running process. */
   open: boolean;
 }
 
@@ -295,7 +297,7 @@ export class NetCluster {
             start: open.start as number,
             end: proc.killedAt ?? (proc.running ? now : proc.lines.at(-1)!.t),
             term: open.term as number,
-            open: true,
+            open: proc.running,
           });
         }
       }
