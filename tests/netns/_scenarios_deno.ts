@@ -11,7 +11,7 @@
  */
 import {
   type Line,
-  NetCluster,
+  type NetCluster,
   podDnsName,
   WAIT_MS,
   wall,
