@@ -79,9 +79,10 @@ function alive(pid: number): boolean {
   return existsSync(`/proc/${pid}`);
 }
 
-/** The pid in a name of this harness (`kopn-<pid>-…`), or `null`. */
-function ownerPid(name: string): number | null {
-  const match = /^kopn-(\d+)-/.exec(name);
+/** The pid in a name of this harness (`<prefix><pid>-…`), or `null`. */
+function ownerPid(name: string, prefix: string): number | null {
+  if (!name.startsWith(prefix)) return null;
+  const match = /^(\d+)-/.exec(name.slice(prefix.length));
   return match ? Number(match[1]) : null;
 }
 
@@ -142,21 +143,21 @@ function removeEtcNetnsIfEmpty(): void {
  * their processes), `/etc/netns/kopn-*` and temporary directories. Leaves
  * the live runs' alone. Returns the names it removed.
  */
-export function cleanLeftovers(): string[] {
+export function cleanLeftovers(prefix: string = PREFIX): string[] {
   const removed: string[] = [];
   const dead = (name: string) => {
-    const pid = ownerPid(name);
+    const pid = ownerPid(name, prefix);
     return pid !== null && !alive(pid);
   };
   for (const ns of namespaces()) {
-    if (ns.startsWith(PREFIX) && dead(ns)) {
+    if (dead(ns)) {
       removeNamespace(ns);
       removed.push(ns);
     }
   }
   if (existsSync(ETC_NETNS)) {
     for (const name of readdirSync(ETC_NETNS)) {
-      if (name.startsWith(PREFIX) && dead(name)) {
+      if (dead(name)) {
         rmSync(join(ETC_NETNS, name), { recursive: true, force: true });
         removed.push(`${ETC_NETNS}/${name}`);
       }
@@ -164,7 +165,7 @@ export function cleanLeftovers(): string[] {
     removeEtcNetnsIfEmpty();
   }
   for (const name of readdirSync(tmpdir())) {
-    if (name.startsWith(PREFIX) && dead(name)) {
+    if (dead(name)) {
       rmSync(join(tmpdir(), name), { recursive: true, force: true });
       removed.push(join(tmpdir(), name));
     }
@@ -221,6 +222,12 @@ export interface NetLabOptions {
   hosts: readonly string[];
   /** The search domains of the hosts' resolv.conf (first one first). */
   search?: readonly string[];
+  /**
+   * What this run's names start with (default {@linkcode PREFIX}). The
+   * cleanup tests use their own, so that no other run sweeps what they
+   * leave on purpose.
+   */
+  prefix?: string;
 }
 
 /** Options of {@linkcode NetLab.spawn}. */
@@ -289,7 +296,7 @@ export class NetLab {
    */
   static async create(options: NetLabOptions): Promise<NetLab> {
     cleanLeftovers();
-    const id = `${PREFIX}${process.pid}-${randomHex(3)}`;
+    const id = `${options.prefix ?? PREFIX}${process.pid}-${randomHex(3)}`;
     const dir = mkdtempSync(join(tmpdir(), `${id}-`));
     chmodSync(dir, 0o755);
     const subnet = `10.77.${crypto.getRandomValues(new Uint8Array(1))[0]}`;

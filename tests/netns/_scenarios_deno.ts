@@ -4,7 +4,7 @@
  * (a Website gets a new generation every 200 ms), each ending healed and
  * converged again, each returning what it measured on the shared clock, in
  * milliseconds from the fault. Used by `partition_deno_test.ts` (each once)
- * and `chaos.ts` (`deno task test:netns:chaos`, in random order, many
+ * and `chaos_deno.ts` (`deno task test:netns:chaos`, in random order, many
  * times).
  *
  * @module

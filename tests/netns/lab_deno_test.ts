@@ -102,7 +102,7 @@ describe("the network lab", { skip }, () => {
       run.child.kill("SIGKILL");
       await run.exited;
       assert.ok(remainsOf(run.id).length > 0, "SIGKILL leaves things behind");
-      const removed = cleanLeftovers();
+      const removed = cleanLeftovers("kopn-t-");
       assert.ok(removed.includes(`${run.id}-net`), JSON.stringify(removed));
       assert.deepEqual(remainsOf(run.id), []);
       await until(
