@@ -18,12 +18,7 @@ import {
   type KubeConfig,
   RequestContext,
 } from "@kubernetes/client-node";
-import {
-  Agent,
-  type Dispatcher,
-  fetch as undiciFetch,
-  ProxyAgent,
-} from "undici";
+import { type Dispatcher, fetch as undiciFetch } from "undici";
 import type { Clock } from "./clock.ts";
 
 /** What one request needs besides its URL. */
@@ -35,8 +30,6 @@ export interface SendInit {
 }
 
 interface HttpsOptions {
-  headers?: Record<string, string>;
-  auth?: string;
   ca?: unknown;
   cert?: unknown;
   key?: unknown;
@@ -105,17 +98,11 @@ export class KubeConfigTransport {
   }
 
   async #load(): Promise<void> {
+    // The TLS bytes, to tell whether they changed (client-node reads files
+    // and runs exec plugins here: nothing is cached across calls but an
+    // exec credential until it expires).
     const options: HttpsOptions = {};
     await this.#kubeConfig.applyToHTTPSOptions(options as never);
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(options.headers ?? {})) {
-      headers[name] = String(value);
-    }
-    if (options.auth !== undefined) {
-      headers.Authorization = `Basic ${
-        Buffer.from(options.auth).toString("base64")
-      }`;
-    }
     const tls: Record<string, unknown> = {};
     for (
       const field of [
@@ -139,45 +126,28 @@ export class KubeConfigTransport {
           ? Buffer.from(value.data).toString("base64")
           : value,
     );
+    // Headers and dispatcher exactly as client-node makes them (proxies,
+    // SOCKS, and a subclass that overrides applySecurityAuthentication).
+    const cluster = this.#kubeConfig.getCurrentCluster();
+    const context = new RequestContext(
+      cluster?.server ?? "https://localhost",
+      HttpMethod.GET,
+    );
+    await this.#kubeConfig.applySecurityAuthentication(context);
+    const candidate = context.getDispatcher() as Dispatcher | undefined;
     if (!this.#built || tlsKey !== this.#tlsKey) {
       const previous = this.#dispatcher;
-      this.#dispatcher = await this.#build(tls);
+      this.#dispatcher = candidate;
       this.#tlsKey = tlsKey;
       this.#built = true;
       // Requests in flight (a long watch) finish on the old connections.
       previous?.close().catch(() => {});
+    } else {
+      // Same material: keep the pool and its open connections.
+      candidate?.close().catch(() => {});
     }
-    this.#headers = headers;
+    this.#headers = context.getHeaders();
     this.#refreshedAt = this.#clock.now();
     this.#stale = false;
-  }
-
-  async #build(tls: Record<string, unknown>): Promise<Dispatcher | undefined> {
-    const cluster = this.#kubeConfig.getCurrentCluster();
-    const plan = this.#kubeConfig.createDispatcherOptions(
-      cluster,
-      tls as never,
-    );
-    switch (plan.type) {
-      case "agent":
-        return new Agent({ connect: plan.connect as never });
-      case "proxy":
-        return new ProxyAgent({
-          uri: plan.uri,
-          requestTls: plan.requestTls as never,
-          connect: plan.connect as never,
-        });
-      case "socks": {
-        // client-node builds the SOCKS connector; take its dispatcher.
-        const context = new RequestContext(
-          cluster?.server ?? "https://localhost",
-          HttpMethod.GET,
-        );
-        await this.#kubeConfig.applySecurityAuthentication(context);
-        return context.getDispatcher() as Dispatcher | undefined;
-      }
-      default:
-        return undefined;
-    }
   }
 }
