@@ -6,10 +6,11 @@
  *
  * @module
  */
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import {
   KubeClient,
   type KubeObject,
+  loadKubeConfig,
   type ResourceType,
 } from "./controller/client.ts";
 import { Controller, type ControllerOptions } from "./controller/controller.ts";
@@ -29,6 +30,8 @@ import type { Storage } from "./raft/storage.ts";
 import { getEnv, onSignal, serve } from "./platform/mod.ts";
 import type { HttpServer } from "./platform/mod.ts";
 import { type OperatorConfig, readOperatorEnv } from "./_operator_env.ts";
+import { ApiHealth, probeApi, watchObserver } from "./_api_health.ts";
+import { ApiFailover, DEFAULT_TRANSFER_AFTER_MS } from "./_api_failover.ts";
 import { controllerMetrics } from "./metrics/controller.ts";
 import { RaftMetrics } from "./metrics/raft.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
@@ -146,9 +149,9 @@ export interface OperatorOptions {
   /** The environment to read (default: the process's). */
   env?: EnvSource;
   /**
-   * The cluster to talk to. Default: the file `KUBECONFIG` names, else the
-   * in-cluster service account when `KUBERNETES_SERVICE_HOST` is set, else
-   * `~/.kube/config`.
+   * The cluster to talk to. Default: the files `KUBECONFIG` lists, merged as
+   * kubectl merges them (see `loadKubeConfig`), else the in-cluster service
+   * account when `KUBERNETES_SERVICE_HOST` is set, else `~/.kube/config`.
    */
   kubeConfig?: Parameters<typeof KubeClient.fromKubeConfig>[0];
   /** The address both servers listen on (default `0.0.0.0`). */
@@ -184,6 +187,16 @@ export interface OperatorOptions {
    * with `RAFT_PEERS`.
    */
   followStatefulSet?: boolean;
+  /**
+   * How long, in milliseconds, the leader's requests to the API server
+   * (a `GET /version` probe every second, and the controllers' lists and
+   * watches) must have failed before it hands leadership to a caught-up
+   * follower that reports reaching the API server (default: the config's
+   * `OPERATOR_API_UNREACHABLE_TRANSFER_AFTER_MS`, else 10000; `0` never
+   * hands over). Nothing happens while no follower reaches it; at most one
+   * transfer is attempted per this interval.
+   */
+  apiUnreachableTransferAfterMs?: number;
 }
 
 /**
@@ -262,20 +275,12 @@ function toResourceType(source: ResourceSource): ResourceType {
 
 function defaultKubeConfig(env: EnvSource | undefined): KubeConfig {
   const read = (name: string) => env === undefined ? getEnv(name) : env[name];
-  const kubeConfig = new KubeConfig();
-  const file = read("KUBECONFIG");
-  if (file) {
-    for (const path of file.split(":").filter((p) => p !== "")) {
-      kubeConfig.loadFromFile(path);
-      if (kubeConfig.getCurrentCluster()) return kubeConfig;
-    }
-  }
-  if (read("KUBERNETES_SERVICE_HOST")) {
-    kubeConfig.loadFromCluster();
-    return kubeConfig;
-  }
-  kubeConfig.loadFromDefault();
-  return kubeConfig;
+  return loadKubeConfig({
+    env: {
+      KUBECONFIG: read("KUBECONFIG"),
+      KUBERNETES_SERVICE_HOST: read("KUBERNETES_SERVICE_HOST"),
+    },
+  });
 }
 
 /**
@@ -470,6 +475,8 @@ class Running implements RunningOperator {
       { registry: metrics },
     );
     const peerUrl = peerUrls(raft, options.peerAddress);
+    const apiHealth = new ApiHealth(clock);
+    let failover: ApiFailover | null = null;
     let node: RaftNode | null = null;
     let raftMetrics: RaftMetrics | null = null;
     const transport = new HttpTransport({
@@ -480,6 +487,7 @@ class Running implements RunningOperator {
       onSendError: (peer) => raftMetrics?.sendFailed(peer),
       onMessages: (messages: Message[]) => {
         raftMetrics?.received(messages);
+        failover?.receive(messages);
         node?.receive(messages);
       },
     });
@@ -491,7 +499,7 @@ class Running implements RunningOperator {
       stateMachine: store,
       send: (messages) => {
         raftMetrics?.sent(messages);
-        return transport.send(messages);
+        return transport.send(failover?.mark(messages) ?? messages);
       },
       tickMs: options.raft?.tickMs ?? config.tickMs ?? undefined,
       electionTicks: options.raft?.electionTicks ?? config.electionTicks ??
@@ -502,7 +510,23 @@ class Running implements RunningOperator {
     });
     const started = node;
     raftMetrics = new RaftMetrics(started, { registry: metrics });
-    const cleanup: (() => void)[] = [() => raftMetrics?.stop()];
+    failover = new ApiFailover({
+      node: started,
+      health: apiHealth,
+      clock,
+      transferAfterMs: options.apiUnreachableTransferAfterMs ??
+        config.apiUnreachableTransferAfterMs ?? DEFAULT_TRANSFER_AFTER_MS,
+      // An answer older than the minimum election timeout (the node's
+      // default is 6 ticks) is too old to vouch for a follower.
+      maxTicksSinceAck: options.raft?.electionTicks ?? config.electionTicks ??
+        6,
+      logger,
+    });
+    const checkFailover = setInterval(() => failover?.check(), 250);
+    const cleanup: (() => void)[] = [
+      () => raftMetrics?.stop(),
+      () => clearInterval(checkFailover),
+    ];
     cleanup.push(
       started.onRoleChange((change) => {
         logger.info("role changed", {
@@ -534,7 +558,8 @@ class Running implements RunningOperator {
       const controllerOptions: ControllerOptions<KubeObject> = {
         observer: hooks.observer,
         queue: { observer: hooks.queue },
-        watch: { observer: hooks.watch },
+        watch: { observer: watchObserver(apiHealth, hooks.watch) },
+        events: { observer: hooks.events },
         client,
         guard: election.guard(),
         namespace: reconciler.namespace ?? config.watchNamespace ?? undefined,
@@ -584,6 +609,11 @@ class Running implements RunningOperator {
         signal: stopControllers.signal,
       })
     );
+    probeApi(client, {
+      health: apiHealth,
+      clock,
+      signal: stopControllers.signal,
+    });
     running = new Running({
       config,
       node: started,

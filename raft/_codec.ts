@@ -360,7 +360,10 @@ function writeMessage(w: Writer, m: Message): void {
   w.num(m.rejectHint);
   w.num(m.incarnation ?? 0);
   w.num(m.toIncarnation ?? 0);
-  w.u8((m.reject ? 1 : 0) | (m.transfer ? 2 : 0) | (m.bootstrap ? 4 : 0));
+  w.u8(
+    (m.reject ? 1 : 0) | (m.transfer ? 2 : 0) | (m.healthy ? 4 : 0) |
+      (m.bootstrap ? 8 : 0),
+  );
   w.u32(m.entries.length);
   for (const e of m.entries) writeEntry(w, e);
   if (m.snapshot === null) {
@@ -389,7 +392,9 @@ function readMessage(r: Reader): Message {
   const incarnation = r.num("incarnation");
   const toIncarnation = r.num("toIncarnation");
   const flags = r.u8("flags");
-  if (flags > 7) throw new CodecError(`Expected flags below 8, found ${flags}`);
+  if (flags > 15) {
+    throw new CodecError(`Expected flags below 16, found ${flags}`);
+  }
   const entries: Entry[] = [];
   for (let i = r.count("entries", MIN_ENTRY); i > 0; i--) {
     entries.push(readEntry(r));
@@ -409,7 +414,8 @@ function readMessage(r: Reader): Message {
     snapshot,
   };
   if ((flags & 2) === 2) m.transfer = true;
-  if ((flags & 4) === 4) m.bootstrap = true;
+  if ((flags & 4) === 4) m.healthy = true;
+  if ((flags & 8) === 8) m.bootstrap = true;
   if (incarnation > 0) m.incarnation = incarnation;
   if (toIncarnation > 0) m.toIncarnation = toIncarnation;
   return m;

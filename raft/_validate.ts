@@ -126,6 +126,7 @@ export function isValidMessage(m: unknown): m is Message {
   }
   if (v.incarnation !== undefined && !isIndex(v.incarnation)) return false;
   if (v.toIncarnation !== undefined && !isIndex(v.toIncarnation)) return false;
+  if (v.healthy !== undefined && typeof v.healthy !== "boolean") return false;
   if (v.type === "append") {
     if (v.logTerm > v.term) return false;
     if (
