@@ -353,3 +353,75 @@ describe("an operator StatefulSet scaled 1 → 2 with a pod that never starts", 
     );
   });
 });
+
+describe("an operator pod restarted on memory storage", () => {
+  let server: TestApiServer;
+  let ports: number[];
+  const nodes = new Map<number, RunningOperator>();
+
+  async function startOrdinal(ordinal: number): Promise<RunningOperator> {
+    const running = await Operator.fromEnv({
+      env: {
+        POD_NAME: `mem-${ordinal}`,
+        NAMESPACE: "default",
+        RAFT_REPLICAS: "3",
+        RAFT_PORT: String(ports[ordinal]),
+        RAFT_SECRET: TEST_SECRET,
+        OPERATOR_HTTP_PORT: "0",
+      },
+      kubeConfig: server.kubeConfig(),
+      hostname: "127.0.0.1",
+      signals: false,
+      logger: silentLogger,
+      peerAddress: (id) =>
+        ports[id] === undefined ? undefined : `127.0.0.1:${ports[id]}`,
+    }).start();
+    nodes.set(ordinal, running);
+    return running;
+  }
+
+  before(async () => {
+    server = await TestApiServer.start();
+    const client = KubeClient.fromKubeConfig(server.kubeConfig());
+    ports = await freePorts(3);
+    await client.create(statefulSets, {
+      metadata: { name: "mem", namespace: "default" },
+      spec: { replicas: 3 },
+    } as never);
+    for (const ordinal of [0, 1, 2]) await startOrdinal(ordinal);
+  });
+
+  after(async () => {
+    for (const node of nodes.values()) {
+      await node.stop();
+      await node.finished;
+    }
+    await server.stop();
+  });
+
+  it("comes back as a new member: the leader re-adds it, and it is ready only once a voter again", async () => {
+    const [leader] = await eventually(
+      "one leader",
+      () => leaders(nodes).length === 1 && leaders(nodes),
+    );
+    const ordinal = [0, 1, 2].find((id) => id !== leader.config.raft.nodeId)!;
+    const old = leader.status().conf.incarnations?.[ordinal];
+    await nodes.get(ordinal)!.stop();
+    await nodes.get(ordinal)!.finished;
+    nodes.delete(ordinal);
+    const again = await startOrdinal(ordinal);
+    const incarnation = again.status().incarnation;
+    assert.notEqual(incarnation, old, "a new incarnation");
+    await eventually(
+      "the leader's membership to hold its new incarnation as a voter",
+      () => {
+        const [now] = leaders(nodes);
+        const conf = now?.status().conf;
+        return conf !== undefined && conf.voters.includes(ordinal) &&
+          conf.incarnations?.[ordinal] === incarnation;
+      },
+    );
+    await eventually("it to be ready", () => again.readiness().ready);
+    assert.ok(leaders(nodes).length <= 1, "Expected at most one leader");
+  });
+});

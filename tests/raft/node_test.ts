@@ -531,6 +531,33 @@ describe("RaftNode on fake time", () => {
     assert.equal(again.store.get("after"), "restart", "it applies new writes");
   });
 
+  it("starts afresh, with one leader, when every member restarts on empty memory storage at once", async () => {
+    for (const id of [0, 1, 2]) await net.add(id);
+    await advance(3000);
+    const [leader] = net.leaders();
+    const l = net.members.get(leader)!;
+    const put = new ReplicatedKv(l.node, l.store).put("old", "gone");
+    await advance(100);
+    await put;
+    await net.stopAll();
+    net.members.clear();
+    for (const id of [0, 1, 2]) await net.add(id, { seed: 50 + id });
+    let fresh: number | undefined;
+    for (let i = 0; i < 300; i++) {
+      await advance(10);
+      const leaders = net.leaders();
+      assert.ok(leaders.length <= 1, `two leaders: ${leaders}`);
+      fresh ??= leaders[0];
+    }
+    assert.ok(fresh !== undefined, "a new cluster elected a leader");
+    const f = net.members.get(fresh)!;
+    assert.deepEqual(f.node.status().conf.voters, [0, 1, 2]);
+    assert.equal(f.store.get("old"), undefined, "an empty log: a fresh start");
+    const write = new ReplicatedKv(f.node, f.store).put("new", "here");
+    await advance(100);
+    await write;
+  });
+
   it("keeps a committed write when a member that helped commit it loses its disk while the leader is cut off", async () => {
     for (const id of [0, 1, 2]) {
       await net.add(id, { storage: new DurableMemory() });

@@ -117,9 +117,9 @@ describe("message codec", () => {
 
   it("rejects a flag byte with an unknown bit", () => {
     const body = encodeMessages([msg({ type: "heartbeatResp", entries: [] })]);
-    // Batch magic and count (8), type (1), seven numbers (56): the flags.
-    body[8 + 1 + 56] = 8;
-    assert.throws(() => decodeMessages(body), /Expected flags below 8/);
+    // Batch magic and count (8), type (1), nine numbers (72): the flags.
+    body[8 + 1 + 72] = 16;
+    assert.throws(() => decodeMessages(body), /Expected flags below 16/);
   });
 
   it("rejects every truncation of a valid batch", () => {
