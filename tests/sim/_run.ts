@@ -180,8 +180,11 @@ const HEAL_DELAY = 2;
  *   (`2E + 2·rtt`); split votes repeat it, so `voters + 2` of them are
  *   allowed (a round fails only when two timeouts fall within a round trip).
  * - The lease needs a heartbeat round trip after the election.
- * - Catch-up: a member `lag` entries behind gets `maxEntriesPerAppend ×
- *   maxInflightAppends` of them per round trip (or one snapshot).
+ * - Catch-up: a member `lag` entries behind gets at least
+ *   `maxEntriesPerAppend` of them per round trip (one append at a time, as
+ *   in probe state: appends that a delay reorders are refused and send the
+ *   leader back to probing, so pipelining cannot be counted on), or a
+ *   snapshot.
  * - Each membership change still to make (a member that lost its disk is
  *   re-added, then promoted) takes a commit round trip plus an election
  *   timeout of acknowledgements to count as caught up.
@@ -201,9 +204,8 @@ export function healBound(
   const e = profile.tuning.electionTicks;
   const rtt = 2 * HEAL_DELAY;
   const election = 2 * e + 2 * rtt;
-  const perRound = profile.tuning.maxEntriesPerAppend *
-    profile.tuning.maxInflightAppends;
-  const catchUp = Math.min(Math.ceil(state.lag / perRound), state.lag) * rtt;
+  const catchUp = Math.ceil(state.lag / profile.tuning.maxEntriesPerAppend) *
+    rtt;
   // A cluster whose every member lost its state bootstraps anew: two
   // election timeouts of waiting, then probes and a bootstrap election that
   // takes every vote, as many tries as elections.
