@@ -20,7 +20,22 @@ const VERSION = 1;
 const SIZE = 20;
 const NAME = "incarnation";
 
-/** Raised when the incarnation file is damaged or of another version. */
+/**
+ * Raised by `FileStorage.open` when the data directory's `incarnation` file is
+ * damaged or of another format version. The file is left as it was.
+ *
+ * @example
+ * ```ts
+ * import { FileStorage, IncarnationFileError } from "@k8s-operator/k8s-operator/raft";
+ * try {
+ *   await FileStorage.open("/var/lib/raft");
+ * } catch (error) {
+ *   // Moving the directory aside is safe: the node rejoins as a new member.
+ *   if (error instanceof IncarnationFileError) console.error(error.message);
+ *   throw error;
+ * }
+ * ```
+ */
 export class IncarnationFileError extends Error {
   /** Describes what was expected and what was found. */
   constructor(message: string, path: string) {

@@ -26,6 +26,8 @@ import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "./_crc32.ts";
 import { readIncarnation, writeIncarnation } from "./_incarnation_file.ts";
+
+export { IncarnationFileError } from "./_incarnation_file.ts";
 import {
   CodecError,
   readEntry,

@@ -125,9 +125,10 @@ export interface RaftNodeOptions {
   storage: Storage;
   /**
    * The initial membership, the same on every node: for a StatefulSet the
-   * ordinals `0..replicas-1` the cluster was created with. Used only while
-   * the log and snapshot hold no membership; a new pod outside it joins
-   * when the leader adds it.
+   * ordinals `0..replicas-1` the cluster was created with. Its voters are
+   * the nodes that must all be empty, and all take part, before a new
+   * cluster is bootstrapped; the membership itself lives in the log. A new
+   * pod outside it waits until the leader adds it.
    */
   bootstrap: ConfState;
   /** Applies committed entries. */
