@@ -134,7 +134,11 @@ export class SimNode {
   readonly lostStores: SimStore[] = [];
   /** How many times the store was lost (wiped) so far. */
   generation = 0;
-  /** Set while the node, a voter when it lost its store, is not one again. */
+  /**
+   * Set from the loss of its store until it is a voter again as its new
+   * incarnation in every membership that names it, or named in none (see
+   * {@linkcode Cluster.lostNodes}).
+   */
   lost: { since: number } | null = null;
   core: SimCore | null = null;
   sm: StateMachine = { applied: 0, digest: 0 };
@@ -280,14 +284,14 @@ export class Cluster {
   wipe(id: NodeId): void {
     const node = this.#node(id);
     this.crash(id);
-    // A voter in some node's membership, or before any node holds one, a
-    // voter of the bootstrap membership (its bootstrap vote may be in the
-    // first one).
+    // Lost if some membership names it (a learner may be promoted as the
+    // incarnation it had), or, before any node holds one, if it is a voter
+    // of the bootstrap membership (its bootstrap vote may be in the first).
     const views = this.#views();
-    const voter = views.length > 0
-      ? views.some((v) => v.voters.includes(id))
+    const named = views.length > 0
+      ? views.some((v) => v.voters.includes(id) || v.learners.includes(id))
       : this.#options.bootstrap.voters.includes(id);
-    if (voter) node.lost = { since: this.now };
+    if (named) node.lost = { since: this.now };
     node.lostStores.push(node.store);
     node.store = new SimStore();
     node.generation++;
@@ -311,22 +315,24 @@ export class Cluster {
   }
 
   /**
-   * Whether every membership a node holds, less `without`, still has a
-   * majority of voters that kept their state (not lost); with `voters`,
-   * whether that set of voters would. The condition under which the cluster
-   * can go on, and liveness after healing can be expected.
+   * Whether the adversary may take node `id`'s disk now, given what this
+   * design promises to survive: no other node is lost, no membership change
+   * is in progress (every node that holds a membership holds the same one),
+   * and the voters that keep their state stay a majority. Beyond that the
+   * cluster may rightly wait instead of losing entries (a change in progress
+   * can leave the only copy of the newest membership on a node it removed),
+   * and liveness after healing could not be expected.
    */
-  keepsQuorum(options: { voters?: NodeId[]; without: NodeId }): boolean {
-    const lost = new Set(this.lostNodes().map((n) => n.id));
-    lost.add(options.without);
-    const views = options.voters !== undefined
-      ? [options.voters]
-      : this.#views().map((v) => v.voters);
-    if (views.length === 0) views.push(this.#options.bootstrap.voters);
-    return views.every((voters) =>
-      voters.filter((id) => !lost.has(id)).length >=
-        Math.floor(voters.length / 2) + 1
-    );
+  mayWipe(id: NodeId): boolean {
+    if (this.lostNodes().length > 0) return false;
+    const views = this.#views();
+    if (views.length === 0) return true;
+    const key = (v: ConfState) =>
+      JSON.stringify([v.voters.toSorted(), v.learners.toSorted()]);
+    if (views.some((v) => key(v) !== key(views[0]))) return false;
+    const { voters } = views[0];
+    const kept = voters.filter((v) => v !== id).length;
+    return kept >= Math.floor(voters.length / 2) + 1;
   }
 
   /** The membership every node last showed, for those that hold one. */
