@@ -296,6 +296,9 @@ export interface ClientTarget {
   readonly scope: "Namespaced" | "Cluster";
   /** Whether objects live in a namespace (the controller's `ResourceType`). */
   readonly namespaced: boolean;
-  /** Every problem of a candidate object. */
-  problems(value: unknown): FieldProblem[];
+  /** Every problem of a candidate object for a write. */
+  problems(
+    value: unknown,
+    options?: { operation?: "create" | "update" },
+  ): FieldProblem[];
 }

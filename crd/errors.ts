@@ -4,20 +4,9 @@
  * @module
  */
 
-/**
- * One problem with one field of a value, or one node of a schema.
- *
- * @example
- * ```ts ignore
- * const problem: FieldProblem = { path: "spec.replicas", message: "expected integer, found string" };
- * ```
- */
-export interface FieldProblem {
-  /** Where the problem is, as a dotted path such as `spec.replicas` or `spec.ports[0].name`. */
-  path: string;
-  /** What was expected and what was found. */
-  message: string;
-}
+import type { FieldProblem } from "../client/schema.ts";
+
+export type { FieldProblem };
 
 function listProblems(problems: readonly FieldProblem[]): string {
   return problems.map((p) => `${p.path || "(root)"}: ${p.message}`).join(

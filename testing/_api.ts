@@ -29,7 +29,7 @@ import {
   ResourceRegistry,
   type VersionInfo,
 } from "./_resources.ts";
-import { defaultAndPrune, validateSchema } from "./_schema.ts";
+import { admitCustomObject } from "./_schema.ts";
 import {
   type Matcher,
   parseFieldSelector,
@@ -430,10 +430,14 @@ export class ApiCore {
   /** Schema defaults, pruning and validation for custom resources; CRD checks. */
   #validate(t: Target, obj: JsonObject): void {
     const causes: StatusCause[] = [];
-    this.#validateMeta(t, obj, causes);
     if (t.def.custom && t.version.schema) {
-      defaultAndPrune(t.version.schema, obj, true);
-      causes.push(...validateSchema(t.version.schema, obj, ""));
+      causes.push(
+        ...admitCustomObject(t.version.schema, obj, {
+          namespaced: t.def.namespaced,
+        }),
+      );
+    } else {
+      this.#validateMeta(t, obj, causes);
     }
     if (
       t.def.plural === "customresourcedefinitions" &&

@@ -688,10 +688,10 @@ export function libraryObjectVerdict(
   object: CorpusObject,
 ): ObjectVerdict {
   const body = sentBody(def, object);
-  const problems = resource.problems(structuredClone(body)).filter((p) =>
-    !p.message.startsWith("unknown field")
-  );
-  const result = { problems, object: body };
+  const result = resource.admit(structuredClone(body), {
+    operation: "create",
+    rejectUnknownFields: false,
+  });
   if (result.problems.length > 0) {
     return {
       code: 422,
