@@ -219,6 +219,28 @@ function unknownProblems(pruned: string[]): FieldProblem[] {
   }));
 }
 
+/**
+ * Numbers JSON cannot carry: `JSON.stringify` sends NaN and ±Infinity as
+ * null, which the server would then drop or refuse as null. Reported so
+ * that a computation gone wrong is not silently lost.
+ */
+function nonFinite(value: unknown, path: string, out: FieldProblem[]): void {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    out.push({
+      path,
+      reason: "FieldValueInvalid",
+      message:
+        `expected a finite number, found ${value} (JSON would carry it as null)`,
+    });
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => nonFinite(item, `${path}[${i}]`, out));
+  } else if (isObject(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      nonFinite(item, path === "" ? key : `${path}.${key}`, out);
+    }
+  }
+}
+
 function validate(
   schema: JSONSchemaProps,
   value: unknown,
@@ -255,12 +277,14 @@ export function admitValue(
   options: ValidateValueOptions = {},
 ): Admission {
   const path = options.path ?? "";
+  const problems: FieldProblem[] = [];
+  nonFinite(value, path, problems);
   const copy = wire(value);
   const pruned = prune(copy, schema, { path, root: false });
   pruneNulls(copy, schema);
   coerceEmbeddedMeta(copy, schema, pruned, path);
   applyDefaults(copy, schema);
-  const problems = validate(schema, copy, path);
+  problems.push(...validate(schema, copy, path));
   if (options.rejectUnknownFields === true) {
     problems.push(...unknownProblems(pruned));
   }
@@ -365,8 +389,9 @@ export function admitObject(
       }],
     };
   }
-  const copy = wire(object);
   const problems: FieldProblem[] = [];
+  nonFinite(object, "", problems);
+  const copy = wire(object);
   const pruned: string[] = [];
   const metadata = copy.metadata;
   if (metadata !== undefined && !isObject(metadata)) {

@@ -14,7 +14,7 @@ import {
   type JSONSchemaProps,
   schemaProblems,
 } from "../client/schema.ts";
-import type { JsonObject } from "./_patch.ts";
+import { isObject, type JsonObject } from "./_patch.ts";
 import type { StatusCause } from "./_status.ts";
 
 /** The schema of one served version of a CRD. */
@@ -44,7 +44,8 @@ export function causeOf(problem: FieldProblem): StatusCause {
 
 /**
  * Admits a custom object in place, as the server does on a write: after
- * this, `obj` holds what would be stored. Returns the causes of refusal.
+ * this, `obj` (and its `metadata` object) holds what would be stored.
+ * Returns the causes of refusal.
  */
 export function admitCustomObject(
   schema: OpenApiSchema,
@@ -54,8 +55,16 @@ export function admitCustomObject(
   const admission = admitObject(schema, obj, {
     namespaced: options.namespaced,
   });
+  const value = admission.value as JsonObject;
+  const meta = obj.metadata;
+  if (isObject(meta) && isObject(value.metadata)) {
+    // Callers hold the metadata object: keep it, with the new content.
+    for (const key of Object.keys(meta)) delete meta[key];
+    Object.assign(meta, value.metadata);
+    value.metadata = meta;
+  }
   for (const key of Object.keys(obj)) delete obj[key];
-  Object.assign(obj, admission.value);
+  Object.assign(obj, value);
   return admission.problems.map(causeOf);
 }
 

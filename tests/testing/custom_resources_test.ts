@@ -126,7 +126,7 @@ describe("TestApiServer custom resources", () => {
     }));
     assert.match(
       String(wrongType.status.message),
-      /spec\.size in body must be of type integer/,
+      /spec\.size: Invalid value: expected integer, found string/,
     );
   });
 
