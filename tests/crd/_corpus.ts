@@ -97,7 +97,7 @@ export function defineOf(
       kind: names.kind,
       plural: names.plural,
       singular: names.singular,
-      scope: "Namespaced",
+      scope: def.scope ?? "Namespaced",
       spec: def.spec as object,
       status: def.status as object | undefined,
     }) as unknown as CustomResource;
@@ -139,7 +139,7 @@ export function manifestOf(
         plural: names.plural,
         singular: names.singular,
       },
-      scope: "Namespaced",
+      scope: def.scope ?? "Namespaced",
       versions: [{
         name: "v1",
         served: true,
@@ -598,9 +598,11 @@ async function createObject(
   const namespace = typeof meta.namespace === "string"
     ? meta.namespace
     : NAMESPACE;
-  const path = `/apis/${GROUP}/v1/namespaces/${encodeURIComponent(namespace)}/${
-    namesOf(def).plural
-  }`;
+  const path = def.scope === "Cluster"
+    ? `/apis/${GROUP}/v1/${namesOf(def).plural}`
+    : `/apis/${GROUP}/v1/namespaces/${encodeURIComponent(namespace)}/${
+      namesOf(def).plural
+    }`;
   // A freshly established CRD may take a moment to be served (404).
   return await until(`${def.id} to be served`, async () => {
     const response = await client.fetch("POST", path, {
@@ -646,6 +648,15 @@ async function pool<T>(
       while (next < items.length) await work(items[next++]);
     }),
   );
+}
+
+/** Deletes the corpus's CRDs (and so their objects) from a server. */
+export async function removeCorpus(client: KubeClient): Promise<void> {
+  await pool(definitions, 6, async (def) => {
+    const name = manifestOf(def).metadata.name;
+    const response = await client.fetch("DELETE", `${CRD_PATH}/${name}`);
+    await response.body?.cancel();
+  });
 }
 
 /** Runs the whole corpus against an API server. */
@@ -699,7 +710,10 @@ export function libraryObjectVerdict(
       message: result.problems[0].message,
     };
   }
-  return { code: 201, stored: project(result.object as Record<string, Json>) };
+  return {
+    code: 201,
+    stored: project(result.object as unknown as Record<string, Json>),
+  };
 }
 
 /** The library's verdicts on the whole corpus. */

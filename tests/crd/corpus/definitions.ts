@@ -13,6 +13,7 @@ import {
   Nullable,
   PreserveUnknownFields,
 } from "../../../crd/mod.ts";
+import { Website } from "../../../examples/resources.ts";
 
 /** One object of a definition, as sent to the server. */
 export interface CorpusObject {
@@ -42,6 +43,8 @@ export interface CorpusDefinition {
   objects?: CorpusObject[];
   /** Generate objects from the schema too (default true). */
   generate?: boolean;
+  /** Default `Namespaced`. */
+  scope?: "Namespaced" | "Cluster";
 }
 
 const S = Type.String;
@@ -1356,6 +1359,38 @@ export const definitions: CorpusDefinition[] = [
         metadata: { name: "sample", finalizers: ["example.com/cleanup"] },
       },
       { id: "unknown-top-level", spec: {}, extra: { bogus: 1 } },
+    ],
+  },
+  {
+    id: "cluster-scoped",
+    category: "metadata",
+    scope: "Cluster",
+    spec: O({ a: Opt(S()) }),
+    generate: false,
+    objects: [
+      { id: "plain", spec: { a: "x" } },
+      {
+        id: "with-namespace",
+        spec: {},
+        metadata: { name: "sample", namespace: "corpus" },
+      },
+    ],
+  },
+  // the example operator's resource
+  {
+    id: "example-website",
+    category: "examples",
+    spec: Website.source.spec,
+    status: Website.source.status,
+    objects: [
+      {
+        id: "typical",
+        spec: { domain: "blog.example.com", image: "nginx:1.27", replicas: 2 },
+      },
+      {
+        id: "no-replicas",
+        spec: { domain: "blog.example.com", image: "nginx:1.27" },
+      },
     ],
   },
   // status subresource
