@@ -145,7 +145,7 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
         typeof name === "string"
           ? `${this.#target.kind} ${JSON.stringify(name)}`
           : this.#target.kind,
-        problems,
+        { fields: problems, serverOnlyRules: this.#target.serverOnlyRules },
       );
     }
     return object as Record<string, unknown>;

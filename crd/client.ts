@@ -296,6 +296,8 @@ export interface ClientTarget {
   readonly scope: "Namespaced" | "Cluster";
   /** Whether objects live in a namespace (the controller's `ResourceType`). */
   readonly namespaced: boolean;
+  /** Schema paths with CEL rules only the API server evaluates. */
+  readonly serverOnlyRules?: readonly string[];
   /** Every problem of a candidate object for a write. */
   problems(
     value: unknown,

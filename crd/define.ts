@@ -377,6 +377,23 @@ function schemaAt(
   return node;
 }
 
+function celPaths(schema: JSONSchemaProps, path: string): string[] {
+  const out: string[] = [];
+  if ((schema["x-kubernetes-validations"] ?? []).length > 0) {
+    out.push(path === "" ? "(root)" : path);
+  }
+  for (const [name, field] of Object.entries(schema.properties ?? {})) {
+    out.push(...celPaths(field, path === "" ? name : `${path}.${name}`));
+  }
+  if (schema.items !== undefined) {
+    out.push(...celPaths(schema.items, `${path}[*]`));
+  }
+  if (typeof schema.additionalProperties === "object") {
+    out.push(...celPaths(schema.additionalProperties, `${path}.*`));
+  }
+  return out;
+}
+
 function columnType(
   column: PrinterColumn,
   node: JSONSchemaProps | undefined,
@@ -512,6 +529,12 @@ export class CustomResource<
   readonly statusSchema: JSONSchemaProps | undefined;
   /** The whole object's structural schema (`openAPIV3Schema`). */
   readonly schema: JSONSchemaProps;
+  /**
+   * The schema paths that carry CEL rules (`x-kubernetes-validations`):
+   * passed through to the CRD as written and evaluated by the API server
+   * only, never by `validate`, `problems` or `admit`.
+   */
+  readonly serverOnlyRules: readonly string[];
   /** The TypeBox schemas as given. */
   readonly source: { readonly spec: Spec; readonly status: Status };
 
@@ -591,6 +614,7 @@ export class CustomResource<
       required: ["spec"],
       properties,
     };
+    this.serverOnlyRules = celPaths(this.schema, "");
     this.printerColumns = resolveColumns(
       options.printerColumns ?? [],
       this.schema,
@@ -741,7 +765,7 @@ export class CustomResource<
         typeof name === "string"
           ? `${this.kind} ${JSON.stringify(name)}`
           : this.kind,
-        problems,
+        { fields: problems, serverOnlyRules: this.serverOnlyRules },
       );
     }
     return value as CustomResourceObject<Static<Spec>, StaticStatus<Status>>;

@@ -30,17 +30,41 @@ function listProblems(problems: readonly FieldProblem[]): string {
 export class ValidationError extends Error {
   /** Every problem found, each with its path. */
   readonly fields: readonly FieldProblem[];
+  /**
+   * The schema paths whose CEL rules (`x-kubernetes-validations`) were not
+   * evaluated: only the API server evaluates them, so a value can still be
+   * refused there for them.
+   */
+  readonly serverOnlyRules: readonly string[];
 
   /**
    * Lists the problems of one value.
    *
    * @param subject What was validated, such as `Website "blog"`.
-   * @param fields The problems found (at least one).
+   * @param details The problems found (at least one), alone or with the
+   *   paths of the CEL rules that were not evaluated.
    */
-  constructor(subject: string, fields: readonly FieldProblem[]) {
-    super(`Invalid ${subject}: ${listProblems(fields)}`);
+  constructor(
+    subject: string,
+    details: readonly FieldProblem[] | {
+      fields: readonly FieldProblem[];
+      serverOnlyRules?: readonly string[];
+    },
+  ) {
+    const fields = "fields" in details ? details.fields : details;
+    const rules = "fields" in details ? details.serverOnlyRules ?? [] : [];
+    super(
+      `Invalid ${subject}: ${listProblems(fields)}${
+        rules.length === 0
+          ? ""
+          : ` (not checked here: the CEL rules (x-kubernetes-validations) at ${
+            rules.join(", ")
+          }, which only the API server evaluates)`
+      }`,
+    );
     this.name = "ValidationError";
     this.fields = fields;
+    this.serverOnlyRules = rules;
   }
 }
 

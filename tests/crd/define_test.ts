@@ -347,6 +347,42 @@ describe("defineCustomResource: objects", () => {
     }]);
   });
 
+  it("says which CEL rules it left to the server when it refuses an object", () => {
+    const Ranged = defineCustomResource({
+      ...base,
+      kind: "Ranged",
+      spec: Type.Object({ min: Type.Integer(), max: Type.Integer() }, {
+        "x-kubernetes-validations": [{ rule: "self.min <= self.max" }],
+      }),
+    });
+    assert.deepEqual(Ranged.serverOnlyRules, ["spec"]);
+    assert.deepEqual(
+      Ranged.manifest().spec.versions[0].schema.openAPIV3Schema.properties
+        ?.spec["x-kubernetes-validations"],
+      [{ rule: "self.min <= self.max" }],
+      "passed through as written",
+    );
+    const object = {
+      apiVersion: Ranged.apiVersion,
+      kind: "Ranged",
+      metadata: { name: "r" },
+      spec: { min: 3, max: 2 },
+    };
+    assert.deepEqual(Ranged.problems(object), [], "the rule is not evaluated");
+    assert.throws(
+      () => Ranged.validate({ ...object, spec: { min: "3", max: 2 } }),
+      (e: unknown) => {
+        assert.ok(e instanceof ValidationError);
+        assert.deepEqual(e.serverOnlyRules, ["spec"]);
+        assert.match(
+          e.message,
+          /not checked here: the CEL rules \(x-kubernetes-validations\) at spec, which only the API server evaluates/,
+        );
+        return true;
+      },
+    );
+  });
+
   it("refuses values that are not objects", () => {
     assert.deepEqual(Website.problems(null), [{
       path: "",
