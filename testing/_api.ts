@@ -57,6 +57,8 @@ export interface Target {
   namespace?: string;
   name?: string;
   subresource?: "status";
+  /** `fieldValidation=Strict`: unknown fields of custom objects are refused. */
+  strictFields?: boolean;
 }
 
 /** List and watch query parameters. */
@@ -431,11 +433,19 @@ export class ApiCore {
   #validate(t: Target, obj: JsonObject): void {
     const causes: StatusCause[] = [];
     if (t.def.custom && t.version.schema) {
-      causes.push(
-        ...admitCustomObject(t.version.schema, obj, {
-          namespaced: t.def.namespaced,
-        }),
-      );
+      const admission = admitCustomObject(t.version.schema, obj, {
+        namespaced: t.def.namespaced,
+      });
+      if (t.strictFields === true && admission.pruned.length > 0) {
+        throw badRequest(
+          `strict decoding error: ${
+            admission.pruned.map((path) => `unknown field "${path}"`).join(
+              ", ",
+            )
+          }`,
+        );
+      }
+      causes.push(...admission.causes);
     } else {
       this.#validateMeta(t, obj, causes);
     }

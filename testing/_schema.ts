@@ -45,13 +45,13 @@ export function causeOf(problem: FieldProblem): StatusCause {
 /**
  * Admits a custom object in place, as the server does on a write: after
  * this, `obj` (and its `metadata` object) holds what would be stored.
- * Returns the causes of refusal.
+ * Returns the causes of refusal and the paths of the fields it pruned.
  */
 export function admitCustomObject(
   schema: OpenApiSchema,
   obj: JsonObject,
   options: { namespaced: boolean },
-): StatusCause[] {
+): { causes: StatusCause[]; pruned: string[] } {
   const admission = admitObject(schema, obj, {
     namespaced: options.namespaced,
   });
@@ -65,7 +65,7 @@ export function admitCustomObject(
   }
   for (const key of Object.keys(obj)) delete obj[key];
   Object.assign(obj, value);
-  return admission.problems.map(causeOf);
+  return { causes: admission.problems.map(causeOf), pruned: admission.pruned };
 }
 
 /**

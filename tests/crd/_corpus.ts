@@ -46,6 +46,8 @@ export interface ObjectVerdict {
   message?: string;
   /** What was stored (spec, status, metadata projected), when accepted. */
   stored?: Json;
+  /** The HTTP status of the same write with `fieldValidation=Strict`. */
+  strict?: number;
 }
 
 /** What one server (or the library) made of one definition. */
@@ -604,20 +606,21 @@ async function createObject(
       namesOf(def).plural
     }`;
   // A freshly established CRD may take a moment to be served (404).
-  return await until(`${def.id} to be served`, async () => {
-    const response = await client.fetch("POST", path, {
-      body,
-      query: { dryRun: "All" },
-    });
-    const answer = await json(response);
-    if (
-      response.status === 404 && isSchema(answer.details) &&
-      answer.details.kind === namesOf(def).plural
-    ) {
-      return undefined;
-    }
-    return verdictOf(response.status, answer);
-  }, 30_000);
+  const post = (query: Record<string, string>) =>
+    until(`${def.id} to be served`, async () => {
+      const response = await client.fetch("POST", path, { body, query });
+      const answer = await json(response);
+      if (
+        response.status === 404 && isSchema(answer.details) &&
+        answer.details.kind === namesOf(def).plural
+      ) {
+        return undefined;
+      }
+      return verdictOf(response.status, answer);
+    }, 30_000);
+  const verdict = await post({ dryRun: "All" });
+  const strict = await post({ dryRun: "All", fieldValidation: "Strict" });
+  return { ...verdict, strict: strict.code };
 }
 
 /** Makes the namespaces the corpus writes to (existing ones are fine). */
@@ -703,16 +706,23 @@ export function libraryObjectVerdict(
     operation: "create",
     rejectUnknownFields: false,
   });
+  const strict = resource.problems(structuredClone(body), {
+      operation: "create",
+    }).length === 0
+    ? 201
+    : 422;
   if (result.problems.length > 0) {
     return {
       code: 422,
       fields: [...new Set(result.problems.map((p) => p.path))].sort(),
       message: result.problems[0].message,
+      strict,
     };
   }
   return {
     code: 201,
     stored: project(result.object as unknown as Record<string, Json>),
+    strict,
   };
 }
 
@@ -753,10 +763,11 @@ export interface Difference {
   /** The object, or undefined for the CRD itself. */
   object?: string;
   /**
-   * `crd`, `verdict` or `stored`; `stale` when the manifest or the object
-   * is not the one recorded (run `deno task crd:corpus --record`).
+   * `crd`, `verdict` or `stored`; `strict` for the verdict with
+   * `fieldValidation=Strict`; `stale` when the manifest or the object is
+   * not the one recorded (run `deno task crd:corpus --record`).
    */
-  what: "crd" | "verdict" | "stored" | "stale";
+  what: "crd" | "verdict" | "stored" | "strict" | "stale";
   /** What the reference did. */
   expected: string;
   /** What the run did. */
@@ -835,6 +846,18 @@ export function compare(
           found: got === undefined ? "no such object" : `object ${got.hash}`,
         });
         continue;
+      }
+      if (
+        want.strict !== undefined && got.strict !== undefined &&
+        accepted(want.strict) !== accepted(got.strict)
+      ) {
+        out.push({
+          definition: id,
+          object: objectId,
+          what: "strict",
+          expected: `${want.strict}`,
+          found: `${got.strict}`,
+        });
       }
       if (accepted(want.code) !== accepted(got.code)) {
         out.push({
