@@ -74,6 +74,7 @@
  */
 export {
   type KubeConfig,
+  type ReceivedRequest,
   TestApiServer,
   type TestApiServerOptions,
 } from "./api_server.ts";
