@@ -157,29 +157,44 @@ function checkNumber(
   }
 }
 
+/** `max*`/`min*` of lengths, items and keys, with the server's reasons. */
+function checkCount(
+  add: Add,
+  path: string,
+  count: { found: number; min?: number; max?: number; unit: string },
+): void {
+  if (count.max !== undefined && count.found > count.max) {
+    add({
+      path,
+      reason: count.unit === "characters"
+        ? "FieldValueTooLong"
+        : "FieldValueTooMany",
+      message:
+        `expected at most ${count.max} ${count.unit}, found ${count.found}`,
+    });
+  }
+  if (count.min !== undefined && count.found < count.min) {
+    add({
+      path,
+      reason: "FieldValueInvalid",
+      message:
+        `expected at least ${count.min} ${count.unit}, found ${count.found}`,
+    });
+  }
+}
+
 function checkString(
   schema: JSONSchemaProps,
   value: string,
   path: string,
   add: Add,
 ): void {
-  const length = [...value].length;
-  if (schema.maxLength !== undefined && length > schema.maxLength) {
-    add({
-      path,
-      reason: "FieldValueTooLong",
-      message:
-        `expected at most ${schema.maxLength} characters, found ${length}`,
-    });
-  }
-  if (schema.minLength !== undefined && length < schema.minLength) {
-    add({
-      path,
-      reason: "FieldValueInvalid",
-      message:
-        `expected at least ${schema.minLength} characters, found ${length}`,
-    });
-  }
+  checkCount(add, path, {
+    found: [...value].length,
+    min: schema.minLength,
+    max: schema.maxLength,
+    unit: "characters",
+  });
   if (typeof schema.pattern === "string") {
     const pattern = compilePattern(schema.pattern);
     if (pattern instanceof Error) {
@@ -347,23 +362,12 @@ export class Validator {
   }
 
   #array(schema: JSONSchemaProps, value: unknown[], path: string): void {
-    const add = this.#add;
-    if (schema.maxItems !== undefined && value.length > schema.maxItems) {
-      add({
-        path,
-        reason: "FieldValueTooMany",
-        message:
-          `expected at most ${schema.maxItems} items, found ${value.length}`,
-      });
-    }
-    if (schema.minItems !== undefined && value.length < schema.minItems) {
-      add({
-        path,
-        reason: "FieldValueInvalid",
-        message:
-          `expected at least ${schema.minItems} items, found ${value.length}`,
-      });
-    }
+    checkCount(this.#add, path, {
+      found: value.length,
+      min: schema.minItems,
+      max: schema.maxItems,
+      unit: "items",
+    });
     if (schema.items !== undefined) {
       value.forEach((item, i) =>
         this.value(schema.items!, item, index(path, i))
@@ -373,23 +377,12 @@ export class Validator {
 
   #object(schema: JSONSchemaProps, value: JsonObject, path: string): void {
     const add = this.#add;
-    const count = Object.keys(value).length;
-    if (schema.maxProperties !== undefined && count > schema.maxProperties) {
-      add({
-        path,
-        reason: "FieldValueTooMany",
-        message:
-          `expected at most ${schema.maxProperties} keys, found ${count}`,
-      });
-    }
-    if (schema.minProperties !== undefined && count < schema.minProperties) {
-      add({
-        path,
-        reason: "FieldValueInvalid",
-        message:
-          `expected at least ${schema.minProperties} keys, found ${count}`,
-      });
-    }
+    checkCount(add, path, {
+      found: Object.keys(value).length,
+      min: schema.minProperties,
+      max: schema.maxProperties,
+      unit: "keys",
+    });
     for (const name of schema.required ?? []) {
       if (!Object.hasOwn(value, name)) {
         add({
