@@ -31,7 +31,10 @@ export const GROUP = "corpus.k8s-operator.dev";
 /** The namespace objects go to unless their metadata names another. */
 export const NAMESPACE = "corpus";
 /** Where the real server's verdicts are recorded. */
-export const RECORDED = new URL("./corpus/recorded.json", import.meta.url);
+export const RECORDED: URL = new URL(
+  "./corpus/recorded.json",
+  import.meta.url,
+);
 
 type Json = unknown;
 type Schema = Record<string, unknown>;
