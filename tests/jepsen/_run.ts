@@ -1,0 +1,499 @@
+/**
+ * One run of the linearizability test: real node processes
+ * (`tests/raft/_node_process.ts`) on loopback, their Raft traffic through
+ * cuttable proxies, concurrent clients recording a history of gets, puts
+ * and compare-and-sets, a nemesis injecting faults, then the checker
+ * (`testing/linearizability/`) on the history.
+ *
+ * How outcomes are recorded (getting this wrong makes the checker miss bugs
+ * or report false ones):
+ *
+ * - Times are `performance.now()` of this process, the one clock of every
+ *   client: the invocation just before the command is written to the node's
+ *   stdin, the completion when its answer is read.
+ * - An answer is a completed operation: a get's value, a put's `ok`, a
+ *   compare-and-set's `ok: true | false` (a failed one had no effect).
+ * - A write refused with `proposed: false` (the node was not the leader and
+ *   handed nothing to Raft) certainly had no effect: discarded.
+ * - A write with no answer (timeout, the node killed or paused) or a
+ *   failure once proposed (leadership lost before it applied: it may still
+ *   commit) is indeterminate: completion at infinity, output unknown.
+ * - A read that failed or got no answer is discarded: a read has no effect.
+ *
+ * @module
+ */
+import {
+  checkLinearizability,
+  HistoryRecorder,
+  type RegisterInput,
+  registerModel,
+  type RegisterOutput,
+  type Verdict,
+} from "../../testing/mod.ts";
+import { Cluster, type NodeEvent } from "../raft/_cluster.ts";
+import { Prng } from "../sim/_prng.ts";
+import { FAULT_KINDS, type FaultKind, Nemesis } from "./_nemesis.ts";
+import type { FaultRecord } from "./_nemesis.ts";
+import { LinkProxies } from "./_proxy.ts";
+import { Workload } from "./_workload.ts";
+
+/** Options of {@linkcode runJepsen}. */
+export interface JepsenOptions {
+  /** Seeds the nemesis and the workload. */
+  seed: number;
+  /** Milliseconds of clients under faults. */
+  durationMs: number;
+  /** Node processes (3 or 5). */
+  nodes?: number;
+  /** Concurrent clients (default 6). */
+  clients?: number;
+  /** `local`: the broken build whose reads skip the read barrier. */
+  reads?: "barrier" | "local" | "leader-local";
+  /** Fault kinds to inject (default all). */
+  faults?: readonly FaultKind[];
+  /** Faults with a duration at once (default 2). */
+  maxActiveFaults?: number;
+  /** Gap between faults, `[min, max]` ms (default `[500, 2000]`). */
+  faultGapMs?: [number, number];
+  /** Duration of a fault, `[min, max]` ms (default `[1000, 3000]`). */
+  faultDurationMs?: [number, number];
+  /** A client's operation without an answer after this is given up (default 2000). */
+  opTimeoutMs?: number;
+  /** Keys in use at once (default 4). */
+  activeKeys?: number;
+  /** Operations per key before it is retired (default 250). */
+  opsPerKey?: number;
+  /** Share of operations sent to a random node instead of the leader (default 0.2). */
+  randomNodeShare?: number;
+  /** Time allowed to the checker (default 120 s). */
+  checkTimeoutMs?: number;
+  /** Progress and fault lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/** Counts of one kind of operation by outcome. */
+export interface OutcomeCounts {
+  /** Answered (for a compare-and-set: it swapped). */
+  ok: number;
+  /** A compare-and-set answered that it did not swap. */
+  failed: number;
+  /** No answer, or failed once proposed: in the history as indeterminate. */
+  indeterminate: number;
+  /** Certainly without effect: left out of the history. */
+  discarded: number;
+}
+
+/** What a run did and what the checker said. */
+export interface JepsenSummary {
+  seed: number;
+  nodes: number;
+  clients: number;
+  reads: "barrier" | "local" | "leader-local";
+  /** Seconds under faults. */
+  seconds: number;
+  /** Operations in the history the checker read. */
+  operations: number;
+  /** Per operation kind. */
+  byOp: Record<RegisterInput["op"], OutcomeCounts>;
+  /** Indeterminate operations in the history. */
+  indeterminate: number;
+  /** Operations discarded (certainly without effect). */
+  discarded: number;
+  /** Per key: operations and indeterminate ones. */
+  keys: { key: string; operations: number; indeterminate: number }[];
+  /** Faults injected, per kind. */
+  faults: Record<FaultKind, number>;
+  /** Every fault, in order. */
+  faultLog: FaultRecord[];
+  /** Milliseconds the checker took, and its search steps. */
+  checkerMs: number;
+  checkerSteps: number;
+  verdict: Verdict;
+  /** The checker's explanation unless `ok`. */
+  explanation?: string;
+  /** Problems besides the verdict: node crashes, a cluster that never recovered. */
+  problems: string[];
+}
+
+const RESULT_TIMEOUT_MS = 30_000;
+
+/** Runs the test once. */
+export async function runJepsen(
+  options: JepsenOptions,
+): Promise<JepsenSummary> {
+  const nodes = options.nodes ?? 3;
+  const clients = options.clients ?? 6;
+  const reads = options.reads ?? "barrier";
+  const opTimeoutMs = options.opTimeoutMs ?? 2_000;
+  const randomShare = options.randomNodeShare ?? 0.2;
+  const log = options.log ?? (() => {});
+  const ids = Array.from({ length: nodes }, (_, i) => i);
+  const root = new Prng(options.seed);
+  const nemesisRng = root.fork();
+  const workloadRng = root.fork();
+  const routeRng = root.fork();
+  const problems: string[] = [];
+
+  const cluster = await Cluster.create({
+    voters: ids,
+    storage: "file",
+    // kill -9 does not lose what a process wrote to the page cache; the
+    // nemesis never crashes the machine, so fsync would only slow the run.
+    fsync: false,
+    proxied: true,
+    reads,
+  });
+  const proxies = await LinkProxies.start(ids, cluster.dir);
+  const started = performance.now();
+  const elapsed = () => (performance.now() - started) / 1000;
+
+  // Who leads, as the nodes report it: the highest term a running node leads.
+  const roles = new Map<number, { role: string; term: number }>();
+  const unsubscribe = cluster.onEvent((e) => {
+    if (e.event === "role") {
+      roles.set(e.id, { role: e.role as string, term: e.term as number });
+    }
+  });
+  const leader = (): number | null => {
+    let best: number | null = null;
+    let term = -1;
+    for (const [id, r] of roles) {
+      if (r.role === "leader" && r.term > term && cluster.procs.has(id)) {
+        best = id;
+        term = r.term;
+      }
+    }
+    return best;
+  };
+
+  const killing = new Set<number>();
+  const watchExit = (id: number) => {
+    const p = cluster.procs.get(id)!;
+    p.exited.then((code) => {
+      if (!killing.has(id) && !closing) {
+        problems.push(
+          `node ${id} exited on its own (code ${code}) at ${
+            elapsed().toFixed(1)
+          } s`,
+        );
+      }
+    });
+  };
+  let closing = false;
+  const start = async (id: number) => {
+    const p = cluster.start(id);
+    watchExit(id);
+    await p.waitFor((e) => e.event === "listening", RESULT_TIMEOUT_MS);
+  };
+  const kill = async (id: number) => {
+    killing.add(id);
+    await cluster.kill(id);
+    roles.delete(id);
+    killing.delete(id);
+  };
+
+  /** Waits for the next role event, at most `capMs`: pacing for retries. */
+  const nextRoleEvent = (capMs: number) =>
+    cluster.waitFor((e) => e.event === "role", {
+      since: cluster.events.length,
+      timeoutMs: capMs,
+    }).then(() => {}, () => {});
+
+  const onLeader = async (
+    cmd: Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<NodeEvent> => {
+    const deadline = performance.now() + timeoutMs;
+    let last: NodeEvent = {
+      event: "result",
+      id: -1,
+      t: 0,
+      error: "NoLeader",
+      message: "no leader found in time",
+    };
+    while (performance.now() < deadline) {
+      const id = leader();
+      const p = id === null ? undefined : cluster.procs.get(id);
+      if (p === undefined) {
+        await nextRoleEvent(250);
+        continue;
+      }
+      try {
+        last = await p.request(
+          cmd,
+          Math.max(
+            1,
+            Math.min(RESULT_TIMEOUT_MS, deadline - performance.now()),
+          ),
+        );
+      } catch (error) {
+        last = {
+          event: "result",
+          id: p.id,
+          t: 0,
+          error: (error as Error).name,
+          message: (error as Error).message,
+        };
+      }
+      if (last.error === undefined) return last;
+      await nextRoleEvent(250);
+    }
+    return last;
+  };
+
+  // Milliseconds since the run began, on this process's monotonic clock.
+  const recorder = new HistoryRecorder<RegisterInput, RegisterOutput>({
+    clock: () => performance.now() - started,
+  });
+  const workload = new Workload(workloadRng, {
+    activeKeys: options.activeKeys ?? 4,
+    opsPerKey: options.opsPerKey ?? 250,
+  });
+  const zero = () => ({ ok: 0, failed: 0, indeterminate: 0, discarded: 0 });
+  const byOp = { get: zero(), put: zero(), cas: zero() };
+  const count = (op: RegisterInput["op"], outcome: keyof OutcomeCounts) =>
+    byOp[op][outcome]++;
+
+  /** Runs one operation against node `target` and records it. */
+  const perform = async (
+    client: number,
+    input: RegisterInput,
+    target: number,
+  ): Promise<"ok" | "refused" | "unknown"> => {
+    const p = cluster.procs.get(target);
+    if (p === undefined) return "refused";
+    const handle = recorder.invoke(client, input);
+    let answer: NodeEvent;
+    try {
+      answer = await p.request({ ...input }, opTimeoutMs);
+    } catch {
+      if (input.op === "get") {
+        recorder.discard(handle);
+        count("get", "discarded");
+        return "refused";
+      }
+      recorder.indeterminate(handle);
+      count(input.op, "indeterminate");
+      return "unknown";
+    }
+    if (answer.error === undefined) {
+      if (input.op === "get") {
+        const value = answer.value as string | null;
+        recorder.complete(handle, { value });
+        workload.observe(input.key, value);
+        count("get", "ok");
+      } else if (input.op === "put") {
+        recorder.complete(handle, {});
+        workload.observe(input.key, input.value);
+        count("put", "ok");
+      } else {
+        const ok = answer.ok === true;
+        recorder.complete(handle, { ok });
+        if (ok) workload.observe(input.key, input.value);
+        count("cas", ok ? "ok" : "failed");
+      }
+      return "ok";
+    }
+    if (input.op === "get" || answer.proposed === false) {
+      recorder.discard(handle);
+      count(input.op, "discarded");
+      return "refused";
+    }
+    recorder.indeterminate(handle);
+    count(input.op, "indeterminate");
+    return "unknown";
+  };
+
+  const route = (): number | undefined => {
+    const running = [...cluster.procs.keys()];
+    if (running.length === 0) return undefined;
+    const random = running[Math.floor(routeRng.next() * running.length)];
+    const l = leader();
+    return routeRng.chance(randomShare) || l === null ? random : l;
+  };
+
+  let stopClients = false;
+  const client = async (id: number) => {
+    while (!stopClients) {
+      const target = route();
+      if (target === undefined) {
+        await nextRoleEvent(100);
+        continue;
+      }
+      const input = workload.next(id);
+      if (await perform(id, input, target) !== "ok") {
+        // No leader here, or none at all: do not spin while one is elected.
+        await nextRoleEvent(50);
+      }
+    }
+  };
+
+  const execute = async (): Promise<JepsenSummary> => {
+    for (const id of ids) await start(id);
+    await cluster.waitForLeader(0, RESULT_TIMEOUT_MS);
+    log(`${elapsed().toFixed(1)} s: ${nodes} nodes up, node ${leader()} leads`);
+    const nemesis = new Nemesis(
+      {
+        cluster,
+        proxies,
+        ids,
+        leader,
+        kill,
+        restart: start,
+        onLeader,
+        elapsed,
+        log,
+      },
+      nemesisRng,
+      {
+        kinds: options.faults ?? FAULT_KINDS,
+        maxActive: options.maxActiveFaults ?? 2,
+        gapMs: options.faultGapMs ?? [500, 2_000],
+        durationMs: options.faultDurationMs ?? [1_000, 3_000],
+      },
+    );
+    const faultStart = performance.now();
+    const workers = Array.from({ length: clients }, (_, i) => client(i));
+    const progress = setInterval(() => {
+      const done = Object.values(byOp).reduce(
+        (sum, c) => sum + c.ok + c.failed + c.indeterminate,
+        0,
+      );
+      log(
+        `${
+          elapsed().toFixed(1)
+        } s: ${done} operations (${recorder.indeterminateCount} indeterminate), ` +
+          `${nemesis.records.length} faults, node ${leader()} leads`,
+      );
+    }, 10_000);
+    try {
+      await nemesis.run(faultStart + options.durationMs);
+      const seconds = (performance.now() - faultStart) / 1000;
+      // Heal whatever is left and make sure every node is back as a voter.
+      proxies.healAll();
+      for (const id of ids) {
+        if (!cluster.procs.has(id)) await start(id);
+        else cluster.procs.get(id)!.signal("SIGCONT");
+      }
+      const members = await onLeader(
+        { op: "members", voters: ids, timeoutMs: 10_000 },
+        60_000,
+      );
+      if (members.error !== undefined) {
+        problems.push(
+          `the membership did not return to ${
+            JSON.stringify(ids)
+          } after the faults: ${members.error}: ${members.message}`,
+        );
+      }
+      stopClients = true;
+      await Promise.all(workers);
+      clearInterval(progress);
+      // Final reads: every key once more through the leader, which also
+      // proves the cluster recovered.
+      const finalClient = clients;
+      for (const key of workload.keys) {
+        const deadline = performance.now() + 30_000;
+        let done = false;
+        while (!done && performance.now() < deadline) {
+          const l = leader();
+          if (l === null) {
+            await nextRoleEvent(250);
+            continue;
+          }
+          done = await perform(finalClient, { key, op: "get" }, l) === "ok";
+          if (!done) await nextRoleEvent(100);
+        }
+        if (!done) {
+          problems.push(`the final read of ${key} got no answer in 30 s`);
+          break;
+        }
+      }
+      log(`${elapsed().toFixed(1)} s: checking`);
+      const history = recorder.history();
+      const result = checkLinearizability(history, {
+        model: registerModel,
+        timeoutMs: options.checkTimeoutMs ?? 120_000,
+      });
+      const summary: JepsenSummary = {
+        seed: options.seed,
+        nodes,
+        clients,
+        reads,
+        seconds,
+        operations: history.length,
+        byOp,
+        indeterminate: history.filter((o) => o.output === undefined).length,
+        discarded: recorder.discardedCount,
+        keys: result.partitions.map((p) => ({
+          key: p.key,
+          operations: p.operations,
+          indeterminate: p.indeterminate,
+        })),
+        faults: nemesis.counts(),
+        faultLog: nemesis.records,
+        checkerMs: result.ms,
+        checkerSteps: result.steps,
+        verdict: result.verdict,
+        problems,
+      };
+      if (result.explanation !== undefined) {
+        summary.explanation = result.explanation;
+      }
+      return summary;
+    } finally {
+      stopClients = true;
+      clearInterval(progress);
+    }
+  };
+  try {
+    return await execute();
+  } finally {
+    closing = true;
+    unsubscribe();
+    for (const p of cluster.procs.values()) {
+      if (p.child.exitCode === null) p.signal("SIGCONT");
+    }
+    await cluster.close();
+    await proxies.close();
+  }
+}
+
+function keyLine(keys: JepsenSummary["keys"]): string {
+  if (keys.length <= 24) {
+    return keys.map((k) => `${k.key} ${k.operations}/${k.indeterminate}`)
+      .join(", ");
+  }
+  const ops = keys.map((k) => k.operations).sort((a, b) => a - b);
+  const worst = [...keys].sort((a, b) => b.indeterminate - a.indeterminate)
+    .slice(0, 5);
+  return `${keys.length} keys, operations per key min ${ops[0]}, median ${
+    ops[ops.length >> 1]
+  }, max ${ops[ops.length - 1]}; most indeterminate: ${
+    worst.map((k) => `${k.key} ${k.operations}/${k.indeterminate}`).join(", ")
+  }`;
+}
+
+/** The summary as the task prints it. */
+export function formatSummary(s: JepsenSummary): string {
+  const ops = Object.entries(s.byOp).map(([name, c]) =>
+    `${name} ${c.ok} ok` +
+    (name === "cas" ? `, ${c.failed} failed` : "") +
+    `, ${c.indeterminate} indeterminate, ${c.discarded} discarded`
+  );
+  const faults = Object.entries(s.faults).map(([k, n]) => `${k} ${n}`);
+  const lines = [
+    `seed ${s.seed}: ${s.nodes} nodes, ${s.clients} clients, reads ${s.reads}, ` +
+    `${s.seconds.toFixed(1)} s under faults`,
+    `operations checked: ${s.operations} (${s.indeterminate} indeterminate; ` +
+    `${s.discarded} discarded as certainly without effect)`,
+    `by kind: ${ops.join("; ")}`,
+    `per key (operations/indeterminate): ${keyLine(s.keys)}`,
+    `faults injected: ${faults.join(", ")} (${s.faultLog.length} in all)`,
+    `checker: ${s.checkerMs.toFixed(0)} ms, ${s.checkerSteps} search steps`,
+    `verdict: ${s.verdict}`,
+  ];
+  if (s.explanation !== undefined) lines.push(`  ${s.explanation}`);
+  for (const p of s.problems) lines.push(`problem: ${p}`);
+  return lines.join("\n");
+}
