@@ -45,6 +45,8 @@ export interface FaultRecord {
   healed?: number;
   /** What came of it, for transfers and membership changes. */
   outcome?: string;
+  /** Whether a transfer handed over, or a membership change went both ways. */
+  effective?: boolean;
 }
 
 /** What the nemesis needs from the run. */
@@ -126,13 +128,15 @@ export class Nemesis {
     await Promise.all(this.#active);
   }
 
-  /** Faults injected per kind. */
-  counts(): Record<FaultKind, number> {
-    const out = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<
-      FaultKind,
-      number
-    >;
-    for (const r of this.records) out[r.kind]++;
+  /** Faults injected per kind, and of them the effective transfers and membership changes. */
+  counts(): Record<FaultKind, { injected: number; effective: number }> {
+    const out = Object.fromEntries(
+      FAULT_KINDS.map((k) => [k, { injected: 0, effective: 0 }]),
+    ) as Record<FaultKind, { injected: number; effective: number }>;
+    for (const r of this.records) {
+      out[r.kind].injected++;
+      if (r.effective ?? true) out[r.kind].effective++;
+    }
     return out;
   }
 
@@ -272,15 +276,19 @@ export class Nemesis {
     if (leader === null || p === undefined || this.#busy.has(leader)) {
       return null;
     }
-    const others = this.#ctx.ids.filter((id) => id !== leader);
+    const others = this.#ctx.ids.filter((id) =>
+      id !== leader && !this.#busy.has(id) && this.#ctx.cluster.procs.has(id)
+    );
+    if (others.length === 0) return null;
     const to = others[Math.floor(index * others.length)];
     const record = this.#record("transfer", `node ${leader} -> node ${to}`);
     return (async () => {
       try {
         const r = await p.request({ op: "transfer", to }, 5_000);
-        record.outcome = r.leader === null || r.leader === undefined
-          ? "no handover"
-          : `node ${r.leader} leads`;
+        record.effective = typeof r.leader === "number";
+        record.outcome = record.effective
+          ? `node ${r.leader} leads`
+          : `no handover: ${JSON.stringify(r)}`;
       } catch (error) {
         record.outcome = (error as Error).message;
       }
@@ -309,6 +317,7 @@ export class Nemesis {
         await delay(duration);
         const added = await change(all);
         record.outcome = `removed: ${removed}; added back: ${added}`;
+        record.effective = removed === "done" && added === "done";
         this.#healed(record);
       } finally {
         this.#busy.delete(id);

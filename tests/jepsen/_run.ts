@@ -65,6 +65,8 @@ export interface JepsenOptions {
   opsPerKey?: number;
   /** Share of operations sent to a random node instead of the leader (default 0.2). */
   randomNodeShare?: number;
+  /** Snapshot after this many applied entries (default 200: often, so that lagging nodes get snapshots). */
+  snapshotEvery?: number;
   /** Time allowed to the checker (default 120 s). */
   checkTimeoutMs?: number;
   /** Progress and fault lines (default: none). */
@@ -101,8 +103,16 @@ export interface JepsenSummary {
   discarded: number;
   /** Per key: operations and indeterminate ones. */
   keys: { key: string; operations: number; indeterminate: number }[];
-  /** Faults injected, per kind. */
-  faults: Record<FaultKind, number>;
+  /**
+   * Faults injected per kind, and how many took effect (a transfer that
+   * handed over, a membership change that removed and re-added; the other
+   * kinds always do).
+   */
+  faults: Record<FaultKind, { injected: number; effective: number }>;
+  /** Terms in which some node became leader. */
+  leaderTerms: number;
+  /** Snapshots taken, and installed (a node's state replaced by one). */
+  snapshots: { taken: number; installed: number };
   /** Every fault, in order. */
   faultLog: FaultRecord[];
   /** Milliseconds the checker took, and its search steps. */
@@ -140,6 +150,7 @@ export async function runJepsen(
     // kill -9 does not lose what a process wrote to the page cache; the
     // nemesis never crashes the machine, so fsync would only slow the run.
     fsync: false,
+    snapshotEvery: options.snapshotEvery ?? 200,
     proxied: true,
     reads,
   });
@@ -149,10 +160,14 @@ export async function runJepsen(
 
   // Who leads, as the nodes report it: the highest term a running node leads.
   const roles = new Map<number, { role: string; term: number }>();
+  const leaderTerms = new Set<number>();
+  const snapshots = { taken: 0, installed: 0 };
   const unsubscribe = cluster.onEvent((e) => {
     if (e.event === "role") {
       roles.set(e.id, { role: e.role as string, term: e.term as number });
-    }
+      if (e.role === "leader") leaderTerms.add(e.term as number);
+    } else if (e.event === "snapshot") snapshots.taken++;
+    else if (e.event === "restore") snapshots.installed++;
   });
   const leader = (): number | null => {
     let best: number | null = null;
@@ -431,6 +446,8 @@ export async function runJepsen(
           indeterminate: p.indeterminate,
         })),
         faults: nemesis.counts(),
+        leaderTerms: leaderTerms.size,
+        snapshots,
         faultLog: nemesis.records,
         checkerMs: result.ms,
         checkerSteps: result.steps,
@@ -481,7 +498,10 @@ export function formatSummary(s: JepsenSummary): string {
     (name === "cas" ? `, ${c.failed} failed` : "") +
     `, ${c.indeterminate} indeterminate, ${c.discarded} discarded`
   );
-  const faults = Object.entries(s.faults).map(([k, n]) => `${k} ${n}`);
+  const faults = Object.entries(s.faults).map(([k, n]) =>
+    `${k} ${n.injected}` +
+    (n.effective < n.injected ? ` (${n.effective} took effect)` : "")
+  );
   const lines = [
     `seed ${s.seed}: ${s.nodes} nodes, ${s.clients} clients, reads ${s.reads}, ` +
     `${s.seconds.toFixed(1)} s under faults`,
@@ -489,7 +509,9 @@ export function formatSummary(s: JepsenSummary): string {
     `${s.discarded} discarded as certainly without effect)`,
     `by kind: ${ops.join("; ")}`,
     `per key (operations/indeterminate): ${keyLine(s.keys)}`,
-    `faults injected: ${faults.join(", ")} (${s.faultLog.length} in all)`,
+    `faults injected: ${faults.join(", ")} (${s.faultLog.length} in all); ` +
+    `leaders in ${s.leaderTerms} terms; snapshots ${s.snapshots.taken} taken, ` +
+    `${s.snapshots.installed} installed`,
     `checker: ${s.checkerMs.toFixed(0)} ms, ${s.checkerSteps} search steps`,
     `verdict: ${s.verdict}`,
   ];

@@ -37,8 +37,14 @@ describe("the replicated key-value store under a nemesis (real processes)", () =
     assert.ok(summary.byOp.cas.ok > 20, report);
     assert.ok(summary.byOp.cas.failed > 20, report);
     for (const kind of FAULT_KINDS) {
-      assert.ok(summary.faults[kind] >= 1, `no ${kind} fault\n${report}`);
+      assert.ok(
+        summary.faults[kind].injected >= 1,
+        `no ${kind} fault\n${report}`,
+      );
     }
+    // The faults bit: leadership moved, and snapshots were taken and sent.
+    assert.ok(summary.leaderTerms >= 3, report);
+    assert.ok(summary.snapshots.installed >= 1, report);
   });
 
   it("catches the broken build whose reads skip the read barrier", async () => {

@@ -205,6 +205,8 @@ export interface ClusterOptions {
   tickMs?: number;
   electionTicks?: number;
   fsync?: boolean;
+  /** Snapshot the state machine after this many applied entries. */
+  snapshotEvery?: number;
   /** Peers talk through `link-<from>-<to>.url` files in `dir` (proxies). */
   proxied?: boolean;
   /** `local`: the broken build whose reads skip the read barrier. */
@@ -245,6 +247,7 @@ export class Cluster {
       tickMs: this.#opts.tickMs,
       electionTicks: this.#opts.electionTicks,
       fsync: this.#opts.fsync,
+      snapshotEvery: this.#opts.snapshotEvery,
       proxied: this.#opts.proxied,
       reads: this.#opts.reads,
     }, (e) => {

@@ -3,21 +3,23 @@
  * benchmarks. Configured by one JSON argument:
  *
  * `{ id, voters, dataDir, clusterDir, storage?: "file" | "memory",
- *    tickMs?, electionTicks?, fsync?, proxied?, reads?: "barrier" | "local" | "leader-local" }`
+ *    tickMs?, electionTicks?, fsync?, snapshotEvery?, proxied?,
+ *    reads?: "barrier" | "local" | "leader-local" }`
  *
  * It listens on a free loopback port and writes its URL to
  * `clusterDir/<id>.url`, where peers look it up; with `proxied`, it sends
  * to peer `p` through the URL in `clusterDir/link-<id>-<p>.url` instead (a
  * proxy the test can cut: `tests/jepsen/_proxy.ts`). It prints JSON lines on
- * stdout (`listening`, `role`, `guard`, `result`, `stopping`, `stopped`) and
+ * stdout (`listening`, `role`, `guard`, `result`, `snapshot` when the
+ * state machine is snapshotted, `restore` when it is replaced by a
+ * snapshot, `stopping`, `stopped`) and
  * takes commands as JSON lines on stdin (`put`, `get`, `cas`, `status`,
  * `members`, `transfer`, `load`). A `put` or `cas` that fails says whether
  * it was `proposed`: `false` only when this node was not the leader and
  * never handed it to Raft (it certainly had no effect); `true` means its
- * outcome is unknown (it may still commit). `reads: "local"` is a
- * deliberately broken build for the linearizability test: `get` skips the
- * read barrier and answers from the local store on any node, leader or
- * not. A probe samples the leader guard every 2 ms; each
+ * outcome is unknown (it may still commit). `reads: "local"` and
+ * `"leader-local"` are deliberately broken builds for the linearizability
+ * test (see `brokenRead`). A probe samples the leader guard every 2 ms; each
  * `guard` line carries the interval `[start, end]` in which the guard said
  * "leader", as observed: the first and the last sample that found it so,
  * stamped on the system clock (`_wall_clock.ts`), which all processes
@@ -36,6 +38,7 @@ import { LeaderElection } from "../../controller/leader_election.ts";
 import { args, exit, onSignal } from "../../platform/mod.ts";
 import { FileStorage } from "../../raft/file_storage.ts";
 import { KeyValueStore, ReplicatedKv } from "../../raft/kv.ts";
+import type { StateMachine } from "../../raft/kv.ts";
 import { MemoryStorage } from "../../raft/memory_storage.ts";
 import { NotLeaderError } from "../../raft/errors.ts";
 import { RaftNode } from "../../raft/node.ts";
@@ -52,6 +55,7 @@ interface Config {
   tickMs?: number;
   electionTicks?: number;
   fsync?: boolean;
+  snapshotEvery?: number;
   proxied?: boolean;
   reads?: "barrier" | "local" | "leader-local";
 }
@@ -93,11 +97,24 @@ const storage: Storage = config.storage === "memory"
   ? new MemoryStorage()
   : await FileStorage.open(config.dataDir, { fsync: config.fsync ?? true });
 const store = new KeyValueStore();
+// The store, reporting snapshots taken and installed.
+const stateMachine: StateMachine = {
+  apply: (entry) => store.apply(entry),
+  snapshot: () => {
+    emit({ event: "snapshot" });
+    return store.snapshot();
+  },
+  restore: (data) => {
+    store.restore(data);
+    emit({ event: "restore" });
+  },
+};
 node = await RaftNode.start({
   id: config.id,
   storage,
   bootstrap: { voters: config.voters, learners: [] },
-  stateMachine: store,
+  stateMachine,
+  snapshotEvery: config.snapshotEvery,
   send: (messages) => transport.send(messages),
   tickMs: config.tickMs,
   electionTicks: config.electionTicks,
