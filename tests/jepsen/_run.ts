@@ -182,6 +182,7 @@ export async function runJepsen(
   };
 
   const killing = new Set<number>();
+  let closing = false;
   const watchExit = (id: number) => {
     const p = cluster.procs.get(id)!;
     p.exited.then((code) => {
@@ -194,7 +195,6 @@ export async function runJepsen(
       }
     });
   };
-  let closing = false;
   const start = async (id: number) => {
     const p = cluster.start(id);
     watchExit(id);
