@@ -72,9 +72,27 @@ export interface NemesisContext {
   log(line: string): void;
 }
 
+/**
+ * How a partition cuts: a node off both ways, only the links into it, only
+ * the links out of it, or (5 nodes) a minority off both ways.
+ */
+export const PARTITION_VARIANTS = [
+  "isolate",
+  "inbound",
+  "outbound",
+  "minority",
+] as const;
+
+/** One way of cutting. */
+export type PartitionVariant = typeof PARTITION_VARIANTS[number];
+
 /** Options of a {@linkcode Nemesis}. */
 export interface NemesisOptions {
   kinds: readonly FaultKind[];
+  /** How often a kill, pause, partition or removal aims at the leader (default 0.5). */
+  leaderShare?: number;
+  /** Partition variants to draw from (default all; `minority` needs 5 nodes). */
+  partitions?: readonly PartitionVariant[];
   /** Faults with a duration active at once, at most. */
   maxActive: number;
   /** Milliseconds between two faults, `[min, max]`. */
@@ -142,7 +160,7 @@ export class Nemesis {
 
   /** A node that is free, running, preferably the leader (half the time). */
   #target(options: { running: boolean }): number | null {
-    const aimAtLeader = this.#rng.chance(0.5);
+    const aimAtLeader = this.#rng.chance(this.#opts.leaderShare ?? 0.5);
     const index = this.#rng.next();
     const free = this.#ctx.ids.filter((id) =>
       !this.#busy.has(id) &&
@@ -226,9 +244,10 @@ export class Nemesis {
 
   #partition(duration: number): Promise<void> | null {
     const ids = this.#ctx.ids;
-    const variants = ids.length >= 5
-      ? ["isolate", "inbound", "outbound", "minority"] as const
-      : ["isolate", "inbound", "outbound"] as const;
+    const variants = (this.#opts.partitions ?? PARTITION_VARIANTS).filter((v) =>
+      v !== "minority" || ids.length >= 5
+    );
+    if (variants.length === 0) return null;
     const variant = this.#rng.pick(variants);
     const others = this.#rng.shuffle(ids);
     const id = this.#target({ running: false });

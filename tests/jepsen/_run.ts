@@ -24,7 +24,8 @@
  */
 import {
   checkLinearizability,
-  HistoryRecorder,
+  type Operation,
+  type PartitionResult,
   type RegisterInput,
   registerModel,
   type RegisterOutput,
@@ -32,10 +33,17 @@ import {
 } from "../../testing/mod.ts";
 import { Cluster, type NodeEvent } from "../raft/_cluster.ts";
 import { Prng } from "../sim/_prng.ts";
-import { FAULT_KINDS, type FaultKind, Nemesis } from "./_nemesis.ts";
+import {
+  delay,
+  FAULT_KINDS,
+  type FaultKind,
+  Nemesis,
+  type PartitionVariant,
+} from "./_nemesis.ts";
 import type { FaultRecord } from "./_nemesis.ts";
 import { LinkProxies } from "./_proxy.ts";
 import { Workload } from "./_workload.ts";
+import { KeyedHistory } from "./_history.ts";
 
 /** Options of {@linkcode runJepsen}. */
 export interface JepsenOptions {
@@ -45,19 +53,28 @@ export interface JepsenOptions {
   durationMs: number;
   /** Node processes (3 or 5). */
   nodes?: number;
-  /** Concurrent clients (default 6). */
+  /** Concurrent clients doing gets, puts and compare-and-sets (default 6). */
   clients?: number;
+  /**
+   * Concurrent clients doing only gets (default 2): they never wait on a
+   * write that hangs on a cut-off leader, so reads go on through every fault.
+   */
+  readers?: number;
   /** `local`: the broken build whose reads skip the read barrier. */
   reads?: "barrier" | "local" | "leader-local";
   /** Fault kinds to inject (default all). */
   faults?: readonly FaultKind[];
+  /** How often a fault aims at the leader (default 0.5). */
+  leaderShare?: number;
+  /** Partition variants (default all). */
+  partitions?: readonly PartitionVariant[];
   /** Faults with a duration at once (default 2). */
   maxActiveFaults?: number;
   /** Gap between faults, `[min, max]` ms (default `[500, 2000]`). */
   faultGapMs?: [number, number];
   /** Duration of a fault, `[min, max]` ms (default `[1000, 3000]`). */
   faultDurationMs?: [number, number];
-  /** A client's operation without an answer after this is given up (default 2000). */
+  /** A client's operation without an answer after this is given up (default 500). */
   opTimeoutMs?: number;
   /** Keys in use at once (default 4). */
   activeKeys?: number;
@@ -90,6 +107,7 @@ export interface JepsenSummary {
   seed: number;
   nodes: number;
   clients: number;
+  readers: number;
   reads: "barrier" | "local" | "leader-local";
   /** Seconds under faults. */
   seconds: number;
@@ -121,11 +139,14 @@ export interface JepsenSummary {
   verdict: Verdict;
   /** The checker's explanation unless `ok`. */
   explanation?: string;
+  /** On a violation: the faults active while its blocked operation ran. */
+  faultsDuring?: FaultRecord[];
   /** Problems besides the verdict: node crashes, a cluster that never recovered. */
   problems: string[];
 }
 
 const RESULT_TIMEOUT_MS = 30_000;
+const READER_PAUSE_MS = 2;
 
 /** Runs the test once. */
 export async function runJepsen(
@@ -133,8 +154,9 @@ export async function runJepsen(
 ): Promise<JepsenSummary> {
   const nodes = options.nodes ?? 3;
   const clients = options.clients ?? 6;
+  const readers = options.readers ?? 2;
   const reads = options.reads ?? "barrier";
-  const opTimeoutMs = options.opTimeoutMs ?? 2_000;
+  const opTimeoutMs = options.opTimeoutMs ?? 500;
   const randomShare = options.randomNodeShare ?? 0.2;
   const log = options.log ?? (() => {});
   const ids = Array.from({ length: nodes }, (_, i) => i);
@@ -257,12 +279,11 @@ export async function runJepsen(
   };
 
   // Milliseconds since the run began, on this process's monotonic clock.
-  const recorder = new HistoryRecorder<RegisterInput, RegisterOutput>({
-    clock: () => performance.now() - started,
-  });
+  const recorder = new KeyedHistory(() => performance.now() - started);
   const workload = new Workload(workloadRng, {
     activeKeys: options.activeKeys ?? 4,
     opsPerKey: options.opsPerKey ?? 250,
+    onRetire: (key) => recorder.retire(key),
   });
   const zero = () => ({ ok: 0, failed: 0, indeterminate: 0, discarded: 0 });
   const byOp = { get: zero(), put: zero(), cas: zero() };
@@ -279,6 +300,7 @@ export async function runJepsen(
     if (p === undefined) return "refused";
     const handle = recorder.invoke(client, input);
     let answer: NodeEvent;
+    const recorded = () => workload.recorded(input.key);
     try {
       answer = await p.request({ ...input }, opTimeoutMs);
     } catch {
@@ -288,10 +310,12 @@ export async function runJepsen(
         return "refused";
       }
       recorder.indeterminate(handle);
+      recorded();
       count(input.op, "indeterminate");
       return "unknown";
     }
     if (answer.error === undefined) {
+      recorded();
       if (input.op === "get") {
         const value = answer.value as string | null;
         recorder.complete(handle, { value });
@@ -315,31 +339,44 @@ export async function runJepsen(
       return "refused";
     }
     recorder.indeterminate(handle);
+    recorded();
     count(input.op, "indeterminate");
     return "unknown";
   };
 
-  const route = (): number | undefined => {
+  /**
+   * The believed leader, a random node when none is known, or on purpose
+   * (`random`: a refusal is expected there) a random node now and then.
+   */
+  const route = (): { target: number; random: boolean } | undefined => {
     const running = [...cluster.procs.keys()];
     if (running.length === 0) return undefined;
-    const random = running[Math.floor(routeRng.next() * running.length)];
+    const target = running[Math.floor(routeRng.next() * running.length)];
     const l = leader();
-    return routeRng.chance(randomShare) || l === null ? random : l;
+    if (l === null) return { target, random: false };
+    return routeRng.chance(randomShare)
+      ? { target, random: true }
+      : { target: l, random: false };
   };
 
   let stopClients = false;
-  const client = async (id: number) => {
+  const client = async (id: number, reader: boolean) => {
     while (!stopClients) {
-      const target = route();
-      if (target === undefined) {
+      const to = route();
+      if (to === undefined) {
         await nextRoleEvent(100);
         continue;
       }
-      const input = workload.next(id);
-      if (await perform(id, input, target) !== "ok") {
-        // No leader here, or none at all: do not spin while one is elected.
+      const input = workload.next(id, { reader });
+      const outcome = await perform(id, input, to.target);
+      if (outcome !== "ok" && !to.random) {
+        // No leader, or it refused or did not answer: do not spin while
+        // another is elected.
         await nextRoleEvent(50);
-      }
+      } // Readers pause between reads: a steady stream through every fault,
+      // without taking the machine from the nodes (reads need no round trip
+      // and would otherwise come thousands a second).
+      else if (reader) await delay(READER_PAUSE_MS);
     }
   };
 
@@ -362,22 +399,23 @@ export async function runJepsen(
       nemesisRng,
       {
         kinds: options.faults ?? FAULT_KINDS,
+        leaderShare: options.leaderShare,
+        partitions: options.partitions,
         maxActive: options.maxActiveFaults ?? 2,
         gapMs: options.faultGapMs ?? [500, 2_000],
         durationMs: options.faultDurationMs ?? [1_000, 3_000],
       },
     );
     const faultStart = performance.now();
-    const workers = Array.from({ length: clients }, (_, i) => client(i));
+    const workers = Array.from(
+      { length: clients + readers },
+      (_, i) => client(i, i >= clients),
+    );
     const progress = setInterval(() => {
-      const done = Object.values(byOp).reduce(
-        (sum, c) => sum + c.ok + c.failed + c.indeterminate,
-        0,
-      );
       log(
         `${
           elapsed().toFixed(1)
-        } s: ${done} operations (${recorder.indeterminateCount} indeterminate), ` +
+        } s: ${recorder.operations} operations (${recorder.indeterminateCount} indeterminate), ` +
           `${nemesis.records.length} faults, node ${leader()} leads`,
       );
     }, 10_000);
@@ -406,7 +444,7 @@ export async function runJepsen(
       clearInterval(progress);
       // Final reads: every key once more through the leader, which also
       // proves the cluster recovered.
-      const finalClient = clients;
+      const finalClient = clients + readers;
       for (const key of workload.keys) {
         const deadline = performance.now() + 30_000;
         let done = false;
@@ -425,20 +463,17 @@ export async function runJepsen(
         }
       }
       log(`${elapsed().toFixed(1)} s: checking`);
-      const history = recorder.history();
-      const result = checkLinearizability(history, {
-        model: registerModel,
-        timeoutMs: options.checkTimeoutMs ?? 120_000,
-      });
+      const result = checkKeys(recorder, options.checkTimeoutMs ?? 120_000);
       const summary: JepsenSummary = {
         seed: options.seed,
         nodes,
         clients,
+        readers,
         reads,
         seconds,
-        operations: history.length,
+        operations: recorder.operations,
         byOp,
-        indeterminate: history.filter((o) => o.output === undefined).length,
+        indeterminate: recorder.indeterminateCount,
         discarded: recorder.discardedCount,
         keys: result.partitions.map((p) => ({
           key: p.key,
@@ -457,6 +492,15 @@ export async function runJepsen(
       if (result.explanation !== undefined) {
         summary.explanation = result.explanation;
       }
+      const blocked = result.blocked;
+      if (blocked !== undefined) {
+        // Fault times are seconds, operation times milliseconds, both since
+        // the run began.
+        summary.faultsDuring = nemesis.records.filter((f) =>
+          f.at * 1000 <= blocked.completedAt &&
+          (f.healed ?? f.at) * 1000 >= blocked.invokedAt
+        );
+      }
       return summary;
     } finally {
       stopClients = true;
@@ -474,6 +518,52 @@ export async function runJepsen(
     await cluster.close();
     await proxies.close();
   }
+}
+
+interface KeysResult {
+  verdict: Verdict;
+  steps: number;
+  ms: number;
+  partitions: PartitionResult<RegisterInput, RegisterOutput>[];
+  explanation?: string;
+  blocked?: Operation<RegisterInput, RegisterOutput>;
+}
+
+/**
+ * Checks every key's history, one key at a time (never all of them as
+ * objects at once), within `timeoutMs` for all.
+ */
+function checkKeys(history: KeyedHistory, timeoutMs: number): KeysResult {
+  const started = performance.now();
+  const partitions: PartitionResult<RegisterInput, RegisterOutput>[] = [];
+  let steps = 0;
+  for (const [, ops] of history.histories()) {
+    const r = checkLinearizability(ops, {
+      model: registerModel,
+      timeoutMs: Math.max(0, started + timeoutMs - performance.now()),
+    });
+    partitions.push(...r.partitions);
+    steps += r.steps;
+  }
+  partitions.sort((a, b) =>
+    a.key.localeCompare(b.key, "en", { numeric: true })
+  );
+  const violation = partitions.find((p) => p.verdict === "violation");
+  const unknown = partitions.filter((p) => p.verdict === "unknown");
+  const result: KeysResult = {
+    verdict: violation ? "violation" : unknown.length > 0 ? "unknown" : "ok",
+    steps,
+    ms: performance.now() - started,
+    partitions,
+  };
+  if (violation !== undefined) {
+    result.explanation = violation.explanation;
+    result.blocked = violation.blocked;
+  } else if (unknown.length > 0) {
+    result.explanation = `${unknown.length} of ${partitions.length} keys ` +
+      `undecided, ${unknown[0].key} first: ${unknown[0].explanation}`;
+  }
+  return result;
 }
 
 function keyLine(keys: JepsenSummary["keys"]): string {
@@ -503,7 +593,8 @@ export function formatSummary(s: JepsenSummary): string {
     (n.effective < n.injected ? ` (${n.effective} took effect)` : "")
   );
   const lines = [
-    `seed ${s.seed}: ${s.nodes} nodes, ${s.clients} clients, reads ${s.reads}, ` +
+    `seed ${s.seed}: ${s.nodes} nodes, ${s.clients} clients and ${s.readers} readers, ` +
+    `reads ${s.reads}, ` +
     `${s.seconds.toFixed(1)} s under faults`,
     `operations checked: ${s.operations} (${s.indeterminate} indeterminate; ` +
     `${s.discarded} discarded as certainly without effect)`,
@@ -516,6 +607,17 @@ export function formatSummary(s: JepsenSummary): string {
     `verdict: ${s.verdict}`,
   ];
   if (s.explanation !== undefined) lines.push(`  ${s.explanation}`);
+  if (s.faultsDuring !== undefined) {
+    lines.push(
+      `  faults active meanwhile: ${
+        s.faultsDuring.map((f) =>
+          `${f.kind} ${f.detail} (${f.at.toFixed(1)}–${
+            (f.healed ?? f.at).toFixed(1)
+          } s)`
+        ).join("; ") || "none"
+      }`,
+    );
+  }
   for (const p of s.problems) lines.push(`problem: ${p}`);
   return lines.join("\n");
 }

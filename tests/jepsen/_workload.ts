@@ -3,8 +3,9 @@
  * compare-and-sets on a few keys at a time.
  *
  * Every written value is unique (`<client>.<sequence>`), so a read names the
- * write it saw. Keys rotate: each key takes `opsPerKey` operations, then a
- * fresh key replaces it. The checker searches each key alone, and a key's
+ * write it saw. Keys rotate: each key takes `opsPerKey` operations that
+ * went into the history (refused ones do not count), then a fresh key
+ * replaces it. The checker searches each key alone, and a key's
  * history stays small however long the run (Jepsen's independent keys), so
  * a 30-minute run is as easy to check as a short one. A compare-and-set
  * usually expects the latest value some client saw for its key, so that
@@ -19,20 +20,19 @@ import type { Prng } from "../sim/_prng.ts";
 export interface WorkloadOptions {
   /** Keys in use at once. */
   activeKeys: number;
-  /** Operations each key takes before it is retired. */
+  /** Recorded operations each key takes before it is retired. */
   opsPerKey: number;
-}
-
-interface Slot {
-  key: string;
-  invoked: number;
+  /** Called when a key is retired: no operation on it will be drawn again. */
+  onRetire?: (key: string) => void;
 }
 
 /** Draws client operations from one seeded generator. */
 export class Workload {
   readonly #rng: Prng;
   readonly #opsPerKey: number;
-  readonly #slots: Slot[] = [];
+  readonly #onRetire: (key: string) => void;
+  readonly #slots: string[] = [];
+  readonly #recorded = new Map<string, number>();
   readonly #seen = new Map<string, (string | null)[]>();
   readonly #sequence = new Map<number, number>();
   readonly #keys: string[] = [];
@@ -40,8 +40,9 @@ export class Workload {
   constructor(rng: Prng, options: WorkloadOptions) {
     this.#rng = rng;
     this.#opsPerKey = options.opsPerKey;
+    this.#onRetire = options.onRetire ?? (() => {});
     for (let i = 0; i < options.activeKeys; i++) {
-      this.#slots.push({ key: this.#newKey(), invoked: 0 });
+      this.#slots.push(this.#newKey());
     }
   }
 
@@ -51,16 +52,19 @@ export class Workload {
     return key;
   }
 
-  /** The next operation of `client`. */
-  next(client: number): RegisterInput {
-    const slot = this.#rng.pick(this.#slots);
-    const key = slot.key;
-    if (++slot.invoked >= this.#opsPerKey) {
-      slot.key = this.#newKey();
-      slot.invoked = 0;
+  /** The next operation of `client`: always a get for a reader. */
+  next(client: number, options: { reader?: boolean } = {}): RegisterInput {
+    const slot = this.#rng.int(this.#slots.length);
+    if ((this.#recorded.get(this.#slots[slot]) ?? 0) >= this.#opsPerKey) {
+      const retired = this.#slots[slot];
+      this.#recorded.delete(retired);
+      this.#seen.delete(retired);
+      this.#slots[slot] = this.#newKey();
+      this.#onRetire(retired);
     }
+    const key = this.#slots[slot];
     const draw = this.#rng.next();
-    if (draw < 0.45) return { key, op: "get" };
+    if (draw < 0.45 || options.reader) return { key, op: "get" };
     const n = (this.#sequence.get(client) ?? 0) + 1;
     this.#sequence.set(client, n);
     const value = `${client}.${n}`;
@@ -70,6 +74,11 @@ export class Workload {
       ? seen[seen.length - 1]
       : this.#rng.pick(seen);
     return { key, op: "cas", expected, value };
+  }
+
+  /** Counts an operation on `key` that went into the history. */
+  recorded(key: string): void {
+    this.#recorded.set(key, (this.#recorded.get(key) ?? 0) + 1);
   }
 
   /** Notes a value some client read or wrote for `key`. */

@@ -9,9 +9,14 @@ import type { RegisterInput } from "../../testing/mod.ts";
 import { Prng } from "../sim/_prng.ts";
 import { Workload } from "./_workload.ts";
 
+/** `count` operations of 4 clients, each recorded (as in the history). */
 function draw(seed: number, count: number): RegisterInput[] {
   const w = new Workload(new Prng(seed), { activeKeys: 3, opsPerKey: 20 });
-  return Array.from({ length: count }, (_, i) => w.next(i % 4));
+  return Array.from({ length: count }, (_, i) => {
+    const op = w.next(i % 4);
+    w.recorded(op.key);
+    return op;
+  });
 }
 
 describe("Workload", () => {
@@ -31,6 +36,20 @@ describe("Workload", () => {
     assert.ok(perKey.size >= 3000 / 20);
     const window = new Set(ops.slice(0, 10).map((op) => op.key));
     assert.ok(window.size <= 3);
+  });
+
+  it("retires a key only for operations that went into the history", () => {
+    const w = new Workload(new Prng(6), { activeKeys: 1, opsPerKey: 5 });
+    for (let i = 0; i < 100; i++) assert.equal(w.next(0).key, "k0");
+    for (let i = 0; i < 5; i++) w.recorded(w.next(0).key);
+    assert.equal(w.next(0).key, "k1");
+  });
+
+  it("gives readers only gets", () => {
+    const w = new Workload(new Prng(7), { activeKeys: 2, opsPerKey: 50 });
+    for (let i = 0; i < 200; i++) {
+      assert.equal(w.next(0, { reader: true }).op, "get");
+    }
   });
 
   it("expects, in compare-and-sets, values that were observed for the key", () => {
