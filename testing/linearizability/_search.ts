@@ -53,8 +53,8 @@ function hashKey(key: unknown): number {
   return mix32(h);
 }
 
-/** The identity of a state for memoisation: the model's key, or a default. */
-export function defaultStateKey(state: unknown): unknown {
+/** The identity of a state for memoisation when the model gives none. */
+function defaultStateKey(state: unknown): unknown {
   return typeof state === "object" && state !== null
     ? JSON.stringify(state)
     : state;

@@ -53,6 +53,13 @@ export interface JepsenOptions {
   durationMs: number;
   /** Node processes (3 or 5). */
   nodes?: number;
+  /**
+   * `file` (default), or `memory`: a killed node restarts empty and
+   * rejoins. Memory storage forgets acknowledged entries, so a lost write is
+   * possible when the nodes that held it are killed in turn
+   * (`raft/README.md`, Storage guarantees).
+   */
+  storage?: "file" | "memory";
   /** Concurrent clients doing gets, puts and compare-and-sets (default 6). */
   clients?: number;
   /**
@@ -106,6 +113,7 @@ export interface OutcomeCounts {
 export interface JepsenSummary {
   seed: number;
   nodes: number;
+  storage: "file" | "memory";
   clients: number;
   readers: number;
   reads: "barrier" | "local" | "leader-local";
@@ -153,6 +161,7 @@ export async function runJepsen(
   options: JepsenOptions,
 ): Promise<JepsenSummary> {
   const nodes = options.nodes ?? 3;
+  const storage = options.storage ?? "file";
   const clients = options.clients ?? 6;
   const readers = options.readers ?? 2;
   const reads = options.reads ?? "barrier";
@@ -168,7 +177,7 @@ export async function runJepsen(
 
   const cluster = await Cluster.create({
     voters: ids,
-    storage: "file",
+    storage,
     // kill -9 does not lose what a process wrote to the page cache; the
     // nemesis never crashes the machine, so fsync would only slow the run.
     fsync: false,
@@ -209,11 +218,12 @@ export async function runJepsen(
     const p = cluster.procs.get(id)!;
     p.exited.then((code) => {
       if (!killing.has(id) && !closing) {
-        problems.push(
-          `node ${id} exited on its own (code ${code}) at ${
-            elapsed().toFixed(1)
-          } s`,
-        );
+        const problem = `node ${id} exited on its own (code ${code}, ` +
+          `signal ${p.child.signalCode}) at ${elapsed().toFixed(1)} s`;
+        problems.push(problem);
+        log(problem);
+        // Gone: the final heal starts it again.
+        if (cluster.procs.get(id) === p) cluster.procs.delete(id);
       }
     });
   };
@@ -467,6 +477,7 @@ export async function runJepsen(
       const summary: JepsenSummary = {
         seed: options.seed,
         nodes,
+        storage,
         clients,
         readers,
         reads,
@@ -593,7 +604,7 @@ export function formatSummary(s: JepsenSummary): string {
     (n.effective < n.injected ? ` (${n.effective} took effect)` : "")
   );
   const lines = [
-    `seed ${s.seed}: ${s.nodes} nodes, ${s.clients} clients and ${s.readers} readers, ` +
+    `seed ${s.seed}: ${s.nodes} nodes (${s.storage} storage), ${s.clients} clients and ${s.readers} readers, ` +
     `reads ${s.reads}, ` +
     `${s.seconds.toFixed(1)} s under faults`,
     `operations checked: ${s.operations} (${s.indeterminate} indeterminate; ` +

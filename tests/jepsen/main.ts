@@ -21,7 +21,7 @@
  * aims at the leader, default 0.5), `--fault-gap MIN,MAX` and
  * `--fault-duration MIN,MAX` (milliseconds, default 500,2000 and
  * 1000,3000), `--broken-reads local|leader-local`,
- * `--quiet`.
+ * `--storage file|memory` (memory: a killed node restarts empty), `--quiet`.
  *
  * @module
  */
@@ -83,6 +83,10 @@ const broken = flag("broken-reads");
 if (broken !== undefined && broken !== "local" && broken !== "leader-local") {
   fail(`Expected --broken-reads local or leader-local, found ${broken}`);
 }
+const storage = flag("storage") ?? "file";
+if (storage !== "file" && storage !== "memory") {
+  fail(`Expected --storage file or memory, found ${storage}`);
+}
 const quiet = args().includes("--quiet");
 const given = (name: string) =>
   flag(name) === undefined ? "" : ` --${name} ${flag(name)}`;
@@ -97,6 +101,7 @@ const replay = `deno task jepsen --seconds ${durationMs / 1000} ` +
     "fault-gap",
     "fault-duration",
     "broken-reads",
+    "storage",
   ]
     .map(given).join("");
 console.log(`jepsen: ${replay}`);
@@ -104,6 +109,7 @@ const summary = await runJepsen({
   seed,
   durationMs,
   nodes,
+  storage,
   clients: number("clients", 6),
   readers: number("readers", 2),
   reads: broken ?? "barrier",

@@ -192,9 +192,15 @@ export class NodeProcess {
     });
   }
 
-  /** Sends a signal. */
+  /** Sends a signal; to a process already gone, none. */
   signal(sig: NodeJS.Signals): void {
-    process.kill(this.child.pid!, sig);
+    if (this.#gone) return;
+    try {
+      process.kill(this.child.pid!, sig);
+    } catch (error) {
+      // It exited after all, and its exit is still on its way to us.
+      if ((error as { code?: string }).code !== "ESRCH") throw error;
+    }
   }
 }
 
