@@ -72,8 +72,8 @@ describe("the replicated key-value store under a nemesis (real processes)", () =
     // check-quorum deposes it, it still says it leads; the broken build
     // answers reads from its store meanwhile, while the majority's new
     // leader already commits. Not every cut opens that window (the old
-    // leader may step down before a new one is elected): caught in 8 of 8
-    // runs of this schedule, at 1 to 11 s.
+    // leader may step down before a new one is elected): caught in each of
+    // 12 runs of this schedule so far, at 1 to 11 s.
     const summary = await runJepsen({
       seed: s,
       durationMs: 15_000,
@@ -87,11 +87,11 @@ describe("the replicated key-value store under a nemesis (real processes)", () =
     const report = formatSummary(summary);
     assert.equal(summary.verdict, "violation", report);
     assert.match(summary.explanation!, /no valid order: get "k\d+" -> /);
+    // ... while a node was cut off (the one that led when it was cut, or
+    // one elected as the cut began, before the nemesis heard of it).
     assert.ok(
-      summary.faultsDuring!.some((f) =>
-        /isolate node \d+ \(leader\)/.test(f.detail)
-      ),
-      `the stale read happened while a leader was cut off\n${report}`,
+      summary.faultsDuring!.some((f) => /^isolate node \d+/.test(f.detail)),
+      `the stale read happened while a node was cut off\n${report}`,
     );
   });
 });
