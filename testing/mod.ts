@@ -55,6 +55,11 @@
  * against a real cluster when `KUBECONFIG` is set, so the two can be
  * compared.
  *
+ * The module also holds a linearizability checker
+ * ({@linkcode checkLinearizability}, {@linkcode HistoryRecorder},
+ * {@linkcode registerModel}): record what concurrent clients of a shared
+ * store saw, and decide whether some order explains it.
+ *
  * @example
  * ```ts ignore
  * import { CoreV1Api } from "@kubernetes/client-node";
@@ -87,3 +92,4 @@ export type {
   RequestMatch,
   Verb,
 } from "./faults.ts";
+export * from "./linearizability/mod.ts";
