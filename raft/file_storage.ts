@@ -12,19 +12,28 @@
  *   atomically (written to a temporary file, synced, renamed, directory
  *   synced).
  *
- * `save()` resolves only after the bytes are on disk (`datasync`), so a node
- * that awaits it before sending never acknowledges a vote or an append it
- * could forget. At start, a damaged record at the very end of the log is a
+ * `save()` resolves only after every byte is written (a short write, which
+ * Node reports without an error on a full disk or at a file-size limit, is
+ * continued or fails) and synced (`datasync`), so a node that awaits it
+ * before sending never acknowledges a vote or an append it could forget. A
+ * failed write rejects with {@linkcode StorageWriteError} and the storage
+ * refuses every later write. At start, a damaged record at the very end of the log is a
  * write torn by a crash and is cut off; a damaged record followed by a valid
  * one is corruption, and {@linkcode FileStorage.open} refuses with a
  * {@linkcode StorageCorruptionError}.
  *
  * @module
  */
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, readFile, rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "./_crc32.ts";
+import {
+  StorageWriteError,
+  syncFile,
+  writeAtomically,
+  writeFully,
+} from "./_files.ts";
 import {
   CodecError,
   readEntry,
@@ -37,6 +46,8 @@ import {
   writeSnapshot,
 } from "./_codec.ts";
 import type { Storage, StorageWrite } from "./storage.ts";
+
+export { StorageWriteError } from "./_files.ts";
 import type { Entry, HardState, PersistedState, Snapshot } from "./types.ts";
 
 const MAGIC = 0x57414c31; // "WAL1"
@@ -146,32 +157,6 @@ function scan(
   return { records, validLength: offset };
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const h = await open(dir, "r");
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
-async function writeAtomically(
-  dir: string,
-  name: string,
-  bytes: Uint8Array,
-): Promise<void> {
-  const tmp = join(dir, `${name}.tmp`);
-  const h = await open(tmp, "w");
-  try {
-    await h.write(bytes);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-  await rename(tmp, join(dir, name));
-  await syncDir(dir);
-}
-
 async function readIfExists(path: string): Promise<Uint8Array | null> {
   try {
     const b = await readFile(path);
@@ -217,12 +202,14 @@ export class FileStorage implements Storage {
   /** Always `true`: what is saved survives a restart. */
   readonly durable: boolean = true;
   readonly #dir: string;
+  readonly #walPath: string;
   readonly #fsync: boolean;
   #wal: FileHandle;
   #hardState: HardState;
   #snapshot: Snapshot | null;
   #entries: Entry[];
   #queue: Promise<void> = Promise.resolve();
+  #failed: Error | null = null;
 
   private constructor(
     dir: string,
@@ -233,6 +220,7 @@ export class FileStorage implements Storage {
     },
   ) {
     this.#dir = dir;
+    this.#walPath = join(dir, "wal.log");
     this.#wal = init.wal;
     this.#fsync = init.fsync;
     this.#hardState = init.state.hardState;
@@ -277,29 +265,36 @@ export class FileStorage implements Storage {
     };
   }
 
-  /** Appends the write to the log and syncs it before resolving. */
+  /**
+   * Appends the write to the log and syncs it before resolving. Rejects with
+   * {@linkcode StorageWriteError} when the bytes could not all be written or
+   * synced (a full disk, a file-size limit, an I/O error); after any failed
+   * write every later one is refused, since the log may end in a record cut
+   * short (the next {@linkcode FileStorage.open} cuts it off).
+   */
   save(write: StorageWrite): Promise<void> {
     return this.#serial(async () => {
       if (write.snapshot !== null) await this.#installSnapshot(write.snapshot);
       if (write.entries.length === 0 && write.hardState === null) return;
       const out = new Writer();
       if (write.entries.length > 0) {
-        this.#appendEntries(write.entries);
+        this.#checkAppend(write.entries);
         record(KIND_ENTRIES, (w) => {
           w.u32(write.entries.length);
           for (const e of write.entries) writeEntry(w, e);
         }, out);
       }
       if (write.hardState !== null) {
-        this.#hardState = { ...write.hardState };
         record(
           KIND_HARD_STATE,
           (w) => writeHardState(w, write.hardState!),
           out,
         );
       }
-      await this.#wal.write(out.finish());
-      if (this.#fsync) await this.#wal.datasync();
+      await writeFully(this.#wal, { bytes: out.finish(), file: this.#walPath });
+      if (this.#fsync) await syncFile(this.#wal, { file: this.#walPath });
+      if (write.entries.length > 0) this.#appendEntries(write.entries);
+      if (write.hardState !== null) this.#hardState = { ...write.hardState };
     });
   }
 
@@ -308,8 +303,7 @@ export class FileStorage implements Storage {
     return this.#serial(async () => {
       const index = snapshot.metadata.index;
       await this.#writeSnapshotFile(snapshot);
-      this.#entries = this.#entries.filter((e) => e.index > index);
-      await this.#rewriteWal();
+      await this.#rewriteWal(this.#entries.filter((e) => e.index > index));
     });
   }
 
@@ -319,23 +313,45 @@ export class FileStorage implements Storage {
   }
 
   #serial(fn: () => Promise<void>): Promise<void> {
-    const next = this.#queue.then(fn);
+    const next = this.#queue.then(async () => {
+      if (this.#failed !== null) {
+        throw new StorageWriteError(
+          `Expected a working log, found writes refused since an earlier one failed: ${this.#failed.message}`,
+          {
+            file: (this.#failed as { file?: string }).file ?? this.#walPath,
+            cause: this.#failed,
+          },
+        );
+      }
+      try {
+        await fn();
+      } catch (error) {
+        // The files may now hold a part of what was asked (or, after a
+        // failed sync, less than they seem to): nothing more is written.
+        this.#failed = error as Error;
+        throw error;
+      }
+    });
     this.#queue = next.catch(() => {});
     return next;
   }
 
-  #appendEntries(entries: Entry[]): void {
+  /** Throws unless `entries` can follow what is stored. */
+  #checkAppend(entries: Entry[]): void {
     const first = entries[0].index;
     const base = this.#snapshot?.metadata.index ?? 0;
-    const keep = Math.max(0, first - base - 1);
-    if (keep > this.#entries.length) {
+    if (first - base - 1 > this.#entries.length) {
       throw new RangeError(
         `Expected entries to start at most at index ${
           base + this.#entries.length + 1
         }, found ${first}`,
       );
     }
-    this.#entries.length = keep;
+  }
+
+  #appendEntries(entries: Entry[]): void {
+    const base = this.#snapshot?.metadata.index ?? 0;
+    this.#entries.length = Math.max(0, entries[0].index - base - 1);
     this.#entries.push(...entries);
   }
 
@@ -343,37 +359,42 @@ export class FileStorage implements Storage {
     const { index, term } = snapshot.metadata;
     const base = this.#snapshot?.metadata.index ?? 0;
     const at = this.#entries[index - base - 1];
-    this.#entries = at !== undefined && at.term === term
+    const entries = at !== undefined && at.term === term
       ? this.#entries.filter((e) => e.index > index)
       : [];
     await this.#writeSnapshotFile(snapshot);
-    await this.#rewriteWal();
+    await this.#rewriteWal(entries);
   }
 
   async #writeSnapshotFile(snapshot: Snapshot): Promise<void> {
     const out = new Writer();
     record(KIND_SNAPSHOT, (w) => writeSnapshot(w, snapshot), out);
-    await writeAtomically(this.#dir, "snapshot.bin", out.finish());
+    await writeAtomically(this.#dir, {
+      name: "snapshot.bin",
+      bytes: out.finish(),
+    });
     this.#snapshot = snapshot;
   }
 
-  async #rewriteWal(): Promise<void> {
+  /** Replaces the log with the snapshot's base, `entries` and the hard state. */
+  async #rewriteWal(entries: Entry[]): Promise<void> {
     const out = new Writer();
     const meta = this.#snapshot?.metadata ?? { index: 0, term: 0 };
     record(KIND_BASE, (w) => {
       w.num(meta.index);
       w.num(meta.term);
     }, out);
-    if (this.#entries.length > 0) {
+    if (entries.length > 0) {
       record(KIND_ENTRIES, (w) => {
-        w.u32(this.#entries.length);
-        for (const e of this.#entries) writeEntry(w, e);
+        w.u32(entries.length);
+        for (const e of entries) writeEntry(w, e);
       }, out);
     }
     record(KIND_HARD_STATE, (w) => writeHardState(w, this.#hardState), out);
+    await writeAtomically(this.#dir, { name: "wal.log", bytes: out.finish() });
+    this.#entries = entries;
     await this.#wal.close();
-    await writeAtomically(this.#dir, "wal.log", out.finish());
-    this.#wal = await open(join(this.#dir, "wal.log"), "a+");
+    this.#wal = await open(this.#walPath, "a+");
   }
 }
 

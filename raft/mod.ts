@@ -36,7 +36,11 @@ export type {
 export { NodeStoppedError } from "./node.ts";
 export { HttpTransport, TransportError } from "./transport.ts";
 export type { HttpTransportOptions, ListenOptions } from "./transport.ts";
-export { FileStorage, StorageCorruptionError } from "./file_storage.ts";
+export {
+  FileStorage,
+  StorageCorruptionError,
+  StorageWriteError,
+} from "./file_storage.ts";
 export type { FileStorageOptions } from "./file_storage.ts";
 export {
   decodeKvCommand,
