@@ -8,13 +8,14 @@
  * - {@linkcode syncDir}: a new name in a directory (a created file, a
  *   rename, a new subdirectory) survives a crash only once the directory
  *   itself is synced.
+ * - {@linkcode ensureDir}: creates missing directories, syncing each parent.
  * - {@linkcode writeAtomically}: temporary file, full write, sync, rename,
  *   directory sync.
  *
  * @module
  */
-import { open, rename } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, open, rename, stat } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 
 /**
  * Raised when bytes could not all be written to a file (a full disk, a
@@ -119,6 +120,35 @@ export async function syncDir(dir: string): Promise<void> {
     await h.sync();
   } finally {
     await h.close();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") return false;
+    throw error;
+  }
+}
+
+/**
+ * Creates `dir` and any missing ancestors, syncing the parent of each
+ * directory it creates, so that the new entries survive a crash.
+ */
+export async function ensureDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  while (!(await exists(at))) {
+    missing.unshift(at);
+    const parent = dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const path of missing) {
+    await mkdir(path, { recursive: true });
+    await syncDir(dirname(path));
   }
 }
 

@@ -24,12 +24,14 @@
  *
  * @module
  */
-import { mkdir, open, readFile, rm } from "node:fs/promises";
+import { open, readFile, rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "./_crc32.ts";
 import {
+  ensureDir,
   StorageWriteError,
+  syncDir,
   syncFile,
   writeAtomically,
   writeFully,
@@ -237,7 +239,7 @@ export class FileStorage implements Storage {
     dir: string,
     options: FileStorageOptions = {},
   ): Promise<FileStorage> {
-    await mkdir(dir, { recursive: true });
+    await ensureDir(dir);
     await rm(join(dir, "wal.log.tmp"), { force: true });
     await rm(join(dir, "snapshot.bin.tmp"), { force: true });
     const snapshot = await loadSnapshot(join(dir, "snapshot.bin"));
@@ -249,6 +251,9 @@ export class FileStorage implements Storage {
       await wal.truncate(validLength);
       await wal.sync();
     }
+    // A new log, or a directory a crash may have left unsynced: its
+    // entries must be on disk before anything is acknowledged.
+    await syncDir(dir);
     return new FileStorage(dir, {
       wal,
       fsync: options.fsync ?? true,
