@@ -39,6 +39,7 @@ export type { HttpTransportOptions, ListenOptions } from "./transport.ts";
 export {
   FileStorage,
   StorageCorruptionError,
+  StorageVersionError,
   StorageWriteError,
 } from "./file_storage.ts";
 export type { FileStorageOptions } from "./file_storage.ts";

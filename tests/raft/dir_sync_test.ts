@@ -75,7 +75,8 @@ function unsyncedAtAcks(calls: Call[], root: string): string[] {
   const fds = new Map<number, string>();
   const open: Obligation[] = [];
   const failures: string[] = [];
-  const created = new Set<string>();
+  /** Paths that exist already: opening them with O_CREAT creates nothing. */
+  const known = new Set<string>();
   const under = (path: string) => path.startsWith(root);
   for (const c of calls) {
     if (c.result < 0) continue;
@@ -86,12 +87,12 @@ function unsyncedAtAcks(calls: Call[], root: string): string[] {
         const [path] = quoted(c.args);
         fds.set(c.result, path);
         if (
-          under(path) && /O_CREAT/.test(c.args) && !created.has(path) &&
+          under(path) && /O_CREAT/.test(c.args) && !known.has(path) &&
           !path.endsWith(".tmp")
         ) {
-          created.add(path);
           open.push({ what: `created ${path}`, dir: dirname(path) });
         }
+        known.add(path);
         break;
       }
       case "fcntl":
@@ -119,6 +120,7 @@ function unsyncedAtAcks(calls: Call[], root: string): string[] {
       case "renameat":
       case "renameat2": {
         const [, to] = quoted(c.args);
+        known.add(to);
         if (under(to)) open.push({ what: `rename to ${to}`, dir: dirname(to) });
         break;
       }
