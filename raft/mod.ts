@@ -35,7 +35,12 @@ export type {
 } from "./node.ts";
 export { NodeStoppedError } from "./node.ts";
 export { HttpTransport, TransportError } from "./transport.ts";
-export type { HttpTransportOptions, ListenOptions } from "./transport.ts";
+export type {
+  HttpTransportOptions,
+  ListenOptions,
+  RefusalReason,
+  TransportRefusal,
+} from "./transport.ts";
 export {
   FileStorage,
   StorageCorruptionError,
