@@ -108,12 +108,22 @@ export interface HttpTransportOptions {
   /** Abandon a request after this many milliseconds (default 2000). */
   requestTimeoutMs?: number;
   /**
-   * After a failed request, wait this long before the next (default 50);
-   * a request refused or reset before any answer, or refused because the
-   * peer no longer knows the session (it restarted), is first resent at
-   * once.
+   * After a failed request, wait this long before the next request to that
+   * peer (default 50), doubling with each further failure up to
+   * `maxRetryDelayMs`, each wait drawn between half and all of it. A
+   * success, or a request from the peer, ends the backoff. The first
+   * request refused or reset before any answer, or refused because the
+   * peer no longer knows the session (it restarted), is resent at once.
    */
   retryDelayMs?: number;
+  /** The longest wait between two failed requests to a peer (default 5000). */
+  maxRetryDelayMs?: number;
+  /** The HTTP client (default: the global `fetch`), e.g. one with a custom CA. */
+  fetch?: typeof fetch;
+  /** A monotonic clock in milliseconds for the backoff (default `performance.now`). */
+  clock?: () => number;
+  /** Randomness in `[0, 1)` for the backoff's jitter (default `Math.random`). */
+  random?: () => number;
   /** Called when a request to a peer fails (for logs and metrics). */
   onSendError?: (peer: NodeId, error: unknown) => void;
   /** Called for each request this node refuses (for logs and metrics). */
@@ -181,6 +191,8 @@ interface PeerQueue {
   /** A batch whose request failed before any answer: sent next, once. */
   resend: Message[] | null;
   inflight: number;
+  /** Requests that failed in a row (the backoff's exponent). */
+  failures: number;
   retryAt: number;
   timer: ReturnType<typeof setTimeout> | null;
   session: OpenSession | null;
@@ -302,8 +314,11 @@ const KIND_OF_PATH: Record<string, FrameHeader["kind"]> = {
  * refused or reset), or that the peer refuses because it no longer knows the
  * session (it restarted), is sent once more at once, after `onSendError`
  * (which may look the peer up again); otherwise a failed request drops its
- * messages (Raft resends what matters) and pauses that peer for
- * `retryDelayMs`.
+ * messages (Raft resends what matters) and that peer is backed off:
+ * `retryDelayMs`, doubling per failure in a row up to `maxRetryDelayMs`,
+ * with jitter, until a request succeeds or the peer is heard from. So a
+ * peer whose name does not resolve (a pod stuck Pending) costs one lookup
+ * every few seconds, not one per heartbeat.
  *
  * @example
  * ```ts ignore
@@ -328,6 +343,9 @@ export class HttpTransport {
   readonly #peers = new Map<NodeId, PeerQueue>();
   readonly #sessions = new SessionTable();
   readonly #slots: BodySlots;
+  readonly #clock: () => number;
+  readonly #random: () => number;
+  readonly #fetch: typeof fetch;
   #server: HttpServer | null = null;
   #closed = false;
   readonly #aborts = new Set<AbortController>();
@@ -347,6 +365,9 @@ export class HttpTransport {
       options.maxConcurrentBodies ?? 16,
       options.maxConcurrentBodiesPerPeer ?? 4,
     );
+    this.#clock = options.clock ?? (() => performance.now());
+    this.#random = options.random ?? Math.random;
+    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
   }
 
   /** Starts the HTTP server; resolves with the port it listens on. */
@@ -465,6 +486,7 @@ export class HttpTransport {
     } finally {
       this.#slots.give(header.from, snapshot);
     }
+    this.#heardFrom(header.from);
     if (messages.length > 0) this.#opts.onMessages(messages);
     return new Response(null, { status: 204 });
   }
@@ -519,6 +541,7 @@ export class HttpTransport {
         { reason: "replay", status: 409, peer: header.from },
       );
     }
+    this.#heardFrom(header.from);
     const welcome = encodeFrame({
       kind: "welcome",
       clusterId: this.#opts.clusterId,
@@ -581,6 +604,7 @@ export class HttpTransport {
           queue: [],
           resend: null,
           inflight: 0,
+          failures: 0,
           retryAt: 0,
           timer: null,
           session: null,
@@ -601,7 +625,7 @@ export class HttpTransport {
       p.inflight < this.#maxInflight &&
       (p.resend !== null || p.queue.length > 0)
     ) {
-      const wait = p.retryAt - performance.now();
+      const wait = p.retryAt - this.#clock();
       if (wait > 0) {
         if (p.timer === null) {
           p.timer = setTimeout(() => {
@@ -618,26 +642,48 @@ export class HttpTransport {
       this.#post(id, { p, batch }).then(
         () => {
           p.inflight--;
+          p.failures = 0;
           this.#pump(id);
         },
         (error) => {
           p.inflight--;
           this.#opts.onSendError?.(id, error);
-          if (resent === null && undelivered(error)) {
+          if (resent === null && p.failures === 0 && undelivered(error)) {
             // Refused or reset before any answer (a peer restarted on a new
             // address, a pooled connection it closed), or a session the
             // peer forgot (it restarted): the peer got nothing, and a vote
             // answer dropped here would cost a whole election timeout.
             // Once, at once, after onSendError had its chance to look the
-            // peer up again.
+            // peer up again; not while the peer keeps failing (a name that
+            // does not resolve would be looked up twice each time).
             p.resend = batch;
           } else {
-            p.retryAt = performance.now() + (this.#opts.retryDelayMs ?? 50);
+            p.failures++;
+            p.retryAt = this.#clock() + this.#backoff(p.failures);
           }
           this.#pump(id);
         },
       );
     }
+  }
+
+  /** The wait after `failures` failed requests in a row: exponential, with jitter. */
+  #backoff(failures: number): number {
+    const base = this.#opts.retryDelayMs ?? 50;
+    const max = this.#opts.maxRetryDelayMs ?? 5000;
+    const nominal = Math.min(max, base * 2 ** Math.min(failures - 1, 30));
+    return nominal * (0.5 + 0.5 * this.#random());
+  }
+
+  /** `peer` sent a frame that verified: it is up, so stop backing off. */
+  #heardFrom(peer: NodeId): void {
+    const p = this.#peers.get(peer);
+    if (p === undefined || p.failures === 0) return;
+    p.failures = 0;
+    p.retryAt = 0;
+    if (p.timer !== null) clearTimeout(p.timer);
+    p.timer = null;
+    this.#pump(peer);
   }
 
   #takeBatch(p: PeerQueue): Message[] {
@@ -671,7 +717,7 @@ export class HttpTransport {
       this.#opts.requestTimeoutMs ?? 2000,
     );
     try {
-      const res = await fetch(base + request.path, {
+      const res = await this.#fetch(base + request.path, {
         method: "POST",
         body: request.body,
         signal: abort.signal,

@@ -45,7 +45,7 @@ describe("Operator.fromEnv", () => {
     assert.deepEqual(config.raft.voters(), [0, 1, 2]);
     assert.equal(
       config.raft.peers.get(2),
-      "website-operator-2.website-operator-raft.website-operator.svc.cluster.local:7000",
+      "website-operator-2.website-operator-raft.website-operator.svc.cluster.local.:7000",
     );
     assert.equal(config.raft.listenPort, 7000);
     assert.equal(config.httpPort, 8080);
