@@ -297,6 +297,21 @@ class BodySlots {
   }
 }
 
+const REASONS: ReadonlySet<string> = new Set<RefusalReason>([
+  "version",
+  "malformed",
+  "signature",
+  "cluster",
+  "receiver",
+  "sender",
+  "session",
+  "replay",
+  "too-large",
+  "busy",
+  "path",
+  "method",
+]);
+
 const KIND_OF_PATH: Record<string, FrameHeader["kind"]> = {
   [HELLO_PATH]: "hello",
   [MESSAGES_PATH]: "messages",
@@ -534,6 +549,12 @@ export class HttpTransport {
       );
     }
     await readBody(bytes, verified);
+    if (!(await bytes.atEnd())) {
+      throw new FrameError(
+        "Expected the request to end after the hello, found more",
+        { reason: "too-large", status: 413, peer: header.from },
+      );
+    }
     const session = this.#sessions.open(header.from, header.nonce);
     if (session === null) {
       throw new FrameError(
@@ -733,7 +754,10 @@ export class HttpTransport {
           "version",
         );
       }
-      const reason = res.headers.get("x-raft-refused") as RefusalReason | null;
+      const refused = res.headers.get("x-raft-refused");
+      const reason = REASONS.has(refused ?? "")
+        ? refused as RefusalReason
+        : null;
       throw new TransportError(
         `Expected ${ok} from node ${id}, found ${res.status}: ${text}`,
         res.status,
