@@ -33,6 +33,8 @@ import type { Storage } from "./raft/storage.ts";
 import { getEnv, onSignal, serve } from "./platform/mod.ts";
 import type { HttpServer } from "./platform/mod.ts";
 import { type OperatorConfig, readOperatorEnv } from "./_operator_env.ts";
+import { ApiHealth, probeApi, watchObserver } from "./_api_health.ts";
+import { ApiFailover, DEFAULT_TRANSFER_AFTER_MS } from "./_api_failover.ts";
 import { controllerMetrics } from "./metrics/controller.ts";
 import { RaftMetrics } from "./metrics/raft.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
@@ -188,6 +190,16 @@ export interface OperatorOptions {
    * with `RAFT_PEERS`.
    */
   followStatefulSet?: boolean;
+  /**
+   * How long, in milliseconds, the leader's requests to the API server
+   * (a `GET /version` probe every second, and the controllers' lists and
+   * watches) must have failed before it hands leadership to a caught-up
+   * follower that reports reaching the API server (default: the config's
+   * `OPERATOR_API_UNREACHABLE_TRANSFER_AFTER_MS`, else 10000; `0` never
+   * hands over). Nothing happens while no follower reaches it; at most one
+   * transfer is attempted per this interval.
+   */
+  apiUnreachableTransferAfterMs?: number;
 }
 
 /**
@@ -477,6 +489,8 @@ class Running implements RunningOperator {
     );
     const peerUrl = peerUrls(raft, options.peerAddress);
     const leaderCommit = { term: 0, commit: 0 };
+    const apiHealth = new ApiHealth(clock);
+    let failover: ApiFailover | null = null;
     let node: RaftNode | null = null;
     let raftMetrics: RaftMetrics | null = null;
     // Refusals are logged once a minute per peer and reason: a peer on
@@ -524,6 +538,7 @@ class Running implements RunningOperator {
             leaderCommit.commit = Math.max(leaderCommit.commit, m.commit);
           }
         }
+        failover?.receive(messages);
         node?.receive(messages);
       },
     });
@@ -535,7 +550,7 @@ class Running implements RunningOperator {
       stateMachine: store,
       send: (messages) => {
         raftMetrics?.sent(messages);
-        return transport.send(messages);
+        return transport.send(failover?.mark(messages) ?? messages);
       },
       tickMs: options.raft?.tickMs ?? config.tickMs ?? undefined,
       electionTicks: options.raft?.electionTicks ?? config.electionTicks ??
@@ -546,7 +561,23 @@ class Running implements RunningOperator {
     });
     const started = node;
     raftMetrics = new RaftMetrics(started, { registry: metrics });
-    const cleanup: (() => void)[] = [() => raftMetrics?.stop()];
+    failover = new ApiFailover({
+      node: started,
+      health: apiHealth,
+      clock,
+      transferAfterMs: options.apiUnreachableTransferAfterMs ??
+        config.apiUnreachableTransferAfterMs ?? DEFAULT_TRANSFER_AFTER_MS,
+      // An answer older than the minimum election timeout (the node's
+      // default is 6 ticks) is too old to vouch for a follower.
+      maxTicksSinceAck: options.raft?.electionTicks ?? config.electionTicks ??
+        6,
+      logger,
+    });
+    const checkFailover = setInterval(() => failover?.check(), 250);
+    const cleanup: (() => void)[] = [
+      () => raftMetrics?.stop(),
+      () => clearInterval(checkFailover),
+    ];
     cleanup.push(
       started.onRoleChange((change) => {
         logger.info("role changed", {
@@ -578,7 +609,7 @@ class Running implements RunningOperator {
       const controllerOptions: ControllerOptions<KubeObject> = {
         observer: hooks.observer,
         queue: { observer: hooks.queue },
-        watch: { observer: hooks.watch },
+        watch: { observer: watchObserver(apiHealth, hooks.watch) },
         client,
         guard: election.guard(),
         namespace: reconciler.namespace ?? config.watchNamespace ?? undefined,
@@ -628,6 +659,11 @@ class Running implements RunningOperator {
         signal: stopControllers.signal,
       })
     );
+    probeApi(client, {
+      health: apiHealth,
+      clock,
+      signal: stopControllers.signal,
+    });
     running = new Running({
       config,
       node: started,
