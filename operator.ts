@@ -593,6 +593,14 @@ class Running implements RunningOperator {
         port: raft.listenPort,
         hostname: options.hostname,
       });
+      // Peers that backed off from this node while it was down hear from it
+      // now, before its election timer runs out.
+      const { conf } = started.status();
+      transport.connect([
+        ...raft.peers.keys(),
+        ...conf.voters,
+        ...conf.learners,
+      ]);
     } catch (error) {
       for (const off of cleanup) off();
       await started.stop({ transfer: false });

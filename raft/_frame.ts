@@ -1,6 +1,6 @@
 /**
  * Internal: the authenticated frames of the Raft transport, wire format
- * version 2 (documented in `raft/README.md`, "Wire format").
+ * version 2 (documented in `raft/README.md`, "Transport security").
  *
  * A frame is a header, the header's MAC, a body and the body's MAC:
  *

@@ -116,7 +116,7 @@ export interface HttpTransportOptions {
    * peer no longer knows the session (it restarted), is resent at once.
    */
   retryDelayMs?: number;
-  /** The longest wait between two failed requests to a peer (default 5000). */
+  /** The longest wait between two failed requests to a peer (default 1000). */
   maxRetryDelayMs?: number;
   /** The HTTP client (default: the global `fetch`), e.g. one with a custom CA. */
   fetch?: typeof fetch;
@@ -332,8 +332,10 @@ const KIND_OF_PATH: Record<string, FrameHeader["kind"]> = {
  * messages (Raft resends what matters) and that peer is backed off:
  * `retryDelayMs`, doubling per failure in a row up to `maxRetryDelayMs`,
  * with jitter, until a request succeeds or the peer is heard from. So a
- * peer whose name does not resolve (a pod stuck Pending) costs one lookup
- * every few seconds, not one per heartbeat.
+ * peer whose name does not resolve (a pod stuck Pending) costs about one
+ * lookup a second, not one per heartbeat; call
+ * {@linkcode HttpTransport.connect} when a node starts, so that peers
+ * backing off from it hear from it at once.
  *
  * @example
  * ```ts ignore
@@ -619,24 +621,49 @@ export class HttpTransport {
   send(messages: readonly Message[]): void {
     if (this.#closed) return;
     for (const m of messages) {
-      let p = this.#peers.get(m.to);
-      if (p === undefined) {
-        p = {
-          queue: [],
-          resend: null,
-          inflight: 0,
-          failures: 0,
-          retryAt: 0,
-          timer: null,
-          session: null,
-          hello: null,
-        };
-        this.#peers.set(m.to, p);
-      }
+      const p = this.#peer(m.to);
       p.queue.push(m);
       if (p.queue.length > this.#maxQueue) p.queue.shift();
     }
     for (const id of new Set(messages.map((m) => m.to))) this.#pump(id);
+  }
+
+  /**
+   * Opens a session with each of `peers` now (a hello each), without
+   * waiting for a message to send. Call it once the node starts: a peer
+   * that backed off from this node while it was down (a restart, a pod that
+   * was Pending) hears from it and sends to it at once, instead of after
+   * its backoff while this node's election timer runs. Failures go to
+   * `onSendError`; never throws.
+   */
+  connect(peers: readonly NodeId[]): void {
+    if (this.#closed) return;
+    for (const id of new Set(peers)) {
+      if (id === this.#opts.id) continue;
+      const p = this.#peer(id);
+      if (p.session !== null || p.hello !== null) continue;
+      this.#session(id, p).catch((error) =>
+        this.#opts.onSendError?.(id, error)
+      );
+    }
+  }
+
+  #peer(id: NodeId): PeerQueue {
+    let p = this.#peers.get(id);
+    if (p === undefined) {
+      p = {
+        queue: [],
+        resend: null,
+        inflight: 0,
+        failures: 0,
+        retryAt: 0,
+        timer: null,
+        session: null,
+        hello: null,
+      };
+      this.#peers.set(id, p);
+    }
+    return p;
   }
 
   #pump(id: NodeId): void {
@@ -691,7 +718,7 @@ export class HttpTransport {
   /** The wait after `failures` failed requests in a row: exponential, with jitter. */
   #backoff(failures: number): number {
     const base = this.#opts.retryDelayMs ?? 50;
-    const max = this.#opts.maxRetryDelayMs ?? 5000;
+    const max = this.#opts.maxRetryDelayMs ?? 1000;
     const nominal = Math.min(max, base * 2 ** Math.min(failures - 1, 30));
     return nominal * (0.5 + 0.5 * this.#random());
   }

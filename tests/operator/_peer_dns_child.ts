@@ -18,7 +18,7 @@ import { args } from "../../platform/mod.ts";
 import { peerUrls } from "../../_peer_urls.ts";
 import { RaftConfig } from "../../discovery/config.ts";
 import { HttpTransport } from "../../raft/transport.ts";
-import type { Message } from "../../raft/types.ts";
+import { messageOf } from "../raft/_frames.ts";
 import { POD_CERT, POD_KEY } from "./_tls_pod.ts";
 
 const { durationMs } = JSON.parse(args()[0]) as { durationMs: number };
@@ -69,19 +69,7 @@ const tlsSender = new HttpTransport({
   onMessages: () => {},
 });
 
-const beat = (to: number): Message => ({
-  type: "heartbeat",
-  from: 0,
-  to,
-  term: 1,
-  logTerm: 0,
-  index: 0,
-  commit: 0,
-  entries: [],
-  reject: false,
-  rejectHint: 0,
-  snapshot: null,
-});
+const beat = (to: number) => messageOf("heartbeat", { from: 0, to });
 const started = performance.now();
 await new Promise<void>((resolve) => {
   const timer = setInterval(() => {

@@ -213,6 +213,34 @@ export class Client {
   }
 }
 
+/**
+ * A request body that hands out `frame`'s header (with its MAC), then holds
+ * the rest until `release()`: `reading` resolves once the receiver asks for
+ * a byte past the header, and `pulled()` counts the chunks it asked for.
+ */
+export function heldBody(frame: Uint8Array) {
+  let release = () => {};
+  const held = new Promise<void>((r) => release = r);
+  let reached = () => {};
+  const reading = new Promise<void>((r) => reached = r);
+  const header = 100 + frame[7];
+  let pulled = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      pulled++;
+      if (pulled === 1) {
+        controller.enqueue(frame.subarray(0, header));
+        return;
+      }
+      reached();
+      await held;
+      controller.enqueue(frame.subarray(header));
+      controller.close();
+    },
+  }, { highWaterMark: 0 });
+  return { stream, release, reading, pulled: () => pulled };
+}
+
 /** A request as it crossed the wire, to be replayed. */
 export interface Captured {
   url: string;

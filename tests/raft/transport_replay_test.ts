@@ -16,6 +16,7 @@ import {
   type Captured,
   Client,
   Events,
+  heldBody,
   MESSAGE_TYPES,
   messageOf,
   msg,
@@ -202,24 +203,13 @@ describe("HTTP transport replay protection", () => {
     const c = new Client(t);
     await c.hello();
     const frame = c.frame([msg()]);
-    let release = () => {};
-    const held = new Promise<void>((r) => release = r);
-    const slow = () => {
-      let step = 0;
-      return new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          if (step++ === 0) controller.enqueue(frame.subarray(0, 102));
-          else {
-            await held;
-            controller.enqueue(frame.subarray(102));
-            controller.close();
-          }
-        },
-      }, { highWaterMark: 0 });
-    };
-    const first = t.handle(post(MESSAGES_PATH, slow()));
-    const second = t.handle(post(MESSAGES_PATH, slow()));
-    release();
+    const original = heldBody(frame);
+    const copy = heldBody(frame);
+    const first = t.handle(post(MESSAGES_PATH, original.stream));
+    const second = t.handle(post(MESSAGES_PATH, copy.stream));
+    await Promise.race([original.reading, copy.reading]);
+    original.release();
+    copy.release();
     const statuses = [(await first).status, (await second).status].sort();
     assert.deepEqual(statuses, [204, 409]);
     assert.equal(got.length, 1);

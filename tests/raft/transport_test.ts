@@ -21,6 +21,7 @@ import { below, seeded } from "./_random.ts";
 import {
   capture,
   Client,
+  heldBody,
   msg,
   post,
   receiver,
@@ -294,21 +295,11 @@ describe("HTTP transport endpoint", () => {
       [stranger.frame([msg({ from: 2 })]), MESSAGES_PATH, 409, "session"],
     ];
     for (const [frame, path, status, reason] of cases) {
-      let pulled = 0;
-      const header = frame.subarray(0, 68 + 2 + 32);
-      const stream = new ReadableStream<Uint8Array>({
-        pull(controller) {
-          pulled++;
-          controller.enqueue(
-            pulled === 1 ? header : frame.subarray(header.length),
-          );
-          if (pulled === 2) controller.close();
-        },
-      }, { highWaterMark: 0 });
-      const res = await t.handle(post(path, stream));
+      const body = heldBody(frame);
+      const res = await t.handle(post(path, body.stream));
       assert.equal(res.status, status, await res.clone().text());
       assert.equal(res.headers.get("x-raft-refused"), reason);
-      assert.equal(pulled, 1, `${reason}: no body byte read`);
+      assert.equal(body.pulled(), 1, `${reason}: no body byte read`);
     }
     assert.deepEqual(refused.map((r) => r.reason), [
       "too-large",
@@ -329,42 +320,25 @@ describe("HTTP transport endpoint", () => {
     await two.hello();
     /** A request whose body stops after the header until `finish()`. */
     const slow = (c: Client, m: Message) => {
-      const frame = c.frame([m]);
-      let finish = () => {};
-      const rest = new Promise<void>((r) => finish = r);
-      let pulled = 0;
-      const stream = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          pulled++;
-          if (pulled === 1) {
-            controller.enqueue(frame.subarray(0, 102));
-          } else {
-            await rest;
-            controller.enqueue(frame.subarray(102));
-            controller.close();
-          }
-        },
-      }, { highWaterMark: 0 });
+      const body = heldBody(c.frame([m]));
       const path = m.type === "snapshot" ? SNAPSHOT_PATH : MESSAGES_PATH;
       return {
-        response: t.handle(post(path, stream)),
-        finish,
-        pulled: () => pulled,
+        response: t.handle(post(path, body.stream)),
+        finish: body.release,
+        reading: body.reading,
+        pulled: body.pulled,
       };
-    };
-    const turn = async () => {
-      for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 0));
     };
     const a1 = slow(one, msg({ index: 1 }));
     const a2 = slow(one, msg({ index: 2 }));
-    await turn();
+    await Promise.all([a1.reading, a2.reading]);
     const a3 = slow(one, msg({ index: 3 }));
     const refusedPerPeer = await a3.response;
     assert.equal(refusedPerPeer.status, 503);
     assert.equal(refusedPerPeer.headers.get("x-raft-refused"), "busy");
     assert.equal(a3.pulled(), 1, "its body was not read");
     const b1 = slow(two, msg({ from: 2, index: 4 }));
-    await turn();
+    await b1.reading;
     const b2 = slow(two, msg({ from: 2, index: 5 }));
     const refusedOverall = await b2.response;
     assert.equal(refusedOverall.status, 503);
@@ -372,7 +346,6 @@ describe("HTTP transport endpoint", () => {
     for (const r of [a1, a2, b1]) r.finish();
     for (const r of [a1, a2, b1]) assert.equal((await r.response).status, 204);
     // Slots are free again; the refused frames' numbers were not used up.
-    a3.finish();
     assert.equal((await one.send([msg({ index: 6 })])).status, 204);
     assert.deepEqual(got.map((b) => b[0].index).sort(), [1, 2, 4, 6]);
   });
@@ -381,28 +354,13 @@ describe("HTTP transport endpoint", () => {
     const { t } = receiver();
     const c = new Client(t);
     await c.hello();
-    const frame = c.frame([snapMsg]);
-    let release = () => {};
-    const held = new Promise<void>((r) => release = r);
-    let step = 0;
-    const first = t.handle(post(
-      SNAPSHOT_PATH,
-      new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          if (step++ === 0) controller.enqueue(frame.subarray(0, 102));
-          else {
-            await held;
-            controller.enqueue(frame.subarray(102));
-            controller.close();
-          }
-        },
-      }, { highWaterMark: 0 }),
-    ));
-    for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 0));
+    const body = heldBody(c.frame([snapMsg]));
+    const first = t.handle(post(SNAPSHOT_PATH, body.stream));
+    await body.reading;
     const second = await c.send([snapMsg]);
     assert.equal(second.status, 503);
     assert.match(await second.text(), /one snapshot body at a time/);
-    release();
+    body.release();
     assert.equal((await first).status, 204);
   });
 
