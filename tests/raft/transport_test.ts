@@ -390,6 +390,26 @@ describe("HTTP transport endpoint", () => {
     assert.deepEqual(got, []);
   });
 
+  it("answers a body broken off by its sender with 400, freeing its slot and its number", async () => {
+    const { t, got, refused } = receiver({ maxConcurrentBodiesPerPeer: 1 });
+    const c = new Client(t);
+    await c.hello();
+    const frame = c.frame([msg()]);
+    let step = 0;
+    const broken = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (step++ === 0) controller.enqueue(frame.subarray(0, 110));
+        else controller.error(new Error("connection reset by peer"));
+      },
+    }, { highWaterMark: 0 });
+    const res = await t.handle(post(MESSAGES_PATH, broken));
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /broken off: connection reset/);
+    assert.equal(refused.at(-1)?.reason, "malformed");
+    assert.equal((await t.handle(post(MESSAGES_PATH, frame))).status, 204);
+    assert.equal(got.length, 1);
+  });
+
   it("answers random and mutated frames with 4xx and never delivers a partial batch", async () => {
     const random = seeded(1234);
     const { t, got } = receiver();
