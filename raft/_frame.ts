@@ -189,10 +189,7 @@ export class StreamBytes {
   async #fill(): Promise<boolean> {
     while (this.#pos >= this.#chunk.length) {
       if (this.#done || this.#reader === null) return false;
-      let next: ReadableStreamReadResult<Uint8Array>;
-      try {
-        next = await this.#reader.read();
-      } catch (error) {
+      const { done, value } = await this.#reader.read().catch((error) => {
         // The sender gave up (its timeout) or the connection broke.
         throw new FrameError(
           `Expected the rest of the request, found it broken off: ${
@@ -200,8 +197,7 @@ export class StreamBytes {
           }`,
           { reason: "malformed", status: 400 },
         );
-      }
-      const { done, value } = next;
+      });
       if (done) {
         this.#done = true;
         return false;
