@@ -213,12 +213,20 @@ export class Client {
   }
 }
 
+/** What {@linkcode heldBody} returns. */
+export interface HeldBody {
+  stream: ReadableStream<Uint8Array>;
+  release: () => void;
+  reading: Promise<void>;
+  pulled: () => number;
+}
+
 /**
  * A request body that hands out `frame`'s header (with its MAC), then holds
  * the rest until `release()`: `reading` resolves once the receiver asks for
  * a byte past the header, and `pulled()` counts the chunks it asked for.
  */
-export function heldBody(frame: Uint8Array) {
+export function heldBody(frame: Uint8Array): HeldBody {
   let release = () => {};
   const held = new Promise<void>((r) => release = r);
   let reached = () => {};
