@@ -52,6 +52,9 @@ describe("HTTP transport backoff", () => {
     const { t, attempts } = failing();
     try {
       await heartbeat(t, 60_000);
+      console.log(
+        `requests to the failing peer in a simulated minute of 1200 heartbeats: ${attempts.length}`,
+      );
       // The first failure is resent at once (a peer that restarted
       // elsewhere gets its vote answer); then the waits double from 50 ms
       // to 1 s, each between half and all of its nominal length, counted
