@@ -35,8 +35,18 @@ export type {
 } from "./node.ts";
 export { NodeStoppedError } from "./node.ts";
 export { HttpTransport, TransportError } from "./transport.ts";
-export type { HttpTransportOptions, ListenOptions } from "./transport.ts";
-export { FileStorage, StorageCorruptionError } from "./file_storage.ts";
+export type {
+  HttpTransportOptions,
+  ListenOptions,
+  RefusalReason,
+  TransportRefusal,
+} from "./transport.ts";
+export {
+  FileStorage,
+  StorageCorruptionError,
+  StorageVersionError,
+  StorageWriteError,
+} from "./file_storage.ts";
 export type { FileStorageOptions } from "./file_storage.ts";
 export {
   decodeKvCommand,

@@ -314,7 +314,7 @@ export function checkOperatorConfig(bundle: Bundle): void {
 
 /**
  * Each pod's ordinal is its node id and every initial voter its peer at
- * `<pod>.<service>.<namespace>.svc.cluster.local:<raft port>`.
+ * `<pod>.<service>.<namespace>.svc.cluster.local.:<raft port>`.
  */
 export function checkPeers(bundle: Bundle): void {
   const { statefulSet, service, env, port } = view(bundle);
@@ -327,7 +327,7 @@ export function checkPeers(bundle: Bundle): void {
   );
   const expected = Array.from({ length: replicas }, (_, i) => [
     i,
-    `${name}-${i}.${service.metadata.name}.${namespace}.svc.cluster.local:${
+    `${name}-${i}.${service.metadata.name}.${namespace}.svc.cluster.local.:${
       port("raft")
     }`,
   ]);
