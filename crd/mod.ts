@@ -41,6 +41,7 @@
  *
  * @module
  */
+import "../platform/check_runtime.ts";
 export {
   CustomResource,
   type CustomResourceDefinitionManifest,

@@ -68,6 +68,7 @@
  *
  * @module
  */
+import "../platform/check_runtime.ts";
 export {
   type KubeConfig,
   type ReceivedRequest,
