@@ -95,4 +95,9 @@ export {
   Nullable,
   PreserveUnknownFields,
 } from "./kube_types.ts";
+export {
+  Conditions,
+  ObservedGeneration,
+  type ResourceCondition,
+} from "./conditions.ts";
 export type { Static } from "typebox";
