@@ -75,6 +75,17 @@ export {
   TestApiServer,
   type TestApiServerOptions,
 } from "./api_server.ts";
+export {
+  type ControlPlane,
+  freeLoopbackPorts,
+  type Leader,
+  ReplicaHarnessError,
+  type ReplicaLogLine,
+  type ReplicaOptions,
+  Replicas,
+  type ReplicaState,
+  startReplicas,
+} from "./replicas.ts";
 export type {
   CloseWatchesOptions,
   DelayOptions,
