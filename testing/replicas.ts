@@ -91,8 +91,8 @@ export interface ReplicaOptions {
   clusterId?: string;
   /** How long any wait may take, in milliseconds (default 30 s). */
   timeoutMs?: number;
-  /** Also print every replica's log lines here as they come (default: nowhere). */
-  echo?: (line: string) => void;
+  /** Called with every log entry of every replica as it comes. */
+  onLog?: (id: number, line: ReplicaLogLine) => void;
 }
 
 /**
@@ -535,11 +535,7 @@ export class Replicas {
       slot.role = String(line.fields.role);
       slot.term = Number(line.fields.term);
     }
-    this.#options.echo?.(
-      `[replica ${slot.id}] ${line.level} ${line.message}${
-        Object.keys(line.fields).length > 0 ? " " + safeJson(line.fields) : ""
-      }`,
-    );
+    this.#options.onLog?.(slot.id, line);
     this.#notify();
   }
 
