@@ -80,9 +80,9 @@ export interface ReplicaOptions {
   main?: URL | string;
   /**
    * Process mode: the whole command line of a replica (for example a
-   * single executable: `["./website-operator"]`).
+   * single executable: `["./website-operator"]`), or of replica `id`.
    */
-  command?: readonly string[];
+  command?: readonly string[] | ((id: number) => readonly string[]);
   /** More environment for every replica (over the harness's). */
   env?: Record<string, string>;
   /** `RAFT_TICK_MS` of the replicas (default: the operator's, 50). */
@@ -446,8 +446,10 @@ export class Replicas {
     }
   }
 
-  #argv(): string[] {
-    if (this.#options.command) return [...this.#options.command];
+  #argv(id: number): string[] {
+    const command = this.#options.command;
+    if (typeof command === "function") return [...command(id)];
+    if (command) return [...command];
     const main = this.#options.main!;
     const path = main instanceof URL ? fileURLToPath(main) : main;
     return runtime === "deno" && /\.m?ts$/.test(path)
@@ -456,7 +458,7 @@ export class Replicas {
   }
 
   async #startProcess(slot: Slot): Promise<void> {
-    const [command, ...args] = this.#argv();
+    const [command, ...args] = this.#argv(slot.id);
     const child = spawn(command, args, {
       env: { ...process.env, NO_COLOR: "1", ...this.env(slot.id) },
       stdio: ["ignore", "pipe", "pipe"],
