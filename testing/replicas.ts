@@ -18,7 +18,7 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "./api_server.ts";
 import {
   isApiError,
   KubeClient,
