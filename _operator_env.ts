@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { RaftConfig } from "./discovery/config.ts";
+import { MissingEnvError } from "./discovery/errors.ts";
 import type { EnvSource } from "./discovery/pod_identity.ts";
 import { getEnv } from "./platform/mod.ts";
 
@@ -220,7 +221,7 @@ function readInteger(
 
 /** Reads and checks the whole environment; throws on the first problem. */
 export function readOperatorEnv(env: EnvSource | undefined): OperatorConfig {
-  const raft = RaftConfig.fromEnv(env);
+  const raft = readRaftConfig(env);
   const { secret, acceptedSecrets } = readSecrets(env);
   const clusterId = read(env, "RAFT_CLUSTER_ID") ??
     raft.identity?.statefulSet ?? "k8s-operator";
@@ -287,4 +288,30 @@ function readFollow(env: EnvSource | undefined): boolean {
       JSON.stringify(raw)
     }`,
   );
+}
+
+const OUTSIDE_STATEFULSET =
+  "outside a StatefulSet set RAFT_NODE_ID and RAFT_PEERS instead, e.g. RAFT_NODE_ID=0 RAFT_PEERS=0=127.0.0.1:7000";
+
+const POD_HINTS: Record<string, string> = {
+  POD_NAME:
+    `in a StatefulSet the pod's name, from the downward API field metadata.name; ${OUTSIDE_STATEFULSET}`,
+  NAMESPACE:
+    `in a StatefulSet the pod's namespace, from the downward API field metadata.namespace; ${OUTSIDE_STATEFULSET}`,
+};
+
+/**
+ * `RaftConfig.fromEnv`, naming the other way to run when a StatefulSet
+ * pod's variables are missing: outside a StatefulSet (a laptop, a test)
+ * `RAFT_NODE_ID` + `RAFT_PEERS` replace them.
+ */
+function readRaftConfig(env: EnvSource | undefined): RaftConfig {
+  try {
+    return RaftConfig.fromEnv(env);
+  } catch (error) {
+    if (error instanceof MissingEnvError && error.variable in POD_HINTS) {
+      throw new MissingEnvError(error.variable, POD_HINTS[error.variable]);
+    }
+    throw error;
+  }
 }

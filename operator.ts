@@ -699,6 +699,15 @@ class Running implements RunningOperator {
       storage: config.dataDir === null ? "memory" : config.dataDir,
       peers: Object.fromEntries(raft.peers),
     });
+    logger.info(watchingMessage(registered, config), {
+      node: raft.nodeId,
+      namespaces: Object.fromEntries(
+        registered.map(({ resource, reconciler }) => [
+          resourceName(resource),
+          reconciler.namespace ?? config.watchNamespace ?? "*",
+        ]),
+      ),
+    });
     return self;
   }
 
@@ -824,6 +833,33 @@ function followWhileLeading(
     off();
     update(false);
   };
+}
+
+function resourceName(resource: ResourceType): string {
+  return resource.group === ""
+    ? resource.plural
+    : `${resource.plural}.${resource.group}`;
+}
+
+/**
+ * Which namespaces the controllers watch, in one sentence (objects
+ * elsewhere are ignored, silently otherwise).
+ */
+function watchingMessage(
+  registered: readonly Registered[],
+  config: OperatorConfig,
+): string {
+  if (registered.length === 0) return "watching nothing: no controller added";
+  const parts = registered.map(({ resource, reconciler }) => {
+    const namespace = reconciler.namespace ?? config.watchNamespace;
+    const where = namespace === null
+      ? "in all namespaces"
+      : `in namespace ${namespace} only${
+        reconciler.namespace === undefined ? " (WATCH_NAMESPACE)" : ""
+      }`;
+    return `${resourceName(resource)} ${where}`;
+  });
+  return `watching ${parts.join(", ")}`;
 }
 
 function text(status: number, body: string): Response {

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import "../platform/check_runtime.ts";
 export type * from "./types.ts";
 export type * from "./storage.ts";
 export * from "./errors.ts";

@@ -88,6 +88,24 @@ describe("Operator.fromEnv", () => {
     assert.equal(config.clusterId, "k8s-operator");
   });
 
+  it("with an empty environment names POD_NAME and the RAFT_NODE_ID + RAFT_PEERS way outside a StatefulSet", () => {
+    assert.throws(
+      () => Operator.fromEnv({ env: {} }),
+      (error) =>
+        error instanceof MissingEnvError && error.variable === "POD_NAME" &&
+        /metadata\.name/.test(error.message) &&
+        /outside a StatefulSet set RAFT_NODE_ID and RAFT_PEERS instead/.test(
+          error.message,
+        ),
+    );
+    assert.throws(
+      () => Operator.fromEnv({ env: { POD_NAME: "op-0" } }),
+      (error) =>
+        error instanceof MissingEnvError && error.variable === "NAMESPACE" &&
+        /RAFT_NODE_ID and RAFT_PEERS/.test(error.message),
+    );
+  });
+
   it("names the discovery variable at fault", () => {
     assert.throws(
       () => Operator.fromEnv({ env: { RAFT_SECRET: TEST_SECRET } }),
