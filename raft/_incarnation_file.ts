@@ -11,9 +11,10 @@
  *
  * @module
  */
-import { open, readFile, rename } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "./_crc32.ts";
+import { writeAtomically } from "./_files.ts";
 
 const MAGIC = new TextEncoder().encode("RAFTINC");
 const VERSION = 1;
@@ -97,20 +98,7 @@ export async function writeIncarnation(
   const view = new DataView(bytes.buffer);
   view.setFloat64(8, incarnation);
   view.setUint32(16, crc32(bytes.subarray(0, 16)));
-  const path = join(dir, NAME);
-  const tmp = `${path}.tmp`;
-  const file = await open(tmp, "w");
-  try {
-    await file.writeFile(bytes);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-  await rename(tmp, path);
-  const handle = await open(dir, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  // Written in full or failed (StorageWriteError), like every file of the
+  // storage.
+  await writeAtomically(dir, { name: NAME, bytes });
 }
