@@ -24,6 +24,7 @@ import type { Reconciler } from "./controller/reconciler.ts";
 import type { EnvSource } from "./discovery/pod_identity.ts";
 import { followReplicas } from "./_follow_replicas.ts";
 import { peerUrls } from "./_peer_urls.ts";
+import { legacyStateReason } from "./raft/_validate.ts";
 import { FileStorage } from "./raft/file_storage.ts";
 import { KeyValueStore, ReplicatedKv } from "./raft/kv.ts";
 import { MemoryStorage } from "./raft/memory_storage.ts";
@@ -266,6 +267,30 @@ interface Registered {
   reconciler: OperatorReconciler<KubeObject>;
 }
 
+/**
+ * Opens the Raft data directory. State of k8s-operator 0.1.0, which a node
+ * refuses (memberships without incarnations), is set aside first into
+ * `k8s-operator-0.1.0/` inside it: the member then joins as a new one, and
+ * when every member does so at once (an upgrade restarts them all), they
+ * start a new cluster. The operator's state lives in Kubernetes; the log
+ * only elected.
+ */
+async function openFileStorage(
+  dir: string,
+  logger: Logger,
+): Promise<FileStorage> {
+  const storage = await FileStorage.open(dir);
+  const reason = legacyStateReason(storage.load());
+  if (reason === null) return storage;
+  await storage.close();
+  const aside = await FileStorage.setAside(dir, "k8s-operator-0.1.0");
+  logger.warn(
+    "raft: the data directory holds state of k8s-operator 0.1.0; set it aside, this member joins as a new one",
+    { dir, aside, reason },
+  );
+  return await FileStorage.open(dir);
+}
+
 function toResourceType(source: ResourceSource): ResourceType {
   if ("namespaced" in source) return source;
   return {
@@ -475,7 +500,7 @@ class Running implements RunningOperator {
     const storage: Storage = RaftMetrics.instrumentStorage(
       config.dataDir === null
         ? new MemoryStorage()
-        : await FileStorage.open(config.dataDir),
+        : await openFileStorage(config.dataDir, logger),
       { registry: metrics },
     );
     const peerUrl = peerUrls(raft, options.peerAddress);

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { isIncarnation, isNodeId } from "./_conf.ts";
-import { RaftError } from "./errors.ts";
+import { incarnationOf, isIncarnation, isNodeId } from "./_conf.ts";
+import { isFormat1Change } from "./conf_change.ts";
+import { LegacyStateError, RaftError } from "./errors.ts";
 import type {
   ConfState,
   Entry,
@@ -168,13 +169,8 @@ export function checkPersistedState(state: PersistedState): void {
       "Expected a hard state with a term, a vote (or null) and a commit index, found a malformed one",
     );
   }
-  const conf = (snapshot as { metadata?: { conf?: unknown } } | null)
-    ?.metadata?.conf;
-  if (isConfState(conf) && !votersHaveIncarnations(conf)) {
-    throw new RaftError(
-      "Expected the persisted snapshot's membership to give every voter an incarnation (format 2, k8s-operator 0.2), found one without (format 1, k8s-operator 0.1.0): move the data directory aside so the node rejoins as a new member",
-    );
-  }
+  const legacy = legacyStateReason(state);
+  if (legacy !== null) throw new LegacyStateError(legacy);
   if (snapshot !== null && !isSnapshot(snapshot)) {
     throw new RaftError(
       "Expected the persisted snapshot to be null or well formed, found a malformed one",
@@ -200,4 +196,43 @@ export function checkPersistedState(state: PersistedState): void {
       `Expected the snapshot term ${minTerm} to be at most the hard state term ${hardState.term}`,
     );
   }
+}
+
+/**
+ * Internal: what in `state` was written before memberships recorded
+ * incarnations (format 1, k8s-operator 0.1.0), or `null` when nothing was.
+ * {@linkcode checkPersistedState} refuses such state with
+ * {@linkcode LegacyStateError}; the Operator sets it aside before it starts
+ * a node. A state holding only a term and a vote is not refused: the node
+ * runs on it as a new member.
+ */
+export function legacyStateReason(state: PersistedState): string | null {
+  const { snapshot, entries } = state;
+  const conf = snapshot?.metadata?.conf;
+  if (snapshot !== null && isConfState(conf)) {
+    const without = conf.voters.filter((id) => !(incarnationOf(conf, id) > 0));
+    if (without.length > 0) {
+      return `a snapshot (index ${snapshot.metadata.index}) whose membership has no incarnation for voters ${
+        without.join(", ")
+      }`;
+    }
+  } else if (
+    snapshot === null && Array.isArray(entries) && entries.length > 0 &&
+    entries[0]?.type !== "bootstrap"
+  ) {
+    return `a log that does not begin with the cluster's membership (entry ${
+      entries[0].index
+    } is ${
+      entries[0].type === "confChange"
+        ? "a membership change"
+        : `of type ${entries[0].type}`
+    })`;
+  }
+  for (const e of Array.isArray(entries) ? entries : []) {
+    if (e?.type !== "confChange" || !(e.data instanceof Uint8Array)) continue;
+    if (isFormat1Change(e.data)) {
+      return `a membership change (entry ${e.index}) of format 1`;
+    }
+  }
+  return null;
 }

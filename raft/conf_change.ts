@@ -68,6 +68,22 @@ function parse(
 }
 
 /**
+ * Internal: `true` when `data` is a membership change of k8s-operator 0.1.0
+ * (format 1: a JSON object without `"v"`).
+ */
+export function isFormat1Change(data: Uint8Array): boolean {
+  try {
+    const parsed = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(data),
+    );
+    return typeof parsed === "object" && parsed !== null &&
+      !Array.isArray(parsed) && !("v" in parsed);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Encodes a membership change as the `data` of a `confChange` entry.
  *
  * @example

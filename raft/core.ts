@@ -29,7 +29,12 @@ import {
   encodeConfChange,
   encodeConfState,
 } from "./conf_change.ts";
-import { ConfChangeError, NotLeaderError, RaftError } from "./errors.ts";
+import {
+  ConfChangeError,
+  LegacyStateError,
+  NotLeaderError,
+  RaftError,
+} from "./errors.ts";
 import type {
   ConfChange,
   ConfState,
@@ -399,6 +404,8 @@ export class RaftCore {
    *
    * @throws {RaftError} when an option is out of range or the persisted
    * state is inconsistent (entries with a gap, commit beyond the log...).
+   * @throws {LegacyStateError} when the persisted state was written by
+   * k8s-operator 0.1.0 (memberships without incarnations).
    */
   constructor(options: RaftCoreOptions) {
     if (!Number.isSafeInteger(options.id) || options.id < 0) {
@@ -483,9 +490,7 @@ export class RaftCore {
     this.#applying = applied;
     this.#recomputeConf();
     if (this.#conf === null && entries.length > 0) {
-      throw new RaftError(
-        "Expected the persisted log to begin with the cluster's membership (a bootstrap entry: format 2, k8s-operator 0.2), found entries without one (format 1, k8s-operator 0.1.0): move the data directory aside so the node rejoins as a new member",
-      );
+      throw new LegacyStateError("a log without the cluster's membership");
     }
     this.#resetRandomizedTimeout();
     this.#prevSoft = this.#softState();

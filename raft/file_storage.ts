@@ -32,7 +32,7 @@
  *
  * @module
  */
-import { open, readFile, rm } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { readIncarnation, writeIncarnation } from "./_incarnation_file.ts";
@@ -204,6 +204,54 @@ export class FileStorage implements Storage {
       fsync,
       state: withIncarnation(state, incarnation),
     });
+  }
+
+  /**
+   * Moves the storage files in `dir` (log, snapshot, incarnation) into a new
+   * subdirectory named after `name` (`name`, or `name-2`, `name-3`... when
+   * taken), and syncs both directories: `dir` is then empty for a new
+   * storage, and the files can still be opened where they went. Meant for
+   * state a node refuses to run on (`LegacyStateError`); no storage may be
+   * open on `dir`. Setting a member's state aside is as safe as losing its
+   * volume: it rejoins as a new member (`raft/README.md`, "Lost state").
+   *
+   * @example
+   * ```ts ignore
+   * import { FileStorage } from "@k8s-operator/k8s-operator/raft";
+   * const aside = await FileStorage.setAside("/var/lib/raft", "k8s-operator-0.1.0");
+   * console.log(`moved to ${aside}`);
+   * ```
+   *
+   * @returns the path of the subdirectory the files went to.
+   */
+  static async setAside(dir: string, name: string): Promise<string> {
+    if (!/^[A-Za-z0-9._-]+$/.test(name) || name === "." || name === "..") {
+      throw new TypeError(
+        `Expected a plain directory name of letters, digits, ".", "_" and "-", found ${
+          JSON.stringify(name)
+        }`,
+      );
+    }
+    let to = join(dir, name);
+    for (let n = 2;; n++) {
+      try {
+        await mkdir(to);
+        break;
+      } catch (error) {
+        if ((error as { code?: string }).code !== "EEXIST") throw error;
+        to = join(dir, `${name}-${n}`);
+      }
+    }
+    for (const file of ["incarnation", "snapshot.bin", "wal.log"]) {
+      try {
+        await rename(join(dir, file), join(to, file));
+      } catch (error) {
+        if ((error as { code?: string }).code !== "ENOENT") throw error;
+      }
+    }
+    await syncDir(to);
+    await syncDir(dir);
+    return to;
   }
 
   /** What was recovered at open plus every save since. */

@@ -347,6 +347,10 @@ export class RaftNode {
    * Loads storage, restores the state machine from the snapshot, builds the
    * core and starts the clock. Committed entries after the snapshot are
    * applied again as the node catches up.
+   *
+   * @throws {LegacyStateError} when the storage holds state of k8s-operator
+   * 0.1.0 (memberships without incarnations); `FileStorage.setAside` moves
+   * it out of the way, and the node then joins as a new member.
    */
   static async start(options: RaftNodeOptions): Promise<RaftNode> {
     const electionTicks = options.electionTicks ?? 6;
@@ -356,9 +360,8 @@ export class RaftNode {
       );
     }
     const state = await options.storage.load();
-    if (state.snapshot !== null) {
-      options.stateMachine.restore(state.snapshot.data);
-    }
+    // The core checks the state (a damaged or 0.1.0 one is refused) before
+    // the state machine reads the snapshot.
     const core = new RaftCore({
       id: options.id,
       state,
@@ -369,6 +372,9 @@ export class RaftNode {
       heartbeatTicks: options.heartbeatTicks ?? 1,
       ...options.core,
     });
+    if (state.snapshot !== null) {
+      options.stateMachine.restore(state.snapshot.data);
+    }
     const node = new RaftNode(options, core);
     node.#election?.setRole("follower", node.#term, { leader: null });
     node.#schedule();

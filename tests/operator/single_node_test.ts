@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,12 +8,14 @@ import { TestApiServer } from "../../testing/mod.ts";
 import {
   KubeClient,
   type KubeObject,
+  type LogFields,
   Operator,
   ReconcileResult,
   type ResourceType,
   silentLogger,
 } from "../../mod.ts";
 import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
+import { legacySnapshot, legacyWal } from "../raft/_fixture_0_1_0.ts";
 
 describe("an operator on its own", () => {
   let server: TestApiServer;
@@ -137,6 +139,44 @@ describe("an operator on its own", () => {
     } finally {
       await second.stop();
       await second.finished;
+    }
+  });
+
+  it("sets the Raft state of k8s-operator 0.1.0 aside and leads a new cluster", async () => {
+    const data = join(dir, "raft-0.1.0");
+    await mkdir(data);
+    await writeFile(join(data, "wal.log"), legacyWal);
+    await writeFile(join(data, "snapshot.bin"), legacySnapshot);
+    const [env] = clusterEnv(await freePorts(1), { RAFT_DATA_DIR: data });
+    const warnings: { message: string; fields?: LogFields }[] = [];
+    const running = await Operator.fromEnv({
+      env,
+      kubeConfig: server.kubeConfig(),
+      hostname: "127.0.0.1",
+      signals: false,
+      logger: {
+        ...silentLogger,
+        warn: (message, fields) => warnings.push({ message, fields }),
+      },
+    }).start();
+    try {
+      await eventually("leadership", () => running.node.isLeader());
+      const aside = join(data, "k8s-operator-0.1.0");
+      assert.ok(
+        warnings.some((w) =>
+          /state of k8s-operator 0\.1\.0/.test(w.message) &&
+          w.fields?.aside === aside
+        ),
+        JSON.stringify(warnings),
+      );
+      assert.deepEqual((await readdir(aside)).sort(), [
+        "snapshot.bin",
+        "wal.log",
+      ]);
+      assert.equal(running.status().conf.voters.length, 1);
+    } finally {
+      await running.stop();
+      await running.finished;
     }
   });
 

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
-import { RaftError } from "../../raft/errors.ts";
+import { LegacyStateError, RaftError } from "../../raft/errors.ts";
 import type { Message, PersistedState } from "../../raft/types.ts";
 import { memberState, Network, testIncarnation } from "./_network.ts";
 import { below, seeded } from "./_random.ts";
@@ -392,8 +392,8 @@ describe("persisted state", () => {
       assert.throws(
         () => new RaftCore({ ...options, state }),
         (e) =>
-          e instanceof RaftError && /format 2/.test(e.message) &&
-          /format 1, k8s-operator 0\.1\.0/.test(e.message),
+          e instanceof LegacyStateError && /format 2/.test(e.message) &&
+          /format 1 \(k8s-operator 0\.1\.0\)/.test(e.message),
       );
     }
     const current = memberState(1, options.bootstrap);
