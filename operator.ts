@@ -324,11 +324,13 @@ function defaultKubeConfig(env: EnvSource | undefined): KubeConfig {
  * graceful shutdown on SIGTERM or SIGINT.
  *
  * Storage: with `RAFT_DATA_DIR` the log, term and vote are kept on disk
- * (`FileStorage`). Without it they are in memory, and a restarted node
- * refuses to vote or campaign for a full maximal election timeout, so it
- * cannot vote twice in a term it forgot; a whole cluster restarted at once
- * loses its log (operators keep their state in Kubernetes, so that only
- * costs an election).
+ * (`FileStorage`). Without it they are in memory: a restarted node is a new
+ * member (a new incarnation) that counts toward no quorum until the leader
+ * re-added it and it caught up (it is not ready until then), so it cannot
+ * vote twice in a term it forgot nor lose a committed entry; a whole
+ * cluster restarted at once starts afresh (operators keep their state in
+ * Kubernetes, so that only costs an election). See `raft/README.md`,
+ * "Lost state: incarnations".
  *
  * @example The whole main of an operator
  * ```ts ignore

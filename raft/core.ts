@@ -374,6 +374,15 @@ export class RaftCore {
     NodeId,
     { incarnation: number; term: number; round: number }
   >();
+  /**
+   * Pristine: the first probe round whose answers count. Raised past every
+   * round sent when this node grants a vote or hears from a leader: answers
+   * gathered before then are stale for liveness (a bootstrap started on
+   * them would only disrupt the election it just took part in).
+   */
+  #probeFloor = 0;
+  /** Bootstrap leader: its peers voted pristine, so their logs are empty. */
+  #peersEmpty = false;
   /** Bootstrap candidate: the incarnations it asked for votes, by node. */
   #bootstrapPeers: Map<NodeId, number> | null = null;
   /**
@@ -1042,6 +1051,10 @@ export class RaftCore {
         [this.id]: this.#incarnation,
       };
       for (const [id, n] of bootstrapPeers) incarnations[id] = n;
+      // Every peer voted as a pristine node, with an empty log: the first
+      // append carries the membership, with no probing back from its end
+      // (which would leave the followers without it a round trip longer).
+      this.#peersEmpty = true;
       this.#appendEntry(
         "bootstrap",
         encodeConfState({
@@ -1050,6 +1063,7 @@ export class RaftCore {
           incarnations,
         }),
       );
+      this.#peersEmpty = false;
       return;
     }
     this.#syncProgress();
@@ -1126,6 +1140,17 @@ export class RaftCore {
     return this.#conf !== null || this.#holdersSeen.size > 0;
   }
 
+  /**
+   * Pristine: this node granted a vote or heard from a leader; the probe
+   * answers it holds no longer start a bootstrap (a new probe round, an
+   * election timeout from now, asks again).
+   */
+  #staleProbes(): void {
+    if (this.#conf !== null) return;
+    this.#probeAnswers.clear();
+    this.#probeFloor = this.#probeRound + 1;
+  }
+
   /** Pristine: a node heard from must be pristine too before a bootstrap. */
   #hearFrom(id: NodeId): void {
     if (this.#heard.has(id) || this.#bootstrap.voters.includes(id)) return;
@@ -1188,6 +1213,7 @@ export class RaftCore {
       this.#holdersSeen.add(m.from);
       return;
     }
+    if (m.index < this.#probeFloor) return;
     this.#holdersSeen.delete(m.from);
     this.#probeAnswers.set(m.from, {
       incarnation: m.incarnation ?? 0,
@@ -1208,7 +1234,8 @@ export class RaftCore {
     const answers = this.#probeAnswers;
     if (
       this.#askedBeforeBootstrap().every((id) =>
-        (answers.get(id)?.round ?? -Infinity) >= this.#probeRound - 1
+        (answers.get(id)?.round ?? -Infinity) >=
+          Math.max(this.#probeRound - 1, this.#probeFloor)
       )
     ) this.#startBootstrapElection();
   }
@@ -1354,6 +1381,7 @@ export class RaftCore {
         this.#electionElapsed = 0;
         this.#vote = m.from;
         this.#voteIncarnation = m.incarnation ?? 0;
+        this.#staleProbes();
       }
     } else {
       this.#reply(m, { type: respType, reject: true });
@@ -1365,11 +1393,13 @@ export class RaftCore {
       case "append":
         this.#electionElapsed = 0;
         this.#leader = m.from;
+        this.#staleProbes();
         this.#handleAppend(m);
         break;
       case "heartbeat":
         this.#electionElapsed = 0;
         this.#leader = m.from;
+        this.#staleProbes();
         this.#noteLeaderCommit(m.commit);
         this.#log.commitTo(
           Math.min(m.commit, this.#verified, this.#log.lastIndex()),
@@ -1379,6 +1409,7 @@ export class RaftCore {
       case "snapshot":
         this.#electionElapsed = 0;
         this.#leader = m.from;
+        this.#staleProbes();
         this.#handleSnapshot(m);
         break;
       case "timeoutNow":
@@ -1752,6 +1783,7 @@ export class RaftCore {
       this.#holdersSeen.clear();
       this.#probeAnswers.clear();
       this.#probeRound = 0;
+      this.#probeFloor = 0;
     }
     this.#lastConfIndex = 0;
     for (let i = last; i >= this.#log.firstIndex(); i--) {
@@ -1766,7 +1798,7 @@ export class RaftCore {
 
   #newProgress(learner: boolean, incarnation: number): Progress {
     return new Progress({
-      next: this.#log.lastIndex() + 1,
+      next: this.#peersEmpty ? 1 : this.#log.lastIndex() + 1,
       learner,
       maxInflight: this.#maxInflight,
       addedCommit: this.#log.committed,

@@ -230,6 +230,51 @@ describe("a whole cluster that lost its state at once", () => {
     assert.equal(conf.incarnations?.[3], fresh);
   });
 
+  it("the bootstrap leader's first append carries the membership to each follower", () => {
+    const net = new Network({ voters: [1, 2, 3], pristine: true });
+    net.tick(20); // a bootstrap waits two election timeouts after a start
+    net.take(() => true);
+    net.core(1).campaign(); // probes
+    net.deliverOnce(); // probes reach 2 and 3
+    net.deliverOnce(); // answers reach 1: it asks for bootstrap votes
+    net.deliverOnce(); // 2 and 3 grant
+    net.deliverOnce(); // 1 leads
+    assert.equal(net.core(1).status().role, "leader");
+    const appends = net.take((m) => m.type === "append" && m.from === 1);
+    assert.deepEqual(appends.map((m) => m.to).sort(), [2, 3]);
+    for (const m of appends) {
+      // Before: an append after index 1, refused by the empty follower,
+      // which stayed without a membership a round trip longer.
+      assert.equal(m.index, 0);
+      assert.equal(m.entries[0]?.type, "bootstrap");
+      net.core(m.to).step(m);
+      assert.equal(net.core(m.to).status().pristine, false);
+    }
+  });
+
+  it("a pristine node that voted forgets the answers it gathered before: a late one starts no bootstrap against the leader it voted for", () => {
+    const net = new Network({ voters: [1, 2, 3], pristine: true });
+    net.tick(20);
+    net.take(() => true);
+    net.core(2).campaign(); // 2 probes...
+    net.deliverOnce();
+    const late = net.take((m) => m.type === "probeResp" && m.to === 2);
+    assert.equal(late.length, 2, "...and its answers are held up");
+    net.core(1).campaign();
+    for (let i = 0; i < 4; i++) net.deliverOnce();
+    assert.equal(net.core(1).status().role, "leader");
+    const term = net.core(1).status().term;
+    net.core(2).tick(); // not a leader message yet: it only voted
+    for (const m of late) net.core(2).step(m);
+    // Before: 2 started a bootstrap election in a higher term, and its
+    // answer to the leader's append deposed the leader.
+    assert.equal(net.core(2).status().role, "follower");
+    assert.equal(net.core(2).status().term, term);
+    net.run(3);
+    assert.deepEqual(net.leaders(), [1]);
+    assert.equal(net.core(1).status().term, term);
+  });
+
   it("a replayed pristine answer from a member that now holds a log starts nothing: it ignores the bootstrap vote and keeps its term", () => {
     const net = new Network({ voters: [1, 2, 3] });
     net.elect(1);
