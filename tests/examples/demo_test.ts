@@ -25,6 +25,7 @@ describe("deno task demo", () => {
     assert.match(text, /Failover: new leader after \d+ ms/);
     assert.match(text, /Scaled blog to 4 replicas/);
     assert.match(text, /handed leadership to replica \d/);
-    assert.equal(lines.filter((l) => /\] stopped$/.test(l)).length, 2);
+    assert.match(text, /\[replica \d\] ready \(a voter again\)/);
+    assert.equal(lines.filter((l) => /\] stopped$/.test(l)).length, 3);
   });
 });
