@@ -73,6 +73,27 @@ export {
   TestApiServer,
   type TestApiServerOptions,
 } from "./api_server.ts";
+export {
+  type ControlPlaneComponent,
+  ControlPlaneError,
+  type ControlPlaneErrorDetails,
+  type ControlPlaneFailure,
+  EnvTest,
+  type EnvTestOptions,
+} from "./envtest.ts";
+export {
+  CONTROL_PLANE_ENV,
+  type ControlPlaneKind,
+  type ControlPlaneSelection,
+  type EnvTestControlPlane,
+  type FakeControlPlane,
+  selectTestControlPlane,
+  type SelectTestControlPlaneOptions,
+  startTestControlPlane,
+  type StartTestControlPlaneOptions,
+  type TestControlPlane,
+  type TestControlPlaneBase,
+} from "./control_plane.ts";
 export type {
   CloseWatchesOptions,
   DelayOptions,

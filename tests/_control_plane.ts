@@ -1,0 +1,61 @@
+/**
+ * The control plane of the switchable suites: the in-process
+ * `TestApiServer` or a real kube-apiserver (envtest), chosen by
+ * `K8S_OPERATOR_TEST_CONTROL_PLANE` (`fake`, `envtest`, or `auto`: envtest
+ * when `KUBEBUILDER_ASSETS` is set). A suite names the plane it ran on and
+ * starts one plane per file.
+ *
+ * @module
+ */
+import {
+  type ControlPlaneSelection,
+  selectTestControlPlane,
+} from "../testing/mod.ts";
+import {
+  isApiError,
+  type KubeClient,
+  type ResourceType,
+} from "../controller/mod.ts";
+
+/** The plane this run's switchable suites use. */
+export const plane: ControlPlaneSelection = selectTestControlPlane();
+
+/**
+ * The `skip` option of a switchable suite, saying (once, on stderr) why it
+ * does not run here.
+ *
+ * @example
+ * ```ts ignore
+ * describe(`the e2e scenarios [${plane.kind}]`, { skip: skipUnlessRunnable("the e2e scenarios") }, () => {});
+ * ```
+ */
+export function skipUnlessRunnable(suite: string): string | false {
+  if (plane.skip) {
+    console.warn(`Skipping ${suite} on ${plane.kind}: ${plane.skip}`);
+  }
+  return plane.skip;
+}
+
+/**
+ * Resolves once `resource` is served: a real API server serves a custom
+ * resource a moment after its definition was created (once `Established`),
+ * the in-process one at once.
+ */
+export async function served(
+  client: KubeClient,
+  resource: ResourceType,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (true) {
+    try {
+      await client.list(resource, { limit: 1 });
+      return;
+    } catch (error) {
+      if (!isApiError(error, 404) || performance.now() > deadline) {
+        throw error;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
