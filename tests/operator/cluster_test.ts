@@ -1,6 +1,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { TestApiServer } from "../../testing/mod.ts";
+import {
+  startTestControlPlane,
+  type TestControlPlane,
+} from "../../testing/mod.ts";
 import {
   type KubeObject,
   Operator,
@@ -12,6 +15,7 @@ import {
 } from "../../mod.ts";
 import { KubeClient } from "../../controller/mod.ts";
 import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
+import { plane, skipUnlessRunnable } from "../_control_plane.ts";
 
 const configMaps: ResourceType = {
   group: "",
@@ -66,14 +70,16 @@ function leaders(nodes: RunningOperator[]): RunningOperator[] {
   return nodes.filter((n) => n.election.guard().isLeader());
 }
 
-describe("three operators against the test API server", () => {
-  let server: TestApiServer;
+describe(`three operators against the ${plane.kind} control plane`, {
+  skip: skipUnlessRunnable("the three-operator failover tests"),
+}, () => {
+  let server: TestControlPlane;
   let client: KubeClient;
   const log: Reconciled[] = [];
   const nodes: RunningOperator[] = [];
 
   before(async () => {
-    server = await TestApiServer.start();
+    server = await startTestControlPlane({ kind: plane.kind });
     client = KubeClient.fromKubeConfig(server.kubeConfig());
     const envs = clusterEnv(await freePorts(3));
     for (const env of envs) {
@@ -92,7 +98,7 @@ describe("three operators against the test API server", () => {
   after(async () => {
     await Promise.all(nodes.map((n) => n.stop()));
     await Promise.all(nodes.map((n) => n.finished));
-    await server.stop();
+    await server?.stop();
   });
 
   it("elects one leader, and only the leader reconciles", async () => {
