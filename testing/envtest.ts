@@ -96,6 +96,7 @@ export interface ControlPlaneErrorDetails {
  * ```
  */
 export class ControlPlaneError extends Error {
+  /** The error class name. */
   override name = "ControlPlaneError";
   /** The process that failed. */
   readonly component: ControlPlaneComponent;
