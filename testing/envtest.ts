@@ -470,8 +470,8 @@ export class EnvTest {
             "cert-dir": file("apiserver-certs"),
             // HTTP/1.1 only, as TestApiServer: client-node's undici
             // negotiates HTTP/2 when offered, and Deno's node:http2 client
-            // crashes the process (SIGSEGV) when the server closes its
-            // sessions, which this one does on every stop.
+            // crashes the process (SIGSEGV, an nghttp2 assertion) when the
+            // server closes its sessions, which this one does on every stop.
             "disable-http2-serving": "true",
             // Without the controller manager no ServiceAccount is ever
             // made, so admission would refuse every Pod (as envtest does).

@@ -47,9 +47,16 @@
  *   waiting for a namespace controller's resync; core/v1 and
  *   events.k8s.io/v1 Events are separate collections.
  *
- * The e2e suite (`tests/testing/e2e_test.ts`) runs the same scenarios
- * against a real cluster when `KUBECONFIG` is set, so the two can be
- * compared.
+ * ## A real control plane
+ *
+ * `EnvTest.start()` runs real etcd, kube-apiserver and (when its binary is
+ * there) kube-controller-manager from `KUBEBUILDER_ASSETS`, like
+ * controller-runtime's envtest, and hands out the same `KubeConfig`.
+ * `startTestControlPlane()` starts either one, as the switch
+ * `K8S_OPERATOR_TEST_CONTROL_PLANE` (`fake`, `envtest`, `auto`) says, so a
+ * suite is written once. The e2e suite (`tests/testing/e2e_test.ts`) runs
+ * its scenarios on either, and against a real cluster when `KUBECONFIG` is
+ * set.
  *
  * @example
  * ```ts ignore
