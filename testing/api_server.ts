@@ -60,6 +60,36 @@ export interface TestApiServerOptions {
   now?: () => Date;
   /** Randomness in [0, 1) for `generateName` suffixes (default `Math.random`). */
   random?: () => number;
+  /**
+   * Called as each request arrives, before it is handled (and before any
+   * fault applies): a request log for tests that check who wrote what and
+   * when. It must not throw.
+   */
+  onRequest?: (request: ReceivedRequest) => void;
+}
+
+/**
+ * A request as it arrived at a {@linkcode TestApiServer}, handed to the
+ * `onRequest` option.
+ *
+ * @example Logging the writes and who sent them
+ * ```ts
+ * import { type ReceivedRequest, TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const writes: ReceivedRequest[] = [];
+ * await using server = await TestApiServer.start({
+ *   onRequest: (request) => {
+ *     if (request.method !== "GET") writes.push(request);
+ *   },
+ * });
+ * ```
+ */
+export interface ReceivedRequest {
+  /** The HTTP method. */
+  method: string;
+  /** The path and query, e.g. `/api/v1/namespaces/default/configmaps?watch=true`. */
+  path: string;
+  /** The client's address (its end of the TCP connection). */
+  remoteAddress: string;
 }
 
 /**
@@ -147,7 +177,18 @@ export class TestApiServer {
       token,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     });
-    const http = await serveHttps((request) => router.handle(request), {
+    const onRequest = options.onRequest;
+    const http = await serveHttps((request, info) => {
+      if (onRequest) {
+        const url = new URL(request.url);
+        onRequest({
+          method: request.method,
+          path: url.pathname + url.search,
+          remoteAddress: info.remoteAddress,
+        });
+      }
+      return router.handle(request);
+    }, {
       hostname,
       cert: certs.certPem,
       key: certs.keyPem,

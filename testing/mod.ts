@@ -77,6 +77,7 @@
  */
 export {
   type KubeConfig,
+  type ReceivedRequest,
   TestApiServer,
   type TestApiServerOptions,
 } from "./api_server.ts";
