@@ -1,8 +1,8 @@
 /**
  * Child processes of the envtest launcher: started with their output in a
- * log file, stopped with SIGTERM then SIGKILL, and killed by a hook when the
- * test process ends or is interrupted before `stop()` ran. Only `node:`
- * built-ins, so it runs unchanged on Deno and Node.
+ * log file, stopped with SIGTERM then SIGKILL, and killed by a reaper
+ * process when the test process ends in any way before `stop()` ran. Only
+ * `node:` built-ins (and `/bin/sh`), so it runs unchanged on Deno and Node.
  *
  * @module
  */
@@ -11,7 +11,6 @@ import { closeSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
-import process from "node:process";
 
 /** How a child process ended. */
 export interface ExitStatus {
@@ -43,119 +42,83 @@ export function freePort(): Promise<number> {
   });
 }
 
-// Children (with the promise of their exit) and folders not yet cleaned
-// up, across every control plane of this process, for the hooks below.
-const liveChildren = new Map<ChildProcess, Promise<unknown>>();
-const liveDirs = new Set<string>();
-const SIGNALS = ["SIGINT", "SIGTERM"] as const;
-let hooked = false;
-
-function killAll(): void {
-  for (const child of liveChildren.keys()) {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }
-}
-
-function removeDirs(): void {
-  for (const dir of liveDirs) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // A hook must not throw; the folder is in the temporary folder.
-    }
-  }
-  liveDirs.clear();
-}
-
-/** The exit hook: synchronous, as `exit` listeners must be. */
-function cleanUpNow(): void {
-  killAll();
-  liveChildren.clear();
-  removeDirs();
-}
+/**
+ * The reaper's script. It reads `+pid` and `-pid` lines from its standard
+ * input, a pipe whose other end only the test process holds; the kernel
+ * closes that end however the test process ends (a normal exit, a signal
+ * such as `deno test`'s own SIGINT handling, SIGKILL, a crash), and at that
+ * end of file the reaper kills the pids still listed and removes the
+ * folder. It ignores SIGINT and SIGTERM so that a Ctrl-C sent to the whole
+ * process group leaves it to do that.
+ */
+const REAPER_SCRIPT = `trap '' INT TERM
+pids=" "
+while IFS= read -r line; do
+  case "$line" in
+    +*) pids="$pids\${line#+} " ;;
+    -*) pids=$(printf '%s' "$pids" | sed "s/ \${line#-} / /") ;;
+  esac
+done
+for pid in $pids; do kill -KILL "$pid" 2>/dev/null; done
+for attempt in 1 2 3 4 5; do
+  rm -rf "$1" 2>/dev/null
+  [ -e "$1" ] || break
+  sleep 1
+done`;
 
 /**
- * The signal hook: kills the children and waits (up to 5 s) until they
- * have ended, so none still writes into a folder being removed.
+ * A watcher, outside the test process, of the processes and the folder of
+ * one control plane: if the test process ends before `close()`, it kills
+ * them and removes the folder. It never keeps the test process alive.
  */
-async function onSignal(signal: "SIGINT" | "SIGTERM"): Promise<void> {
-  // Alone on this signal, the hook stands in for its default action: once
-  // done it lets go and sends the signal again, so the process ends as it
-  // would have. When other code listens too, the process is left to it.
-  const alone = process.listenerCount(signal) === 1;
-  const exits = [...liveChildren.values()];
-  killAll();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    Promise.all(exits),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, 5000);
-    }),
-  ]);
-  clearTimeout(timer);
-  liveChildren.clear();
-  removeDirs();
-  if (alone) {
-    unhook();
-    process.kill(process.pid, signal);
-  } else {
-    settle();
-  }
+export interface Reaper {
+  /** Its process id. */
+  readonly pid: number | undefined;
+  /** Kill `pid` if the test process ends first. */
+  add(pid: number): void;
+  /** `pid` has ended: forget it (its number may be reused). */
+  remove(pid: number): void;
+  /** Stand down (everything was cleaned up in-process); resolves once it has exited. */
+  close(): Promise<void>;
 }
 
-// Deno does not emit `exit` after an uncaught exception or rejection; its
-// global `error` and `unhandledrejection` events come first instead.
-function onUncaught(event: Event): void {
-  if (!event.defaultPrevented) cleanUpNow();
+/** Starts the {@link Reaper} of `dir`. */
+export function startReaper(dir: string): Reaper {
+  const child = spawn("/bin/sh", ["-c", REAPER_SCRIPT, "envtest-reaper", dir], {
+    stdio: ["pipe", "ignore", "ignore"],
+  });
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => resolve());
+    child.once("error", () => resolve());
+  });
+  child.unref();
+  // A pipe keeps the event loop alive on Node; this one must not.
+  (child.stdin as unknown as { unref?: () => void }).unref?.();
+  // A reaper that died early only takes the safety net with it.
+  child.stdin?.on("error", () => {});
+  const write = (line: string) => {
+    if (child.stdin?.writable) child.stdin.write(`${line}\n`);
+  };
+  let closing: Promise<void> | undefined;
+  return {
+    pid: child.pid,
+    add: (pid) => write(`+${pid}`),
+    remove: (pid) => write(`-${pid}`),
+    close() {
+      closing ??= (async () => {
+        // Waited for, it must keep the event loop alive until it exits.
+        child.ref();
+        child.stdin?.end();
+        await exited;
+      })();
+      return closing;
+    },
+  };
 }
 
-type GlobalEvents = {
-  addEventListener?: (type: string, listener: (event: Event) => void) => void;
-  removeEventListener?: (
-    type: string,
-    listener: (event: Event) => void,
-  ) => void;
-};
-
-function hook(): void {
-  if (hooked) return;
-  hooked = true;
-  process.on("exit", cleanUpNow);
-  for (const signal of SIGNALS) process.on(signal, onSignal);
-  const global = globalThis as GlobalEvents;
-  global.addEventListener?.("error", onUncaught);
-  global.addEventListener?.("unhandledrejection", onUncaught);
-}
-
-function unhook(): void {
-  if (!hooked) return;
-  hooked = false;
-  process.off("exit", cleanUpNow);
-  for (const signal of SIGNALS) process.off(signal, onSignal);
-  const global = globalThis as GlobalEvents;
-  global.removeEventListener?.("error", onUncaught);
-  global.removeEventListener?.("unhandledrejection", onUncaught);
-}
-
-function settle(): void {
-  if (liveChildren.size === 0 && liveDirs.size === 0) unhook();
-}
-
-/** Registers a folder to remove if the process ends before {@link releaseDir}. */
-export function trackDir(dir: string): void {
-  liveDirs.add(dir);
-  hook();
-}
-
-/** Removes a folder and forgets it. */
-export function releaseDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  liveDirs.delete(dir);
-  settle();
+/** Removes a folder; a failure (something still writing) is retried a few times. */
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 }
 
 /** What {@link startProcess} runs. */
@@ -168,6 +131,8 @@ export interface ProcessSpec {
   args: string[];
   /** The file its standard output and error go to. */
   logFile: string;
+  /** The reaper that kills it if the test process ends first. */
+  reaper: Reaper;
 }
 
 /** A child process started by {@link startProcess}. */
@@ -215,8 +180,8 @@ export function tailOfFile(path: string, lines: number): string[] {
 /**
  * Starts a child with its output appended to `spec.logFile` (so no pipe
  * fills up and the test process reads nothing while it runs). The child
- * does not keep the event loop alive, and is killed by the exit hook if
- * the process ends before `stop()`.
+ * does not keep the event loop alive, and `spec.reaper` kills it if the
+ * test process ends before `stop()`.
  */
 export function startProcess(spec: ProcessSpec): ManagedProcess {
   const fd = openSync(spec.logFile, "a");
@@ -231,15 +196,13 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
     const done = (result: ExitStatus) => {
       if (status) return;
       status = result;
-      liveChildren.delete(child);
-      settle();
+      if (child.pid !== undefined) spec.reaper.remove(child.pid);
       resolve(result);
     };
     child.once("error", (error) => done({ code: null, signal: null, error }));
     child.once("exit", (code, signal) => done({ code, signal }));
   });
-  liveChildren.set(child, exited);
-  hook();
+  if (child.pid !== undefined) spec.reaper.add(child.pid);
   child.unref();
   let stopping: Promise<void> | undefined;
   return {
@@ -253,6 +216,8 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
     stop(graceMs) {
       stopping ??= (async () => {
         if (status) return;
+        // Waited for, it must keep the event loop alive until it exits.
+        child.ref();
         child.kill("SIGTERM");
         let timer: ReturnType<typeof setTimeout> | undefined;
         const late = new Promise<"late">((resolve) => {

@@ -28,9 +28,10 @@ import {
   pause,
   probe,
   type ProbeResult,
-  releaseDir,
+  type Reaper,
+  removeDir,
   startProcess,
-  trackDir,
+  startReaper,
 } from "./_processes.ts";
 
 /**
@@ -46,6 +47,19 @@ export type ControlPlaneComponent =
   | "etcd"
   | "kube-apiserver"
   | "kube-controller-manager";
+
+/**
+ * The process ids of a running {@link EnvTest}.
+ *
+ * @example
+ * ```ts
+ * import type { ControlPlanePids } from "@k8s-operator/k8s-operator/testing";
+ * const pids: ControlPlanePids = { etcd: 101, "kube-apiserver": 102, reaper: 100 };
+ * ```
+ */
+export type ControlPlanePids =
+  & Partial<Record<ControlPlaneComponent, number>>
+  & { reaper?: number };
 
 /**
  * Why a control plane could not start: its binary is `missing` or
@@ -310,8 +324,9 @@ const PORT_ATTEMPTS = 3;
  *
  * {@link EnvTest.stop} (or `await using`) ends every process — SIGTERM,
  * then SIGKILL after a grace — and removes the folder. If the test process
- * exits or gets SIGINT/SIGTERM first, a hook kills the processes and
- * removes the folder; the hook does not keep the process alive.
+ * ends first, however it ends (an exit, SIGINT, SIGKILL, a crash), a small
+ * reaper process it started kills them and removes the folder; nothing
+ * keeps the test process alive.
  *
  * @example
  * ```ts ignore
@@ -336,6 +351,7 @@ export class EnvTest {
   /** Whether kube-controller-manager runs (garbage collection, namespace deletion). */
   readonly controllerManager: boolean;
   #processes: ManagedProcess[];
+  #reaper: Reaper;
   #stopTimeoutMs: number;
   #stopping: Promise<void> | undefined;
 
@@ -346,6 +362,7 @@ export class EnvTest {
       caPem: string;
       dir: string;
       stopTimeoutMs: number;
+      reaper: Reaper;
     },
     processes: ManagedProcess[],
   ) {
@@ -354,6 +371,7 @@ export class EnvTest {
     this.caPem = fields.caPem;
     this.dir = fields.dir;
     this.#stopTimeoutMs = fields.stopTimeoutMs;
+    this.#reaper = fields.reaper;
     this.#processes = processes;
     this.controllerManager = processes.some((p) =>
       p.name === "kube-controller-manager"
@@ -382,7 +400,7 @@ export class EnvTest {
     const dir = mkdtempSync(
       join(options.tmpDir ?? tmpdir(), "k8s-operator-envtest-"),
     );
-    trackDir(dir);
+    const reaper = startReaper(dir);
     const started: ManagedProcess[] = [];
     try {
       const file = (name: string) => join(dir, name);
@@ -418,7 +436,13 @@ export class EnvTest {
       }
       const used = new Set<number>();
       const launch = (spec: Launch) =>
-        launchUntilReady(spec, { dir, used, started, startTimeoutMs });
+        launchUntilReady(spec, {
+          dir,
+          used,
+          started,
+          startTimeoutMs,
+          reaper,
+        });
 
       const [etcdPort] = await launch({
         component: "etcd",
@@ -551,32 +575,35 @@ export class EnvTest {
         }
       }
       return new EnvTest(
-        { url, token, caPem: certs.caPem, dir, stopTimeoutMs },
+        { url, token, caPem: certs.caPem, dir, stopTimeoutMs, reaper },
         started,
       );
     } catch (error) {
       await stopAll(started, stopTimeoutMs);
-      releaseDir(dir);
+      removeDir(dir);
+      await reaper.close();
       throw error;
     }
   }
 
   /**
-   * The process ids, by component, of the processes this control plane
-   * started (kube-controller-manager only when it runs).
+   * The process ids of what this control plane started, by component
+   * (kube-controller-manager only when it runs), and of its reaper: the
+   * small process that cleans up if the test process ends before `stop()`.
    *
    * @example
    * ```ts ignore
    * console.log(plane.pids["kube-apiserver"]);
    * ```
    */
-  get pids(): Partial<Record<ControlPlaneComponent, number>> {
-    const pids: Partial<Record<ControlPlaneComponent, number>> = {};
+  get pids(): ControlPlanePids {
+    const pids: ControlPlanePids = {};
     for (const p of this.#processes) {
       if (p.pid !== undefined) {
         pids[p.name as ControlPlaneComponent] = p.pid;
       }
     }
+    if (this.#reaper.pid !== undefined) pids.reaper = this.#reaper.pid;
     return pids;
   }
 
@@ -637,7 +664,8 @@ export class EnvTest {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       await stopAll(this.#processes, this.#stopTimeoutMs);
-      releaseDir(this.dir);
+      removeDir(this.dir);
+      await this.#reaper.close();
     })();
     return this.#stopping;
   }
@@ -674,6 +702,7 @@ async function launchUntilReady(
     used: Set<number>;
     started: ManagedProcess[];
     startTimeoutMs: number;
+    reaper: Reaper;
   },
 ): Promise<number[]> {
   const fixed = new Set(
@@ -692,6 +721,7 @@ async function launchUntilReady(
       binary: spec.binary,
       args: spec.args(ports),
       logFile,
+      reaper: context.reaper,
     });
     context.started.push(child);
     const deadline = performance.now() + context.startTimeoutMs;

@@ -86,6 +86,7 @@ export {
   ControlPlaneError,
   type ControlPlaneErrorDetails,
   type ControlPlaneFailure,
+  type ControlPlanePids,
   EnvTest,
   type EnvTestOptions,
 } from "./envtest.ts";

@@ -20,16 +20,15 @@ import { request } from "node:https";
 import { connect } from "node:tls";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import process from "node:process";
-import { createInterface } from "node:readline";
 import { CoreV1Api } from "@kubernetes/client-node";
 import {
   ControlPlaneError,
   EnvTest,
   selectTestControlPlane,
 } from "../../testing/mod.ts";
-import { scriptCommand } from "../_runtime.ts";
 
 /** Whether `pid` is a running process (a zombie counts as gone). */
 function alive(pid: number): boolean {
@@ -69,6 +68,79 @@ function alpn(url: string, ca: string): Promise<string | false> {
     });
     socket.once("error", reject);
   });
+}
+
+interface Started {
+  pids: number[];
+  dir: string;
+}
+
+/**
+ * Runs `_envtest_child.ts` under this runtime's test runner (`deno test`,
+ * `node --test`) and resolves once its control plane is up.
+ */
+async function childTest(
+  options: { mode: "wait" | "leave"; manager?: boolean },
+) {
+  const out = join(
+    await mkdtemp(join(tmpdir(), "envtest-child-")),
+    "started.json",
+  );
+  const script = fileURLToPath(new URL("./_envtest_child.ts", import.meta.url));
+  const args = /\.m?js$/.test(script)
+    ? ["--test", script]
+    : ["test", "--allow-all", "--no-check", script];
+  const child = spawn(process.execPath, args, {
+    stdio: "ignore",
+    env: {
+      ...process.env,
+      ENVTEST_CHILD_OUT: out,
+      ENVTEST_CHILD_MODE: options.mode,
+      ...(options.manager === false ? { ENVTEST_CHILD_NO_MANAGER: "1" } : {}),
+    },
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>(
+    (resolve) =>
+      child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  let ended = false;
+  exited.then(() => ended = true);
+  const deadline = performance.now() + 120_000;
+  let started: Started | undefined;
+  while (started === undefined) {
+    try {
+      started = JSON.parse(await readFile(out, "utf8")) as Started;
+    } catch {
+      if (ended && options.mode === "wait") {
+        throw new Error(
+          `The child test ended (${
+            JSON.stringify(await exited)
+          }) before starting a control plane`,
+        );
+      }
+      if (performance.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error("The child test started no control plane within 120 s");
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  await rm(dirname(out), { recursive: true, force: true });
+  return { process: child, exited, started };
+}
+
+/** No process of `started` runs and its folder is gone (within 10 s: the reaper acts at once, asynchronously). */
+async function assertNothingLeft(started: Started): Promise<void> {
+  assert.ok(
+    started.pids.length >= 3,
+    "etcd, kube-apiserver and the reaper at least",
+  );
+  assert.deepEqual(await allGone(started.pids), []);
+  const deadline = performance.now() + 10_000;
+  while (existsSync(started.dir) && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.equal(existsSync(started.dir), false, `${started.dir} is left`);
 }
 
 async function rejection(start: Promise<unknown>): Promise<ControlPlaneError> {
@@ -223,7 +295,11 @@ describe("EnvTest with the real binaries", { skip: real.skip }, () => {
     let pids: number[] = [];
     try {
       pids = Object.values(plane.pids);
-      assert.equal(pids.length, plane.controllerManager ? 3 : 2);
+      assert.equal(
+        pids.length,
+        plane.controllerManager ? 4 : 3,
+        "with the reaper",
+      );
       assert.ok(pids.every(alive));
       assert.ok(existsSync(plane.dir));
       const core = plane.kubeConfig().makeApiClient(CoreV1Api);
@@ -279,7 +355,7 @@ describe("EnvTest with the real binaries", { skip: real.skip }, () => {
       dir = plane.dir;
       throw new Error("the test failed");
     }, /the test failed/);
-    assert.equal(pids.length, 2);
+    assert.equal(pids.length, 3, "etcd, kube-apiserver, the reaper");
     assert.deepEqual(
       pids.filter(alive),
       [],
@@ -322,36 +398,27 @@ describe("EnvTest with the real binaries", { skip: real.skip }, () => {
   });
 
   it("leaves nothing behind when its test process gets SIGINT", async () => {
-    const { command, args } = scriptCommand(
-      new URL("./_envtest_child.ts", import.meta.url),
+    const child = await childTest({ mode: "wait" });
+    child.process.kill("SIGINT");
+    const end = await child.exited;
+    assert.notEqual(
+      end.code,
+      0,
+      `Expected the interrupted run to fail, found ${JSON.stringify(end)}`,
     );
-    const child = spawn(command, args, {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const exited = new Promise<{ code: number | null; signal: string | null }>(
-      (resolve) =>
-        child.once("exit", (code, signal) => resolve({ code, signal })),
-    );
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once("line", resolve);
-      exited.then(({ code }) =>
-        reject(
-          new Error(
-            `The child exited (${code}) before starting a control plane`,
-          ),
-        )
-      );
-    });
-    const started = JSON.parse(line) as { pids: number[]; dir: string };
-    assert.ok(started.pids.length >= 2);
-    assert.ok(started.pids.every(alive));
-    child.kill("SIGINT");
-    const end = await exited;
-    assert.ok(
-      end.signal === "SIGINT" || end.code === 130,
-      `Expected the child to end by SIGINT, found ${JSON.stringify(end)}`,
-    );
-    assert.deepEqual(await allGone(started.pids), []);
-    assert.equal(existsSync(started.dir), false);
+    await assertNothingLeft(child.started);
+  });
+
+  it("leaves nothing behind when its test process is killed with SIGKILL", async () => {
+    const child = await childTest({ mode: "wait", manager: false });
+    child.process.kill("SIGKILL");
+    assert.equal((await child.exited).signal, "SIGKILL");
+    await assertNothingLeft(child.started);
+  });
+
+  it("leaves nothing behind when its test ends without stopping it", async () => {
+    const child = await childTest({ mode: "leave", manager: false });
+    assert.equal((await child.exited).code, 0);
+    await assertNothingLeft(child.started);
   });
 });
