@@ -75,9 +75,18 @@ interface Started {
   dir: string;
 }
 
+function withoutTestContext(
+  env: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  const { NODE_TEST_CONTEXT: _context, ...rest } = env;
+  return rest;
+}
+
 /**
- * Runs `_envtest_child.ts` under this runtime's test runner (`deno test`,
- * `node --test`) and resolves once its control plane is up.
+ * Runs `_envtest_child.ts` under this runtime's test runner (`deno test`;
+ * `node --test` in its own process, as `deno test` does, since by default
+ * it runs each file in a subprocess that outlives a killed runner) and
+ * resolves once its control plane is up.
  */
 async function childTest(
   options: { mode: "wait" | "leave"; manager?: boolean },
@@ -88,12 +97,14 @@ async function childTest(
   );
   const script = fileURLToPath(new URL("./_envtest_child.ts", import.meta.url));
   const args = /\.m?js$/.test(script)
-    ? ["--test", script]
+    ? ["--test", "--test-isolation=none", script]
     : ["test", "--allow-all", "--no-check", script];
   const child = spawn(process.execPath, args, {
     stdio: "ignore",
     env: {
-      ...process.env,
+      // Not a subprocess of this test runner: node --test skips its files
+      // when it believes it is.
+      ...withoutTestContext(process.env),
       ENVTEST_CHILD_OUT: out,
       ENVTEST_CHILD_MODE: options.mode,
       ...(options.manager === false ? { ENVTEST_CHILD_NO_MANAGER: "1" } : {}),
@@ -111,7 +122,7 @@ async function childTest(
     try {
       started = JSON.parse(await readFile(out, "utf8")) as Started;
     } catch {
-      if (ended && options.mode === "wait") {
+      if (ended && !existsSync(out)) {
         throw new Error(
           `The child test ended (${
             JSON.stringify(await exited)
