@@ -8,6 +8,7 @@
  * @module
  */
 import {
+  CONTROL_PLANE_ENV,
   type ControlPlaneSelection,
   selectTestControlPlane,
 } from "../testing/mod.ts";
@@ -34,6 +35,26 @@ export function skipUnlessRunnable(suite: string): string | false {
     console.warn(`Skipping ${suite} on ${plane.kind}: ${plane.skip}`);
   }
   return plane.skip;
+}
+
+/**
+ * The `skip` option of a suite that needs a real control plane (the
+ * launcher's own tests, the server-side dry run of deploy/): it runs where
+ * the switch names envtest (`deno task test:envtest`, or `auto` with
+ * `KUBEBUILDER_ASSETS` set) and says why not elsewhere.
+ *
+ * @example
+ * ```ts ignore
+ * describe("kubectl --dry-run=server", { skip: skipUnlessEnvTest("the server dry run") }, () => {});
+ * ```
+ */
+export function skipUnlessEnvTest(suite: string): string | false {
+  const reason = plane.kind === "envtest"
+    ? plane.skip
+    : `it runs on the envtest control plane, and ${CONTROL_PLANE_ENV} ` +
+      `selects ${plane.kind} (deno task test:envtest runs it)`;
+  if (reason) console.warn(`Skipping ${suite}: ${reason}`);
+  return reason;
 }
 
 /**

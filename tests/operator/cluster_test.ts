@@ -153,7 +153,11 @@ describe(`three operators against the ${plane.kind} control plane`, {
   });
 
   it("hands over on stop: another node leads and reconciles", async () => {
-    const [old] = leaders(nodes);
+    // A loaded machine may be between leaders when the test begins.
+    const [old] = await eventually(
+      "one leader",
+      () => leaders(nodes).length === 1 && leaders(nodes),
+    );
     const oldId = old.config.raft.nodeId;
     const before = log.length;
     await old.stop();
