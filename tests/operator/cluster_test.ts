@@ -153,9 +153,10 @@ describe(`three operators against the ${plane.kind} control plane`, {
   });
 
   it("hands over on stop: another node leads and reconciles", async () => {
-    // A loaded machine may be between leaders when the test begins.
+    // Under load a lease may lapse between tests: wait for the leader
+    // rather than assume one at this instant.
     const [old] = await eventually(
-      "one leader",
+      "a leader to stop",
       () => leaders(nodes).length === 1 && leaders(nodes),
     );
     const oldId = old.config.raft.nodeId;
