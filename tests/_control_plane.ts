@@ -49,8 +49,9 @@ export function skipUnlessRunnable(suite: string): string | false {
  * ```
  */
 export function skipUnlessEnvTest(suite: string): string | false {
-  const reason = plane.kind === "envtest"
-    ? plane.skip
+  const binaries = selectTestControlPlane({ kind: "envtest" }).skip;
+  const reason = plane.kind === "envtest" || binaries
+    ? binaries
     : `it runs on the envtest control plane, and ${CONTROL_PLANE_ENV} ` +
       `selects ${plane.kind} (deno task test:envtest runs it)`;
   if (reason) console.warn(`Skipping ${suite}: ${reason}`);
