@@ -62,6 +62,11 @@
  * its scenarios on either, and against a real cluster when `KUBECONFIG` is
  * set.
  *
+ * The module also holds a linearizability checker
+ * ({@linkcode checkLinearizability}, {@linkcode HistoryRecorder},
+ * {@linkcode registerModel}): record what concurrent clients of a shared
+ * store saw, and decide whether some order explains it.
+ *
  * @example
  * ```ts ignore
  * import { CoreV1Api } from "@kubernetes/client-node";
@@ -116,3 +121,4 @@ export type {
   RequestMatch,
   Verb,
 } from "./faults.ts";
+export * from "./linearizability/mod.ts";
