@@ -62,6 +62,14 @@
  * its scenarios on either, and against a real cluster when `KUBECONFIG` is
  * set.
  *
+ * `startReplicas` runs N replicas of your operator against either control
+ * plane, in this process or as processes: free ports,
+ * `waitForLeader`, `kill`/`stop`/`pause`, `waitForCondition`, `logs`.
+ *
+ * Both the server and the replicas are stopped by `await using` (Deno,
+ * Node 24) or, on Node 22 where `await using` is a SyntaxError, by
+ * `await server.stop()` in a `finally`.
+ *
  * The module also holds a linearizability checker
  * ({@linkcode checkLinearizability}, {@linkcode HistoryRecorder},
  * {@linkcode registerModel}): record what concurrent clients of a shared
@@ -84,6 +92,7 @@
  *
  * @module
  */
+import "../platform/check_runtime.ts";
 export {
   type KubeConfig,
   type ReceivedRequest,
@@ -112,6 +121,17 @@ export {
   type TestControlPlane,
   type TestControlPlaneBase,
 } from "./control_plane.ts";
+export {
+  type ControlPlane,
+  freeLoopbackPorts,
+  type Leader,
+  ReplicaHarnessError,
+  type ReplicaLogLine,
+  type ReplicaOptions,
+  Replicas,
+  type ReplicaState,
+  startReplicas,
+} from "./replicas.ts";
 export type {
   CloseWatchesOptions,
   DelayOptions,

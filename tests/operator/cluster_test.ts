@@ -1,6 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  type Replicas,
+  startReplicas,
   startTestControlPlane,
   type TestControlPlane,
 } from "../../testing/mod.ts";
@@ -11,10 +13,9 @@ import {
   ReconcileResult,
   type ResourceType,
   type RunningOperator,
-  silentLogger,
 } from "../../mod.ts";
 import { KubeClient } from "../../controller/mod.ts";
-import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
+import { eventually } from "./_helpers.ts";
 import { plane, skipUnlessRunnable } from "../_control_plane.ts";
 
 const configMaps: ResourceType = {
@@ -78,26 +79,26 @@ describe(`three operators against the ${plane.kind} control plane`, {
   const log: Reconciled[] = [];
   const nodes: RunningOperator[] = [];
 
+  let replicas: Replicas;
+
   before(async () => {
     server = await startTestControlPlane({ kind: plane.kind });
     client = KubeClient.fromKubeConfig(server.kubeConfig());
-    const envs = clusterEnv(await freePorts(3));
-    for (const env of envs) {
-      nodes.push(
-        await Operator.fromEnv({
-          env,
-          kubeConfig: server.kubeConfig(),
-          hostname: "127.0.0.1",
-          signals: false,
-          logger: silentLogger,
-        }).controller(configMaps, recordingReconciler(log)).start(),
-      );
+    replicas = await startReplicas({
+      controlPlane: server,
+      operator: (options) =>
+        Operator.fromEnv(options).controller(
+          configMaps,
+          recordingReconciler(log),
+        ),
+    });
+    for (let id = 0; id < replicas.size; id++) {
+      nodes.push(replicas.running(id)!);
     }
   });
 
   after(async () => {
-    await Promise.all(nodes.map((n) => n.stop()));
-    await Promise.all(nodes.map((n) => n.finished));
+    await replicas?.stop();
     await server?.stop();
   });
 

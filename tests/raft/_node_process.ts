@@ -122,6 +122,7 @@ node = await RaftNode.start({
 });
 const kv = new ReplicatedKv(node, store);
 node.onRoleChange((c) => emit({ event: "role", ...c }));
+transport.connect(config.voters);
 
 let guardStart: number | null = null;
 let guardLast = 0;
