@@ -29,6 +29,31 @@ import type { Faults } from "./faults.ts";
 export type KubeConfig = ClientKubeConfig;
 
 /**
+ * One request as {@link TestApiServerOptions.onRequest} sees it: when it
+ * arrived, authenticated, before any fault or pause acts on it.
+ *
+ * @example Counting the writes each client sent
+ * ```ts
+ * import { type ReceivedRequest, TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const writes = new Map<string, number>();
+ * const record = (request: ReceivedRequest) => {
+ *   if (request.method === "GET") return;
+ *   const agent = request.headers.get("user-agent") ?? "unknown";
+ *   writes.set(agent, (writes.get(agent) ?? 0) + 1);
+ * };
+ * await using server = await TestApiServer.start({ onRequest: record });
+ * ```
+ */
+export interface ReceivedRequest {
+  /** The HTTP method, upper case. */
+  method: string;
+  /** The full URL, query included. */
+  url: string;
+  /** The request headers (read them; the body is not offered). */
+  headers: Headers;
+}
+
+/**
  * Options of {@link TestApiServer.start}.
  *
  * @example
@@ -59,6 +84,13 @@ export interface TestApiServerOptions {
   now?: () => Date;
   /** Randomness in [0, 1) for `generateName` suffixes (default `Math.random`). */
   random?: () => number;
+  /**
+   * Called synchronously for every authenticated request the moment it
+   * arrives, before fault injection and before `faults.pause()` holds it:
+   * a request log for tests that check who wrote what, and when. It must
+   * not throw.
+   */
+  onRequest?: (request: ReceivedRequest) => void;
 }
 
 /**
@@ -145,6 +177,7 @@ export class TestApiServer {
       faults,
       token,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      onRequest: options.onRequest,
     });
     const http = await serveHttps((request) => router.handle(request), {
       hostname,

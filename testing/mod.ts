@@ -70,6 +70,7 @@
  */
 export {
   type KubeConfig,
+  type ReceivedRequest,
   TestApiServer,
   type TestApiServerOptions,
 } from "./api_server.ts";
