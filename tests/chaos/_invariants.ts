@@ -1,0 +1,315 @@
+/**
+ * The invariants of the operator chaos test, as pure functions over what
+ * the run recorded: the API server's request log, the replicas' guard
+ * intervals, RSS samples, and the objects on the server at the end. Each
+ * returns the violations it found, as sentences (empty: it holds).
+ *
+ * All times are milliseconds on the system clock every process shares
+ * (`tests/raft/_wall_clock.ts`).
+ *
+ * @module
+ */
+import type { KubeObject } from "../../controller/mod.ts";
+import type { Website } from "../../examples/resources.ts";
+import {
+  desiredConfigMap,
+  desiredDeployment,
+  FINALIZER,
+} from "../../examples/website.ts";
+
+/** The methods that write. */
+export const WRITE_METHODS: ReadonlySet<string> = new Set([
+  "POST",
+  "PUT",
+  "PATCH",
+  "DELETE",
+]);
+
+/** One request in the API server's log. */
+export interface LoggedRequest {
+  /** HTTP method. */
+  method: string;
+  /** Path and query. */
+  path: string;
+  /** When the server received it. */
+  received: number;
+  /** The replica that sent it (its `x-chaos-replica`), or `null`. */
+  replica: number | null;
+  /** Sent by the test's own workload (`x-chaos-workload`). */
+  workload: boolean;
+  /** The replica's dispatch time (`x-chaos-sent`). */
+  sent?: number;
+  /** Whether the replica's guard led at dispatch (`x-chaos-leading`). */
+  leading?: boolean;
+  /** The guard's term at dispatch (`x-chaos-term`). */
+  term?: number;
+}
+
+/**
+ * A time during which a replica's guard said "leader": from the first to
+ * the last sample that found it so, so it lies within the true interval.
+ * `open` marks one its process never closed (killed while leading); its
+ * `end` is then the last sample the process reported.
+ */
+export interface GuardInterval {
+  /** The replica id. */
+  replica: number;
+  /** The term it led in. */
+  term: number;
+  /** First sample leading. */
+  start: number;
+  /** Last sample leading. */
+  end: number;
+  /** Never closed by its process. */
+  open?: boolean;
+}
+
+/**
+ * Every write from a replica was dispatched while its guard led.
+ *
+ * The replica samples `guard.isLeader()` the moment undici dispatches a
+ * request (the last point in its process before the bytes are written)
+ * and sends the sample along; that sample must say "leading", and its
+ * time must lie within an interval of the same term the replica reported.
+ * A write that carries neither the replica's stamp nor the workload's
+ * cannot be attributed and counts as a violation.
+ *
+ * Which way this errs: the stamp is taken before the bytes leave, so a
+ * replica that stalls between the dispatch and the socket write (a SIGSTOP
+ * landing in those microseconds) is not caught; the server's receive time
+ * bounds that gap from above and is reported as the largest
+ * `received - sent`. Checking the receive time against the interval's end
+ * instead would also flag legitimate writes still in flight when
+ * leadership ended, so it is not a violation here.
+ */
+export function checkFencing(
+  requests: readonly LoggedRequest[],
+  intervals: readonly GuardInterval[],
+): string[] {
+  const violations: string[] = [];
+  for (const r of requests) {
+    if (!WRITE_METHODS.has(r.method) || r.workload) continue;
+    const what = `${r.method} ${r.path}`;
+    if (r.replica === null) {
+      violations.push(`A write without a replica's stamp: ${what}`);
+      continue;
+    }
+    if (r.leading !== true) {
+      violations.push(
+        `Replica ${r.replica} dispatched ${what} at ${
+          r.sent?.toFixed(1)
+        } while its guard was not leading (term ${r.term})`,
+      );
+      continue;
+    }
+    const inside = intervals.some((i) =>
+      i.replica === r.replica && i.term === r.term && i.start <= r.sent! &&
+      (i.open || r.sent! <= i.end)
+    );
+    if (!inside) {
+      violations.push(
+        `Replica ${r.replica} dispatched ${what} at ${
+          r.sent!.toFixed(1)
+        } in term ${r.term}, outside every guard interval it reported`,
+      );
+    }
+  }
+  return violations;
+}
+
+/** At no instant did two replicas' guards lead at once. */
+export function checkOneLeader(intervals: readonly GuardInterval[]): string[] {
+  const sorted = [...intervals].sort((a, b) => a.start - b.start);
+  const violations: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    for (let j = i + 1; j < sorted.length; j++) {
+      const a = sorted[i];
+      const b = sorted[j];
+      if (b.start > a.end) break;
+      if (a.replica === b.replica) continue;
+      violations.push(
+        `Replicas ${a.replica} (term ${a.term}, ${a.start.toFixed(1)}–${
+          a.end.toFixed(1)
+        }) and ${b.replica} (term ${b.term}, ${b.start.toFixed(1)}–${
+          b.end.toFixed(1)
+        }) led at once`,
+      );
+    }
+  }
+  return violations;
+}
+
+/** RSS samples of one process. */
+export interface RssSeries {
+  /** Which process, e.g. "replica 1 (start 2)". */
+  label: string;
+  /** Samples: time and resident set size in kB. */
+  samples: Array<{ t: number; kb: number }>;
+}
+
+/** What {@linkcode checkRss} measured for one process. */
+export interface RssGrowth {
+  /** The process. */
+  label: string;
+  /** Median RSS of the first fifth after warm-up, in MB. */
+  fromMb: number;
+  /** Median RSS of the last fifth, in MB. */
+  toMb: number;
+  /** `to / from - 1`. */
+  growth: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * RSS stays flat after warm-up: for every process that ran at least
+ * `minSpanMs` past `warmupEnd`, the median of the last fifth of its samples
+ * is at most `1 + maxGrowth` times the median of the first fifth after
+ * warm-up. Medians, so a collection in flight does not decide the outcome.
+ */
+export function checkRss(
+  series: readonly RssSeries[],
+  options: { warmupEnd: number; minSpanMs: number; maxGrowth: number },
+): { violations: string[]; measured: RssGrowth[] } {
+  const violations: string[] = [];
+  const measured: RssGrowth[] = [];
+  for (const s of series) {
+    const after = s.samples.filter((x) => x.t >= options.warmupEnd);
+    if (after.length < 10) continue;
+    if (after.at(-1)!.t - after[0].t < options.minSpanMs) continue;
+    const fifth = Math.max(2, Math.floor(after.length / 5));
+    const from = median(after.slice(0, fifth).map((x) => x.kb)) / 1024;
+    const to = median(after.slice(-fifth).map((x) => x.kb)) / 1024;
+    const growth = to / from - 1;
+    measured.push({ label: s.label, fromMb: from, toMb: to, growth });
+    if (growth > options.maxGrowth) {
+      violations.push(
+        `${s.label}: RSS grew ${(growth * 100).toFixed(0)}% after warm-up (${
+          from.toFixed(0)
+        } MB to ${to.toFixed(0)} MB), more than ${
+          (options.maxGrowth * 100).toFixed(0)
+        }%`,
+      );
+    }
+  }
+  return { violations, measured };
+}
+
+/** The condition type the workload adds to a Website's status itself. */
+export const FOREIGN_CONDITION = "ExternalProbe";
+
+interface Condition {
+  type: string;
+  status: string;
+  observedGeneration?: number;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * A live Website converged to its latest spec: the operator's finalizer is
+ * on it; its ConfigMap holds the data the spec asks for and names it as
+ * controller owner; its Deployment has the replicas, image, ports and
+ * environment the spec asks for; its status reports the current
+ * generation, the URL, and both of the operator's conditions at that
+ * generation; a condition another writer added (`foreign`) is still there.
+ */
+export function checkWebsite(
+  site: Website,
+  children: {
+    configMap?: KubeObject & { data?: Record<string, string> };
+    deployment?: KubeObject & { spec?: Record<string, unknown> };
+    foreign: boolean;
+  },
+): string[] {
+  const name = site.metadata.name!;
+  const generation = site.metadata.generation;
+  const problems: string[] = [];
+  if (site.metadata.deletionTimestamp) {
+    problems.push(`${name}: still being deleted (finalizer not removed)`);
+    return problems;
+  }
+  if (!site.metadata.finalizers?.includes(FINALIZER)) {
+    problems.push(`${name}: no ${FINALIZER} finalizer`);
+  }
+  const cm = children.configMap;
+  const wantCm = desiredConfigMap(site) as KubeObject & {
+    data: Record<string, string>;
+  };
+  if (!cm) problems.push(`${name}: ConfigMap missing`);
+  else {
+    if (!sameJson(cm.data, wantCm.data)) {
+      problems.push(
+        `${name}: ConfigMap data ${JSON.stringify(cm.data)}, expected ${
+          JSON.stringify(wantCm.data)
+        }`,
+      );
+    }
+    const owner = cm.metadata.ownerReferences?.find((r) => r.controller);
+    if (owner?.uid !== site.metadata.uid) {
+      problems.push(`${name}: ConfigMap not owned by the Website`);
+    }
+  }
+  const deployment = children.deployment;
+  if (!deployment) problems.push(`${name}: Deployment missing`);
+  else {
+    const want = desiredDeployment(site) as KubeObject & {
+      spec: Record<string, unknown>;
+    };
+    const pick = (d: { spec?: Record<string, unknown> }) => {
+      const spec = d.spec ?? {};
+      const template = spec.template as
+        | { spec?: { containers?: Record<string, unknown>[] } }
+        | undefined;
+      const c = template?.spec?.containers?.[0] ?? {};
+      return {
+        replicas: spec.replicas,
+        image: c.image,
+        ports: c.ports,
+        env: c.env,
+        envFrom: c.envFrom,
+      };
+    };
+    if (!sameJson(pick(deployment), pick(want))) {
+      problems.push(
+        `${name}: Deployment ${JSON.stringify(pick(deployment))}, expected ${
+          JSON.stringify(pick(want))
+        }`,
+      );
+    }
+  }
+  const status = site.status ?? {};
+  if (status.observedGeneration !== generation) {
+    problems.push(
+      `${name}: status.observedGeneration ${status.observedGeneration}, generation ${generation}`,
+    );
+  }
+  if (status.url !== `http://${site.spec.domain}/`) {
+    problems.push(`${name}: status.url ${status.url}`);
+  }
+  const conditions = (status.conditions ?? []) as Condition[];
+  for (const type of ["Available", "Reconciled"]) {
+    const c = conditions.find((x) => x.type === type);
+    if (c?.observedGeneration !== generation) {
+      problems.push(
+        `${name}: condition ${type} ${
+          c ? `at generation ${c.observedGeneration}` : "missing"
+        }, generation ${generation}`,
+      );
+    }
+  }
+  if (
+    children.foreign && !conditions.some((c) => c.type === FOREIGN_CONDITION)
+  ) {
+    problems.push(
+      `${name}: condition ${FOREIGN_CONDITION}, written by another client, was dropped`,
+    );
+  }
+  return problems;
+}
