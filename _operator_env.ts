@@ -79,6 +79,13 @@ export interface OperatorConfig {
    * Always `false` with `RAFT_PEERS` (no StatefulSet).
    */
   followStatefulSet: boolean;
+  /**
+   * `OPERATOR_API_UNREACHABLE_TRANSFER_AFTER_MS`: how long the leader's
+   * requests to the API server must have failed before it hands leadership
+   * to a follower that reaches it (default: the operator's, 10000; `0`
+   * never hands over).
+   */
+  apiUnreachableTransferAfterMs: number | null;
 }
 
 function read(env: EnvSource | undefined, name: string): string | undefined {
@@ -212,6 +219,16 @@ export function readOperatorEnv(env: EnvSource | undefined): OperatorConfig {
       what: "the minimum election timeout in ticks",
     }),
     followStatefulSet: raft.identity !== null && readFollow(env),
+    apiUnreachableTransferAfterMs: readInteger(
+      env,
+      "OPERATOR_API_UNREACHABLE_TRANSFER_AFTER_MS",
+      {
+        min: 0,
+        max: 3_600_000,
+        what:
+          "how long the API server must be unreachable from the leader before it hands over, in milliseconds (0: never)",
+      },
+    ),
   };
 }
 

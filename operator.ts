@@ -29,6 +29,8 @@ import type { Storage } from "./raft/storage.ts";
 import { getEnv, onSignal, serve } from "./platform/mod.ts";
 import type { HttpServer } from "./platform/mod.ts";
 import { type OperatorConfig, readOperatorEnv } from "./_operator_env.ts";
+import { ApiHealth, probeApi, watchObserver } from "./_api_health.ts";
+import { ApiFailover, DEFAULT_TRANSFER_AFTER_MS } from "./_api_failover.ts";
 import { controllerMetrics } from "./metrics/controller.ts";
 import { RaftMetrics } from "./metrics/raft.ts";
 import { MetricsRegistry } from "./metrics/registry.ts";
@@ -184,6 +186,16 @@ export interface OperatorOptions {
    * with `RAFT_PEERS`.
    */
   followStatefulSet?: boolean;
+  /**
+   * How long, in milliseconds, the leader's requests to the API server
+   * (a `GET /version` probe every second, and the controllers' lists and
+   * watches) must have failed before it hands leadership to a caught-up
+   * follower that reports reaching the API server (default: the config's
+   * `OPERATOR_API_UNREACHABLE_TRANSFER_AFTER_MS`, else 10000; `0` never
+   * hands over). Nothing happens while no follower reaches it; at most one
+   * transfer is attempted per this interval.
+   */
+  apiUnreachableTransferAfterMs?: number;
 }
 
 /**
@@ -473,6 +485,8 @@ class Running implements RunningOperator {
     );
     const peerUrl = peerUrls(raft, options.peerAddress);
     const leaderCommit = { term: 0, commit: 0 };
+    const apiHealth = new ApiHealth(clock);
+    let failover: ApiFailover | null = null;
     let node: RaftNode | null = null;
     let raftMetrics: RaftMetrics | null = null;
     const transport = new HttpTransport({
@@ -492,6 +506,7 @@ class Running implements RunningOperator {
             leaderCommit.commit = Math.max(leaderCommit.commit, m.commit);
           }
         }
+        failover?.receive(messages);
         node?.receive(messages);
       },
     });
@@ -503,7 +518,7 @@ class Running implements RunningOperator {
       stateMachine: store,
       send: (messages) => {
         raftMetrics?.sent(messages);
-        return transport.send(messages);
+        return transport.send(failover?.mark(messages) ?? messages);
       },
       tickMs: options.raft?.tickMs ?? config.tickMs ?? undefined,
       electionTicks: options.raft?.electionTicks ?? config.electionTicks ??
@@ -514,7 +529,23 @@ class Running implements RunningOperator {
     });
     const started = node;
     raftMetrics = new RaftMetrics(started, { registry: metrics });
-    const cleanup: (() => void)[] = [() => raftMetrics?.stop()];
+    failover = new ApiFailover({
+      node: started,
+      health: apiHealth,
+      clock,
+      transferAfterMs: options.apiUnreachableTransferAfterMs ??
+        config.apiUnreachableTransferAfterMs ?? DEFAULT_TRANSFER_AFTER_MS,
+      // An answer older than the minimum election timeout (the node's
+      // default is 6 ticks) is too old to vouch for a follower.
+      maxTicksSinceAck: options.raft?.electionTicks ?? config.electionTicks ??
+        6,
+      logger,
+    });
+    const checkFailover = setInterval(() => failover?.check(), 250);
+    const cleanup: (() => void)[] = [
+      () => raftMetrics?.stop(),
+      () => clearInterval(checkFailover),
+    ];
     cleanup.push(
       started.onRoleChange((change) => {
         logger.info("role changed", {
@@ -546,7 +577,7 @@ class Running implements RunningOperator {
       const controllerOptions: ControllerOptions<KubeObject> = {
         observer: hooks.observer,
         queue: { observer: hooks.queue },
-        watch: { observer: hooks.watch },
+        watch: { observer: watchObserver(apiHealth, hooks.watch) },
         client,
         guard: election.guard(),
         namespace: reconciler.namespace ?? config.watchNamespace ?? undefined,
@@ -596,6 +627,11 @@ class Running implements RunningOperator {
         signal: stopControllers.signal,
       })
     );
+    probeApi(client, {
+      health: apiHealth,
+      clock,
+      signal: stopControllers.signal,
+    });
     running = new Running({
       config,
       node: started,

@@ -295,7 +295,7 @@ function writeMessage(w: Writer, m: Message): void {
   w.num(m.index);
   w.num(m.commit);
   w.num(m.rejectHint);
-  w.u8((m.reject ? 1 : 0) | (m.transfer ? 2 : 0));
+  w.u8((m.reject ? 1 : 0) | (m.transfer ? 2 : 0) | (m.healthy ? 4 : 0));
   w.u32(m.entries.length);
   for (const e of m.entries) writeEntry(w, e);
   if (m.snapshot === null) {
@@ -320,7 +320,7 @@ function readMessage(r: Reader): Message {
   const commit = r.num("commit");
   const rejectHint = r.num("rejectHint");
   const flags = r.u8("flags");
-  if (flags > 3) throw new CodecError(`Expected flags below 4, found ${flags}`);
+  if (flags > 7) throw new CodecError(`Expected flags below 8, found ${flags}`);
   const entries: Entry[] = [];
   for (let i = r.count("entries", MIN_ENTRY); i > 0; i--) {
     entries.push(readEntry(r));
@@ -340,6 +340,7 @@ function readMessage(r: Reader): Message {
     snapshot,
   };
   if ((flags & 2) === 2) m.transfer = true;
+  if ((flags & 4) === 4) m.healthy = true;
   return m;
 }
 

@@ -99,6 +99,7 @@ export function isValidMessage(m: unknown): m is Message {
   ) return false;
   if (typeof v.reject !== "boolean") return false;
   if (v.transfer !== undefined && typeof v.transfer !== "boolean") return false;
+  if (v.healthy !== undefined && typeof v.healthy !== "boolean") return false;
   if (v.type === "append") {
     if (v.logTerm > v.term) return false;
     if (

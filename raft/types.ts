@@ -299,6 +299,14 @@ export interface Message {
    * still hears from its leader (leader stickiness). Absent means `false`.
    */
   transfer?: boolean;
+  /**
+   * `heartbeatResp`/`appendResp`: the sender's application reports itself
+   * healthy (the Operator: it reaches the Kubernetes API server), so a
+   * leader that is not may hand leadership to it. The core neither sets nor
+   * reads it; the runtime's owner does, on the way to and from the
+   * transport. Absent means `false`.
+   */
+  healthy?: boolean;
 }
 
 /**

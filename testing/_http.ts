@@ -116,9 +116,15 @@ async function send(res: ServerResponse, response: Response): Promise<void> {
   }
 }
 
+/** What the server knows of a request beyond the request itself. */
+export interface RequestInfo {
+  /** The address of the client's end of the connection. */
+  remoteAddress: string;
+}
+
 /** Starts an HTTPS (HTTP/1.1) server on a free port. */
 export function serveHttps(
-  handler: (request: Request) => Promise<Response>,
+  handler: (request: Request, info: RequestInfo) => Promise<Response>,
   options: { hostname: string; cert: string; key: string },
 ): Promise<HttpsServer> {
   return new Promise((resolve, reject) => {
@@ -129,8 +135,9 @@ export function serveHttps(
           ? `[${options.hostname}]`
           : options.hostname;
         const origin = `https://${host}`;
+        const info = { remoteAddress: req.socket.remoteAddress ?? "" };
         toRequest(req, origin)
-          .then(handler)
+          .then((request) => handler(request, info))
           .then((response) => send(res, response))
           .catch((error) => {
             // The client left while sending its body: nobody to answer.

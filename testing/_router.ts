@@ -18,7 +18,6 @@ import {
   reasonForCode,
 } from "./_status.ts";
 import type { Verb } from "./faults.ts";
-import type { ReceivedRequest } from "./api_server.ts";
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 const VERBS = [
@@ -83,7 +82,6 @@ export class Router {
   #faults: FaultInjector;
   #token: string;
   #sleep: (ms: number) => Promise<void>;
-  #onRequest: ((request: ReceivedRequest) => void) | undefined;
 
   constructor(
     core: ApiCore,
@@ -91,14 +89,12 @@ export class Router {
       faults: FaultInjector;
       token: string;
       sleep: (ms: number) => Promise<void>;
-      onRequest?: (request: ReceivedRequest) => void;
     },
   ) {
     this.#core = core;
     this.#faults = options.faults;
     this.#token = options.token;
     this.#sleep = options.sleep;
-    this.#onRequest = options.onRequest;
   }
 
   /** Handles one HTTP request. */
@@ -132,11 +128,6 @@ export class Router {
         }),
       );
     }
-    this.#onRequest?.({
-      method: request.method.toUpperCase(),
-      url: request.url,
-      headers: request.headers,
-    });
     await this.#faults.gate();
     if (path === "/version") return json(SERVER_VERSION);
     const segments = path.split("/").filter((s) => s !== "").map(

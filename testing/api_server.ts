@@ -29,31 +29,6 @@ import type { Faults } from "./faults.ts";
 export type KubeConfig = ClientKubeConfig;
 
 /**
- * One request as {@link TestApiServerOptions.onRequest} sees it: when it
- * arrived, authenticated, before any fault or pause acts on it.
- *
- * @example Counting the writes each client sent
- * ```ts
- * import { type ReceivedRequest, TestApiServer } from "@k8s-operator/k8s-operator/testing";
- * const writes = new Map<string, number>();
- * const record = (request: ReceivedRequest) => {
- *   if (request.method === "GET") return;
- *   const agent = request.headers.get("user-agent") ?? "unknown";
- *   writes.set(agent, (writes.get(agent) ?? 0) + 1);
- * };
- * await using server = await TestApiServer.start({ onRequest: record });
- * ```
- */
-export interface ReceivedRequest {
-  /** The HTTP method, upper case. */
-  method: string;
-  /** The full URL, query included. */
-  url: string;
-  /** The request headers (read them; the body is not offered). */
-  headers: Headers;
-}
-
-/**
  * Options of {@link TestApiServer.start}.
  *
  * @example
@@ -85,12 +60,40 @@ export interface TestApiServerOptions {
   /** Randomness in [0, 1) for `generateName` suffixes (default `Math.random`). */
   random?: () => number;
   /**
-   * Called synchronously for every authenticated request the moment it
-   * arrives, before fault injection and before `faults.pause()` holds it:
-   * a request log for tests that check who wrote what, and when. It must
-   * not throw.
+   * Called as each request arrives, before it is handled (and before any
+   * fault applies): a request log for tests that check who wrote what and
+   * when. It must not throw.
    */
   onRequest?: (request: ReceivedRequest) => void;
+}
+
+/**
+ * A request as it arrived at a {@linkcode TestApiServer}, handed to the
+ * `onRequest` option.
+ *
+ * @example Logging the writes and who sent them
+ * ```ts
+ * import { type ReceivedRequest, TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const writes: ReceivedRequest[] = [];
+ * await using server = await TestApiServer.start({
+ *   onRequest: (request) => {
+ *     if (request.method !== "GET") writes.push(request);
+ *   },
+ * });
+ * ```
+ */
+export interface ReceivedRequest {
+  /** The HTTP method. */
+  method: string;
+  /** The path and query, e.g. `/api/v1/namespaces/default/configmaps?watch=true`. */
+  path: string;
+  /** The client's address (its end of the TCP connection). */
+  remoteAddress: string;
+  /**
+   * The request's headers (on loopback, where every client has the same
+   * address, a header is how a test tells its clients apart).
+   */
+  headers: Headers;
 }
 
 /**
@@ -177,9 +180,20 @@ export class TestApiServer {
       faults,
       token,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      onRequest: options.onRequest,
     });
-    const http = await serveHttps((request) => router.handle(request), {
+    const onRequest = options.onRequest;
+    const http = await serveHttps((request, info) => {
+      if (onRequest) {
+        const url = new URL(request.url);
+        onRequest({
+          method: request.method,
+          path: url.pathname + url.search,
+          remoteAddress: info.remoteAddress,
+          headers: request.headers,
+        });
+      }
+      return router.handle(request);
+    }, {
       hostname,
       cert: certs.certPem,
       key: certs.keyPem,

@@ -243,11 +243,10 @@ function taggedKubeConfig(
 
 function logged(request: ReceivedRequest, received: number): LoggedRequest {
   const h = request.headers;
-  const url = new URL(request.url);
   const replica = h.get("x-chaos-replica");
   return {
-    method: request.method,
-    path: url.pathname + url.search,
+    method: request.method.toUpperCase(),
+    path: request.path,
     received,
     replica: replica === null ? null : Number(replica),
     workload: h.get("x-chaos-workload") !== null,

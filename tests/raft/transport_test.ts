@@ -109,9 +109,17 @@ describe("message codec", () => {
       msg(),
       msg({ type: "voteResp", reject: true, entries: [], rejectHint: 5 }),
       msg({ type: "vote", entries: [], transfer: true }),
+      msg({ type: "heartbeatResp", entries: [], healthy: true }),
       snapMsg,
     ];
     assert.deepEqual(decodeMessages(encodeMessages(batch)), batch);
+  });
+
+  it("rejects a flag byte with an unknown bit", () => {
+    const body = encodeMessages([msg({ type: "heartbeatResp", entries: [] })]);
+    // Batch magic and count (8), type (1), seven numbers (56): the flags.
+    body[8 + 1 + 56] = 8;
+    assert.throws(() => decodeMessages(body), /Expected flags below 8/);
   });
 
   it("rejects every truncation of a valid batch", () => {
