@@ -37,12 +37,23 @@ export interface LoggedRequest {
   replica: number | null;
   /** Sent by the test's own workload (`x-chaos-workload`). */
   workload: boolean;
-  /** The replica's dispatch time (`x-chaos-sent`). */
+  /** The sending process and its request number (`x-chaos-proc`, `x-chaos-seq`). */
+  proc?: string;
+  /** See `proc`. */
+  seq?: number;
+  /**
+   * From the replica's own record of this write: when its HTTP client
+   * started writing it to the connection...
+   */
   sent?: number;
-  /** Whether the replica's guard led at dispatch (`x-chaos-leading`). */
+  /** ...whether its guard led then... */
   leading?: boolean;
-  /** The guard's term at dispatch (`x-chaos-term`). */
+  /** ...in which term... */
   term?: number;
+  /** ...its role... */
+  role?: string;
+  /** ...and how much of its lease was left (negative: ran out that long ago). */
+  leaseLeftMs?: number | null;
 }
 
 /**
@@ -65,22 +76,23 @@ export interface GuardInterval {
 }
 
 /**
- * Every write from a replica was dispatched while its guard led.
+ * Every write from a replica left while its guard led.
  *
- * The replica samples `guard.isLeader()` the moment undici dispatches a
- * request (the last point in its process before the bytes are written)
- * and sends the sample along; that sample must say "leading", and its
- * time must lie within an interval of the same term the replica reported.
- * A write that carries neither the replica's stamp nor the workload's
- * cannot be attributed and counts as a violation.
+ * The replica records each write at the moment its HTTP client starts
+ * writing it to the connection (undici's `onRequestStart`, synchronously
+ * followed by the socket write), with its guard as it stood then; the
+ * server's log joins that record by the replica's process and request
+ * number. The record must say "leading", and its time must lie within an
+ * interval of the same term the replica reported. A write the server got
+ * with no record from its replica, or with neither the replica's tag nor
+ * the workload's, counts as a violation.
  *
- * Which way this errs: the stamp is taken before the bytes leave, so a
- * replica that stalls between the dispatch and the socket write (a SIGSTOP
- * landing in those microseconds) is not caught; the server's receive time
- * bounds that gap from above and is reported as the largest
- * `received - sent`. Checking the receive time against the interval's end
- * instead would also flag legitimate writes still in flight when
- * leadership ended, so it is not a violation here.
+ * Which way this errs: the record is taken in the same synchronous step as
+ * the socket write, so only a freeze inside that step could slip through;
+ * a replica frozen earlier (say, during a TLS handshake, after the
+ * library's own check) is caught when it wakes up. The server's receive
+ * time is reported, not checked: a write that left in time may arrive
+ * after the interval ended, and flagging it would be wrong.
  */
 export function checkFencing(
   requests: readonly LoggedRequest[],
@@ -91,14 +103,25 @@ export function checkFencing(
     if (!WRITE_METHODS.has(r.method) || r.workload) continue;
     const what = `${r.method} ${r.path}`;
     if (r.replica === null) {
-      violations.push(`A write without a replica's stamp: ${what}`);
+      violations.push(`A write without a replica's tag: ${what}`);
+      continue;
+    }
+    if (r.sent === undefined) {
+      violations.push(
+        `Replica ${r.replica}'s ${what} reached the server with no record of its own`,
+      );
       continue;
     }
     if (r.leading !== true) {
+      const why = r.role !== undefined && r.role !== "leader"
+        ? `its role was ${r.role}`
+        : typeof r.leaseLeftMs === "number"
+        ? `its lease had run out ${(-r.leaseLeftMs).toFixed(1)} ms before`
+        : "it held no lease";
       violations.push(
-        `Replica ${r.replica} dispatched ${what} at ${
-          r.sent?.toFixed(1)
-        } while its guard was not leading (term ${r.term})`,
+        `Replica ${r.replica} sent ${what} at ${
+          r.sent.toFixed(1)
+        } while its guard was not leading (term ${r.term}: ${why})`,
       );
       continue;
     }
@@ -108,7 +131,7 @@ export function checkFencing(
     );
     if (!inside) {
       violations.push(
-        `Replica ${r.replica} dispatched ${what} at ${
+        `Replica ${r.replica} sent ${what} at ${
           r.sent!.toFixed(1)
         } in term ${r.term}, outside every guard interval it reported`,
       );

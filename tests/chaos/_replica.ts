@@ -8,6 +8,17 @@
  *   writes through an unfenced client and ignores `ctx.signal`, as if
  *   fencing had been removed. The chaos test must catch it.
  *
+ * The instruments never call the guard. `guard.isLeader()` has a side
+ * effect: when the lease has run out it ends leadership on the spot, which
+ * aborts the fence of every request in flight. Sampling it at send time
+ * would make the operator look better than it is (its own lease timer may
+ * fire later), and doing so inside undici's dispatch, before `fetch()` has
+ * set up its abort handling, kills the process on an undici assertion. So
+ * the replica mirrors the guard from the two calls the Raft node makes
+ * into the election (`setRole`, `renewLease`): leading means role `leader`
+ * and the clock before the lease's end, the guard's own rule, read without
+ * touching it. The mirror's lease ends no later than the guard's.
+ *
  * Prints JSON lines on stdout, each with `replica` and `t` (milliseconds on
  * the system clock every process shares, `tests/raft/_wall_clock.ts`):
  *
@@ -15,34 +26,38 @@
  *   leading, `{ event: "guard", leading: true, at, term }` every 100 ms
  *   while it leads, `{ event: "guard", leading: false, start, end, term }`
  *   when it stops. `start` and `end` are the first and the last sample that
- *   found `guard.isLeader()` true (a probe every 10 ms, on every role change,
- *   and at every request dispatch), so an interval lies within the truth.
- * - `{ event: "queue", length, processing, scheduled, leading }` whenever the
+ *   found it leading (a probe every 10 ms, every role or lease report, and
+ *   every write), so an interval lies within the truth.
+ * - `{ event: "write", proc, seq, leading, term, role, leaseLeftMs, method,
+ *   path }` for every
+ *   write (POST, PUT, PATCH, DELETE) at the moment undici starts writing it
+ *   to its connection (its handler's `onRequestStart`, right before the
+ *   bytes go out), with the guard as the mirror reads it then (and how
+ *   much of the lease was left, negative once it ran out, `null` without
+ *   one); `t` is that moment. Every request carries `x-chaos-replica` (this node's id),
+ *   `x-chaos-proc` (this process's id) and `x-chaos-seq`, so the API
+ *   server's request log joins the two.
+ * - `{ event: "queue", length, processing, scheduled }` whenever the
  *   controller's work queue changes (checked every 250 ms).
+ * - `{ event: "memory", rss, heapTotal, heapUsed, external }` (bytes) every
+ *   10 s, to tell heap growth from other memory when RSS grows.
  * - `{ event: "unhandled", kind, error }` before the runtime ends the process
  *   on an unhandled rejection or an uncaught error.
  * - `{ event: "finished", ok, error? }` once the operator has stopped.
  * - the operator's own log lines (`message`, `level`, ...).
  *
- * Every request leaves through an undici dispatcher that stamps it, at the
- * moment undici dispatches it (after the library's own checks, the last
- * point in this process before its bytes are written), with the headers
- * `x-chaos-replica` (this node's id), `x-chaos-seq`, `x-chaos-sent` (the
- * time on the shared clock), `x-chaos-leading` (`guard.isLeader()` sampled
- * at that instant: `1` or `0`) and `x-chaos-term`. The API server's request
- * log keeps them.
- *
  * @module
  */
+import process from "node:process";
 import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
 import type { Dispatcher } from "undici";
 import {
   type Context,
   jsonLogger,
   KubeClient,
-  type LeaderGuard,
   Operator,
   type OperatorReconciler,
+  type Role,
 } from "../../mod.ts";
 import { getEnv } from "../../platform/mod.ts";
 import { Website } from "../../examples/resources.ts";
@@ -51,6 +66,7 @@ import { wallClock } from "../raft/_wall_clock.ts";
 
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const id = Number(getEnv("RAFT_NODE_ID"));
+const proc = String(process.pid);
 const broken = getEnv("CHAOS_BREAK") ?? "";
 const wall = wallClock();
 const emit = (event: Record<string, unknown>) =>
@@ -63,25 +79,31 @@ addEventListener("error", (event) => {
   emit({ event: "unhandled", kind: "error", error: String(event.error) });
 });
 
-let guard: LeaderGuard | null = null;
+/** The guard as the Raft node reported it, on the election's clock. */
+const mirror = { role: "follower" as Role, term: 0, leaseUntil: -Infinity };
 let start: number | null = null;
 let last = 0;
 let lastBeat = 0;
 let term = 0;
 
-/** Samples the guard now; emits interval edges; returns the sample. */
-function sample(): { t: number; leading: boolean; term: number } {
+/** Samples the mirror now; emits interval edges; returns the sample. */
+function sample(): {
+  t: number;
+  leading: boolean;
+  term: number;
+  leaseLeftMs: number;
+} {
+  const leaseLeftMs = mirror.leaseUntil - performance.now();
+  const leading = mirror.role === "leader" && leaseLeftMs > 0;
   const t = wall();
-  const leading = guard?.isLeader() ?? false;
-  const now = guard?.term ?? 0;
-  if (start !== null && (!leading || now !== term)) {
+  if (start !== null && (!leading || mirror.term !== term)) {
     emit({ event: "guard", leading: false, start, end: last, term });
     start = null;
   }
   if (leading) {
     if (start === null) {
       start = t;
-      term = now;
+      term = mirror.term;
       lastBeat = t;
       emit({ event: "guard", leading: true, start: t, term });
     }
@@ -91,56 +113,66 @@ function sample(): { t: number; leading: boolean; term: number } {
       emit({ event: "guard", leading: true, at: t, term });
     }
   }
-  return { t, leading, term: now };
+  return { t, leading, term: mirror.term, leaseLeftMs };
 }
 
 let seq = 0;
-function stamped(dispatcher: Dispatcher): Dispatcher {
+/** Tags each request; reports each write as undici starts writing it. */
+function recording(dispatcher: Dispatcher): Dispatcher {
   return dispatcher.compose((dispatch) => (options, handler) => {
-    // Sampling the guard can end leadership on the spot (isLeader() checks
-    // the lease against the clock), which aborts the request's signal
-    // synchronously. undici dispatches from inside fetch() before fetch()
-    // has set up its abort handling, and an abort there fails an assertion
-    // in undici that nobody catches (the process dies). So sample and
-    // dispatch a microtask later, once fetch() has returned: an abort then
-    // cancels the request as it should.
-    queueMicrotask(() => {
-      const method = String(options.method).toUpperCase();
-      const now = sample();
-      const tags: Record<string, string> = {
-        "x-chaos-replica": String(id),
-        "x-chaos-seq": String(++seq),
-        "x-chaos-sent": String(now.t),
-        "x-chaos-leading": now.leading ? "1" : "0",
-        "x-chaos-term": String(now.term),
-      };
-      const headers = options.headers;
-      const tagged = Array.isArray(headers)
-        ? [...headers, ...Object.entries(tags).flat()]
-        : { ...(headers as Record<string, string> | undefined), ...tags };
-      if (WRITES.has(method) && !now.leading) {
-        emit({ event: "write while not leading", method, path: options.path });
-      }
-      dispatch({ ...options, headers: tagged }, handler);
+    const method = String(options.method).toUpperCase();
+    const n = ++seq;
+    const tags: Record<string, string> = {
+      "x-chaos-replica": String(id),
+      "x-chaos-proc": proc,
+      "x-chaos-seq": String(n),
+    };
+    const headers = options.headers;
+    const tagged = Array.isArray(headers)
+      ? [...headers, ...Object.entries(tags).flat()]
+      : { ...(headers as Record<string, string> | undefined), ...tags };
+    const watched = !WRITES.has(method) ? handler : new Proxy(handler, {
+      get(target, key) {
+        const value = Reflect.get(target, key);
+        if (typeof value !== "function") return value;
+        if (key !== "onRequestStart") return value.bind(target);
+        return (...args: unknown[]) => {
+          const now = sample();
+          emit({
+            event: "write",
+            proc,
+            seq: n,
+            leading: now.leading,
+            term: now.term,
+            role: mirror.role,
+            leaseLeftMs: Number.isFinite(now.leaseLeftMs)
+              ? Math.round(now.leaseLeftMs * 10) / 10
+              : null,
+            method,
+            path: options.path,
+          });
+          return value.apply(target, args);
+        };
+      },
     });
-    return true;
+    return dispatch({ ...options, headers: tagged }, watched);
   }) as Dispatcher;
 }
 
-/** The kubeconfig, with every request's dispatcher stamping it. */
-class StampingKubeConfig extends KubeConfig {
+/** The kubeconfig, with every request's dispatcher recording it. */
+class RecordingKubeConfig extends KubeConfig {
   override async applySecurityAuthentication(
     context: RequestContext,
   ): Promise<void> {
     await super.applySecurityAuthentication(context);
     const dispatcher = context.getDispatcher() as Dispatcher | undefined;
     if (dispatcher !== undefined) {
-      context.setDispatcher(stamped(dispatcher) as never);
+      context.setDispatcher(recording(dispatcher) as never);
     }
   }
 }
 
-const kubeConfig = new StampingKubeConfig();
+const kubeConfig = new RecordingKubeConfig();
 kubeConfig.loadFromFile(getEnv("KUBECONFIG")!);
 
 function unfenced(
@@ -169,9 +201,34 @@ const running = await Operator.fromEnv({
   hostname: "127.0.0.1",
   logger: jsonLogger({ fields: { replica: id }, now: wall }),
 }).controller(Website, reconciler).start();
-guard = running.election.guard();
+
+// Mirror the two calls the Raft node makes into the election. A node that
+// already leads when start() returns is taken as not leading until its next
+// lease report (at most a tick away).
+const election = running.election;
+const initial = election.state();
+mirror.role = initial.role;
+mirror.term = initial.term;
+const setRole = election.setRole.bind(election);
+election.setRole = (role, newTerm, options) => {
+  setRole(role, newTerm, options);
+  if (newTerm !== mirror.term || role !== "leader") {
+    mirror.leaseUntil = -Infinity;
+  }
+  mirror.role = role;
+  mirror.term = newTerm;
+  sample();
+};
+const renewLease = election.renewLease.bind(election);
+election.renewLease = (ms) => {
+  const at = performance.now();
+  renewLease(ms);
+  if (mirror.role === "leader") {
+    mirror.leaseUntil = ms === 0 ? -Infinity : at + ms;
+  }
+  sample();
+};
 const probe = setInterval(sample, 10);
-const off = running.election.subscribe(() => sample());
 
 const queue = running.controllers[0].queue;
 let reported = "";
@@ -180,13 +237,17 @@ const watchQueue = setInterval(() => {
     length: queue.length,
     processing: queue.processing,
     scheduled: queue.scheduled,
-    leading: guard?.isLeader() ?? false,
   };
   const text = JSON.stringify(state);
   if (text === reported) return;
   reported = text;
   emit({ event: "queue", ...state });
 }, 250);
+
+const memory = setInterval(() => {
+  const { rss, heapTotal, heapUsed, external } = process.memoryUsage();
+  emit({ event: "memory", rss, heapTotal, heapUsed, external });
+}, 10_000);
 
 try {
   await running.finished;
@@ -196,6 +257,6 @@ try {
 } finally {
   clearInterval(probe);
   clearInterval(watchQueue);
-  off();
+  clearInterval(memory);
   sample();
 }

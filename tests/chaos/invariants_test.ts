@@ -35,7 +35,7 @@ const intervals: GuardInterval[] = [
 ];
 
 describe("checkFencing", () => {
-  it("accepts writes dispatched while leading, inside an interval of that term", () => {
+  it("accepts writes sent while leading, inside an interval of that term", () => {
     assert.deepEqual(
       checkFencing([
         write({}),
@@ -47,24 +47,36 @@ describe("checkFencing", () => {
     );
   });
 
-  it("flags a write dispatched while the guard was not leading", () => {
+  it("flags a write sent while the guard was not leading, saying why", () => {
+    const [late] = checkFencing(
+      [write({ leading: false, role: "leader", leaseLeftMs: -12.5 })],
+      intervals,
+    );
+    assert.match(late, /term 3: its lease had run out 12.5 ms before/);
+    const [deposed] = checkFencing(
+      [write({ leading: false, role: "follower" })],
+      intervals,
+    );
+    assert.match(deposed, /term 3: its role was follower/);
     const [v] = checkFencing([write({ leading: false })], intervals);
     assert.match(
       v,
-      /Replica 1 dispatched PATCH .* while its guard was not leading/,
+      /Replica 1 sent PATCH .* while its guard was not leading/,
     );
   });
 
-  it("flags a write without a stamp, and one outside every interval of its term", () => {
+  it("flags an untagged write, one the replica has no record of, and one outside every interval of its term", () => {
     const found = checkFencing([
       write({ replica: null, leading: undefined }),
+      write({ sent: undefined, leading: undefined, term: undefined }),
       write({ sent: 121 }),
       write({ term: 4 }),
     ], intervals);
-    assert.equal(found.length, 3);
-    assert.match(found[0], /without a replica's stamp/);
-    assert.match(found[1], /outside every guard interval/);
-    assert.match(found[2], /in term 4, outside every guard interval/);
+    assert.equal(found.length, 4);
+    assert.match(found[0], /without a replica's tag/);
+    assert.match(found[1], /reached the server with no record of its own/);
+    assert.match(found[2], /outside every guard interval/);
+    assert.match(found[3], /in term 4, outside every guard interval/);
   });
 });
 
