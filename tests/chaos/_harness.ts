@@ -71,8 +71,16 @@ export interface ChaosOptions extends ScheduleOptions {
   convergeTimeoutMs?: number;
   /** RSS may grow at most this much after warm-up (default 0.2: 20%). */
   maxRssGrowth?: number;
-  /** RSS is checked only for processes that ran this long after warm-up (default 60 s). */
+  /**
+   * RSS growth is judged only for processes sampled this long after their
+   * warm-up (default 5 min: the short run measures no growth, only the
+   * ceiling).
+   */
   rssMinSpanMs?: number;
+  /** How long a process warms up after it starts (default 120 s). */
+  rssWarmupMs?: number;
+  /** No replica's RSS may exceed this many MB (default 600). */
+  maxRssMb?: number;
   /** Where the narration goes (default: nowhere). */
   out?: (line: string) => void;
   /**
@@ -948,10 +956,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
   }
   crashes.push(...shutdownProblems);
+  const rssWarmupMs = options.rssWarmupMs ?? 120_000;
   const rss = checkRss(procs.map((p) => p.rss), {
-    warmupEnd: warmupEnd + 30_000,
-    minSpanMs: options.rssMinSpanMs ?? 60_000,
+    warmupEnd: warmupEnd + rssWarmupMs,
+    processWarmupMs: rssWarmupMs,
+    minSpanMs: options.rssMinSpanMs ?? 5 * 60_000,
     maxGrowth: options.maxRssGrowth ?? 0.2,
+    maxMb: options.maxRssMb ?? 600,
   });
   const writes = requests.filter((r) => WRITE_METHODS.has(r.method));
   const fromReplicas = writes.filter((r) => !r.workload);
@@ -1017,9 +1028,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       {
         name: "RSS flat after warm-up",
         violations: rss.violations,
-        detail: `${rss.measured.length} processes ran long enough to measure: ${
-          rss.measured.map((m) => `${m.label} ${(m.growth * 100).toFixed(0)}%`)
-            .join(", ") || "none"
+        detail: `every process under ${options.maxRssMb ?? 600} MB (peak ${
+          (Math.max(
+            0,
+            ...procs.flatMap((p) => p.rss.samples.map((x) => x.kb)),
+          ) /
+            1024).toFixed(0)
+        } MB); growth after warm-up of the ${rss.measured.length} processes that ran long enough: ${
+          rss.measured.map((m) =>
+            `${m.label} ${m.fromMb.toFixed(0)} → ${m.toMb.toFixed(0)} MB (${
+              (m.growth * 100).toFixed(0)
+            }%)`
+          ).join(", ") || "none"
         }`,
       },
     );

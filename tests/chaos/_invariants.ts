@@ -188,20 +188,49 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** Options of {@linkcode checkRss}. */
+export interface RssOptions {
+  /** When the run's warm-up ended. */
+  warmupEnd: number;
+  /** How long a process warms up after it starts, in ms. */
+  processWarmupMs: number;
+  /** Growth is judged only for processes sampled this long after warm-up. */
+  minSpanMs: number;
+  /** The largest growth allowed (0.2: 20%). */
+  maxGrowth: number;
+  /** No sample of any process may exceed this many MB. */
+  maxMb: number;
+}
+
 /**
- * RSS stays flat after warm-up: for every process that ran at least
- * `minSpanMs` past `warmupEnd`, the median of the last fifth of its samples
- * is at most `1 + maxGrowth` times the median of the first fifth after
- * warm-up. Medians, so a collection in flight does not decide the outcome.
+ * RSS stays flat after warm-up. Every sample of every process stays under
+ * `maxMb`; and for every process sampled at least `minSpanMs` after its
+ * warm-up (the later of the run's and its own, `processWarmupMs` after its
+ * first sample), the median of the last fifth of those samples is at most
+ * `1 + maxGrowth` times the median of the first fifth. Medians, so where a
+ * collection happens to be does not decide the outcome.
  */
 export function checkRss(
   series: readonly RssSeries[],
-  options: { warmupEnd: number; minSpanMs: number; maxGrowth: number },
+  options: RssOptions,
 ): { violations: string[]; measured: RssGrowth[] } {
   const violations: string[] = [];
   const measured: RssGrowth[] = [];
   for (const s of series) {
-    const after = s.samples.filter((x) => x.t >= options.warmupEnd);
+    const peak = Math.max(0, ...s.samples.map((x) => x.kb)) / 1024;
+    if (peak > options.maxMb) {
+      violations.push(
+        `${s.label}: RSS reached ${
+          peak.toFixed(0)
+        } MB, more than ${options.maxMb} MB`,
+      );
+    }
+    if (s.samples.length === 0) continue;
+    const warm = Math.max(
+      options.warmupEnd,
+      s.samples[0].t + options.processWarmupMs,
+    );
+    const after = s.samples.filter((x) => x.t >= warm);
     if (after.length < 10) continue;
     if (after.at(-1)!.t - after[0].t < options.minSpanMs) continue;
     const fifth = Math.max(2, Math.floor(after.length / 5));

@@ -14,10 +14,8 @@
  * would make the operator look better than it is (its own lease timer may
  * fire later), and doing so inside undici's dispatch, before `fetch()` has
  * set up its abort handling, kills the process on an undici assertion. So
- * the replica mirrors the guard from the two calls the Raft node makes
- * into the election (`setRole`, `renewLease`): leading means role `leader`
- * and the clock before the lease's end, the guard's own rule, read without
- * touching it. The mirror's lease ends no later than the guard's.
+ * the replica reads the guard through a `GuardMirror` (`_guard_mirror.ts`),
+ * fed by the two calls the Raft node makes into the election.
  *
  * Prints JSON lines on stdout, each with `replica` and `t` (milliseconds on
  * the system clock every process shares, `tests/raft/_wall_clock.ts`):
@@ -57,12 +55,12 @@ import {
   KubeClient,
   Operator,
   type OperatorReconciler,
-  type Role,
 } from "../../mod.ts";
 import { getEnv } from "../../platform/mod.ts";
 import { Website } from "../../examples/resources.ts";
 import { websiteReconciler } from "../../examples/website.ts";
 import { wallClock } from "../raft/_wall_clock.ts";
+import { GuardMirror, type MirrorSample } from "./_guard_mirror.ts";
 
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const id = Number(getEnv("RAFT_NODE_ID"));
@@ -79,31 +77,27 @@ addEventListener("error", (event) => {
   emit({ event: "unhandled", kind: "error", error: String(event.error) });
 });
 
-/** The guard as the Raft node reported it, on the election's clock. */
-const mirror = { role: "follower" as Role, term: 0, leaseUntil: -Infinity };
+/** The guard, read without touching it (set once the operator started). */
+let mirror: GuardMirror | null = null;
 let start: number | null = null;
 let last = 0;
 let lastBeat = 0;
 let term = 0;
 
 /** Samples the mirror now; emits interval edges; returns the sample. */
-function sample(): {
-  t: number;
-  leading: boolean;
-  term: number;
-  leaseLeftMs: number;
-} {
-  const leaseLeftMs = mirror.leaseUntil - performance.now();
-  const leading = mirror.role === "leader" && leaseLeftMs > 0;
+function sample(): MirrorSample & { t: number } {
+  const now: MirrorSample = mirror?.sample() ??
+    { leading: false, term: 0, role: "follower", leaseLeftMs: -Infinity };
+  const { leading } = now;
   const t = wall();
-  if (start !== null && (!leading || mirror.term !== term)) {
+  if (start !== null && (!leading || now.term !== term)) {
     emit({ event: "guard", leading: false, start, end: last, term });
     start = null;
   }
   if (leading) {
     if (start === null) {
       start = t;
-      term = mirror.term;
+      term = now.term;
       lastBeat = t;
       emit({ event: "guard", leading: true, start: t, term });
     }
@@ -113,7 +107,7 @@ function sample(): {
       emit({ event: "guard", leading: true, at: t, term });
     }
   }
-  return { t, leading, term: mirror.term, leaseLeftMs };
+  return { ...now, t };
 }
 
 let seq = 0;
@@ -144,7 +138,7 @@ function recording(dispatcher: Dispatcher): Dispatcher {
             seq: n,
             leading: now.leading,
             term: now.term,
-            role: mirror.role,
+            role: now.role,
             leaseLeftMs: Number.isFinite(now.leaseLeftMs)
               ? Math.round(now.leaseLeftMs * 10) / 10
               : null,
@@ -202,32 +196,10 @@ const running = await Operator.fromEnv({
   logger: jsonLogger({ fields: { replica: id }, now: wall }),
 }).controller(Website, reconciler).start();
 
-// Mirror the two calls the Raft node makes into the election. A node that
-// already leads when start() returns is taken as not leading until its next
-// lease report (at most a tick away).
-const election = running.election;
-const initial = election.state();
-mirror.role = initial.role;
-mirror.term = initial.term;
-const setRole = election.setRole.bind(election);
-election.setRole = (role, newTerm, options) => {
-  setRole(role, newTerm, options);
-  if (newTerm !== mirror.term || role !== "leader") {
-    mirror.leaseUntil = -Infinity;
-  }
-  mirror.role = role;
-  mirror.term = newTerm;
-  sample();
-};
-const renewLease = election.renewLease.bind(election);
-election.renewLease = (ms) => {
-  const at = performance.now();
-  renewLease(ms);
-  if (mirror.role === "leader") {
-    mirror.leaseUntil = ms === 0 ? -Infinity : at + ms;
-  }
-  sample();
-};
+mirror = new GuardMirror(running.election, {
+  now: () => performance.now(), // the operator's election clock
+  onChange: () => sample(),
+});
 const probe = setInterval(sample, 10);
 
 const queue = running.controllers[0].queue;

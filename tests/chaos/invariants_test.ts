@@ -115,7 +115,13 @@ describe("checkRss", () => {
     const { violations, measured } = checkRss([
       series("flat", flat),
       series("growing", growing),
-    ], { warmupEnd: 0, minSpanMs: 60_000, maxGrowth: 0.2 });
+    ], {
+      warmupEnd: 0,
+      processWarmupMs: 0,
+      minSpanMs: 60_000,
+      maxGrowth: 0.2,
+      maxMb: 1_000,
+    });
     assert.equal(measured.length, 2);
     assert.ok(Math.abs(measured[0].growth) < 0.02);
     assert.ok(measured[1].growth > 0.3);
@@ -123,14 +129,38 @@ describe("checkRss", () => {
     assert.match(violations[0], /^growing: RSS grew \d+% after warm-up/);
   });
 
-  it("ignores samples before warm-up and processes that lived too briefly", () => {
+  it("ignores samples before the run's or the process's warm-up, and processes that lived too briefly", () => {
     const early = [...Array(20).fill(50_000), ...flat];
+    const late = {
+      label: "restarted",
+      samples: early.map((kb, i) => ({ t: 100_000 + i * 2_000, kb })),
+    };
     const { violations, measured } = checkRss([
       series("warming", early),
+      late,
       series("brief", growing.slice(0, 20)),
-    ], { warmupEnd: 40_000, minSpanMs: 60_000, maxGrowth: 0.2 });
+    ], {
+      warmupEnd: 40_000,
+      processWarmupMs: 40_000,
+      minSpanMs: 60_000,
+      maxGrowth: 0.2,
+      maxMb: 1_000,
+    });
     assert.deepEqual(violations, []);
-    assert.deepEqual(measured.map((m) => m.label), ["warming"]);
+    assert.deepEqual(measured.map((m) => m.label), ["warming", "restarted"]);
+  });
+
+  it("flags any sample above the ceiling, however briefly the process lived", () => {
+    const { violations } = checkRss([series("spike", [100_000, 700_000])], {
+      warmupEnd: 0,
+      processWarmupMs: 0,
+      minSpanMs: 60_000,
+      maxGrowth: 0.2,
+      maxMb: 600,
+    });
+    assert.deepEqual(violations, [
+      "spike: RSS reached 684 MB, more than 600 MB",
+    ]);
   });
 });
 
