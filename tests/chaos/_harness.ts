@@ -265,7 +265,7 @@ function logged(request: ReceivedRequest, received: number): LoggedRequest {
 
 /** Fills a request with what its replica recorded of it. */
 function joinRecord(r: LoggedRequest, record: ReplicaEvent): void {
-  r.sent = record.t;
+  r.sent = Number(record.at);
   r.leading = record.leading === true;
   r.term = Number(record.term);
   r.role = record.role as string | undefined;

@@ -26,13 +26,13 @@
  *   when it stops. `start` and `end` are the first and the last sample that
  *   found it leading (a probe every 10 ms, every role or lease report, and
  *   every write), so an interval lies within the truth.
- * - `{ event: "write", proc, seq, leading, term, role, leaseLeftMs, method,
- *   path }` for every
- *   write (POST, PUT, PATCH, DELETE) at the moment undici starts writing it
- *   to its connection (its handler's `onRequestStart`, right before the
- *   bytes go out), with the guard as the mirror reads it then (and how
- *   much of the lease was left, negative once it ran out, `null` without
- *   one); `t` is that moment. Every request carries `x-chaos-replica` (this node's id),
+ * - `{ event: "write", at, proc, seq, leading, term, role, leaseLeftMs,
+ *   method, path }` for every write (POST, PUT, PATCH, DELETE) at the
+ *   moment undici starts writing it to its connection (its handler's
+ *   `onRequestStart`, right before the bytes go out), with the guard as the
+ *   mirror reads it then (and how much of the lease was left, negative once
+ *   it ran out, `null` without one); `at` is that moment, the sample's own
+ *   time. Every request carries `x-chaos-replica` (this node's id),
  *   `x-chaos-proc` (this process's id) and `x-chaos-seq`, so the API
  *   server's request log joins the two.
  * - `{ event: "queue", length, processing, scheduled }` whenever the
@@ -134,6 +134,7 @@ function recording(dispatcher: Dispatcher): Dispatcher {
           const now = sample();
           emit({
             event: "write",
+            at: now.t,
             proc,
             seq: n,
             leading: now.leading,
