@@ -174,18 +174,30 @@ export interface RssSeries {
 export interface RssGrowth {
   /** The process. */
   label: string;
-  /** Median RSS of the first fifth after warm-up, in MB. */
+  /** The fitted RSS at the first sample after warm-up, in MB. */
   fromMb: number;
-  /** Median RSS of the last fifth, in MB. */
+  /** The fitted RSS at the last sample, in MB. */
   toMb: number;
   /** `to / from - 1`. */
   growth: number;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+/** The least-squares line through the points, as `[value at x0, value at x1]`. */
+function trend(
+  points: ReadonlyArray<{ t: number; kb: number }>,
+): [number, number] {
+  const n = points.length;
+  const mt = points.reduce((sum, p) => sum + p.t, 0) / n;
+  const mk = points.reduce((sum, p) => sum + p.kb, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.t - mt) * (p.kb - mk);
+    den += (p.t - mt) ** 2;
+  }
+  const slope = den === 0 ? 0 : num / den;
+  const at = (t: number) => mk + slope * (t - mt);
+  return [at(points[0].t), at(points[n - 1].t)];
 }
 
 /** Options of {@linkcode checkRss}. */
@@ -206,9 +218,10 @@ export interface RssOptions {
  * RSS stays flat after warm-up. Every sample of every process stays under
  * `maxMb`; and for every process sampled at least `minSpanMs` after its
  * warm-up (the later of the run's and its own, `processWarmupMs` after its
- * first sample), the median of the last fifth of those samples is at most
- * `1 + maxGrowth` times the median of the first fifth. Medians, so where a
- * collection happens to be does not decide the outcome.
+ * first sample), the least-squares line through those samples rises by at
+ * most `maxGrowth` from the first to the last. A fitted line, because a
+ * Deno process's RSS swings by a third as V8 grows and shrinks its heap:
+ * the swings average out, a leak's steady rise does not.
  */
 export function checkRss(
   series: readonly RssSeries[],
@@ -233,9 +246,9 @@ export function checkRss(
     const after = s.samples.filter((x) => x.t >= warm);
     if (after.length < 10) continue;
     if (after.at(-1)!.t - after[0].t < options.minSpanMs) continue;
-    const fifth = Math.max(2, Math.floor(after.length / 5));
-    const from = median(after.slice(0, fifth).map((x) => x.kb)) / 1024;
-    const to = median(after.slice(-fifth).map((x) => x.kb)) / 1024;
+    const [fromKb, toKb] = trend(after);
+    const from = fromKb / 1024;
+    const to = toKb / 1024;
     const growth = to / from - 1;
     measured.push({ label: s.label, fromMb: from, toMb: to, growth });
     if (growth > options.maxGrowth) {

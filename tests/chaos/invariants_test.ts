@@ -108,10 +108,14 @@ describe("checkRss", () => {
     label,
     samples: kbs.map((kb, i) => ({ t: i * step, kb })),
   });
-  const flat = Array.from({ length: 50 }, (_, i) => 100_000 + (i % 3) * 1_000);
+  // Swings by a third, as a Deno process's RSS does, without a trend.
+  const flat = Array.from(
+    { length: 50 },
+    (_, i) => 100_000 + (i % 7 < 3 ? 0 : 33_000),
+  );
   const growing = Array.from({ length: 50 }, (_, i) => 100_000 + i * 1_000);
 
-  it("measures growth from the first fifth after warm-up to the last fifth", () => {
+  it("measures growth along the fitted line after warm-up, so swings do not count and a steady rise does", () => {
     const { violations, measured } = checkRss([
       series("flat", flat),
       series("growing", growing),
@@ -123,7 +127,7 @@ describe("checkRss", () => {
       maxMb: 1_000,
     });
     assert.equal(measured.length, 2);
-    assert.ok(Math.abs(measured[0].growth) < 0.02);
+    assert.ok(Math.abs(measured[0].growth) < 0.05, `${measured[0].growth}`);
     assert.ok(measured[1].growth > 0.3);
     assert.equal(violations.length, 1);
     assert.match(violations[0], /^growing: RSS grew \d+% after warm-up/);
