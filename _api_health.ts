@@ -13,7 +13,7 @@
  * @module
  */
 import { ApiError, type KubeClient } from "./controller/client.ts";
-import type { WatcherObserver } from "./controller/watcher.ts";
+import { ShortWatchError, type WatcherObserver } from "./controller/watcher.ts";
 
 /** How often the probe asks the API server, in milliseconds. */
 export const PROBE_INTERVAL_MS = 1_000;
@@ -125,8 +125,10 @@ export function watchObserver(
     },
     restarted: (event) => {
       if (event.reason === "error" || event.reason === "idle") {
-        const answered = event.error instanceof ApiError &&
-          event.error.status < 500;
+        // A watch that closed at once without events (ShortWatchError)
+        // still got an HTTP 200 from the server.
+        const answered = (event.error instanceof ApiError &&
+          event.error.status < 500) || event.error instanceof ShortWatchError;
         if (answered) health.succeeded();
         else health.failed();
       }

@@ -6,10 +6,11 @@
  *
  * @module
  */
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import {
   KubeClient,
   type KubeObject,
+  loadKubeConfig,
   type ResourceType,
 } from "./controller/client.ts";
 import { Controller, type ControllerOptions } from "./controller/controller.ts";
@@ -148,9 +149,9 @@ export interface OperatorOptions {
   /** The environment to read (default: the process's). */
   env?: EnvSource;
   /**
-   * The cluster to talk to. Default: the file `KUBECONFIG` names, else the
-   * in-cluster service account when `KUBERNETES_SERVICE_HOST` is set, else
-   * `~/.kube/config`.
+   * The cluster to talk to. Default: the files `KUBECONFIG` lists, merged as
+   * kubectl merges them (see `loadKubeConfig`), else the in-cluster service
+   * account when `KUBERNETES_SERVICE_HOST` is set, else `~/.kube/config`.
    */
   kubeConfig?: Parameters<typeof KubeClient.fromKubeConfig>[0];
   /** The address both servers listen on (default `0.0.0.0`). */
@@ -273,20 +274,12 @@ function toResourceType(source: ResourceSource): ResourceType {
 
 function defaultKubeConfig(env: EnvSource | undefined): KubeConfig {
   const read = (name: string) => env === undefined ? getEnv(name) : env[name];
-  const kubeConfig = new KubeConfig();
-  const file = read("KUBECONFIG");
-  if (file) {
-    for (const path of file.split(":").filter((p) => p !== "")) {
-      kubeConfig.loadFromFile(path);
-      if (kubeConfig.getCurrentCluster()) return kubeConfig;
-    }
-  }
-  if (read("KUBERNETES_SERVICE_HOST")) {
-    kubeConfig.loadFromCluster();
-    return kubeConfig;
-  }
-  kubeConfig.loadFromDefault();
-  return kubeConfig;
+  return loadKubeConfig({
+    env: {
+      KUBECONFIG: read("KUBECONFIG"),
+      KUBERNETES_SERVICE_HOST: read("KUBERNETES_SERVICE_HOST"),
+    },
+  });
 }
 
 /**
@@ -578,6 +571,7 @@ class Running implements RunningOperator {
         observer: hooks.observer,
         queue: { observer: hooks.queue },
         watch: { observer: watchObserver(apiHealth, hooks.watch) },
+        events: { observer: hooks.events },
         client,
         guard: election.guard(),
         namespace: reconciler.namespace ?? config.watchNamespace ?? undefined,

@@ -58,19 +58,39 @@ export interface JitterOptions extends ExponentialOptions {
   jitter: number;
   /** A source of randomness in [0, 1). */
   random: () => number;
+  /**
+   * Start over from `baseMs` when no delay was asked for this long
+   * (client-go's `DelayWithReset`: 2 minutes for reflectors); needs the
+   * time passed to `next`.
+   */
+  resetAfterMs?: number;
 }
 
 /** Exponential backoff with full-range jitter, for reconnect loops. */
 export class JitterBackoff {
   #attempt = 0;
+  #last: number | undefined;
   readonly #options: JitterOptions;
 
   constructor(options: JitterOptions) {
     this.#options = options;
   }
 
-  /** The next delay in milliseconds. */
-  next(): number {
+  /**
+   * The next delay in milliseconds; with `now`, a quiet spell of
+   * `resetAfterMs` since the last call starts over from the base delay.
+   */
+  next(now?: number): number {
+    const resetAfter = this.#options.resetAfterMs;
+    if (now !== undefined) {
+      if (
+        resetAfter !== undefined && this.#last !== undefined &&
+        now - this.#last > resetAfter
+      ) {
+        this.#attempt = 0;
+      }
+      this.#last = now;
+    }
     const delay = exponentialDelay(this.#attempt++, this.#options);
     const spread = delay * this.#options.jitter;
     return Math.max(0, delay - spread + 2 * spread * this.#options.random());

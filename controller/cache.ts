@@ -7,6 +7,7 @@
  * @module
  */
 import type { KubeObject } from "./client.ts";
+import { deepFreeze } from "./_freeze.ts";
 import { compileSelector } from "./_selector.ts";
 import { silentLogger } from "./log.ts";
 import { watcher, type WatcherEvent, type WatcherOptions } from "./watcher.ts";
@@ -163,7 +164,8 @@ export class Store<T extends KubeObject> {
 /**
  * Feeds a {@linkcode Store} from a watcher and tells listeners about every
  * change. A relist is applied as a whole when it completes, so deletions
- * missed while disconnected are emitted too.
+ * missed while disconnected are emitted too, and `onRelist` listeners hear
+ * of it. The objects it stores are deep-frozen: read-only for everyone.
  *
  * @example
  * ```ts ignore
@@ -182,6 +184,7 @@ export class Reflector<T extends KubeObject> {
   readonly synced: Promise<void>;
   readonly #options: WatcherOptions;
   readonly #listeners = new Set<(event: StoreEvent<T>) => void>();
+  readonly #relistListeners = new Set<() => void>();
   #resolveSynced!: () => void;
   #isSynced = false;
 
@@ -206,6 +209,17 @@ export class Reflector<T extends KubeObject> {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Calls `listener` after each relist (every full list but the first, e.g.
+   * after 410 Gone) has been applied and its changes emitted; returns an
+   * unsubscribe function. A relist emits only what changed, so this is
+   * where to revisit everything (the Controller re-queues every key).
+   */
+  onRelist(listener: () => void): () => void {
+    this.#relistListeners.add(listener);
+    return () => this.#relistListeners.delete(listener);
+  }
+
   /** Runs until `signal` (or the options' signal) aborts. */
   async run(signal?: AbortSignal): Promise<void> {
     await this.consume(
@@ -213,7 +227,12 @@ export class Reflector<T extends KubeObject> {
     );
   }
 
-  /** Applies the events of any watcher-like source (for tests and composition). */
+  /**
+   * Applies the events of any watcher-like source (for tests and
+   * composition). Objects are deep-frozen as they enter the store: every
+   * reader (listeners, `store.get`, reconcilers) shares them, so none can
+   * change what the others see.
+   */
   async consume(events: AsyncIterable<WatcherEvent<T>>): Promise<void> {
     let buffer: T[] | null = null;
     for await (const event of events) {
@@ -222,26 +241,42 @@ export class Reflector<T extends KubeObject> {
           buffer = [];
           break;
         case "initApply":
-          (buffer ??= []).push(event.object);
+          (buffer ??= []).push(deepFreeze(event.object));
           break;
-        case "initDone":
+        case "initDone": {
           this.#emit(this.store.replace(buffer ?? []));
           buffer = null;
           if (!this.#isSynced) {
             this.#isSynced = true;
             this.#resolveSynced();
+          } else {
+            this.#relisted();
           }
           break;
+        }
         case "apply": {
-          const change = this.store.apply(event.object);
+          const change = this.store.apply(deepFreeze(event.object));
           if (change) this.#emit([change]);
           break;
         }
         case "delete": {
-          const change = this.store.delete(event.object);
+          const change = this.store.delete(deepFreeze(event.object));
           if (change) this.#emit([change]);
           break;
         }
+      }
+    }
+  }
+
+  #relisted(): void {
+    for (const listener of this.#relistListeners) {
+      try {
+        listener();
+      } catch (error) {
+        (this.#options.logger ?? silentLogger).error(
+          "relist listener failed",
+          { error },
+        );
       }
     }
   }

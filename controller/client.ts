@@ -6,12 +6,28 @@
  *
  * @module
  */
-import {
-  HttpMethod,
-  type KubeConfig,
-  RequestContext,
-} from "@kubernetes/client-node";
-import { type Dispatcher, fetch as undiciFetch } from "undici";
+import process from "node:process";
+import { existsSync } from "node:fs";
+import { delimiter } from "node:path";
+import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
+import { type Clock, sleep, systemClock } from "./clock.ts";
+import { KubeConfigTransport } from "./_kubeconfig_transport.ts";
+import { TokenBucket } from "./_rate_limiter.ts";
+import { VERSION } from "./_version.ts";
+
+/**
+ * `@kubernetes/client-node`'s `KubeConfig`: where {@linkcode KubeClient.fromKubeConfig}
+ * takes the server, credentials and TLS material from, and what
+ * {@linkcode loadKubeConfig} returns.
+ *
+ * @example
+ * ```ts ignore
+ * import { type KubeConfig, loadKubeConfig } from "@k8s-operator/k8s-operator/controller";
+ * const kubeConfig: KubeConfig = loadKubeConfig();
+ * console.log(kubeConfig.getCurrentCluster()?.server);
+ * ```
+ */
+export type KubeConfig = ClientKubeConfig;
 
 /**
  * Which API resource a request is about.
@@ -283,10 +299,17 @@ export type Transport = (
     headers: Record<string, string>;
     body?: string;
     signal?: AbortSignal;
+    /**
+     * Set on a fenced client: call it synchronously as the last step before
+     * the request goes to the network (after any await of the transport's
+     * own, such as refreshing credentials); it throws
+     * {@linkcode FencedError} when the fence no longer holds, and then the
+     * request must not be sent. The client also calls it right before it
+     * calls the transport.
+     */
+    checkFence?: () => void;
   },
 ) => Promise<Response>;
-
-const AUTH_REFRESH_MS = 10_000;
 
 /**
  * The patch flavours and their content types.
@@ -311,6 +334,47 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
   apply: "application/apply-patch+yaml",
   strategic: "application/strategic-merge-patch+json",
 };
+
+/**
+ * One JSON Patch (RFC 6902) operation. A `test` op makes the whole patch
+ * fail (422) unless the value at `path` is still what the writer read: a
+ * precondition narrower than the resourceVersion, for writes that must not
+ * be reordered with another writer's.
+ *
+ * @example Scale only if nobody changed the replicas meanwhile
+ * ```ts
+ * import type { JsonPatchOp, KubeClient } from "./client.ts";
+ * declare const client: KubeClient;
+ * const deployments = { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true };
+ * const patch: JsonPatchOp[] = [
+ *   { op: "test", path: "/spec/replicas", value: 3 }, // the patch fails (422) if it is not 3 any more
+ *   { op: "replace", path: "/spec/replicas", value: 5 },
+ * ];
+ * await client.patch(deployments, "web", patch, { namespace: "default", type: "json" });
+ * ```
+ */
+export type JsonPatchOp =
+  | { op: "test"; path: string; value: unknown }
+  | { op: "add"; path: string; value: unknown }
+  | { op: "replace"; path: string; value: unknown }
+  | { op: "remove"; path: string }
+  | { op: "move"; from: string; path: string }
+  | { op: "copy"; from: string; path: string };
+
+/**
+ * A JSON Pointer (RFC 6901) from path segments, escaping `~` and `/`.
+ *
+ * @example A label key with a slash
+ * ```ts
+ * import { jsonPointer } from "./client.ts";
+ * jsonPointer("metadata", "labels", "app.kubernetes.io/name"); // "/metadata/labels/app.kubernetes.io~1name"
+ * ```
+ */
+export function jsonPointer(...segments: Array<string | number>): string {
+  return segments.map((s) =>
+    "/" + String(s).replaceAll("~", "~0").replaceAll("/", "~1")
+  ).join("");
+}
 
 /**
  * Where an object lives.
@@ -487,6 +551,80 @@ export interface PatchOptions extends ObjectOptions {
   fieldManager?: string;
   /** Take ownership of conflicting fields on apply. */
   force?: boolean;
+  /**
+   * A precondition: the patch fails with 409 (merge, strategic, apply) or
+   * 422 (JSON patch, as a `test` op) unless the object is still at this
+   * resourceVersion.
+   */
+  resourceVersion?: string;
+}
+
+/**
+ * Options of {@linkcode KubeClient.delete}.
+ *
+ * @example Delete only the object you read, and its dependents first
+ * ```ts
+ * import type { DeleteObjectOptions, KubeClient, KubeObject } from "./client.ts";
+ * declare const client: KubeClient;
+ * declare const job: KubeObject;
+ * const jobs = { group: "batch", version: "v1", plural: "jobs", kind: "Job", namespaced: true };
+ * const options: DeleteObjectOptions = {
+ *   namespace: "default",
+ *   propagationPolicy: "Foreground",
+ *   preconditions: { uid: job.metadata.uid, resourceVersion: job.metadata.resourceVersion },
+ * };
+ * await client.delete(jobs, "migrate", options); // 409 if it was replaced or changed meanwhile
+ * ```
+ */
+export interface DeleteObjectOptions extends ObjectOptions {
+  /** What happens to dependents (default: the resource's, usually `Background`). */
+  propagationPolicy?: "Foreground" | "Background" | "Orphan";
+  /** Fail with 409 unless the object still has this uid / resourceVersion. */
+  preconditions?: { uid?: string; resourceVersion?: string };
+  /** Seconds before the object is deleted (pods); `0` for at once. */
+  gracePeriodSeconds?: number;
+  /** Validate only, change nothing. */
+  dryRun?: boolean;
+}
+
+/**
+ * What else fences a client besides its signal (see
+ * {@linkcode KubeClient.fenced}).
+ *
+ * @example Fencing by the leader guard at send time
+ * ```ts
+ * import type { KubeClient } from "./client.ts";
+ * import { LeaderElection } from "./leader_election.ts";
+ * declare const client: KubeClient;
+ * const guard = new LeaderElection(0).guard();
+ * const fenced = client.fenced(guard.signal, { check: () => guard.check() });
+ * ```
+ */
+export interface FenceOptions {
+  /**
+   * Called synchronously immediately before each request is handed to the
+   * network (after any rate-limit wait and credential refresh); a throw
+   * refuses the request with {@linkcode FencedError}. For instance
+   * `() => guard.check()`, which compares the lease with the clock itself
+   * instead of waiting for a timer.
+   */
+  check?: () => void;
+}
+
+/**
+ * A client-side request rate limit (client-go's QPS and burst).
+ *
+ * @example
+ * ```ts
+ * import type { RateLimit } from "./client.ts";
+ * const limit: RateLimit = { qps: 50, burst: 100 }; // as a busy controller-manager
+ * ```
+ */
+export interface RateLimit {
+  /** Requests per second after the burst. */
+  qps: number;
+  /** Requests let through at once. */
+  burst: number;
 }
 
 /**
@@ -517,6 +655,42 @@ export interface KubeClientOptions {
    * (default 30,000 ms; watches have their own idle timeout).
    */
   timeoutMs?: number;
+  /**
+   * A client-side rate limit shared by every request of this client and
+   * its fenced views, or `null` for none (the default: API Priority and
+   * Fairness protects the server, and a 429 is retried with backoff).
+   */
+  rateLimit?: RateLimit | null;
+  /**
+   * The `User-Agent` header (default
+   * `k8s-operator/<version> (<os>/<arch>) <runtime>`), so audit logs and
+   * API Priority and Fairness can tell the operator apart.
+   */
+  userAgent?: string;
+  /** The clock the rate limiter waits on (default the system clock). */
+  clock?: Clock;
+}
+
+/**
+ * Options of {@linkcode KubeClient.fromKubeConfig}.
+ *
+ * @example
+ * ```ts ignore
+ * import { KubeClient, loadKubeConfig } from "@k8s-operator/k8s-operator/controller";
+ * const client = KubeClient.fromKubeConfig(loadKubeConfig(), {
+ *   timeoutMs: 10_000,
+ *   rateLimit: { qps: 20, burst: 30 },
+ *   userAgent: "widget-operator/1.4.0",
+ * });
+ * ```
+ */
+export interface FromKubeConfigOptions
+  extends Omit<KubeClientOptions, "server" | "transport" | "fence"> {
+  /**
+   * How often credentials and TLS material are read again (default
+   * 10,000 ms; also at once after a 401 or a request that got no answer).
+   */
+  authRefreshMs?: number;
 }
 
 /**
@@ -524,7 +698,7 @@ export interface KubeClientOptions {
  *
  * @example
  * ```ts ignore
- * import { KubeConfig } from "@kubernetes/client-node";
+ * import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
  * import { KubeClient } from "./client.ts";
  * const kc = new KubeConfig();
  * kc.loadFromDefault();
@@ -537,8 +711,13 @@ export class KubeClient {
   /** The API server's base URL. */
   readonly server: string;
   readonly #transport: Transport;
-  readonly #fence: AbortSignal | undefined;
   readonly #timeoutMs: number;
+  readonly #userAgent: string;
+  readonly #clock: Clock;
+  readonly #rateLimit: RateLimit | null;
+  #bucket: TokenBucket | null;
+  #fence: AbortSignal | undefined;
+  #checks: ReadonlyArray<() => void> = [];
 
   /** Creates a client over a transport. */
   constructor(options: KubeClientOptions) {
@@ -546,15 +725,27 @@ export class KubeClient {
     this.#transport = options.transport;
     this.#fence = options.fence;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
+    this.#clock = options.clock ?? systemClock;
+    this.#rateLimit = options.rateLimit ?? null;
+    this.#bucket = this.#rateLimit
+      ? new TokenBucket(this.#rateLimit, this.#clock.now())
+      : null;
   }
 
   /**
    * A client that authenticates and verifies TLS as `kubeConfig` says (its
-   * current context), sending requests with undici's `fetch`.
+   * current context), sending requests with undici's `fetch` over one
+   * connection pool. Credentials and TLS material (token, client
+   * certificate and key from files, data or an exec plugin, CA) are read
+   * again every `authRefreshMs`, and at once after a 401 or a request
+   * that got no answer; the pool is rebuilt when the CA, certificate or
+   * key bytes changed, so rotated certificates are picked up without a
+   * restart.
    */
   static fromKubeConfig(
     kubeConfig: KubeConfig,
-    options: { timeoutMs?: number } = {},
+    options: FromKubeConfigOptions = {},
   ): KubeClient {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) {
@@ -562,35 +753,16 @@ export class KubeClient {
         "Expected a current cluster in the KubeConfig, found none",
       );
     }
-    // client-node makes a new undici Agent (so a new TLS connection) per
-    // request; keep the first one for connection reuse, and refresh the
-    // auth headers every few seconds (or at once after a 401).
-    let dispatcher: Dispatcher | undefined;
-    let headers: Record<string, string> | undefined;
-    let headersAt = 0;
-    const transport: Transport = async (method, url, init) => {
-      const now = performance.now();
-      if (headers === undefined || now - headersAt > AUTH_REFRESH_MS) {
-        const context = new RequestContext(url, HttpMethod.GET);
-        await kubeConfig.applySecurityAuthentication(context);
-        headers = context.getHeaders();
-        headersAt = now;
-        dispatcher ??= context.getDispatcher();
-      }
-      const response = await undiciFetch(url, {
-        method,
-        headers: { ...headers, ...init.headers },
-        body: init.body,
-        signal: init.signal,
-        dispatcher,
-      });
-      if (response.status === 401) headers = undefined;
-      return response as unknown as Response;
-    };
+    const clock = options.clock ?? systemClock;
+    const sender = new KubeConfigTransport(kubeConfig, {
+      clock,
+      refreshMs: options.authRefreshMs ?? 10_000,
+    });
     return new KubeClient({
+      ...options,
       server: cluster.server,
-      transport,
-      timeoutMs: options.timeoutMs,
+      transport: (method, url, init) => sender.send(method, url, init),
+      clock,
     });
   }
 
@@ -599,35 +771,77 @@ export class KubeClient {
     return this.#fence;
   }
 
-  /**
-   * The same client, fenced by `signal`: once it aborts, requests fail with
-   * {@linkcode FencedError} and requests in flight are cancelled.
-   */
-  fenced(signal: AbortSignal): KubeClient {
-    return new KubeClient({
-      server: this.server,
-      transport: this.#transport,
-      fence: this.#fence ? AbortSignal.any([this.#fence, signal]) : signal,
-      timeoutMs: this.#timeoutMs,
-    });
+  /** The client-side rate limit, or `null` when there is none (the default). */
+  get rateLimit(): RateLimit | null {
+    return this.#rateLimit;
   }
 
-  /** Sends a request and returns the raw response (any status). */
+  /**
+   * The same client, fenced by `signal` (and `options.check`): once the
+   * signal aborts or the check throws, requests fail with
+   * {@linkcode FencedError} without being sent, and requests in flight are
+   * cancelled. Both are checked again synchronously immediately before each
+   * request is handed to the network; see the README's "What fencing
+   * cannot do" for what happens after that.
+   */
+  fenced(signal: AbortSignal, options: FenceOptions = {}): KubeClient {
+    const view = new KubeClient({
+      server: this.server,
+      transport: this.#transport,
+      timeoutMs: this.#timeoutMs,
+      userAgent: this.#userAgent,
+      clock: this.#clock,
+      rateLimit: this.#rateLimit,
+    });
+    view.#bucket = this.#bucket;
+    view.#fence = this.#fence ? AbortSignal.any([this.#fence, signal]) : signal;
+    view.#checks = options.check
+      ? [...this.#checks, options.check]
+      : this.#checks;
+    return view;
+  }
+
+  #assertFence(method: string, path: string): void {
+    if (this.#fence?.aborted) {
+      throw new FencedError(
+        `Expected to hold leadership for ${method} ${path}, found it lost`,
+        { cause: this.#fence.reason },
+      );
+    }
+    for (const check of this.#checks) {
+      try {
+        check();
+      } catch (error) {
+        if (error instanceof FencedError) throw error;
+        throw new FencedError(
+          `Expected the fence to hold for ${method} ${path}, found: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+          { cause: error },
+        );
+      }
+    }
+  }
+
+  /**
+   * Sends a request and returns the raw response (any status). A fenced
+   * client checks its fence first, after the rate limiter's wait, and once
+   * more as the transport's last step before the network.
+   */
   async fetch(
     method: string,
     path: string,
     options: RequestOptions = {},
   ): Promise<Response> {
-    if (this.#fence?.aborted) {
-      throw new FencedError(
-        `Expected to hold leadership for ${method} ${path}, found it lost`,
-      );
-    }
+    this.#assertFence(method, path);
     const url = new URL(this.server + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = { accept: "application/json" };
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      "user-agent": this.#userAgent,
+    };
     let body: string | undefined;
     if (options.body !== undefined) {
       headers["content-type"] = options.contentType ?? "application/json";
@@ -637,10 +851,27 @@ export class KubeClient {
       s !== undefined
     );
     const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    if (this.#bucket) {
+      const wait = this.#bucket.reserve(this.#clock.now());
+      if (wait > 0) {
+        try {
+          await sleep(this.#clock, wait, signal);
+        } catch (error) {
+          this.#assertFence(method, path);
+          throw error;
+        }
+      }
+    }
+    const fenced = this.#fence !== undefined || this.#checks.length > 0;
+    const checkFence = fenced
+      ? () => this.#assertFence(method, path)
+      : undefined;
+    checkFence?.();
     return await this.#transport(method, url.toString(), {
       headers,
       body,
       signal,
+      checkFence,
     });
   }
 
@@ -747,7 +978,10 @@ export class KubeClient {
     );
   }
 
-  /** Patches an object with the content type of the patch flavour. */
+  /**
+   * Patches an object with the content type of the patch flavour; with
+   * `resourceVersion`, only if the object is still at that version.
+   */
   patch<T extends KubeObject>(
     resource: ResourceType,
     name: string,
@@ -755,6 +989,9 @@ export class KubeClient {
     options: PatchOptions = {},
   ): Promise<T> {
     const type = options.type ?? "merge";
+    if (options.resourceVersion !== undefined) {
+      patch = withResourceVersion(patch, type, options.resourceVersion);
+    }
     return this.request(
       "PATCH",
       resourcePath(resource, {
@@ -774,18 +1011,139 @@ export class KubeClient {
     );
   }
 
-  /** Deletes an object; returns the server's answer (object or Status). */
+  /**
+   * Deletes an object; returns the server's answer (the object, while
+   * finalizers hold it, or a Status). Preconditions, propagation policy,
+   * grace period and dry run go in a `DeleteOptions` body.
+   */
   delete(
     resource: ResourceType,
     name: string,
-    options: ObjectOptions = {},
+    options: DeleteObjectOptions = {},
   ): Promise<unknown> {
+    const body: Record<string, unknown> = {};
+    if (options.propagationPolicy !== undefined) {
+      body.propagationPolicy = options.propagationPolicy;
+    }
+    if (options.preconditions !== undefined) {
+      body.preconditions = options.preconditions;
+    }
+    if (options.gracePeriodSeconds !== undefined) {
+      body.gracePeriodSeconds = options.gracePeriodSeconds;
+    }
+    if (options.dryRun) body.dryRun = ["All"];
     return this.request(
       "DELETE",
       resourcePath(resource, { namespace: options.namespace, name }),
-      { signal: options.signal },
+      {
+        signal: options.signal,
+        body: Object.keys(body).length === 0
+          ? undefined
+          : { apiVersion: "v1", kind: "DeleteOptions", ...body },
+      },
     );
   }
+}
+
+const DEFAULT_USER_AGENT =
+  `k8s-operator/${VERSION} (${process.platform}/${process.arch}) ${
+    typeof navigator === "object" && navigator.userAgent
+      ? navigator.userAgent
+      : "unknown-runtime"
+  }`;
+
+function withResourceVersion(
+  patch: unknown,
+  type: PatchType,
+  resourceVersion: string,
+): unknown {
+  if (type === "json") {
+    if (!Array.isArray(patch)) {
+      throw new TypeError(
+        `Expected a JSON patch to be an array of operations, found ${typeof patch}`,
+      );
+    }
+    return [
+      { op: "test", path: "/metadata/resourceVersion", value: resourceVersion },
+      ...patch,
+    ];
+  }
+  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
+    throw new TypeError(
+      `Expected a ${type} patch to be an object to carry a resourceVersion, found ${
+        Array.isArray(patch) ? "an array" : String(patch)
+      }`,
+    );
+  }
+  const body = patch as { metadata?: Record<string, unknown> };
+  return {
+    ...body,
+    metadata: { ...body.metadata, resourceVersion },
+  };
+}
+
+/**
+ * A `KubeConfig` loaded as kubectl loads one: from the files `KUBECONFIG`
+ * lists (separated by `:`, or `;` on Windows), merged with the first file
+ * to set a value winning (the current context, and each cluster, user and
+ * context by name); missing files are skipped. Without `KUBECONFIG`: the
+ * in-cluster service account when `KUBERNETES_SERVICE_HOST` is set, else
+ * `~/.kube/config`.
+ *
+ * client-node's `loadFromDefault` merges too, but lets a later file's
+ * current context win and throws on a name defined twice; kubectl's rules
+ * are the ones users set `KUBECONFIG` for.
+ *
+ * @example
+ * ```ts ignore
+ * import { KubeClient, loadKubeConfig } from "@k8s-operator/k8s-operator/controller";
+ * // KUBECONFIG=~/.kube/config:~/.kube/staging.yaml
+ * const client = KubeClient.fromKubeConfig(loadKubeConfig());
+ * ```
+ */
+export function loadKubeConfig(
+  options: { env?: Record<string, string | undefined> } = {},
+): KubeConfig {
+  const env = options.env ?? process.env;
+  const kubeConfig = new ClientKubeConfig();
+  const files = (env.KUBECONFIG ?? "").split(delimiter).filter((p) => p !== "");
+  if (files.length > 0) {
+    const merged = {
+      clusters: [] as KubeConfig["clusters"],
+      users: [] as KubeConfig["users"],
+      contexts: [] as KubeConfig["contexts"],
+      currentContext: "",
+    };
+    const loaded = files.filter((file) => existsSync(file));
+    if (loaded.length === 0) {
+      throw new TypeError(
+        `Expected at least one of the files KUBECONFIG lists to exist, found none of ${
+          files.join(", ")
+        }`,
+      );
+    }
+    for (const file of loaded) {
+      const one = new ClientKubeConfig();
+      one.loadFromFile(file);
+      if (!merged.currentContext && one.currentContext) {
+        merged.currentContext = one.currentContext;
+      }
+      for (const field of ["clusters", "users", "contexts"] as const) {
+        const list = merged[field] as Array<{ name: string }>;
+        for (const item of one[field] as Array<{ name: string }>) {
+          if (!list.some((known) => known.name === item.name)) list.push(item);
+        }
+      }
+    }
+    kubeConfig.loadFromOptions(merged);
+    return kubeConfig;
+  }
+  if (env.KUBERNETES_SERVICE_HOST) {
+    kubeConfig.loadFromCluster();
+    return kubeConfig;
+  }
+  kubeConfig.loadFromDefault();
+  return kubeConfig;
 }
 
 /**

@@ -10,13 +10,17 @@
  */
 import { objectKey, Reflector, type StoreEvent } from "./cache.ts";
 import {
+  ApiError,
   apiVersionOf,
+  FencedError,
   type KubeClient,
   type KubeObject,
   type ResourceType,
 } from "./client.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import { EventRecorder, type EventRecorderOptions } from "./events.ts";
+import { deepFreeze } from "./_freeze.ts";
+import { safeObserver } from "./_safe_observer.ts";
 import { withFinalizer } from "./finalizers.ts";
 import type { LeaderGuard } from "./leader_election.ts";
 import { type Logger, silentLogger } from "./log.ts";
@@ -170,9 +174,23 @@ export interface ControllerOptions<T extends KubeObject> {
   component?: string;
   /**
    * How `ctx.recorder` writes Events: which API (`v1` by default, or
-   * `events.k8s.io/v1`) and the reporting instance (e.g. the pod name).
+   * `events.k8s.io/v1`), the reporting instance (e.g. the pod name), the
+   * spam filter and similar-event combining, and the metrics hooks (for
+   * failed writes among others). Failed writes are logged at `warn` on the
+   * controller's logger.
    */
-  events?: Pick<EventRecorderOptions, "api" | "instance">;
+  events?: Pick<
+    EventRecorderOptions,
+    "api" | "instance" | "spam" | "aggregate" | "observer"
+  >;
+  /**
+   * Re-queue every cached primary key this often, in milliseconds (a
+   * resync, as controller-runtime's `SyncPeriod`; default: never). Keys
+   * already queued or being reconciled are not queued twice; keys waiting
+   * out a backoff or a `requeueAfter` run now. Every relist (after 410
+   * Gone) re-queues them this way too.
+   */
+  resyncMs?: number;
   /**
    * Which primary changes queue a reconcile (default: all). For instance
    * {@linkcode generationChanged} ignores status-only updates.
@@ -197,10 +215,15 @@ export interface ControllerOptions<T extends KubeObject> {
    * Where log lines go: every reconcile at `debug` ("reconciled",
    * "reconcile cancelled") and failures at `error` ("reconcile failed"),
    * each with `key`, `term`, `result` and `durationMs`; leadership changes
-   * at `info`; watch trouble at `warn`.
+   * at `info`; watch trouble and Events not recorded at `warn`; an
+   * observer hook that threw at `error` ("observer failed").
    */
   logger?: Logger;
-  /** Metrics hooks (default none). */
+  /**
+   * Metrics hooks (default none). A hook that throws is logged and
+   * ignored; it never stops a worker or a watch (the same holds for the
+   * `queue` and `watch` observers).
+   */
   observer?: ControllerObserver;
 }
 
@@ -240,11 +263,14 @@ export interface RunOptions {
  * ```
  */
 export interface ControllerMetrics {
-  /** Reconciles that returned. */
+  /** Reconciles that returned while this replica still led. */
   reconciles: number;
-  /** Reconciles that threw. */
+  /** Reconciles that threw while this replica still led. */
   failures: number;
-  /** Reconciles cancelled by loss of leadership or shutdown. */
+  /**
+   * Reconciles that ended (returned or threw) after leadership was lost or
+   * the controller stopped; they run again in the next term.
+   */
   cancelled: number;
 }
 
@@ -309,16 +335,33 @@ export class Controller<T extends KubeObject> {
 
   private constructor(resource: ResourceType, options: ControllerOptions<T>) {
     this.resource = resource;
-    this.#options = options;
     this.#logger = options.logger ?? silentLogger;
+    const onError = (hook: string, error: unknown) =>
+      this.#logger.error("observer failed", { hook, error });
+    this.#options = {
+      ...options,
+      observer: safeObserver(options.observer, onError),
+      queue: options.queue && {
+        ...options.queue,
+        observer: safeObserver(options.queue.observer, onError),
+      },
+      watch: options.watch && {
+        ...options.watch,
+        observer: safeObserver(options.watch.observer, onError),
+      },
+      events: options.events && {
+        ...options.events,
+        observer: safeObserver(options.events.observer, onError),
+      },
+    };
     this.#clock = options.clock ?? systemClock;
     this.queue = new WorkQueue<string>({
-      ...options.queue,
+      ...this.#options.queue,
       clock: this.#clock,
     });
     this.reflector = new Reflector<T>(this.#watchOptions(resource, {
-      namespace: options.namespace,
-      labelSelector: options.labelSelector,
+      namespace: this.#options.namespace,
+      labelSelector: this.#options.labelSelector,
     }));
   }
 
@@ -332,7 +375,9 @@ export class Controller<T extends KubeObject> {
 
   /**
    * Also watch `child`; a change to a child reconciles the primary named by
-   * its controller ownerReference.
+   * its controller ownerReference, before and after the change (a child
+   * whose owner changed reconciles both owners, as controller-runtime's
+   * `EnqueueRequestForOwner`).
    */
   owns(child: ResourceType): this {
     const apiVersion = apiVersionOf(this.resource);
@@ -360,7 +405,12 @@ export class Controller<T extends KubeObject> {
     return this;
   }
 
-  /** Also watch `resource`; `mapper` names the primaries a change affects. */
+  /**
+   * Also watch `resource`; `mapper` names the primaries a change affects.
+   * It is called with the object before and after each change (and with
+   * the last state of a deleted one), so a label that moves reconciles the
+   * primary it left as well as the one it names now.
+   */
   watches<U extends KubeObject>(
     resource: ResourceType,
     mapper: (object: U) => ObjectRef[],
@@ -389,15 +439,20 @@ export class Controller<T extends KubeObject> {
     const internal = new AbortController();
     const stopAll = AbortSignal.any([stop, internal.signal]);
     const predicate = this.#options.predicate;
-    this.reflector.subscribe((event: StoreEvent<T>) => {
-      if (
-        event.type === "apply" && predicate &&
-        !predicate(event.object, event.old)
-      ) {
-        return;
-      }
-      this.queue.add(objectKey(event.object));
-    });
+    const unsubscribe = [
+      this.reflector.subscribe((event: StoreEvent<T>) => {
+        if (
+          event.type === "apply" && predicate &&
+          !predicate(event.object, event.old)
+        ) {
+          return;
+        }
+        this.queue.add(objectKey(event.object));
+      }),
+      // A relist emits only what changed; keys waiting out a long backoff
+      // (say, after an outage) run now too, none twice.
+      this.reflector.onRelist(() => this.#resync()),
+    ];
     const runs: Promise<void>[] = [this.#runReflector(this.reflector, stopAll)];
     for (const related of this.#related) {
       const reflector = new Reflector<KubeObject>(
@@ -406,18 +461,40 @@ export class Controller<T extends KubeObject> {
         }),
       );
       reflector.subscribe((event) => {
-        for (const ref of related.map(event.object)) {
-          this.queue.add(
-            ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name,
-          );
+        const keys = new Set<string>();
+        const states = event.type === "apply" && event.old
+          ? [event.old, event.object]
+          : [event.object];
+        for (const state of states) {
+          for (const ref of related.map(state)) {
+            keys.add(ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name);
+          }
         }
+        for (const key of keys) this.queue.add(key);
       });
       runs.push(this.#runReflector(reflector, stopAll));
+    }
+    let resyncTimer: TimerHandle | undefined;
+    const resyncMs = this.#options.resyncMs;
+    if (resyncMs !== undefined) {
+      if (!(resyncMs > 0) || !Number.isFinite(resyncMs)) {
+        throw new RangeError(
+          `Expected resyncMs to be a positive number of milliseconds, found ${resyncMs}`,
+        );
+      }
+      const tick = () => {
+        if (stopAll.aborted) return;
+        this.#resync();
+        resyncTimer = this.#clock.setTimeout(tick, resyncMs);
+      };
+      resyncTimer = this.#clock.setTimeout(tick, resyncMs);
     }
     try {
       await this.#lead(reconciler, stopAll);
     } finally {
       internal.abort();
+      if (resyncTimer !== undefined) this.#clock.clearTimeout(resyncTimer);
+      for (const off of unsubscribe) off();
       this.queue.shutDown();
       await Promise.allSettled(runs);
     }
@@ -449,11 +526,23 @@ export class Controller<T extends KubeObject> {
         ]);
         if (!synced) continue;
         for (const key of this.reflector.store.keys()) this.queue.add(key);
-        const client = this.#options.client.fenced(signal);
+        // The signal aborts when a timer notices the end of leadership; a
+        // stalled event loop can delay that timer past the lease. The check
+        // compares the lease with the clock at each send instead.
+        const client = this.#options.client.fenced(signal, {
+          check: () => {
+            const now = guard.check();
+            if (now !== term) {
+              throw new FencedError(
+                `Expected to lead term ${term} to send, found term ${now}`,
+              );
+            }
+          },
+        });
         const recorder = new EventRecorder(
           client,
           this.#options.component ?? "k8s-operator",
-          this.#options.events,
+          { logger: this.#logger, ...this.#options.events },
         );
         for (let i = 0; i < (this.#options.concurrency ?? 4); i++) {
           const worker = this.#work(reconciler, {
@@ -486,10 +575,20 @@ export class Controller<T extends KubeObject> {
       if (key === undefined) return;
       try {
         await this.#reconcileKey(key, reconciler, { ...base, key });
+      } catch (error) {
+        // Nothing in #reconcileKey should throw; if something does, the
+        // worker lives on and the key is retried, never lost.
+        this.#logger.error("reconcile worker failed", { key, error });
+        this.queue.addRateLimited(key);
       } finally {
         this.queue.done(key);
       }
     }
+  }
+
+  /** Queues every cached primary key, without running any twice. */
+  #resync(): void {
+    for (const key of this.reflector.store.keys()) this.queue.expedite(key);
   }
 
   async #reconcileKey(
@@ -543,7 +642,9 @@ export class Controller<T extends KubeObject> {
           resource: this.resource,
           finalizer: this.#options.finalizer,
           signal: ctx.signal,
-          apply: (o) => reconciler.reconcile(o, ctx),
+          // The object after adding the finalizer is the server's answer,
+          // not the cache's; frozen too, so every reconcile sees the same.
+          apply: (o) => reconciler.reconcile(deepFreeze(o), ctx),
           cleanup: (o) => reconciler.cleanup!(o, ctx),
         })
         : await reconciler.reconcile(object, ctx);
@@ -555,16 +656,21 @@ export class Controller<T extends KubeObject> {
         return;
       }
       this.metrics.failures++;
-      const retryInMs = this.queue.addRateLimited(key);
+      const retryInMs = this.queue.addRateLimited(key, {
+        minDelayMs: retryAfterMs(error),
+      });
       report("error", { retryInMs, error });
       return;
     }
-    this.metrics.reconciles++;
     if (ctx.signal.aborted) {
+      // It returned, but leadership ended meanwhile: its writes may have
+      // been refused; the next term runs it again.
+      this.metrics.cancelled++;
       this.queue.add(key);
       report("cancelled");
       return;
     }
+    this.metrics.reconciles++;
     const action = result.action;
     if (action.kind === "requeue") {
       report("requeue", { retryInMs: this.queue.addRateLimited(key) });
@@ -613,4 +719,15 @@ function aborted(signal: AbortSignal): Promise<void> {
     if (signal.aborted) resolve();
     else signal.addEventListener("abort", () => resolve(), { once: true });
   });
+}
+
+/** The server's `Retry-After` in milliseconds, from an ApiError or its causes; 0 when none. */
+function retryAfterMs(error: unknown): number {
+  for (let e = error, depth = 0; e && depth < 5; depth++) {
+    if (e instanceof ApiError && e.retryAfterSeconds) {
+      return e.retryAfterSeconds * 1000;
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return 0;
 }

@@ -2,38 +2,18 @@
  * Finalizers added and removed with conflict-safe JSON Patches (a `test`
  * op guards every write, so other controllers' finalizers survive and a
  * stale write fails), and {@linkcode withFinalizer}, which runs cleanup on
- * deletion and removes the finalizer only after it succeeded.
+ * deletion and removes the finalizer only once it returned `done()`.
  *
  * @module
  */
 import {
   isApiError,
+  type JsonPatchOp,
   type KubeClient,
   type KubeObject,
   type ResourceType,
 } from "./client.ts";
 import { ReconcileResult } from "./reconciler.ts";
-
-/**
- * One JSON Patch (RFC 6902) operation.
- *
- * @example A guarded JSON Patch of your own
- * ```ts
- * import type { KubeClient } from "./client.ts";
- * import type { JsonPatchOp } from "./finalizers.ts";
- * declare const client: KubeClient;
- * const widgets = { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true };
- * const patch: JsonPatchOp[] = [
- *   { op: "test", path: "/metadata/resourceVersion", value: "4711" }, // the patch fails if the object changed
- *   { op: "add", path: "/spec/paused", value: true },
- * ];
- * await client.patch(widgets, "web", patch, { namespace: "default", type: "json" });
- * ```
- */
-export type JsonPatchOp =
-  | { op: "test"; path: string; value: unknown }
-  | { op: "add"; path: string; value: unknown }
-  | { op: "remove"; path: string };
 
 /**
  * Whether `object` carries `finalizer`.
@@ -270,15 +250,20 @@ export interface WithFinalizerOptions<T extends KubeObject>
   extends FinalizerOptions {
   /** The normal reconcile, run with the finalizer in place. */
   apply(object: T): Promise<ReconcileResult>;
-  /** Runs once deletion is requested; must succeed before the finalizer goes. */
+  /**
+   * Runs once deletion is requested. The finalizer goes only when it
+   * returns `done()`; `requeue()` or `requeueAfter(ms)` keep it and run
+   * cleanup again later; a throw keeps it and is retried with backoff.
+   */
   cleanup(object: T): Promise<ReconcileResult>;
 }
 
 /**
  * The finalizer protocol: while the object lives, make sure the finalizer
  * is on it and run `apply`; once it is being deleted, run `cleanup` and
- * remove the finalizer only if cleanup returned (a throw keeps it, and the
- * controller retries with backoff).
+ * remove the finalizer only if cleanup returned `done()` (a `requeue` or
+ * `requeueAfter` keeps it and is returned, so the controller runs cleanup
+ * again; a throw keeps it, and the controller retries with backoff).
  *
  * @example
  * ```ts ignore
@@ -300,6 +285,9 @@ export async function withFinalizer<T extends KubeObject>(
     }
     const result = await options.cleanup(object);
     options.signal?.throwIfAborted();
+    // requeue / requeueAfter: cleanup is not finished (a volume still
+    // detaching); the finalizer stays and cleanup runs again.
+    if (result.action.kind !== "done") return result;
     await removeFinalizer(object, options);
     return result;
   }

@@ -121,7 +121,11 @@ export interface Reconciler<T extends KubeObject> {
   reconcile(object: T, ctx: Context): Promise<ReconcileResult>;
   /**
    * Runs when the object is being deleted, under the controller's
-   * finalizer; the finalizer is removed only after it succeeds.
+   * finalizer; the finalizer is removed only once it returns
+   * `ReconcileResult.done()` (`requeue()` / `requeueAfter(ms)` run it again
+   * later with the finalizer kept; a throw is retried with backoff). This
+   * is the place to act on deletion: `reconcile` never sees an object
+   * that is gone.
    */
   cleanup?(object: T, ctx: Context): Promise<ReconcileResult>;
 }

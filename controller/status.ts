@@ -3,11 +3,18 @@
  * {@linkcode StatusPatch} builder, which merges conditions (keeping
  * `lastTransitionTime` when a condition's status did not change), sets
  * `observedGeneration`, and writes to the status subresource only when
- * something changed.
+ * something changed, guarded by the resourceVersion it read: when another
+ * writer got there first (409), it reads the object again and merges its
+ * conditions into the fresh list, so other controllers' conditions survive.
  *
  * @module
  */
-import type { KubeClient, KubeObject, ResourceType } from "./client.ts";
+import {
+  isApiError,
+  type KubeClient,
+  type KubeObject,
+  type ResourceType,
+} from "./client.ts";
 import { deepEqual } from "./_json.ts";
 
 /**
@@ -218,6 +225,11 @@ export interface StatusPatchOptions {
   now?: () => Date;
   /** Cancels the write. */
   signal?: AbortSignal;
+  /**
+   * Writes when the object changed since it was read (409): each re-reads
+   * the object and recomputes the patch from it (default 5).
+   */
+  attempts?: number;
 }
 
 /**
@@ -282,7 +294,11 @@ export class StatusPatch<T extends KubeObject & { status?: unknown }> {
 
   /** The desired status after this patch. */
   desired(): Record<string, unknown> {
-    const current = this.#current();
+    return this.#desired(this.#object);
+  }
+
+  #desired(object: T): Record<string, unknown> {
+    const current = statusOf(object);
     const next = structuredClone(current);
     for (const [parts, value] of this.#sets) {
       let node: Record<string, unknown> = next;
@@ -312,11 +328,16 @@ export class StatusPatch<T extends KubeObject & { status?: unknown }> {
 
   /**
    * The merge patch to send (`{ status: ... }` with only changed top-level
-   * status fields), or `null` when nothing changes.
+   * status fields), or `null` when nothing changes. `apply` adds the
+   * object's resourceVersion as a precondition.
    */
   build(): { status: Record<string, unknown> } | null {
-    const current = this.#current();
-    const desired = this.desired();
+    return this.#build(this.#object);
+  }
+
+  #build(object: T): { status: Record<string, unknown> } | null {
+    const current = statusOf(object);
+    const desired = this.#desired(object);
     const changed: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(desired)) {
       if (!deepEqual(current[key], value)) changed[key] = value;
@@ -325,33 +346,60 @@ export class StatusPatch<T extends KubeObject & { status?: unknown }> {
   }
 
   /**
-   * Sends the patch to the status subresource as a merge patch; returns the
-   * updated object, or `null` without any request when nothing changed.
+   * Sends the patch to the status subresource as a merge patch carrying
+   * the resourceVersion it was computed from; returns the updated object,
+   * or `null` without any request when nothing changed. When the object
+   * changed meanwhile (409), it reads it again and recomputes the patch
+   * from the fresh status (so conditions written by other controllers are
+   * kept), up to `attempts` writes.
    */
   async apply(): Promise<T | null> {
-    const patch = this.build();
-    if (patch === null) return null;
     const { name, namespace } = this.#object.metadata;
     if (name === undefined) {
       throw new TypeError("Expected metadata.name to patch status, found none");
     }
-    return await this.#options.client.patch<T>(
-      this.#options.resource,
-      name,
-      patch,
-      {
-        namespace,
-        subresource: "status",
-        type: "merge",
-        signal: this.#options.signal,
-      },
-    );
+    const attempts = this.#options.attempts ?? 5;
+    let object = this.#object;
+    for (let attempt = 1;; attempt++) {
+      const patch = this.#build(object);
+      if (patch === null) return null;
+      const resourceVersion = object.metadata.resourceVersion;
+      try {
+        return await this.#options.client.patch<T>(
+          this.#options.resource,
+          name,
+          patch,
+          {
+            namespace,
+            subresource: "status",
+            type: "merge",
+            resourceVersion,
+            signal: this.#options.signal,
+          },
+        );
+      } catch (error) {
+        if (
+          !isApiError(error, 409) || resourceVersion === undefined ||
+          attempt >= attempts
+        ) {
+          throw error;
+        }
+        object = await this.#options.client.get<T>(
+          this.#options.resource,
+          name,
+          { namespace, signal: this.#options.signal },
+        );
+      }
+    }
   }
+}
 
-  #current(): Record<string, unknown> {
-    const status = this.#object.status;
-    return typeof status === "object" && status !== null
-      ? status as Record<string, unknown>
-      : {};
-  }
+function statusOf(object: KubeObject & { status?: unknown }): Record<
+  string,
+  unknown
+> {
+  const status = object.status;
+  return typeof status === "object" && status !== null
+    ? status as Record<string, unknown>
+    : {};
 }

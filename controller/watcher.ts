@@ -1,8 +1,9 @@
 /**
  * The watcher: list, then watch from the list's resourceVersion; resume
  * from the last seen resourceVersion when a watch ends or breaks; relist on
- * 410 Gone; follow bookmarks; back off with jitter on errors; restart a
- * watch that stays silent too long. It never stops until its signal aborts.
+ * 410 Gone; follow bookmarks; back off with jitter on errors, before every
+ * relist and after a watch that closes at once; restart a watch that stays
+ * silent too long. It never stops until its signal aborts.
  *
  * @module
  */
@@ -139,14 +140,31 @@ export interface WatcherOptions {
   fieldSelector?: string;
   /** List page size (default 500). */
   pageSize?: number;
-  /** Server-side watch timeout in seconds (default 290). */
+  /**
+   * The shortest server-side watch timeout in seconds: each watch asks for
+   * a random one between this and twice this (default 300, so 5 to 10
+   * minutes, as client-go), so replicas do not reconnect in lockstep.
+   */
   timeoutSeconds?: number;
-  /** Restart a watch that sends nothing for this long (default 300,000 ms). */
+  /**
+   * Restart a watch that sends nothing for this long (default 150,000 ms:
+   * two and a half times the minute between the bookmarks a real API server
+   * sends to watches that allow them, so a half-open connection is noticed
+   * within minutes).
+   */
   idleTimeoutMs?: number;
-  /** First retry delay after an error (default 800 ms). */
+  /**
+   * First retry delay after an error, before a relist and after a watch
+   * that closed at once (default 800 ms).
+   */
   backoffBaseMs?: number;
   /** Largest retry delay (default 30,000 ms). */
   backoffMaxMs?: number;
+  /**
+   * The delays start over from `backoffBaseMs` once none was needed for
+   * this long (default 120,000 ms, as client-go).
+   */
+  backoffResetMs?: number;
   /** Time source (default the system clock). */
   clock?: Clock;
   /** Randomness for jitter (default `Math.random`). */
@@ -198,6 +216,27 @@ export class WatchIdleError extends Error {
   override name = "WatchIdleError";
 }
 
+/**
+ * A watch ended cleanly without a single event less than a second after it
+ * started (a proxy answering 200 with an empty body, a server closing
+ * watches at once): treated as an error, so the watcher backs off instead
+ * of reconnecting in a hot loop (client-go's "very short watch").
+ *
+ * @example
+ * ```ts
+ * import { ShortWatchError, type WatcherObserver } from "./watcher.ts";
+ * const observer: WatcherObserver = {
+ *   restarted: ({ resource, error, delayMs }) => {
+ *     if (error instanceof ShortWatchError) console.warn(`${resource}: watch closed at once, again in ${delayMs} ms`);
+ *   },
+ * };
+ * ```
+ */
+export class ShortWatchError extends Error {
+  /** The error class name. */
+  override name = "ShortWatchError";
+}
+
 interface RawEvent {
   type: string;
   object: KubeObject & { code?: number; reason?: string; message?: string };
@@ -221,11 +260,18 @@ export async function* watcher<T extends KubeObject>(
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const signal = options.signal ?? new AbortController().signal;
+  const random = options.random ?? Math.random;
+  // One backoff for every kind of trouble, as client-go's reflector: errors,
+  // relists after 410 and watches that close at once all wait on it, and it
+  // starts over only after two quiet minutes (not after a successful list:
+  // a server answering every watch with 410 would otherwise be hammered
+  // with list-and-watch pairs).
   const backoff = new JitterBackoff({
     baseMs: options.backoffBaseMs ?? 800,
     maxMs: options.backoffMaxMs ?? 30_000,
     jitter: 0.5,
-    random: options.random ?? Math.random,
+    random,
+    resetAfterMs: options.backoffResetMs ?? 120_000,
   });
   const apiVersion = apiVersionOf(options.resource);
   const kind = options.resource.kind;
@@ -236,6 +282,7 @@ export async function* watcher<T extends KubeObject>(
   };
   const observer = options.observer;
   const resource = options.resource.plural;
+  const minTimeout = options.timeoutSeconds ?? 300;
   let resourceVersion: string | undefined;
   let lists = 0;
   while (!signal.aborted) {
@@ -278,9 +325,14 @@ export async function* watcher<T extends KubeObject>(
         for (const object of objects) yield { type: "initApply", object };
         yield { type: "initDone" };
         resourceVersion = listVersion;
-        backoff.reset();
       }
-      for await (const raw of watchStream(options, resourceVersion, clock)) {
+      const watchStarted = clock.now();
+      let events = 0;
+      const timeoutSeconds = Math.floor(minTimeout * (1 + random()));
+      for await (
+        const raw of watchStream(options, { resourceVersion, timeoutSeconds })
+      ) {
+        events++;
         const object = raw.object;
         if (raw.type === "ERROR") {
           throw new ApiError(object.code ?? 500, {
@@ -311,33 +363,45 @@ export async function* watcher<T extends KubeObject>(
             }`,
           );
         }
-        backoff.reset();
       }
       if (signal.aborted) return;
+      const lastedMs = clock.now() - watchStarted;
+      if (events === 0 && lastedMs < 1000) {
+        throw new ShortWatchError(
+          `Expected a watch to last or to send events, found it closed after ${
+            Math.round(lastedMs)
+          } ms without any`,
+        );
+      }
       observer?.restarted?.({ resource, reason: "closed", delayMs: 0 });
     } catch (error) {
       if (signal.aborted) return;
+      let delay: number;
       if (error instanceof ApiError && error.status === 410) {
-        logger.info("watch expired, relisting", { resource });
-        observer?.restarted?.({ resource, reason: "expired", delayMs: 0 });
         resourceVersion = undefined;
-        continue;
+        delay = backoff.next(clock.now());
+        logger.info("watch expired, relisting", {
+          resource,
+          delayMs: Math.round(delay),
+        });
+        observer?.restarted?.({ resource, reason: "expired", delayMs: delay });
+      } else {
+        const retryAfter = error instanceof ApiError && error.retryAfterSeconds
+          ? error.retryAfterSeconds * 1000
+          : 0;
+        delay = Math.max(backoff.next(clock.now()), retryAfter);
+        logger.warn("watch failed, retrying", {
+          resource,
+          error,
+          delayMs: Math.round(delay),
+        });
+        observer?.restarted?.({
+          resource,
+          reason: error instanceof WatchIdleError ? "idle" : "error",
+          delayMs: delay,
+          error,
+        });
       }
-      const retryAfter = error instanceof ApiError && error.retryAfterSeconds
-        ? error.retryAfterSeconds * 1000
-        : 0;
-      const delay = Math.max(backoff.next(), retryAfter);
-      logger.warn("watch failed, retrying", {
-        resource,
-        error,
-        delayMs: Math.round(delay),
-      });
-      observer?.restarted?.({
-        resource,
-        reason: error instanceof WatchIdleError ? "idle" : "error",
-        delayMs: delay,
-        error,
-      });
       try {
         await sleep(clock, delay, signal);
       } catch {
@@ -349,10 +413,10 @@ export async function* watcher<T extends KubeObject>(
 
 async function* watchStream(
   options: WatcherOptions,
-  resourceVersion: string,
-  clock: Clock,
+  request: { resourceVersion: string; timeoutSeconds: number },
 ): AsyncGenerator<RawEvent, void, undefined> {
-  const idleMs = options.idleTimeoutMs ?? 300_000;
+  const clock = options.clock ?? systemClock;
+  const idleMs = options.idleTimeoutMs ?? 150_000;
   const local = new AbortController();
   const signal = options.signal
     ? AbortSignal.any([options.signal, local.signal])
@@ -379,9 +443,9 @@ async function* watchStream(
         {
           query: {
             watch: true,
-            resourceVersion,
+            resourceVersion: request.resourceVersion,
             allowWatchBookmarks: true,
-            timeoutSeconds: options.timeoutSeconds ?? 290,
+            timeoutSeconds: request.timeoutSeconds,
             labelSelector: options.labelSelector,
             fieldSelector: options.fieldSelector,
           },

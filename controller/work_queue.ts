@@ -206,13 +206,33 @@ export class WorkQueue<K> {
   }
 
   /**
-   * Queues `key` after its exponential backoff (and, at least, after a
-   * token from the overall bucket). Returns the delay chosen.
+   * Queues `key` now unless it is already queued or processing; a key
+   * waiting for a scheduled time (`addAfter`, `addRateLimited`) has that
+   * schedule cancelled and is queued now. What a resync wants: every key
+   * runs soon, none twice.
    */
-  addRateLimited(key: K): number {
+  expedite(key: K): void {
+    if (
+      this.#shuttingDown || this.#dirty.has(key) || this.#processing.has(key)
+    ) return;
+    const waiting = this.#waiting.get(key);
+    if (waiting) {
+      this.#clock.clearTimeout(waiting.timer);
+      this.#waiting.delete(key);
+    }
+    this.add(key);
+  }
+
+  /**
+   * Queues `key` after its exponential backoff (and, at least, after a
+   * token from the overall bucket, and `minDelayMs`, e.g. the server's
+   * `Retry-After`). Returns the delay chosen.
+   */
+  addRateLimited(key: K, options: { minDelayMs?: number } = {}): number {
     const delay = Math.max(
       this.#backoff.next(key),
       this.#bucket.reserve(this.#clock.now()),
+      options.minDelayMs ?? 0,
     );
     this.addAfter(key, delay);
     this.#observer?.retried?.(key, {

@@ -132,8 +132,11 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
     return this.#object(`${method} ${path}`, value);
   }
 
-  #validate(object: unknown): Record<string, unknown> {
-    const problems = this.#target.problems(object);
+  #validate(
+    object: unknown,
+    operation: "create" | "update",
+  ): Record<string, unknown> {
+    const problems = this.#target.problems(object, { operation });
     if (problems.length > 0) {
       const name = isObject(object) && isObject(object.metadata)
         ? object.metadata.name
@@ -142,7 +145,7 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
         typeof name === "string"
           ? `${this.#target.kind} ${JSON.stringify(name)}`
           : this.#target.kind,
-        problems,
+        { fields: problems, serverOnlyRules: this.#target.serverOnlyRules },
       );
     }
     return object as Record<string, unknown>;
@@ -212,7 +215,7 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
   }
 
   async create(object: T, options: WriteOptions = {}): Promise<T> {
-    const valid = this.#validate(object);
+    const valid = this.#validate(object, "create");
     const metadata = valid.metadata as Record<string, unknown>;
     return await this.#call(
       "POST",
@@ -225,7 +228,7 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
   }
 
   async replace(object: T, options: WriteOptions = {}): Promise<T> {
-    const valid = this.#validate(object);
+    const valid = this.#validate(object, "update");
     const metadata = valid.metadata as Record<string, unknown>;
     const path = this.#item(
       String(metadata.name ?? ""),

@@ -296,6 +296,11 @@ export interface ClientTarget {
   readonly scope: "Namespaced" | "Cluster";
   /** Whether objects live in a namespace (the controller's `ResourceType`). */
   readonly namespaced: boolean;
-  /** Every problem of a candidate object. */
-  problems(value: unknown): FieldProblem[];
+  /** Schema paths with CEL rules only the API server evaluates. */
+  readonly serverOnlyRules?: readonly string[];
+  /** Every problem of a candidate object for a write. */
+  problems(
+    value: unknown,
+    options?: { operation?: "create" | "update" },
+  ): FieldProblem[];
 }

@@ -12,7 +12,7 @@ import {
   ValidationError,
 } from "./errors.ts";
 import { type JSONSchemaProps, toStructuralSchema } from "./schema.ts";
-import { validateValue } from "./validate.ts";
+import { admitObject } from "../client/schema.ts";
 import type {
   ClientSource,
   ResourceClient,
@@ -253,6 +253,48 @@ export interface InstallOptions {
 }
 
 /**
+ * Options of `CustomResource.problems` and `CustomResource.admit`.
+ *
+ * @example
+ * ```ts ignore
+ * const problems = Website.problems(candidate, { operation: "create", rejectUnknownFields: false });
+ * ```
+ */
+export interface ObjectCheckOptions {
+  /**
+   * The write the object is for. With the status subresource, `create`
+   * and `update` leave `status` out (the server drops it on create and
+   * keeps the stored one on update); without `operation`, `status` is
+   * checked too.
+   */
+  operation?: "create" | "update";
+  /**
+   * Report fields the schema does not define (default true), as the
+   * server does with `fieldValidation=Strict`; with false they are pruned
+   * silently, as the server does by default.
+   */
+  rejectUnknownFields?: boolean;
+}
+
+/**
+ * What the API server would store for an object, and why it would refuse
+ * it.
+ *
+ * @example
+ * ```ts ignore
+ * const { object, problems, pruned } = Website.admit(candidate, { operation: "create" });
+ * ```
+ */
+export interface ResourceAdmission<T> {
+  /** The object as the server would store it: pruned, nulls dropped, defaults filled in. */
+  object: T;
+  /** Every problem found; empty when the server would accept the write. */
+  problems: FieldProblem[];
+  /** The paths of the fields the server would prune. */
+  pruned: string[];
+}
+
+/**
  * The `CustomResourceDefinition` object (`apiextensions.k8s.io/v1`).
  *
  * @example
@@ -295,6 +337,10 @@ const DNS_SUBDOMAIN =
   /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function pluralize(word: string): string {
   if (/(s|x|z|ch|sh)$/.test(word)) return `${word}es`;
   if (/[^aeiou]y$/.test(word)) return `${word.slice(0, -1)}ies`;
@@ -329,6 +375,23 @@ function schemaAt(
     }
   }
   return node;
+}
+
+function celPaths(schema: JSONSchemaProps, path: string): string[] {
+  const out: string[] = [];
+  if ((schema["x-kubernetes-validations"] ?? []).length > 0) {
+    out.push(path === "" ? "(root)" : path);
+  }
+  for (const [name, field] of Object.entries(schema.properties ?? {})) {
+    out.push(...celPaths(field, path === "" ? name : `${path}.${name}`));
+  }
+  if (schema.items !== undefined) {
+    out.push(...celPaths(schema.items, `${path}[*]`));
+  }
+  if (typeof schema.additionalProperties === "object") {
+    out.push(...celPaths(schema.additionalProperties, `${path}.*`));
+  }
+  return out;
 }
 
 function columnType(
@@ -466,6 +529,12 @@ export class CustomResource<
   readonly statusSchema: JSONSchemaProps | undefined;
   /** The whole object's structural schema (`openAPIV3Schema`). */
   readonly schema: JSONSchemaProps;
+  /**
+   * The schema paths that carry CEL rules (`x-kubernetes-validations`):
+   * passed through to the CRD as written and evaluated by the API server
+   * only, never by `validate`, `problems` or `admit`.
+   */
+  readonly serverOnlyRules: readonly string[];
   /** The TypeBox schemas as given. */
   readonly source: { readonly spec: Spec; readonly status: Status };
 
@@ -545,6 +614,7 @@ export class CustomResource<
       required: ["spec"],
       properties,
     };
+    this.serverOnlyRules = celPaths(this.schema, "");
     this.printerColumns = resolveColumns(
       options.printerColumns ?? [],
       this.schema,
@@ -593,149 +663,86 @@ export class CustomResource<
   }
 
   /**
-   * Every problem of `value` as an object of this resource: apiVersion,
-   * kind, metadata (a name or generateName that is a DNS subdomain, no
-   * namespace on cluster-scoped resources), spec and status against their
-   * schemas. Empty when valid.
+   * What a real API server would do with `value` as an object of this
+   * resource: the object it would store (unknown fields pruned, nulls of
+   * non-nullable fields without a default dropped, defaults filled in,
+   * `status` left out on a create or update with the status subresource),
+   * and every problem that makes it refuse the write: apiVersion, kind,
+   * metadata (name or generateName a DNS subdomain, namespace a DNS label,
+   * label and annotation syntax and size), spec and status against their
+   * schemas. CEL rules (`x-kubernetes-validations`) are the server's
+   * alone: they are not evaluated here.
+   *
+   * @example
+   * ```ts ignore
+   * const { object, problems } = Website.admit(candidate, { operation: "create" });
+   * ```
+   */
+  admit(
+    value: unknown,
+    options: ObjectCheckOptions = {},
+  ): ResourceAdmission<
+    CustomResourceObject<Static<Spec>, StaticStatus<Status>>
+  > {
+    type Object = CustomResourceObject<Static<Spec>, StaticStatus<Status>>;
+    if (!isObject(value)) {
+      return {
+        object: value as Object,
+        pruned: [],
+        problems: [{
+          path: "",
+          reason: "FieldValueTypeInvalid",
+          message: `expected a ${this.kind} object, found ${
+            value === null
+              ? "null"
+              : Array.isArray(value)
+              ? "array"
+              : typeof value
+          }`,
+        }],
+      };
+    }
+    const problems: FieldProblem[] = [];
+    for (
+      const [field, expected] of [
+        ["apiVersion", this.apiVersion],
+        ["kind", this.kind],
+      ]
+    ) {
+      if (value[field] !== expected) {
+        problems.push({
+          path: field,
+          reason: "FieldValueInvalid",
+          message: `expected ${JSON.stringify(expected)}, found ${
+            JSON.stringify(value[field])
+          }`,
+        });
+      }
+    }
+    const admission = admitObject(this.schema, value, {
+      namespaced: this.namespaced,
+      dropStatus: options.operation !== undefined &&
+        this.statusSchema !== undefined,
+      rejectUnknownFields: options.rejectUnknownFields ?? true,
+    });
+    return {
+      object: admission.value as Object,
+      problems: [...problems, ...admission.problems],
+      pruned: admission.pruned,
+    };
+  }
+
+  /**
+   * Every problem of `value` as an object of this resource (see
+   * {@linkcode CustomResource.admit}). Empty when valid.
    *
    * @example
    * ```ts ignore
    * for (const p of Website.problems(candidate)) console.log(p.path, p.message);
    * ```
    */
-  problems(value: unknown): FieldProblem[] {
-    const problems: FieldProblem[] = [];
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      return [{
-        path: "",
-        message: `expected a ${this.kind} object, found ${
-          value === null
-            ? "null"
-            : Array.isArray(value)
-            ? "array"
-            : typeof value
-        }`,
-      }];
-    }
-    const object = value as Record<string, unknown>;
-    if (object.apiVersion !== this.apiVersion) {
-      problems.push({
-        path: "apiVersion",
-        message: `expected ${JSON.stringify(this.apiVersion)}, found ${
-          JSON.stringify(object.apiVersion)
-        }`,
-      });
-    }
-    if (object.kind !== this.kind) {
-      problems.push({
-        path: "kind",
-        message: `expected ${JSON.stringify(this.kind)}, found ${
-          JSON.stringify(object.kind)
-        }`,
-      });
-    }
-    problems.push(...this.#metadataProblems(object.metadata));
-    if (object.spec === undefined) {
-      problems.push({ path: "spec", message: "is required" });
-    } else {
-      problems.push(
-        ...validateValue(this.specSchema, object.spec, { path: "spec" }),
-      );
-    }
-    if (object.status !== undefined) {
-      if (this.statusSchema === undefined) {
-        problems.push({
-          path: "status",
-          message: `unknown field (${this.kind} has no status schema)`,
-        });
-      } else {
-        problems.push(
-          ...validateValue(this.statusSchema, object.status, {
-            path: "status",
-          }),
-        );
-      }
-    }
-    for (const name of Object.keys(object)) {
-      if (
-        !["apiVersion", "kind", "metadata", "spec", "status"].includes(name)
-      ) {
-        problems.push({ path: name, message: "unknown field" });
-      }
-    }
-    return problems;
-  }
-
-  #metadataProblems(metadata: unknown): FieldProblem[] {
-    if (
-      typeof metadata !== "object" || metadata === null ||
-      Array.isArray(metadata)
-    ) {
-      return [{
-        path: "metadata",
-        message: "expected object, found " +
-          (metadata === null ? "null" : typeof metadata),
-      }];
-    }
-    const problems: FieldProblem[] = [];
-    const meta = metadata as Record<string, unknown>;
-    const { name, generateName, namespace } = meta;
-    if (name === undefined && generateName === undefined) {
-      problems.push({
-        path: "metadata.name",
-        message: "is required (or metadata.generateName)",
-      });
-    }
-    for (const [field, v] of [["name", name], ["generateName", generateName]]) {
-      if (v === undefined) continue;
-      const text = String(v);
-      const candidate = field === "generateName" ? `${text}x` : text;
-      if (
-        typeof v !== "string" || !DNS_SUBDOMAIN.test(candidate) ||
-        candidate.length > 253
-      ) {
-        problems.push({
-          path: `metadata.${field}`,
-          message:
-            `expected a lowercase DNS subdomain (a-z, 0-9, '-', '.'), found ${
-              JSON.stringify(v)
-            }`,
-        });
-      }
-    }
-    if (namespace !== undefined) {
-      if (this.scope === "Cluster") {
-        problems.push({
-          path: "metadata.namespace",
-          message: `must be empty: ${this.kind} is cluster-scoped`,
-        });
-      } else if (typeof namespace !== "string" || !DNS_LABEL.test(namespace)) {
-        problems.push({
-          path: "metadata.namespace",
-          message: `expected a DNS label, found ${JSON.stringify(namespace)}`,
-        });
-      }
-    }
-    for (const field of ["labels", "annotations"]) {
-      const map = meta[field];
-      if (map === undefined) continue;
-      if (typeof map !== "object" || map === null || Array.isArray(map)) {
-        problems.push({
-          path: `metadata.${field}`,
-          message: "expected an object of strings",
-        });
-        continue;
-      }
-      for (const [k, v] of Object.entries(map)) {
-        if (typeof v !== "string") {
-          problems.push({
-            path: `metadata.${field}[${JSON.stringify(k)}]`,
-            message: `expected string, found ${v === null ? "null" : typeof v}`,
-          });
-        }
-      }
-    }
-    return problems;
+  problems(value: unknown, options: ObjectCheckOptions = {}): FieldProblem[] {
+    return this.admit(value, options).problems;
   }
 
   /**
@@ -758,7 +765,7 @@ export class CustomResource<
         typeof name === "string"
           ? `${this.kind} ${JSON.stringify(name)}`
           : this.kind,
-        problems,
+        { fields: problems, serverOnlyRules: this.serverOnlyRules },
       );
     }
     return value as CustomResourceObject<Static<Spec>, StaticStatus<Status>>;

@@ -4,20 +4,9 @@
  * @module
  */
 
-/**
- * One problem with one field of a value, or one node of a schema.
- *
- * @example
- * ```ts ignore
- * const problem: FieldProblem = { path: "spec.replicas", message: "expected integer, found string" };
- * ```
- */
-export interface FieldProblem {
-  /** Where the problem is, as a dotted path such as `spec.replicas` or `spec.ports[0].name`. */
-  path: string;
-  /** What was expected and what was found. */
-  message: string;
-}
+import type { FieldProblem } from "../client/schema.ts";
+
+export type { FieldProblem };
 
 function listProblems(problems: readonly FieldProblem[]): string {
   return problems.map((p) => `${p.path || "(root)"}: ${p.message}`).join(
@@ -41,17 +30,41 @@ function listProblems(problems: readonly FieldProblem[]): string {
 export class ValidationError extends Error {
   /** Every problem found, each with its path. */
   readonly fields: readonly FieldProblem[];
+  /**
+   * The schema paths whose CEL rules (`x-kubernetes-validations`) were not
+   * evaluated: only the API server evaluates them, so a value can still be
+   * refused there for them.
+   */
+  readonly serverOnlyRules: readonly string[];
 
   /**
    * Lists the problems of one value.
    *
    * @param subject What was validated, such as `Website "blog"`.
-   * @param fields The problems found (at least one).
+   * @param details The problems found (at least one), alone or with the
+   *   paths of the CEL rules that were not evaluated.
    */
-  constructor(subject: string, fields: readonly FieldProblem[]) {
-    super(`Invalid ${subject}: ${listProblems(fields)}`);
+  constructor(
+    subject: string,
+    details: readonly FieldProblem[] | {
+      fields: readonly FieldProblem[];
+      serverOnlyRules?: readonly string[];
+    },
+  ) {
+    const fields = "fields" in details ? details.fields : details;
+    const rules = "fields" in details ? details.serverOnlyRules ?? [] : [];
+    super(
+      `Invalid ${subject}: ${listProblems(fields)}${
+        rules.length === 0
+          ? ""
+          : ` (not checked here: the CEL rules (x-kubernetes-validations) at ${
+            rules.join(", ")
+          }, which only the API server evaluates)`
+      }`,
+    );
     this.name = "ValidationError";
     this.fields = fields;
+    this.serverOnlyRules = rules;
   }
 }
 

@@ -49,9 +49,11 @@ export {
   defineCustomResource,
   type InferResource,
   type InstallOptions,
+  type ObjectCheckOptions,
   type PrinterColumn,
   type PrinterColumnType,
   type ResolvedPrinterColumn,
+  type ResourceAdmission,
   type ResourceInit,
   type ResourceMeta,
   type ResourceScope,
@@ -86,7 +88,12 @@ export {
   type StructuralSchemaOptions,
   toStructuralSchema,
 } from "./schema.ts";
-export { validateValue, type ValidateValueOptions } from "./validate.ts";
+export {
+  type Admission,
+  admitValue,
+  validateValue,
+  type ValidateValueOptions,
+} from "./validate.ts";
 export {
   IntOrString,
   type KubeSchema,

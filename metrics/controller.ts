@@ -11,6 +11,7 @@ import type {
   ControllerObserver,
   ReconcileEvent,
 } from "../controller/controller.ts";
+import type { EventRecorderObserver } from "../controller/events.ts";
 import type { WatcherObserver } from "../controller/watcher.ts";
 import type { WorkQueueObserver } from "../controller/work_queue.ts";
 import { exponentialBuckets, family, promOf } from "./_families.ts";
@@ -149,6 +150,7 @@ export interface ControllerMetricsOptions {
  *   observer: hooks.observer,
  *   queue: { observer: hooks.queue },
  *   watch: { observer: hooks.watch },
+ *   events: { observer: hooks.events },
  * });
  * ```
  */
@@ -159,9 +161,18 @@ export interface ControllerMetricsHooks {
   queue: WorkQueueObserver<string>;
   /** For the `watch: { observer }` option. */
   watch: WatcherObserver;
+  /** For the `events: { observer }` option. */
+  events: EventRecorderObserver;
 }
 
-type Label = "controller" | "name" | "result" | "resource" | "reason";
+type Label =
+  | "controller"
+  | "name"
+  | "result"
+  | "resource"
+  | "reason"
+  | "type"
+  | "outcome";
 
 function counter<L extends Label>(
   registry: MetricsRegistry,
@@ -231,6 +242,10 @@ function histogram<L extends Label>(
  *   `k8s_operator_watch_list_duration_seconds{controller, resource}`.
  * - Leadership: `k8s_operator_controller_leading{controller}` (1 while this
  *   replica reconciles) and `k8s_operator_controller_term{controller}`.
+ * - Events: `k8s_operator_events_total{controller, type, outcome}`
+ *   (`created`, `updated`, `filtered` by the spam filter, `failed`: a write
+ *   the API server refused or that never reached it; recording never fails
+ *   the reconcile, so this is where failures show).
  *
  * @example
  * ```ts ignore
@@ -242,6 +257,7 @@ function histogram<L extends Label>(
  *   observer: hooks.observer,
  *   queue: { observer: hooks.queue },
  *   watch: { observer: hooks.watch },
+ *   events: { observer: hooks.events },
  * }).run(reconciler);
  * ```
  */
@@ -337,7 +353,16 @@ export function controllerMetrics(
     "The leadership term the controller last started or stopped in",
     ["controller"],
   );
+  const events = counter(
+    r,
+    "k8s_operator_events_total",
+    "Event writes by outcome (created, updated, filtered by the spam filter, failed)",
+    ["controller", "type", "outcome"],
+  );
   const name = controller;
+  for (const type of ["Normal", "Warning"]) {
+    events.inc({ controller, type, outcome: "failed" }, 0);
+  }
   errors.inc({ controller }, 0);
   active.set({ controller }, 0);
   maxConcurrent.set({ controller }, options.concurrency ?? 4);
@@ -387,6 +412,11 @@ export function controllerMetrics(
           resource: event.resource,
           reason: event.reason,
         });
+      },
+    },
+    events: {
+      recorded(event) {
+        events.inc({ controller, type: event.type, outcome: event.outcome });
       },
     },
   };

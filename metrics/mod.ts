@@ -13,6 +13,7 @@
  * await Controller.for(widgets, {
  *   client, guard,
  *   observer: hooks.observer, queue: { observer: hooks.queue }, watch: { observer: hooks.watch },
+ *   events: { observer: hooks.events },
  * }).run(reconciler);
  * const handler = registry.handler(); // mount on GET /metrics
  * ```

@@ -29,7 +29,7 @@ import {
   ResourceRegistry,
   type VersionInfo,
 } from "./_resources.ts";
-import { defaultAndPrune, validateSchema } from "./_schema.ts";
+import { admitCustomObject } from "./_schema.ts";
 import {
   type Matcher,
   parseFieldSelector,
@@ -57,6 +57,8 @@ export interface Target {
   namespace?: string;
   name?: string;
   subresource?: "status";
+  /** `fieldValidation=Strict`: unknown fields of custom objects are refused. */
+  strictFields?: boolean;
 }
 
 /** List and watch query parameters. */
@@ -430,10 +432,22 @@ export class ApiCore {
   /** Schema defaults, pruning and validation for custom resources; CRD checks. */
   #validate(t: Target, obj: JsonObject): void {
     const causes: StatusCause[] = [];
-    this.#validateMeta(t, obj, causes);
     if (t.def.custom && t.version.schema) {
-      defaultAndPrune(t.version.schema, obj, true);
-      causes.push(...validateSchema(t.version.schema, obj, ""));
+      const admission = admitCustomObject(t.version.schema, obj, {
+        namespaced: t.def.namespaced,
+      });
+      if (t.strictFields === true && admission.pruned.length > 0) {
+        throw badRequest(
+          `strict decoding error: ${
+            admission.pruned.map((path) => `unknown field "${path}"`).join(
+              ", ",
+            )
+          }`,
+        );
+      }
+      causes.push(...admission.causes);
+    } else {
+      this.#validateMeta(t, obj, causes);
     }
     if (
       t.def.plural === "customresourcedefinitions" &&

@@ -42,6 +42,7 @@ const OID = {
   authorityKeyIdentifier: "2.5.29.35",
   extKeyUsage: "2.5.29.37",
   serverAuth: "1.3.6.1.5.5.7.3.1",
+  clientAuth: "1.3.6.1.5.5.7.3.2",
 } as const;
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -222,7 +223,11 @@ export function makeTestCertificates(
       extension(OID.basicConstraints, true, seq()),
       // digitalSignature
       extension(OID.keyUsage, true, bits(Uint8Array.of(0x80))),
-      extension(OID.extKeyUsage, false, seq(oid(OID.serverAuth))),
+      extension(
+        OID.extKeyUsage,
+        false,
+        seq(oid(OID.serverAuth), oid(OID.clientAuth)),
+      ),
       extension(OID.subjectAltName, false, subjectAltNames(hosts)),
       extension(
         OID.authorityKeyIdentifier,

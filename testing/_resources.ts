@@ -5,7 +5,7 @@
  * @module
  */
 import { isObject, type JsonObject } from "./_patch.ts";
-import type { OpenApiSchema } from "./_schema.ts";
+import { crdSchemaProblems, type OpenApiSchema } from "./_schema.ts";
 
 /** What differs between the versions of one resource. */
 export interface VersionInfo {
@@ -248,6 +248,18 @@ export function crdProblems(crd: JsonObject): [string, string][] {
       "Invalid value: must have exactly one version marked as storage version",
     ]);
   }
+  versions.forEach((version, i) => {
+    const schema = isObject(version) && isObject(version.schema)
+      ? version.schema.openAPIV3Schema
+      : undefined;
+    if (schema === undefined) return;
+    problems.push(
+      ...crdSchemaProblems(
+        schema,
+        `spec.versions[${i}].schema.openAPIV3Schema`,
+      ),
+    );
+  });
   const meta = isObject(crd.metadata) ? crd.metadata : {};
   if (
     isObject(names) && typeof names.plural === "string" &&

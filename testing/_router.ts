@@ -322,8 +322,11 @@ export class Router {
     parsed: { target: Target; verb: Verb },
   ): Promise<Response> {
     const core = this.#core;
-    const t = parsed.target;
     const q = url.searchParams;
+    const t = {
+      ...parsed.target,
+      strictFields: q.get("fieldValidation") === "Strict",
+    };
     const dryRun = q.getAll("dryRun").includes("All");
     switch (parsed.verb) {
       case "get":

@@ -23,9 +23,13 @@
  *   termination and CRD establishment (a CRD is `Established` in the
  *   response to its create).
  * - No admission (webhooks, quotas, limit ranges), no RBAC: the one token is
- *   all-powerful. No CEL (`x-kubernetes-validations`), no `format` checks,
- *   no conversion webhooks: every served version of a CRD shares one
- *   storage and only `apiVersion` changes between them.
+ *   all-powerful. No CEL (`x-kubernetes-validations`: objects that break
+ *   a rule are accepted), no conversion webhooks: every served version of a
+ *   CRD shares one storage and only `apiVersion` changes between them.
+ *   Custom objects are otherwise admitted as a real server admits them, by
+ *   the library's own `client/schema.ts` (pruning, null dropping, defaults,
+ *   types, formats, enums, bounds, RE2 patterns, list types, metadata;
+ *   `fieldValidation=Strict` refuses unknown fields with 400).
  * - Built-in kinds are not validated beyond metadata (names, labels,
  *   annotations): a Pod without containers is accepted.
  * - Strategic merge patch is applied as a JSON merge patch (lists are

@@ -98,6 +98,66 @@ describe("Reflector", () => {
     assert.deepEqual(reflector.store.keys().sort(), ["n/a", "n/c"]);
   });
 
+  it("tells onRelist listeners after each relist (not the first list), once its changes were emitted", async () => {
+    const reflector = new Reflector<KubeObject>({
+      client: undefined as unknown as KubeClient,
+      resource: {
+        group: "",
+        version: "v1",
+        plural: "configmaps",
+        kind: "ConfigMap",
+        namespaced: true,
+      },
+    });
+    const seen: string[] = [];
+    reflector.subscribe((e) => seen.push(`${e.type}:${objectKey(e.object)}`));
+    const off = reflector.onRelist(() => seen.push("relisted"));
+    await reflector.consume(from([
+      { type: "init" },
+      { type: "initApply", object: obj("n", "a", "1") },
+      { type: "initDone" },
+      { type: "init" },
+      { type: "initApply", object: obj("n", "a", "2") },
+      { type: "initDone" },
+    ]));
+    off();
+    await reflector.consume(from([{ type: "init" }, { type: "initDone" }]));
+    assert.deepEqual(seen, [
+      "apply:n/a",
+      "apply:n/a",
+      "relisted",
+      "delete:n/a",
+    ]);
+  });
+
+  it("deep-freezes what it stores, so no reader can change what the others see", async () => {
+    const reflector = new Reflector<KubeObject>({
+      client: undefined as unknown as KubeClient,
+      resource: {
+        group: "",
+        version: "v1",
+        plural: "configmaps",
+        kind: "ConfigMap",
+        namespaced: true,
+      },
+    });
+    const object = {
+      ...obj("n", "a", "1"),
+      data: { nested: { deep: [1, 2] } },
+    } as KubeObject & { data: { nested: { deep: number[] } } };
+    await reflector.consume(from([
+      { type: "init" },
+      { type: "initApply", object },
+      { type: "initDone" },
+    ]));
+    const stored = reflector.store.get("n/a") as typeof object;
+    assert.ok(Object.isFrozen(stored.data.nested.deep));
+    assert.throws(() => stored.data.nested.deep.push(3), TypeError);
+    assert.throws(() => {
+      stored.metadata.name = "b";
+    }, TypeError);
+  });
+
   it("keeps serving the old content while a relist is in progress", async () => {
     const reflector = new Reflector<KubeObject>({
       client: undefined as unknown as KubeClient,

@@ -304,6 +304,10 @@ describe("Controller runtime against the test API server", () => {
       h.server.faults.compact();
       refused.cancel();
       clock.advance(clock.nextAt()! - clock.now());
+      // The resumed watch gets 410 Gone; the relist waits the backoff.
+      await until(() => restarts.includes("expired"));
+      await until(() => clock.nextAt()! < clock.now() + 30_000);
+      clock.advance(clock.nextAt()! - clock.now());
       await until(() => seen.length === 2);
       assert.deepEqual(seen.sort(), ["apply:d", "delete:b"]);
       assert.deepEqual(reflector.store.keys().sort(), [
@@ -314,6 +318,7 @@ describe("Controller runtime against the test API server", () => {
       assert.ok(restarts.includes("expired"), restarts.join(","));
       assert.deepEqual(lists.at(-1), { objects: 3, relist: true });
       const before = restarts.length;
+      clock.advance(1_000); // a watch that lasted a second is not "very short"
       await until(() =>
         h.server.faults.closeWatches({ resource: "widgets", namespace: ns }) >
           0

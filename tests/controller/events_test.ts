@@ -1,6 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { EventRecorder, type KubeEvent } from "../../controller/events.ts";
+import {
+  EventRecorder,
+  type EventRecorderObserver,
+  type KubeEvent,
+} from "../../controller/events.ts";
+import type { LogFields } from "../../controller/log.ts";
 import type { KubeObject } from "../../controller/client.ts";
 import { recordingClient } from "./_helpers.ts";
 
@@ -147,5 +152,159 @@ describe("EventRecorder", () => {
     assert.deepEqual(requests[2]!.body, {
       series: { count: 3, lastObservedTime: "2024-01-01T00:00:02.000000Z" },
     });
+  });
+});
+
+describe("EventRecorder under faults", () => {
+  function failing(status: number, body: unknown) {
+    return recordingClient(() => ({ status, body }));
+  }
+
+  it("never rejects: a 403, a terminating namespace and a fenced client are logged at warn and counted as failed", async () => {
+    const outcomes: string[] = [];
+    const warnings: LogFields[] = [];
+    const logger = {
+      info: () => {},
+      warn: (_message: string, fields: LogFields = {}) => warnings.push(fields),
+      error: () => {},
+    };
+    const observer: EventRecorderObserver = {
+      recorded: (e) => outcomes.push(`${e.reason}:${e.outcome}`),
+    };
+    const forbidden = failing(403, { kind: "Status", reason: "Forbidden" });
+    const terminating = failing(403, {
+      kind: "Status",
+      reason: "Forbidden",
+      details: { causes: [{ reason: "NamespaceTerminating" }] },
+    });
+    const lost = new AbortController();
+    lost.abort();
+    const fenced = recordingClient(() => ({ status: 201, body: {} }));
+    const recorders = [
+      new EventRecorder(forbidden.client, "op", { logger, observer }),
+      new EventRecorder(terminating.client, "op", { logger, observer }),
+      new EventRecorder(fenced.client.fenced(lost.signal), "op", {
+        logger,
+        observer,
+      }),
+    ];
+    // Fired and forgotten, as client-go users do: each promise must resolve.
+    const settled = recorders.map((recorder, i) =>
+      recorder.warning(pod, { reason: `R${i}`, message: "m" }).then(
+        () => "resolved",
+        (error) => `rejected: ${error}`,
+      )
+    );
+    assert.deepEqual(await Promise.all(settled), [
+      "resolved",
+      "resolved",
+      "resolved",
+    ]);
+    assert.deepEqual(outcomes.sort(), ["R0:failed", "R1:failed", "R2:failed"]);
+    assert.equal(warnings.length, 3);
+    const first = warnings.find((w) => w.reason === "R0")!;
+    assert.equal(first.object, "ns/w");
+    assert.match(String(first.error), /HTTP 403 Forbidden/);
+    assert.equal(fenced.requests.length, 0, "the fenced client sent nothing");
+  });
+
+  it("writes the count of occurrences that failed with the next one that succeeds", async () => {
+    let fail = true;
+    const { client, requests } = recordingClient((r) =>
+      fail
+        ? { status: 500, body: { reason: "InternalError" } }
+        : r.method === "POST"
+        ? { status: 201, body: { metadata: { name: "w.1", namespace: "ns" } } }
+        : { status: 200, body: { metadata: { name: "w.1" } } }
+    );
+    const recorder = new EventRecorder(client, "op");
+    await recorder.normal(pod, { reason: "Tick", message: "m" });
+    fail = false;
+    await recorder.normal(pod, { reason: "Tick", message: "m" });
+    assert.deepEqual(requests.map((r) => r.method), ["POST", "POST"]);
+    assert.equal((requests[1]!.body as KubeEvent).count, 2);
+  });
+
+  it("rate-limits events per source and object like client-go's spam filter: a burst of 25, then one per 5 minutes", async () => {
+    let now = Date.UTC(2024, 0, 1);
+    let created = 0;
+    const { client, requests } = recordingClient((r) => ({
+      status: 201,
+      body: {
+        ...(r.body as object),
+        metadata: { name: `e.${created++}`, namespace: "ns" },
+      },
+    }));
+    const outcomes: string[] = [];
+    const recorder = new EventRecorder(client, "op", {
+      now: () => new Date(now),
+      observer: { recorded: (e) => outcomes.push(e.outcome) },
+    });
+    for (let i = 0; i < 30; i++) {
+      await recorder.normal(pod, { reason: `Step${i}`, message: "m" });
+    }
+    assert.equal(requests.length, 25, "the burst");
+    assert.equal(outcomes.filter((o) => o === "filtered").length, 5);
+    const other = {
+      ...pod,
+      metadata: { ...pod.metadata, name: "x", uid: "u-2" },
+    };
+    await recorder.normal(other, { reason: "Step0", message: "m" });
+    assert.equal(requests.length, 26, "another object has its own budget");
+    now += 299_000;
+    await recorder.normal(pod, { reason: "Late", message: "m" });
+    assert.equal(requests.length, 26, "not yet a token");
+    now += 1_000;
+    await recorder.normal(pod, { reason: "Later", message: "m" });
+    assert.equal(requests.length, 27, "one token per 300 s");
+    assert.equal((requests[26]!.body as KubeEvent).reason, "Later");
+  });
+
+  it("combines similar events (same object, type and reason, 10 different messages within 10 minutes) into one Event", async () => {
+    let t = 0;
+    let created = 0;
+    const { client, requests } = recordingClient((r) =>
+      r.method === "POST"
+        ? {
+          status: 201,
+          body: {
+            ...(r.body as object),
+            metadata: { name: `e.${created++}`, namespace: "ns" },
+          },
+        }
+        : { status: 200, body: { metadata: { name: "e.9" } } }
+    );
+    const recorder = new EventRecorder(client, "op", {
+      now: () => new Date(Date.UTC(2024, 0, 1, 0, 0, t++)),
+    });
+    for (let i = 0; i < 12; i++) {
+      await recorder.warning(pod, {
+        reason: "BackOff",
+        message: `restart ${i}`,
+      });
+    }
+    assert.deepEqual(
+      requests.map((r) => r.method),
+      [...Array(10).fill("POST"), "PATCH", "PATCH"],
+    );
+    const combined = requests[9]!.body as KubeEvent;
+    assert.equal(
+      combined.message,
+      "(combined from similar events): restart 9",
+    );
+    assert.equal(combined.count, 1);
+    assert.deepEqual(requests[11]!.body, {
+      count: 3,
+      lastTimestamp: "2024-01-01T00:00:11Z",
+      message: "(combined from similar events): restart 11",
+    });
+    assert.equal(requests[11]!.path, "/api/v1/namespaces/ns/events/e.9");
+    t += 600;
+    await recorder.warning(pod, { reason: "BackOff", message: "restart 12" });
+    assert.equal(
+      (requests[12]!.body as KubeEvent).message,
+      "restart 12",
+      "after 10 quiet minutes messages stand alone again",
+    );
   });
 });

@@ -206,4 +206,41 @@ describe("withFinalizer", () => {
       { op: "remove", path: "/metadata/finalizers/1" },
     ]);
   });
+
+  it("keeps the finalizer while cleanup asks to be run again (requeue, requeueAfter) and removes it only once cleanup returns done", async () => {
+    const { client, requests } = recordingClient(() => ({
+      status: 200,
+      body: { metadata: { name: "w" } },
+    }));
+    const deleting = {
+      metadata: {
+        name: "w",
+        namespace: "ns",
+        finalizers: [F],
+        deletionTimestamp: "2024-01-01T00:00:00Z",
+      },
+    };
+    const results = [
+      ReconcileResult.requeueAfter(30_000), // e.g. waiting for a cloud volume to detach
+      ReconcileResult.requeue(),
+      ReconcileResult.done(),
+    ];
+    const returned: string[] = [];
+    for (const result of results) {
+      const got = await withFinalizer(deleting, {
+        client,
+        resource: widgets,
+        finalizer: F,
+        apply: () => Promise.reject(new Error("must not apply")),
+        cleanup: () => Promise.resolve(result),
+      });
+      returned.push(got.action.kind);
+      if (result.action.kind !== "done") {
+        assert.equal(requests.length, 0, `kept after ${result.action.kind}`);
+      }
+    }
+    assert.deepEqual(returned, ["requeueAfter", "requeue", "done"]);
+    assert.equal(requests.length, 1, "removed once, after done");
+    assert.equal(requests[0]!.method, "PATCH");
+  });
 });

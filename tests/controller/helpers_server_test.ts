@@ -115,6 +115,72 @@ describe("finalizers, status and events against the test API server", () => {
     assert.equal(flipped[0]!.lastTransitionTime, "2024-01-01T01:00:00Z");
   });
 
+  it("keeps a condition another controller wrote after our copy was read: the stale write gets 409, is recomputed from a fresh read and merged", async () => {
+    const w = await h.client.create<Widget>(widgets, {
+      metadata: { name: "s-shared", namespace: ns },
+      spec: { size: 1 },
+    });
+    const cached = (await new StatusPatch(w, {
+      client: h.client,
+      resource: widgets,
+    }).condition(new StatusCondition("TheirsA", "True")).apply())!;
+    // Another controller adds its own condition; our cache has not seen it.
+    const theirs = new StatusPatch(cached, {
+      client: h.client,
+      resource: widgets,
+    }).condition(new StatusCondition("TheirsB", "False"));
+    await theirs.apply();
+    const patches = h.server.faults.delay({
+      verb: "patch",
+      resource: "widgets/status",
+      namespace: ns,
+      name: "s-shared",
+      ms: 0,
+    });
+    const ours = await new StatusPatch(cached, {
+      client: h.client,
+      resource: widgets,
+    }).condition(StatusCondition.ready(true)).observedGeneration().apply();
+    const types = (ours!.status?.conditions as Array<{ type: string }>).map((
+      c,
+    ) => c.type);
+    assert.deepEqual(types, ["TheirsA", "TheirsB", "Ready"]);
+    assert.equal(patches.hits, 2, "the stale write was refused, then redone");
+    const live = await h.client.get<Widget>(widgets, "s-shared", {
+      namespace: ns,
+    });
+    assert.deepEqual(
+      (live.status?.conditions as Array<{ type: string }>).map((c) => c.type),
+      ["TheirsA", "TheirsB", "Ready"],
+    );
+  });
+
+  it("gives up with the 409 after `attempts` writes when the object keeps changing", async () => {
+    const w = await h.client.create<Widget>(widgets, {
+      metadata: { name: "s-busy", namespace: ns },
+      spec: { size: 1 },
+    });
+    const conflicts = h.server.faults.failNext({
+      verb: "patch",
+      resource: "widgets/status",
+      namespace: ns,
+      name: "s-busy",
+      status: 409,
+      count: Infinity,
+    });
+    try {
+      await assert.rejects(
+        new StatusPatch(w, { client: h.client, resource: widgets, attempts: 3 })
+          .condition(StatusCondition.ready(true)).apply(),
+        (error: Error) =>
+          error.name === "ApiError" && /409/.test(error.message),
+      );
+      assert.equal(conflicts.hits, 3);
+    } finally {
+      conflicts.cancel();
+    }
+  });
+
   it("aggregates repeated identical events into one Event on the server", async () => {
     const w = await h.client.create<Widget>(widgets, {
       metadata: { name: "e1", namespace: ns },

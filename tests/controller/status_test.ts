@@ -124,4 +124,46 @@ describe("StatusPatch", () => {
     assert.equal(result, null);
     assert.equal(requests.length, 0);
   });
+
+  it("guards the write with the resourceVersion it was computed from, and on 409 re-reads and recomputes", async () => {
+    const fresh = {
+      metadata: { name: "w", namespace: "ns1", resourceVersion: "8" },
+      status: {
+        conditions: [
+          new StatusCondition("Theirs", "True").toCondition(undefined, t0),
+        ],
+      },
+    };
+    let patches = 0;
+    const { client, requests } = recordingClient((r) => {
+      if (r.method === "GET") return { status: 200, body: fresh };
+      patches++;
+      return patches === 1
+        ? { status: 409, body: { kind: "Status", reason: "Conflict" } }
+        : {
+          status: 200,
+          body: { ...fresh, status: (r.body as { status: unknown }).status },
+        };
+    });
+    const stale = {
+      metadata: { name: "w", namespace: "ns1", resourceVersion: "7" },
+      status: {},
+    };
+    await new StatusPatch(stale, { client, resource: widgets, now: () => t0 })
+      .condition(StatusCondition.ready(true))
+      .apply();
+    assert.deepEqual(requests.map((r) => r.method), ["PATCH", "GET", "PATCH"]);
+    const first = requests[0]!.body as {
+      metadata: { resourceVersion: string };
+      status: { conditions: Array<{ type: string }> };
+    };
+    const second = requests[2]!.body as typeof first;
+    assert.equal(first.metadata.resourceVersion, "7");
+    assert.deepEqual(first.status.conditions.map((c) => c.type), ["Ready"]);
+    assert.equal(second.metadata.resourceVersion, "8");
+    assert.deepEqual(second.status.conditions.map((c) => c.type), [
+      "Theirs",
+      "Ready",
+    ]);
+  });
 });

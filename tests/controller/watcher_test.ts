@@ -7,8 +7,8 @@ import {
 } from "../../controller/watcher.ts";
 import { ManualClock } from "../../controller/clock.ts";
 import type { KubeObject, ResourceType } from "../../controller/client.ts";
-import { scriptedClient } from "./_scripted.ts";
-import { until } from "./_helpers.ts";
+import { type PendingRequest, scriptedClient } from "./_scripted.ts";
+import { flush, until } from "./_helpers.ts";
 
 const widgets: ResourceType = {
   group: "example.com",
@@ -23,7 +23,11 @@ function obj(name: string, rv: string): KubeObject {
 }
 
 function start(
-  options: { idleTimeoutMs?: number; observer?: WatcherObserver } = {},
+  options: {
+    idleTimeoutMs?: number;
+    observer?: WatcherObserver;
+    random?: () => number;
+  } = {},
 ) {
   const script = scriptedClient();
   const clock = new ManualClock();
@@ -107,7 +111,7 @@ describe("watcher", () => {
     assert.deepEqual(w.names(), ["init", "initDone", "apply:a"]);
   });
 
-  it("relists on 410 Gone, as an HTTP status or as an ERROR event", async () => {
+  it("relists on 410 Gone, as an HTTP status or as an ERROR event, after the backoff", async () => {
     const w = start();
     (await w.next()).json(200, {
       metadata: { resourceVersion: "r1" },
@@ -118,6 +122,10 @@ describe("watcher", () => {
       code: 410,
       reason: "Expired",
     });
+    await until(() => w.clock.nextAt() === 800, {
+      message: "a relist waits the backoff",
+    });
+    w.clock.advance(800);
     const relist = await w.next();
     assert.equal(relist.url.searchParams.get("watch"), null);
     relist.json(200, { metadata: { resourceVersion: "r5" }, items: [] });
@@ -126,6 +134,8 @@ describe("watcher", () => {
       type: "ERROR",
       object: { kind: "Status", code: 410, reason: "Expired" },
     });
+    await until(() => w.clock.nextAt() === w.clock.now() + 1600);
+    w.clock.advance(1600);
     const again = await w.next();
     assert.equal(again.url.searchParams.get("watch"), null, "relisted");
     w.controller.abort();
@@ -178,7 +188,7 @@ describe("watcher", () => {
     await w.done;
   });
 
-  it("keeps a quiet but healthy watch open past 30 s and restarts a silent one after the idle timeout", async () => {
+  it("keeps a quiet but healthy watch open past 30 s and restarts a silent one after the (configured) idle timeout", async () => {
     const reasons: string[] = [];
     const w = start({
       idleTimeoutMs: 60_000,
@@ -206,6 +216,160 @@ describe("watcher", () => {
     const retry = await w.next();
     assert.equal(retry.url.searchParams.get("resourceVersion"), "b4");
     assert.deepEqual(reasons, ["idle"], "reported as an idle restart");
+    w.controller.abort();
+    await w.done;
+  });
+});
+
+describe("watcher under hostile answers (no hot loops)", () => {
+  /**
+   * Answers every request at once with `watchAnswer` for watches (and a
+   * one-item list otherwise), and drives the fake clock through each
+   * backoff for `horizonMs`; returns the requests sent meanwhile. Gives up
+   * after 200 requests (a hot loop) instead of spinning forever.
+   */
+  async function drive(
+    watchAnswer: (request: PendingRequest) => void,
+    horizonMs: number,
+  ): Promise<{ lists: number[]; watches: number[]; delays: number[] }> {
+    const delays: number[] = [];
+    const w = start({
+      observer: { restarted: (e) => delays.push(e.delayMs) },
+    });
+    const lists: number[] = [];
+    const watches: number[] = [];
+    const responder = (async () => {
+      while (lists.length + watches.length < 200) {
+        const request = await w.next();
+        if (request.url.searchParams.get("watch") === "true") {
+          watches.push(w.clock.now());
+          watchAnswer(request);
+        } else {
+          lists.push(w.clock.now());
+          request.json(200, {
+            metadata: { resourceVersion: "r1" },
+            items: [obj("a", "1")],
+          });
+        }
+      }
+    })();
+    let seen = 0;
+    while (lists.length + watches.length < 200) {
+      await until(() =>
+        delays.length > seen || lists.length + watches.length >= 200
+      );
+      if (lists.length + watches.length >= 200) break;
+      seen = delays.length;
+      const delay = delays.at(-1)!;
+      if (w.clock.now() + delay > horizonMs) break;
+      await until(() => w.clock.nextAt() === w.clock.now() + delay);
+      w.clock.advance(delay);
+    }
+    w.controller.abort();
+    await w.done;
+    void responder;
+    return { lists, watches, delays };
+  }
+
+  it("backs off after watches answered 200 with an empty body: 7 watches in a fake minute, not a hot loop", async () => {
+    const { lists, watches, delays } = await drive(
+      (request) => request.stream().close(),
+      60_000,
+    );
+    assert.equal(lists.length, 1);
+    assert.deepEqual(
+      watches,
+      [0, 800, 2_400, 5_600, 12_000, 24_800, 50_400],
+      "each watch that closed at once waits the doubling backoff",
+    );
+    assert.deepEqual(delays.slice(0, 3), [800, 1_600, 3_200]);
+  });
+
+  it("backs off between list-and-watch cycles when every watch gets 410 Gone: 7 pairs in a fake minute", async () => {
+    const { lists, watches } = await drive(
+      (request) =>
+        request.json(410, { kind: "Status", code: 410, reason: "Expired" }),
+      60_000,
+    );
+    assert.deepEqual(lists, [0, 800, 2_400, 5_600, 12_000, 24_800, 50_400]);
+    assert.deepEqual(watches, lists);
+  });
+
+  it("caps the backoff at 30 s", async () => {
+    const { watches } = await drive(
+      (request) => request.stream().close(),
+      200_000,
+    );
+    const gaps = watches.slice(1).map((t, i) => t - watches[i]!);
+    assert.deepEqual(gaps.slice(0, 7), [
+      800,
+      1_600,
+      3_200,
+      6_400,
+      12_800,
+      25_600,
+      30_000,
+    ]);
+  });
+
+  it("treats a watch that lasted over a second as healthy even without events", async () => {
+    const w = start();
+    (await w.next()).json(200, {
+      metadata: { resourceVersion: "r1" },
+      items: [],
+    });
+    const stream = (await w.next()).stream();
+    w.clock.advance(1_000);
+    stream.close();
+    const again = await w.next();
+    assert.equal(again.url.searchParams.get("watch"), "true", "at once");
+    assert.equal(w.clock.now(), 1_000);
+    w.controller.abort();
+    await w.done;
+  });
+});
+
+describe("watcher timing", () => {
+  it("asks for a random server-side timeout between 5 and 10 minutes, so replicas do not reconnect in lockstep", async () => {
+    const timeouts: string[] = [];
+    for (const r of [0, 0.5, 0.999]) {
+      const w = start({ random: () => r });
+      (await w.next()).json(200, {
+        metadata: { resourceVersion: "r1" },
+        items: [],
+      });
+      const watch = await w.next();
+      timeouts.push(watch.url.searchParams.get("timeoutSeconds")!);
+      w.controller.abort();
+      await w.done;
+    }
+    assert.deepEqual(timeouts, ["300", "450", "599"]);
+  });
+
+  it("notices a silent (half-open) watch after 150 s by default, a small multiple of the API server's one-minute bookmarks", async () => {
+    const reasons: string[] = [];
+    const w = start({ observer: { restarted: (e) => reasons.push(e.reason) } });
+    (await w.next()).json(200, {
+      metadata: { resourceVersion: "r1" },
+      items: [],
+    });
+    const stream = (await w.next()).stream();
+    for (let i = 0; i < 3; i++) {
+      w.clock.advance(60_000);
+      stream.send({
+        type: "BOOKMARK",
+        object: { metadata: { resourceVersion: `b${i}` } },
+      });
+      await until(() => w.clock.nextAt() === w.clock.now() + 150_000);
+    }
+    assert.equal(stream.aborted, false, "bookmarks every minute keep it open");
+    w.clock.advance(149_999);
+    await flush(10);
+    assert.equal(stream.aborted, false);
+    w.clock.advance(1);
+    await until(() => stream.aborted, { message: "silent watch aborted" });
+    await until(() => reasons.length === 1);
+    assert.deepEqual(reasons, ["idle"]);
     w.controller.abort();
     await w.done;
   });

@@ -18,6 +18,39 @@ describe("WorkQueue", () => {
     assert.equal(queue.length, 0);
   });
 
+  it("expedites a key waiting out its backoff (cancelling the schedule) but never a queued or processing one", async () => {
+    const clock = new ManualClock();
+    const queue = new WorkQueue<string>({ clock, baseDelayMs: 60_000 });
+    queue.add("busy");
+    assert.equal(await queue.get(), "busy");
+    queue.add("queued");
+    assert.equal(queue.addRateLimited("slow"), 60_000);
+    for (const key of ["slow", "queued", "busy", "idle"]) queue.expedite(key);
+    assert.equal(queue.scheduled, 0, "slow's schedule is cancelled");
+    assert.equal(queue.length, 3, "queued (once), slow, idle");
+    assert.deepEqual(
+      [await queue.get(), await queue.get(), await queue.get()],
+      [
+        "queued",
+        "slow",
+        "idle",
+      ],
+    );
+    queue.done("busy");
+    assert.equal(queue.length, 0, "busy was not marked to run again");
+    clock.advance(60_000);
+    assert.equal(queue.length, 0, "the cancelled schedule does not fire");
+    assert.equal(queue.numRequeues("slow"), 1, "its backoff is kept");
+    queue.shutDown();
+  });
+
+  it("waits at least minDelayMs (a Retry-After) in addRateLimited", () => {
+    const queue = new WorkQueue<string>({ clock: new ManualClock() });
+    assert.equal(queue.addRateLimited("a", { minDelayMs: 7_000 }), 7_000);
+    assert.equal(queue.addRateLimited("a", { minDelayMs: 1 }), 10);
+    queue.shutDown();
+  });
+
   it("does not hand out a key that is processing, and requeues it on done", async () => {
     const queue = new WorkQueue<string>({ clock: new ManualClock() });
     queue.add("a");
@@ -174,6 +207,20 @@ describe("backoff and token bucket", () => {
     assert.equal(low.next(), 15_000, "capped at maxMs before jitter");
     low.reset();
     assert.equal(low.next(), 400);
+  });
+
+  it("starts the watch backoff over only after a quiet spell of resetAfterMs, as client-go's DelayWithReset", () => {
+    const backoff = new JitterBackoff({
+      baseMs: 800,
+      maxMs: 30_000,
+      jitter: 0.5,
+      random: () => 0.5,
+      resetAfterMs: 120_000,
+    });
+    assert.equal(backoff.next(0), 800);
+    assert.equal(backoff.next(1_000), 1_600);
+    assert.equal(backoff.next(121_000), 3_200, "120 s exactly is not quiet");
+    assert.equal(backoff.next(241_001), 800, "after more than 120 s quiet");
   });
 
   it("rejects a token bucket without tokens", () => {

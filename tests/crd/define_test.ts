@@ -256,10 +256,10 @@ describe("defineCustomResource: objects", () => {
         assert.deepEqual(e.fields.map((f) => f.path), [
           "apiVersion",
           "kind",
-          "metadata.name",
           "spec.replicas",
           "spec.domain",
           "status.readyReplicas",
+          "metadata.name",
           "extra",
         ]);
         assert.match(e.message, /^Invalid Website "Blog_1": apiVersion: /);
@@ -268,11 +268,12 @@ describe("defineCustomResource: objects", () => {
     );
   });
 
-  it("requires a name or generateName and refuses namespaces on cluster-scoped kinds", () => {
+  it("requires a name or generateName, and drops the namespace of a cluster-scoped kind as the server does", () => {
     assert.deepEqual(Website.problems({ ...valid, metadata: {} }), [
       {
         path: "metadata.name",
-        message: "is required (or metadata.generateName)",
+        reason: "FieldValueRequired",
+        message: "name or generateName is required",
       },
     ]);
     assert.deepEqual(
@@ -280,19 +281,59 @@ describe("defineCustomResource: objects", () => {
       [],
     );
     const Cluster = defineCustomResource({ ...base, scope: "Cluster" });
+    const admitted = Cluster.admit({
+      ...valid,
+      metadata: { name: "a", namespace: "x" },
+    });
+    assert.deepEqual(admitted.problems, []);
+    assert.deepEqual(admitted.object.metadata, { name: "a" });
+  });
+
+  it("accepts a namespace that starts with a digit (a DNS-1123 label), refuses one with an uppercase letter", () => {
     assert.deepEqual(
-      Cluster.problems({ ...valid, metadata: { name: "a", namespace: "x" } }),
-      [{
-        path: "metadata.namespace",
-        message: "must be empty: Website is cluster-scoped",
-      }],
+      Website.problems({
+        ...valid,
+        metadata: { name: "a", namespace: "1crdfuzz" },
+      }),
+      [],
+    );
+    assert.deepEqual(
+      Website.problems({ ...valid, metadata: { name: "a", namespace: "Web" } })
+        .map((p) => p.path),
+      ["metadata.namespace"],
+    );
+  });
+
+  it("refuses label keys and values the server refuses", () => {
+    const labelled = (labels: Record<string, string>) =>
+      Website.problems({ ...valid, metadata: { name: "a", labels } })
+        .map((p) => p.path);
+    assert.deepEqual(labelled({ app: "bad value!" }), ["metadata.labels"]);
+    assert.deepEqual(labelled({ "-app": "x" }), ["metadata.labels"]);
+    assert.deepEqual(labelled({ app: "a".repeat(64) }), ["metadata.labels"]);
+    assert.deepEqual(labelled({ "example.com/app": "a.b-c_d", e: "" }), []);
+  });
+
+  it("leaves status out on create and update with the status subresource, checks it otherwise", () => {
+    const withBadStatus = { ...valid, status: { readyReplicas: "x" } };
+    assert.deepEqual(
+      Website.problems(withBadStatus).map((p) => p.path),
+      ["status.readyReplicas"],
+    );
+    assert.deepEqual(
+      Website.problems(withBadStatus, { operation: "create" }),
+      [],
+    );
+    assert.equal(
+      Website.admit(withBadStatus, { operation: "create" }).object.status,
+      undefined,
     );
   });
 
   it("reports a missing spec as required", () => {
     const { spec: _spec, ...noSpec } = valid;
     assert.deepEqual(Website.problems(noSpec), [
-      { path: "spec", message: "is required" },
+      { path: "spec", reason: "FieldValueRequired", message: "is required" },
     ]);
   });
 
@@ -300,13 +341,52 @@ describe("defineCustomResource: objects", () => {
     const NoStatus = defineCustomResource(base);
     assert.deepEqual(NoStatus.problems({ ...valid, status: {} }), [{
       path: "status",
-      message: "unknown field (Website has no status schema)",
+      reason: "FieldValueForbidden",
+      message:
+        "unknown field: the schema does not define it (the API server prunes it unless fieldValidation is Strict)",
     }]);
+  });
+
+  it("says which CEL rules it left to the server when it refuses an object", () => {
+    const Ranged = defineCustomResource({
+      ...base,
+      kind: "Ranged",
+      spec: Type.Object({ min: Type.Integer(), max: Type.Integer() }, {
+        "x-kubernetes-validations": [{ rule: "self.min <= self.max" }],
+      }),
+    });
+    assert.deepEqual(Ranged.serverOnlyRules, ["spec"]);
+    assert.deepEqual(
+      Ranged.manifest().spec.versions[0].schema.openAPIV3Schema.properties
+        ?.spec["x-kubernetes-validations"],
+      [{ rule: "self.min <= self.max" }],
+      "passed through as written",
+    );
+    const object = {
+      apiVersion: Ranged.apiVersion,
+      kind: "Ranged",
+      metadata: { name: "r" },
+      spec: { min: 3, max: 2 },
+    };
+    assert.deepEqual(Ranged.problems(object), [], "the rule is not evaluated");
+    assert.throws(
+      () => Ranged.validate({ ...object, spec: { min: "3", max: 2 } }),
+      (e: unknown) => {
+        assert.ok(e instanceof ValidationError);
+        assert.deepEqual(e.serverOnlyRules, ["spec"]);
+        assert.match(
+          e.message,
+          /not checked here: the CEL rules \(x-kubernetes-validations\) at spec, which only the API server evaluates/,
+        );
+        return true;
+      },
+    );
   });
 
   it("refuses values that are not objects", () => {
     assert.deepEqual(Website.problems(null), [{
       path: "",
+      reason: "FieldValueTypeInvalid",
       message: "expected a Website object, found null",
     }]);
   });

@@ -79,28 +79,42 @@ describe("validateValue", () => {
       [
         {
           path: "spec.domain",
+          reason: "FieldValueInvalid",
           message: "expected at least 3 characters, found 2",
         },
-        { path: "spec.replicas", message: "expected integer, found string" },
+        {
+          path: "spec.replicas",
+          reason: "FieldValueTypeInvalid",
+          message: "expected integer, found string",
+        },
         {
           path: "spec.tier",
+          reason: "FieldValueNotSupported",
           message: 'expected one of "free", "pro", found "gold"',
         },
         {
           path: "spec.ratio",
+          reason: "FieldValueInvalid",
           message: "expected a number greater than 0, found 0",
         },
         {
           path: "spec.ports[1].name",
-          message: 'expected a string matching ^[a-z]+$, found "Bad"',
+          reason: "FieldValueInvalid",
+          message: 'expected a string matching ^[a-z]+$ (RE2), found "Bad"',
         },
         {
           path: "spec.ports[1].port",
+          reason: "FieldValueInvalid",
           message: "expected a number of at most 65535, found 70000",
         },
-        { path: "spec.labels.app", message: "expected string, found integer" },
+        {
+          path: "spec.labels.app",
+          reason: "FieldValueTypeInvalid",
+          message: "expected string, found integer",
+        },
         {
           path: "spec.target",
+          reason: "FieldValueTypeInvalid",
           message: "expected integer or string, found number",
         },
       ],
@@ -113,14 +127,20 @@ describe("validateValue", () => {
       {},
       { path: "spec" },
     );
-    assert.deepEqual(found, [{ path: "spec.domain", message: "is required" }]);
+    assert.deepEqual(found, [{
+      path: "spec.domain",
+      reason: "FieldValueRequired",
+      message: "is required",
+    }]);
   });
 
   it("reports unknown fields unless preserve-unknown-fields allows them", () => {
     assert.deepEqual(problems({ domain: "abc", replicas: 1, replica: 2 }), [
       {
         path: "spec.replica",
-        message: "unknown field (the schema does not define it)",
+        reason: "FieldValueForbidden",
+        message:
+          "unknown field: the schema does not define it (the API server prunes it unless fieldValidation is Strict)",
       },
     ]);
     assert.deepEqual(
@@ -139,10 +159,15 @@ describe("validateValue", () => {
     );
   });
 
-  it("rejects null unless the field is nullable", () => {
+  it("drops null on a field that is not nullable (as the server does), so a required one is missing", () => {
     assert.deepEqual(problems({ domain: null, replicas: 1, owner: null }), [
-      { path: "spec.domain", message: "expected string, found null" },
+      {
+        path: "spec.domain",
+        reason: "FieldValueRequired",
+        message: "is required",
+      },
     ]);
+    assert.deepEqual(problems({ domain: "abc", replicas: 1, tier: null }), []);
   });
 
   it("finds duplicates in set lists and map lists", () => {
@@ -167,11 +192,13 @@ describe("validateValue", () => {
     assert.deepEqual(validateValue(schema, { a: "x" }), []);
     assert.deepEqual(validateValue(schema, { a: "x", b: "y" }), [{
       path: "",
+      reason: "FieldValueInvalid",
       message:
         "expected a value matching exactly one of 2 oneOf schemas, found 2",
     }]);
     assert.deepEqual(validateValue(schema, {}), [{
       path: "",
+      reason: "FieldValueInvalid",
       message:
         "expected a value matching exactly one of 2 oneOf schemas, found 0",
     }]);
@@ -180,7 +207,12 @@ describe("validateValue", () => {
   it("rejects NaN and Infinity as numbers", () => {
     assert.deepEqual(
       problems({ domain: "abc", replicas: 1, ratio: Number.NaN }),
-      [{ path: "spec.ratio", message: "expected number, found NaN" }],
+      [{
+        path: "spec.ratio",
+        reason: "FieldValueInvalid",
+        message:
+          "expected a finite number, found NaN (JSON would carry it as null)",
+      }],
     );
   });
 });

@@ -206,6 +206,41 @@ describe("controllerMetrics", () => {
   });
 });
 
+describe("controllerMetrics: events", () => {
+  it("counts Event writes by type and outcome, failures included (zero from the start)", async () => {
+    const registry = new MetricsRegistry();
+    const { events } = controllerMetrics({ registry, controller: "widgets" });
+    let p = parseExposition(await registry.render());
+    const count = (type: string, outcome: string) =>
+      value(p, "k8s_operator_events_total", {
+        controller: "widgets",
+        type,
+        outcome,
+      });
+    assert.equal(count("Warning", "failed"), 0);
+    const recorded = [
+      ["Normal", "created"],
+      ["Normal", "updated"],
+      ["Warning", "failed"],
+      ["Warning", "failed"],
+      ["Warning", "filtered"],
+    ] as const;
+    for (const [type, outcome] of recorded) {
+      events.recorded!({ type, reason: "R", outcome });
+    }
+    p = parseExposition(await registry.render());
+    assert.deepEqual(
+      [
+        count("Normal", "created"),
+        count("Normal", "updated"),
+        count("Warning", "failed"),
+        count("Warning", "filtered"),
+      ],
+      [1, 1, 2, 1],
+    );
+  });
+});
+
 describe("controller metrics and logs against the test API server", () => {
   let h: Harness;
   before(async () => {

@@ -16,7 +16,7 @@ import {
 } from "../../_api_failover.ts";
 import type { ProgressStatus } from "../../raft/core.ts";
 import type { Message, Role } from "../../raft/types.ts";
-import { ApiError, silentLogger } from "../../mod.ts";
+import { ApiError, ShortWatchError, silentLogger } from "../../mod.ts";
 
 function progress(
   match: number,
@@ -152,7 +152,25 @@ describe("API health", () => {
     assert.equal(health.reachable(), true, "a 403 is an answer");
     observer.restarted!({ resource: "x", reason: "closed", delayMs: 0 });
     assert.equal(health.reachable(), true, "a closed watch is normal");
-    assert.deepEqual(seen, ["error", "error", "closed"]);
+    now = 30;
+    observer.restarted!({
+      resource: "x",
+      reason: "error",
+      delayMs: 800,
+      error: new TypeError("fetch failed"),
+    });
+    observer.restarted!({
+      resource: "x",
+      reason: "error",
+      delayMs: 1_600,
+      error: new ShortWatchError("closed after 3 ms without any"),
+    });
+    assert.equal(
+      health.reachable(),
+      true,
+      "a watch that closed at once still got a 200",
+    );
+    assert.deepEqual(seen, ["error", "error", "closed", "error", "error"]);
   });
 });
 

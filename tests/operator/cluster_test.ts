@@ -147,7 +147,12 @@ describe("three operators against the test API server", () => {
   });
 
   it("hands over on stop: another node leads and reconciles", async () => {
-    const [old] = leaders(nodes);
+    // Under load a lease may lapse between tests: wait for the leader
+    // rather than assume one at this instant.
+    const [old] = await eventually(
+      "a leader to stop",
+      () => leaders(nodes).length === 1 && leaders(nodes),
+    );
     const oldId = old.config.raft.nodeId;
     const before = log.length;
     await old.stop();

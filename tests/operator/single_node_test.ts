@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,6 +46,53 @@ describe("an operator on its own", () => {
       assert.equal(
         (await fetch(`${url}/healthz`, { method: "POST" })).status,
         405,
+      );
+    } finally {
+      await running.stop();
+      await running.finished;
+    }
+  });
+
+  it("talks to the cluster a KUBECONFIG of several files describes, merged as kubectl merges them", async () => {
+    // One file with the cluster and the user, one with the context: each
+    // alone names no usable current cluster.
+    const full = JSON.parse(server.kubeConfigYaml());
+    const credentials = join(dir, "credentials.json");
+    const contexts = join(dir, "contexts.json");
+    await writeFile(
+      credentials,
+      JSON.stringify({ ...full, contexts: [], "current-context": "" }),
+    );
+    await writeFile(
+      contexts,
+      JSON.stringify({ ...full, clusters: [], users: [] }),
+    );
+    const [env] = clusterEnv(await freePorts(1), {
+      KUBECONFIG: `${credentials}:${contexts}`,
+    });
+    const namespaces: ResourceType = {
+      group: "",
+      version: "v1",
+      plural: "namespaces",
+      kind: "Namespace",
+      namespaced: false,
+    };
+    const seen: string[] = [];
+    const running = await Operator.fromEnv({
+      env,
+      hostname: "127.0.0.1",
+      signals: false,
+      logger: silentLogger,
+    }).controller<KubeObject>(namespaces, {
+      reconcile: (_object, ctx) => {
+        seen.push(ctx.key);
+        return Promise.resolve(ReconcileResult.done());
+      },
+    }).start();
+    try {
+      await eventually(
+        "the test server's default namespace reconciled",
+        () => seen.includes("default"),
       );
     } finally {
       await running.stop();

@@ -80,6 +80,43 @@ describe("TestApiServer custom resources", () => {
     assert.equal(w.metadata.generation, 1);
   });
 
+  it("refuses unknown fields with 400 under fieldValidation=Strict, prunes them otherwise", async () => {
+    const body = widget("strict", { size: 2, bogus: true });
+    const { code, status } = await failure(
+      h.custom.createNamespacedCustomObject({
+        ...W,
+        body,
+        fieldValidation: "Strict",
+      }),
+    );
+    assert.equal(code, 400);
+    assert.match(
+      String(status.message),
+      /strict decoding error: unknown field "spec\.bogus"/,
+    );
+    const pruned = await h.custom.createNamespacedCustomObject({ ...W, body });
+    assert.equal(pruned.spec.bogus, undefined);
+  });
+
+  it("refuses a CRD whose schema a real server refuses (a default invalid before nested defaults apply)", async () => {
+    const crd = widgetCrd();
+    const spec = crd.spec.versions[0].schema!.openAPIV3Schema!.properties!
+      .spec as Record<string, unknown>;
+    (spec.properties as Record<string, unknown>).conf = {
+      type: "object",
+      _default: {},
+      required: ["level"],
+      properties: { level: { type: "integer", _default: 3 } },
+    };
+    crd.metadata!.name = "gadgets.example.com";
+    crd.spec.names = { kind: "Gadget", plural: "gadgets" };
+    const { code, status } = await failure(
+      h.ext.createCustomResourceDefinition({ body: crd }),
+    );
+    assert.equal(code, 422);
+    assert.match(String(status.message), /conf\.level/);
+  });
+
   it("answers 422 Invalid listing every field that breaks the schema", async () => {
     const { code, status } = await failure(
       h.custom.createNamespacedCustomObject({
@@ -126,7 +163,7 @@ describe("TestApiServer custom resources", () => {
     }));
     assert.match(
       String(wrongType.status.message),
-      /spec\.size in body must be of type integer/,
+      /spec\.size: Invalid value: expected integer, found string/,
     );
   });
 

@@ -1,0 +1,134 @@
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { Controller } from "../../controller/controller.ts";
+import { LeaderElection } from "../../controller/leader_election.ts";
+import { ReconcileResult } from "../../controller/reconciler.ts";
+import { FencedError, KubeClient } from "../../controller/client.ts";
+import { ManualClock } from "../../controller/clock.ts";
+import {
+  ensureNamespace,
+  type Harness,
+  startServer,
+  type Widget,
+  widgets,
+} from "./_server.ts";
+import { until } from "./_helpers.ts";
+
+describe("fencing at send time against the test API server", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startServer();
+  });
+  after(async () => {
+    await h.stop();
+  });
+
+  it("sends no write once the lease expired between the reconcile's decision and the send, though no timer noticed yet", async () => {
+    const ns = "lease-stall";
+    await ensureNamespace(h.client, ns);
+    await h.client.create<Widget>(widgets, {
+      metadata: { name: "w", namespace: ns },
+      spec: { size: 1 },
+    });
+    // The lease is measured on this clock; the election's own expiry timer
+    // is a real 100 ms timer that finds the lease still valid on it, so
+    // only the clock jump below ends leadership, as a 150 ms event-loop
+    // stall would before any timer runs.
+    let now = 0;
+    const election = new LeaderElection(0, {
+      requireLease: true,
+      now: () => now,
+    });
+    election.setRole("leader", 1);
+    election.renewLease(100);
+    const patches = h.server.faults.delay({
+      verb: "patch",
+      resource: "widgets",
+      namespace: ns,
+      ms: 0,
+    });
+    const outcomes: unknown[] = [];
+    const stop = new AbortController();
+    const controller = Controller.for<Widget>(widgets, {
+      client: h.client,
+      guard: election.guard(),
+      namespace: ns,
+      clock: new ManualClock(),
+    });
+    const done = controller.run({
+      async reconcile(_widget, ctx) {
+        if (outcomes.length > 0) return ReconcileResult.done();
+        assert.equal(ctx.guard.isLeader(), true, "decided while leading");
+        now += 150; // the stall: the lease ended 50 ms ago
+        try {
+          await ctx.client.patch(widgets, "w", {
+            metadata: { labels: { written: "late" } },
+          }, { namespace: ns });
+          outcomes.push("sent");
+        } catch (error) {
+          outcomes.push(error);
+        }
+        return ReconcileResult.done();
+      },
+    }, { signal: stop.signal });
+    try {
+      await until(() => outcomes.length === 1);
+      assert.ok(
+        outcomes[0] instanceof FencedError,
+        `expected a FencedError, found ${outcomes[0]}`,
+      );
+      assert.equal(patches.hits, 0, "no PATCH reached the server");
+      const w = await h.client.get<Widget>(widgets, "w", { namespace: ns });
+      assert.equal(w.metadata.labels?.written, undefined);
+    } finally {
+      stop.abort();
+      election.setRole("follower", 1);
+      await done;
+    }
+  });
+
+  it("checks the fence after the credential refresh of a kubeconfig client, right before undici takes the request", async () => {
+    const ns = "lease-refresh";
+    await ensureNamespace(h.client, ns);
+    await h.client.create<Widget>(widgets, {
+      metadata: { name: "w", namespace: ns },
+      spec: { size: 1 },
+    });
+    const kubeConfig = h.server.kubeConfig() as KubeConfig;
+    let leading = true;
+    const original = kubeConfig.applyToHTTPSOptions.bind(kubeConfig);
+    let refreshes = 0;
+    kubeConfig.applyToHTTPSOptions = async (options) => {
+      await original(options);
+      refreshes++;
+      if (refreshes === 2) leading = false; // the lease ends meanwhile
+    };
+    const clock = new ManualClock();
+    const client = KubeClient.fromKubeConfig(kubeConfig, { clock });
+    const fenced = client.fenced(new AbortController().signal, {
+      check: () => {
+        if (!leading) throw new Error("lease expired");
+      },
+    });
+    const patches = h.server.faults.delay({
+      verb: "patch",
+      resource: "widgets",
+      namespace: ns,
+      ms: 0,
+    });
+    await fenced.patch(widgets, "w", { metadata: { labels: { n: "1" } } }, {
+      namespace: ns,
+    });
+    assert.equal(patches.hits, 1);
+    clock.advance(10_000); // credentials are read again before the next one
+    await assert.rejects(
+      fenced.patch(widgets, "w", { metadata: { labels: { n: "2" } } }, {
+        namespace: ns,
+      }),
+      FencedError,
+    );
+    assert.equal(refreshes, 2);
+    assert.equal(patches.hits, 1, "the second PATCH never left");
+  });
+});
