@@ -51,6 +51,7 @@ function ours(init: SideInit): Side {
   let running: Promise<void> = Promise.resolve();
   let inFlight = 0;
   return {
+    rateLimit: client.rateLimit,
     start() {
       election.setRole("leader", term);
       running = controller.run({

@@ -69,6 +69,8 @@ export interface Side {
   cached(generation: number): number;
   /** Stops everything. */
   stop(): Promise<void>;
+  /** The client-side rate limit in force (ours), if the side has one. */
+  rateLimit?: unknown;
 }
 
 /** What a side is built from. */
@@ -142,6 +144,7 @@ export async function runSide(
         const ms = performance.now() - started;
         emit({
           event: "converged",
+          rateLimit: side.rateLimit,
           ms,
           heapMb: heapMb() - heapBefore,
           rssMb: rssMb(),
