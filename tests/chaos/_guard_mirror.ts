@@ -1,6 +1,6 @@
 /**
  * A side-effect-free mirror of a `LeaderElection`'s guard, for the chaos
- * test's replicas (`_replica.ts`). It wraps the two calls the Raft node
+ * test's replicas (`_replica_deno.ts`). It wraps the two calls the Raft node
  * makes into the election, `setRole` and `renewLease`, and answers "does the
  * guard lead now?" with the guard's own rule (role `leader` and the clock
  * before the lease's end) without calling the guard: `isLeader()` ends

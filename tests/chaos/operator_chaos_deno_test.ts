@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
-import { describeReport, runChaos } from "./_harness.ts";
+import { describeReport, runChaos } from "./_harness_deno.ts";
 
 /** The seed of the CI run (`CHAOS_SEED` replays another). */
 const SEED = Number(process.env.CHAOS_SEED ?? 20_261_213);

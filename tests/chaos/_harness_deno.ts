@@ -1,6 +1,6 @@
 /**
  * The operator chaos run: the example operator as three replica processes
- * (`_replica.ts`) against the in-process test API server, a workload that
+ * (`_replica_deno.ts`) against the in-process test API server, a workload that
  * creates, changes, tampers with and deletes Websites throughout, faults
  * from a seeded schedule (`_schedule.ts`), and the invariants
  * (`_invariants.ts`) checked from the server's request log, the replicas'
@@ -124,7 +124,7 @@ interface ReplicaEvent {
   [key: string]: unknown;
 }
 
-const REPLICA = new URL("./_replica.ts", import.meta.url);
+const REPLICA = new URL("./_replica_deno.ts", import.meta.url);
 const NAMESPACE = "default";
 /** The replica never killed or terminated. */
 const SURVIVOR = 0;

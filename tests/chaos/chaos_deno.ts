@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { exit } from "../../platform/mod.ts";
-import { runChaos } from "./_harness.ts";
+import { runChaos } from "./_harness_deno.ts";
 
 const { values } = parseArgs({
   options: {
