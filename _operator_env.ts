@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { RaftConfig } from "./discovery/config.ts";
+import { MissingEnvError } from "./discovery/errors.ts";
 import type { EnvSource } from "./discovery/pod_identity.ts";
 import { getEnv } from "./platform/mod.ts";
 
@@ -55,8 +56,16 @@ export class OperatorConfigError extends Error {
 export interface OperatorConfig {
   /** Identity, initial voters and peer addresses (see `discovery/`). */
   raft: RaftConfig;
-  /** The peers' shared secret (`RAFT_SECRET` or the file `RAFT_SECRET_FILE` names). */
+  /**
+   * The peers' shared secret, which signs (`RAFT_SECRET`, or the first line
+   * of the file `RAFT_SECRET_FILE` names).
+   */
   secret: string;
+  /**
+   * Secrets also accepted from peers during a rotation, never used to sign
+   * (`RAFT_SECRET_ACCEPTED`, or the second line of `RAFT_SECRET_FILE`).
+   */
+  acceptedSecrets: string[];
   /** `RAFT_CLUSTER_ID` (default: the StatefulSet's name, else `k8s-operator`). */
   clusterId: string;
   /** `RAFT_DATA_DIR`: where the Raft log lives; `null` keeps it in memory. */
@@ -93,45 +102,81 @@ function read(env: EnvSource | undefined, name: string): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }
 
-function readSecret(env: EnvSource | undefined): string {
+/** The secret that signs, and the others accepted from peers. */
+interface Secrets {
+  secret: string;
+  acceptedSecrets: string[];
+}
+
+function checkLength(secret: string, source: string): void {
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new OperatorConfigError(
+      source.startsWith("line") ? "RAFT_SECRET_FILE" : source,
+      `Expected the shared secret from ${source} to be at least ${MIN_SECRET_LENGTH} characters (for example \`openssl rand -hex 32\`), found ${secret.length}`,
+    );
+  }
+}
+
+function readSecretFile(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new OperatorConfigError(
+      "RAFT_SECRET_FILE",
+      `Expected RAFT_SECRET_FILE to name a readable file holding the peers' shared secret, found ${
+        JSON.stringify(file)
+      } unreadable (${(error as Error).message})`,
+    );
+  }
+  const lines = text.replace(/\r?\n$/, "").split(/\r?\n/);
+  if (lines.length > 2 || lines.some((line) => line === "")) {
+    throw new OperatorConfigError(
+      "RAFT_SECRET_FILE",
+      `Expected RAFT_SECRET_FILE to hold one line (the shared secret) or two (during a rotation: the secret that signs, then one also accepted), found ${lines.length} lines${
+        lines.some((line) => line === "") ? ", some empty" : ""
+      }`,
+    );
+  }
+  return lines;
+}
+
+function readSecrets(env: EnvSource | undefined): Secrets {
   const inline = read(env, "RAFT_SECRET");
   const file = read(env, "RAFT_SECRET_FILE");
+  const accepted = read(env, "RAFT_SECRET_ACCEPTED");
   if (inline !== undefined && file !== undefined) {
     throw new OperatorConfigError(
       "RAFT_SECRET_FILE",
       "Expected one of RAFT_SECRET and RAFT_SECRET_FILE, found both set",
     );
   }
-  let secret: string;
-  let variable: string;
+  let secrets: string[];
+  let sources: string[];
   if (file !== undefined) {
-    variable = "RAFT_SECRET_FILE";
-    try {
-      secret = readFileSync(file, "utf8").replace(/\r?\n$/, "");
-    } catch (error) {
+    secrets = readSecretFile(file);
+    sources = ["RAFT_SECRET_FILE", "line 2 of RAFT_SECRET_FILE"];
+    if (secrets.length === 2 && accepted !== undefined) {
       throw new OperatorConfigError(
-        variable,
-        `Expected RAFT_SECRET_FILE to name a readable file holding the peers' shared secret, found ${
-          JSON.stringify(file)
-        } unreadable (${(error as Error).message})`,
+        "RAFT_SECRET_ACCEPTED",
+        "Expected one accepted secret, found both RAFT_SECRET_ACCEPTED and a second line in RAFT_SECRET_FILE",
       );
     }
   } else if (inline !== undefined) {
-    variable = "RAFT_SECRET";
-    secret = inline;
+    secrets = [inline];
+    sources = ["RAFT_SECRET"];
   } else {
     throw new OperatorConfigError(
       "RAFT_SECRET",
       "Expected the environment variable RAFT_SECRET or RAFT_SECRET_FILE (the shared secret that signs messages between peers), found neither set",
     );
   }
-  if (secret.length < MIN_SECRET_LENGTH) {
-    throw new OperatorConfigError(
-      variable,
-      `Expected the shared secret from ${variable} to be at least ${MIN_SECRET_LENGTH} characters (for example \`openssl rand -hex 32\`), found ${secret.length}`,
-    );
+  if (accepted !== undefined) {
+    secrets.push(accepted);
+    sources[secrets.length - 1] = "RAFT_SECRET_ACCEPTED";
   }
-  return secret;
+  secrets.forEach((secret, i) => checkLength(secret, sources[i]));
+  return { secret: secrets[0], acceptedSecrets: secrets.slice(1) };
 }
 
 function readHttpPort(env: EnvSource | undefined, raftPort: number): number {
@@ -176,8 +221,8 @@ function readInteger(
 
 /** Reads and checks the whole environment; throws on the first problem. */
 export function readOperatorEnv(env: EnvSource | undefined): OperatorConfig {
-  const raft = RaftConfig.fromEnv(env);
-  const secret = readSecret(env);
+  const raft = readRaftConfig(env);
+  const { secret, acceptedSecrets } = readSecrets(env);
   const clusterId = read(env, "RAFT_CLUSTER_ID") ??
     raft.identity?.statefulSet ?? "k8s-operator";
   if (!CLUSTER_ID.test(clusterId)) {
@@ -204,6 +249,7 @@ export function readOperatorEnv(env: EnvSource | undefined): OperatorConfig {
   return {
     raft,
     secret,
+    acceptedSecrets,
     clusterId,
     dataDir,
     httpPort: readHttpPort(env, raft.listenPort),
@@ -242,4 +288,30 @@ function readFollow(env: EnvSource | undefined): boolean {
       JSON.stringify(raw)
     }`,
   );
+}
+
+const OUTSIDE_STATEFULSET =
+  "outside a StatefulSet set RAFT_NODE_ID and RAFT_PEERS instead, e.g. RAFT_NODE_ID=0 RAFT_PEERS=0=127.0.0.1:7000";
+
+const POD_HINTS: Record<string, string> = {
+  POD_NAME:
+    `in a StatefulSet the pod's name, from the downward API field metadata.name; ${OUTSIDE_STATEFULSET}`,
+  NAMESPACE:
+    `in a StatefulSet the pod's namespace, from the downward API field metadata.namespace; ${OUTSIDE_STATEFULSET}`,
+};
+
+/**
+ * `RaftConfig.fromEnv`, naming the other way to run when a StatefulSet
+ * pod's variables are missing: outside a StatefulSet (a laptop, a test)
+ * `RAFT_NODE_ID` + `RAFT_PEERS` replace them.
+ */
+function readRaftConfig(env: EnvSource | undefined): RaftConfig {
+  try {
+    return RaftConfig.fromEnv(env);
+  } catch (error) {
+    if (error instanceof MissingEnvError && error.variable in POD_HINTS) {
+      throw new MissingEnvError(error.variable, POD_HINTS[error.variable]);
+    }
+    throw error;
+  }
 }

@@ -15,7 +15,11 @@ import {
 } from "./controller/client.ts";
 import { Controller, type ControllerOptions } from "./controller/controller.ts";
 import { LeaderElection } from "./controller/leader_election.ts";
-import { consoleLogger, type Logger } from "./controller/log.ts";
+import {
+  consoleLogger,
+  type LogFields,
+  type Logger,
+} from "./controller/log.ts";
 import type { Reconciler } from "./controller/reconciler.ts";
 import type { EnvSource } from "./discovery/pod_identity.ts";
 import { followReplicas } from "./_follow_replicas.ts";
@@ -24,7 +28,7 @@ import { FileStorage } from "./raft/file_storage.ts";
 import { KeyValueStore, ReplicatedKv } from "./raft/kv.ts";
 import { MemoryStorage } from "./raft/memory_storage.ts";
 import { type NodeStatus, RaftNode } from "./raft/node.ts";
-import { HttpTransport } from "./raft/transport.ts";
+import { HttpTransport, type TransportError } from "./raft/transport.ts";
 import type { Message, NodeId } from "./raft/types.ts";
 import type { Storage } from "./raft/storage.ts";
 import { getEnv, onSignal, serve } from "./platform/mod.ts";
@@ -482,12 +486,40 @@ class Running implements RunningOperator {
     let failover: ApiFailover | null = null;
     let node: RaftNode | null = null;
     let raftMetrics: RaftMetrics | null = null;
+    // Refusals are logged once a minute per peer and reason: a peer on
+    // another version or secret would otherwise log every heartbeat.
+    const logged = new Map<string, number>();
+    const warnOnce = (key: string, message: string, fields: LogFields) => {
+      const now = clock();
+      if ((logged.get(key) ?? -Infinity) + 60_000 > now) return;
+      logged.set(key, now);
+      logger.warn(message, fields);
+    };
     const transport = new HttpTransport({
       id: raft.nodeId,
       clusterId: config.clusterId,
       secret: config.secret,
+      acceptedSecrets: config.acceptedSecrets,
       peerUrl,
-      onSendError: (peer) => raftMetrics?.sendFailed(peer),
+      onSendError: (peer, error) => {
+        raftMetrics?.sendFailed(peer);
+        const reason = (error as TransportError).reason;
+        if (reason === "version" || reason === "signature") {
+          warnOnce(`send ${peer} ${reason}`, "a peer refused our messages", {
+            peer,
+            reason,
+            error: (error as Error).message,
+          });
+        }
+      },
+      onRefused: (refusal) => {
+        raftMetrics?.refused(refusal.reason);
+        warnOnce(
+          `refused ${refusal.peer} ${refusal.reason}`,
+          "refused a peer request",
+          { ...refusal },
+        );
+      },
       onMessages: (messages: Message[]) => {
         raftMetrics?.received(messages);
         for (const m of messages) {
@@ -554,6 +586,14 @@ class Running implements RunningOperator {
         port: raft.listenPort,
         hostname: options.hostname,
       });
+      // Peers that backed off from this node while it was down hear from it
+      // now, before its election timer runs out.
+      const { conf } = started.status();
+      transport.connect([
+        ...raft.peers.keys(),
+        ...conf.voters,
+        ...conf.learners,
+      ]);
     } catch (error) {
       for (const off of cleanup) off();
       await started.stop({ transfer: false });
@@ -658,6 +698,15 @@ class Running implements RunningOperator {
       httpPort: self.httpPort,
       storage: config.dataDir === null ? "memory" : config.dataDir,
       peers: Object.fromEntries(raft.peers),
+    });
+    logger.info(watchingMessage(registered, config), {
+      node: raft.nodeId,
+      namespaces: Object.fromEntries(
+        registered.map(({ resource, reconciler }) => [
+          resourceName(resource),
+          reconciler.namespace ?? config.watchNamespace ?? "*",
+        ]),
+      ),
     });
     return self;
   }
@@ -784,6 +833,33 @@ function followWhileLeading(
     off();
     update(false);
   };
+}
+
+function resourceName(resource: ResourceType): string {
+  return resource.group === ""
+    ? resource.plural
+    : `${resource.plural}.${resource.group}`;
+}
+
+/**
+ * Which namespaces the controllers watch, in one sentence (objects
+ * elsewhere are ignored, silently otherwise).
+ */
+function watchingMessage(
+  registered: readonly Registered[],
+  config: OperatorConfig,
+): string {
+  if (registered.length === 0) return "watching nothing: no controller added";
+  const parts = registered.map(({ resource, reconciler }) => {
+    const namespace = reconciler.namespace ?? config.watchNamespace;
+    const where = namespace === null
+      ? "in all namespaces"
+      : `in namespace ${namespace} only${
+        reconciler.namespace === undefined ? " (WATCH_NAMESPACE)" : ""
+      }`;
+    return `${resourceName(resource)} ${where}`;
+  });
+  return `watching ${parts.join(", ")}`;
 }
 
 function text(status: number, body: string): Response {

@@ -524,7 +524,13 @@ export class Controller<T extends KubeObject> {
           this.reflector.synced.then(() => true),
           ended.then(() => false),
         ]);
-        if (!synced) continue;
+        if (!synced) {
+          // Leadership ended before the cache synced (the API server may be
+          // unreachable): say so, so each start and end is logged once.
+          this.#logger.info("stopped leading, reconciles cancelled", { term });
+          this.#options.observer?.leadership?.({ leading: false, term });
+          continue;
+        }
         for (const key of this.reflector.store.keys()) this.queue.add(key);
         // The signal aborts when a timer notices the end of leadership; a
         // stalled event loop can delay that timer past the lease. The check

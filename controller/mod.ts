@@ -34,6 +34,7 @@
  *
  * @module
  */
+import "../platform/check_runtime.ts";
 export * from "./leader_election.ts";
 export { NotLeaderError, RaftError } from "../raft/errors.ts";
 export type { NodeId, Role } from "../raft/types.ts";

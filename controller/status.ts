@@ -16,6 +16,7 @@ import {
   type ResourceType,
 } from "./client.ts";
 import { deepEqual } from "./_json.ts";
+import { consoleLogger, type Logger } from "./log.ts";
 
 /**
  * A condition's status.
@@ -230,6 +231,11 @@ export interface StatusPatchOptions {
    * the object and recomputes the patch from it (default 5).
    */
   attempts?: number;
+  /**
+   * Where the one warning per resource goes when the API server returns the
+   * status without fields that were sent (default: the console).
+   */
+  logger?: Logger;
 }
 
 /**
@@ -365,7 +371,7 @@ export class StatusPatch<T extends KubeObject & { status?: unknown }> {
       if (patch === null) return null;
       const resourceVersion = object.metadata.resourceVersion;
       try {
-        return await this.#options.client.patch<T>(
+        const updated = await this.#options.client.patch<T>(
           this.#options.resource,
           name,
           patch,
@@ -377,6 +383,8 @@ export class StatusPatch<T extends KubeObject & { status?: unknown }> {
             signal: this.#options.signal,
           },
         );
+        warnIfPruned(patch.status, updated, this.#options);
+        return updated;
       } catch (error) {
         if (
           !isApiError(error, 409) || resourceVersion === undefined ||
@@ -402,4 +410,66 @@ function statusOf(object: KubeObject & { status?: unknown }): Record<
   return typeof status === "object" && status !== null
     ? status as Record<string, unknown>
     : {};
+}
+
+const warned = new WeakMap<Logger, Set<string>>();
+
+/**
+ * Warns once per logger and resource when the object the API server
+ * returned lacks status fields that were sent: the CRD's status schema
+ * does not declare them, so the server pruned them, and every reconcile
+ * would send (and record an Event for) the same change again.
+ */
+function warnIfPruned(
+  sent: Record<string, unknown>,
+  returned: KubeObject & { status?: unknown },
+  options: StatusPatchOptions,
+): void {
+  const status = typeof returned?.status === "object" && returned.status
+    ? returned.status as Record<string, unknown>
+    : {};
+  const missing = missingPaths(sent, status, "status");
+  if (missing.length === 0) return;
+  const logger = options.logger ?? consoleLogger;
+  const { group, plural } = options.resource;
+  const name = group === "" ? plural : `${plural}.${group}`;
+  const seen = warned.get(logger) ?? new Set<string>();
+  warned.set(logger, seen);
+  if (seen.has(name)) return;
+  seen.add(name);
+  logger.warn(
+    `status written to ${name} came back without ${
+      missing.join(", ")
+    }: the API server pruned fields the CRD's status schema does not declare, so every reconcile will write them again; declare them (crd: Conditions(), ObservedGeneration()) and reinstall the CRD`,
+    { resource: name, missing },
+  );
+}
+
+/** Paths of non-null values in `sent` that `returned` lacks. */
+function missingPaths(
+  sent: unknown,
+  returned: unknown,
+  path: string,
+): string[] {
+  if (sent === null || sent === undefined) return [];
+  if (returned === null || returned === undefined) return [path];
+  if (Array.isArray(sent)) {
+    if (!Array.isArray(returned)) return [path];
+    return sent.flatMap((item, i) =>
+      missingPaths(item, returned[i], `${path}[${i}]`)
+    );
+  }
+  if (typeof sent === "object") {
+    if (typeof returned !== "object" || Array.isArray(returned)) return [path];
+    return Object.entries(sent as Record<string, unknown>).flatMap((
+      [key, value],
+    ) =>
+      missingPaths(
+        value,
+        (returned as Record<string, unknown>)[key],
+        `${path}.${key}`,
+      )
+    );
+  }
+  return [];
 }

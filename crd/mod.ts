@@ -41,6 +41,7 @@
  *
  * @module
  */
+import "../platform/check_runtime.ts";
 export {
   CustomResource,
   type CustomResourceDefinitionManifest,
@@ -101,4 +102,9 @@ export {
   Nullable,
   PreserveUnknownFields,
 } from "./kube_types.ts";
+export {
+  Conditions,
+  ObservedGeneration,
+  type ResourceCondition,
+} from "./conditions.ts";
 export type { Static } from "typebox";

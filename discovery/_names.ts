@@ -102,7 +102,10 @@ export function formatAddress(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** Splits `host:port` (IPv6 in brackets); `null` when malformed. */
+/**
+ * Splits `host:port` (IPv6 in brackets; a host name may end in a dot, fully
+ * qualified); `null` when malformed.
+ */
 export function parseAddress(
   address: string,
 ): { host: string; port: number } | null {
@@ -116,7 +119,7 @@ export function parseAddress(
   if (
     match[1] !== undefined
       ? !isIpLiteral(host)
-      : !(isIpLiteral(host) || isHostName(host))
+      : !(isIpLiteral(host) || isHostName(withoutTrailingDot(host)))
   ) {
     return null;
   }

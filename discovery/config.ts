@@ -85,7 +85,8 @@ function parseInteger(
  *   `RAFT_SERVICE` is the headless Service (default: the StatefulSet's name);
  *   `RAFT_PORT` (default 7000), `RAFT_PORT_NAME` (default `raft`) and
  *   `RAFT_CLUSTER_DOMAIN` (default `cluster.local`). Peers are
- *   `<statefulSet>-<i>.<service>.<namespace>.svc.<domain>:<port>`.
+ *   `<statefulSet>-<i>.<service>.<namespace>.svc.<domain>.:<port>` (fully
+ *   qualified: a lookup never walks the search path).
  * - **Explicit peers**: `RAFT_PEERS` such as `0=host-a:7000,1=host-b:7000`
  *   and `RAFT_NODE_ID` (required, one of those ids). `RAFT_PORT` overrides
  *   the listen port, which defaults to this node's port in `RAFT_PEERS`.
@@ -97,7 +98,7 @@ function parseInteger(
  *   POD_NAME: "my-op-1", NAMESPACE: "ops", RAFT_SERVICE: "my-op-raft", RAFT_REPLICAS: "3",
  * });
  * console.log(config.nodeId, config.voters()); // 1 [0, 1, 2]
- * console.log(config.peers.get(2)); // "my-op-2.my-op-raft.ops.svc.cluster.local:7000"
+ * console.log(config.peers.get(2)); // "my-op-2.my-op-raft.ops.svc.cluster.local.:7000"
  * ```
  *
  * @example Explicit peers
@@ -181,7 +182,7 @@ export class RaftConfig {
    * ```ts
    * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
    * const config = RaftConfig.fromEnv({ POD_NAME: "op-0", NAMESPACE: "ops", RAFT_REPLICAS: "1", RAFT_PORT: "9000" });
-   * console.log(config.peers.get(0)); // "op-0.op.ops.svc.cluster.local:9000"
+   * console.log(config.peers.get(0)); // "op-0.op.ops.svc.cluster.local.:9000"
    * ```
    */
   static fromEnv(env?: EnvSource): RaftConfig {

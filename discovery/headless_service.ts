@@ -151,7 +151,7 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * import { HeadlessServiceDiscovery } from "@k8s-operator/k8s-operator/discovery";
  * const discovery = new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000 });
  * console.log(discovery.dnsName()); // "raft.ops.svc.cluster.local"
- * console.log(discovery.discoverByOrdinal("my-op", 2).get(1)); // "my-op-1.raft.ops.svc.cluster.local:7000"
+ * console.log(discovery.discoverByOrdinal("my-op", 2).get(1)); // "my-op-1.raft.ops.svc.cluster.local.:7000"
  * ```
  *
  * @example Resolving and watching
@@ -225,9 +225,12 @@ export class HeadlessServiceDiscovery implements Discovery {
 
   /**
    * The stable address of every pod of a StatefulSet governed by this
-   * Service: node id → `name-i.service.namespace.svc.<domain>:port`, for
+   * Service: node id → `name-i.service.namespace.svc.<domain>.:port`, for
    * `i` in `0..replicas-1`. No DNS query is made; this is the fixed initial
-   * membership every pod agrees on.
+   * membership every pod agrees on. The names are fully qualified (a
+   * trailing dot), so a lookup asks for that name only: without the dot,
+   * the pod's `ndots:5` search path turned every lookup of a missing pod
+   * into one A and one AAAA query per search domain.
    *
    * @example
    * ```ts
@@ -258,7 +261,10 @@ export class HeadlessServiceDiscovery implements Discovery {
     for (let i = 0; i < replicas; i++) {
       peers.set(
         i,
-        formatAddress(`${statefulSet}-${i}.${this.dnsName()}`, this.port),
+        formatAddress(
+          fullyQualified(`${statefulSet}-${i}.${this.dnsName()}`),
+          this.port,
+        ),
       );
     }
     return peers;
@@ -305,7 +311,7 @@ export class HeadlessServiceDiscovery implements Discovery {
             nodeId: this.#ordinalOf(host),
             host,
             port: record.port,
-            address: formatAddress(host, record.port),
+            address: formatAddress(fqdn, record.port),
             addresses: [...a, ...aaaa],
           };
         }),

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import "../platform/check_runtime.ts";
 export * from "./errors.ts";
 export * from "./peer.ts";
 export * from "./pod_identity.ts";

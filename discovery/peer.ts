@@ -16,7 +16,7 @@ import type { NodeId } from "../raft/types.ts";
  *   nodeId: 2,
  *   host: "my-op-2.my-op.ops.svc.cluster.local",
  *   port: 7000,
- *   address: "my-op-2.my-op.ops.svc.cluster.local:7000",
+ *   address: "my-op-2.my-op.ops.svc.cluster.local.:7000",
  *   addresses: ["10.0.0.12"],
  * };
  * ```
@@ -32,7 +32,11 @@ export interface Peer {
   host: string;
   /** The port the peer's Raft endpoint listens on. */
   port: number;
-  /** `host:port` (IPv6 in brackets), ready for a URL. */
+  /**
+   * `host:port` (IPv6 in brackets), ready for a URL; a DNS name from DNS is
+   * fully qualified (`my-op-2.my-op.ops.svc.cluster.local.:7000`), so a
+   * lookup skips the search path.
+   */
   address: string;
   /** The IP addresses the host resolved to; empty when unknown or not yet in DNS. */
   addresses: string[];

@@ -8,18 +8,16 @@
  *
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import process from "node:process";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { KubeConfig } from "@kubernetes/client-node";
 import { isApiError, KubeClient } from "../controller/mod.ts";
-import { TestApiServer } from "../testing/mod.ts";
+import {
+  type ControlPlane,
+  type Replicas,
+  startReplicas,
+  TestApiServer,
+} from "../testing/mod.ts";
 import { Website } from "./resources.ts";
 import { websites } from "./website.ts";
 
@@ -57,47 +55,23 @@ export interface DemoResult {
   websites: string[];
 }
 
-interface Replica {
-  id: number;
-  child: ChildProcess;
-  role: string;
-  term: number;
-  exited: Promise<string>;
-}
-
 const SITES = [
   { name: "blog", domain: "blog.example.com", replicas: 2 },
   { name: "shop", domain: "shop.example.com", replicas: 3 },
   { name: "docs", domain: "docs.example.com", replicas: 1 },
 ];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Waits for `check` to hold, re-checking every 20 ms, under a deadline. */
-async function until<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  while (true) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (performance.now() > deadline) {
-      throw new Error(`Expected ${what} within ${timeoutMs} ms`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** A control plane from a kubeconfig file (a real cluster). */
+function clusterFromFile(path: string): ControlPlane {
+  const text = readFileSync(path, "utf8");
+  return {
+    kubeConfig: () => {
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromString(text);
+      return kubeConfig;
+    },
+    kubeConfigYaml: () => text,
+  };
 }
 
 /**
@@ -114,129 +88,77 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const out = options.out ?? ((line: string) => console.log(line));
   const namespace = options.namespace ?? "default";
   const timeoutMs = options.stepTimeoutMs ?? 60_000;
-  const dir = await mkdtemp(join(tmpdir(), "k8s-operator-demo-"));
   let server: TestApiServer | null = null;
-  const replicas: Replica[] = [];
+  let replicas: Replicas | null = null;
   try {
-    let kubeconfigPath: string;
+    let controlPlane: ControlPlane;
     if (options.kubeconfig) {
-      kubeconfigPath = options.kubeconfig;
-      out(`Using the cluster of ${kubeconfigPath}`);
+      controlPlane = clusterFromFile(options.kubeconfig);
+      out(`Using the cluster of ${options.kubeconfig}`);
     } else {
       server = await TestApiServer.start();
-      kubeconfigPath = join(dir, "kubeconfig.yaml");
-      await writeFile(kubeconfigPath, server.kubeConfigYaml());
-      out(`Started the test API server (kubeconfig: ${kubeconfigPath})`);
+      controlPlane = server;
+      out("Started the test API server");
     }
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(kubeconfigPath);
+    const kubeConfig = controlPlane.kubeConfig();
     const client = KubeClient.fromKubeConfig(kubeConfig);
     await Website.install(kubeConfig, { fieldManager: "website-operator" });
     out(`Installed the CRD ${Website.name}`);
 
-    const ports: number[] = [];
-    while (ports.length < 3) {
-      const port = await freePort();
-      if (!ports.includes(port)) ports.push(port);
-    }
-    const peers = ports.map((port, id) => `${id}=127.0.0.1:${port}`).join(",");
-    const secret = randomBytes(32).toString("hex");
-    // Under Deno this runs main.ts with `deno run`; the npm build compiles
-    // main.ts and rewrites this URL to main.js, which Node runs.
-    const main = fileURLToPath(new URL("./main.ts", import.meta.url));
-    const command = main.endsWith(".ts") ? ["run", "-A", main] : [main];
-    for (const [id] of ports.entries()) {
-      const child = spawn(process.execPath, command, {
-        env: {
-          ...process.env,
-          RAFT_NODE_ID: String(id),
-          RAFT_PEERS: peers,
-          RAFT_SECRET: secret,
-          RAFT_CLUSTER_ID: "website-demo",
-          OPERATOR_HTTP_PORT: "0",
-          KUBECONFIG: kubeconfigPath,
-          NO_COLOR: "1",
-          ...(options.tickMs ? { RAFT_TICK_MS: String(options.tickMs) } : {}),
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      const replica: Replica = {
-        id,
-        child,
-        role: "follower",
-        term: 0,
-        exited: new Promise((resolve) =>
-          child.once(
-            "exit",
-            // Deno's child_process reports the signal it sent even when the
-            // child handled it and exited by itself, so only a code is told.
-            (code) => resolve(code === null ? "exited" : `exit code ${code}`),
-          )
-        ),
-      };
-      replicas.push(replica);
-      createInterface({ input: child.stdout! }).on("line", (line) => {
-        let entry: Record<string, unknown>;
-        try {
-          entry = JSON.parse(line);
-        } catch {
-          out(`  [replica ${id}] ${line}`);
-          return;
-        }
+    const roles = new Map<number, string>();
+    const tickMs = options.tickMs ??
+      (Number(process.env.RAFT_TICK_MS) || undefined);
+    // Under Deno this runs main.ts with `deno run -A`; the npm build
+    // compiles main.ts and rewrites this URL to main.js, which Node runs.
+    replicas = await startReplicas({
+      controlPlane,
+      main: new URL("./main.ts", import.meta.url),
+      clusterId: "website-demo",
+      tickMs,
+      timeoutMs,
+      onLog: (id, entry) => {
         if (entry.message === "operator started") {
           out(
-            `  [replica ${id}] started: Raft on :${entry.raftPort}, /healthz /readyz /metrics on :${entry.httpPort}`,
+            `  [replica ${id}] started: Raft on :${entry.fields.raftPort}, /healthz /readyz /metrics on :${entry.fields.httpPort}`,
           );
         } else if (entry.message === "role changed") {
-          const was = replica.role;
-          replica.role = String(entry.role);
-          replica.term = Number(entry.term);
-          if (replica.role === "leader" || was === "leader") {
-            out(`  [replica ${id}] ${replica.role} in term ${replica.term}`);
+          const was = roles.get(id);
+          const role = String(entry.fields.role);
+          roles.set(id, role);
+          if (role === "leader" || was === "leader") {
+            out(`  [replica ${id}] ${role} in term ${entry.fields.term}`);
           }
         } else if (entry.message === "handed leadership over") {
-          out(`  [replica ${id}] handed leadership to replica ${entry.to}`);
+          out(
+            `  [replica ${id}] handed leadership to replica ${entry.fields.to}`,
+          );
         } else if (entry.message === "operator stopped") {
           out(`  [replica ${id}] stopped`);
+        } else if (entry.level === "stderr") {
+          out(`  [replica ${id}] ${entry.message}`);
         }
-      });
-      createInterface({ input: child.stderr! }).on("line", (line) => {
-        if (line.trim() !== "") out(`  [replica ${id}] ${line}`);
-      });
-    }
+      },
+    });
+    const running = replicas;
     out(
-      `Started 3 replicas of examples/main.ts (Raft ports ${ports.join(", ")})`,
+      `Started 3 replicas of examples/main.ts (Raft ports ${
+        [0, 1, 2].map((id) => running.state(id).raftPort).join(", ")
+      })`,
     );
 
-    // The leader of the highest term, as the replicas' logs tell it.
-    const leaderOf = (alive: Replica[]) =>
-      alive.filter((r) => r.role === "leader")
-        .sort((a, b) => b.term - a.term)[0];
-    const elected = await until(
-      "a leader",
-      () => leaderOf(replicas),
-      timeoutMs,
-    );
+    const elected = await running.waitForLeader();
     out(`Replica ${elected.id} leads (term ${elected.term})`);
 
-    const reconciledBy = async (name: string) => {
-      try {
-        const site = await client.get<Website>(websites, name, { namespace });
-        const condition = site.status?.conditions?.find((c) =>
-          c.type === "Reconciled"
-        );
-        const match = /by replica (\d+) in term (\d+)/.exec(
-          condition?.message ?? "",
-        );
-        if (
-          !match || site.status?.observedGeneration !== site.metadata.generation
-        ) return undefined;
-        return { replica: Number(match[1]), term: Number(match[2]), site };
-      } catch (error) {
-        if (isApiError(error, 404)) return undefined;
-        throw error;
-      }
-    };
+    const reconciled = (name: string, by?: number) =>
+      running.waitForCondition<Website>(
+        { resource: websites, name, namespace },
+        {
+          type: "Reconciled",
+          where: (site) =>
+            site.status?.observedGeneration === site.metadata.generation &&
+            (by === undefined || reconciledBy(site).replica === by),
+        },
+      ).then(reconciledBy);
 
     for (const site of SITES) {
       await client.create(
@@ -255,34 +177,22 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       `Created Websites ${SITES.map((s) => s.name).join(", ")} in ${namespace}`,
     );
     for (const site of SITES) {
-      const seen = await until(
-        `${site.name} reconciled`,
-        () => reconciledBy(site.name),
-        timeoutMs,
-      );
+      const seen = await reconciled(site.name);
       out(
         `  ${site.name}: ConfigMap ${site.name}-settings and Deployment ${site.name}-web applied by replica ${seen.replica} (term ${seen.term})`,
       );
     }
 
-    const first = leaderOf(replicas) ?? elected;
-    const killedTerm = first.term;
+    const first = await running.waitForLeader();
     out(
-      `Killing the leader, replica ${first.id} (term ${killedTerm}), with SIGKILL`,
+      `Killing the leader, replica ${first.id} (term ${first.term}), with SIGKILL`,
     );
     const killedAt = performance.now();
-    first.child.kill("SIGKILL");
-    await first.exited;
-    first.role = "dead";
-    const alive = replicas.filter((r) => r !== first);
-    const next = await until(
-      "a new leader",
-      () => {
-        const leader = leaderOf(alive);
-        return leader !== undefined && leader.term > killedTerm && leader;
-      },
-      timeoutMs,
-    );
+    await running.kill(first.id);
+    const next = await running.waitForLeader({
+      not: first.id,
+      after: first.term,
+    });
     const electedAfterMs = performance.now() - killedAt;
     out(
       `Replica ${next.id} leads (term ${next.term}), ${
@@ -290,14 +200,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       } ms after the kill`,
     );
     for (const site of SITES) {
-      const seen = await until(
-        `${site.name} reconciled by the new leader`,
-        async () => {
-          const r = await reconciledBy(site.name);
-          return r !== undefined && r.replica === next.id && r;
-        },
-        timeoutMs,
-      );
+      const seen = await reconciled(site.name, next.id);
       out(
         `  ${site.name}: reconciled again by replica ${seen.replica} (term ${seen.term})`,
       );
@@ -314,7 +217,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     await client.patch(websites, "blog", { spec: { replicas: 4 } }, {
       namespace,
     });
-    const scaled = await until(
+    const scaled = await running.waitFor(
       "blog scaled by the new leader",
       async () => {
         const deployment = await client.get<
@@ -329,31 +232,36 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
           },
           "blog-web",
           { namespace },
-        );
-        return deployment.spec.replicas === 4 && deployment;
+        ).catch((error) => {
+          if (isApiError(error, 404)) return undefined;
+          throw error;
+        });
+        return deployment?.spec.replicas === 4 && deployment;
       },
-      timeoutMs,
     );
     out(
       `Scaled blog to ${scaled.spec.replicas} replicas: the new leader applied it`,
     );
 
-    const leader = leaderOf(alive) ?? next;
+    const leader = await running.waitForLeader({ not: first.id });
     out(
       `Stopping the leader, replica ${leader.id}, with SIGTERM: it hands over first`,
     );
     const stoppedAt = performance.now();
-    leader.child.kill("SIGTERM");
-    const last = alive.find((r) => r !== leader)!;
-    await until("the handover", () => last.role === "leader", timeoutMs);
+    const stopping = running.stop(leader.id);
+    const last = await running.waitForLeader({
+      not: leader.id,
+      after: leader.term,
+    });
     out(
       `Replica ${last.id} leads (term ${last.term}), ${
         (performance.now() - stoppedAt).toFixed(0)
       } ms after the SIGTERM`,
     );
-    out(`  [replica ${leader.id}] ended: ${await leader.exited}`);
-    last.child.kill("SIGTERM");
-    out(`  [replica ${last.id}] ended: ${await last.exited}`);
+    await stopping;
+    out(`  [replica ${leader.id}] ended`);
+    await running.stop(last.id);
+    out(`  [replica ${last.id}] ended`);
     if (options.kubeconfig) {
       for (const site of SITES) {
         await client.delete(websites, site.name, { namespace });
@@ -367,17 +275,20 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       websites: SITES.map((s) => s.name),
     };
   } finally {
-    for (const replica of replicas) {
-      if (
-        replica.child.exitCode === null && replica.child.signalCode === null
-      ) {
-        replica.child.kill("SIGKILL");
-        await replica.exited;
-      }
-    }
+    await replicas?.stop();
     await server?.stop();
-    await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Who reconciled `site` last, from its `Reconciled` condition. */
+function reconciledBy(site: Website): { replica: number; term: number } {
+  const condition = site.status?.conditions?.find((c) =>
+    c.type === "Reconciled"
+  );
+  const match = /by replica (\d+) in term (\d+)/.exec(condition?.message ?? "");
+  return match
+    ? { replica: Number(match[1]), term: Number(match[2]) }
+    : { replica: -1, term: -1 };
 }
 
 if (import.meta.main) {

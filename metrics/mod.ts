@@ -20,6 +20,7 @@
  *
  * @module
  */
+import "../platform/check_runtime.ts";
 export * from "./registry.ts";
 export * from "./controller.ts";
 export * from "./raft.ts";

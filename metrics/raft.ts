@@ -114,7 +114,8 @@ const MAX_PENDING = 1024;
  * transport for `raft_append_latency_seconds{peer}` (leader: from sending an
  * append until the follower acknowledges it),
  * {@linkcode RaftMetrics.sendFailed} for
- * `raft_transport_send_failures_total{peer}`, and wrap the storage with
+ * `raft_transport_send_failures_total{peer}`, {@linkcode RaftMetrics.refused}
+ * for `raft_transport_refused_total{reason}`, and wrap the storage with
  * {@linkcode RaftMetrics.instrumentStorage} for
  * `raft_storage_append_duration_seconds`.
  *
@@ -126,6 +127,7 @@ const MAX_PENDING = 1024;
  *   ...options,
  *   onMessages: (messages) => { raft.received(messages); node.receive(messages); },
  *   onSendError: (peer) => raft.sendFailed(peer),
+ *   onRefused: ({ reason }) => raft.refused(reason),
  * });
  * const node = await RaftNode.start({
  *   ...nodeOptions,
@@ -142,6 +144,7 @@ export class RaftMetrics {
   readonly #elections: Counter<string>;
   readonly #appendLatency: Histogram<"peer">;
   readonly #sendFailures: Counter<"peer">;
+  readonly #refused: Counter<"reason">;
   readonly #pending = new Map<NodeId, Array<[index: number, at: number]>>();
   readonly #unsubscribe: () => void;
   #term: number;
@@ -245,6 +248,13 @@ export class RaftMetrics {
       labelNames: ["peer"],
       registers,
     });
+    this.#refused = new Counter({
+      name: "raft_transport_refused_total",
+      help:
+        "Requests this node refused, by reason (signature, replay, version, ...)",
+      labelNames: ["reason"],
+      registers,
+    });
     const s = node.status();
     this.#term = s.term;
     this.#leader = s.leader;
@@ -310,6 +320,14 @@ export class RaftMetrics {
   /** Call when a request to `peer` failed (`HttpTransport`'s `onSendError`). */
   sendFailed(peer: NodeId): void {
     this.#sendFailures.inc({ peer: String(peer) });
+  }
+
+  /**
+   * Call when the transport refused a request (`HttpTransport`'s
+   * `onRefused`), with its reason (`signature`, `replay`, `version`, ...).
+   */
+  refused(reason: string): void {
+    this.#refused.inc({ reason });
   }
 
   /** Stops following role changes (the gauges stay registered). */

@@ -14,9 +14,12 @@ const TABLE = (() => {
   return t;
 })();
 
-/** The CRC-32 of `bytes`. */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
+/**
+ * The CRC-32 of `bytes`; pass the CRC of what came before as `previous` to
+ * continue it (`crc32(b, crc32(a))` is the CRC of `a` then `b`).
+ */
+export function crc32(bytes: Uint8Array, previous = 0): number {
+  let c = previous ^ 0xffffffff;
   for (let i = 0; i < bytes.length; i++) {
     c = TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   }

@@ -1,176 +1,66 @@
 /**
  * Durable storage for a Raft node: a write-ahead log with a checksum per
- * record, plus a snapshot file.
+ * save, plus a snapshot file (formats in `_wal_format.ts`, version 2).
  *
  * Files in the data directory:
  *
- * - `wal.log`: records, each `magic u32 | length u32 | crc32 u32 | payload`,
- *   where the payload is a kind byte and its body: a base (the snapshot the
- *   log follows), a run of entries (which first drops any stored entry at or
- *   after its first index), or a hard state.
- * - `snapshot.bin`: one record holding the latest snapshot, replaced
- *   atomically (written to a temporary file, synced, renamed, directory
- *   synced).
+ * - `wal.log`: a header with the format version and a random salt, then one
+ *   unit per save: `magic | length | check | payload`, where the payload is
+ *   records (a base: the snapshot the log follows; a run of entries, which
+ *   first drops any stored entry at or after its first index; a hard state)
+ *   and `check` is a CRC-32 over the salt and the unit.
+ * - `snapshot.bin`: a header with the format version and the latest
+ *   snapshot, replaced atomically (written to a temporary file, synced,
+ *   renamed, directory synced).
  *
- * `save()` resolves only after the bytes are on disk (`datasync`), so a node
- * that awaits it before sending never acknowledges a vote or an append it
- * could forget. At start, a damaged record at the very end of the log is a
- * write torn by a crash and is cut off; a damaged record followed by a valid
- * one is corruption, and {@linkcode FileStorage.open} refuses with a
- * {@linkcode StorageCorruptionError}.
+ * `save()` resolves only after every byte is written (a short write, which
+ * Node reports without an error on a full disk or at a file-size limit, is
+ * continued or fails) and synced (`datasync`), so a node that awaits it
+ * before sending never acknowledges a vote or an append it could forget. A
+ * failed write rejects with {@linkcode StorageWriteError} and the storage
+ * refuses every later write.
+ *
+ * At start, a damaged unit with no intact unit after it is a save torn by a
+ * crash and is cut off, whatever its bytes hold (entry data a client wrote
+ * cannot pass for a unit: it does not know the salt). A damaged unit
+ * followed by an intact one is damage in the middle, and
+ * {@linkcode FileStorage.open} refuses with a
+ * {@linkcode StorageCorruptionError} naming the file and byte offset. Files
+ * of k8s-operator 0.1.0 (unversioned, version 1) are read and rewritten in
+ * version 2 at open; a newer version is refused with a
+ * {@linkcode StorageVersionError}.
  *
  * @module
  */
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { open, readFile, rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { crc32 } from "./_crc32.ts";
 import {
-  CodecError,
-  readEntry,
-  Reader,
-  readHardState,
-  readSnapshot,
-  writeEntry,
-  writeHardState,
-  Writer,
-  writeSnapshot,
-} from "./_codec.ts";
+  ensureDir,
+  StorageWriteError,
+  syncDir,
+  syncFile,
+  writeAtomically,
+  writeFully,
+} from "./_files.ts";
+import { CodecError } from "./_codec.ts";
+import {
+  decodeRecords,
+  decodeSnapshotFile,
+  encodeLog,
+  encodeSnapshotFile,
+  encodeUnit,
+  FORMAT_VERSION,
+  type LogRecord,
+  newSalt,
+  scanLog,
+  StorageCorruptionError,
+} from "./_wal_format.ts";
 import type { Storage, StorageWrite } from "./storage.ts";
 import type { Entry, HardState, PersistedState, Snapshot } from "./types.ts";
 
-const MAGIC = 0x57414c31; // "WAL1"
-const HEADER = 12;
-const MAX_RECORD = 1 << 30;
-const KIND_BASE = 1;
-const KIND_ENTRIES = 2;
-const KIND_HARD_STATE = 3;
-const KIND_SNAPSHOT = 4;
-
-/**
- * Raised when stored files are damaged beyond a torn tail.
- *
- * @example
- * ```ts
- * import { FileStorage, StorageCorruptionError } from "@k8s-operator/k8s-operator/raft";
- * try {
- *   const storage = await FileStorage.open("/var/lib/raft");
- *   await storage.close();
- * } catch (error) {
- *   if (error instanceof StorageCorruptionError) {
- *     // Not a torn tail: do not start; restore the volume or rejoin empty.
- *     console.error(`damaged record in ${error.file} at byte ${error.offset}`);
- *   }
- *   throw error;
- * }
- * ```
- */
-export class StorageCorruptionError extends Error {
-  /** The damaged file. */
-  readonly file: string;
-  /** The byte offset of the damaged record. */
-  readonly offset: number;
-  /** Describes what was expected and what was found. */
-  constructor(message: string, where: { file: string; offset: number }) {
-    super(`${message} (${where.file} at byte ${where.offset})`);
-    this.name = "StorageCorruptionError";
-    this.file = where.file;
-    this.offset = where.offset;
-  }
-}
-
-function record(kind: number, body: (w: Writer) => void, out: Writer): void {
-  const w = new Writer();
-  w.u8(kind);
-  body(w);
-  const payload = w.finish();
-  out.u32(MAGIC);
-  out.u32(payload.length);
-  out.u32(crc32(payload));
-  out.bytesRaw(payload);
-}
-
-interface Scanned {
-  payload: Uint8Array;
-  offset: number;
-}
-
-/** Reads the record at `offset`, or `null` when it is damaged or cut short. */
-function recordAt(buf: Uint8Array, offset: number): Uint8Array | null {
-  if (buf.length - offset < HEADER) return null;
-  const v = new DataView(buf.buffer, buf.byteOffset + offset, HEADER);
-  if (v.getUint32(0) !== MAGIC) return null;
-  const len = v.getUint32(4);
-  if (len === 0 || len > MAX_RECORD || len > buf.length - offset - HEADER) {
-    return null;
-  }
-  const payload = buf.subarray(offset + HEADER, offset + HEADER + len);
-  return crc32(payload) === v.getUint32(8) ? payload : null;
-}
-
-/** Whether any intact record starts after `offset`. */
-function intactAfter(buf: Uint8Array, offset: number): boolean {
-  for (let o = offset + 1; o + HEADER <= buf.length; o++) {
-    if (
-      buf[o] === 0x57 && buf[o + 1] === 0x41 && buf[o + 2] === 0x4c &&
-      buf[o + 3] === 0x31 && recordAt(buf, o) !== null
-    ) return true;
-  }
-  return false;
-}
-
-/**
- * Splits a log file into intact records; returns them and the length of the
- * intact prefix. Throws when a damaged record is followed by an intact one.
- */
-function scan(
-  buf: Uint8Array,
-  file: string,
-): { records: Scanned[]; validLength: number } {
-  const records: Scanned[] = [];
-  let offset = 0;
-  while (offset < buf.length) {
-    const payload = recordAt(buf, offset);
-    if (payload === null) {
-      if (intactAfter(buf, offset)) {
-        throw new StorageCorruptionError(
-          "Expected an intact record before later intact records, found a damaged one",
-          { file, offset },
-        );
-      }
-      break;
-    }
-    records.push({ payload, offset });
-    offset += HEADER + payload.length;
-  }
-  return { records, validLength: offset };
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const h = await open(dir, "r");
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
-async function writeAtomically(
-  dir: string,
-  name: string,
-  bytes: Uint8Array,
-): Promise<void> {
-  const tmp = join(dir, `${name}.tmp`);
-  const h = await open(tmp, "w");
-  try {
-    await h.write(bytes);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-  await rename(tmp, join(dir, name));
-  await syncDir(dir);
-}
+export { StorageWriteError } from "./_files.ts";
+export { StorageCorruptionError, StorageVersionError } from "./_wal_format.ts";
 
 async function readIfExists(path: string): Promise<Uint8Array | null> {
   try {
@@ -217,23 +107,29 @@ export class FileStorage implements Storage {
   /** Always `true`: what is saved survives a restart. */
   readonly durable: boolean = true;
   readonly #dir: string;
+  readonly #walPath: string;
   readonly #fsync: boolean;
   #wal: FileHandle;
+  #salt: Uint8Array;
   #hardState: HardState;
   #snapshot: Snapshot | null;
   #entries: Entry[];
   #queue: Promise<void> = Promise.resolve();
+  #failed: Error | null = null;
 
   private constructor(
     dir: string,
     init: {
       wal: FileHandle;
+      salt: Uint8Array;
       fsync: boolean;
       state: PersistedState;
     },
   ) {
     this.#dir = dir;
+    this.#walPath = join(dir, "wal.log");
     this.#wal = init.wal;
+    this.#salt = init.salt;
     this.#fsync = init.fsync;
     this.#hardState = init.state.hardState;
     this.#snapshot = init.state.snapshot;
@@ -242,30 +138,55 @@ export class FileStorage implements Storage {
 
   /**
    * Opens (creating if needed) the storage in `dir` and recovers what it
-   * holds. A torn record at the end of the log is cut off; any other damage
-   * rejects with {@linkcode StorageCorruptionError}.
+   * holds. A torn save at the end of the log is cut off; any other damage
+   * rejects with {@linkcode StorageCorruptionError}, a format version newer
+   * than this code's with {@linkcode StorageVersionError}, and the files are
+   * left as they were. Files of k8s-operator 0.1.0 are rewritten in the
+   * current format.
    */
   static async open(
     dir: string,
     options: FileStorageOptions = {},
   ): Promise<FileStorage> {
-    await mkdir(dir, { recursive: true });
+    await ensureDir(dir);
     await rm(join(dir, "wal.log.tmp"), { force: true });
     await rm(join(dir, "snapshot.bin.tmp"), { force: true });
-    const snapshot = await loadSnapshot(join(dir, "snapshot.bin"));
+    const snapshotPath = join(dir, "snapshot.bin");
+    const snapshotBytes = await readIfExists(snapshotPath);
+    const snapshotFile = snapshotBytes === null
+      ? null
+      : decodeSnapshotFile(snapshotBytes, snapshotPath);
+    const snapshot = snapshotFile?.snapshot ?? null;
     const walPath = join(dir, "wal.log");
     const buf = await readIfExists(walPath) ?? new Uint8Array(0);
-    const { state, validLength } = recover(buf, snapshot, walPath);
+    const log = scanLog(buf, walPath);
+    const state = recover(log.payloads, { snapshot, file: walPath });
+    const fsync = options.fsync ?? true;
+    if (snapshotFile !== null && snapshotFile.version !== FORMAT_VERSION) {
+      await writeAtomically(dir, {
+        name: "snapshot.bin",
+        bytes: encodeSnapshotFile(snapshotFile.snapshot),
+      });
+    }
+    if (log.salt === null) {
+      // New, or written by 0.1.0: rewritten whole in the current format.
+      const salt = newSalt();
+      await writeAtomically(dir, {
+        name: "wal.log",
+        bytes: encodeLog(salt, logRecords(state)),
+      });
+      const wal = await open(walPath, "a+");
+      return new FileStorage(dir, { wal, salt, fsync, state });
+    }
     const wal = await open(walPath, "a+");
-    if (validLength < buf.length) {
-      await wal.truncate(validLength);
+    if (log.validLength < buf.length) {
+      await wal.truncate(log.validLength);
       await wal.sync();
     }
-    return new FileStorage(dir, {
-      wal,
-      fsync: options.fsync ?? true,
-      state,
-    });
+    // A directory a crash may have left unsynced: its entries must be on
+    // disk before anything is acknowledged.
+    await syncDir(dir);
+    return new FileStorage(dir, { wal, salt: log.salt, fsync, state });
   }
 
   /** What was recovered at open plus every save since. */
@@ -277,29 +198,32 @@ export class FileStorage implements Storage {
     };
   }
 
-  /** Appends the write to the log and syncs it before resolving. */
+  /**
+   * Appends the write to the log and syncs it before resolving. Rejects with
+   * {@linkcode StorageWriteError} when the bytes could not all be written or
+   * synced (a full disk, a file-size limit, an I/O error); after any failed
+   * write every later one is refused, since the log may end in a record cut
+   * short (the next {@linkcode FileStorage.open} cuts it off).
+   */
   save(write: StorageWrite): Promise<void> {
     return this.#serial(async () => {
       if (write.snapshot !== null) await this.#installSnapshot(write.snapshot);
       if (write.entries.length === 0 && write.hardState === null) return;
-      const out = new Writer();
+      const records: LogRecord[] = [];
       if (write.entries.length > 0) {
-        this.#appendEntries(write.entries);
-        record(KIND_ENTRIES, (w) => {
-          w.u32(write.entries.length);
-          for (const e of write.entries) writeEntry(w, e);
-        }, out);
+        this.#checkAppend(write.entries);
+        records.push({ kind: "entries", entries: write.entries });
       }
       if (write.hardState !== null) {
-        this.#hardState = { ...write.hardState };
-        record(
-          KIND_HARD_STATE,
-          (w) => writeHardState(w, write.hardState!),
-          out,
-        );
+        records.push({ kind: "hardState", hardState: write.hardState });
       }
-      await this.#wal.write(out.finish());
-      if (this.#fsync) await this.#wal.datasync();
+      await writeFully(this.#wal, {
+        bytes: encodeUnit(this.#salt, records),
+        file: this.#walPath,
+      });
+      if (this.#fsync) await syncFile(this.#wal, { file: this.#walPath });
+      if (write.entries.length > 0) this.#appendEntries(write.entries);
+      if (write.hardState !== null) this.#hardState = { ...write.hardState };
     });
   }
 
@@ -308,8 +232,7 @@ export class FileStorage implements Storage {
     return this.#serial(async () => {
       const index = snapshot.metadata.index;
       await this.#writeSnapshotFile(snapshot);
-      this.#entries = this.#entries.filter((e) => e.index > index);
-      await this.#rewriteWal();
+      await this.#rewriteWal(this.#entries.filter((e) => e.index > index));
     });
   }
 
@@ -319,23 +242,45 @@ export class FileStorage implements Storage {
   }
 
   #serial(fn: () => Promise<void>): Promise<void> {
-    const next = this.#queue.then(fn);
+    const next = this.#queue.then(async () => {
+      if (this.#failed !== null) {
+        throw new StorageWriteError(
+          `Expected a working log, found writes refused since an earlier one failed: ${this.#failed.message}`,
+          {
+            file: (this.#failed as { file?: string }).file ?? this.#walPath,
+            cause: this.#failed,
+          },
+        );
+      }
+      try {
+        await fn();
+      } catch (error) {
+        // The files may now hold a part of what was asked (or, after a
+        // failed sync, less than they seem to): nothing more is written.
+        this.#failed = error as Error;
+        throw error;
+      }
+    });
     this.#queue = next.catch(() => {});
     return next;
   }
 
-  #appendEntries(entries: Entry[]): void {
+  /** Throws unless `entries` can follow what is stored. */
+  #checkAppend(entries: Entry[]): void {
     const first = entries[0].index;
     const base = this.#snapshot?.metadata.index ?? 0;
-    const keep = Math.max(0, first - base - 1);
-    if (keep > this.#entries.length) {
+    if (first - base - 1 > this.#entries.length) {
       throw new RangeError(
         `Expected entries to start at most at index ${
           base + this.#entries.length + 1
         }, found ${first}`,
       );
     }
-    this.#entries.length = keep;
+  }
+
+  #appendEntries(entries: Entry[]): void {
+    const base = this.#snapshot?.metadata.index ?? 0;
+    this.#entries.length = Math.max(0, entries[0].index - base - 1);
     this.#entries.push(...entries);
   }
 
@@ -343,112 +288,92 @@ export class FileStorage implements Storage {
     const { index, term } = snapshot.metadata;
     const base = this.#snapshot?.metadata.index ?? 0;
     const at = this.#entries[index - base - 1];
-    this.#entries = at !== undefined && at.term === term
+    const entries = at !== undefined && at.term === term
       ? this.#entries.filter((e) => e.index > index)
       : [];
     await this.#writeSnapshotFile(snapshot);
-    await this.#rewriteWal();
+    await this.#rewriteWal(entries);
   }
 
   async #writeSnapshotFile(snapshot: Snapshot): Promise<void> {
-    const out = new Writer();
-    record(KIND_SNAPSHOT, (w) => writeSnapshot(w, snapshot), out);
-    await writeAtomically(this.#dir, "snapshot.bin", out.finish());
+    await writeAtomically(this.#dir, {
+      name: "snapshot.bin",
+      bytes: encodeSnapshotFile(snapshot),
+    });
     this.#snapshot = snapshot;
   }
 
-  async #rewriteWal(): Promise<void> {
-    const out = new Writer();
-    const meta = this.#snapshot?.metadata ?? { index: 0, term: 0 };
-    record(KIND_BASE, (w) => {
-      w.num(meta.index);
-      w.num(meta.term);
-    }, out);
-    if (this.#entries.length > 0) {
-      record(KIND_ENTRIES, (w) => {
-        w.u32(this.#entries.length);
-        for (const e of this.#entries) writeEntry(w, e);
-      }, out);
-    }
-    record(KIND_HARD_STATE, (w) => writeHardState(w, this.#hardState), out);
+  /** Replaces the log with the snapshot's base, `entries` and the hard state. */
+  async #rewriteWal(entries: Entry[]): Promise<void> {
+    const salt = newSalt();
+    const bytes = encodeLog(
+      salt,
+      logRecords({
+        snapshot: this.#snapshot,
+        entries,
+        hardState: this.#hardState,
+      }),
+    );
+    await writeAtomically(this.#dir, { name: "wal.log", bytes });
+    this.#entries = entries;
+    this.#salt = salt;
     await this.#wal.close();
-    await writeAtomically(this.#dir, "wal.log", out.finish());
-    this.#wal = await open(join(this.#dir, "wal.log"), "a+");
+    this.#wal = await open(this.#walPath, "a+");
   }
 }
 
-async function loadSnapshot(path: string): Promise<Snapshot | null> {
-  const buf = await readIfExists(path);
-  if (buf === null) return null;
-  const payload = recordAt(buf, 0);
-  if (payload === null || HEADER + payload.length !== buf.length) {
-    throw new StorageCorruptionError(
-      "Expected one intact snapshot record, found a damaged file",
-      { file: path, offset: 0 },
-    );
+/** The records of a whole log holding `state`. */
+function logRecords(state: PersistedState): LogRecord[] {
+  const meta = state.snapshot?.metadata ?? { index: 0, term: 0 };
+  const records: LogRecord[] = [
+    { kind: "base", index: meta.index, term: meta.term },
+  ];
+  if (state.entries.length > 0) {
+    records.push({ kind: "entries", entries: state.entries });
   }
-  try {
-    const r = new Reader(payload);
-    if (r.u8("record kind") !== KIND_SNAPSHOT) {
-      throw new CodecError("Expected a snapshot record");
-    }
-    const snap = readSnapshot(r);
-    r.end("the snapshot record");
-    return snap;
-  } catch (error) {
-    if (!(error instanceof CodecError)) throw error;
-    throw new StorageCorruptionError(
-      `Expected a well-formed snapshot: ${error.message}`,
-      { file: path, offset: 0 },
-    );
-  }
+  records.push({ kind: "hardState", hardState: state.hardState });
+  return records;
 }
 
-/** Replays the log's records over the snapshot. */
+/** Replays the log's payloads over the snapshot. */
 function recover(
-  buf: Uint8Array,
-  snapshot: Snapshot | null,
-  file: string,
-): { state: PersistedState; validLength: number } {
-  const { records, validLength } = scan(buf, file);
+  payloads: readonly { payload: Uint8Array; offset: number }[],
+  from: { snapshot: Snapshot | null; file: string },
+): PersistedState {
+  const { snapshot, file } = from;
   let hardState: HardState = { term: 0, vote: null, commit: 0 };
   let baseIndex = 0;
   let baseTerm = 0;
   let entries: Entry[] = [];
-  for (const { payload, offset } of records) {
+  for (const { payload, offset } of payloads) {
     try {
-      const r = new Reader(payload);
-      const kind = r.u8("record kind");
-      if (kind === KIND_BASE) {
-        baseIndex = r.num("base index");
-        baseTerm = r.num("base term");
-        entries = [];
-      } else if (kind === KIND_ENTRIES) {
-        const n = r.count("entries", 21);
-        const run: Entry[] = [];
-        for (let i = 0; i < n; i++) run.push(readEntry(r));
-        for (let i = 1; i < run.length; i++) {
-          if (run[i].index !== run[i - 1].index + 1) {
-            throw new CodecError("Expected consecutive entry indexes");
+      for (const record of decodeRecords(payload)) {
+        if (record.kind === "base") {
+          baseIndex = record.index;
+          baseTerm = record.term;
+          entries = [];
+        } else if (record.kind === "hardState") {
+          hardState = record.hardState;
+        } else {
+          const run = record.entries;
+          for (let i = 1; i < run.length; i++) {
+            if (run[i].index !== run[i - 1].index + 1) {
+              throw new CodecError("Expected consecutive entry indexes");
+            }
           }
+          const first = run[0]?.index ?? baseIndex + entries.length + 1;
+          const keep = first - baseIndex - 1;
+          if (keep < 0 || keep > entries.length) {
+            throw new CodecError(
+              `Expected entries to start at most at index ${
+                baseIndex + entries.length + 1
+              }, found ${first}`,
+            );
+          }
+          entries.length = keep;
+          entries.push(...run);
         }
-        const first = run[0]?.index ?? baseIndex + entries.length + 1;
-        const keep = first - baseIndex - 1;
-        if (keep < 0 || keep > entries.length) {
-          throw new CodecError(
-            `Expected entries to start at most at index ${
-              baseIndex + entries.length + 1
-            }, found ${first}`,
-          );
-        }
-        entries.length = keep;
-        entries.push(...run);
-      } else if (kind === KIND_HARD_STATE) {
-        hardState = readHardState(r);
-      } else {
-        throw new CodecError(`Expected a log record kind, found ${kind}`);
       }
-      r.end("the record");
     } catch (error) {
       if (!(error instanceof CodecError)) throw error;
       throw new StorageCorruptionError(
@@ -477,5 +402,5 @@ function recover(
       { file, offset: 0 },
     );
   }
-  return { state: { hardState, snapshot, entries }, validLength };
+  return { hardState, snapshot, entries };
 }

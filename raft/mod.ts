@@ -16,6 +16,7 @@
  *
  * @module
  */
+import "../platform/check_runtime.ts";
 export type * from "./types.ts";
 export type * from "./storage.ts";
 export * from "./errors.ts";
@@ -35,8 +36,18 @@ export type {
 } from "./node.ts";
 export { NodeStoppedError } from "./node.ts";
 export { HttpTransport, TransportError } from "./transport.ts";
-export type { HttpTransportOptions, ListenOptions } from "./transport.ts";
-export { FileStorage, StorageCorruptionError } from "./file_storage.ts";
+export type {
+  HttpTransportOptions,
+  ListenOptions,
+  RefusalReason,
+  TransportRefusal,
+} from "./transport.ts";
+export {
+  FileStorage,
+  StorageCorruptionError,
+  StorageVersionError,
+  StorageWriteError,
+} from "./file_storage.ts";
 export type { FileStorageOptions } from "./file_storage.ts";
 export {
   decodeKvCommand,

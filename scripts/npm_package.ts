@@ -52,10 +52,16 @@ export const KEYWORDS: readonly string[] = [
 
 /** Files copied beside the package.json when they exist. */
 export const COPIED_FILES: readonly string[] = [
-  "README.md",
   "LICENSE-APACHE",
   "LICENSE-MIT",
 ];
+
+/**
+ * The package's README for Node users (install, ESM, the Node version,
+ * TypeBox, a JavaScript example), written as `README.md` into the package;
+ * the repository's README is Deno's.
+ */
+export const NPM_README = "scripts/npm_readme.md";
 
 /** The build cannot go on: bad configuration, an import, or a type error. */
 export class NpmBuildError extends Error {
@@ -720,6 +726,7 @@ export async function buildNpm(
       entries.map((e) => [e.subpath, { types: e.types, default: e.js }]),
     ),
     files: [
+      "README.md",
       ...libraryFiles.flatMap((f) => {
         const js = toJsPath(f);
         return /\.m?js$/.test(js)
@@ -832,6 +839,7 @@ export async function buildNpm(
     );
   }
 
+  await copyFile(join(root, NPM_README), join(outDir, "README.md"));
   const directories = new Set([...all.files].map((f) => dirname(f)));
   for (const dir of directories) {
     for (const entry of await readdir(dir, { withFileTypes: true })) {

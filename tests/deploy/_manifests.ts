@@ -208,7 +208,10 @@ function isManifest(value: unknown): value is Manifest {
 
 /** The `*.yaml` files of a folder, sorted. */
 async function yamlFiles(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((f) => f.endsWith(".yaml")).sort();
+  // kustomization.yaml is kustomize's configuration, not an object.
+  return (await readdir(dir)).filter((f) =>
+    f.endsWith(".yaml") && f !== "kustomization.yaml"
+  ).sort();
 }
 
 /**

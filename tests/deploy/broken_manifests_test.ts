@@ -376,10 +376,19 @@ const cases: Case[] = [
     error: /USER to be the pod's runAsUser/,
   },
   {
+    name: "a runtime stage with a shell and a Deno installation",
+    breakIt: (b) => {
+      const from = b.dockerfile.findLast((l) => l.instruction === "FROM")!;
+      from.args = "denoland/deno:2.9.6";
+    },
+    check: checkDockerfile,
+    error: /distroless/,
+  },
+  {
     name: "an entry point that does not exist",
     breakIt: (b) => {
-      const cmd = b.dockerfile.findLast((l) => l.instruction === "CMD")!;
-      cmd.args = cmd.args.replace("examples/main.ts", "examples/mian.ts");
+      const run = b.dockerfile.find((l) => /^deno compile /.test(l.args))!;
+      run.args = run.args.replace("examples/main.ts", "examples/mian.ts");
     },
     check: checkDockerfile,
     error: /entry point examples\/mian\.ts in the repository/,
@@ -387,8 +396,8 @@ const cases: Case[] = [
   {
     name: "write access to the whole filesystem",
     breakIt: (b) => {
-      const cmd = b.dockerfile.findLast((l) => l.instruction === "CMD")!;
-      cmd.args = cmd.args.replace(/"--allow-write=[^"]*"/, '"--allow-write=/"');
+      const run = b.dockerfile.find((l) => /^deno compile /.test(l.args))!;
+      run.args = run.args.replace(/--allow-write=\S*/, "--allow-write=/");
     },
     check: checkDockerfile,
     error: /--allow-write for RAFT_DATA_DIR only/,

@@ -164,7 +164,7 @@ describe("kubectl apply --dry-run=client", {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("accepts every manifest of deploy/ and deploy/crds/", async () => {
+  it("accepts every manifest of deploy/ and deploy/crds/, through the kustomization", async () => {
     const result = await kubectl([
       "apply",
       "--dry-run=client",
@@ -174,10 +174,9 @@ describe("kubectl apply --dry-run=client", {
       kubeconfig,
       "-o",
       "name",
-      "-f",
+      // The kustomization (deploy/kustomization.yaml) lists every file.
+      "-k",
       deployDir,
-      "-f",
-      join(deployDir, "crds"),
     ]);
     assert.equal(result.code, 0, result.stderr);
     const expected = (await loadManifests()).map(nameOf).sort();

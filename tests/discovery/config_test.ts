@@ -31,13 +31,13 @@ describe("RaftConfig.fromEnv in a StatefulSet", () => {
     assert.equal(config.nodeId, 1);
     assert.deepEqual(config.voters(), [0, 1, 2]);
     assert.deepEqual([...config.peers], [
-      [0, "my-op-0.my-op-raft.ops.svc.cluster.local:7000"],
-      [1, "my-op-1.my-op-raft.ops.svc.cluster.local:7000"],
-      [2, "my-op-2.my-op-raft.ops.svc.cluster.local:7000"],
+      [0, "my-op-0.my-op-raft.ops.svc.cluster.local.:7000"],
+      [1, "my-op-1.my-op-raft.ops.svc.cluster.local.:7000"],
+      [2, "my-op-2.my-op-raft.ops.svc.cluster.local.:7000"],
     ]);
     assert.equal(
       config.selfAddress(),
-      "my-op-1.my-op-raft.ops.svc.cluster.local:7000",
+      "my-op-1.my-op-raft.ops.svc.cluster.local.:7000",
     );
     assert.equal(config.listenPort, 7000);
     assert.deepEqual(config.identity, {
@@ -67,7 +67,7 @@ describe("RaftConfig.fromEnv in a StatefulSet", () => {
     const discovery = config.discovery as HeadlessServiceDiscovery;
     assert.equal(
       config.peers.get(0),
-      "my-op-0.my-op.ops.svc.corp.example:9000",
+      "my-op-0.my-op.ops.svc.corp.example.:9000",
     );
     assert.equal(config.listenPort, 9000);
     assert.equal(discovery.portName, "peer");
@@ -159,7 +159,7 @@ describe("RaftConfig.fromEnv in a StatefulSet", () => {
     assert.deepEqual([...config.peers.keys()], [0, 1, 2, 4]);
     assert.equal(
       config.selfAddress(),
-      "my-op-4.my-op.ops.svc.cluster.local:7000",
+      "my-op-4.my-op.ops.svc.cluster.local.:7000",
     );
   });
 });

@@ -77,9 +77,9 @@ describe("HeadlessServiceDiscovery names", () => {
       3,
     );
     assert.deepEqual([...peers], [
-      [0, "my-op-0.raft.ops.svc.cluster.local:9000"],
-      [1, "my-op-1.raft.ops.svc.cluster.local:9000"],
-      [2, "my-op-2.raft.ops.svc.cluster.local:9000"],
+      [0, "my-op-0.raft.ops.svc.cluster.local.:9000"],
+      [1, "my-op-1.raft.ops.svc.cluster.local.:9000"],
+      [2, "my-op-2.raft.ops.svc.cluster.local.:9000"],
     ]);
   });
 
@@ -141,14 +141,14 @@ describe("HeadlessServiceDiscovery.resolve", () => {
         nodeId: 0,
         host: "op-0.raft.ops.svc.cluster.local",
         port: 7000,
-        address: "op-0.raft.ops.svc.cluster.local:7000",
+        address: "op-0.raft.ops.svc.cluster.local.:7000",
         addresses: ["10.0.0.10", "fd00::10"],
       },
       {
         nodeId: 1,
         host: "op-1.raft.ops.svc.cluster.local",
         port: 7000,
-        address: "op-1.raft.ops.svc.cluster.local:7000",
+        address: "op-1.raft.ops.svc.cluster.local.:7000",
         addresses: ["10.0.0.11"],
       },
     ]);
@@ -242,7 +242,7 @@ describe("HeadlessServiceDiscovery.resolve", () => {
     ]);
     const peers = await discovery(dns).resolve();
     assert.deepEqual(peers.map((p) => [p.nodeId, p.address]), [
-      [1, "op-1.raft.ops.svc.cluster.local:7000"],
+      [1, "op-1.raft.ops.svc.cluster.local.:7000"],
     ]);
   });
 
@@ -280,7 +280,7 @@ describe("HeadlessServiceDiscovery.resolve", () => {
       srv("op-0.raft.ops.svc.cluster.local.", 7100),
     ]);
     const [peer] = await discovery(dns, { portName: "peer" }).resolve();
-    assert.equal(peer.address, "op-0.raft.ops.svc.cluster.local:7100");
+    assert.equal(peer.address, "op-0.raft.ops.svc.cluster.local.:7100");
   });
 
   it("throws DnsResolutionError naming the query when DNS fails", async () => {

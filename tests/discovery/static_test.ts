@@ -71,6 +71,20 @@ describe("StaticDiscovery", () => {
     ]);
   });
 
+  it("accepts fully qualified host names (a trailing dot) and keeps them", () => {
+    const peers = StaticDiscovery.parse(
+      "0=op-0.raft.ops.svc.cluster.local.:7000,1=op-1.raft.ops.svc.cluster.local:7000",
+    ).peers();
+    assert.deepEqual([...peers.values()], [
+      "op-0.raft.ops.svc.cluster.local.:7000",
+      "op-1.raft.ops.svc.cluster.local:7000",
+    ]);
+    assert.throws(
+      () => StaticDiscovery.parse("0=op-0..:7000"),
+      DiscoveryConfigError,
+    );
+  });
+
   it("rejects malformed peer lists with a clear error", () => {
     const cases: Array<[string, RegExp]> = [
       ["", /Expected a peer entry "<nodeId>=<host>:<port>", found ""/],

@@ -204,6 +204,23 @@ describe("RaftMetrics", () => {
     );
   });
 
+  it("counts refused requests per reason", async () => {
+    const registry = new MetricsRegistry();
+    const metrics = new RaftMetrics(new FakeNode(), { registry });
+    metrics.refused("replay");
+    metrics.refused("replay");
+    metrics.refused("version");
+    const p = parseExposition(await registry.render());
+    assert.equal(
+      value(p, "raft_transport_refused_total", { reason: "replay" }),
+      2,
+    );
+    assert.equal(
+      value(p, "raft_transport_refused_total", { reason: "version" }),
+      1,
+    );
+  });
+
   it("times storage appends and passes writes and failures through", async () => {
     const registry = new MetricsRegistry();
     let now = 0;

@@ -4,30 +4,18 @@
  *
  * @module
  */
-import { createServer } from "node:net";
+import { freeLoopbackPorts } from "../../testing/mod.ts";
 
 /** A secret long enough for the operator (tests only). */
 export const TEST_SECRET = "test-secret-0123456789abcdef";
 
 /** A free TCP port on 127.0.0.1 (bound, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+export async function freePort(): Promise<number> {
+  return (await freeLoopbackPorts(1))[0];
 }
 
-/** `n` distinct free ports. */
-export async function freePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
-}
+/** `n` distinct free ports (the replica harness's). */
+export const freePorts: (n: number) => Promise<number[]> = freeLoopbackPorts;
 
 /**
  * The environments of a local cluster of `raftPorts.length` nodes on

@@ -1,6 +1,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { TestApiServer } from "../../testing/mod.ts";
+import {
+  type Replicas,
+  startReplicas,
+  TestApiServer,
+} from "../../testing/mod.ts";
 import {
   type KubeObject,
   Operator,
@@ -8,10 +12,9 @@ import {
   ReconcileResult,
   type ResourceType,
   type RunningOperator,
-  silentLogger,
 } from "../../mod.ts";
 import { KubeClient } from "../../controller/mod.ts";
-import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
+import { eventually } from "./_helpers.ts";
 
 const configMaps: ResourceType = {
   group: "",
@@ -72,26 +75,26 @@ describe("three operators against the test API server", () => {
   const log: Reconciled[] = [];
   const nodes: RunningOperator[] = [];
 
+  let replicas: Replicas;
+
   before(async () => {
     server = await TestApiServer.start();
     client = KubeClient.fromKubeConfig(server.kubeConfig());
-    const envs = clusterEnv(await freePorts(3));
-    for (const env of envs) {
-      nodes.push(
-        await Operator.fromEnv({
-          env,
-          kubeConfig: server.kubeConfig(),
-          hostname: "127.0.0.1",
-          signals: false,
-          logger: silentLogger,
-        }).controller(configMaps, recordingReconciler(log)).start(),
-      );
+    replicas = await startReplicas({
+      controlPlane: server,
+      operator: (options) =>
+        Operator.fromEnv(options).controller(
+          configMaps,
+          recordingReconciler(log),
+        ),
+    });
+    for (let id = 0; id < replicas.size; id++) {
+      nodes.push(replicas.running(id)!);
     }
   });
 
   after(async () => {
-    await Promise.all(nodes.map((n) => n.stop()));
-    await Promise.all(nodes.map((n) => n.finished));
+    await replicas.stop();
     await server.stop();
   });
 

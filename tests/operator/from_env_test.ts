@@ -45,7 +45,7 @@ describe("Operator.fromEnv", () => {
     assert.deepEqual(config.raft.voters(), [0, 1, 2]);
     assert.equal(
       config.raft.peers.get(2),
-      "website-operator-2.website-operator-raft.website-operator.svc.cluster.local:7000",
+      "website-operator-2.website-operator-raft.website-operator.svc.cluster.local.:7000",
     );
     assert.equal(config.raft.listenPort, 7000);
     assert.equal(config.httpPort, 8080);
@@ -86,6 +86,24 @@ describe("Operator.fromEnv", () => {
     assert.equal(config.raft.listenPort, 7102);
     assert.equal(config.httpPort, 0);
     assert.equal(config.clusterId, "k8s-operator");
+  });
+
+  it("with an empty environment names POD_NAME and the RAFT_NODE_ID + RAFT_PEERS way outside a StatefulSet", () => {
+    assert.throws(
+      () => Operator.fromEnv({ env: {} }),
+      (error) =>
+        error instanceof MissingEnvError && error.variable === "POD_NAME" &&
+        /metadata\.name/.test(error.message) &&
+        /outside a StatefulSet set RAFT_NODE_ID and RAFT_PEERS instead/.test(
+          error.message,
+        ),
+    );
+    assert.throws(
+      () => Operator.fromEnv({ env: { POD_NAME: "op-0" } }),
+      (error) =>
+        error instanceof MissingEnvError && error.variable === "NAMESPACE" &&
+        /RAFT_NODE_ID and RAFT_PEERS/.test(error.message),
+    );
   });
 
   it("names the discovery variable at fault", () => {
@@ -143,6 +161,77 @@ describe("Operator.fromEnv", () => {
       configError(
         "RAFT_SECRET_FILE",
         /readable file .*found ".*missing" unreadable/,
+      ),
+    );
+  });
+
+  it("reads a second secret to accept during a rotation, from RAFT_SECRET_ACCEPTED or the file's second line", async () => {
+    const next = "next-secret-0123456789";
+    const { config } = Operator.fromEnv({
+      env: { ...POD, RAFT_SECRET: TEST_SECRET, RAFT_SECRET_ACCEPTED: next },
+    });
+    assert.equal(config.secret, TEST_SECRET);
+    assert.deepEqual(config.acceptedSecrets, [next]);
+    const file = join(dir, "rotating");
+    await writeFile(file, `${next}\r\n${TEST_SECRET}\n`);
+    const rotating = Operator.fromEnv({
+      env: { ...POD, RAFT_SECRET_FILE: file },
+    }).config;
+    assert.equal(rotating.secret, next, "the first line signs");
+    assert.deepEqual(rotating.acceptedSecrets, [TEST_SECRET]);
+    const single = Operator.fromEnv({
+      env: { ...POD, RAFT_SECRET: TEST_SECRET },
+    }).config;
+    assert.deepEqual(single.acceptedSecrets, []);
+  });
+
+  it("refuses a secret file of more than two lines or with an empty one, two accepted secrets, and a short accepted secret", async () => {
+    const three = join(dir, "three");
+    await writeFile(three, `${TEST_SECRET}\n${TEST_SECRET}\n${TEST_SECRET}\n`);
+    assert.throws(
+      () => Operator.fromEnv({ env: { ...POD, RAFT_SECRET_FILE: three } }),
+      configError("RAFT_SECRET_FILE", /one line .* or two .*found 3 lines$/),
+    );
+    const gap = join(dir, "gap");
+    await writeFile(gap, `\n${TEST_SECRET}\n`);
+    assert.throws(
+      () => Operator.fromEnv({ env: { ...POD, RAFT_SECRET_FILE: gap } }),
+      configError("RAFT_SECRET_FILE", /found 2 lines, some empty/),
+    );
+    const two = join(dir, "two");
+    await writeFile(two, `${TEST_SECRET}\n${TEST_SECRET}x\n`);
+    assert.throws(
+      () =>
+        Operator.fromEnv({
+          env: {
+            ...POD,
+            RAFT_SECRET_FILE: two,
+            RAFT_SECRET_ACCEPTED: TEST_SECRET,
+          },
+        }),
+      configError("RAFT_SECRET_ACCEPTED", /found both RAFT_SECRET_ACCEPTED/),
+    );
+    assert.throws(
+      () =>
+        Operator.fromEnv({
+          env: {
+            ...POD,
+            RAFT_SECRET: TEST_SECRET,
+            RAFT_SECRET_ACCEPTED: "short",
+          },
+        }),
+      configError(
+        "RAFT_SECRET_ACCEPTED",
+        /from RAFT_SECRET_ACCEPTED .*found 5$/,
+      ),
+    );
+    const shortLine = join(dir, "short-line");
+    await writeFile(shortLine, `${TEST_SECRET}\nshort\n`);
+    assert.throws(
+      () => Operator.fromEnv({ env: { ...POD, RAFT_SECRET_FILE: shortLine } }),
+      configError(
+        "RAFT_SECRET_FILE",
+        /from line 2 of RAFT_SECRET_FILE .*found 5$/,
       ),
     );
   });

@@ -12,11 +12,11 @@ describe("peer URLs of the operator's transport", () => {
       RAFT_SERVICE: "op-raft",
     });
     const url = peerUrls(config, undefined);
-    assert.equal(url(0), "http://op-0.op-raft.ops.svc.cluster.local:7000");
-    assert.equal(url(4), "http://op-4.op-raft.ops.svc.cluster.local:7000");
+    assert.equal(url(0), "http://op-0.op-raft.ops.svc.cluster.local.:7000");
+    assert.equal(url(4), "http://op-4.op-raft.ops.svc.cluster.local.:7000");
     assert.equal(
       url(MAX_ORDINALS - 1),
-      `http://op-${MAX_ORDINALS - 1}.op-raft.ops.svc.cluster.local:7000`,
+      `http://op-${MAX_ORDINALS - 1}.op-raft.ops.svc.cluster.local.:7000`,
     );
     for (const hostile of [-1, 1.5, MAX_ORDINALS, Number.NaN]) {
       assert.equal(url(hostile), undefined, String(hostile));

@@ -30,6 +30,23 @@ interface Watcher {
   resolve: (e: NodeEvent) => void;
 }
 
+/** Why a {@linkcode NodeProcess.request} got no answer. */
+export class NoAnswerError extends Error {
+  /** `timeout`: no answer in time; `exited`: the process is gone. */
+  readonly reason: "timeout" | "exited";
+  constructor(reason: "timeout" | "exited", message: string) {
+    super(message);
+    this.name = "NoAnswerError";
+    this.reason = reason;
+  }
+}
+
+interface Request {
+  resolve: (e: NodeEvent) => void;
+  reject: (error: NoAnswerError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
 const SCRIPT = new URL("./_node_process.ts", import.meta.url);
 
 /**
@@ -47,7 +64,9 @@ export class NodeProcess {
   readonly exited: Promise<number | null>;
   readonly #watchers = new Set<Watcher>();
   readonly #all: (e: NodeEvent) => void;
+  readonly #requests = new Map<number, Request>();
   #rid = 0;
+  #gone = false;
 
   constructor(
     id: number,
@@ -59,13 +78,33 @@ export class NodeProcess {
     const { command, args } = scriptCommand(SCRIPT, [JSON.stringify(config)]);
     this.child = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
     this.exited = new Promise((resolve) =>
-      this.child.on("exit", (code) => resolve(code))
+      this.child.on("exit", (code) => {
+        this.#gone = true;
+        for (const [rid, r] of this.#requests) {
+          clearTimeout(r.timer);
+          this.#requests.delete(rid);
+          r.reject(new NoAnswerError("exited", `Node ${id} exited`));
+        }
+        resolve(code);
+      })
     );
+    // Writes to a process that just died fail with EPIPE: its requests are
+    // answered by the exit above.
+    this.child.stdin!.on("error", () => {});
     createInterface({ input: this.child.stdout! }).on("line", (line) => {
       let e: NodeEvent;
       try {
         e = JSON.parse(line);
       } catch {
+        return;
+      }
+      const request = e.event === "result"
+        ? this.#requests.get(e.rid as number)
+        : undefined;
+      if (request !== undefined) {
+        clearTimeout(request.timer);
+        this.#requests.delete(e.rid as number);
+        request.resolve(e);
         return;
       }
       this.events.push(e);
@@ -122,9 +161,46 @@ export class NodeProcess {
     );
   }
 
-  /** Sends a signal. */
+  /**
+   * Sends a command and resolves with its `result` event, which (unlike
+   * {@linkcode NodeProcess.command}'s) is not kept in `events`: for the
+   * many requests of a long run. Rejects with {@linkcode NoAnswerError}
+   * after `timeoutMs` or when the process exits first.
+   */
+  request(
+    cmd: Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<NodeEvent> {
+    if (this.#gone) {
+      return Promise.reject(
+        new NoAnswerError("exited", `Node ${this.id} exited`),
+      );
+    }
+    const rid = ++this.#rid;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#requests.delete(rid);
+        reject(
+          new NoAnswerError(
+            "timeout",
+            `Node ${this.id}: expected an answer within ${timeoutMs} ms, found none`,
+          ),
+        );
+      }, timeoutMs);
+      this.#requests.set(rid, { resolve, reject, timer });
+      this.child.stdin!.write(JSON.stringify({ ...cmd, rid }) + "\n");
+    });
+  }
+
+  /** Sends a signal; to a process already gone, none. */
   signal(sig: NodeJS.Signals): void {
-    process.kill(this.child.pid!, sig);
+    if (this.#gone) return;
+    try {
+      process.kill(this.child.pid!, sig);
+    } catch (error) {
+      // It exited after all, and its exit is still on its way to us.
+      if ((error as { code?: string }).code !== "ESRCH") throw error;
+    }
   }
 }
 
@@ -135,6 +211,12 @@ export interface ClusterOptions {
   tickMs?: number;
   electionTicks?: number;
   fsync?: boolean;
+  /** Snapshot the state machine after this many applied entries. */
+  snapshotEvery?: number;
+  /** Peers talk through `link-<from>-<to>.url` files in `dir` (proxies). */
+  proxied?: boolean;
+  /** `local`: the broken build whose reads skip the read barrier. */
+  reads?: "barrier" | "local" | "leader-local";
 }
 
 /** A set of node processes sharing one address directory. */
@@ -149,6 +231,11 @@ export class Cluster {
   private constructor(dir: string, options: ClusterOptions) {
     this.#dir = dir;
     this.#opts = options;
+  }
+
+  /** The directory of address files and data directories. */
+  get dir(): string {
+    return this.#dir;
   }
 
   static async create(options: ClusterOptions): Promise<Cluster> {
@@ -166,12 +253,21 @@ export class Cluster {
       tickMs: this.#opts.tickMs,
       electionTicks: this.#opts.electionTicks,
       fsync: this.#opts.fsync,
+      snapshotEvery: this.#opts.snapshotEvery,
+      proxied: this.#opts.proxied,
+      reads: this.#opts.reads,
     }, (e) => {
       this.events.push(e);
       for (const l of this.#listeners) l(e);
     });
     this.procs.set(id, p);
     return p;
+  }
+
+  /** Calls `listener` with every event from now on; returns an unsubscribe. */
+  onEvent(listener: (e: NodeEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The first event from any process matching `match` after event number `since`. */

@@ -13,7 +13,11 @@ import { join } from "node:path";
 import {
   FileStorage,
   StorageCorruptionError,
+  StorageVersionError,
 } from "../../raft/file_storage.ts";
+import { crc32 } from "../../raft/_crc32.ts";
+import { writeEntry, writeHardState, Writer } from "../../raft/_codec.ts";
+import { legacySnapshot, legacyState, legacyWal } from "./_fixture_0_1_0.ts";
 import type { Entry, Snapshot } from "../../raft/types.ts";
 import { below, seeded } from "./_random.ts";
 
@@ -36,6 +40,9 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** The log header: magic, version, salt, checksum. */
+const HEADER = 24;
 
 const snap: Snapshot = {
   metadata: { index: 5, term: 2, conf: { voters: [0, 1, 2], learners: [] } },
@@ -133,15 +140,15 @@ describe("FileStorage", () => {
       const full = await readFile(join(dir, "wal.log"));
       const random = seeded(7);
       for (let k = 0; k < 25; k++) {
-        const cut = below(random, full.length);
+        // The header is written whole before the file gets its name.
+        const cut = HEADER + below(random, full.length - HEADER);
         await writeFile(join(dir, "wal.log"), full.subarray(0, cut));
         const r = await FileStorage.open(dir);
         const saves = sizes.filter((n) => n <= cut).length;
         const state = r.load();
-        // Each save wrote an entries record then a hard-state record.
-        assert.ok(
-          state.entries.length === saves || state.entries.length === saves + 1,
-        );
+        // Each save is one unit: it survives whole or not at all.
+        assert.equal(state.entries.length, saves);
+        assert.equal(state.hardState.term, saves);
         assert.deepEqual(
           state.entries,
           range(1, state.entries.length, 0).map((e) => ({
@@ -184,7 +191,7 @@ describe("FileStorage", () => {
       const random = seeded(99);
       let refused = 0;
       for (let k = 0; k < 60; k++) {
-        const at = below(random, full.length);
+        const at = HEADER + below(random, full.length - HEADER);
         const bad = new Uint8Array(full);
         bad[at] ^= 1 + below(random, 255);
         await writeFile(join(dir, "wal.log"), bad);
@@ -230,6 +237,256 @@ describe("FileStorage", () => {
       await assert.rejects(FileStorage.open(dir), StorageCorruptionError);
       await truncate(path, 5);
       await assert.rejects(FileStorage.open(dir), /snapshot record/);
+    });
+  });
+});
+
+/** A record of the 0.1.0 format: `"WAL1" | length | crc32 | payload`. */
+function legacyRecord(payload: Uint8Array): Uint8Array {
+  const w = new Writer();
+  w.u32(0x57414c31);
+  w.u32(payload.length);
+  w.u32(crc32(payload));
+  w.bytesRaw(payload);
+  return w.finish().slice();
+}
+
+/** A hard-state record body (kind 3), as both formats hold it. */
+function hardStatePayload(term: number): Uint8Array {
+  const w = new Writer();
+  w.u8(3);
+  writeHardState(w, { term, vote: 7, commit: 0 });
+  return w.finish().slice();
+}
+
+/**
+ * Bytes a client could put into an entry: a complete 0.1.0 record and a
+ * version 2 unit checked with a guessed (zero) salt, each holding a hard
+ * state with term 99.
+ */
+function plantedRecords(): Uint8Array {
+  const payload = hardStatePayload(99);
+  const unit = new Writer();
+  unit.u32(0x57414c32);
+  unit.u32(payload.length);
+  const length = new Uint8Array(4);
+  new DataView(length.buffer).setUint32(0, payload.length);
+  unit.u32(crc32(payload, crc32(length, crc32(new Uint8Array(8)))));
+  unit.bytesRaw(payload);
+  const legacy = legacyRecord(payload);
+  const out = new Uint8Array(legacy.length + unit.finish().length + 16);
+  out.set(legacy, 8);
+  out.set(unit.finish(), 8 + legacy.length);
+  return out;
+}
+
+function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) {
+      if (haystack[i + j] !== needle[j]) continue outer;
+    }
+    return i;
+  }
+  return -1;
+}
+
+describe("FileStorage torn tails", () => {
+  it("cuts a torn save whose entry holds valid-looking records, at every tear point", async () => {
+    await withDir(async (dir) => {
+      const s = await FileStorage.open(dir);
+      await s.save({
+        hardState: { term: 1, vote: 1, commit: 0 },
+        entries: range(1, 3, 1),
+        snapshot: null,
+      });
+      const before = (await stat(join(dir, "wal.log"))).size;
+      const planted = plantedRecords();
+      await s.save({
+        hardState: { term: 2, vote: 1, commit: 3 },
+        entries: [{ term: 2, index: 4, type: "normal", data: planted }],
+        snapshot: null,
+      });
+      await s.close();
+      const full = new Uint8Array(await readFile(join(dir, "wal.log")));
+      const plantedEnd = indexOf(full, planted) + planted.length;
+      assert.ok(plantedEnd > before);
+      for (let cut = plantedEnd - 16; cut < full.length; cut++) {
+        await writeFile(join(dir, "wal.log"), full.subarray(0, cut));
+        const r = await FileStorage.open(dir);
+        const state = r.load();
+        assert.deepEqual(
+          [state.hardState.term, state.entries.length],
+          [1, 3],
+          `a tear at byte ${cut} of ${full.length}`,
+        );
+        await r.close();
+        assert.equal((await stat(join(dir, "wal.log"))).size, before);
+      }
+    });
+  });
+
+  it("cuts a torn save whose later bytes reached the disk before its middle", async () => {
+    await withDir(async (dir) => {
+      const s = await FileStorage.open(dir);
+      await s.save({
+        hardState: { term: 1, vote: 1, commit: 0 },
+        entries: range(1, 2, 1),
+        snapshot: null,
+      });
+      const before = (await stat(join(dir, "wal.log"))).size;
+      await s.save({
+        hardState: { term: 2, vote: 1, commit: 2 },
+        entries: [entry(3, 2, 9000)],
+        snapshot: null,
+      });
+      await s.close();
+      const full = new Uint8Array(await readFile(join(dir, "wal.log")));
+      // A page in the middle of the last save never reached the disk; the
+      // pages after it (the hard state) did.
+      const torn = full.slice();
+      torn.fill(0, before + 4096, before + 8192);
+      await writeFile(join(dir, "wal.log"), torn);
+      const r = await FileStorage.open(dir);
+      assert.deepEqual(
+        [r.load().hardState.term, r.load().entries.length],
+        [1, 2],
+      );
+      await r.close();
+    });
+  });
+
+  it("still refuses damage followed by an intact save, naming the file and the damaged save's offset", async () => {
+    await withDir(async (dir) => {
+      const s = await FileStorage.open(dir);
+      const starts: number[] = [];
+      for (let i = 1; i <= 3; i++) {
+        starts.push((await stat(join(dir, "wal.log"))).size);
+        await s.save({
+          hardState: { term: i, vote: 1, commit: 0 },
+          entries: [entry(i, i, 100)],
+          snapshot: null,
+        });
+      }
+      await s.close();
+      const bytes = new Uint8Array(await readFile(join(dir, "wal.log")));
+      bytes[starts[1] + 40] ^= 0x55;
+      await writeFile(join(dir, "wal.log"), bytes);
+      await assert.rejects(FileStorage.open(dir), (e: unknown) => {
+        assert.ok(e instanceof StorageCorruptionError);
+        assert.equal(e.file, join(dir, "wal.log"));
+        assert.equal(e.offset, starts[1]);
+        assert.match(e.message, new RegExp(`at byte ${starts[1]}\\)$`));
+        return true;
+      });
+    });
+  });
+});
+
+describe("FileStorage format versions", () => {
+  async function writeLegacy(dir: string, wal: Uint8Array): Promise<void> {
+    await writeFile(join(dir, "wal.log"), wal);
+    await writeFile(join(dir, "snapshot.bin"), legacySnapshot);
+  }
+
+  it("reads the files of k8s-operator 0.1.0 and rewrites them in version 2", async () => {
+    await withDir(async (dir) => {
+      await writeLegacy(dir, legacyWal);
+      const s = await FileStorage.open(dir);
+      assert.deepEqual(s.load(), legacyState);
+      const wal = new Uint8Array(await readFile(join(dir, "wal.log")));
+      const snapshot = new Uint8Array(
+        await readFile(join(dir, "snapshot.bin")),
+      );
+      assert.equal(new TextDecoder().decode(wal.subarray(0, 8)), "RAFT-WAL");
+      assert.equal(new DataView(wal.buffer).getUint32(8), 2);
+      assert.equal(
+        new TextDecoder().decode(snapshot.subarray(0, 8)),
+        "RAFTSNAP",
+      );
+      await s.save({ hardState: null, entries: [entry(8, 2)], snapshot: null });
+      await s.close();
+      const r = await FileStorage.open(dir);
+      assert.deepEqual(r.load(), {
+        ...legacyState,
+        entries: [...legacyState.entries, entry(8, 2)],
+      });
+      await r.close();
+    });
+  });
+
+  it("cuts a torn 0.1.0 record whose entry holds a valid-looking record", async () => {
+    await withDir(async (dir) => {
+      const payload = new Writer();
+      payload.u8(2);
+      payload.u32(1);
+      writeEntry(payload, {
+        term: 2,
+        index: 8,
+        type: "normal",
+        data: plantedRecords(),
+      });
+      const record = legacyRecord(payload.finish().slice());
+      const planted = legacyRecord(hardStatePayload(99));
+      const plantedEnd = indexOf(record, planted) + planted.length;
+      for (let cut = plantedEnd; cut < record.length; cut += 5) {
+        const wal = new Uint8Array(legacyWal.length + cut);
+        wal.set(legacyWal);
+        wal.set(record.subarray(0, cut), legacyWal.length);
+        await writeLegacy(dir, wal);
+        const s = await FileStorage.open(dir);
+        assert.deepEqual(s.load(), legacyState, `a tear at byte ${cut}`);
+        await s.close();
+      }
+    });
+  });
+
+  it("refuses a 0.1.0 log whose record length was damaged in the middle instead of cutting what follows", async () => {
+    await withDir(async (dir) => {
+      for (const length of [0x7fffff00, 0x0000002c]) {
+        const wal = legacyWal.slice();
+        // The second record (at byte 29) gets a wrong length.
+        new DataView(wal.buffer).setUint32(29 + 4, length);
+        await writeLegacy(dir, wal);
+        await assert.rejects(FileStorage.open(dir), (e: unknown) => {
+          assert.ok(e instanceof StorageCorruptionError, String(e));
+          assert.equal(e.offset, 29);
+          return true;
+        });
+        assert.deepEqual(
+          new Uint8Array(await readFile(join(dir, "wal.log"))),
+          wal,
+          "a refused file is left as it was",
+        );
+      }
+    });
+  });
+
+  it("refuses files of a newer format version, naming both versions and leaving them as they were", async () => {
+    await withDir(async (dir) => {
+      const s = await FileStorage.open(dir);
+      await s.save({
+        hardState: null,
+        entries: range(1, 6, 1),
+        snapshot: null,
+      });
+      await s.compact(snap);
+      await s.close();
+      for (const file of ["wal.log", "snapshot.bin"]) {
+        const path = join(dir, file);
+        const good = new Uint8Array(await readFile(path));
+        const newer = good.slice();
+        new DataView(newer.buffer).setUint32(8, 3);
+        await writeFile(path, newer);
+        await assert.rejects(FileStorage.open(dir), (e: unknown) => {
+          assert.ok(e instanceof StorageVersionError, String(e));
+          assert.equal(e.file, path);
+          assert.deepEqual([e.found, e.expected], [3, 2]);
+          assert.match(e.message, /version 2 .*found version 3/);
+          return true;
+        });
+        assert.deepEqual(new Uint8Array(await readFile(path)), newer);
+        await writeFile(path, good);
+      }
     });
   });
 });

@@ -1,11 +1,11 @@
 import { describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
 import {
   CodecError,
   decodeMessages,
   encodeMessages,
 } from "../../raft/_codec.ts";
+import { encodeFrame, ZERO_ID } from "../../raft/_frame.ts";
 import {
   HttpTransport,
   MESSAGES_PATH,
@@ -16,92 +16,19 @@ import type { Message } from "../../raft/types.ts";
 import { KeyValueStore } from "../../raft/kv.ts";
 import { MemoryStorage } from "../../raft/memory_storage.ts";
 import { RaftNode } from "../../raft/node.ts";
+import { serve } from "../../platform/mod.ts";
 import { below, seeded } from "./_random.ts";
-
-function msg(over: Partial<Message> = {}): Message {
-  return {
-    type: "append",
-    from: 1,
-    to: 0,
-    term: 3,
-    logTerm: 2,
-    index: 7,
-    commit: 6,
-    entries: [
-      { term: 3, index: 8, type: "normal", data: new Uint8Array([1, 2, 3]) },
-      { term: 3, index: 9, type: "empty", data: new Uint8Array() },
-    ],
-    reject: false,
-    rejectHint: 0,
-    snapshot: null,
-    ...over,
-  };
-}
-
-const snapMsg = msg({
-  type: "snapshot",
-  entries: [],
-  snapshot: {
-    metadata: {
-      index: 40,
-      term: 3,
-      conf: { voters: [0, 1, 2], learners: [3] },
-    },
-    data: new Uint8Array([9, 9, 9]),
-  },
-});
-
-function sign(parts: {
-  cluster: string;
-  from: string;
-  to: string;
-  body: Uint8Array;
-  secret?: string;
-}): string {
-  const h = createHmac("sha256", parts.secret ?? "secret");
-  h.update(`${parts.cluster}\n${parts.from}\n${parts.to}\n`);
-  h.update(parts.body);
-  return h.digest("hex");
-}
-
-function request(body: Uint8Array, over: {
-  cluster?: string;
-  from?: string;
-  to?: string;
-  secret?: string;
-  path?: string;
-  method?: string;
-  signature?: string;
-} = {}): Request {
-  const cluster = over.cluster ?? "c1";
-  const from = over.from ?? "1";
-  const to = over.to ?? "0";
-  return new Request(`http://127.0.0.1${over.path ?? MESSAGES_PATH}`, {
-    method: over.method ?? "POST",
-    body: over.method === "GET" ? undefined : body as Uint8Array<ArrayBuffer>,
-    headers: {
-      "x-raft-cluster": cluster,
-      "x-raft-from": from,
-      "x-raft-to": to,
-      "x-raft-signature": over.signature ??
-        sign({ cluster, from, to, body, secret: over.secret }),
-    },
-  });
-}
-
-function receiver(maxBodyBytes = 1 << 20) {
-  const got: Message[][] = [];
-  const t = new HttpTransport({
-    id: 0,
-    clusterId: "c1",
-    secret: "secret",
-    peerUrl: (id) => id === 1 || id === 2 ? `http://peer${id}` : undefined,
-    onMessages: (m) => got.push(m),
-    maxBodyBytes,
-    maxSnapshotBytes: 4096,
-  });
-  return { t, got };
-}
+import {
+  capture,
+  Client,
+  heldBody,
+  msg,
+  post,
+  receiver,
+  replay,
+  SECRET,
+  snapMsg,
+} from "./_frames.ts";
 
 describe("message codec", () => {
   it("round-trips every field of every message kind", () => {
@@ -155,109 +82,359 @@ describe("message codec", () => {
 });
 
 describe("HTTP transport endpoint", () => {
-  it("delivers a correctly signed batch", async () => {
-    const { t, got } = receiver();
-    const body = encodeMessages([msg()]);
-    const res = await t.handle(request(body));
-    assert.equal(res.status, 204);
-    assert.deepEqual(got, [[msg()]]);
+  it("delivers a batch in a session opened by a hello", async () => {
+    const { t, got, refused } = receiver();
+    const c = new Client(t);
+    await c.hello();
+    const res = await c.send([msg(), msg({ type: "heartbeat", entries: [] })]);
+    assert.equal(res.status, 204, await res.text());
+    assert.deepEqual(got, [[msg(), msg({ type: "heartbeat", entries: [] })]]);
+    assert.deepEqual(refused, []);
   });
 
-  it("refuses wrong secret, cluster, sender, receiver and paths with 4xx", async () => {
-    const { t, got } = receiver();
-    const body = encodeMessages([msg()]);
-    const cases: [Request, number][] = [
-      [request(body, { secret: "guess" }), 401],
-      [request(body, { cluster: "other" }), 403],
-      [request(encodeMessages([msg({ from: 7 })]), { from: "7" }), 403],
-      [request(encodeMessages([msg({ to: 2 })]), { to: "2" }), 403],
-      [request(body, { from: "2" }), 400],
-      [request(body, { signature: "zz" }), 400],
-      [request(body, { path: "/raft/v1/other" }), 404],
-      [request(body, { method: "GET" }), 405],
-      [request(encodeMessages([snapMsg])), 400],
-      [request(encodeMessages([msg()]), { path: SNAPSHOT_PATH }), 400],
+  it("refuses wrong secret, cluster, sender, receiver, kind, paths and methods with a 4xx and a reason, delivering nothing", async () => {
+    const { t, got, refused } = receiver();
+    const c = new Client(t);
+    await c.hello();
+    const cases: [string, Request, number, string][] = [
+      [
+        "secret",
+        post(MESSAGES_PATH, c.frame([msg()], { secret: "guess" })),
+        401,
+        "signature",
+      ],
+      [
+        "cluster",
+        post(MESSAGES_PATH, c.frame([msg()], { clusterId: "other" })),
+        403,
+        "cluster",
+      ],
+      [
+        "unknown sender",
+        post(MESSAGES_PATH, c.frame([msg({ from: 7 })], { from: 7 })),
+        403,
+        "sender",
+      ],
+      [
+        "itself",
+        post(MESSAGES_PATH, c.frame([msg({ from: 0 })], { from: 0 })),
+        403,
+        "sender",
+      ],
+      [
+        "receiver",
+        post(MESSAGES_PATH, c.frame([msg({ to: 2 })], { to: 2 })),
+        403,
+        "receiver",
+      ],
+      [
+        "messages from another node",
+        post(MESSAGES_PATH, c.frame([msg({ from: 2 })])),
+        400,
+        "malformed",
+      ],
+      [
+        "snapshot on messages",
+        post(MESSAGES_PATH, c.frame([snapMsg], { kind: "messages" })),
+        400,
+        "malformed",
+      ],
+      [
+        "messages on snapshot",
+        post(SNAPSHOT_PATH, c.frame([msg()], { kind: "snapshot" })),
+        400,
+        "malformed",
+      ],
+      [
+        "kind against path",
+        post(SNAPSHOT_PATH, c.frame([msg()])),
+        400,
+        "malformed",
+      ],
+      [
+        "two snapshots",
+        post(SNAPSHOT_PATH, c.frame([snapMsg, snapMsg])),
+        400,
+        "malformed",
+      ],
+      [
+        "not a frame",
+        post(MESSAGES_PATH, new Uint8Array(100).fill(7)),
+        400,
+        "malformed",
+      ],
+      ["empty", post(MESSAGES_PATH, new Uint8Array(0)), 400, "malformed"],
+      ["path", post("/raft/v2/other", c.frame([msg()])), 404, "path"],
+      [
+        "method",
+        new Request(`http://127.0.0.1${MESSAGES_PATH}`),
+        405,
+        "method",
+      ],
     ];
-    for (const [req, status] of cases) {
-      const res = await req.clone().text().then(() => t.handle(req));
-      assert.equal(res.status, status, `${req.url} ${status}`);
+    for (const [what, req, status, reason] of cases) {
+      const res = await t.handle(req);
+      assert.equal(res.status, status, `${what}: ${await res.clone().text()}`);
+      assert.equal(res.headers.get("x-raft-refused"), reason, what);
+      assert.equal(refused.at(-1)?.reason, reason, what);
     }
     assert.deepEqual(got, []);
   });
 
-  it("refuses an oversized body with 413 and delivers nothing", async () => {
-    const { t, got } = receiver(256);
+  it("refuses a frame of another wire format version with an error naming both versions", async () => {
+    const { t, got, refused } = receiver();
+    const c = new Client(t);
+    await c.hello();
+    const frame = c.frame([msg()]);
+    new DataView(frame.buffer).setUint16(4, 3);
+    const res = await t.handle(post(MESSAGES_PATH, frame));
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get("x-raft-refused"), "version");
+    assert.match(await res.text(), /version 2, found version 3/);
+    assert.equal(refused[0].reason, "version");
+    assert.deepEqual(got, []);
+  });
+
+  it("refuses the requests of k8s-operator 0.1.0 with an error naming both wire versions", async () => {
+    const { t, got, refused } = receiver();
+    const body = encodeMessages([msg()]);
+    for (const path of ["/raft/v1/messages", "/raft/v1/snapshot"]) {
+      const res = await t.handle(
+        new Request(`http://127.0.0.1${path}`, {
+          method: "POST",
+          body,
+          headers: {
+            "x-raft-cluster": "c1",
+            "x-raft-from": "1",
+            "x-raft-to": "0",
+            "x-raft-signature": "00".repeat(32),
+          },
+        }),
+      );
+      assert.equal(res.status, 400);
+      assert.equal(res.headers.get("x-raft-refused"), "version");
+      const text = await res.text();
+      assert.match(text, /version 2 .*found wire format version 1 .*0\.1\.0/);
+      assert.match(text, /from node 1/);
+    }
+    assert.deepEqual(refused.map((r) => [r.reason, r.peer]), [
+      ["version", 1],
+      ["version", 1],
+    ]);
+    assert.deepEqual(got, []);
+  });
+
+  it("reads no body byte of a request whose signature fails", async () => {
+    // A real sender's requests, to a receiver that has another secret: the
+    // body is streamed with 8 MiB more behind the signed part.
+    const a = new HttpTransport({
+      id: 1,
+      clusterId: "c1",
+      secret: SECRET,
+      peerUrl: () => url,
+      onMessages: () => {},
+    });
+    const b = new HttpTransport({
+      id: 0,
+      clusterId: "c1",
+      secret: SECRET,
+      peerUrl: () => "http://127.0.0.1:1",
+      onMessages: () => arrived(),
+    });
+    let arrived = () => {};
+    const delivered = new Promise<void>((r) => arrived = r);
+    const captured = capture(b);
+    const url = `http://127.0.0.1:${await b.listen({
+      port: 0,
+      hostname: "127.0.0.1",
+    })}`;
+    try {
+      a.send([msg({ from: 1, to: 0 })]);
+      await delivered;
+    } finally {
+      await a.close();
+      await b.close();
+    }
+    const { t, got } = receiver({ secret: "another secret, 16+ chars" });
+    let pulled = 0;
+    const signed = captured.at(-1)!;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled++ === 0) controller.enqueue(signed.body);
+        else if (pulled < 128) controller.enqueue(new Uint8Array(65536));
+        else controller.close();
+      },
+    }, { highWaterMark: 0 });
+    const res = await t.handle(replay(signed, stream));
+    assert.ok(res.status === 400 || res.status === 401, `${res.status}`);
+    assert.equal(pulled, 1, "only the chunk holding the header was read");
+    assert.deepEqual(got, []);
+  });
+
+  it("refuses a declared body over the route's limit, an unknown session and a busy receiver before reading the body", async () => {
+    const { t, got, refused } = receiver({ maxBodyBytes: 1024 });
+    const c = new Client(t);
+    await c.hello();
     const big = msg({
       entries: [{
         term: 1,
         index: 1,
         type: "normal",
-        data: new Uint8Array(300),
+        data: new Uint8Array(2000),
       }],
     });
-    const res = await t.handle(request(encodeMessages([big])));
-    assert.equal(res.status, 413);
-    const snap = await t.handle(
-      request(
-        encodeMessages([{
-          ...snapMsg,
-          snapshot: { ...snapMsg.snapshot!, data: new Uint8Array(5000) },
-        }]),
-        { path: SNAPSHOT_PATH },
-      ),
-    );
-    assert.equal(snap.status, 413);
+    const bigSnap = {
+      ...snapMsg,
+      snapshot: { ...snapMsg.snapshot!, data: new Uint8Array(5000) },
+    };
+    const stranger = new Client(t, { from: 2 });
+    stranger.session = new Uint8Array(16).fill(1);
+    const cases: [Uint8Array, string, number, string][] = [
+      [c.frame([big]), MESSAGES_PATH, 413, "too-large"],
+      [c.frame([bigSnap]), SNAPSHOT_PATH, 413, "too-large"],
+      [stranger.frame([msg({ from: 2 })]), MESSAGES_PATH, 409, "session"],
+    ];
+    for (const [frame, path, status, reason] of cases) {
+      const body = heldBody(frame);
+      const res = await t.handle(post(path, body.stream));
+      assert.equal(res.status, status, await res.clone().text());
+      assert.equal(res.headers.get("x-raft-refused"), reason);
+      assert.equal(body.pulled(), 1, `${reason}: no body byte read`);
+    }
+    assert.deepEqual(refused.map((r) => r.reason), [
+      "too-large",
+      "too-large",
+      "session",
+    ]);
     assert.deepEqual(got, []);
   });
 
-  it("answers random and mutated bodies with 4xx and never delivers a partial batch", async () => {
+  it("bounds the bodies read at once, per peer and overall, refusing one more with 503 before reading it", async () => {
+    const { t, got } = receiver({
+      maxConcurrentBodies: 3,
+      maxConcurrentBodiesPerPeer: 2,
+    });
+    const one = new Client(t, { from: 1 });
+    const two = new Client(t, { from: 2 });
+    await one.hello();
+    await two.hello();
+    /** A request whose body stops after the header until `finish()`. */
+    const slow = (c: Client, m: Message) => {
+      const body = heldBody(c.frame([m]));
+      const path = m.type === "snapshot" ? SNAPSHOT_PATH : MESSAGES_PATH;
+      return {
+        response: t.handle(post(path, body.stream)),
+        finish: body.release,
+        reading: body.reading,
+        pulled: body.pulled,
+      };
+    };
+    const a1 = slow(one, msg({ index: 1 }));
+    const a2 = slow(one, msg({ index: 2 }));
+    await Promise.all([a1.reading, a2.reading]);
+    const a3 = slow(one, msg({ index: 3 }));
+    const refusedPerPeer = await a3.response;
+    assert.equal(refusedPerPeer.status, 503);
+    assert.equal(refusedPerPeer.headers.get("x-raft-refused"), "busy");
+    assert.equal(a3.pulled(), 1, "its body was not read");
+    const b1 = slow(two, msg({ from: 2, index: 4 }));
+    await b1.reading;
+    const b2 = slow(two, msg({ from: 2, index: 5 }));
+    const refusedOverall = await b2.response;
+    assert.equal(refusedOverall.status, 503);
+    assert.match(await refusedOverall.text(), /at most 3 bodies/);
+    for (const r of [a1, a2, b1]) r.finish();
+    for (const r of [a1, a2, b1]) assert.equal((await r.response).status, 204);
+    // Slots are free again; the refused frames' numbers were not used up.
+    assert.equal((await one.send([msg({ index: 6 })])).status, 204);
+    assert.deepEqual(got.map((b) => b[0].index).sort(), [1, 2, 4, 6]);
+  });
+
+  it("reads one snapshot body at a time", async () => {
+    const { t } = receiver();
+    const c = new Client(t);
+    await c.hello();
+    const body = heldBody(c.frame([snapMsg]));
+    const first = t.handle(post(SNAPSHOT_PATH, body.stream));
+    await body.reading;
+    const second = await c.send([snapMsg]);
+    assert.equal(second.status, 503);
+    assert.match(await second.text(), /one snapshot body at a time/);
+    body.release();
+    assert.equal((await first).status, 204);
+  });
+
+  it("refuses a body longer than declared, cut short, or whose MAC fails, delivering nothing", async () => {
+    const { t, got } = receiver();
+    const c = new Client(t);
+    await c.hello();
+    const longer = (() => {
+      const f = c.frame([msg()]);
+      const out = new Uint8Array(f.length + 10);
+      out.set(f);
+      return out;
+    })();
+    const short = c.frame([msg()]).subarray(0, 150);
+    const flipped = c.frame([msg()]);
+    flipped[140] ^= 1;
+    const cases: [Uint8Array, number, string][] = [
+      [longer, 413, "too-large"],
+      [short, 400, "malformed"],
+      [flipped, 401, "signature"],
+    ];
+    for (const [frame, status, reason] of cases) {
+      const res = await t.handle(post(MESSAGES_PATH, frame));
+      assert.equal(res.status, status, await res.clone().text());
+      assert.equal(res.headers.get("x-raft-refused"), reason);
+    }
+    assert.deepEqual(got, []);
+  });
+
+  it("answers a body broken off by its sender with 400, freeing its slot and its number", async () => {
+    const { t, got, refused } = receiver({ maxConcurrentBodiesPerPeer: 1 });
+    const c = new Client(t);
+    await c.hello();
+    const frame = c.frame([msg()]);
+    let step = 0;
+    const broken = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (step++ === 0) controller.enqueue(frame.subarray(0, 110));
+        else controller.error(new Error("connection reset by peer"));
+      },
+    }, { highWaterMark: 0 });
+    const res = await t.handle(post(MESSAGES_PATH, broken));
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /broken off: connection reset/);
+    assert.equal(refused.at(-1)?.reason, "malformed");
+    assert.equal((await t.handle(post(MESSAGES_PATH, frame))).status, 204);
+    assert.equal(got.length, 1);
+  });
+
+  it("answers random and mutated frames with 4xx and never delivers a partial batch", async () => {
     const random = seeded(1234);
     const { t, got } = receiver();
-    const valid = encodeMessages([
-      msg(),
-      msg({ type: "heartbeat", entries: [] }),
-    ]);
-    let accepted = 0;
+    const c = new Client(t);
+    await c.hello();
+    const batch = [msg(), msg({ type: "heartbeat", entries: [] })];
     for (let i = 0; i < 2000; i++) {
       let body: Uint8Array;
       if (i % 4 === 0) {
         body = new Uint8Array(below(random, 200));
         for (let j = 0; j < body.length; j++) body[j] = below(random, 256);
       } else {
-        body = valid.slice();
+        body = c.frame(batch);
         for (let k = 1 + below(random, 4); k > 0; k--) {
-          body[below(random, body.length)] = below(random, 256);
+          body[below(random, body.length)] ^= 1 + below(random, 255);
         }
         if (i % 3 === 0) body = body.subarray(0, below(random, body.length));
       }
-      const before = got.length;
-      const res = await t.handle(request(body));
-      if (res.status === 204) {
-        accepted++;
-        const decoded = decodeMessages(body);
-        assert.deepEqual(got.at(-1), decoded);
-        for (const m of decoded) {
-          assert.equal(m.from, 1);
-          assert.equal(m.to, 0);
-        }
-      } else {
-        assert.ok(
-          res.status >= 400 && res.status < 500,
-          `status ${res.status}`,
-        );
-        assert.equal(got.length, before);
-      }
-      // A mutated body under the original signature is refused outright.
-      const forged = await t.handle(
-        request(body, {
-          signature: sign({ cluster: "c1", from: "1", to: "0", body: valid }),
-        }),
-      );
-      if (body.length !== valid.length || body.some((b, j) => b !== valid[j])) {
-        assert.equal(forged.status, 401);
-      }
+      const res = await t.handle(post(MESSAGES_PATH, body));
+      assert.ok(res.status >= 400 && res.status < 500, `status ${res.status}`);
     }
-    assert.ok(accepted < 2000);
+    assert.deepEqual(got, []);
+    // Frames made honestly still go through.
+    assert.equal((await c.send(batch)).status, 204);
+    assert.deepEqual(got, [batch]);
   });
 });
 
@@ -276,11 +453,7 @@ describe("HTTP transport in front of a RaftNode", () => {
       send: (ms) => sent.push(...ms),
       clock: () => 0,
     });
-    const t = new HttpTransport({
-      id: 0,
-      clusterId: "c1",
-      secret: "secret",
-      peerUrl: (id) => id === 1 || id === 2 ? `http://peer${id}` : undefined,
+    const { t } = receiver({
       onMessages: (ms) => node.receive(ms),
       maxBodyBytes: 4096,
     });
@@ -299,30 +472,47 @@ describe("HTTP transport in front of a RaftNode", () => {
           commit: 0,
           entries: [],
         });
-      const body = encodeMessages([vote(1)]);
+      const c = new Client(t);
+      await c.hello();
       const random = seeded(77);
+      const honest = c.frame([vote(1)]);
       const hostile: Request[] = [
-        request(body, { secret: "guess" }),
-        request(body, { cluster: "other" }),
-        request(encodeMessages([vote(7)]), { from: "7" }),
-        request(body, { signature: "00".repeat(32) }),
-        request(body.subarray(0, 30)), // signed, but does not decode
-        request(encodeMessages([{
-          ...vote(1),
-          entries: [{
-            term: 9,
-            index: 1,
-            type: "normal",
-            data: new Uint8Array(5000),
-          }],
-        }])), // over maxBodyBytes
+        post(MESSAGES_PATH, c.frame([vote(1)], { secret: "guess" })),
+        post(MESSAGES_PATH, c.frame([vote(1)], { clusterId: "other" })),
+        post(MESSAGES_PATH, c.frame([vote(7)], { from: 7 })),
+        post(MESSAGES_PATH, c.frame([vote(1)], { session: ZERO_ID })),
+        post(
+          MESSAGES_PATH,
+          encodeFrame({
+            kind: "messages",
+            clusterId: "c1",
+            from: 1,
+            to: 0,
+            session: c.session,
+            seq: 1000,
+            nonce: ZERO_ID,
+          }, {
+            bytes: encodeMessages([vote(1)]).subarray(0, 30),
+            secret: SECRET,
+          }),
+        ), // signed, but does not decode
+        post(
+          MESSAGES_PATH,
+          c.frame([{
+            ...vote(1),
+            entries: [{
+              term: 9,
+              index: 1,
+              type: "normal",
+              data: new Uint8Array(5000),
+            }],
+          }]),
+        ), // over maxBodyBytes
       ];
       for (let i = 0; i < 200; i++) {
-        const bytes = body.slice();
+        const bytes = honest.slice();
         bytes[below(random, bytes.length)] ^= 1 + below(random, 255);
-        hostile.push(request(bytes, {
-          signature: sign({ cluster: "c1", from: "1", to: "0", body }),
-        }));
+        hostile.push(post(MESSAGES_PATH, bytes));
       }
       const before = node.status();
       for (const req of hostile) {
@@ -337,12 +527,44 @@ describe("HTTP transport in front of a RaftNode", () => {
       );
       assert.deepEqual(sent, [], "the node answered nothing");
       // The same vote, correctly signed, reaches the node and moves its term.
-      assert.equal((await t.handle(request(body))).status, 204);
+      assert.equal((await t.handle(post(MESSAGES_PATH, honest))).status, 204);
       await settle();
       assert.equal(node.status().term, 9);
     } finally {
       await node.stop({ transfer: false });
       mock.timers.reset();
+    }
+  });
+});
+
+describe("HTTP transport facing another wire version", () => {
+  it("reports a peer of k8s-operator 0.1.0 (404 on the hello) with an error naming both versions", async () => {
+    const old = await serve(
+      () => new Response("Unknown path", { status: 404 }),
+      { port: 0, hostname: "127.0.0.1" },
+    );
+    let failed: (e: unknown) => void = () => {};
+    const error = new Promise<unknown>((r) => failed = r);
+    const a = new HttpTransport({
+      id: 0,
+      clusterId: "c1",
+      secret: SECRET,
+      peerUrl: () => `http://127.0.0.1:${old.port}`,
+      onMessages: () => {},
+      onSendError: (_peer, e) => failed(e),
+    });
+    try {
+      a.send([msg({ from: 0, to: 1 })]);
+      const e = await error as TransportError;
+      assert.equal(e.reason, "version");
+      assert.match(
+        e.message,
+        /version 2 \(POST \/raft\/v2\/hello\), found 404/,
+      );
+      assert.match(e.message, /wire format version 1/);
+    } finally {
+      await a.close();
+      await old.shutdown();
     }
   });
 });

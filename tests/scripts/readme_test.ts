@@ -22,23 +22,86 @@ function findRoot(): string {
 
 const root = findRoot();
 
-describe("README: installing from JSR and npm", () => {
-  it("shows the jsr: and npm imports and names every entry point of deno.json", async () => {
+/** The lines of the first fenced block of `language` after `heading`. */
+function block(text: string, heading: string, language: string): string {
+  const from = text.indexOf(heading);
+  assert.ok(from >= 0, `Expected the heading ${heading}`);
+  const match = new RegExp("```" + language + "\\n([\\s\\S]*?)```").exec(
+    text.slice(from),
+  );
+  assert.ok(match, `Expected a ${language} block after ${heading}`);
+  return match[1];
+}
+
+describe("README: installing before and after a release", () => {
+  it("says nothing is published, shows the working way, keeps the registry lines, names every entry point", async () => {
     const config = JSON.parse(
       await readFile(join(root, "deno.json"), "utf8"),
     ) as { name: string; exports: Record<string, string> };
     const readme = await readFile(join(root, "README.md"), "utf8");
-    assert.ok(readme.includes(`deno add jsr:${config.name}`));
-    assert.match(readme, new RegExp(`from "jsr:${config.name}/`));
-    assert.ok(readme.includes("npm install k8s-operator"));
-    assert.match(readme, /from "k8s-operator\//);
+    const install = readme.slice(
+      readme.indexOf("## Install"),
+      readme.indexOf("## Commands"),
+    );
+    assert.match(install, /No release is published yet/);
+    assert.ok(install.includes(`deno add jsr:${config.name}`));
+    assert.ok(install.includes("npm install k8s-operator typebox@1.4.3"));
+    assert.match(install, /from "k8s-operator\//);
+    assert.ok(install.includes(`"links": ["../k8s-operator"]`));
+    assert.ok(install.includes(`from "${config.name}/raft"`));
     const missing = Object.keys(config.exports).filter((subpath) =>
-      !readme.includes(`\`${subpath}\``)
+      !install.includes(`\`${subpath}\``)
     );
     assert.deepEqual(
       missing,
       [],
       "every entry point of deno.json is listed in the README's Install section",
     );
+  });
+
+  it("shows the install commands scripts/newcomer.sh runs, and so does the npm README", async () => {
+    const script = await readFile(join(root, "scripts/newcomer.sh"), "utf8");
+    const ran = script.slice(
+      script.indexOf("\n# README: install\n") + "\n# README: install\n".length,
+      script.indexOf("\n# README: end") + 1,
+    );
+    assert.ok(ran.trim().split("\n").length >= 5);
+    const readme = await readFile(join(root, "README.md"), "utf8");
+    assert.equal(block(readme, "## Install", "sh"), ran);
+    const npmReadme = await readFile(
+      join(root, "scripts/npm_readme.md"),
+      "utf8",
+    );
+    assert.equal(block(npmReadme, "## Install", "sh"), ran);
+  });
+
+  it("the npm README's example is the code scripts/newcomer.sh runs", async () => {
+    const npmReadme = await readFile(
+      join(root, "scripts/npm_readme.md"),
+      "utf8",
+    );
+    const blocks = [...npmReadme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) =>
+      m[1]
+    );
+    const files = ["counter.mjs", "main.mjs", "counter.test.mjs"];
+    assert.equal(blocks.length, files.length);
+    for (const [i, file] of files.entries()) {
+      assert.equal(
+        blocks[i],
+        await readFile(join(root, "scripts/newcomer", file), "utf8"),
+        `the README's block ${i + 1} is scripts/newcomer/${file}`,
+      );
+    }
+    for (
+      const bad of ["deno add", "jsr:", "deno task demo", "await using server"]
+    ) {
+      assert.ok(
+        !npmReadme.replace(
+          /`await using server = await TestApiServer\.start\(\)`/,
+          "",
+        ).includes(bad),
+        `the npm README has no ${bad}`,
+      );
+    }
   });
 });

@@ -1,0 +1,239 @@
+// The replica harness (testing/replicas.ts), and the complete test of the
+// Website example that testing/README.md shows: three replicas as
+// processes, a failover, a handover, a pause; then in this process.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  ReplicaHarnessError,
+  startReplicas,
+  TestApiServer,
+} from "../../testing/mod.ts";
+import { Operator } from "../../mod.ts";
+import { Website } from "../../examples/resources.ts";
+import { websiteReconciler, websites } from "../../examples/website.ts";
+
+/** The replica that last reconciled `site`, from its Reconciled condition. */
+function reconciledBy(site: Website): number {
+  const condition = site.status?.conditions?.find((c) =>
+    c.type === "Reconciled"
+  );
+  const match = /by replica (\d+)/.exec(condition?.message ?? "");
+  return match ? Number(match[1]) : -1;
+}
+
+// Generous: these wait on whole processes starting and electing on a
+// shared 2-core machine; they only bound waiting.
+const timeoutMs = 60_000;
+
+describe("startReplicas: the Website operator as three processes", () => {
+  let server: TestApiServer;
+  before(async () => {
+    server = await TestApiServer.start();
+    await Website.install(server.kubeConfig(), { fieldManager: "test" });
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  it("reconciles on the leader, fails over after kill -9, hands over on SIGTERM", async () => {
+    const replicas = await startReplicas({
+      controlPlane: server,
+      main: new URL("../../examples/main.ts", import.meta.url),
+      timeoutMs,
+    });
+    try {
+      const first = await replicas.waitForLeader();
+      await replicas.client.create(
+        websites,
+        Website.build({
+          metadata: { name: "blog", namespace: "default" },
+          spec: {
+            domain: "blog.example.com",
+            image: "nginx:1.27",
+            replicas: 2,
+          },
+        }),
+      );
+      const target = { resource: websites, name: "blog", namespace: "default" };
+      const site = await replicas.waitForCondition<Website>(target, {
+        type: "Reconciled",
+      });
+      assert.equal(reconciledBy(site), first.id);
+
+      await replicas.kill(first.id);
+      assert.equal(replicas.state(first.id).role, "down");
+      const second = await replicas.waitForLeader({
+        not: first.id,
+        after: first.term,
+      });
+      await replicas.client.patch(websites, "blog", { spec: { replicas: 3 } }, {
+        namespace: "default",
+      });
+      await replicas.waitForCondition<Website>(target, {
+        type: "Reconciled",
+        where: (s) =>
+          reconciledBy(s) === second.id &&
+          s.status?.observedGeneration === s.metadata.generation,
+      });
+
+      // A handover needs a quorum after it: bring the killed replica back
+      // (it restarts with an empty log and waits out its vote quarantine)
+      // and let it hear from the leader first.
+      await replicas.start(first.id);
+      await replicas.waitFor(
+        `replica ${first.id} following in term ${second.term}`,
+        () => {
+          const state = replicas.state(first.id);
+          return state.role === "follower" && state.term >= second.term;
+        },
+      );
+      await replicas.stop(second.id);
+      const third = await replicas.waitForLeader({
+        not: second.id,
+        after: second.term,
+      });
+      assert.ok(
+        replicas.logs(second.id).some((l) =>
+          l.message === "handed leadership over" && l.fields.to === third.id
+        ),
+        "the stopped leader logged its handover",
+      );
+      assert.ok(
+        replicas.logs(third.id).some((l) => l.message === "operator started"),
+      );
+    } finally {
+      await replicas.stop();
+    }
+  });
+
+  it("pauses the leader (SIGSTOP) so another takes over, then resumes it as a follower", async () => {
+    const replicas = await startReplicas({
+      controlPlane: server,
+      main: new URL("../../examples/main.ts", import.meta.url),
+      timeoutMs,
+    });
+    try {
+      const first = await replicas.waitForLeader();
+      replicas.pause(first.id);
+      const next = await replicas.waitForLeader({
+        not: first.id,
+        after: first.term,
+      });
+      replicas.resume(first.id);
+      // The resumed replica learns the newer term from the leader.
+      await replicas.waitFor(
+        `replica ${first.id} a follower in term ${next.term} or later`,
+        () =>
+          replicas.state(first.id).role === "follower" &&
+          replicas.state(first.id).term >= next.term,
+      );
+      assert.notEqual(replicas.state(first.id).role, "leader");
+    } finally {
+      await replicas.stop();
+    }
+  });
+});
+
+describe("startReplicas: in this process", () => {
+  let server: TestApiServer;
+  before(async () => {
+    server = await TestApiServer.start();
+    await Website.install(server.kubeConfig(), { fieldManager: "test" });
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  it("runs the operator the factory builds, kills, restarts and stops replicas", async () => {
+    const replicas = await startReplicas({
+      controlPlane: server,
+      operator: (options) =>
+        Operator.fromEnv(options).controller(Website, websiteReconciler),
+      timeoutMs,
+    });
+    try {
+      assert.equal(replicas.size, 3);
+      const first = await replicas.waitForLeader();
+      assert.equal(replicas.running(first.id)?.status().role, "leader");
+      await replicas.client.create(
+        websites,
+        Website.build({
+          metadata: { name: "docs", namespace: "default" },
+          spec: {
+            domain: "docs.example.com",
+            image: "nginx:1.27",
+            replicas: 1,
+          },
+        }),
+      );
+      const target = { resource: websites, name: "docs", namespace: "default" };
+      await replicas.waitForCondition<Website>(target, {
+        type: "Reconciled",
+        where: (s) => reconciledBy(s) === first.id,
+      });
+      assert.throws(() => replicas.pause(first.id), ReplicaHarnessError);
+
+      await replicas.kill(first.id);
+      assert.equal(replicas.running(first.id), null);
+      const second = await replicas.waitForLeader({
+        not: first.id,
+        after: first.term,
+      });
+      await replicas.start(first.id);
+      assert.notEqual(replicas.running(first.id), null);
+      await replicas.stop(second.id);
+      const third = await replicas.waitForLeader({
+        not: second.id,
+        after: second.term,
+      });
+      assert.ok([0, 1, 2].includes(third.id));
+    } finally {
+      await replicas.stop();
+    }
+    assert.equal(replicas.state(0).role, "down");
+  });
+
+  it("names what it waited for, with every replica's log, when the deadline passes", async () => {
+    const replicas = await startReplicas({
+      controlPlane: server,
+      replicas: 1,
+      operator: (options) => Operator.fromEnv(options),
+      timeoutMs,
+    });
+    try {
+      await replicas.waitForLeader();
+      await assert.rejects(
+        replicas.waitForLeader({ not: 0, timeoutMs: 200 }),
+        (error: unknown) =>
+          error instanceof ReplicaHarnessError &&
+          /^Expected a leader other than 0 within 200 ms, found replica 0 leader/
+            .test(error.message) &&
+          /operator started/.test(error.logs),
+      );
+      await assert.rejects(
+        replicas.waitForCondition(
+          { resource: websites, name: "missing", namespace: "default" },
+          { type: "Ready", timeoutMs: 200 },
+        ),
+        /Expected Website default\/missing to have condition Ready=True within 200 ms/,
+      );
+    } finally {
+      await replicas.stop();
+    }
+  });
+
+  it("refuses options naming no mode or two", async () => {
+    await assert.rejects(
+      startReplicas({ controlPlane: server }),
+      /Expected exactly one of operator, main and command, found 0/,
+    );
+    await assert.rejects(
+      startReplicas({
+        controlPlane: server,
+        main: "main.js",
+        command: ["x"],
+      }),
+      /found 2/,
+    );
+  });
+});
