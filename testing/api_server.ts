@@ -6,6 +6,7 @@
 import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
 import { ApiCore } from "./_api.ts";
 import { makeTestCertificates } from "./_cert.ts";
+import { kubeConfigText } from "./_kubeconfig.ts";
 import { FaultInjector } from "./_faults.ts";
 import { type HttpsServer, serveHttps } from "./_http.ts";
 import { Router } from "./_router.ts";
@@ -236,31 +237,7 @@ export class TestApiServer {
    * ```
    */
   kubeConfigYaml(): string {
-    return JSON.stringify(
-      {
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{
-          name: "test-apiserver",
-          cluster: {
-            server: this.url,
-            "certificate-authority-data": btoa(this.caPem),
-          },
-        }],
-        users: [{ name: "test-user", user: { token: this.token } }],
-        contexts: [{
-          name: "test",
-          context: {
-            cluster: "test-apiserver",
-            user: "test-user",
-            namespace: "default",
-          },
-        }],
-        "current-context": "test",
-      },
-      null,
-      2,
-    );
+    return kubeConfigText(this);
   }
 
   /** The store's current resourceVersion. */

@@ -51,17 +51,24 @@
  *   waiting for a namespace controller's resync; core/v1 and
  *   events.k8s.io/v1 Events are separate collections.
  *
- * `startReplicas` runs N replicas of your operator against it (or a real
- * control plane), in this process or as processes: free ports,
+ * ## A real control plane
+ *
+ * `EnvTest.start()` runs real etcd, kube-apiserver and (when its binary is
+ * there) kube-controller-manager from `KUBEBUILDER_ASSETS`, like
+ * controller-runtime's envtest, and hands out the same `KubeConfig`.
+ * `startTestControlPlane()` starts either one, as the switch
+ * `K8S_OPERATOR_TEST_CONTROL_PLANE` (`fake`, `envtest`, `auto`) says, so a
+ * suite is written once. The e2e suite (`tests/testing/e2e_test.ts`) runs
+ * its scenarios on either, and against a real cluster when `KUBECONFIG` is
+ * set.
+ *
+ * `startReplicas` runs N replicas of your operator against either control
+ * plane, in this process or as processes: free ports,
  * `waitForLeader`, `kill`/`stop`/`pause`, `waitForCondition`, `logs`.
  *
  * Both the server and the replicas are stopped by `await using` (Deno,
  * Node 24) or, on Node 22 where `await using` is a SyntaxError, by
  * `await server.stop()` in a `finally`.
- *
- * The e2e suite (`tests/testing/e2e_test.ts`) runs the same scenarios
- * against a real cluster when `KUBECONFIG` is set, so the two can be
- * compared.
  *
  * The module also holds a linearizability checker
  * ({@linkcode checkLinearizability}, {@linkcode HistoryRecorder},
@@ -92,6 +99,28 @@ export {
   TestApiServer,
   type TestApiServerOptions,
 } from "./api_server.ts";
+export {
+  type ControlPlaneComponent,
+  ControlPlaneError,
+  type ControlPlaneErrorDetails,
+  type ControlPlaneFailure,
+  type ControlPlanePids,
+  EnvTest,
+  type EnvTestOptions,
+} from "./envtest.ts";
+export {
+  CONTROL_PLANE_ENV,
+  type ControlPlaneKind,
+  type ControlPlaneSelection,
+  type EnvTestControlPlane,
+  type FakeControlPlane,
+  selectTestControlPlane,
+  type SelectTestControlPlaneOptions,
+  startTestControlPlane,
+  type StartTestControlPlaneOptions,
+  type TestControlPlane,
+  type TestControlPlaneBase,
+} from "./control_plane.ts";
 export {
   type ControlPlane,
   freeLoopbackPorts,

@@ -1,22 +1,13 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { deployDir, loadManifests, type Manifest } from "./_manifests.ts";
-
-function hasKubectl(): boolean {
-  try {
-    execFileSync("kubectl", ["version", "--client"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { deployDir, loadManifests } from "./_manifests.ts";
+import { hasKubectl, kubectl, nameOf } from "./_kubectl.ts";
 
 /** The built-in kinds of deploy/, as the API server's discovery lists them. */
 const RESOURCES: Record<string, [string, string, boolean][]> = {
@@ -94,28 +85,6 @@ function discoveryServer(): Server {
       message: `${path} not found`,
     });
   });
-}
-
-function kubectl(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile("kubectl", args, { timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({
-        code: error ? Number(error.code ?? 1) : 0,
-        stdout: String(stdout),
-        stderr: String(stderr),
-      });
-    });
-  });
-}
-
-/** `kind.group/name`, as `kubectl -o name` prints an object. */
-function nameOf(m: Manifest): string {
-  const group = m.apiVersion.includes("/") ? m.apiVersion.split("/")[0] : "";
-  return `${m.kind.toLowerCase()}${
-    group ? `.${group}` : ""
-  }/${m.metadata.name}`;
 }
 
 describe("kubectl apply --dry-run=client", {

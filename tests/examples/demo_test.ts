@@ -1,13 +1,34 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { runDemo } from "../../examples/demo.ts";
+import { startTestControlPlane } from "../../testing/mod.ts";
+import { plane, skipUnlessRunnable } from "../_control_plane.ts";
 
-describe("deno task demo", () => {
+describe(`deno task demo [${plane.kind}]`, {
+  skip: skipUnlessRunnable("the demo"),
+}, () => {
   it("runs three replicas, fails over after a SIGKILL of the leader, and ends cleanly", async () => {
+    // On the fake plane the demo starts its own in-process server; on
+    // envtest it runs against the real API server's kubeconfig.
+    await using controlPlane = plane.kind === "envtest"
+      ? await startTestControlPlane({ kind: "envtest" })
+      : undefined;
+    const dir = await mkdtemp(join(tmpdir(), "demo-test-"));
+    await using _dir = {
+      [Symbol.asyncDispose]: () => rm(dir, { recursive: true, force: true }),
+    };
+    let kubeconfig: string | null = null;
+    if (controlPlane) {
+      kubeconfig = join(dir, "kubeconfig.json");
+      await writeFile(kubeconfig, controlPlane.kubeConfigYaml());
+    }
     const lines: string[] = [];
     const result = await runDemo({
       out: (line) => lines.push(line),
-      kubeconfig: null,
+      kubeconfig,
       // The test machine is shared: slower ticks keep elections stable.
       tickMs: 200,
     });

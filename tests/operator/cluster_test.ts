@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import {
   type Replicas,
   startReplicas,
-  TestApiServer,
+  startTestControlPlane,
+  type TestControlPlane,
 } from "../../testing/mod.ts";
 import {
   type KubeObject,
@@ -15,6 +16,7 @@ import {
 } from "../../mod.ts";
 import { KubeClient } from "../../controller/mod.ts";
 import { eventually } from "./_helpers.ts";
+import { plane, skipUnlessRunnable } from "../_control_plane.ts";
 
 const configMaps: ResourceType = {
   group: "",
@@ -69,8 +71,10 @@ function leaders(nodes: RunningOperator[]): RunningOperator[] {
   return nodes.filter((n) => n.election.guard().isLeader());
 }
 
-describe("three operators against the test API server", () => {
-  let server: TestApiServer;
+describe(`three operators against the ${plane.kind} control plane`, {
+  skip: skipUnlessRunnable("the three-operator failover tests"),
+}, () => {
+  let server: TestControlPlane;
   let client: KubeClient;
   const log: Reconciled[] = [];
   const nodes: RunningOperator[] = [];
@@ -78,7 +82,7 @@ describe("three operators against the test API server", () => {
   let replicas: Replicas;
 
   before(async () => {
-    server = await TestApiServer.start();
+    server = await startTestControlPlane({ kind: plane.kind });
     client = KubeClient.fromKubeConfig(server.kubeConfig());
     replicas = await startReplicas({
       controlPlane: server,
@@ -94,8 +98,8 @@ describe("three operators against the test API server", () => {
   });
 
   after(async () => {
-    await replicas.stop();
-    await server.stop();
+    await replicas?.stop();
+    await server?.stop();
   });
 
   it("elects one leader, and only the leader reconciles", async () => {

@@ -4,7 +4,10 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TestApiServer } from "../../testing/mod.ts";
+import {
+  startTestControlPlane,
+  type TestControlPlane,
+} from "../../testing/mod.ts";
 import {
   KubeClient,
   type KubeObject,
@@ -14,16 +17,19 @@ import {
   silentLogger,
 } from "../../mod.ts";
 import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
+import { plane, skipUnlessRunnable } from "../_control_plane.ts";
 
-describe("an operator on its own", () => {
-  let server: TestApiServer;
+describe(`an operator on its own [${plane.kind}]`, {
+  skip: skipUnlessRunnable("the single-operator tests"),
+}, () => {
+  let server: TestControlPlane;
   let dir: string;
   before(async () => {
-    server = await TestApiServer.start();
     dir = await mkdtemp(join(tmpdir(), "operator-node-"));
+    server = await startTestControlPlane({ kind: plane.kind });
   });
   after(async () => {
-    await server.stop();
+    await server?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

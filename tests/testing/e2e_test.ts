@@ -1,9 +1,11 @@
 /**
- * The same controller-facing scenarios, run against `TestApiServer` always
- * and against the cluster `KUBECONFIG` points at when it is set, so anyone
- * with a cluster can compare the two. The real-cluster run needs rights to
- * create namespaces and CustomResourceDefinitions; it works in a fresh
- * namespace and removes what it made.
+ * The same controller-facing scenarios, run against the control plane the
+ * switch names (`K8S_OPERATOR_TEST_CONTROL_PLANE`: the in-process
+ * `TestApiServer`, or a real etcd + kube-apiserver from
+ * `KUBEBUILDER_ASSETS`), and against the cluster `KUBECONFIG` points at
+ * when it is set, so anyone with a cluster can compare. The real-cluster
+ * run needs rights to create namespaces and CustomResourceDefinitions; it
+ * works in a fresh namespace and removes what it made.
  *
  * Not covered here because a client cannot force them on a real server:
  * 410 Gone (etcd compaction), bookmarks (about once a minute), fault
@@ -24,7 +26,11 @@ import {
   Watch,
 } from "@kubernetes/client-node";
 import { getEnv } from "../../platform/mod.ts";
-import { TestApiServer } from "../../testing/mod.ts";
+import {
+  startTestControlPlane,
+  type TestControlPlane,
+} from "../../testing/mod.ts";
+import { plane, skipUnlessRunnable } from "../_control_plane.ts";
 
 const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
@@ -109,7 +115,17 @@ function crd(group: string) {
   };
 }
 
-function scenarios(label: string, setup: () => Promise<Target>): void {
+/** What the target can show beyond the API itself. */
+interface Abilities {
+  /** Whether owner-reference garbage collection runs (a controller manager). */
+  garbageCollection: boolean;
+}
+
+function scenarios(
+  label: string,
+  setup: () => Promise<Target>,
+  abilities: Abilities,
+): void {
   let t: Target;
   let core: CoreV1Api;
   before(async () => {
@@ -263,7 +279,11 @@ function scenarios(label: string, setup: () => Promise<Target>): void {
     );
   });
 
-  it(`${label}: garbage-collects a dependent of a deleted owner`, async () => {
+  it(`${label}: garbage-collects a dependent of a deleted owner`, {
+    skip: abilities.garbageCollection
+      ? false
+      : "no kube-controller-manager in KUBEBUILDER_ASSETS: nothing collects garbage",
+  }, async () => {
     const ns = t.namespace;
     const owner = await core.createNamespacedConfigMap({
       namespace: ns,
@@ -390,18 +410,23 @@ function scenarios(label: string, setup: () => Promise<Target>): void {
 
 const suffix = Math.random().toString(36).slice(2, 8);
 
-describe("e2e scenarios against TestApiServer", () => {
-  let server: TestApiServer | undefined;
-  scenarios("test server", async () => {
-    server = await TestApiServer.start({ bookmarkIntervalMs: 0 });
+describe(`e2e scenarios on the ${plane.kind} control plane`, {
+  skip: skipUnlessRunnable("the e2e scenarios"),
+}, () => {
+  let controlPlane: TestControlPlane | undefined;
+  scenarios(plane.kind, async () => {
+    controlPlane = await startTestControlPlane({
+      kind: plane.kind,
+      fake: { bookmarkIntervalMs: 0 },
+    });
     return {
-      kc: server.kubeConfig(),
+      kc: controlPlane.kubeConfig(),
       namespace: `e2e-${suffix}`,
       group: `e2e-${suffix}.k8s-operator.dev`,
     };
-  });
+  }, plane);
   after(async () => {
-    await server?.stop();
+    await controlPlane?.stop();
   });
 });
 
@@ -420,5 +445,5 @@ describe("e2e scenarios against the KUBECONFIG cluster", {
       namespace: `k8s-operator-e2e-${suffix}`,
       group: `e2e-${suffix}.k8s-operator.dev`,
     });
-  });
+  }, { garbageCollection: true });
 });
