@@ -4,7 +4,9 @@
  * installs the Website CRD, runs three replicas of the example operator as
  * separate processes on loopback, creates a few Websites and shows who
  * reconciles them; then kills the leader with SIGKILL, shows the new leader
- * take over and how long it took, and shuts the rest down gracefully.
+ * take over and how long it took, restarts the killed replica (a new member
+ * on memory storage, ready once it is a voter again), and shuts every
+ * replica down gracefully, the leader handing over first.
  *
  * @module
  */
@@ -243,6 +245,19 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       `Scaled blog to ${scaled.spec.replicas} replicas: the new leader applied it`,
     );
 
+    // A handover needs a quorum after it: the killed replica comes back
+    // first. On memory storage it is a new member, ready once the leader
+    // made it a voter again.
+    out(`Restarting replica ${first.id}: it rejoins as a new member`);
+    const restartedAt = performance.now();
+    await running.start(first.id);
+    await running.waitForReady(first.id);
+    out(
+      `  [replica ${first.id}] ready (a voter again) ${
+        (performance.now() - restartedAt).toFixed(0)
+      } ms after its start`,
+    );
+
     const leader = await running.waitForLeader({ not: first.id });
     out(
       `Stopping the leader, replica ${leader.id}, with SIGTERM: it hands over first`,
@@ -260,8 +275,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     );
     await stopping;
     out(`  [replica ${leader.id}] ended`);
-    await running.stop(last.id);
-    out(`  [replica ${last.id}] ended`);
+    for (const id of [0, 1, 2].filter((id) => id !== leader.id)) {
+      await running.stop(id);
+      out(`  [replica ${id}] ended`);
+    }
     if (options.kubeconfig) {
       for (const site of SITES) {
         await client.delete(websites, site.name, { namespace });

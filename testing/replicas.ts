@@ -181,6 +181,8 @@ interface Slot {
   httpPort: number;
   role: string;
   term: number;
+  /** The leader it last reported following (or being), `null` when none. */
+  leader: number | null;
   logs: ReplicaLogLine[];
   running: RunningOperator | null;
   child: ChildProcess | null;
@@ -347,6 +349,7 @@ export class Replicas {
         httpPort: 0,
         role: "down",
         term: 0,
+        leader: null,
         logs: [],
         running: null,
         child: null,
@@ -403,6 +406,7 @@ export class Replicas {
     this.#stopped = false;
     slot.role = "follower";
     slot.term = 0;
+    slot.leader = null;
     if (this.#options.operator) await this.#startInProcess(slot);
     else await this.#startProcess(slot);
   }
@@ -536,6 +540,8 @@ export class Replicas {
     } else if (line.message === "role changed") {
       slot.role = String(line.fields.role);
       slot.term = Number(line.fields.term);
+      const leader = line.fields.leader;
+      slot.leader = typeof leader === "number" ? leader : null;
     }
     this.#options.onLog?.(slot.id, line);
     this.#notify();
@@ -619,6 +625,33 @@ export class Replicas {
     return this.#until(what, check, timeoutMs);
   }
 
+  /**
+   * Resolves once replica `id` says it is ready (`/readyz` answers 200): it
+   * applied what the leader had committed and, restarted on memory storage,
+   * was made a voter again (`RaftNode.readiness()`). A restarted replica is
+   * a new member until then, and counts toward no quorum: a test that stops
+   * another replica next waits for this, as a rolling update would.
+   */
+  waitForReady(
+    id: number,
+    options: { timeoutMs?: number } = {},
+  ): Promise<void> {
+    const slot = this.#slot(id);
+    return this.#until(`replica ${id} ready`, async () => {
+      if (slot.running !== null) return slot.running.readiness().ready;
+      if (slot.child === null || slot.paused || slot.httpPort === 0) {
+        return false;
+      }
+      try {
+        const res = await fetch(`http://127.0.0.1:${slot.httpPort}/readyz`);
+        await res.body?.cancel();
+        return res.status === 200;
+      } catch {
+        return false;
+      }
+    }, options.timeoutMs).then(() => {});
+  }
+
   /** Where replica `id` stands, as its log last told. */
   state(id: number): ReplicaState {
     const slot = this.#slot(id);
@@ -643,9 +676,14 @@ export class Replicas {
   }
 
   /**
-   * Resolves with the leader once a running replica says it leads and no
-   * running replica has seen a higher term; `not` skips a replica (the one
-   * just killed), `after` asks for a term above it.
+   * Resolves with the leader once a running replica says it leads, no
+   * running replica has seen a higher term, and a majority of the replicas
+   * (the leader counted) follow it in that term; `not` skips a replica (the
+   * one just killed), `after` asks for a term above it. A leader no
+   * follower heard yet may be the only one holding the cluster's membership
+   * (a new cluster's first leader writes it), and then no other replica can
+   * take over while it is paused or cut off: a test that stops the leader
+   * it was given needs a leader others can replace.
    */
   waitForLeader(
     options: { not?: number; after?: number; timeoutMs?: number } = {},
@@ -663,7 +701,14 @@ export class Replicas {
           s.role === "leader" && s.term === top && s.id !== options.not &&
           s.term > (options.after ?? -1)
         );
-        return leader === undefined
+        if (leader === undefined) return undefined;
+        const following =
+          up.filter((s) =>
+            s.id !== leader.id && s.term === leader.term &&
+            s.leader === leader.id
+          ).length;
+        const majority = Math.floor(this.#slots.length / 2) + 1;
+        return 1 + following < majority
           ? undefined
           : { id: leader.id, term: leader.term };
       },

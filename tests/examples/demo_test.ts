@@ -46,6 +46,7 @@ describe(`deno task demo [${plane.kind}]`, {
     assert.match(text, /Failover: new leader after \d+ ms/);
     assert.match(text, /Scaled blog to 4 replicas/);
     assert.match(text, /handed leadership to replica \d/);
-    assert.equal(lines.filter((l) => /\] stopped$/.test(l)).length, 2);
+    assert.match(text, /\[replica \d\] ready \(a voter again\)/);
+    assert.equal(lines.filter((l) => /\] stopped$/.test(l)).length, 3);
   });
 });

@@ -6,6 +6,7 @@ import {
 } from "../../testing/mod.ts";
 import {
   Operator,
+  ReconcileResult,
   type ResourceType,
   type RunningOperator,
   silentLogger,
@@ -289,5 +290,169 @@ describe(`an operator whose StatefulSet is missing at first [${plane.kind}]`, {
       () => leaders(nodes).length === 1 && leaders(nodes),
     );
     assert.ok(sameConf(leader, [0, 1]), JSON.stringify(leader.status().conf));
+  });
+});
+
+describe(
+  `an operator StatefulSet scaled 1 → 2 with a pod that never starts [${plane.kind}]`,
+  {
+    skip,
+  },
+  () => {
+    let server: TestControlPlane;
+    let client: KubeClient;
+    let solo: RunningOperator;
+    const reconciled: string[] = [];
+    const configMaps: ResourceType = {
+      group: "",
+      version: "v1",
+      plural: "configmaps",
+      kind: "ConfigMap",
+      namespaced: true,
+    };
+
+    before(async () => {
+      server = await controlPlane();
+      client = KubeClient.fromKubeConfig(server.kubeConfig());
+      // Ordinal 1 gets an address where nothing ever listens.
+      const ports = await freePorts(2);
+      await client.create(statefulSets, statefulSet("lone", 1));
+      solo = await Operator.fromEnv({
+        env: {
+          POD_NAME: "lone-0",
+          NAMESPACE: "default",
+          RAFT_REPLICAS: "1",
+          RAFT_PORT: String(ports[0]),
+          RAFT_SECRET: TEST_SECRET,
+          OPERATOR_HTTP_PORT: "0",
+        },
+        kubeConfig: server.kubeConfig(),
+        hostname: "127.0.0.1",
+        signals: false,
+        logger: silentLogger,
+        peerAddress: (id) =>
+          ports[id] === undefined ? undefined : `127.0.0.1:${ports[id]}`,
+      }).controller(configMaps, {
+        labelSelector: "scaling-test=yes",
+        reconcile(object, ctx) {
+          if (ctx.guard.isLeader()) reconciled.push(object.metadata.name!);
+          return Promise.resolve(ReconcileResult.done());
+        },
+      }).start();
+    });
+
+    after(async () => {
+      await solo?.stop();
+      await solo?.finished;
+    });
+
+    it("keeps leading and reconciling: the pod stays a learner", async () => {
+      const guard = solo.election.guard();
+      await eventually("node 0 to lead", () => guard.isLeader());
+      await client.patch(statefulSets, "lone", { spec: { replicas: 2 } }, {
+        namespace: "default",
+      });
+      await eventually("ordinal 1 added to the membership", () => {
+        const { voters, learners } = solo.status().conf;
+        return voters.includes(1) || learners.includes(1);
+      });
+      // A promoted pod that never answers would leave no quorum: the leader
+      // would step down at its next check-quorum (an election timeout, at
+      // most 600 ms), and the next term would have no leader. Watch for
+      // several of them. (The guard's lease may lapse for a moment on a
+      // starved machine; its role and term may not change.)
+      const term = solo.status().term;
+      const until = performance.now() + 2000;
+      let lost = 0;
+      while (performance.now() < until) {
+        const s = solo.status();
+        if (s.role !== "leader" || s.term !== term) lost++;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.deepEqual(solo.status().conf.voters, [0], "1 was never promoted");
+      assert.equal(lost, 0, "it stayed the leader of the same term");
+      await eventually("the guard to say leader", () => guard.isLeader());
+      await client.create(configMaps, {
+        metadata: {
+          name: "after-scale",
+          namespace: "default",
+          labels: { "scaling-test": "yes" },
+        },
+      } as never);
+      await eventually(
+        "a reconcile of the ConfigMap created after the scale-up",
+        () => reconciled.includes("after-scale"),
+      );
+    });
+  },
+);
+
+describe(`an operator pod restarted on memory storage [${plane.kind}]`, {
+  skip,
+}, () => {
+  let server: TestControlPlane;
+  let ports: number[];
+  const nodes = new Map<number, RunningOperator>();
+
+  async function startOrdinal(ordinal: number): Promise<RunningOperator> {
+    const running = await Operator.fromEnv({
+      env: {
+        POD_NAME: `mem-${ordinal}`,
+        NAMESPACE: "default",
+        RAFT_REPLICAS: "3",
+        RAFT_PORT: String(ports[ordinal]),
+        RAFT_SECRET: TEST_SECRET,
+        OPERATOR_HTTP_PORT: "0",
+      },
+      kubeConfig: server.kubeConfig(),
+      hostname: "127.0.0.1",
+      signals: false,
+      logger: silentLogger,
+      peerAddress: (id) =>
+        ports[id] === undefined ? undefined : `127.0.0.1:${ports[id]}`,
+    }).start();
+    nodes.set(ordinal, running);
+    return running;
+  }
+
+  before(async () => {
+    server = await controlPlane();
+    const client = KubeClient.fromKubeConfig(server.kubeConfig());
+    ports = await freePorts(3);
+    await client.create(statefulSets, statefulSet("mem", 3));
+    for (const ordinal of [0, 1, 2]) await startOrdinal(ordinal);
+  });
+
+  after(async () => {
+    for (const node of nodes.values()) {
+      await node.stop();
+      await node.finished;
+    }
+  });
+
+  it("comes back as a new member: the leader re-adds it, and it is ready only once a voter again", async () => {
+    const [leader] = await eventually(
+      "one leader",
+      () => leaders(nodes).length === 1 && leaders(nodes),
+    );
+    const ordinal = [0, 1, 2].find((id) => id !== leader.config.raft.nodeId)!;
+    const old = leader.status().conf.incarnations?.[ordinal];
+    await nodes.get(ordinal)!.stop();
+    await nodes.get(ordinal)!.finished;
+    nodes.delete(ordinal);
+    const again = await startOrdinal(ordinal);
+    const incarnation = again.status().incarnation;
+    assert.notEqual(incarnation, old, "a new incarnation");
+    await eventually(
+      "the leader's membership to hold its new incarnation as a voter",
+      () => {
+        const [now] = leaders(nodes);
+        const conf = now?.status().conf;
+        return conf !== undefined && conf.voters.includes(ordinal) &&
+          conf.incarnations?.[ordinal] === incarnation;
+      },
+    );
+    await eventually("it to be ready", () => again.readiness().ready);
+    assert.ok(leaders(nodes).length <= 1, "Expected at most one leader");
   });
 });

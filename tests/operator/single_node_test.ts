@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,12 +11,14 @@ import {
 import {
   KubeClient,
   type KubeObject,
+  type LogFields,
   Operator,
   ReconcileResult,
   type ResourceType,
   silentLogger,
 } from "../../mod.ts";
 import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
+import { legacySnapshot, legacyWal } from "../raft/_fixture_0_1_0.ts";
 import { plane, skipUnlessRunnable } from "../_control_plane.ts";
 
 describe(`an operator on its own [${plane.kind}]`, {
@@ -120,14 +122,20 @@ describe(`an operator on its own [${plane.kind}]`, {
     await eventually("leadership", () => first.node.isLeader());
     await first.kv.put("site", "blog");
     const term = first.status().term;
-    assert.equal(first.status().voteQuarantine, false);
+    const incarnation = first.status().incarnation;
     await first.stop();
     await first.finished;
     assert.ok((await readdir(dir)).includes("wal.log"));
+    assert.ok((await readdir(dir)).includes("incarnation"));
 
     const second = await start();
     try {
       assert.ok(second.status().term >= term);
+      assert.equal(
+        second.status().incarnation,
+        incarnation,
+        "the same storage, the same incarnation",
+      );
       await eventually("leadership again", () => second.node.isLeader());
       await eventually(
         "the replicated value replayed",
@@ -137,6 +145,44 @@ describe(`an operator on its own [${plane.kind}]`, {
     } finally {
       await second.stop();
       await second.finished;
+    }
+  });
+
+  it("sets the Raft state of k8s-operator 0.1.0 aside and leads a new cluster", async () => {
+    const data = join(dir, "raft-0.1.0");
+    await mkdir(data);
+    await writeFile(join(data, "wal.log"), legacyWal);
+    await writeFile(join(data, "snapshot.bin"), legacySnapshot);
+    const [env] = clusterEnv(await freePorts(1), { RAFT_DATA_DIR: data });
+    const warnings: { message: string; fields?: LogFields }[] = [];
+    const running = await Operator.fromEnv({
+      env,
+      kubeConfig: server.kubeConfig(),
+      hostname: "127.0.0.1",
+      signals: false,
+      logger: {
+        ...silentLogger,
+        warn: (message, fields) => warnings.push({ message, fields }),
+      },
+    }).start();
+    try {
+      await eventually("leadership", () => running.node.isLeader());
+      const aside = join(data, "k8s-operator-0.1.0");
+      assert.ok(
+        warnings.some((w) =>
+          /state of k8s-operator 0\.1\.0/.test(w.message) &&
+          w.fields?.aside === aside
+        ),
+        JSON.stringify(warnings),
+      );
+      assert.deepEqual((await readdir(aside)).sort(), [
+        "snapshot.bin",
+        "wal.log",
+      ]);
+      assert.equal(running.status().conf.voters.length, 1);
+    } finally {
+      await running.stop();
+      await running.finished;
     }
   });
 
