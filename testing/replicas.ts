@@ -67,9 +67,25 @@ export interface ReplicaOptions {
   /** How many replicas (default 3). */
   replicas?: number;
   /**
+   * How many of them {@linkcode startReplicas} starts, `0..initial-1`
+   * (default all); start the others later with `start(id)`, as a scale-up
+   * or a late joiner.
+   */
+  initial?: number;
+  /**
+   * In-process mode: run the replicas as the pods `<name>-<i>` of this
+   * StatefulSet (`POD_NAME`, `NAMESPACE`, `RAFT_PORT`, and `RAFT_REPLICAS`
+   * set to `initial`, as the pod template's env says), each finding its
+   * peers by ordinal at the harness's ports, instead of
+   * `RAFT_NODE_ID`/`RAFT_PEERS`. The leader then follows the StatefulSet's
+   * `spec.replicas` once the test creates it.
+   */
+  statefulSet?: { name: string; namespace: string };
+  /**
    * In-process mode: builds replica `i`'s operator from the options the
    * harness passes (`env`, `kubeConfig`, `hostname`, `signals: false`,
-   * `logger`); add your controllers and return it unstarted.
+   * `logger`, and `peerAddress` with `statefulSet`); add your controllers
+   * and return it unstarted.
    */
   operator?: (options: OperatorOptions) => Operator;
   /**
@@ -271,12 +287,23 @@ export async function startReplicas(
       `Expected replicas to be a positive integer, found ${count}`,
     );
   }
+  const initial = options.initial ?? count;
+  if (!Number.isInteger(initial) || initial < 0 || initial > count) {
+    throw new RangeError(
+      `Expected initial to be an integer from 0 to ${count}, found ${initial}`,
+    );
+  }
+  if (options.statefulSet && !options.operator) {
+    throw new TypeError(
+      "Expected statefulSet only with operator (replicas in this process): a replica run as a process would look its peers up in DNS",
+    );
+  }
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const replicas = await Replicas.create(options, count);
     try {
       await Promise.all(
-        Array.from({ length: count }, (_, id) => replicas.start(id)),
+        Array.from({ length: initial }, (_, id) => replicas.start(id)),
       );
       return replicas;
     } catch (error) {
@@ -376,11 +403,21 @@ export class Replicas {
 
   /** The environment replica `id` runs with. */
   env(id: number): Record<string, string> {
-    const peers = this.#slots.map((s) => `${s.id}=127.0.0.1:${s.raftPort}`)
-      .join(",");
+    const statefulSet = this.#options.statefulSet;
+    const identity: Record<string, string> = statefulSet
+      ? {
+        POD_NAME: `${statefulSet.name}-${id}`,
+        NAMESPACE: statefulSet.namespace,
+        RAFT_PORT: String(this.#slot(id).raftPort),
+        RAFT_REPLICAS: String(this.#options.initial ?? this.#slots.length),
+      }
+      : {
+        RAFT_NODE_ID: String(id),
+        RAFT_PEERS: this.#slots.map((s) => `${s.id}=127.0.0.1:${s.raftPort}`)
+          .join(","),
+      };
     return {
-      RAFT_NODE_ID: String(id),
-      RAFT_PEERS: peers,
+      ...identity,
       RAFT_SECRET: this.secret,
       RAFT_CLUSTER_ID: this.#options.clusterId ?? "harness",
       OPERATOR_HTTP_PORT: "0",
@@ -422,6 +459,12 @@ export class Replicas {
     };
     const env: Record<string, string | undefined> = { ...this.env(slot.id) };
     delete env.KUBECONFIG;
+    const peerAddress = this.#options.statefulSet
+      ? (id: number) => {
+        const peer = this.#slots[id];
+        return peer === undefined ? undefined : `127.0.0.1:${peer.raftPort}`;
+      }
+      : undefined;
     try {
       const running = await this.#options.operator!({
         env,
@@ -429,6 +472,7 @@ export class Replicas {
         hostname: "127.0.0.1",
         signals: false,
         logger,
+        peerAddress,
       }).start();
       slot.running = running;
       slot.httpPort = running.httpPort;
@@ -443,7 +487,9 @@ export class Replicas {
       slot.role = "down";
       if (/address already in use|EADDRINUSE|AddrInUse/i.test(String(error))) {
         throw new PortTakenError(
-          `Expected replica ${slot.id} to listen on ${slot.raftPort}, found the port taken`,
+          `Expected replica ${slot.id} to listen (Raft on ${slot.raftPort}), found a port taken: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
         );
       }
       throw error;
