@@ -286,7 +286,7 @@ describe(
   () => {
     let server: TestControlPlane;
     let client: KubeClient;
-    let solo: RunningOperator;
+    let replicas: Replicas;
     const reconciled: string[] = [];
     const configMaps: ResourceType = {
       group: "",
@@ -299,45 +299,37 @@ describe(
     before(async () => {
       server = await controlPlane();
       client = KubeClient.fromKubeConfig(server.kubeConfig());
-      // Ordinal 1 gets an address where nothing ever listens.
-      const ports = await freePorts(2);
       await client.create(statefulSets, statefulSet("lone", 1));
-      solo = await Operator.fromEnv({
-        env: {
-          POD_NAME: "lone-0",
-          NAMESPACE: "default",
-          RAFT_REPLICAS: "1",
-          RAFT_PORT: String(ports[0]),
-          RAFT_SECRET: TEST_SECRET,
-          OPERATOR_HTTP_PORT: "0",
-        },
-        kubeConfig: server.kubeConfig(),
-        hostname: "127.0.0.1",
-        signals: false,
-        logger: silentLogger,
-        peerAddress: (id) =>
-          ports[id] === undefined ? undefined : `127.0.0.1:${ports[id]}`,
-      }).controller(configMaps, {
-        labelSelector: "scaling-test=yes",
-        reconcile(object, ctx) {
-          if (ctx.guard.isLeader()) reconciled.push(object.metadata.name!);
-          return Promise.resolve(ReconcileResult.done());
-        },
-      }).start();
+      // Ordinal 1 is never started: its address has nothing listening.
+      replicas = await startReplicas({
+        controlPlane: server,
+        replicas: 2,
+        initial: 1,
+        statefulSet: { name: "lone", namespace: "default" },
+        operator: (options) =>
+          Operator.fromEnv(options).controller(configMaps, {
+            labelSelector: "scaling-test=yes",
+            reconcile(object, ctx) {
+              if (ctx.guard.isLeader()) reconciled.push(object.metadata.name!);
+              return Promise.resolve(ReconcileResult.done());
+            },
+          }),
+        timeoutMs: 60_000,
+      });
     });
 
     after(async () => {
-      await solo?.stop();
-      await solo?.finished;
+      await replicas?.stop();
     });
 
     it("keeps leading and reconciling: the pod stays a learner", async () => {
+      const solo = replicas.running(0)!;
       const guard = solo.election.guard();
-      await eventually("node 0 to lead", () => guard.isLeader());
+      await replicas.waitFor("node 0 to lead", () => guard.isLeader());
       await client.patch(statefulSets, "lone", { spec: { replicas: 2 } }, {
         namespace: "default",
       });
-      await eventually("ordinal 1 added to the membership", () => {
+      await replicas.waitFor("ordinal 1 added to the membership", () => {
         const { voters, learners } = solo.status().conf;
         return voters.includes(1) || learners.includes(1);
       });
@@ -356,7 +348,7 @@ describe(
       }
       assert.deepEqual(solo.status().conf.voters, [0], "1 was never promoted");
       assert.equal(lost, 0, "it stayed the leader of the same term");
-      await eventually("the guard to say leader", () => guard.isLeader());
+      await replicas.waitFor("the guard to say leader", () => guard.isLeader());
       await client.create(configMaps, {
         metadata: {
           name: "after-scale",
@@ -364,7 +356,7 @@ describe(
           labels: { "scaling-test": "yes" },
         },
       } as never);
-      await eventually(
+      await replicas.waitFor(
         "a reconcile of the ConfigMap created after the scale-up",
         () => reconciled.includes("after-scale"),
       );
@@ -376,68 +368,42 @@ describe(`an operator pod restarted on memory storage [${plane.kind}]`, {
   skip,
 }, () => {
   let server: TestControlPlane;
-  let ports: number[];
-  const nodes = new Map<number, RunningOperator>();
-
-  async function startOrdinal(ordinal: number): Promise<RunningOperator> {
-    const running = await Operator.fromEnv({
-      env: {
-        POD_NAME: `mem-${ordinal}`,
-        NAMESPACE: "default",
-        RAFT_REPLICAS: "3",
-        RAFT_PORT: String(ports[ordinal]),
-        RAFT_SECRET: TEST_SECRET,
-        OPERATOR_HTTP_PORT: "0",
-      },
-      kubeConfig: server.kubeConfig(),
-      hostname: "127.0.0.1",
-      signals: false,
-      logger: silentLogger,
-      peerAddress: (id) =>
-        ports[id] === undefined ? undefined : `127.0.0.1:${ports[id]}`,
-    }).start();
-    nodes.set(ordinal, running);
-    return running;
-  }
+  let replicas: Replicas;
 
   before(async () => {
     server = await controlPlane();
     const client = KubeClient.fromKubeConfig(server.kubeConfig());
-    ports = await freePorts(3);
     await client.create(statefulSets, statefulSet("mem", 3));
-    for (const ordinal of [0, 1, 2]) await startOrdinal(ordinal);
+    replicas = await startPods(server, {
+      name: "mem",
+      replicas: 3,
+      initial: 3,
+    });
   });
 
   after(async () => {
-    for (const node of nodes.values()) {
-      await node.stop();
-      await node.finished;
-    }
+    await replicas?.stop();
   });
 
   it("comes back as a new member: the leader re-adds it, and it is ready only once a voter again", async () => {
-    const [leader] = await eventually(
-      "one leader",
-      () => leaders(nodes).length === 1 && leaders(nodes),
-    );
+    const leader = await oneLeader(replicas);
     const ordinal = [0, 1, 2].find((id) => id !== leader.config.raft.nodeId)!;
     const old = leader.status().conf.incarnations?.[ordinal];
-    await nodes.get(ordinal)!.stop();
-    await nodes.get(ordinal)!.finished;
-    nodes.delete(ordinal);
-    const again = await startOrdinal(ordinal);
+    await replicas.stop(ordinal);
+    await replicas.start(ordinal);
+    const again = replicas.running(ordinal)!;
     const incarnation = again.status().incarnation;
     assert.notEqual(incarnation, old, "a new incarnation");
-    await eventually(
+    await replicas.waitFor(
       "the leader's membership to hold its new incarnation as a voter",
       () => {
-        const [now] = leaders(nodes);
+        const [now] = leaders(replicas);
         const conf = now?.status().conf;
         return conf !== undefined && conf.voters.includes(ordinal) &&
           conf.incarnations?.[ordinal] === incarnation;
       },
     );
-    await eventually("it to be ready", () => again.readiness().ready);
-    assert.ok(leaders(nodes).length <= 1, "Expected at most one leader");
+    await replicas.waitFor("it to be ready", () => again.readiness().ready);
+    assert.ok(leaders(replicas).length <= 1, "Expected at most one leader");
   });
 });
