@@ -28,9 +28,13 @@ import process from "node:process";
 import { Cluster } from "../tests/raft/_cluster.ts";
 import { pct, raftFailover, raftHandover, stable } from "./_raft_failover.ts";
 import { reportRow, reportSamples } from "./_report.ts";
+import { breakdown, breakdownTable } from "./_write_path.ts";
+import type { TraceEvent } from "../raft/_trace.ts";
 
-const [kills = 30, handovers = 30, writes = 20_000] = process.argv.slice(2)
-  .map(Number);
+const argv = process.argv.slice(2);
+const traceOnly = argv.includes("--trace");
+const [kills = 30, handovers = 30, writes = 20_000] = argv
+  .filter((a) => !a.startsWith("--")).map(Number);
 const replicas = Number(process.env.BENCH_REPLICAS ?? 3);
 const voters = Array.from({ length: replicas }, (_, i) => i);
 const clients = (process.env.BENCH_CLIENTS ?? "1,8,64").split(",").map(Number);
@@ -132,6 +136,38 @@ async function fdatasyncLatency(dir: string): Promise<void> {
   line("disk: 128-byte write + fdatasync", times, false);
 }
 
+/**
+ * One client's writes with every process recording the write path's
+ * stages; prints the breakdown of a commit (`bench/results/write_path.md`).
+ */
+async function traced(c: Cluster, label: string): Promise<void> {
+  const count = Math.min(writes, 500);
+  const leader = await stable(c);
+  for (const p of c.procs.values()) await p.command({ op: "trace", on: true });
+  const r = await c.procs.get(leader)!.command(
+    { op: "load", count, concurrency: 1 },
+    300_000,
+  );
+  const events: TraceEvent[] = [];
+  for (const p of c.procs.values()) {
+    const t = await p.command({ op: "trace" });
+    events.push(...t.trace as TraceEvent[]);
+  }
+  if (r.ok !== true) throw new Error(`${r.error}: ${r.message}`);
+
+  const load = c.procs.get(leader)!.events.findLast((e) => e.event === "load")!;
+  console.log(
+    `\n${label}: ${count} writes of 1 client, commit p50 ${
+      (load.p50 as number).toFixed(2)
+    } ms (traced)\n`,
+  );
+  console.log(
+    breakdownTable(
+      breakdown(events, { leader, quorum: Math.floor(replicas / 2) + 1 }),
+    ),
+  );
+}
+
 const probeDir = await mkdtemp(join(tmpdir(), "raft-bench-"));
 try {
   await fdatasyncLatency(probeDir);
@@ -141,6 +177,18 @@ try {
 console.log(
   `Raft runtime, ${replicas} processes on loopback, tick 50 ms, election timeout 300–600 ms`,
 );
+if (traceOnly) {
+  for (const fsync of [true, false]) {
+    const t = await Cluster.create({ voters, fsync });
+    try {
+      for (const id of voters) t.start(id);
+      await traced(t, `${replicas} processes, fsync ${fsync ? "on" : "off"}`);
+    } finally {
+      await t.close();
+    }
+  }
+  process.exit(0);
+}
 const c = await Cluster.create({ voters });
 try {
   for (const id of voters) c.start(id);

@@ -10,10 +10,12 @@ import { RaftCore } from "./core.ts";
 import type { CoreStatus } from "./core.ts";
 import { NotLeaderError, RaftError } from "./errors.ts";
 import type { StateMachine } from "./kv.ts";
+import { trace, tracedIndex, tracing } from "./_trace.ts";
 import type { Storage } from "./storage.ts";
 import type {
   ConfChange,
   ConfState,
+  HardState,
   Message,
   NodeId,
   Ready,
@@ -316,11 +318,18 @@ export class RaftNode {
   #termCommitted = false;
   #leaseUntil = -Infinity;
   #leaseFence = -1;
+  /** The term and vote last written to storage. */
+  #savedHard: HardState;
   #failure: Error | null = null;
   /** When the latest append, heartbeat or snapshot of the current term arrived. */
   #leaderHeardAt = -Infinity;
 
-  private constructor(options: RaftNodeOptions, core: RaftCore) {
+  private constructor(
+    options: RaftNodeOptions,
+    init: { core: RaftCore; savedHard: HardState },
+  ) {
+    const { core } = init;
+    this.#savedHard = init.savedHard;
     this.id = options.id;
     this.#core = core;
     this.#storage = options.storage;
@@ -375,7 +384,10 @@ export class RaftNode {
     if (state.snapshot !== null) {
       options.stateMachine.restore(state.snapshot.data);
     }
-    const node = new RaftNode(options, core);
+    const node = new RaftNode(options, {
+      core,
+      savedHard: state.hardState,
+    });
     node.#election?.setRole("follower", node.#term, { leader: null });
     node.#schedule();
     return node;
@@ -385,6 +397,12 @@ export class RaftNode {
   receive(messages: readonly Message[]): void {
     if (this.#stopped) return;
     this.#enqueue(() => {
+      if (tracing()) {
+        const index = tracedIndex(messages);
+        if (index >= 0) {
+          trace(this.id, "step", { index, peer: messages[0].from });
+        }
+      }
       for (const m of messages) {
         this.#core.step(m);
         if (
@@ -409,9 +427,14 @@ export class RaftNode {
         );
         return;
       }
+      const calledAt = tracing() ? performance.now() : 0;
       this.#enqueue(() => {
         try {
           const index = this.#core.propose(data);
+          if (tracing()) {
+            trace(this.id, "call", { index, at: calledAt });
+            trace(this.id, "propose", { index });
+          }
           this.#pending.set(index, { term: this.#term, resolve, reject });
         } catch (error) {
           reject(error as Error);
@@ -827,11 +850,23 @@ export class RaftNode {
   }
 
   async #handle(rd: Ready): Promise<void> {
+    const traced = tracing() && rd.entries.length > 0
+      ? rd.entries[rd.entries.length - 1].index
+      : -1;
+    if (traced >= 0) trace(this.id, "ready", { index: traced });
+    if (tracing() && rd.committedEntries.length > 0) {
+      trace(this.id, "committed", {
+        index: rd.committedEntries[rd.committedEntries.length - 1].index,
+      });
+    }
     const restore = rd.snapshot !== null &&
       rd.snapshot.metadata.index > this.#applied;
     if (rd.snapshot !== null && !restore) {
       await this.#storage.compact(rd.snapshot);
     }
+    // A leader sends its appends while it writes them (Raft §10.2.1).
+    const early = this.#mayReplicateEarly(rd);
+    if (early) this.#sendMessages(rd.messages.filter(isReplication));
     if (
       restore || rd.entries.length > 0 || rd.hardState !== null ||
       rd.incarnation !== undefined
@@ -844,8 +879,12 @@ export class RaftNode {
         entries: rd.entries,
         snapshot: restore ? rd.snapshot : null,
       });
+      if (traced >= 0) trace(this.id, "saved", { index: traced });
+      if (rd.hardState !== null) this.#savedHard = rd.hardState;
     }
-    if (rd.messages.length > 0) this.#send(rd.messages);
+    this.#sendMessages(
+      early ? rd.messages.filter((m) => !isReplication(m)) : rd.messages,
+    );
     if (restore) {
       this.#sm.restore(rd.snapshot!.data);
       this.#applied = rd.snapshot!.metadata.index;
@@ -871,11 +910,45 @@ export class RaftNode {
         else p.reject(new NotLeaderError(this.#leader));
       }
     }
+    if (tracing() && rd.committedEntries.length > 0) {
+      trace(this.id, "applied", { index: this.#applied });
+    }
     while (this.#waiters.length > 0) {
       const i = this.#waiters.findIndex((w) => w.index <= this.#applied);
       if (i < 0) break;
       this.#waiters.splice(i, 1)[0].resolve();
     }
+  }
+
+  #sendMessages(messages: Message[]): void {
+    if (messages.length === 0) return;
+    if (tracing()) trace(this.id, "send", { index: tracedIndex(messages) });
+    this.#send(messages);
+  }
+
+  /**
+   * Whether this Ready's replication messages (appends, heartbeats,
+   * snapshots, `timeoutNow`) may leave before its write is on disk, as
+   * Raft §10.2.1 allows a leader: they depend on nothing this write adds.
+   * They carry the leader's term, already on disk (it was written before
+   * the vote requests that won it), and the leader's log, which a follower
+   * may hold before the leader does: an entry counts as committed only once
+   * a quorum acknowledged it, and the leader's own copy counts only once
+   * its write is done (this loop steps no acknowledgement before the write
+   * it follows has finished). Not when the write changes the term or the
+   * vote, carries a new incarnation or a snapshot, or when the commit index
+   * the messages carry covers entries of this very write (a single voter
+   * commits its entries alone): then everything waits for the disk.
+   */
+  #mayReplicateEarly(rd: Ready): boolean {
+    if (this.#role !== "leader" || rd.softState !== null) return false;
+    if (rd.incarnation !== undefined || rd.snapshot !== null) return false;
+    const hs = rd.hardState;
+    if (hs === null) return true;
+    if (hs.term !== this.#savedHard.term || hs.vote !== this.#savedHard.vote) {
+      return false;
+    }
+    return rd.entries.length === 0 || hs.commit < rd.entries[0].index;
   }
 
   #onSoftState(
@@ -923,6 +996,12 @@ export class RaftNode {
   get failure(): Error | null {
     return this.#failure;
   }
+}
+
+/** A leader's messages that replicate its log (see `#mayReplicateEarly`). */
+function isReplication(m: Message): boolean {
+  return m.type === "append" || m.type === "heartbeat" ||
+    m.type === "snapshot" || m.type === "timeoutNow";
 }
 
 /** A positive 53-bit integer from the platform's cryptographic source. */

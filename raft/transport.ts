@@ -40,6 +40,7 @@ import {
   ZERO_ID,
 } from "./_frame.ts";
 import { SessionTable } from "./_sessions.ts";
+import { trace, tracedIndex, tracing } from "./_trace.ts";
 import type { Message, NodeId } from "./types.ts";
 
 export type { RefusalReason } from "./_frame.ts";
@@ -426,6 +427,7 @@ export class HttpTransport {
   }
 
   async #handle(request: Request, bytes: StreamBytes): Promise<Response> {
+    const arrivedAt = tracing() ? performance.now() : 0;
     const path = new URL(request.url).pathname;
     if (path.startsWith("/raft/v1/")) {
       const from = parseId(request.headers.get("x-raft-from"));
@@ -504,6 +506,17 @@ export class HttpTransport {
       this.#slots.give(header.from, snapshot);
     }
     this.#heardFrom(header.from);
+    if (tracing()) {
+      const index = tracedIndex(messages);
+      if (index >= 0) {
+        trace(this.#opts.id, "arrived", {
+          index,
+          peer: header.from,
+          at: arrivedAt,
+        });
+        trace(this.#opts.id, "verified", { index, peer: header.from });
+      }
+    }
     if (messages.length > 0) this.#opts.onMessages(messages);
     return new Response(null, { status: 204 });
   }
@@ -868,6 +881,8 @@ export class HttpTransport {
     sending: { p: PeerQueue; batch: Message[] },
   ): Promise<void> {
     const { p, batch } = sending;
+    const traced = tracing() ? tracedIndex(batch) : -1;
+    if (traced >= 0) trace(this.#opts.id, "post", { index: traced, peer: id });
     const session = await this.#session(id, p);
     const snapshot = batch[0].type === "snapshot";
     const frame = encodeFrame({
@@ -884,6 +899,9 @@ export class HttpTransport {
         path: snapshot ? SNAPSHOT_PATH : MESSAGES_PATH,
         body: frame,
       });
+      if (traced >= 0) {
+        trace(this.#opts.id, "posted", { index: traced, peer: id });
+      }
     } catch (error) {
       if (
         error instanceof TransportError && error.reason === "session" &&

@@ -43,6 +43,7 @@ import { MemoryStorage } from "../../raft/memory_storage.ts";
 import { NotLeaderError } from "../../raft/errors.ts";
 import { RaftNode } from "../../raft/node.ts";
 import { HttpTransport } from "../../raft/transport.ts";
+import { setTraceSink, type TraceEvent } from "../../raft/_trace.ts";
 import type { Storage } from "../../raft/storage.ts";
 import { wallClock } from "./_wall_clock.ts";
 
@@ -236,6 +237,24 @@ async function load(count: number, concurrency: number): Promise<void> {
   });
 }
 
+/**
+ * `trace` with `on: true` starts recording the write path's stages
+ * (`raft/_trace.ts`); without, it stops and returns what was recorded, each
+ * stage stamped on the shared wall clock.
+ */
+let recorded: TraceEvent[] = [];
+function traceCommand(on: boolean): TraceEvent[] {
+  const events = recorded;
+  recorded = [];
+  if (on) {
+    setTraceSink((e) => recorded.push(e));
+    return [];
+  }
+  setTraceSink(null);
+  const offset = wall() - performance.now();
+  return events.map((e) => ({ ...e, at: e.at + offset }));
+}
+
 const lines = createInterface({ input: process.stdin });
 // The test process that started this one is gone: do not linger.
 lines.on("close", () => exit(0));
@@ -289,6 +308,9 @@ lines.on("line", async (line) => {
       case "load":
         await load(Number(cmd.count), Number(cmd.concurrency));
         emit({ event: "result", rid, ok: true });
+        break;
+      case "trace":
+        emit({ event: "result", rid, trace: traceCommand(cmd.on === true) });
         break;
     }
   } catch (error) {

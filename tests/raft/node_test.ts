@@ -99,6 +99,37 @@ class DurableMemory extends MemoryStorage {
   override readonly durable: boolean = true;
 }
 
+/** Holds saves of storages that ask it to until {@linkcode Gate.release}. */
+class Gate {
+  #waiting: (() => void)[] = [];
+  get pending(): number {
+    return this.#waiting.length;
+  }
+  hold(): Promise<void> {
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+  release(): void {
+    for (const r of this.#waiting.splice(0)) r();
+  }
+}
+
+/** A durable memory storage whose saves wait for its gate while `holding`. */
+class Holdable extends DurableMemory {
+  holding = false;
+  readonly #gate: Gate;
+  constructor(
+    gate: Gate,
+    state?: ConstructorParameters<typeof MemoryStorage>[0],
+  ) {
+    super(state);
+    this.#gate = gate;
+  }
+  override async save(write: StorageWrite): Promise<void> {
+    if (this.holding) await this.#gate.hold();
+    super.save(write);
+  }
+}
+
 describe("RaftNode on fake time", () => {
   let net: Net;
   beforeEach(() => {
@@ -206,6 +237,123 @@ describe("RaftNode on fake time", () => {
       "voteResp",
       false,
     ]]);
+  });
+
+  it("sends a leader's appends while its own write is pending, and commits only once that write is done (Raft §10.2.1)", async () => {
+    const gate = new Gate();
+    const storages = [0, 1, 2].map(() => new Holdable(gate));
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: storages[id] });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const l = net.members.get(leader)!;
+    const sent: Message[] = [];
+    const deliver = net.deliver.bind(net);
+    net.deliver = (ms) => {
+      sent.push(...ms);
+      deliver(ms);
+    };
+    storages[leader].holding = true;
+    let applied = false;
+    const put = l.node.propose(new TextEncoder().encode("x")).then(() =>
+      applied = true
+    );
+    await settle();
+    const index = l.node.status().lastIndex;
+    assert.equal(gate.pending, 1, "the leader's write is pending");
+    const appends = sent.filter((m) =>
+      m.type === "append" && m.entries.some((e) => e.index === index)
+    );
+    assert.equal(appends.length, 2, "both followers were sent the entry");
+    await advance(20, 1);
+    assert.ok(
+      sent.some((m) => m.type === "appendResp" && m.index >= index),
+      "a follower acknowledged it",
+    );
+    assert.equal(applied, false, "not applied before the leader's write");
+    assert.ok(l.node.status().commit < index, "not committed either");
+    assert.ok(
+      sent.every((m) => m.commit < index),
+      "no message carried a commit index covering it",
+    );
+    storages[leader].holding = false;
+    gate.release();
+    await put;
+    assert.ok(l.node.status().commit >= index);
+  });
+
+  it("sends a vote and a new term only once they are written, even on a leader", async () => {
+    const gate = new Gate();
+    const storages = [0, 1, 2].map(() => new Holdable(gate));
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: storages[id] });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const l = net.members.get(leader)!;
+    const sent: Message[] = [];
+    net.deliver = (ms) => sent.push(...ms);
+    const term = l.node.status().term;
+    storages[leader].holding = true;
+    const other = (leader + 1) % 3;
+    l.node.receive([{
+      type: "vote",
+      from: other,
+      to: leader,
+      term: term + 1,
+      logTerm: term,
+      index: l.node.status().lastIndex,
+      commit: 0,
+      entries: [],
+      reject: false,
+      rejectHint: 0,
+      snapshot: null,
+      transfer: true,
+      incarnation: l.node.status().conf.incarnations![other],
+      toIncarnation: l.node.status().incarnation,
+    }]);
+    await settle();
+    assert.equal(gate.pending, 1, "the new term and vote are being written");
+    assert.equal(sent.length, 0, "nothing leaves before the write");
+    storages[leader].holding = false;
+    gate.release();
+    await settle();
+    assert.deepEqual(sent.map((m) => [m.type, m.term, m.reject]), [[
+      "voteResp",
+      term + 1,
+      false,
+    ]]);
+  });
+
+  it("a single voter sends its learner no commit index covering an entry it has not written", async () => {
+    const gate = new Gate();
+    const conf = { voters: [0], learners: [1] };
+    const storage = new Holdable(gate, memberState(0, conf));
+    const l = await net.add(0, { storage });
+    await net.add(1, { storage: new DurableMemory(memberState(1, conf)) });
+    await advance(3000);
+    assert.equal(l.node.status().role, "leader");
+    const sent: Message[] = [];
+    const deliver = net.deliver.bind(net);
+    net.deliver = (ms) => {
+      sent.push(...ms);
+      deliver(ms);
+    };
+    storage.holding = true;
+    const put = l.node.propose(new TextEncoder().encode("x"));
+    await settle();
+    const index = l.node.status().lastIndex;
+    assert.equal(gate.pending, 1, "the leader's write is pending");
+    assert.ok(
+      sent.every((m) => m.commit < index),
+      "nothing told the learner that the unwritten entry is committed",
+    );
+    storage.holding = false;
+    gate.release();
+    await put;
+    await advance(100);
+    assert.ok(sent.some((m) => m.to === 1 && m.commit >= index));
   });
 
   it("turns the guard off the moment the clock passes the lease, before any timer runs", async () => {
