@@ -154,6 +154,12 @@ async function traced(c: Cluster, label: string): Promise<void> {
     events.push(...t.trace as TraceEvent[]);
   }
   if (r.ok !== true) throw new Error(`${r.error}: ${r.message}`);
+  if (process.env.BENCH_TRACE_DUMP) {
+    await Deno.writeTextFile(
+      process.env.BENCH_TRACE_DUMP + label.replace(/\W/g, ""),
+      JSON.stringify({ leader, events }),
+    );
+  }
 
   const load = c.procs.get(leader)!.events.findLast((e) => e.event === "load")!;
   console.log(

@@ -1,13 +1,13 @@
 /**
  * Internal: the authenticated frames of the Raft transport, wire format
- * version 2 (documented in `raft/README.md`, "Transport security").
+ * version 3 (documented in `raft/README.md`, "Transport security").
  *
  * A frame is a header, the header's MAC, a body and the body's MAC:
  *
  * ```
  *  0  u32  magic "RAFT"
- *  4  u16  version (2)
- *  6  u8   kind: 1 hello, 2 welcome, 3 messages, 4 snapshot
+ *  4  u16  version (3)
+ *  6  u8   kind: 1 hello, 2 welcome, 3 messages, 4 snapshot, 5 ack
  *  7  u8   length n of the cluster id (1 to 253)
  *  8  f64  sender id
  * 16  f64  receiver id
@@ -23,8 +23,10 @@
  *
  * The header is small and fixed, so a receiver authenticates it before it
  * reads a byte of the body, and the body's MAC is computed while the body
- * streams in. A frame says where it ends, so frames can follow one another
- * in one stream.
+ * streams in. A frame says where it ends, so frames follow one another in
+ * one stream: a sender's stream of `messages` frames, and the receiver's
+ * stream of `ack` frames that answers it (an ack's sequence number is the
+ * highest one of the session the receiver delivered from that stream).
  *
  * @module
  */
@@ -33,7 +35,12 @@ import { Writer } from "./_codec.ts";
 import type { NodeId } from "./types.ts";
 
 /** The wire format this code speaks. */
-export const WIRE_VERSION = 2;
+export const WIRE_VERSION = 3;
+/**
+ * The wire format of earlier 0.2 builds (`/raft/v2/`, the same frames, but
+ * one request per batch and no acknowledgements); never released.
+ */
+export const PREVIOUS_WIRE_VERSION = 2;
 /** The wire format of k8s-operator 0.1.0 (`/raft/v1/`, signed HTTP headers). */
 export const LEGACY_WIRE_VERSION = 1;
 
@@ -46,12 +53,13 @@ const HEADER_LABEL = new TextEncoder().encode("k8s-operator raft header\0");
 const BODY_LABEL = new TextEncoder().encode("k8s-operator raft body\0");
 
 /** What a frame carries. */
-export type FrameKind = "hello" | "welcome" | "messages" | "snapshot";
+export type FrameKind = "hello" | "welcome" | "messages" | "snapshot" | "ack";
 const KINDS: readonly FrameKind[] = [
   "hello",
   "welcome",
   "messages",
   "snapshot",
+  "ack",
 ];
 
 /** The authenticated fields of a frame. */
@@ -290,7 +298,7 @@ export async function readHeader(
   const kind = KINDS[kindCode - 1];
   if (kind === undefined || clusterLength === 0 || clusterLength > 253) {
     throw new FrameError(
-      `Expected a frame kind from 1 to 4 and a cluster id of 1 to 253 bytes, found kind ${kindCode} and ${clusterLength} bytes`,
+      `Expected a frame kind from 1 to ${KINDS.length} and a cluster id of 1 to 253 bytes, found kind ${kindCode} and ${clusterLength} bytes`,
       { reason: "malformed", status: 400 },
     );
   }

@@ -1,18 +1,25 @@
 /**
- * The HTTP transport between Raft nodes: the endpoints under `/raft/v2/`
- * served through the platform module, and a `fetch` client that batches
- * messages per peer.
+ * The HTTP transport between Raft nodes: the endpoints under `/raft/v3/`
+ * served through the platform module, and a `fetch` client that keeps one
+ * long-lived streaming request per peer.
  *
- * Every request body is one authenticated frame (wire format version 2,
- * `_frame.ts`; documented in `raft/README.md`): a small header (version,
- * cluster id, sender, receiver, session, sequence number, body length)
- * with an HMAC-SHA256 keyed with the cluster's shared secret, then the body
- * with its own HMAC. The receiver verifies the header before it reads a byte
- * of the body, verifies the body's MAC as it streams in, and hands messages
- * to the node only after both verified. A sender first opens a session with
- * a hello; the receiver draws the session id, and accepts each sequence
- * number of a session once, so a captured request replayed later, even after
+ * Every frame is authenticated (wire format version 3, `_frame.ts`;
+ * documented in `raft/README.md`): a small header (version, cluster id,
+ * sender, receiver, session, sequence number, body length) with an
+ * HMAC-SHA256 keyed with the cluster's shared secret, then the body with its
+ * own HMAC. The receiver verifies a header before it reads a byte of its
+ * body, verifies the body's MAC as it streams in, and hands messages to the
+ * node only after both verified. A sender first opens a session with a
+ * hello; the receiver draws the session id, and accepts each sequence
+ * number of a session once, so a captured frame replayed later, even after
  * either node restarted, is refused. The secret itself never travels.
+ *
+ * Messages to a peer travel as frames on one request body that stays open
+ * (`POST /raft/v3/messages`, chunked): what the node hands over is framed
+ * and written at once, without waiting for an answer, so appends pipeline
+ * and no request is paid per batch. The receiver answers with a stream of
+ * signed acknowledgements, which tell the sender what arrived (it resends
+ * the rest once when a stream breaks) and that the stream is alive.
  *
  * @module
  */
@@ -30,6 +37,7 @@ import {
   type FrameHeader,
   hex,
   LEGACY_WIRE_VERSION,
+  PREVIOUS_WIRE_VERSION,
   randomId,
   readBody,
   readHeader,
@@ -40,17 +48,29 @@ import {
   ZERO_ID,
 } from "./_frame.ts";
 import { SessionTable } from "./_sessions.ts";
+import { StreamRequest } from "./_stream_client.ts";
 import { trace, tracedIndex, tracing } from "./_trace.ts";
 import type { Message, NodeId } from "./types.ts";
 
 export type { RefusalReason } from "./_frame.ts";
 
 /** The path a sender opens a session on. */
-export const HELLO_PATH = "/raft/v2/hello";
-/** The path of the endpoint that takes batches of small messages. */
-export const MESSAGES_PATH = "/raft/v2/messages";
+export const HELLO_PATH = "/raft/v3/hello";
+/**
+ * The path of the endpoint that takes a stream of frames of small messages
+ * (one request per peer that stays open) and answers with acknowledgements.
+ */
+export const MESSAGES_PATH = "/raft/v3/messages";
 /** The path of the endpoint that takes one snapshot message. */
-export const SNAPSHOT_PATH = "/raft/v2/snapshot";
+export const SNAPSHOT_PATH = "/raft/v3/snapshot";
+
+/**
+ * How long a receiver waits after delivering a frame before it acknowledges
+ * it (with every frame delivered meanwhile): acknowledgements keep a stream
+ * known to be alive and bound what a broken stream resends, and need not
+ * be prompt.
+ */
+const ACK_DELAY_MS = 10;
 
 /**
  * Options of an {@linkcode HttpTransport}.
@@ -95,32 +115,49 @@ export interface HttpTransportOptions {
   /** Largest accepted snapshot body (default 256 MiB). */
   maxSnapshotBytes?: number;
   /**
-   * Bodies read at once from all peers (default 16); one more is refused
-   * with 503 before a byte of it is read. Snapshot bodies are read one at a
-   * time.
+   * Frame bodies read at once from all peers (default 16); one more is
+   * refused with 503 before a byte of it is read (on a stream, the stream
+   * ends). Snapshot bodies are read one at a time.
    */
   maxConcurrentBodies?: number;
-  /** Bodies read at once from one peer (default 4). */
+  /** Frame bodies read at once from one peer (default 4). */
   maxConcurrentBodiesPerPeer?: number;
-  /** Requests in flight per peer at once (default 1). */
-  maxInflight?: number;
-  /** Messages queued per peer beyond which the oldest are dropped (default 10000). */
+  /**
+   * Messages queued for a peer, or sent on its stream and not yet
+   * acknowledged, beyond which the peer counts as stalled: the oldest queued
+   * are dropped, and a stream that far behind is closed (default 10000).
+   */
   maxQueue?: number;
-  /** Abandon a request after this many milliseconds (default 2000). */
+  /**
+   * Abandon a hello or snapshot request after this many milliseconds, and
+   * close a stream whose oldest unacknowledged frame is this old
+   * (default 2000).
+   */
   requestTimeoutMs?: number;
   /**
-   * After a failed request, wait this long before the next request to that
-   * peer (default 50), doubling with each further failure up to
-   * `maxRetryDelayMs`, each wait drawn between half and all of it. A
-   * success, or a request from the peer, ends the backoff. The first
-   * request refused or reset before any answer, or refused because the
-   * peer no longer knows the session (it restarted), is resent at once.
+   * After a failure (a request or stream refused, broken or timed out),
+   * wait this long before opening the next one to that peer (default 50),
+   * doubling with each further failure up to `maxRetryDelayMs`, each wait
+   * drawn between half and all of it. A stream the peer accepts, or a frame
+   * from the peer, ends the backoff. After the first failure since the
+   * last success that may have delivered nothing (a connection refused or
+   * reset, a stream broken off, a session the peer no longer knows), what
+   * was not acknowledged is sent again at once on a new stream.
    */
   retryDelayMs?: number;
   /** The longest wait between two failed requests to a peer (default 1000). */
   maxRetryDelayMs?: number;
-  /** The HTTP client (default: the global `fetch`), e.g. one with a custom CA. */
+  /**
+   * The HTTP client of hellos and snapshots (default: the global `fetch`),
+   * e.g. one with a custom CA. Streams of messages open their own
+   * connections (`node:net`, `node:tls` for `https:` peers, trusting `ca`).
+   */
   fetch?: typeof fetch;
+  /**
+   * PEM certificates of the CAs that sign `https:` peers' certificates, for
+   * the streams (default: the system's); give `fetch` the same.
+   */
+  ca?: string | string[];
   /** A monotonic clock in milliseconds for the backoff (default `performance.now`). */
   clock?: () => number;
   /** Randomness in `[0, 1)` for the backoff's jitter (default `Math.random`). */
@@ -185,19 +222,51 @@ export interface ListenOptions {
 interface OpenSession {
   id: Uint8Array;
   nextSeq: number;
+  /** A stream in it was accepted: the peer knew it then. */
+  used: boolean;
 }
 
-interface PeerQueue {
+/** Frames written on a stream and not yet acknowledged. */
+interface Unacked {
+  seq: number;
+  at: number;
+  messages: Message[];
+}
+
+/** This node's stream of frames to a peer. */
+interface OutStream {
+  session: OpenSession;
+  request: StreamRequest;
+  unacked: Unacked[];
+  unackedMessages: number;
+}
+
+interface PeerLink {
+  /** Messages not framed yet (no stream open, or backing off). */
   queue: Message[];
-  /** A batch whose request failed before any answer: sent next, once. */
-  resend: Message[] | null;
-  inflight: number;
-  /** Requests that failed in a row (the backoff's exponent). */
+  /** Snapshots, each sent alone on its own request. */
+  snapshots: Message[];
+  snapshotInflight: boolean;
+  stream: OutStream | null;
+  /** A hello or a stream is being opened. */
+  opening: boolean;
+  /** A flush is queued for the end of this turn of the event loop. */
+  flushQueued: boolean;
+  /** Failures in a row (the backoff's exponent). */
   failures: number;
+  /** What a failure left unacknowledged was resent once since the last success. */
+  resent: boolean;
   retryAt: number;
   timer: ReturnType<typeof setTimeout> | null;
   session: OpenSession | null;
   hello: Promise<OpenSession> | null;
+}
+
+/** A stream from a peer, as its receiver reads it. */
+interface InStream {
+  peer: NodeId;
+  /** Ends it: stops reading, acknowledges what arrived, closes the answer. */
+  end: () => void;
 }
 
 /**
@@ -235,6 +304,12 @@ export class TransportError extends Error {
   }
 }
 
+/**
+ * A stream the peer had accepted ended or broke off: what it did not
+ * acknowledge may not have arrived.
+ */
+class StreamEndedError extends TransportError {}
+
 function parseId(text: string | null): NodeId | null {
   if (text === null || !/^(0|[1-9][0-9]{0,15})$/.test(text)) return null;
   const n = Number(text);
@@ -242,13 +317,13 @@ function parseId(text: string | null): NodeId | null {
 }
 
 /**
- * Whether a failed request delivered nothing and was not abandoned: a
- * connection refused or reset (`fetch` rejects with a `TypeError`), or a
- * peer that no longer knows the session (it restarted; it read no body).
- * Not a peer's other refusals, nor our own timeout (an `AbortError`, after
- * which the peer may well have the batch).
+ * Whether a failure may have delivered nothing while the peer is up: a
+ * connection refused or reset (`fetch` rejects with a `TypeError`), a
+ * stream broken off, or a peer that no longer knows the session (it
+ * restarted). Not a peer's other refusals, nor our own timeout.
  */
 function undelivered(error: unknown): boolean {
+  if (error instanceof StreamEndedError) return true;
   if (error instanceof TransportError) return error.reason === "session";
   return (error as { name?: unknown } | null)?.name !== "AbortError";
 }
@@ -322,17 +397,22 @@ const KIND_OF_PATH: Record<string, FrameHeader["kind"]> = {
 /**
  * Sends Raft messages to peers over HTTP and receives theirs.
  *
- * Messages to one peer are queued and sent in batches, one request in flight
- * per peer by default: whatever the core emits while a request is in flight
- * goes out in the next one, so appends pipeline without waiting for their
- * acknowledgements. Snapshots travel alone to their own endpoint with a
- * larger size limit. A request that fails before any answer (connection
- * refused or reset), or that the peer refuses because it no longer knows the
- * session (it restarted), is sent once more at once, after `onSendError`
- * (which may look the peer up again); otherwise a failed request drops its
- * messages (Raft resends what matters) and that peer is backed off:
+ * Messages to one peer go out as frames on one long-lived streaming request
+ * (`POST /raft/v3/messages`): what the node hands over in one turn of the
+ * event loop becomes one frame, written at once, whatever is still in
+ * flight, so appends pipeline and no request is paid per batch. The peer
+ * answers the stream with signed acknowledgements. Snapshots travel alone
+ * on their own requests (`/raft/v3/snapshot`) with a larger size limit.
+ *
+ * When a stream fails before the peer accepted it, or breaks off (a
+ * connection refused or reset: a peer that restarted elsewhere; a session
+ * the peer forgot), what it did not acknowledge is sent once more at once
+ * on a new stream, after `onSendError` (which may look the peer up again).
+ * Otherwise (a refusal, a stream left unacknowledged for
+ * `requestTimeoutMs`, the resend failing too) those messages are dropped
+ * (Raft resends what matters) and that peer is backed off:
  * `retryDelayMs`, doubling per failure in a row up to `maxRetryDelayMs`,
- * with jitter, until a request succeeds or the peer is heard from. So a
+ * with jitter, until a stream is accepted or the peer is heard from. So a
  * peer whose name does not resolve (a pod stuck Pending) costs about one
  * lookup a second, not one per heartbeat; call
  * {@linkcode HttpTransport.connect} when a node starts, so that peers
@@ -356,14 +436,16 @@ export class HttpTransport {
   readonly #secrets: readonly string[];
   readonly #maxBody: number;
   readonly #maxSnapshot: number;
-  readonly #maxInflight: number;
   readonly #maxQueue: number;
-  readonly #peers = new Map<NodeId, PeerQueue>();
+  readonly #timeoutMs: number;
+  readonly #peers = new Map<NodeId, PeerLink>();
   readonly #sessions = new SessionTable();
   readonly #slots: BodySlots;
   readonly #clock: () => number;
   readonly #random: () => number;
   readonly #fetch: typeof fetch;
+  /** The stream being read from each peer (a newer one ends the older). */
+  readonly #incoming = new Map<NodeId, InStream>();
   #server: HttpServer | null = null;
   #closed = false;
   readonly #aborts = new Set<AbortController>();
@@ -377,8 +459,8 @@ export class HttpTransport {
     ];
     this.#maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
     this.#maxSnapshot = options.maxSnapshotBytes ?? 256 * 1024 * 1024;
-    this.#maxInflight = options.maxInflight ?? 1;
     this.#maxQueue = options.maxQueue ?? 10_000;
+    this.#timeoutMs = options.requestTimeoutMs ?? 2000;
     this.#slots = new BodySlots(
       options.maxConcurrentBodies ?? 16,
       options.maxConcurrentBodiesPerPeer ?? 4,
@@ -404,9 +486,11 @@ export class HttpTransport {
   }
 
   /**
-   * Handles one request to the `/raft/v2/` endpoints (and refuses the
-   * `/raft/v1/` ones of k8s-operator 0.1.0, naming both wire versions).
-   * Public so that a server of your own can mount it;
+   * Handles one request to the `/raft/v3/` endpoints (and refuses those of
+   * earlier wire versions, naming both). A stream of messages is answered
+   * once its first frame is delivered, with a body of acknowledgements that
+   * ends when the request does; its later frames are read meanwhile. Public
+   * so that a server of your own can mount it;
    * {@linkcode HttpTransport.listen} uses it.
    */
   async handle(request: Request): Promise<Response> {
@@ -416,23 +500,32 @@ export class HttpTransport {
     } catch (error) {
       if (!(error instanceof FrameError)) throw error;
       bytes.cancel();
-      this.#opts.onRefused?.({
-        reason: error.reason,
-        status: error.status,
-        peer: error.peer,
-        message: error.message,
-      });
+      this.#refused(error);
       return refusal(error);
     }
   }
 
+  #refused(error: FrameError): void {
+    this.#opts.onRefused?.({
+      reason: error.reason,
+      status: error.status,
+      peer: error.peer,
+      message: error.message,
+    });
+  }
+
   async #handle(request: Request, bytes: StreamBytes): Promise<Response> {
-    const arrivedAt = tracing() ? performance.now() : 0;
     const path = new URL(request.url).pathname;
-    if (path.startsWith("/raft/v1/")) {
+    for (
+      const [version, prefix, who] of [
+        [LEGACY_WIRE_VERSION, "/raft/v1/", "k8s-operator 0.1.0"],
+        [PREVIOUS_WIRE_VERSION, "/raft/v2/", "unreleased 0.2 builds"],
+      ] as const
+    ) {
+      if (!path.startsWith(prefix)) continue;
       const from = parseId(request.headers.get("x-raft-from"));
       throw new FrameError(
-        `Expected Raft wire format version ${WIRE_VERSION} (POST /raft/v2/…, k8s-operator 0.2 and later), found wire format version ${LEGACY_WIRE_VERSION} (POST ${path}, k8s-operator 0.1.0)${
+        `Expected Raft wire format version ${WIRE_VERSION} (POST /raft/v${WIRE_VERSION}/…), found wire format version ${version} (POST ${path}, ${who})${
           from === null ? "" : ` from node ${from}`
         }: run the same version on every member`,
         { reason: "version", status: 400, peer: from },
@@ -440,10 +533,10 @@ export class HttpTransport {
     }
     const kind = KIND_OF_PATH[path];
     if (kind === undefined) {
-      throw new FrameError(`Expected a path under /raft/v2/, found ${path}`, {
-        reason: "path",
-        status: 404,
-      });
+      throw new FrameError(
+        `Expected a path under /raft/v${WIRE_VERSION}/, found ${path}`,
+        { reason: "path", status: 404 },
+      );
     }
     if (request.method !== "POST") {
       throw new FrameError(`Expected POST, found ${request.method}`, {
@@ -451,11 +544,47 @@ export class HttpTransport {
         status: 405,
       });
     }
+    if (kind === "hello") return await this.#hello(bytes);
+    if (kind === "snapshot") {
+      const { header, messages } = await this.#readFrame(bytes, {
+        kind,
+        alone: true,
+      });
+      this.#deliver(header, messages);
+      return new Response(null, { status: 204 });
+    }
+    return this.#stream(bytes);
+  }
+
+  /**
+   * Reads, checks and decodes one frame of `expect.kind` from `bytes`
+   * (of `expect.peer` in `expect.session`, on a stream past its first);
+   * `alone`: the request must end after it. Throws {@linkcode FrameError}.
+   */
+  async #readFrame(
+    bytes: StreamBytes,
+    expect: {
+      kind: FrameHeader["kind"];
+      alone?: boolean;
+      peer?: NodeId;
+      session?: Uint8Array;
+    },
+  ): Promise<{ header: FrameHeader; messages: Message[] }> {
     const verified = await readHeader(bytes, this.#secrets);
+    const arrivedAt = tracing() ? performance.now() : 0;
     const { header } = verified;
-    this.#checkAddress(header, kind);
-    if (kind === "hello") return await this.#hello(bytes, verified);
-    const snapshot = kind === "snapshot";
+    this.#checkAddress(header, expect.kind);
+    if (
+      expect.session !== undefined &&
+      (header.from !== expect.peer ||
+        hex(header.session) !== hex(expect.session))
+    ) {
+      throw new FrameError(
+        `Expected every frame of a stream from node ${expect.peer} in the session of its first, found one from node ${header.from} in another`,
+        { reason: "malformed", status: 400, peer: header.from },
+      );
+    }
+    const snapshot = expect.kind === "snapshot";
     const limit = snapshot ? this.#maxSnapshot : this.#maxBody;
     if (header.bodyLength > limit) {
       throw new FrameError(
@@ -490,7 +619,7 @@ export class HttpTransport {
       let body: Uint8Array;
       try {
         body = await readBody(bytes, verified);
-        if (!(await bytes.atEnd())) {
+        if (expect.alone && !(await bytes.atEnd())) {
           throw new FrameError(
             `Expected the request to end after a body of ${header.bodyLength} bytes, found more`,
             { reason: "too-large", status: 413, peer: header.from },
@@ -505,20 +634,108 @@ export class HttpTransport {
     } finally {
       this.#slots.give(header.from, snapshot);
     }
-    this.#heardFrom(header.from);
     if (tracing()) {
       const index = tracedIndex(messages);
       if (index >= 0) {
-        trace(this.#opts.id, "arrived", {
-          index,
-          peer: header.from,
-          at: arrivedAt,
-        });
-        trace(this.#opts.id, "verified", { index, peer: header.from });
+        const peer = header.from;
+        trace(this.#opts.id, "arrived", { index, peer, at: arrivedAt });
+        trace(this.#opts.id, "verified", { index, peer });
       }
     }
+    return { header, messages };
+  }
+
+  #deliver(header: FrameHeader, messages: Message[]): void {
+    this.#heardFrom(header.from);
     if (messages.length > 0) this.#opts.onMessages(messages);
-    return new Response(null, { status: 204 });
+  }
+
+  /**
+   * A stream of message frames: the first is read and delivered before the
+   * answer (so a refused first frame is answered with its status), the
+   * rest as they arrive, each acknowledged on the answer's body.
+   */
+  async #stream(bytes: StreamBytes): Promise<Response> {
+    const first = await this.#readFrame(bytes, { kind: "messages" });
+    const { from: peer, session } = first.header;
+    this.#deliver(first.header, first.messages);
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    let top = first.header.seq;
+    let acked = 0;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let ended = false;
+    const ack = () => {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+      if (top <= acked) return;
+      acked = top;
+      controller.enqueue(encodeFrame({
+        kind: "ack",
+        clusterId: this.#opts.clusterId,
+        from: this.#opts.id,
+        to: peer,
+        session,
+        seq: top,
+        nonce: ZERO_ID,
+      }, { bytes: new Uint8Array(0), secret: this.#secrets[0] }));
+    };
+    const stream: InStream = {
+      peer,
+      end: () => {
+        if (ended) return;
+        ended = true;
+        bytes.cancel();
+        try {
+          ack();
+          controller.close();
+        } catch {
+          // The answer was already broken off.
+        }
+        if (this.#incoming.get(peer) === stream) this.#incoming.delete(peer);
+      },
+    };
+    const acks = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        controller = c;
+      },
+      cancel: () => {
+        ended = true;
+        if (timer !== null) clearTimeout(timer);
+        bytes.cancel();
+        if (this.#incoming.get(peer) === stream) this.#incoming.delete(peer);
+      },
+    });
+    // A sender keeps one stream to a peer: a newer one replaces the older,
+    // which is then dead or abandoned (its connection may never report it).
+    this.#incoming.get(peer)?.end();
+    this.#incoming.set(peer, stream);
+    timer = setTimeout(ack, ACK_DELAY_MS);
+    (async () => {
+      try {
+        while (!ended && !(await atBoundaryEnd(bytes))) {
+          const f = await this.#readFrame(bytes, {
+            kind: "messages",
+            peer,
+            session,
+          });
+          if (ended) return;
+          this.#deliver(f.header, f.messages);
+          top = Math.max(top, f.header.seq);
+          timer ??= setTimeout(ack, ACK_DELAY_MS);
+        }
+      } catch (error) {
+        if (!(error instanceof FrameError)) throw error;
+        if (!ended) this.#refused(error);
+      } finally {
+        stream.end();
+      }
+    })().catch((error) => {
+      console.error(`Raft stream from node ${peer} failed:`, error);
+    });
+    return new Response(acks, {
+      status: 200,
+      headers: { "content-type": "application/octet-stream" },
+    });
   }
 
   #checkAddress(header: FrameHeader, kind: FrameHeader["kind"]): void {
@@ -552,11 +769,10 @@ export class HttpTransport {
     }
   }
 
-  async #hello(
-    bytes: StreamBytes,
-    verified: VerifiedHeader,
-  ): Promise<Response> {
+  async #hello(bytes: StreamBytes): Promise<Response> {
+    const verified = await readHeader(bytes, this.#secrets);
     const { header } = verified;
+    this.#checkAddress(header, "hello");
     if (header.bodyLength !== 0) {
       throw new FrameError(
         `Expected an empty hello, found a body of ${header.bodyLength} bytes`,
@@ -630,15 +846,32 @@ export class HttpTransport {
     return messages;
   }
 
-  /** Queues messages for their receivers; never blocks, never throws. */
+  // ------------------------------------------------------------ sending
+
+  /**
+   * Queues messages for their receivers; never blocks, never throws. What
+   * is queued for a peer in one turn of the event loop goes out as one
+   * frame.
+   */
   send(messages: readonly Message[]): void {
     if (this.#closed) return;
     for (const m of messages) {
       const p = this.#peer(m.to);
-      p.queue.push(m);
-      if (p.queue.length > this.#maxQueue) p.queue.shift();
+      if (m.type === "snapshot") {
+        p.snapshots.push(m);
+        if (p.snapshots.length > 1) p.snapshots.shift();
+      } else {
+        p.queue.push(m);
+        if (p.queue.length > this.#maxQueue) p.queue.shift();
+      }
+      if (!p.flushQueued) {
+        p.flushQueued = true;
+        queueMicrotask(() => {
+          p.flushQueued = false;
+          this.#flush(m.to);
+        });
+      }
     }
-    for (const id of new Set(messages.map((m) => m.to))) this.#pump(id);
   }
 
   /**
@@ -661,14 +894,18 @@ export class HttpTransport {
     }
   }
 
-  #peer(id: NodeId): PeerQueue {
+  #peer(id: NodeId): PeerLink {
     let p = this.#peers.get(id);
     if (p === undefined) {
       p = {
         queue: [],
-        resend: null,
-        inflight: 0,
+        snapshots: [],
+        snapshotInflight: false,
+        stream: null,
+        opening: false,
+        flushQueued: false,
         failures: 0,
+        resent: false,
         retryAt: 0,
         timer: null,
         session: null,
@@ -679,52 +916,261 @@ export class HttpTransport {
     return p;
   }
 
-  #pump(id: NodeId): void {
+  /** Frames what is queued for `id` onto its stream, opening one if needed. */
+  #flush(id: NodeId): void {
     const p = this.#peers.get(id);
     if (p === undefined || this.#closed) return;
-    while (
-      p.inflight < this.#maxInflight &&
-      (p.resend !== null || p.queue.length > 0)
-    ) {
-      const wait = p.retryAt - this.#clock();
-      if (wait > 0) {
-        if (p.timer === null) {
-          p.timer = setTimeout(() => {
-            p.timer = null;
-            this.#pump(id);
-          }, wait);
-        }
-        return;
+    if (p.queue.length === 0 && p.snapshots.length === 0) return;
+    const wait = p.retryAt - this.#clock();
+    if (wait > 0) {
+      p.timer ??= setTimeout(() => {
+        p.timer = null;
+        this.#flush(id);
+      }, wait);
+      return;
+    }
+    if (p.snapshots.length > 0 && !p.snapshotInflight) {
+      this.#sendSnapshot(id, p);
+    }
+    if (p.queue.length === 0) return;
+    const s = p.stream;
+    if (s === null) {
+      if (!p.opening) this.#open(id, p);
+      return;
+    }
+    const now = this.#clock();
+    if (s.unacked.length > 0 && now - s.unacked[0].at > this.#timeoutMs) {
+      this.#broken(id, {
+        stream: s,
+        error: new TransportError(
+          `Expected node ${id} to acknowledge frames within ${this.#timeoutMs} ms, found none for ${
+            Math.round(now - s.unacked[0].at)
+          } ms`,
+          0,
+        ),
+      });
+      return;
+    }
+    while (p.queue.length > 0) {
+      const batch = this.#takeBatch(p);
+      const seq = s.session.nextSeq++;
+      const traced = tracing() ? tracedIndex(batch) : -1;
+      if (traced >= 0) {
+        trace(this.#opts.id, "post", { index: traced, peer: id });
       }
-      const resent = p.resend;
-      p.resend = null;
-      const batch = resent ?? this.#takeBatch(p);
-      p.inflight++;
-      this.#post(id, { p, batch }).then(
-        () => {
-          p.inflight--;
-          p.failures = 0;
-          this.#pump(id);
-        },
-        (error) => {
-          p.inflight--;
-          this.#opts.onSendError?.(id, error);
-          if (resent === null && p.failures === 0 && undelivered(error)) {
-            // Refused or reset before any answer (a peer restarted on a new
-            // address, a pooled connection it closed), or a session the
-            // peer forgot (it restarted): the peer got nothing, and a vote
-            // answer dropped here would cost a whole election timeout.
-            // Once, at once, after onSendError had its chance to look the
-            // peer up again; not while the peer keeps failing (a name that
-            // does not resolve would be looked up twice each time).
-            p.resend = batch;
-          } else {
-            p.failures++;
-            p.retryAt = this.#clock() + this.#backoff(p.failures);
-          }
-          this.#pump(id);
-        },
+      s.request.write(encodeFrame({
+        kind: "messages",
+        clusterId: this.#opts.clusterId,
+        from: this.#opts.id,
+        to: id,
+        session: s.session.id,
+        seq,
+        nonce: ZERO_ID,
+      }, { bytes: encodeMessages(batch), secret: this.#secrets[0] }));
+      s.unacked.push({ seq, at: now, messages: batch });
+      s.unackedMessages += batch.length;
+    }
+    if (
+      s.unackedMessages > this.#maxQueue ||
+      s.request.buffered > 4 * this.#maxBody
+    ) {
+      this.#broken(id, {
+        stream: s,
+        error: new TransportError(
+          `Expected node ${id} to keep up, found ${s.unackedMessages} messages unacknowledged`,
+          0,
+        ),
+      });
+    }
+  }
+
+  /** Opens a session if needed, then a stream to `id`. */
+  async #open(id: NodeId, p: PeerLink): Promise<void> {
+    p.opening = true;
+    let session: OpenSession;
+    try {
+      session = await this.#session(id, p);
+    } catch (error) {
+      p.opening = false;
+      this.#broken(id, { stream: null, error });
+      return;
+    }
+    p.opening = false;
+    if (this.#closed || p.stream !== null) return;
+    const base = this.#opts.peerUrl(id);
+    if (base === undefined) {
+      const error = new TransportError(`No address known for node ${id}`, 0);
+      this.#broken(id, { stream: null, error });
+      return;
+    }
+    const request = StreamRequest.open({
+      base,
+      path: MESSAGES_PATH,
+      headers: { "content-type": "application/octet-stream" },
+      ca: this.#opts.ca,
+    });
+    const s: OutStream = {
+      session,
+      request,
+      unacked: [],
+      unackedMessages: 0,
+    };
+    p.stream = s;
+    this.#flush(id);
+    try {
+      const res = await request.response;
+      if (res.status !== 200) {
+        throw await refusedBy(id, {
+          status: res.status,
+          reason: res.headers.get("x-raft-refused") ?? null,
+          text: () => res.text(),
+          path: MESSAGES_PATH,
+        });
+      }
+      if (p.stream !== s) return;
+      p.failures = 0;
+      p.resent = false;
+      session.used = true;
+      await this.#readAcks(id, {
+        stream: s,
+        body: new ReadableStream<Uint8Array>({
+          pull: async (c) => {
+            const piece = await res.read();
+            if (piece === null) c.close();
+            else c.enqueue(piece);
+          },
+        }),
+      });
+      throw new StreamEndedError(
+        `Expected node ${id} to keep its stream open, found it ended`,
+        0,
       );
+    } catch (error) {
+      this.#broken(id, { stream: s, error });
+    }
+  }
+
+  /** Reads `id`'s acknowledgements of stream `s` until the answer ends. */
+  async #readAcks(
+    id: NodeId,
+    from: { stream: OutStream; body: ReadableStream<Uint8Array> | null },
+  ): Promise<void> {
+    const s = from.stream;
+    const bytes = new StreamBytes(from.body);
+    try {
+      while (!(await bytes.atEnd())) {
+        const verified = await readHeader(bytes, this.#secrets);
+        await readBody(bytes, verified);
+        const { header } = verified;
+        if (
+          header.kind !== "ack" || header.clusterId !== this.#opts.clusterId ||
+          header.from !== id || header.to !== this.#opts.id ||
+          hex(header.session) !== hex(s.session.id)
+        ) {
+          throw new TransportError(
+            `Expected node ${id}'s acknowledgements of our stream, found a ${header.kind} frame from node ${header.from} to node ${header.to}`,
+            200,
+            "malformed",
+          );
+        }
+        let acked = 0;
+        while (acked < s.unacked.length && s.unacked[acked].seq <= header.seq) {
+          s.unackedMessages -= s.unacked[acked].messages.length;
+          acked++;
+        }
+        s.unacked.splice(0, acked);
+      }
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      throw new StreamEndedError(
+        `Expected signed acknowledgements from node ${id}, found: ${error.message}`,
+        200,
+        error.reason,
+      );
+    } finally {
+      bytes.cancel();
+    }
+  }
+
+  /**
+   * A stream (or the hello before it) failed: close it; resend what it left
+   * unacknowledged once, at once, when nothing may have arrived and this
+   * is the first failure since a success; otherwise drop it and back off.
+   */
+  #broken(
+    id: NodeId,
+    failure: { stream: OutStream | null; error: unknown },
+  ): void {
+    const { stream: s, error } = failure;
+    const p = this.#peers.get(id);
+    if (p === undefined || (s !== null && p.stream !== s)) return;
+    // What this attempt was to carry: sent and not acknowledged, or queued
+    // for it (not what onSendError below may send).
+    const lost: Message[] = [];
+    if (s !== null) {
+      p.stream = null;
+      s.request.abort();
+      for (const u of s.unacked) lost.push(...u.messages);
+    }
+    lost.push(...p.queue.splice(0));
+    if (this.#closed) return;
+    this.#opts.onSendError?.(id, error);
+    const forgotten = error instanceof TransportError &&
+      error.reason === "session" && s !== null;
+    if (forgotten && p.session === s.session) p.session = null;
+    if (forgotten && s.session.used) {
+      // The peer restarted since it accepted this session: it read nothing
+      // of this stream. A new session, and everything again, at once.
+      p.queue.unshift(...lost);
+    } else if (!p.resent && p.failures === 0 && undelivered(error)) {
+      // Refused or reset before any answer (a peer restarted on a new
+      // address, a pooled connection it closed), broken off, or a session
+      // the peer forgot (it restarted): the peer may have got nothing, and
+      // a vote answer dropped here would cost a whole election timeout.
+      // Once, at once, after onSendError had its chance to look the peer
+      // up again; not while the peer keeps failing (a name that does not
+      // resolve would be looked up twice each time).
+      p.resent = true;
+      p.queue.unshift(...lost);
+    } else {
+      p.failures++;
+      p.retryAt = this.#clock() + this.#backoff(p.failures);
+    }
+    this.#flush(id);
+  }
+
+  /** Sends the next snapshot queued for `id` on its own request. */
+  async #sendSnapshot(id: NodeId, p: PeerLink): Promise<void> {
+    const m = p.snapshots.shift()!;
+    p.snapshotInflight = true;
+    try {
+      const session = await this.#session(id, p);
+      const frame = encodeFrame({
+        kind: "snapshot",
+        clusterId: this.#opts.clusterId,
+        from: this.#opts.id,
+        to: id,
+        session: session.id,
+        seq: session.nextSeq++,
+        nonce: ZERO_ID,
+      }, { bytes: encodeMessages([m]), secret: this.#secrets[0] });
+      try {
+        await this.#request(id, { path: SNAPSHOT_PATH, body: frame });
+      } catch (error) {
+        if (
+          error instanceof TransportError && error.reason === "session" &&
+          p.session === session
+        ) {
+          p.session = null;
+        }
+        throw error;
+      }
+    } catch (error) {
+      // Raft sends the snapshot again after an election timeout.
+      if (!this.#closed) this.#opts.onSendError?.(id, error);
+    } finally {
+      p.snapshotInflight = false;
+      this.#flush(id);
     }
   }
 
@@ -744,17 +1190,14 @@ export class HttpTransport {
     p.retryAt = 0;
     if (p.timer !== null) clearTimeout(p.timer);
     p.timer = null;
-    this.#pump(peer);
+    this.#flush(peer);
   }
 
-  #takeBatch(p: PeerQueue): Message[] {
-    if (p.queue[0].type === "snapshot") return [p.queue.shift()!];
+  #takeBatch(p: PeerLink): Message[] {
     const batch: Message[] = [];
     let size = 8;
     while (p.queue.length > 0) {
-      const next = p.queue[0];
-      if (next.type === "snapshot") break;
-      const s = encodedMessageSize(next);
+      const s = encodedMessageSize(p.queue[0]);
       if (batch.length > 0 && size + s > this.#maxBody) break;
       size += s;
       batch.push(p.queue.shift()!);
@@ -773,10 +1216,7 @@ export class HttpTransport {
     }
     const abort = new AbortController();
     this.#aborts.add(abort);
-    const timer = setTimeout(
-      () => abort.abort(),
-      this.#opts.requestTimeoutMs ?? 2000,
-    );
+    const timer = setTimeout(() => abort.abort(), this.#timeoutMs);
     try {
       const res = await this.#fetch(base + request.path, {
         method: "POST",
@@ -786,23 +1226,12 @@ export class HttpTransport {
       });
       const ok = request.path === HELLO_PATH ? 200 : 204;
       if (res.status === ok) return res;
-      const text = await res.text();
-      if (res.status === 404 && request.path === HELLO_PATH) {
-        throw new TransportError(
-          `Expected node ${id} to speak Raft wire format version ${WIRE_VERSION} (POST ${HELLO_PATH}), found 404: it runs another version, such as k8s-operator 0.1.0 (wire format version ${LEGACY_WIRE_VERSION}), or is no Raft endpoint`,
-          404,
-          "version",
-        );
-      }
-      const refused = res.headers.get("x-raft-refused");
-      const reason = REASONS.has(refused ?? "")
-        ? refused as RefusalReason
-        : null;
-      throw new TransportError(
-        `Expected ${ok} from node ${id}, found ${res.status}: ${text}`,
-        res.status,
-        reason,
-      );
+      throw await refusedBy(id, {
+        status: res.status,
+        reason: res.headers.get("x-raft-refused"),
+        text: () => res.text(),
+        path: request.path,
+      });
     } finally {
       clearTimeout(timer);
       this.#aborts.delete(abort);
@@ -810,7 +1239,7 @@ export class HttpTransport {
   }
 
   /** The session this node sends to `id` in, opening one when there is none. */
-  #session(id: NodeId, p: PeerQueue): Promise<OpenSession> {
+  #session(id: NodeId, p: PeerLink): Promise<OpenSession> {
     if (p.session !== null) return Promise.resolve(p.session);
     p.hello ??= this.#openSession(id).then(
       (session) => {
@@ -873,44 +1302,7 @@ export class HttpTransport {
         "malformed",
       );
     }
-    return { id: header.session, nextSeq: 1 };
-  }
-
-  async #post(
-    id: NodeId,
-    sending: { p: PeerQueue; batch: Message[] },
-  ): Promise<void> {
-    const { p, batch } = sending;
-    const traced = tracing() ? tracedIndex(batch) : -1;
-    if (traced >= 0) trace(this.#opts.id, "post", { index: traced, peer: id });
-    const session = await this.#session(id, p);
-    const snapshot = batch[0].type === "snapshot";
-    const frame = encodeFrame({
-      kind: snapshot ? "snapshot" : "messages",
-      clusterId: this.#opts.clusterId,
-      from: this.#opts.id,
-      to: id,
-      session: session.id,
-      seq: session.nextSeq++,
-      nonce: ZERO_ID,
-    }, { bytes: encodeMessages(batch), secret: this.#secrets[0] });
-    try {
-      await this.#request(id, {
-        path: snapshot ? SNAPSHOT_PATH : MESSAGES_PATH,
-        body: frame,
-      });
-      if (traced >= 0) {
-        trace(this.#opts.id, "posted", { index: traced, peer: id });
-      }
-    } catch (error) {
-      if (
-        error instanceof TransportError && error.reason === "session" &&
-        p.session === session
-      ) {
-        p.session = null;
-      }
-      throw error;
-    }
+    return { id: header.session, nextSeq: 1, used: false };
   }
 
   /** Stops sending and receiving; queued messages are dropped. */
@@ -919,8 +1311,56 @@ export class HttpTransport {
     for (const p of this.#peers.values()) {
       if (p.timer !== null) clearTimeout(p.timer);
       p.queue.length = 0;
+      p.snapshots.length = 0;
+      const s = p.stream;
+      p.stream = null;
+      s?.request.abort();
     }
     for (const a of this.#aborts) a.abort();
+    for (const s of [...this.#incoming.values()]) s.end();
     await this.#server?.shutdown();
   }
+}
+
+/**
+ * Whether a stream has ended between two frames: a sender that closes or
+ * breaks its stream there (a restart, a stream it gave up on) did nothing
+ * wrong. A stream broken off inside a frame is refused as malformed.
+ */
+async function atBoundaryEnd(bytes: StreamBytes): Promise<boolean> {
+  try {
+    return await bytes.atEnd();
+  } catch (error) {
+    if (error instanceof FrameError) return true;
+    throw error;
+  }
+}
+
+/** The error a peer's refusal (not the expected status) stands for. */
+async function refusedBy(
+  id: NodeId,
+  answer: {
+    status: number;
+    reason: string | null;
+    text: () => Promise<string>;
+    path: string;
+  },
+): Promise<TransportError> {
+  const { status, path } = answer;
+  const text = await answer.text();
+  if (status === 404 && path === HELLO_PATH) {
+    return new TransportError(
+      `Expected node ${id} to speak Raft wire format version ${WIRE_VERSION} (POST ${HELLO_PATH}), found 404: it runs another version, such as k8s-operator 0.1.0 (wire format version ${LEGACY_WIRE_VERSION}) or an unreleased 0.2 build (version ${PREVIOUS_WIRE_VERSION}), or is no Raft endpoint`,
+      404,
+      "version",
+    );
+  }
+  const reason = REASONS.has(answer.reason ?? "")
+    ? answer.reason as RefusalReason
+    : null;
+  return new TransportError(
+    `Expected node ${id} to accept, found ${status}: ${text}`,
+    status,
+    reason,
+  );
 }
