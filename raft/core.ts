@@ -383,6 +383,10 @@ export class RaftCore {
   #probeFloor = 0;
   /** Bootstrap leader: its peers voted pristine, so their logs are empty. */
   #peersEmpty = false;
+  /** A leader owes its followers the entries proposed since the last Ready. */
+  #appendsDue = false;
+  /** A leader owes its followers a commit index that moved. */
+  #commitDue = false;
   /** Bootstrap candidate: the incarnations it asked for votes, by node. */
   #bootstrapPeers: Map<NodeId, number> | null = null;
   /**
@@ -791,6 +795,7 @@ export class RaftCore {
   /** `true` when {@linkcode RaftCore.ready} has something to hand out. */
   hasReady(): boolean {
     return this.#incarnationToSave !== null || this.#messages.length > 0 ||
+      this.#appendsDue || this.#commitDue ||
       this.#log.hasUnstable() ||
       this.#pendingSnapshot !== null || this.#log.committed > this.#applying ||
       !sameSoft(this.#softState(), this.#prevSoft) ||
@@ -809,6 +814,7 @@ export class RaftCore {
    * it (storage drops the entries it covers).
    */
   ready(): Ready {
+    this.#flushReplication();
     const soft = this.#softState();
     const hard = this.#hardState();
     const snapshot = this.#pendingSnapshot;
@@ -1031,6 +1037,7 @@ export class RaftCore {
   }
 
   #becomeFollower(term: number, leader: NodeId | null): void {
+    this.#flushReplication();
     this.#reset(term);
     this.#role = "follower";
     this.#leader = leader;
@@ -1561,7 +1568,7 @@ export class RaftCore {
       pr.freeTo(m.index);
     }
     if (this.#maybeCommit()) {
-      this.#broadcastAppend();
+      this.#commitDue = true;
       this.#stepDownIfRemoved();
       if (this.#role !== "leader") return;
     } else {
@@ -1600,8 +1607,31 @@ export class RaftCore {
     this.#log.truncateAndAppend([entry]);
     if (type === "confChange" || type === "bootstrap") this.#recomputeConf();
     if (this.#maybeCommit()) this.#stepDownIfRemoved();
-    if (this.#role === "leader") this.#broadcastAppend();
+    if (this.#role !== "leader") return index;
+    // Proposals wait for the next Ready, so that those made meanwhile go
+    // out in one append per follower (and are acknowledged once).
+    if (type === "normal") this.#appendsDue = true;
+    else this.#broadcastAppend();
     return index;
+  }
+
+  /**
+   * Sends what a leader deferred to the next Ready: the entries proposed
+   * since the last one, and a commit index that moved.
+   */
+  #flushReplication(): void {
+    const commit = this.#commitDue;
+    if (!this.#appendsDue && !commit) return;
+    this.#appendsDue = false;
+    this.#commitDue = false;
+    if (this.#role !== "leader") return;
+    for (const id of this.#progress.keys()) {
+      // Up to the follower's window of appends in flight; an empty one
+      // only to carry the commit index.
+      if (this.#sendAppend(id, false)) {
+        while (this.#sendAppend(id, false));
+      } else if (commit) this.#sendAppend(id, true);
+    }
   }
 
   #maybeCommit(): boolean {
