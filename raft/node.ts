@@ -10,6 +10,7 @@ import { RaftCore } from "./core.ts";
 import type { CoreStatus } from "./core.ts";
 import { NotLeaderError, RaftError } from "./errors.ts";
 import type { StateMachine } from "./kv.ts";
+import { isReplication, replicatesEarly } from "./_ready.ts";
 import { trace, tracedIndex, tracing } from "./_trace.ts";
 import type { Storage } from "./storage.ts";
 import type {
@@ -865,7 +866,10 @@ export class RaftNode {
       await this.#storage.compact(rd.snapshot);
     }
     // A leader sends its appends while it writes them (Raft §10.2.1).
-    const early = this.#mayReplicateEarly(rd);
+    const early = replicatesEarly(rd, {
+      leader: this.#role === "leader",
+      saved: this.#savedHard,
+    });
     if (early) this.#sendMessages(rd.messages.filter(isReplication));
     if (
       restore || rd.entries.length > 0 || rd.hardState !== null ||
@@ -926,31 +930,6 @@ export class RaftNode {
     this.#send(messages);
   }
 
-  /**
-   * Whether this Ready's replication messages (appends, heartbeats,
-   * snapshots, `timeoutNow`) may leave before its write is on disk, as
-   * Raft §10.2.1 allows a leader: they depend on nothing this write adds.
-   * They carry the leader's term, already on disk (it was written before
-   * the vote requests that won it), and the leader's log, which a follower
-   * may hold before the leader does: an entry counts as committed only once
-   * a quorum acknowledged it, and the leader's own copy counts only once
-   * its write is done (this loop steps no acknowledgement before the write
-   * it follows has finished). Not when the write changes the term or the
-   * vote, carries a new incarnation or a snapshot, or when the commit index
-   * the messages carry covers entries of this very write (a single voter
-   * commits its entries alone): then everything waits for the disk.
-   */
-  #mayReplicateEarly(rd: Ready): boolean {
-    if (this.#role !== "leader" || rd.softState !== null) return false;
-    if (rd.incarnation !== undefined || rd.snapshot !== null) return false;
-    const hs = rd.hardState;
-    if (hs === null) return true;
-    if (hs.term !== this.#savedHard.term || hs.vote !== this.#savedHard.vote) {
-      return false;
-    }
-    return rd.entries.length === 0 || hs.commit < rd.entries[0].index;
-  }
-
   #onSoftState(
     soft: { role: Role; term: number; leader: NodeId | null },
   ): void {
@@ -996,12 +975,6 @@ export class RaftNode {
   get failure(): Error | null {
     return this.#failure;
   }
-}
-
-/** A leader's messages that replicate its log (see `#mayReplicateEarly`). */
-function isReplication(m: Message): boolean {
-  return m.type === "append" || m.type === "heartbeat" ||
-    m.type === "snapshot" || m.type === "timeoutNow";
 }
 
 /** A positive 53-bit integer from the platform's cryptographic source. */

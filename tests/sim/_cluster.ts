@@ -1,8 +1,12 @@
 /**
  * A simulated cluster: cores, their stores and state machines, one network,
  * one logical clock. Every write a core asks for is made before its messages
- * leave, as a runtime node does, and every write, apply and role is shown to
- * the {@linkcode Checker}.
+ * leave, as a runtime node does, except a leader's appends: those leave
+ * before the write, as `RaftNode` sends them (Raft §10.2.1, the same rule,
+ * `raft/_ready.ts`), and the write completes one to three ticks later unless
+ * the node crashes first (meanwhile the node steps no message and takes no
+ * client call, as `RaftNode` queues them). Every write, apply and role is
+ * shown to the {@linkcode Checker}.
  *
  * @module
  */
@@ -15,6 +19,7 @@ import type {
   Ready,
   Role,
 } from "../../raft/types.ts";
+import { isReplication, replicatesEarly } from "../../raft/_ready.ts";
 import { chainDigest, decodeDigest, encodeDigest } from "./_digest.ts";
 import { Checker, SimViolation } from "./_invariants.ts";
 import type { LeaderView } from "./_invariants.ts";
@@ -146,6 +151,16 @@ export class SimNode {
   term = 0;
   commit = 0;
   conf: ConfState = { voters: [], learners: [] };
+  /**
+   * A leader's Ready whose appends went out before its write, as
+   * `RaftNode` sends them (Raft §10.2.1): the write completes at tick
+   * `pendingUntil` (one to three ticks on), unless the node crashes first
+   * and loses it.
+   */
+  pending: Ready | null = null;
+  pendingUntil = 0;
+  /** Messages that arrived while a write was pending, stepped after it. */
+  inbox: Message[] = [];
 
   /** A node with an empty store. */
   constructor(id: NodeId) {
@@ -168,6 +183,8 @@ export interface ClusterStats {
   crashes: number;
   /** Crashes that lost the node's store (disk loss). */
   wipes: number;
+  /** Crashes of a leader between sending its appends and writing them. */
+  crashesBeforeWrite: number;
   /** Times every node lost its store at once. */
   wipeAlls: number;
   /** Snapshots taken by compaction. */
@@ -192,6 +209,7 @@ export class Cluster {
     applied: 0,
     crashes: 0,
     wipes: 0,
+    crashesBeforeWrite: 0,
     wipeAlls: 0,
     compactions: 0,
     snapshotsInstalled: 0,
@@ -272,6 +290,9 @@ export class Cluster {
     if (!node.live) return;
     node.core = null;
     node.role = "follower";
+    if (node.pending !== null) this.stats.crashesBeforeWrite++;
+    node.pending = null;
+    node.inbox = [];
     this.stats.crashes++;
     this.#trace(`crash ${id}`);
   }
@@ -401,16 +422,41 @@ export class Cluster {
     this.now++;
     this.checker.tick = this.now;
     for (const node of this.live()) {
+      if (node.pending !== null && node.pendingUntil <= this.now) {
+        this.#complete(node);
+      }
+    }
+    for (const node of this.live()) {
       this.#guard(node, "tick()", (c) => c.tick());
-      this.#process(node);
+      if (node.pending === null) this.#process(node);
     }
     for (const message of this.network.due(this.now)) {
       const node = this.nodes.get(message.to);
       if (node === undefined || !node.live) continue;
-      this.#guard(node, `step(${message.type})`, (c) => c.step(message));
-      this.#process(node);
+      this.#deliver(node, message);
     }
     this.#checkLeases();
+  }
+
+  /** Steps `message` on `node`, or queues it while a write is pending. */
+  #deliver(node: SimNode, message: Message): void {
+    if (node.pending !== null) {
+      node.inbox.push(message);
+      return;
+    }
+    this.#guard(node, `step(${message.type})`, (c) => c.step(message));
+    this.#process(node);
+  }
+
+  /** Completes a node's pending write, then steps what waited for it. */
+  #complete(node: SimNode): void {
+    const ready = node.pending!;
+    node.pending = null;
+    this.#handle(node, ready, { sentEarly: true });
+    this.#guard(node, "advance()", (c) => c.advance());
+    this.#maybeCompact(node);
+    this.#process(node);
+    for (const message of node.inbox.splice(0)) this.#deliver(node, message);
   }
 
   /**
@@ -452,7 +498,22 @@ export class Cluster {
         );
       }
       const ready = this.#guard(node, "ready()", (c) => c.ready());
-      this.#handle(node, ready);
+      if (
+        ready.entries.length > 0 &&
+        replicatesEarly(ready, {
+          leader: node.role === "leader",
+          saved: node.store.hardState,
+        })
+      ) {
+        // As RaftNode: the appends leave now, the write completes later.
+        for (const m of ready.messages.filter(isReplication)) {
+          this.network.send(m, this.now);
+        }
+        node.pending = ready;
+        node.pendingUntil = this.now + this.#prng.range(1, 3);
+        break;
+      }
+      this.#handle(node, ready, { sentEarly: false });
       this.#guard(node, "advance()", (c) => c.advance());
       this.#maybeCompact(node);
     }
@@ -478,7 +539,7 @@ export class Cluster {
     });
   }
 
-  #handle(node: SimNode, ready: Ready): void {
+  #handle(node: SimNode, ready: Ready, options: { sentEarly: boolean }): void {
     const { store } = node;
     const wasLeader = node.role === "leader" &&
       (ready.softState === null ||
@@ -539,6 +600,7 @@ export class Cluster {
       store.hardState = { ...ready.hardState };
     }
     for (const message of ready.messages) {
+      if (options.sentEarly && isReplication(message)) continue;
       if (message.from !== node.id) {
         this.checker.fail(
           "core error",
@@ -633,7 +695,8 @@ export class Cluster {
   /** Tries a client call on a node; an expected refusal returns `null`. */
   #client<T>(id: NodeId, what: string, fn: (core: SimCore) => T): T | null {
     const node = this.#node(id);
-    if (node.core === null) return null;
+    // A node whose write is pending takes no call (RaftNode queues it).
+    if (node.core === null || node.pending !== null) return null;
     const core = node.core;
     let result: T;
     try {
