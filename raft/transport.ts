@@ -1003,12 +1003,19 @@ export class HttpTransport {
       this.#broken(id, { stream: null, error });
       return;
     }
-    const request = StreamRequest.open({
-      base,
-      path: MESSAGES_PATH,
-      headers: { "content-type": "application/octet-stream" },
-      ca: this.#opts.ca,
-    });
+    let request: StreamRequest;
+    try {
+      request = StreamRequest.open({
+        base,
+        path: MESSAGES_PATH,
+        headers: { "content-type": "application/octet-stream" },
+        ca: this.#opts.ca,
+      });
+    } catch (error) {
+      // A peer URL that does not parse, a TLS option node:tls refuses.
+      this.#broken(id, { stream: null, error });
+      return;
+    }
     const s: OutStream = {
       session,
       request,
