@@ -10,12 +10,13 @@ import { RaftCore } from "./core.ts";
 import type { CoreStatus } from "./core.ts";
 import { NotLeaderError, RaftError } from "./errors.ts";
 import type { StateMachine } from "./kv.ts";
-import { isReplication, replicatesEarly } from "./_ready.ts";
+import { replicatesEarly } from "./_ready.ts";
 import { trace, tracedIndex, tracing } from "./_trace.ts";
 import type { Storage } from "./storage.ts";
 import type {
   ConfChange,
   ConfState,
+  Entry,
   HardState,
   Message,
   NodeId,
@@ -310,6 +311,10 @@ export class RaftNode {
   #lastTickAt: number;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #running: Promise<void> | null = null;
+  /** The writes handed to storage, in order (see `#write`). */
+  #writes: Promise<void> = Promise.resolve();
+  /** A leader's write queued behind another and not started yet. */
+  #behind: { entries: Entry[]; hardState: HardState | null } | null = null;
   #stopped = false;
   #applied: number;
   #snapshotIndex: number;
@@ -690,6 +695,7 @@ export class RaftNode {
     for (const w of this.#waiters.splice(0)) w.reject(error);
     this.#setLease(-Infinity);
     this.#election?.setRole("follower", this.#term, { leader: null });
+    await this.#writes;
     await this.#storage.close();
   }
 
@@ -840,61 +846,128 @@ export class RaftNode {
       if (!this.#core.hasReady()) break;
       const rd = this.#core.ready();
       try {
-        await this.#handle(rd);
+        if (this.#writeBehind(rd)) {
+          this.#core.advance({ persisted: false });
+        } else {
+          await this.#handle(rd);
+          this.#core.advance();
+        }
       } catch (error) {
         this.#fail(error as Error);
         return;
       }
-      this.#core.advance();
       this.#maybeCompact();
     }
   }
 
-  async #handle(rd: Ready): Promise<void> {
-    const traced = tracing() && rd.entries.length > 0
-      ? rd.entries[rd.entries.length - 1].index
-      : -1;
-    if (traced >= 0) trace(this.id, "ready", { index: traced });
-    if (tracing() && rd.committedEntries.length > 0) {
+  /**
+   * Writes in order: each starts once the one before it is done, and none
+   * after one failed.
+   */
+  #write(write: () => Promise<void> | void): Promise<void> {
+    const done = this.#writes.then(() => {
+      if (this.#failure !== null) throw this.#failure;
+      return write();
+    });
+    this.#writes = done.catch(() => {});
+    return done;
+  }
+
+  #traceReady(rd: Ready): number {
+    if (!tracing()) return -1;
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined) trace(this.id, "ready", { index: last.index });
+    if (rd.committedEntries.length > 0) {
       trace(this.id, "committed", {
         index: rd.committedEntries[rd.committedEntries.length - 1].index,
       });
     }
+    return last?.index ?? -1;
+  }
+
+  /**
+   * A leader's Ready whose messages depend on nothing its write adds
+   * (`replicatesEarly`): it is sent and its committed entries applied at
+   * once, and the loop goes on while the write completes behind it, so
+   * what is proposed and acknowledged meanwhile is handled without waiting
+   * for the disk. The core counts the written entries for the leader only
+   * once the write is done (`markPersisted`), so nothing commits on the
+   * strength of a copy that is not on disk. `false`: the Ready is handled
+   * in order instead (persist, send, apply).
+   */
+  #writeBehind(rd: Ready): boolean {
+    if (
+      !replicatesEarly(rd, {
+        leader: this.#role === "leader",
+        saved: this.#savedHard,
+      })
+    ) return false;
+    this.#traceReady(rd);
+    this.#sendMessages(rd.messages);
+    const { hardState, entries } = rd;
+    if (this.#behind !== null) {
+      // A write is queued and not started: this one joins it (group commit).
+      this.#behind.entries.push(...entries);
+      if (hardState !== null) this.#behind.hardState = hardState;
+    } else if (entries.length > 0 || hardState !== null) {
+      const batch = { entries: [...entries], hardState };
+      this.#behind = batch;
+      this.#write(() => {
+        this.#behind = null;
+        return this.#storage.save({ ...batch, snapshot: null });
+      }).then(
+        () => {
+          if (batch.hardState !== null) this.#savedHard = batch.hardState;
+          const last = batch.entries[batch.entries.length - 1];
+          if (last === undefined) return;
+          if (tracing()) trace(this.id, "saved", { index: last.index });
+          this.#enqueue(() =>
+            this.#core.markPersisted({ index: last.index, term: last.term })
+          );
+        },
+        (error) => this.#fail(error as Error),
+      );
+    }
+    this.#apply(rd);
+    return true;
+  }
+
+  async #handle(rd: Ready): Promise<void> {
+    const traced = this.#traceReady(rd);
     const restore = rd.snapshot !== null &&
       rd.snapshot.metadata.index > this.#applied;
     if (rd.snapshot !== null && !restore) {
-      await this.#storage.compact(rd.snapshot);
+      const snapshot = rd.snapshot;
+      await this.#write(() => this.#storage.compact(snapshot));
     }
-    // A leader sends its appends while it writes them (Raft §10.2.1).
-    const early = replicatesEarly(rd, {
-      leader: this.#role === "leader",
-      saved: this.#savedHard,
-    });
-    if (early) this.#sendMessages(rd.messages.filter(isReplication));
     if (
       restore || rd.entries.length > 0 || rd.hardState !== null ||
       rd.incarnation !== undefined
     ) {
-      await this.#storage.save({
+      const write = {
         ...(rd.incarnation === undefined
           ? {}
           : { incarnation: rd.incarnation }),
         hardState: rd.hardState,
         entries: rd.entries,
         snapshot: restore ? rd.snapshot : null,
-      });
+      };
+      await this.#write(() => this.#storage.save(write));
       if (traced >= 0) trace(this.id, "saved", { index: traced });
       if (rd.hardState !== null) this.#savedHard = rd.hardState;
     }
-    this.#sendMessages(
-      early ? rd.messages.filter((m) => !isReplication(m)) : rd.messages,
-    );
+    this.#sendMessages(rd.messages);
     if (restore) {
       this.#sm.restore(rd.snapshot!.data);
       this.#applied = rd.snapshot!.metadata.index;
       this.#snapshotIndex = this.#applied;
     }
     if (rd.softState !== null) this.#onSoftState(rd.softState);
+    this.#apply(rd);
+  }
+
+  /** Applies the Ready's committed entries and answers who waited for them. */
+  #apply(rd: Ready): void {
     for (const e of rd.committedEntries) {
       if (e.index <= this.#applied) continue;
       let result: unknown = undefined;
@@ -961,6 +1034,7 @@ export class RaftNode {
 
   /** A storage failure: the node can no longer keep its promises, so it stops. */
   #fail(error: Error): void {
+    if (this.#failure !== null) return;
     this.#failure = error;
     this.#stopped = true;
     if (this.#timer !== null) clearTimeout(this.#timer);

@@ -446,6 +446,8 @@ export class HttpTransport {
   readonly #fetch: typeof fetch;
   /** The stream being read from each peer (a newer one ends the older). */
   readonly #incoming = new Map<NodeId, InStream>();
+  /** Request bodies being read by `handle` (cancelled by `close`). */
+  readonly #reading = new Set<StreamBytes>();
   #server: HttpServer | null = null;
   #closed = false;
   readonly #aborts = new Set<AbortController>();
@@ -495,6 +497,7 @@ export class HttpTransport {
    */
   async handle(request: Request): Promise<Response> {
     const bytes = new StreamBytes(request.body);
+    this.#reading.add(bytes);
     try {
       return await this.#handle(request, bytes);
     } catch (error) {
@@ -502,6 +505,8 @@ export class HttpTransport {
       bytes.cancel();
       this.#refused(error);
       return refusal(error);
+    } finally {
+      this.#reading.delete(bytes);
     }
   }
 
@@ -1325,6 +1330,7 @@ export class HttpTransport {
     }
     for (const a of this.#aborts) a.abort();
     for (const s of [...this.#incoming.values()]) s.end();
+    for (const bytes of this.#reading) bytes.cancel();
     await this.#server?.shutdown();
   }
 }

@@ -239,7 +239,57 @@ describe("RaftNode on fake time", () => {
     ]]);
   });
 
-  it("sends a leader's appends while its own write is pending, and commits only once that write is done (Raft §10.2.1)", async () => {
+  it("sends a leader's appends while its own write is pending, and counts its own copy only once written (Raft §10.2.1)", async () => {
+    const gate = new Gate();
+    const storages = [0, 1, 2].map(() => new Holdable(gate));
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: storages[id] });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const l = net.members.get(leader)!;
+    const [a, b] = [0, 1, 2].filter((id) => id !== leader);
+    const sent: Message[] = [];
+    const deliver = net.deliver.bind(net);
+    net.deliver = (ms) => {
+      sent.push(...ms);
+      deliver(ms);
+    };
+    // Follower b's acknowledgements are held: only a answers.
+    net.route = (m) =>
+      m.from === b && m.type === "appendResp" ? "hold" : "deliver";
+    storages[leader].holding = true;
+    let applied = false;
+    const put = l.node.propose(new TextEncoder().encode("x")).then(() =>
+      applied = true
+    );
+    await settle();
+    const index = l.node.status().lastIndex;
+    assert.equal(gate.pending, 1, "the leader's write is pending");
+    const appends = sent.filter((m) =>
+      m.type === "append" && m.entries.some((e) => e.index === index)
+    );
+    assert.equal(appends.length, 2, "both followers were sent the entry");
+    await advance(20, 1);
+    assert.ok(
+      sent.some((m) =>
+        m.from === a && m.type === "appendResp" && m.index >= index
+      ),
+      "follower a acknowledged it",
+    );
+    assert.equal(applied, false, "not applied before the leader's write");
+    assert.ok(l.node.status().commit < index, "not committed either");
+    assert.ok(
+      sent.every((m) => m.commit < index),
+      "no message carried a commit index covering it",
+    );
+    storages[leader].holding = false;
+    gate.release();
+    await put;
+    assert.ok(l.node.status().commit >= index);
+  });
+
+  it("goes on while its own write is pending: two followers' copies commit an entry, and the next proposal leaves at once", async () => {
     const gate = new Gate();
     const storages = [0, 1, 2].map(() => new Holdable(gate));
     for (const id of [0, 1, 2]) {
@@ -255,32 +305,24 @@ describe("RaftNode on fake time", () => {
       deliver(ms);
     };
     storages[leader].holding = true;
-    let applied = false;
-    const put = l.node.propose(new TextEncoder().encode("x")).then(() =>
-      applied = true
-    );
+    const first = l.node.propose(new TextEncoder().encode("x"));
     await settle();
     const index = l.node.status().lastIndex;
-    assert.equal(gate.pending, 1, "the leader's write is pending");
-    const appends = sent.filter((m) =>
-      m.type === "append" && m.entries.some((e) => e.index === index)
-    );
-    assert.equal(appends.length, 2, "both followers were sent the entry");
-    await advance(20, 1);
+    await first; // committed and applied on the followers' copies
+    assert.equal(gate.pending, 1, "the leader's own write is still pending");
+    const second = l.node.propose(new TextEncoder().encode("y"));
+    await settle();
     assert.ok(
-      sent.some((m) => m.type === "appendResp" && m.index >= index),
-      "a follower acknowledged it",
+      sent.some((m) =>
+        m.type === "append" && m.entries.some((e) => e.index === index + 1)
+      ),
+      "the next entry was sent without waiting for the disk",
     );
-    assert.equal(applied, false, "not applied before the leader's write");
-    assert.ok(l.node.status().commit < index, "not committed either");
-    assert.ok(
-      sent.every((m) => m.commit < index),
-      "no message carried a commit index covering it",
-    );
+    await second;
     storages[leader].holding = false;
     gate.release();
-    await put;
-    assert.ok(l.node.status().commit >= index);
+    await settle();
+    assert.equal(gate.pending, 0);
   });
 
   it("sends a vote and a new term only once they are written, even on a leader", async () => {
