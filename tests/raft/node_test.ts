@@ -325,6 +325,42 @@ describe("RaftNode on fake time", () => {
     assert.equal(gate.pending, 0);
   });
 
+  it("writes what the leader hands over while its write is pending in one write (group commit)", async () => {
+    const gate = new Gate();
+    const storages = [0, 1, 2].map(() => new Holdable(gate));
+    for (const id of [0, 1, 2]) {
+      await net.add(id, { storage: storages[id] });
+    }
+    await advance(3000);
+    const [leader] = net.leaders();
+    const l = net.members.get(leader)!;
+    const writes: number[][] = [];
+    const save = storages[leader].save.bind(storages[leader]);
+    storages[leader].save = (write) => {
+      if (write.entries.length > 0) {
+        writes.push(write.entries.map((e) => e.index));
+      }
+      return save(write);
+    };
+    storages[leader].holding = true;
+    const first = l.node.propose(new TextEncoder().encode("a"));
+    await settle();
+    const index = l.node.status().lastIndex;
+    const more = [];
+    for (const text of ["b", "c", "d"]) {
+      more.push(l.node.propose(new TextEncoder().encode(text)));
+      await settle(); // each in a turn of its own: a Ready each
+    }
+    await Promise.all([first, ...more]); // the followers' copies commit them
+    storages[leader].holding = false;
+    gate.release();
+    await settle();
+    assert.deepEqual(writes, [
+      [index],
+      [index + 1, index + 2, index + 3],
+    ]);
+  });
+
   it("sends a vote and a new term only once they are written, even on a leader", async () => {
     const gate = new Gate();
     const storages = [0, 1, 2].map(() => new Holdable(gate));
