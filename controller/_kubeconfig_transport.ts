@@ -10,15 +10,29 @@
  * CA, certificate or key bytes changed; one refresh runs at a time and
  * every request waiting for it shares it.
  *
+ * It speaks HTTP/1.1 only. undici offers HTTP/2 by default, and Deno's
+ * HTTP/2 client crashes the process (SIGSEGV, an nghttp2 assertion) when
+ * the API server closes a session, as it does on every restart, rollout or
+ * `--goaway-chance` draw. So client-node's dispatcher factory is replaced,
+ * while `applySecurityAuthentication` runs, by one that builds the same
+ * dispatcher (same TLS material, proxy and keep-alive) with HTTP/2 off: a
+ * subclass that wraps the dispatcher it finds wraps this one.
+ *
  * @module
  */
 import { Buffer } from "node:buffer";
 import {
+  type Cluster,
   HttpMethod,
   type KubeConfig,
   RequestContext,
 } from "@kubernetes/client-node";
-import { type Dispatcher, fetch as undiciFetch } from "undici";
+import {
+  Agent,
+  type Dispatcher,
+  fetch as undiciFetch,
+  ProxyAgent,
+} from "undici";
 import type { Clock } from "./clock.ts";
 
 /** What one request needs besides its URL. */
@@ -126,15 +140,22 @@ export class KubeConfigTransport {
           ? Buffer.from(value.data).toString("base64")
           : value,
     );
-    // Headers and dispatcher exactly as client-node makes them (proxies,
-    // SOCKS, and a subclass that overrides applySecurityAuthentication).
+    // Headers and dispatcher as client-node makes them (proxies, SOCKS,
+    // and a subclass that overrides applySecurityAuthentication), but over
+    // HTTP/1.1 (see the module's comment).
     const cluster = this.#kubeConfig.getCurrentCluster();
     const context = new RequestContext(
       cluster?.server ?? "https://localhost",
       HttpMethod.GET,
     );
-    await this.#kubeConfig.applySecurityAuthentication(context);
-    const candidate = context.getDispatcher() as Dispatcher | undefined;
+    await this.#kubeConfig.applySecurityAuthentication.call(
+      http1Only(this.#kubeConfig),
+      context,
+    );
+    // No dispatcher at all (a subclass removed it): undici's global one
+    // would offer HTTP/2, so one of ours.
+    const candidate = (context.getDispatcher() as Dispatcher | undefined) ??
+      new Agent({ allowH2: false });
     if (!this.#built || tlsKey !== this.#tlsKey) {
       const previous = this.#dispatcher;
       this.#dispatcher = candidate;
@@ -150,4 +171,49 @@ export class KubeConfigTransport {
     this.#refreshedAt = this.#clock.now();
     this.#stale = false;
   }
+}
+
+type DispatcherFactory = (
+  cluster: Cluster | null,
+  agentOptions: Parameters<KubeConfig["createDispatcherOptions"]>[1],
+) => Dispatcher | undefined;
+
+/**
+ * `kubeConfig` as its `applySecurityAuthentication` sees it: client-node
+ * builds the dispatcher by calling `this.createDispatcher(cluster,
+ * options)`, which here builds, from client-node's public
+ * `createDispatcherOptions`, the dispatcher client-node would (the same TLS
+ * options, proxy and keep-alive) with HTTP/2 off. Everything else is the
+ * KubeConfig's own.
+ */
+function http1Only(kubeConfig: KubeConfig): KubeConfig {
+  const original = Reflect.get(kubeConfig, "createDispatcher") as
+    | DispatcherFactory
+    | undefined;
+  const createDispatcher: DispatcherFactory = (cluster, agentOptions) => {
+    const options = kubeConfig.createDispatcherOptions(cluster, agentOptions);
+    switch (options.type) {
+      case "agent":
+        return new Agent({ connect: options.connect, allowH2: false });
+      case "proxy":
+        return new ProxyAgent({
+          uri: options.uri,
+          requestTls: options.requestTls,
+          connect: options.connect,
+          allowH2: false,
+        });
+      case "none":
+        return new Agent({ allowH2: false });
+      case "socks":
+        // client-node's SOCKS connector opens TLS without ALPN, so the
+        // server cannot choose HTTP/2; it is not exported to rebuild.
+        return original?.call(kubeConfig, cluster, agentOptions);
+    }
+  };
+  return new Proxy(kubeConfig, {
+    get: (target, key, receiver) =>
+      key === "createDispatcher"
+        ? createDispatcher
+        : Reflect.get(target, key, receiver),
+  });
 }
