@@ -64,7 +64,6 @@ export class KubeConfigTransport {
   #refreshedAt = -Infinity;
   #stale = true;
   #refreshing: Promise<void> | undefined;
-  #built = false;
 
   constructor(
     kubeConfig: KubeConfig,
@@ -85,6 +84,14 @@ export class KubeConfigTransport {
     // The last step before the network: no await between the fence check
     // and undici taking the request.
     init.checkFence?.();
+    // Built by the first refresh, which the first request always runs.
+    const base = this.#dispatcher as Dispatcher;
+    let fenced: { error: unknown } | undefined;
+    // And once more when undici starts writing it to a connection, which
+    // may be a TLS handshake later: the lease may end in between.
+    const dispatcher = init.checkFence
+      ? checkedAtWrite(base, init.checkFence, (error) => fenced = { error })
+      : base;
     let response;
     try {
       response = await undiciFetch(url, {
@@ -92,9 +99,10 @@ export class KubeConfigTransport {
         headers: { ...this.#headers, ...init.headers },
         body: init.body,
         signal: init.signal,
-        dispatcher: this.#dispatcher,
+        dispatcher,
       });
     } catch (error) {
+      if (fenced) throw fenced.error;
       // No answer at all: perhaps a handshake refused by a rotated CA or
       // client certificate. Read the material again before the next one.
       if (!init.signal?.aborted) this.#stale = true;
@@ -156,16 +164,15 @@ export class KubeConfigTransport {
     // would offer HTTP/2, so one of ours.
     const candidate = (context.getDispatcher() as Dispatcher | undefined) ??
       new Agent({ allowH2: false });
-    if (!this.#built || tlsKey !== this.#tlsKey) {
+    if (this.#dispatcher === undefined || tlsKey !== this.#tlsKey) {
       const previous = this.#dispatcher;
       this.#dispatcher = candidate;
       this.#tlsKey = tlsKey;
-      this.#built = true;
       // Requests in flight (a long watch) finish on the old connections.
       previous?.close().catch(() => {});
     } else {
       // Same material: keep the pool and its open connections.
-      candidate?.close().catch(() => {});
+      candidate.close().catch(() => {});
     }
     this.#headers = context.getHeaders();
     this.#refreshedAt = this.#clock.now();
@@ -216,4 +223,43 @@ function http1Only(kubeConfig: KubeConfig): KubeConfig {
         ? createDispatcher
         : Reflect.get(target, key, receiver),
   });
+}
+
+/**
+ * `dispatcher`, but each request runs `check` the moment undici starts
+ * writing it to a connection (its handler's `onRequestStart`, which undici
+ * calls after `fetch()` has returned, so a check that ends leadership and
+ * aborts the request's signal there is handled like any abort); a throw
+ * aborts the request before anything is written and goes to `onFenced`.
+ */
+function checkedAtWrite(
+  dispatcher: Dispatcher,
+  check: () => void,
+  onFenced: (error: unknown) => void,
+): Dispatcher {
+  return dispatcher.compose((dispatch) => (options, handler) =>
+    dispatch(
+      options,
+      new Proxy(handler, {
+        get(target, key) {
+          const value = Reflect.get(target, key);
+          if (typeof value !== "function") return value;
+          if (key !== "onRequestStart") return value.bind(target);
+          return (
+            controller: { abort(reason: unknown): void },
+            ...rest: unknown[]
+          ) => {
+            try {
+              check();
+            } catch (error) {
+              onFenced(error);
+              controller.abort(error);
+              return;
+            }
+            return value.call(target, controller, ...rest);
+          };
+        },
+      }),
+    )
+  ) as Dispatcher;
 }
