@@ -108,6 +108,16 @@ export interface HttpTransportOptions {
   /** Abandon a request after this many milliseconds (default 2000). */
   requestTimeoutMs?: number;
   /**
+   * Refuse a received request whose body (frame header included) has not
+   * fully arrived this many milliseconds after the request did, freeing its
+   * body slot: a peer that stalls or trickles its body holds a slot no
+   * longer (default: twice `requestTimeoutMs`, at least 5000, which is
+   * eight of the longest default election timeout). Refused with 408 and
+   * reason `timeout`. Keep it above the senders' `requestTimeoutMs`, after
+   * which an honest sender gives up by itself.
+   */
+  bodyTimeoutMs?: number;
+  /**
    * After a failed request, wait this long before the next request to that
    * peer (default 50), doubling with each further failure up to
    * `maxRetryDelayMs`, each wait drawn between half and all of it. A
@@ -310,6 +320,7 @@ const REASONS: ReadonlySet<string> = new Set<RefusalReason>([
   "busy",
   "path",
   "method",
+  "timeout",
 ]);
 
 const KIND_OF_PATH: Record<string, FrameHeader["kind"]> = {
@@ -357,6 +368,7 @@ export class HttpTransport {
   readonly #maxSnapshot: number;
   readonly #maxInflight: number;
   readonly #maxQueue: number;
+  readonly #bodyTimeoutMs: number;
   readonly #peers = new Map<NodeId, PeerQueue>();
   readonly #sessions = new SessionTable();
   readonly #slots: BodySlots;
@@ -378,6 +390,8 @@ export class HttpTransport {
     this.#maxSnapshot = options.maxSnapshotBytes ?? 256 * 1024 * 1024;
     this.#maxInflight = options.maxInflight ?? 1;
     this.#maxQueue = options.maxQueue ?? 10_000;
+    this.#bodyTimeoutMs = options.bodyTimeoutMs ??
+      Math.max(5_000, 2 * (options.requestTimeoutMs ?? 2000));
     this.#slots = new BodySlots(
       options.maxConcurrentBodies ?? 16,
       options.maxConcurrentBodiesPerPeer ?? 4,
@@ -409,7 +423,15 @@ export class HttpTransport {
    * {@linkcode HttpTransport.listen} uses it.
    */
   async handle(request: Request): Promise<Response> {
-    const bytes = new StreamBytes(request.body);
+    const deadline = new AbortController();
+    const timer = setTimeout(() =>
+      deadline.abort(
+        new FrameError(
+          `Expected the request's body within ${this.#bodyTimeoutMs} ms, found it still arriving: the sender stalled or trickles it`,
+          { reason: "timeout", status: 408 },
+        ),
+      ), this.#bodyTimeoutMs);
+    const bytes = new StreamBytes(request.body, { signal: deadline.signal });
     try {
       return await this.#handle(request, bytes);
     } catch (error) {
@@ -422,6 +444,8 @@ export class HttpTransport {
         message: error.message,
       });
       return refusal(error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -450,6 +474,24 @@ export class HttpTransport {
       });
     }
     const verified = await readHeader(bytes, this.#secrets);
+    try {
+      return await this.#afterHeader(bytes, { verified, kind });
+    } catch (error) {
+      // Read after a verified header: the refusal names its sender.
+      if (!(error instanceof FrameError) || error.peer !== null) throw error;
+      throw new FrameError(error.message, {
+        reason: error.reason,
+        status: error.status,
+        peer: verified.header.from,
+      });
+    }
+  }
+
+  async #afterHeader(
+    bytes: StreamBytes,
+    request: { verified: VerifiedHeader; kind: FrameHeader["kind"] },
+  ): Promise<Response> {
+    const { verified, kind } = request;
     const { header } = verified;
     this.#checkAddress(header, kind);
     if (kind === "hello") return await this.#hello(bytes, verified);
