@@ -18,6 +18,10 @@
  * dispatcher (same TLS material, proxy and keep-alive) with HTTP/2 off: a
  * subclass that wraps the dispatcher it finds wraps this one.
  *
+ * A response body fails as soon as undici reports its request failed (the
+ * connection closed) or the request's signal aborts: undici's own `fetch`
+ * left the body pending forever then under Deno.
+ *
  * @module
  */
 import { Buffer } from "node:buffer";
@@ -87,12 +91,21 @@ export class KubeConfigTransport {
     // Built by the first refresh, which the first request always runs.
     const base = this.#dispatcher as Dispatcher;
     let fenced: { error: unknown } | undefined;
-    // And once more when undici starts writing it to a connection, which
-    // may be a TLS handshake later: the lease may end in between.
-    const dispatcher = init.checkFence
-      ? checkedAtWrite(base, init.checkFence, (error) => fenced = { error })
-      : base;
-    let response;
+    // How the body fails: the connection failing under it, or the signal.
+    const failure = Promise.withResolvers<never>();
+    failure.promise.catch(() => {});
+    const onAbort = () => failure.reject(init.signal?.reason);
+    init.signal?.addEventListener("abort", onAbort, { once: true });
+    const settled = () => init.signal?.removeEventListener("abort", onAbort);
+    // The fence is checked once more when undici starts writing the
+    // request to a connection, which may be a TLS handshake later: the
+    // lease may end in between.
+    const dispatcher = observed(base, {
+      check: init.checkFence,
+      onFenced: (error) => fenced = { error },
+      onResponseError: (error) => failure.reject(error),
+    });
+    let response: Response;
     try {
       response = await undiciFetch(url, {
         method,
@@ -100,8 +113,9 @@ export class KubeConfigTransport {
         body: init.body,
         signal: init.signal,
         dispatcher,
-      });
+      }) as unknown as Response;
     } catch (error) {
+      settled();
       if (fenced) throw fenced.error;
       // No answer at all: perhaps a handshake refused by a rotated CA or
       // client certificate. Read the material again before the next one.
@@ -109,7 +123,7 @@ export class KubeConfigTransport {
       throw error;
     }
     if (response.status === 401) this.#stale = true;
-    return response as unknown as Response;
+    return failingWith(response, { failure: failure.promise, settled });
   }
 
   #refresh(): Promise<void> {
@@ -225,18 +239,26 @@ function http1Only(kubeConfig: KubeConfig): KubeConfig {
   });
 }
 
+/** What {@linkcode observed} does at each step of a request. */
+interface Observers {
+  /** Run when undici starts writing the request; a throw aborts it. */
+  check?: () => void;
+  /** Told the error `check` threw. */
+  onFenced: (error: unknown) => void;
+  /** Told the error that ended the request (the answer may have begun). */
+  onResponseError: (error: unknown) => void;
+}
+
 /**
  * `dispatcher`, but each request runs `check` the moment undici starts
  * writing it to a connection (its handler's `onRequestStart`, which undici
  * calls after `fetch()` has returned, so a check that ends leadership and
- * aborts the request's signal there is handled like any abort); a throw
- * aborts the request before anything is written and goes to `onFenced`.
+ * aborts the request's signal there is handled like any abort; a throw
+ * aborts the request before anything is written and goes to `onFenced`),
+ * and reports the error that ends it to `onResponseError`.
  */
-function checkedAtWrite(
-  dispatcher: Dispatcher,
-  check: () => void,
-  onFenced: (error: unknown) => void,
-): Dispatcher {
+function observed(dispatcher: Dispatcher, observers: Observers): Dispatcher {
+  const { check, onFenced, onResponseError } = observers;
   return dispatcher.compose((dispatch) => (options, handler) =>
     dispatch(
       options,
@@ -244,7 +266,13 @@ function checkedAtWrite(
         get(target, key) {
           const value = Reflect.get(target, key);
           if (typeof value !== "function") return value;
-          if (key !== "onRequestStart") return value.bind(target);
+          if (key === "onResponseError") {
+            return (...args: unknown[]) => {
+              onResponseError(args[1]);
+              return value.apply(target, args);
+            };
+          }
+          if (key !== "onRequestStart" || !check) return value.bind(target);
           return (
             controller: { abort(reason: unknown): void },
             ...rest: unknown[]
@@ -262,4 +290,50 @@ function checkedAtWrite(
       }),
     )
   ) as Dispatcher;
+}
+
+/**
+ * `response` with a body that fails as soon as `failure` does, and calls
+ * `settled` once the body is done one way or another. undici's fetch errors
+ * its body only when Node's `stream.isReadable` knows web streams, which
+ * Deno's does not: there a connection closed, or a signal aborted, in the
+ * middle of a body left every read (a watch, `text()`) waiting forever.
+ */
+function failingWith(
+  response: Response,
+  body: { failure: Promise<never>; settled: () => void },
+): Response {
+  const { failure, settled } = body;
+  if (response.body === null) {
+    settled();
+    return response;
+  }
+  const reader = response.body.getReader();
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await Promise.race([reader.read(), failure]);
+      } catch (error) {
+        settled();
+        reader.cancel(error).catch(() => {});
+        throw error;
+      }
+      if (chunk.done) {
+        settled();
+        controller.close();
+      } else {
+        controller.enqueue(chunk.value);
+      }
+    },
+    cancel(reason) {
+      settled();
+      return reader.cancel(reason);
+    },
+  });
+  return new Response(stream, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
 }
