@@ -94,7 +94,18 @@ export class KubeConfigTransport {
     // How the body fails: the connection failing under it, or the signal.
     const failure = Promise.withResolvers<never>();
     failure.promise.catch(() => {});
-    const onAbort = () => failure.reject(init.signal?.reason);
+    // undici gets a signal that follows the caller's a microtask later:
+    // its fetch() asserts (an uncaught exception: the process dies) when
+    // the signal aborts before fetch() has returned, which happens when
+    // something run inside it ends leadership, such as a dispatcher
+    // interceptor of a KubeConfig subclass asking the guard.
+    const follower = new AbortController();
+    if (init.signal?.aborted) follower.abort(init.signal.reason);
+    const onAbort = () => {
+      const reason = init.signal?.reason;
+      failure.reject(reason);
+      queueMicrotask(() => follower.abort(reason));
+    };
     init.signal?.addEventListener("abort", onAbort, { once: true });
     const settled = () => init.signal?.removeEventListener("abort", onAbort);
     // The fence is checked once more when undici starts writing the
@@ -111,7 +122,7 @@ export class KubeConfigTransport {
         method,
         headers: { ...this.#headers, ...init.headers },
         body: init.body,
-        signal: init.signal,
+        signal: follower.signal,
         dispatcher,
       }) as unknown as Response;
     } catch (error) {

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig } from "@kubernetes/client-node";
 import { Controller } from "../../controller/controller.ts";
 import { LeaderElection } from "../../controller/leader_election.ts";
 import { ReconcileResult } from "../../controller/reconciler.ts";
@@ -211,6 +211,72 @@ describe("fencing at send time against the test API server", () => {
       fenced.delete(widgets, "w", { namespace: ns }),
       FencedError,
     );
+    assert.equal(deletes.hits, 0, "the DELETE never left");
+    await h.client.get(widgets, "w", { namespace: ns });
+  });
+
+  it("fails a write, and the process lives on, when leadership ends inside fetch() (a subclass's dispatcher interceptor asking the guard)", async () => {
+    const ns = "lease-in-fetch";
+    await ensureNamespace(h.client, ns);
+    await h.client.create<Widget>(widgets, {
+      metadata: { name: "w", namespace: ns },
+      spec: { size: 1 },
+    });
+    // As a replica that records each write with guard.isLeader() does
+    // (tests/netns/_replica_deno.ts): asking the guard when the lease has
+    // run out ends leadership on the spot, so the fence, so the request's
+    // signal aborts while undici's fetch() is still running. undici
+    // asserts then, from an abort listener: an uncaught exception, and the
+    // replica died (seen in partition_deno_test.ts under load).
+    const leadership = new AbortController();
+    let armed = false;
+    type Context = Parameters<KubeConfig["applySecurityAuthentication"]>[0];
+    class Asking extends KubeConfig {
+      override async applySecurityAuthentication(
+        context: Context,
+      ): Promise<void> {
+        await super.applySecurityAuthentication(context);
+        const inner = context.getDispatcher()!;
+        context.setDispatcher(
+          inner.compose((dispatch) => (options, handler) => {
+            if (armed && options.method === "DELETE") {
+              leadership.abort(new Error("lease expired"));
+            }
+            return dispatch(options, handler);
+          }) as unknown as typeof inner,
+        );
+      }
+    }
+    const kubeConfig = new Asking();
+    kubeConfig.loadFromString(
+      (h.server.kubeConfig() as KubeConfig).exportConfig(),
+    );
+    const fenced = KubeClient.fromKubeConfig(kubeConfig).fenced(
+      leadership.signal,
+    );
+    await fenced.get(widgets, "w", { namespace: ns }); // warms a connection
+    const deletes = h.server.faults.delay({
+      verb: "delete",
+      resource: "widgets",
+      namespace: ns,
+      ms: 0,
+    });
+    armed = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // Only bounds the wait: before the fix the DELETE never settled (and a
+    // process of its own died of the uncaught assertion).
+    const late = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve("still pending after 10 s"), 10_000);
+    });
+    const outcome = await Promise.race([
+      fenced.delete(widgets, "w", { namespace: ns }).then(
+        () => "sent",
+        (error) => error,
+      ),
+      late,
+    ]);
+    clearTimeout(timer);
+    assert.equal(outcome, leadership.signal.reason, "failed with the reason");
     assert.equal(deletes.hits, 0, "the DELETE never left");
     await h.client.get(widgets, "w", { namespace: ns });
   });
