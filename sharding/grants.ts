@@ -35,7 +35,11 @@ export interface GrantTimingOptions {
    * rate within `[1 − drift, 1 + drift]` of real time (default 0.01).
    */
   drift?: number;
-  /** The coarsest step of any replica's clock readings, in ms (default 1). */
+  /**
+   * The coarsest step of any replica's clock readings, in ms (default 1; at
+   * least 0.001, which also covers the floating-point rounding of readings
+   * up to 2⁴⁰ ms).
+   */
   clockGranularityMs?: number;
 }
 
@@ -100,9 +104,9 @@ export function grantTiming(
       `Expected drift to be at least 0 and below 0.5, found ${drift}`,
     );
   }
-  if (!Number.isFinite(g) || g < 0) {
+  if (!Number.isFinite(g) || g < 0.001) {
     throw new ShardConfigError(
-      `Expected clockGranularityMs to be a non-negative number, found ${g}`,
+      `Expected clockGranularityMs to be at least 0.001 (1 µs), found ${g}`,
     );
   }
   const holdMs = (grantMs + g) * (1 + drift) / (1 - drift) + g;

@@ -21,6 +21,7 @@
  *
  * @module
  */
+import "../platform/check_runtime.ts";
 export {
   checkShardCount,
   DEFAULT_SHARDS,
