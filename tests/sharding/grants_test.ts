@@ -15,7 +15,6 @@ import {
   GrantIssuer,
   type GrantMessage,
   grantTiming,
-  planAssignment,
   type RenewalRequest,
   ShardConfigError,
 } from "../../sharding/mod.ts";
