@@ -206,3 +206,63 @@ export function plannedFor(
   return wanted.length === assignment.members.length &&
     wanted.every((m, i) => assignment.members[i] === m);
 }
+
+/**
+ * What the leader knows of its members, as far as eligibility needs it (the
+ * leader's `RaftCore.status()` fits).
+ *
+ * @example
+ * ```ts
+ * import type { CandidateSource } from "@k8s-operator/k8s-operator/sharding";
+ * const status: CandidateSource = {
+ *   conf: { voters: [0, 1], incarnations: { 0: 7, 1: 9 } },
+ *   progress: { 0: { incarnation: 7, learner: false }, 1: { incarnation: 9, learner: false } },
+ * };
+ * ```
+ */
+export interface CandidateSource {
+  /** The membership in force. */
+  conf: {
+    /** The voters. */
+    voters: readonly NodeId[];
+    /** Each voter's recorded incarnation. */
+    incarnations?: Readonly<Record<NodeId, number>>;
+  };
+  /** The leader's view of each member's replication (itself included). */
+  progress: Readonly<
+    Record<NodeId, { incarnation: number; learner: boolean }>
+  >;
+}
+
+/**
+ * The members that may own shards: the voters the leader replicates to as
+ * the incarnation the membership records. Learners own nothing, and neither
+ * does a member that lost its state (a new incarnation: it is re-added as a
+ * learner first). Liveness and leaving are `GrantIssuer.liveMembers`'s
+ * business.
+ *
+ * @example A learner and a member with a new incarnation own nothing
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shardCandidates } from "@k8s-operator/k8s-operator/sharding";
+ * const candidates = shardCandidates({
+ *   conf: { voters: [0, 1, 2], incarnations: { 0: 5, 1: 6, 2: 7 } },
+ *   progress: {
+ *     0: { incarnation: 5, learner: false },
+ *     1: { incarnation: 60, learner: false },
+ *     2: { incarnation: 7, learner: false },
+ *     3: { incarnation: 8, learner: true },
+ *   },
+ * });
+ * assert.deepEqual(candidates, [0, 2]);
+ * ```
+ */
+export function shardCandidates(status: CandidateSource): NodeId[] {
+  const recorded = status.conf.incarnations ?? {};
+  return status.conf.voters.filter((id) => {
+    const p = status.progress[id];
+    if (p === undefined || p.learner) return false;
+    const incarnation = recorded[id];
+    return incarnation === undefined || p.incarnation === incarnation;
+  }).sort((a, b) => a - b);
+}

@@ -42,8 +42,9 @@ export {
   ownedCounts,
   planAssignment,
   plannedFor,
+  shardCandidates,
 } from "./assignment.ts";
-export type { Assignment, PlanOptions } from "./assignment.ts";
+export type { Assignment, CandidateSource, PlanOptions } from "./assignment.ts";
 export { GrantHolder, GrantIssuer, grantTiming } from "./grants.ts";
 export type {
   GrantHolderOptions,

@@ -11,6 +11,7 @@ import {
   planAssignment,
   plannedFor,
   rendezvousScore,
+  shardCandidates,
   ShardConfigError,
 } from "../../sharding/mod.ts";
 import { Prng } from "../sim/_prng.ts";
@@ -201,5 +202,43 @@ describe("plannedFor", () => {
     assert.ok(!plannedFor(a, [0]));
     assert.ok(!plannedFor(a, [0, 1]));
     assert.ok(!plannedFor(null, [0]));
+  });
+});
+
+describe("shardCandidates", () => {
+  it("keeps the voters replicated to as their recorded incarnation", () => {
+    const status = {
+      conf: { voters: [2, 0, 1], incarnations: { 0: 5, 1: 6, 2: 7 } },
+      progress: {
+        0: { incarnation: 5, learner: false },
+        1: { incarnation: 6, learner: false },
+        2: { incarnation: 7, learner: false },
+      },
+    };
+    assert.deepEqual(shardCandidates(status), [0, 1, 2]);
+  });
+
+  it("drops learners, members that lost their state, and members without progress", () => {
+    const status = {
+      conf: { voters: [0, 1, 2, 4], incarnations: { 0: 5, 1: 6, 2: 7, 4: 9 } },
+      progress: {
+        0: { incarnation: 5, learner: false },
+        1: { incarnation: 61, learner: false },
+        2: { incarnation: 7, learner: true },
+        3: { incarnation: 8, learner: true },
+      },
+    };
+    assert.deepEqual(shardCandidates(status), [0]);
+  });
+
+  it("accepts a membership without recorded incarnations", () => {
+    const status = {
+      conf: { voters: [0, 1] },
+      progress: {
+        0: { incarnation: 1, learner: false },
+        1: { incarnation: 2, learner: false },
+      },
+    };
+    assert.deepEqual(shardCandidates(status), [0, 1]);
   });
 });
