@@ -37,6 +37,13 @@ export class NoDriftAllowance extends GrantIssuer {
   }
 }
 
+/** Never grants anything (safe, but no shard is ever reconciled): liveness must catch it. */
+export class NeverGrants extends GrantIssuer {
+  protected override waitUntil(): number {
+    return Infinity;
+  }
+}
+
 /** The holder counts its grant from the grant's arrival, not the request's send. */
 export class HolderFromReceipt extends GrantHolder {
   protected override validFrom(_sentAt: number, receivedAt: number): number {
@@ -68,4 +75,5 @@ export const VARIANTS: Record<string, Variant> = {
   "holder-from-receipt": { ...REAL, holder: HolderFromReceipt },
   "no-drift-allowance": { ...REAL, issuer: NoDriftAllowance },
   "grant-without-lease": { ...REAL, ignoreLease: true },
+  "never-grants": { ...REAL, issuer: NeverGrants },
 };
