@@ -28,7 +28,10 @@ import { checkShardCount } from "./hash.ts";
  * ```
  */
 export interface GrantTimingOptions {
-  /** How long a holder may act after it sent a renewal request (default 500). */
+  /**
+   * How long a holder may act after it sent a renewal request, in whole
+   * milliseconds (default 500).
+   */
   grantMs?: number;
   /**
    * The bound on every replica's monotonic clock rate error: each runs at a
@@ -94,9 +97,9 @@ export function grantTiming(
   const grantMs = options.grantMs ?? 500;
   const drift = options.drift ?? 0.01;
   const g = options.clockGranularityMs ?? 1;
-  if (!Number.isFinite(grantMs) || grantMs <= 0) {
+  if (!Number.isSafeInteger(grantMs) || grantMs <= 0) {
     throw new ShardConfigError(
-      `Expected grantMs to be a positive number, found ${grantMs}`,
+      `Expected grantMs to be a positive integer, found ${grantMs}`,
     );
   }
   if (!Number.isFinite(drift) || drift < 0 || drift >= 0.5) {

@@ -11,6 +11,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   type Assignment,
+  decodeGrant,
+  encodeGrant,
   GrantHolder,
   GrantIssuer,
   type GrantMessage,
@@ -74,6 +76,7 @@ describe("grantTiming", () => {
     for (
       const bad of [
         { grantMs: 0 },
+        { grantMs: 0.5 },
         { grantMs: Infinity },
         { drift: -0.1 },
         { drift: 0.5 },
@@ -224,6 +227,12 @@ describe("GrantHolder", () => {
     );
   });
 
+  it("encodes every grant an issuer makes (whole milliseconds)", () => {
+    const i = issuer([1, 1]);
+    const g = i.onRequest(req(1, 1), on(0))!;
+    assert.deepEqual(decodeGrant(encodeGrant(g)), g);
+  });
+
   it("refuses a session that is not a 32-bit number", () => {
     assert.throws(
       () => new GrantHolder({ id: 1, session: -1, shardCount: 4 }),
@@ -356,6 +365,23 @@ describe("GrantIssuer", () => {
       1,
     ]);
     assert.equal(i.holderOf(0, HOLD)?.session, 99);
+  });
+
+  it("forgets a session silent for twice holdMs once a new one of its node appears", () => {
+    const i = issuer([1, 1]);
+    i.onRequest(req(1, 5), on(0));
+    assert.equal(
+      i.onRequest(req(1, 4), on(10)),
+      null,
+      "stale while remembered",
+    );
+    i.onRequest({ ...req(1, 1), session: 99 }, on(2 * HOLD + 1));
+    // The old session is forgotten: its request is a new one again, and its
+    // expired records let it be granted (it is the assigned node).
+    const again = i.onRequest(req(1, 4), on(2 * HOLD + 2));
+    assert.notEqual(again, null);
+    assert.deepEqual(again!.granted, [], "the new session holds them now");
+    assert.equal(i.holderOf(0, 2 * HOLD + 2)?.session, 99);
   });
 
   it("grants nothing to a leaving replica and frees what it released", () => {
