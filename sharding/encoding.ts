@@ -236,6 +236,16 @@ function header(reader: ByteReader, type: number, what: string): void {
   }
 }
 
+function readSession(reader: ByteReader, what: string): number {
+  const session = reader.varint("session");
+  if (session > 0xffffffff) {
+    throw new ShardFormatError(
+      `Expected the ${what}'s session to be a 32-bit number, found ${session}`,
+    );
+  }
+  return session;
+}
+
 /**
  * Encodes a renewal request (to ride on a heartbeat response).
  *
@@ -278,12 +288,7 @@ export function decodeRenewalRequest(data: Uint8Array): RenewalRequest {
   const r = new ByteReader(data, what);
   header(r, TYPE_REQUEST, what);
   const from = r.varint("sender");
-  const session = r.varint("session");
-  if (session > 0xffffffff) {
-    throw new ShardFormatError(
-      `Expected the renewal request's session to be a 32-bit number, found ${session}`,
-    );
-  }
+  const session = readSession(r, what);
   const seq = r.varint("sequence number");
   const flags = r.byte("flags");
   if (flags > 1) {
@@ -346,12 +351,7 @@ export function decodeGrant(data: Uint8Array): GrantMessage {
   header(r, TYPE_GRANT, what);
   const to = r.varint("receiver");
   const term = r.varint("term");
-  const session = r.varint("session");
-  if (session > 0xffffffff) {
-    throw new ShardFormatError(
-      `Expected the grant's session to be a 32-bit number, found ${session}`,
-    );
-  }
+  const session = readSession(r, what);
   const seq = r.varint("sequence number");
   const epoch = r.varint("epoch");
   const shardCount = r.varint("shard count");

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type GrantTiming, grantTiming } from "../../../sharding/mod.ts";
+import { grantTiming } from "../../../sharding/mod.ts";
 import { Prng } from "../_prng.ts";
 import { ShardViolation } from "./_checker.ts";
 import { VARIANTS } from "./_variants.ts";
@@ -17,25 +17,12 @@ import {
   type NetProfile,
   TICK_MS,
   World,
+  type WorldShape,
   type WorldStats,
 } from "./_world.ts";
 
 /** What a seed draws. */
-export interface ShardProfile {
-  /** Replicas. */
-  nodes: number;
-  /** Shards. */
-  shardCount: number;
-  /** Grant timing. */
-  timing: GrantTiming;
-  /** The machines' clock drift (within `timing.drift`), reading step, share at the extremes. */
-  clock: { drift: number; granularity: number; extremesShare: number };
-  /** How long a silent member stays in the assignment, ms. */
-  memberTimeoutMs: number;
-  /** Largest drain before a release, ms. */
-  drainMs: number;
-  /** The network during the fault phase. */
-  net: NetProfile;
+export interface ShardProfile extends WorldShape {
   /** Faults per second of the fault phase. */
   rates: {
     partition: number;
@@ -141,6 +128,16 @@ const WARM_UP_MS = 5000;
 /** Largest message delay after healing, ms. */
 const HEAL_DELAY = 2;
 
+/** The network after healing, and of the scenarios: short delays, nothing lost. */
+const CALM_NET: NetProfile = {
+  loss: 0,
+  duplicate: 0,
+  minDelay: 0.05,
+  maxDelay: HEAL_DELAY,
+  tail: 0,
+  tailMax: 0,
+};
+
 /**
  * Real ms a correct implementation needs, at most, after healing to have
  * every shard held by its owner under an assignment of every replica:
@@ -187,13 +184,7 @@ export function runShardSeed(
     );
   }
   const world = new World({
-    nodes: profile.nodes,
-    shardCount: profile.shardCount,
-    timing: profile.timing,
-    clock: profile.clock,
-    memberTimeoutMs: profile.memberTimeoutMs,
-    drainMs: profile.drainMs,
-    net: profile.net,
+    ...profile,
     variant,
     prng: prng.fork(),
     trace: options.trace,
@@ -224,14 +215,7 @@ export function runShardSeed(
     world.run(end);
     // Heal: links back, a calm network, every replica running again.
     world.healLinks();
-    world.net = {
-      loss: 0,
-      duplicate: 0,
-      minDelay: 0.05,
-      maxDelay: HEAL_DELAY,
-      tail: 0,
-      tailMax: 0,
-    };
+    world.net = { ...CALM_NET };
     let healed = world.now;
     for (const r of world.replicas) {
       healed = Math.max(healed, r.pausedUntil);
@@ -259,14 +243,18 @@ export function runShardSeed(
     }
     result.recovery = world.now - healed;
   } catch (error) {
-    if (!(error instanceof ShardViolation)) {
-      result.violation = new ShardViolation("simulator error", {
-        at: world.now,
-        detail: error instanceof Error ? `${error.stack}` : String(error),
-      });
-    } else result.violation = error;
+    result.violation = asViolation(error, world.now);
   }
   return result;
+}
+
+/** A violation as thrown, or any other error as a "simulator error" one. */
+function asViolation(error: unknown, at: number): ShardViolation {
+  if (error instanceof ShardViolation) return error;
+  return new ShardViolation("simulator error", {
+    at,
+    detail: error instanceof Error ? `${error.stack}` : String(error),
+  });
 }
 
 /** One step of the fault phase: random partitions, crashes, pauses, leaves, restarts. */
@@ -362,14 +350,7 @@ export function runShardScenario(
     clock: { drift: 0.01, granularity: 1, extremesShare: 0.5 },
     memberTimeoutMs: timing.grantMs,
     drainMs: 0,
-    net: {
-      loss: 0,
-      duplicate: 0,
-      minDelay: 0.05,
-      maxDelay: HEAL_DELAY,
-      tail: 0,
-      tailMax: 0,
-    },
+    net: CALM_NET,
     variant: VARIANTS.real,
     prng: prng.fork(),
   });
@@ -408,12 +389,7 @@ export function runShardScenario(
       );
     }
   } catch (error) {
-    result.violation = error instanceof ShardViolation
-      ? error
-      : new ShardViolation("simulator error", {
-        at: world.now,
-        detail: error instanceof Error ? `${error.stack}` : String(error),
-      });
+    result.violation = asViolation(error, world.now);
   }
   return result;
 }

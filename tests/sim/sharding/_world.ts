@@ -65,22 +65,29 @@ export interface NetProfile {
   tailMax: number;
 }
 
-/** What a run's world is made of. */
-export interface WorldOptions {
+/** The shape of a world: replicas, shards, timing, clocks, network. */
+export interface WorldShape {
   /** Replicas (all voters of the bootstrap membership). */
   nodes: number;
   /** Shards. */
   shardCount: number;
   /** Grant timing, the same on every replica. */
   timing: GrantTiming;
-  /** Clock drift of the machines (at most `timing.drift`) and reading step. */
+  /**
+   * The machines' clocks: drift (at most `timing.drift`), reading step, and
+   * the share of machines whose rates sit at the extremes.
+   */
   clock: { drift: number; granularity: number; extremesShare: number };
   /** How long a silent member stays in the assignment, ms. */
   memberTimeoutMs: number;
   /** Largest time a holder takes to drain a shard before releasing it, ms. */
   drainMs: number;
-  /** The network. */
+  /** The network (during the fault phase, for a seed). */
   net: NetProfile;
+}
+
+/** What a run's world is made of. */
+export interface WorldOptions extends WorldShape {
   /** The grant state machines (real or broken). */
   variant: Variant;
   /** The run's random source. */
@@ -148,8 +155,8 @@ export class SimReplica {
   }
 }
 
-/** What happened in a run. */
-export interface WorldStats {
+/** How many times each thing happened in a run. */
+export interface WorldCounts {
   /** Leaders seen (node and term). */
   leaders: number;
   /** Assignments committed (applied by the leader that proposed them). */
@@ -170,6 +177,26 @@ export interface WorldStats {
   releases: number;
   /** Shards acquired by a holder that did not hold them. */
   acquisitions: number;
+}
+
+/** Every count at zero. */
+export function zeroCounts(): WorldCounts {
+  return {
+    leaders: 0,
+    assignments: 0,
+    grants: 0,
+    crashes: 0,
+    pauses: 0,
+    leaves: 0,
+    partitions: 0,
+    delivered: 0,
+    releases: 0,
+    acquisitions: 0,
+  };
+}
+
+/** What happened in a run. */
+export interface WorldStats extends WorldCounts {
   /** Real ms from a leaving holder's release of a shard to its next holder's grant. */
   handover: number[];
   /** Real ms from a crash of a holder to the next holder's grant of each shard it held. */
@@ -183,16 +210,7 @@ export class World {
   readonly replicas: SimReplica[];
   readonly checker = new GrantChecker();
   readonly stats: WorldStats = {
-    leaders: 0,
-    assignments: 0,
-    grants: 0,
-    crashes: 0,
-    pauses: 0,
-    leaves: 0,
-    partitions: 0,
-    delivered: 0,
-    releases: 0,
-    acquisitions: 0,
+    ...zeroCounts(),
     handover: [],
     failover: [],
   };

@@ -24,6 +24,7 @@ import {
 } from "./_run.ts";
 import type { ShardSeedResult } from "./_run.ts";
 import { VARIANTS } from "./_variants.ts";
+import { zeroCounts } from "./_world.ts";
 
 interface Cli {
   seeds: number;
@@ -161,18 +162,7 @@ function main(): number {
   if (cli.scenario !== null) return scenarios(cli, cli.scenario);
   const started = performance.now();
   const failures: ShardSeedResult[] = [];
-  const totals = {
-    leaders: 0,
-    assignments: 0,
-    grants: 0,
-    crashes: 0,
-    pauses: 0,
-    leaves: 0,
-    partitions: 0,
-    delivered: 0,
-    releases: 0,
-    acquisitions: 0,
-  };
+  const totals = zeroCounts();
   const recoveries: number[] = [];
   const slack: number[] = [];
   const handover: number[] = [];
