@@ -167,6 +167,19 @@ export function shardHealBound(profile: ShardProfile): number {
     profile.drainMs + tick + 2 * (tick + rtt);
 }
 
+/** Replicas for a seed when `--nodes` is not given: 3 for odd seeds, 5 for even. */
+export function nodesForShardSeed(seed: number): number {
+  return seed % 2 === 1 ? 3 : 5;
+}
+
+/** The value at quantile `p` of `values` ("-" when empty). */
+export function quantile(values: readonly number[], p: number): string {
+  if (values.length === 0) return "-";
+  const sorted = [...values].sort((a, b) => a - b);
+  const v = sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  return v.toFixed(0);
+}
+
 /** Runs one seed. */
 export function runShardSeed(
   seed: number,

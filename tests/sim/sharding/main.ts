@@ -16,6 +16,8 @@
  */
 import { args, exit } from "../../../platform/mod.ts";
 import {
+  nodesForShardSeed,
+  quantile,
   runShardScenario,
   runShardSeed,
   type Scenario,
@@ -99,19 +101,6 @@ function parse(argv: string[]): Cli {
     else throw new Error(`Expected a known flag, found ${flag}\n${USAGE}`);
   }
   return cli;
-}
-
-/** Replicas for a seed when `--nodes` is not given: 3 for odd seeds, 5 for even. */
-export function nodesForShardSeed(seed: number): number {
-  return seed % 2 === 1 ? 3 : 5;
-}
-
-/** The value at quantile `p` of `values` ("-" when empty). */
-export function quantile(values: readonly number[], p: number): string {
-  if (values.length === 0) return "-";
-  const sorted = [...values].sort((a, b) => a - b);
-  const v = sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
-  return v.toFixed(0);
 }
 
 /** `--scenario`: one event per seed on a calm cluster, its per-shard times. */

@@ -6,8 +6,13 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { runShardScenario, runShardSeed, type Scenario } from "./_run.ts";
-import { nodesForShardSeed, quantile } from "./main.ts";
+import {
+  nodesForShardSeed,
+  quantile,
+  runShardScenario,
+  runShardSeed,
+  type Scenario,
+} from "./_run.ts";
 
 const FAULT_MS = 4000;
 const CI_SEEDS = 2000;
