@@ -14,9 +14,30 @@ import { ShardFormatError } from "./errors.ts";
 import type { GrantMessage, RenewalRequest } from "./grants.ts";
 import { MAX_SHARDS } from "./hash.ts";
 
-/** The version of the assignment entry format written here. */
+/**
+ * The version of the assignment entry format written here (the `"v"` field).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ASSIGNMENT_FORMAT, encodeAssignment, planAssignment } from "@k8s-operator/k8s-operator/sharding";
+ * const data = encodeAssignment(planAssignment({ shardCount: 2, members: [0] }));
+ * assert.equal(JSON.parse(new TextDecoder().decode(data)).v, ASSIGNMENT_FORMAT);
+ * ```
+ */
 export const ASSIGNMENT_FORMAT = 1;
-/** The version of the renewal and grant messages written here. */
+/**
+ * The version of the renewal and grant messages written here (their first
+ * byte).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeRenewalRequest, GRANT_FORMAT } from "@k8s-operator/k8s-operator/sharding";
+ * const data = encodeRenewalRequest({ from: 0, session: 1, seq: 1, leaving: false, released: [] });
+ * assert.equal(data[0], GRANT_FORMAT);
+ * ```
+ */
 export const GRANT_FORMAT = 1;
 /** The `kind` of an assignment log entry. */
 const KIND = "shardAssignment";

@@ -8,10 +8,30 @@
  */
 import { ShardConfigError } from "./errors.ts";
 
-/** The largest shard count accepted anywhere (assignments carry one owner per shard). */
+/**
+ * The largest shard count accepted anywhere (assignments carry one owner per
+ * shard).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MAX_SHARDS, shardOf } from "@k8s-operator/k8s-operator/sharding";
+ * assert.ok(shardOf("default/web", MAX_SHARDS) < MAX_SHARDS);
+ * ```
+ */
 export const MAX_SHARDS = 65_536;
 
-/** The shard count used when none is configured. */
+/**
+ * The shard count used when none is configured: many more shards than
+ * replicas, few enough that a grant of all of them is small.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_SHARDS, shardOf } from "@k8s-operator/k8s-operator/sharding";
+ * assert.equal(shardOf("default/web", DEFAULT_SHARDS), 96);
+ * ```
+ */
 export const DEFAULT_SHARDS = 256;
 
 const FNV_OFFSET = 0x811c9dc5;
@@ -65,7 +85,18 @@ export function hashKey(key: string): number {
   return fmix32(fnv1a(encoder.encode(key)));
 }
 
-/** Throws {@linkcode ShardConfigError} unless `count` is a shard count. */
+/**
+ * Returns `count` when it is a shard count (an integer from 1 to
+ * {@linkcode MAX_SHARDS}); throws {@linkcode ShardConfigError} otherwise.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkShardCount, ShardConfigError } from "@k8s-operator/k8s-operator/sharding";
+ * assert.equal(checkShardCount(256), 256);
+ * assert.throws(() => checkShardCount(0), ShardConfigError);
+ * ```
+ */
 export function checkShardCount(count: number): number {
   if (!Number.isSafeInteger(count) || count < 1 || count > MAX_SHARDS) {
     throw new ShardConfigError(
