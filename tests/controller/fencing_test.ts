@@ -88,6 +88,69 @@ describe("fencing at send time against the test API server", () => {
     }
   });
 
+  it("starts no reconcile once the lease ran out, though no timer noticed yet, and reconciles the key once leading again", async () => {
+    const ns = "lease-stall-start";
+    await ensureNamespace(h.client, ns);
+    for (const name of ["a", "b"]) {
+      await h.client.create<Widget>(widgets, {
+        metadata: { name, namespace: ns },
+        spec: { size: 1 },
+      });
+    }
+    // As above: only the jump of this clock ends the lease, as an
+    // event-loop stall would before the election's expiry timer runs.
+    let now = 0;
+    const election = new LeaderElection(0, {
+      requireLease: true,
+      now: () => now,
+    });
+    election.setRole("leader", 1);
+    election.renewLease(100);
+    const calls: { key: string; leading: boolean }[] = [];
+    const ended: number[] = [];
+    const stop = new AbortController();
+    const controller = Controller.for<Widget>(widgets, {
+      client: h.client,
+      guard: election.guard(),
+      namespace: ns,
+      clock: new ManualClock(),
+      concurrency: 1,
+      observer: {
+        leadership: ({ leading, term }) => {
+          if (!leading) ended.push(term);
+        },
+      },
+    });
+    const done = controller.run({
+      reconcile(_widget, ctx) {
+        calls.push({ key: ctx.key, leading: ctx.guard.isLeader() });
+        // The first reconcile ends in a stall: the lease ran out 50 ms
+        // ago when the worker takes the next key.
+        if (calls.length === 1) now += 150;
+        return Promise.resolve(ReconcileResult.done());
+      },
+    }, { signal: stop.signal });
+    try {
+      // The worker either starts the next key (the bug) or notices the
+      // lease is gone and the controller stops leading.
+      await until(() => calls.length >= 2 || ended.length > 0);
+      assert.deepEqual(
+        calls.filter((c) => !c.leading),
+        [],
+        "a reconcile started without the lease",
+      );
+      // Leading again (a new lease): every cached key is queued.
+      election.renewLease(100);
+      const second = calls[0].key === `${ns}/a` ? `${ns}/b` : `${ns}/a`;
+      await until(() => calls.some((c) => c.key === second));
+      assert.deepEqual(calls.filter((c) => !c.leading), []);
+    } finally {
+      stop.abort();
+      election.setRole("follower", 1);
+      await done;
+    }
+  });
+
   it("checks the fence after the credential refresh of a kubeconfig client, right before undici takes the request", async () => {
     const ns = "lease-refresh";
     await ensureNamespace(h.client, ns);
