@@ -2,8 +2,9 @@
  * `deno task api:diff`: compares the public API (every symbol exported by
  * each entry point `deno.json` publishes, with its signature as
  * `deno doc --json` describes it) of the working tree against a git ref or
- * a saved snapshot. Documentation and source locations are left out: a
- * moved file or a reworded comment is no API change; a renamed, removed or
+ * a saved snapshot. Documentation and source locations are left out (also
+ * the import path through which a type reference resolves): a moved file
+ * or a reworded comment is no API change; a renamed, removed or
  * added export, or a changed parameter, property or type, is.
  *
  * Prints one line per changed symbol (`+` added, `-` removed, `~` changed
@@ -53,8 +54,12 @@ export interface ApiChange {
   paths: string[];
 }
 
-/** The keys that describe where and how a symbol is documented, not what it is. */
-const NOT_SIGNATURE = new Set(["location", "jsDoc"]);
+/**
+ * The keys that say where a symbol or a type it names is written (its
+ * file, the import a reference resolves through) and how it is
+ * documented, not what it is.
+ */
+const NOT_SIGNATURE = new Set(["location", "jsDoc", "resolution"]);
 
 /** `value` without documentation and source locations, at any depth. */
 export function withoutDocs(value: Json): Json {

@@ -17,7 +17,16 @@ function declaration(params: Json[], doc = "Docs.", line = 1): Json {
     kind: "function",
     location: { filename: "file:///a.ts", line },
     jsDoc: { doc },
-    def: { params, returnType: { repr: "void" } },
+    def: {
+      params,
+      returnType: {
+        kind: "typeRef",
+        value: {
+          typeName: "Result",
+          resolution: { kind: "import", specifier: `./v${line}/result.ts` },
+        },
+      },
+    },
   };
 }
 
@@ -26,7 +35,7 @@ function fn(name: string, params: Json[] = []): Json {
 }
 
 describe("api_diff", () => {
-  it("ignores documentation, source locations and re-export references", () => {
+  it("ignores documentation, source locations, import paths and re-export references", () => {
     const moved = {
       name: "f",
       declarations: [
