@@ -6,10 +6,10 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { RaftConfig } from "./discovery/config.ts";
-import { MissingEnvError } from "./discovery/errors.ts";
-import type { EnvSource } from "./discovery/pod_identity.ts";
-import { getEnv } from "./platform/mod.ts";
+import { RaftConfig } from "../discovery/config.ts";
+import { MissingEnvError } from "../discovery/errors.ts";
+import type { EnvSource } from "../discovery/pod_identity.ts";
+import { getEnv } from "../platform/mod.ts";
 
 /** The shortest shared secret the operator accepts, in characters. */
 export const MIN_SECRET_LENGTH = 16;

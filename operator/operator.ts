@@ -12,38 +12,41 @@ import {
   type KubeObject,
   loadKubeConfig,
   type ResourceType,
-} from "./controller/client.ts";
-import { Controller, type ControllerOptions } from "./controller/controller.ts";
-import { LeaderElection } from "./controller/leader_election.ts";
+} from "../controller/client.ts";
+import {
+  Controller,
+  type ControllerOptions,
+} from "../controller/controller.ts";
+import { LeaderElection } from "../controller/leader_election.ts";
 import {
   consoleLogger,
   type LogFields,
   type Logger,
-} from "./controller/log.ts";
-import type { Reconciler } from "./controller/reconciler.ts";
-import type { EnvSource } from "./discovery/pod_identity.ts";
+} from "../controller/log.ts";
+import type { Reconciler } from "../controller/reconciler.ts";
+import type { EnvSource } from "../discovery/pod_identity.ts";
 import { followReplicas } from "./_follow_replicas.ts";
 import { peerUrls } from "./_peer_urls.ts";
-import { legacyStateReason } from "./raft/_validate.ts";
-import { FileStorage } from "./raft/file_storage.ts";
-import { KeyValueStore, ReplicatedKv } from "./raft/kv.ts";
-import { MemoryStorage } from "./raft/memory_storage.ts";
-import { type NodeStatus, RaftNode } from "./raft/node.ts";
-import { HttpTransport, type TransportError } from "./raft/transport.ts";
-import type { Message, NodeId } from "./raft/types.ts";
-import type { Storage } from "./raft/storage.ts";
-import { getEnv, onSignal, serve } from "./platform/mod.ts";
-import type { HttpServer } from "./platform/mod.ts";
-import { type OperatorConfig, readOperatorEnv } from "./_operator_env.ts";
+import { legacyStateReason } from "../raft/_validate.ts";
+import { FileStorage } from "../raft/file_storage.ts";
+import { KeyValueStore, ReplicatedKv } from "../raft/kv.ts";
+import { MemoryStorage } from "../raft/memory_storage.ts";
+import { type NodeStatus, RaftNode } from "../raft/node.ts";
+import { HttpTransport, type TransportError } from "../raft/transport.ts";
+import type { Message, NodeId } from "../raft/types.ts";
+import type { Storage } from "../raft/storage.ts";
+import { getEnv, onSignal, serve } from "../platform/mod.ts";
+import type { HttpServer } from "../platform/mod.ts";
+import { type OperatorConfig, readOperatorEnv } from "./config.ts";
 import { ApiHealth, probeApi, watchObserver } from "./_api_health.ts";
 import { ApiFailover, DEFAULT_TRANSFER_AFTER_MS } from "./_api_failover.ts";
-import { controllerMetrics } from "./metrics/controller.ts";
-import { RaftMetrics } from "./metrics/raft.ts";
-import { MetricsRegistry } from "./metrics/registry.ts";
+import { controllerMetrics } from "../metrics/controller.ts";
+import { RaftMetrics } from "../metrics/raft.ts";
+import { MetricsRegistry } from "../metrics/registry.ts";
 
-export { OperatorConfigError } from "./_operator_env.ts";
+export { OperatorConfigError } from "./config.ts";
 
-export type { OperatorConfig } from "./_operator_env.ts";
+export type { OperatorConfig } from "./config.ts";
 
 /**
  * A resource as `defineCustomResource` describes it (`scope`) or as the

@@ -30,7 +30,7 @@ import type {
   Operator,
   OperatorOptions,
   RunningOperator,
-} from "../operator.ts";
+} from "../operator/operator.ts";
 import { runtime } from "../platform/mod.ts";
 
 /**

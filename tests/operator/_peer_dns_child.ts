@@ -15,7 +15,7 @@
  * @module
  */
 import { args } from "../../platform/mod.ts";
-import { peerUrls } from "../../_peer_urls.ts";
+import { peerUrls } from "../../operator/_peer_urls.ts";
 import { RaftConfig } from "../../discovery/config.ts";
 import { HttpTransport } from "../../raft/transport.ts";
 import { messageOf } from "../raft/_frames.ts";

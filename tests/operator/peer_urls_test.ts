@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftConfig } from "../../discovery/mod.ts";
-import { MAX_ORDINALS, peerUrls } from "../../_peer_urls.ts";
+import { MAX_ORDINALS, peerUrls } from "../../operator/_peer_urls.ts";
 
 describe("peer URLs of the operator's transport", () => {
   it("reaches any StatefulSet ordinal by its pod's DNS name", () => {
