@@ -12,7 +12,7 @@ import {
   type KubeClient,
   type KubeObject,
   type ResourceType,
-} from "./client.ts";
+} from "../client/kube_client.ts";
 import { ReconcileResult } from "./reconciler.ts";
 
 /**
@@ -107,7 +107,7 @@ export function removeFinalizerPatch(
  *
  * @example
  * ```ts
- * import type { KubeObject } from "./client.ts";
+ * import type { KubeObject } from "../client/kube_client.ts";
  * import { addFinalizer, type FinalizerOptions, removeFinalizer } from "./finalizers.ts";
  * import type { Context } from "./reconciler.ts";
  * declare const ctx: Context;
@@ -226,7 +226,7 @@ async function guardedPatch<T extends KubeObject>(
  *
  * @example Deleting a bucket before the Widget goes
  * ```ts
- * import type { KubeObject } from "./client.ts";
+ * import type { KubeObject } from "../client/kube_client.ts";
  * import { withFinalizer, type WithFinalizerOptions } from "./finalizers.ts";
  * import { type Context, ReconcileResult } from "./reconciler.ts";
  * declare const ctx: Context;

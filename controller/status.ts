@@ -14,9 +14,9 @@ import {
   type KubeClient,
   type KubeObject,
   type ResourceType,
-} from "./client.ts";
+} from "../client/kube_client.ts";
 import { deepEqual } from "./_json.ts";
-import { consoleLogger, type Logger } from "./log.ts";
+import { consoleLogger, type Logger } from "../common/log.ts";
 
 /**
  * A condition's status.
@@ -203,7 +203,7 @@ export function mergeConditions(
  *
  * @example
  * ```ts
- * import type { KubeClient, KubeObject } from "./client.ts";
+ * import type { KubeClient, KubeObject } from "../client/kube_client.ts";
  * import { StatusCondition, StatusPatch, type StatusPatchOptions } from "./status.ts";
  * declare const client: KubeClient;
  * const options: StatusPatchOptions = {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ApiError, KubeClient, readApiError } from "../controller/client.ts";
+import { ApiError, KubeClient, readApiError } from "../client/kube_client.ts";
 import { MalformedResponseError, ValidationError } from "./errors.ts";
 import type {
   ClientSource,

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { isApiError, type KubeClient } from "../controller/client.ts";
+import { isApiError, type KubeClient } from "../client/kube_client.ts";
 import { CrdNotEstablishedError } from "./errors.ts";
 
 /** How often the definition is read again while waiting, in milliseconds. */

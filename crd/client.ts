@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { KubeClient } from "../controller/client.ts";
+import type { KubeClient } from "../client/kube_client.ts";
 import type { FieldProblem } from "./errors.ts";
 
 /**

@@ -20,7 +20,7 @@ import type {
 } from "./client.ts";
 import { ResourceClientImpl } from "./_client.ts";
 import { waitUntilServed } from "./_established.ts";
-import { KubeClient } from "../controller/client.ts";
+import { KubeClient } from "../client/kube_client.ts";
 
 /** How long `install` waits for the definition to be served, by default. */
 const DEFAULT_INSTALL_TIMEOUT_MS = 30_000;

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { Logger } from "../controller/log.ts";
+import type { Logger } from "../common/log.ts";
 import type { ApiHealth } from "./_api_health.ts";
 import type { CoreStatus } from "../raft/core.ts";
 import type { Message, NodeId } from "../raft/types.ts";

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { ApiError, type KubeClient } from "../controller/client.ts";
+import { ApiError, type KubeClient } from "../client/kube_client.ts";
 import {
   ShortWatchError,
   type WatcherObserver,

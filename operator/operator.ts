@@ -12,17 +12,13 @@ import {
   type KubeObject,
   loadKubeConfig,
   type ResourceType,
-} from "../controller/client.ts";
+} from "../client/kube_client.ts";
 import {
   Controller,
   type ControllerOptions,
 } from "../controller/controller.ts";
 import { LeaderElection } from "../controller/leader_election.ts";
-import {
-  consoleLogger,
-  type LogFields,
-  type Logger,
-} from "../controller/log.ts";
+import { consoleLogger, type LogFields, type Logger } from "../common/log.ts";
 import type { Reconciler } from "../controller/reconciler.ts";
 import type { EnvSource } from "../discovery/pod_identity.ts";
 import { followReplicas } from "./_follow_replicas.ts";

@@ -24,8 +24,8 @@ import {
   KubeClient,
   type KubeObject,
   type ResourceType,
-} from "../controller/client.ts";
-import type { LogFields, Logger } from "../controller/log.ts";
+} from "../client/kube_client.ts";
+import type { LogFields, Logger } from "../common/log.ts";
 import type {
   Operator,
   OperatorOptions,

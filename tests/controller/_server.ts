@@ -6,7 +6,7 @@ import {
   KubeClient as Client,
   type KubeObject,
   type ResourceType,
-} from "../../controller/client.ts";
+} from "../../client/kube_client.ts";
 
 /** The Widget custom resource. */
 export interface Widget extends KubeObject {

@@ -8,7 +8,7 @@ import {
   type StoreEvent,
 } from "../../controller/cache.ts";
 import type { WatcherEvent } from "../../controller/watcher.ts";
-import type { KubeClient, KubeObject } from "../../controller/client.ts";
+import type { KubeClient, KubeObject } from "../../client/kube_client.ts";
 
 function obj(
   namespace: string | undefined,

@@ -7,8 +7,8 @@ import {
   KubeClient,
   resourcePath,
   type ResourceType,
-} from "../../controller/client.ts";
-import { ManualClock } from "../../controller/clock.ts";
+} from "../../client/kube_client.ts";
+import { ManualClock } from "../../common/clock.ts";
 import { flush, recordingClient } from "./_helpers.ts";
 
 const widgets: ResourceType = {

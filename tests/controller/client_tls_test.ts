@@ -16,8 +16,8 @@ import {
   KubeClient,
   type KubeObject,
   type ResourceType,
-} from "../../controller/client.ts";
-import { ManualClock } from "../../controller/clock.ts";
+} from "../../client/kube_client.ts";
+import { ManualClock } from "../../common/clock.ts";
 import {
   makeTestCertificates,
   type TestCertificates,

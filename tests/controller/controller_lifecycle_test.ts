@@ -12,8 +12,8 @@ import {
   isApiError,
   type KubeObject,
   type ResourceType,
-} from "../../controller/client.ts";
-import { ManualClock } from "../../controller/clock.ts";
+} from "../../client/kube_client.ts";
+import { ManualClock } from "../../common/clock.ts";
 import {
   configMaps,
   createWidgets,

@@ -22,7 +22,7 @@ import process from "node:process";
 import type { Dispatcher } from "undici";
 import { Operator } from "../../mod.ts";
 import type { LeaderGuard } from "../../controller/leader_election.ts";
-import type { LogFields, Logger } from "../../controller/log.ts";
+import type { LogFields, Logger } from "../../common/log.ts";
 import { exit, getEnv } from "../../platform/mod.ts";
 import { Website } from "../../examples/resources.ts";
 import { websiteReconciler } from "../../examples/website.ts";

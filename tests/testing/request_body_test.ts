@@ -6,7 +6,7 @@ import {
   KubeClient,
   type KubeObject,
   type ResourceType,
-} from "../../controller/client.ts";
+} from "../../client/kube_client.ts";
 
 const configMaps: ResourceType = {
   group: "",

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type ReceivedRequest, TestApiServer } from "../../testing/mod.ts";
-import { KubeClient, type ResourceType } from "../../controller/client.ts";
+import { KubeClient, type ResourceType } from "../../client/kube_client.ts";
 
 const configMaps: ResourceType = {
   group: "",

@@ -10,9 +10,9 @@ import process from "node:process";
 import { existsSync } from "node:fs";
 import { delimiter } from "node:path";
 import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
-import { type Clock, sleep, systemClock } from "./clock.ts";
+import { type Clock, sleep, systemClock } from "../common/clock.ts";
 import { KubeConfigTransport } from "./_kubeconfig_transport.ts";
-import { TokenBucket } from "./_rate_limiter.ts";
+import { TokenBucket } from "../common/rate_limiter.ts";
 import { VERSION } from "./_version.ts";
 
 /**
@@ -34,7 +34,7 @@ export type KubeConfig = ClientKubeConfig;
  *
  * @example
  * ```ts
- * import { type ResourceType, resourcePath } from "./client.ts";
+ * import { type ResourceType, resourcePath } from "./kube_client.ts";
  * const deployments: ResourceType = {
  *   group: "apps",
  *   version: "v1",
@@ -63,7 +63,7 @@ export interface ResourceType {
  *
  * @example Making a Widget the controller of a child it creates
  * ```ts
- * import type { KubeObject, OwnerReference } from "./client.ts";
+ * import type { KubeObject, OwnerReference } from "./kube_client.ts";
  * declare const widget: KubeObject;
  * const owner: OwnerReference = {
  *   apiVersion: "example.com/v1",
@@ -96,7 +96,7 @@ export interface OwnerReference {
  *
  * @example
  * ```ts
- * import type { ObjectMeta } from "./client.ts";
+ * import type { ObjectMeta } from "./kube_client.ts";
  * const metadata: ObjectMeta = {
  *   name: "web",
  *   namespace: "default",
@@ -138,7 +138,7 @@ export interface ObjectMeta {
  *
  * @example A custom resource type
  * ```ts
- * import type { KubeObject } from "./client.ts";
+ * import type { KubeObject } from "./kube_client.ts";
  * interface Widget extends KubeObject {
  *   spec: { replicas: number; image: string };
  *   status?: { readyReplicas?: number; observedGeneration?: number };
@@ -165,7 +165,7 @@ export interface KubeObject {
  *
  * @example Reading every page of a list
  * ```ts
- * import type { KubeClient, KubeList, KubeObject } from "./client.ts";
+ * import type { KubeClient, KubeList, KubeObject } from "./kube_client.ts";
  * declare const client: KubeClient;
  * const pods = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
  * const all: KubeObject[] = [];
@@ -188,7 +188,7 @@ export interface KubeList<T> {
  *
  * @example Telling a conflict from a missing object
  * ```ts
- * import { ApiError, type KubeClient } from "./client.ts";
+ * import { ApiError, type KubeClient } from "./kube_client.ts";
  * declare const client: KubeClient;
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * try {
@@ -233,7 +233,7 @@ export class ApiError extends Error {
  *
  * @example Writes stop once leadership is lost
  * ```ts
- * import { FencedError, type KubeClient } from "./client.ts";
+ * import { FencedError, type KubeClient } from "./kube_client.ts";
  * declare const client: KubeClient;
  * const leadership = new AbortController(); // aborted when this replica stops leading
  * const fenced = client.fenced(leadership.signal);
@@ -256,7 +256,7 @@ export class FencedError extends Error {
  *
  * @example Create unless it exists; read if it exists
  * ```ts
- * import { isApiError, type KubeClient } from "./client.ts";
+ * import { isApiError, type KubeClient } from "./kube_client.ts";
  * declare const client: KubeClient;
  * const namespaces = { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false };
  * try {
@@ -280,7 +280,7 @@ export function isApiError(error: unknown, status?: number): error is ApiError {
  *
  * @example A canned transport for unit tests
  * ```ts
- * import { KubeClient, type Transport } from "./client.ts";
+ * import { KubeClient, type Transport } from "./kube_client.ts";
  * const requests: string[] = [];
  * const transport: Transport = (method, url) => {
  *   requests.push(`${method} ${new URL(url).pathname}`);
@@ -316,7 +316,7 @@ export type Transport = (
  *
  * @example
  * ```ts
- * import type { KubeClient, PatchType } from "./client.ts";
+ * import type { KubeClient, PatchType } from "./kube_client.ts";
  * declare const client: KubeClient;
  * const deployments = { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true };
  * // "merge" (the default): application/merge-patch+json
@@ -343,7 +343,7 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
  *
  * @example Scale only if nobody changed the replicas meanwhile
  * ```ts
- * import type { JsonPatchOp, KubeClient } from "./client.ts";
+ * import type { JsonPatchOp, KubeClient } from "./kube_client.ts";
  * declare const client: KubeClient;
  * const deployments = { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true };
  * const patch: JsonPatchOp[] = [
@@ -366,7 +366,7 @@ export type JsonPatchOp =
  *
  * @example A label key with a slash
  * ```ts
- * import { jsonPointer } from "./client.ts";
+ * import { jsonPointer } from "./kube_client.ts";
  * jsonPointer("metadata", "labels", "app.kubernetes.io/name"); // "/metadata/labels/app.kubernetes.io~1name"
  * ```
  */
@@ -381,7 +381,7 @@ export function jsonPointer(...segments: Array<string | number>): string {
  *
  * @example
  * ```ts
- * import { type ObjectLocation, resourcePath } from "./client.ts";
+ * import { type ObjectLocation, resourcePath } from "./kube_client.ts";
  * const widgets = { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true };
  * const status: ObjectLocation = { namespace: "default", name: "web", subresource: "status" };
  * resourcePath(widgets, status); // "/apis/example.com/v1/namespaces/default/widgets/web/status"
@@ -403,7 +403,7 @@ export interface ObjectLocation {
  *
  * @example
  * ```ts
- * import { resourcePath } from "./client.ts";
+ * import { resourcePath } from "./kube_client.ts";
  * const cm = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * resourcePath(cm, { namespace: "default", name: "a" }); // "/api/v1/namespaces/default/configmaps/a"
  * ```
@@ -436,7 +436,7 @@ export function resourcePath(
  *
  * @example
  * ```ts
- * import { apiVersionOf } from "./client.ts";
+ * import { apiVersionOf } from "./kube_client.ts";
  * apiVersionOf({ group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true }); // "apps/v1"
  * apiVersionOf({ group: "", version: "v1", plural: "services", kind: "Service", namespaced: true }); // "v1"
  * ```
@@ -452,7 +452,7 @@ export function apiVersionOf(resource: ResourceType): string {
  *
  * @example A server-side dry run
  * ```ts
- * import { type KubeClient, type RequestOptions, resourcePath } from "./client.ts";
+ * import { type KubeClient, type RequestOptions, resourcePath } from "./kube_client.ts";
  * declare const client: KubeClient;
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * const options: RequestOptions = {
@@ -479,7 +479,7 @@ export interface RequestOptions {
  *
  * @example
  * ```ts
- * import type { KubeClient, ObjectOptions } from "./client.ts";
+ * import type { KubeClient, ObjectOptions } from "./kube_client.ts";
  * declare const client: KubeClient;
  * const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true };
  * const options: ObjectOptions = { namespace: "default", signal: AbortSignal.timeout(2_000) };
@@ -499,7 +499,7 @@ export interface ObjectOptions {
  *
  * @example
  * ```ts
- * import type { KubeClient, ListOptions } from "./client.ts";
+ * import type { KubeClient, ListOptions } from "./kube_client.ts";
  * declare const client: KubeClient;
  * const pods = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
  * const options: ListOptions = {
@@ -530,7 +530,7 @@ export interface ListOptions extends ObjectOptions {
  *
  * @example Server-side apply
  * ```ts
- * import type { KubeClient, PatchOptions } from "./client.ts";
+ * import type { KubeClient, PatchOptions } from "./kube_client.ts";
  * declare const client: KubeClient;
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * const options: PatchOptions = { namespace: "default", type: "apply", fieldManager: "my-operator", force: true };
@@ -564,7 +564,7 @@ export interface PatchOptions extends ObjectOptions {
  *
  * @example Delete only the object you read, and its dependents first
  * ```ts
- * import type { DeleteObjectOptions, KubeClient, KubeObject } from "./client.ts";
+ * import type { DeleteObjectOptions, KubeClient, KubeObject } from "./kube_client.ts";
  * declare const client: KubeClient;
  * declare const job: KubeObject;
  * const jobs = { group: "batch", version: "v1", plural: "jobs", kind: "Job", namespaced: true };
@@ -593,8 +593,8 @@ export interface DeleteObjectOptions extends ObjectOptions {
  *
  * @example Fencing by the leader guard at send time
  * ```ts
- * import type { KubeClient } from "./client.ts";
- * import { LeaderElection } from "./leader_election.ts";
+ * import type { KubeClient } from "./kube_client.ts";
+ * import { LeaderElection } from "../controller/leader_election.ts";
  * declare const client: KubeClient;
  * const guard = new LeaderElection(0).guard();
  * const fenced = client.fenced(guard.signal, { check: () => guard.check() });
@@ -616,7 +616,7 @@ export interface FenceOptions {
  *
  * @example
  * ```ts
- * import type { RateLimit } from "./client.ts";
+ * import type { RateLimit } from "./kube_client.ts";
  * const limit: RateLimit = { qps: 50, burst: 100 }; // as a busy controller-manager
  * ```
  */
@@ -632,7 +632,7 @@ export interface RateLimit {
  *
  * @example A bearer-token client over `fetch`
  * ```ts
- * import { KubeClient, type KubeClientOptions } from "./client.ts";
+ * import { KubeClient, type KubeClientOptions } from "./kube_client.ts";
  * declare const token: string; // e.g. a service account token
  * const options: KubeClientOptions = {
  *   server: "https://127.0.0.1:6443",
@@ -699,7 +699,7 @@ export interface FromKubeConfigOptions
  * @example
  * ```ts ignore
  * import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
- * import { KubeClient } from "./client.ts";
+ * import { KubeClient } from "./kube_client.ts";
  * const kc = new KubeConfig();
  * kc.loadFromDefault();
  * const client = KubeClient.fromKubeConfig(kc);
@@ -1151,7 +1151,7 @@ export function loadKubeConfig(
  *
  * @example
  * ```ts
- * import { readApiError } from "./client.ts";
+ * import { readApiError } from "./kube_client.ts";
  * const error = await readApiError(new Response("{}", { status: 500 }));
  * ```
  */
