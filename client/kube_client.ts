@@ -593,8 +593,7 @@ export interface DeleteObjectOptions extends ObjectOptions {
  *
  * @example Fencing by the leader guard at send time
  * ```ts
- * import type { KubeClient } from "./kube_client.ts";
- * import { LeaderElection } from "../controller/leader_election.ts";
+ * import { type KubeClient, LeaderElection } from "@k8s-operator/k8s-operator/controller";
  * declare const client: KubeClient;
  * const guard = new LeaderElection(0).guard();
  * const fenced = client.fenced(guard.signal, { check: () => guard.check() });

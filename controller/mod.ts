@@ -36,8 +36,12 @@
  */
 import "../platform/check_runtime.ts";
 export * from "./leader_election.ts";
-export { NotLeaderError, RaftError } from "../raft/errors.ts";
-export type { NodeId, Role } from "../raft/types.ts";
+export {
+  type NodeId,
+  NotLeaderError,
+  RaftError,
+  type Role,
+} from "../common/leadership.ts";
 export * from "../common/clock.ts";
 export * from "../client/kube_client.ts";
 export * from "../common/log.ts";

@@ -7,7 +7,7 @@
  */
 import { resolveDns } from "../platform/mod.ts";
 import type { ResolveOptions, SrvRecord } from "../platform/types.ts";
-import type { NodeId } from "../raft/types.ts";
+import type { NodeId } from "../common/leadership.ts";
 import {
   comparePeers,
   formatAddress,

@@ -19,4 +19,4 @@ export * from "./pod_identity.ts";
 export * from "./static.ts";
 export * from "./headless_service.ts";
 export * from "./config.ts";
-export type { NodeId } from "../raft/types.ts";
+export type { NodeId } from "../common/leadership.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { NodeId } from "../raft/types.ts";
+import type { NodeId } from "../common/leadership.ts";
 import { type EnvSource, isDnsLabel, readEnv, splitOrdinal } from "./_names.ts";
 import { MalformedEnvError, MissingEnvError } from "./errors.ts";
 

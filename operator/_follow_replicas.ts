@@ -9,7 +9,7 @@ import type { KubeClient, KubeObject } from "../client/kube_client.ts";
 import { sleep, systemClock } from "../common/clock.ts";
 import type { Logger } from "../common/log.ts";
 import { watcher } from "../controller/watcher.ts";
-import { NotLeaderError } from "../raft/errors.ts";
+import { NotLeaderError } from "../common/leadership.ts";
 import type { RaftNode } from "../raft/node.ts";
 import { MAX_ORDINALS } from "./_peer_urls.ts";
 

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { KubeConfig } from "@kubernetes/client-node";
 import {
   KubeClient,
+  type KubeConfig,
   type KubeObject,
   loadKubeConfig,
   type ResourceType,
@@ -23,8 +23,10 @@ import type { Reconciler } from "../controller/reconciler.ts";
 import type { EnvSource } from "../discovery/pod_identity.ts";
 import { followReplicas } from "./_follow_replicas.ts";
 import { peerUrls } from "./_peer_urls.ts";
-import { legacyStateReason } from "../raft/_validate.ts";
-import { FileStorage } from "../raft/file_storage.ts";
+import {
+  type FileStorage,
+  openSettingLegacyAside,
+} from "../raft/file_storage.ts";
 import { KeyValueStore, ReplicatedKv } from "../raft/kv.ts";
 import { MemoryStorage } from "../raft/memory_storage.ts";
 import { type NodeStatus, RaftNode } from "../raft/node.ts";
@@ -39,10 +41,6 @@ import { ApiFailover, DEFAULT_TRANSFER_AFTER_MS } from "./_api_failover.ts";
 import { controllerMetrics } from "../metrics/controller.ts";
 import { RaftMetrics } from "../metrics/raft.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
-
-export { OperatorConfigError } from "./config.ts";
-
-export type { OperatorConfig } from "./config.ts";
 
 /**
  * A resource as `defineCustomResource` describes it (`scope`) or as the
@@ -267,27 +265,22 @@ interface Registered {
 }
 
 /**
- * Opens the Raft data directory. State of k8s-operator 0.1.0, which a node
- * refuses (memberships without incarnations), is set aside first into
- * `k8s-operator-0.1.0/` inside it: the member then joins as a new one, and
- * when every member does so at once (an upgrade restarts them all), they
- * start a new cluster. The operator's state lives in Kubernetes; the log
- * only elected.
+ * Opens the Raft data directory, setting state of k8s-operator 0.1.0
+ * aside (see `openSettingLegacyAside`): the operator's state lives in
+ * Kubernetes; the log only elected.
  */
 async function openFileStorage(
   dir: string,
   logger: Logger,
 ): Promise<FileStorage> {
-  const storage = await FileStorage.open(dir);
-  const reason = legacyStateReason(storage.load());
-  if (reason === null) return storage;
-  await storage.close();
-  const aside = await FileStorage.setAside(dir, "k8s-operator-0.1.0");
-  logger.warn(
-    "raft: the data directory holds state of k8s-operator 0.1.0; set it aside, this member joins as a new one",
-    { dir, aside, reason },
-  );
-  return await FileStorage.open(dir);
+  const { storage, setAside } = await openSettingLegacyAside(dir);
+  if (setAside !== null) {
+    logger.warn(
+      "raft: the data directory holds state of k8s-operator 0.1.0; set it aside, this member joins as a new one",
+      { dir, ...setAside },
+    );
+  }
+  return storage;
 }
 
 function toResourceType(source: ResourceSource): ResourceType {

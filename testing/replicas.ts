@@ -30,7 +30,7 @@ import type {
   Operator,
   OperatorOptions,
   RunningOperator,
-} from "../operator/operator.ts";
+} from "../operator/mod.ts";
 import { runtime } from "../platform/mod.ts";
 
 /**
