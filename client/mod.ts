@@ -18,4 +18,8 @@
  * @module
  */
 export * from "./kube_client.ts";
+export * from "./kubeconfig.ts";
+export * from "./objects.ts";
+export * from "./errors.ts";
+export * from "./patch.ts";
 export * from "./schema.ts";

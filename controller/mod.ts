@@ -44,6 +44,14 @@ export {
 } from "../common/leadership.ts";
 export * from "../common/clock.ts";
 export * from "../client/kube_client.ts";
+export * from "../client/kubeconfig.ts";
+export * from "../client/objects.ts";
+export * from "../client/errors.ts";
+export {
+  type JsonPatchOp,
+  jsonPointer,
+  type PatchType,
+} from "../client/patch.ts";
 export * from "../common/log.ts";
 export * from "./work_queue.ts";
 export * from "./watcher.ts";

@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { isApiError, type KubeClient } from "../client/kube_client.ts";
+import { isApiError } from "../client/errors.ts";
+import type { KubeClient } from "../client/kube_client.ts";
 import { CrdNotEstablishedError } from "./errors.ts";
 
 /** How often the definition is read again while waiting, in milliseconds. */

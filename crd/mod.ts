@@ -76,7 +76,7 @@ export type {
   WatchOptions,
   WriteOptions,
 } from "./client.ts";
-export { ApiError } from "../client/kube_client.ts";
+export { ApiError } from "../client/errors.ts";
 export {
   CrdNotEstablishedError,
   type FieldProblem,

@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { ApiError, type KubeClient } from "../client/kube_client.ts";
+import { ApiError } from "../client/errors.ts";
+import type { KubeClient } from "../client/kube_client.ts";
 import {
   ShortWatchError,
   type WatcherObserver,

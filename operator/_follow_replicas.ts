@@ -5,7 +5,8 @@
  * @module
  */
 import { JitterBackoff } from "../common/backoff.ts";
-import type { KubeClient, KubeObject } from "../client/kube_client.ts";
+import type { KubeClient } from "../client/kube_client.ts";
+import type { KubeObject } from "../client/objects.ts";
 import { sleep, systemClock } from "../common/clock.ts";
 import type { Logger } from "../common/log.ts";
 import { watcher } from "../controller/watcher.ts";

@@ -6,13 +6,9 @@
  *
  * @module
  */
-import {
-  KubeClient,
-  type KubeConfig,
-  type KubeObject,
-  loadKubeConfig,
-  type ResourceType,
-} from "../client/kube_client.ts";
+import { KubeClient } from "../client/kube_client.ts";
+import { type KubeConfig, loadKubeConfig } from "../client/kubeconfig.ts";
+import type { KubeObject, ResourceType } from "../client/objects.ts";
 import {
   Controller,
   type ControllerOptions,

@@ -19,12 +19,9 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { KubeConfig } from "./api_server.ts";
-import {
-  isApiError,
-  KubeClient,
-  type KubeObject,
-  type ResourceType,
-} from "../client/kube_client.ts";
+import { isApiError } from "../client/errors.ts";
+import { KubeClient } from "../client/kube_client.ts";
+import type { KubeObject, ResourceType } from "../client/objects.ts";
 import type { LogFields, Logger } from "../common/log.ts";
 import type {
   Operator,

@@ -12,11 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Dispatcher } from "undici";
-import {
-  KubeClient,
-  type KubeObject,
-  type ResourceType,
-} from "../../client/kube_client.ts";
+import { KubeClient } from "../../client/kube_client.ts";
+import type { KubeObject, ResourceType } from "../../client/objects.ts";
 import { ManualClock } from "../../common/clock.ts";
 import {
   makeTestCertificates,

@@ -17,7 +17,7 @@ import {
   ReconcileResult,
 } from "../../controller/reconciler.ts";
 import { ManualClock } from "../../common/clock.ts";
-import type { KubeObject, ResourceType } from "../../client/kube_client.ts";
+import type { KubeObject, ResourceType } from "../../client/objects.ts";
 import type { EventOutcome } from "../../controller/events.ts";
 import type { LogFields } from "../../common/log.ts";
 import {

@@ -7,12 +7,8 @@ import {
   ReconcileResult,
 } from "../../controller/reconciler.ts";
 import { StatusPatch } from "../../controller/status.ts";
-import {
-  FencedError,
-  isApiError,
-  type KubeObject,
-  type ResourceType,
-} from "../../client/kube_client.ts";
+import { FencedError, isApiError } from "../../client/errors.ts";
+import type { KubeObject, ResourceType } from "../../client/objects.ts";
 import { ManualClock } from "../../common/clock.ts";
 import {
   configMaps,

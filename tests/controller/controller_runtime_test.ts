@@ -12,7 +12,7 @@ import {
   ReconcileResult,
 } from "../../controller/reconciler.ts";
 import { ManualClock } from "../../common/clock.ts";
-import type { KubeObject } from "../../client/kube_client.ts";
+import type { KubeObject } from "../../client/objects.ts";
 import type { WatchRestartReason } from "../../controller/watcher.ts";
 import {
   createWidgets,

@@ -6,7 +6,7 @@ import {
   type KubeEvent,
 } from "../../controller/events.ts";
 import type { LogFields } from "../../common/log.ts";
-import type { KubeObject } from "../../client/kube_client.ts";
+import type { KubeObject } from "../../client/objects.ts";
 import { recordingClient } from "./_helpers.ts";
 
 const pod: KubeObject = {

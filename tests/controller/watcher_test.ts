@@ -6,7 +6,7 @@ import {
   type WatcherObserver,
 } from "../../controller/watcher.ts";
 import { ManualClock } from "../../common/clock.ts";
-import type { KubeObject, ResourceType } from "../../client/kube_client.ts";
+import type { KubeObject, ResourceType } from "../../client/objects.ts";
 import { type PendingRequest, scriptedClient } from "./_scripted.ts";
 import { flush, until } from "./_helpers.ts";
 
