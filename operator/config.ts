@@ -1,14 +1,24 @@
 /**
- * Internal: reads the operator's own environment variables (the Raft
- * secret, cluster id, data directory and HTTP port) on top of what
- * `RaftConfig.fromEnv` reads.
+ * The environment, read once: every variable the operator knows is read a
+ * single time into a snapshot, then checked and turned into one typed
+ * {@linkcode OperatorConfig} (discovery's `RaftConfig` included). This is
+ * the only module of the library that reads the process environment; the
+ * parts below take typed options.
  *
  * @module
  */
 import { readFileSync } from "node:fs";
-import { RaftConfig } from "../discovery/config.ts";
-import { MissingEnvError } from "../discovery/errors.ts";
-import type { EnvSource } from "../discovery/pod_identity.ts";
+import {
+  type PeerListRaftOptions,
+  RaftConfig,
+  type StatefulSetRaftOptions,
+} from "../discovery/config.ts";
+import {
+  DiscoveryConfigError,
+  MalformedEnvError,
+  MissingEnvError,
+} from "../discovery/errors.ts";
+import { type PodIdentity, podIdentity } from "../discovery/pod_identity.ts";
 import { getEnv } from "../platform/mod.ts";
 
 /** The shortest shared secret the operator accepts, in characters. */
@@ -97,9 +107,66 @@ export interface OperatorConfig {
   apiUnreachableTransferAfterMs: number | null;
 }
 
-function read(env: EnvSource | undefined, name: string): string | undefined {
-  const value = env === undefined ? getEnv(name) : env[name];
-  return value === undefined || value === "" ? undefined : value;
+/**
+ * Where environment variables are read from: a plain record (tests), or the
+ * process environment when omitted. Empty values count as unset.
+ *
+ * @example
+ * ```ts
+ * import { type EnvSource, podIdentityFromEnv } from "@k8s-operator/k8s-operator";
+ * const env: EnvSource = { POD_NAME: "my-op-0", NAMESPACE: "ops" };
+ * podIdentityFromEnv(env);
+ * ```
+ */
+export type EnvSource = Readonly<Record<string, string | undefined>>;
+
+/** The variables of the pod and of discovery (`raftConfigFromEnv`). */
+const RAFT_VARIABLES = [
+  "POD_NAME",
+  "NAMESPACE",
+  "RAFT_REPLICAS",
+  "RAFT_SERVICE",
+  "RAFT_PORT",
+  "RAFT_PORT_NAME",
+  "RAFT_CLUSTER_DOMAIN",
+  "RAFT_PEERS",
+  "RAFT_NODE_ID",
+] as const;
+
+/** The operator's own variables, and where its kubeconfig comes from. */
+const OPERATOR_VARIABLES = [
+  "RAFT_SECRET",
+  "RAFT_SECRET_FILE",
+  "RAFT_SECRET_ACCEPTED",
+  "RAFT_CLUSTER_ID",
+  "RAFT_DATA_DIR",
+  "OPERATOR_HTTP_PORT",
+  "WATCH_NAMESPACE",
+  "RAFT_TICK_MS",
+  "RAFT_ELECTION_TICKS",
+  "RAFT_FOLLOW_STATEFULSET",
+  "OPERATOR_API_UNREACHABLE_TRANSFER_AFTER_MS",
+  "KUBECONFIG",
+  "KUBERNETES_SERVICE_HOST",
+] as const;
+
+type Variable =
+  | (typeof RAFT_VARIABLES)[number]
+  | (typeof OPERATOR_VARIABLES)[number];
+
+/** The variables that are set (not empty), each read once. */
+type Environment = Readonly<Partial<Record<Variable, string>>>;
+
+function snapshot(
+  env: EnvSource | undefined,
+  names: readonly Variable[],
+): Environment {
+  const out: Partial<Record<Variable, string>> = {};
+  for (const name of names) {
+    const value = env === undefined ? getEnv(name) : env[name];
+    if (value !== undefined && value !== "") out[name] = value;
+  }
+  return out;
 }
 
 /** The secret that signs, and the others accepted from peers. */
@@ -141,10 +208,10 @@ function readSecretFile(file: string): string[] {
   return lines;
 }
 
-function readSecrets(env: EnvSource | undefined): Secrets {
-  const inline = read(env, "RAFT_SECRET");
-  const file = read(env, "RAFT_SECRET_FILE");
-  const accepted = read(env, "RAFT_SECRET_ACCEPTED");
+function readSecrets(env: Environment): Secrets {
+  const inline = env.RAFT_SECRET;
+  const file = env.RAFT_SECRET_FILE;
+  const accepted = env.RAFT_SECRET_ACCEPTED;
   if (inline !== undefined && file !== undefined) {
     throw new OperatorConfigError(
       "RAFT_SECRET_FILE",
@@ -179,8 +246,8 @@ function readSecrets(env: EnvSource | undefined): Secrets {
   return { secret: secrets[0], acceptedSecrets: secrets.slice(1) };
 }
 
-function readHttpPort(env: EnvSource | undefined, raftPort: number): number {
-  const raw = read(env, "OPERATOR_HTTP_PORT");
+function readHttpPort(env: Environment, raftPort: number): number {
+  const raw = env.OPERATOR_HTTP_PORT;
   if (raw === undefined) return DEFAULT_HTTP_PORT;
   const port = Number(raw);
   if (!/^[0-9]+$/.test(raw) || !Number.isInteger(port) || port > 65535) {
@@ -201,11 +268,11 @@ function readHttpPort(env: EnvSource | undefined, raftPort: number): number {
 }
 
 function readInteger(
-  env: EnvSource | undefined,
-  variable: string,
+  env: Environment,
+  variable: Variable,
   range: { min: number; max: number; what: string },
 ): number | null {
-  const raw = read(env, variable);
+  const raw = env[variable];
   if (raw === undefined) return null;
   const value = Number(raw);
   if (!/^[0-9]+$/.test(raw) || value < range.min || value > range.max) {
@@ -219,11 +286,10 @@ function readInteger(
   return value;
 }
 
-/** Reads and checks the whole environment; throws on the first problem. */
-export function readOperatorEnv(env: EnvSource | undefined): OperatorConfig {
-  const raft = readRaftConfig(env);
+/** The operator's own variables on top of `raft`. */
+function operatorConfig(env: Environment, raft: RaftConfig): OperatorConfig {
   const { secret, acceptedSecrets } = readSecrets(env);
-  const clusterId = read(env, "RAFT_CLUSTER_ID") ??
+  const clusterId = env.RAFT_CLUSTER_ID ??
     raft.identity?.statefulSet ?? "k8s-operator";
   if (!CLUSTER_ID.test(clusterId)) {
     throw new OperatorConfigError(
@@ -233,8 +299,8 @@ export function readOperatorEnv(env: EnvSource | undefined): OperatorConfig {
       }`,
     );
   }
-  const dataDir = read(env, "RAFT_DATA_DIR") ?? null;
-  const watchNamespace = read(env, "WATCH_NAMESPACE") ?? null;
+  const dataDir = env.RAFT_DATA_DIR ?? null;
+  const watchNamespace = env.WATCH_NAMESPACE ?? null;
   if (
     watchNamespace !== null &&
     !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(watchNamespace)
@@ -278,8 +344,8 @@ export function readOperatorEnv(env: EnvSource | undefined): OperatorConfig {
   };
 }
 
-function readFollow(env: EnvSource | undefined): boolean {
-  const raw = read(env, "RAFT_FOLLOW_STATEFULSET");
+function readFollow(env: Environment): boolean {
+  const raw = env.RAFT_FOLLOW_STATEFULSET;
   if (raw === undefined || raw === "true") return true;
   if (raw === "false") return false;
   throw new OperatorConfigError(
@@ -293,25 +359,204 @@ function readFollow(env: EnvSource | undefined): boolean {
 const OUTSIDE_STATEFULSET =
   "outside a StatefulSet set RAFT_NODE_ID and RAFT_PEERS instead, e.g. RAFT_NODE_ID=0 RAFT_PEERS=0=127.0.0.1:7000";
 
-const POD_HINTS: Record<string, string> = {
-  POD_NAME:
-    `in a StatefulSet the pod's name, from the downward API field metadata.name; ${OUTSIDE_STATEFULSET}`,
-  NAMESPACE:
-    `in a StatefulSet the pod's namespace, from the downward API field metadata.namespace; ${OUTSIDE_STATEFULSET}`,
+/** The variable each option of discovery's typed setups is read from. */
+const VARIABLE_OF: Readonly<Record<string, Variable>> = {
+  podName: "POD_NAME",
+  namespace: "NAMESPACE",
+  replicas: "RAFT_REPLICAS",
+  service: "RAFT_SERVICE",
+  port: "RAFT_PORT",
+  portName: "RAFT_PORT_NAME",
+  clusterDomain: "RAFT_CLUSTER_DOMAIN",
+  peers: "RAFT_PEERS",
+  nodeId: "RAFT_NODE_ID",
 };
 
 /**
- * `RaftConfig.fromEnv`, naming the other way to run when a StatefulSet
- * pod's variables are missing: outside a StatefulSet (a laptop, a test)
- * `RAFT_NODE_ID` + `RAFT_PEERS` replace them.
+ * Runs one of discovery's typed setups on values read from `env`; an
+ * invalid option becomes a {@linkcode MalformedEnvError} naming the
+ * variable it came from.
  */
-function readRaftConfig(env: EnvSource | undefined): RaftConfig {
+function fromVariables<T>(env: Environment, build: () => T): T {
   try {
-    return RaftConfig.fromEnv(env);
+    return build();
   } catch (error) {
-    if (error instanceof MissingEnvError && error.variable in POD_HINTS) {
-      throw new MissingEnvError(error.variable, POD_HINTS[error.variable]);
-    }
-    throw error;
+    const invalid = error instanceof DiscoveryConfigError
+      ? error.invalid
+      : null;
+    const variable = invalid === null ? undefined : VARIABLE_OF[invalid.option];
+    if (invalid === null || variable === undefined) throw error;
+    throw new MalformedEnvError(
+      variable,
+      env[variable] ?? String(invalid.value),
+      invalid.expected,
+    );
   }
+}
+
+/** An integer variable within `range`, or `undefined` when it is unset. */
+function readCount(
+  env: Environment,
+  variable: Variable,
+  range: { min: number; max: number; expected: string },
+): number | undefined {
+  const raw = env[variable];
+  if (raw === undefined) return undefined;
+  const value = Number(raw.trim());
+  if (
+    !/^\s*[0-9]+\s*$/.test(raw) || !Number.isSafeInteger(value) ||
+    value < range.min || value > range.max
+  ) {
+    throw new MalformedEnvError(variable, raw, range.expected);
+  }
+  return value;
+}
+
+/** `POD_NAME` and `NAMESPACE`, checked. */
+function readPod(env: Environment): PodIdentity {
+  const podName = env.POD_NAME;
+  if (podName === undefined) {
+    throw new MissingEnvError(
+      "POD_NAME",
+      `in a StatefulSet the pod's name, from the downward API field metadata.name; ${OUTSIDE_STATEFULSET}`,
+    );
+  }
+  const namespace = env.NAMESPACE;
+  if (namespace === undefined) {
+    throw new MissingEnvError(
+      "NAMESPACE",
+      `in a StatefulSet the pod's namespace, from the downward API field metadata.namespace; ${OUTSIDE_STATEFULSET}`,
+    );
+  }
+  return fromVariables(env, () => podIdentity({ podName, namespace }));
+}
+
+/**
+ * Discovery's variables: with `RAFT_PEERS`, an explicit peer list and
+ * `RAFT_NODE_ID`; otherwise a StatefulSet pod (see discovery/README.md for
+ * every variable).
+ */
+function readRaft(env: Environment): RaftConfig {
+  const port = readCount(env, "RAFT_PORT", {
+    min: 1,
+    max: 65535,
+    expected: "a port from 1 to 65535",
+  });
+  const peers = env.RAFT_PEERS;
+  if (peers !== undefined) {
+    const nodeId = readCount(env, "RAFT_NODE_ID", {
+      min: 0,
+      max: Number.MAX_SAFE_INTEGER,
+      expected: "a non-negative integer node id",
+    });
+    if (nodeId === undefined) {
+      throw new MissingEnvError(
+        "RAFT_NODE_ID",
+        "this node's id, one of the ids in RAFT_PEERS",
+      );
+    }
+    const options: PeerListRaftOptions = { nodeId, peers, listenPort: port };
+    return fromVariables(env, () => RaftConfig.forPeerList(options));
+  }
+  if (env.RAFT_NODE_ID !== undefined) {
+    throw new MissingEnvError(
+      "RAFT_PEERS",
+      'required with RAFT_NODE_ID: every initial member as "0=host-a:7000,1=host-b:7000"',
+    );
+  }
+  const pod = readPod(env);
+  const replicas = readCount(env, "RAFT_REPLICAS", {
+    min: 1,
+    max: 1000,
+    expected: "the number of initial voters, an integer from 1 to 1000",
+  });
+  if (replicas === undefined) {
+    throw new MissingEnvError(
+      "RAFT_REPLICAS",
+      "the number of initial voters: the StatefulSet's replicas at creation",
+    );
+  }
+  const options: StatefulSetRaftOptions = {
+    podName: pod.podName,
+    namespace: pod.namespace,
+    replicas,
+    service: env.RAFT_SERVICE,
+    port,
+    portName: env.RAFT_PORT_NAME,
+    clusterDomain: env.RAFT_CLUSTER_DOMAIN,
+  };
+  return fromVariables(env, () => RaftConfig.forStatefulSet(options));
+}
+
+/**
+ * This node's Raft configuration from the environment (default: the
+ * process's): a StatefulSet pod's (`POD_NAME`, `NAMESPACE`,
+ * `RAFT_REPLICAS`, and optionally `RAFT_SERVICE`, `RAFT_PORT`,
+ * `RAFT_PORT_NAME`, `RAFT_CLUSTER_DOMAIN`), or with `RAFT_PEERS` an
+ * explicit peer list and `RAFT_NODE_ID`. Reads each of these variables
+ * once; throws `MissingEnvError` or `MalformedEnvError` naming the
+ * variable at fault. discovery/README.md lists the variables.
+ *
+ * @example StatefulSet
+ * ```ts
+ * import { raftConfigFromEnv } from "@k8s-operator/k8s-operator";
+ * const config = raftConfigFromEnv({
+ *   POD_NAME: "my-op-1", NAMESPACE: "ops", RAFT_SERVICE: "my-op-raft", RAFT_REPLICAS: "3",
+ * });
+ * console.log(config.nodeId, config.voters()); // 1 [0, 1, 2]
+ * console.log(config.peers.get(2)); // "my-op-2.my-op-raft.ops.svc.cluster.local.:7000"
+ * ```
+ *
+ * @example Explicit peers
+ * ```ts
+ * import { raftConfigFromEnv } from "@k8s-operator/k8s-operator";
+ * const config = raftConfigFromEnv({ RAFT_NODE_ID: "0", RAFT_PEERS: "0=127.0.0.1:7000,1=127.0.0.1:7001" });
+ * console.log(config.listenPort); // 7000
+ * ```
+ */
+export function raftConfigFromEnv(env?: EnvSource): RaftConfig {
+  return readRaft(snapshot(env, RAFT_VARIABLES));
+}
+
+/**
+ * Who this pod is, from `POD_NAME` and `NAMESPACE` (set them from the
+ * downward API: `metadata.name` and `metadata.namespace`); `env` defaults
+ * to the process's. Throws `MissingEnvError` when a variable is unset or
+ * empty, and `MalformedEnvError` when `POD_NAME` is not
+ * `<statefulSet>-<ordinal>` or `NAMESPACE` is not a DNS label.
+ *
+ * @example
+ * ```ts
+ * import { podIdentityFromEnv } from "@k8s-operator/k8s-operator";
+ * const me = podIdentityFromEnv({ POD_NAME: "my-operator-2", NAMESPACE: "ops" });
+ * console.log(me.statefulSet, me.ordinal); // "my-operator" 2
+ * ```
+ */
+export function podIdentityFromEnv(env?: EnvSource): PodIdentity {
+  return readPod(snapshot(env, ["POD_NAME", "NAMESPACE"]));
+}
+
+/** What the operator reads from its environment. */
+export interface OperatorEnvironment {
+  /** Everything checked, discovery's part included. */
+  config: OperatorConfig;
+  /** Where the kubeconfig comes from, for `loadKubeConfig`. */
+  kubeConfigEnv: { KUBECONFIG?: string; KUBERNETES_SERVICE_HOST?: string };
+}
+
+/**
+ * Internal (`Operator.fromEnv`'s): reads every variable once and checks
+ * them all; throws on the first problem, naming the variable.
+ */
+export function readOperatorEnv(
+  source: EnvSource | undefined,
+): OperatorEnvironment {
+  const env = snapshot(source, [...RAFT_VARIABLES, ...OPERATOR_VARIABLES]);
+  return {
+    config: operatorConfig(env, readRaft(env)),
+    kubeConfigEnv: {
+      KUBECONFIG: env.KUBECONFIG,
+      KUBERNETES_SERVICE_HOST: env.KUBERNETES_SERVICE_HOST,
+    },
+  };
 }

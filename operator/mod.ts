@@ -19,4 +19,10 @@
  * @module
  */
 export * from "./operator.ts";
-export { type OperatorConfig, OperatorConfigError } from "./config.ts";
+export {
+  type EnvSource,
+  type OperatorConfig,
+  OperatorConfigError,
+  podIdentityFromEnv,
+  raftConfigFromEnv,
+} from "./config.ts";

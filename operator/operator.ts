@@ -16,7 +16,6 @@ import {
 import { LeaderElection } from "../controller/leader_election.ts";
 import { consoleLogger, type LogFields, type Logger } from "../common/log.ts";
 import type { Reconciler } from "../controller/reconciler.ts";
-import type { EnvSource } from "../discovery/pod_identity.ts";
 import { followReplicas } from "./_follow_replicas.ts";
 import { peerUrls } from "./_peer_urls.ts";
 import {
@@ -29,9 +28,14 @@ import { type NodeStatus, RaftNode } from "../raft/node.ts";
 import { HttpTransport, type TransportError } from "../raft/transport.ts";
 import type { Message, NodeId } from "../raft/types.ts";
 import type { Storage } from "../raft/storage.ts";
-import { getEnv, onSignal, serve } from "../platform/mod.ts";
+import { onSignal, serve } from "../platform/mod.ts";
 import type { HttpServer } from "../platform/mod.ts";
-import { type OperatorConfig, readOperatorEnv } from "./config.ts";
+import {
+  type EnvSource,
+  type OperatorConfig,
+  type OperatorEnvironment,
+  readOperatorEnv,
+} from "./config.ts";
 import { ApiHealth, probeApi, watchObserver } from "./_api_health.ts";
 import { ApiFailover, DEFAULT_TRANSFER_AFTER_MS } from "./_api_failover.ts";
 import { controllerMetrics } from "../metrics/controller.ts";
@@ -290,16 +294,6 @@ function toResourceType(source: ResourceSource): ResourceType {
   };
 }
 
-function defaultKubeConfig(env: EnvSource | undefined): KubeConfig {
-  const read = (name: string) => env === undefined ? getEnv(name) : env[name];
-  return loadKubeConfig({
-    env: {
-      KUBECONFIG: read("KUBECONFIG"),
-      KUBERNETES_SERVICE_HOST: read("KUBERNETES_SERVICE_HOST"),
-    },
-  });
-}
-
 /**
  * A highly-available operator: replicas of one process elect a leader with
  * Raft over HTTP, and only the leader reconciles.
@@ -332,10 +326,15 @@ export class Operator {
   /** The parsed and checked environment. */
   readonly config: OperatorConfig;
   readonly #options: OperatorOptions;
+  readonly #kubeConfigEnv: OperatorEnvironment["kubeConfigEnv"];
   readonly #registered: Registered[] = [];
 
-  private constructor(config: OperatorConfig, options: OperatorOptions) {
-    this.config = config;
+  private constructor(
+    environment: OperatorEnvironment,
+    options: OperatorOptions,
+  ) {
+    this.config = environment.config;
+    this.#kubeConfigEnv = environment.kubeConfigEnv;
     this.#options = options;
   }
 
@@ -393,9 +392,11 @@ export class Operator {
    * await running.stop();
    * ```
    */
-  start(): Promise<RunningOperator> {
-    return Running.start(this.config, {
+  async start(): Promise<RunningOperator> {
+    return await Running.start(this.config, {
       options: this.#options,
+      kubeConfig: this.#options.kubeConfig ??
+        loadKubeConfig({ env: this.#kubeConfigEnv }),
       registered: [...this.#registered],
     });
   }
@@ -472,13 +473,16 @@ class Running implements RunningOperator {
 
   static async start(
     config: OperatorConfig,
-    init: { options: OperatorOptions; registered: Registered[] },
+    init: {
+      options: OperatorOptions;
+      kubeConfig: KubeConfig;
+      registered: Registered[];
+    },
   ): Promise<Running> {
     const { options, registered } = init;
     const logger = options.logger ?? consoleLogger;
     const clock = options.clock ?? (() => performance.now());
-    const kubeConfig = options.kubeConfig ?? defaultKubeConfig(options.env);
-    const client = KubeClient.fromKubeConfig(kubeConfig);
+    const client = KubeClient.fromKubeConfig(init.kubeConfig);
     const { raft } = config;
     const election = new LeaderElection(raft.nodeId, {
       requireLease: true,

@@ -56,15 +56,23 @@ export interface ApiChange {
 
 /**
  * The keys that say where a symbol or a type it names is written (its
- * file, the import a reference resolves through) and how it is
- * documented, not what it is.
+ * file, the import a reference resolves through), how it is documented,
+ * and whether a function is written `async` (it returns a promise either
+ * way), not what it is.
  */
-const NOT_SIGNATURE = new Set(["location", "jsDoc", "resolution"]);
+const NOT_SIGNATURE = new Set(["location", "jsDoc", "resolution", "isAsync"]);
 
-/** `value` without documentation and source locations, at any depth. */
+/**
+ * `value` without documentation, source locations and the details of
+ * private members (that one exists, a private constructor say, is kept), at
+ * any depth.
+ */
 export function withoutDocs(value: Json): Json {
   if (Array.isArray(value)) return value.map(withoutDocs);
   if (value === null || typeof value !== "object") return value;
+  if (value.accessibility === "private") {
+    return { accessibility: "private", name: value.name ?? null };
+  }
   const out: Record<string, Json> = {};
   for (const [key, item] of Object.entries(value)) {
     if (!NOT_SIGNATURE.has(key)) out[key] = withoutDocs(item);

@@ -46,6 +46,28 @@ describe("api_diff", () => {
     assert.deepEqual(signatures(doc([fn("f")])), signatures(doc([moved])));
   });
 
+  it("ignores the parameters of private members and async, not that a private constructor exists", () => {
+    const klass = (params: Json[], isAsync: boolean, accessibility = "") =>
+      doc([{
+        name: "C",
+        declarations: [{
+          kind: "class",
+          def: {
+            constructors: [{ accessibility, name: "constructor", params }],
+            methods: [{ name: "start", functionDef: { isAsync } }],
+          },
+        }],
+      }]);
+    assert.deepEqual(
+      signatures(klass([{ name: "a" }], false, "private")),
+      signatures(klass([{ name: "b" }], true, "private")),
+    );
+    assert.notDeepEqual(
+      signatures(klass([], false, "private")),
+      signatures(klass([], false, "public")),
+    );
+  });
+
   it("reports an added, a removed and a changed symbol with the path that differs", () => {
     const before = { ".": signatures(doc([fn("f"), fn("g")])) };
     const after = { ".": signatures(doc([fn("f", [{ name: "x" }]), fn("h")])) };
