@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Cluster, NodeEvent } from "../tests/raft/_cluster.ts";
+import type { Cluster, NodeEvent } from "../testing/raft/processes.ts";
 
 /** Wall-clock milliseconds, comparable across processes on one machine. */
 export const wall = (): number => performance.timeOrigin + performance.now();

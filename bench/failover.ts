@@ -35,7 +35,7 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { args } from "../platform/mod.ts";
 import { TestApiServer } from "../testing/mod.ts";
-import { Cluster } from "../tests/raft/_cluster.ts";
+import { Cluster } from "../testing/raft/processes.ts";
 import { failoverSvg } from "./_failover_svg.ts";
 import { CLIENT_GO_DEFAULTS } from "./_lease_elector.ts";
 import {

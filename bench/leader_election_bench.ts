@@ -10,7 +10,7 @@
  */
 import { mock } from "node:test";
 import { args } from "../platform/mod.ts";
-import { GuardedCluster } from "../tests/controller/_raft_cluster.ts";
+import { GuardedCluster } from "../testing/raft/nodes.ts";
 import { reportRow, reportSamples } from "./_report.ts";
 
 function summary(values: number[]): string {

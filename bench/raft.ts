@@ -25,7 +25,7 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { Cluster } from "../tests/raft/_cluster.ts";
+import { Cluster } from "../testing/raft/processes.ts";
 import { pct, raftFailover, raftHandover, stable } from "./_raft_failover.ts";
 import { reportRow, reportSamples } from "./_report.ts";
 

@@ -62,7 +62,7 @@ const RULES: Record<string, Rule> = {
     npm: [],
   },
   testing: {
-    folders: ["client", "common", "operator", "platform", "raft"],
+    folders: ["client", "common", "controller", "operator", "platform", "raft"],
     npm: ["@kubernetes/client-node", "js-yaml"],
   },
 };

@@ -35,8 +35,8 @@ import {
 } from "../../examples/website.ts";
 import { type ReceivedRequest, TestApiServer } from "../../testing/mod.ts";
 import { clusterEnv, freePorts } from "../operator/_helpers.ts";
-import { below, seeded } from "../raft/_random.ts";
-import { wallClock } from "../raft/_wall_clock.ts";
+import { below, seeded } from "../../testing/raft/random.ts";
+import { wallClock } from "../../testing/raft/wall_clock.ts";
 import {
   checkFencing,
   checkOneLeader,

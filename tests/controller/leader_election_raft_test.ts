@@ -8,7 +8,7 @@
  */
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
-import { GuardedCluster } from "./_raft_cluster.ts";
+import { GuardedCluster } from "../../testing/raft/nodes.ts";
 
 describe("LeaderElection wired to RaftNode", () => {
   beforeEach(() => mock.timers.enable({ apis: ["setTimeout", "Date"] }));

@@ -18,8 +18,8 @@
  *
  * @module
  */
-import type { Cluster, NodeEvent } from "../raft/_cluster.ts";
-import type { Prng } from "../sim/_prng.ts";
+import type { Cluster, NodeEvent } from "../../testing/raft/processes.ts";
+import type { Prng } from "../../testing/raft/random.ts";
 import type { LinkProxies } from "./_proxy.ts";
 
 /** The kinds of fault. */

@@ -1,6 +1,6 @@
 /**
  * One run of the linearizability test: real node processes
- * (`tests/raft/_node_process.ts`) on loopback, their Raft traffic through
+ * (`testing/raft/_node_process.ts`) on loopback, their Raft traffic through
  * cuttable proxies, concurrent clients recording a history of gets, puts
  * and compare-and-sets, a nemesis injecting faults, then the checker
  * (`testing/linearizability/`) on the history.
@@ -31,8 +31,8 @@ import {
   type RegisterOutput,
   type Verdict,
 } from "../../testing/mod.ts";
-import { Cluster, type NodeEvent } from "../raft/_cluster.ts";
-import { Prng } from "../sim/_prng.ts";
+import { Cluster, type NodeEvent } from "../../testing/raft/processes.ts";
+import { Prng } from "../../testing/raft/random.ts";
 import {
   delay,
   FAULT_KINDS,

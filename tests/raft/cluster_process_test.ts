@@ -5,8 +5,8 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Cluster, EVENT_TIMEOUT_MS } from "./_cluster.ts";
-import type { NodeEvent } from "./_cluster.ts";
+import { Cluster, EVENT_TIMEOUT_MS } from "../../testing/raft/processes.ts";
+import type { NodeEvent } from "../../testing/raft/processes.ts";
 
 type Interval = { id: number; start: number; end: number };
 

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
-import { Network } from "./_network.ts";
+import { Network } from "../../testing/raft/cores.ts";
 
 const EMPTY = {
   hardState: { term: 0, vote: null, commit: 0 },

@@ -3,8 +3,12 @@ import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
 import { LegacyStateError, RaftError } from "../../raft/errors.ts";
 import type { Message, PersistedState } from "../../raft/types.ts";
-import { memberState, Network, testIncarnation } from "./_network.ts";
-import { below, seeded } from "./_random.ts";
+import {
+  memberState,
+  Network,
+  testIncarnation,
+} from "../../testing/raft/cores.ts";
+import { below, seeded } from "../../testing/raft/random.ts";
 
 /**
  * A message from 1 to 2 (or as overridden), between the incarnations the

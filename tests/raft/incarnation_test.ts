@@ -17,7 +17,7 @@ import {
 import { ConfChangeError } from "../../raft/errors.ts";
 import { MemoryStorage } from "../../raft/memory_storage.ts";
 import type { Message } from "../../raft/types.ts";
-import { Network, testIncarnation } from "./_network.ts";
+import { Network, testIncarnation } from "../../testing/raft/cores.ts";
 
 /** A core that ignores incarnations, as k8s-operator 0.1.0 did. */
 class IgnoresIncarnations extends RaftCore {

@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Message } from "../../raft/types.ts";
-import { Network, testIncarnation } from "./_network.ts";
-import { below, seeded } from "./_random.ts";
+import { Network, testIncarnation } from "../../testing/raft/cores.ts";
+import { below, seeded } from "../../testing/raft/random.ts";
 
 const ELECTION = 10;
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { ConfChangeError, NotLeaderError } from "../../raft/errors.ts";
 import { decodeConfChange, encodeConfChange } from "../../raft/conf_change.ts";
 import type { ConfChange } from "../../raft/types.ts";
-import { Network, testIncarnation } from "./_network.ts";
+import { Network, testIncarnation } from "../../testing/raft/cores.ts";
 
 function change(net: Network, leader: number, c: ConfChange): number {
   const index = net.core(leader).proposeConfChange(c);
@@ -276,6 +276,9 @@ describe("membership changes", () => {
     net.stop(1);
     net.isolate(2);
     net.tick(10, [3, 4, 5]);
+    // Out of their lease now; a node whose random timeout was as short
+    // pre-campaigned too: drop those pre-votes, so node 3's campaign runs.
+    net.take((m) => m.from !== 3);
     net.elect(3);
     assert.equal(net.core(3).status().role, "leader");
     net.propose(3, "overwrite");

@@ -13,8 +13,8 @@ import { RaftNode } from "../../raft/node.ts";
 import type { RaftNodeOptions, RoleChange } from "../../raft/node.ts";
 import type { Storage, StorageWrite } from "../../raft/storage.ts";
 import type { ConfChange, Message } from "../../raft/types.ts";
-import { seeded } from "./_random.ts";
-import { memberState, testIncarnation } from "./_network.ts";
+import { seeded } from "../../testing/raft/random.ts";
+import { memberState, testIncarnation } from "../../testing/raft/cores.ts";
 
 let now = 0;
 const clock = () => now;

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
 import type { PersistedState } from "../../raft/types.ts";
-import { memberState, Network } from "./_network.ts";
+import { memberState, Network } from "../../testing/raft/cores.ts";
 
 const empty: PersistedState = {
   hardState: { term: 0, vote: null, commit: 0 },

@@ -3,7 +3,11 @@ import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
 import { MemoryStorage } from "../../raft/memory_storage.ts";
 import type { Entry, Message } from "../../raft/types.ts";
-import { memberState, Network, testIncarnation } from "./_network.ts";
+import {
+  memberState,
+  Network,
+  testIncarnation,
+} from "../../testing/raft/cores.ts";
 
 function terms(net: Network, id: number): number[] {
   return net.storages.get(id)!.load().entries.map((e) => e.term);

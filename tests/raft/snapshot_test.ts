@@ -1,7 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftError } from "../../raft/errors.ts";
-import { Network, testIncarnation, withIncarnations } from "./_network.ts";
+import {
+  Network,
+  testIncarnation,
+  withIncarnations,
+} from "../../testing/raft/cores.ts";
 
 describe("snapshots and log compaction", () => {
   it("compaction drops the log up to the applied index, in the core and in storage", () => {

@@ -8,7 +8,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Network } from "./_network.ts";
+import { Network } from "../../testing/raft/cores.ts";
 
 const ELECTION = 10;
 

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { NotLeaderError, RaftError } from "../../raft/errors.ts";
-import { Network } from "./_network.ts";
+import { Network } from "../../testing/raft/cores.ts";
 
 const ELECTION = 10;
 

@@ -18,9 +18,9 @@ import type {
 import { chainDigest, decodeDigest, encodeDigest } from "./_digest.ts";
 import { Checker, SimViolation } from "./_invariants.ts";
 import type { LeaderView } from "./_invariants.ts";
-import { SimNetwork } from "./_network.ts";
-import type { NetworkFaults } from "./_network.ts";
-import type { Prng } from "./_prng.ts";
+import { SimNetwork } from "../../testing/raft/network.ts";
+import type { NetworkFaults } from "../../testing/raft/network.ts";
+import type { Prng } from "../../testing/raft/random.ts";
 import { SimStore, StoreError } from "./_store.ts";
 
 /** The part of a core's status the simulator reads. */

@@ -15,8 +15,11 @@ import type {
   SimNode,
 } from "./_cluster.ts";
 import { SimViolation } from "./_invariants.ts";
-import type { NetworkFaults, NetworkStats } from "./_network.ts";
-import { Prng } from "./_prng.ts";
+import type {
+  NetworkFaults,
+  NetworkStats,
+} from "../../testing/raft/network.ts";
+import { Prng } from "../../testing/raft/random.ts";
 
 /** The fault profile a seed draws. */
 export interface Profile {

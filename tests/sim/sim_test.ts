@@ -14,8 +14,8 @@ import {
 } from "./_cores.ts";
 import { Checker, SimViolation } from "./_invariants.ts";
 import type { Invariant } from "./_invariants.ts";
-import { SimNetwork } from "./_network.ts";
-import { Prng } from "./_prng.ts";
+import { SimNetwork } from "../../testing/raft/network.ts";
+import { Prng } from "../../testing/raft/random.ts";
 import { replayCommand, runSeed } from "./_run.ts";
 import type { SeedResult } from "./_run.ts";
 import { SimStore } from "./_store.ts";

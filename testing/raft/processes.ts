@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import process from "node:process";
 import assert from "node:assert/strict";
-import { scriptCommand } from "../_runtime.ts";
-import { wallClock } from "./_wall_clock.ts";
+import { scriptCommand } from "../_script.ts";
+import { wallClock } from "./wall_clock.ts";
 
 const wall = wallClock();
 

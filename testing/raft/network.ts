@@ -6,7 +6,7 @@
  * @module
  */
 import type { Message, NodeId } from "../../raft/types.ts";
-import type { Prng } from "./_prng.ts";
+import type { Prng } from "./random.ts";
 
 /** How unreliable the network is. */
 export interface NetworkFaults {

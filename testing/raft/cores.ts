@@ -17,7 +17,7 @@ import type {
   PersistedState,
   Snapshot,
 } from "../../raft/types.ts";
-import { seeded } from "./_random.ts";
+import { seeded } from "./random.ts";
 
 /** The incarnation scenario tests give node `id`'s first storage. */
 export function testIncarnation(id: NodeId): number {
