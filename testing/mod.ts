@@ -141,4 +141,4 @@ export type {
   Verb,
 } from "./faults.ts";
 export * from "./linearizability/mod.ts";
-export { below, Prng, seeded } from "./raft/random.ts";
+export * from "./raft/mod.ts";

@@ -282,6 +282,28 @@ describe("the library's layers", () => {
     assert.deepEqual(found, []);
   });
 
+  it("examples/ uses only published entry points; bench/ never imports tests/", async () => {
+    const entries = await publishedEntries();
+    const found: string[] = [];
+    for (const file of await tsFiles("examples")) {
+      for (const { to } of await edgesOf(file)) {
+        if (
+          to !== null && folderOf(to) !== "examples" && !entries.includes(to)
+        ) {
+          found.push(`${file} imports ${to}`);
+        }
+      }
+    }
+    for (const file of await tsFiles("bench")) {
+      for (const { to } of await edgesOf(file)) {
+        if (to !== null && folderOf(to) === "tests") {
+          found.push(`${file} imports ${to}`);
+        }
+      }
+    }
+    assert.deepEqual(found, []);
+  });
+
   it("the checks see a forbidden folder, a private module, a package and a stated rule", () => {
     const edges: Edge[] = [
       {

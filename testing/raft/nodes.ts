@@ -1,142 +1,261 @@
 /**
- * Test support: three RaftNodes in one process wired to LeaderElections, on a
- * fake clock, with an in-memory network that can cut nodes off.
+ * A cluster of runtime Raft nodes in one process, for tests of code that
+ * uses `RaftNode` (in the manner of etcd's `rafttest`): each node has a
+ * `LeaderElection` it reports into and a key-value state machine, messages
+ * go through an in-memory network that can cut links, hold or drop
+ * messages, and time is whatever clock the test gives (a fake one, driven
+ * by `node:test`'s mock timers, makes a run reproducible with the seed).
  *
  * @module
  */
-import { mock } from "node:test";
-import assert from "node:assert/strict";
-import { LeaderElection } from "../../controller/mod.ts";
+import { setImmediate } from "node:timers";
+import type { NodeId } from "../../common/leadership.ts";
+import { LeaderElection } from "../../controller/leader_election.ts";
+import { KeyValueStore } from "../../raft/kv.ts";
 import { MemoryStorage } from "../../raft/memory_storage.ts";
-import { RaftNode } from "../../raft/node.ts";
-import type { Message, NodeId } from "../../raft/types.ts";
+import {
+  RaftNode,
+  type RaftNodeOptions,
+  type RoleChange,
+} from "../../raft/node.ts";
+import type { Storage } from "../../raft/storage.ts";
+import type { Message } from "../../raft/types.ts";
+import { Links } from "./network.ts";
+import { seeded } from "./random.ts";
 
-/** mulberry32: a small seeded generator, so elections are reproducible. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Options of a {@linkcode NodeCluster}. */
+export interface NodeClusterOptions {
+  /** The initial voters, every node's `bootstrap` (default `[0, 1, 2]`). */
+  voters?: readonly NodeId[];
+  /** Seeds each node's randomness (election timeouts); default 1. */
+  seed?: number;
+  /** The monotonic clock of the nodes and elections (default `performance.now`). */
+  clock?: () => number;
+  /** Milliseconds per tick (default: the node's, 50). */
+  tickMs?: number;
+  /** The minimum election timeout in ticks (default: the node's, 6). */
+  electionTicks?: number;
+  /** Whether each `LeaderElection` requires the node's lease (default `true`). */
+  requireLease?: boolean;
 }
 
-/** The members of the test cluster. */
-export const IDS: NodeId[] = [0, 1, 2];
-/** Fake milliseconds per step of {@linkcode GuardedCluster.runUntil}. */
-export const STEP_MS = 2;
+/** Options of one node of a {@linkcode NodeCluster}. */
+export interface NodeOptions {
+  /** Its storage (default a new `MemoryStorage`). */
+  storage?: Storage;
+  /** Its `bootstrap` voters (default the cluster's). */
+  voters?: readonly NodeId[];
+  /** Seeds its randomness (default from the cluster's seed and its id). */
+  seed?: number;
+  /** Options passed to its core. */
+  core?: RaftNodeOptions["core"];
+}
 
-/** A change of one guard's leadership, at a fake-clock time. */
+/** One node of a {@linkcode NodeCluster}. */
+export interface NodeMember {
+  /** The node. */
+  node: RaftNode;
+  /** The leader election it reports into. */
+  election: LeaderElection;
+  /** Its state machine. */
+  store: KeyValueStore;
+  /** Every role change it reported, in order. */
+  roles: RoleChange[];
+}
+
+/** A change of one guard's leadership, at a time on the cluster's clock. */
 export interface GuardChange {
+  /** Gained or lost leadership. */
   kind: "gain" | "lose";
+  /** The node. */
   id: NodeId;
+  /** The term of the guard's leadership. */
   term: number;
+  /** When, on the cluster's clock. */
   at: number;
 }
 
+/** What happens to a message: delivered, held for the test, or dropped. */
+export type Route = "deliver" | "hold" | "drop";
+
 /**
- * Three RaftNodes in one process on a fake clock (`node:test` mock timers with
- * `Date`, enabled by the caller), each reporting into a LeaderElection.
+ * Runtime Raft nodes in one process over an in-memory network.
+ *
+ * @example Three nodes on a fake clock elect one leader
+ * ```ts ignore
+ * import { mock } from "node:test";
+ * import { NodeCluster } from "@k8s-operator/k8s-operator/testing";
+ * mock.timers.enable({ apis: ["setTimeout", "Date"] });
+ * const cluster = new NodeCluster({ clock: () => Date.now(), seed: 7 });
+ * await cluster.start();
+ * await cluster.runUntil(() => cluster.leaders().length === 1, {
+ *   limitMs: 5_000,
+ *   advance: (ms) => mock.timers.tick(ms),
+ * });
+ * const [leader] = cluster.leaders();
+ * cluster.links.isolate(leader, cluster.ids());
+ * await cluster.stopAll();
+ * ```
  */
-export class GuardedCluster {
-  readonly nodes = new Map<NodeId, RaftNode>();
-  readonly elections = new Map<NodeId, LeaderElection>();
-  readonly isolated = new Set<NodeId>();
+export class NodeCluster {
+  /** The nodes, by id. */
+  readonly members: Map<NodeId, NodeMember> = new Map();
   /** Every change of a guard's leadership, in order. */
   readonly history: GuardChange[] = [];
-  readonly #requireLease: boolean;
+  /** Messages {@linkcode NodeCluster.route} held, for the test to deliver or drop. */
+  readonly held: Message[] = [];
+  /** The links between nodes: a cut link drops its messages. */
+  readonly links: Links = new Links();
+  /**
+   * Decides each message's fate (default: delivered unless its link is
+   * cut). Replace it to hold or drop chosen messages.
+   */
+  route: (message: Message) => Route = (m) =>
+    this.links.canReach(m.from, m.to) ? "deliver" : "drop";
+  readonly #options: NodeClusterOptions;
+  readonly #clock: () => number;
 
-  constructor(options: { requireLease?: boolean } = {}) {
-    this.#requireLease = options.requireLease ?? true;
+  /** A cluster with no node started yet. */
+  constructor(options: NodeClusterOptions = {}) {
+    this.#options = options;
+    this.#clock = options.clock ?? (() => performance.now());
   }
 
-  async start(seed: number): Promise<void> {
-    const random = seeded(seed);
-    for (const id of IDS) {
-      const election = new LeaderElection(id, {
-        requireLease: this.#requireLease,
-        now: () => Date.now(),
-      });
-      let leading = false;
-      election.subscribe((s) => {
-        if (s.isLeader === leading) return;
-        leading = s.isLeader;
-        this.history.push({
-          kind: leading ? "gain" : "lose",
-          id,
-          term: s.term,
-          at: Date.now(),
-        });
-      });
-      this.elections.set(id, election);
-      this.nodes.set(
+  /** The initial voters. */
+  get voters(): readonly NodeId[] {
+    return this.#options.voters ?? [0, 1, 2];
+  }
+
+  /** The ids of the started nodes. */
+  ids(): NodeId[] {
+    return [...this.members.keys()];
+  }
+
+  /** Starts every initial voter. */
+  async start(): Promise<void> {
+    for (const id of this.voters) await this.add(id);
+  }
+
+  /** Starts node `id` (a voter, or a node the leader will add). */
+  async add(id: NodeId, options: NodeOptions = {}): Promise<NodeMember> {
+    const election = new LeaderElection(id, {
+      requireLease: this.#options.requireLease ?? true,
+      now: this.#clock,
+    });
+    let leading = false;
+    election.subscribe((s) => {
+      if (s.isLeader === leading) return;
+      leading = s.isLeader;
+      this.history.push({
+        kind: leading ? "gain" : "lose",
         id,
-        await RaftNode.start({
-          id,
-          storage: new MemoryStorage(),
-          bootstrap: { voters: IDS, learners: [] },
-          stateMachine: {
-            apply: () => null,
-            snapshot: () => new Uint8Array(),
-            restore: () => {},
-          },
-          send: (messages) => this.#deliver(messages),
-          tickMs: 10,
-          electionTicks: 6,
-          clock: () => Date.now(),
-          random,
-          election,
-        }),
-      );
-    }
+        term: s.term,
+        at: this.#clock(),
+      });
+    });
+    const store = new KeyValueStore();
+    const node = await RaftNode.start({
+      id,
+      storage: options.storage ?? new MemoryStorage(),
+      bootstrap: { voters: [...(options.voters ?? this.voters)], learners: [] },
+      stateMachine: store,
+      send: (messages) => queueMicrotask(() => this.deliver(messages)),
+      tickMs: this.#options.tickMs,
+      electionTicks: this.#options.electionTicks,
+      clock: this.#clock,
+      random: seeded(options.seed ?? (this.#options.seed ?? 1) * 1000 + id),
+      election,
+      core: options.core,
+    });
+    const roles: RoleChange[] = [];
+    node.onRoleChange((change) => roles.push(change));
+    const member = { node, election, store, roles };
+    this.members.set(id, member);
+    return member;
   }
 
-  #deliver(messages: Message[]): void {
+  /** Routes `messages` now (what each node's `send` does, a microtask later). */
+  deliver(messages: readonly Message[]): void {
     for (const m of messages) {
-      if (this.isolated.has(m.from) || this.isolated.has(m.to)) continue;
-      Promise.resolve().then(() => this.nodes.get(m.to)?.receive([m]));
+      const way = this.route(m);
+      if (way === "hold") this.held.push(m);
+      else if (way === "deliver") this.members.get(m.to)?.node.receive([m]);
     }
   }
 
+  /** The ids of the nodes whose guard says leader. */
   leaders(): NodeId[] {
-    return IDS.filter((id) => this.elections.get(id)!.guard().isLeader());
+    return this.ids().filter((id) =>
+      this.members.get(id)!.election.guard().isLeader()
+    );
   }
 
-  /** Advances the fake clock until `done()` holds, checking the invariants at every step. */
-  async runUntil(done: () => boolean, limitMs: number): Promise<void> {
-    for (let elapsed = 0; elapsed <= limitMs; elapsed += STEP_MS) {
-      this.#checkInvariants();
-      if (done()) return;
-      mock.timers.tick(STEP_MS);
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    assert.fail(`Expected the condition within ${limitMs} ms of fake time`);
-  }
-
-  #checkInvariants(): void {
+  /**
+   * Throws unless at most one guard leads and every guard agrees with its
+   * node (`isLeader()`, the role and the term).
+   */
+  checkLeadership(): void {
     const leaders = this.leaders();
-    assert.ok(leaders.length <= 1, `two guards lead at once: ${leaders}`);
-    for (const id of IDS) {
-      const guard = this.elections.get(id)!.guard();
-      const node = this.nodes.get(id)!;
-      assert.equal(
-        guard.isLeader(),
-        node.isLeader(),
-        `node ${id}: guard and node disagree`,
+    if (leaders.length > 1) {
+      throw new Error(
+        `Expected at most one guard to lead, found ${leaders.join(", ")}`,
       );
-      if (guard.isLeader()) {
-        assert.equal(node.status().role, "leader");
-        assert.equal(guard.term, node.status().term);
+    }
+    for (const [id, { node, election }] of this.members) {
+      const guard = election.guard();
+      if (guard.isLeader() !== node.isLeader()) {
+        throw new Error(
+          `Expected node ${id}'s guard to agree with its node, found guard ${guard.isLeader()} and node ${node.isLeader()}`,
+        );
+      }
+      const status = node.status();
+      if (
+        guard.isLeader() &&
+        (status.role !== "leader" || guard.term !== status.term)
+      ) {
+        throw new Error(
+          `Expected node ${id}'s leading guard at its node's term ${status.term} as leader, found term ${guard.term} and role ${status.role}`,
+        );
       }
     }
   }
 
-  async stop(): Promise<void> {
-    for (const node of this.nodes.values()) {
+  /**
+   * Advances time by `stepMs` (default 2) with `advance` (a fake clock's
+   * tick) until `done()` holds, checking the leadership invariants
+   * ({@linkcode NodeCluster.checkLeadership}) at every step; throws after
+   * `limitMs` of advanced time.
+   */
+  async runUntil(
+    done: () => boolean,
+    options: {
+      limitMs: number;
+      advance: (ms: number) => void;
+      stepMs?: number;
+    },
+  ): Promise<void> {
+    const step = options.stepMs ?? 2;
+    for (let elapsed = 0; elapsed <= options.limitMs; elapsed += step) {
+      this.checkLeadership();
+      if (done()) return;
+      options.advance(step);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    throw new Error(
+      `Expected the condition within ${options.limitMs} ms of advanced time, found it false`,
+    );
+  }
+
+  /**
+   * Stops every node, without handing leadership over. On a fake clock,
+   * pass its `advance`: a node's loop finishes on a timer.
+   */
+  async stopAll(options: { advance?: (ms: number) => void } = {}): Promise<
+    void
+  > {
+    for (const { node } of this.members.values()) {
       const stopped = node.stop({ transfer: false });
-      mock.timers.tick(STEP_MS);
+      options.advance?.(2);
       await stopped;
     }
   }

@@ -31,7 +31,10 @@ import {
   type RegisterOutput,
   type Verdict,
 } from "../../testing/mod.ts";
-import { Cluster, type NodeEvent } from "../../testing/raft/processes.ts";
+import {
+  type NodeEvent,
+  ProcessCluster,
+} from "../../testing/raft/processes.ts";
 import { Prng } from "../../testing/raft/random.ts";
 import {
   delay,
@@ -175,7 +178,7 @@ export async function runJepsen(
   const routeRng = root.fork();
   const problems: string[] = [];
 
-  const cluster = await Cluster.create({
+  const cluster = await ProcessCluster.create({
     voters: ids,
     storage,
     // kill -9 does not lose what a process wrote to the page cache; the
