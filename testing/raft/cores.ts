@@ -93,16 +93,43 @@ export function memberState(
   };
 }
 
-/** Options for every core of a {@linkcode CoreCluster}. */
+/**
+ * Options for every core of a {@linkcode CoreCluster}.
+ *
+ * @example
+ * ```ts
+ * import type { CoreTuning } from "@k8s-operator/k8s-operator/testing";
+ * const scripted: CoreTuning = { preVote: false, checkQuorum: false, maxEntriesPerAppend: 1 };
+ * ```
+ */
 export type CoreTuning = Omit<
   RaftCoreOptions,
   "id" | "state" | "bootstrap" | "random"
 >;
 
-/** Builds a core; tests pass a subclass to make deliberately broken cores. */
+/**
+ * Builds a core; tests pass a subclass to make deliberately broken cores.
+ *
+ * @example
+ * ```ts
+ * import { RaftCore } from "@k8s-operator/k8s-operator/raft";
+ * import { CoreCluster, type CoreFactory } from "@k8s-operator/k8s-operator/testing";
+ * const factory: CoreFactory = (options) => new RaftCore(options);
+ * new CoreCluster({ voters: [1, 2, 3], factory });
+ * ```
+ */
 export type CoreFactory = (options: RaftCoreOptions) => RaftCore;
 
-/** How to build a {@linkcode CoreCluster}. */
+/**
+ * How to build a {@linkcode CoreCluster}.
+ *
+ * @example A fresh cluster whose first election is a bootstrap election
+ * ```ts
+ * import { CoreCluster, type CoreClusterOptions } from "@k8s-operator/k8s-operator/testing";
+ * const options: CoreClusterOptions = { voters: [1, 2, 3], pristine: true, seed: 9 };
+ * new CoreCluster(options);
+ * ```
+ */
 export interface CoreClusterOptions {
   /** The voters at bootstrap (also the nodes started). */
   voters: NodeId[];
@@ -125,7 +152,16 @@ export interface CoreClusterOptions {
   factory?: CoreFactory;
 }
 
-/** A node's state machine in tests: the texts applied, in order. */
+/**
+ * A node's state machine in tests: the texts applied, in order.
+ *
+ * @example
+ * ```ts
+ * import { CoreCluster, type Machine } from "@k8s-operator/k8s-operator/testing";
+ * const net = new CoreCluster({ voters: [1] });
+ * const machine: Machine | undefined = net.machines.get(1);
+ * ```
+ */
 export interface Machine {
   /** The index of the last entry applied. */
   applied: number;

@@ -56,7 +56,15 @@ export class Links {
   }
 }
 
-/** How unreliable the network is. */
+/**
+ * How unreliable the network is.
+ *
+ * @example
+ * ```ts
+ * import type { NetworkFaults } from "@k8s-operator/k8s-operator/testing";
+ * const lossy: NetworkFaults = { loss: 0.05, duplicate: 0.01, minDelay: 1, maxDelay: 4 };
+ * ```
+ */
 export interface NetworkFaults {
   /** Probability that a message is lost. */
   loss: number;
@@ -74,7 +82,15 @@ interface InFlight {
   message: Message;
 }
 
-/** Copies a message so no two nodes ever share a mutable object. */
+/**
+ * Copies a message so no two nodes ever share a mutable object.
+ *
+ * @example
+ * ```ts ignore
+ * const copy = cloneMessage(message);
+ * copy.entries[0].data[0] ^= 1; // the original is untouched
+ * ```
+ */
 export function cloneMessage(m: Message): Message {
   return {
     ...m,
@@ -93,7 +109,14 @@ export function cloneMessage(m: Message): Message {
   };
 }
 
-/** Counters of what the network did. */
+/**
+ * Counters of what the network did.
+ *
+ * @example
+ * ```ts ignore
+ * const { sent, delivered, lost, cut, duplicated }: NetworkStats = network.stats;
+ * ```
+ */
 export interface NetworkStats {
   /** Messages handed to the network. */
   sent: number;

@@ -23,7 +23,15 @@ import type { Message } from "../../raft/types.ts";
 import { Links } from "./network.ts";
 import { seeded } from "./random.ts";
 
-/** Options of a {@linkcode NodeCluster}. */
+/**
+ * Options of a {@linkcode NodeCluster}.
+ *
+ * @example Five nodes on a fake clock, ticking every 10 ms
+ * ```ts
+ * import type { NodeClusterOptions } from "@k8s-operator/k8s-operator/testing";
+ * const options: NodeClusterOptions = { voters: [0, 1, 2, 3, 4], clock: () => Date.now(), tickMs: 10, seed: 3 };
+ * ```
+ */
 export interface NodeClusterOptions {
   /** The initial voters, every node's `bootstrap` (default `[0, 1, 2]`). */
   voters?: readonly NodeId[];
@@ -39,7 +47,15 @@ export interface NodeClusterOptions {
   requireLease?: boolean;
 }
 
-/** Options of one node of a {@linkcode NodeCluster}. */
+/**
+ * Options of one node of a {@linkcode NodeCluster}.
+ *
+ * @example A node that joins later, on a storage the test keeps
+ * ```ts ignore
+ * const storage = new MemoryStorage();
+ * await cluster.add(3, { storage, seed: 42 });
+ * ```
+ */
 export interface NodeOptions {
   /** Its storage (default a new `MemoryStorage`). */
   storage?: Storage;
@@ -51,7 +67,16 @@ export interface NodeOptions {
   core?: RaftNodeOptions["core"];
 }
 
-/** One node of a {@linkcode NodeCluster}. */
+/**
+ * One node of a {@linkcode NodeCluster}.
+ *
+ * @example
+ * ```ts ignore
+ * const member: NodeMember = cluster.members.get(0)!;
+ * await member.node.propose(new TextEncoder().encode("x"));
+ * console.log(member.roles.at(-1)?.role, member.election.guard().isLeader());
+ * ```
+ */
 export interface NodeMember {
   /** The node. */
   node: RaftNode;
@@ -63,7 +88,16 @@ export interface NodeMember {
   roles: RoleChange[];
 }
 
-/** A change of one guard's leadership, at a time on the cluster's clock. */
+/**
+ * A change of one guard's leadership, at a time on the cluster's clock.
+ *
+ * @example How long no guard led during a failover
+ * ```ts ignore
+ * const lose = cluster.history.find((h: GuardChange) => h.kind === "lose")!;
+ * const gain = cluster.history.findLast((h: GuardChange) => h.kind === "gain")!;
+ * console.log(gain.at - lose.at);
+ * ```
+ */
 export interface GuardChange {
   /** Gained or lost leadership. */
   kind: "gain" | "lose";
@@ -75,7 +109,15 @@ export interface GuardChange {
   at: number;
 }
 
-/** What happens to a message: delivered, held for the test, or dropped. */
+/**
+ * What happens to a message: delivered, held for the test, or dropped.
+ *
+ * @example Hold the leader's heartbeats, drop every vote
+ * ```ts ignore
+ * cluster.route = (m): Route =>
+ *   m.type === "heartbeat" ? "hold" : m.type === "vote" ? "drop" : "deliver";
+ * ```
+ */
 export type Route = "deliver" | "hold" | "drop";
 
 /**

@@ -14,7 +14,19 @@ function splitmix32(state: { x: number }): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-/** A seeded generator of numbers in `[0, 1)` and helpers built on it. */
+/**
+ * A seeded generator of numbers in `[0, 1)` and helpers built on it.
+ *
+ * @example
+ * ```ts
+ * import { Prng } from "@k8s-operator/k8s-operator/testing";
+ * const prng = new Prng(20_261_213);
+ * const node = prng.pick([0, 1, 2]);
+ * const order = prng.shuffle(["a", "b", "c"]);
+ * const lossy = prng.chance(0.1);
+ * const child = prng.fork(); // an independent sequence, itself reproducible
+ * ```
+ */
 export class Prng {
   #a: number;
   #b: number;
