@@ -20,7 +20,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { dirname, join, normalize, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -206,6 +206,10 @@ function statedRule(readme: string): Rule | null {
   };
 }
 
+async function exists(path: string): Promise<boolean> {
+  return await stat(join(ROOT, path)).then(() => true, () => false);
+}
+
 async function publishedEntries(): Promise<string[]> {
   const config = JSON.parse(await readFile(join(ROOT, "deno.json"), "utf8"));
   return Object.values(config.exports as Record<string, string>)
@@ -248,6 +252,31 @@ describe("the library's layers", () => {
     };
     for (const folder of Object.keys(RULES)) visit(folder, [folder]);
     assert.deepEqual(cycles, []);
+  });
+
+  it("each folder has a mod.ts and a README saying what it owns and, as the rule says, what it may import", async () => {
+    const found: string[] = [];
+    for (const [folder, rule] of Object.entries(RULES)) {
+      if (!await exists(`${folder}/mod.ts`)) found.push(`${folder}/mod.ts`);
+      const readme = await readFile(join(ROOT, folder, "README.md"), "utf8")
+        .catch(() => "");
+      if (!/^\*\*Owns:\*\* \S/m.test(readme)) {
+        found.push(`${folder}/README.md: no **Owns:** line`);
+      }
+      const stated = statedRule(readme);
+      const expected = {
+        folders: [...rule.folders].sort(),
+        npm: [...rule.npm].sort(),
+      };
+      if (JSON.stringify(stated) !== JSON.stringify(expected)) {
+        found.push(
+          `${folder}/README.md: **May import:** says ${
+            JSON.stringify(stated)
+          }, the rule ${JSON.stringify(expected)}`,
+        );
+      }
+    }
+    assert.deepEqual(found, []);
   });
 
   it("the root README's table of layers lists each folder with its rule", async () => {
