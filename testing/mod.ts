@@ -121,17 +121,16 @@ export {
   type TestControlPlane,
   type TestControlPlaneBase,
 } from "./control_plane.ts";
+export { Replicas, startReplicas } from "./replicas.ts";
 export {
   type ControlPlane,
-  freeLoopbackPorts,
   type Leader,
   ReplicaHarnessError,
   type ReplicaLogLine,
   type ReplicaOptions,
-  Replicas,
   type ReplicaState,
-  startReplicas,
-} from "./replicas.ts";
+} from "./replica_types.ts";
+export { freeLoopbackPorts } from "./ports.ts";
 export type {
   CloseWatchesOptions,
   DelayOptions,
@@ -142,3 +141,4 @@ export type {
   Verb,
 } from "./faults.ts";
 export * from "./linearizability/mod.ts";
+export * from "./raft/mod.ts";

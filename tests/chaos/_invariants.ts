@@ -5,7 +5,7 @@
  * returns the violations it found, as sentences (empty: it holds).
  *
  * All times are milliseconds on the system clock every process shares
- * (`tests/raft/_wall_clock.ts`).
+ * (`testing/raft/wall_clock.ts`).
  *
  * @module
  */

@@ -12,8 +12,12 @@
  *
  * @module
  */
-import { ApiError, type KubeClient } from "./controller/client.ts";
-import { ShortWatchError, type WatcherObserver } from "./controller/watcher.ts";
+import { ApiError } from "../client/errors.ts";
+import type { KubeClient } from "../client/kube_client.ts";
+import {
+  ShortWatchError,
+  type WatcherObserver,
+} from "../controller/watcher.ts";
 
 /** How often the probe asks the API server, in milliseconds. */
 export const PROBE_INTERVAL_MS = 1_000;

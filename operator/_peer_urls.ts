@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { RaftConfig } from "./discovery/config.ts";
-import { HeadlessServiceDiscovery } from "./discovery/headless_service.ts";
-import type { NodeId } from "./raft/types.ts";
+import type { RaftConfig } from "../discovery/config.ts";
+import { HeadlessServiceDiscovery } from "../discovery/headless_service.ts";
+import type { NodeId } from "../raft/types.ts";
 
 /** The most replicas a StatefulSet may follow to (as `RAFT_REPLICAS`). */
 export const MAX_ORDINALS = 1000;

@@ -2,285 +2,37 @@
  * A small Kubernetes REST client on `fetch`: namespaced URLs, the right
  * patch content types, typed API errors, and a fenced view whose requests
  * fail once leadership ends. Authentication and TLS come from
- * `@kubernetes/client-node`'s `KubeConfig`.
+ * `@kubernetes/client-node`'s `KubeConfig` (`kubeconfig.ts`); the object,
+ * patch and error types from `objects.ts`, `patch.ts` and `errors.ts`.
  *
  * @module
  */
 import process from "node:process";
-import { existsSync } from "node:fs";
-import { delimiter } from "node:path";
-import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
-import { type Clock, sleep, systemClock } from "./clock.ts";
+import { type Clock, sleep, systemClock } from "../common/clock.ts";
+import { TokenBucket } from "../common/rate_limiter.ts";
 import { KubeConfigTransport } from "./_kubeconfig_transport.ts";
-import { TokenBucket } from "./_rate_limiter.ts";
 import { VERSION } from "./_version.ts";
-
-/**
- * `@kubernetes/client-node`'s `KubeConfig`: where {@linkcode KubeClient.fromKubeConfig}
- * takes the server, credentials and TLS material from, and what
- * {@linkcode loadKubeConfig} returns.
- *
- * @example
- * ```ts ignore
- * import { type KubeConfig, loadKubeConfig } from "@k8s-operator/k8s-operator/controller";
- * const kubeConfig: KubeConfig = loadKubeConfig();
- * console.log(kubeConfig.getCurrentCluster()?.server);
- * ```
- */
-export type KubeConfig = ClientKubeConfig;
-
-/**
- * Which API resource a request is about.
- *
- * @example
- * ```ts
- * import { type ResourceType, resourcePath } from "./client.ts";
- * const deployments: ResourceType = {
- *   group: "apps",
- *   version: "v1",
- *   plural: "deployments",
- *   kind: "Deployment",
- *   namespaced: true,
- * };
- * resourcePath(deployments, { namespace: "prod", name: "web" }); // "/apis/apps/v1/namespaces/prod/deployments/web"
- * ```
- */
-export interface ResourceType {
-  /** API group; `""` for the core group. */
-  group: string;
-  /** API version, e.g. `v1`. */
-  version: string;
-  /** The plural resource name used in URLs, e.g. `configmaps`. */
-  plural: string;
-  /** The kind, e.g. `ConfigMap`. */
-  kind: string;
-  /** Whether objects live in a namespace. */
-  namespaced: boolean;
-}
-
-/**
- * A reference from a child to its owner.
- *
- * @example Making a Widget the controller of a child it creates
- * ```ts
- * import type { KubeObject, OwnerReference } from "./client.ts";
- * declare const widget: KubeObject;
- * const owner: OwnerReference = {
- *   apiVersion: "example.com/v1",
- *   kind: "Widget",
- *   name: widget.metadata.name!,
- *   uid: widget.metadata.uid!,
- *   controller: true, // Controller.owns() maps child changes back through this
- *   blockOwnerDeletion: true,
- * };
- * const child: KubeObject = { metadata: { name: "web-config", namespace: "default", ownerReferences: [owner] } };
- * ```
- */
-export interface OwnerReference {
-  /** The owner's apiVersion. */
-  apiVersion: string;
-  /** The owner's kind. */
-  kind: string;
-  /** The owner's name. */
-  name: string;
-  /** The owner's uid. */
-  uid: string;
-  /** Whether the owner is the managing controller. */
-  controller?: boolean;
-  /** Whether deletion of the owner waits for this child. */
-  blockOwnerDeletion?: boolean;
-}
-
-/**
- * The metadata fields the controller reads and writes.
- *
- * @example
- * ```ts
- * import type { ObjectMeta } from "./client.ts";
- * const metadata: ObjectMeta = {
- *   name: "web",
- *   namespace: "default",
- *   labels: { "app.kubernetes.io/name": "web" },
- *   annotations: { "example.com/owner": "team-a" },
- *   finalizers: ["example.com/cleanup"],
- * };
- * ```
- */
-export interface ObjectMeta {
-  /** Object name. */
-  name?: string;
-  /** Prefix for a server-generated name. */
-  generateName?: string;
-  /** Namespace, for namespaced objects. */
-  namespace?: string;
-  /** Unique id. */
-  uid?: string;
-  /** Opaque version string: compared only for equality, never parsed. */
-  resourceVersion?: string;
-  /** Incremented by the server on spec changes. */
-  generation?: number;
-  /** Labels. */
-  labels?: Record<string, string>;
-  /** Annotations. */
-  annotations?: Record<string, string>;
-  /** Finalizers blocking deletion. */
-  finalizers?: string[];
-  /** Set once deletion was requested. */
-  deletionTimestamp?: string;
-  /** Creation time (RFC 3339). */
-  creationTimestamp?: string;
-  /** Owners of this object. */
-  ownerReferences?: OwnerReference[];
-}
-
-/**
- * Any Kubernetes object.
- *
- * @example A custom resource type
- * ```ts
- * import type { KubeObject } from "./client.ts";
- * interface Widget extends KubeObject {
- *   spec: { replicas: number; image: string };
- *   status?: { readyReplicas?: number; observedGeneration?: number };
- * }
- * const widget: Widget = {
- *   apiVersion: "example.com/v1",
- *   kind: "Widget",
- *   metadata: { name: "web", namespace: "default" },
- *   spec: { replicas: 3, image: "nginx:1.27" },
- * };
- * ```
- */
-export interface KubeObject {
-  /** `group/version` or `v1`. */
-  apiVersion?: string;
-  /** Kind. */
-  kind?: string;
-  /** Metadata. */
-  metadata: ObjectMeta;
-}
-
-/**
- * A list response.
- *
- * @example Reading every page of a list
- * ```ts
- * import type { KubeClient, KubeList, KubeObject } from "./client.ts";
- * declare const client: KubeClient;
- * const pods = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
- * const all: KubeObject[] = [];
- * let page: KubeList<KubeObject> | undefined;
- * do {
- *   page = await client.list(pods, { namespace: "default", limit: 100, continue: page?.metadata.continue });
- *   all.push(...page.items);
- * } while (page.metadata.continue);
- * ```
- */
-export interface KubeList<T> {
-  /** List metadata: the resourceVersion to watch from, the continue token. */
-  metadata: { resourceVersion?: string; continue?: string };
-  /** The objects. */
-  items: T[];
-}
-
-/**
- * A non-2xx answer from the API server.
- *
- * @example Telling a conflict from a missing object
- * ```ts
- * import { ApiError, type KubeClient } from "./client.ts";
- * declare const client: KubeClient;
- * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * try {
- *   await client.replace(configMaps, { metadata: { name: "web", namespace: "default", resourceVersion: "41" } });
- * } catch (error) {
- *   if (!(error instanceof ApiError)) throw error;
- *   if (error.status === 409) console.log("stale resourceVersion: re-read and retry"); // reason "Conflict"
- *   else if (error.status === 404) console.log("gone:", error.reason); // "NotFound"
- *   else if (error.retryAfterSeconds) console.log(`throttled, retry in ${error.retryAfterSeconds} s`);
- *   else throw error;
- * }
- * ```
- */
-export class ApiError extends Error {
-  /** The error class name. */
-  override name = "ApiError";
-  /** HTTP status code. */
-  readonly status: number;
-  /** The Status object's `reason` (e.g. `Conflict`, `NotFound`), if any. */
-  readonly reason: string | undefined;
-  /** Seconds the server asked us to wait (`Retry-After`), if any. */
-  readonly retryAfterSeconds: number | undefined;
-
-  /** Builds an error from a status code and the server's Status body. */
-  constructor(
-    status: number,
-    detail: { message?: string; reason?: string; retryAfterSeconds?: number },
-  ) {
-    super(
-      `Expected a successful response, found HTTP ${status}${
-        detail.reason ? ` ${detail.reason}` : ""
-      }${detail.message ? `: ${detail.message}` : ""}`,
-    );
-    this.status = status;
-    this.reason = detail.reason;
-    this.retryAfterSeconds = detail.retryAfterSeconds;
-  }
-}
-
-/**
- * Thrown when a fenced client is used after its signal aborted.
- *
- * @example Writes stop once leadership is lost
- * ```ts
- * import { FencedError, type KubeClient } from "./client.ts";
- * declare const client: KubeClient;
- * const leadership = new AbortController(); // aborted when this replica stops leading
- * const fenced = client.fenced(leadership.signal);
- * leadership.abort();
- * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * try {
- *   await fenced.delete(configMaps, "web", { namespace: "default" });
- * } catch (error) {
- *   if (error instanceof FencedError) console.log("no longer leader: the new leader takes over");
- * }
- * ```
- */
-export class FencedError extends Error {
-  /** The error class name. */
-  override name = "FencedError";
-}
-
-/**
- * Whether `error` is an {@linkcode ApiError} with `status`.
- *
- * @example Create unless it exists; read if it exists
- * ```ts
- * import { isApiError, type KubeClient } from "./client.ts";
- * declare const client: KubeClient;
- * const namespaces = { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false };
- * try {
- *   await client.create(namespaces, { metadata: { name: "team-a" } });
- * } catch (error) {
- *   if (!isApiError(error, 409)) throw error; // 409 AlreadyExists is fine
- * }
- * const existing = await client.get(namespaces, "team-b").catch((error) => {
- *   if (isApiError(error, 404)) return undefined; // not there
- *   throw error;
- * });
- * ```
- */
-export function isApiError(error: unknown, status?: number): error is ApiError {
-  return error instanceof ApiError &&
-    (status === undefined || error.status === status);
-}
+import { ApiError, FencedError, readApiError } from "./errors.ts";
+import type { KubeConfig } from "./kubeconfig.ts";
+import {
+  apiVersionOf,
+  type KubeList,
+  type KubeObject,
+  resourcePath,
+  type ResourceType,
+} from "./objects.ts";
+import {
+  PATCH_CONTENT_TYPES,
+  type PatchType,
+  withResourceVersion,
+} from "./patch.ts";
 
 /**
  * Sends one HTTP request; the client's only contact with the network.
  *
  * @example A canned transport for unit tests
  * ```ts
- * import { KubeClient, type Transport } from "./client.ts";
+ * import { KubeClient, type Transport } from "./mod.ts";
  * const requests: string[] = [];
  * const transport: Transport = (method, url) => {
  *   requests.push(`${method} ${new URL(url).pathname}`);
@@ -312,147 +64,11 @@ export type Transport = (
 ) => Promise<Response>;
 
 /**
- * The patch flavours and their content types.
- *
- * @example
- * ```ts
- * import type { KubeClient, PatchType } from "./client.ts";
- * declare const client: KubeClient;
- * const deployments = { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true };
- * // "merge" (the default): application/merge-patch+json
- * await client.patch(deployments, "web", { spec: { replicas: 5 } }, { namespace: "default" });
- * const type: PatchType = "json"; // application/json-patch+json
- * const ops = [{ op: "replace", path: "/spec/replicas", value: 5 }];
- * await client.patch(deployments, "web", ops, { namespace: "default", type });
- * ```
- */
-export type PatchType = "merge" | "json" | "apply" | "strategic";
-
-const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
-  merge: "application/merge-patch+json",
-  json: "application/json-patch+json",
-  apply: "application/apply-patch+yaml",
-  strategic: "application/strategic-merge-patch+json",
-};
-
-/**
- * One JSON Patch (RFC 6902) operation. A `test` op makes the whole patch
- * fail (422) unless the value at `path` is still what the writer read: a
- * precondition narrower than the resourceVersion, for writes that must not
- * be reordered with another writer's.
- *
- * @example Scale only if nobody changed the replicas meanwhile
- * ```ts
- * import type { JsonPatchOp, KubeClient } from "./client.ts";
- * declare const client: KubeClient;
- * const deployments = { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true };
- * const patch: JsonPatchOp[] = [
- *   { op: "test", path: "/spec/replicas", value: 3 }, // the patch fails (422) if it is not 3 any more
- *   { op: "replace", path: "/spec/replicas", value: 5 },
- * ];
- * await client.patch(deployments, "web", patch, { namespace: "default", type: "json" });
- * ```
- */
-export type JsonPatchOp =
-  | { op: "test"; path: string; value: unknown }
-  | { op: "add"; path: string; value: unknown }
-  | { op: "replace"; path: string; value: unknown }
-  | { op: "remove"; path: string }
-  | { op: "move"; from: string; path: string }
-  | { op: "copy"; from: string; path: string };
-
-/**
- * A JSON Pointer (RFC 6901) from path segments, escaping `~` and `/`.
- *
- * @example A label key with a slash
- * ```ts
- * import { jsonPointer } from "./client.ts";
- * jsonPointer("metadata", "labels", "app.kubernetes.io/name"); // "/metadata/labels/app.kubernetes.io~1name"
- * ```
- */
-export function jsonPointer(...segments: Array<string | number>): string {
-  return segments.map((s) =>
-    "/" + String(s).replaceAll("~", "~0").replaceAll("/", "~1")
-  ).join("");
-}
-
-/**
- * Where an object lives.
- *
- * @example
- * ```ts
- * import { type ObjectLocation, resourcePath } from "./client.ts";
- * const widgets = { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true };
- * const status: ObjectLocation = { namespace: "default", name: "web", subresource: "status" };
- * resourcePath(widgets, status); // "/apis/example.com/v1/namespaces/default/widgets/web/status"
- * resourcePath(widgets, {}); // "/apis/example.com/v1/widgets" (every namespace)
- * ```
- */
-export interface ObjectLocation {
-  /** Namespace (required for namespaced resources when naming one object). */
-  namespace?: string;
-  /** Object name; omitted for collections. */
-  name?: string;
-  /** Subresource such as `status`. */
-  subresource?: string;
-}
-
-/**
- * The URL path of a resource, a collection or an object. Namespaced objects
- * get namespaced paths; a namespaced object without a namespace is an error.
- *
- * @example
- * ```ts
- * import { resourcePath } from "./client.ts";
- * const cm = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * resourcePath(cm, { namespace: "default", name: "a" }); // "/api/v1/namespaces/default/configmaps/a"
- * ```
- */
-export function resourcePath(
-  resource: ResourceType,
-  location: ObjectLocation = {},
-): string {
-  const base = resource.group === ""
-    ? `/api/${resource.version}`
-    : `/apis/${resource.group}/${resource.version}`;
-  let path = base;
-  if (resource.namespaced && location.namespace) {
-    path += `/namespaces/${encodeURIComponent(location.namespace)}`;
-  } else if (resource.namespaced && location.name !== undefined) {
-    throw new TypeError(
-      `Expected a namespace for namespaced ${resource.kind} ${location.name}, found none`,
-    );
-  }
-  path += `/${resource.plural}`;
-  if (location.name !== undefined) {
-    path += `/${encodeURIComponent(location.name)}`;
-    if (location.subresource) path += `/${location.subresource}`;
-  }
-  return path;
-}
-
-/**
- * The apiVersion string of a resource type.
- *
- * @example
- * ```ts
- * import { apiVersionOf } from "./client.ts";
- * apiVersionOf({ group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true }); // "apps/v1"
- * apiVersionOf({ group: "", version: "v1", plural: "services", kind: "Service", namespaced: true }); // "v1"
- * ```
- */
-export function apiVersionOf(resource: ResourceType): string {
-  return resource.group === ""
-    ? resource.version
-    : `${resource.group}/${resource.version}`;
-}
-
-/**
  * Options of one request.
  *
  * @example A server-side dry run
  * ```ts
- * import { type KubeClient, type RequestOptions, resourcePath } from "./client.ts";
+ * import { type KubeClient, type RequestOptions, resourcePath } from "./mod.ts";
  * declare const client: KubeClient;
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * const options: RequestOptions = {
@@ -479,7 +95,7 @@ export interface RequestOptions {
  *
  * @example
  * ```ts
- * import type { KubeClient, ObjectOptions } from "./client.ts";
+ * import type { KubeClient, ObjectOptions } from "./mod.ts";
  * declare const client: KubeClient;
  * const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true };
  * const options: ObjectOptions = { namespace: "default", signal: AbortSignal.timeout(2_000) };
@@ -499,7 +115,7 @@ export interface ObjectOptions {
  *
  * @example
  * ```ts
- * import type { KubeClient, ListOptions } from "./client.ts";
+ * import type { KubeClient, ListOptions } from "./mod.ts";
  * declare const client: KubeClient;
  * const pods = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
  * const options: ListOptions = {
@@ -530,7 +146,7 @@ export interface ListOptions extends ObjectOptions {
  *
  * @example Server-side apply
  * ```ts
- * import type { KubeClient, PatchOptions } from "./client.ts";
+ * import type { KubeClient, PatchOptions } from "./mod.ts";
  * declare const client: KubeClient;
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * const options: PatchOptions = { namespace: "default", type: "apply", fieldManager: "my-operator", force: true };
@@ -564,7 +180,7 @@ export interface PatchOptions extends ObjectOptions {
  *
  * @example Delete only the object you read, and its dependents first
  * ```ts
- * import type { DeleteObjectOptions, KubeClient, KubeObject } from "./client.ts";
+ * import type { DeleteObjectOptions, KubeClient, KubeObject } from "./mod.ts";
  * declare const client: KubeClient;
  * declare const job: KubeObject;
  * const jobs = { group: "batch", version: "v1", plural: "jobs", kind: "Job", namespaced: true };
@@ -593,8 +209,7 @@ export interface DeleteObjectOptions extends ObjectOptions {
  *
  * @example Fencing by the leader guard at send time
  * ```ts
- * import type { KubeClient } from "./client.ts";
- * import { LeaderElection } from "./leader_election.ts";
+ * import { type KubeClient, LeaderElection } from "@k8s-operator/k8s-operator/controller";
  * declare const client: KubeClient;
  * const guard = new LeaderElection(0).guard();
  * const fenced = client.fenced(guard.signal, { check: () => guard.check() });
@@ -616,7 +231,7 @@ export interface FenceOptions {
  *
  * @example
  * ```ts
- * import type { RateLimit } from "./client.ts";
+ * import type { RateLimit } from "./mod.ts";
  * const limit: RateLimit = { qps: 50, burst: 100 }; // as a busy controller-manager
  * ```
  */
@@ -632,7 +247,7 @@ export interface RateLimit {
  *
  * @example A bearer-token client over `fetch`
  * ```ts
- * import { KubeClient, type KubeClientOptions } from "./client.ts";
+ * import { KubeClient, type KubeClientOptions } from "./mod.ts";
  * declare const token: string; // e.g. a service account token
  * const options: KubeClientOptions = {
  *   server: "https://127.0.0.1:6443",
@@ -699,7 +314,7 @@ export interface FromKubeConfigOptions
  * @example
  * ```ts ignore
  * import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
- * import { KubeClient } from "./client.ts";
+ * import { KubeClient } from "./mod.ts";
  * const kc = new KubeConfig();
  * kc.loadFromDefault();
  * const client = KubeClient.fromKubeConfig(kc);
@@ -888,8 +503,8 @@ export class KubeClient {
         ? AbortSignal.any([options.signal, timeout])
         : timeout,
     });
+    if (!response.ok) throw await readApiError(response);
     const text = await response.text();
-    if (!response.ok) throw errorFromResponse(response, text);
     try {
       return JSON.parse(text) as T;
     } catch {
@@ -1051,130 +666,3 @@ const DEFAULT_USER_AGENT =
       ? navigator.userAgent
       : "unknown-runtime"
   }`;
-
-function withResourceVersion(
-  patch: unknown,
-  type: PatchType,
-  resourceVersion: string,
-): unknown {
-  if (type === "json") {
-    if (!Array.isArray(patch)) {
-      throw new TypeError(
-        `Expected a JSON patch to be an array of operations, found ${typeof patch}`,
-      );
-    }
-    return [
-      { op: "test", path: "/metadata/resourceVersion", value: resourceVersion },
-      ...patch,
-    ];
-  }
-  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
-    throw new TypeError(
-      `Expected a ${type} patch to be an object to carry a resourceVersion, found ${
-        Array.isArray(patch) ? "an array" : String(patch)
-      }`,
-    );
-  }
-  const body = patch as { metadata?: Record<string, unknown> };
-  return {
-    ...body,
-    metadata: { ...body.metadata, resourceVersion },
-  };
-}
-
-/**
- * A `KubeConfig` loaded as kubectl loads one: from the files `KUBECONFIG`
- * lists (separated by `:`, or `;` on Windows), merged with the first file
- * to set a value winning (the current context, and each cluster, user and
- * context by name); missing files are skipped. Without `KUBECONFIG`: the
- * in-cluster service account when `KUBERNETES_SERVICE_HOST` is set, else
- * `~/.kube/config`.
- *
- * client-node's `loadFromDefault` merges too, but lets a later file's
- * current context win and throws on a name defined twice; kubectl's rules
- * are the ones users set `KUBECONFIG` for.
- *
- * @example
- * ```ts ignore
- * import { KubeClient, loadKubeConfig } from "@k8s-operator/k8s-operator/controller";
- * // KUBECONFIG=~/.kube/config:~/.kube/staging.yaml
- * const client = KubeClient.fromKubeConfig(loadKubeConfig());
- * ```
- */
-export function loadKubeConfig(
-  options: { env?: Record<string, string | undefined> } = {},
-): KubeConfig {
-  const env = options.env ?? process.env;
-  const kubeConfig = new ClientKubeConfig();
-  const files = (env.KUBECONFIG ?? "").split(delimiter).filter((p) => p !== "");
-  if (files.length > 0) {
-    const merged = {
-      clusters: [] as KubeConfig["clusters"],
-      users: [] as KubeConfig["users"],
-      contexts: [] as KubeConfig["contexts"],
-      currentContext: "",
-    };
-    const loaded = files.filter((file) => existsSync(file));
-    if (loaded.length === 0) {
-      throw new TypeError(
-        `Expected at least one of the files KUBECONFIG lists to exist, found none of ${
-          files.join(", ")
-        }`,
-      );
-    }
-    for (const file of loaded) {
-      const one = new ClientKubeConfig();
-      one.loadFromFile(file);
-      if (!merged.currentContext && one.currentContext) {
-        merged.currentContext = one.currentContext;
-      }
-      for (const field of ["clusters", "users", "contexts"] as const) {
-        const list = merged[field] as Array<{ name: string }>;
-        for (const item of one[field] as Array<{ name: string }>) {
-          if (!list.some((known) => known.name === item.name)) list.push(item);
-        }
-      }
-    }
-    kubeConfig.loadFromOptions(merged);
-    return kubeConfig;
-  }
-  if (env.KUBERNETES_SERVICE_HOST) {
-    kubeConfig.loadFromCluster();
-    return kubeConfig;
-  }
-  kubeConfig.loadFromDefault();
-  return kubeConfig;
-}
-
-/**
- * The {@linkcode ApiError} for a failed response (reads its body).
- *
- * @example
- * ```ts
- * import { readApiError } from "./client.ts";
- * const error = await readApiError(new Response("{}", { status: 500 }));
- * ```
- */
-export async function readApiError(response: Response): Promise<ApiError> {
-  return errorFromResponse(response, await response.text());
-}
-
-function errorFromResponse(response: Response, text: string): ApiError {
-  let reason: string | undefined;
-  let message: string | undefined;
-  try {
-    const status = JSON.parse(text) as { reason?: string; message?: string };
-    reason = status.reason;
-    message = status.message;
-  } catch {
-    message = text.slice(0, 200);
-  }
-  const retryAfter = Number(response.headers.get("retry-after"));
-  return new ApiError(response.status, {
-    reason,
-    message,
-    retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0
-      ? retryAfter
-      : undefined,
-  });
-}

@@ -1,6 +1,6 @@
 /**
- * A small seeded pseudo-random generator (sfc32 seeded through splitmix32),
- * the only source of randomness in the simulator. The same seed gives the
+ * The one seeded pseudo-random generator of the tests, the simulator and
+ * the benchmarks (sfc32 seeded through splitmix32). The same seed gives the
  * same sequence on every runtime.
  *
  * @module
@@ -14,7 +14,19 @@ function splitmix32(state: { x: number }): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-/** A seeded generator of numbers in `[0, 1)` and helpers built on it. */
+/**
+ * A seeded generator of numbers in `[0, 1)` and helpers built on it.
+ *
+ * @example
+ * ```ts
+ * import { Prng } from "@k8s-operator/k8s-operator/testing";
+ * const prng = new Prng(20_261_213);
+ * const node = prng.pick([0, 1, 2]);
+ * const order = prng.shuffle(["a", "b", "c"]);
+ * const lossy = prng.chance(0.1);
+ * const child = prng.fork(); // an independent sequence, itself reproducible
+ * ```
+ */
 export class Prng {
   #a: number;
   #b: number;
@@ -76,4 +88,34 @@ export class Prng {
   fork(): Prng {
     return new Prng(this.int(4294967296) + this.int(2097152) * 4294967296);
   }
+}
+
+/**
+ * A seeded source of numbers in `[0, 1)`, for options that take
+ * `random: () => number` (a node's election timeouts, a backoff's jitter).
+ *
+ * @example
+ * ```ts
+ * import { seeded } from "@k8s-operator/k8s-operator/testing";
+ * const a = seeded(7);
+ * const b = seeded(7);
+ * console.log(a() === b()); // true
+ * ```
+ */
+export function seeded(seed: number): () => number {
+  const prng = new Prng(seed);
+  return () => prng.next();
+}
+
+/**
+ * An integer in `[0, n)` drawn from `random`.
+ *
+ * @example
+ * ```ts
+ * import { below, seeded } from "@k8s-operator/k8s-operator/testing";
+ * const die = below(seeded(1), 6); // 0 to 5
+ * ```
+ */
+export function below(random: () => number, n: number): number {
+  return Math.floor(random() * n);
 }

@@ -4,13 +4,14 @@
  *
  * @module
  */
-import { JitterBackoff } from "./controller/_backoff.ts";
-import type { KubeClient, KubeObject } from "./controller/client.ts";
-import { sleep, systemClock } from "./controller/clock.ts";
-import type { Logger } from "./controller/log.ts";
-import { watcher } from "./controller/watcher.ts";
-import { NotLeaderError } from "./raft/errors.ts";
-import type { RaftNode } from "./raft/node.ts";
+import { JitterBackoff } from "../common/backoff.ts";
+import type { KubeClient } from "../client/kube_client.ts";
+import type { KubeObject } from "../client/objects.ts";
+import { sleep, systemClock } from "../common/clock.ts";
+import type { Logger } from "../common/log.ts";
+import { watcher } from "../controller/watcher.ts";
+import { NotLeaderError } from "../common/leadership.ts";
+import type { RaftNode } from "../raft/node.ts";
 import { MAX_ORDINALS } from "./_peer_urls.ts";
 
 const STATEFUL_SETS = {

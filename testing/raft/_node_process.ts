@@ -22,7 +22,7 @@
  * test (see `brokenRead`). A probe samples the leader guard every 2 ms; each
  * `guard` line carries the interval `[start, end]` in which the guard said
  * "leader", as observed: the first and the last sample that found it so,
- * stamped on the system clock (`_wall_clock.ts`), which all processes
+ * stamped on the system clock (`testing/raft/wall_clock.ts`), which all processes
  * share. A sample sees the guard no earlier than it turned true and no later
  * than it turned false, so an interval lies within the truth: sampling can
  * hide an overlap shorter than a sampling gap, never invent one.
@@ -44,7 +44,7 @@ import { NotLeaderError } from "../../raft/errors.ts";
 import { RaftNode } from "../../raft/node.ts";
 import { HttpTransport } from "../../raft/transport.ts";
 import type { Storage } from "../../raft/storage.ts";
-import { wallClock } from "./_wall_clock.ts";
+import { wallClock } from "./wall_clock.ts";
 
 interface Config {
   id: number;

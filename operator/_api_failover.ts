@@ -14,10 +14,10 @@
  *
  * @module
  */
-import type { Logger } from "./controller/log.ts";
+import type { Logger } from "../common/log.ts";
 import type { ApiHealth } from "./_api_health.ts";
-import type { CoreStatus } from "./raft/core.ts";
-import type { Message, NodeId } from "./raft/types.ts";
+import type { CoreStatus } from "../raft/core.ts";
+import type { Message, NodeId } from "../raft/types.ts";
 
 /** The default of `transferAfterMs`: 10 s, like a Lease's renew deadline. */
 export const DEFAULT_TRANSFER_AFTER_MS = 10_000;

@@ -1,14 +1,70 @@
 /**
- * The simulated network: every message gets a delivery tick, may be lost or
- * duplicated, and is dropped at delivery when its link is cut. Random delays
- * reorder messages; partitions may be symmetric or one-way.
+ * The test network of Raft messages: which links are cut
+ * ({@linkcode Links}), and the simulator's faulty delivery
+ * ({@linkcode RaftTestNetwork}): every message gets a delivery tick, may be
+ * lost or duplicated, and is dropped at delivery when its link is cut.
+ * Random delays reorder messages; partitions may be symmetric or one-way.
  *
  * @module
  */
 import type { Message, NodeId } from "../../raft/types.ts";
-import type { Prng } from "./_prng.ts";
+import type { Prng } from "./random.ts";
 
-/** How unreliable the network is. */
+/**
+ * Which one-way links between nodes are cut.
+ *
+ * @example
+ * ```ts
+ * import { Links } from "@k8s-operator/k8s-operator/testing";
+ * const links = new Links();
+ * links.partition([0], [1, 2]);
+ * console.log(links.canReach(0, 1), links.canReach(1, 2)); // false true
+ * links.heal();
+ * ```
+ */
+export class Links {
+  #blocked = new Set<string>();
+
+  /** `true` unless the link `from → to` is cut. */
+  canReach(from: NodeId, to: NodeId): boolean {
+    return !this.#blocked.has(`${from}>${to}`);
+  }
+
+  /** Cuts the one-way link `from → to`. */
+  cut(from: NodeId, to: NodeId): void {
+    this.#blocked.add(`${from}>${to}`);
+  }
+
+  /** Cuts every link between two groups, both ways. */
+  partition(a: readonly NodeId[], b: readonly NodeId[]): void {
+    for (const x of a) {
+      for (const y of b) {
+        this.cut(x, y);
+        this.cut(y, x);
+      }
+    }
+  }
+
+  /** Cuts `id` off from every other node of `all`, both ways. */
+  isolate(id: NodeId, all: readonly NodeId[]): void {
+    this.partition([id], all.filter((other) => other !== id));
+  }
+
+  /** Restores every link. */
+  heal(): void {
+    this.#blocked.clear();
+  }
+}
+
+/**
+ * How unreliable the network is.
+ *
+ * @example
+ * ```ts
+ * import type { NetworkFaults } from "@k8s-operator/k8s-operator/testing";
+ * const lossy: NetworkFaults = { loss: 0.05, duplicate: 0.01, minDelay: 1, maxDelay: 4 };
+ * ```
+ */
 export interface NetworkFaults {
   /** Probability that a message is lost. */
   loss: number;
@@ -26,7 +82,15 @@ interface InFlight {
   message: Message;
 }
 
-/** Copies a message so no two nodes ever share a mutable object. */
+/**
+ * Copies a message so no two nodes ever share a mutable object.
+ *
+ * @example
+ * ```ts ignore
+ * const copy = cloneMessage(message);
+ * copy.entries[0].data[0] ^= 1; // the original is untouched
+ * ```
+ */
 export function cloneMessage(m: Message): Message {
   return {
     ...m,
@@ -45,7 +109,14 @@ export function cloneMessage(m: Message): Message {
   };
 }
 
-/** Counters of what the network did. */
+/**
+ * Counters of what the network did.
+ *
+ * @example
+ * ```ts ignore
+ * const { sent, delivered, lost, cut, duplicated }: NetworkStats = network.stats;
+ * ```
+ */
 export interface NetworkStats {
   /** Messages handed to the network. */
   sent: number;
@@ -59,9 +130,23 @@ export interface NetworkStats {
   duplicated: number;
 }
 
-/** Messages in flight between simulated nodes. */
-export class SimNetwork {
+/**
+ * Messages in flight between simulated nodes, delivered by tick with the
+ * configured faults; the simulator's network.
+ *
+ * @example
+ * ```ts
+ * import { Prng, RaftTestNetwork } from "@k8s-operator/k8s-operator/testing";
+ * const network = new RaftTestNetwork(new Prng(1), { loss: 0.1, duplicate: 0, minDelay: 1, maxDelay: 3 });
+ * network.links.partition([0], [1, 2]);
+ * // network.send(message, now) when a node sends; network.due(now) each tick.
+ * console.log(network.inFlight); // 0
+ * ```
+ */
+export class RaftTestNetwork {
+  /** The faults applied to messages sent from now on. */
   faults: NetworkFaults;
+  /** What the network did so far. */
   readonly stats: NetworkStats = {
     sent: 0,
     delivered: 0,
@@ -69,10 +154,11 @@ export class SimNetwork {
     cut: 0,
     duplicated: 0,
   };
+  /** The links: a message is dropped at delivery when its link is cut. */
+  readonly links: Links = new Links();
   #prng: Prng;
   #queue: InFlight[] = [];
   #seq = 0;
-  #blocked = new Set<string>();
   #longest = 0;
 
   /** A network whose random choices come from `prng`. */
@@ -113,7 +199,7 @@ export class SimNetwork {
     ready.sort((a, b) => a.deliverAt - b.deliverAt || a.seq - b.seq);
     const out: Message[] = [];
     for (const { message } of ready) {
-      if (this.canReach(message.from, message.to)) {
+      if (this.links.canReach(message.from, message.to)) {
         this.stats.delivered++;
         out.push(message);
       } else {
@@ -131,30 +217,5 @@ export class SimNetwork {
   /** The number of messages in flight. */
   get inFlight(): number {
     return this.#queue.length;
-  }
-
-  /** `true` unless the link `from → to` is cut. */
-  canReach(from: NodeId, to: NodeId): boolean {
-    return !this.#blocked.has(`${from}>${to}`);
-  }
-
-  /** Cuts the one-way link `from → to`. */
-  cut(from: NodeId, to: NodeId): void {
-    this.#blocked.add(`${from}>${to}`);
-  }
-
-  /** Cuts every link between two groups, both ways. */
-  partition(a: readonly NodeId[], b: readonly NodeId[]): void {
-    for (const x of a) {
-      for (const y of b) {
-        this.cut(x, y);
-        this.cut(y, x);
-      }
-    }
-  }
-
-  /** Restores every link. */
-  heal(): void {
-    this.#blocked.clear();
   }
 }

@@ -30,6 +30,7 @@ export class ItemBackoff<K> {
   readonly #failures = new Map<K, number>();
   readonly #options: ExponentialOptions;
 
+  /** Creates the backoff; no key has failed yet. */
   constructor(options: ExponentialOptions) {
     this.#options = options;
   }
@@ -72,6 +73,7 @@ export class JitterBackoff {
   #last: number | undefined;
   readonly #options: JitterOptions;
 
+  /** Creates the backoff at its first attempt. */
   constructor(options: JitterOptions) {
     this.#options = options;
   }

@@ -1,7 +1,9 @@
 /**
- * Runs Raft nodes as OS processes (`_node_process.ts`) on loopback for the
- * multi-process tests and benchmarks: spawn, kill, signal, send commands,
- * and await their JSON-line events with deadlines.
+ * Runs Raft nodes as OS processes (`_node_process.ts`: a replicated
+ * key-value store on the HTTP transport, with a leader guard) on loopback
+ * for the multi-process tests, the Jepsen-style run and the benchmarks:
+ * spawn, kill, signal, send commands, and await their JSON-line events with
+ * deadlines. Library-internal: the harness's public part is `mod.ts`.
  *
  * @module
  */
@@ -13,8 +15,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import process from "node:process";
 import assert from "node:assert/strict";
-import { scriptCommand } from "../_runtime.ts";
-import { wallClock } from "./_wall_clock.ts";
+import { scriptCommand } from "../_script.ts";
+import { wallClock } from "./wall_clock.ts";
 
 const wall = wallClock();
 
@@ -205,8 +207,8 @@ export class NodeProcess {
   }
 }
 
-/** Options of a {@linkcode Cluster}. */
-export interface ClusterOptions {
+/** Options of a {@linkcode ProcessCluster}. */
+export interface ProcessClusterOptions {
   voters: number[];
   storage?: "file" | "memory";
   tickMs?: number;
@@ -221,15 +223,15 @@ export interface ClusterOptions {
 }
 
 /** A set of node processes sharing one address directory. */
-export class Cluster {
+export class ProcessCluster {
   readonly procs = new Map<number, NodeProcess>();
   /** Every event of every process, in arrival order. */
   readonly events: NodeEvent[] = [];
-  readonly #opts: ClusterOptions;
+  readonly #opts: ProcessClusterOptions;
   readonly #dir: string;
   readonly #listeners = new Set<(e: NodeEvent) => void>();
 
-  private constructor(dir: string, options: ClusterOptions) {
+  private constructor(dir: string, options: ProcessClusterOptions) {
     this.#dir = dir;
     this.#opts = options;
   }
@@ -239,8 +241,11 @@ export class Cluster {
     return this.#dir;
   }
 
-  static async create(options: ClusterOptions): Promise<Cluster> {
-    return new Cluster(await mkdtemp(join(tmpdir(), "raft-cluster-")), options);
+  static async create(options: ProcessClusterOptions): Promise<ProcessCluster> {
+    return new ProcessCluster(
+      await mkdtemp(join(tmpdir(), "raft-cluster-")),
+      options,
+    );
   }
 
   /** Starts (or restarts) node `id` from its data directory. */

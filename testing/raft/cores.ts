@@ -1,8 +1,9 @@
 /**
- * A tiny in-memory cluster for scenario tests of the Raft core: N cores, a
- * memory storage and a toy state machine each, and a message queue that the
- * test delivers step by step. Partitions drop messages between nodes; a
- * filter can drop any message.
+ * A cluster of pure Raft cores for scenario tests, in the manner of
+ * etcd-io/raft's `network`: N cores, a memory storage and a toy state
+ * machine each, and a message queue that the test delivers step by step.
+ * Cut links ({@linkcode Links}) drop the messages sent over them; a filter
+ * can drop any message. Nothing runs by itself: the test ticks and delivers.
  *
  * @module
  */
@@ -17,9 +18,18 @@ import type {
   PersistedState,
   Snapshot,
 } from "../../raft/types.ts";
-import { seeded } from "./_random.ts";
+import { Links } from "./network.ts";
+import { seeded } from "./random.ts";
 
-/** The incarnation scenario tests give node `id`'s first storage. */
+/**
+ * The incarnation scenario tests give node `id`'s first storage.
+ *
+ * @example
+ * ```ts
+ * import { testIncarnation } from "@k8s-operator/k8s-operator/testing";
+ * console.log(testIncarnation(2)); // 1002
+ * ```
+ */
 export function testIncarnation(id: NodeId): number {
   return 1000 + id;
 }
@@ -27,6 +37,12 @@ export function testIncarnation(id: NodeId): number {
 /**
  * `conf` with every voter's test incarnation: the membership of a cluster
  * whose nodes all still have their first storage.
+ *
+ * @example
+ * ```ts
+ * import { withIncarnations } from "@k8s-operator/k8s-operator/testing";
+ * withIncarnations({ voters: [0, 1], learners: [] }).incarnations; // { 0: 1000, 1: 1001 }
+ * ```
  */
 export function withIncarnations(conf: ConfState): ConfState {
   const incarnations: Record<NodeId, number> = {};
@@ -34,7 +50,15 @@ export function withIncarnations(conf: ConfState): ConfState {
   return { voters: conf.voters, learners: conf.learners, incarnations };
 }
 
-/** The first entry of a cluster with membership `conf` (index 1, term 0). */
+/**
+ * The first entry of a cluster with membership `conf` (index 1, term 0).
+ *
+ * @example
+ * ```ts
+ * import { bootstrapEntry } from "@k8s-operator/k8s-operator/testing";
+ * console.log(bootstrapEntry({ voters: [0, 1, 2], learners: [] }).type); // "bootstrap"
+ * ```
+ */
 export function bootstrapEntry(conf: ConfState): Entry {
   return {
     term: 0,
@@ -48,6 +72,13 @@ export function bootstrapEntry(conf: ConfState): Entry {
  * What a member of an existing cluster with membership `conf` loads: its
  * test incarnation and the committed bootstrap entry, then `entries`
  * (from index 2) and `hardState`.
+ *
+ * @example
+ * ```ts
+ * import { MemoryStorage } from "@k8s-operator/k8s-operator/raft";
+ * import { memberState } from "@k8s-operator/k8s-operator/testing";
+ * const storage = new MemoryStorage(memberState(1, { voters: [0, 1, 2], learners: [] }));
+ * ```
  */
 export function memberState(
   id: NodeId,
@@ -62,17 +93,44 @@ export function memberState(
   };
 }
 
-/** Options for every core of a {@linkcode Network}. */
+/**
+ * Options for every core of a {@linkcode CoreCluster}.
+ *
+ * @example
+ * ```ts
+ * import type { CoreTuning } from "@k8s-operator/k8s-operator/testing";
+ * const scripted: CoreTuning = { preVote: false, checkQuorum: false, maxEntriesPerAppend: 1 };
+ * ```
+ */
 export type CoreTuning = Omit<
   RaftCoreOptions,
   "id" | "state" | "bootstrap" | "random"
 >;
 
-/** Builds a core; tests pass a subclass to make deliberately broken cores. */
+/**
+ * Builds a core; tests pass a subclass to make deliberately broken cores.
+ *
+ * @example
+ * ```ts
+ * import { RaftCore } from "@k8s-operator/k8s-operator/raft";
+ * import { CoreCluster, type CoreFactory } from "@k8s-operator/k8s-operator/testing";
+ * const factory: CoreFactory = (options) => new RaftCore(options);
+ * new CoreCluster({ voters: [1, 2, 3], factory });
+ * ```
+ */
 export type CoreFactory = (options: RaftCoreOptions) => RaftCore;
 
-/** How to build a {@linkcode Network}. */
-export interface NetworkOptions {
+/**
+ * How to build a {@linkcode CoreCluster}.
+ *
+ * @example A fresh cluster whose first election is a bootstrap election
+ * ```ts
+ * import { CoreCluster, type CoreClusterOptions } from "@k8s-operator/k8s-operator/testing";
+ * const options: CoreClusterOptions = { voters: [1, 2, 3], pristine: true, seed: 9 };
+ * new CoreCluster(options);
+ * ```
+ */
+export interface CoreClusterOptions {
   /** The voters at bootstrap (also the nodes started). */
   voters: NodeId[];
   /** Learners at bootstrap. */
@@ -94,18 +152,47 @@ export interface NetworkOptions {
   factory?: CoreFactory;
 }
 
-/** A node's state machine in tests: the texts applied, in order. */
+/**
+ * A node's state machine in tests: the texts applied, in order.
+ *
+ * @example
+ * ```ts
+ * import { CoreCluster, type Machine } from "@k8s-operator/k8s-operator/testing";
+ * const net = new CoreCluster({ voters: [1] });
+ * const machine: Machine | undefined = net.machines.get(1);
+ * ```
+ */
 export interface Machine {
+  /** The index of the last entry applied. */
   applied: number;
+  /** The texts of the normal entries applied, in order. */
   texts: string[];
 }
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-/** N cores wired by a controllable message queue. */
-export class Network {
+/**
+ * N cores wired by a controllable message queue.
+ *
+ * @example Elect, replicate, partition
+ * ```ts
+ * import { CoreCluster } from "@k8s-operator/k8s-operator/testing";
+ * const net = new CoreCluster({ voters: [1, 2, 3] });
+ * net.elect(1);
+ * net.propose(1, "x");
+ * net.deliver();
+ * console.log(net.appliedTexts(3)); // ["x"]
+ * net.isolate(1);
+ * net.tick(30, [2, 3]);
+ * net.deliver();
+ * console.log(net.leaders().includes(1)); // true: it has not noticed yet
+ * ```
+ */
+export class CoreCluster {
+  /** The running cores, by id. */
   readonly cores: Map<NodeId, RaftCore> = new Map();
+  /** Each node's storage; it survives {@linkcode CoreCluster.stop}. */
   readonly storages: Map<NodeId, MemoryStorage> = new Map();
   /** Each node's state machine. */
   readonly machines: Map<NodeId, Machine> = new Map();
@@ -115,14 +202,17 @@ export class Network {
   readonly sent: Message[] = [];
   /** Return `false` to drop a message when it is sent. */
   filter: (m: Message) => boolean = () => true;
+  /** The initial membership every core is started with. */
   readonly bootstrap: ConfState;
+  /** The links: a message sent over a cut one is dropped. */
+  readonly links: Links = new Links();
   readonly #tuning: CoreTuning;
   readonly #factory: CoreFactory;
   readonly #seed: number;
-  #blocked = new Set<string>();
   #starts = 0;
 
-  constructor(options: NetworkOptions) {
+  /** Starts the voters, learners and `extra` nodes. */
+  constructor(options: CoreClusterOptions) {
     this.bootstrap = {
       voters: options.voters,
       learners: options.learners ?? [],
@@ -195,7 +285,7 @@ export class Network {
         this.storages.get(id)!.save(ready);
         for (const m of ready.messages) {
           this.sent.push(m);
-          if (this.#blocked.has(`${m.from}>${m.to}`)) continue;
+          if (!this.links.canReach(m.from, m.to)) continue;
           if (!this.filter(m)) continue;
           this.queue.push(m);
         }
@@ -273,22 +363,17 @@ export class Network {
 
   /** Drops messages both ways between each node of `a` and each of `b`. */
   cut(a: NodeId[], b: NodeId[]): void {
-    for (const x of a) {
-      for (const y of b) {
-        this.#blocked.add(`${x}>${y}`);
-        this.#blocked.add(`${y}>${x}`);
-      }
-    }
+    this.links.partition(a, b);
   }
 
   /** Isolates `id` from every other node. */
   isolate(id: NodeId): void {
-    this.cut([id], [...this.storages.keys()].filter((x) => x !== id));
+    this.links.isolate(id, [...this.storages.keys()]);
   }
 
   /** Removes every partition. */
   heal(): void {
-    this.#blocked.clear();
+    this.links.heal();
   }
 
   /** Proposes `text` on node `id`; returns the index. */

@@ -19,6 +19,7 @@ export class TokenBucket {
   #tokens: number;
   #last: number;
 
+  /** Creates a full bucket at `now` (milliseconds on the caller's clock). */
   constructor(options: TokenBucketOptions, now: number) {
     if (!(options.qps > 0) || !(options.burst >= 1)) {
       throw new RangeError(

@@ -5,8 +5,8 @@ import {
   DiscoveryError,
   MalformedEnvError,
   MissingEnvError,
-  podIdentityFromEnv,
 } from "../../discovery/mod.ts";
+import { podIdentityFromEnv } from "../../operator/mod.ts";
 
 describe("podIdentityFromEnv", () => {
   it("derives StatefulSet and ordinal from POD_NAME", () => {

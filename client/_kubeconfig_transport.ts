@@ -23,7 +23,7 @@ import {
   fetch as undiciFetch,
   getGlobalDispatcher,
 } from "undici";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../common/clock.ts";
 
 /** What one request needs besides its URL. */
 export interface SendInit {
