@@ -86,9 +86,12 @@ describe("sharding/ is pure", () => {
       { specifier: "../raft/core.ts", typeOnly: false },
       { specifier: "../common/leadership.ts", typeOnly: false },
     ]);
-    assert.deepEqual(imports('import type { A } from "../common/leadership.ts";'), [
-      { specifier: "../common/leadership.ts", typeOnly: true },
-    ]);
+    assert.deepEqual(
+      imports('import type { A } from "../common/leadership.ts";'),
+      [
+        { specifier: "../common/leadership.ts", typeOnly: true },
+      ],
+    );
     assert.ok(BANNED[0][1].test(code(bad)));
   });
 });
