@@ -28,6 +28,7 @@ export function checkBody(t: Target, body: unknown): JsonObject {
   }
   const requested = apiVersionOf(t.def.group, t.version.name);
   const apiVersion = body.apiVersion;
+  if (t.def.custom) checkCustomTypeMeta(t, body, requested);
   if (apiVersion !== undefined && apiVersion !== requested) {
     throw badRequest(
       `the API version in the data (${apiVersion}) does not match the expected API version (${requested})`,
@@ -55,6 +56,40 @@ export function checkBody(t: Target, body: unknown): JsonObject {
   body.apiVersion = apiVersionOf(t.def.group, t.def.versions[0].name);
   body.kind = t.def.kind;
   return body;
+}
+
+/** A custom object whose apiVersion or kind is not its resource's: 422, as its validation says. */
+function checkCustomTypeMeta(
+  t: Target,
+  body: JsonObject,
+  requested: string,
+): void {
+  const causes: StatusCause[] = [];
+  if (body.apiVersion !== undefined && body.apiVersion !== requested) {
+    causes.push({
+      reason: "FieldValueInvalid",
+      field: "apiVersion",
+      message: `Invalid value: ${
+        JSON.stringify(body.apiVersion)
+      }: must be ${requested}`,
+    });
+  }
+  if (body.kind !== undefined && body.kind !== t.def.kind) {
+    causes.push({
+      reason: "FieldValueInvalid",
+      field: "kind",
+      message: `Invalid value: ${
+        JSON.stringify(body.kind)
+      }: must be ${t.def.kind}`,
+    });
+  }
+  if (causes.length === 0) return;
+  const m = isObject(body.metadata) ? body.metadata : {};
+  throw invalid({
+    kind: typeof body.kind === "string" ? body.kind : t.def.kind,
+    group: t.def.group,
+    name: String(m.name ?? ""),
+  }, causes);
 }
 
 /** `prefix` and five random characters of the alphabet the real server uses. */

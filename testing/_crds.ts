@@ -26,12 +26,18 @@ export const CRD_TABLE = resourceKey(
   "customresourcedefinitions",
 );
 
-/** Writes the status of a CRD whose names were accepted and which is established. */
+/** The finalizer a deleted CRD keeps until its custom objects are gone. */
+export const CRD_FINALIZER = "customresourcecleanup.apiextensions.k8s.io";
+
+/**
+ * Writes the status the real server's naming and establishing controllers
+ * give a CRD a moment after its create: names accepted, established.
+ */
 export function establish(crd: JsonObject, time: string): void {
   const spec = isObject(crd.spec) ? crd.spec : {};
   const versions = Array.isArray(spec.versions) ? spec.versions : [];
   crd.status = {
-    acceptedNames: isObject(spec.names) ? spec.names : {},
+    acceptedNames: isObject(spec.names) ? structuredClone(spec.names) : {},
     conditions: [
       {
         type: "NamesAccepted",
@@ -52,6 +58,26 @@ export function establish(crd: JsonObject, time: string): void {
       isObject(v) && v.storage === true ? [String(v.name)] : []
     ),
   };
+}
+
+/** The condition a deleted CRD gets until its custom objects are gone. */
+export function markCrdTerminating(crd: JsonObject, time: string): void {
+  const status = isObject(crd.status) ? crd.status : {};
+  const conditions = Array.isArray(status.conditions)
+    ? status.conditions.filter((c) =>
+      !(isObject(c) && c.type === "Terminating")
+    )
+    : [];
+  conditions.push({
+    type: "Terminating",
+    status: "True",
+    lastTransitionTime: time,
+    reason: "InstanceDeletionPending",
+    message:
+      "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon",
+  });
+  status.conditions = conditions;
+  crd.status = status;
 }
 
 /** Serves (or serves anew) the resource a stored CRD defines. */

@@ -17,8 +17,16 @@ export interface DeletionHooks {
   timestamp: () => string;
   /** Whether objects of `table` are namespaces (they terminate first). */
   isNamespaceTable: (table: string) => boolean;
-  /** A namespace started terminating (called in a later microtask). */
-  onNamespaceTerminating: (name: string) => void;
+  /** Whether objects of `table` are deleted gracefully (Pods): marked even when they go at once. */
+  graceful: (table: string) => boolean;
+  /** A finalizer the server itself adds to objects of `table` when they are deleted. */
+  systemFinalizer: (table: string) => string | undefined;
+  /** A deleted object is about to be stored with its deletionTimestamp (change it in place). */
+  onMarked: (table: string, object: KubeObject) => void;
+  /** An object started terminating (called in a later microtask). */
+  onTerminating: (table: string, object: KubeObject) => void;
+  /** Records an internal update in the object's managedFields, as the controller making it would. */
+  track: (table: string, before: KubeObject, after: KubeObject) => void;
   /** An object was removed (called at once, after its DELETED event). */
   onRemoved: (last: KubeObject, table: string) => void;
   /** An object was removed (called in a later microtask, after garbage collection). */
@@ -54,29 +62,39 @@ export class Deletion {
       ? "orphan"
       : undefined;
     const isNamespace = this.#hooks.isNamespaceTable(table);
+    const system = this.#hooks.systemFinalizer(table);
     if (existing.metadata.deletionTimestamp) {
       return { object: existing, removed: false };
     }
-    if (finalizers.length === 0 && !extra && !isNamespace) {
-      return { object: this.remove(table, key), removed: true };
+    if (finalizers.length === 0 && !extra && !isNamespace && !system) {
+      if (!this.#hooks.graceful(table)) {
+        return { object: this.remove(table, key), removed: true };
+      }
+      // A graceful kind (Pods) not running anywhere goes at once, marked.
+      const marked = structuredClone(existing);
+      marked.metadata.deletionTimestamp = this.#hooks.timestamp();
+      marked.metadata.deletionGracePeriodSeconds = 0;
+      return { object: this.remove(table, key, marked), removed: true };
     }
     const next = structuredClone(existing);
     const m = next.metadata;
-    if (extra && !finalizers.includes(extra)) {
-      m.finalizers = [...finalizers, extra];
-    }
+    const added = [extra, system].filter((f): f is string =>
+      f !== undefined && !finalizers.includes(f)
+    );
+    if (added.length > 0) m.finalizers = [...finalizers, ...added];
     m.deletionTimestamp = this.#hooks.timestamp();
-    m.deletionGracePeriodSeconds = 0;
-    if (typeof m.generation === "number") m.generation += 1;
+    if (!isNamespace && !system) {
+      m.deletionGracePeriodSeconds = 0;
+      if (typeof m.generation === "number") m.generation += 1;
+    }
     if (isNamespace) next.status = { phase: "Terminating" };
+    this.#hooks.onMarked(table, next);
     const rv = store.nextRv();
     m.resourceVersion = String(rv);
     store.put(table, { key, object: next, rv });
     const uid = String(m.uid);
-    if (isNamespace) {
-      const name = String(m.name);
-      queueMicrotask(() => this.#hooks.onNamespaceTerminating(name));
-    } else if (extra === "orphan") {
+    queueMicrotask(() => this.#hooks.onTerminating(table, next));
+    if (extra === "orphan") {
       queueMicrotask(() => this.#orphanDependents(uid));
     } else if (extra === "foregroundDeletion") {
       queueMicrotask(() => this.#deleteDependents(uid, "Foreground"));
@@ -84,11 +102,34 @@ export class Deletion {
     return { object: next, removed: false };
   }
 
-  /** Removes an object now: DELETED event, then garbage collection. */
-  remove(table: string, key: string): KubeObject {
+  /**
+   * What `deleteAt` would answer, changing nothing (a dry run): the object
+   * marked for deletion, or removed.
+   */
+  preview(
+    table: string,
+    key: string,
+    policy: string,
+  ): { object: KubeObject; removed: boolean } {
+    const existing = this.#store.get(table, key)!;
+    const held = finalizersOf(existing).length > 0 ||
+      policy === "Foreground" || policy === "Orphan" ||
+      this.#hooks.isNamespaceTable(table) ||
+      this.#hooks.systemFinalizer(table) !== undefined;
+    if (existing.metadata.deletionTimestamp || held) {
+      return { object: existing, removed: false };
+    }
+    return { object: existing, removed: true };
+  }
+
+  /**
+   * Removes an object now: DELETED event (its object the stored state, or
+   * `state`), then garbage collection.
+   */
+  remove(table: string, key: string, state?: KubeObject): KubeObject {
     const store = this.#store;
     const existing = store.get(table, key)!;
-    const last = structuredClone(existing);
+    const last = structuredClone(state ?? existing);
     const rv = store.nextRv();
     last.metadata.resourceVersion = String(rv);
     store.remove(table, { key, last, rv });
@@ -151,24 +192,32 @@ export class Deletion {
     const left = store.dependentsOf(String(owner.metadata.uid))
       .filter((d) => store.get(d.table, d.key));
     if (left.length > 0) return;
-    this.#dropFinalizer(table, key, "foregroundDeletion");
+    this.dropFinalizer(table, key, "foregroundDeletion");
   }
 
-  #dropFinalizer(table: string, key: string, finalizer: string): void {
+  /**
+   * Removes a finalizer, as a controller does with an update: when it was
+   * the last one of a deleting object, the object goes (one DELETED event,
+   * whose object still lists it).
+   */
+  dropFinalizer(table: string, key: string, finalizer: string): void {
     const store = this.#store;
     const obj = store.get(table, key);
-    if (!obj) return;
+    if (!obj || !finalizersOf(obj).includes(finalizer)) return;
+    const rest = finalizersOf(obj).filter((f) => f !== finalizer);
+    if (obj.metadata.deletionTimestamp && rest.length === 0) {
+      this.remove(table, key);
+      return;
+    }
     const next = structuredClone(obj);
     next.metadata.finalizers = finalizersOf(obj).filter((f) => f !== finalizer);
     if ((next.metadata.finalizers as string[]).length === 0) {
       delete next.metadata.finalizers;
     }
+    this.#hooks.track(table, obj, next);
     const rv = store.nextRv();
     next.metadata.resourceVersion = String(rv);
     store.put(table, { key, object: next, rv });
-    if (next.metadata.deletionTimestamp && finalizersOf(next).length === 0) {
-      this.remove(table, key);
-    }
   }
 
   #orphanDependents(ownerUid: string): void {
@@ -182,11 +231,12 @@ export class Deletion {
       );
       if (refs.length === 0) delete next.metadata.ownerReferences;
       else next.metadata.ownerReferences = refs;
+      this.#hooks.track(table, dep, next);
       const rv = store.nextRv();
       next.metadata.resourceVersion = String(rv);
       store.put(table, { key, object: next, rv });
     }
     const at = store.locate(ownerUid);
-    if (at) this.#dropFinalizer(at.table, at.key, "orphan");
+    if (at) this.dropFinalizer(at.table, at.key, "orphan");
   }
 }

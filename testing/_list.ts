@@ -55,14 +55,15 @@ export function matcherFor(
   return (obj) => label(labelGetter(obj)) && field(fieldGetter(obj));
 }
 
-/** The stored objects of the target's resource (and namespace) that match. */
+/** The stored objects of the target's resource (and namespace) that match, now or in `table`. */
 export function selectedEntries(
   store: Store,
   t: Target,
   matches: (obj: KubeObject) => boolean,
+  table: Map<string, KubeObject> = store.table(tableOf(t.def)),
 ): [string, KubeObject][] {
   const out: [string, KubeObject][] = [];
-  for (const entry of store.table(tableOf(t.def))) {
+  for (const entry of table) {
     const obj = entry[1];
     if (t.namespace !== undefined && obj.metadata.namespace !== t.namespace) {
       continue;
@@ -107,36 +108,55 @@ export function listText(
   return `${head.slice(0, -1)},"items":[${fields.items.join(",")}]}`;
 }
 
-/** LIST, as the JSON text of the list object. */
+function expiredContinue(): Error {
+  return expired(
+    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+  );
+}
+
+/** An item of a list: custom objects carry apiVersion and kind, built-in ones do not. */
+export function listItem(t: Target, obj: KubeObject): string {
+  const apiVersion = apiVersionOf(t.def.group, t.version.name);
+  if (t.def.custom) return renderObject(obj, apiVersion);
+  const { apiVersion: _apiVersion, kind: _kind, ...rest } = obj;
+  return JSON.stringify(rest);
+}
+
+/**
+ * LIST, as the JSON text of the list object. Every page of a paged list
+ * reads the first page's snapshot (its resourceVersion); a label or field
+ * selector hides `remainingItemCount`, as on a real server.
+ */
 export function list(store: Store, t: Target, query: ListQuery): string {
   const matches = matcherFor(t, query);
   let start = "";
+  let rv = store.rv;
+  let table: Map<string, KubeObject> | undefined;
   if (query.continue) {
     const token = decodeContinue(query.continue);
-    if (token.rv < store.compactedRv) {
-      throw expired(
-        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
-      );
-    }
+    table = store.tableAt(tableOf(t.def), token.rv);
+    if (!table) throw expiredContinue();
     start = token.start;
+    rv = token.rv;
   }
-  let entries = selectedEntries(store, t, matches);
+  let entries = selectedEntries(store, t, matches, table);
   if (start) entries = entries.filter(([key]) => key > start);
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  const metadata: JsonObject = { resourceVersion: String(store.rv) };
+  const metadata: JsonObject = { resourceVersion: String(rv) };
   const limit = query.limit ?? 0;
   if (limit > 0 && entries.length > limit) {
     const rest = entries.length - limit;
     entries = entries.slice(0, limit);
     metadata.continue = encodeContinue({
-      rv: store.rv,
+      rv,
       start: entries[entries.length - 1][0],
     });
-    metadata.remainingItemCount = rest;
-  }
-  const apiVersion = apiVersionOf(t.def.group, t.version.name);
+    if (!query.labelSelector && !query.fieldSelector) {
+      metadata.remainingItemCount = rest;
+    }
+  } else if (t.def.custom) metadata.continue = "";
   return listText(t, {
     metadata,
-    items: entries.map(([, obj]) => renderObject(obj, apiVersion)),
+    items: entries.map(([, obj]) => listItem(t, obj)),
   });
 }

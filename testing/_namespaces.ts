@@ -8,7 +8,12 @@
 import type { Deletion } from "./_deletion.ts";
 import { finalizersOf, tableOf } from "./_objects.ts";
 import { resourceKey, type ResourceRegistry } from "./_resources.ts";
-import { forbidden, notFound } from "./_status.ts";
+import {
+  type ErrorResource,
+  forbidden,
+  notFound,
+  type StatusDetails,
+} from "./_status.ts";
 import type { Store } from "./_store.ts";
 
 /** The namespaces table's key. */
@@ -37,13 +42,30 @@ export class Namespaces {
     this.#deletion = context.deletion;
   }
 
-  /** Throws unless `namespace` exists and is not terminating. */
-  checkOpen(namespace: string): void {
+  /** Throws unless `namespace` exists and is not terminating (`created` names what a create makes). */
+  checkOpen(
+    namespace: string,
+    created: { resource: ErrorResource; name: string },
+  ): void {
     const ns = this.#store.get(NAMESPACE_TABLE, namespace);
     if (!ns) throw notFound({ group: "", plural: "namespaces" }, namespace);
     if (ns.metadata.deletionTimestamp) {
+      const { resource, name } = created;
+      const details: StatusDetails = {};
+      if (name) details.name = name;
+      if (resource.group) details.group = resource.group;
+      details.kind = resource.plural;
+      details.causes = [{
+        reason: "NamespaceTerminating",
+        message: `namespace ${namespace} is being terminated`,
+        field: "metadata.namespace",
+      }];
+      const what = resource.group
+        ? `${resource.plural}.${resource.group}`
+        : resource.plural;
       throw forbidden(
-        `unable to create new content in namespace ${namespace} because it is being terminated`,
+        `${what} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        details,
       );
     }
   }

@@ -17,7 +17,7 @@ export interface Target {
   version: VersionInfo;
   namespace?: string;
   name?: string;
-  subresource?: "status";
+  subresource?: "status" | "scale";
   /** `fieldValidation=Strict`: unknown fields of custom objects are refused. */
   strictFields?: boolean;
 }
@@ -29,7 +29,10 @@ export interface ListQuery {
   limit?: number;
   continue?: string | null;
   resourceVersion?: string | null;
+  resourceVersionMatch?: string | null;
   allowWatchBookmarks?: boolean;
+  /** Watch: send the current objects first, then a bookmark marking their end. */
+  sendInitialEvents?: boolean;
   timeoutSeconds?: number;
 }
 
