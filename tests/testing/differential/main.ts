@@ -1,7 +1,7 @@
 /**
  * `deno task differential`: runs the differential scenarios on the
  * in-process `TestApiServer` and a real kube-apiserver 1.32 at once and
- * prints the figures (scenarios, observations compared, differences
+ * prints the figures (scenarios, observations compared, how many differ, differences
  * listed and unlisted) and every difference.
  *
  * Options: `--only name,name` runs those scenarios; `--json FILE` writes
@@ -11,7 +11,7 @@
  */
 import { writeFileSync } from "node:fs";
 import process from "node:process";
-import { SCENARIOS } from "./scenarios.ts";
+import { SCENARIOS } from "./scenarios/mod.ts";
 import { report, runScenarios, startPlanes } from "./suite.ts";
 
 const args = process.argv.slice(2);

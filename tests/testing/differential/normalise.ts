@@ -35,9 +35,7 @@ export class Normaliser {
     if (!isRecord(value)) return;
     const meta = value.metadata;
     if (isRecord(meta)) {
-      if (typeof meta.uid === "string" && !this.#uids.has(meta.uid)) {
-        this.#uids.set(meta.uid, `<uid-${this.#uids.size + 1}>`);
-      }
+      if (typeof meta.uid === "string") this.#uid(meta.uid);
       if (
         typeof meta.generateName === "string" &&
         typeof meta.name === "string" &&
@@ -53,9 +51,19 @@ export class Normaliser {
     for (const v of Object.values(value)) this.#learn(v);
   }
 
+  /** A uid's placeholder, numbered at first sight (an owner's uid may come before its object). */
+  #uid(uid: string): string {
+    let placeholder = this.#uids.get(uid);
+    if (!placeholder) {
+      placeholder = `<uid-${this.#uids.size + 1}>`;
+      this.#uids.set(uid, placeholder);
+    }
+    return placeholder;
+  }
+
   #string(text: string): string {
     if (TIMESTAMP.test(text)) return "<time>";
-    let out = text.replace(UID, (uid) => this.#uids.get(uid) ?? "<uid-?>");
+    let out = text.replace(UID, (uid) => this.#uid(uid));
     for (const [name, placeholder] of this.#names) {
       if (out === name) return placeholder;
     }

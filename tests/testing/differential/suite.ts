@@ -131,16 +131,24 @@ function show(value: unknown): string {
   return text.length > 160 ? `${text.slice(0, 157)}...` : text;
 }
 
-/** The report: figures first, then every difference. */
+/**
+ * The report: figures first (scenarios, observations compared, how many of
+ * them differ at all, differences listed and unlisted, listed ones that did
+ * not happen), then every difference.
+ */
 export function report(results: Judged[]): string {
   const lines: string[] = [];
   const steps = results.reduce((n, r) => n + r.steps, 0);
   const listed = results.reduce((n, r) => n + r.listed.length, 0);
   const unlisted = results.reduce((n, r) => n + r.unlisted.length, 0);
   const stale = results.reduce((n, r) => n + r.stale.length, 0);
+  const differing = results.reduce(
+    (n, r) => n + new Set(r.differences.map((d) => d.step)).size,
+    0,
+  );
   lines.push(
     `differential: ${results.length} scenarios, ${steps} observations compared, ` +
-      `${
+      `${differing} of them differ, ${
         listed + unlisted
       } differences (${listed} listed, ${unlisted} unlisted), ` +
       `${stale} listed divergences that did not happen`,
