@@ -16,6 +16,7 @@ import {
   type V1CustomResourceDefinition,
   Watch,
 } from "@kubernetes/client-node";
+import { Buffer } from "node:buffer";
 import { request } from "node:https";
 import { TestApiServer, type TestApiServerOptions } from "../../testing/mod.ts";
 
@@ -244,6 +245,11 @@ export function raw(
     const token = options.token === undefined ? server.token : options.token;
     if (token !== null) headers.authorization = `Bearer ${token}`;
     if (options.contentType) headers["content-type"] = options.contentType;
+    // Node sends a DELETE's body neither chunked nor with a length unless
+    // told its length.
+    if (options.body !== undefined) {
+      headers["content-length"] = String(Buffer.byteLength(options.body));
+    }
     const req = request(url, {
       method: options.method ?? "GET",
       ca: server.caPem,
