@@ -24,6 +24,7 @@ import type { Reconciler } from "./controller/reconciler.ts";
 import type { EnvSource } from "./discovery/pod_identity.ts";
 import { followReplicas } from "./_follow_replicas.ts";
 import { peerUrls } from "./_peer_urls.ts";
+import { legacyStateReason } from "./raft/_validate.ts";
 import { FileStorage } from "./raft/file_storage.ts";
 import { KeyValueStore, ReplicatedKv } from "./raft/kv.ts";
 import { MemoryStorage } from "./raft/memory_storage.ts";
@@ -204,8 +205,9 @@ export interface OperatorOptions {
 }
 
 /**
- * What `/readyz` reports: ready once this node has applied everything the
- * leader had committed when it last heard from it.
+ * What `/readyz` reports: `RaftNode.readiness()`, ready once this node has
+ * applied everything its leader had committed and heard from it within an
+ * election timeout.
  *
  * @example
  * ```ts ignore
@@ -265,6 +267,30 @@ interface Registered {
   reconciler: OperatorReconciler<KubeObject>;
 }
 
+/**
+ * Opens the Raft data directory. State of k8s-operator 0.1.0, which a node
+ * refuses (memberships without incarnations), is set aside first into
+ * `k8s-operator-0.1.0/` inside it: the member then joins as a new one, and
+ * when every member does so at once (an upgrade restarts them all), they
+ * start a new cluster. The operator's state lives in Kubernetes; the log
+ * only elected.
+ */
+async function openFileStorage(
+  dir: string,
+  logger: Logger,
+): Promise<FileStorage> {
+  const storage = await FileStorage.open(dir);
+  const reason = legacyStateReason(storage.load());
+  if (reason === null) return storage;
+  await storage.close();
+  const aside = await FileStorage.setAside(dir, "k8s-operator-0.1.0");
+  logger.warn(
+    "raft: the data directory holds state of k8s-operator 0.1.0; set it aside, this member joins as a new one",
+    { dir, aside, reason },
+  );
+  return await FileStorage.open(dir);
+}
+
 function toResourceType(source: ResourceSource): ResourceType {
   if ("namespaced" in source) return source;
   return {
@@ -298,11 +324,13 @@ function defaultKubeConfig(env: EnvSource | undefined): KubeConfig {
  * graceful shutdown on SIGTERM or SIGINT.
  *
  * Storage: with `RAFT_DATA_DIR` the log, term and vote are kept on disk
- * (`FileStorage`). Without it they are in memory, and a restarted node
- * refuses to vote or campaign for a full maximal election timeout, so it
- * cannot vote twice in a term it forgot; a whole cluster restarted at once
- * loses its log (operators keep their state in Kubernetes, so that only
- * costs an election).
+ * (`FileStorage`). Without it they are in memory: a restarted node is a new
+ * member (a new incarnation) that counts toward no quorum until the leader
+ * re-added it and it caught up (it is not ready until then), so it cannot
+ * vote twice in a term it forgot nor lose a committed entry; a whole
+ * cluster restarted at once starts afresh (operators keep their state in
+ * Kubernetes, so that only costs an election). See `raft/README.md`,
+ * "Lost state: incarnations".
  *
  * @example The whole main of an operator
  * ```ts ignore
@@ -411,7 +439,6 @@ class Running implements RunningOperator {
   readonly finished: Promise<void>;
   readonly #transport: HttpTransport;
   readonly #server: HttpServer;
-  readonly #leaderCommit: { term: number; commit: number };
   readonly #stopControllers: AbortController;
   readonly #cleanup: (() => void)[];
   readonly #logger: Logger;
@@ -428,7 +455,6 @@ class Running implements RunningOperator {
     metrics: MetricsRegistry;
     transport: HttpTransport;
     server: HttpServer;
-    leaderCommit: { term: number; commit: number };
     stopControllers: AbortController;
     runs: Promise<void>[];
     cleanup: (() => void)[];
@@ -444,7 +470,6 @@ class Running implements RunningOperator {
     this.#server = init.server;
     this.raftPort = init.transport.port ?? init.config.raft.listenPort;
     this.httpPort = init.server.port;
-    this.#leaderCommit = init.leaderCommit;
     this.#stopControllers = init.stopControllers;
     this.#cleanup = init.cleanup;
     this.#logger = init.logger;
@@ -477,11 +502,10 @@ class Running implements RunningOperator {
     const storage: Storage = RaftMetrics.instrumentStorage(
       config.dataDir === null
         ? new MemoryStorage()
-        : await FileStorage.open(config.dataDir),
+        : await openFileStorage(config.dataDir, logger),
       { registry: metrics },
     );
     const peerUrl = peerUrls(raft, options.peerAddress);
-    const leaderCommit = { term: 0, commit: 0 };
     const apiHealth = new ApiHealth(clock);
     let failover: ApiFailover | null = null;
     let node: RaftNode | null = null;
@@ -522,15 +546,6 @@ class Running implements RunningOperator {
       },
       onMessages: (messages: Message[]) => {
         raftMetrics?.received(messages);
-        for (const m of messages) {
-          if (m.type !== "append" && m.type !== "heartbeat") continue;
-          if (m.term > leaderCommit.term) {
-            leaderCommit.term = m.term;
-            leaderCommit.commit = m.commit;
-          } else if (m.term === leaderCommit.term) {
-            leaderCommit.commit = Math.max(leaderCommit.commit, m.commit);
-          }
-        }
         failover?.receive(messages);
         node?.receive(messages);
       },
@@ -675,7 +690,6 @@ class Running implements RunningOperator {
       metrics,
       transport,
       server,
-      leaderCommit,
       stopControllers,
       runs,
       cleanup,
@@ -716,38 +730,7 @@ class Running implements RunningOperator {
   }
 
   readiness(): Readiness {
-    const s = this.node.status();
-    if (this.node.failure !== null) {
-      return {
-        ready: false,
-        reason: `Raft node failed: ${this.node.failure.message}`,
-      };
-    }
-    if (s.leader === null) {
-      return { ready: false, reason: `No leader known in term ${s.term}` };
-    }
-    const target = s.role === "leader"
-      ? s.commit
-      : this.#leaderCommit.term === s.term
-      ? Math.max(this.#leaderCommit.commit, s.commit)
-      : Infinity;
-    if (target === Infinity) {
-      return {
-        ready: false,
-        reason: `No message from leader ${s.leader} yet in term ${s.term}`,
-      };
-    }
-    if (s.applied < target) {
-      return {
-        ready: false,
-        reason: `Applied ${s.applied} of the leader's commit ${target}`,
-      };
-    }
-    return {
-      ready: true,
-      reason:
-        `Caught up: applied ${s.applied}, leader ${s.leader}, term ${s.term}`,
-    };
+    return this.node.readiness();
   }
 
   async #handle(request: Request, options: OperatorOptions): Promise<Response> {

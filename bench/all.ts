@@ -81,7 +81,7 @@ const allRuns: Run[] = [
     name: "controller",
     task: "bench:controller",
     args: [],
-    env: { BENCH_OBJECTS: "10000", BENCH_RUNS: "1" },
+    env: { BENCH_OBJECTS: "10000", BENCH_RUNS: quick ? "1" : "3" },
   },
   {
     name: "raft",

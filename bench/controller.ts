@@ -1,331 +1,112 @@
 /**
- * `deno task bench:controller`: 10,000 custom objects reconciled by this
- * controller and by a baseline written the way users do today with
- * client-node's `makeInformer`, a queue array and a plain loop patching
- * through client-node's generated API, in the same process against a fresh
- * in-process API server per run. Each side's reconcile writes
- * `status.observedGeneration`.
+ * `deno task bench:controller`: this library's Controller against the
+ * baselines a client-node 2.0.1 user writes, each side in its own process
+ * (`_controller_ours.ts`, `_controller_client_node.ts`), at equal
+ * concurrency, with the same reconciler (write `status.observedGeneration`
+ * through the status subresource when it differs from the generation) and
+ * the same number of API writes per change. The rows:
  *
- * Printed per side, as medians over the runs, with the ratio:
+ * - `naive`: client-node's `makeInformer`, an array and one sequential loop
+ *   (what the earlier benchmark called the baseline; kept, labelled);
+ * - `documented`: `makeInformer` + a keyed, de-duplicating queue (client-go's
+ *   workqueue) + the latest object from the informer's cache +
+ *   `BENCH_CONCURRENCY` workers, writing through the generated
+ *   `CustomObjectsApi` as documented (a new TLS connection per request,
+ *   client-node's default): **the baseline of the headline ratio**;
+ * - `pooled`: `documented` with one pooled keep-alive undici `Agent` for
+ *   its writes (a client-node middleware option, nothing else changed);
+ * - `ours-no-predicate`: this Controller without `generationChanged`;
+ * - `ours`: this Controller with `generationChanged`.
  *
- * - time to converge: from start (list included) until every object was
- *   reconciled once;
- * - retained heap after converging (forced GC, minus the heap before the
- *   side started) and the process RSS growth;
- * - reconciler calls per change: a wave of spec changes made while the
- *   side runs, counting every call of the user's reconcile function (the
- *   baseline's loop body, whose own status writes come back as informer
- *   updates) until all of them are observed; and API writes per change;
- * - backlog drain: reconciles/s through a backlog of changes that piled up
- *   while the side was held (not leading).
+ * The API server is a fresh `TestApiServer` in this process for every side
+ * and run: the same implementation for everyone, no history or watches
+ * left over from the side before, and its CPU and memory outside the
+ * measured process (it shares the machine's cores with the side, alike
+ * for every row). This process seeds the objects and makes the changes.
  *
- * Environment: `BENCH_OBJECTS` (default 10000), `BENCH_CHANGES` (changes per
- * wave, default 1000), `BENCH_RUNS` (default 3), `BENCH_CONCURRENCY`
- * (default 16).
+ * Per side, medians over the runs: time to converge (start, list included,
+ * until every object was reconciled once), backlog drain (changes per
+ * second through `BENCH_CHANGES` changes that piled up while the side was
+ * held — ours by losing leadership, so it also re-queues every cached key
+ * on taking over), reconciler calls and API writes per change (a wave of
+ * changes while running, echoes included), retained heap (forced GC, minus
+ * the heap before the side started) and the process's RSS. Then the ratios
+ * of ours to each baseline and the breakdown: how much of the drain ratio
+ * each step from `naive` to `ours` contributes.
+ *
+ * Environment: `BENCH_OBJECTS` (10000), `BENCH_CHANGES` (1000), `BENCH_RUNS`
+ * (3), `BENCH_CONCURRENCY` (16), `BENCH_SIDES` (a comma-separated subset of
+ * the rows, default all). Our `KubeClient`'s client-side rate limit stays at
+ * its default (off); the output says which limit was in force.
  *
  * @module
  */
-import {
-  CustomObjectsApi,
-  type KubernetesObject,
-  makeInformer,
-} from "@kubernetes/client-node";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { TestApiServer } from "../testing/mod.ts";
-import {
-  Controller,
-  generationChanged,
-  KubeClient,
-  type KubeObject,
-  LeaderElection,
-  ReconcileResult,
-  type ResourceType,
-  StatusPatch,
-} from "../controller/mod.ts";
+import { KubeClient, type KubeObject } from "../controller/mod.ts";
 import { reportRow } from "./_report.ts";
-
-interface Widget extends KubeObject {
-  spec: { size: number };
-  status?: { observedGeneration?: number };
-}
 
 const N = Number(process.env.BENCH_OBJECTS ?? 10_000);
 const CHANGES = Math.min(N, Number(process.env.BENCH_CHANGES ?? 1_000));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const widgets: ResourceType = {
+const EVENT_TIMEOUT_MS = 30 * 60_000;
+
+interface Row {
+  side: string;
+  label: string;
+  entry: string;
+}
+
+const ROWS: Row[] = [
+  {
+    side: "naive",
+    label: "client-node, naive sequential loop",
+    entry: "_controller_client_node.ts",
+  },
+  {
+    side: "documented",
+    label: "client-node, documented use",
+    entry: "_controller_client_node.ts",
+  },
+  {
+    side: "pooled",
+    label: "client-node, documented + pooled Agent",
+    entry: "_controller_client_node.ts",
+  },
+  {
+    side: "ours-no-predicate",
+    label: "ours, no generationChanged",
+    entry: "_controller_ours.ts",
+  },
+  { side: "ours", label: "ours", entry: "_controller_ours.ts" },
+];
+const picked = process.env.BENCH_SIDES?.split(",");
+const rows = ROWS.filter((r) => !picked || picked.includes(r.side));
+
+const widgets = {
   group: "example.com",
   version: "v1",
   plural: "widgets",
   kind: "Widget",
   namespaced: true,
 };
-const gc = (globalThis as { gc?: () => void }).gc;
-
-function heapMb(): number {
-  gc?.();
-  gc?.();
-  return process.memoryUsage().heapUsed / 1e6;
-}
-
-function rssMb(): number {
-  return process.memoryUsage().rss / 1e6;
-}
-
-async function waitFor(
-  predicate: () => boolean,
-  timeoutMs = 1_800_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error("Benchmark timed out");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-async function seed(client: KubeClient, namespace: string): Promise<void> {
-  await client.create({
-    group: "",
-    version: "v1",
-    plural: "namespaces",
-    kind: "Namespace",
-    namespaced: false,
-  }, { metadata: { name: namespace } });
-  let next = 0;
-  await Promise.all(Array.from({ length: 32 }, async () => {
-    while (next < N) {
-      const i = next++;
-      await client.create<Widget>(widgets, {
-        metadata: { name: `w-${i}`, namespace },
-        spec: { size: 1 },
-      });
-    }
-  }));
-}
-
-/** Changes the spec of the first `CHANGES` objects to `size`. */
-async function bump(
-  client: KubeClient,
-  namespace: string,
-  size: number,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: 32 }, async () => {
-    while (next < CHANGES) {
-      const i = next++;
-      await client.patch(widgets, `w-${i}`, { spec: { size } }, {
-        namespace,
-      });
-    }
-  }));
-}
 
 /** Figures of one side in one run. */
 interface Result {
+  rateLimit: unknown;
   convergeMs: number;
-  heapMb: number;
-  rssMb: number;
+  drainPerSecond: number;
   callsPerChange: number;
   writesPerChange: number;
-  drainPerSecond: number;
-}
-
-/** What both sides share: counters and the generation each object reached. */
-class Tally {
-  calls = 0;
-  writes = 0;
-  readonly observed = new Map<string, number>();
-
-  /** How many of the changed objects reached `generation`. */
-  reached(generation: number): number {
-    let count = 0;
-    for (let i = 0; i < CHANGES; i++) {
-      if ((this.observed.get(`w-${i}`) ?? 0) >= generation) count++;
-    }
-    return count;
-  }
-}
-
-/**
- * Runs the three phases against a started side: converge, a wave of
- * changes while running, then a backlog drained after a hold.
- */
-async function phases(side: {
-  client: KubeClient;
-  namespace: string;
-  tally: Tally;
-  started: number;
-  heapBefore: number;
-  rssBefore: number;
-  hold(): void;
-  resume(): void;
-  held(): boolean;
-}): Promise<Result> {
-  const { client, namespace, tally } = side;
-  await waitFor(() => tally.observed.size === N);
-  const convergeMs = performance.now() - side.started;
-  const heap = heapMb() - side.heapBefore;
-  const rss = rssMb() - side.rssBefore;
-
-  const calls = tally.calls;
-  const writes = tally.writes;
-  await bump(client, namespace, 2);
-  await waitFor(() => tally.reached(2) === CHANGES);
-  // Let the echoes of the last status writes arrive and be handled.
-  await new Promise((resolve) => setTimeout(resolve, 500));
-  const callsPerChange = (tally.calls - calls) / CHANGES;
-  const writesPerChange = (tally.writes - writes) / CHANGES;
-
-  side.hold();
-  await bump(client, namespace, 3);
-  await waitFor(side.held);
-  const before = tally.writes;
-  const drainStart = performance.now();
-  side.resume();
-  await waitFor(() => tally.writes - before >= CHANGES);
-  const drainPerSecond = CHANGES / ((performance.now() - drainStart) / 1000);
-  return {
-    convergeMs,
-    heapMb: heap,
-    rssMb: rss,
-    callsPerChange,
-    writesPerChange,
-    drainPerSecond,
-  };
-}
-
-/** This library: Controller with a StatusPatch reconciler. */
-async function ours(client: KubeClient, namespace: string): Promise<Result> {
-  await seed(client, namespace);
-  const heapBefore = heapMb();
-  const rssBefore = rssMb();
-  const election = new LeaderElection(0);
-  election.setRole("leader", 1);
-  const tally = new Tally();
-  const stop = new AbortController();
-  const started = performance.now();
-  const controller = Controller.for<Widget>(widgets, {
-    client,
-    guard: election.guard(),
-    namespace,
-    concurrency: CONCURRENCY,
-    predicate: generationChanged,
-  });
-  const done = controller.run({
-    async reconcile(widget, ctx) {
-      tally.calls++;
-      const written = await new StatusPatch(widget, {
-        client: ctx.client,
-        resource: widgets,
-      }).observedGeneration().apply();
-      if (written) tally.writes++;
-      tally.observed.set(
-        widget.metadata.name!,
-        widget.metadata.generation ?? 0,
-      );
-      return ReconcileResult.done();
-    },
-  }, { signal: stop.signal });
-  let term = 1;
-  const result = await phases({
-    client,
-    namespace,
-    tally,
-    started,
-    heapBefore,
-    rssBefore,
-    hold: () => election.setRole("follower", ++term),
-    resume: () => election.setRole("leader", ++term),
-    held: () =>
-      controller.reflector.store.list().filter((w) =>
-        w.metadata.generation === 3
-      ).length === CHANGES,
-  });
-  stop.abort();
-  await done;
-  return result;
-}
-
-/** The baseline: client-node's makeInformer, an array and a plain loop. */
-async function baseline(
-  server: TestApiServer,
-  client: KubeClient,
-  namespace: string,
-): Promise<Result> {
-  await seed(client, namespace);
-  const heapBefore = heapMb();
-  const rssBefore = rssMb();
-  const kc = server.kubeConfig();
-  const api = kc.makeApiClient(CustomObjectsApi);
-  const pending: Widget[] = [];
-  let wake = () => {};
-  const informer = makeInformer<KubernetesObject>(
-    kc,
-    `/apis/example.com/v1/namespaces/${namespace}/widgets`,
-    () =>
-      api.listNamespacedCustomObject({
-        group: "example.com",
-        version: "v1",
-        namespace,
-        plural: "widgets",
-      }),
-  );
-  const enqueue = (w: KubernetesObject) => {
-    pending.push(w as unknown as Widget);
-    wake();
-  };
-  informer.on("add", enqueue);
-  informer.on("update", enqueue);
-  const tally = new Tally();
-  let running = true;
-  let hold = false;
-  const started = performance.now();
-  await informer.start();
-  const loop = (async () => {
-    while (running) {
-      const w = hold ? undefined : pending.shift();
-      if (!w) {
-        await new Promise<void>((resolve) => wake = resolve);
-        continue;
-      }
-      tally.calls++;
-      if (w.status?.observedGeneration === w.metadata.generation) continue;
-      await api.patchNamespacedCustomObjectStatus({
-        group: "example.com",
-        version: "v1",
-        namespace,
-        plural: "widgets",
-        name: w.metadata.name!,
-        body: [{
-          op: "add",
-          path: "/status",
-          value: { observedGeneration: w.metadata.generation },
-        }],
-      });
-      tally.writes++;
-      tally.observed.set(w.metadata.name!, w.metadata.generation ?? 0);
-    }
-  })();
-  const result = await phases({
-    client,
-    namespace,
-    tally,
-    started,
-    heapBefore,
-    rssBefore,
-    hold: () => hold = true,
-    resume: () => {
-      hold = false;
-      wake();
-    },
-    held: () =>
-      pending.filter((w) => w.metadata.generation === 3).length >= CHANGES,
-  });
-  running = false;
-  wake();
-  await loop;
-  await informer.stop();
-  return result;
+  heapMb: number;
+  rssMb: number;
 }
 
 async function startServer(): Promise<
@@ -362,6 +143,151 @@ async function startServer(): Promise<
   return { server, client };
 }
 
+/** Runs `count` calls of `task`, 32 at a time. */
+async function parallel(
+  count: number,
+  task: (i: number) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    while (next < count) await task(next++);
+  }));
+}
+
+async function seed(client: KubeClient, namespace: string): Promise<void> {
+  await client.create({
+    group: "",
+    version: "v1",
+    plural: "namespaces",
+    kind: "Namespace",
+    namespaced: false,
+  }, { metadata: { name: namespace } });
+  await parallel(N, (i) =>
+    client.create(widgets, {
+      metadata: { name: `w-${i}`, namespace },
+      spec: { size: 1 },
+    } as KubeObject));
+}
+
+/** Changes the spec of the first `CHANGES` objects to `size`. */
+async function bump(
+  client: KubeClient,
+  namespace: string,
+  size: number,
+): Promise<void> {
+  await parallel(
+    CHANGES,
+    (i) => client.patch(widgets, `w-${i}`, { spec: { size } }, { namespace }),
+  );
+}
+
+/** A side's process and its protocol (see `_controller_side.ts`). */
+class SideProcess {
+  readonly child: ChildProcess;
+  readonly #events: Record<string, unknown>[] = [];
+  readonly #waiting = new Set<() => void>();
+  readonly exited: Promise<number | null>;
+
+  constructor(row: Row, env: Record<string, string>) {
+    const entry = fileURLToPath(new URL(row.entry, import.meta.url));
+    this.child = spawn(
+      process.execPath,
+      ["run", "--v8-flags=--expose-gc", "-A", entry],
+      {
+        env: { ...process.env, ...env, BENCH_SIDE: row.side },
+        stdio: ["pipe", "pipe", "inherit"],
+      },
+    );
+    this.exited = new Promise((resolve) => this.child.on("exit", resolve));
+    createInterface({ input: this.child.stdout! }).on("line", (line) => {
+      this.#events.push(JSON.parse(line));
+      for (const wake of this.#waiting) wake();
+    });
+  }
+
+  /** Waits for the event named `event` (and consumes it). */
+  async next(event: string): Promise<Record<string, unknown>> {
+    const deadline = performance.now() + EVENT_TIMEOUT_MS;
+    while (true) {
+      const i = this.#events.findIndex((e) => e.event === event);
+      if (i >= 0) return this.#events.splice(i, 1)[0];
+      if (performance.now() > deadline) {
+        throw new Error(`Expected the side to report ${event}, found none`);
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.#waiting.delete(wake);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(wake, 1_000);
+        this.#waiting.add(wake);
+      });
+    }
+  }
+
+  /** Sends a command and waits for its answer. */
+  async ask(
+    command: Record<string, unknown>,
+    answer: string,
+  ): Promise<Record<string, unknown>> {
+    this.child.stdin!.write(JSON.stringify(command) + "\n");
+    return await this.next(answer);
+  }
+}
+
+async function measure(row: Row, run: number): Promise<Result> {
+  const { server, client } = await startServer();
+  const dir = await mkdtemp(join(tmpdir(), "bench-controller-"));
+  const namespace = `${row.side}-${run}`;
+  try {
+    const kubeconfig = join(dir, "kubeconfig.json");
+    await writeFile(kubeconfig, server.kubeConfigYaml());
+    await seed(client, namespace);
+    const side = new SideProcess(row, {
+      KUBECONFIG: kubeconfig,
+      BENCH_NAMESPACE: namespace,
+      BENCH_OBJECTS: String(N),
+      BENCH_CHANGES: String(CHANGES),
+      BENCH_CONCURRENCY: String(CONCURRENCY),
+    });
+    try {
+      await side.next("ready");
+      const converged = await side.ask({ cmd: "start" }, "converged");
+      await side.ask({ cmd: "mark" }, "marked");
+      await bump(client, namespace, 2);
+      const counted = await side.ask(
+        { cmd: "count", generation: 2 },
+        "counted",
+      );
+      await side.ask({ cmd: "hold" }, "held");
+      await bump(client, namespace, 3);
+      await side.ask({ cmd: "backlog", generation: 3 }, "backlogged");
+      const drained = await side.ask(
+        { cmd: "drain", generation: 3 },
+        "drained",
+      );
+      await side.ask({ cmd: "exit" }, "done");
+      const code = await side.exited;
+      if (code !== 0) throw new Error(`The ${row.side} side exited ${code}`);
+      return {
+        rateLimit: converged.rateLimit,
+        convergeMs: Number(converged.ms),
+        heapMb: Number(converged.heapMb),
+        rssMb: Number(converged.rssMb),
+        callsPerChange: Number(counted.callsPerChange),
+        writesPerChange: Number(counted.writesPerChange),
+        drainPerSecond: Number(drained.perSecond),
+      };
+    } finally {
+      if (side.child.exitCode === null) side.child.kill("SIGKILL");
+    }
+  } finally {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -370,124 +296,138 @@ function median(values: number[]): number {
     : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function line(
-  label: string,
-  base: string,
-  mine: string,
-  ratio: string,
-): string {
-  return label.padEnd(34) + base.padStart(14) + mine.padStart(14) +
-    ratio.padStart(22);
-}
-
 console.log(
-  `controller benchmark: ${N} objects, ${CHANGES} changes per wave, ` +
-    `${RUNS} runs, concurrency ${CONCURRENCY}${
-      gc ? "" : " (no --expose-gc: heap figures are noisy)"
-    }`,
+  `controller benchmark: ${N} objects, ${CHANGES} changes per wave, ${RUNS} runs, concurrency ${CONCURRENCY} on every side; each side in its own process, against a fresh in-process test API server`,
 );
-const baseRuns: Result[] = [];
-const ourRuns: Result[] = [];
+const results = new Map<string, Result[]>(rows.map((r) => [r.side, []]));
 for (let run = 0; run < RUNS; run++) {
-  // Alternate which side goes first, so neither always gets the warmer heap.
-  const order = run % 2 === 0 ? ["baseline", "ours"] : ["ours", "baseline"];
-  for (const side of order) {
-    const { server, client } = await startServer();
-    const result = side === "ours"
-      ? await ours(client, `ours-${run}`)
-      : await baseline(server, client, `baseline-${run}`);
-    await server.stop();
-    (side === "ours" ? ourRuns : baseRuns).push(result);
+  // Rotate the order, so no side always runs first on a cold machine.
+  const order = rows.map((_, i) => rows[(i + run) % rows.length]);
+  for (const row of order) {
+    const r = await measure(row, run);
+    results.get(row.side)!.push(r);
     console.log(
-      `run ${run + 1} ${side.padEnd(8)}: converged in ${
-        result.convergeMs.toFixed(0)
-      } ms, heap +${result.heapMb.toFixed(1)} MB, rss +${
-        result.rssMb.toFixed(0)
-      } MB, ${result.callsPerChange.toFixed(2)} calls and ${
-        result.writesPerChange.toFixed(2)
-      } writes per change, drain ${result.drainPerSecond.toFixed(0)}/s`,
+      `run ${run + 1} ${row.side.padEnd(18)} converged ${
+        r.convergeMs.toFixed(0)
+      } ms, drain ${r.drainPerSecond.toFixed(0)}/s, ${
+        r.callsPerChange.toFixed(2)
+      } calls and ${r.writesPerChange.toFixed(2)} writes per change, heap +${
+        r.heapMb.toFixed(1)
+      } MB, RSS ${r.rssMb.toFixed(0)} MB`,
     );
   }
 }
 
-const med = (runs: Result[], pick: (r: Result) => number) =>
-  median(runs.map(pick));
-const figures: Array<
-  [
-    string,
-    (r: Result) => number,
-    number,
-    (base: number, mine: number) => string,
-  ]
-> = [
-  [
-    "time to converge (ms)",
-    (r) => r.convergeMs,
-    0,
-    (b, m) => `${(b / m).toFixed(2)}x faster`,
-  ],
-  [
-    "retained heap (MB)",
-    (r) => r.heapMb,
-    1,
-    (b, m) => `${(m / b).toFixed(2)}x the baseline`,
-  ],
-  [
-    "rss growth (MB)",
-    (r) => r.rssMb,
-    0,
-    (b, m) => `${(m / b).toFixed(2)}x the baseline`,
-  ],
-  [
-    "reconciler calls per change",
-    (r) => r.callsPerChange,
-    2,
-    (b, m) => `${(m / b).toFixed(2)}x the baseline`,
-  ],
-  [
-    "API writes per change",
-    (r) => r.writesPerChange,
-    2,
-    (b, m) => `${(m / b).toFixed(2)}x the baseline`,
-  ],
-  [
-    "backlog drain (reconciles/s)",
-    (r) => r.drainPerSecond,
-    0,
-    (b, m) => `${(m / b).toFixed(2)}x the baseline`,
-  ],
+const limits = new Set(
+  [...results.values()].flat().filter((r) => r.rateLimit !== undefined)
+    .map((r) => JSON.stringify(r.rateLimit)),
+);
+if (limits.size > 0) {
+  console.log(
+    `client-side rate limit of our KubeClient: ${
+      [...limits].map((l) => l === "null" ? "off (the default)" : l).join(", ")
+    }; client-node has none`,
+  );
+}
+const med = (side: string, pick: (r: Result) => number) =>
+  median(results.get(side)!.map(pick));
+const columns: Array<[string, (r: Result) => number, number]> = [
+  ["converge ms", (r) => r.convergeMs, 0],
+  ["drain /s", (r) => r.drainPerSecond, 0],
+  ["calls/change", (r) => r.callsPerChange, 2],
+  ["writes/change", (r) => r.writesPerChange, 2],
+  ["heap MB", (r) => r.heapMb, 1],
+  ["RSS MB", (r) => r.rssMb, 0],
 ];
-console.log(`medians of ${RUNS} runs:`);
-console.log(line("", "baseline", "ours", "ratio"));
-for (const [label, pick, digits, ratio] of figures) {
-  const b = med(baseRuns, pick);
-  const m = med(ourRuns, pick);
-  console.log(line(label, b.toFixed(digits), m.toFixed(digits), ratio(b, m)));
+console.log(`\nmedians of ${RUNS} runs:`);
+console.log(
+  "".padEnd(40) + columns.map(([name]) => name.padStart(14)).join(""),
+);
+for (const row of rows) {
+  console.log(
+    row.label.padEnd(40) +
+      columns.map(([, pick, digits]) =>
+        med(row.side, pick).toFixed(digits).padStart(14)
+      ).join(""),
+  );
+}
+
+const has = (side: string) => results.has(side);
+if (has("ours")) {
+  console.log("\nours against each baseline (above 1: ours better):");
+  for (const base of ["documented", "pooled", "naive"].filter(has)) {
+    const drain = med("ours", (r) => r.drainPerSecond) /
+      med(base, (r) => r.drainPerSecond);
+    const converge = med(base, (r) => r.convergeMs) /
+      med("ours", (r) => r.convergeMs);
+    const heap = med(base, (r) => r.heapMb) / med("ours", (r) => r.heapMb);
+    const rss = med(base, (r) => r.rssMb) / med("ours", (r) => r.rssMb);
+    console.log(
+      `  vs ${base.padEnd(11)} drain ${drain.toFixed(2)}x, converge ${
+        converge.toFixed(2)
+      }x, heap ${heap.toFixed(2)}x, RSS ${rss.toFixed(2)}x`,
+    );
+  }
+  const steps: Array<[string, string, string]> = [
+    [
+      "naive",
+      "documented",
+      "keyed queue + workers (de-duplication, concurrency)",
+    ],
+    ["documented", "pooled", "connection reuse (one keep-alive Agent)"],
+    ["pooled", "ours-no-predicate", "the rest of our client and controller"],
+    ["ours-no-predicate", "ours", "the generationChanged predicate"],
+  ];
+  console.log("\nwhere the drain rate comes from (each step's factor):");
+  for (const [from, to, what] of steps) {
+    if (!has(from) || !has(to)) continue;
+    const factor = med(to, (r) => r.drainPerSecond) /
+      med(from, (r) => r.drainPerSecond);
+    console.log(`  ${from} -> ${to}: ${factor.toFixed(2)}x  ${what}`);
+  }
 }
 
 const scale = `${N.toLocaleString("en-US")} objects`;
-const baselineName = "client-node makeInformer + loop";
-const report = (
-  name: string,
-  unit: string,
-  pick: (r: Result) => number,
-  better: "lower" | "higher",
-) =>
-  reportRow({
-    name: `controller, ${scale}: ${name}`,
-    unit,
-    ours: med(ourRuns, pick),
-    baseline: med(baseRuns, pick),
-    baselineName,
-    better,
-  });
-report("all reconciled once", "ms", (r) => r.convergeMs, "lower");
-report("backlog drain", "reconciles/s", (r) => r.drainPerSecond, "higher");
-report("retained heap", "MB", (r) => r.heapMb, "lower");
-report(
-  "reconciler calls per change",
-  "calls",
-  (r) => r.callsPerChange,
-  "lower",
-);
-report("API writes per change", "writes", (r) => r.writesPerChange, "lower");
+const baselineNames: Record<string, string> = {
+  documented:
+    `client-node documented use: informer + keyed queue + ${CONCURRENCY} workers`,
+  pooled:
+    `client-node documented use + pooled keep-alive Agent, ${CONCURRENCY} workers`,
+  naive: "client-node informer + naive sequential loop",
+};
+if (has("ours")) {
+  for (const base of ["documented", "pooled", "naive"].filter(has)) {
+    const suffix = base === "documented" ? "" : ` (vs ${base})`;
+    const report = (
+      name: string,
+      unit: string,
+      pick: (r: Result) => number,
+      better: "lower" | "higher",
+    ) =>
+      reportRow({
+        name: `controller, ${scale}: ${name}${suffix}`,
+        unit,
+        ours: med("ours", pick),
+        baseline: med(base, pick),
+        baselineName: baselineNames[base],
+        better,
+      });
+    report("backlog drain", "reconciles/s", (r) => r.drainPerSecond, "higher");
+    report("all reconciled once", "ms", (r) => r.convergeMs, "lower");
+    if (base !== "documented") continue;
+    report("retained heap", "MB", (r) => r.heapMb, "lower");
+    report("RSS", "MB", (r) => r.rssMb, "lower");
+    report(
+      "reconciler calls per change",
+      "calls",
+      (r) => r.callsPerChange,
+      "lower",
+    );
+    report(
+      "API writes per change",
+      "writes",
+      (r) => r.writesPerChange,
+      "lower",
+    );
+  }
+}

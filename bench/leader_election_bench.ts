@@ -59,7 +59,7 @@ try {
 }
 console.log(`leader guard failover, ${seeds} seeded runs, fake clock:`);
 console.log(
-  `  first election (after the 120 ms vote quarantine): ${summary(elected)}`,
+  `  first election (a fresh cluster bootstraps first):  ${summary(elected)}`,
 );
 console.log(
   `  cut-off leader's guard lets go after the cut:       ${summary(letGo)}`,

@@ -18,7 +18,11 @@ import {
   type KubeConfig,
   RequestContext,
 } from "@kubernetes/client-node";
-import { type Dispatcher, fetch as undiciFetch } from "undici";
+import {
+  type Dispatcher,
+  fetch as undiciFetch,
+  getGlobalDispatcher,
+} from "undici";
 import type { Clock } from "./clock.ts";
 
 /** What one request needs besides its URL. */
@@ -71,6 +75,16 @@ export class KubeConfigTransport {
     // The last step before the network: no await between the fence check
     // and undici taking the request.
     init.checkFence?.();
+    let fenced: { error: unknown } | undefined;
+    // And once more when undici starts writing it to a connection, which
+    // may be a TLS handshake later: the lease may end in between.
+    const dispatcher = init.checkFence
+      ? checkedAtWrite(
+        this.#dispatcher ?? getGlobalDispatcher(),
+        init.checkFence,
+        (error) => fenced = { error },
+      )
+      : this.#dispatcher;
     let response;
     try {
       response = await undiciFetch(url, {
@@ -78,9 +92,10 @@ export class KubeConfigTransport {
         headers: { ...this.#headers, ...init.headers },
         body: init.body,
         signal: init.signal,
-        dispatcher: this.#dispatcher,
+        dispatcher,
       });
     } catch (error) {
+      if (fenced) throw fenced.error;
       // No answer at all: perhaps a handshake refused by a rotated CA or
       // client certificate. Read the material again before the next one.
       if (!init.signal?.aborted) this.#stale = true;
@@ -150,4 +165,43 @@ export class KubeConfigTransport {
     this.#refreshedAt = this.#clock.now();
     this.#stale = false;
   }
+}
+
+/**
+ * `dispatcher`, but each request runs `check` the moment undici starts
+ * writing it to a connection (its handler's `onRequestStart`, which undici
+ * calls after `fetch()` has returned, so a check that ends leadership and
+ * aborts the request's signal there is handled like any abort); a throw
+ * aborts the request before anything is written and goes to `onFenced`.
+ */
+function checkedAtWrite(
+  dispatcher: Dispatcher,
+  check: () => void,
+  onFenced: (error: unknown) => void,
+): Dispatcher {
+  return dispatcher.compose((dispatch) => (options, handler) =>
+    dispatch(
+      options,
+      new Proxy(handler, {
+        get(target, key) {
+          const value = Reflect.get(target, key);
+          if (typeof value !== "function") return value;
+          if (key !== "onRequestStart") return value.bind(target);
+          return (
+            controller: { abort(reason: unknown): void },
+            ...rest: unknown[]
+          ) => {
+            try {
+              check();
+            } catch (error) {
+              onFenced(error);
+              controller.abort(error);
+              return;
+            }
+            return value.call(target, controller, ...rest);
+          };
+        },
+      }),
+    )
+  ) as Dispatcher;
 }

@@ -332,6 +332,8 @@ export class Controller<T extends KubeObject> {
   readonly #related: Related[] = [];
   readonly #logger: Logger;
   readonly #clock: Clock;
+  /** Whether a leader term's workers run (changes queue keys only then). */
+  #leading = false;
 
   private constructor(resource: ResourceType, options: ControllerOptions<T>) {
     this.resource = resource;
@@ -447,7 +449,7 @@ export class Controller<T extends KubeObject> {
         ) {
           return;
         }
-        this.queue.add(objectKey(event.object));
+        if (this.#leading) this.queue.add(objectKey(event.object));
       }),
       // A relist emits only what changed; keys waiting out a long backoff
       // (say, after an outage) run now too, none twice.
@@ -470,6 +472,7 @@ export class Controller<T extends KubeObject> {
             keys.add(ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name);
           }
         }
+        if (!this.#leading) return;
         for (const key of keys) this.queue.add(key);
       });
       runs.push(this.#runReflector(reflector, stopAll));
@@ -531,6 +534,9 @@ export class Controller<T extends KubeObject> {
           this.#options.observer?.leadership?.({ leading: false, term });
           continue;
         }
+        // From here on changes queue their keys; what changed before is in
+        // the cache, and every cached key is queued now.
+        this.#leading = true;
         for (const key of this.reflector.store.keys()) this.queue.add(key);
         // The signal aborts when a timer notices the end of leadership; a
         // stalled event loop can delay that timer past the lease. The check
@@ -563,6 +569,10 @@ export class Controller<T extends KubeObject> {
           worker.then(forget, forget);
         }
         await ended;
+        // A follower queues nothing (the next term queues every cached key),
+        // so objects that come and go while it follows leave no keys behind.
+        this.#leading = false;
+        this.queue.clear();
         this.#logger.info("stopped leading, reconciles cancelled", { term });
         this.#options.observer?.leadership?.({ leading: false, term });
       }
@@ -594,6 +604,7 @@ export class Controller<T extends KubeObject> {
 
   /** Queues every cached primary key, without running any twice. */
   #resync(): void {
+    if (!this.#leading) return;
     for (const key of this.reflector.store.keys()) this.queue.expedite(key);
   }
 

@@ -33,6 +33,8 @@ export interface WorkQueueObserver<K> {
   done?(key: K, event: { workMs: number }): void;
   /** `key` was scheduled again after its backoff of `delayMs`. */
   retried?(key: K, event: { delayMs: number; requeues: number }): void;
+  /** {@linkcode WorkQueue.clear} dropped `dropped` keys; the queue is empty. */
+  cleared?(event: { dropped: number; depth: 0 }): void;
 }
 
 /**
@@ -303,6 +305,41 @@ export class WorkQueue<K> {
       this.#dirty.delete(key);
       this.add(key);
     }
+  }
+
+  /**
+   * Drops every key that is queued or scheduled, and forgets that a key
+   * processing now was added again meanwhile; keys processing stay handed
+   * out until `done`. Per-key backoff is kept. Returns how many keys were
+   * dropped. What a controller does when it stops leading: the next leader
+   * term queues every cached key anyway, and a follower must not hold keys
+   * of objects that come and go while it follows.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { WorkQueue } from "./work_queue.ts";
+   * const queue = new WorkQueue<string>();
+   * queue.add("default/a");
+   * queue.addAfter("default/b", 60_000);
+   * assert.equal(queue.clear(), 2);
+   * assert.equal(queue.length + queue.scheduled, 0);
+   * queue.shutDown();
+   * ```
+   */
+  clear(): number {
+    const dropped = new Set<K>(this.#queue.slice(this.#head));
+    for (const [key, { timer }] of this.#waiting) {
+      this.#clock.clearTimeout(timer);
+      dropped.add(key);
+    }
+    this.#waiting.clear();
+    this.#queue.length = 0;
+    this.#head = 0;
+    this.#dirty.clear();
+    this.#queuedAt.clear();
+    this.#observer?.cleared?.({ dropped: dropped.size, depth: 0 });
+    return dropped.size;
   }
 
   /** Stops handing out keys; pending `get` calls resolve `undefined`. */

@@ -19,6 +19,11 @@ import type {
   ResourceClientOptions,
 } from "./client.ts";
 import { ResourceClientImpl } from "./_client.ts";
+import { waitUntilServed } from "./_established.ts";
+import { KubeClient } from "../controller/client.ts";
+
+/** How long `install` waits for the definition to be served, by default. */
+const DEFAULT_INSTALL_TIMEOUT_MS = 30_000;
 
 /**
  * Whether objects live in a namespace or in the whole cluster.
@@ -250,6 +255,11 @@ export interface ResourceInit<Spec, Status> {
 export interface InstallOptions {
   /** The field manager that owns the definition, such as the operator's name. */
   fieldManager: string;
+  /**
+   * How long to wait for the API server to establish and serve the
+   * definition, in milliseconds (default 30,000).
+   */
+  timeoutMs?: number;
 }
 
 /**
@@ -796,18 +806,33 @@ export class CustomResource<
   /**
    * Creates or updates this resource's CustomResourceDefinition in the
    * cluster with a server-side apply (forced, so this manager owns the
-   * definition). A real API server needs a moment to mark it
-   * `Established` before objects of the kind are served.
+   * definition), then waits until the API server serves the kind: the
+   * definition `Established` and the resource in its group version's
+   * discovery (a real server takes a moment; a create before then gets
+   * 404). Resolves with the definition as the server has it. Rejects with
+   * `CrdNotEstablishedError` at once when the server refuses the names
+   * (another definition holds the kind or plural), or after `timeoutMs`
+   * (default 30 s).
    *
    * @example
    * ```ts ignore
    * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+   * await Website.client(kubeConfig).create(site); // served: no 404
    * ```
    */
-  install(
+  async install(
     source: ClientSource,
     options: InstallOptions,
   ): Promise<CustomResourceDefinitionManifest> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_INSTALL_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+      throw new RangeError(
+        `Expected timeoutMs to be a number of milliseconds from 0, found ${timeoutMs}`,
+      );
+    }
+    const client = source instanceof KubeClient
+      ? source
+      : KubeClient.fromKubeConfig(source);
     const crds = new ResourceClientImpl<CustomResourceDefinitionManifest>(
       {
         group: "apiextensions.k8s.io",
@@ -819,13 +844,22 @@ export class CustomResource<
         namespaced: false,
         problems: () => [],
       },
-      source,
+      client,
       {},
     );
-    return crds.patch(this.name, this.manifest(), {
+    await crds.patch(this.name, this.manifest(), {
       type: "apply",
       fieldManager: options.fieldManager,
       force: true,
+    });
+    return await waitUntilServed<CustomResourceDefinitionManifest>(client, {
+      resource: {
+        name: this.name,
+        group: this.group,
+        version: this.version,
+        plural: this.plural,
+      },
+      timeoutMs,
     });
   }
 

@@ -160,3 +160,35 @@ export class MalformedResponseError extends Error {
     this.request = request;
   }
 }
+
+/**
+ * `CustomResource.install` applied the definition, but the API server did
+ * not establish it: it refused its names (another definition holds the
+ * kind or plural), or did not establish and serve it within the timeout.
+ * The message says what it found last.
+ *
+ * @example
+ * ```ts ignore
+ * try {
+ *   await Website.install(kubeConfig, { fieldManager: "website-operator", timeoutMs: 60_000 });
+ * } catch (error) {
+ *   if (error instanceof CrdNotEstablishedError) console.error(error.definition, error.message);
+ * }
+ * ```
+ */
+export class CrdNotEstablishedError extends Error {
+  /** The definition's name, `<plural>.<group>`. */
+  readonly definition: string;
+
+  /**
+   * Describes a definition that was not established.
+   *
+   * @param definition The definition's name.
+   * @param message What was expected and what was found.
+   */
+  constructor(definition: string, message: string) {
+    super(message);
+    this.name = "CrdNotEstablishedError";
+    this.definition = definition;
+  }
+}

@@ -78,6 +78,7 @@ export type {
 } from "./client.ts";
 export { ApiError } from "../controller/client.ts";
 export {
+  CrdNotEstablishedError,
   type FieldProblem,
   InvalidDefinitionError,
   MalformedResponseError,

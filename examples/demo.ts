@@ -4,7 +4,10 @@
  * installs the Website CRD, runs three replicas of the example operator as
  * separate processes on loopback, creates a few Websites and shows who
  * reconciles them; then kills the leader with SIGKILL, shows the new leader
- * take over and how long it took, and shuts the rest down gracefully.
+ * take over and how long it took; restarts the killed replica (a new member
+ * on memory storage, ready once it is a voter again) and stops the leader
+ * with SIGTERM, so it hands over to a replica that has a quorum and
+ * reconciles a change; then stops the rest.
  *
  * @module
  */
@@ -51,6 +54,18 @@ export interface DemoResult {
   electedAfterMs: number;
   /** From SIGKILL to every Website reconciled by the new leader, in milliseconds. */
   reconciledAfterMs: number;
+  /**
+   * The graceful handover, with all three replicas up: the leader stopped
+   * with SIGTERM (`from`), the one that led next (`to`), the one `from`
+   * said it handed leadership to (`null` if it said none), and how long
+   * from the SIGTERM to `to` leading.
+   */
+  handover: {
+    from: number;
+    to: number;
+    handedTo: number | null;
+    afterMs: number;
+  };
   /** The Websites the demo created. */
   websites: string[];
 }
@@ -243,6 +258,19 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       `Scaled blog to ${scaled.spec.replicas} replicas: the new leader applied it`,
     );
 
+    // A handover needs a quorum after it: the killed replica comes back
+    // first. On memory storage it is a new member, ready once the leader
+    // made it a voter again.
+    out(`Restarting replica ${first.id}: it rejoins as a new member`);
+    const restartedAt = performance.now();
+    await running.start(first.id);
+    await running.waitForReady(first.id);
+    out(
+      `  [replica ${first.id}] ready (a voter again) ${
+        (performance.now() - restartedAt).toFixed(0)
+      } ms after its start`,
+    );
+
     const leader = await running.waitForLeader({ not: first.id });
     out(
       `Stopping the leader, replica ${leader.id}, with SIGTERM: it hands over first`,
@@ -253,15 +281,30 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       not: leader.id,
       after: leader.term,
     });
+    const handedOverAfterMs = performance.now() - stoppedAt;
     out(
       `Replica ${last.id} leads (term ${last.term}), ${
-        (performance.now() - stoppedAt).toFixed(0)
+        handedOverAfterMs.toFixed(0)
       } ms after the SIGTERM`,
     );
     await stopping;
     out(`  [replica ${leader.id}] ended`);
-    await running.stop(last.id);
-    out(`  [replica ${last.id}] ended`);
+    const handedTo = running.logs(leader.id).findLast((l) =>
+      l.message === "handed leadership over"
+    )?.fields.to;
+
+    // Two of three replicas: the new leader has a quorum, and reconciles.
+    await client.patch(websites, "docs", { spec: { replicas: 2 } }, {
+      namespace,
+    });
+    const after = await reconciled("docs", last.id);
+    out(
+      `  docs: changed after the handover, reconciled by replica ${after.replica} (term ${after.term})`,
+    );
+    for (const id of [0, 1, 2]) {
+      if (running.state(id).role !== "down") await running.stop(id);
+    }
+    out("Stopped the remaining replicas");
     if (options.kubeconfig) {
       for (const site of SITES) {
         await client.delete(websites, site.name, { namespace });
@@ -272,6 +315,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       newLeader: next.id,
       electedAfterMs,
       reconciledAfterMs,
+      handover: {
+        from: leader.id,
+        to: last.id,
+        handedTo: typeof handedTo === "number" ? handedTo : null,
+        afterMs: handedOverAfterMs,
+      },
       websites: SITES.map((s) => s.name),
     };
   } finally {

@@ -13,23 +13,12 @@
  */
 import { Type } from "typebox";
 import {
+  Conditions,
   defineCustomResource,
   type InferResource,
   IntOrString,
+  ObservedGeneration,
 } from "../crd/mod.ts";
-
-const Condition = Type.Object({
-  type: Type.String({ description: "The condition type, such as Ready." }),
-  status: Type.Union([
-    Type.Literal("True"),
-    Type.Literal("False"),
-    Type.Literal("Unknown"),
-  ]),
-  reason: Type.Optional(Type.String()),
-  message: Type.Optional(Type.String()),
-  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
-  lastTransitionTime: Type.String({ format: "date-time" }),
-});
 
 /**
  * A website: a domain served by a number of replicas of a container image.
@@ -80,13 +69,8 @@ export const Website = defineCustomResource({
   status: Type.Object({
     readyReplicas: Type.Optional(Type.Integer({ minimum: 0 })),
     url: Type.Optional(Type.String()),
-    observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
-    conditions: Type.Optional(
-      Type.Array(Condition, {
-        "x-kubernetes-list-type": "map",
-        "x-kubernetes-list-map-keys": ["type"],
-      }),
-    ),
+    observedGeneration: Type.Optional(ObservedGeneration()),
+    conditions: Type.Optional(Conditions()),
   }),
   printerColumns: [
     { name: "Domain", jsonPath: ".spec.domain" },

@@ -396,6 +396,9 @@ export function controllerMetrics(
         workDuration.observe({ name }, event.workMs / 1000);
         active.dec({ controller });
       },
+      cleared() {
+        depth.set({ name }, 0);
+      },
       retried() {
         retries.inc({ name });
       },

@@ -105,7 +105,8 @@ const MAX_PENDING = 1024;
  * Raft metrics of one node.
  *
  * Gauges read `status()` at scrape time: `raft_role{role}` (1 for the
- * current role), `raft_is_leader`, `raft_term`, `raft_leader_id` (-1 when
+ * current role), `raft_is_leader` (1 only while the leader lease holds: what
+ * the leader guard says), `raft_term`, `raft_leader_id` (-1 when
  * unknown), `raft_commit_index`, `raft_applied_index`, `raft_last_index`,
  * and on the leader `raft_peer_reachable{peer}` and
  * `raft_peer_match_index{peer}`. Counters follow role changes:
@@ -184,8 +185,8 @@ export class RaftMetrics {
     });
     gauge(
       "raft_is_leader",
-      "1 while this node is the Raft leader",
-      (s) => s.role === "leader" ? 1 : 0,
+      'What the leader guard says: 1 while this node leads under a valid lease (it may reconcile), 0 otherwise; raft_role{role="leader"} is the bare role',
+      (s) => s.role === "leader" && (s.leaseRemainingMs ?? 0) > 0 ? 1 : 0,
     );
     gauge("raft_term", "The current Raft term", (s) => s.term);
     gauge(

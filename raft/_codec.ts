@@ -38,8 +38,15 @@ const MESSAGE_TYPES: readonly MessageType[] = [
   "heartbeatResp",
   "snapshot",
   "timeoutNow",
+  "probe",
+  "probeResp",
 ];
-const ENTRY_TYPES: readonly EntryType[] = ["normal", "confChange", "empty"];
+const ENTRY_TYPES: readonly EntryType[] = [
+  "normal",
+  "confChange",
+  "empty",
+  "bootstrap",
+];
 
 /** The magic and version that open every message batch. */
 const BATCH_MAGIC = 0x52465431; // "RFT1"
@@ -210,23 +217,77 @@ function optNum(w: Writer, value: number | null): void {
   w.num(value === null ? -1 : value);
 }
 
-/** Encodes a membership. */
+/**
+ * Opens a membership of encoding version 2 or later: a voter count no
+ * version 1 membership can have, then the version byte.
+ */
+const CONF_MARKER = 0xffffffff;
+/** The membership encoding written here. */
+const CONF_VERSION = 2;
+
+/**
+ * Encodes a membership, version 2: `marker u32 | version u8 | voters |
+ * learners`, each list a count and `id num | incarnation num` pairs
+ * (incarnation 0 for a learner without one).
+ */
 export function writeConf(w: Writer, conf: ConfState): void {
-  w.u32(conf.voters.length);
-  for (const id of conf.voters) w.num(id);
-  w.u32(conf.learners.length);
-  for (const id of conf.learners) w.num(id);
+  w.u32(CONF_MARKER);
+  w.u8(CONF_VERSION);
+  for (const ids of [conf.voters, conf.learners]) {
+    w.u32(ids.length);
+    for (const id of ids) {
+      w.num(id);
+      w.num(conf.incarnations?.[id] ?? 0);
+    }
+  }
 }
 
-/** Decodes a membership. */
+/**
+ * Decodes a membership: version 2, or version 1 (k8s-operator 0.1.0: two
+ * lists of ids, no incarnations), which the core refuses to run on.
+ */
 export function readConf(r: Reader): ConfState {
-  const voters: number[] = [];
-  for (let i = r.count("voters", 8); i > 0; i--) voters.push(r.num("voter"));
-  const learners: number[] = [];
-  for (let i = r.count("learners", 8); i > 0; i--) {
-    learners.push(r.num("learner"));
+  const first = r.u32("voters count");
+  if (first !== CONF_MARKER) {
+    if (first * 8 > r.remaining) {
+      throw new CodecError(
+        `Expected at most ${
+          Math.floor(r.remaining / 8)
+        } voters in the bytes left, found a count of ${first}`,
+      );
+    }
+    const voters: number[] = [];
+    for (let i = first; i > 0; i--) voters.push(r.num("voter"));
+    const learners: number[] = [];
+    for (let i = r.count("learners", 8); i > 0; i--) {
+      learners.push(r.num("learner"));
+    }
+    return { voters, learners };
   }
-  return { voters, learners };
+  const version = r.u8("membership encoding version");
+  if (version !== CONF_VERSION) {
+    throw new CodecError(
+      `Expected membership encoding version ${CONF_VERSION}, found version ${version}`,
+    );
+  }
+  const lists: number[][] = [[], []];
+  const incarnations: Record<number, number> = {};
+  for (const [k, what] of ["voters", "learners"].entries()) {
+    for (let i = r.count(what, 16); i > 0; i--) {
+      const id = r.num(`${what} id`);
+      const incarnation = r.num(`${what} incarnation`);
+      lists[k].push(id);
+      if (incarnation > 0) incarnations[id] = incarnation;
+    }
+  }
+  return Object.keys(incarnations).length === 0
+    ? { voters: lists[0], learners: lists[1] }
+    : { voters: lists[0], learners: lists[1], incarnations };
+}
+
+/** The size of a membership in bytes. */
+function confSize(conf: ConfState): number {
+  return 4 + 1 + 4 + 4 + 16 * (conf.voters.length + conf.learners.length);
 }
 
 /** Encodes one log entry. */
@@ -244,7 +305,9 @@ export function readEntry(r: Reader): Entry {
   const t = r.u8("entry type");
   const type = ENTRY_TYPES[t];
   if (type === undefined) {
-    throw new CodecError(`Expected an entry type below 3, found ${t}`);
+    throw new CodecError(
+      `Expected an entry type below ${ENTRY_TYPES.length}, found ${t}`,
+    );
   }
   return { term, index, type, data: r.bytes("entry data") };
 }
@@ -284,7 +347,7 @@ export function readSnapshot(r: Reader): Snapshot {
 /** The smallest encoded entry: two numbers, a type byte, a length. */
 const MIN_ENTRY = 8 + 8 + 1 + 4;
 /** The smallest encoded message. */
-const MIN_MESSAGE = 1 + 8 * 7 + 1 + 4 + 1;
+const MIN_MESSAGE = 1 + 8 * 9 + 1 + 4 + 1;
 
 function writeMessage(w: Writer, m: Message): void {
   w.u8(MESSAGE_TYPES.indexOf(m.type));
@@ -295,7 +358,12 @@ function writeMessage(w: Writer, m: Message): void {
   w.num(m.index);
   w.num(m.commit);
   w.num(m.rejectHint);
-  w.u8((m.reject ? 1 : 0) | (m.transfer ? 2 : 0) | (m.healthy ? 4 : 0));
+  w.num(m.incarnation ?? 0);
+  w.num(m.toIncarnation ?? 0);
+  w.u8(
+    (m.reject ? 1 : 0) | (m.transfer ? 2 : 0) | (m.healthy ? 4 : 0) |
+      (m.bootstrap ? 8 : 0),
+  );
   w.u32(m.entries.length);
   for (const e of m.entries) writeEntry(w, e);
   if (m.snapshot === null) {
@@ -310,7 +378,9 @@ function readMessage(r: Reader): Message {
   const t = r.u8("message type");
   const type = MESSAGE_TYPES[t];
   if (type === undefined) {
-    throw new CodecError(`Expected a message type below 10, found ${t}`);
+    throw new CodecError(
+      `Expected a message type below ${MESSAGE_TYPES.length}, found ${t}`,
+    );
   }
   const from = r.num("from");
   const to = r.num("to");
@@ -319,8 +389,12 @@ function readMessage(r: Reader): Message {
   const index = r.num("index");
   const commit = r.num("commit");
   const rejectHint = r.num("rejectHint");
+  const incarnation = r.num("incarnation");
+  const toIncarnation = r.num("toIncarnation");
   const flags = r.u8("flags");
-  if (flags > 7) throw new CodecError(`Expected flags below 8, found ${flags}`);
+  if (flags > 15) {
+    throw new CodecError(`Expected flags below 16, found ${flags}`);
+  }
   const entries: Entry[] = [];
   for (let i = r.count("entries", MIN_ENTRY); i > 0; i--) {
     entries.push(readEntry(r));
@@ -341,6 +415,9 @@ function readMessage(r: Reader): Message {
   };
   if ((flags & 2) === 2) m.transfer = true;
   if ((flags & 4) === 4) m.healthy = true;
+  if ((flags & 8) === 8) m.bootstrap = true;
+  if (incarnation > 0) m.incarnation = incarnation;
+  if (toIncarnation > 0) m.toIncarnation = toIncarnation;
   return m;
 }
 
@@ -391,9 +468,7 @@ export function encodedMessageSize(m: Message): number {
   for (const e of m.entries) size += MIN_ENTRY + e.data.length;
   if (m.snapshot !== null) {
     const s = m.snapshot;
-    size += 16 + 8 + 8 * (s.metadata.conf.voters.length +
-          s.metadata.conf.learners.length) +
-      4 + s.data.length;
+    size += 16 + confSize(s.metadata.conf) + 4 + s.data.length;
   }
   return size;
 }

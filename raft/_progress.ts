@@ -41,18 +41,38 @@ export class Progress {
   /** The tick of the latest append or heartbeat response in this term. */
   lastAck: number | null = null;
   /**
+   * The leader's commit index when this progress was created: when the
+   * member was added, or when this leader took office. A learner counts as
+   * caught up only once it has acknowledged at least this index.
+   */
+  readonly addedCommit: number;
+  /**
    * The tick at which this leader sent the latest heartbeat the follower
    * answered in this term (echoed back in the response), so a response that
    * waited in a queue renews the lease only from when it was asked for.
    */
   leaseAck: number | null = null;
   learner: boolean;
+  /**
+   * The incarnation the leader addresses this member as and accepts answers
+   * from: the one the membership records, or for a learner without one, the
+   * one it last heard (0 before it heard any).
+   */
+  readonly incarnation: number;
   readonly maxInflight: number;
 
   constructor(
-    options: { next: number; learner: boolean; maxInflight: number },
+    options: {
+      next: number;
+      learner: boolean;
+      maxInflight: number;
+      addedCommit: number;
+      incarnation: number;
+    },
   ) {
     this.next = options.next;
+    this.incarnation = options.incarnation;
+    this.addedCommit = options.addedCommit;
     this.learner = options.learner;
     this.maxInflight = options.maxInflight;
   }

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { isNodeId } from "./_conf.ts";
-import { RaftError } from "./errors.ts";
+import { incarnationOf, isIncarnation, isNodeId } from "./_conf.ts";
+import { isFormat1Change } from "./conf_change.ts";
+import { LegacyStateError, RaftError } from "./errors.ts";
 import type {
   ConfState,
   Entry,
@@ -27,12 +28,15 @@ const MESSAGE_TYPES: ReadonlySet<string> = new Set<MessageType>([
   "heartbeatResp",
   "snapshot",
   "timeoutNow",
+  "probe",
+  "probeResp",
 ]);
 
 const ENTRY_TYPES: ReadonlySet<string> = new Set([
   "normal",
   "confChange",
   "empty",
+  "bootstrap",
 ]);
 
 function isIndex(value: unknown): value is number {
@@ -63,16 +67,34 @@ export function areContiguous(
   return true;
 }
 
-/** `true` when `conf` has id lists without duplicates or overlap. */
+/**
+ * `true` when `conf` has id lists without duplicates or overlap, and
+ * incarnations (if any) that are positive integers of members.
+ */
 export function isConfState(value: unknown): value is ConfState {
   if (typeof value !== "object" || value === null) return false;
   const c = value as Record<string, unknown>;
   if (!Array.isArray(c.voters) || !Array.isArray(c.learners)) return false;
   const all = [...c.voters, ...c.learners];
-  return all.every(isNodeId) && new Set(all).size === all.length;
+  if (!all.every(isNodeId) || new Set(all).size !== all.length) return false;
+  if (c.incarnations === undefined) return true;
+  if (typeof c.incarnations !== "object" || c.incarnations === null) {
+    return false;
+  }
+  return Object.entries(c.incarnations).every(([id, n]) =>
+    all.includes(Number(id)) && isIncarnation(n)
+  );
 }
 
-/** `true` when `value` is a snapshot with a sane index, term and membership. */
+/** `true` when every voter of `conf` has an incarnation. */
+export function votersHaveIncarnations(conf: ConfState): boolean {
+  return conf.voters.every((id) => isIncarnation(conf.incarnations?.[id]));
+}
+
+/**
+ * `true` when `value` is a snapshot with a sane index and term, and a
+ * membership with at least one voter, every voter with an incarnation.
+ */
 export function isSnapshot(value: unknown): value is Snapshot {
   if (typeof value !== "object" || value === null) return false;
   const s = value as Record<string, unknown>;
@@ -80,6 +102,7 @@ export function isSnapshot(value: unknown): value is Snapshot {
   if (typeof meta !== "object" || meta === null) return false;
   return isIndex(meta.index) && isIndex(meta.term) &&
     isConfState(meta.conf) && (meta.conf as ConfState).voters.length > 0 &&
+    votersHaveIncarnations(meta.conf as ConfState) &&
     s.data instanceof Uint8Array;
 }
 
@@ -99,6 +122,11 @@ export function isValidMessage(m: unknown): m is Message {
   ) return false;
   if (typeof v.reject !== "boolean") return false;
   if (v.transfer !== undefined && typeof v.transfer !== "boolean") return false;
+  if (v.bootstrap !== undefined && typeof v.bootstrap !== "boolean") {
+    return false;
+  }
+  if (v.incarnation !== undefined && !isIndex(v.incarnation)) return false;
+  if (v.toIncarnation !== undefined && !isIndex(v.toIncarnation)) return false;
   if (v.healthy !== undefined && typeof v.healthy !== "boolean") return false;
   if (v.type === "append") {
     if (v.logTerm > v.term) return false;
@@ -126,7 +154,12 @@ export function checkPersistedState(state: PersistedState): void {
   if (typeof state !== "object" || state === null) {
     throw new RaftError("Expected a persisted state object, found none");
   }
-  const { hardState, snapshot, entries } = state;
+  const { hardState, snapshot, entries, incarnation } = state;
+  if (incarnation !== undefined && !isIncarnation(incarnation)) {
+    throw new RaftError(
+      `Expected the persisted incarnation to be a positive safe integer, found ${incarnation}`,
+    );
+  }
   if (
     typeof hardState !== "object" || hardState === null ||
     !isIndex(hardState.term) || !isIndex(hardState.commit) ||
@@ -136,6 +169,8 @@ export function checkPersistedState(state: PersistedState): void {
       "Expected a hard state with a term, a vote (or null) and a commit index, found a malformed one",
     );
   }
+  const legacy = legacyStateReason(state);
+  if (legacy !== null) throw new LegacyStateError(legacy);
   if (snapshot !== null && !isSnapshot(snapshot)) {
     throw new RaftError(
       "Expected the persisted snapshot to be null or well formed, found a malformed one",
@@ -161,4 +196,43 @@ export function checkPersistedState(state: PersistedState): void {
       `Expected the snapshot term ${minTerm} to be at most the hard state term ${hardState.term}`,
     );
   }
+}
+
+/**
+ * Internal: what in `state` was written before memberships recorded
+ * incarnations (format 1, k8s-operator 0.1.0), or `null` when nothing was.
+ * {@linkcode checkPersistedState} refuses such state with
+ * {@linkcode LegacyStateError}; the Operator sets it aside before it starts
+ * a node. A state holding only a term and a vote is not refused: the node
+ * runs on it as a new member.
+ */
+export function legacyStateReason(state: PersistedState): string | null {
+  const { snapshot, entries } = state;
+  const conf = snapshot?.metadata?.conf;
+  if (snapshot !== null && isConfState(conf)) {
+    const without = conf.voters.filter((id) => !(incarnationOf(conf, id) > 0));
+    if (without.length > 0) {
+      return `a snapshot (index ${snapshot.metadata.index}) whose membership has no incarnation for voters ${
+        without.join(", ")
+      }`;
+    }
+  } else if (
+    snapshot === null && Array.isArray(entries) && entries.length > 0 &&
+    entries[0]?.type !== "bootstrap"
+  ) {
+    return `a log that does not begin with the cluster's membership (entry ${
+      entries[0].index
+    } is ${
+      entries[0].type === "confChange"
+        ? "a membership change"
+        : `of type ${entries[0].type}`
+    })`;
+  }
+  for (const e of Array.isArray(entries) ? entries : []) {
+    if (e?.type !== "confChange" || !(e.data instanceof Uint8Array)) continue;
+    if (isFormat1Change(e.data)) {
+      return `a membership change (entry ${e.index}) of format 1`;
+    }
+  }
+  return null;
 }

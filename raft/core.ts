@@ -12,6 +12,8 @@ import {
   checkConfChange,
   confChangeProblem,
   copyConf,
+  incarnationOf,
+  isIncarnation,
 } from "./_conf.ts";
 import { RaftLog } from "./_log.ts";
 import { Progress, type ProgressState } from "./_progress.ts";
@@ -21,8 +23,18 @@ import {
   isConfState,
   isValidMessage,
 } from "./_validate.ts";
-import { decodeConfChange, encodeConfChange } from "./conf_change.ts";
-import { ConfChangeError, NotLeaderError, RaftError } from "./errors.ts";
+import {
+  decodeConfChange,
+  decodeConfState,
+  encodeConfChange,
+  encodeConfState,
+} from "./conf_change.ts";
+import {
+  ConfChangeError,
+  LegacyStateError,
+  NotLeaderError,
+  RaftError,
+} from "./errors.ts";
 import type {
   ConfChange,
   ConfState,
@@ -61,12 +73,23 @@ export interface RaftCoreOptions {
   /** What `Storage.load()` returned: hard state, snapshot and entries. */
   state: PersistedState;
   /**
-   * The initial membership, used when neither the snapshot nor the log holds
-   * one. It must be the same on every node (for a StatefulSet: the ordinals).
+   * The initial membership, the same on every node (for a StatefulSet: the
+   * ordinals). A node that holds no log takes no part in any election until
+   * either a leader sends it the log, or every voter of this membership (and
+   * every node it heard from) reports that it holds no log either: then they
+   * hold a bootstrap election, which records each voter's incarnation in the
+   * first entry of the new cluster's log.
    */
   bootstrap: ConfState;
   /** A seeded source of numbers in `[0, 1)`; the core's only randomness. */
   random: () => number;
+  /**
+   * The incarnation to take when the storage has none (a new or wiped
+   * storage): a positive safe integer that no earlier storage of this node
+   * had. Default: drawn from `random`. A runtime passes one from a
+   * cryptographic source.
+   */
+  incarnation?: number;
   /**
    * The minimum election timeout in ticks (default 10). A follower's
    * randomized timeout is drawn from `[electionTicks, 2 * electionTicks)`.
@@ -88,10 +111,36 @@ export interface RaftCoreOptions {
    */
   applied?: number;
   /**
-   * A learner whose match is within this many entries of the leader's last
-   * index is reported `caughtUp` (default 16).
+   * How close to the leader's last index a member's match must be for it to
+   * count as `caughtUp` (default 16 entries); see
+   * {@linkcode ProgressStatus.caughtUp} for the other conditions.
    */
   catchUpEntries?: number;
+}
+
+/**
+ * Options of {@linkcode RaftCore.campaign}.
+ *
+ * @example A campaign that never disturbs a leader holding its lease
+ * ```ts
+ * import { type CampaignOptions, MemoryStorage, RaftCore } from "@k8s-operator/k8s-operator/raft";
+ * const core = new RaftCore({
+ *   id: 1,
+ *   state: new MemoryStorage().load(),
+ *   bootstrap: { voters: [1, 2, 3], learners: [] },
+ *   random: Math.random,
+ * });
+ * const options: CampaignOptions = { respectLease: true };
+ * core.campaign(options); // a no-op while this node still hears from a leader
+ * ```
+ */
+export interface CampaignOptions {
+  /**
+   * Do nothing while this node heard from a leader within the minimum
+   * election timeout, or restarted less than that ago (default `false`: a
+   * forced campaign, which can end a leader's lease early).
+   */
+  respectLease?: boolean;
 }
 
 /**
@@ -114,7 +163,18 @@ export interface ProgressStatus {
   inflight: number;
   /** `true` for a learner. */
   learner: boolean;
-  /** `match` is within `catchUpEntries` of the leader's last index. */
+  /**
+   * The incarnation the leader replicates to (and accepts answers from); 0
+   * while it has heard none from a learner.
+   */
+  incarnation: number;
+  /**
+   * The member has acknowledged the leader's log up to at least the commit
+   * index the leader had when the member was added (or when it took office),
+   * answered within the last minimum election timeout, and its `match` is
+   * within `catchUpEntries` of the leader's last index. A member that never
+   * answered is never caught up. Only a caught-up learner may be promoted.
+   */
   caughtUp: boolean;
   /** Ticks since this member last answered in this term, `null` if never. */
   ticksSinceAck: number | null;
@@ -132,6 +192,14 @@ export interface ProgressStatus {
 export interface CoreStatus {
   /** This node. */
   id: NodeId;
+  /** The incarnation of its storage (see {@linkcode ConfState}). */
+  incarnation: number;
+  /**
+   * `true` while it holds no log and no snapshot, so no membership: a new
+   * node, or one that lost its storage. It waits to be sent the log (or to
+   * bootstrap a new cluster with the other members, if all are pristine).
+   */
+  pristine: boolean;
   /** Its role. */
   role: Role;
   /** Its current term. */
@@ -142,13 +210,20 @@ export interface CoreStatus {
   leader: NodeId | null;
   /** The commit index. */
   commit: number;
+  /**
+   * The commit index the leader of this term last announced to this node
+   * (in an append, heartbeat or snapshot), or this node's own while it
+   * leads; `null` when it has heard from no leader in this term. A node that
+   * has applied at least this much has caught up with the leader.
+   */
+  leaderCommit: number | null;
   /** The index applied (acknowledged with `advance()`). */
   applied: number;
   /** The last index of its log. */
   lastIndex: number;
   /** The index its snapshot ends at (0 without one). */
   snapshotIndex: number;
-  /** The membership in force (the latest in its log). */
+  /** The membership in force (the latest in its log); empty while pristine. */
   conf: ConfState;
   /** Leader only: every member's replication, itself included. */
   progress: Record<NodeId, ProgressStatus>;
@@ -195,15 +270,16 @@ function positiveInt(name: string, value: number): number {
  * entries and hard state, send its messages, apply its committed entries,
  * then `advance()`.
  *
- * @example Three cores elect a leader and commit an entry
+ * @example Three new cores bootstrap a cluster and commit an entry
  * ```ts
  * import { RaftCore, type Message } from "@k8s-operator/k8s-operator/raft";
+ * import assert from "node:assert/strict";
  *
  * const empty = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] };
  * const bootstrap = { voters: [1, 2, 3], learners: [] };
  * const cores = new Map([1, 2, 3].map((id) => [
  *   id,
- *   new RaftCore({ id, state: empty, bootstrap, random: () => 0.5 }),
+ *   new RaftCore({ id, state: empty, bootstrap, random: () => id / 4 }),
  * ]));
  * const pump = () => {
  *   for (let moved = true; moved;) {
@@ -218,11 +294,16 @@ function positiveInt(name: string, value: number): number {
  *     for (const m of sent) cores.get(m.to)?.step(m);
  *   }
  * };
- * cores.get(1)!.campaign();
+ * // All empty: they probe each other, then the first to time out wins a
+ * // bootstrap election (every vote) and writes the membership at index 1.
+ * const leader = () => [...cores.values()].find((c) => c.status().role === "leader");
+ * for (let t = 0; t < 40 && leader() === undefined; t++) {
+ *   for (const core of cores.values()) core.tick();
+ *   pump();
+ * }
+ * const index = leader()!.propose(new TextEncoder().encode("hello"));
  * pump();
- * const index = cores.get(1)!.propose(new TextEncoder().encode("hello"));
- * pump();
- * console.log(cores.get(1)!.status().role, cores.get(3)!.status().commit >= index); // leader true
+ * assert.ok([...cores.values()].every((c) => c.status().commit >= index));
  * ```
  */
 export class RaftCore {
@@ -239,14 +320,20 @@ export class RaftCore {
   readonly #random: () => number;
   readonly #bootstrap: ConfState;
 
+  readonly #incarnation: number;
+  /** A new incarnation not yet handed out to be saved. */
+  #incarnationToSave: number | null;
   #term: number;
   #vote: NodeId | null;
+  /** The incarnation of the candidate voted for in this run; `null` after a restart. */
+  #voteIncarnation: number | null = null;
   #role: Role = "follower";
   #leader: NodeId | null = null;
   readonly #log: RaftLog;
   #snapshot: Snapshot | null;
   #pendingSnapshot: Snapshot | null = null;
-  #conf: ConfState;
+  /** The membership in force; `null` while pristine (no log, no snapshot). */
+  #conf: ConfState | null = null;
   #lastConfIndex = 0;
   #applied: number;
   #applying: number;
@@ -260,8 +347,61 @@ export class RaftCore {
   #electedAt = 0;
   #lastQuorumCheck = 0;
   #transferee: NodeId | null = null;
-  #leaseVoid = false;
-  #restartQuiet: boolean;
+  /** Leader: the latest incarnation each node told this leader it has. */
+  #heardIncarnations = new Map<NodeId, number>();
+  /** Leader: members heard with a new incarnation, to re-add as learners. */
+  #rejoinWanted = new Map<NodeId, number>();
+  /** Pristine: every node heard from, asked too before a bootstrap. */
+  #heard = new Set<NodeId>();
+  /**
+   * Pristine: the nodes whose latest answer said they hold a log. While one
+   * does, this node takes part in no bootstrap (it starts none and ignores
+   * bootstrap votes): a cluster with state exists. Its own answers to
+   * probes say only whether it holds a log itself, so that a belief never
+   * outlives the fact it came from.
+   */
+  #holdersSeen = new Set<NodeId>();
+  /** Pristine: the latest probe sent (its `index`). */
+  #probeRound = 0;
+  /**
+   * Pristine: the latest answer of each node that said it is pristine too,
+   * to this probe or the one before (an answer that it holds a log removes
+   * it). A stale one is harmless: a bootstrap vote asked of an incarnation
+   * that is gone, or of a node that holds a log by then, is never granted,
+   * and winning takes every vote.
+   */
+  #probeAnswers = new Map<
+    NodeId,
+    { incarnation: number; term: number; round: number }
+  >();
+  /**
+   * Pristine: the first probe round whose answers count. Raised past every
+   * round sent when this node grants a vote or hears from a leader: answers
+   * gathered before then are stale for liveness (a bootstrap started on
+   * them would only disrupt the election it just took part in).
+   */
+  #probeFloor = 0;
+  /** Bootstrap leader: its peers voted pristine, so their logs are empty. */
+  #peersEmpty = false;
+  /** Bootstrap candidate: the incarnations it asked for votes, by node. */
+  #bootstrapPeers: Map<NodeId, number> | null = null;
+  /**
+   * Follower: the last index an append or snapshot of this term's leader
+   * proved this log shares with the leader's. Heartbeats carry the leader's
+   * whole commit index; a follower commits only up to here.
+   */
+  #verified = 0;
+  /** Follower: the highest commit index this term's leader announced. */
+  #leaderCommit: number | null = null;
+  /**
+   * Leader: heartbeats sent at this tick or later count towards the lease;
+   * `Infinity` while a `timeoutNow` may still make its target win.
+   */
+  #leaseFrom = 0;
+  /** Leader: the tick the latest `timeoutNow` was sent at. */
+  #timeoutNowAt = -Infinity;
+  /** Until this tick a restarted node ignores vote requests (0: not restarted). */
+  #quietUntil: number;
 
   #messages: Message[] = [];
   #prevSoft: SoftState;
@@ -273,6 +413,8 @@ export class RaftCore {
    *
    * @throws {RaftError} when an option is out of range or the persisted
    * state is inconsistent (entries with a gap, commit beyond the log...).
+   * @throws {LegacyStateError} when the persisted state was written by
+   * k8s-operator 0.1.0 (memberships without incarnations).
    */
   constructor(options: RaftCoreOptions) {
     if (!Number.isSafeInteger(options.id) || options.id < 0) {
@@ -319,7 +461,20 @@ export class RaftCore {
     );
     this.#catchUpEntries = options.catchUpEntries ?? 16;
 
-    const { hardState, snapshot, entries } = options.state;
+    const { hardState, snapshot, entries, incarnation } = options.state;
+    if (incarnation !== undefined) {
+      this.#incarnation = incarnation;
+      this.#incarnationToSave = null;
+    } else {
+      const fresh = options.incarnation ?? drawIncarnation(this.#random);
+      if (!isIncarnation(fresh)) {
+        throw new RaftError(
+          `Expected the incarnation to be a positive safe integer, found ${fresh}`,
+        );
+      }
+      this.#incarnation = fresh;
+      this.#incarnationToSave = fresh;
+    }
     this.#snapshot = snapshot;
     this.#log = new RaftLog(
       {
@@ -342,12 +497,14 @@ export class RaftCore {
     }
     this.#applied = applied;
     this.#applying = applied;
-    this.#conf = this.#bootstrap;
     this.#recomputeConf();
+    if (this.#conf === null && entries.length > 0) {
+      throw new LegacyStateError("a log without the cluster's membership");
+    }
     this.#resetRandomizedTimeout();
     this.#prevSoft = this.#softState();
     this.#prevHard = this.#hardState();
-    this.#restartQuiet = hardState.term > 0;
+    this.#quietUntil = hardState.term > 0 ? this.#electionTicks : 0;
   }
 
   // ---------------------------------------------------------------- inputs
@@ -374,6 +531,28 @@ export class RaftCore {
     if (!valid) return;
     const m = message;
     if (m.to !== this.id || m.from === this.id) return;
+    if (this.#conf === null) this.#hearFrom(m.from);
+    if (m.type === "probe") {
+      this.#handleProbe(m);
+      return;
+    }
+    if (!this.incarnationMatches(this.#incarnation, m.toIncarnation ?? 0)) {
+      // Meant for an earlier incarnation of this node (or one the sender
+      // has not learnt yet): a leader is told which one this is.
+      if (LEADER_MESSAGES.has(m.type) || m.type === "timeoutNow") {
+        this.#reply(m, { type: "probeResp", reject: this.#conf !== null });
+      }
+      return;
+    }
+    if (m.type === "probeResp") {
+      this.#handleProbeResp(m);
+      return;
+    }
+    // A node that holds a log, or knows of one that does, takes no part in
+    // a bootstrap election, and its term does not move for one.
+    if (m.bootstrap === true && m.type === "vote" && this.#knowsOfALog()) {
+      return;
+    }
 
     if (m.term > this.#term) {
       if (m.type === "vote" || m.type === "preVote") {
@@ -383,20 +562,33 @@ export class RaftCore {
       const future = m.type === "preVote" ||
         (m.type === "preVoteResp" && !m.reject);
       if (!future) {
+        const elapsed = this.#electionElapsed;
         this.#becomeFollower(
           m.term,
           LEADER_MESSAGES.has(m.type) ? m.from : null,
         );
+        // A vote request restarts the election timer only if it is granted
+        // (Raft §5.2): a candidate that keeps campaigning with a log behind
+        // this node's must not keep this node from campaigning itself.
+        if (m.type === "vote") this.#electionElapsed = elapsed;
       }
     } else if (m.term < this.#term) {
       if (
-        (this.#checkQuorum || this.#preVote) &&
+        (this.#checkQuorum || this.#preVote || this.#conf === null) &&
         (m.type === "append" || m.type === "heartbeat")
       ) {
-        // Tell a stale leader about the newer term so it steps down.
-        this.#send({ type: "appendResp", to: m.from });
+        // Tell a stale leader about the newer term so it steps down. A
+        // pristine node always does: it never campaigns, so no election of
+        // its own would ever tell the leader.
+        this.#reply(m, { type: "appendResp" });
       } else if (m.type === "preVote") {
-        this.#send({ type: "preVoteResp", to: m.from, reject: true });
+        this.#reply(m, { type: "preVoteResp", reject: true });
+      } else if (m.type === "vote") {
+        // Tell a stale candidate the newer term too. Its configuration may
+        // be behind, so that it never asks this node's own candidates for
+        // votes: without this it could keep campaigning below every term
+        // they reach and refuse each of them, and no one would ever win.
+        this.#reply(m, { type: "voteResp", reject: true });
       }
       return;
     }
@@ -443,8 +635,9 @@ export class RaftCore {
    * @returns the index of the `confChange` entry.
    * @throws {NotLeaderError} when not the leader (or transferring).
    * @throws {ConfChangeError} when the change is malformed or does not apply
-   * to the current membership, when another change is not committed yet, or
-   * when no entry of the leader's term is committed yet.
+   * to the current membership, when another change is not committed yet,
+   * when no entry of the leader's term is committed yet, or when a learner
+   * to promote has not caught up ({@linkcode ProgressStatus.caughtUp}).
    */
   proposeConfChange(change: ConfChange): number {
     this.#assertLeader();
@@ -461,8 +654,39 @@ export class RaftCore {
         `Expected no uncommitted membership change, found one at index ${this.#lastConfIndex}`,
       );
     }
-    const problem = confChangeProblem(this.#conf, checked);
+    const conf = this.#conf!;
+    if (checked.type === "promote" || checked.type === "addVoter") {
+      const known = checked.type === "promote"
+        ? this.#progress.get(checked.nodeId)?.incarnation
+        : this.#heardIncarnations.get(checked.nodeId);
+      checked.incarnation ??= known || undefined;
+      if (checked.incarnation === undefined) {
+        throw new ConfChangeError(
+          `Expected node ${checked.nodeId} to have answered this leader with its incarnation before it becomes a voter, found none heard`,
+        );
+      }
+    }
+    const problem = confChangeProblem(conf, checked);
     if (problem !== null) throw new ConfChangeError(problem);
+    if (checked.type === "promote") {
+      const pr = this.#progress.get(checked.nodeId);
+      if (
+        pr === undefined || pr.incarnation !== checked.incarnation ||
+        !this.#caughtUp(pr)
+      ) {
+        throw new ConfChangeError(
+          `Expected learner ${checked.nodeId} to have caught up before its promotion (acknowledged the log up to the commit index ${
+            pr?.addedCommit ?? this.#log.committed
+          } within the last ${this.#electionTicks} ticks), found match ${
+            pr?.match ?? 0
+          }, ${
+            pr?.lastAck == null
+              ? "never answered"
+              : `last answered ${this.#now - pr.lastAck} ticks ago`
+          }`,
+        );
+      }
+    }
     return this.#appendEntry("confChange", encodeConfChange(checked));
   }
 
@@ -478,10 +702,11 @@ export class RaftCore {
   transferLeadership(to: NodeId): void {
     if (this.#role !== "leader") throw new NotLeaderError(this.#leader);
     if (to === this.id) return;
-    if (!this.#conf.voters.includes(to)) {
+    const voters = this.#conf!.voters;
+    if (!voters.includes(to)) {
       throw new RaftError(
         `Expected the transfer target to be a voter of ${
-          JSON.stringify(this.#conf.voters)
+          JSON.stringify(voters)
         }, found node ${to}`,
       );
     }
@@ -498,14 +723,27 @@ export class RaftCore {
 
   /**
    * Starts an election now (with a pre-vote round when enabled). Does
-   * nothing on a leader, a learner or a node that is not a voter.
+   * nothing on a leader, a learner or a node that is not a voter. A pristine
+   * voter of the bootstrap membership probes the other members at once
+   * instead, and starts a bootstrap election if all of them are pristine.
    *
-   * This node votes for itself even if it still hears from a leader, so a
-   * runtime that calls it on a follower can end a leader's lease early (see
+   * By default this node campaigns even if it still hears from a leader: it
+   * stops refusing other candidates (it is no longer sticky), and without
+   * pre-vote its higher term deposes the leader. So a forced campaign on a
+   * follower can end a leader's lease early (see
    * {@linkcode RaftCore.leaseTicks}); elections started by ticks never do.
+   * With `respectLease: true` it does nothing while this node heard from a
+   * leader within the minimum election timeout (or restarted less than that
+   * ago), the same stickiness with which it refuses other candidates, so a
+   * leader that holds its lease is never disturbed.
    */
-  campaign(): void {
+  campaign(options: CampaignOptions = {}): void {
     if (this.#role === "leader") return;
+    if (this.#conf === null) {
+      if (this.#bootstrap.voters.includes(this.id)) this.#startProbe();
+      return;
+    }
+    if (options.respectLease && this.#inLease()) return;
     this.#startCampaign(this.#preVote ? "preVote" : "election");
   }
 
@@ -533,8 +771,14 @@ export class RaftCore {
       );
     }
     const term = this.#log.term(index) ?? 0;
+    const conf = this.#confAt(index);
+    if (conf === null) {
+      throw new RaftError(
+        `Expected a membership in the log up to index ${index}, found none`,
+      );
+    }
     const snapshot: Snapshot = {
-      metadata: { index, term, conf: this.#confAt(index) },
+      metadata: { index, term, conf },
       data: data.slice(),
     };
     this.#log.compact(index);
@@ -546,7 +790,8 @@ export class RaftCore {
 
   /** `true` when {@linkcode RaftCore.ready} has something to hand out. */
   hasReady(): boolean {
-    return this.#messages.length > 0 || this.#log.hasUnstable() ||
+    return this.#incarnationToSave !== null || this.#messages.length > 0 ||
+      this.#log.hasUnstable() ||
       this.#pendingSnapshot !== null || this.#log.committed > this.#applying ||
       !sameSoft(this.#softState(), this.#prevSoft) ||
       !sameHard(this.#hardState(), this.#prevHard);
@@ -570,6 +815,9 @@ export class RaftCore {
     const from = Math.max(this.#applying, snapshot?.metadata.index ?? 0) + 1;
     const committedEntries = this.#log.slice(from, this.#log.committed + 1);
     const ready: Ready = {
+      ...(this.#incarnationToSave === null
+        ? {}
+        : { incarnation: this.#incarnationToSave }),
       softState: sameSoft(soft, this.#prevSoft) ? null : soft,
       hardState: sameHard(hard, this.#prevHard) ? null : hard,
       entries: this.#log.takeUnstable(),
@@ -579,6 +827,7 @@ export class RaftCore {
     };
     this.#prevSoft = soft;
     this.#prevHard = hard;
+    this.#incarnationToSave = null;
     this.#pendingSnapshot = null;
     this.#messages = [];
     this.#applying = Math.max(this.#applying, this.#log.committed);
@@ -602,7 +851,8 @@ export class RaftCore {
           state: pr.state,
           inflight: pr.inflights.length,
           learner: pr.learner,
-          caughtUp: pr.match + this.#catchUpEntries >= last,
+          incarnation: pr.incarnation,
+          caughtUp: this.#caughtUp(pr),
           ticksSinceAck: pr.lastAck === null ? null : this.#now - pr.lastAck,
         };
       }
@@ -611,22 +861,28 @@ export class RaftCore {
         next: last + 1,
         state: "replicate",
         inflight: 0,
-        learner: this.#conf.learners.includes(this.id),
+        learner: this.#conf!.learners.includes(this.id),
+        incarnation: this.#incarnation,
         caughtUp: true,
         ticksSinceAck: 0,
       };
     }
     return {
       id: this.id,
+      incarnation: this.#incarnation,
+      pristine: this.#conf === null,
       role: this.#role,
       term: this.#term,
       vote: this.#vote,
       leader: this.#leader,
       commit: this.#log.committed,
+      leaderCommit: this.#role === "leader"
+        ? this.#log.committed
+        : this.#leaderCommit,
       applied: this.#applied,
       lastIndex: this.#log.lastIndex(),
       snapshotIndex: this.#log.snapshotIndex,
-      conf: copyConf(this.#conf),
+      conf: copyConf(this.#conf ?? { voters: [], learners: [] }),
       progress,
       leaseTicks: this.leaseTicks(),
       transferee: this.#transferee,
@@ -656,8 +912,12 @@ export class RaftCore {
    * guarantees nothing.
    *
    * The value is never below `electionTicks` (no lease) until a quorum has
-   * answered in this term, nor after a `timeoutNow` was sent in this term:
-   * the transferee may then win at any moment.
+   * answered in this term, nor while a leadership transfer that sent
+   * `timeoutNow` is under way: the transferee may then win at any moment. If
+   * the transfer is abandoned (after an election timeout), the lease counts
+   * again from the heartbeats sent an election timeout after that
+   * `timeoutNow`, so a leader whose quorum still answers holds a lease again
+   * at most a few ticks later.
    *
    * @example Acting only under the lease
    * ```ts ignore
@@ -668,17 +928,17 @@ export class RaftCore {
   leaseTicks(): number | null {
     if (this.#role !== "leader") return null;
     const unacked = this.#electedAt - this.#electionTicks;
-    const oldest = quorumValue(
-      this.#conf.voters,
-      (id) =>
-        id === this.id
-          ? this.#now
-          : this.#progress.get(id)?.leaseAck ?? unacked,
-    );
+    const oldest = quorumValue(this.#conf!.voters, (id) => {
+      if (id === this.id) return this.#now;
+      const ack = this.#progress.get(id)?.leaseAck ?? null;
+      return ack !== null && ack >= this.#leaseFrom ? ack : unacked;
+    });
     const ticks = oldest === -Infinity
       ? this.#electionTicks
       : this.#now - oldest;
-    return this.#leaseVoid ? Math.max(ticks, this.#electionTicks) : ticks;
+    return this.#leaseFrom === Infinity
+      ? Math.max(ticks, this.#electionTicks)
+      : ticks;
   }
 
   // ---------------------------------------------------- hooks for tests only
@@ -701,6 +961,16 @@ export class RaftCore {
     return entryTerm === this.#term;
   }
 
+  /**
+   * Is `found` the incarnation `expected`? Votes and acknowledgements count
+   * only from the voter incarnations the membership records, and a node
+   * handles only messages meant for its own. Overridden only by tests that
+   * build deliberately broken cores.
+   */
+  protected incarnationMatches(expected: number, found: number): boolean {
+    return expected === found;
+  }
+
   // ---------------------------------------------------------------- roles
 
   #softState(): SoftState {
@@ -711,8 +981,11 @@ export class RaftCore {
     return { term: this.#term, vote: this.#vote, commit: this.#log.committed };
   }
 
+  /** A voter of its own membership, as the incarnation it is now. */
   #promotable(): boolean {
-    return this.#conf.voters.includes(this.id);
+    const conf = this.#conf;
+    return conf !== null && conf.voters.includes(this.id) &&
+      this.incarnationMatches(incarnationOf(conf, this.id), this.#incarnation);
   }
 
   /**
@@ -722,8 +995,9 @@ export class RaftCore {
    */
   #inLease(): boolean {
     return this.#checkQuorum &&
-      (this.#leader !== null || this.#restartQuiet) &&
-      this.#electionElapsed < this.#electionTicks;
+      ((this.#leader !== null &&
+        this.#electionElapsed < this.#electionTicks) ||
+        this.#now < this.#quietUntil);
   }
 
   #resetRandomizedTimeout(): void {
@@ -737,16 +1011,23 @@ export class RaftCore {
     if (term !== this.#term) {
       this.#term = term;
       this.#vote = null;
+      this.#voteIncarnation = null;
     }
     this.#leader = null;
     this.#electionElapsed = 0;
     this.#heartbeatElapsed = 0;
     this.#resetRandomizedTimeout();
     this.#votes = new Map();
+    this.#bootstrapPeers = null;
     this.#progress = new Map();
+    this.#heardIncarnations = new Map();
+    this.#rejoinWanted = new Map();
     this.#transferee = null;
-    this.#leaseVoid = false;
-    this.#restartQuiet = false;
+    this.#leaseFrom = 0;
+    this.#timeoutNowAt = -Infinity;
+    this.#verified = 0;
+    this.#leaderCommit = null;
+    this.#quietUntil = 0;
   }
 
   #becomeFollower(term: number, leader: NodeId | null): void {
@@ -756,11 +1037,35 @@ export class RaftCore {
   }
 
   #becomeLeader(): void {
+    const bootstrapPeers = this.#bootstrapPeers;
     this.#reset(this.#term);
     this.#role = "leader";
     this.#leader = this.id;
     this.#electedAt = this.#now;
+    this.#leaseFrom = this.#now;
     this.#lastQuorumCheck = this.#now;
+    if (bootstrapPeers !== null) {
+      // The first entry of a new cluster: the bootstrap membership, with the
+      // incarnation every voter voted with.
+      const incarnations: Record<NodeId, number> = {
+        [this.id]: this.#incarnation,
+      };
+      for (const [id, n] of bootstrapPeers) incarnations[id] = n;
+      // Every peer voted as a pristine node, with an empty log: the first
+      // append carries the membership, with no probing back from its end
+      // (which would leave the followers without it a round trip longer).
+      this.#peersEmpty = true;
+      this.#appendEntry(
+        "bootstrap",
+        encodeConfState({
+          voters: this.#bootstrap.voters.slice(),
+          learners: this.#bootstrap.learners.slice(),
+          incarnations,
+        }),
+      );
+      this.#peersEmpty = false;
+      return;
+    }
     this.#syncProgress();
     this.#appendEntry("empty", new Uint8Array());
   }
@@ -782,14 +1087,17 @@ export class RaftCore {
       this.#reset(this.#term + 1);
       this.#role = "candidate";
       this.#vote = this.id;
+      this.#voteIncarnation = this.#incarnation;
     }
     this.#votes.set(this.id, true);
     if (this.#tallyVotes()) return;
-    for (const to of this.#conf.voters) {
+    const conf = this.#conf!;
+    for (const to of conf.voters) {
       if (to === this.id) continue;
       this.#send({
         type: pre ? "preVote" : "vote",
         to,
+        toIncarnation: incarnationOf(conf, to),
         term: pre ? this.#term + 1 : this.#term,
         logTerm: this.#log.lastTerm(),
         index: this.#log.lastIndex(),
@@ -800,7 +1108,19 @@ export class RaftCore {
 
   /** Acts on the votes so far; `true` when the round ended. */
   #tallyVotes(): boolean {
-    const result = voteResult(this.#conf.voters, this.#votes);
+    let result: "won" | "lost" | "pending";
+    const peers = this.#bootstrapPeers;
+    if (peers !== null) {
+      // A bootstrap needs every member: any refusal ends the round.
+      const votes = [...peers.keys()].map((id) => this.#votes.get(id));
+      result = votes.includes(false)
+        ? "lost"
+        : votes.every((v) => v === true)
+        ? "won"
+        : "pending";
+    } else {
+      result = voteResult(this.#conf!.voters, this.#votes);
+    }
     if (result === "won") {
       if (this.#role === "preCandidate") this.#startCampaign("election");
       else this.#becomeLeader();
@@ -813,13 +1133,166 @@ export class RaftCore {
     return false;
   }
 
+  // ----------------------------------------------------- bootstrap (pristine)
+
+  /** This node holds a log, or heard from a node that does. */
+  #knowsOfALog(): boolean {
+    return this.#conf !== null || this.#holdersSeen.size > 0;
+  }
+
+  /**
+   * Pristine: this node granted a vote or heard from a leader; the probe
+   * answers it holds no longer start a bootstrap (a new probe round, an
+   * election timeout from now, asks again).
+   */
+  #staleProbes(): void {
+    if (this.#conf !== null) return;
+    this.#probeAnswers.clear();
+    this.#probeFloor = this.#probeRound + 1;
+  }
+
+  /** Pristine: a node heard from must be pristine too before a bootstrap. */
+  #hearFrom(id: NodeId): void {
+    if (this.#heard.has(id) || this.#bootstrap.voters.includes(id)) return;
+    this.#heard.add(id);
+    if (this.#probeRound > 0) this.#sendProbe(id);
+  }
+
+  /**
+   * Pristine, and a voter of the bootstrap membership: asks every other
+   * voter of it, and every node heard from, whether it holds a log.
+   */
+  #startProbe(): void {
+    if (this.#role !== "follower") this.#becomeFollower(this.#term, null);
+    this.#leader = null; // the leader it heard from has been silent a timeout
+    this.#electionElapsed = 0;
+    this.#resetRandomizedTimeout();
+    this.#probeRound++;
+    for (const to of this.#askedBeforeBootstrap()) this.#sendProbe(to);
+    this.#maybeStartBootstrap();
+  }
+
+  #askedBeforeBootstrap(): NodeId[] {
+    return [...new Set([...this.#bootstrap.voters, ...this.#heard])]
+      .filter((id) => id !== this.id);
+  }
+
+  #sendProbe(to: NodeId): void {
+    this.#send({
+      type: "probe",
+      to,
+      toIncarnation: 0,
+      index: this.#probeRound,
+    });
+  }
+
+  /** Any node: answers whether it holds a log; a leader notes who asked. */
+  #handleProbe(m: Message): void {
+    this.#reply(m, {
+      type: "probeResp",
+      index: m.index,
+      reject: this.#conf !== null,
+    });
+    if (this.#role === "leader") this.#noteIncarnation(m.from, m.incarnation);
+  }
+
+  /**
+   * A leader learns a node's incarnation; a pristine prober counts a
+   * pristine answer to its current round, and bootstraps once every node it
+   * asked answered so.
+   */
+  #handleProbeResp(m: Message): void {
+    if (this.#role === "leader") {
+      this.#noteIncarnation(m.from, m.incarnation);
+      return;
+    }
+    if (this.#conf !== null) return;
+    if (m.reject) {
+      // It holds a log (or knows of one): no fresh cluster.
+      this.#probeAnswers.delete(m.from);
+      this.#holdersSeen.add(m.from);
+      return;
+    }
+    if (m.index < this.#probeFloor) return;
+    this.#holdersSeen.delete(m.from);
+    this.#probeAnswers.set(m.from, {
+      incarnation: m.incarnation ?? 0,
+      term: m.term,
+      round: m.index,
+    });
+    if (this.#role === "follower") this.#maybeStartBootstrap();
+  }
+
+  /**
+   * Starts a bootstrap election once every node asked answered pristine to
+   * this probe or the one before, and not before two election timeouts
+   * after this core started: a member that kept its log campaigns within
+   * that time when it has no leader, so it is heard from (and asked) first.
+   */
+  #maybeStartBootstrap(): void {
+    if (this.#now < 2 * this.#electionTicks || this.#knowsOfALog()) return;
+    const answers = this.#probeAnswers;
+    if (
+      this.#askedBeforeBootstrap().every((id) =>
+        (answers.get(id)?.round ?? -Infinity) >=
+          Math.max(this.#probeRound - 1, this.#probeFloor)
+      )
+    ) this.#startBootstrapElection();
+  }
+
+  /**
+   * Every node asked is pristine: campaign in a term above all of theirs,
+   * asking each voter of the bootstrap membership for its vote, as the
+   * incarnation it answered with. Winning takes every vote.
+   */
+  #startBootstrapElection(): void {
+    const answers = this.#probeAnswers;
+    const terms = [...answers.values()].map((a) => a.term);
+    this.#reset(Math.max(this.#term, ...terms) + 1);
+    this.#role = "candidate";
+    this.#vote = this.id;
+    this.#voteIncarnation = this.#incarnation;
+    const peers = new Map<NodeId, number>();
+    for (const id of this.#bootstrap.voters) {
+      if (id !== this.id) peers.set(id, answers.get(id)!.incarnation);
+    }
+    this.#bootstrapPeers = peers;
+    if (this.#tallyVotes()) return;
+    this.#askBootstrapVotes();
+  }
+
+  /**
+   * Asks for the bootstrap votes not yet answered: at the start of the
+   * election and at every tick of it (asking again is harmless: a node
+   * grants the same candidate incarnation again), since one lost answer
+   * would cost the whole round.
+   */
+  #askBootstrapVotes(): void {
+    for (const [to, incarnation] of this.#bootstrapPeers ?? []) {
+      if (this.#votes.has(to)) continue;
+      this.#send({
+        type: "vote",
+        to,
+        toIncarnation: incarnation,
+        bootstrap: true,
+      });
+    }
+  }
+
   // ------------------------------------------------------------- ticking
 
   #tickElection(): void {
     this.#electionElapsed++;
-    if (
-      this.#promotable() && this.#electionElapsed >= this.#randomizedTimeout
-    ) {
+    if (this.#electionElapsed < this.#randomizedTimeout) {
+      if (this.#bootstrapPeers !== null) this.#askBootstrapVotes();
+      return;
+    }
+    if (this.#conf === null) {
+      if (this.#bootstrap.voters.includes(this.id)) this.#startProbe();
+      else this.#electionElapsed = 0;
+      return;
+    }
+    if (this.#promotable()) {
       this.#electionElapsed = 0;
       this.#startCampaign(this.#preVote ? "preVote" : "election");
     }
@@ -834,7 +1307,7 @@ export class RaftCore {
         this.#becomeFollower(this.#term, null);
         return;
       }
-      this.#transferee = null;
+      if (this.#transferee !== null) this.#abandonTransfer();
     }
     for (const [id, pr] of this.#progress) {
       if (
@@ -851,25 +1324,36 @@ export class RaftCore {
         this.#send({
           type: "heartbeat",
           to,
+          toIncarnation: pr.incarnation,
           index: this.#now,
-          commit: Math.min(pr.match, this.#log.committed),
+          commit: this.#log.committed,
         });
       }
     }
+    this.#maintainMembership();
+  }
+
+  /** See {@linkcode ProgressStatus.caughtUp}. */
+  #caughtUp(pr: Progress): boolean {
+    return pr.lastAck !== null &&
+      this.#now - pr.lastAck < this.#electionTicks &&
+      pr.match >= pr.addedCommit &&
+      pr.match + this.#catchUpEntries >= this.#log.lastIndex();
   }
 
   /** Check-quorum: did a quorum of voters answer since the last check? */
   #quorumRecentlyActive(): boolean {
     const since = this.#lastQuorumCheck;
     this.#lastQuorumCheck = this.#now;
+    const voters = this.#conf!.voters;
     let active = 0;
-    for (const id of this.#conf.voters) {
+    for (const id of voters) {
       const ack = id === this.id
         ? this.#now
         : this.#progress.get(id)?.lastAck ?? null;
       if (ack !== null && ack >= since) active++;
     }
-    return active >= quorumSize(this.#conf.voters.length);
+    return active >= quorumSize(voters.length);
   }
 
   // ----------------------------------------------------- message handlers
@@ -878,23 +1362,29 @@ export class RaftCore {
    * A learner in its own configuration votes too: it may already be a voter
    * in the candidate's newer configuration, and refusing can leave a cluster
    * without a quorum forever (Raft dissertation §4.1; etcd PR 10998). Only
-   * voters of the candidate's configuration are counted.
+   * voters of the candidate's configuration, as the incarnations it records,
+   * are counted. A vote goes to one candidate incarnation per term: after a
+   * restart, when it no longer knows which incarnation it voted for, a node
+   * grants nobody else in that term.
    */
   #handleVoteRequest(m: Message): void {
-    const canVote = this.#vote === m.from ||
+    const canVote = (this.#vote === m.from &&
+      this.#voteIncarnation === (m.incarnation ?? 0)) ||
       (this.#vote === null && this.#leader === null) ||
       (m.type === "preVote" && m.term > this.#term);
     const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
     if (
       canVote && this.logIsUpToDate(m.logTerm, m.index)
     ) {
-      this.#send({ type: respType, to: m.from, term: m.term });
+      this.#reply(m, { type: respType, term: m.term });
       if (m.type === "vote") {
         this.#electionElapsed = 0;
         this.#vote = m.from;
+        this.#voteIncarnation = m.incarnation ?? 0;
+        this.#staleProbes();
       }
     } else {
-      this.#send({ type: respType, to: m.from, reject: true });
+      this.#reply(m, { type: respType, reject: true });
     }
   }
 
@@ -903,17 +1393,23 @@ export class RaftCore {
       case "append":
         this.#electionElapsed = 0;
         this.#leader = m.from;
+        this.#staleProbes();
         this.#handleAppend(m);
         break;
       case "heartbeat":
         this.#electionElapsed = 0;
         this.#leader = m.from;
-        this.#log.commitTo(Math.min(m.commit, this.#log.lastIndex()));
-        this.#send({ type: "heartbeatResp", to: m.from, index: m.index });
+        this.#staleProbes();
+        this.#noteLeaderCommit(m.commit);
+        this.#log.commitTo(
+          Math.min(m.commit, this.#verified, this.#log.lastIndex()),
+        );
+        this.#reply(m, { type: "heartbeatResp", index: m.index });
         break;
       case "snapshot":
         this.#electionElapsed = 0;
         this.#leader = m.from;
+        this.#staleProbes();
         this.#handleSnapshot(m);
         break;
       case "timeoutNow":
@@ -924,13 +1420,18 @@ export class RaftCore {
     }
   }
 
+  /** Follower: the leader of this term announced commit index `commit`. */
+  #noteLeaderCommit(commit: number): void {
+    this.#leaderCommit = Math.max(this.#leaderCommit ?? 0, commit);
+  }
+
   #stepCandidate(m: Message): void {
     if (LEADER_MESSAGES.has(m.type)) {
       this.#becomeFollower(this.#term, m.from);
       this.#stepFollower(m);
       return;
     }
-    if (!this.#conf.voters.includes(m.from)) return;
+    if (!this.#countsVoteOf(m)) return;
     if (this.#role === "preCandidate" && m.type === "preVoteResp") {
       const counts = m.reject
         ? m.term === this.#term
@@ -945,20 +1446,34 @@ export class RaftCore {
     }
   }
 
+  /**
+   * A vote counts from a voter of this candidate's membership as the
+   * incarnation it records; in a bootstrap election, from each member as
+   * the incarnation it answered the probe with.
+   */
+  #countsVoteOf(m: Message): boolean {
+    const expected = this.#bootstrapPeers !== null
+      ? this.#bootstrapPeers.get(m.from)
+      : this.#conf?.voters.includes(m.from)
+      ? incarnationOf(this.#conf, m.from)
+      : undefined;
+    return expected !== undefined &&
+      this.incarnationMatches(expected, m.incarnation ?? 0);
+  }
+
   #stepLeader(m: Message): void {
     const pr = this.#progress.get(m.from);
     if (pr === undefined) return;
+    // An answer from another incarnation than the one replicated to is
+    // stale: it counts towards nothing.
+    if (!this.incarnationMatches(pr.incarnation, m.incarnation ?? 0)) return;
     if (m.type === "appendResp") this.#handleAppendResp(m, pr);
     else if (m.type === "heartbeatResp") this.#handleHeartbeatResp(m, pr);
   }
 
   #handleAppend(m: Message): void {
     if (m.index < this.#log.committed) {
-      this.#send({
-        type: "appendResp",
-        to: m.from,
-        index: this.#log.committed,
-      });
+      this.#reply(m, { type: "appendResp", index: this.#log.committed });
       return;
     }
     if (this.#log.matchTerm(m.index, m.logTerm)) {
@@ -975,21 +1490,22 @@ export class RaftCore {
         }));
         const truncates = conflict.index <= this.#log.lastIndex();
         this.#log.truncateAndAppend(fresh);
-        if (truncates || fresh.some((e) => e.type === "confChange")) {
+        if (truncates || fresh.some((e) => e.type !== "normal")) {
           this.#recomputeConf();
         }
       }
+      this.#verified = Math.max(this.#verified, lastNew);
+      this.#noteLeaderCommit(m.commit);
       this.#log.commitTo(Math.min(m.commit, lastNew));
-      this.#send({ type: "appendResp", to: m.from, index: lastNew });
+      this.#reply(m, { type: "appendResp", index: lastNew });
       return;
     }
     const hint = this.#log.findConflictByTerm(
       Math.min(m.index, this.#log.lastIndex()),
       m.logTerm,
     );
-    this.#send({
+    this.#reply(m, {
       type: "appendResp",
-      to: m.from,
       index: m.index,
       reject: true,
       rejectHint: hint.index,
@@ -1001,20 +1517,14 @@ export class RaftCore {
     const s = m.snapshot as Snapshot;
     const { index, term } = s.metadata;
     if (index <= this.#log.committed) {
-      this.#send({
-        type: "appendResp",
-        to: m.from,
-        index: this.#log.committed,
-      });
+      this.#reply(m, { type: "appendResp", index: this.#log.committed });
       return;
     }
+    this.#verified = Math.max(this.#verified, index);
+    this.#noteLeaderCommit(m.commit);
     if (this.#log.matchTerm(index, term)) {
       this.#log.commitTo(index);
-      this.#send({
-        type: "appendResp",
-        to: m.from,
-        index: this.#log.committed,
-      });
+      this.#reply(m, { type: "appendResp", index: this.#log.committed });
       return;
     }
     const snapshot: Snapshot = {
@@ -1025,7 +1535,7 @@ export class RaftCore {
     this.#snapshot = snapshot;
     this.#pendingSnapshot = snapshot;
     this.#recomputeConf();
-    this.#send({ type: "appendResp", to: m.from, index });
+    this.#reply(m, { type: "appendResp", index });
   }
 
   #handleAppendResp(m: Message, pr: Progress): void {
@@ -1088,7 +1598,7 @@ export class RaftCore {
     const index = this.#log.lastIndex() + 1;
     const entry: Entry = { term: this.#term, index, type, data };
     this.#log.truncateAndAppend([entry]);
-    if (type === "confChange") this.#recomputeConf();
+    if (type === "confChange" || type === "bootstrap") this.#recomputeConf();
     if (this.#maybeCommit()) this.#stepDownIfRemoved();
     if (this.#role === "leader") this.#broadcastAppend();
     return index;
@@ -1097,7 +1607,7 @@ export class RaftCore {
   #maybeCommit(): boolean {
     const last = this.#log.lastIndex();
     const index = quorumValue(
-      this.#conf.voters,
+      this.#conf!.voters,
       (id) => id === this.id ? last : this.#progress.get(id)?.match ?? 0,
     );
     if (index <= this.#log.committed) return false;
@@ -1133,6 +1643,7 @@ export class RaftCore {
     this.#send({
       type: "append",
       to,
+      toIncarnation: pr.incarnation,
       index: prevIndex,
       logTerm: prevTerm,
       entries,
@@ -1144,38 +1655,140 @@ export class RaftCore {
 
   #sendSnapshot(to: NodeId, pr: Progress): boolean {
     if (this.#snapshot === null) return false;
-    this.#send({ type: "snapshot", to, snapshot: this.#snapshot });
+    this.#send({
+      type: "snapshot",
+      to,
+      toIncarnation: pr.incarnation,
+      snapshot: this.#snapshot,
+      commit: this.#log.committed,
+    });
     pr.becomeSnapshot(this.#snapshot.metadata.index, this.#now);
     return true;
   }
 
   #sendTimeoutNow(to: NodeId): void {
-    this.#leaseVoid = true;
-    this.#send({ type: "timeoutNow", to });
+    this.#leaseFrom = Infinity;
+    this.#timeoutNowAt = this.#now;
+    this.#send({
+      type: "timeoutNow",
+      to,
+      toIncarnation: this.#progress.get(to)?.incarnation ?? 0,
+    });
+  }
+
+  /**
+   * Gives up a leadership transfer. A `timeoutNow` already sent may still
+   * make its target campaign (without pre-vote, past stickiness) for up to
+   * an election timeout, so the lease resumes only with heartbeats sent that
+   * long after it: then a quorum that answers them has not voted for the
+   * target.
+   */
+  #abandonTransfer(): void {
+    this.#transferee = null;
+    if (this.#leaseFrom === Infinity) {
+      this.#leaseFrom = Math.max(
+        this.#now,
+        this.#timeoutNowAt + this.#electionTicks,
+      );
+    }
   }
 
   // ------------------------------------------------------------ membership
 
-  /** The membership as of `index`: the snapshot's or bootstrap, then the log's changes. */
-  #confAt(index: number): ConfState {
-    let conf = this.#snapshot?.metadata.conf ?? this.#bootstrap;
+  /**
+   * Leader: node `id` told this leader its incarnation (a probe, or the
+   * answer to a message meant for another incarnation). A member whose
+   * recorded incarnation differs lost its state: it is re-added as a learner
+   * (`rejoin`). A learner without a recorded incarnation is replicated to as
+   * the one heard.
+   */
+  #noteIncarnation(id: NodeId, incarnation: number | undefined): void {
+    if (!isIncarnation(incarnation)) return;
+    this.#heardIncarnations.set(id, incarnation);
+    const conf = this.#conf!;
+    if (!conf.voters.includes(id) && !conf.learners.includes(id)) return;
+    const recorded = incarnationOf(conf, id);
+    if (recorded !== 0) {
+      if (!this.incarnationMatches(recorded, incarnation)) {
+        this.#rejoinWanted.set(id, incarnation);
+      }
+      return;
+    }
+    const pr = this.#progress.get(id);
+    if (pr !== undefined && pr.incarnation !== incarnation) {
+      this.#progress.set(id, this.#newProgress(pr.learner, incarnation));
+    }
+  }
+
+  /**
+   * Leader, every tick: proposes the membership changes it owes, one at a
+   * time and only once an entry of its term is committed and no other
+   * change is pending: re-add a member that came back with a new
+   * incarnation as a learner, and promote a rejoining learner (one with a
+   * recorded incarnation) back to voter once it has caught up.
+   */
+  #maintainMembership(): void {
+    if (this.#role !== "leader" || this.#transferee !== null) return;
+    if (this.#log.term(this.#log.committed) !== this.#term) return;
+    if (this.#lastConfIndex > this.#log.committed) return;
+    const conf = this.#conf!;
+    for (const [id, incarnation] of this.#rejoinWanted) {
+      this.#rejoinWanted.delete(id);
+      const change: ConfChange = { type: "rejoin", nodeId: id, incarnation };
+      if (incarnationOf(conf, id) === incarnation) continue;
+      if (confChangeProblem(conf, change) !== null) continue;
+      this.#appendEntry("confChange", encodeConfChange(change));
+      return;
+    }
+    for (const id of conf.learners) {
+      const incarnation = incarnationOf(conf, id);
+      const pr = this.#progress.get(id);
+      if (
+        incarnation === 0 || pr === undefined ||
+        pr.incarnation !== incarnation || !this.#caughtUp(pr)
+      ) continue;
+      this.#appendEntry(
+        "confChange",
+        encodeConfChange({ type: "promote", nodeId: id, incarnation }),
+      );
+      return;
+    }
+  }
+
+  /**
+   * The membership as of `index`: the snapshot's, or the log's bootstrap
+   * entry, then the log's changes; `null` when neither holds one.
+   */
+  #confAt(index: number): ConfState | null {
+    let conf: ConfState | null = this.#snapshot?.metadata.conf ?? null;
     for (const e of this.#log.slice(this.#log.firstIndex(), index + 1)) {
-      if (e.type !== "confChange") continue;
       try {
-        conf = applyConfChange(conf, decodeConfChange(e.data));
+        if (e.type === "bootstrap") conf = decodeConfState(e.data);
+        else if (e.type === "confChange" && conf !== null) {
+          conf = applyConfChange(conf, decodeConfChange(e.data));
+        }
       } catch {
         // A malformed change in the log applies as a no-op on every node.
       }
     }
-    return copyConf(conf);
+    return conf === null ? null : copyConf(conf);
   }
 
   #recomputeConf(): void {
     const last = this.#log.lastIndex();
+    const wasPristine = this.#conf === null;
     this.#conf = this.#confAt(last);
+    if (wasPristine && this.#conf !== null) {
+      this.#heard.clear();
+      this.#holdersSeen.clear();
+      this.#probeAnswers.clear();
+      this.#probeRound = 0;
+      this.#probeFloor = 0;
+    }
     this.#lastConfIndex = 0;
     for (let i = last; i >= this.#log.firstIndex(); i--) {
-      if (this.#log.entry(i)?.type === "confChange") {
+      const type = this.#log.entry(i)?.type;
+      if (type === "confChange" || type === "bootstrap") {
         this.#lastConfIndex = i;
         break;
       }
@@ -1183,15 +1796,35 @@ export class RaftCore {
     if (this.#role === "leader") this.#syncProgress();
   }
 
-  /** Makes the leader's progress map match the membership. */
+  #newProgress(learner: boolean, incarnation: number): Progress {
+    return new Progress({
+      next: this.#peersEmpty ? 1 : this.#log.lastIndex() + 1,
+      learner,
+      maxInflight: this.#maxInflight,
+      addedCommit: this.#log.committed,
+      incarnation,
+    });
+  }
+
+  /**
+   * Makes the leader's progress map match the membership: a member is
+   * replicated to as the incarnation the membership records, or (a learner
+   * without one) as the one last heard; a member whose incarnation changed
+   * starts over.
+   */
   #syncProgress(): void {
-    const members = [...this.#conf.voters, ...this.#conf.learners];
+    const conf = this.#conf!;
+    const members = [...conf.voters, ...conf.learners];
+    const recordedBy = new Map<NodeId, number>();
+    for (const id of members) recordedBy.set(id, incarnationOf(conf, id));
     if (this.#lastConfIndex > this.#log.committed) {
       // A member being removed keeps receiving the log until its removal
       // is committed, so that it learns it and stops campaigning.
       const before = this.#confAt(this.#lastConfIndex - 1);
-      for (const id of [...before.voters, ...before.learners]) {
-        if (!members.includes(id)) members.push(id);
+      for (const id of [...before?.voters ?? [], ...before?.learners ?? []]) {
+        if (members.includes(id)) continue;
+        members.push(id);
+        recordedBy.set(id, incarnationOf(before!, id));
       }
     }
     for (const id of [...this.#progress.keys()]) {
@@ -1199,29 +1832,32 @@ export class RaftCore {
     }
     for (const id of members) {
       if (id === this.id) continue;
-      const learner = !this.#conf.voters.includes(id);
+      const learner = !conf.voters.includes(id);
       const pr = this.#progress.get(id);
-      if (pr !== undefined) {
+      const incarnation = recordedBy.get(id) ||
+        pr?.incarnation || this.#heardIncarnations.get(id) || 0;
+      if (pr !== undefined && pr.incarnation === incarnation) {
         pr.learner = learner;
         continue;
       }
-      this.#progress.set(
-        id,
-        new Progress({
-          next: this.#log.lastIndex() + 1,
-          learner,
-          maxInflight: this.#maxInflight,
-        }),
-      );
+      this.#progress.set(id, this.#newProgress(learner, incarnation));
     }
     if (
-      this.#transferee !== null && !this.#conf.voters.includes(this.#transferee)
+      this.#transferee !== null && !conf.voters.includes(this.#transferee)
     ) {
-      this.#transferee = null;
+      this.#abandonTransfer();
     }
   }
 
   // ---------------------------------------------------------------- sending
+
+  /** Answers `m`, addressed to the incarnation that sent it. */
+  #reply(
+    m: Message,
+    partial: Partial<Message> & { type: MessageType },
+  ): void {
+    this.#send({ to: m.from, toIncarnation: m.incarnation ?? 0, ...partial });
+  }
 
   #send(
     partial: Partial<Message> & { type: MessageType; to: NodeId },
@@ -1236,7 +1872,16 @@ export class RaftCore {
       reject: false,
       rejectHint: 0,
       snapshot: null,
+      incarnation: this.#incarnation,
+      toIncarnation: 0,
       ...partial,
     });
   }
+}
+
+/** A positive safe integer drawn from `random`: a new storage's incarnation. */
+function drawIncarnation(random: () => number): number {
+  const r = random();
+  const unit = Number.isFinite(r) ? Math.min(Math.max(r, 0), 1) : 0;
+  return 1 + Math.floor(unit * (Number.MAX_SAFE_INTEGER - 1));
 }

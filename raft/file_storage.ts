@@ -32,9 +32,12 @@
  *
  * @module
  */
-import { open, readFile, rm } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { readIncarnation, writeIncarnation } from "./_incarnation_file.ts";
+
+export { IncarnationFileError } from "./_incarnation_file.ts";
 import {
   ensureDir,
   StorageWriteError,
@@ -110,6 +113,7 @@ export class FileStorage implements Storage {
   readonly #walPath: string;
   readonly #fsync: boolean;
   #wal: FileHandle;
+  #incarnation: number | undefined;
   #salt: Uint8Array;
   #hardState: HardState;
   #snapshot: Snapshot | null;
@@ -127,6 +131,7 @@ export class FileStorage implements Storage {
     },
   ) {
     this.#dir = dir;
+    this.#incarnation = init.state.incarnation;
     this.#walPath = join(dir, "wal.log");
     this.#wal = init.wal;
     this.#salt = init.salt;
@@ -151,6 +156,8 @@ export class FileStorage implements Storage {
     await ensureDir(dir);
     await rm(join(dir, "wal.log.tmp"), { force: true });
     await rm(join(dir, "snapshot.bin.tmp"), { force: true });
+    await rm(join(dir, "incarnation.tmp"), { force: true });
+    const incarnation = await readIncarnation(dir);
     const snapshotPath = join(dir, "snapshot.bin");
     const snapshotBytes = await readIfExists(snapshotPath);
     const snapshotFile = snapshotBytes === null
@@ -176,7 +183,12 @@ export class FileStorage implements Storage {
         bytes: encodeLog(salt, logRecords(state)),
       });
       const wal = await open(walPath, "a+");
-      return new FileStorage(dir, { wal, salt, fsync, state });
+      return new FileStorage(dir, {
+        wal,
+        salt,
+        fsync,
+        state: withIncarnation(state, incarnation),
+      });
     }
     const wal = await open(walPath, "a+");
     if (log.validLength < buf.length) {
@@ -186,12 +198,68 @@ export class FileStorage implements Storage {
     // A directory a crash may have left unsynced: its entries must be on
     // disk before anything is acknowledged.
     await syncDir(dir);
-    return new FileStorage(dir, { wal, salt: log.salt, fsync, state });
+    return new FileStorage(dir, {
+      wal,
+      salt: log.salt,
+      fsync,
+      state: withIncarnation(state, incarnation),
+    });
+  }
+
+  /**
+   * Moves the storage files in `dir` (log, snapshot, incarnation) into a new
+   * subdirectory named after `name` (`name`, or `name-2`, `name-3`... when
+   * taken), and syncs both directories: `dir` is then empty for a new
+   * storage, and the files can still be opened where they went. Meant for
+   * state a node refuses to run on (`LegacyStateError`); no storage may be
+   * open on `dir`. Setting a member's state aside is as safe as losing its
+   * volume: it rejoins as a new member (`raft/README.md`, "Lost state").
+   *
+   * @example
+   * ```ts ignore
+   * import { FileStorage } from "@k8s-operator/k8s-operator/raft";
+   * const aside = await FileStorage.setAside("/var/lib/raft", "k8s-operator-0.1.0");
+   * console.log(`moved to ${aside}`);
+   * ```
+   *
+   * @returns the path of the subdirectory the files went to.
+   */
+  static async setAside(dir: string, name: string): Promise<string> {
+    if (!/^[A-Za-z0-9._-]+$/.test(name) || name === "." || name === "..") {
+      throw new TypeError(
+        `Expected a plain directory name of letters, digits, ".", "_" and "-", found ${
+          JSON.stringify(name)
+        }`,
+      );
+    }
+    let to = join(dir, name);
+    for (let n = 2;; n++) {
+      try {
+        await mkdir(to);
+        break;
+      } catch (error) {
+        if ((error as { code?: string }).code !== "EEXIST") throw error;
+        to = join(dir, `${name}-${n}`);
+      }
+    }
+    for (const file of ["incarnation", "snapshot.bin", "wal.log"]) {
+      try {
+        await rename(join(dir, file), join(to, file));
+      } catch (error) {
+        if ((error as { code?: string }).code !== "ENOENT") throw error;
+      }
+    }
+    await syncDir(to);
+    await syncDir(dir);
+    return to;
   }
 
   /** What was recovered at open plus every save since. */
   load(): PersistedState {
     return {
+      ...(this.#incarnation === undefined
+        ? {}
+        : { incarnation: this.#incarnation }),
       hardState: { ...this.#hardState },
       snapshot: this.#snapshot,
       entries: [...this.#entries],
@@ -207,6 +275,13 @@ export class FileStorage implements Storage {
    */
   save(write: StorageWrite): Promise<void> {
     return this.#serial(async () => {
+      if (
+        write.incarnation !== undefined &&
+        write.incarnation !== this.#incarnation
+      ) {
+        await writeIncarnation(this.#dir, write.incarnation);
+        this.#incarnation = write.incarnation;
+      }
       if (write.snapshot !== null) await this.#installSnapshot(write.snapshot);
       if (write.entries.length === 0 && write.hardState === null) return;
       const records: LogRecord[] = [];
@@ -403,4 +478,11 @@ function recover(
     );
   }
   return { hardState, snapshot, entries };
+}
+
+function withIncarnation(
+  state: PersistedState,
+  incarnation: number | undefined,
+): PersistedState {
+  return incarnation === undefined ? state : { ...state, incarnation };
 }

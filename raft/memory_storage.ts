@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { copyConf } from "./_conf.ts";
 import { RaftError } from "./errors.ts";
 import type { Storage, StorageWrite } from "./storage.ts";
 import type { Entry, HardState, PersistedState, Snapshot } from "./types.ts";
@@ -17,19 +18,19 @@ function copySnapshot(s: Snapshot): Snapshot {
     metadata: {
       index: s.metadata.index,
       term: s.metadata.term,
-      conf: {
-        voters: s.metadata.conf.voters.slice(),
-        learners: s.metadata.conf.learners.slice(),
-      },
+      conf: copyConf(s.metadata.conf),
     },
     data: s.data.slice(),
   };
 }
 
 /**
- * Keeps term, vote, log and snapshot in memory (`durable = false`). What it
- * returns from {@linkcode MemoryStorage.load} are copies, so a test can
- * "restart" a core from it while the old core keeps running.
+ * Keeps incarnation, term, vote, log and snapshot in memory
+ * (`durable = false`). What it returns from {@linkcode MemoryStorage.load}
+ * are copies, so a test can "restart" a core from it while the old core keeps
+ * running (a restart with durable storage). A process that starts on a new
+ * `MemoryStorage` has a new incarnation: a member that forgot everything,
+ * which the cluster re-adds as a new server before it counts again.
  *
  * Snapshot rule (the same for every storage): a saved or compacted snapshot
  * at or below the stored snapshot's index is ignored; otherwise, when the
@@ -53,6 +54,7 @@ export class MemoryStorage implements Storage {
   /** Always `false`: nothing survives the process. */
   readonly durable: boolean = false;
 
+  #incarnation: number | undefined;
   #hardState: HardState = { term: 0, vote: null, commit: 0 };
   #snapshot: Snapshot | null = null;
   #entries: Entry[] = [];
@@ -61,6 +63,7 @@ export class MemoryStorage implements Storage {
   /** Creates an empty storage, or one holding `initial` (copied). */
   constructor(initial?: PersistedState) {
     if (initial !== undefined) {
+      this.#incarnation = initial.incarnation;
       this.#hardState = { ...initial.hardState };
       this.#snapshot = initial.snapshot && copySnapshot(initial.snapshot);
       this.#entries = initial.entries.map(copyEntry);
@@ -71,6 +74,9 @@ export class MemoryStorage implements Storage {
   load(): PersistedState {
     this.#checkOpen();
     return {
+      ...(this.#incarnation === undefined
+        ? {}
+        : { incarnation: this.#incarnation }),
       hardState: { ...this.#hardState },
       snapshot: this.#snapshot && copySnapshot(this.#snapshot),
       entries: this.#entries.map(copyEntry),
@@ -104,6 +110,7 @@ export class MemoryStorage implements Storage {
         );
       }
     }
+    if (write.incarnation !== undefined) this.#incarnation = write.incarnation;
     if (write.snapshot !== null) this.#applySnapshot(write.snapshot);
     if (first !== undefined) {
       const offset = this.#firstIndex();

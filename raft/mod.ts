@@ -21,12 +21,23 @@ export type * from "./types.ts";
 export type * from "./storage.ts";
 export * from "./errors.ts";
 export { RaftCore } from "./core.ts";
-export type { CoreStatus, ProgressStatus, RaftCoreOptions } from "./core.ts";
+export type {
+  CampaignOptions,
+  CoreStatus,
+  ProgressStatus,
+  RaftCoreOptions,
+} from "./core.ts";
 export type { ProgressState } from "./_progress.ts";
-export { decodeConfChange, encodeConfChange } from "./conf_change.ts";
+export {
+  decodeConfChange,
+  decodeConfState,
+  encodeConfChange,
+  encodeConfState,
+} from "./conf_change.ts";
 export { MemoryStorage } from "./memory_storage.ts";
 export { RaftNode } from "./node.ts";
 export type {
+  NodeReadiness,
   NodeStatus,
   RaftNodeOptions,
   RoleChange,
@@ -44,6 +55,7 @@ export type {
 } from "./transport.ts";
 export {
   FileStorage,
+  IncarnationFileError,
   StorageCorruptionError,
   StorageVersionError,
   StorageWriteError,

@@ -46,8 +46,12 @@ export interface RoleSink {
    */
   setRole(role: Role, term: number, options: RoleSinkOptions): void;
   /**
-   * Called while leading each time a quorum's acknowledgement extends the
-   * lease, with how long it now holds from this moment; `0` when it ended.
+   * Called while leading whenever the lease changes: extended by a quorum's
+   * acknowledgement, shortened or ended by the core. The argument is how long
+   * it now holds from this moment on the node's clock; `0` when it ended.
+   * The node calls it after every batch of work it hands the core, before
+   * it waits for storage, so the sink never trails the core's lease by more
+   * than one batch, however busy the node is.
    */
   renewLease(durationMs: number): void;
 }
@@ -121,9 +125,10 @@ export interface RaftNodeOptions {
   storage: Storage;
   /**
    * The initial membership, the same on every node: for a StatefulSet the
-   * ordinals `0..replicas-1` the cluster was created with. Used only while
-   * the log and snapshot hold no membership; a new pod outside it joins
-   * when the leader adds it.
+   * ordinals `0..replicas-1` the cluster was created with. Its voters are
+   * the nodes that must all be empty, and all take part, before a new
+   * cluster is bootstrapped; the membership itself lives in the log. A new
+   * pod outside it waits until the leader adds it.
    */
   bootstrap: ConfState;
   /** Applies committed entries. */
@@ -181,8 +186,25 @@ export interface RaftNodeOptions {
 export interface NodeStatus extends CoreStatus {
   /** Milliseconds the leader lease still holds; `null` when not leading. */
   leaseRemainingMs: number | null;
-  /** `true` while a node with non-durable storage still refuses votes. */
-  voteQuarantine: boolean;
+}
+
+/**
+ * Whether a node has caught up with its leader, as
+ * {@linkcode RaftNode.readiness} reports it (what a readiness probe serves).
+ *
+ * @example
+ * ```ts
+ * import type { NodeReadiness, RaftNode } from "@k8s-operator/k8s-operator/raft";
+ * declare const node: RaftNode;
+ * const { ready, reason }: NodeReadiness = node.readiness();
+ * console.log(ready ? "ready" : `not ready: ${reason}`);
+ * ```
+ */
+export interface NodeReadiness {
+  /** `true` once this node applied everything its leader has committed. */
+  ready: boolean;
+  /** Why, in a sentence. */
+  reason: string;
 }
 
 /**
@@ -242,10 +264,12 @@ interface Waiter {
  * and, before ticking, checks the leader lease, so a leader resumed after a
  * pause demotes its guard before anything else runs.
  *
- * Storage that is not durable (`MemoryStorage`) forgets votes on restart, so
- * such a node refuses vote and pre-vote requests and does not campaign for a
- * full maximal election timeout (`2 * electionTicks` ticks) after it starts:
- * any election it took part in before the restart has ended by then.
+ * A node whose storage is new (a first start, a wiped volume, every start on
+ * `MemoryStorage`) has a new incarnation, drawn from a cryptographic source:
+ * it holds no log and counts towards no quorum until a leader has re-added
+ * it (as a learner, promoted once caught up), or, when every member of the
+ * bootstrap membership is new at once, until they bootstrap a new cluster
+ * together (see `raft/README.md`).
  *
  * @example Three nodes over HTTP
  * ```ts ignore
@@ -292,8 +316,9 @@ export class RaftNode {
   #termCommitted = false;
   #leaseUntil = -Infinity;
   #leaseFence = -1;
-  #quarantineUntil: number;
   #failure: Error | null = null;
+  /** When the latest append, heartbeat or snapshot of the current term arrived. */
+  #leaderHeardAt = -Infinity;
 
   private constructor(options: RaftNodeOptions, core: RaftCore) {
     this.id = options.id;
@@ -316,15 +341,16 @@ export class RaftNode {
     this.#applied = s.applied;
     this.#snapshotIndex = s.snapshotIndex;
     this.#term = s.term;
-    this.#quarantineUntil = options.storage.durable
-      ? -Infinity
-      : now + 2 * this.#electionTicks * this.#tickMs;
   }
 
   /**
    * Loads storage, restores the state machine from the snapshot, builds the
    * core and starts the clock. Committed entries after the snapshot are
    * applied again as the node catches up.
+   *
+   * @throws {LegacyStateError} when the storage holds state of k8s-operator
+   * 0.1.0 (memberships without incarnations); `FileStorage.setAside` moves
+   * it out of the way, and the node then joins as a new member.
    */
   static async start(options: RaftNodeOptions): Promise<RaftNode> {
     const electionTicks = options.electionTicks ?? 6;
@@ -334,18 +360,21 @@ export class RaftNode {
       );
     }
     const state = await options.storage.load();
-    if (state.snapshot !== null) {
-      options.stateMachine.restore(state.snapshot.data);
-    }
+    // The core checks the state (a damaged or 0.1.0 one is refused) before
+    // the state machine reads the snapshot.
     const core = new RaftCore({
       id: options.id,
       state,
       bootstrap: options.bootstrap,
       random: options.random ?? Math.random,
+      incarnation: newIncarnation(),
       electionTicks,
       heartbeatTicks: options.heartbeatTicks ?? 1,
       ...options.core,
     });
+    if (state.snapshot !== null) {
+      options.stateMachine.restore(state.snapshot.data);
+    }
     const node = new RaftNode(options, core);
     node.#election?.setRole("follower", node.#term, { leader: null });
     node.#schedule();
@@ -355,13 +384,13 @@ export class RaftNode {
   /** Hands messages received from peers to the core. Never throws. */
   receive(messages: readonly Message[]): void {
     if (this.#stopped) return;
-    const quarantined = this.#clock() < this.#quarantineUntil;
     this.#enqueue(() => {
       for (const m of messages) {
-        if (quarantined && (m.type === "vote" || m.type === "preVote")) {
-          continue;
-        }
         this.#core.step(m);
+        if (
+          (m.type === "append" || m.type === "heartbeat" ||
+            m.type === "snapshot") && m.term >= this.#term
+        ) this.#leaderHeardAt = this.#clock();
       }
     });
   }
@@ -406,7 +435,7 @@ export class RaftNode {
 
   /** `true` while this node leads and its lease holds on the clock now. */
   isLeader(): boolean {
-    return this.#role === "leader" && this.#clock() < this.#leaseExpiry();
+    return this.#clock() < this.#leaseExpiry();
   }
 
   /** Role, term, leader, commit and applied index, peers' progress, lease. */
@@ -418,7 +447,70 @@ export class RaftNode {
       ...s,
       applied: this.#applied,
       leaseRemainingMs: s.role === "leader" ? Math.max(0, lease - now) : null,
-      voteQuarantine: now < this.#quarantineUntil,
+    };
+  }
+
+  /**
+   * Ready once this node has applied everything the leader of the current
+   * term told it is committed (the leader: everything it committed), and
+   * heard from that leader within the minimum election timeout; not ready
+   * while no leader is known, before the first message from it in this
+   * term, while it is rejoining after it lost its state (a learner until it
+   * is a voter again: so a rolling restart on memory storage waits for it),
+   * or after the node failed or stopped. Heartbeats carry the leader's
+   * whole commit index, so a follower that lags (after a restart or a healed
+   * partition) is not ready until it has caught up.
+   */
+  readiness(): NodeReadiness {
+    if (this.#failure !== null) {
+      return {
+        ready: false,
+        reason: `Raft node failed: ${this.#failure.message}`,
+      };
+    }
+    if (this.#stopped) {
+      return { ready: false, reason: "Raft node stopped" };
+    }
+    const s = this.#core.status();
+    if (s.leader === null) {
+      return { ready: false, reason: `No leader known in term ${s.term}` };
+    }
+    if (s.leaderCommit === null) {
+      return {
+        ready: false,
+        reason: `No message from leader ${s.leader} yet in term ${s.term}`,
+      };
+    }
+    const silentMs = this.#clock() - this.#leaderHeardAt;
+    if (s.role !== "leader" && silentMs > this.#electionTicks * this.#tickMs) {
+      return {
+        ready: false,
+        reason: `No message from leader ${s.leader} for ${
+          Math.round(silentMs)
+        } ms`,
+      };
+    }
+    if (this.#applied < s.leaderCommit) {
+      return {
+        ready: false,
+        reason:
+          `Applied ${this.#applied} of the leader's commit ${s.leaderCommit}`,
+      };
+    }
+    if (
+      s.conf.learners.includes(this.id) &&
+      s.conf.incarnations?.[this.id] === s.incarnation
+    ) {
+      return {
+        ready: false,
+        reason:
+          "Rejoining after losing its state: a learner until the leader promotes it back",
+      };
+    }
+    return {
+      ready: true,
+      reason:
+        `Caught up: applied ${this.#applied}, leader ${s.leader}, term ${s.term}`,
     };
   }
 
@@ -452,8 +544,13 @@ export class RaftNode {
 
   /**
    * Moves the membership, one server at a time, to exactly `voters`: new
-   * members join as learners, are promoted once caught up, and members not
-   * in `voters` are removed. Runs on the leader; resolves when done.
+   * members join as learners, are promoted once caught up (they acknowledged
+   * the log and answered within the last election timeout: a pod that never
+   * starts stays a learner and never counts towards a quorum), and members
+   * not in `voters` are removed. Runs on the leader; resolves when done, and
+   * rejects with a `RaftError` after `timeoutMs` (default 30 s) when the
+   * membership could not get there, for example because a new pod never
+   * answered.
    */
   async reconcileMembers(
     voters: readonly NodeId[],
@@ -572,9 +669,16 @@ export class RaftNode {
     await this.#storage.close();
   }
 
-  /** Starts an election now (tests and manual failover). */
+  /**
+   * Starts an election now instead of at this node's randomized election
+   * timeout, but only if no leader was heard from within the minimum
+   * election timeout: it never disturbs a leader that holds its lease (no
+   * lease overlap). It shortens a failover once the leader has gone silent;
+   * to hand leadership over from a live leader, call
+   * {@linkcode RaftNode.transferLeadership} on the leader.
+   */
   campaign(): void {
-    this.#enqueue(() => this.#core.campaign());
+    this.#enqueue(() => this.#core.campaign({ respectLease: true }));
   }
 
   #bestTransferee(s: CoreStatus): NodeId | null {
@@ -638,9 +742,7 @@ export class RaftNode {
     if (due > 0) {
       this.#lastTickAt += due * this.#tickMs;
       const n = Math.min(due, this.#tickTimes.length - 1);
-      const quarantined = now < this.#quarantineUntil;
       this.#enqueue(() => {
-        if (quarantined) return;
         for (let i = 0; i < n; i++) {
           this.#tickCount++;
           this.#tickTimes[this.#tickCount % this.#tickTimes.length] = now;
@@ -654,9 +756,13 @@ export class RaftNode {
 
   // ------------------------------------------------------------ the lease
 
-  /** When the lease ends on the clock: the send tick of the heartbeat a quorum last answered, plus `leaseMs`. */
+  /**
+   * When the lease ends on the clock: the send tick of the heartbeat a
+   * quorum last answered, plus `leaseMs`; `-Infinity` when the core does not
+   * lead or holds no lease. Read from the core, so it is current after every
+   * action, before the loop hands anything to storage.
+   */
   #leaseExpiry(): number {
-    if (this.#role !== "leader") return -Infinity;
     const ticks = this.#core.leaseTicks();
     if (ticks === null || ticks >= this.#electionTicks) return -Infinity;
     if (ticks >= this.#tickTimes.length) return -Infinity;
@@ -666,13 +772,16 @@ export class RaftNode {
     return at + this.#leaseMs;
   }
 
-  #refreshLease(): void {
-    const until = this.#leaseExpiry();
-    if (until > this.#clock()) {
-      if (until > this.#leaseUntil) this.#setLease(until);
-    } else if (this.#leaseUntil > -Infinity) {
-      this.#setLease(-Infinity);
-    }
+  /**
+   * Hands the core's lease to the guard exactly: longer, shorter or ended.
+   * Called after every batch of actions (ticks, messages, proposals), so the
+   * guard never trails the core by more than one batch, however long the
+   * loop runs without draining.
+   */
+  #syncLease(): void {
+    const expiry = this.#leaseExpiry();
+    const until = expiry > this.#clock() ? expiry : -Infinity;
+    if (until !== this.#leaseUntil) this.#setLease(until);
   }
 
   #setLease(until: number): void {
@@ -703,6 +812,7 @@ export class RaftNode {
     await Promise.resolve();
     while (!this.#stopped) {
       for (const action of this.#inbox.splice(0)) action();
+      this.#syncLease();
       if (!this.#core.hasReady()) break;
       const rd = this.#core.ready();
       try {
@@ -714,7 +824,6 @@ export class RaftNode {
       this.#core.advance();
       this.#maybeCompact();
     }
-    this.#refreshLease();
   }
 
   async #handle(rd: Ready): Promise<void> {
@@ -723,8 +832,14 @@ export class RaftNode {
     if (rd.snapshot !== null && !restore) {
       await this.#storage.compact(rd.snapshot);
     }
-    if (restore || rd.entries.length > 0 || rd.hardState !== null) {
+    if (
+      restore || rd.entries.length > 0 || rd.hardState !== null ||
+      rd.incarnation !== undefined
+    ) {
       await this.#storage.save({
+        ...(rd.incarnation === undefined
+          ? {}
+          : { incarnation: rd.incarnation }),
         hardState: rd.hardState,
         entries: rd.entries,
         snapshot: restore ? rd.snapshot : null,
@@ -781,7 +896,8 @@ export class RaftNode {
     this.#election?.setRole(soft.role, soft.term, {
       leader: soft.role === "leader" ? this.id : soft.leader,
     });
-    if (soft.role === "leader") this.#refreshLease();
+    // A new role or term ended the guard's lease: hand it the current one.
+    if (soft.role === "leader") this.#setLease(this.#leaseUntil);
     for (const l of this.#listeners) l({ ...soft });
   }
 
@@ -807,4 +923,10 @@ export class RaftNode {
   get failure(): Error | null {
     return this.#failure;
   }
+}
+
+/** A positive 53-bit integer from the platform's cryptographic source. */
+function newIncarnation(): number {
+  const words = crypto.getRandomValues(new Uint32Array(2));
+  return (words[0] & 0x1fffff) * 2 ** 32 + words[1] || 1;
 }

@@ -25,6 +25,11 @@ import type { Entry, HardState, PersistedState, Snapshot } from "./types.ts";
  * ```
  */
 export interface StorageWrite {
+  /**
+   * The storage's incarnation, on the first write of a new storage (see
+   * {@linkcode PersistedState.incarnation}); `load()` returns it from then on.
+   */
+  incarnation?: number;
   /** The hard state to store, when it changed. */
   hardState: HardState | null;
   /**
@@ -52,9 +57,10 @@ export interface StorageWrite {
  */
 export interface Storage {
   /**
-   * `true` when what is saved survives a process restart. A node whose
-   * storage is not durable must not trust its memory of votes after a
-   * restart; see the runtime node's documentation.
+   * `true` when what is saved survives a process restart. A storage that is
+   * not durable starts empty, with no incarnation, on every start: the node
+   * is then a new member, re-added by the leader before it counts toward
+   * any quorum (see `raft/README.md`, "Lost state: incarnations").
    */
   readonly durable: boolean;
   /** Everything saved so far (an empty state for a new node). */

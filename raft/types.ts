@@ -42,6 +42,10 @@ export type Role = "follower" | "preCandidate" | "candidate" | "leader";
  * - `confChange`: a membership change; `data` holds a {@linkcode ConfChange}
  *   encoded with `encodeConfChange`.
  * - `empty`: the no-op entry a new leader appends to commit its term.
+ * - `bootstrap`: the first entry of a cluster's log, written by the node
+ *   that won its bootstrap election; `data` holds the initial
+ *   {@linkcode ConfState} (every voter with its incarnation), encoded with
+ *   `encodeConfState`.
  *
  * @example
  * ```ts
@@ -50,10 +54,11 @@ export type Role = "follower" | "preCandidate" | "candidate" | "leader";
  *   normal: "application data for the state machine",
  *   confChange: "a membership change",
  *   empty: "a new leader's no-op, which commits its term",
+ *   bootstrap: "the membership a new cluster starts with",
  * };
  * ```
  */
-export type EntryType = "normal" | "confChange" | "empty";
+export type EntryType = "normal" | "confChange" | "empty" | "bootstrap";
 
 /**
  * One entry of the replicated log.
@@ -87,11 +92,22 @@ export interface Entry {
  * configuration is the latest one in its log, committed or not (Raft
  * dissertation §4.1).
  *
+ * A member is a node id together with an **incarnation**: a random number
+ * that a node's storage gets when it is created, and that a node which lost
+ * its storage (a wiped volume, a restart on memory storage) no longer has.
+ * Every voter has one; a vote or an acknowledgement counts only from a voter
+ * whose current incarnation is the one recorded here, so a node that forgot
+ * its votes and its log is a new server until a leader adds it again.
+ *
  * @example
  * ```ts
  * import type { ConfState } from "@k8s-operator/k8s-operator/raft";
  * // Nodes 0, 1 and 2 vote (a quorum is 2); node 3 is catching up as a learner.
- * const conf: ConfState = { voters: [0, 1, 2], learners: [3] };
+ * const conf: ConfState = {
+ *   voters: [0, 1, 2],
+ *   learners: [3],
+ *   incarnations: { 0: 81723, 1: 90211, 2: 5512 },
+ * };
  * ```
  */
 export interface ConfState {
@@ -99,6 +115,13 @@ export interface ConfState {
   voters: NodeId[];
   /** Members that receive the log but do not vote. */
   learners: NodeId[];
+  /**
+   * The incarnation of each voter (a positive integer), and of each learner
+   * that is rejoining after it lost its state (it is promoted back to voter
+   * once caught up). Absent in a bootstrap option: the bootstrap election
+   * fills it in.
+   */
+  incarnations?: Record<NodeId, number>;
 }
 
 /**
@@ -120,10 +143,21 @@ export interface ConfChange {
    * - `promote`: a learner becomes a voter.
    * - `addVoter`: a new member that votes at once (prefer learner + promote).
    * - `remove`: a voter or learner leaves.
+   * - `rejoin`: a member that lost its state comes back with a new
+   *   incarnation: it becomes a learner (its old incarnation's votes and
+   *   acknowledgements no longer count) and is promoted back once caught up.
+   *   The leader proposes it by itself when it hears a member's new
+   *   incarnation.
    */
-  type: "addLearner" | "promote" | "addVoter" | "remove";
+  type: "addLearner" | "promote" | "addVoter" | "remove" | "rejoin";
   /** The member the change is about. */
   nodeId: NodeId;
+  /**
+   * The member's incarnation. Required for `rejoin`; a leader fills it in
+   * for `promote` and `addVoter` from the node's answers (and refuses when
+   * it has heard none). Ignored for `addLearner` and `remove`.
+   */
+  incarnation?: number;
 }
 
 /**
@@ -212,6 +246,11 @@ export interface Snapshot {
  * ```
  */
 export interface PersistedState {
+  /**
+   * The storage's incarnation, absent for a new storage: the core then takes
+   * a new one and hands it out in its first {@linkcode Ready} to be saved.
+   */
+  incarnation?: number;
   /** Term, vote and commit. */
   hardState: HardState;
   /** The latest snapshot, if one was taken or received. */
@@ -221,7 +260,11 @@ export interface PersistedState {
 }
 
 /**
- * The kinds of message two cores exchange.
+ * The kinds of message two cores exchange. `probe` is sent by a node that
+ * holds no log to the members of the initial membership (and every node it
+ * has heard from); `probeResp` answers it, with `reject: true` when the
+ * answering node holds a log, and also tells a leader that sent a message to
+ * an earlier incarnation of the node which incarnation it has now.
  *
  * @example
  * ```ts
@@ -241,7 +284,9 @@ export type MessageType =
   | "heartbeat"
   | "heartbeatResp"
   | "snapshot"
-  | "timeoutNow";
+  | "timeoutNow"
+  | "probe"
+  | "probeResp";
 
 /**
  * A message between two cores. Flat, as in etcd-io/raft: the fields a type
@@ -283,7 +328,11 @@ export interface Message {
    * `heartbeatResp`: that tick, echoed (the leader lease counts from it).
    */
   index: number;
-  /** `append`/`heartbeat`: the leader's commit index. */
+  /**
+   * `append`/`heartbeat`/`snapshot`: the leader's commit index. A follower
+   * commits from a heartbeat only what an append (or snapshot) of the same
+   * term proved it shares with the leader.
+   */
   commit: number;
   /** `append`: the entries to append after `index`. */
   entries: Entry[];
@@ -299,6 +348,21 @@ export interface Message {
    * still hears from its leader (leader stickiness). Absent means `false`.
    */
   transfer?: boolean;
+  /** The sender's incarnation (see {@linkcode ConfState}). Absent means 0. */
+  incarnation?: number;
+  /**
+   * The receiver's incarnation as the sender knows it, 0 (or absent) when it
+   * does not. A node handles a message only when it names its own
+   * incarnation; `probe` alone names none. A leader's message for an earlier
+   * incarnation is answered with a `probeResp` that tells the new one.
+   */
+  toIncarnation?: number;
+  /**
+   * `vote`/`voteResp`: part of a bootstrap election, in which a node that
+   * holds no log asks every member of the initial membership, all as empty
+   * as itself, for their votes and their incarnations. Absent means `false`.
+   */
+  bootstrap?: boolean;
   /**
    * `heartbeatResp`/`appendResp`: the sender's application reports itself
    * healthy (the Operator: it reaches the Kubernetes API server), so a
@@ -359,6 +423,11 @@ export interface SoftState {
  * ```
  */
 export interface Ready {
+  /**
+   * The incarnation to persist, on the first ready of a core whose storage
+   * had none; saved before anything that carries it is sent.
+   */
+  incarnation?: number;
   /** The hard state to persist, when it changed. */
   hardState: HardState | null;
   /** Entries to persist; they may overwrite a conflicting suffix. */

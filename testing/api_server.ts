@@ -90,6 +90,11 @@ export interface ReceivedRequest {
   path: string;
   /** The client's address (its end of the TCP connection). */
   remoteAddress: string;
+  /**
+   * The request's headers (on loopback, where every client has the same
+   * address, a header is how a test tells its clients apart).
+   */
+  headers: Headers;
 }
 
 /**
@@ -185,6 +190,7 @@ export class TestApiServer {
           method: request.method,
           path: url.pathname + url.search,
           remoteAddress: info.remoteAddress,
+          headers: request.headers,
         });
       }
       return router.handle(request);

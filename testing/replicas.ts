@@ -67,9 +67,25 @@ export interface ReplicaOptions {
   /** How many replicas (default 3). */
   replicas?: number;
   /**
+   * How many of them {@linkcode startReplicas} starts, `0..initial-1`
+   * (default all); start the others later with `start(id)`, as a scale-up
+   * or a late joiner.
+   */
+  initial?: number;
+  /**
+   * In-process mode: run the replicas as the pods `<name>-<i>` of this
+   * StatefulSet (`POD_NAME`, `NAMESPACE`, `RAFT_PORT`, and `RAFT_REPLICAS`
+   * set to `initial`, as the pod template's env says), each finding its
+   * peers by ordinal at the harness's ports, instead of
+   * `RAFT_NODE_ID`/`RAFT_PEERS`. The leader then follows the StatefulSet's
+   * `spec.replicas` once the test creates it.
+   */
+  statefulSet?: { name: string; namespace: string };
+  /**
    * In-process mode: builds replica `i`'s operator from the options the
    * harness passes (`env`, `kubeConfig`, `hostname`, `signals: false`,
-   * `logger`); add your controllers and return it unstarted.
+   * `logger`, and `peerAddress` with `statefulSet`); add your controllers
+   * and return it unstarted.
    */
   operator?: (options: OperatorOptions) => Operator;
   /**
@@ -181,6 +197,8 @@ interface Slot {
   httpPort: number;
   role: string;
   term: number;
+  /** The leader it last reported following (or being), `null` when none. */
+  leader: number | null;
   logs: ReplicaLogLine[];
   running: RunningOperator | null;
   child: ChildProcess | null;
@@ -269,12 +287,23 @@ export async function startReplicas(
       `Expected replicas to be a positive integer, found ${count}`,
     );
   }
+  const initial = options.initial ?? count;
+  if (!Number.isInteger(initial) || initial < 0 || initial > count) {
+    throw new RangeError(
+      `Expected initial to be an integer from 0 to ${count}, found ${initial}`,
+    );
+  }
+  if (options.statefulSet && !options.operator) {
+    throw new TypeError(
+      "Expected statefulSet only with operator (replicas in this process): a replica run as a process would look its peers up in DNS",
+    );
+  }
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const replicas = await Replicas.create(options, count);
     try {
       await Promise.all(
-        Array.from({ length: count }, (_, id) => replicas.start(id)),
+        Array.from({ length: initial }, (_, id) => replicas.start(id)),
       );
       return replicas;
     } catch (error) {
@@ -347,6 +376,7 @@ export class Replicas {
         httpPort: 0,
         role: "down",
         term: 0,
+        leader: null,
         logs: [],
         running: null,
         child: null,
@@ -373,11 +403,21 @@ export class Replicas {
 
   /** The environment replica `id` runs with. */
   env(id: number): Record<string, string> {
-    const peers = this.#slots.map((s) => `${s.id}=127.0.0.1:${s.raftPort}`)
-      .join(",");
+    const statefulSet = this.#options.statefulSet;
+    const identity: Record<string, string> = statefulSet
+      ? {
+        POD_NAME: `${statefulSet.name}-${id}`,
+        NAMESPACE: statefulSet.namespace,
+        RAFT_PORT: String(this.#slot(id).raftPort),
+        RAFT_REPLICAS: String(this.#options.initial ?? this.#slots.length),
+      }
+      : {
+        RAFT_NODE_ID: String(id),
+        RAFT_PEERS: this.#slots.map((s) => `${s.id}=127.0.0.1:${s.raftPort}`)
+          .join(","),
+      };
     return {
-      RAFT_NODE_ID: String(id),
-      RAFT_PEERS: peers,
+      ...identity,
       RAFT_SECRET: this.secret,
       RAFT_CLUSTER_ID: this.#options.clusterId ?? "harness",
       OPERATOR_HTTP_PORT: "0",
@@ -403,6 +443,7 @@ export class Replicas {
     this.#stopped = false;
     slot.role = "follower";
     slot.term = 0;
+    slot.leader = null;
     if (this.#options.operator) await this.#startInProcess(slot);
     else await this.#startProcess(slot);
   }
@@ -418,6 +459,12 @@ export class Replicas {
     };
     const env: Record<string, string | undefined> = { ...this.env(slot.id) };
     delete env.KUBECONFIG;
+    const peerAddress = this.#options.statefulSet
+      ? (id: number) => {
+        const peer = this.#slots[id];
+        return peer === undefined ? undefined : `127.0.0.1:${peer.raftPort}`;
+      }
+      : undefined;
     try {
       const running = await this.#options.operator!({
         env,
@@ -425,6 +472,7 @@ export class Replicas {
         hostname: "127.0.0.1",
         signals: false,
         logger,
+        peerAddress,
       }).start();
       slot.running = running;
       slot.httpPort = running.httpPort;
@@ -439,7 +487,9 @@ export class Replicas {
       slot.role = "down";
       if (/address already in use|EADDRINUSE|AddrInUse/i.test(String(error))) {
         throw new PortTakenError(
-          `Expected replica ${slot.id} to listen on ${slot.raftPort}, found the port taken`,
+          `Expected replica ${slot.id} to listen (Raft on ${slot.raftPort}), found a port taken: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
         );
       }
       throw error;
@@ -536,6 +586,8 @@ export class Replicas {
     } else if (line.message === "role changed") {
       slot.role = String(line.fields.role);
       slot.term = Number(line.fields.term);
+      const leader = line.fields.leader;
+      slot.leader = typeof leader === "number" ? leader : null;
     }
     this.#options.onLog?.(slot.id, line);
     this.#notify();
@@ -619,6 +671,33 @@ export class Replicas {
     return this.#until(what, check, timeoutMs);
   }
 
+  /**
+   * Resolves once replica `id` says it is ready (`/readyz` answers 200): it
+   * applied what the leader had committed and, restarted on memory storage,
+   * was made a voter again (`RaftNode.readiness()`). A restarted replica is
+   * a new member until then, and counts toward no quorum: a test that stops
+   * another replica next waits for this, as a rolling update would.
+   */
+  waitForReady(
+    id: number,
+    options: { timeoutMs?: number } = {},
+  ): Promise<void> {
+    const slot = this.#slot(id);
+    return this.#until(`replica ${id} ready`, async () => {
+      if (slot.running !== null) return slot.running.readiness().ready;
+      if (slot.child === null || slot.paused || slot.httpPort === 0) {
+        return false;
+      }
+      try {
+        const res = await fetch(`http://127.0.0.1:${slot.httpPort}/readyz`);
+        await res.body?.cancel();
+        return res.status === 200;
+      } catch {
+        return false;
+      }
+    }, options.timeoutMs).then(() => {});
+  }
+
   /** Where replica `id` stands, as its log last told. */
   state(id: number): ReplicaState {
     const slot = this.#slot(id);
@@ -643,9 +722,14 @@ export class Replicas {
   }
 
   /**
-   * Resolves with the leader once a running replica says it leads and no
-   * running replica has seen a higher term; `not` skips a replica (the one
-   * just killed), `after` asks for a term above it.
+   * Resolves with the leader once a running replica says it leads, no
+   * running replica has seen a higher term, and a majority of the replicas
+   * (the leader counted) follow it in that term; `not` skips a replica (the
+   * one just killed), `after` asks for a term above it. A leader no
+   * follower heard yet may be the only one holding the cluster's membership
+   * (a new cluster's first leader writes it), and then no other replica can
+   * take over while it is paused or cut off: a test that stops the leader
+   * it was given needs a leader others can replace.
    */
   waitForLeader(
     options: { not?: number; after?: number; timeoutMs?: number } = {},
@@ -663,7 +747,14 @@ export class Replicas {
           s.role === "leader" && s.term === top && s.id !== options.not &&
           s.term > (options.after ?? -1)
         );
-        return leader === undefined
+        if (leader === undefined) return undefined;
+        const following =
+          up.filter((s) =>
+            s.id !== leader.id && s.term === leader.term &&
+            s.leader === leader.id
+          ).length;
+        const majority = Math.floor(this.#slots.length / 2) + 1;
+        return 1 + following < majority
           ? undefined
           : { id: leader.id, term: leader.term };
       },

@@ -12,11 +12,6 @@ import {
   type ControlPlaneSelection,
   selectTestControlPlane,
 } from "../testing/mod.ts";
-import {
-  isApiError,
-  type KubeClient,
-  type ResourceType,
-} from "../controller/mod.ts";
 
 /** The plane this run's switchable suites use. */
 export const plane: ControlPlaneSelection = selectTestControlPlane();
@@ -56,28 +51,4 @@ export function skipUnlessEnvTest(suite: string): string | false {
       `selects ${plane.kind} (deno task test:envtest runs it)`;
   if (reason) console.warn(`Skipping ${suite}: ${reason}`);
   return reason;
-}
-
-/**
- * Resolves once `resource` is served: a real API server serves a custom
- * resource a moment after its definition was created (once `Established`),
- * the in-process one at once.
- */
-export async function served(
-  client: KubeClient,
-  resource: ResourceType,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (true) {
-    try {
-      await client.list(resource, { limit: 1 });
-      return;
-    } catch (error) {
-      if (!isApiError(error, 404) || performance.now() > deadline) {
-        throw error;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -252,6 +252,64 @@ describe("Controller runtime against the test API server", () => {
     }
   });
 
+  it("queues nothing while following (objects that come and go leave no key behind) and drops its queue when leadership ends", async () => {
+    const ns = "follower-queue";
+    await createWidgets(h.client, { count: 6, namespace: ns });
+    const election = new LeaderElection(0);
+    const stop = new AbortController();
+    const controller = Controller.for<Widget>(widgets, {
+      client: h.client,
+      guard: election.guard(),
+      namespace: ns,
+    });
+    const queued = () => controller.queue.length + controller.queue.scheduled;
+    const reconciled: string[] = [];
+    const done = controller.run({
+      reconcile(widget, ctx) {
+        reconciled.push(ctx.key);
+        // One object keeps failing, so its key waits out a backoff.
+        if (widget.metadata.name === "w-0") throw new Error("keeps failing");
+        return Promise.resolve(ReconcileResult.done());
+      },
+    }, { signal: stop.signal });
+    try {
+      await controller.reflector.synced;
+      for (let i = 0; i < 20; i++) {
+        const name = `churn-${i}`;
+        await h.client.create<Widget>(widgets, {
+          metadata: { name, namespace: ns },
+          spec: { size: 1 },
+        });
+        await h.client.delete(widgets, name, { namespace: ns });
+      }
+      await h.client.delete(widgets, "w-5", { namespace: ns });
+      await until(() => controller.reflector.store.size === 5, {
+        message: "the follower's cache saw the churn",
+      });
+      assert.equal(queued(), 0, "a follower holds no keys");
+      election.setRole("leader", 1);
+      await until(() => new Set(reconciled).size === 5, {
+        message: "the leader reconciled every cached object",
+      });
+      assert.ok(
+        reconciled.every((key) =>
+          !key.includes("churn") && key !== `${ns}/w-5`
+        ),
+        "only objects that exist are reconciled",
+      );
+      await until(() => controller.queue.scheduled === 1, {
+        message: "the failing key waits out its backoff",
+      });
+      election.setRole("follower", 2);
+      await until(() => queued() === 0, {
+        message: "the queue is dropped when leadership ends",
+      });
+    } finally {
+      stop.abort();
+      await done;
+    }
+  });
+
   it("keeps the cache consistent across a 410 relist: deletions and creations missed while disconnected are emitted, and reports restarts and lists", async () => {
     const ns = "relist";
     await ensureNamespace(h.client, ns);

@@ -131,4 +131,87 @@ describe("fencing at send time against the test API server", () => {
     assert.equal(refreshes, 2);
     assert.equal(patches.hits, 1, "the second PATCH never left");
   });
+
+  it("sends no write once the lease runs out between the last check and undici writing it to a fresh connection", async () => {
+    const ns = "lease-handshake";
+    await ensureNamespace(h.client, ns);
+    await h.client.create<Widget>(widgets, {
+      metadata: { name: "w", namespace: ns },
+      spec: { size: 1 },
+    });
+    // A client with no connection yet: undici writes the request only
+    // after the TLS handshake, several event-loop turns after fetch().
+    const client = KubeClient.fromKubeConfig(h.server.kubeConfig());
+    let checks = 0;
+    let leading = true;
+    const fenced = client.fenced(new AbortController().signal, {
+      check: () => {
+        checks++;
+        // The client checks when the request starts, before the
+        // transport, and (after reading the kubeconfig's credentials for
+        // its first request) right before undici takes it: the lease ends
+        // just after that third check, before the handshake completes.
+        if (checks === 3) queueMicrotask(() => leading = false);
+        if (!leading) throw new Error("lease expired");
+      },
+    });
+    const patches = h.server.faults.delay({
+      verb: "patch",
+      resource: "widgets",
+      namespace: ns,
+      ms: 0,
+    });
+    await assert.rejects(
+      fenced.patch(widgets, "w", { metadata: { labels: { n: "1" } } }, {
+        namespace: ns,
+      }),
+      FencedError,
+    );
+    assert.ok(checks >= 4, `checked ${checks} times`);
+    assert.equal(patches.hits, 0, "the PATCH never left");
+    // The connection is fine for the next request once leading again.
+    leading = true;
+    checks = 10;
+    await fenced.patch(widgets, "w", { metadata: { labels: { n: "2" } } }, {
+      namespace: ns,
+    });
+    assert.equal(patches.hits, 1);
+  });
+
+  it("fails a write cleanly when the check at write time ends leadership itself (aborting the fence), on a warm connection", async () => {
+    const ns = "lease-warm";
+    await ensureNamespace(h.client, ns);
+    await h.client.create<Widget>(widgets, {
+      metadata: { name: "w", namespace: ns },
+      spec: { size: 1 },
+    });
+    const client = KubeClient.fromKubeConfig(h.server.kubeConfig());
+    const leadership = new AbortController();
+    let armed = false;
+    const fenced = client.fenced(leadership.signal, {
+      check: () => {
+        // As guard.check() does when it finds the lease run out: end
+        // leadership (abort the fence, so the request's own signal) on the
+        // spot, then throw.
+        if (armed && new Error().stack?.includes("onRequestStart")) {
+          leadership.abort(new Error("lease expired"));
+          throw new Error("lease expired");
+        }
+      },
+    });
+    await fenced.get(widgets, "w", { namespace: ns }); // warms a connection
+    const deletes = h.server.faults.delay({
+      verb: "delete",
+      resource: "widgets",
+      namespace: ns,
+      ms: 0,
+    });
+    armed = true;
+    await assert.rejects(
+      fenced.delete(widgets, "w", { namespace: ns }),
+      FencedError,
+    );
+    assert.equal(deletes.hits, 0, "the DELETE never left");
+    await h.client.get(widgets, "w", { namespace: ns });
+  });
 });

@@ -114,6 +114,31 @@ describe("WorkQueue", () => {
     assert.equal(queue.length, 0, "later schedules were merged");
   });
 
+  it("clear drops queued and scheduled keys, and a re-add of a processing key, but leaves that key processing", async () => {
+    const clock = new ManualClock();
+    const cleared: Array<{ dropped: number; depth: 0 }> = [];
+    const queue = new WorkQueue<string>({
+      clock,
+      observer: { cleared: (event) => cleared.push(event) },
+    });
+    queue.add("busy");
+    assert.equal(await queue.get(), "busy");
+    queue.add("busy");
+    queue.add("queued");
+    queue.addAfter("later", 1_000);
+    assert.equal(queue.clear(), 2, "queued and later (busy is processing)");
+    assert.deepEqual(cleared, [{ dropped: 2, depth: 0 }]);
+    assert.equal(queue.length, 0);
+    assert.equal(queue.scheduled, 0);
+    assert.equal(queue.processing, 1);
+    queue.done("busy");
+    assert.equal(queue.length, 0, "the re-add made while processing is gone");
+    clock.advance(2_000);
+    assert.equal(queue.length, 0, "the cancelled schedule never fires");
+    queue.add("queued");
+    assert.equal(await queue.get(), "queued", "the queue works after clear");
+  });
+
   it("resolves waiting getters with undefined on shutDown", async () => {
     const queue = new WorkQueue<string>({ clock: new ManualClock() });
     const pending = queue.get();

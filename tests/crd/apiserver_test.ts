@@ -8,7 +8,7 @@ import {
 import { ApiError, type WatchEvent } from "../../crd/mod.ts";
 import { FencedError, KubeClient } from "../../controller/mod.ts";
 import { Website } from "../../examples/resources.ts";
-import { plane, served, skipUnlessRunnable } from "../_control_plane.ts";
+import { plane, skipUnlessRunnable } from "../_control_plane.ts";
 
 let server: TestControlPlane;
 
@@ -57,7 +57,6 @@ describe(`the typed client against the ${plane.kind} control plane`, {
       await core.createNamespace({ body: { metadata: { name } } });
     }
     await Website.install(server.kubeConfig(), { fieldManager: "crd-test" });
-    await served(KubeClient.fromKubeConfig(server.kubeConfig()), Website);
   });
 
   after(async () => {

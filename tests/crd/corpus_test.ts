@@ -3,25 +3,22 @@
  * against the verdicts a real kube-apiserver 1.32 gave on the same
  * definitions and objects (`corpus/recorded.json`), with zero differences
  * besides those listed with a reason in `corpus/known.ts` (and
- * `crd/README.md`). With `CRD_CORPUS_KUBECONFIG` naming a real API server
- * (a throwaway one: the corpus installs and removes about 90 CRDs), the
- * recording itself is re-checked live, so it cannot go stale.
- * `deno task crd:corpus` prints the same comparison.
+ * `crd/README.md`). On the envtest plane (`deno task test:envtest`), the
+ * recording itself is re-checked against a fresh real API server, so it
+ * cannot go stale. `deno task crd:corpus` prints the same comparison.
  *
  * @module
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../../controller/mod.ts";
-import { TestApiServer } from "../../testing/mod.ts";
-import { getEnv } from "../../platform/mod.ts";
+import { EnvTest, TestApiServer } from "../../testing/mod.ts";
+import { skipUnlessEnvTest } from "../_control_plane.ts";
 import {
   compare,
   corpusSize,
   type Difference,
   readRecording,
-  removeCorpus,
   runLibrary,
   runServer,
 } from "./_corpus.ts";
@@ -99,25 +96,26 @@ describe("the differential corpus against a real kube-apiserver 1.32", () => {
   });
 });
 
-const live = getEnv("CRD_CORPUS_KUBECONFIG");
-
-describe("the recording against a live real API server", () => {
-  it("is what the server answers today", {
-    skip: live === undefined
-      ? "CRD_CORPUS_KUBECONFIG is not set: no real API server to re-check the recording against"
-      : false,
-  }, async () => {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(live!);
-    const client = KubeClient.fromKubeConfig(kubeConfig);
-    try {
-      const differences = unlisted(
-        "live",
-        compare(await runServer(client), recording.definitions),
-      );
-      assert.equal(differences.length, 0, describeAll(differences));
-    } finally {
-      await removeCorpus(client);
-    }
+describe("the recording against a live real API server", {
+  skip: skipUnlessEnvTest("the live re-check of the CRD corpus recording"),
+}, () => {
+  it("is what a fresh real API server answers today", async () => {
+    // No controller manager: the corpus needs admission only.
+    await using plane = await EnvTest.start({ kubeControllerManager: false });
+    const client = KubeClient.fromKubeConfig(plane.kubeConfig());
+    const version = await client.request<{ gitVersion: string }>(
+      "GET",
+      "/version",
+    );
+    assert.equal(
+      version.gitVersion.split(".").slice(0, 2).join("."),
+      recording.server.split(".").slice(0, 2).join("."),
+      "Expected the binaries of the recording's minor version",
+    );
+    const differences = unlisted(
+      "live",
+      compare(await runServer(client), recording.definitions),
+    );
+    assert.equal(differences.length, 0, describeAll(differences));
   });
 });

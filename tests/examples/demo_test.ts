@@ -10,7 +10,7 @@ import { plane, skipUnlessRunnable } from "../_control_plane.ts";
 describe(`deno task demo [${plane.kind}]`, {
   skip: skipUnlessRunnable("the demo"),
 }, () => {
-  it("runs three replicas, fails over after a SIGKILL of the leader, and ends cleanly", async () => {
+  it("runs three replicas, fails over after a SIGKILL of the leader, hands over on SIGTERM with a quorum left, and ends cleanly", async () => {
     // On the fake plane the demo starts its own in-process server; on
     // envtest it runs against the real API server's kubeconfig.
     await using controlPlane = plane.kind === "envtest"
@@ -45,7 +45,38 @@ describe(`deno task demo [${plane.kind}]`, {
     }
     assert.match(text, /Failover: new leader after \d+ ms/);
     assert.match(text, /Scaled blog to 4 replicas/);
-    assert.match(text, /handed leadership to replica \d/);
-    assert.equal(lines.filter((l) => /\] stopped$/.test(l)).length, 2);
+    // The killed replica came back before the handover, so the replica
+    // handed to leads two of three: a quorum, and it reconciles a change.
+    assert.match(
+      text,
+      new RegExp(
+        `\\[replica ${result.firstLeader}\\] ready \\(a voter again\\)`,
+      ),
+    );
+    const { handover } = result;
+    assert.notEqual(handover.to, handover.from);
+    assert.equal(
+      handover.handedTo,
+      handover.to,
+      "Expected the leader stopped with SIGTERM to hand over to the next leader",
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `\\[replica ${handover.from}\\] handed leadership to replica ${handover.to}`,
+      ),
+    );
+    assert.match(
+      text,
+      new RegExp(
+        `docs: changed after the handover, reconciled by replica ${handover.to} `,
+      ),
+    );
+    assert.ok(
+      text.indexOf("ready (a voter again)") < text.indexOf("with SIGTERM"),
+      "Expected the restart before the handover",
+    );
+    // The leader stopped with SIGTERM, then the other two.
+    assert.equal(lines.filter((l) => /\] stopped$/.test(l)).length, 3);
   });
 });

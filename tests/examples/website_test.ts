@@ -1,6 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  type Replicas,
+  startReplicas,
   startTestControlPlane,
   type TestControlPlane,
 } from "../../testing/mod.ts";
@@ -9,8 +11,6 @@ import {
   KubeClient,
   type KubeObject,
   Operator,
-  type RunningOperator,
-  silentLogger,
 } from "../../mod.ts";
 import { Website } from "../../examples/resources.ts";
 import {
@@ -20,8 +20,7 @@ import {
   websiteReconciler,
   websites,
 } from "../../examples/website.ts";
-import { clusterEnv, eventually, freePorts } from "../operator/_helpers.ts";
-import { plane, served, skipUnlessRunnable } from "../_control_plane.ts";
+import { plane, skipUnlessRunnable } from "../_control_plane.ts";
 
 interface Deployment extends KubeObject {
   spec: {
@@ -43,26 +42,26 @@ describe(`the Website example operator [${plane.kind}]`, {
 }, () => {
   let server: TestControlPlane;
   let client: KubeClient;
-  let operator: RunningOperator | undefined;
+  let replicas: Replicas | undefined;
+  /** Waits for `check` under the harness's deadline, with its logs on failure. */
+  const eventually: Replicas["waitFor"] = (what, check) =>
+    replicas!.waitFor(what, check);
 
   before(async () => {
     server = await startTestControlPlane({ kind: plane.kind });
     client = KubeClient.fromKubeConfig(server.kubeConfig());
     await Website.install(server.kubeConfig(), { fieldManager: "test" });
-    await served(client, websites);
-    const [env] = clusterEnv(await freePorts(1));
-    operator = await Operator.fromEnv({
-      env,
-      kubeConfig: server.kubeConfig(),
-      hostname: "127.0.0.1",
-      signals: false,
-      logger: silentLogger,
-    }).controller(Website, websiteReconciler).start();
+    // One replica in this process: it leads alone.
+    replicas = await startReplicas({
+      controlPlane: server,
+      replicas: 1,
+      operator: (options) =>
+        Operator.fromEnv(options).controller(Website, websiteReconciler),
+    });
   });
 
   after(async () => {
-    await operator?.stop();
-    await operator?.finished;
+    await replicas?.stop();
     await server?.stop();
   });
 

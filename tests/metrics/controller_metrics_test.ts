@@ -89,6 +89,15 @@ describe("controllerMetrics", () => {
       }),
       8,
     );
+    queue.added!("c", { depth: 2 });
+    queue.cleared!({ dropped: 2, depth: 0 });
+    p = parseExposition(await registry.render());
+    assert.equal(
+      value(p, "workqueue_depth", { name: "widgets" }),
+      0,
+      "a cleared queue (leadership ended) has depth 0",
+    );
+    queue.added!("b", { depth: 1 });
     queue.done!("a", { workMs: 20 });
     queue.retried!("a", { delayMs: 5, requeues: 1 });
     queue.taken!("b", { waitMs: 3000, depth: 0 });

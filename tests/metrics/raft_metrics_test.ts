@@ -14,11 +14,14 @@ class FakeNode implements ObservedRaftNode {
   readonly id: NodeId = 1;
   state: NodeStatus = {
     id: 1,
+    incarnation: 7,
+    pristine: false,
     role: "follower",
     term: 1,
     vote: null,
     leader: 2,
     commit: 5,
+    leaderCommit: 5,
     applied: 4,
     lastIndex: 6,
     snapshotIndex: 0,
@@ -27,7 +30,6 @@ class FakeNode implements ObservedRaftNode {
     leaseTicks: null,
     transferee: null,
     leaseRemainingMs: null,
-    voteQuarantine: false,
   };
   readonly listeners = new Set<(change: RoleChange) => void>();
 
@@ -86,12 +88,37 @@ describe("RaftMetrics", () => {
     assert.equal(value(p, "raft_commit_index"), 5);
     assert.equal(value(p, "raft_applied_index"), 4);
     assert.equal(value(p, "raft_last_index"), 6);
-    node.state = { ...node.state, role: "leader", term: 4, leader: 1 };
+    node.state = {
+      ...node.state,
+      role: "leader",
+      term: 4,
+      leader: 1,
+      leaseRemainingMs: 150,
+    };
     p = parseExposition(await registry.render());
     assert.equal(value(p, "raft_role", { role: "leader" }), 1);
     assert.equal(value(p, "raft_role", { role: "follower" }), 0);
     assert.equal(value(p, "raft_is_leader"), 1);
     assert.equal(value(p, "raft_term"), 4);
+  });
+
+  it("exports raft_is_leader as the guard sees it: 0 for a leader whose lease has lapsed, beside its role", async () => {
+    // A leader cut off from its quorum keeps its role until it hears of a
+    // newer term, but its lease (and its guard) ended: the dashboard must not
+    // show two leaders.
+    const registry = new MetricsRegistry();
+    const node = new FakeNode();
+    new RaftMetrics(node, { registry });
+    node.state = {
+      ...node.state,
+      role: "leader",
+      term: 4,
+      leader: 1,
+      leaseRemainingMs: 0,
+    };
+    const p = parseExposition(await registry.render());
+    assert.equal(value(p, "raft_role", { role: "leader" }), 1);
+    assert.equal(value(p, "raft_is_leader"), 0);
   });
 
   it("counts elections started and leaders seen from role changes", async () => {
@@ -121,6 +148,7 @@ describe("RaftMetrics", () => {
       state: "replicate" as const,
       inflight: 0,
       learner: false,
+      incarnation: 7,
       caughtUp: true,
       ticksSinceAck,
     });
@@ -280,10 +308,9 @@ describe("RaftMetrics on real nodes", () => {
     };
     const scrape = async (id: NodeId) =>
       parseExposition(await registries.get(id)!.render());
+    // Leaders under a valid lease: what raft_is_leader exports.
     const leaderOf = () =>
-      ids.filter((id) =>
-        !cut.has(id) && nodes.get(id)!.status().role === "leader"
-      );
+      ids.filter((id) => !cut.has(id) && nodes.get(id)!.isLeader());
     const runUntil = async (done: () => boolean) => {
       for (let ms = 0; ms < 20_000; ms += 5) {
         if (done()) return;

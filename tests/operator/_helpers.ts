@@ -9,11 +9,6 @@ import { freeLoopbackPorts } from "../../testing/mod.ts";
 /** A secret long enough for the operator (tests only). */
 export const TEST_SECRET = "test-secret-0123456789abcdef";
 
-/** A free TCP port on 127.0.0.1 (bound, then released). */
-export async function freePort(): Promise<number> {
-  return (await freeLoopbackPorts(1))[0];
-}
-
 /** `n` distinct free ports (the replica harness's). */
 export const freePorts: (n: number) => Promise<number[]> = freeLoopbackPorts;
 

@@ -28,6 +28,7 @@ function progress(
     state: "replicate",
     inflight: 0,
     learner: false,
+    incarnation: 1,
     caughtUp: true,
     ticksSinceAck: 1,
     ...extra,

@@ -1,23 +1,41 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  ReplicaHarnessError,
+  type ReplicaOptions,
+  startReplicas,
   startTestControlPlane,
   type TestControlPlane,
 } from "../../testing/mod.ts";
 import {
   KubeClient,
   type KubeObject,
+  type LogFields,
   Operator,
   ReconcileResult,
   type ResourceType,
   silentLogger,
 } from "../../mod.ts";
 import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
+import { legacySnapshot, legacyWal } from "../raft/_fixture_0_1_0.ts";
 import { plane, skipUnlessRunnable } from "../_control_plane.ts";
+
+/** Replicas in this process on `server`, built by `operator`. */
+function replicasOn(
+  server: TestControlPlane,
+  options: Omit<ReplicaOptions, "controlPlane">,
+) {
+  return startReplicas({
+    controlPlane: server,
+    // Only bounds waiting, on a shared 2-core machine.
+    timeoutMs: 30_000,
+    ...options,
+  });
+}
 
 describe(`an operator on its own [${plane.kind}]`, {
   skip: skipUnlessRunnable("the single-operator tests"),
@@ -34,29 +52,23 @@ describe(`an operator on its own [${plane.kind}]`, {
   });
 
   it("is alive but not ready while it cannot reach a quorum", async () => {
-    const [env] = clusterEnv(await freePorts(3));
-    const running = await Operator.fromEnv({
-      env,
-      kubeConfig: server.kubeConfig(),
-      hostname: "127.0.0.1",
-      signals: false,
-      logger: silentLogger,
-    }).start();
-    try {
-      const url = `http://127.0.0.1:${running.httpPort}`;
-      assert.equal((await fetch(`${url}/healthz`)).status, 200);
-      const ready = await fetch(`${url}/readyz`);
-      assert.equal(ready.status, 503);
-      assert.match(await ready.text(), /^No leader known in term \d+/);
-      assert.equal(running.readiness().ready, false);
-      assert.equal(
-        (await fetch(`${url}/healthz`, { method: "POST" })).status,
-        405,
-      );
-    } finally {
-      await running.stop();
-      await running.finished;
-    }
+    // One of three members: no quorum.
+    await using replicas = await replicasOn(server, {
+      replicas: 3,
+      initial: 1,
+      operator: (options) => Operator.fromEnv(options),
+    });
+    const running = replicas.running(0)!;
+    const url = `http://127.0.0.1:${running.httpPort}`;
+    assert.equal((await fetch(`${url}/healthz`)).status, 200);
+    const ready = await fetch(`${url}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.match(await ready.text(), /^No leader known in term \d+/);
+    assert.equal(running.readiness().ready, false);
+    assert.equal(
+      (await fetch(`${url}/healthz`, { method: "POST" })).status,
+      405,
+    );
   });
 
   it("talks to the cluster a KUBECONFIG of several files describes, merged as kubectl merges them", async () => {
@@ -73,9 +85,6 @@ describe(`an operator on its own [${plane.kind}]`, {
       contexts,
       JSON.stringify({ ...full, clusters: [], users: [] }),
     );
-    const [env] = clusterEnv(await freePorts(1), {
-      KUBECONFIG: `${credentials}:${contexts}`,
-    });
     const namespaces: ResourceType = {
       group: "",
       version: "v1",
@@ -84,59 +93,94 @@ describe(`an operator on its own [${plane.kind}]`, {
       namespaced: false,
     };
     const seen: string[] = [];
-    const running = await Operator.fromEnv({
-      env,
-      hostname: "127.0.0.1",
-      signals: false,
-      logger: silentLogger,
-    }).controller<KubeObject>(namespaces, {
-      reconcile: (_object, ctx) => {
-        seen.push(ctx.key);
-        return Promise.resolve(ReconcileResult.done());
-      },
-    }).start();
-    try {
-      await eventually(
-        "the test server's default namespace reconciled",
-        () => seen.includes("default"),
-      );
-    } finally {
-      await running.stop();
-      await running.finished;
-    }
+    await using replicas = await replicasOn(server, {
+      replicas: 1,
+      // No kubeConfig object: the operator reads KUBECONFIG itself.
+      operator: (options) =>
+        Operator.fromEnv({
+          ...options,
+          kubeConfig: undefined,
+          env: { ...options.env, KUBECONFIG: `${credentials}:${contexts}` },
+        }).controller<KubeObject>(namespaces, {
+          reconcile: (_object, ctx) => {
+            seen.push(ctx.key);
+            return Promise.resolve(ReconcileResult.done());
+          },
+        }),
+    });
+    await replicas.waitFor(
+      "the test server's default namespace reconciled",
+      () => seen.includes("default"),
+    );
   });
 
   it("keeps its term and log in RAFT_DATA_DIR across a restart", async () => {
-    const [env] = clusterEnv(await freePorts(1), { RAFT_DATA_DIR: dir });
-    const start = () =>
-      Operator.fromEnv({
-        env,
-        kubeConfig: server.kubeConfig(),
-        hostname: "127.0.0.1",
-        signals: false,
-        logger: silentLogger,
-      }).start();
-    const first = await start();
-    await eventually("leadership", () => first.node.isLeader());
+    await using replicas = await replicasOn(server, {
+      replicas: 1,
+      env: { RAFT_DATA_DIR: dir },
+      operator: (options) => Operator.fromEnv(options),
+    });
+    const first = replicas.running(0)!;
+    await replicas.waitFor("leadership", () => first.node.isLeader());
     await first.kv.put("site", "blog");
     const term = first.status().term;
-    assert.equal(first.status().voteQuarantine, false);
-    await first.stop();
-    await first.finished;
+    const incarnation = first.status().incarnation;
+    await replicas.stop(0);
     assert.ok((await readdir(dir)).includes("wal.log"));
+    assert.ok((await readdir(dir)).includes("incarnation"));
 
-    const second = await start();
+    await replicas.start(0);
+    const second = replicas.running(0)!;
+    assert.notEqual(second, first);
+    assert.ok(second.status().term >= term);
+    assert.equal(
+      second.status().incarnation,
+      incarnation,
+      "the same storage, the same incarnation",
+    );
+    await replicas.waitFor("leadership again", () => second.node.isLeader());
+    await replicas.waitFor(
+      "the replicated value replayed",
+      async () => (await second.kv.get("site")) === "blog",
+    );
+    await replicas.waitFor("readiness", () => second.readiness().ready);
+  });
+
+  it("sets the Raft state of k8s-operator 0.1.0 aside and leads a new cluster", async () => {
+    const data = join(dir, "raft-0.1.0");
+    await mkdir(data);
+    await writeFile(join(data, "wal.log"), legacyWal);
+    await writeFile(join(data, "snapshot.bin"), legacySnapshot);
+    const [env] = clusterEnv(await freePorts(1), { RAFT_DATA_DIR: data });
+    const warnings: { message: string; fields?: LogFields }[] = [];
+    const running = await Operator.fromEnv({
+      env,
+      kubeConfig: server.kubeConfig(),
+      hostname: "127.0.0.1",
+      signals: false,
+      logger: {
+        ...silentLogger,
+        warn: (message, fields) => warnings.push({ message, fields }),
+      },
+    }).start();
     try {
-      assert.ok(second.status().term >= term);
-      await eventually("leadership again", () => second.node.isLeader());
-      await eventually(
-        "the replicated value replayed",
-        async () => (await second.kv.get("site")) === "blog",
+      await eventually("leadership", () => running.node.isLeader());
+      const aside = join(data, "k8s-operator-0.1.0");
+      assert.ok(
+        warnings.some((w) =>
+          /state of k8s-operator 0\.1\.0/.test(w.message) &&
+          w.fields?.aside === aside
+        ),
+        JSON.stringify(warnings),
       );
-      await eventually("readiness", () => second.readiness().ready);
+      assert.deepEqual((await readdir(aside)).sort(), [
+        "snapshot.bin",
+        "wal.log",
+      ]);
+      assert.equal(running.status().conf.voters.length, 1);
     } finally {
-      await second.stop();
-      await second.finished;
+      await running.stop();
+      await running.finished;
     }
   });
 
@@ -157,40 +201,33 @@ describe(`an operator on its own [${plane.kind}]`, {
       namespaced: true,
     };
     await client.create(namespaces, { metadata: { name: "web" } });
-    const [env] = clusterEnv(await freePorts(1), { WATCH_NAMESPACE: "web" });
     const seen: string[] = [];
-    const running = await Operator.fromEnv({
-      env,
-      kubeConfig: server.kubeConfig(),
-      hostname: "127.0.0.1",
-      signals: false,
-      logger: silentLogger,
-    }).controller<KubeObject>(configMaps, {
-      labelSelector: "watch-test=yes",
-      reconcile: (_object, ctx) => {
-        seen.push(ctx.key);
-        return Promise.resolve(ReconcileResult.done());
-      },
-    }).start();
-    try {
-      for (const namespace of ["default", "web"]) {
-        await client.create(configMaps, {
-          metadata: {
-            name: "settings",
-            namespace,
-            labels: { "watch-test": "yes" },
+    await using replicas = await replicasOn(server, {
+      replicas: 1,
+      env: { WATCH_NAMESPACE: "web" },
+      operator: (options) =>
+        Operator.fromEnv(options).controller<KubeObject>(configMaps, {
+          labelSelector: "watch-test=yes",
+          reconcile: (_object, ctx) => {
+            seen.push(ctx.key);
+            return Promise.resolve(ReconcileResult.done());
           },
-        });
-      }
-      await eventually(
-        "web/settings reconciled",
-        () => seen.includes("web/settings"),
-      );
-      assert.deepEqual(seen.filter((k) => k.startsWith("default/")), []);
-    } finally {
-      await running.stop();
-      await running.finished;
+        }),
+    });
+    for (const namespace of ["default", "web"]) {
+      await client.create(configMaps, {
+        metadata: {
+          name: "settings",
+          namespace,
+          labels: { "watch-test": "yes" },
+        },
+      });
     }
+    await replicas.waitFor(
+      "web/settings reconciled",
+      () => seen.includes("web/settings"),
+    );
+    assert.deepEqual(seen.filter((k) => k.startsWith("default/")), []);
   });
 
   it("fails to start on a taken HTTP port, and releases the Raft port", async () => {
@@ -199,26 +236,30 @@ describe(`an operator on its own [${plane.kind}]`, {
       blocker.listen(0, "127.0.0.1", resolve)
     );
     const taken = (blocker.address() as { port: number }).port;
-    const [env] = clusterEnv(await freePorts(1));
-    const options = {
-      kubeConfig: server.kubeConfig(),
-      hostname: "127.0.0.1",
-      signals: false,
-      logger: silentLogger,
-    };
-    try {
-      await assert.rejects(
+    let httpPort = String(taken);
+    await using replicas = await replicasOn(server, {
+      replicas: 1,
+      initial: 0,
+      operator: (options) =>
         Operator.fromEnv({
           ...options,
-          env: { ...env, OPERATOR_HTTP_PORT: String(taken) },
-        }).start(),
-        (error: Error) => /in use/i.test(`${error.name} ${error.message}`),
+          env: { ...options.env, OPERATOR_HTTP_PORT: httpPort },
+        }),
+    });
+    try {
+      await assert.rejects(
+        replicas.start(0),
+        (error: Error) =>
+          error instanceof ReplicaHarnessError &&
+          /in use/i.test(`${error.name} ${error.message}`),
       );
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
-    const again = await Operator.fromEnv({ ...options, env }).start();
-    await again.stop();
-    await again.finished;
+    assert.equal(replicas.running(0), null);
+    // Again on the same Raft port, which the failed start released.
+    httpPort = "0";
+    await replicas.start(0);
+    assert.equal(replicas.running(0)?.raftPort, replicas.state(0).raftPort);
   });
 });

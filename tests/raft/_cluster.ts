@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import process from "node:process";
+import assert from "node:assert/strict";
 import { scriptCommand } from "../_runtime.ts";
 import { wallClock } from "./_wall_clock.ts";
 
@@ -323,6 +324,12 @@ export class Cluster {
     this.procs.delete(id);
     // A killed guard says nothing after its death: close its interval there.
     this.events.push({ event: "guard", id, t: at, leader: false, end: at });
+  }
+
+  /** Throws node `id`'s data directory away (a lost volume); it must be down. */
+  async wipe(id: number): Promise<void> {
+    assert.ok(!this.procs.has(id), `node ${id} is running`);
+    await rm(join(this.#dir, `data-${id}`), { recursive: true, force: true });
   }
 
   /** Kills every process and removes the directory. */

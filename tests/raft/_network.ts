@@ -8,8 +8,59 @@
  */
 import { MemoryStorage } from "../../raft/memory_storage.ts";
 import { RaftCore, type RaftCoreOptions } from "../../raft/core.ts";
-import type { ConfState, Message, NodeId, Snapshot } from "../../raft/types.ts";
+import { encodeConfState } from "../../raft/conf_change.ts";
+import type {
+  ConfState,
+  Entry,
+  Message,
+  NodeId,
+  PersistedState,
+  Snapshot,
+} from "../../raft/types.ts";
 import { seeded } from "./_random.ts";
+
+/** The incarnation scenario tests give node `id`'s first storage. */
+export function testIncarnation(id: NodeId): number {
+  return 1000 + id;
+}
+
+/**
+ * `conf` with every voter's test incarnation: the membership of a cluster
+ * whose nodes all still have their first storage.
+ */
+export function withIncarnations(conf: ConfState): ConfState {
+  const incarnations: Record<NodeId, number> = {};
+  for (const id of conf.voters) incarnations[id] = testIncarnation(id);
+  return { voters: conf.voters, learners: conf.learners, incarnations };
+}
+
+/** The first entry of a cluster with membership `conf` (index 1, term 0). */
+export function bootstrapEntry(conf: ConfState): Entry {
+  return {
+    term: 0,
+    index: 1,
+    type: "bootstrap",
+    data: encodeConfState(withIncarnations(conf)),
+  };
+}
+
+/**
+ * What a member of an existing cluster with membership `conf` loads: its
+ * test incarnation and the committed bootstrap entry, then `entries`
+ * (from index 2) and `hardState`.
+ */
+export function memberState(
+  id: NodeId,
+  conf: ConfState,
+  more: { hardState?: PersistedState["hardState"]; entries?: Entry[] } = {},
+): PersistedState {
+  return {
+    incarnation: testIncarnation(id),
+    hardState: more.hardState ?? { term: 0, vote: null, commit: 1 },
+    snapshot: null,
+    entries: [bootstrapEntry(conf), ...more.entries ?? []],
+  };
+}
 
 /** Options for every core of a {@linkcode Network}. */
 export type CoreTuning = Omit<
@@ -26,8 +77,15 @@ export interface NetworkOptions {
   voters: NodeId[];
   /** Learners at bootstrap. */
   learners?: NodeId[];
-  /** Extra nodes started with the same bootstrap but not in it. */
+  /** Extra nodes started with the same bootstrap but not in it (pristine). */
   extra?: NodeId[];
+  /**
+   * Start every node pristine (empty storage), so the first election is a
+   * bootstrap election. Default `false`: the voters and learners start as
+   * members of an existing cluster (the bootstrap entry committed, each with
+   * its {@linkcode testIncarnation}).
+   */
+  pristine?: boolean;
   /** Seed of the cores' random sources (default 1). */
   seed?: number;
   /** Core options shared by all nodes. */
@@ -72,12 +130,16 @@ export class Network {
     this.#tuning = options.tuning ?? {};
     this.#factory = options.factory ?? ((o) => new RaftCore(o));
     this.#seed = options.seed ?? 1;
-    const ids = [
-      ...options.voters,
-      ...(options.learners ?? []),
-      ...(options.extra ?? []),
-    ];
-    for (const id of ids) this.start(id);
+    const members = [...options.voters, ...(options.learners ?? [])];
+    if (!options.pristine) {
+      for (const id of members) {
+        this.storages.set(
+          id,
+          new MemoryStorage(memberState(id, this.bootstrap)),
+        );
+      }
+    }
+    for (const id of [...members, ...(options.extra ?? [])]) this.start(id);
   }
 
   /** Starts (or restarts) node `id` from what its storage holds. */
@@ -101,6 +163,16 @@ export class Network {
     this.machines.set(id, { applied: 0, texts: [] });
     if (state.snapshot !== null) this.#restore(id, state.snapshot);
     return core;
+  }
+
+  /**
+   * Node `id` loses its storage (a wiped volume, or a restart on memory
+   * storage): it restarts pristine, with a new incarnation.
+   */
+  wipe(id: NodeId, tuning?: CoreTuning): RaftCore {
+    this.stop(id);
+    this.storages.set(id, new MemoryStorage());
+    return this.start(id, tuning);
   }
 
   /** Stops node `id` (a crash: what it did not persist is lost). */

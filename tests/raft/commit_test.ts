@@ -13,9 +13,10 @@ class CommitsOldTerms extends RaftCore {
 const scripted = { preVote: false, checkQuorum: false, maxEntriesPerAppend: 1 };
 
 /**
- * Figure 8 of the Raft paper, with our terms (the first election is term 1):
- * (a) S1 leads term 1 and replicates "a2" at index 2 to S2 only;
- * (b) S1 crashes, S5 wins term 2 with S3, S4 and appends index 2 locally;
+ * Figure 8 of the Raft paper, with our terms (the first election is term 1)
+ * and indexes (index 1 is the cluster's bootstrap entry, index 2 S1's no-op):
+ * (a) S1 leads term 1 and replicates "a2" at index 3 to S2 only;
+ * (b) S1 crashes, S5 wins term 2 with S3, S4 and appends index 3 locally;
  * (c) S5 crashes, S1 restarts and wins term 3, and replicates "a2" to S3:
  *     "a2" is now on a majority, but it is of an older term.
  */
@@ -36,13 +37,13 @@ function figure8(factory?: CoreFactory): Network {
   assert.equal(net.core(5).status().role, "leader");
   assert.equal(net.core(5).status().term, 2);
   net.stop(5);
-  // S1's first append to S3 is a probe that S3 refuses; after S3 has index 2,
-  // appends carrying index 3 (the term-3 no-op) are lost, as are all to S4.
+  // S1's first append to S3 is a probe that S3 refuses; after S3 has index 3,
+  // appends carrying index 4 (the term-3 no-op) are lost, as are all to S4.
   let probed = false;
   net.filter = (m) => {
     if (m.from !== 1 || m.type !== "append") return true;
     if (m.to === 4) return false;
-    if (m.to !== 3 || !m.entries.some((e) => e.index === 3)) return true;
+    if (m.to !== 3 || !m.entries.some((e) => e.index === 4)) return true;
     if (probed) return false;
     probed = true;
     return true;
@@ -59,9 +60,9 @@ describe("commitment (Figure 8)", () => {
   it("an entry of an older term on a majority is not committed by counting replicas", () => {
     const net = figure8();
     for (const id of [1, 2, 3]) {
-      assert.equal(net.storages.get(id)!.load().entries[1].term, 1, `S${id}`);
+      assert.equal(net.storages.get(id)!.load().entries[2].term, 1, `S${id}`);
     }
-    assert.equal(net.core(1).status().commit, 1);
+    assert.equal(net.core(1).status().commit, 2);
     assert.deepEqual(net.appliedTexts(1), []);
   });
 
@@ -76,7 +77,7 @@ describe("commitment (Figure 8)", () => {
     net.run(3);
     for (const id of [2, 3, 4, 5]) {
       const entries = net.storages.get(id)!.load().entries;
-      assert.equal(entries[1].term, 2, `S${id} holds S5's entry at index 2`);
+      assert.equal(entries[2].term, 2, `S${id} holds S5's entry at index 3`);
       assert.ok(!net.appliedTexts(id).includes("a2"));
     }
   });
@@ -86,7 +87,7 @@ describe("commitment (Figure 8)", () => {
     net.filter = () => true;
     net.deliver();
     net.run(2);
-    assert.ok(net.core(1).status().commit >= 3);
+    assert.ok(net.core(1).status().commit >= 4);
     assert.deepEqual(net.appliedTexts(1), ["a2"]);
     net.stop(1);
     net.start(5);
@@ -97,7 +98,7 @@ describe("commitment (Figure 8)", () => {
 
   it("a core that counts replicas of older-term entries breaks Leader Completeness (so the tests above can fail)", () => {
     const net = figure8((o) => new CommitsOldTerms(o));
-    assert.equal(net.core(1).status().commit, 2, "the broken core commits a2");
+    assert.equal(net.core(1).status().commit, 3, "the broken core commits a2");
     assert.deepEqual(net.appliedTexts(1), ["a2"]);
     net.stop(1);
     net.filter = () => true;
@@ -108,7 +109,7 @@ describe("commitment (Figure 8)", () => {
     }
     assert.equal(net.core(5).status().role, "leader");
     assert.equal(
-      net.storages.get(5)!.load().entries[1].term,
+      net.storages.get(5)!.load().entries[2].term,
       2,
       "the new leader lacks the committed a2",
     );
@@ -145,7 +146,7 @@ describe("commitment", () => {
     net.filter = (m) => !(m.from === 2 && m.type === "appendResp");
     net.propose(1, "x");
     net.deliver();
-    assert.equal(net.core(2).status().commit, 1, "2 stores x, 1 never learns");
+    assert.equal(net.core(2).status().commit, 2, "2 stores x, 1 never learns");
     net.filter = () => true;
     net.heal();
     net.stop(1);

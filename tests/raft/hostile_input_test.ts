@@ -1,13 +1,17 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
-import { RaftError } from "../../raft/errors.ts";
+import { LegacyStateError, RaftError } from "../../raft/errors.ts";
 import type { Message, PersistedState } from "../../raft/types.ts";
-import { Network } from "./_network.ts";
+import { memberState, Network, testIncarnation } from "./_network.ts";
 import { below, seeded } from "./_random.ts";
 
+/**
+ * A message from 1 to 2 (or as overridden), between the incarnations the
+ * scenario network gives them, so that it reaches the checks under test.
+ */
 function base(overrides: Partial<Message>): Message {
-  return {
+  const m: Message = {
     type: "append",
     from: 1,
     to: 2,
@@ -20,6 +24,11 @@ function base(overrides: Partial<Message>): Message {
     rejectHint: 0,
     snapshot: null,
     ...overrides,
+  };
+  return {
+    incarnation: testIncarnation(m.from),
+    toIncarnation: testIncarnation(m.to),
+    ...m,
   };
 }
 
@@ -280,6 +289,8 @@ function malform(m: Message, random: () => number): Message {
     "commit",
     "rejectHint",
     "from",
+    "incarnation",
+    "toIncarnation",
   ] as const;
   const field = fields[below(random, fields.length)];
   const values = [-1, NaN, 1.5, 2 ** 53, Infinity, "7"];
@@ -331,8 +342,8 @@ describe("persisted state", () => {
     const net = cluster();
     net.stop(2);
     const core = net.start(2);
-    assert.equal(core.status().commit, 2);
-    assert.equal(core.status().lastIndex, 2);
+    assert.equal(core.status().commit, 3);
+    assert.equal(core.status().lastIndex, 3);
     net.flush();
     assert.deepEqual(net.appliedTexts(2), ["x"]);
   });
@@ -352,6 +363,8 @@ describe("persisted state", () => {
       },
       { ...empty, hardState: { term: -1, vote: null, commit: 0 } },
       { ...empty, hardState: { term: 1, vote: 1.5, commit: 0 } },
+      { ...empty, incarnation: 0 },
+      { ...empty, incarnation: 1.5 },
     ];
     for (const state of bad) {
       assert.throws(
@@ -361,11 +374,40 @@ describe("persisted state", () => {
     }
   });
 
+  it("refuses a log of k8s-operator 0.1.0 (no membership, no incarnations), naming both formats", () => {
+    const legacyLog: PersistedState = {
+      ...empty,
+      hardState: { term: 1, vote: 1, commit: 1 },
+      entries: [{ ...entry(1, 1), type: "empty" }],
+    };
+    const legacySnapshot: PersistedState = {
+      ...empty,
+      hardState: { term: 1, vote: 1, commit: 5 },
+      snapshot: {
+        metadata: { index: 5, term: 1, conf: { voters: [1, 2], learners: [] } },
+        data: new Uint8Array(),
+      },
+    };
+    for (const state of [legacyLog, legacySnapshot]) {
+      assert.throws(
+        () => new RaftCore({ ...options, state }),
+        (e) =>
+          e instanceof LegacyStateError && /format 2/.test(e.message) &&
+          /format 1 \(k8s-operator 0\.1\.0\)/.test(e.message),
+      );
+    }
+    const current = memberState(1, options.bootstrap);
+    assert.equal(
+      new RaftCore({ ...options, state: current }).status().commit,
+      1,
+    );
+  });
+
   it("refuses proposals and snapshots whose data is not bytes", () => {
     const net = cluster();
     assert.throws(() => net.core(1).propose("x" as never), RaftError);
     assert.throws(() => net.core(1).compact(1, null as never), RaftError);
-    assert.equal(net.core(1).status().lastIndex, 2);
+    assert.equal(net.core(1).status().lastIndex, 3);
   });
 
   it("refuses out-of-range options", () => {
@@ -373,6 +415,12 @@ describe("persisted state", () => {
       () => new RaftCore({ ...options, state: empty, electionTicks: 0 }),
       RaftError,
     );
+    for (const incarnation of [0, -1, 1.5, 2 ** 53]) {
+      assert.throws(
+        () => new RaftCore({ ...options, state: empty, incarnation }),
+        RaftError,
+      );
+    }
     assert.throws(
       () =>
         new RaftCore({

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Message } from "../../raft/types.ts";
-import { Network } from "./_network.ts";
+import { Network, testIncarnation } from "./_network.ts";
 import { below, seeded } from "./_random.ts";
 
 const ELECTION = 10;
@@ -104,6 +104,8 @@ describe("leader lease", () => {
       reject: false,
       rejectHint: 0,
       snapshot: null,
+      incarnation: testIncarnation(3),
+      toIncarnation: testIncarnation(2),
     };
     net.core(2).step(preVote);
     assert.equal(net.take((m) => m.from === 2).length, 0, "ignored");

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { ConfChangeError, NotLeaderError } from "../../raft/errors.ts";
 import { decodeConfChange, encodeConfChange } from "../../raft/conf_change.ts";
 import type { ConfChange } from "../../raft/types.ts";
-import { Network } from "./_network.ts";
+import { Network, testIncarnation } from "./_network.ts";
 
 function change(net: Network, leader: number, c: ConfChange): number {
   const index = net.core(leader).proposeConfChange(c);
@@ -36,12 +36,14 @@ describe("membership changes", () => {
       to: 3,
       term: 5,
       logTerm: 0,
-      index: 0,
+      index: 1,
       commit: 0,
       entries: [],
       reject: false,
       rejectHint: 0,
       snapshot: null,
+      incarnation: testIncarnation(1),
+      toIncarnation: testIncarnation(3),
     });
     const [answer] = net.take((m) => m.from === 3);
     assert.equal(answer.reject, false);
@@ -58,7 +60,8 @@ describe("membership changes", () => {
     for (let i = 0; i < 10; i++) net.propose(1, `e${i}`);
     net.run(1);
     change(net, 1, { type: "addLearner", nodeId: 4 });
-    assert.deepEqual(net.core(1).status().conf, {
+    const { voters, learners } = net.core(1).status().conf;
+    assert.deepEqual({ voters, learners }, {
       voters: [1, 2, 3],
       learners: [4],
     });
@@ -79,6 +82,45 @@ describe("membership changes", () => {
     net.start(2);
     net.run(3);
     assert.ok(net.core(1).status().commit >= index);
+  });
+
+  it("a learner that never answered is not caught up, and its promotion is refused, however short the log", () => {
+    // An operator that only elects has a log of a handful of entries: the
+    // match of a pod that never started (0) is within catchUpEntries of it.
+    const net = new Network({ voters: [1, 2, 3], extra: [4] });
+    net.elect(1);
+    net.stop(4);
+    net.run(1);
+    change(net, 1, { type: "addLearner", nodeId: 4 });
+    net.run(20);
+    const p = net.core(1).status().progress[4];
+    assert.equal(p.match, 0);
+    assert.equal(p.caughtUp, false);
+    assert.throws(
+      () => net.core(1).proposeConfChange({ type: "promote", nodeId: 4 }),
+      (e) =>
+        e instanceof ConfChangeError &&
+        /answered this leader|caught up/.test(e.message),
+    );
+    assert.deepEqual(net.core(1).status().conf.voters, [1, 2, 3]);
+  });
+
+  it("a learner that stopped answering more than an election timeout ago is no longer caught up", () => {
+    const net = new Network({ voters: [1, 2, 3], extra: [4] });
+    net.elect(1);
+    net.run(1);
+    change(net, 1, { type: "addLearner", nodeId: 4 });
+    net.run(2);
+    assert.equal(net.core(1).status().progress[4].caughtUp, true);
+    net.stop(4);
+    net.run(9);
+    assert.equal(net.core(1).status().progress[4].caughtUp, true, "9 ticks");
+    net.run(1);
+    assert.equal(net.core(1).status().progress[4].caughtUp, false, "10");
+    assert.throws(
+      () => net.core(1).proposeConfChange({ type: "promote", nodeId: 4 }),
+      ConfChangeError,
+    );
   });
 
   it("a leader that removes itself steps down once the removal is committed; the rest elect a leader", () => {
@@ -143,7 +185,17 @@ describe("membership changes", () => {
     const net = new Network({ voters: [1, 2], extra: [3] });
     net.elect(1);
     net.run(1);
-    change(net, 1, { type: "addVoter", nodeId: 3 });
+    // A new voter must be named with its incarnation (the leader never heard
+    // from a node outside the membership).
+    assert.throws(
+      () => net.core(1).proposeConfChange({ type: "addVoter", nodeId: 3 }),
+      ConfChangeError,
+    );
+    change(net, 1, {
+      type: "addVoter",
+      nodeId: 3,
+      incarnation: net.core(3).status().incarnation,
+    });
     assert.deepEqual(net.core(3).status().conf.voters, [1, 2, 3]);
     net.stop(2);
     const index = net.propose(1, "x");

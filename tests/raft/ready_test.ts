@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
 import type { PersistedState } from "../../raft/types.ts";
-import { Network } from "./_network.ts";
+import { memberState, Network } from "./_network.ts";
 
 const empty: PersistedState = {
   hardState: { term: 0, vote: null, commit: 0 },
@@ -11,23 +11,41 @@ const empty: PersistedState = {
 };
 
 describe("the ready/advance hand-off", () => {
-  it("a fresh core has nothing to hand out", () => {
+  it("a core on a new storage hands out its new incarnation to save, once; a restarted one has nothing to hand out", () => {
+    const bootstrap = { voters: [1, 2, 3], learners: [] };
     const core = new RaftCore({
       id: 1,
       state: empty,
-      bootstrap: { voters: [1, 2, 3], learners: [] },
+      bootstrap,
       random: () => 0.5,
+      incarnation: 77,
     });
+    assert.equal(core.hasReady(), true);
+    const ready = core.ready();
+    assert.equal(ready.incarnation, 77);
+    assert.deepEqual(ready.messages, []);
+    core.advance();
     assert.equal(core.hasReady(), false);
+    const restarted = new RaftCore({
+      id: 1,
+      state: { ...empty, incarnation: 77 },
+      bootstrap,
+      random: () => 0.5,
+      incarnation: 99,
+    });
+    assert.equal(restarted.hasReady(), false);
+    assert.equal(restarted.status().incarnation, 77, "the stored one wins");
   });
 
   it("reports role changes as soft state and votes as hard state, once", () => {
+    const bootstrap = { voters: [1, 2, 3], learners: [] };
     const core = new RaftCore({
       id: 1,
-      state: empty,
-      bootstrap: { voters: [1, 2, 3], learners: [] },
+      state: memberState(1, bootstrap),
+      bootstrap,
       random: () => 0.5,
       preVote: false,
+      applied: 1,
     });
     core.campaign();
     const ready = core.ready();
@@ -36,7 +54,7 @@ describe("the ready/advance hand-off", () => {
       leader: null,
       term: 1,
     });
-    assert.deepEqual(ready.hardState, { term: 1, vote: 1, commit: 0 });
+    assert.deepEqual(ready.hardState, { term: 1, vote: 1, commit: 1 });
     assert.deepEqual(ready.messages.map((m) => [m.type, m.to]), [["vote", 2], [
       "vote",
       3,
@@ -53,10 +71,10 @@ describe("the ready/advance hand-off", () => {
     core.campaign();
     const first = core.ready();
     assert.deepEqual(first.entries.map((e) => [e.index, e.type]), [[
-      1,
+      2,
       "empty",
     ]]);
-    assert.deepEqual(first.committedEntries.map((e) => e.index), [1]);
+    assert.deepEqual(first.committedEntries.map((e) => e.index), [1, 2]);
     core.advance();
     const index = core.propose(new TextEncoder().encode("x"));
     const second = core.ready();
@@ -88,7 +106,7 @@ describe("the ready/advance hand-off", () => {
     };
     net.heal();
     net.run(3);
-    assert.deepEqual(firstIndexes, [2], "index 2 (lost) is overwritten");
+    assert.deepEqual(firstIndexes, [3], "index 3 (lost) is overwritten");
     assert.deepEqual(
       storage.load().entries.map((e) => e.term),
       net.storages.get(2)!.load().entries.map((e) => e.term),
@@ -106,8 +124,8 @@ describe("the ready/advance hand-off", () => {
       state: net.storages.get(1)!.load(),
       bootstrap: net.bootstrap,
       random: () => 0.5,
-      applied: 2,
+      applied: 3,
     });
-    assert.deepEqual(core.ready().committedEntries.map((e) => e.index), [3]);
+    assert.deepEqual(core.ready().committedEntries.map((e) => e.index), [4]);
   });
 });

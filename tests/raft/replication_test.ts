@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
 import { MemoryStorage } from "../../raft/memory_storage.ts";
 import type { Entry, Message } from "../../raft/types.ts";
-import { Network } from "./_network.ts";
+import { memberState, Network, testIncarnation } from "./_network.ts";
 
 function terms(net: Network, id: number): number[] {
   return net.storages.get(id)!.load().entries.map((e) => e.term);
@@ -42,24 +42,24 @@ describe("log replication", () => {
   });
 
   it("a follower commits only what an append proved it shares with the leader, not its stale tail", () => {
-    // Follower 2 holds x and an uncommitted entry of term 1 at index 3; the
-    // leader of term 2 holds x, then entries 3 and 4 of its own term, committed.
+    // Follower 2 holds x and an uncommitted entry of term 1 at index 4; the
+    // leader of term 2 holds x, then entries 4 and 5 of its own term, committed.
     const entry = (term: number, index: number, text: string): Entry => ({
       term,
       index,
       type: "normal",
       data: new TextEncoder().encode(text),
     });
+    const bootstrap = { voters: [1, 2, 3], learners: [] };
     const follower = new RaftCore({
       id: 2,
-      state: {
-        hardState: { term: 1, vote: 1, commit: 1 },
-        snapshot: null,
-        entries: [entry(1, 1, "a"), entry(1, 2, "x"), entry(1, 3, "stale")],
-      },
-      bootstrap: { voters: [1, 2, 3], learners: [] },
+      state: memberState(2, bootstrap, {
+        hardState: { term: 1, vote: 1, commit: 2 },
+        entries: [entry(1, 2, "a"), entry(1, 3, "x"), entry(1, 4, "stale")],
+      }),
+      bootstrap,
       random: () => 0.5,
-      applied: 1,
+      applied: 2,
     });
     const append = (index: number, entries: Entry[]): Message => ({
       type: "append",
@@ -69,23 +69,96 @@ describe("log replication", () => {
       index,
       logTerm: 1,
       entries,
-      commit: 4,
+      commit: 5,
       reject: false,
       rejectHint: 0,
       snapshot: null,
+      incarnation: testIncarnation(3),
+      toIncarnation: testIncarnation(2),
     });
     const applied = () =>
       follower.ready().committedEntries.map((e) =>
         new TextDecoder().decode(e.data)
       );
-    // An append that stops at index 2 (delayed, or capped by maxEntriesPerAppend).
-    follower.step(append(1, [entry(1, 2, "x")]));
-    assert.equal(follower.status().commit, 2);
+    // An append that stops at index 3 (delayed, or capped by maxEntriesPerAppend).
+    follower.step(append(2, [entry(1, 3, "x")]));
+    assert.equal(follower.status().commit, 3);
     assert.deepEqual(applied(), ["x"]);
     follower.advance();
-    follower.step(append(2, [entry(2, 3, "y"), entry(2, 4, "z")]));
-    assert.equal(follower.status().commit, 4);
+    follower.step(append(3, [entry(2, 4, "y"), entry(2, 5, "z")]));
+    assert.equal(follower.status().commit, 5);
     assert.deepEqual(applied(), ["y", "z"]);
+  });
+
+  it("a heartbeat tells a lagging follower the leader's whole commit index, which it commits only as far as an append proved", () => {
+    const entry = (term: number, index: number, text: string): Entry => ({
+      term,
+      index,
+      type: "normal",
+      data: new TextEncoder().encode(text),
+    });
+    const bootstrap = { voters: [1, 2, 3], learners: [] };
+    const follower = new RaftCore({
+      id: 2,
+      state: memberState(2, bootstrap, {
+        hardState: { term: 1, vote: 1, commit: 2 },
+        entries: [entry(1, 2, "a"), entry(1, 3, "x"), entry(1, 4, "stale")],
+      }),
+      bootstrap,
+      random: () => 0.5,
+      applied: 2,
+    });
+    const message = (partial: Partial<Message>): Message => ({
+      type: "heartbeat",
+      from: 3,
+      to: 2,
+      term: 2,
+      index: 0,
+      logTerm: 0,
+      entries: [],
+      commit: 5,
+      reject: false,
+      rejectHint: 0,
+      snapshot: null,
+      incarnation: testIncarnation(3),
+      toIncarnation: testIncarnation(2),
+      ...partial,
+    });
+    assert.equal(follower.status().leaderCommit, null, "no leader heard yet");
+    follower.step(message({}));
+    assert.equal(follower.status().leaderCommit, 5, "the leader's commit");
+    assert.equal(follower.status().commit, 2, "nothing proven in term 2 yet");
+    follower.step(
+      message({
+        type: "append",
+        index: 2,
+        logTerm: 1,
+        entries: [entry(1, 3, "x")],
+      }),
+    );
+    assert.equal(follower.status().commit, 3, "the append proved index 3");
+    follower.step(message({}));
+    assert.equal(follower.status().commit, 3, "never into the stale tail");
+    assert.equal(follower.status().leaderCommit, 5);
+  });
+
+  it("a leader's heartbeat to a follower behind it carries the leader's commit index, not the follower's match", () => {
+    const net = new Network({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.isolate(3);
+    for (const t of ["a", "b", "c"]) net.propose(1, t);
+    net.deliver();
+    const commit = net.core(1).status().commit;
+    net.heal();
+    net.tick(1, [1]);
+    const [heartbeat] = net.take((m) => m.type === "heartbeat" && m.to === 3);
+    assert.equal(heartbeat.commit, commit);
+    net.core(3).step(heartbeat);
+    const s = net.core(3).status();
+    assert.equal(s.leaderCommit, commit, "3 knows how far behind it is");
+    assert.ok(s.commit < commit);
+    net.deliver();
+    assert.equal(net.core(3).status().commit, commit, "then catches up");
   });
 
   it("fast backtracking repairs a long divergent log in a few round trips", () => {
@@ -126,7 +199,7 @@ describe("log replication", () => {
     net.deliver();
     const appends = net.sent.filter((m) =>
       m.type === "append" && m.to === 2 && m.entries.length > 0 &&
-      m.entries[0].index > 1
+      m.entries[0].index > 2
     );
     assert.equal(appends.length, 2);
     assert.equal(net.core(1).status().progress[2].inflight, 2);
@@ -165,19 +238,26 @@ describe("log replication", () => {
     assert.deepEqual(net.appliedTexts(3), ["x"]);
   });
 
-  it("a follower that lost acknowledged entries (memory storage, restarted empty) is sent them again", () => {
+  it("a follower that lost acknowledged entries (memory storage, restarted empty) is re-added, sent them again, and promoted back", () => {
     const net = new Network({ voters: [1, 2, 3] });
     net.elect(1);
     for (const t of ["a", "b"]) net.propose(1, t);
     net.run(2);
-    assert.equal(net.core(1).status().progress[3].match, 3);
+    assert.equal(net.core(1).status().progress[3].match, 4);
     net.stop(3);
     net.storages.set(3, new MemoryStorage());
-    net.start(3);
+    const fresh = net.start(3).status().incarnation;
+    assert.notEqual(fresh, testIncarnation(3));
     net.propose(1, "c");
-    net.run(3);
+    net.run(8);
     assert.deepEqual(net.appliedTexts(3), ["a", "b", "c"]);
-    assert.deepEqual(terms(net, 3), terms(net, 1));
+    assert.deepEqual(
+      terms(net, 3),
+      terms(net, 1).slice(0, terms(net, 3).length),
+    );
+    const conf = net.core(1).status().conf;
+    assert.deepEqual(conf.voters.toSorted(), [1, 2, 3]);
+    assert.equal(conf.incarnations?.[3], fresh, "as its new incarnation");
   });
 
   it("followers learn the commit index and apply what the leader applied", () => {
@@ -187,7 +267,7 @@ describe("log replication", () => {
     net.run(2);
     for (const id of [1, 2, 3, 4, 5]) {
       assert.deepEqual(net.appliedTexts(id), ["a", "b"]);
-      assert.equal(net.core(id).status().commit, 3);
+      assert.equal(net.core(id).status().commit, 4);
     }
   });
 });

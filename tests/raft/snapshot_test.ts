@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftError } from "../../raft/errors.ts";
-import { Network } from "./_network.ts";
+import { Network, testIncarnation, withIncarnations } from "./_network.ts";
 
 describe("snapshots and log compaction", () => {
   it("compaction drops the log up to the applied index, in the core and in storage", () => {
@@ -10,10 +10,10 @@ describe("snapshots and log compaction", () => {
     for (const t of ["a", "b", "c"]) net.propose(1, t);
     net.run(1);
     const index = net.compact(1);
-    assert.equal(index, 4);
-    assert.equal(net.core(1).status().snapshotIndex, 4);
+    assert.equal(index, 5);
+    assert.equal(net.core(1).status().snapshotIndex, 5);
     const stored = net.storages.get(1)!.load();
-    assert.equal(stored.snapshot?.metadata.index, 4);
+    assert.equal(stored.snapshot?.metadata.index, 5);
     assert.equal(stored.entries.length, 0);
     net.propose(1, "d");
     net.run(1);
@@ -36,11 +36,12 @@ describe("snapshots and log compaction", () => {
     );
     assert.equal(snapshots.length, 1);
     assert.deepEqual(net.appliedTexts(3), ["a", "b", "c", "d"]);
-    assert.equal(net.core(3).status().snapshotIndex, 4);
-    assert.deepEqual(net.storages.get(3)!.load().snapshot?.metadata.conf, {
-      voters: [1, 2, 3],
-      learners: [],
-    });
+    assert.equal(net.core(3).status().snapshotIndex, 5);
+    assert.deepEqual(
+      net.storages.get(3)!.load().snapshot?.metadata.conf,
+      withIncarnations({ voters: [1, 2, 3], learners: [] }),
+      "the membership, with every voter's incarnation",
+    );
   });
 
   it("a restarted node resumes from its snapshot and its entries after it", () => {
@@ -53,8 +54,8 @@ describe("snapshots and log compaction", () => {
     net.run(1);
     net.stop(2);
     const core = net.start(2);
-    assert.equal(core.status().snapshotIndex, 3);
-    assert.equal(core.status().commit, 4);
+    assert.equal(core.status().snapshotIndex, 4);
+    assert.equal(core.status().commit, 5);
     net.flush();
     assert.deepEqual(net.appliedTexts(2), ["a", "b", "c"]);
   });
@@ -98,12 +99,14 @@ describe("snapshots and log compaction", () => {
       reject: false,
       rejectHint: 0,
       snapshot: net.storages.get(1)!.load().snapshot,
+      incarnation: testIncarnation(1),
+      toIncarnation: testIncarnation(2),
     };
     net.core(2).step(stale);
     assert.equal(net.core(2).status().snapshotIndex, 0);
     const [answer] = net.take((m) => m.from === 2);
     assert.equal(answer.type, "appendResp");
-    assert.equal(answer.index, 2);
+    assert.equal(answer.index, 3);
   });
 
   it("a delayed snapshot older than the follower's own is ignored, not rewinding its log", () => {
@@ -115,7 +118,7 @@ describe("snapshots and log compaction", () => {
     const old = net.storages.get(1)!.load().snapshot!;
     net.propose(1, "b");
     net.run(1);
-    assert.equal(net.compact(2), 3);
+    assert.equal(net.compact(2), 4);
     net.core(2).step({
       type: "snapshot",
       from: 1,
@@ -128,14 +131,16 @@ describe("snapshots and log compaction", () => {
       reject: false,
       rejectHint: 0,
       snapshot: old,
+      incarnation: testIncarnation(1),
+      toIncarnation: testIncarnation(2),
     });
     net.flush();
-    assert.equal(old.metadata.index, 2);
-    assert.equal(net.core(2).status().snapshotIndex, 3);
-    assert.equal(net.core(2).status().lastIndex, 3);
-    assert.equal(net.storages.get(2)!.load().snapshot!.metadata.index, 3);
+    assert.equal(old.metadata.index, 3);
+    assert.equal(net.core(2).status().snapshotIndex, 4);
+    assert.equal(net.core(2).status().lastIndex, 4);
+    assert.equal(net.storages.get(2)!.load().snapshot!.metadata.index, 4);
     const [answer] = net.take((m) => m.from === 2);
-    assert.deepEqual([answer.type, answer.index], ["appendResp", 3]);
+    assert.deepEqual([answer.type, answer.index], ["appendResp", 4]);
   });
 
   it("compaction refuses an index that is not applied yet or not above the snapshot", () => {
@@ -145,10 +150,10 @@ describe("snapshots and log compaction", () => {
     net.propose(1, "a");
     net.deliver();
     assert.throws(
-      () => net.core(1).compact(2, new Uint8Array()),
-      (e) => e instanceof RaftError && /applied index 1/.test(e.message),
+      () => net.core(1).compact(3, new Uint8Array()),
+      (e) => e instanceof RaftError && /applied index 2/.test(e.message),
     );
-    net.core(1).compact(1, new Uint8Array([1]));
-    assert.throws(() => net.core(1).compact(1, new Uint8Array()), RaftError);
+    net.core(1).compact(2, new Uint8Array([1]));
+    assert.throws(() => net.core(1).compact(2, new Uint8Array()), RaftError);
   });
 });

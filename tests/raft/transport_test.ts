@@ -44,9 +44,9 @@ describe("message codec", () => {
 
   it("rejects a flag byte with an unknown bit", () => {
     const body = encodeMessages([msg({ type: "heartbeatResp", entries: [] })]);
-    // Batch magic and count (8), type (1), seven numbers (56): the flags.
-    body[8 + 1 + 56] = 8;
-    assert.throws(() => decodeMessages(body), /Expected flags below 8/);
+    // Batch magic and count (8), type (1), nine numbers (72): the flags.
+    body[8 + 1 + 72] = 16;
+    assert.throws(() => decodeMessages(body), /Expected flags below 16/);
   });
 
   it("rejects every truncation of a valid batch", () => {
@@ -77,7 +77,7 @@ describe("message codec", () => {
     assert.throws(() => decodeMessages(frac), /term to be a non-negative/);
     const type = body.slice();
     type[8] = 42;
-    assert.throws(() => decodeMessages(type), /message type below 10/);
+    assert.throws(() => decodeMessages(type), /message type below 12/);
   });
 });
 
@@ -471,6 +471,8 @@ describe("HTTP transport in front of a RaftNode", () => {
           index: 0,
           commit: 0,
           entries: [],
+          incarnation: 5,
+          toIncarnation: node.status().incarnation,
         });
       const c = new Client(t);
       await c.hello();

@@ -105,3 +105,27 @@ describe("README: installing before and after a release", () => {
     }
   });
 });
+
+describe("README: what CI runs", () => {
+  it("lists the steps of .ci/run, in its order", async () => {
+    const script = await readFile(join(root, ".ci/run"), "utf8");
+    const steps = [...script.matchAll(/^\s*step "([^"]+)"/gm)].map((m) => m[1]);
+    assert.ok(
+      steps.length >= 6,
+      `Expected the steps of .ci/run, found ${steps}`,
+    );
+    const readme = await readFile(join(root, "README.md"), "utf8");
+    const from = readme.indexOf("`.ci/run` is what CI runs.");
+    assert.ok(from >= 0, "Expected the README to say what .ci/run runs");
+    const listed = [
+      ...readme.slice(from, readme.indexOf("\n## ", from)).matchAll(
+        /^\d+\. `([^`]+)`/gm,
+      ),
+    ].map((m) => m[1]);
+    assert.deepEqual(listed, steps);
+    for (const must of ["bash scripts/newcomer.sh", "deno task test:sea"]) {
+      assert.ok(steps.includes(must), `Expected .ci/run to run ${must}`);
+    }
+    assert.ok(steps.includes("deno task test:envtest"));
+  });
+});

@@ -129,7 +129,17 @@ interface StateMachine {
 /** One simulated node: its store survives crashes, the rest does not. */
 export class SimNode {
   readonly id: NodeId;
-  readonly store: SimStore = new SimStore();
+  store: SimStore = new SimStore();
+  /** The stores it lost (wiped), oldest first. */
+  readonly lostStores: SimStore[] = [];
+  /** How many times the store was lost (wiped) so far. */
+  generation = 0;
+  /**
+   * Set from the loss of its store until it is a voter again as its new
+   * incarnation in every membership that names it, or named in none (see
+   * {@linkcode Cluster.lostNodes}).
+   */
+  lost: { since: number } | null = null;
   core: SimCore | null = null;
   sm: StateMachine = { applied: 0, digest: 0 };
   role: Role = "follower";
@@ -156,6 +166,10 @@ export interface ClusterStats {
   applied: number;
   /** Crashes. */
   crashes: number;
+  /** Crashes that lost the node's store (disk loss). */
+  wipes: number;
+  /** Times every node lost its store at once. */
+  wipeAlls: number;
   /** Snapshots taken by compaction. */
   compactions: number;
   /** Snapshots installed from a leader. */
@@ -177,6 +191,8 @@ export class Cluster {
     elections: 0,
     applied: 0,
     crashes: 0,
+    wipes: 0,
+    wipeAlls: 0,
     compactions: 0,
     snapshotsInstalled: 0,
     proposals: 0,
@@ -258,6 +274,93 @@ export class Cluster {
     node.role = "follower";
     this.stats.crashes++;
     this.#trace(`crash ${id}`);
+  }
+
+  /**
+   * Disk loss: crashes a node (if running) and throws its store away, so it
+   * restarts empty, as a new incarnation. A node that was a voter counts as
+   * lost until a leader's membership holds its new incarnation as a voter.
+   */
+  wipe(id: NodeId): void {
+    const node = this.#node(id);
+    this.crash(id);
+    // Lost if some membership names it (a learner may be promoted as the
+    // incarnation it had), or, before any node holds one, if it is a voter
+    // of the bootstrap membership (its bootstrap vote may be in the first).
+    const views = this.#views();
+    const named = views.length > 0
+      ? views.some((v) => v.voters.includes(id) || v.learners.includes(id))
+      : this.#options.bootstrap.voters.includes(id);
+    if (named) node.lost = { since: this.now };
+    node.lostStores.push(node.store);
+    node.store = new SimStore();
+    node.generation++;
+    node.sm = { applied: 0, digest: 0 };
+    node.conf = { voters: [], learners: [] };
+    this.stats.wipes++;
+    this.#trace(`wipe ${id}`);
+  }
+
+  /**
+   * Every node loses its store at once (a whole cluster on memory storage
+   * restarted): the cluster starts afresh, so the checker starts a new
+   * history (committed entries of the old one are gone by design).
+   */
+  wipeAll(): void {
+    for (const id of this.nodes.keys()) this.wipe(id);
+    for (const node of this.nodes.values()) node.lost = null;
+    this.checker.newEpoch();
+    this.stats.wipeAlls++;
+    this.#trace("every node lost its store");
+  }
+
+  /**
+   * Whether the adversary may take node `id`'s disk now, given what this
+   * design promises to survive: no other node is lost, no membership change
+   * is in progress (every node that holds a membership holds the same one),
+   * and the voters that keep their state stay a majority. Beyond that the
+   * cluster may rightly wait instead of losing entries (a change in progress
+   * can leave the only copy of the newest membership on a node it removed),
+   * and liveness after healing could not be expected.
+   */
+  mayWipe(id: NodeId): boolean {
+    if (this.lostNodes().length > 0) return false;
+    const views = this.#views();
+    if (views.length === 0) return true;
+    const key = (v: ConfState) =>
+      JSON.stringify([v.voters.toSorted(), v.learners.toSorted()]);
+    if (views.some((v) => key(v) !== key(views[0]))) return false;
+    const { voters } = views[0];
+    const kept = voters.filter((v) => v !== id).length;
+    return kept >= Math.floor(voters.length / 2) + 1;
+  }
+
+  /** The membership every node last showed, for those that hold one. */
+  #views(): ConfState[] {
+    return [...this.nodes.values()]
+      .filter((n) => n.conf.voters.length > 0)
+      .map((n) => n.conf);
+  }
+
+  /**
+   * Nodes lost (see {@linkcode wipe}) and not yet voters again: in every
+   * membership that names it, a voter as its new incarnation (so the change
+   * that made it one again is surely committed), or named in none.
+   */
+  lostNodes(): SimNode[] {
+    const views = this.#views();
+    for (const node of this.nodes.values()) {
+      if (node.lost === null || views.length === 0) continue;
+      const naming = views.filter((v) =>
+        v.voters.includes(node.id) || v.learners.includes(node.id)
+      );
+      const back = naming.every((v) =>
+        v.voters.includes(node.id) &&
+        v.incarnations?.[node.id] === node.store.incarnation
+      );
+      if (back) node.lost = null;
+    }
+    return [...this.nodes.values()].filter((n) => n.lost !== null);
   }
 
   /** Starts (or restarts) a node from what it persisted. */
@@ -385,6 +488,7 @@ export class Cluster {
       node.role = ready.softState.role;
       node.term = ready.softState.term;
     }
+    if (ready.incarnation !== undefined) store.incarnation = ready.incarnation;
     if (ready.snapshot !== null) {
       const snap = ready.snapshot;
       const digest = decodeDigest(snap.data);
@@ -428,7 +532,7 @@ export class Cluster {
       this.checker.onStored(node.id, added);
     }
     if (ready.hardState !== null) {
-      this.checker.onHardState(node.id, {
+      this.checker.onHardState(`${node.id}#${node.generation}`, {
         before: store.hardState,
         after: ready.hardState,
       });
@@ -473,14 +577,23 @@ export class Cluster {
     }
   }
 
-  /** A leader commits only entries a majority of its voters have persisted. */
+  /**
+   * A leader commits only entries a majority of its voters have persisted,
+   * each voter as the incarnation the leader's membership records (its store
+   * then, even if that store was lost since: the loss made it a new voter).
+   */
   #checkMajority(
     leader: SimNode,
     entry: { index: number; digest: number },
   ): void {
-    const { voters } = this.#guard(leader, "status()", (c) => c.status()).conf;
+    const { voters, incarnations } =
+      this.#guard(leader, "status()", (c) => c.status()).conf;
     const holders = voters.filter((id) => {
-      const store = this.nodes.get(id)?.store;
+      const node = this.nodes.get(id);
+      const store = node === undefined ? undefined : [
+        node.store,
+        ...node.lostStores,
+      ].find((s) => s.incarnation === incarnations?.[id]);
       return store !== undefined &&
         (store.snapshotIndex >= entry.index ||
           store.digestAt(entry.index) === entry.digest);
@@ -572,6 +685,13 @@ export class Cluster {
       this.stats.transfers++;
       this.#trace(`node ${id} transfers leadership to ${to}`);
     }
+  }
+
+  /** A live node's `leaseTicks()`, `null` when it does not lead or is down. */
+  leaseTicks(id: NodeId): number | null {
+    const node = this.#node(id);
+    if (!node.live) return null;
+    return this.#guard(node, "leaseTicks()", (c) => c.leaseTicks());
   }
 
   /** Makes a node start an election now (voiding current leases). */

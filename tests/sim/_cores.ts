@@ -44,6 +44,30 @@ export class GreedyLease extends RaftCore {
 }
 
 /**
+ * Never holds a lease: a leader that reports `leaseTicks()` of at least an
+ * election timeout forever (as the core did for the rest of a term after an
+ * abandoned transfer). Safe, but a runtime on it never acts as leader.
+ */
+export class NeverLeased extends RaftCore {
+  override leaseTicks(): number | null {
+    const ticks = super.leaseTicks();
+    return ticks === null ? null : Math.max(ticks, 1_000_000);
+  }
+}
+
+/**
+ * Issue 12 defect 7, undone: incarnations are ignored, so a node that lost
+ * its store counts as the voter it was (its votes and acknowledgements
+ * count at once, and it answers messages meant for its old self), as every
+ * restart on memory storage did in k8s-operator 0.1.0.
+ */
+export class IgnoreIncarnations extends RaftCore {
+  protected override incarnationMatches(): boolean {
+    return true;
+  }
+}
+
+/**
  * Simulator finding F1, undone: a learner drops vote and pre-vote requests
  * (the core before the fix refused them).
  */
@@ -62,8 +86,10 @@ export const CORES: Record<string, CoreFactory> = {
   "vote-without-log-check": (options) => new VoteWithoutLogCheck(options),
   "commit-old-term-by-count": (options) => new CommitOldTermByCount(options),
   "greedy-lease": (options) => new GreedyLease(options),
+  "never-leased": (options) => new NeverLeased(options),
   "no-stickiness": (options) => new NoStickiness(options),
   "learner-refuses-votes": (options) => new LearnerRefusesVotes(options),
+  "ignore-incarnations": (options) => new IgnoreIncarnations(options),
 };
 
 /** `true` for the refusals a client call may meet (not leader, change pending). */

@@ -7,7 +7,12 @@
  */
 import type { Entry } from "../../raft/types.ts";
 
-const TYPE_CODE = { normal: 1, confChange: 2, empty: 3 } as const;
+const TYPE_CODE = {
+  normal: 1,
+  confChange: 2,
+  empty: 3,
+  bootstrap: 4,
+} as const;
 
 /** The digest of a prefix ending with `entry`, given the digest before it. */
 export function chainDigest(previous: number, entry: Entry): number {

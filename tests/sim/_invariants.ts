@@ -106,9 +106,24 @@ export class Checker {
     }
   }
 
-  /** Term never goes back, one vote per term (across restarts), commit never goes back. */
+  /**
+   * A new history: every node lost its store at once, so the cluster starts
+   * afresh. Leaders, logs and committed entries of the old one are
+   * forgotten; votes are kept by store, so they never clash.
+   */
+  newEpoch(): void {
+    this.leaders.clear();
+    this.#prefix.clear();
+    this.#committed.clear();
+  }
+
+  /**
+   * Term never goes back, one vote per term (across restarts), commit never
+   * goes back, for one store (`node` names the node and its store: a node
+   * that lost its store is a new voter, with a term and vote of its own).
+   */
   onHardState(
-    node: NodeId,
+    node: string,
     { before, after }: { before: HardState; after: HardState },
   ): void {
     if (after.term < before.term) {

@@ -37,6 +37,7 @@ export function cloneMessage(m: Message): Message {
         conf: {
           voters: [...m.snapshot.metadata.conf.voters],
           learners: [...m.snapshot.metadata.conf.learners],
+          incarnations: { ...m.snapshot.metadata.conf.incarnations },
         },
       },
       data: m.snapshot.data.slice(),

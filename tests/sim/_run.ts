@@ -32,6 +32,13 @@ export interface Profile {
   partitionRate: number;
   /** Per-tick probability of a crash. */
   crashRate: number;
+  /**
+   * Per-tick probability of a disk loss (a crash that throws the node's
+   * store away), when no other node is lost.
+   */
+  wipeRate: number;
+  /** The tick of the fault phase at which every node loses its store, or `null`. */
+  wipeAllAt: number | null;
   /** Per-tick probability that a crashed node restarts. */
   restartRate: number;
   /** Per-tick probability of a client proposal. */
@@ -62,18 +69,28 @@ export interface RunOptions {
   isRefusal: RefusalTest;
   /** Ticks of the fault phase (default 300). */
   faultTicks?: number;
-  /** Ticks allowed after healing for a leader and a commit on all members (default 400). */
+  /**
+   * Ticks allowed after healing for a leader that holds a lease and a commit
+   * on all members (default: {@linkcode healBound} of the run).
+   */
   livenessTicks?: number;
   /** Receives a trace line per event. */
   trace?: (line: string) => void;
 }
 
-/** Ticks from healing until the first leader, and until a proposal was applied on every member. */
+/**
+ * Ticks from healing until the first leader, until a leader held a lease,
+ * and until a proposal was applied on every member; and the bound they had.
+ */
 export interface Recovery {
   /** Ticks until some node led. */
   leader: number;
+  /** Ticks until a leader held a lease (`leaseTicks()` below the margin). */
+  lease: number;
   /** Ticks until a proposal was applied on every member. */
   commit: number;
+  /** The bound the run allowed (see {@linkcode healBound}). */
+  bound: number;
 }
 
 /** The outcome of one seed. */
@@ -123,6 +140,8 @@ export function drawProfile(
     compactEvery: prng.pick([0, 4, 10, 30]),
     partitionRate: prng.pick([0, 0.01, 0.03, 0.08]),
     crashRate: prng.pick([0, 0.005, 0.02, 0.05]),
+    wipeRate: prng.pick([0, 0, 0.003, 0.01]),
+    wipeAllAt: prng.chance(0.15) ? prng.range(20, options.faultTicks) : null,
     restartRate: prng.pick([0.02, 0.1, 0.3]),
     proposeRate: prng.pick([0.1, 0.3, 0.7]),
     confRate: prng.pick([0, 0.01, 0.05]),
@@ -135,15 +154,66 @@ export function drawProfile(
   };
 }
 
-/** The one-line command that replays a seed. */
+/** The one-line command that replays a seed, with every flag that shapes it. */
 export function replayCommand(
   seed: number,
-  options: { nodes: number; variant?: string },
+  options: { nodes: number; ticks: number; variant?: string },
 ): string {
   const variant = options.variant === undefined
     ? ""
     : ` --variant ${options.variant}`;
-  return `deno task sim --seed ${seed} --nodes ${options.nodes}${variant} --verbose`;
+  return `deno task sim --seed ${seed} --nodes ${options.nodes} --ticks ${options.ticks}${variant} --verbose`;
+}
+
+/** Largest message delay after healing, in ticks. */
+const HEAL_DELAY = 2;
+
+/**
+ * How many ticks after healing a correct core needs, at most, to have a
+ * leader holding a lease and a fresh proposal applied on every member,
+ * sized from the run: the election timeout, the delay, the core's flow
+ * control, the log the laggards must fetch and the membership changes due.
+ *
+ * - Every node restarts: a restarted node ignores vote requests for an
+ *   election timeout `E`, then times out within `2E`.
+ * - One election is a pre-vote and a vote round trip after a timeout
+ *   (`2E + 2·rtt`); split votes repeat it, so `voters + 2` of them are
+ *   allowed (a round fails only when two timeouts fall within a round trip).
+ * - The lease needs a heartbeat round trip after the election.
+ * - Catch-up: a member `lag` entries behind gets at least
+ *   `maxEntriesPerAppend` of them per round trip (one append at a time, as
+ *   in probe state: appends that a delay reorders are refused and send the
+ *   leader back to probing, so pipelining cannot be counted on), or a
+ *   snapshot.
+ * - Each membership change still to make (a member that lost its disk is
+ *   re-added, then promoted) takes a commit round trip plus an election
+ *   timeout of acknowledgements to count as caught up.
+ * - A cluster that lost every store bootstraps anew: two election timeouts
+ *   of waiting, then as many bootstrap elections as elections above.
+ * - The proposal itself: two round trips.
+ */
+export function healBound(
+  profile: Profile,
+  state: {
+    lag: number;
+    voters: number;
+    confChanges: number;
+    bootstrap: boolean;
+  },
+): number {
+  const e = profile.tuning.electionTicks;
+  const rtt = 2 * HEAL_DELAY;
+  const election = 2 * e + 2 * rtt;
+  const catchUp = Math.ceil(state.lag / profile.tuning.maxEntriesPerAppend) *
+    rtt;
+  // A cluster whose every member lost its state bootstraps anew: two
+  // election timeouts of waiting, then probes and a bootstrap election that
+  // takes every vote, as many tries as elections.
+  const bootstrap = state.bootstrap
+    ? 2 * e + (state.voters + 2) * (election + rtt)
+    : 0;
+  return e + bootstrap + (state.voters + 2) * election + rtt + catchUp +
+    state.confChanges * (rtt + e) + 2 * rtt;
 }
 
 interface Scheduled {
@@ -206,6 +276,11 @@ class Driver {
     if (prng.chance(p.crashRate)) {
       const live = cluster.live();
       if (live.length > 0) cluster.crash(prng.pick(live).id);
+    }
+    // Disk loss, within what the design promises to survive (see mayWipe).
+    if (prng.chance(p.wipeRate)) {
+      const id = prng.pick(this.ids);
+      if (cluster.mayWipe(id)) cluster.wipe(id);
     }
     for (const node of cluster.nodes.values()) {
       if (!node.live && prng.chance(p.restartRate)) cluster.restart(node.id);
@@ -280,8 +355,11 @@ class Driver {
   }
 
   #confChange(): void {
+    // None while a node that lost its disk is not a voter again: a removal
+    // then can leave the only copy of the newest membership on the node it
+    // removed, with no quorum that kept its state to elect another.
     const leader = this.leader();
-    if (leader === null) return;
+    if (leader === null || this.cluster.lostNodes().length > 0) return;
     const { voters, learners } = leader.conf;
     const members = new Set([...voters, ...learners]);
     const outside = this.ids.filter((i) => !members.has(i));
@@ -373,7 +451,16 @@ function* waitFor<T>(
 function* figure8(d: Driver): Generator<void, void, void> {
   const { cluster, prng } = d;
   const net = cluster.network;
-  const l1 = yield* waitFor(200, () => d.leader());
+  // A cluster past its bootstrap: every voter holds the membership.
+  const l1 = yield* waitFor(200, () => {
+    const leader = d.leader();
+    return leader !== null &&
+        leader.conf.voters.every((v) =>
+          (cluster.nodes.get(v)?.conf.voters.length ?? 0) > 0
+        )
+      ? leader
+      : null;
+  });
   if (l1 === null) return;
   const voters = [...l1.conf.voters];
   const majority = Math.floor(voters.length / 2) + 1;
@@ -457,12 +544,16 @@ export function runSeed(seed: number, options: RunOptions): SeedResult {
       if (scripted) scripted = !script!.next().done;
       else {
         driver.runAgenda();
+        if (t === profile.wipeAllAt) cluster.wipeAll();
         driver.faults();
       }
       cluster.tick();
       if (!scripted) driver.adversary(known);
     }
-    recovery = heal(cluster, driver, options.livenessTicks ?? 400);
+    recovery = heal(cluster, driver, {
+      profile,
+      bound: options.livenessTicks,
+    });
   } catch (error) {
     if (!(error instanceof SimViolation)) throw error;
     violation = error;
@@ -479,19 +570,47 @@ export function runSeed(seed: number, options: RunOptions): SeedResult {
   };
 }
 
-function heal(cluster: Cluster, driver: Driver, bound: number): Recovery {
+function heal(
+  cluster: Cluster,
+  driver: Driver,
+  options: { profile: Profile; bound?: number },
+): Recovery {
   driver.clearAgenda();
   cluster.network.heal();
-  cluster.network.faults = { loss: 0, duplicate: 0, minDelay: 1, maxDelay: 2 };
+  cluster.network.faults = {
+    loss: 0,
+    duplicate: 0,
+    minDelay: 1,
+    maxDelay: HEAL_DELAY,
+  };
   for (const node of cluster.nodes.values()) cluster.restart(node.id);
+  const pool = [...cluster.nodes.values()];
+  const lastIndex = Math.max(...pool.map((n) => n.store.lastIndex));
+  const voters = Math.max(
+    options.profile.nodes,
+    ...pool.map((n) => n.conf.voters.length),
+  );
+  const bound = options.bound ?? healBound(options.profile, {
+    lag: lastIndex - Math.min(...pool.map((n) => n.sm.applied)),
+    voters,
+    // Each lost member is re-added, then promoted.
+    confChanges: 2 * cluster.lostNodes().length,
+    bootstrap: pool.every((n) => n.store.lastIndex === 0),
+  });
+  // The runtime's margin: a lease of electionTicks - 2 ticks.
+  const margin = options.profile.tuning.electionTicks - 2;
   const start = cluster.now;
   let target: { index: number; term: number; leader: NodeId } | null = null;
   let firstLeader: number | null = null;
+  let firstLease: number | null = null;
   while (cluster.now - start < bound) {
     cluster.tick();
     const leader = driver.leader();
     if (leader === null) continue;
     firstLeader ??= cluster.now - start;
+    const lease = cluster.leaseTicks(leader.id);
+    if (lease === null || lease >= margin) continue;
+    firstLease ??= cluster.now - start;
     if (
       target === null || target.term !== leader.term ||
       target.leader !== leader.id
@@ -508,7 +627,12 @@ function heal(cluster: Cluster, driver: Driver, bound: number): Recovery {
       return node === undefined || node.sm.applied < target!.index;
     });
     if (behind.length === 0) {
-      return { leader: firstLeader, commit: cluster.now - start };
+      return {
+        leader: firstLeader,
+        lease: firstLease,
+        commit: cluster.now - start,
+        bound,
+      };
     }
   }
   const leader = driver.leader();
@@ -516,6 +640,8 @@ function heal(cluster: Cluster, driver: Driver, bound: number): Recovery {
     "liveness",
     leader === null
       ? `no leader ${bound} ticks after the network healed`
+      : firstLease === null
+      ? `leader ${leader.id} (term ${leader.term}) held no lease within ${bound} ticks of healing`
       : `leader ${leader.id} (term ${leader.term}) did not get a proposal applied on every member within ${bound} ticks of healing`,
   );
 }

@@ -32,6 +32,8 @@ function cloneEntry(e: Entry): Entry {
 
 /** The persisted state of one simulated node. */
 export class SimStore {
+  /** The incarnation the core handed out to save, once it did. */
+  incarnation: number | undefined;
   hardState: HardState = { term: 0, vote: null, commit: 0 };
   snapshot: Snapshot | null = null;
   snapshotDigest = 0;
@@ -116,6 +118,7 @@ export class SimStore {
         conf: {
           voters: [...snapshot.metadata.conf.voters],
           learners: [...snapshot.metadata.conf.learners],
+          incarnations: { ...snapshot.metadata.conf.incarnations },
         },
       },
       data: snapshot.data.slice(),
@@ -126,6 +129,9 @@ export class SimStore {
   /** What a restarted core is built from (copies). */
   load(): PersistedState {
     return {
+      ...(this.incarnation === undefined
+        ? {}
+        : { incarnation: this.incarnation }),
       hardState: { ...this.hardState },
       snapshot: this.snapshot === null ? null : {
         metadata: {
@@ -133,6 +139,7 @@ export class SimStore {
           conf: {
             voters: [...this.snapshot.metadata.conf.voters],
             learners: [...this.snapshot.metadata.conf.learners],
+            incarnations: { ...this.snapshot.metadata.conf.incarnations },
           },
         },
         data: this.snapshot.data.slice(),

@@ -100,12 +100,16 @@ function main(): number {
     elections: 0,
     proposals: 0,
     crashes: 0,
+    wipes: 0,
+    wipeAlls: 0,
     snapshotsInstalled: 0,
     confChanges: 0,
     transfers: 0,
     messages: 0,
   };
   const recoveries: number[] = [];
+  const leases: number[] = [];
+  const slack: number[] = [];
   const step = Math.max(1, Math.floor(cli.seeds / 10));
   for (let k = 0; k < cli.seeds; k++) {
     const seed = cli.from + k;
@@ -120,18 +124,28 @@ function main(): number {
     totals.elections += result.stats.elections;
     totals.proposals += result.stats.proposals;
     totals.crashes += result.stats.crashes;
+    totals.wipes += result.stats.wipes;
+    totals.wipeAlls += result.stats.wipeAlls;
     totals.snapshotsInstalled += result.stats.snapshotsInstalled;
     totals.confChanges += result.stats.confChanges;
     totals.transfers += result.stats.transfers;
     totals.messages += result.network.delivered;
-    if (result.recovery !== null) recoveries.push(result.recovery.commit);
+    if (result.recovery !== null) {
+      recoveries.push(result.recovery.commit);
+      leases.push(result.recovery.lease);
+      slack.push(result.recovery.commit / result.recovery.bound);
+    }
     if (result.violation !== null) {
       failures.push(result);
       const variant = cli.variant === "real" ? undefined : cli.variant;
       console.log(
         `FAIL seed ${seed} (${nodes} nodes): ${result.violation.message}`,
       );
-      console.log(`  replay: ${replayCommand(seed, { nodes, variant })}`);
+      console.log(
+        `  replay: ${
+          replayCommand(seed, { nodes, ticks: cli.faultTicks, variant })
+        }`,
+      );
     }
     if (cli.seeds > 1 && (k + 1) % step === 0) {
       const secs = ((performance.now() - started) / 1000).toFixed(1);
@@ -143,11 +157,13 @@ function main(): number {
     }
   }
   const secs = (performance.now() - started) / 1000;
-  recoveries.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    recoveries.length === 0 ? "-" : recoveries[
-      Math.min(recoveries.length - 1, Math.floor(p * recoveries.length))
-    ];
+  const pct = (values: number[], p: number) => {
+    if (values.length === 0) return "-";
+    const sorted = [...values].sort((a, b) => a - b);
+    const v =
+      sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+    return Number.isInteger(v) ? String(v) : v.toFixed(2);
+  };
   console.log(
     `seeds ${cli.from}..${
       cli.from + cli.seeds - 1
@@ -156,12 +172,22 @@ function main(): number {
     } s (${(secs * 1000 / Math.max(1, cli.seeds)).toFixed(1)} ms/seed)`,
   );
   console.log(
-    `  totals: ${totals.elections} leaders, ${totals.proposals} proposals, ${totals.crashes} crashes, ${totals.snapshotsInstalled} snapshots installed, ${totals.confChanges} membership changes, ${totals.transfers} transfers, ${totals.messages} messages delivered`,
+    `  totals: ${totals.elections} leaders, ${totals.proposals} proposals, ${totals.crashes} crashes (${totals.wipes} losing the disk, ${totals.wipeAlls} times every node at once), ${totals.snapshotsInstalled} snapshots installed, ${totals.confChanges} membership changes, ${totals.transfers} transfers, ${totals.messages} messages delivered`,
+  );
+  console.log(
+    `  ticks from heal to a leader holding a lease: median ${
+      pct(leases, 0.5)
+    }, p99 ${pct(leases, 0.99)}, max ${pct(leases, 1)}`,
   );
   console.log(
     `  ticks from heal to a proposal applied on every member: median ${
-      pct(0.5)
-    }, p99 ${pct(0.99)}, max ${recoveries.at(-1) ?? "-"}`,
+      pct(recoveries, 0.5)
+    }, p99 ${pct(recoveries, 0.99)}, max ${pct(recoveries, 1)}`,
+  );
+  console.log(
+    `  share of the heal bound used: median ${pct(slack, 0.5)}, p99 ${
+      pct(slack, 0.99)
+    }, max ${pct(slack, 1)}`,
   );
   return failures.length === 0 ? 0 : 1;
 }

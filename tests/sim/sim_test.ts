@@ -7,7 +7,9 @@ import {
   CommitOldTermByCount,
   CORES,
   GreedyLease,
+  IgnoreIncarnations,
   isRefusal,
+  NeverLeased,
   VoteWithoutLogCheck,
 } from "./_cores.ts";
 import { Checker, SimViolation } from "./_invariants.ts";
@@ -47,7 +49,11 @@ function failures(results: SeedResult[], variant?: string): string {
     .filter((r) => r.violation !== null)
     .map((r) =>
       `${r.violation!.message}\n  replay: ${
-        replayCommand(r.seed, { nodes: r.nodes, variant })
+        replayCommand(r.seed, {
+          nodes: r.nodes,
+          ticks: r.profile.faultTicks,
+          variant,
+        })
       }`
     )
     .join("\n");
@@ -83,6 +89,11 @@ describe("simulator: the real core", () => {
       const sum = (f: (r: SeedResult) => number) =>
         results.reduce((n, r) => n + f(r), 0);
       assert.ok(sum((r) => r.stats.crashes) > CI_SEEDS, "crashes happen");
+      assert.ok(sum((r) => r.stats.wipes) > 0, "disks are lost");
+      assert.ok(
+        sum((r) => r.stats.wipeAlls) > 0,
+        "whole clusters restart empty",
+      );
       assert.ok(sum((r) => r.stats.snapshotsInstalled) > 0, "snapshots sent");
       assert.ok(sum((r) => r.stats.confChanges) > 0, "membership changes");
       assert.ok(sum((r) => r.stats.transfers) > 0, "transfers");
@@ -143,6 +154,28 @@ describe("simulator: broken cores are caught within the CI seed budget", () => {
     }
   }
 
+  for (const nodes of [3, 5]) {
+    it(`finds a node that lost its disk counted as the voter it was (${nodes} nodes)`, () => {
+      const results = runMany((o) => new IgnoreIncarnations(o), {
+        nodes,
+        seeds: CI_SEEDS,
+        stopAtFirst: true,
+      });
+      const caught = results.at(-1)!;
+      assert.ok(caught.violation !== null, `no violation in ${CI_SEEDS} seeds`);
+      assert.ok(
+        [...SAFETY, "quorum commit"].includes(caught.violation.invariant),
+        failures([caught], "ignore-incarnations"),
+      );
+      const real = runSeed(caught.seed, {
+        nodes,
+        factory: CORES.real,
+        isRefusal,
+      });
+      assert.equal(real.violation, null, "the real core passes that seed");
+    });
+  }
+
   it("finds a leader that claims its lease forever (leader lease)", () => {
     const results = runMany((o) => new GreedyLease(o), {
       nodes: 5,
@@ -150,6 +183,16 @@ describe("simulator: broken cores are caught within the CI seed budget", () => {
       stopAtFirst: true,
     });
     assert.equal(results.at(-1)!.violation?.invariant, "leader lease");
+  });
+
+  it("finds a leader that never holds a lease after healing (liveness)", () => {
+    const result = runSeed(1, {
+      nodes: 3,
+      factory: (o) => new NeverLeased(o),
+      isRefusal,
+    });
+    assert.equal(result.violation?.invariant, "liveness");
+    assert.match(result.violation.message, /held no lease/);
   });
 
   it("finds a cluster that never elects a leader (liveness)", () => {
@@ -181,13 +224,13 @@ describe("simulator: the checker", () => {
 
   it("flags a second vote in one term, even after a restart", () => {
     const checker = new Checker();
-    checker.onHardState(1, {
+    checker.onHardState("1#0", {
       before: { term: 1, vote: null, commit: 0 },
       after: { term: 2, vote: 3, commit: 0 },
     });
     assert.throws(
       () =>
-        checker.onHardState(1, {
+        checker.onHardState("1#0", {
           before: { term: 0, vote: null, commit: 0 },
           after: { term: 2, vote: 2, commit: 0 },
         }),

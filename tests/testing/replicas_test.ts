@@ -76,17 +76,11 @@ describe("startReplicas: the Website operator as three processes", () => {
           s.status?.observedGeneration === s.metadata.generation,
       });
 
-      // A handover needs a quorum after it: bring the killed replica back
-      // (it restarts with an empty log and waits out its vote quarantine)
-      // and let it hear from the leader first.
+      // A handover needs a quorum after it: bring the killed replica back.
+      // It restarts on memory storage as a new member, and counts toward a
+      // quorum once the leader made it a voter again, when it is ready.
       await replicas.start(first.id);
-      await replicas.waitFor(
-        `replica ${first.id} following in term ${second.term}`,
-        () => {
-          const state = replicas.state(first.id);
-          return state.role === "follower" && state.term >= second.term;
-        },
-      );
+      await replicas.waitForReady(first.id);
       await replicas.stop(second.id);
       const third = await replicas.waitForLeader({
         not: second.id,
@@ -181,6 +175,8 @@ describe("startReplicas: in this process", () => {
       });
       await replicas.start(first.id);
       assert.notEqual(replicas.running(first.id), null);
+      // A new member (memory storage) until the leader made it a voter again.
+      await replicas.waitForReady(first.id);
       await replicas.stop(second.id);
       const third = await replicas.waitForLeader({
         not: second.id,
@@ -220,6 +216,84 @@ describe("startReplicas: in this process", () => {
     } finally {
       await replicas.stop();
     }
+  });
+
+  it("runs replicas as the pods of a StatefulSet, `initial` of them at first, and the leader follows it", async () => {
+    const statefulSets = {
+      group: "apps",
+      version: "v1",
+      plural: "statefulsets",
+      kind: "StatefulSet",
+      namespaced: true,
+    };
+    const replicas = await startReplicas({
+      controlPlane: server,
+      replicas: 3,
+      initial: 2,
+      statefulSet: { name: "harness-op", namespace: "default" },
+      operator: (options) => Operator.fromEnv(options),
+      timeoutMs,
+    });
+    const voters = (id: number) =>
+      JSON.stringify(replicas.running(id)?.status().conf.voters.toSorted());
+    try {
+      assert.equal(replicas.state(2).role, "down");
+      assert.equal(replicas.running(2), null);
+      assert.deepEqual(
+        [replicas.env(2).POD_NAME, replicas.env(2).NAMESPACE],
+        ["harness-op-2", "default"],
+      );
+      assert.equal(replicas.env(2).RAFT_REPLICAS, "2");
+      assert.equal(replicas.env(2).RAFT_PEERS, undefined);
+      const leader = await replicas.waitForLeader();
+      assert.equal(voters(leader.id), "[0,1]");
+      await replicas.start(2);
+      const labels = { app: "harness-op" };
+      await replicas.client.create(statefulSets, {
+        metadata: { name: "harness-op", namespace: "default" },
+        spec: {
+          replicas: 3,
+          serviceName: "harness-op",
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: { containers: [{ name: "operator", image: "op:test" }] },
+          },
+        },
+      } as never);
+      await replicas.waitFor(
+        "replica 2 a voter, on the leader and on itself",
+        () => {
+          const now = [0, 1, 2].find((id) =>
+            replicas.running(id)?.status().role === "leader"
+          );
+          return now !== undefined && voters(now) === "[0,1,2]" &&
+            voters(2) === "[0,1,2]";
+        },
+      );
+    } finally {
+      await replicas.stop();
+    }
+  });
+
+  it("refuses initial out of range, and statefulSet for processes", async () => {
+    await assert.rejects(
+      startReplicas({
+        controlPlane: server,
+        replicas: 2,
+        initial: 3,
+        operator: (options) => Operator.fromEnv(options),
+      }),
+      /^RangeError: Expected initial to be an integer from 0 to 2, found 3$/,
+    );
+    await assert.rejects(
+      startReplicas({
+        controlPlane: server,
+        main: "main.js",
+        statefulSet: { name: "op", namespace: "default" },
+      }),
+      /^TypeError: Expected statefulSet only with operator/,
+    );
   });
 
   it("refuses options naming no mode or two", async () => {

@@ -33,4 +33,25 @@ describe("TestApiServer onRequest", () => {
       assert.match(request.remoteAddress, /^(::ffff:)?127\.0\.0\.1$/);
     }
   });
+
+  it("hands over the headers, and reports a request the pause holds before it is answered", async () => {
+    const first = Promise.withResolvers<ReceivedRequest>();
+    await using server = await TestApiServer.start({
+      onRequest: (request) => first.resolve(request),
+    });
+    const client = KubeClient.fromKubeConfig(server.kubeConfig());
+    server.faults.pause();
+    const created = client.create(configMaps, {
+      metadata: { name: "held", namespace: "default" },
+    });
+    const arrived = await first.promise;
+    assert.equal(arrived.method, "POST");
+    assert.equal(arrived.headers.get("content-type"), "application/json");
+    assert.equal(
+      arrived.headers.get("authorization"),
+      `Bearer ${server.token}`,
+    );
+    server.faults.resume();
+    assert.equal((await created).metadata.name, "held");
+  });
 });

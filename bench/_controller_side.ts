@@ -1,0 +1,202 @@
+/**
+ * One side of the controller benchmark in its own process: the protocol
+ * between `bench/controller.ts` (which owns the API server, seeds the
+ * objects and changes them) and a side (which reconciles them). Each side's
+ * entry (`_controller_ours.ts`, `_controller_client_node.ts`) imports only
+ * what that side needs and calls {@linkcode runSide}, so each process's
+ * heap and RSS are that side's own.
+ *
+ * Environment: `KUBECONFIG` (the test server's), `BENCH_SIDE` (which row),
+ * `BENCH_NAMESPACE`, `BENCH_OBJECTS`, `BENCH_CHANGES`, `BENCH_CONCURRENCY`.
+ *
+ * Commands arrive as JSON lines on stdin; each is answered by one JSON line
+ * on stdout:
+ *
+ * - at start: `ready` (heap after a forced GC, RSS) before the side exists;
+ * - `start` → `converged`: every object reconciled once (time from start,
+ *   list included; retained heap after a forced GC minus the heap at
+ *   `ready`; RSS);
+ * - `mark` → `marked`: the call and write counters are snapshot;
+ * - `count {generation}` → `counted`: once every changed object was
+ *   reconciled at `generation` and no reconciler call came for 300 ms
+ *   (the status writes' own echoes are in): calls and writes per change
+ *   since `mark`;
+ * - `hold` → `held`: the side stops reconciling (ours: not leading);
+ * - `backlog {generation}` → `backlogged`: every changed object reached
+ *   `generation` in the side's cache while held;
+ * - `drain` → `drained`: resumed, until every changed object was written at
+ *   the new generation; reconciles (changes) per second;
+ * - `exit` → `done` (final heap and RSS), then the process ends.
+ *
+ * @module
+ */
+import { createInterface } from "node:readline";
+import process from "node:process";
+
+/** What both kinds of side share: counters and the generation each object reached. */
+export class Tally {
+  /** Calls of the user's reconcile function. */
+  calls = 0;
+  /** Status writes sent. */
+  writes = 0;
+  /** The generation each object was last written at, by name. */
+  readonly observed = new Map<string, number>();
+  readonly #changes: number;
+
+  constructor(changes: number) {
+    this.#changes = changes;
+  }
+
+  /** How many of the changed objects (`w-0` … ) were written at `generation` or later. */
+  reached(generation: number): number {
+    let count = 0;
+    for (let i = 0; i < this.#changes; i++) {
+      if ((this.observed.get(`w-${i}`) ?? 0) >= generation) count++;
+    }
+    return count;
+  }
+}
+
+/** A side under test. */
+export interface Side {
+  /** Starts listing, watching and reconciling. */
+  start(): Promise<void>;
+  /** Stops taking work; resolves once nothing is in flight. */
+  hold(): Promise<void>;
+  /** Takes work again. */
+  resume(): void;
+  /** How many of the changed objects are at `generation` in the side's cache. */
+  cached(generation: number): number;
+  /** Stops everything. */
+  stop(): Promise<void>;
+  /** The client-side rate limit in force (ours), if the side has one. */
+  rateLimit?: unknown;
+}
+
+/** What a side is built from. */
+export interface SideInit {
+  /** Which row (`BENCH_SIDE`). */
+  side: string;
+  /** The kubeconfig file of the test server. */
+  kubeconfig: string;
+  /** The namespace the objects live in. */
+  namespace: string;
+  /** How many objects (`w-0` … ). */
+  objects: number;
+  /** How many of them each wave changes (the first ones). */
+  changes: number;
+  /** Workers. */
+  concurrency: number;
+  /** Counters to feed. */
+  tally: Tally;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function heapMb(): number {
+  gc?.();
+  gc?.();
+  return process.memoryUsage().heapUsed / 1e6;
+}
+
+function rssMb(): number {
+  return process.memoryUsage().rss / 1e6;
+}
+
+function emit(event: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify(event) + "\n");
+}
+
+/** Resolves once `check()` holds, re-checking every 5 ms. */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+/** Runs the protocol for the side `make` builds. */
+export async function runSide(
+  make: (init: SideInit) => Side,
+): Promise<void> {
+  const env = process.env;
+  const changes = Number(env.BENCH_CHANGES);
+  const tally = new Tally(changes);
+  const init: SideInit = {
+    side: env.BENCH_SIDE!,
+    kubeconfig: env.KUBECONFIG!,
+    namespace: env.BENCH_NAMESPACE!,
+    objects: Number(env.BENCH_OBJECTS),
+    changes,
+    concurrency: Number(env.BENCH_CONCURRENCY),
+    tally,
+  };
+  const heapBefore = heapMb();
+  const rssBefore = rssMb();
+  emit({ event: "ready", heapMb: heapBefore, rssMb: rssBefore, gc: !!gc });
+  const side = make(init);
+  let mark = { calls: 0, writes: 0 };
+  const lines = createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    const command = JSON.parse(line) as { cmd: string; generation?: number };
+    switch (command.cmd) {
+      case "start": {
+        const started = performance.now();
+        await side.start();
+        await until(() => tally.observed.size >= init.objects);
+        const ms = performance.now() - started;
+        emit({
+          event: "converged",
+          rateLimit: side.rateLimit,
+          ms,
+          heapMb: heapMb() - heapBefore,
+          rssMb: rssMb(),
+          rssGrowthMb: rssMb() - rssBefore,
+        });
+        break;
+      }
+      case "mark":
+        mark = { calls: tally.calls, writes: tally.writes };
+        emit({ event: "marked" });
+        break;
+      case "count": {
+        await until(() => tally.reached(command.generation!) >= changes);
+        // The status writes come back as watch events; count the calls
+        // they cause: wait until no call came for 300 ms.
+        let calls = -1;
+        while (calls !== tally.calls) {
+          calls = tally.calls;
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        emit({
+          event: "counted",
+          callsPerChange: (tally.calls - mark.calls) / changes,
+          writesPerChange: (tally.writes - mark.writes) / changes,
+        });
+        break;
+      }
+      case "hold":
+        await side.hold();
+        emit({ event: "held" });
+        break;
+      case "backlog":
+        await until(() => side.cached(command.generation!) >= changes);
+        emit({ event: "backlogged" });
+        break;
+      case "drain": {
+        const started = performance.now();
+        side.resume();
+        await until(() => tally.reached(command.generation!) >= changes);
+        emit({
+          event: "drained",
+          perSecond: changes / ((performance.now() - started) / 1000),
+        });
+        break;
+      }
+      case "exit":
+        await side.stop();
+        emit({ event: "done", heapMb: heapMb() - heapBefore, rssMb: rssMb() });
+        lines.close();
+        return;
+      default:
+        throw new TypeError(`Unknown command ${JSON.stringify(command)}`);
+    }
+  }
+}
