@@ -273,6 +273,43 @@ export function raw(
   });
 }
 
+/** A parsed answer, read freely by the tests that compare them. */
+// deno-lint-ignore no-explicit-any
+export type JsonBody = any;
+
+/** What {@link jsonSender}'s function sends besides the path. */
+export interface JsonRequest {
+  /** The HTTP method (default GET). */
+  method?: string;
+  /** The body: JSON-encoded unless it is a string already. */
+  body?: unknown;
+  /** The Content-Type (default `application/json`). */
+  contentType?: string;
+}
+
+/**
+ * A function that sends one request to the server with {@link raw} and
+ * answers its code and parsed body: for tests that compare whole answers
+ * with what a real kube-apiserver gives.
+ */
+export function jsonSender(
+  server: () => TestApiServer,
+): (
+  path: string,
+  request?: JsonRequest,
+) => Promise<{ code: number; body: JsonBody }> {
+  return async (path, request = {}) =>
+    await raw(server(), path, {
+      method: request.method ?? "GET",
+      contentType: request.contentType ?? "application/json",
+      body: request.body === undefined
+        ? undefined
+        : typeof request.body === "string"
+        ? request.body
+        : JSON.stringify(request.body),
+    });
+}
+
 /**
  * A raw streaming GET (a watch) that reports how the stream ended:
  * `"end"` for a clean end, `"aborted"` when the connection broke.

@@ -9,7 +9,8 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type Harness, raw, startHarness } from "./_helpers.ts";
+import { type Harness, jsonSender, startHarness } from "./_helpers.ts";
+import { gadgetCrd } from "./differential/gadgets.ts";
 
 const MERGE = "application/merge-patch+json";
 const JSON_PATCH = "application/json-patch+json";
@@ -37,70 +38,17 @@ function failure(reply: { code: number; body: Any }): Any {
   };
 }
 
-const PARTS = {
-  apiVersion: "apiextensions.k8s.io/v1",
-  kind: "CustomResourceDefinition",
-  metadata: { name: "parts.answers.example.com" },
-  spec: {
-    group: "answers.example.com",
-    scope: "Namespaced",
-    names: { plural: "parts", kind: "Part" },
-    versions: [{
-      name: "v1",
-      served: true,
-      storage: true,
-      subresources: {
-        status: {},
-        scale: {
-          specReplicasPath: ".spec.replicas",
-          statusReplicasPath: ".status.replicas",
-        },
-      },
-      schema: {
-        openAPIV3Schema: {
-          type: "object",
-          properties: {
-            spec: {
-              type: "object",
-              properties: { replicas: { type: "integer" } },
-            },
-            status: {
-              type: "object",
-              properties: { replicas: { type: "integer" } },
-            },
-          },
-        },
-      },
-    }],
-  },
-};
-
 describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () => {
   let h: Harness;
-  const send = async (
-    method: string,
-    at: string,
-    body?: unknown,
-    contentType = "application/json",
-  ): Promise<{ code: number; body: Any }> =>
-    await raw(h.server, at, {
-      method,
-      contentType,
-      body: body === undefined
-        ? undefined
-        : typeof body === "string"
-        ? body
-        : JSON.stringify(body),
-    });
+  const send = jsonSender(() => h.server);
   const cms = "/api/v1/namespaces/default/configmaps";
-  const parts = "/apis/answers.example.com/v1/namespaces/default/parts";
+  const gadgets = "/apis/answers.example.com/v1/namespaces/default/gadgets";
 
   before(async () => {
     h = await startHarness();
     const crd = await send(
-      "POST",
       "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-      PARTS,
+      { method: "POST", body: gadgetCrd("answers.example.com") },
     );
     assert.equal(crd.code, 201);
   });
@@ -109,9 +57,14 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
   });
 
   it("names in a failure's details what the real server names, and nothing else", async () => {
-    await send("POST", cms, { metadata: { name: "p" }, data: { a: "1" } });
+    await send(cms, {
+      method: "POST",
+      body: { metadata: { name: "p" }, data: { a: "1" } },
+    });
     assert.deepEqual(
-      failure(await send("POST", cms, { metadata: {}, data: {} })),
+      failure(
+        await send(cms, { method: "POST", body: { metadata: {}, data: {} } }),
+      ),
       {
         code: 422,
         kind: "Status",
@@ -125,15 +78,25 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
     );
     assert.deepEqual(
       failure(
-        await send("PATCH", `${cms}/p`, [
-          { op: "test", path: "/data/a", value: "nope" },
-        ], JSON_PATCH),
+        await send(`${cms}/p`, {
+          method: "PATCH",
+          body: [
+            { op: "test", path: "/data/a", value: "nope" },
+          ],
+          contentType: JSON_PATCH,
+        }),
       ),
       { code: 422, kind: "Status", reason: "Invalid", details: {} },
       "a failed JSON patch test names no object",
     );
     assert.deepEqual(
-      failure(await send("PATCH", `${cms}/p`, {}, "application/x-unknown")),
+      failure(
+        await send(`${cms}/p`, {
+          method: "PATCH",
+          body: {},
+          contentType: "application/x-unknown",
+        }),
+      ),
       {
         code: 415,
         kind: "Status",
@@ -143,8 +106,11 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
     );
     assert.deepEqual(
       failure(
-        await send("DELETE", `${cms}/p`, {
-          preconditions: { uid: "00000000-0000-0000-0000-000000000000" },
+        await send(`${cms}/p`, {
+          method: "DELETE",
+          body: {
+            preconditions: { uid: "00000000-0000-0000-0000-000000000000" },
+          },
         }),
       ),
       {
@@ -156,7 +122,11 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
       "a failed precondition names the kind, not the resource",
     );
     assert.deepEqual(
-      failure(await send("DELETE", `${cms}/p?propagationPolicy=Sometimes`)),
+      failure(
+        await send(`${cms}/p?propagationPolicy=Sometimes`, {
+          method: "DELETE",
+        }),
+      ),
       {
         code: 422,
         kind: "Status",
@@ -173,11 +143,15 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
     );
     assert.deepEqual(
       failure(
-        await send("PATCH", `${cms}/p`, {
-          apiVersion: "v1",
-          kind: "ConfigMap",
-          metadata: { name: "p" },
-        }, APPLY),
+        await send(`${cms}/p`, {
+          method: "PATCH",
+          body: {
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: "p" },
+          },
+          contentType: APPLY,
+        }),
       ),
       {
         code: 422,
@@ -192,11 +166,17 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
       "an apply without fieldManager",
     );
     assert.deepEqual(
-      failure(await send("PATCH", `${cms}/p/status`, { data: {} }, MERGE)),
+      failure(
+        await send(`${cms}/p/status`, {
+          method: "PATCH",
+          body: { data: {} },
+          contentType: MERGE,
+        }),
+      ),
       { code: 404, kind: "Status", reason: "NotFound", details: {} },
       "the status of a kind without one",
     );
-    const badWatch = await send("GET", `${cms}?watch=true&resourceVersion=abc`);
+    const badWatch = await send(`${cms}?watch=true&resourceVersion=abc`);
     assert.deepEqual(failure(badWatch), {
       code: 500,
       kind: "Status",
@@ -206,17 +186,23 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
   });
 
   it("names a custom resource's failures by its resource, a wrong kind by the kind it says", async () => {
-    await send("POST", parts, {
-      apiVersion: "answers.example.com/v1",
-      kind: "Part",
-      metadata: { name: "a" },
+    await send(gadgets, {
+      method: "POST",
+      body: {
+        apiVersion: "answers.example.com/v1",
+        kind: "Gadget",
+        metadata: { name: "a" },
+      },
     });
     assert.deepEqual(
       failure(
-        await send("PUT", `${parts}/a`, {
-          apiVersion: "answers.example.com/v1",
-          kind: "Part",
-          metadata: { name: "a" },
+        await send(`${gadgets}/a`, {
+          method: "PUT",
+          body: {
+            apiVersion: "answers.example.com/v1",
+            kind: "Gadget",
+            metadata: { name: "a" },
+          },
         }),
       ),
       {
@@ -226,7 +212,7 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
         details: {
           name: "a",
           group: "answers.example.com",
-          kind: "parts",
+          kind: "gadgets",
           causes: [{
             reason: "FieldValueInvalid",
             field: "metadata.resourceVersion",
@@ -237,10 +223,13 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
     );
     assert.deepEqual(
       failure(
-        await send("POST", parts, {
-          apiVersion: "answers.example.com/v1",
-          kind: "Widget",
-          metadata: { name: "w" },
+        await send(gadgets, {
+          method: "POST",
+          body: {
+            apiVersion: "answers.example.com/v1",
+            kind: "Widget",
+            metadata: { name: "w" },
+          },
         }),
       ),
       {
@@ -257,26 +246,38 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
       "a create whose kind is not the resource's",
     );
     assert.deepEqual(
-      failure(await send("GET", `${parts}/nope/scale`)),
+      failure(await send(`${gadgets}/nope/scale`)),
       {
         code: 404,
         kind: "Status",
         reason: "NotFound",
-        details: { name: "nope", group: "answers.example.com", kind: "parts" },
+        details: {
+          name: "nope",
+          group: "answers.example.com",
+          kind: "gadgets",
+        },
       },
       "the scale of a missing object",
     );
-    await send("PATCH", `${parts}/a`, {
-      metadata: { finalizers: ["example.com/hold"] },
-    }, MERGE);
-    await send("DELETE", `${parts}/a`);
+    await send(`${gadgets}/a`, {
+      method: "PATCH",
+      body: {
+        metadata: { finalizers: ["example.com/hold"] },
+      },
+      contentType: MERGE,
+    });
+    await send(`${gadgets}/a`, { method: "DELETE" });
     assert.deepEqual(
       failure(
-        await send("PATCH", `${parts}/a`, [{
-          op: "add",
-          path: "/metadata/finalizers/-",
-          value: "example.com/late",
-        }], JSON_PATCH),
+        await send(`${gadgets}/a`, {
+          method: "PATCH",
+          body: [{
+            op: "add",
+            path: "/metadata/finalizers/-",
+            value: "example.com/late",
+          }],
+          contentType: JSON_PATCH,
+        }),
       ),
       {
         code: 422,
@@ -285,7 +286,7 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
         details: {
           name: "a",
           group: "answers.example.com",
-          kind: "Part",
+          kind: "Gadget",
           causes: [
             { reason: "FieldValueForbidden", field: "metadata.finalizers" },
             { reason: "FieldValueForbidden", field: "metadata.finalizers" },
@@ -297,15 +298,24 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
   });
 
   it("refuses a create in a terminating namespace as Forbidden, naming the resource", async () => {
-    await send("POST", "/api/v1/namespaces", { metadata: { name: "ending" } });
-    await send("POST", "/api/v1/namespaces/ending/configmaps", {
-      metadata: { name: "held", finalizers: ["example.com/hold"] },
+    await send("/api/v1/namespaces", {
+      method: "POST",
+      body: { metadata: { name: "ending" } },
     });
-    await send("DELETE", "/api/v1/namespaces/ending");
+    await send("/api/v1/namespaces/ending/configmaps", {
+      method: "POST",
+      body: {
+        metadata: { name: "held", finalizers: ["example.com/hold"] },
+      },
+    });
+    await send("/api/v1/namespaces/ending", { method: "DELETE" });
     assert.deepEqual(
       failure(
-        await send("POST", "/api/v1/namespaces/ending/configmaps", {
-          metadata: { name: "late" },
+        await send("/api/v1/namespaces/ending/configmaps", {
+          method: "POST",
+          body: {
+            metadata: { name: "late" },
+          },
         }),
       ),
       {
@@ -325,23 +335,29 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
   });
 
   it("leaves out what Go's encoder omits: empty data, a dry-run create's resourceVersion; a custom list says continue \"\"", async () => {
-    const empty = await send("POST", cms, {
-      metadata: { name: "e" },
-      data: {},
+    const empty = await send(cms, {
+      method: "POST",
+      body: {
+        metadata: { name: "e" },
+        data: {},
+      },
     });
     assert.equal(empty.code, 201);
     assert.equal("data" in empty.body, false, "an empty map is omitted");
     assert.equal(
-      "data" in (await send("GET", `${cms}/e`)).body,
+      "data" in (await send(`${cms}/e`)).body,
       false,
     );
-    const dry = await send("POST", `${cms}?dryRun=All`, {
-      metadata: { name: "dry" },
+    const dry = await send(`${cms}?dryRun=All`, {
+      method: "POST",
+      body: {
+        metadata: { name: "dry" },
+      },
     });
     assert.equal(dry.code, 201);
     assert.equal(dry.body.metadata.resourceVersion, undefined);
     assert.ok(dry.body.metadata.uid, "a dry run still answers a uid");
-    const list = await send("GET", parts);
+    const list = await send(gadgets);
     assert.equal(list.body.metadata.continue, "");
   });
 
@@ -352,34 +368,39 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
       namespace: "default",
       apiVersion: "v1",
     };
-    const coreEvent = await send("POST", "/api/v1/namespaces/default/events", {
-      metadata: { name: "ev1" },
-      involvedObject: involved,
-      reason: "Tested",
-      message: "a message",
-      type: "Normal",
-      count: 1,
-      firstTimestamp: "2025-01-01T00:00:00Z",
-      lastTimestamp: "2025-01-01T00:00:00Z",
-      source: { component: "answers" },
+    const coreEvent = await send("/api/v1/namespaces/default/events", {
+      method: "POST",
+      body: {
+        metadata: { name: "ev1" },
+        involvedObject: involved,
+        reason: "Tested",
+        message: "a message",
+        type: "Normal",
+        count: 1,
+        firstTimestamp: "2025-01-01T00:00:00Z",
+        lastTimestamp: "2025-01-01T00:00:00Z",
+        source: { component: "answers" },
+      },
     });
     assert.equal(coreEvent.code, 201);
     assert.equal(coreEvent.body.eventTime, null);
     assert.equal(coreEvent.body.reportingComponent, "");
     assert.equal(coreEvent.body.reportingInstance, "");
     const newEvent = await send(
-      "POST",
       "/apis/events.k8s.io/v1/namespaces/default/events",
       {
-        metadata: { name: "ev2" },
-        eventTime: "2025-01-01T00:00:00.000000Z",
-        reportingController: "example.com/answers",
-        reportingInstance: "answers-1",
-        action: "Test",
-        reason: "Tested",
-        regarding: involved,
-        note: "a note",
-        type: "Normal",
+        method: "POST",
+        body: {
+          metadata: { name: "ev2" },
+          eventTime: "2025-01-01T00:00:00.000000Z",
+          reportingController: "example.com/answers",
+          reportingInstance: "answers-1",
+          action: "Test",
+          reason: "Tested",
+          regarding: involved,
+          note: "a note",
+          type: "Normal",
+        },
       },
     );
     assert.equal(newEvent.code, 201);
@@ -389,15 +410,18 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
   });
 
   it("defaults a CRD's conversion and list kind, a StatefulSet's policies, a headless Service's families, a Deployment's status", async () => {
+    const base = gadgetCrd("answers.example.com");
     const crd = await send(
-      "POST",
       "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
       {
-        ...PARTS,
-        metadata: { name: "bolts.answers.example.com" },
-        spec: {
-          ...PARTS.spec,
-          names: { plural: "bolts", kind: "Bolt" },
+        method: "POST",
+        body: {
+          ...base,
+          metadata: { name: "bolts.answers.example.com" },
+          spec: {
+            ...base.spec as object,
+            names: { plural: "bolts", kind: "Bolt" },
+          },
         },
       },
     );
@@ -415,10 +439,9 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
         containers: [{ name: "app", image: "nginx:1.27" }],
       },
     };
-    const sts = await send(
-      "POST",
-      "/apis/apps/v1/namespaces/default/statefulsets",
-      {
+    const sts = await send("/apis/apps/v1/namespaces/default/statefulsets", {
+      method: "POST",
+      body: {
         metadata: { name: "db" },
         spec: {
           serviceName: "db",
@@ -426,7 +449,7 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
           template,
         },
       },
-    );
+    });
     assert.equal(sts.code, 201);
     assert.equal(sts.body.spec.podManagementPolicy, "OrderedReady");
     assert.deepEqual(sts.body.spec.updateStrategy, {
@@ -438,12 +461,15 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
       whenScaled: "Retain",
     });
     assert.deepEqual(sts.body.status, { replicas: 0, availableReplicas: 0 });
-    const headless = await send("POST", "/api/v1/namespaces/default/services", {
-      metadata: { name: "headless" },
-      spec: {
-        clusterIP: "None",
-        selector: { app: "db" },
-        ports: [{ port: 5432 }],
+    const headless = await send("/api/v1/namespaces/default/services", {
+      method: "POST",
+      body: {
+        metadata: { name: "headless" },
+        spec: {
+          clusterIP: "None",
+          selector: { app: "db" },
+          ports: [{ port: 5432 }],
+        },
       },
     });
     assert.equal(headless.code, 201);
@@ -452,17 +478,16 @@ describe("TestApiServer answers as a real kube-apiserver 1.32 shapes them", () =
     assert.equal(headless.body.spec.ipFamilyPolicy, "SingleStack");
     assert.equal(headless.body.spec.internalTrafficPolicy, "Cluster");
     assert.deepEqual(headless.body.status, { loadBalancer: {} });
-    const dep = await send(
-      "POST",
-      "/apis/apps/v1/namespaces/default/deployments",
-      {
+    const dep = await send("/apis/apps/v1/namespaces/default/deployments", {
+      method: "POST",
+      body: {
         metadata: { name: "web" },
         spec: {
           selector: { matchLabels: { app: "db" } },
           template,
         },
       },
-    );
+    });
     assert.equal(dep.code, 201);
     assert.deepEqual(dep.body.status, {});
   });

@@ -9,59 +9,18 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type Harness, raw, startHarness, WatchRecorder } from "./_helpers.ts";
+import {
+  type Harness,
+  jsonSender,
+  startHarness,
+  WatchRecorder,
+} from "./_helpers.ts";
+import { gadgetCrd } from "./differential/gadgets.ts";
 
 const MERGE = "application/merge-patch+json";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
-
-function gadgetCrd(group: string) {
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: `gadgets.${group}` },
-    spec: {
-      group,
-      scope: "Namespaced",
-      names: { plural: "gadgets", kind: "Gadget" },
-      versions: [{
-        name: "v1",
-        served: true,
-        storage: true,
-        subresources: {
-          status: {},
-          scale: {
-            specReplicasPath: ".spec.replicas",
-            statusReplicasPath: ".status.replicas",
-            labelSelectorPath: ".status.selector",
-          },
-        },
-        schema: {
-          openAPIV3Schema: {
-            type: "object",
-            properties: {
-              spec: {
-                type: "object",
-                properties: {
-                  replicas: { type: "integer", minimum: 0 },
-                },
-              },
-              status: {
-                type: "object",
-                properties: {
-                  replicas: { type: "integer" },
-                  selector: { type: "string" },
-                  ready: { type: "boolean" },
-                },
-              },
-            },
-          },
-        },
-      }],
-    },
-  };
-}
 
 function podSpec() {
   return {
@@ -82,26 +41,15 @@ function deployment(name: string) {
 
 describe("TestApiServer as a real kube-apiserver 1.32 answers", () => {
   let h: Harness;
-  const send = async (
-    method: string,
-    at: string,
-    body?: unknown,
-    contentType = "application/json",
-  ): Promise<{ code: number; body: Any }> =>
-    await raw(h.server, at, {
-      method,
-      contentType,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+  const send = jsonSender(() => h.server);
   const gadgets = "/apis/fidelity.example.com/v1/namespaces/default/gadgets";
   const deployments = "/apis/apps/v1/namespaces/default/deployments";
 
   before(async () => {
     h = await startHarness();
     const crd = await send(
-      "POST",
       "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-      gadgetCrd("fidelity.example.com"),
+      { method: "POST", body: gadgetCrd("fidelity.example.com") },
     );
     assert.equal(crd.code, 201);
   });
@@ -110,38 +58,51 @@ describe("TestApiServer as a real kube-apiserver 1.32 answers", () => {
   });
 
   it("serves /scale of a custom resource: reads and writes spec.replicas, 409 when stale, 422 when negative, the write under its own manager", async () => {
-    await send("POST", gadgets, {
-      apiVersion: "fidelity.example.com/v1",
-      kind: "Gadget",
-      metadata: { name: "g" },
-      spec: { replicas: 1 },
+    await send(gadgets, {
+      method: "POST",
+      body: {
+        apiVersion: "fidelity.example.com/v1",
+        kind: "Gadget",
+        metadata: { name: "g" },
+        spec: { size: 1, replicas: 1 },
+      },
     });
-    await send("PATCH", `${gadgets}/g/status`, {
-      status: { replicas: 1, selector: "app=g" },
-    }, MERGE);
-    const scale = await send("GET", `${gadgets}/g/scale`);
+    await send(`${gadgets}/g/status`, {
+      method: "PATCH",
+      body: {
+        status: { replicas: 1, selector: "app=g" },
+      },
+      contentType: MERGE,
+    });
+    const scale = await send(`${gadgets}/g/scale`);
     assert.equal(scale.code, 200);
     assert.equal(scale.body.kind, "Scale");
     assert.equal(scale.body.apiVersion, "autoscaling/v1");
     assert.deepEqual(scale.body.spec, { replicas: 1 });
     assert.deepEqual(scale.body.status, { replicas: 1, selector: "app=g" });
-    const patched = await send(
-      "PATCH",
-      `${gadgets}/g/scale?fieldManager=scaler`,
-      { spec: { replicas: 3 } },
-      MERGE,
-    );
+    const patched = await send(`${gadgets}/g/scale?fieldManager=scaler`, {
+      method: "PATCH",
+      body: { spec: { replicas: 3 } },
+      contentType: MERGE,
+    });
     assert.deepEqual(patched.body.spec, { replicas: 3 });
-    const stale = await send("PUT", `${gadgets}/g/scale`, {
-      ...scale.body,
-      spec: { replicas: 4 },
+    const stale = await send(`${gadgets}/g/scale`, {
+      method: "PUT",
+      body: {
+        ...scale.body,
+        spec: { replicas: 4 },
+      },
     });
     assert.equal(stale.code, 409);
-    const negative = await send("PATCH", `${gadgets}/g/scale`, {
-      spec: { replicas: -1 },
-    }, MERGE);
+    const negative = await send(`${gadgets}/g/scale`, {
+      method: "PATCH",
+      body: {
+        spec: { replicas: -1 },
+      },
+      contentType: MERGE,
+    });
     assert.equal(negative.code, 422);
-    const object = await send("GET", `${gadgets}/g`);
+    const object = await send(`${gadgets}/g`);
     assert.equal(object.body.spec.replicas, 3);
     const entry = object.body.metadata.managedFields.find((e: Any) =>
       e.subresource === "scale"
@@ -149,7 +110,7 @@ describe("TestApiServer as a real kube-apiserver 1.32 answers", () => {
     assert.equal(entry.manager, "scaler");
     assert.equal(entry.time, undefined, "scale entries carry no time");
     assert.deepEqual(entry.fieldsV1, { "f:spec": { "f:replicas": {} } });
-    const discovery = await send("GET", "/apis/fidelity.example.com/v1");
+    const discovery = await send("/apis/fidelity.example.com/v1");
     const listed = discovery.body.resources.find((r: Any) =>
       r.name === "gadgets/scale"
     );
@@ -161,39 +122,40 @@ describe("TestApiServer as a real kube-apiserver 1.32 answers", () => {
   });
 
   it("serves /scale of a Deployment, its selector printed", async () => {
-    await send("POST", deployments, deployment("web"));
-    const scaled = await send(
-      "PATCH",
-      `${deployments}/web/scale`,
-      { spec: { replicas: 2 } },
-      MERGE,
-    );
+    await send(deployments, { method: "POST", body: deployment("web") });
+    const scaled = await send(`${deployments}/web/scale`, {
+      method: "PATCH",
+      body: { spec: { replicas: 2 } },
+      contentType: MERGE,
+    });
     assert.equal(scaled.code, 200);
     assert.deepEqual(scaled.body.status, { replicas: 0, selector: "app=web" });
-    const web = await send("GET", `${deployments}/web`);
+    const web = await send(`${deployments}/web`);
     assert.equal(web.body.spec.replicas, 2);
     assert.equal(web.body.metadata.generation, 2);
   });
 
   it("serves every page of a paged list from the first page's snapshot", async () => {
     for (let i = 0; i < 5; i++) {
-      await send("POST", "/api/v1/namespaces/default/secrets", {
-        metadata: { name: `s${i}`, labels: { page: "yes" } },
+      await send("/api/v1/namespaces/default/secrets", {
+        method: "POST",
+        body: {
+          metadata: { name: `s${i}`, labels: { page: "yes" } },
+        },
       });
     }
     const path = "/api/v1/namespaces/default/secrets";
-    const first = await send("GET", `${path}?limit=2&labelSelector=page`);
+    const first = await send(`${path}?limit=2&labelSelector=page`);
     assert.equal(
       first.body.metadata.remainingItemCount,
       undefined,
       "a selector hides remainingItemCount",
     );
-    const unselected = await send("GET", `${path}?limit=2`);
+    const unselected = await send(`${path}?limit=2`);
     assert.equal(unselected.body.metadata.remainingItemCount, 3);
-    await send("DELETE", `${path}/s2`);
-    await send("POST", path, { metadata: { name: "s10" } });
+    await send(`${path}/s2`, { method: "DELETE" });
+    await send(path, { method: "POST", body: { metadata: { name: "s10" } } });
     const second = await send(
-      "GET",
       `${path}?limit=2&continue=${
         encodeURIComponent(unselected.body.metadata.continue)
       }`,
@@ -215,34 +177,39 @@ describe("TestApiServer as a real kube-apiserver 1.32 answers", () => {
   });
 
   it("keeps a Pod's and a StatefulSet's label change through /status and drops a Deployment's", async () => {
-    const pod = await send("POST", "/api/v1/namespaces/default/pods", {
-      metadata: { name: "p", labels: { app: "p" } },
-      spec: podSpec(),
+    const pod = await send("/api/v1/namespaces/default/pods", {
+      method: "POST",
+      body: {
+        metadata: { name: "p", labels: { app: "p" } },
+        spec: podSpec(),
+      },
     });
     assert.deepEqual(pod.body.status, {
       phase: "Pending",
       qosClass: "BestEffort",
     });
-    const status = await send(
-      "PUT",
-      "/api/v1/namespaces/default/pods/p/status",
-      {
+    const status = await send("/api/v1/namespaces/default/pods/p/status", {
+      method: "PUT",
+      body: {
         ...pod.body,
         metadata: { ...pod.body.metadata, labels: { app: "p", seen: "1" } },
         status: { ...pod.body.status, phase: "Running" },
       },
-    );
+    });
     assert.deepEqual(status.body.metadata.labels, { app: "p", seen: "1" });
     assert.equal(status.body.status.phase, "Running");
-    const dep = await send("GET", `${deployments}/web`);
-    const depStatus = await send("PUT", `${deployments}/web/status`, {
-      ...dep.body,
-      metadata: {
-        ...dep.body.metadata,
-        labels: { app: "web", extra: "1" },
-        annotations: { note: "kept" },
+    const dep = await send(`${deployments}/web`);
+    const depStatus = await send(`${deployments}/web/status`, {
+      method: "PUT",
+      body: {
+        ...dep.body,
+        metadata: {
+          ...dep.body.metadata,
+          labels: { app: "web", extra: "1" },
+          annotations: { note: "kept" },
+        },
+        status: { replicas: 1 },
       },
-      status: { replicas: 1 },
     });
     assert.deepEqual(depStatus.body.metadata.labels, { app: "web" });
     assert.deepEqual(depStatus.body.metadata.annotations, { note: "kept" });
@@ -251,10 +218,9 @@ describe("TestApiServer as a real kube-apiserver 1.32 answers", () => {
       dep.body.metadata.generation,
       "a status write never moves generation",
     );
-    const sts = await send(
-      "POST",
-      "/apis/apps/v1/namespaces/default/statefulsets",
-      {
+    const sts = await send("/apis/apps/v1/namespaces/default/statefulsets", {
+      method: "POST",
+      body: {
         metadata: { name: "db", labels: { app: "db" } },
         spec: {
           serviceName: "db",
@@ -262,14 +228,16 @@ describe("TestApiServer as a real kube-apiserver 1.32 answers", () => {
           template: { metadata: { labels: { app: "db" } }, spec: podSpec() },
         },
       },
-    );
+    });
     const stsStatus = await send(
-      "PUT",
       "/apis/apps/v1/namespaces/default/statefulsets/db/status",
       {
-        ...sts.body,
-        metadata: { ...sts.body.metadata, labels: { app: "db", extra: "1" } },
-        status: { replicas: 1 },
+        method: "PUT",
+        body: {
+          ...sts.body,
+          metadata: { ...sts.body.metadata, labels: { app: "db", extra: "1" } },
+          status: { replicas: 1 },
+        },
       },
     );
     assert.deepEqual(
@@ -277,9 +245,13 @@ describe("TestApiServer as a real kube-apiserver 1.32 answers", () => {
       { app: "db", extra: "1" },
       "a StatefulSet's /status keeps a label change, as a Pod's does",
     );
-    const annotated = await send("PATCH", `${deployments}/web`, {
-      metadata: { annotations: { note: "changed" } },
-    }, MERGE);
+    const annotated = await send(`${deployments}/web`, {
+      method: "PATCH",
+      body: {
+        metadata: { annotations: { note: "changed" } },
+      },
+      contentType: MERGE,
+    });
     assert.equal(
       annotated.body.metadata.generation,
       dep.body.metadata.generation + 1,
@@ -288,7 +260,7 @@ describe("TestApiServer as a real kube-apiserver 1.32 answers", () => {
   });
 
   it("fills in the defaults a real server gives built-in objects", async () => {
-    const dep = await send("GET", `${deployments}/web`);
+    const dep = await send(`${deployments}/web`);
     assert.equal(dep.body.spec.progressDeadlineSeconds, 600);
     assert.equal(dep.body.spec.revisionHistoryLimit, 10);
     assert.deepEqual(dep.body.spec.strategy, {
@@ -299,24 +271,33 @@ describe("TestApiServer as a real kube-apiserver 1.32 answers", () => {
     const c = dep.body.spec.template.spec.containers[0];
     assert.equal(c.terminationMessagePath, "/dev/termination-log");
     assert.equal(c.imagePullPolicy, "IfNotPresent");
-    const svc = await send("POST", "/api/v1/namespaces/default/services", {
-      metadata: { name: "svc" },
-      spec: { selector: { app: "web" }, ports: [{ port: 80 }] },
+    const svc = await send("/api/v1/namespaces/default/services", {
+      method: "POST",
+      body: {
+        metadata: { name: "svc" },
+        spec: { selector: { app: "web" }, ports: [{ port: 80 }] },
+      },
     });
     assert.match(svc.body.spec.clusterIP, /^10\.96\.\d+\.\d+$/);
     assert.deepEqual(svc.body.spec.ports, [
       { protocol: "TCP", port: 80, targetPort: 80 },
     ]);
     assert.equal(svc.body.spec.sessionAffinity, "None");
-    const secret = await send("POST", "/api/v1/namespaces/default/secrets", {
-      metadata: { name: "pw" },
-      stringData: { password: "p" },
+    const secret = await send("/api/v1/namespaces/default/secrets", {
+      method: "POST",
+      body: {
+        metadata: { name: "pw" },
+        stringData: { password: "p" },
+      },
     });
     assert.deepEqual(secret.body.data, { password: "cA==" });
     assert.equal(secret.body.stringData, undefined);
     assert.equal(secret.body.type, "Opaque");
-    const ns = await send("POST", "/api/v1/namespaces", {
-      metadata: { name: "labelled" },
+    const ns = await send("/api/v1/namespaces", {
+      method: "POST",
+      body: {
+        metadata: { name: "labelled" },
+      },
     });
     assert.deepEqual(ns.body.metadata.labels, {
       "kubernetes.io/metadata.name": "labelled",
@@ -330,13 +311,18 @@ describe("TestApiServer as a real kube-apiserver 1.32 answers", () => {
       { fieldSelector: "metadata.name=things.life.example.com" },
     );
     try {
-      const crd = gadgetCrd("life.example.com");
-      crd.metadata.name = "things.life.example.com";
-      crd.spec.names = { plural: "things", kind: "Thing" };
+      const base = gadgetCrd("life.example.com");
+      const crd = {
+        ...base,
+        metadata: { name: "things.life.example.com" },
+        spec: {
+          ...base.spec as object,
+          names: { plural: "things", kind: "Thing" },
+        },
+      };
       const created = await send(
-        "POST",
         "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-        crd,
+        { method: "POST", body: crd },
       );
       assert.equal(created.body.status.conditions, null);
       assert.deepEqual(created.body.status.acceptedNames, {
@@ -354,8 +340,8 @@ describe("TestApiServer as a real kube-apiserver 1.32 answers", () => {
         ["NamesAccepted", "Established"],
       );
       const deleted = await send(
-        "DELETE",
         "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/things.life.example.com",
+        { method: "DELETE" },
       );
       assert.deepEqual(deleted.body.metadata.finalizers, [
         "customresourcecleanup.apiextensions.k8s.io",
@@ -378,7 +364,6 @@ describe("TestApiServer as a real kube-apiserver 1.32 answers", () => {
     // timeoutSeconds ends the watch a server that does not refuse it would
     // open, so such a server fails the assertion instead of hanging.
     const refused = await send(
-      "GET",
       "/api/v1/namespaces/default/secrets?watch=true&sendInitialEvents=true&timeoutSeconds=1",
     );
     assert.equal(refused.code, 422);
@@ -412,29 +397,33 @@ describe("TestApiServer as a real kube-apiserver 1.32 answers", () => {
   });
 
   it("answers a removed custom object's delete with a Status, a pod's with the pod marked deleted", async () => {
-    await send("POST", gadgets, {
-      apiVersion: "fidelity.example.com/v1",
-      kind: "Gadget",
-      metadata: { name: "gone" },
+    await send(gadgets, {
+      method: "POST",
+      body: {
+        apiVersion: "fidelity.example.com/v1",
+        kind: "Gadget",
+        metadata: { name: "gone" },
+      },
     });
-    const custom = await send("DELETE", `${gadgets}/gone`);
+    const custom = await send(`${gadgets}/gone`, { method: "DELETE" });
     assert.equal(custom.body.kind, "Status");
     assert.equal(custom.body.status, "Success");
-    const pod = await send("DELETE", "/api/v1/namespaces/default/pods/p");
+    const pod = await send("/api/v1/namespaces/default/pods/p", {
+      method: "DELETE",
+    });
     assert.equal(pod.body.kind, "Pod");
     assert.ok(pod.body.metadata.deletionTimestamp);
     assert.equal(pod.body.metadata.deletionGracePeriodSeconds, 0);
-    const dry = await send(
-      "DELETE",
-      "/api/v1/namespaces/default/secrets/s0?dryRun=All",
-    );
+    const dry = await send("/api/v1/namespaces/default/secrets/s0?dryRun=All", {
+      method: "DELETE",
+    });
     assert.equal(
       dry.body.kind,
       "Status",
       "a dry run answers as the delete would",
     );
     assert.equal(
-      (await send("GET", "/api/v1/namespaces/default/secrets/s0")).code,
+      (await send("/api/v1/namespaces/default/secrets/s0")).code,
       200,
     );
   });

@@ -7,7 +7,8 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type Harness, raw, startHarness } from "./_helpers.ts";
+import { type Harness, jsonSender, startHarness } from "./_helpers.ts";
+import { gadgetCrd } from "./differential/gadgets.ts";
 
 const APPLY = "application/apply-patch+yaml";
 const MERGE = "application/merge-patch+json";
@@ -17,69 +18,9 @@ type Any = any;
 
 const GADGETS = "/apis/example.com/v1/namespaces/default/gadgets";
 
-function gadgetCrd() {
-  return {
-    apiVersion: "apiextensions.k8s.io/v1",
-    kind: "CustomResourceDefinition",
-    metadata: { name: "gadgets.example.com" },
-    spec: {
-      group: "example.com",
-      scope: "Namespaced",
-      names: { plural: "gadgets", kind: "Gadget" },
-      versions: [{
-        name: "v1",
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        schema: {
-          openAPIV3Schema: {
-            type: "object",
-            properties: {
-              spec: {
-                type: "object",
-                properties: {
-                  size: { type: "integer" },
-                  ports: {
-                    type: "array",
-                    "x-kubernetes-list-type": "map",
-                    "x-kubernetes-list-map-keys": ["name"],
-                    items: {
-                      type: "object",
-                      required: ["name"],
-                      properties: {
-                        name: { type: "string" },
-                        port: { type: "integer" },
-                      },
-                    },
-                  },
-                  tags: {
-                    type: "array",
-                    "x-kubernetes-list-type": "set",
-                    items: { type: "string" },
-                  },
-                },
-              },
-            },
-          },
-        },
-      }],
-    },
-  };
-}
-
 describe("TestApiServer managedFields and server-side apply", () => {
   let h: Harness;
-  const send = async (
-    method: string,
-    path: string,
-    body?: unknown,
-    contentType = "application/json",
-  ): Promise<{ code: number; body: Any }> =>
-    await raw(h.server, path, {
-      method,
-      contentType,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+  const send = jsonSender(() => h.server);
   const cm = (name: string) => `/api/v1/namespaces/default/configmaps/${name}`;
   const fields = (obj: Any, manager: string, operation = "Update") =>
     obj.metadata.managedFields.find((e: Any) =>
@@ -89,9 +30,8 @@ describe("TestApiServer managedFields and server-side apply", () => {
   before(async () => {
     h = await startHarness();
     const crd = await send(
-      "POST",
       "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
-      gadgetCrd(),
+      { method: "POST", body: gadgetCrd("example.com") },
     );
     assert.equal(crd.code, 201);
   });
@@ -101,9 +41,14 @@ describe("TestApiServer managedFields and server-side apply", () => {
 
   it("records a create under fieldManager, else the User-Agent's first part, with `.` for added containers", async () => {
     const named = await send(
-      "POST",
       "/api/v1/namespaces/default/configmaps?fieldManager=creator",
-      { metadata: { name: "m1", labels: { a: "1" } }, data: { k: "v" } },
+      {
+        method: "POST",
+        body: {
+          metadata: { name: "m1", labels: { a: "1" } },
+          data: { k: "v" },
+        },
+      },
     );
     assert.equal(named.code, 201);
     const entry = named.body.metadata.managedFields[0];
@@ -125,12 +70,11 @@ describe("TestApiServer managedFields and server-side apply", () => {
   });
 
   it("moves a changed field from its manager to the one that changed it, and keeps the resourceVersion of a no-op", async () => {
-    const patched = await send(
-      "PATCH",
-      `${cm("m1")}?fieldManager=editor`,
-      { data: { k: "w" } },
-      MERGE,
-    );
+    const patched = await send(`${cm("m1")}?fieldManager=editor`, {
+      method: "PATCH",
+      body: { data: { k: "w" } },
+      contentType: MERGE,
+    });
     assert.deepEqual(fields(patched.body, "creator"), {
       "f:data": {},
       "f:metadata": { "f:labels": { ".": {}, "f:a": {} } },
@@ -138,12 +82,11 @@ describe("TestApiServer managedFields and server-side apply", () => {
     assert.deepEqual(fields(patched.body, "editor"), {
       "f:data": { "f:k": {} },
     });
-    const again = await send(
-      "PATCH",
-      `${cm("m1")}?fieldManager=editor`,
-      { data: { k: "w" } },
-      MERGE,
-    );
+    const again = await send(`${cm("m1")}?fieldManager=editor`, {
+      method: "PATCH",
+      body: { data: { k: "w" } },
+      contentType: MERGE,
+    });
     assert.equal(
       again.body.metadata.resourceVersion,
       patched.body.metadata.resourceVersion,
@@ -157,22 +100,20 @@ describe("TestApiServer managedFields and server-side apply", () => {
       metadata: { name: "a1" },
       data,
     });
-    const created = await send(
-      "PATCH",
-      `${cm("a1")}?fieldManager=alice`,
-      config({ x: "1", y: "2" }),
-      APPLY,
-    );
+    const created = await send(`${cm("a1")}?fieldManager=alice`, {
+      method: "PATCH",
+      body: config({ x: "1", y: "2" }),
+      contentType: APPLY,
+    });
     assert.equal(created.code, 201);
     assert.deepEqual(fields(created.body, "alice", "Apply"), {
       "f:data": { "f:x": {}, "f:y": {} },
     });
-    const refused = await send(
-      "PATCH",
-      `${cm("a1")}?fieldManager=bob`,
-      config({ x: "9" }),
-      APPLY,
-    );
+    const refused = await send(`${cm("a1")}?fieldManager=bob`, {
+      method: "PATCH",
+      body: config({ x: "9" }),
+      contentType: APPLY,
+    });
     assert.equal(refused.code, 409);
     assert.equal(refused.body.reason, "Conflict");
     assert.deepEqual(
@@ -180,19 +121,17 @@ describe("TestApiServer managedFields and server-side apply", () => {
       [["FieldManagerConflict", ".data.x"]],
     );
     assert.match(refused.body.message, /^Apply failed with 1 conflict/);
-    const same = await send(
-      "PATCH",
-      `${cm("a1")}?fieldManager=bob`,
-      config({ x: "1" }),
-      APPLY,
-    );
+    const same = await send(`${cm("a1")}?fieldManager=bob`, {
+      method: "PATCH",
+      body: config({ x: "1" }),
+      contentType: APPLY,
+    });
     assert.equal(same.code, 200, "an equal value is no conflict");
-    const forced = await send(
-      "PATCH",
-      `${cm("a1")}?fieldManager=bob&force=true`,
-      config({ x: "9" }),
-      APPLY,
-    );
+    const forced = await send(`${cm("a1")}?fieldManager=bob&force=true`, {
+      method: "PATCH",
+      body: config({ x: "9" }),
+      contentType: APPLY,
+    });
     assert.equal(forced.code, 200);
     assert.deepEqual(fields(forced.body, "alice", "Apply"), {
       "f:data": { "f:y": {} },
@@ -209,24 +148,21 @@ describe("TestApiServer managedFields and server-side apply", () => {
       metadata: { name: "a2" },
       data,
     });
-    await send(
-      "PATCH",
-      `${cm("a2")}?fieldManager=alice`,
-      config({ mine: "1", shared: "s" }),
-      APPLY,
-    );
-    await send(
-      "PATCH",
-      `${cm("a2")}?fieldManager=bob`,
-      config({ shared: "s" }),
-      APPLY,
-    );
-    const dropped = await send(
-      "PATCH",
-      `${cm("a2")}?fieldManager=alice`,
-      config({}),
-      APPLY,
-    );
+    await send(`${cm("a2")}?fieldManager=alice`, {
+      method: "PATCH",
+      body: config({ mine: "1", shared: "s" }),
+      contentType: APPLY,
+    });
+    await send(`${cm("a2")}?fieldManager=bob`, {
+      method: "PATCH",
+      body: config({ shared: "s" }),
+      contentType: APPLY,
+    });
+    const dropped = await send(`${cm("a2")}?fieldManager=alice`, {
+      method: "PATCH",
+      body: config({}),
+      contentType: APPLY,
+    });
     assert.deepEqual(dropped.body.data, { shared: "s" });
   });
 
@@ -237,18 +173,20 @@ describe("TestApiServer managedFields and server-side apply", () => {
       metadata: { name: "g" },
       spec,
     });
-    await send(
-      "PATCH",
-      `${GADGETS}/g?fieldManager=alice`,
-      config({ size: 1, ports: [{ name: "http", port: 80 }], tags: ["a"] }),
-      APPLY,
-    );
-    const merged = await send(
-      "PATCH",
-      `${GADGETS}/g?fieldManager=bob`,
-      config({ ports: [{ name: "metrics", port: 9090 }], tags: ["b"] }),
-      APPLY,
-    );
+    await send(`${GADGETS}/g?fieldManager=alice`, {
+      method: "PATCH",
+      body: config({
+        size: 1,
+        ports: [{ name: "http", port: 80 }],
+        tags: ["a"],
+      }),
+      contentType: APPLY,
+    });
+    const merged = await send(`${GADGETS}/g?fieldManager=bob`, {
+      method: "PATCH",
+      body: config({ ports: [{ name: "metrics", port: 9090 }], tags: ["b"] }),
+      contentType: APPLY,
+    });
     assert.deepEqual(merged.body.spec.ports, [
       { name: "http", port: 80 },
       { name: "metrics", port: 9090 },
@@ -262,12 +200,11 @@ describe("TestApiServer managedFields and server-side apply", () => {
         "f:tags": { 'v:"b"': {} },
       },
     });
-    const conflict = await send(
-      "PATCH",
-      `${GADGETS}/g?fieldManager=bob`,
-      config({ ports: [{ name: "http", port: 8080 }] }),
-      APPLY,
-    );
+    const conflict = await send(`${GADGETS}/g?fieldManager=bob`, {
+      method: "PATCH",
+      body: config({ ports: [{ name: "http", port: 8080 }] }),
+      contentType: APPLY,
+    });
     assert.equal(conflict.code, 409);
     assert.deepEqual(
       conflict.body.details.causes.map((c: Any) => c.field),
@@ -277,39 +214,47 @@ describe("TestApiServer managedFields and server-side apply", () => {
 
   it("merges a Deployment's containers by name and their env by name across managers", async () => {
     const path = "/apis/apps/v1/namespaces/default/deployments/web";
-    await send("PATCH", `${path}?fieldManager=operator`, {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "web" },
-      spec: {
-        selector: { matchLabels: { app: "web" } },
-        template: {
-          metadata: { labels: { app: "web" } },
-          spec: {
-            containers: [{
-              name: "app",
-              image: "nginx:1.27",
-              env: [{ name: "A", value: "1" }],
-            }],
+    await send(`${path}?fieldManager=operator`, {
+      method: "PATCH",
+      body: {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "web" },
+        spec: {
+          selector: { matchLabels: { app: "web" } },
+          template: {
+            metadata: { labels: { app: "web" } },
+            spec: {
+              containers: [{
+                name: "app",
+                image: "nginx:1.27",
+                env: [{ name: "A", value: "1" }],
+              }],
+            },
           },
         },
       },
-    }, APPLY);
-    const injected = await send("PATCH", `${path}?fieldManager=injector`, {
-      apiVersion: "apps/v1",
-      kind: "Deployment",
-      metadata: { name: "web" },
-      spec: {
-        template: {
-          spec: {
-            containers: [
-              { name: "app", env: [{ name: "B", value: "2" }] },
-              { name: "proxy", image: "envoy:1.30" },
-            ],
+      contentType: APPLY,
+    });
+    const injected = await send(`${path}?fieldManager=injector`, {
+      method: "PATCH",
+      body: {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "web" },
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                { name: "app", env: [{ name: "B", value: "2" }] },
+                { name: "proxy", image: "envoy:1.30" },
+              ],
+            },
           },
         },
       },
-    }, APPLY);
+      contentType: APPLY,
+    });
     assert.equal(injected.code, 200);
     const containers = injected.body.spec.template.spec.containers;
     assert.deepEqual(containers.map((c: Any) => c.name), ["app", "proxy"]);
@@ -322,17 +267,25 @@ describe("TestApiServer managedFields and server-side apply", () => {
   });
 
   it("refuses managedFields in an apply, and an apply of another apiVersion", async () => {
-    const withManaged = await send("PATCH", `${cm("a3")}?fieldManager=x`, {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: "a3", managedFields: [{ manager: "x" }] },
-    }, APPLY);
+    const withManaged = await send(`${cm("a3")}?fieldManager=x`, {
+      method: "PATCH",
+      body: {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "a3", managedFields: [{ manager: "x" }] },
+      },
+      contentType: APPLY,
+    });
     assert.equal(withManaged.code, 400);
-    const otherVersion = await send("PATCH", `${cm("a3")}?fieldManager=x`, {
-      apiVersion: "v2",
-      kind: "ConfigMap",
-      metadata: { name: "a3" },
-    }, APPLY);
+    const otherVersion = await send(`${cm("a3")}?fieldManager=x`, {
+      method: "PATCH",
+      body: {
+        apiVersion: "v2",
+        kind: "ConfigMap",
+        metadata: { name: "a3" },
+      },
+      contentType: APPLY,
+    });
     assert.equal(otherVersion.code, 400);
   });
 });

@@ -7,7 +7,12 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { type Harness, raw, startHarness, widgetCrd } from "./_helpers.ts";
+import {
+  type Harness,
+  jsonSender,
+  startHarness,
+  widgetCrd,
+} from "./_helpers.ts";
 
 const STRATEGIC = "application/strategic-merge-patch+json";
 
@@ -17,32 +22,20 @@ type Any = any;
 describe("TestApiServer strategic merge patch", () => {
   let h: Harness;
   const path = "/apis/apps/v1/namespaces/default/deployments/web";
-  const send = async (
-    method: string,
-    at: string,
-    body: unknown,
-    contentType = "application/json",
-  ): Promise<{ code: number; body: Any }> =>
-    await raw(h.server, at, {
-      method,
-      contentType,
-      body: JSON.stringify(body),
-    });
+  const send = jsonSender(() => h.server);
   const containers = (list: unknown[]) =>
-    send(
-      "PATCH",
-      path,
-      { spec: { template: { spec: { containers: list } } } },
-      STRATEGIC,
-    );
+    send(path, {
+      method: "PATCH",
+      body: { spec: { template: { spec: { containers: list } } } },
+      contentType: STRATEGIC,
+    });
 
   before(async () => {
     h = await startHarness();
     await h.ext.createCustomResourceDefinition({ body: widgetCrd() });
-    const created = await send(
-      "POST",
-      "/apis/apps/v1/namespaces/default/deployments",
-      {
+    const created = await send("/apis/apps/v1/namespaces/default/deployments", {
+      method: "POST",
+      body: {
         metadata: { name: "web" },
         spec: {
           selector: { matchLabels: { app: "web" } },
@@ -61,7 +54,7 @@ describe("TestApiServer strategic merge patch", () => {
           },
         },
       },
-    );
+    });
     assert.equal(created.code, 201);
   });
   after(async () => {
@@ -84,11 +77,15 @@ describe("TestApiServer strategic merge patch", () => {
 
   it("merges ports by containerPort, volumes by name, mounts by mountPath", async () => {
     await containers([{ name: "app", ports: [{ containerPort: 443 }] }]);
-    await send("PATCH", path, {
-      spec: {
-        template: { spec: { volumes: [{ name: "cache", emptyDir: {} }] } },
+    await send(path, {
+      method: "PATCH",
+      body: {
+        spec: {
+          template: { spec: { volumes: [{ name: "cache", emptyDir: {} }] } },
+        },
       },
-    }, STRATEGIC);
+      contentType: STRATEGIC,
+    });
     const res = await containers([{
       name: "app",
       volumeMounts: [{ name: "cache", mountPath: "/cache" }],
@@ -111,19 +108,23 @@ describe("TestApiServer strategic merge patch", () => {
       added.body.spec.template.spec.containers.map((c: Any) => c.name),
       ["sidecar", "app"],
     );
-    const ordered = await send("PATCH", path, {
-      spec: {
-        template: {
-          spec: {
-            "$setElementOrder/containers": [
-              { name: "app" },
-              { name: "sidecar" },
-            ],
-            containers: [{ name: "sidecar", args: ["-v"] }],
+    const ordered = await send(path, {
+      method: "PATCH",
+      body: {
+        spec: {
+          template: {
+            spec: {
+              "$setElementOrder/containers": [
+                { name: "app" },
+                { name: "sidecar" },
+              ],
+              containers: [{ name: "sidecar", args: ["-v"] }],
+            },
           },
         },
       },
-    }, STRATEGIC);
+      contentType: STRATEGIC,
+    });
     assert.deepEqual(
       ordered.body.spec.template.spec.containers.map((c: Any) => c.name),
       ["app", "sidecar"],
@@ -136,15 +137,19 @@ describe("TestApiServer strategic merge patch", () => {
   });
 
   it("replaces a list with $patch: replace", async () => {
-    const res = await send("PATCH", path, {
-      spec: {
-        template: {
-          spec: {
-            volumes: [{ name: "data", emptyDir: {} }, { $patch: "replace" }],
+    const res = await send(path, {
+      method: "PATCH",
+      body: {
+        spec: {
+          template: {
+            spec: {
+              volumes: [{ name: "data", emptyDir: {} }, { $patch: "replace" }],
+            },
           },
         },
       },
-    }, STRATEGIC);
+      contentType: STRATEGIC,
+    });
     assert.deepEqual(
       res.body.spec.template.spec.volumes.map((v: Any) => v.name),
       ["data"],
@@ -153,44 +158,52 @@ describe("TestApiServer strategic merge patch", () => {
 
   it("merges finalizers as a union and deletes them with $deleteFromPrimitiveList", async () => {
     const cm = "/api/v1/namespaces/default/configmaps/f";
-    await send("POST", "/api/v1/namespaces/default/configmaps", {
-      metadata: { name: "f", finalizers: ["a.example.com/x"] },
+    await send("/api/v1/namespaces/default/configmaps", {
+      method: "POST",
+      body: {
+        metadata: { name: "f", finalizers: ["a.example.com/x"] },
+      },
     });
-    const merged = await send("PATCH", cm, {
-      metadata: { finalizers: ["b.example.com/y"] },
-    }, STRATEGIC);
+    const merged = await send(cm, {
+      method: "PATCH",
+      body: {
+        metadata: { finalizers: ["b.example.com/y"] },
+      },
+      contentType: STRATEGIC,
+    });
     assert.deepEqual(merged.body.metadata.finalizers, [
       "b.example.com/y",
       "a.example.com/x",
     ]);
-    const removed = await send("PATCH", cm, {
-      metadata: {
-        "$deleteFromPrimitiveList/finalizers": [
-          "a.example.com/x",
-          "b.example.com/y",
-        ],
+    const removed = await send(cm, {
+      method: "PATCH",
+      body: {
+        metadata: {
+          "$deleteFromPrimitiveList/finalizers": [
+            "a.example.com/x",
+            "b.example.com/y",
+          ],
+        },
       },
-    }, STRATEGIC);
+      contentType: STRATEGIC,
+    });
     assert.equal(removed.body.metadata.finalizers, undefined);
   });
 
   it("answers 415 to a strategic merge patch of a custom resource", async () => {
-    const w = await send(
-      "POST",
-      "/apis/example.com/v1/namespaces/default/widgets",
-      {
+    const w = await send("/apis/example.com/v1/namespaces/default/widgets", {
+      method: "POST",
+      body: {
         apiVersion: "example.com/v1",
         kind: "Widget",
         metadata: { name: "w" },
         spec: { size: 1 },
       },
-    );
+    });
     assert.equal(w.code, 201);
     const res = await send(
-      "PATCH",
       "/apis/example.com/v1/namespaces/default/widgets/w",
-      { spec: { size: 2 } },
-      STRATEGIC,
+      { method: "PATCH", body: { spec: { size: 2 } }, contentType: STRATEGIC },
     );
     assert.equal(res.code, 415);
     assert.equal(res.body.reason, "UnsupportedMediaType");
