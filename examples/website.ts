@@ -24,7 +24,7 @@ import {
   StatusCondition,
   StatusPatch,
 } from "../controller/mod.ts";
-import type { OperatorReconciler } from "../operator.ts";
+import type { OperatorReconciler } from "../mod.ts";
 import { Website } from "./resources.ts";
 
 /** The finalizer under which a Website's cleanup runs. */

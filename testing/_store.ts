@@ -22,7 +22,7 @@ export interface StoreEvent {
   rv: number;
   table: string;
   object: KubeObject;
-  /** The object before a MODIFIED change. */
+  /** The object before a MODIFIED or DELETED change. */
   previous?: KubeObject;
 }
 
@@ -135,7 +135,29 @@ export class Store {
       rv: fields.rv,
       table,
       object: fields.last,
+      previous,
     });
+  }
+
+  /**
+   * The objects of `table` as they were at `rv` (the current ones undone
+   * back through history), or `undefined` when that history is gone.
+   */
+  tableAt(table: string, rv: number): Map<string, KubeObject> | undefined {
+    if (rv < this.compactedRv) return undefined;
+    const out = new Map(this.table(table));
+    for (let i = this.#history.length - 1; i >= 0; i--) {
+      const event = this.#history[i];
+      if (event.rv <= rv) break;
+      if (event.table !== table) continue;
+      const key = objectKey(
+        event.object.metadata.namespace as string | undefined,
+        String(event.object.metadata.name),
+      );
+      if (event.type === "ADDED") out.delete(key);
+      else if (event.previous) out.set(key, event.previous);
+    }
+    return out;
   }
 
   /** Drops a whole table without events (its resource stopped being served). */

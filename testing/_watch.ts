@@ -20,6 +20,10 @@ export interface WatchSpec {
   /** The apiVersion and kind objects and bookmarks carry. */
   apiVersion: string;
   kind: string;
+  /** Built-in kinds' bookmarks carry `creationTimestamp: null`, as Go writes them. */
+  builtin?: boolean;
+  /** The list kind, for the blueprint of the initial-events-end bookmark. */
+  listKind?: string;
   timeoutMs?: number;
 }
 
@@ -136,11 +140,33 @@ class Watcher {
     this.send(changeLine(type, obj, this.spec.apiVersion));
   }
 
-  sendBookmark(rv: number): void {
+  sendBookmark(rv: number, initialEventsEnd = false): void {
+    const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
+    if (this.spec.builtin) metadata.creationTimestamp = null;
+    if (initialEventsEnd) {
+      const blueprint = this.spec.builtin
+        ? {
+          kind: this.spec.listKind,
+          apiVersion: this.spec.apiVersion,
+          metadata: {},
+          items: null,
+        }
+        : {
+          apiVersion: this.spec.apiVersion,
+          items: [],
+          kind: this.spec.listKind,
+        };
+      metadata.annotations = {
+        "k8s.io/initial-events-end": "true",
+        "kubernetes.io/initial-events-list-blueprint": btoa(
+          JSON.stringify(blueprint) + "\n",
+        ),
+      };
+    }
     const object = {
       kind: this.spec.kind,
       apiVersion: this.spec.apiVersion,
-      metadata: { resourceVersion: String(rv) },
+      metadata,
     };
     this.send(
       encoder.encode(JSON.stringify({ type: "BOOKMARK", object }) + "\n"),
@@ -202,7 +228,8 @@ export class WatchHub {
   }
 
   /**
-   * Opens a watch: `existing` objects are sent first as ADDED, then the
+   * Opens a watch: `existing` objects are sent first as ADDED (with
+   * `initialEventsEnd`, then a bookmark saying so), then the
    * `replay` events from history, then live changes. With `expired`, sends
    * one ERROR event with that Status and closes.
    */
@@ -212,6 +239,8 @@ export class WatchHub {
       existing?: KubeObject[];
       replay?: StoreEvent[];
       expired?: StatusObject;
+      /** After `existing`, a bookmark at this resourceVersion marks their end (`sendInitialEvents`). */
+      initialEventsEnd?: number;
     },
   ): ReadableStream<Uint8Array> {
     const watcher = new Watcher(this, spec);
@@ -222,6 +251,9 @@ export class WatchHub {
     }
     for (const obj of start.existing ?? []) {
       if (spec.matches(obj)) watcher.sendChange("ADDED", obj);
+    }
+    if (start.initialEventsEnd !== undefined && spec.bookmarks) {
+      watcher.sendBookmark(start.initialEventsEnd, true);
     }
     for (const event of start.replay ?? []) this.#deliver(watcher, event);
     let set = this.#byTable.get(spec.table);

@@ -16,7 +16,7 @@
  * @module
  */
 import { connect } from "node:tls";
-import { KubeClient } from "../../controller/client.ts";
+import { KubeClient } from "../../client/kube_client.ts";
 import { EnvTest } from "../../testing/mod.ts";
 
 /** Lists answered before the server is stopped. */

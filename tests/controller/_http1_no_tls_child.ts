@@ -10,7 +10,7 @@
  */
 import process from "node:process";
 import { KubeConfig } from "@kubernetes/client-node";
-import { KubeClient } from "../../controller/client.ts";
+import { KubeClient } from "../../client/kube_client.ts";
 
 const server = process.argv.at(-1)!;
 const kubeConfig = new KubeConfig();

@@ -12,8 +12,9 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:https";
 import type { ServerResponse } from "node:http";
 import { KubeConfig } from "@kubernetes/client-node";
-import { KubeClient, type ResourceType } from "../../controller/client.ts";
-import { ManualClock } from "../../controller/clock.ts";
+import { KubeClient } from "../../client/kube_client.ts";
+import type { ResourceType } from "../../client/objects.ts";
+import { ManualClock } from "../../common/clock.ts";
 import { makeTestCertificates } from "../../testing/_cert.ts";
 
 const configMaps: ResourceType = {

@@ -16,10 +16,10 @@ import {
   type Reconciler,
   ReconcileResult,
 } from "../../controller/reconciler.ts";
-import { ManualClock } from "../../controller/clock.ts";
-import type { KubeObject, ResourceType } from "../../controller/client.ts";
+import { ManualClock } from "../../common/clock.ts";
+import type { KubeObject, ResourceType } from "../../client/objects.ts";
 import type { EventOutcome } from "../../controller/events.ts";
-import type { LogFields } from "../../controller/log.ts";
+import type { LogFields } from "../../common/log.ts";
 import {
   configMaps,
   ensureNamespace,

@@ -4,8 +4,9 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { Controller } from "../../controller/controller.ts";
 import { LeaderElection } from "../../controller/leader_election.ts";
 import { ReconcileResult } from "../../controller/reconciler.ts";
-import { FencedError, KubeClient } from "../../controller/client.ts";
-import { ManualClock } from "../../controller/clock.ts";
+import { FencedError } from "../../client/errors.ts";
+import { KubeClient } from "../../client/kube_client.ts";
+import { ManualClock } from "../../common/clock.ts";
 import {
   ensureNamespace,
   type Harness,

@@ -18,7 +18,7 @@ import {
   LeaderElection,
   silentLogger,
 } from "../../controller/mod.ts";
-import { KubeClient } from "../../controller/client.ts";
+import { KubeClient } from "../../client/kube_client.ts";
 import type { Context } from "../../controller/reconciler.ts";
 import { TestApiServer } from "../../testing/mod.ts";
 import { Website } from "../../examples/resources.ts";

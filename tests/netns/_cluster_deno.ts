@@ -16,7 +16,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { wallClock } from "../raft/_wall_clock.ts";
+import { wallClock } from "../../testing/raft/wall_clock.ts";
 import { CLUSTER_DOMAIN, NetLab } from "./_lab_deno.ts";
 
 /** The system clock all processes stamp their lines with. */

@@ -3,7 +3,7 @@
  * `examples/main.ts`, configured by the pod's environment as in a
  * StatefulSet), instrumented for the network tests. It prints JSON lines on
  * stdout, each with the replica's `id` and `t`, the time on the system clock
- * shared by all processes (`../raft/_wall_clock.ts`):
+ * shared by all processes (`testing/raft/wall_clock.ts`):
  *
  * - `guard`: a probe samples the leader guard every 2 ms; `leader: true`
  *   with `start` when it first finds it leading, `leader: false` with the
@@ -24,11 +24,11 @@ import process from "node:process";
 import type { Dispatcher } from "undici";
 import { Operator } from "../../mod.ts";
 import type { LeaderGuard } from "../../controller/leader_election.ts";
-import type { LogFields, Logger } from "../../controller/log.ts";
+import type { LogFields, Logger } from "../../common/log.ts";
 import { exit, getEnv } from "../../platform/mod.ts";
 import { Website } from "../../examples/resources.ts";
 import { websiteReconciler } from "../../examples/website.ts";
-import { wallClock } from "../raft/_wall_clock.ts";
+import { wallClock } from "../../testing/raft/wall_clock.ts";
 
 const wall = wallClock();
 const id = Number(getEnv("POD_NAME")!.split("-").pop());
