@@ -1,13 +1,13 @@
 /**
  * The breakdown of one commit along the write path, from the stages that
- * `raft/_trace.ts` records in each process (stamped on the shared wall
+ * `raft/trace.ts` records in each process (stamped on the shared wall
  * clock): for each entry a single client wrote, when it reached each stage
  * on the leader and on the follower whose acknowledgement completed the
  * quorum, and the median time between consecutive stages.
  *
  * @module
  */
-import type { TraceEvent } from "../raft/_trace.ts";
+import type { TraceEvent } from "../raft/trace.ts";
 
 /** One step of the critical path: its name and the stages it spans. */
 interface Step {

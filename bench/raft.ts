@@ -38,11 +38,11 @@ import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { Cluster } from "../tests/raft/_cluster.ts";
+import { ProcessCluster } from "../testing/raft/processes.ts";
 import { pct, raftFailover, raftHandover, stable } from "./_raft_failover.ts";
 import { reportRow, reportSamples } from "./_report.ts";
 import { breakdown, breakdownTable } from "./_write_path.ts";
-import type { TraceEvent } from "../raft/_trace.ts";
+import type { TraceEvent } from "../raft/trace.ts";
 
 const argv = process.argv.slice(2);
 const traceOnly = argv.includes("--trace");
@@ -93,13 +93,13 @@ function line(name: string, values: number[], report = true): void {
   );
 }
 
-async function failover(c: Cluster): Promise<void> {
+async function failover(c: ProcessCluster): Promise<void> {
   const { elected, guard } = await raftFailover(c, kills);
   line("failover, kill -9 → new leader", elected);
   line("failover, kill -9 → guard leader", guard);
 }
 
-async function handover(c: Cluster): Promise<void> {
+async function handover(c: ProcessCluster): Promise<void> {
   const { elected, guard } = await raftHandover(c, handovers);
   line("handover, SIGTERM → new leader", elected);
   line("handover, SIGTERM → guard leader", guard);
@@ -107,7 +107,7 @@ async function handover(c: Cluster): Promise<void> {
 
 /** Runs `count` operations of `kind` by `concurrency` clients on the leader. */
 async function run(
-  c: Cluster,
+  c: ProcessCluster,
   work: { kind: "put" | "get"; count: number; concurrency: number },
 ): Promise<Load | null> {
   // A leader change under load fails the run: try again on the next leader.
@@ -143,7 +143,7 @@ function report(name: string, load: Load, unit: string): void {
   }
 }
 
-async function throughput(c: Cluster, fsync: boolean): Promise<void> {
+async function throughput(c: ProcessCluster, fsync: boolean): Promise<void> {
   for (const concurrency of clients) {
     const count = Math.min(writes, 200 * concurrency);
     const load = await run(c, { kind: "put", count, concurrency });
@@ -166,7 +166,7 @@ async function throughput(c: Cluster, fsync: boolean): Promise<void> {
   }
 }
 
-async function reads(c: Cluster): Promise<void> {
+async function reads(c: ProcessCluster): Promise<void> {
   for (const concurrency of [1, 64]) {
     const count = Math.min(writes, 500 * concurrency);
     const load = await run(c, { kind: "get", count, concurrency });
@@ -304,7 +304,7 @@ function goals(
  * One client's writes with every process recording the write path's
  * stages; prints the breakdown of a commit (`bench/results/write_path.md`).
  */
-async function traced(c: Cluster, label: string): Promise<void> {
+async function traced(c: ProcessCluster, label: string): Promise<void> {
   const count = Math.min(writes, 500);
   const leader = await stable(c);
   for (const p of c.procs.values()) await p.command({ op: "trace", on: true });
@@ -351,7 +351,7 @@ console.log(
 );
 if (traceOnly) {
   for (const fsync of [true, false]) {
-    const t = await Cluster.create({ voters, fsync });
+    const t = await ProcessCluster.create({ voters, fsync });
     try {
       for (const id of voters) t.start(id);
       await traced(t, `${replicas} processes, fsync ${fsync ? "on" : "off"}`);
@@ -361,7 +361,7 @@ if (traceOnly) {
   }
   process.exit(0);
 }
-const c = await Cluster.create({ voters });
+const c = await ProcessCluster.create({ voters });
 try {
   for (const id of voters) c.start(id);
   await stable(c);
@@ -373,7 +373,7 @@ try {
   await c.close();
 }
 // The same cluster without fsync: what the runtime costs apart from the disk.
-const nosync = await Cluster.create({ voters, fsync: false });
+const nosync = await ProcessCluster.create({ voters, fsync: false });
 try {
   for (const id of voters) nosync.start(id);
   await stable(nosync);

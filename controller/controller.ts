@@ -9,21 +9,20 @@
  * @module
  */
 import { objectKey, Reflector, type StoreEvent } from "./cache.ts";
+import { ApiError, FencedError } from "../client/errors.ts";
+import type { KubeClient } from "../client/kube_client.ts";
 import {
-  ApiError,
   apiVersionOf,
-  FencedError,
-  type KubeClient,
   type KubeObject,
   type ResourceType,
-} from "./client.ts";
-import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+} from "../client/objects.ts";
+import { type Clock, systemClock, type TimerHandle } from "../common/clock.ts";
 import { EventRecorder, type EventRecorderOptions } from "./events.ts";
 import { deepFreeze } from "./_freeze.ts";
 import { safeObserver } from "./_safe_observer.ts";
 import { withFinalizer } from "./finalizers.ts";
 import type { LeaderGuard } from "./leader_election.ts";
-import { type Logger, silentLogger } from "./log.ts";
+import { type Logger, silentLogger } from "../common/log.ts";
 import type { Context, Reconciler, ReconcileResult } from "./reconciler.ts";
 import type { WatcherOptions } from "./watcher.ts";
 import { WorkQueue, type WorkQueueOptions } from "./work_queue.ts";
@@ -33,7 +32,7 @@ import { WorkQueue, type WorkQueueOptions } from "./work_queue.ts";
  *
  * @example Reconciling the Widget a Secret names
  * ```ts
- * import type { KubeObject } from "./client.ts";
+ * import type { KubeObject } from "./mod.ts";
  * import type { Controller, ObjectRef } from "./controller.ts";
  * declare const controller: Controller<KubeObject>;
  * const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true };
@@ -141,7 +140,7 @@ export interface ControllerObserver {
  *
  * @example
  * ```ts
- * import type { KubeClient, KubeObject } from "./client.ts";
+ * import type { KubeClient, KubeObject } from "./mod.ts";
  * import { Controller, type ControllerOptions, generationChanged } from "./controller.ts";
  * import { LeaderElection } from "./leader_election.ts";
  * declare const client: KubeClient;
@@ -232,7 +231,7 @@ export interface ControllerOptions<T extends KubeObject> {
  *
  * @example
  * ```ts
- * import type { KubeObject } from "./client.ts";
+ * import type { KubeObject } from "./mod.ts";
  * import type { Controller, RunOptions } from "./controller.ts";
  * import { ReconcileResult } from "./reconciler.ts";
  * declare const controller: Controller<KubeObject>;
@@ -252,7 +251,7 @@ export interface RunOptions {
  *
  * @example
  * ```ts
- * import type { KubeObject } from "./client.ts";
+ * import type { KubeObject } from "./mod.ts";
  * import type { Controller, ControllerMetrics } from "./controller.ts";
  * declare const controller: Controller<KubeObject>;
  * function failureRatio(m: ControllerMetrics): number {
@@ -618,6 +617,14 @@ export class Controller<T extends KubeObject> {
       this.queue.forget(key);
       return;
     }
+    // The lease may have run out in an event-loop stall before the timer
+    // that aborts ctx.signal ran: ask the guard now, as the client does
+    // before each send, so that no reconcile starts without it. Asking
+    // ends the term (ctx.signal aborts); the next one queues the key.
+    if (!this.#stillLeads(ctx)) {
+      this.queue.add(key);
+      return;
+    }
     const started = this.#clock.now();
     const report = (
       outcome: ReconcileOutcome,
@@ -699,6 +706,16 @@ export class Controller<T extends KubeObject> {
       } else {
         report("success");
       }
+    }
+  }
+
+  /** Whether the guard still leads `ctx.term` at this instant. */
+  #stillLeads(ctx: Context): boolean {
+    if (ctx.signal.aborted) return false;
+    try {
+      return ctx.guard.check() === ctx.term;
+    } catch {
+      return false;
     }
   }
 

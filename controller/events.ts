@@ -7,15 +7,17 @@
  *
  * @module
  */
-import { isApiError, type KubeClient, type KubeObject } from "./client.ts";
-import { type Logger, silentLogger } from "./log.ts";
+import { isApiError } from "../client/errors.ts";
+import type { KubeClient } from "../client/kube_client.ts";
+import type { KubeObject } from "../client/objects.ts";
+import { type Logger, silentLogger } from "../common/log.ts";
 
 /**
  * `Normal` or `Warning`.
  *
  * @example
  * ```ts
- * import type { KubeObject } from "./client.ts";
+ * import type { KubeObject } from "./mod.ts";
  * import type { EventRecorder, EventType } from "./events.ts";
  * declare const recorder: EventRecorder;
  * async function reportSync(widget: KubeObject, error?: Error): Promise<void> {
@@ -64,7 +66,7 @@ export interface ObjectReference {
  *
  * @example
  * ```ts
- * import type { KubeObject } from "./client.ts";
+ * import type { KubeObject } from "./mod.ts";
  * import type { EventInput, EventRecorder } from "./events.ts";
  * declare const recorder: EventRecorder;
  * declare const widget: KubeObject;
@@ -89,7 +91,7 @@ export interface EventInput {
  *
  * @example Listing the Warnings about an object
  * ```ts
- * import type { KubeClient } from "./client.ts";
+ * import type { KubeClient } from "./mod.ts";
  * import type { KubeEvent } from "./events.ts";
  * declare const client: KubeClient;
  * const events = { group: "", version: "v1", plural: "events", kind: "Event", namespaced: true };
@@ -146,7 +148,7 @@ export type EventOutcome = "created" | "updated" | "filtered" | "failed";
  *
  * @example Counting Events that could not be written
  * ```ts
- * import type { KubeClient } from "./client.ts";
+ * import type { KubeClient } from "./mod.ts";
  * import { EventRecorder, type EventRecorderObserver } from "./events.ts";
  * declare const client: KubeClient;
  * let failed = 0;
@@ -213,9 +215,9 @@ export interface EventAggregateOptions {
  *
  * @example
  * ```ts
- * import type { KubeClient } from "./client.ts";
+ * import type { KubeClient } from "./mod.ts";
  * import { EventRecorder, type EventRecorderOptions } from "./events.ts";
- * import { consoleLogger } from "./log.ts";
+ * import { consoleLogger } from "../common/log.ts";
  * declare const client: KubeClient;
  * const options: EventRecorderOptions = {
  *   api: "events.k8s.io/v1", // `regarding` and `series` instead of `involvedObject` and `count`

@@ -6,13 +6,10 @@
  *
  * @module
  */
-import {
-  isApiError,
-  type JsonPatchOp,
-  type KubeClient,
-  type KubeObject,
-  type ResourceType,
-} from "./client.ts";
+import { isApiError } from "../client/errors.ts";
+import type { KubeClient } from "../client/kube_client.ts";
+import type { KubeObject, ResourceType } from "../client/objects.ts";
+import type { JsonPatchOp } from "../client/patch.ts";
 import { ReconcileResult } from "./reconciler.ts";
 
 /**
@@ -107,7 +104,7 @@ export function removeFinalizerPatch(
  *
  * @example
  * ```ts
- * import type { KubeObject } from "./client.ts";
+ * import type { KubeObject } from "./mod.ts";
  * import { addFinalizer, type FinalizerOptions, removeFinalizer } from "./finalizers.ts";
  * import type { Context } from "./reconciler.ts";
  * declare const ctx: Context;
@@ -226,7 +223,7 @@ async function guardedPatch<T extends KubeObject>(
  *
  * @example Deleting a bucket before the Widget goes
  * ```ts
- * import type { KubeObject } from "./client.ts";
+ * import type { KubeObject } from "./mod.ts";
  * import { withFinalizer, type WithFinalizerOptions } from "./finalizers.ts";
  * import { type Context, ReconcileResult } from "./reconciler.ts";
  * declare const ctx: Context;

@@ -9,14 +9,11 @@
  *
  * @module
  */
-import {
-  isApiError,
-  type KubeClient,
-  type KubeObject,
-  type ResourceType,
-} from "./client.ts";
+import { isApiError } from "../client/errors.ts";
+import type { KubeClient } from "../client/kube_client.ts";
+import type { KubeObject, ResourceType } from "../client/objects.ts";
 import { deepEqual } from "./_json.ts";
-import { consoleLogger, type Logger } from "./log.ts";
+import { consoleLogger, type Logger } from "../common/log.ts";
 
 /**
  * A condition's status.
@@ -203,7 +200,7 @@ export function mergeConditions(
  *
  * @example
  * ```ts
- * import type { KubeClient, KubeObject } from "./client.ts";
+ * import type { KubeClient, KubeObject } from "./mod.ts";
  * import { StatusCondition, StatusPatch, type StatusPatchOptions } from "./status.ts";
  * declare const client: KubeClient;
  * const options: StatusPatchOptions = {

@@ -7,19 +7,18 @@
  *
  * @module
  */
-import { JitterBackoff } from "./_backoff.ts";
+import { JitterBackoff } from "../common/backoff.ts";
+import { ApiError, readApiError } from "../client/errors.ts";
+import type { KubeClient } from "../client/kube_client.ts";
 import {
-  ApiError,
   apiVersionOf,
-  type KubeClient,
   type KubeList,
   type KubeObject,
-  readApiError,
   resourcePath,
   type ResourceType,
-} from "./client.ts";
-import { type Clock, sleep, systemClock } from "./clock.ts";
-import { type Logger, silentLogger } from "./log.ts";
+} from "../client/objects.ts";
+import { type Clock, sleep, systemClock } from "../common/clock.ts";
+import { type Logger, silentLogger } from "../common/log.ts";
 
 /**
  * What a watcher yields. A (re)list is `init`, one `initApply` per object,
@@ -27,7 +26,7 @@ import { type Logger, silentLogger } from "./log.ts";
  *
  * @example
  * ```ts
- * import type { KubeObject } from "./client.ts";
+ * import type { KubeObject } from "./mod.ts";
  * import type { WatcherEvent } from "./watcher.ts";
  * function describe(event: WatcherEvent<KubeObject>): string {
  *   switch (event.type) {
@@ -110,7 +109,7 @@ export interface WatcherObserver {
  *
  * @example Watching the web pods of one namespace
  * ```ts
- * import type { KubeClient } from "./client.ts";
+ * import type { KubeClient } from "./mod.ts";
  * import { watcher, type WatcherOptions } from "./watcher.ts";
  * declare const client: KubeClient;
  * const stop = new AbortController();

@@ -1,6 +1,7 @@
 /**
- * The errors discovery throws: missing or malformed environment, invalid
- * settings and failed DNS queries.
+ * The errors discovery throws: invalid settings and failed DNS queries; and
+ * the ones the composition root throws for discovery's environment
+ * variables (missing or malformed), which name the variable.
  *
  * @module
  */
@@ -10,9 +11,9 @@
  *
  * @example
  * ```ts
- * import { DiscoveryError, podIdentityFromEnv } from "@k8s-operator/k8s-operator/discovery";
+ * import { DiscoveryError, podIdentity } from "@k8s-operator/k8s-operator/discovery";
  * try {
- *   podIdentityFromEnv({});
+ *   podIdentity({ podName: "web", namespace: "ops" });
  * } catch (error) {
  *   console.log(error instanceof DiscoveryError); // true
  * }
@@ -31,7 +32,8 @@ export class DiscoveryError extends Error {
  *
  * @example
  * ```ts
- * import { MissingEnvError, podIdentityFromEnv } from "@k8s-operator/k8s-operator/discovery";
+ * import { podIdentityFromEnv } from "@k8s-operator/k8s-operator";
+ * import { MissingEnvError } from "@k8s-operator/k8s-operator/discovery";
  * try {
  *   podIdentityFromEnv({ NAMESPACE: "ops" });
  * } catch (error) {
@@ -57,7 +59,8 @@ export class MissingEnvError extends DiscoveryError {
  *
  * @example
  * ```ts
- * import { MalformedEnvError, podIdentityFromEnv } from "@k8s-operator/k8s-operator/discovery";
+ * import { podIdentityFromEnv } from "@k8s-operator/k8s-operator";
+ * import { MalformedEnvError } from "@k8s-operator/k8s-operator/discovery";
  * try {
  *   podIdentityFromEnv({ POD_NAME: "web", NAMESPACE: "ops" });
  * } catch (error) {
@@ -82,8 +85,28 @@ export class MalformedEnvError extends DiscoveryError {
 }
 
 /**
+ * Which option of a typed setting was invalid, so that a caller that took it
+ * from elsewhere (the environment) can name its own source.
+ *
+ * @example
+ * ```ts
+ * import type { InvalidOption } from "@k8s-operator/k8s-operator/discovery";
+ * const invalid: InvalidOption = { option: "podName", value: "web", expected: "a StatefulSet pod name" };
+ * ```
+ */
+export interface InvalidOption {
+  /** The option's name, such as `podName` or `replicas`. */
+  option: string;
+  /** The value found. */
+  value: unknown;
+  /** What a valid value is, as a phrase ("a DNS label …"). */
+  expected: string;
+}
+
+/**
  * A setting passed in code is invalid (a name that is not a DNS label, a
- * port out of range, a malformed peer address).
+ * port out of range, a malformed peer address). `invalid` names the option,
+ * the value and what was expected, where one option is at fault.
  *
  * @example
  * ```ts
@@ -91,11 +114,40 @@ export class MalformedEnvError extends DiscoveryError {
  * try {
  *   new HeadlessServiceDiscovery({ service: "Raft!", namespace: "ops", port: 7000 });
  * } catch (error) {
- *   console.log(error instanceof DiscoveryConfigError); // true
+ *   if (error instanceof DiscoveryConfigError) console.log(error.invalid?.option); // "service"
  * }
  * ```
  */
-export class DiscoveryConfigError extends DiscoveryError {}
+export class DiscoveryConfigError extends DiscoveryError {
+  /** The option at fault, or `null` when the settings disagree as a whole. */
+  readonly invalid: InvalidOption | null;
+
+  /** Creates the error; `invalid` names the option at fault. */
+  constructor(message: string, invalid?: InvalidOption) {
+    super(message);
+    this.invalid = invalid ?? null;
+  }
+
+  /**
+   * The error for one invalid option, worded as every error here:
+   * "Expected <what> to be <expected>, found <value>".
+   *
+   * @example
+   * ```ts
+   * import { DiscoveryConfigError } from "@k8s-operator/k8s-operator/discovery";
+   * const error = DiscoveryConfigError.option("the port", { option: "port", value: 0, expected: "a port from 1 to 65535" });
+   * console.log(error.message); // "Expected the port to be a port from 1 to 65535, found 0"
+   * ```
+   */
+  static option(what: string, invalid: InvalidOption): DiscoveryConfigError {
+    return new DiscoveryConfigError(
+      `Expected ${what} to be ${invalid.expected}, found ${
+        JSON.stringify(invalid.value)
+      }`,
+      invalid,
+    );
+  }
+}
 
 /**
  * A DNS query failed for a reason other than "no such records" (a timeout,

@@ -28,4 +28,4 @@ export {
   jsonLogger,
   type JsonLoggerOptions,
   withFields,
-} from "../controller/log.ts";
+} from "../common/log.ts";

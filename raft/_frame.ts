@@ -103,7 +103,8 @@ export type RefusalReason =
   | "too-large"
   | "busy"
   | "path"
-  | "method";
+  | "method"
+  | "timeout";
 
 /** A frame or request refused; carries the HTTP status that answers it. */
 export class FrameError extends Error {
@@ -184,6 +185,8 @@ export function encodeFrame(
 /** Reads exact byte counts from a stream of chunks. */
 export class StreamBytes {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array> | null;
+  /** Rejects once the armed deadline passes (see `within`). */
+  #deadline: { expired: Promise<never>; reason: () => unknown } | null = null;
   #chunk: Uint8Array = new Uint8Array(0);
   #pos = 0;
   #done = false;
@@ -194,18 +197,51 @@ export class StreamBytes {
     if (this.#reader === null) this.#done = true;
   }
 
+  /**
+   * Arms a deadline: once `ms` have passed, a read still waiting for bytes
+   * stops reading (the stream is cancelled) and throws `reason()`, and so
+   * does every later read. Returns the function that disarms it (a frame
+   * read in time). A stream of frames arms one per frame.
+   */
+  within(ms: number, reason: () => unknown): () => void {
+    let expire!: (error: unknown) => void;
+    const expired = new Promise<never>((_, reject) => expire = reject);
+    expired.catch(() => {});
+    const deadline = { expired, reason };
+    const timer = setTimeout(() => expire(reason()), ms);
+    this.#deadline = deadline;
+    return () => {
+      clearTimeout(timer);
+      if (this.#deadline === deadline) this.#deadline = null;
+    };
+  }
+
   async #fill(): Promise<boolean> {
     while (this.#pos >= this.#chunk.length) {
       if (this.#done || this.#reader === null) return false;
-      const { done, value } = await this.#reader.read().catch((error) => {
-        // The sender gave up (its timeout) or the connection broke.
-        throw new FrameError(
-          `Expected the rest of the request, found it broken off: ${
-            (error as Error).message
-          }`,
-          { reason: "malformed", status: 400 },
-        );
-      });
+      const read = this.#reader.read();
+      const deadline = this.#deadline;
+      let expired = false;
+      const { done, value } = await (deadline === null ? read : Promise.race([
+        read,
+        deadline.expired.catch((error) => {
+          expired = true;
+          throw error;
+        }),
+      ]))
+        .catch((error) => {
+          if (expired) {
+            this.cancel();
+            throw error;
+          }
+          // The sender gave up (its timeout) or the connection broke.
+          throw new FrameError(
+            `Expected the rest of the request, found it broken off: ${
+              (error as Error).message
+            }`,
+            { reason: "malformed", status: 400 },
+          );
+        });
       if (done) {
         this.#done = true;
         return false;

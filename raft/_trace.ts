@@ -1,6 +1,7 @@
 /**
  * Internal: an opt-in timing trace of the write path, for
- * `deno task bench:raft --trace` (`bench/results/write_path.md`).
+ * `deno task bench:raft --trace` (`bench/results/write_path.md`); the sink
+ * and its events are public (`trace.ts`, re-exported by `mod.ts`).
  *
  * The runtime (`node.ts`, `transport.ts`) reports each stage a log entry
  * goes through (proposed, handed to storage, synced, framed, received,
@@ -14,7 +15,17 @@
  */
 import type { NodeId } from "./types.ts";
 
-/** One stage of the write path, as reported to the sink. */
+/**
+ * One stage of the write path, as reported to the sink installed with
+ * {@linkcode setTraceSink}.
+ *
+ * @example
+ * ```ts
+ * import type { TraceEvent } from "@k8s-operator/k8s-operator/raft";
+ * const event: TraceEvent = { node: 1, stage: "saved", index: 42, at: 1234.5 };
+ * console.log(`node ${event.node}: entry ${event.index} ${event.stage}`);
+ * ```
+ */
 export interface TraceEvent {
   /** The node that reports it. */
   node: NodeId;
@@ -30,7 +41,25 @@ export interface TraceEvent {
 
 let sink: ((event: TraceEvent) => void) | null = null;
 
-/** Installs (or, with `null`, removes) the process's trace sink. */
+/**
+ * Installs (or, with `null`, removes) the process's trace sink: from then
+ * on every `RaftNode` and `HttpTransport` in the process reports each stage
+ * a log entry goes through on the write path (`call`, `propose`, `ready`,
+ * `send`, `post`, `arrived`, `verified`, `step`, `saved`, `committed`,
+ * `applied`; `bench/results/write_path.md` says what each is). For
+ * diagnostics and benchmarks: nothing is recorded, and each stage costs one
+ * comparison, while no sink is installed.
+ *
+ * @example Recording the stages of a few writes
+ * ```ts
+ * import { setTraceSink, type TraceEvent } from "@k8s-operator/k8s-operator/raft";
+ * const events: TraceEvent[] = [];
+ * setTraceSink((e) => events.push(e));
+ * // ... writes ...
+ * setTraceSink(null);
+ * console.log(`${events.length} stages recorded`);
+ * ```
+ */
 export function setTraceSink(next: ((event: TraceEvent) => void) | null): void {
   sink = next;
 }

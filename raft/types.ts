@@ -10,30 +10,9 @@
  * @module
  */
 
-/**
- * The identity of one Raft member. In a StatefulSet it is the pod's ordinal
- * (`my-operator-2` is node `2`). Always a non-negative safe integer.
- *
- * @example A StatefulSet pod's ordinal
- * ```ts
- * import type { NodeId } from "@k8s-operator/k8s-operator/raft";
- * const podName = "my-operator-2";
- * const id: NodeId = Number(podName.slice(podName.lastIndexOf("-") + 1)); // 2
- * ```
- */
-export type NodeId = number;
+import type { NodeId, Role } from "../common/leadership.ts";
 
-/**
- * The role a core is in. Learners are followers that are not voters.
- *
- * @example
- * ```ts
- * import type { Role } from "@k8s-operator/k8s-operator/raft";
- * const mayReconcile = (role: Role) => role === "leader";
- * const inElection = (role: Role) => role === "preCandidate" || role === "candidate";
- * ```
- */
-export type Role = "follower" | "preCandidate" | "candidate" | "leader";
+export type { NodeId, Role } from "../common/leadership.ts";
 
 /**
  * The kind of a log entry.

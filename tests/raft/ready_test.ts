@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
 import type { PersistedState } from "../../raft/types.ts";
-import { memberState, Network } from "./_network.ts";
+import { CoreCluster, memberState } from "../../testing/raft/cores.ts";
 
 const empty: PersistedState = {
   hardState: { term: 0, vote: null, commit: 0 },
@@ -66,7 +66,7 @@ describe("the ready/advance hand-off", () => {
   });
 
   it("hands out each entry to persist once, and each committed entry to apply once", () => {
-    const net = new Network({ voters: [1] });
+    const net = new CoreCluster({ voters: [1] });
     const core = net.core(1);
     const handed: number[] = [];
     const applied: number[] = [];
@@ -89,7 +89,7 @@ describe("the ready/advance hand-off", () => {
   });
 
   it("a single voter commits an entry only once it is written: not in the Ready that hands it out", () => {
-    const net = new Network({ voters: [1] });
+    const net = new CoreCluster({ voters: [1] });
     const core = net.core(1);
     core.campaign();
     while (core.hasReady()) {
@@ -108,7 +108,7 @@ describe("the ready/advance hand-off", () => {
   });
 
   it("a leader that goes on before its write counts its own copy only once markPersisted says it is written", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.run(1);
     const leader = net.core(1);
@@ -144,7 +144,7 @@ describe("the ready/advance hand-off", () => {
   });
 
   it("a truncated suffix is handed out again from the first overwritten index", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(1);
     net.propose(1, "lost");
@@ -171,7 +171,7 @@ describe("the ready/advance hand-off", () => {
   });
 
   it("honours the applied option: committed entries after it are handed out, not before", () => {
-    const net = new Network({ voters: [1] });
+    const net = new CoreCluster({ voters: [1] });
     net.elect(1);
     net.propose(1, "a");
     net.propose(1, "b");

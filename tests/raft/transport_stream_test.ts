@@ -5,7 +5,7 @@
  * newer stream from a sender ends its older one, and the requests of
  * earlier wire versions are refused naming both.
  */
-import { describe, it } from "node:test";
+import { describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { serve } from "../../platform/mod.ts";
 import { encodeFrame, ZERO_ID } from "../../raft/_frame.ts";
@@ -206,6 +206,49 @@ describe("HTTP transport streams", () => {
     );
     await second.arrayBuffer();
     assert.deepEqual(got.map((b) => b[0].index), [1, 2]);
+  });
+
+  it("gives each frame of a stream bodyTimeoutMs from its first byte, however long the stream idles between frames", async () => {
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      const { t, got, refused } = receiver({ bodyTimeoutMs: 200 });
+      const c = new Client(t);
+      await c.hello();
+      let more!: ReadableStreamDefaultController<Uint8Array>;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          more = controller;
+          controller.enqueue(c.frame([msg({ index: 1 })]));
+        },
+      });
+      const res = await t.handle(post(MESSAGES_PATH, body));
+      assert.equal(res.status, 200);
+      const settle = async () => {
+        for (let i = 0; i < 50; i++) await Promise.resolve();
+      };
+      mock.timers.tick(10_000); // idle: no frame begun, nothing late
+      await settle();
+      more.enqueue(c.frame([msg({ index: 2 })]));
+      await settle();
+      assert.deepEqual(got.map((b) => b[0].index), [1, 2]);
+      assert.equal(refused.length, 0);
+      const third = c.frame([msg({ index: 3 })]);
+      more.enqueue(third.subarray(0, 120)); // a frame begun, then stalled
+      await settle();
+      mock.timers.tick(199);
+      await settle();
+      assert.equal(refused.length, 0, "not yet late");
+      mock.timers.tick(1);
+      await settle();
+      assert.deepEqual(
+        refused.map((r) => [r.reason, r.status, r.peer]),
+        [["timeout", 408, 1]],
+      );
+      await res.arrayBuffer(); // the stream ended
+      assert.deepEqual(got.map((b) => b[0].index), [1, 2]);
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it("acknowledges on the answer, signed, the highest frame it delivered", async () => {
