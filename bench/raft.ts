@@ -49,7 +49,9 @@ const traceOnly = argv.includes("--trace");
 const baselineAt = argv.indexOf("--baseline");
 const baselineDir = baselineAt >= 0 ? argv[baselineAt + 1] : undefined;
 const [kills = 30, handovers = 30, writes = 20_000] = argv
-  .filter((a, i) => !a.startsWith("--") && i !== baselineAt + 1)
+  .filter((a, i) =>
+    !a.startsWith("--") && (baselineAt < 0 || i !== baselineAt + 1)
+  )
   .map(Number);
 const replicas = Number(process.env.BENCH_REPLICAS ?? 3);
 const voters = Array.from({ length: replicas }, (_, i) => i);
