@@ -8,7 +8,8 @@
  *   with fsync on (and again with it off, to show what is the disk's), for
  *   1, 8 and 64 concurrent clients (writers inside the leader process, each
  *   awaiting its write before the next, so the figures are Raft's and not a
- *   client transport's);
+ *   client transport's), after 1,000 unmeasured writes (steady state: the
+ *   code compiled hot, streams and files open);
  * - linearizable reads through the leader lease (no log round trip):
  *   latency p50/p99 and reads per second, 1 and 64 clients;
  * - failover after `kill -9` of the leader: from the kill until another
@@ -146,6 +147,9 @@ function report(name: string, load: Load, unit: string): void {
 }
 
 async function throughput(c: ProcessCluster, fsync: boolean): Promise<void> {
+  // Unmeasured: the code compiled hot, the streams and files open, as a
+  // cluster that has been running is.
+  await run(c, { kind: "put", count: Math.min(writes, 1000), concurrency: 8 });
   for (const concurrency of clients) {
     const count = Math.min(writes, 200 * concurrency);
     const load = await run(c, { kind: "put", count, concurrency });
