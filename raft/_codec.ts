@@ -27,7 +27,12 @@ export class CodecError extends Error {
   }
 }
 
-const MESSAGE_TYPES: readonly MessageType[] = [
+/**
+ * Every message type, in the order of its code on the wire (the index is the
+ * byte written): append only. `_validate.ts` checks message shapes against
+ * the same list.
+ */
+export const MESSAGE_TYPES: readonly MessageType[] = [
   "preVote",
   "preVoteResp",
   "vote",
@@ -41,7 +46,8 @@ const MESSAGE_TYPES: readonly MessageType[] = [
   "probe",
   "probeResp",
 ];
-const ENTRY_TYPES: readonly EntryType[] = [
+/** Every entry type, in the order of its code on the wire: append only. */
+export const ENTRY_TYPES: readonly EntryType[] = [
   "normal",
   "confChange",
   "empty",
