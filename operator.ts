@@ -478,7 +478,9 @@ class Running implements RunningOperator {
     Promise.all(init.runs).catch((error) => {
       this.#failure ??= error as Error;
       this.#logger.error("a controller failed, stopping", { error });
-      this.stop().catch(() => {});
+      this.stop().catch((error) =>
+        this.#logger.error("shutdown failed", { error })
+      );
     });
   }
 
@@ -774,7 +776,10 @@ class Running implements RunningOperator {
     for (const off of this.#cleanup.splice(0)) off();
     // Hand leadership over first (this ends our leadership, so reconciles
     // in flight are cancelled), then stop watching, then close the doors.
-    const handedTo = await this.node.transferLeadership().catch(() => null);
+    const handedTo = await this.node.transferLeadership().catch((error) => {
+      this.#logger.warn("leadership handover failed", { error });
+      return null;
+    });
     if (handedTo !== null) {
       this.#logger.info("handed leadership over", {
         node: this.config.raft.nodeId,
