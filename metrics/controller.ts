@@ -266,100 +266,14 @@ export function controllerMetrics(
 ): ControllerMetricsHooks {
   const r = options.registry;
   const controller = options.controller;
-  const total = counter(
-    r,
-    "controller_runtime_reconcile_total",
-    "Total number of reconciliations per controller",
-    ["controller", "result"],
-  );
-  const errors = counter(
-    r,
-    "controller_runtime_reconcile_errors_total",
-    "Total number of reconciliation errors per controller",
-    ["controller"],
-  );
-  const time = histogram(
-    r,
-    "controller_runtime_reconcile_time_seconds",
-    "Length of time per reconciliation per controller",
-    { labelNames: ["controller"], buckets: RECONCILE_TIME_BUCKETS },
-  );
-  const active = gauge(
-    r,
-    "controller_runtime_active_workers",
-    "Number of currently used workers per controller",
-    ["controller"],
-  );
-  const maxConcurrent = gauge(
-    r,
-    "controller_runtime_max_concurrent_reconciles",
-    "Maximum number of concurrent reconciles per controller",
-    ["controller"],
-  );
-  const depth = gauge(r, "workqueue_depth", "Current depth of workqueue", [
-    "name",
-  ]);
-  const adds = counter(
-    r,
-    "workqueue_adds_total",
-    "Total number of adds handled by workqueue",
-    ["name"],
-  );
-  const queueDuration = histogram(
-    r,
-    "workqueue_queue_duration_seconds",
-    "How long in seconds an item stays in workqueue before being requested",
-    { labelNames: ["name"], buckets: WORKQUEUE_BUCKETS },
-  );
-  const workDuration = histogram(
-    r,
-    "workqueue_work_duration_seconds",
-    "How long in seconds processing an item from workqueue takes",
-    { labelNames: ["name"], buckets: WORKQUEUE_BUCKETS },
-  );
-  const retries = counter(
-    r,
-    "workqueue_retries_total",
-    "Total number of retries handled by workqueue",
-    ["name"],
-  );
-  const restarts = counter(
-    r,
-    "k8s_operator_watch_restarts_total",
-    "Watches started again, by reason (closed, expired, idle, error)",
-    ["controller", "resource", "reason"],
-  );
-  const relists = counter(
-    r,
-    "k8s_operator_watch_relists_total",
-    "Full lists after the first one (after 410 Gone)",
-    ["controller", "resource"],
-  );
-  const listDuration = histogram(
-    r,
-    "k8s_operator_watch_list_duration_seconds",
-    "How long a full list took",
-    { labelNames: ["controller", "resource"], buckets: RECONCILE_TIME_BUCKETS },
-  );
-  const leading = gauge(
-    r,
-    "k8s_operator_controller_leading",
-    "1 while this replica's controller reconciles (leads)",
-    ["controller"],
-  );
-  const term = gauge(
-    r,
-    "k8s_operator_controller_term",
-    "The leadership term the controller last started or stopped in",
-    ["controller"],
-  );
-  const events = counter(
-    r,
-    "k8s_operator_events_total",
-    "Event writes by outcome (created, updated, filtered by the spam filter, failed)",
-    ["controller", "type", "outcome"],
-  );
   const name = controller;
+  const { total, errors, time, active, maxConcurrent } = reconcileFamilies(r);
+  const { depth, adds, queueDuration, workDuration, retries } = queueFamilies(
+    r,
+  );
+  const { restarts, relists, listDuration } = watchFamilies(r);
+  const { leading, term } = leadershipFamilies(r);
+  const events = eventFamily(r);
   for (const type of ["Normal", "Warning"]) {
     events.inc({ controller, type, outcome: "failed" }, 0);
   }
@@ -423,4 +337,121 @@ export function controllerMetrics(
       },
     },
   };
+}
+
+/** controller-runtime's reconcile metrics, registered once per registry. */
+function reconcileFamilies(r: MetricsRegistry) {
+  const total = counter(
+    r,
+    "controller_runtime_reconcile_total",
+    "Total number of reconciliations per controller",
+    ["controller", "result"],
+  );
+  const errors = counter(
+    r,
+    "controller_runtime_reconcile_errors_total",
+    "Total number of reconciliation errors per controller",
+    ["controller"],
+  );
+  const time = histogram(
+    r,
+    "controller_runtime_reconcile_time_seconds",
+    "Length of time per reconciliation per controller",
+    { labelNames: ["controller"], buckets: RECONCILE_TIME_BUCKETS },
+  );
+  const active = gauge(
+    r,
+    "controller_runtime_active_workers",
+    "Number of currently used workers per controller",
+    ["controller"],
+  );
+  const maxConcurrent = gauge(
+    r,
+    "controller_runtime_max_concurrent_reconciles",
+    "Maximum number of concurrent reconciles per controller",
+    ["controller"],
+  );
+  return { total, errors, time, active, maxConcurrent };
+}
+
+/** client-go's work queue metrics. */
+function queueFamilies(r: MetricsRegistry) {
+  const depth = gauge(r, "workqueue_depth", "Current depth of workqueue", [
+    "name",
+  ]);
+  const adds = counter(
+    r,
+    "workqueue_adds_total",
+    "Total number of adds handled by workqueue",
+    ["name"],
+  );
+  const queueDuration = histogram(
+    r,
+    "workqueue_queue_duration_seconds",
+    "How long in seconds an item stays in workqueue before being requested",
+    { labelNames: ["name"], buckets: WORKQUEUE_BUCKETS },
+  );
+  const workDuration = histogram(
+    r,
+    "workqueue_work_duration_seconds",
+    "How long in seconds processing an item from workqueue takes",
+    { labelNames: ["name"], buckets: WORKQUEUE_BUCKETS },
+  );
+  const retries = counter(
+    r,
+    "workqueue_retries_total",
+    "Total number of retries handled by workqueue",
+    ["name"],
+  );
+  return { depth, adds, queueDuration, workDuration, retries };
+}
+
+/** The watch metrics: restarts by reason, relists, list durations. */
+function watchFamilies(r: MetricsRegistry) {
+  const restarts = counter(
+    r,
+    "k8s_operator_watch_restarts_total",
+    "Watches started again, by reason (closed, expired, idle, error)",
+    ["controller", "resource", "reason"],
+  );
+  const relists = counter(
+    r,
+    "k8s_operator_watch_relists_total",
+    "Full lists after the first one (after 410 Gone)",
+    ["controller", "resource"],
+  );
+  const listDuration = histogram(
+    r,
+    "k8s_operator_watch_list_duration_seconds",
+    "How long a full list took",
+    { labelNames: ["controller", "resource"], buckets: RECONCILE_TIME_BUCKETS },
+  );
+  return { restarts, relists, listDuration };
+}
+
+/** Whether the controller leads, and in which term. */
+function leadershipFamilies(r: MetricsRegistry) {
+  const leading = gauge(
+    r,
+    "k8s_operator_controller_leading",
+    "1 while this replica's controller reconciles (leads)",
+    ["controller"],
+  );
+  const term = gauge(
+    r,
+    "k8s_operator_controller_term",
+    "The leadership term the controller last started or stopped in",
+    ["controller"],
+  );
+  return { leading, term };
+}
+
+/** Event writes by outcome. */
+function eventFamily(r: MetricsRegistry) {
+  return counter(
+    r,
+    "k8s_operator_events_total",
+    "Event writes by outcome (created, updated, filtered by the spam filter, failed)",
+    ["controller", "type", "outcome"],
+  );
 }
