@@ -3,13 +3,17 @@ import assert from "node:assert/strict";
 import { TestApiServer } from "../../testing/mod.ts";
 import {
   Controller,
-  type LogFields,
   type Logger,
   Operator,
   ReconcileResult,
   type ResourceType,
 } from "../../mod.ts";
-import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
+import {
+  clusterEnv,
+  eventually,
+  freePorts,
+  recordingLogger,
+} from "./_helpers.ts";
 
 const configMaps: ResourceType = {
   group: "",
@@ -19,29 +23,7 @@ const configMaps: ResourceType = {
   namespaced: true,
 };
 
-interface Line {
-  level: string;
-  message: string;
-  fields?: LogFields;
-}
-
 /** A logger that records every line; `info` of `throwOn` throws. */
-function recordingLogger(throwOn?: string): { logger: Logger; lines: Line[] } {
-  const lines: Line[] = [];
-  const at = (level: string) => (message: string, fields?: LogFields) => {
-    lines.push({ level, message, fields });
-    if (message === throwOn) throw new Error(`the log sink is closed`);
-  };
-  return {
-    lines,
-    logger: {
-      info: at("info"),
-      warn: at("warn"),
-      error: at("error"),
-      debug: at("debug"),
-    },
-  };
-}
 
 describe("the operator's stop leaves a log line for every failure", () => {
   let server: TestApiServer;
