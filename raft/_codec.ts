@@ -431,9 +431,16 @@ function readMessage(r: Reader): Message {
  * Encodes a batch of messages for one HTTP request.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeMessages, encodeMessages } from "./_codec.ts";
+ * import type { Message } from "./types.ts";
+ * const message: Message = {
+ *   type: "heartbeat", from: 0, to: 2, term: 3, logTerm: 0, index: 120,
+ *   commit: 41, entries: [], reject: false, rejectHint: 0, snapshot: null,
+ * };
  * const body = encodeMessages([message]);
- * decodeMessages(body); // [message]
+ * assert.deepEqual(decodeMessages(body), [message]);
  * ```
  */
 export function encodeMessages(

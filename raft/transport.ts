@@ -57,13 +57,13 @@ export const SNAPSHOT_PATH = "/raft/v2/snapshot";
  * @example
  * ```ts
  * import { HttpTransport, type HttpTransportOptions, type RaftNode } from "@k8s-operator/k8s-operator/raft";
- * declare const node: RaftNode;
+ * let node: RaftNode | undefined; // started once the transport exists
  * const options: HttpTransportOptions = {
  *   id: 1,
  *   clusterId: "my-operator",
  *   secret: "0123456789abcdef", // the same on every member, e.g. from a Secret
  *   peerUrl: (id) => id <= 2 ? `http://my-operator-${id}.my-operator:7000` : undefined,
- *   onMessages: (messages) => node.receive(messages),
+ *   onMessages: (messages) => node?.receive(messages),
  *   requestTimeoutMs: 1000,
  * };
  * const transport = new HttpTransport(options);
@@ -162,12 +162,17 @@ export interface TransportRefusal {
  *
  * @example
  * ```ts
- * import type { HttpTransport, ListenOptions } from "@k8s-operator/k8s-operator/raft";
- * declare const transport: HttpTransport;
+ * import assert from "node:assert/strict";
+ * import { HttpTransport, type ListenOptions } from "@k8s-operator/k8s-operator/raft";
+ * const transport = new HttpTransport({
+ *   id: 0, clusterId: "my-operator", secret: "0123456789abcdef",
+ *   peerUrl: () => undefined, onMessages: () => {},
+ * });
  * // Tests: a free port on loopback.
  * const local: ListenOptions = { port: 0, hostname: "127.0.0.1" };
  * const port = await transport.listen(local);
- * console.log(`raft on ${port}`);
+ * assert.ok(port > 0);
+ * await transport.close();
  * // Production, with TLS: { port: 7000, tls: { cert, key } } (PEM strings).
  * ```
  */
@@ -337,17 +342,35 @@ const KIND_OF_PATH: Record<string, FrameHeader["kind"]> = {
  * {@linkcode HttpTransport.connect} when a node starts, so that peers
  * backing off from it hear from it at once.
  *
- * @example
- * ```ts ignore
- * const transport = new HttpTransport({
- *   id: 0,
- *   clusterId: "my-operator",
- *   secret: "s3cret",
- *   peerUrl: (id) => urls.get(id),
- *   onMessages: (messages) => node.receive(messages),
- * });
- * await transport.listen({ port: 7000 });
- * transport.send([message]);
+ * @example Two transports on loopback: node 0 sends node 1 a heartbeat
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HttpTransport, type Message } from "@k8s-operator/k8s-operator/raft";
+ * const ports = new Map<number, number>();
+ * const transport = (id: number, onMessages: (messages: Message[]) => void) =>
+ *   new HttpTransport({
+ *     id,
+ *     clusterId: "my-operator",
+ *     secret: "0123456789abcdef", // the same on every member
+ *     peerUrl: (peer) => ports.has(peer) ? `http://127.0.0.1:${ports.get(peer)}` : undefined,
+ *     onMessages, // in a node: (messages) => node.receive(messages)
+ *   });
+ * const received = Promise.withResolvers<Message[]>();
+ * const zero = transport(0, () => {});
+ * const one = transport(1, received.resolve);
+ * // Each listens, and knows where the other does: requests from a peer it
+ * // cannot address are refused.
+ * ports.set(0, await zero.listen({ port: 0, hostname: "127.0.0.1" }));
+ * ports.set(1, await one.listen({ port: 0, hostname: "127.0.0.1" }));
+ * zero.send([{
+ *   type: "heartbeat", from: 0, to: 1, term: 3, logTerm: 0, index: 120,
+ *   commit: 41, entries: [], reject: false, rejectHint: 0, snapshot: null,
+ * }]);
+ * const [heartbeat] = await received.promise;
+ * assert.equal(heartbeat.type, "heartbeat");
+ * assert.equal(heartbeat.commit, 41);
+ * await zero.close();
+ * await one.close();
  * ```
  */
 export class HttpTransport {
