@@ -93,19 +93,22 @@ function parseInteger(
  *
  * @example StatefulSet
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
  * const config = RaftConfig.fromEnv({
  *   POD_NAME: "my-op-1", NAMESPACE: "ops", RAFT_SERVICE: "my-op-raft", RAFT_REPLICAS: "3",
  * });
- * console.log(config.nodeId, config.voters()); // 1 [0, 1, 2]
- * console.log(config.peers.get(2)); // "my-op-2.my-op-raft.ops.svc.cluster.local.:7000"
+ * assert.equal(config.nodeId, 1);
+ * assert.deepEqual(config.voters(), [0, 1, 2]);
+ * assert.equal(config.peers.get(2), "my-op-2.my-op-raft.ops.svc.cluster.local.:7000");
  * ```
  *
  * @example Explicit peers
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
  * const config = RaftConfig.fromEnv({ RAFT_NODE_ID: "0", RAFT_PEERS: "0=127.0.0.1:7000,1=127.0.0.1:7001" });
- * console.log(config.listenPort); // 7000
+ * assert.equal(config.listenPort, 7000);
  * ```
  */
 export class RaftConfig {
@@ -180,9 +183,10 @@ export class RaftConfig {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
    * const config = RaftConfig.fromEnv({ POD_NAME: "op-0", NAMESPACE: "ops", RAFT_REPLICAS: "1", RAFT_PORT: "9000" });
-   * console.log(config.peers.get(0)); // "op-0.op.ops.svc.cluster.local.:9000"
+   * assert.equal(config.peers.get(0), "op-0.op.ops.svc.cluster.local.:9000");
    * ```
    */
   static fromEnv(env?: EnvSource): RaftConfig {
@@ -320,9 +324,10 @@ export class RaftConfig {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
    * const config = new RaftConfig({ nodeId: 1, peers: new Map([[1, "b:7000"], [0, "a:7000"]]), listenPort: 7000 });
-   * console.log(config.voters()); // [0, 1]
+   * assert.deepEqual(config.voters(), [0, 1]);
    * ```
    */
   voters(): NodeId[] {
@@ -334,9 +339,10 @@ export class RaftConfig {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
    * const config = new RaftConfig({ nodeId: 0, peers: new Map([[0, "a:7000"]]), listenPort: 7000 });
-   * console.log(config.selfAddress()); // "a:7000"
+   * assert.equal(config.selfAddress(), "a:7000");
    * ```
    */
   selfAddress(): string {

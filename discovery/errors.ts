@@ -10,12 +10,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DiscoveryError, podIdentityFromEnv } from "@k8s-operator/k8s-operator/discovery";
- * try {
- *   podIdentityFromEnv({});
- * } catch (error) {
- *   console.log(error instanceof DiscoveryError); // true
- * }
+ * assert.throws(() => podIdentityFromEnv({}), DiscoveryError);
  * ```
  */
 export class DiscoveryError extends Error {
@@ -31,12 +28,12 @@ export class DiscoveryError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MissingEnvError, podIdentityFromEnv } from "@k8s-operator/k8s-operator/discovery";
- * try {
- *   podIdentityFromEnv({ NAMESPACE: "ops" });
- * } catch (error) {
- *   if (error instanceof MissingEnvError) console.log(error.variable); // "POD_NAME"
- * }
+ * assert.throws(
+ *   () => podIdentityFromEnv({ NAMESPACE: "ops" }),
+ *   (error) => error instanceof MissingEnvError && error.variable === "POD_NAME",
+ * );
  * ```
  */
 export class MissingEnvError extends DiscoveryError {
@@ -57,12 +54,12 @@ export class MissingEnvError extends DiscoveryError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MalformedEnvError, podIdentityFromEnv } from "@k8s-operator/k8s-operator/discovery";
- * try {
- *   podIdentityFromEnv({ POD_NAME: "web", NAMESPACE: "ops" });
- * } catch (error) {
- *   if (error instanceof MalformedEnvError) console.log(error.variable, error.value); // "POD_NAME" "web"
- * }
+ * assert.throws(
+ *   () => podIdentityFromEnv({ POD_NAME: "web", NAMESPACE: "ops" }),
+ *   (error) => error instanceof MalformedEnvError && error.variable === "POD_NAME" && error.value === "web",
+ * );
  * ```
  */
 export class MalformedEnvError extends DiscoveryError {
@@ -87,12 +84,12 @@ export class MalformedEnvError extends DiscoveryError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DiscoveryConfigError, HeadlessServiceDiscovery } from "@k8s-operator/k8s-operator/discovery";
- * try {
- *   new HeadlessServiceDiscovery({ service: "Raft!", namespace: "ops", port: 7000 });
- * } catch (error) {
- *   console.log(error instanceof DiscoveryConfigError); // true
- * }
+ * assert.throws(
+ *   () => new HeadlessServiceDiscovery({ service: "Raft!", namespace: "ops", port: 7000 }),
+ *   DiscoveryConfigError,
+ * );
  * ```
  */
 export class DiscoveryConfigError extends DiscoveryError {}
@@ -103,9 +100,12 @@ export class DiscoveryConfigError extends DiscoveryError {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DnsResolutionError } from "@k8s-operator/k8s-operator/discovery";
- * const error = new DnsResolutionError("raft.ops.svc.cluster.local.", "A", new Error("timed out"));
- * console.log(error.message);
+ * const timedOut = new Error("timed out");
+ * const error = new DnsResolutionError("raft.ops.svc.cluster.local.", "A", timedOut);
+ * assert.equal(error.cause, timedOut);
+ * assert.match(error.message, /raft\.ops\.svc\.cluster\.local\./);
  * ```
  */
 export class DnsResolutionError extends DiscoveryError {

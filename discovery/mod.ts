@@ -5,9 +5,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
  * const config = RaftConfig.fromEnv({ POD_NAME: "my-op-0", NAMESPACE: "ops", RAFT_REPLICAS: "3" });
- * console.log(config.nodeId, [...config.peers.values()]);
+ * assert.equal(config.nodeId, 0);
+ * assert.equal(config.peers.size, 3);
  * ```
  *
  * @module

@@ -41,9 +41,11 @@ export interface PodIdentity {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { podIdentityFromEnv } from "@k8s-operator/k8s-operator/discovery";
  * const me = podIdentityFromEnv({ POD_NAME: "my-operator-2", NAMESPACE: "ops" });
- * console.log(me.statefulSet, me.ordinal); // "my-operator" 2
+ * assert.equal(me.statefulSet, "my-operator");
+ * assert.equal(me.ordinal, 2);
  * ```
  */
 export function podIdentityFromEnv(env?: EnvSource): PodIdentity {
