@@ -29,8 +29,13 @@ const DEFAULT_INSTALL_TIMEOUT_MS = 30_000;
  * Whether objects live in a namespace or in the whole cluster.
  *
  * @example
- * ```ts ignore
- * const scope: ResourceScope = "Namespaced";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type ResourceScope } from "@k8s-operator/k8s-operator/crd";
+ * const scope: ResourceScope = "Cluster";
+ * const Mirror = defineCustomResource({ group: "example.k8s-operator.dev", version: "v1", kind: "Mirror", scope, spec: Type.Object({}) });
+ * assert.equal(Mirror.namespaced, false);
  * ```
  */
 export type ResourceScope = "Namespaced" | "Cluster";
@@ -39,8 +44,19 @@ export type ResourceScope = "Namespaced" | "Cluster";
  * The value types `kubectl get` knows how to print.
  *
  * @example
- * ```ts ignore
- * const column: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" };
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type PrinterColumnType } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * const types: Record<string, PrinterColumnType> = Object.fromEntries(
+ *   Website.printerColumns.map((c) => [c.name, c.type]),
+ * );
+ * assert.equal(types.Age, "date"); // added for .metadata.creationTimestamp
  * ```
  */
 export type PrinterColumnType =
@@ -54,8 +70,17 @@ export type PrinterColumnType =
  * A column `kubectl get` shows for the resource.
  *
  * @example
- * ```ts ignore
- * const column: PrinterColumn = { name: "Replicas", jsonPath: ".spec.replicas", priority: 0 };
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type PrinterColumn } from "@k8s-operator/k8s-operator/crd";
+ * const replicas: PrinterColumn = { name: "Replicas", jsonPath: ".spec.replicas", priority: 0 };
+ * const Site = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Site", scope: "Namespaced",
+ *   spec: Type.Object({ replicas: Type.Integer() }),
+ *   printerColumns: [replicas],
+ * });
+ * assert.equal(Site.printerColumns[0].type, "integer"); // inferred from the schema
  * ```
  */
 export interface PrinterColumn {
@@ -77,8 +102,17 @@ export interface PrinterColumn {
  * A printer column as the manifest carries it: the type is always set.
  *
  * @example
- * ```ts ignore
- * for (const column of Website.printerColumns) console.log(column.name, column.type);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type ResolvedPrinterColumn } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * const columns: readonly ResolvedPrinterColumn[] = Website.printerColumns;
+ * assert.deepEqual(columns.map((c) => `${c.name}: ${c.type}`), ["Age: date"]);
  * ```
  */
 export interface ResolvedPrinterColumn extends PrinterColumn {
@@ -91,7 +125,11 @@ export interface ResolvedPrinterColumn extends PrinterColumn {
  * (plain JSON Schema objects with a static type).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { type CustomResourceOptions, defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+ * const spec = Type.Object({ domain: Type.String() });
  * const options: CustomResourceOptions<typeof spec> = {
  *   group: "example.k8s-operator.dev",
  *   version: "v1",
@@ -100,6 +138,7 @@ export interface ResolvedPrinterColumn extends PrinterColumn {
  *   spec,
  * };
  * const Website = defineCustomResource(options);
+ * assert.equal(Website.plural, "websites");
  * ```
  */
 export interface CustomResourceOptions<
@@ -136,8 +175,18 @@ export interface CustomResourceOptions<
  * The object metadata a custom resource carries (the JSON form of `ObjectMeta`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type ResourceMeta } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
  * const metadata: ResourceMeta = { name: "blog", namespace: "web", labels: { app: "web" } };
+ * const site = Website.build({ metadata, spec: { domain: "blog.example.com", replicas: 1 } });
+ * assert.equal(site.metadata.labels?.app, "web");
  * ```
  */
 export interface ResourceMeta {
@@ -182,13 +231,16 @@ export interface ResourceMeta {
  * A custom resource object: `apiVersion`, `kind`, `metadata`, `spec`, `status`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CustomResourceObject } from "@k8s-operator/k8s-operator/crd";
  * const site: CustomResourceObject<{ domain: string }, never> = {
  *   apiVersion: "example.k8s-operator.dev/v1",
  *   kind: "Website",
  *   metadata: { name: "blog" },
  *   spec: { domain: "blog.example.com" },
  * };
+ * assert.equal(site.spec.domain, "blog.example.com");
  * ```
  */
 export interface CustomResourceObject<Spec, Status> {
@@ -208,8 +260,14 @@ export interface CustomResourceObject<Spec, Status> {
  * The static type of an optional status schema (`never` when there is none).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { type StaticStatus } from "@k8s-operator/k8s-operator/crd";
+ * const statusSchema = Type.Object({ readyReplicas: Type.Integer() });
  * type Status = StaticStatus<typeof statusSchema>; // never when there is no status schema
+ * const status: Status = { readyReplicas: 2 };
+ * assert.equal(status.readyReplicas, 2);
  * ```
  */
 export type StaticStatus<S> = S extends object ? Static<S> : never;
@@ -218,8 +276,18 @@ export type StaticStatus<S> = S extends object ? Static<S> : never;
  * The TypeScript type of a defined resource's objects.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type InferResource } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
  * type Website = InferResource<typeof Website>;
+ * const site: Website = Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } });
+ * assert.equal(site.kind, "Website");
  * ```
  */
 export type InferResource<D> = D extends
@@ -231,8 +299,20 @@ export type InferResource<D> = D extends
  * What `build` takes: the metadata and the spec (and optionally the status).
  *
  * @example
- * ```ts ignore
- * const init: ResourceInit<{ domain: string }, never> = { metadata: { name: "blog" }, spec: { domain: "blog.example.com" } };
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type ResourceInit } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * const init: ResourceInit<{ domain: string; replicas: number }, never> = {
+ *   metadata: { name: "blog" },
+ *   spec: { domain: "blog.example.com", replicas: 2 },
+ * };
+ * assert.equal(Website.build(init).apiVersion, "example.k8s-operator.dev/v1");
  * ```
  */
 export interface ResourceInit<Spec, Status> {
@@ -248,8 +328,21 @@ export interface ResourceInit<Spec, Status> {
  * Options of `CustomResource.install`.
  *
  * @example
- * ```ts ignore
- * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type InstallOptions } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * const options: InstallOptions = { fieldManager: "website-operator", timeoutMs: 10_000 };
+ * const manifest = await Website.install(kubeConfig, options); // served once it resolves
+ * assert.equal(manifest.metadata.name, "websites.example.k8s-operator.dev");
  * ```
  */
 export interface InstallOptions {
@@ -266,8 +359,19 @@ export interface InstallOptions {
  * Options of `CustomResource.problems` and `CustomResource.admit`.
  *
  * @example
- * ```ts ignore
- * const problems = Website.problems(candidate, { operation: "create", rejectUnknownFields: false });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type ObjectCheckOptions } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * const candidate = { apiVersion: Website.apiVersion, kind: "Website", metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicaz: 3 } };
+ * const lenient: ObjectCheckOptions = { operation: "create", rejectUnknownFields: false };
+ * assert.deepEqual(Website.problems(candidate, lenient), []); // replicaz pruned, replicas defaulted
+ * assert.equal(Website.problems(candidate)[0].path, "spec.replicaz");
  * ```
  */
 export interface ObjectCheckOptions {
@@ -291,8 +395,21 @@ export interface ObjectCheckOptions {
  * it.
  *
  * @example
- * ```ts ignore
- * const { object, problems, pruned } = Website.admit(candidate, { operation: "create" });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type InferResource, type ResourceAdmission } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * const candidate = { apiVersion: Website.apiVersion, kind: "Website", metadata: { name: "blog" }, spec: { domain: "blog.example.com" }, extra: 1 };
+ * const { object, problems, pruned }: ResourceAdmission<InferResource<typeof Website>> =
+ *   Website.admit(candidate, { operation: "create" });
+ * assert.equal(object.spec.replicas, 1); // the default, as the server fills it in
+ * assert.deepEqual(pruned, ["extra"]);
+ * assert.equal(problems[0].path, "extra"); // unknown fields are problems unless rejectUnknownFields: false
  * ```
  */
 export interface ResourceAdmission<T> {
@@ -308,9 +425,19 @@ export interface ResourceAdmission<T> {
  * The `CustomResourceDefinition` object (`apiextensions.k8s.io/v1`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { type CustomResourceDefinitionManifest, defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
  * const manifest: CustomResourceDefinitionManifest = Website.manifest();
- * console.log(manifest.spec.versions[0].schema.openAPIV3Schema);
+ * const schema = manifest.spec.versions[0].schema.openAPIV3Schema;
+ * assert.deepEqual(schema.required, ["spec"]);
+ * assert.deepEqual(manifest.spec.versions[0].subresources, { status: {} }); // it has a status
  * ```
  */
 export interface CustomResourceDefinitionManifest {
@@ -494,10 +621,19 @@ function resolveColumns(
  * validator and the client.
  *
  * @example
- * ```ts ignore
- * const manifest = Website.manifest();
- * const site = Website.validate(JSON.parse(text));
- * const websites = Website.client(kubeConfig);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * const manifest = Website.manifest(); // the CustomResourceDefinition to apply
+ * const site = Website.validate(JSON.parse('{"apiVersion":"example.k8s-operator.dev/v1","kind":"Website","metadata":{"name":"blog"},"spec":{"domain":"blog.example.com","replicas":2}}'));
+ * assert.equal(manifest.spec.names.plural, "websites");
+ * assert.equal(site.spec.replicas, 2);
  * ```
  */
 export class CustomResource<
@@ -636,8 +772,16 @@ export class CustomResource<
    * schema, status subresource when there is a status, printer columns.
    *
    * @example
-   * ```ts ignore
-   * console.log(Website.manifest().metadata.name); // "websites.example.k8s-operator.dev"
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import Type from "typebox";
+   * import { defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+   * const Website = defineCustomResource({
+   *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+   *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+   *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+   * });
+   * assert.equal(Website.manifest().metadata.name, "websites.example.k8s-operator.dev");
    * ```
    */
   manifest(): CustomResourceDefinitionManifest {
@@ -684,8 +828,19 @@ export class CustomResource<
    * alone: they are not evaluated here.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import Type from "typebox";
+   * import { defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+   * const Website = defineCustomResource({
+   *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+   *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+   *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+   * });
+   * const candidate = { apiVersion: Website.apiVersion, kind: "Website", metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: null } };
    * const { object, problems } = Website.admit(candidate, { operation: "create" });
+   * assert.equal(object.spec.replicas, 1); // a null replaced by the default, as the server does
+   * assert.deepEqual(problems, []);
    * ```
    */
   admit(
@@ -747,8 +902,17 @@ export class CustomResource<
    * {@linkcode CustomResource.admit}). Empty when valid.
    *
    * @example
-   * ```ts ignore
-   * for (const p of Website.problems(candidate)) console.log(p.path, p.message);
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import Type from "typebox";
+   * import { defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+   * const Website = defineCustomResource({
+   *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+   *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+   *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+   * });
+   * const candidate = { apiVersion: Website.apiVersion, kind: "Website", metadata: { name: "blog" }, spec: { replicas: 0 } };
+   * assert.deepEqual(Website.problems(candidate).map((p) => p.path), ["spec.domain", "spec.replicas"]);
    * ```
    */
   problems(value: unknown, options: ObjectCheckOptions = {}): FieldProblem[] {
@@ -760,8 +924,19 @@ export class CustomResource<
    * every problem with its path.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import Type from "typebox";
+   * import { defineCustomResource, type InferResource, ValidationError } from "@k8s-operator/k8s-operator/crd";
+   * const Website = defineCustomResource({
+   *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+   *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+   *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+   * });
+   * const text = '{"apiVersion":"example.k8s-operator.dev/v1","kind":"Website","metadata":{"name":"blog"},"spec":{"domain":"blog.example.com","replicas":2}}';
    * const site: InferResource<typeof Website> = Website.validate(JSON.parse(text));
+   * assert.equal(site.spec.domain, "blog.example.com");
+   * assert.throws(() => Website.validate({ ...site, spec: { replicas: 0 } }), ValidationError);
    * ```
    */
   validate(
@@ -786,8 +961,18 @@ export class CustomResource<
    * Not validated: pass it to `validate` or `client(…).create`.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import Type from "typebox";
+   * import { defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+   * const Website = defineCustomResource({
+   *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+   *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+   *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+   * });
    * const site = Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 2 } });
+   * assert.equal(site.apiVersion, "example.k8s-operator.dev/v1");
+   * assert.equal(site.kind, "Website");
    * ```
    */
   build(
@@ -815,9 +1000,22 @@ export class CustomResource<
    * (default 30 s).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import Type from "typebox";
+   * import { defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+   * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+   * const Website = defineCustomResource({
+   *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+   *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+   *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+   * });
+   * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+   * const kubeConfig = server.kubeConfig();
    * await Website.install(kubeConfig, { fieldManager: "website-operator" });
-   * await Website.client(kubeConfig).create(site); // served: no 404
+   * const site = Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 2 } });
+   * const created = await Website.client(kubeConfig).create(site); // served: no 404
+   * assert.equal(created.metadata.name, "blog");
    * ```
    */
   async install(
@@ -869,12 +1067,23 @@ export class CustomResource<
    * these writes too).
    *
    * @example
-   * ```ts ignore
-   * import { KubeConfig } from "@kubernetes/client-node";
-   * const kubeConfig = new KubeConfig();
-   * kubeConfig.loadFromDefault();
-   * const websites = Website.client(kubeConfig);
-   * const site = await websites.get("blog", { namespace: "default" });
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import Type from "typebox";
+   * import { defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+   * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+   * const Website = defineCustomResource({
+   *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+   *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+   *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+   * });
+   * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+   * const kubeConfig = server.kubeConfig();
+   * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+   * const websites = Website.client(kubeConfig, { namespace: "default" }); // in a pod: kubeConfig.loadFromDefault()
+   * await websites.create(Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } }));
+   * const site = await websites.get("blog");
+   * assert.equal(site.spec.domain, "blog.example.com");
    * ```
    */
   client(
