@@ -86,6 +86,7 @@ export const RECONCILE_TIME_BUCKETS: readonly number[] = [
  *
  * @example Wait time of a queue of your own
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MetricsRegistry, WORKQUEUE_BUCKETS } from "@k8s-operator/k8s-operator/metrics";
  * import { Histogram } from "prom-client";
  * const metrics = new MetricsRegistry();
@@ -98,7 +99,8 @@ export const RECONCILE_TIME_BUCKETS: readonly number[] = [
  * });
  * metrics.register(waitSeconds);
  * waitSeconds.observe({ queue: "backups" }, 0.042);
- * console.log(WORKQUEUE_BUCKETS[0], WORKQUEUE_BUCKETS.at(-1)); // 1e-8 1000
+ * assert.equal(WORKQUEUE_BUCKETS[0], 1e-8);
+ * assert.equal(WORKQUEUE_BUCKETS.at(-1), 1000);
  * ```
  */
 export const WORKQUEUE_BUCKETS: readonly number[] = exponentialBuckets(
@@ -137,21 +139,23 @@ export interface ControllerMetricsOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Controller, type KubeClient, type LeaderGuard } from "@k8s-operator/k8s-operator/controller";
  * import { controllerMetrics, MetricsRegistry } from "@k8s-operator/k8s-operator/metrics";
- * declare const client: KubeClient;
- * declare const guard: LeaderGuard;
  * const registry = new MetricsRegistry();
  * const hooks = controllerMetrics({ registry, controller: "configmaps" });
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * const controller = Controller.for(configMaps, {
- *   client,
- *   guard,
- *   observer: hooks.observer,
- *   queue: { observer: hooks.queue },
- *   watch: { observer: hooks.watch },
- *   events: { observer: hooks.events },
- * });
+ * const controllerFor = (client: KubeClient, guard: LeaderGuard) =>
+ *   Controller.for(configMaps, {
+ *     client,
+ *     guard,
+ *     observer: hooks.observer,
+ *     queue: { observer: hooks.queue },
+ *     watch: { observer: hooks.watch },
+ *     events: { observer: hooks.events },
+ *   });
+ * hooks.queue.added?.("default/web", { depth: 1 }); // what the controller's queue reports
+ * assert.match(await registry.render(), /workqueue_depth\{name="configmaps"\} 1/);
  * ```
  */
 export interface ControllerMetricsHooks {
@@ -248,17 +252,24 @@ function histogram<L extends Label>(
  *   the reconcile, so this is where failures show).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Controller, type KubeClient, type KubeObject, type LeaderGuard, type Reconciler, type ResourceType } from "@k8s-operator/k8s-operator/controller";
  * import { controllerMetrics, MetricsRegistry } from "@k8s-operator/k8s-operator/metrics";
  * const registry = new MetricsRegistry();
  * const hooks = controllerMetrics({ registry, controller: "widgets", concurrency: 8 });
- * await Controller.for(widgets, {
- *   client, guard, concurrency: 8,
- *   observer: hooks.observer,
- *   queue: { observer: hooks.queue },
- *   watch: { observer: hooks.watch },
- *   events: { observer: hooks.events },
- * }).run(reconciler);
+ * assert.match(await registry.render(), /controller_runtime_max_concurrent_reconciles\{controller="widgets"\} 8/);
+ * // Hand the hooks to the controller they count:
+ * async function run(widgets: ResourceType, wiring: { client: KubeClient; guard: LeaderGuard; reconciler: Reconciler<KubeObject> }) {
+ *   const { client, guard, reconciler } = wiring;
+ *   await Controller.for(widgets, {
+ *     client, guard, concurrency: 8,
+ *     observer: hooks.observer,
+ *     queue: { observer: hooks.queue },
+ *     watch: { observer: hooks.watch },
+ *     events: { observer: hooks.events },
+ *   }).run(reconciler);
+ * }
  * ```
  */
 export function controllerMetrics(
