@@ -46,6 +46,15 @@ export const DOC_TEST_PATHS: readonly string[] = [
   "bench/",
 ];
 
+/**
+ * Files whose blocks are run elsewhere, not as doc tests, with the reason;
+ * their blocks count as `ignored`.
+ */
+export const RUN_ELSEWHERE: Readonly<Record<string, string>> = {
+  "scripts/npm_readme.md":
+    "the npm README's blocks are scripts/newcomer/*.mjs, which scripts/newcomer.sh runs under Node from the packed tarball (tests/scripts/readme_test.ts checks they are the same)",
+};
+
 /** The language tags `deno test --doc` runs. */
 const LANGUAGES = new Set([
   "js",
@@ -279,8 +288,9 @@ export async function scan(
   const out: { block: CodeBlock; kind: ExampleKind }[] = [];
   for (const path of paths) {
     for (const file of await filesUnder(path)) {
+      const elsewhere = Object.hasOwn(RUN_ELSEWHERE, file);
       for (const block of extractBlocks(await readFile(file, "utf8"), file)) {
-        out.push({ block, kind: exampleKind(block) });
+        out.push({ block, kind: elsewhere ? "ignored" : exampleKind(block) });
       }
     }
   }
@@ -355,7 +365,7 @@ async function main(argv: string[]): Promise<number> {
     for (const { block, kind } of scanned) {
       if (kind !== list) continue;
       const detail = kind === "ignored"
-        ? ignoreReason(block)
+        ? ignoreReason(block) ?? RUN_ELSEWHERE[block.file]
         : kind === "claims"
         ? claimedResults(block.code)[0].trim()
         : "";

@@ -18,8 +18,8 @@
  *
  * @module
  */
-import { mkdir, rm, writeFile } from "node:fs/promises";
-import { dirname, join, relative } from "node:path";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join, relative } from "node:path";
 import { args, exit } from "../platform/mod.ts";
 import { type CodeBlock, DOC_TEST_PATHS, scan } from "./doc_examples.ts";
 
@@ -84,7 +84,8 @@ export function splitImports(
 /**
  * `code` with each relative module specifier (`"./x.ts"`, `"../y.ts"`)
  * rewritten from `fromDir` (the documented file's folder) to `toDir` (the
- * generated module's).
+ * generated module's); with `dynamicOnly`, only in `import(…)` calls (for a
+ * test body, whose strings may hold import statements as text).
  *
  * @example
  * ```ts
@@ -98,10 +99,13 @@ export function splitImports(
  */
 export function rebaseSpecifiers(
   code: string,
-  dirs: { fromDir: string; toDir: string },
+  dirs: { fromDir: string; toDir: string; dynamicOnly?: boolean },
 ): string {
+  const pattern = dirs.dynamicOnly === true
+    ? /(\bimport\s*\(\s*)(["'])(\.\.?\/[^"']+)\2/gm
+    : /(\bfrom\s+|\bimport\s*\(\s*|^import\s+)(["'])(\.\.?\/[^"']+)\2/gm;
   return code.replace(
-    /(\bfrom\s+|\bimport\s*\(\s*|^import\s+)(["'])(\.\.?\/[^"']+)\2/gm,
+    pattern,
     (_all, lead: string, quote: string, specifier: string) => {
       let path = relative(dirs.toDir, join(dirs.fromDir, specifier));
       if (!path.startsWith(".")) path = `./${path}`;
@@ -110,16 +114,90 @@ export function rebaseSpecifiers(
   );
 }
 
-/** The module that runs `block` as a test named `file:line`. */
-export function testModule(block: CodeBlock, outDir: string): string {
+/**
+ * The names a module exports by declaration (`export function f`, `export
+ * interface I`, ...), each with whether it is a type only.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { declaredExports } from "./doc_test.ts";
+ * assert.deepEqual(
+ *   declaredExports("export function f() {}\nexport interface I {}\nconst x = 1;"),
+ *   [{ name: "f", type: false }, { name: "I", type: true }],
+ * );
+ * ```
+ */
+export function declaredExports(
+  source: string,
+): { name: string; type: boolean }[] {
+  const out: { name: string; type: boolean }[] = [];
+  const pattern =
+    /^export\s+(?:declare\s+)?(?:async\s+)?(function\*?|const|let|class|abstract\s+class|enum|interface|type)\s+([A-Za-z_$][\w$]*)/gm;
+  for (const [, kind, name] of source.matchAll(pattern)) {
+    out.push({ name, type: kind === "interface" || kind === "type" });
+  }
+  return out;
+}
+
+/**
+ * The import `deno test --doc` adds to an example: the documented module's
+ * exports that the example uses without importing or declaring them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { autoImport } from "./doc_test.ts";
+ * const exports = [{ name: "f", type: false }, { name: "I", type: true }, { name: "g", type: false }];
+ * assert.equal(
+ *   autoImport("const i: I = f();", { exports, specifier: "./a.ts" }),
+ *   'import { f, type I } from "./a.ts";',
+ * );
+ * ```
+ */
+export function autoImport(
+  code: string,
+  from: { exports: { name: string; type: boolean }[]; specifier: string },
+): string | null {
+  const used = from.exports.filter(({ name }) =>
+    new RegExp(`(?<![\\w$.])${name.replace(/\$/g, "\\$")}(?![\\w$])`).test(
+      code.replace(/\/\/.*$/gm, ""),
+    ) &&
+    !new RegExp(
+      `(import[^;]*[{,\\s]${name}[\\s,}][^;]*from|(const|let|var|function|class|interface|type)\\s+${name}\\b)`,
+    ).test(code)
+  );
+  if (used.length === 0) return null;
+  const names = used.map(({ name, type }) => type ? `type ${name}` : name);
+  return `import { ${names.join(", ")} } from ${
+    JSON.stringify(from.specifier)
+  };`;
+}
+
+/**
+ * The module that runs `block` as a test named `file:line`; `source` is the
+ * text of the documented file, whose exports the example may use without
+ * importing them (as under `deno test --doc`).
+ */
+export function testModule(
+  block: CodeBlock,
+  at: { outDir: string; source: string },
+): string {
   const { imports, body } = splitImports(block.code);
+  const outDir = at.outDir;
   const dirs = { fromDir: dirname(block.file), toDir: outDir };
   const name = `${block.file}:${block.line}`;
+  const own = block.file.endsWith(".md") ? null : autoImport(block.code, {
+    exports: declaredExports(at.source),
+    specifier: rebaseSpecifiers(`from "./${basename(block.file)}"`, dirs)
+      .slice(6, -1),
+  });
   return [
     `// Generated from ${name} by scripts/doc_test.ts; edit the example there.`,
     ...imports.map((i) => rebaseSpecifiers(i, dirs)),
+    ...(own === null ? [] : [own]),
     `Deno.test(${JSON.stringify(name)}, async () => {`,
-    rebaseSpecifiers(body, dirs),
+    rebaseSpecifiers(body, { ...dirs, dynamicOnly: true }),
     "});",
     "",
   ].join("\n");
@@ -143,7 +221,11 @@ async function main(argv: string[]): Promise<number> {
   for (const { block } of run) {
     const name = moduleName(block);
     names.push(name);
-    await writeFile(join(OUT_DIR, name), testModule(block, OUT_DIR));
+    const source = await readFile(block.file, "utf8");
+    await writeFile(
+      join(OUT_DIR, name),
+      testModule(block, { outDir: OUT_DIR, source }),
+    );
   }
   await writeFile(
     join(OUT_DIR, "all_test.ts"),

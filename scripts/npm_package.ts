@@ -136,8 +136,9 @@ export interface MappedSpecifier {
  *
  * @example
  * ```ts
- * mapSpecifier("./platform.deno.ts", {}).specifier; // "./platform.node.js"
- * mapSpecifier("npm:pkg@1.0.0/sub", {}).specifier; // "pkg/sub"
+ * import assert from "node:assert/strict";
+ * assert.equal(mapSpecifier("./platform.deno.ts", {}).specifier, "./platform.node.js");
+ * assert.equal(mapSpecifier("npm:pkg@1.0.0/sub", {}).specifier, "pkg/sub");
  * ```
  */
 export function mapSpecifier(
@@ -215,10 +216,13 @@ function sourceTwin(path: string): string {
  * `before` (JavaScript) and `afterDeclarations` (declarations).
  *
  * @example
- * ```ts ignore
- * program.emit(undefined, undefined, undefined, false, {
- *   before: [specifierTransformer((s) => s.replace(/\.ts$/, ".js"))],
- * });
+ * ```ts
+ * import type ts from "typescript";
+ * import { specifierTransformer } from "./npm_package.ts";
+ * const emit = (program: ts.Program) =>
+ *   program.emit(undefined, undefined, undefined, false, {
+ *     before: [specifierTransformer((s) => s.replace(/\.ts$/, ".js"))],
+ *   });
  * ```
  */
 export function specifierTransformer<T extends ts.SourceFile | ts.Bundle>(
@@ -387,7 +391,8 @@ export interface PackageJson {
  *
  * @example
  * ```ts
- * isDenoOnly("tests/raft/files_deno_test.ts"); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(isDenoOnly("tests/raft/files_deno_test.ts"), true);
  * ```
  */
 export function isDenoOnly(path: string): boolean {
@@ -674,6 +679,7 @@ function formatDiagnostics(
  *
  * @example
  * ```ts ignore
+ * // Not run: it compiles the whole package into npm/ (a minute).
  * const result = await buildNpm({ root: "." });
  * console.log(result.testFiles.length);
  * ```
