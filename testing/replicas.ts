@@ -38,8 +38,12 @@ import { runtime } from "../platform/mod.ts";
  * `EnvTest` (a real kube-apiserver) both have it.
  *
  * @example
- * ```ts ignore
- * const controlPlane: ControlPlane = await TestApiServer.start();
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ControlPlane, TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
+ * const controlPlane: ControlPlane = server; // EnvTest is one too
+ * assert.match(controlPlane.kubeConfigYaml(), /token/);
  * ```
  */
 export interface ControlPlane {
@@ -54,11 +58,18 @@ export interface ControlPlane {
  * this process), `main` or `command` (as processes).
  *
  * @example In this process
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Operator } from "../mod.ts";
+ * import { Website } from "../examples/resources.ts";
+ * import { websiteReconciler } from "../examples/website.ts";
+ * import { type ReplicaOptions, TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
  * const options: ReplicaOptions = {
  *   controlPlane: server,
  *   operator: (options) => Operator.fromEnv(options).controller(Website, websiteReconciler),
  * };
+ * assert.equal(options.replicas ?? 3, 3); // pass it to startReplicas
  * ```
  */
 export interface ReplicaOptions {
@@ -117,8 +128,10 @@ export interface ReplicaOptions {
  * `stderr` or `stdout`).
  *
  * @example
- * ```ts ignore
- * const roles = replicas.logs(0).filter((l) => l.message === "role changed");
+ * ```ts
+ * import type { ReplicaLogLine, Replicas } from "@k8s-operator/k8s-operator/testing";
+ * const roleChanges = (replicas: Replicas): ReplicaLogLine[] =>
+ *   replicas.logs(0).filter((l) => l.message === "role changed");
  * ```
  */
 export interface ReplicaLogLine {
@@ -134,8 +147,12 @@ export interface ReplicaLogLine {
  * Where a replica's Raft node stands, as its log last told.
  *
  * @example
- * ```ts ignore
- * const { role, term } = replicas.state(0);
+ * ```ts
+ * import type { Replicas } from "@k8s-operator/k8s-operator/testing";
+ * function describe(replicas: Replicas): string {
+ *   const { role, term } = replicas.state(0);
+ *   return `replica 0 is ${role} in term ${term}`;
+ * }
  * ```
  */
 export interface ReplicaState {
@@ -157,8 +174,14 @@ export interface ReplicaState {
  * A leader, as {@linkcode Replicas.waitForLeader} found it.
  *
  * @example
- * ```ts ignore
- * const { id, term } = await replicas.waitForLeader();
+ * ```ts
+ * import type { Replicas } from "@k8s-operator/k8s-operator/testing";
+ * async function failOver(replicas: Replicas): Promise<void> {
+ *   const { id, term } = await replicas.waitForLeader();
+ *   await replicas.kill(id);
+ *   const next = await replicas.waitForLeader({ not: id });
+ *   console.log(`node ${id} led term ${term}; node ${next.id} leads term ${next.term}`);
+ * }
  * ```
  */
 export interface Leader {
@@ -174,9 +197,16 @@ export interface Leader {
  * of every replica's log.
  *
  * @example
- * ```ts ignore
- * try { await replicas.waitForLeader({ timeoutMs: 100 }); }
- * catch (error) { if (error instanceof ReplicaHarnessError) console.error(error.logs); }
+ * ```ts
+ * import { ReplicaHarnessError, type Replicas } from "@k8s-operator/k8s-operator/testing";
+ * async function leaderOrLogs(replicas: Replicas): Promise<void> {
+ *   try {
+ *     await replicas.waitForLeader({ timeoutMs: 100 });
+ *   } catch (error) {
+ *     if (error instanceof ReplicaHarnessError) console.error(error.logs);
+ *     throw error;
+ *   }
+ * }
  * ```
  */
 export class ReplicaHarnessError extends Error {
@@ -215,8 +245,11 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * then fails to start.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { freeLoopbackPorts } from "@k8s-operator/k8s-operator/testing";
  * const [raft, http] = await freeLoopbackPorts(2);
+ * assert.notEqual(raft, http);
  * ```
  */
 export async function freeLoopbackPorts(count: number): Promise<number[]> {
@@ -248,6 +281,7 @@ export async function freeLoopbackPorts(count: number): Promise<number[]> {
  *
  * @example A complete test of the Website example, three processes
  * ```ts ignore
+ * // Not run: it starts three operator processes of a main.ts beside the test.
  * import { it } from "node:test";
  * import { startReplicas, TestApiServer } from "@k8s-operator/k8s-operator/testing";
  * import { Website } from "./resources.ts";
@@ -324,14 +358,17 @@ class PortTakenError extends ReplicaHarnessError {}
  * using`) ends every replica and removes the temporary files.
  *
  * @example Stopping: `stop()` on Node 22, or `await using` where supported
- * ```ts ignore
- * const replicas = await startReplicas({ controlPlane: server, main });
- * try {
- *   await replicas.waitForLeader();
- * } finally {
- *   await replicas.stop();
+ * ```ts
+ * import { type ControlPlane, startReplicas } from "@k8s-operator/k8s-operator/testing";
+ * async function elects(server: ControlPlane, main: URL): Promise<void> {
+ *   const replicas = await startReplicas({ controlPlane: server, main });
+ *   try {
+ *     await replicas.waitForLeader();
+ *   } finally {
+ *     await replicas.stop();
+ *   }
+ *   // Deno and Node 24: await using replicas = await startReplicas({ ... });
  * }
- * // Deno and Node 24: await using replicas = await startReplicas({ ... });
  * ```
  */
 export class Replicas {
