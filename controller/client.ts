@@ -21,10 +21,13 @@ import { VERSION } from "./_version.ts";
  * {@linkcode loadKubeConfig} returns.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type KubeConfig, loadKubeConfig } from "@k8s-operator/k8s-operator/controller";
- * const kubeConfig: KubeConfig = loadKubeConfig();
- * console.log(kubeConfig.getCurrentCluster()?.server);
+ * // In a pod: the service account; elsewhere KUBECONFIG or ~/.kube/config.
+ * const server = () => {
+ *   const kubeConfig: KubeConfig = loadKubeConfig();
+ *   return kubeConfig.getCurrentCluster()?.server;
+ * };
  * ```
  */
 export type KubeConfig = ClientKubeConfig;
@@ -34,6 +37,7 @@ export type KubeConfig = ClientKubeConfig;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type ResourceType, resourcePath } from "./client.ts";
  * const deployments: ResourceType = {
  *   group: "apps",
@@ -42,7 +46,7 @@ export type KubeConfig = ClientKubeConfig;
  *   kind: "Deployment",
  *   namespaced: true,
  * };
- * resourcePath(deployments, { namespace: "prod", name: "web" }); // "/apis/apps/v1/namespaces/prod/deployments/web"
+ * assert.equal(resourcePath(deployments, { namespace: "prod", name: "web" }), "/apis/apps/v1/namespaces/prod/deployments/web");
  * ```
  */
 export interface ResourceType {
@@ -63,8 +67,9 @@ export interface ResourceType {
  *
  * @example Making a Widget the controller of a child it creates
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { KubeObject, OwnerReference } from "./client.ts";
- * declare const widget: KubeObject;
+ * const widget: KubeObject = { metadata: { name: "web", namespace: "default", uid: "6f1c" } }; // as read
  * const owner: OwnerReference = {
  *   apiVersion: "example.com/v1",
  *   kind: "Widget",
@@ -74,6 +79,7 @@ export interface ResourceType {
  *   blockOwnerDeletion: true,
  * };
  * const child: KubeObject = { metadata: { name: "web-config", namespace: "default", ownerReferences: [owner] } };
+ * assert.equal(child.metadata.ownerReferences?.[0].uid, "6f1c");
  * ```
  */
 export interface OwnerReference {
@@ -165,15 +171,20 @@ export interface KubeObject {
  *
  * @example Reading every page of a list
  * ```ts
- * import type { KubeClient, KubeList, KubeObject } from "./client.ts";
- * declare const client: KubeClient;
- * const pods = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type KubeList, type KubeObject } from "./client.ts";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * for (const name of ["a", "b", "c"]) await client.create(configMaps, { metadata: { name, namespace: "default" } });
  * const all: KubeObject[] = [];
  * let page: KubeList<KubeObject> | undefined;
  * do {
- *   page = await client.list(pods, { namespace: "default", limit: 100, continue: page?.metadata.continue });
+ *   page = await client.list(configMaps, { namespace: "default", limit: 2, continue: page?.metadata.continue });
  *   all.push(...page.items);
  * } while (page.metadata.continue);
+ * assert.deepEqual(all.map((o) => o.metadata.name), ["a", "b", "c"]);
  * ```
  */
 export interface KubeList<T> {
@@ -188,18 +199,20 @@ export interface KubeList<T> {
  *
  * @example Telling a conflict from a missing object
  * ```ts
- * import { ApiError, type KubeClient } from "./client.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { ApiError, KubeClient } from "./client.ts";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * try {
- *   await client.replace(configMaps, { metadata: { name: "web", namespace: "default", resourceVersion: "41" } });
- * } catch (error) {
- *   if (!(error instanceof ApiError)) throw error;
- *   if (error.status === 409) console.log("stale resourceVersion: re-read and retry"); // reason "Conflict"
- *   else if (error.status === 404) console.log("gone:", error.reason); // "NotFound"
- *   else if (error.retryAfterSeconds) console.log(`throttled, retry in ${error.retryAfterSeconds} s`);
- *   else throw error;
- * }
+ * await client.create(configMaps, { metadata: { name: "web", namespace: "default" } });
+ * const error = await client.replace(configMaps, { metadata: { name: "web", namespace: "default", resourceVersion: "1" } })
+ *   .catch((e) => e);
+ * assert.ok(error instanceof ApiError);
+ * assert.equal(error.status, 409); // a stale resourceVersion: re-read and retry
+ * assert.equal(error.reason, "Conflict");
+ * const gone = await client.get(configMaps, "other", { namespace: "default" }).catch((e) => e);
+ * assert.equal(gone.reason, "NotFound"); // status 404; error.retryAfterSeconds is set on 429
  * ```
  */
 export class ApiError extends Error {
@@ -233,17 +246,19 @@ export class ApiError extends Error {
  *
  * @example Writes stop once leadership is lost
  * ```ts
- * import { FencedError, type KubeClient } from "./client.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { FencedError, KubeClient } from "./client.ts";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const leadership = new AbortController(); // aborted when this replica stops leading
  * const fenced = client.fenced(leadership.signal);
  * leadership.abort();
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * try {
- *   await fenced.delete(configMaps, "web", { namespace: "default" });
- * } catch (error) {
- *   if (error instanceof FencedError) console.log("no longer leader: the new leader takes over");
- * }
+ * await assert.rejects(
+ *   fenced.delete(configMaps, "web", { namespace: "default" }),
+ *   FencedError, // no longer leader: the new leader takes over
+ * );
  * ```
  */
 export class FencedError extends Error {
@@ -256,18 +271,24 @@ export class FencedError extends Error {
  *
  * @example Create unless it exists; read if it exists
  * ```ts
- * import { isApiError, type KubeClient } from "./client.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { isApiError, KubeClient } from "./client.ts";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const namespaces = { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false };
- * try {
- *   await client.create(namespaces, { metadata: { name: "team-a" } });
- * } catch (error) {
- *   if (!isApiError(error, 409)) throw error; // 409 AlreadyExists is fine
+ * for (let i = 0; i < 2; i++) {
+ *   try {
+ *     await client.create(namespaces, { metadata: { name: "team-a" } });
+ *   } catch (error) {
+ *     if (!isApiError(error, 409)) throw error; // AlreadyExists the second time: fine
+ *   }
  * }
  * const existing = await client.get(namespaces, "team-b").catch((error) => {
  *   if (isApiError(error, 404)) return undefined; // not there
  *   throw error;
  * });
+ * assert.equal(existing, undefined);
  * ```
  */
 export function isApiError(error: unknown, status?: number): error is ApiError {
@@ -280,6 +301,7 @@ export function isApiError(error: unknown, status?: number): error is ApiError {
  *
  * @example A canned transport for unit tests
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KubeClient, type Transport } from "./client.ts";
  * const requests: string[] = [];
  * const transport: Transport = (method, url) => {
@@ -289,7 +311,7 @@ export function isApiError(error: unknown, status?: number): error is ApiError {
  * const client = new KubeClient({ server: "https://kube.test", transport });
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * await client.get(configMaps, "web", { namespace: "default" });
- * console.log(requests); // ["GET /api/v1/namespaces/default/configmaps/web"]
+ * assert.deepEqual(requests, ["GET /api/v1/namespaces/default/configmaps/web"]);
  * ```
  */
 export type Transport = (
@@ -316,14 +338,22 @@ export type Transport = (
  *
  * @example
  * ```ts
- * import type { KubeClient, PatchType } from "./client.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type KubeObject, type PatchType } from "./client.ts";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const deployments = { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true };
+ * await client.create(deployments, {
+ *   metadata: { name: "web", namespace: "default" },
+ *   spec: { replicas: 3, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } } },
+ * } as KubeObject);
  * // "merge" (the default): application/merge-patch+json
  * await client.patch(deployments, "web", { spec: { replicas: 5 } }, { namespace: "default" });
  * const type: PatchType = "json"; // application/json-patch+json
- * const ops = [{ op: "replace", path: "/spec/replicas", value: 5 }];
- * await client.patch(deployments, "web", ops, { namespace: "default", type });
+ * const ops = [{ op: "replace", path: "/spec/replicas", value: 6 }];
+ * const patched = await client.patch<KubeObject & { spec: { replicas: number } }>(deployments, "web", ops, { namespace: "default", type });
+ * assert.equal(patched.spec.replicas, 6);
  * ```
  */
 export type PatchType = "merge" | "json" | "apply" | "strategic";
@@ -343,14 +373,23 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
  *
  * @example Scale only if nobody changed the replicas meanwhile
  * ```ts
- * import type { JsonPatchOp, KubeClient } from "./client.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { type JsonPatchOp, KubeClient, type KubeObject } from "./client.ts";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const deployments = { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true };
+ * await client.create(deployments, {
+ *   metadata: { name: "web", namespace: "default" },
+ *   spec: { replicas: 3, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } } },
+ * } as KubeObject);
  * const patch: JsonPatchOp[] = [
  *   { op: "test", path: "/spec/replicas", value: 3 }, // the patch fails (422) if it is not 3 any more
  *   { op: "replace", path: "/spec/replicas", value: 5 },
  * ];
  * await client.patch(deployments, "web", patch, { namespace: "default", type: "json" });
+ * const again = await client.patch(deployments, "web", patch, { namespace: "default", type: "json" }).catch((e) => e);
+ * assert.equal(again.status, 422); // it is 5 now
  * ```
  */
 export type JsonPatchOp =
@@ -366,8 +405,9 @@ export type JsonPatchOp =
  *
  * @example A label key with a slash
  * ```ts
+ * import assert from "node:assert/strict";
  * import { jsonPointer } from "./client.ts";
- * jsonPointer("metadata", "labels", "app.kubernetes.io/name"); // "/metadata/labels/app.kubernetes.io~1name"
+ * assert.equal(jsonPointer("metadata", "labels", "app.kubernetes.io/name"), "/metadata/labels/app.kubernetes.io~1name");
  * ```
  */
 export function jsonPointer(...segments: Array<string | number>): string {
@@ -381,11 +421,12 @@ export function jsonPointer(...segments: Array<string | number>): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type ObjectLocation, resourcePath } from "./client.ts";
  * const widgets = { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true };
  * const status: ObjectLocation = { namespace: "default", name: "web", subresource: "status" };
- * resourcePath(widgets, status); // "/apis/example.com/v1/namespaces/default/widgets/web/status"
- * resourcePath(widgets, {}); // "/apis/example.com/v1/widgets" (every namespace)
+ * assert.equal(resourcePath(widgets, status), "/apis/example.com/v1/namespaces/default/widgets/web/status");
+ * assert.equal(resourcePath(widgets, {}), "/apis/example.com/v1/widgets"); // every namespace
  * ```
  */
 export interface ObjectLocation {
@@ -403,9 +444,10 @@ export interface ObjectLocation {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resourcePath } from "./client.ts";
  * const cm = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * resourcePath(cm, { namespace: "default", name: "a" }); // "/api/v1/namespaces/default/configmaps/a"
+ * assert.equal(resourcePath(cm, { namespace: "default", name: "a" }), "/api/v1/namespaces/default/configmaps/a");
  * ```
  */
 export function resourcePath(
@@ -436,9 +478,10 @@ export function resourcePath(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { apiVersionOf } from "./client.ts";
- * apiVersionOf({ group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true }); // "apps/v1"
- * apiVersionOf({ group: "", version: "v1", plural: "services", kind: "Service", namespaced: true }); // "v1"
+ * assert.equal(apiVersionOf({ group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true }), "apps/v1");
+ * assert.equal(apiVersionOf({ group: "", version: "v1", plural: "services", kind: "Service", namespaced: true }), "v1");
  * ```
  */
 export function apiVersionOf(resource: ResourceType): string {
@@ -452,8 +495,11 @@ export function apiVersionOf(resource: ResourceType): string {
  *
  * @example A server-side dry run
  * ```ts
- * import { type KubeClient, type RequestOptions, resourcePath } from "./client.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type RequestOptions, resourcePath } from "./client.ts";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * const options: RequestOptions = {
  *   query: { dryRun: "All", fieldManager: "my-operator" },
@@ -461,6 +507,7 @@ export function apiVersionOf(resource: ResourceType): string {
  *   signal: AbortSignal.timeout(5_000),
  * };
  * await client.request("POST", resourcePath(configMaps, { namespace: "default" }), options);
+ * assert.equal((await client.list(configMaps, { namespace: "default" })).items.length, 0); // a dry run stores nothing
  * ```
  */
 export interface RequestOptions {
@@ -479,12 +526,17 @@ export interface RequestOptions {
  *
  * @example
  * ```ts
- * import type { KubeClient, ObjectOptions } from "./client.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type ObjectOptions } from "./client.ts";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true };
+ * await client.create(secrets, { metadata: { name: "web-tls", namespace: "default" } });
  * const options: ObjectOptions = { namespace: "default", signal: AbortSignal.timeout(2_000) };
  * const secret = await client.get(secrets, "web-tls", options);
  * await client.delete(secrets, "web-tls", options);
+ * assert.equal(secret.metadata.name, "web-tls");
  * ```
  */
 export interface ObjectOptions {
@@ -499,17 +551,21 @@ export interface ObjectOptions {
  *
  * @example
  * ```ts
- * import type { KubeClient, ListOptions } from "./client.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type ListOptions } from "./client.ts";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const pods = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
  * const options: ListOptions = {
  *   namespace: "default",
  *   labelSelector: "app=web,tier!=db",
- *   fieldSelector: "status.phase=Running",
+ *   fieldSelector: "metadata.name!=other",
  *   limit: 500,
  * };
  * const { items, metadata } = await client.list(pods, options);
- * // metadata.continue is set when more pages remain
+ * assert.deepEqual(items, []);
+ * assert.equal(metadata.continue ?? "", ""); // set when more pages remain
  * ```
  */
 export interface ListOptions extends ObjectOptions {
@@ -530,16 +586,20 @@ export interface ListOptions extends ObjectOptions {
  *
  * @example Server-side apply
  * ```ts
- * import type { KubeClient, PatchOptions } from "./client.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type KubeObject, type PatchOptions } from "./client.ts";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * const options: PatchOptions = { namespace: "default", type: "apply", fieldManager: "my-operator", force: true };
- * await client.patch(configMaps, "web", {
+ * const applied = await client.patch<KubeObject & { data?: Record<string, string> }>(configMaps, "web", {
  *   apiVersion: "v1",
  *   kind: "ConfigMap",
  *   metadata: { name: "web" },
  *   data: { mode: "blue" },
- * }, options);
+ * }, options); // creates it, or updates the fields my-operator owns
+ * assert.equal(applied.data?.mode, "blue");
  * ```
  */
 export interface PatchOptions extends ObjectOptions {
@@ -564,16 +624,20 @@ export interface PatchOptions extends ObjectOptions {
  *
  * @example Delete only the object you read, and its dependents first
  * ```ts
- * import type { DeleteObjectOptions, KubeClient, KubeObject } from "./client.ts";
- * declare const client: KubeClient;
- * declare const job: KubeObject;
- * const jobs = { group: "batch", version: "v1", plural: "jobs", kind: "Job", namespaced: true };
+ * import assert from "node:assert/strict";
+ * import { type DeleteObjectOptions, KubeClient, type KubeObject } from "./client.ts";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * const plan: KubeObject = await client.create(configMaps, { metadata: { name: "migrate", namespace: "default" } });
  * const options: DeleteObjectOptions = {
  *   namespace: "default",
  *   propagationPolicy: "Foreground",
- *   preconditions: { uid: job.metadata.uid, resourceVersion: job.metadata.resourceVersion },
+ *   preconditions: { uid: plan.metadata.uid, resourceVersion: plan.metadata.resourceVersion },
  * };
- * await client.delete(jobs, "migrate", options); // 409 if it was replaced or changed meanwhile
+ * await client.delete(configMaps, "migrate", options); // a 409 if it was replaced or changed meanwhile
+ * await assert.rejects(client.get(configMaps, "migrate", { namespace: "default" }));
  * ```
  */
 export interface DeleteObjectOptions extends ObjectOptions {
@@ -593,11 +657,20 @@ export interface DeleteObjectOptions extends ObjectOptions {
  *
  * @example Fencing by the leader guard at send time
  * ```ts
- * import type { KubeClient } from "./client.ts";
+ * import assert from "node:assert/strict";
+ * import { FencedError, KubeClient } from "./client.ts";
  * import { LeaderElection } from "./leader_election.ts";
- * declare const client: KubeClient;
- * const guard = new LeaderElection(0).guard();
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const election = new LeaderElection(0);
+ * election.setRole("leader", 1);
+ * const guard = election.guard();
  * const fenced = client.fenced(guard.signal, { check: () => guard.check() });
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * await fenced.create(configMaps, { metadata: { name: "web", namespace: "default" } }); // while leading
+ * election.setRole("follower", 2);
+ * await assert.rejects(fenced.delete(configMaps, "web", { namespace: "default" }), FencedError);
  * ```
  */
 export interface FenceOptions {
@@ -632,15 +705,23 @@ export interface RateLimit {
  *
  * @example A bearer-token client over `fetch`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KubeClient, type KubeClientOptions } from "./client.ts";
- * declare const token: string; // e.g. a service account token
+ * const token = "s3cret"; // e.g. a service account token
+ * const sent: Headers[] = [];
  * const options: KubeClientOptions = {
  *   server: "https://127.0.0.1:6443",
- *   transport: (method, url, init) =>
- *     fetch(url, { method, ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } }),
+ *   transport: (_method, _url, init) => {
+ *     const headers = new Headers(init.headers);
+ *     headers.set("authorization", `Bearer ${token}`);
+ *     sent.push(headers);
+ *     return Promise.resolve(new Response(JSON.stringify({ items: [], metadata: {} }))); // or fetch(url, ...)
+ *   },
  *   timeoutMs: 10_000,
  * };
  * const client = new KubeClient(options);
+ * await client.list({ group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true });
+ * assert.equal(sent[0].get("authorization"), "Bearer s3cret");
  * ```
  */
 export interface KubeClientOptions {
@@ -675,13 +756,18 @@ export interface KubeClientOptions {
  * Options of {@linkcode KubeClient.fromKubeConfig}.
  *
  * @example
- * ```ts ignore
- * import { KubeClient, loadKubeConfig } from "@k8s-operator/k8s-operator/controller";
- * const client = KubeClient.fromKubeConfig(loadKubeConfig(), {
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: loadKubeConfig()
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig(), {
  *   timeoutMs: 10_000,
  *   rateLimit: { qps: 20, burst: 30 },
  *   userAgent: "widget-operator/1.4.0",
  * });
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * assert.deepEqual((await client.list(configMaps, { namespace: "default" })).items, []);
  * ```
  */
 export interface FromKubeConfigOptions
@@ -697,14 +783,18 @@ export interface FromKubeConfigOptions
  * A thin Kubernetes REST client.
  *
  * @example
- * ```ts ignore
- * import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KubeConfig } from "@kubernetes/client-node";
  * import { KubeClient } from "./client.ts";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
  * const kc = new KubeConfig();
- * kc.loadFromDefault();
+ * kc.loadFromString(server.kubeConfigYaml()); // in a pod: kc.loadFromDefault()
  * const client = KubeClient.fromKubeConfig(kc);
  * const cm = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * const list = await client.list(cm, { namespace: "default" });
+ * assert.deepEqual(list.items, []);
  * ```
  */
 export class KubeClient {
@@ -1095,10 +1185,10 @@ function withResourceVersion(
  * are the ones users set `KUBECONFIG` for.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { KubeClient, loadKubeConfig } from "@k8s-operator/k8s-operator/controller";
  * // KUBECONFIG=~/.kube/config:~/.kube/staging.yaml
- * const client = KubeClient.fromKubeConfig(loadKubeConfig());
+ * const clientFromEnvironment = () => KubeClient.fromKubeConfig(loadKubeConfig());
  * ```
  */
 export function loadKubeConfig(

@@ -10,7 +10,8 @@
  *
  * - `asserts`: runs and checks its results (`assert…(…)`).
  * - `claims`: runs, but states a result in a comment (`x; // "web@1"`)
- *   without checking it: it could be wrong and nothing would notice.
+ *   without checking it (even if it asserts something else): it could be
+ *   wrong and nothing would notice.
  * - `runs`: runs, claims nothing (a value built, a call whose effect is
  *   the point).
  * - `compiles`: only declares (functions of their inputs, types): type
@@ -206,9 +207,10 @@ export function ignoreReason(block: CodeBlock): string | null {
  * ```
  */
 export function claimedResults(code: string): string[] {
+  const strings = /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g;
   return code.split("\n").filter((line) =>
-    /\S.*\/\/\s*(["'`[{]|-?\d|true\b|false\b|null\b|undefined\b|=>|→)/.test(
-      line.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""'),
+    /\S.*\/\/\s*(["'[{]|-?\d|true\b|false\b|null\b|undefined\b|=>|→)/.test(
+      line.replace(strings, '""'),
     ) && !/^\s*\/\//.test(line)
   );
 }
@@ -233,8 +235,8 @@ export function exampleKind(block: CodeBlock): ExampleKind {
   if (block.ignored) {
     return ignoreReason(block) === null ? "unexplained" : "ignored";
   }
-  if (/\bassert(\.\w+)?\s*\(/.test(block.code)) return "asserts";
   if (claimedResults(block.code).length > 0) return "claims";
+  if (/\bassert(\.\w+)?\s*\(/.test(block.code)) return "asserts";
   return declaresOnly(block.code) ? "compiles" : "runs";
 }
 
