@@ -270,25 +270,20 @@ export interface KvNode {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
+ * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
  * import { KeyValueStore, MemoryStorage, RaftNode, ReplicatedKv } from "@k8s-operator/k8s-operator/raft";
  * // One voter in memory elects itself (see RaftNode); a cluster has three.
  * const store = new KeyValueStore();
+ * const election = new LeaderElection(0, { requireLease: true });
  * const node = await RaftNode.start({
  *   id: 0, storage: new MemoryStorage(), bootstrap: { voters: [0], learners: [] },
- *   stateMachine: store, send: () => {}, tickMs: 5,
+ *   stateMachine: store, send: () => {}, election, tickMs: 5,
  * });
- * const elected = new Promise<void>((resolve) => {
- *   const off = node.onRoleChange(({ role }) => {
- *     if (role === "leader") {
- *       off();
- *       resolve();
- *     }
- *   });
- * });
- * if (!node.isLeader()) await elected;
  * const kv = new ReplicatedKv(node, store);
+ * await election.guard().waitForLeadership();
  * await kv.put("config", "v2");
  * assert.equal(await kv.compareAndSet("owner", null, "pod-0"), true); // it was absent
+ * await election.guard().waitForLeadership(); // reads need the lease
  * assert.equal(await kv.get("config"), "v2"); // linearizable
  * await node.stop();
  * ```
