@@ -207,12 +207,31 @@ export function ignoreReason(block: CodeBlock): string | null {
  * ```
  */
 export function claimedResults(code: string): string[] {
-  const strings = /"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g;
-  return code.split("\n").filter((line) =>
-    /\S.*\/\/\s*(["'[{]|-?\d|true\b|false\b|null\b|undefined\b|=>|→)/.test(
-      line.replace(strings, '""'),
-    ) && !/^\s*\/\//.test(line)
-  );
+  return code.split("\n").filter((line) => {
+    const comment = trailingComment(line);
+    return comment !== null &&
+      /^(["'[{]|-?\d|true\b|false\b|null\b|undefined\b|=>|→)/.test(comment);
+  });
+}
+
+/**
+ * The text of the `//` comment that ends `line` after some code (strings
+ * and template literals skipped), or `null` when there is none.
+ */
+function trailingComment(line: string): string | null {
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quote !== null) {
+      if (c === "\\") i++;
+      else if (c === quote) quote = null;
+    } else if (c === '"' || c === "'" || c === "`") {
+      quote = c;
+    } else if (c === "/" && line[i + 1] === "/") {
+      return line.slice(0, i).trim() === "" ? null : line.slice(i + 2).trim();
+    }
+  }
+  return null;
 }
 
 /**
