@@ -109,7 +109,7 @@ export async function waitUntilServed<T>(
   let found = NO_ANSWER;
   while (true) {
     const left = deadline - performance.now();
-    const signal = AbortSignal.timeout(Math.max(1, left));
+    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(left)));
     try {
       const definition = await client.request<T>("GET", path, { signal });
       const conditions = conditionsOf(definition as Definition);

@@ -108,6 +108,7 @@ describe("doc_examples: kinds", () => {
       "i(); // starts it",
       '// "only a comment"',
       "j(); // `code` in prose",
+      "assert.ok(!holder.holds(3, 1500)); // 1000 + 500",
     ].join("\n");
     assert.deepEqual(claimedResults(code), [
       'console.log(id); // "web@1"',
