@@ -31,7 +31,7 @@ export * from "./controller/mod.ts";
 export * from "./discovery/mod.ts";
 export * from "./crd/mod.ts";
 export * from "./metrics/mod.ts";
-export * from "./operator.ts";
+export * from "./operator/mod.ts";
 export {
   checkRuntimeVersion,
   MIN_DENO_VERSION,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Cluster, NodeEvent } from "../tests/raft/_cluster.ts";
+import type { NodeEvent, ProcessCluster } from "../testing/raft/processes.ts";
 
 /** Wall-clock milliseconds, comparable across processes on one machine. */
 export const wall = (): number => performance.timeOrigin + performance.now();
@@ -23,7 +23,7 @@ export interface Takeovers {
   guard: number[];
 }
 
-async function soleLeader(c: Cluster): Promise<number> {
+async function soleLeader(c: ProcessCluster): Promise<number> {
   while (true) {
     const open = c.guardIntervals().filter((i) => i.end === Infinity);
     if (open.length === 1) return open[0].id;
@@ -32,7 +32,7 @@ async function soleLeader(c: Cluster): Promise<number> {
 }
 
 /** Waits for one guard leader that commits a write; returns its id. */
-export async function stable(c: Cluster): Promise<number> {
+export async function stable(c: ProcessCluster): Promise<number> {
   while (true) {
     const leader = await soleLeader(c);
     const r = await c.procs.get(leader)!.command({
@@ -45,14 +45,14 @@ export async function stable(c: Cluster): Promise<number> {
   }
 }
 
-async function rejoin(c: Cluster, id: number): Promise<void> {
+async function rejoin(c: ProcessCluster, id: number): Promise<void> {
   const p = c.start(id);
   await p.waitFor((e: NodeEvent) => e.event === "role" && e.leader !== null);
 }
 
 /** `runs` times: kill -9 the leader, time the takeover, restart the node. */
 export async function raftFailover(
-  c: Cluster,
+  c: ProcessCluster,
   runs: number,
 ): Promise<Takeovers> {
   const out: Takeovers = { elected: [], guard: [] };
@@ -78,7 +78,7 @@ export async function raftFailover(
 
 /** `runs` times: SIGTERM the leader, time the handover, restart the node. */
 export async function raftHandover(
-  c: Cluster,
+  c: ProcessCluster,
   runs: number,
 ): Promise<Takeovers> {
   const out: Takeovers = { elected: [], guard: [] };

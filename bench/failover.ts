@@ -35,7 +35,7 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import { args } from "../platform/mod.ts";
 import { TestApiServer } from "../testing/mod.ts";
-import { Cluster } from "../tests/raft/_cluster.ts";
+import { ProcessCluster } from "../testing/raft/processes.ts";
 import { failoverSvg } from "./_failover_svg.ts";
 import { CLIENT_GO_DEFAULTS } from "./_lease_elector.ts";
 import {
@@ -270,7 +270,7 @@ console.log(
   `bench:failover: ours ${RAFT_RUNS} kills + ${RAFT_RUNS} SIGTERMs; baseline ${DEFAULT_RUNS} of each at client-go defaults, ${SCALED_RUNS} of each scaled`,
 );
 
-const c = await Cluster.create({ voters: [0, 1, 2] });
+const c = await ProcessCluster.create({ voters: [0, 1, 2] });
 let oursFailover: number[];
 let oursHandover: number[];
 try {

@@ -10,7 +10,7 @@
  */
 import { mock } from "node:test";
 import { args } from "../platform/mod.ts";
-import { GuardedCluster } from "../tests/controller/_raft_cluster.ts";
+import { NodeCluster } from "../testing/raft/nodes.ts";
 import { reportRow, reportSamples } from "./_report.ts";
 
 function summary(values: number[]): string {
@@ -28,20 +28,29 @@ const letGo: number[] = [];
 const takeover: number[] = [];
 const gap: number[] = [];
 mock.timers.enable({ apis: ["setTimeout", "Date"] });
+const advance = (ms: number) => mock.timers.tick(ms);
 try {
   for (let seed = 1; seed <= seeds; seed++) {
-    const cluster = new GuardedCluster();
+    const cluster = new NodeCluster({
+      clock: () => Date.now(),
+      seed,
+      tickMs: 10,
+      electionTicks: 6,
+    });
     const start = Date.now();
-    await cluster.start(seed);
+    await cluster.start();
     try {
-      await cluster.runUntil(() => cluster.leaders().length === 1, 10_000);
+      await cluster.runUntil(() => cluster.leaders().length === 1, {
+        limitMs: 10_000,
+        advance,
+      });
       elected.push(Date.now() - start);
       const [first] = cluster.leaders();
       const cutAt = Date.now();
-      cluster.isolated.add(first);
+      cluster.links.isolate(first, cluster.ids());
       await cluster.runUntil(
         () => cluster.leaders().length === 1 && cluster.leaders()[0] !== first,
-        10_000,
+        { limitMs: 10_000, advance },
       );
       const lose = cluster.history.find((h) =>
         h.kind === "lose" && h.id === first && h.at >= cutAt
@@ -51,7 +60,7 @@ try {
       takeover.push(gain.at - cutAt);
       gap.push(gain.at - lose.at);
     } finally {
-      await cluster.stop();
+      await cluster.stopAll({ advance });
     }
   }
 } finally {

@@ -25,7 +25,7 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { Cluster } from "../tests/raft/_cluster.ts";
+import { ProcessCluster } from "../testing/raft/processes.ts";
 import { pct, raftFailover, raftHandover, stable } from "./_raft_failover.ts";
 import { reportRow, reportSamples } from "./_report.ts";
 
@@ -60,20 +60,20 @@ function line(name: string, values: number[], report = true): void {
   );
 }
 
-async function failover(c: Cluster): Promise<void> {
+async function failover(c: ProcessCluster): Promise<void> {
   const { elected, guard } = await raftFailover(c, kills);
   line("failover, kill -9 → new leader", elected);
   line("failover, kill -9 → guard leader", guard);
 }
 
-async function handover(c: Cluster): Promise<void> {
+async function handover(c: ProcessCluster): Promise<void> {
   const { elected, guard } = await raftHandover(c, handovers);
   line("handover, SIGTERM → new leader", elected);
   line("handover, SIGTERM → guard leader", guard);
 }
 
 async function throughput(
-  c: Cluster,
+  c: ProcessCluster,
   options: { label: string; fsync: boolean },
 ): Promise<void> {
   for (const concurrency of clients) {
@@ -141,7 +141,7 @@ try {
 console.log(
   `Raft runtime, ${replicas} processes on loopback, tick 50 ms, election timeout 300–600 ms`,
 );
-const c = await Cluster.create({ voters });
+const c = await ProcessCluster.create({ voters });
 try {
   for (const id of voters) c.start(id);
   await stable(c);
@@ -152,7 +152,7 @@ try {
   await c.close();
 }
 // The same cluster without fsync: what the runtime costs apart from the disk.
-const nosync = await Cluster.create({ voters, fsync: false });
+const nosync = await ProcessCluster.create({ voters, fsync: false });
 try {
   for (const id of voters) nosync.start(id);
   await stable(nosync);

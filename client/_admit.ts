@@ -162,7 +162,8 @@ function empty(value: unknown): boolean {
 /**
  * What decoding into `ObjectMeta` and encoding back does: fields it does
  * not have are dropped (and reported), empty ones (null, "", 0, [], {})
- * are left out.
+ * are left out — but for `deletionGracePeriodSeconds`, a pointer whose 0
+ * stays.
  */
 export function dropUnknownMeta(
   meta: JsonObject,
@@ -173,7 +174,10 @@ export function dropUnknownMeta(
     if (!OBJECT_META_FIELDS.has(key)) {
       removed.push(child(path, key));
       delete meta[key];
-    } else if (empty(meta[key])) {
+    } else if (
+      empty(meta[key]) &&
+      !(key === "deletionGracePeriodSeconds" && meta[key] === 0)
+    ) {
       delete meta[key];
     }
   }

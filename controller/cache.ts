@@ -6,10 +6,10 @@
  *
  * @module
  */
-import type { KubeObject } from "./client.ts";
+import type { KubeObject } from "../client/objects.ts";
 import { deepFreeze } from "./_freeze.ts";
 import { compileSelector } from "./_selector.ts";
-import { silentLogger } from "./log.ts";
+import { silentLogger } from "../common/log.ts";
 import { watcher, type WatcherEvent, type WatcherOptions } from "./watcher.ts";
 
 export { LabelSelectorError } from "./_selector.ts";
@@ -36,7 +36,7 @@ export function objectKey(object: KubeObject): string {
  * @example
  * ```ts
  * import { Store, type StoreEvent } from "./cache.ts";
- * import type { KubeObject } from "./client.ts";
+ * import type { KubeObject } from "./mod.ts";
  * type Deployment = KubeObject & { spec: { replicas: number } };
  * function onChange(event: StoreEvent<Deployment>): void {
  *   if (event.type === "delete") return console.log("deleted", event.object.metadata.name);

@@ -6,13 +6,10 @@
  *
  * @module
  */
-import {
-  isApiError,
-  type JsonPatchOp,
-  type KubeClient,
-  type KubeObject,
-  type ResourceType,
-} from "./client.ts";
+import { isApiError } from "../client/errors.ts";
+import type { KubeClient } from "../client/kube_client.ts";
+import type { KubeObject, ResourceType } from "../client/objects.ts";
+import type { JsonPatchOp } from "../client/patch.ts";
 import { ReconcileResult } from "./reconciler.ts";
 
 /**
@@ -20,9 +17,8 @@ import { ReconcileResult } from "./reconciler.ts";
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { hasFinalizer } from "./finalizers.ts";
- * assert.equal(hasFinalizer({ metadata: { finalizers: ["a/b"] } }, "a/b"), true);
+ * hasFinalizer({ metadata: { finalizers: ["a/b"] } }, "a/b"); // true
  * ```
  */
 export function hasFinalizer(object: KubeObject, finalizer: string): boolean {
@@ -34,9 +30,8 @@ export function hasFinalizer(object: KubeObject, finalizer: string): boolean {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { isBeingDeleted } from "./finalizers.ts";
- * assert.equal(isBeingDeleted({ metadata: { deletionTimestamp: "2024-01-01T00:00:00Z" } }), true);
+ * isBeingDeleted({ metadata: { deletionTimestamp: "2024-01-01T00:00:00Z" } }); // true
  * ```
  */
 export function isBeingDeleted(object: KubeObject): boolean {
@@ -109,23 +104,19 @@ export function removeFinalizerPatch(
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
- * import { KubeClient, type KubeObject } from "./client.ts";
+ * import type { KubeObject } from "./mod.ts";
  * import { addFinalizer, type FinalizerOptions, removeFinalizer } from "./finalizers.ts";
- * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
- * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
- * const client = KubeClient.fromKubeConfig(server.kubeConfig());
- * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * let widget: KubeObject = await client.create(configMaps, { metadata: { name: "web", namespace: "default" } });
+ * import type { Context } from "./reconciler.ts";
+ * declare const ctx: Context;
+ * declare let widget: KubeObject;
  * const options: FinalizerOptions = {
- *   client, // in a reconcile: ctx.client, fenced: writes stop once leadership is lost
- *   resource: configMaps,
+ *   client: ctx.client, // fenced: writes stop once leadership is lost
+ *   resource: { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true },
  *   finalizer: "example.com/cleanup",
  *   attempts: 3,
- *   signal: AbortSignal.timeout(5_000), // in a reconcile: ctx.signal
+ *   signal: ctx.signal,
  * };
  * widget = await addFinalizer(widget, options);
- * assert.deepEqual(widget.metadata.finalizers, ["example.com/cleanup"]);
  * // ... later, once the external resources are gone:
  * await removeFinalizer(widget, options);
  * ```
@@ -149,17 +140,9 @@ export interface FinalizerOptions {
  * when the finalizer was already there).
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { KubeClient, type KubeObject } from "./client.ts";
+ * ```ts ignore
  * import { addFinalizer } from "./finalizers.ts";
- * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
- * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
- * const client = KubeClient.fromKubeConfig(server.kubeConfig());
- * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * let obj: KubeObject = await client.create(configMaps, { metadata: { name: "web", namespace: "default" } });
- * obj = await addFinalizer(obj, { client, resource: configMaps, finalizer: "example.com/cleanup" }); // in a reconcile: ctx.client
- * assert.deepEqual(obj.metadata.finalizers, ["example.com/cleanup"]);
+ * obj = await addFinalizer(obj, { client: ctx.client, resource, finalizer: "example.com/cleanup" });
  * ```
  */
 export async function addFinalizer<T extends KubeObject>(
@@ -177,24 +160,13 @@ export async function addFinalizer<T extends KubeObject>(
 
 /**
  * Removes the finalizer with a guarded JSON Patch, keeping the others; on
- * a lost race, re-reads and tries again. Returns the object as the patch
- * left it (when it was being deleted and this was its last finalizer, the
- * server deletes it right after), or `null` when it was already gone.
+ * a lost race, re-reads and tries again. Returns the updated object, or
+ * `null` when the removal let the server delete it.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { KubeClient } from "./client.ts";
+ * ```ts ignore
  * import { removeFinalizer } from "./finalizers.ts";
- * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
- * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
- * const client = KubeClient.fromKubeConfig(server.kubeConfig());
- * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * const obj = await client.create(configMaps, { metadata: { name: "web", namespace: "default", finalizers: ["example.com/cleanup"] } });
- * await client.delete(configMaps, "web", { namespace: "default" }); // held by the finalizer
- * const last = await removeFinalizer(obj, { client, resource: configMaps, finalizer: "example.com/cleanup" });
- * assert.deepEqual(last?.metadata.finalizers ?? [], []);
- * await assert.rejects(client.get(configMaps, "web", { namespace: "default" })); // the removal let the server delete it
+ * await removeFinalizer(obj, { client: ctx.client, resource, finalizer: "example.com/cleanup" });
  * ```
  */
 export function removeFinalizer<T extends KubeObject>(
@@ -251,32 +223,24 @@ async function guardedPatch<T extends KubeObject>(
  *
  * @example Deleting a bucket before the Widget goes
  * ```ts
- * import assert from "node:assert/strict";
- * import { KubeClient, type KubeObject } from "./client.ts";
+ * import type { KubeObject } from "./mod.ts";
  * import { withFinalizer, type WithFinalizerOptions } from "./finalizers.ts";
- * import { ReconcileResult } from "./reconciler.ts";
- * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
- * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
- * const client = KubeClient.fromKubeConfig(server.kubeConfig());
- * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * const deleted: string[] = [];
- * const deleteBucket = (name: string) => Promise.resolve(void deleted.push(name)); // the external resource
+ * import { type Context, ReconcileResult } from "./reconciler.ts";
+ * declare const ctx: Context;
+ * declare const widget: KubeObject;
+ * declare function deleteBucket(name: string): Promise<void>;
  * const options: WithFinalizerOptions<KubeObject> = {
- *   client, // in a reconcile: ctx.client and ctx.signal
- *   resource: configMaps,
+ *   client: ctx.client,
+ *   resource: { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true },
  *   finalizer: "example.com/bucket",
+ *   signal: ctx.signal,
  *   apply: () => Promise.resolve(ReconcileResult.requeueAfter(60_000)),
  *   cleanup: async (w) => {
  *     await deleteBucket(w.metadata.name!);
  *     return ReconcileResult.done();
  *   },
  * };
- * const widget = await client.create(configMaps, { metadata: { name: "web", namespace: "default" } });
- * await withFinalizer(widget, options); // adds the finalizer, then apply
- * await client.delete(configMaps, "web", { namespace: "default" }); // held by the finalizer
- * const deleting = await client.get(configMaps, "web", { namespace: "default" });
- * await withFinalizer(deleting, options); // cleanup, then the finalizer goes
- * assert.deepEqual(deleted, ["web"]);
+ * const result = await withFinalizer(widget, options);
  * ```
  */
 export interface WithFinalizerOptions<T extends KubeObject>
@@ -299,17 +263,13 @@ export interface WithFinalizerOptions<T extends KubeObject>
  * again; a throw keeps it, and the controller retries with backoff).
  *
  * @example
- * ```ts
- * import type { KubeObject, ResourceType } from "./client.ts";
+ * ```ts ignore
  * import { withFinalizer } from "./finalizers.ts";
- * import { type Context, ReconcileResult } from "./reconciler.ts";
- * async function reconcile(obj: KubeObject, ctx: Context, resource: ResourceType) {
- *   return await withFinalizer(obj, {
- *     client: ctx.client, resource, finalizer: "example.com/cleanup",
- *     apply: async (o) => ReconcileResult.done(),
- *     cleanup: async (o) => ReconcileResult.done(),
- *   });
- * }
+ * return await withFinalizer(obj, {
+ *   client: ctx.client, resource, finalizer: "example.com/cleanup",
+ *   apply: async (o) => ReconcileResult.done(),
+ *   cleanup: async (o) => ReconcileResult.done(),
+ * });
  * ```
  */
 export async function withFinalizer<T extends KubeObject>(

@@ -5,8 +5,11 @@
  *
  * @module
  */
-import { NotLeaderError } from "../raft/errors.ts";
-import type { NodeId, Role } from "../raft/types.ts";
+import {
+  type NodeId,
+  NotLeaderError,
+  type Role,
+} from "../common/leadership.ts";
 
 const ROLES: ReadonlySet<string> = new Set<Role>([
   "follower",

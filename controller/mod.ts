@@ -43,11 +43,23 @@
  */
 import "../platform/check_runtime.ts";
 export * from "./leader_election.ts";
-export { NotLeaderError, RaftError } from "../raft/errors.ts";
-export type { NodeId, Role } from "../raft/types.ts";
-export * from "./clock.ts";
-export * from "./client.ts";
-export * from "./log.ts";
+export {
+  type NodeId,
+  NotLeaderError,
+  RaftError,
+  type Role,
+} from "../common/leadership.ts";
+export * from "../common/clock.ts";
+export * from "../client/kube_client.ts";
+export * from "../client/kubeconfig.ts";
+export * from "../client/objects.ts";
+export * from "../client/errors.ts";
+export {
+  type JsonPatchOp,
+  jsonPointer,
+  type PatchType,
+} from "../client/patch.ts";
+export * from "../common/log.ts";
 export * from "./work_queue.ts";
 export * from "./watcher.ts";
 export * from "./cache.ts";

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { KubeClient, KubeObject } from "./client.ts";
+import type { KubeClient } from "../client/kube_client.ts";
+import type { KubeObject } from "../client/objects.ts";
 import type { EventRecorder } from "./events.ts";
 import type { LeaderGuard } from "./leader_election.ts";
 
@@ -74,7 +75,7 @@ export class ReconcileResult {
  *
  * @example
  * ```ts
- * import type { KubeObject } from "./client.ts";
+ * import type { KubeObject } from "./mod.ts";
  * import { type Context, ReconcileResult } from "./reconciler.ts";
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * async function reconcile(widget: KubeObject, ctx: Context): Promise<ReconcileResult> {
@@ -107,7 +108,7 @@ export interface Context {
  * @example
  * ```ts
  * import { type Reconciler, ReconcileResult } from "./reconciler.ts";
- * import type { KubeObject } from "./client.ts";
+ * import type { KubeObject } from "./mod.ts";
  * const reconciler: Reconciler<KubeObject> = {
  *   async reconcile(obj, ctx) {
  *     ctx.signal.throwIfAborted();

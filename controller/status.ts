@@ -9,14 +9,11 @@
  *
  * @module
  */
-import {
-  isApiError,
-  type KubeClient,
-  type KubeObject,
-  type ResourceType,
-} from "./client.ts";
+import { isApiError } from "../client/errors.ts";
+import type { KubeClient } from "../client/kube_client.ts";
+import type { KubeObject, ResourceType } from "../client/objects.ts";
 import { deepEqual } from "./_json.ts";
-import { consoleLogger, type Logger } from "./log.ts";
+import { consoleLogger, type Logger } from "../common/log.ts";
 
 /**
  * A condition's status.
@@ -39,7 +36,6 @@ export type ConditionStatus = "True" | "False" | "Unknown";
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import type { Condition } from "./status.ts";
  * const ready: Condition = {
  *   type: "Ready",
@@ -50,8 +46,7 @@ export type ConditionStatus = "True" | "False" | "Unknown";
  *   observedGeneration: 4,
  * };
  * const conditions: Condition[] = [ready];
- * const isReady = conditions.some((c) => c.type === "Ready" && c.status === "True");
- * assert.equal(isReady, true);
+ * const isReady = conditions.some((c) => c.type === "Ready" && c.status === "True"); // true
  * ```
  */
 export interface Condition {
@@ -205,20 +200,18 @@ export function mergeConditions(
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
- * import type { KubeClient, KubeObject } from "./client.ts";
+ * import type { KubeClient, KubeObject } from "./mod.ts";
  * import { StatusCondition, StatusPatch, type StatusPatchOptions } from "./status.ts";
+ * declare const client: KubeClient;
  * const options: StatusPatchOptions = {
- *   client: undefined as unknown as KubeClient, // build() sends nothing; apply() needs a real one
+ *   client,
  *   resource: { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true },
  *   now: () => new Date("2024-05-01T12:00:00Z"), // fixed transition times, e.g. in tests
  * };
  * const widget: KubeObject = { metadata: { name: "web", namespace: "default", generation: 2 } };
- * assert.deepEqual(new StatusPatch(widget, options).condition(StatusCondition.ready(true)).build(), {
- *   status: {
- *     conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "", lastTransitionTime: "2024-05-01T12:00:00Z" }],
- *   },
- * });
+ * new StatusPatch(widget, options).condition(StatusCondition.ready(true)).build();
+ * // { status: { conditions: [{ type: "Ready", status: "True", reason: "Ready",
+ * //   message: "", lastTransitionTime: "2024-05-01T12:00:00Z" }] } }
  * ```
  */
 export interface StatusPatchOptions {
@@ -246,34 +239,13 @@ export interface StatusPatchOptions {
  * Builds a status update from the object's current status.
  *
  * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import Type from "typebox";
- * import { Conditions, defineCustomResource, ObservedGeneration } from "../crd/mod.ts";
- * import { KubeClient } from "./client.ts";
+ * ```ts ignore
  * import { StatusCondition, StatusPatch } from "./status.ts";
- * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
- * const Widget = defineCustomResource({
- *   group: "example.com", version: "v1", kind: "Widget", scope: "Namespaced",
- *   spec: Type.Object({ size: Type.Integer() }),
- *   status: Type.Object({
- *     replicas: Type.Optional(Type.Integer()),
- *     observedGeneration: Type.Optional(ObservedGeneration()),
- *     conditions: Type.Optional(Conditions()),
- *   }),
- * });
- * await using server = await TestApiServer.start();
- * await Widget.install(server.kubeConfig(), { fieldManager: "widget-operator" });
- * const client = KubeClient.fromKubeConfig(server.kubeConfig()); // in a reconcile: ctx.client
- * const obj = await Widget.client(client).create(Widget.build({ metadata: { name: "web", namespace: "default" }, spec: { size: 3 } }));
- * const updated = await new StatusPatch(obj, { client, resource: Widget })
+ * await new StatusPatch(obj, { client: ctx.client, resource })
  *   .set("replicas", 3)
  *   .condition(StatusCondition.ready(true).withReason("AllReplicasUp"))
  *   .observedGeneration()
  *   .apply();
- * assert.equal(updated?.status?.replicas, 3);
- * assert.equal(updated?.status?.conditions?.[0].reason, "AllReplicasUp");
- * assert.equal(updated?.status?.observedGeneration, obj.metadata.generation);
  * ```
  */
 export class StatusPatch<T extends KubeObject & { status?: unknown }> {

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { ItemBackoff } from "./_backoff.ts";
-import { TokenBucket } from "./_rate_limiter.ts";
-import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
+import { ItemBackoff } from "../common/backoff.ts";
+import { TokenBucket } from "../common/rate_limiter.ts";
+import { type Clock, systemClock, type TimerHandle } from "../common/clock.ts";
 
 /**
  * Hooks a {@linkcode WorkQueue} calls, for metrics (client-go's workqueue

@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { ApiError, KubeClient, readApiError } from "../controller/client.ts";
+import { ApiError, readApiError } from "../client/errors.ts";
+import { KubeClient } from "../client/kube_client.ts";
+import { PATCH_CONTENT_TYPES } from "../client/patch.ts";
 import { MalformedResponseError, ValidationError } from "./errors.ts";
 import type {
   ClientSource,
@@ -22,11 +24,12 @@ import type {
   WriteOptions,
 } from "./client.ts";
 
-const CONTENT_TYPES: Record<ResourcePatchType, string> = {
-  merge: "application/merge-patch+json",
-  json: "application/json-patch+json",
-  apply: "application/apply-patch+yaml",
-};
+/** The patch flavours a custom resource takes (not `strategic`). */
+const PATCH_TYPES: ReadonlySet<string> = new Set<ResourcePatchType>([
+  "merge",
+  "json",
+  "apply",
+]);
 
 const JSON_PATCH_OPS = new Set([
   "add",
@@ -310,7 +313,7 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
     sub: string,
   ): Promise<T> {
     const type = options.type ?? "merge";
-    if (!Object.hasOwn(CONTENT_TYPES, type)) {
+    if (!PATCH_TYPES.has(type)) {
       throw new TypeError(
         `Expected a patch type of merge, json or apply, found ${
           JSON.stringify(type)
@@ -320,7 +323,7 @@ export class ResourceClientImpl<T> implements ResourceClient<T> {
     const path = this.#item(name, options.namespace, sub);
     return await this.#call("PATCH", path, {
       body: this.#patchBody(name, patch, options, type),
-      contentType: CONTENT_TYPES[type],
+      contentType: PATCH_CONTENT_TYPES[type],
       query: {
         ...this.#writeQuery(options),
         force: type === "apply" && options.force ? "true" : undefined,

@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { isApiError, type KubeClient } from "../controller/client.ts";
+import { isApiError } from "../client/errors.ts";
+import type { KubeClient } from "../client/kube_client.ts";
 import { CrdNotEstablishedError } from "./errors.ts";
 
 /** How often the definition is read again while waiting, in milliseconds. */
@@ -108,8 +109,10 @@ export async function waitUntilServed<T>(
     `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${resource.name}`;
   let found = NO_ANSWER;
   while (true) {
-    const left = deadline - performance.now();
-    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(left)));
+    // Node's AbortSignal.timeout takes whole milliseconds only (a
+    // fraction is a RangeError there; Deno rounds).
+    const left = Math.ceil(deadline - performance.now());
+    const signal = AbortSignal.timeout(Math.max(1, left));
     try {
       const definition = await client.request<T>("GET", path, { signal });
       const conditions = conditionsOf(definition as Definition);

@@ -7,11 +7,15 @@
  *
  * @module
  */
-import type { KubeClient } from "../controller/client.ts";
+import type { KubeClient } from "../client/kube_client.ts";
+import type { KubeList } from "../client/objects.ts";
+import type { JsonPatchOp, PatchType } from "../client/patch.ts";
 import type { FieldProblem } from "./errors.ts";
 
 /**
- * How a patch is interpreted; each has its own Content-Type.
+ * How a patch is interpreted; each has its own Content-Type. The client's
+ * {@linkcode PatchType}s but `strategic`, which custom resources do not
+ * support.
  *
  * @example
  * ```ts
@@ -34,10 +38,11 @@ import type { FieldProblem } from "./errors.ts";
  * assert.equal(patched.spec.replicas, 3);
  * ```
  */
-export type ResourcePatchType = "merge" | "json" | "apply";
+export type ResourcePatchType = Exclude<PatchType, "strategic">;
 
 /**
- * One operation of a JSON Patch (RFC 6902).
+ * One operation of a JSON Patch (RFC 6902): the client's
+ * {@linkcode JsonPatchOp}, under the name the resource client used first.
  *
  * @example
  * ```ts
@@ -59,16 +64,7 @@ export type ResourcePatchType = "merge" | "json" | "apply";
  * assert.equal((await websites.patch("blog", ops, { type: "json" })).spec.replicas, 3);
  * ```
  */
-export interface JsonPatchOperation {
-  /** What to do. */
-  op: "add" | "remove" | "replace" | "move" | "copy" | "test";
-  /** A JSON Pointer such as `/spec/replicas`. */
-  path: string;
-  /** The value for add, replace and test. */
-  value?: unknown;
-  /** The source pointer for move and copy. */
-  from?: string;
-}
+export type JsonPatchOperation = JsonPatchOp;
 
 /**
  * Where the client sends requests: a `KubeConfig` from
@@ -375,15 +371,11 @@ export interface WatchOptions extends NamespaceOptions {
  * assert.equal(typeof list.metadata.resourceVersion, "string"); // watch from it
  * ```
  */
-export interface ResourceList<T> {
+export interface ResourceList<T> extends KubeList<T> {
   /** `group/version`. */
   apiVersion: string;
   /** `<Kind>List`. */
   kind: string;
-  /** The list's resourceVersion (watch from it) and the next page's token. */
-  metadata: { resourceVersion?: string; continue?: string };
-  /** The objects. */
-  items: T[];
 }
 
 /**

@@ -42,24 +42,23 @@
  * @module
  */
 import "../platform/check_runtime.ts";
-export {
-  CustomResource,
-  type CustomResourceDefinitionManifest,
-  type CustomResourceObject,
-  type CustomResourceOptions,
-  defineCustomResource,
-  type InferResource,
-  type InstallOptions,
-  type ObjectCheckOptions,
-  type PrinterColumn,
-  type PrinterColumnType,
-  type ResolvedPrinterColumn,
-  type ResourceAdmission,
-  type ResourceInit,
-  type ResourceMeta,
-  type ResourceScope,
-  type StaticStatus,
-} from "./define.ts";
+export { CustomResource, defineCustomResource } from "./define.ts";
+export type {
+  CustomResourceDefinitionManifest,
+  CustomResourceObject,
+  CustomResourceOptions,
+  InferResource,
+  InstallOptions,
+  ObjectCheckOptions,
+  PrinterColumn,
+  PrinterColumnType,
+  ResolvedPrinterColumn,
+  ResourceAdmission,
+  ResourceInit,
+  ResourceMeta,
+  ResourceScope,
+  StaticStatus,
+} from "./types.ts";
 export type {
   ClientSource,
   ClientTarget,
@@ -76,7 +75,7 @@ export type {
   WatchOptions,
   WriteOptions,
 } from "./client.ts";
-export { ApiError } from "../controller/client.ts";
+export { ApiError } from "../client/errors.ts";
 export {
   CrdNotEstablishedError,
   type FieldProblem,

@@ -1,32 +1,17 @@
 /**
- * Internal helpers: DNS names, `host:port` addresses and environment access.
+ * Internal helpers: DNS names and `host:port` addresses.
  *
  * @module
  */
-import { getEnv } from "../platform/mod.ts";
 import { DiscoveryConfigError } from "./errors.ts";
 import type { Peer } from "./peer.ts";
 
-/**
- * Where environment variables are read from: a plain record (tests), or the
- * process environment when omitted. Empty values count as unset.
- *
- * @example
- * ```ts
- * import { type EnvSource, podIdentityFromEnv } from "@k8s-operator/k8s-operator/discovery";
- * const env: EnvSource = { POD_NAME: "my-op-0", NAMESPACE: "ops" };
- * podIdentityFromEnv(env);
- * ```
- */
-export type EnvSource = Readonly<Record<string, string | undefined>>;
-
-/** Reads `name` from `env`, or from the process when `env` is absent; empty counts as unset. */
-export function readEnv(
-  env: EnvSource | undefined,
-  name: string,
-): string | undefined {
-  const value = env === undefined ? getEnv(name) : env[name];
-  return value === undefined || value === "" ? undefined : value;
+/** An option being checked: its name, and how a message calls it. */
+export interface Checked {
+  /** The option's name, such as `service`. */
+  option: string;
+  /** How a message calls it, such as "the service name". */
+  what: string;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -40,36 +25,39 @@ export function isDnsLabel(value: string): boolean {
 }
 
 /** Throws {@linkcode DiscoveryConfigError} unless `value` is a DNS label. */
-export function requireDnsLabel(what: string, value: string): string {
+export function requireDnsLabel(value: string, checked: Checked): string {
   if (typeof value !== "string" || !isDnsLabel(value)) {
-    throw new DiscoveryConfigError(
-      `Expected ${what} to be a DNS label (lower-case letters, digits and '-', at most 63 characters), found ${
-        JSON.stringify(value)
-      }`,
-    );
+    throw DiscoveryConfigError.option(checked.what, {
+      option: checked.option,
+      value,
+      expected:
+        "a DNS label (lower-case letters, digits and '-', at most 63 characters)",
+    });
   }
   return value;
 }
 
 /** Throws {@linkcode DiscoveryConfigError} unless `value` is a dotted DNS name. */
-export function requireDnsName(what: string, value: string): string {
+export function requireDnsName(value: string, checked: Checked): string {
   const labels = typeof value === "string" ? value.split(".") : [];
   if (labels.length === 0 || !labels.every(isDnsLabel)) {
-    throw new DiscoveryConfigError(
-      `Expected ${what} to be a DNS name such as "cluster.local", found ${
-        JSON.stringify(value)
-      }`,
-    );
+    throw DiscoveryConfigError.option(checked.what, {
+      option: checked.option,
+      value,
+      expected: 'a DNS name such as "cluster.local"',
+    });
   }
   return value;
 }
 
 /** Throws {@linkcode DiscoveryConfigError} unless `port` is in 1..65535. */
-export function requirePort(what: string, port: number): number {
+export function requirePort(port: number, checked: Checked): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new DiscoveryConfigError(
-      `Expected ${what} to be a port from 1 to 65535, found ${port}`,
-    );
+    throw DiscoveryConfigError.option(checked.what, {
+      option: checked.option,
+      value: port,
+      expected: "a port from 1 to 65535",
+    });
   }
   return port;
 }

@@ -1,26 +1,20 @@
 /**
  * {@linkcode RaftConfig}: this node's id, the initial members and their
- * addresses, from the environment of a StatefulSet pod or from an explicit
- * peer list.
+ * addresses, for a StatefulSet pod or from an explicit peer list, built
+ * from typed options.
  *
  * @module
  */
-import type { NodeId } from "../raft/types.ts";
-import {
-  type EnvSource,
-  isDnsLabel,
-  parseAddress,
-  readEnv,
-  withoutTrailingDot,
-} from "./_names.ts";
-import {
-  DiscoveryConfigError,
-  MalformedEnvError,
-  MissingEnvError,
-} from "./errors.ts";
+import type { NodeId } from "../common/leadership.ts";
+import { parseAddress } from "./_names.ts";
+import { DiscoveryConfigError } from "./errors.ts";
 import { HeadlessServiceDiscovery } from "./headless_service.ts";
 import type { Discovery } from "./peer.ts";
-import { type PodIdentity, podIdentityFromEnv } from "./pod_identity.ts";
+import {
+  type PodIdentity,
+  podIdentity,
+  type PodLocation,
+} from "./pod_identity.ts";
 import { StaticDiscovery } from "./static.ts";
 
 /** The Raft port when `RAFT_PORT` is not set. */
@@ -55,60 +49,83 @@ export interface RaftConfigInit {
   discovery?: Discovery;
 }
 
-function parseInteger(
-  env: EnvSource | undefined,
-  variable: string,
-  range: { min: number; max: number; expected: string },
-): number | undefined {
-  const raw = readEnv(env, variable);
-  if (raw === undefined) return undefined;
-  const value = Number(raw.trim());
-  if (
-    !/^\s*[0-9]+\s*$/.test(raw) || !Number.isSafeInteger(value) ||
-    value < range.min || value > range.max
-  ) {
-    throw new MalformedEnvError(variable, raw, range.expected);
-  }
-  return value;
+/**
+ * A StatefulSet pod's Raft setup: where the pod is, how many initial voters
+ * there are, and how peers reach each other through the headless Service.
+ *
+ * @example
+ * ```ts
+ * import { RaftConfig, type StatefulSetRaftOptions } from "@k8s-operator/k8s-operator/discovery";
+ * const options: StatefulSetRaftOptions = { podName: "my-op-1", namespace: "ops", replicas: 3, service: "my-op-raft" };
+ * RaftConfig.forStatefulSet(options).voters(); // [0, 1, 2]
+ * ```
+ */
+export interface StatefulSetRaftOptions extends PodLocation {
+  /**
+   * The number of initial voters, `0..replicas-1` (the StatefulSet's
+   * replicas at creation), from 1 to 1000.
+   */
+  replicas: number;
+  /** The headless Service (default: the StatefulSet's name). */
+  service?: string;
+  /** The Raft port (default 7000). */
+  port?: number;
+  /** The Service port's name, queried as `_<portName>._tcp` (default `raft`). */
+  portName?: string;
+  /** The cluster DNS domain (default `cluster.local`). */
+  clusterDomain?: string;
+}
+
+/**
+ * An explicit peer list's Raft setup, for clusters outside a StatefulSet.
+ *
+ * @example
+ * ```ts
+ * import { type PeerListRaftOptions, RaftConfig } from "@k8s-operator/k8s-operator/discovery";
+ * const options: PeerListRaftOptions = { nodeId: 0, peers: "0=127.0.0.1:7000,1=127.0.0.1:7001" };
+ * RaftConfig.forPeerList(options).listenPort; // 7000
+ * ```
+ */
+export interface PeerListRaftOptions {
+  /** This node's id, one of the peers'. */
+  nodeId: NodeId;
+  /**
+   * Every initial voter: `0=host-a:7000,1=host-b:7000` (the format of
+   * {@linkcode StaticDiscovery.parse}), or node id → `host:port`.
+   */
+  peers: string | ReadonlyMap<NodeId, string>;
+  /** The port to listen on (default: this node's port in `peers`). */
+  listenPort?: number;
 }
 
 /**
  * The identity and initial membership of this Raft node.
  *
- * {@linkcode RaftConfig.fromEnv} reads one of two setups:
+ * Two setups build one from typed options (reading them from the
+ * environment is the composition root's: `raftConfigFromEnv` of
+ * `@k8s-operator/k8s-operator`):
  *
- * - **StatefulSet** (when `RAFT_PEERS` is unset): `POD_NAME` and `NAMESPACE`
- *   (downward API) give the ordinal, which is the node id; `RAFT_REPLICAS`
- *   (required) is the number of initial voters, `0..RAFT_REPLICAS-1` (a pod
- *   with a higher ordinal, after a scale-up, is not one of them and joins
- *   the running cluster);
- *   `RAFT_SERVICE` is the headless Service (default: the StatefulSet's name);
- *   `RAFT_PORT` (default 7000), `RAFT_PORT_NAME` (default `raft`) and
- *   `RAFT_CLUSTER_DOMAIN` (default `cluster.local`). Peers are
- *   `<statefulSet>-<i>.<service>.<namespace>.svc.<domain>.:<port>` (fully
- *   qualified: a lookup never walks the search path).
- * - **Explicit peers**: `RAFT_PEERS` such as `0=host-a:7000,1=host-b:7000`
- *   and `RAFT_NODE_ID` (required, one of those ids). `RAFT_PORT` overrides
- *   the listen port, which defaults to this node's port in `RAFT_PEERS`.
+ * - {@linkcode RaftConfig.forStatefulSet}: the pod's ordinal is the node id,
+ *   the initial voters are `0..replicas-1` (a pod with a higher ordinal,
+ *   after a scale-up, is not one of them and joins the running cluster),
+ *   and peers are `<statefulSet>-<i>.<service>.<namespace>.svc.<domain>.:<port>`
+ *   (fully qualified: a lookup never walks the search path).
+ * - {@linkcode RaftConfig.forPeerList}: an explicit list such as
+ *   `0=host-a:7000,1=host-b:7000` and this node's id.
  *
  * @example StatefulSet
  * ```ts
- * import assert from "node:assert/strict";
  * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
- * const config = RaftConfig.fromEnv({
- *   POD_NAME: "my-op-1", NAMESPACE: "ops", RAFT_SERVICE: "my-op-raft", RAFT_REPLICAS: "3",
- * });
- * assert.equal(config.nodeId, 1);
- * assert.deepEqual(config.voters(), [0, 1, 2]);
- * assert.equal(config.peers.get(2), "my-op-2.my-op-raft.ops.svc.cluster.local.:7000");
+ * const config = RaftConfig.forStatefulSet({ podName: "my-op-1", namespace: "ops", service: "my-op-raft", replicas: 3 });
+ * console.log(config.nodeId, config.voters()); // 1 [0, 1, 2]
+ * console.log(config.peers.get(2)); // "my-op-2.my-op-raft.ops.svc.cluster.local.:7000"
  * ```
  *
  * @example Explicit peers
  * ```ts
- * import assert from "node:assert/strict";
  * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
- * const config = RaftConfig.fromEnv({ RAFT_NODE_ID: "0", RAFT_PEERS: "0=127.0.0.1:7000,1=127.0.0.1:7001" });
- * assert.equal(config.listenPort, 7000);
+ * const config = RaftConfig.forPeerList({ nodeId: 0, peers: "0=127.0.0.1:7000,1=127.0.0.1:7001" });
+ * console.log(config.listenPort); // 7000
  * ```
  */
 export class RaftConfig {
@@ -176,80 +193,35 @@ export class RaftConfig {
   }
 
   /**
-   * Reads the configuration from the environment (default: the process's);
-   * see the class documentation for the variables. Throws
-   * {@linkcode MissingEnvError} or {@linkcode MalformedEnvError} naming the
-   * variable at fault.
+   * The configuration of a StatefulSet pod (see the class documentation).
+   * Throws {@linkcode DiscoveryConfigError} naming the option at fault
+   * (`invalid.option`).
    *
    * @example
    * ```ts
-   * import assert from "node:assert/strict";
    * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
-   * const config = RaftConfig.fromEnv({ POD_NAME: "op-0", NAMESPACE: "ops", RAFT_REPLICAS: "1", RAFT_PORT: "9000" });
-   * assert.equal(config.peers.get(0), "op-0.op.ops.svc.cluster.local.:9000");
+   * const config = RaftConfig.forStatefulSet({ podName: "op-0", namespace: "ops", replicas: 1, port: 9000 });
+   * console.log(config.peers.get(0)); // "op-0.op.ops.svc.cluster.local.:9000"
    * ```
    */
-  static fromEnv(env?: EnvSource): RaftConfig {
-    const port = parseInteger(env, "RAFT_PORT", {
-      min: 1,
-      max: 65535,
-      expected: "a port from 1 to 65535",
-    });
-    const peerList = readEnv(env, "RAFT_PEERS");
-    if (peerList !== undefined) {
-      return RaftConfig.#fromPeerList(env, peerList, port);
+  static forStatefulSet(options: StatefulSetRaftOptions): RaftConfig {
+    const identity = podIdentity(options);
+    const { replicas } = options;
+    if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 1000) {
+      throw DiscoveryConfigError.option("the replicas", {
+        option: "replicas",
+        value: replicas,
+        expected: "the number of initial voters, an integer from 1 to 1000",
+      });
     }
-    if (readEnv(env, "RAFT_NODE_ID") !== undefined) {
-      throw new MissingEnvError(
-        "RAFT_PEERS",
-        'required with RAFT_NODE_ID: every initial member as "0=host-a:7000,1=host-b:7000"',
-      );
-    }
-    const identity = podIdentityFromEnv(env);
-    const replicas = parseInteger(env, "RAFT_REPLICAS", {
-      min: 1,
-      max: 1000,
-      expected: "the number of initial voters, an integer from 1 to 1000",
-    });
-    if (replicas === undefined) {
-      throw new MissingEnvError(
-        "RAFT_REPLICAS",
-        "the number of initial voters: the StatefulSet's replicas at creation",
-      );
-    }
-    const service = readEnv(env, "RAFT_SERVICE") ?? identity.statefulSet;
-    if (!isDnsLabel(service)) {
-      throw new MalformedEnvError(
-        "RAFT_SERVICE",
-        service,
-        "a Service name (a DNS label)",
-      );
-    }
-    const portName = readEnv(env, "RAFT_PORT_NAME") ?? "raft";
-    if (!isDnsLabel(portName)) {
-      throw new MalformedEnvError(
-        "RAFT_PORT_NAME",
-        portName,
-        "a port name (a DNS label)",
-      );
-    }
-    const domain = withoutTrailingDot(
-      readEnv(env, "RAFT_CLUSTER_DOMAIN") ?? "cluster.local",
-    );
-    if (!domain.split(".").every(isDnsLabel)) {
-      throw new MalformedEnvError(
-        "RAFT_CLUSTER_DOMAIN",
-        domain,
-        'a DNS domain such as "cluster.local"',
-      );
-    }
+    const port = options.port ?? DEFAULT_RAFT_PORT;
     const discovery = new HeadlessServiceDiscovery({
-      service,
+      service: options.service ?? identity.statefulSet,
       namespace: identity.namespace,
-      port: port ?? DEFAULT_RAFT_PORT,
+      port,
       statefulSet: identity.statefulSet,
-      portName,
-      clusterDomain: domain,
+      portName: options.portName,
+      clusterDomain: options.clusterDomain,
     });
     const initial = discovery.discoverByOrdinal(identity.statefulSet, replicas);
     const peers = new Map(initial);
@@ -265,53 +237,58 @@ export class RaftConfig {
       nodeId: identity.ordinal,
       peers,
       voters: [...initial.keys()],
-      listenPort: port ?? DEFAULT_RAFT_PORT,
+      listenPort: port,
       identity,
       discovery,
     });
   }
 
-  static #fromPeerList(
-    env: EnvSource | undefined,
-    peerList: string,
-    port: number | undefined,
-  ): RaftConfig {
+  /**
+   * The configuration of a node of an explicit peer list. Throws
+   * {@linkcode DiscoveryConfigError} (`invalid.option` `peers` or
+   * `nodeId`) when the list is malformed or does not hold the node.
+   *
+   * @example
+   * ```ts
+   * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
+   * const config = RaftConfig.forPeerList({ nodeId: 1, peers: "0=a:7000,1=b:7001", listenPort: 9000 });
+   * console.log(config.selfAddress(), config.listenPort); // "b:7001" 9000
+   * ```
+   */
+  static forPeerList(options: PeerListRaftOptions): RaftConfig {
     let discovery: StaticDiscovery;
     try {
-      discovery = StaticDiscovery.parse(peerList);
+      discovery = typeof options.peers === "string"
+        ? StaticDiscovery.parse(options.peers)
+        : new StaticDiscovery(options.peers);
     } catch (error) {
-      throw new MalformedEnvError(
-        "RAFT_PEERS",
-        peerList,
-        `"<nodeId>=<host>:<port>" entries separated by commas (${
+      throw DiscoveryConfigError.option("the peer list", {
+        option: "peers",
+        value: options.peers instanceof Map
+          ? Object.fromEntries(options.peers)
+          : options.peers,
+        expected: `"<nodeId>=<host>:<port>" entries separated by commas (${
           (error as Error).message
         })`,
-      );
-    }
-    const nodeId = parseInteger(env, "RAFT_NODE_ID", {
-      min: 0,
-      max: Number.MAX_SAFE_INTEGER,
-      expected: "a non-negative integer node id",
-    });
-    if (nodeId === undefined) {
-      throw new MissingEnvError(
-        "RAFT_NODE_ID",
-        "this node's id, one of the ids in RAFT_PEERS",
-      );
+      });
     }
     const peers = discovery.peers();
+    const { nodeId } = options;
     const own = peers.get(nodeId);
     if (own === undefined) {
-      throw new MalformedEnvError(
-        "RAFT_NODE_ID",
-        String(nodeId),
-        `one of the ids in RAFT_PEERS (${[...peers.keys()].join(", ")})`,
-      );
+      throw DiscoveryConfigError.option("the node id", {
+        option: "nodeId",
+        value: nodeId,
+        expected: `one of the ids in the peer list (${
+          [...peers.keys()].join(", ")
+        })`,
+      });
     }
     return new RaftConfig({
       nodeId,
       peers,
-      listenPort: port ?? (parseAddress(own)?.port as number),
+      listenPort: options.listenPort ??
+        (parseAddress(own)?.port as number),
       identity: null,
       discovery,
     });
@@ -324,10 +301,9 @@ export class RaftConfig {
    *
    * @example
    * ```ts
-   * import assert from "node:assert/strict";
    * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
    * const config = new RaftConfig({ nodeId: 1, peers: new Map([[1, "b:7000"], [0, "a:7000"]]), listenPort: 7000 });
-   * assert.deepEqual(config.voters(), [0, 1]);
+   * console.log(config.voters()); // [0, 1]
    * ```
    */
   voters(): NodeId[] {
@@ -339,10 +315,9 @@ export class RaftConfig {
    *
    * @example
    * ```ts
-   * import assert from "node:assert/strict";
    * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
    * const config = new RaftConfig({ nodeId: 0, peers: new Map([[0, "a:7000"]]), listenPort: 7000 });
-   * assert.equal(config.selfAddress(), "a:7000");
+   * console.log(config.selfAddress()); // "a:7000"
    * ```
    */
   selfAddress(): string {

@@ -1,6 +1,7 @@
 /**
- * The errors discovery throws: missing or malformed environment, invalid
- * settings and failed DNS queries.
+ * The errors discovery throws: invalid settings and failed DNS queries; and
+ * the ones the composition root throws for discovery's environment
+ * variables (missing or malformed), which name the variable.
  *
  * @module
  */
@@ -10,9 +11,12 @@
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
- * import { DiscoveryError, podIdentityFromEnv } from "@k8s-operator/k8s-operator/discovery";
- * assert.throws(() => podIdentityFromEnv({}), DiscoveryError);
+ * import { DiscoveryError, podIdentity } from "@k8s-operator/k8s-operator/discovery";
+ * try {
+ *   podIdentity({ podName: "web", namespace: "ops" });
+ * } catch (error) {
+ *   console.log(error instanceof DiscoveryError); // true
+ * }
  * ```
  */
 export class DiscoveryError extends Error {
@@ -28,12 +32,13 @@ export class DiscoveryError extends Error {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
- * import { MissingEnvError, podIdentityFromEnv } from "@k8s-operator/k8s-operator/discovery";
- * assert.throws(
- *   () => podIdentityFromEnv({ NAMESPACE: "ops" }),
- *   (error) => error instanceof MissingEnvError && error.variable === "POD_NAME",
- * );
+ * import { podIdentityFromEnv } from "@k8s-operator/k8s-operator";
+ * import { MissingEnvError } from "@k8s-operator/k8s-operator/discovery";
+ * try {
+ *   podIdentityFromEnv({ NAMESPACE: "ops" });
+ * } catch (error) {
+ *   if (error instanceof MissingEnvError) console.log(error.variable); // "POD_NAME"
+ * }
  * ```
  */
 export class MissingEnvError extends DiscoveryError {
@@ -54,12 +59,13 @@ export class MissingEnvError extends DiscoveryError {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
- * import { MalformedEnvError, podIdentityFromEnv } from "@k8s-operator/k8s-operator/discovery";
- * assert.throws(
- *   () => podIdentityFromEnv({ POD_NAME: "web", NAMESPACE: "ops" }),
- *   (error) => error instanceof MalformedEnvError && error.variable === "POD_NAME" && error.value === "web",
- * );
+ * import { podIdentityFromEnv } from "@k8s-operator/k8s-operator";
+ * import { MalformedEnvError } from "@k8s-operator/k8s-operator/discovery";
+ * try {
+ *   podIdentityFromEnv({ POD_NAME: "web", NAMESPACE: "ops" });
+ * } catch (error) {
+ *   if (error instanceof MalformedEnvError) console.log(error.variable, error.value); // "POD_NAME" "web"
+ * }
  * ```
  */
 export class MalformedEnvError extends DiscoveryError {
@@ -79,20 +85,69 @@ export class MalformedEnvError extends DiscoveryError {
 }
 
 /**
- * A setting passed in code is invalid (a name that is not a DNS label, a
- * port out of range, a malformed peer address).
+ * Which option of a typed setting was invalid, so that a caller that took it
+ * from elsewhere (the environment) can name its own source.
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
- * import { DiscoveryConfigError, HeadlessServiceDiscovery } from "@k8s-operator/k8s-operator/discovery";
- * assert.throws(
- *   () => new HeadlessServiceDiscovery({ service: "Raft!", namespace: "ops", port: 7000 }),
- *   DiscoveryConfigError,
- * );
+ * import type { InvalidOption } from "@k8s-operator/k8s-operator/discovery";
+ * const invalid: InvalidOption = { option: "podName", value: "web", expected: "a StatefulSet pod name" };
  * ```
  */
-export class DiscoveryConfigError extends DiscoveryError {}
+export interface InvalidOption {
+  /** The option's name, such as `podName` or `replicas`. */
+  option: string;
+  /** The value found. */
+  value: unknown;
+  /** What a valid value is, as a phrase ("a DNS label …"). */
+  expected: string;
+}
+
+/**
+ * A setting passed in code is invalid (a name that is not a DNS label, a
+ * port out of range, a malformed peer address). `invalid` names the option,
+ * the value and what was expected, where one option is at fault.
+ *
+ * @example
+ * ```ts
+ * import { DiscoveryConfigError, HeadlessServiceDiscovery } from "@k8s-operator/k8s-operator/discovery";
+ * try {
+ *   new HeadlessServiceDiscovery({ service: "Raft!", namespace: "ops", port: 7000 });
+ * } catch (error) {
+ *   if (error instanceof DiscoveryConfigError) console.log(error.invalid?.option); // "service"
+ * }
+ * ```
+ */
+export class DiscoveryConfigError extends DiscoveryError {
+  /** The option at fault, or `null` when the settings disagree as a whole. */
+  readonly invalid: InvalidOption | null;
+
+  /** Creates the error; `invalid` names the option at fault. */
+  constructor(message: string, invalid?: InvalidOption) {
+    super(message);
+    this.invalid = invalid ?? null;
+  }
+
+  /**
+   * The error for one invalid option, worded as every error here:
+   * "Expected <what> to be <expected>, found <value>".
+   *
+   * @example
+   * ```ts
+   * import { DiscoveryConfigError } from "@k8s-operator/k8s-operator/discovery";
+   * const error = DiscoveryConfigError.option("the port", { option: "port", value: 0, expected: "a port from 1 to 65535" });
+   * console.log(error.message); // "Expected the port to be a port from 1 to 65535, found 0"
+   * ```
+   */
+  static option(what: string, invalid: InvalidOption): DiscoveryConfigError {
+    return new DiscoveryConfigError(
+      `Expected ${what} to be ${invalid.expected}, found ${
+        JSON.stringify(invalid.value)
+      }`,
+      invalid,
+    );
+  }
+}
 
 /**
  * A DNS query failed for a reason other than "no such records" (a timeout,
@@ -100,12 +155,9 @@ export class DiscoveryConfigError extends DiscoveryError {}
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { DnsResolutionError } from "@k8s-operator/k8s-operator/discovery";
- * const timedOut = new Error("timed out");
- * const error = new DnsResolutionError("raft.ops.svc.cluster.local.", "A", timedOut);
- * assert.equal(error.cause, timedOut);
- * assert.match(error.message, /raft\.ops\.svc\.cluster\.local\./);
+ * const error = new DnsResolutionError("raft.ops.svc.cluster.local.", "A", new Error("timed out"));
+ * console.log(error.message);
  * ```
  */
 export class DnsResolutionError extends DiscoveryError {

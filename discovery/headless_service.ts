@@ -7,7 +7,7 @@
  */
 import { resolveDns } from "../platform/mod.ts";
 import type { ResolveOptions, SrvRecord } from "../platform/types.ts";
-import type { NodeId } from "../raft/types.ts";
+import type { NodeId } from "../common/leadership.ts";
 import {
   comparePeers,
   formatAddress,
@@ -115,6 +115,8 @@ export interface WatchPeersOptions {
   onError?: (error: unknown) => void;
 }
 
+const STATEFUL_SET = { option: "statefulSet", what: "the StatefulSet name" };
+
 function isNoRecords(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return false;
   const { name, code } = error as { name?: unknown; code?: unknown };
@@ -195,25 +197,33 @@ export class HeadlessServiceDiscovery implements Discovery {
 
   /** Creates the discovery; throws {@linkcode DiscoveryConfigError} on invalid settings. */
   constructor(options: HeadlessServiceOptions) {
-    this.service = requireDnsLabel("the service name", options.service);
-    this.namespace = requireDnsLabel("the namespace", options.namespace);
-    this.port = requirePort("the port", options.port);
+    this.service = requireDnsLabel(options.service, {
+      option: "service",
+      what: "the service name",
+    });
+    this.namespace = requireDnsLabel(options.namespace, {
+      option: "namespace",
+      what: "the namespace",
+    });
+    this.port = requirePort(options.port, { option: "port", what: "the port" });
     this.statefulSet = options.statefulSet === undefined
       ? null
-      : requireDnsLabel("the StatefulSet name", options.statefulSet);
-    this.portName = requireDnsLabel(
-      "the port name",
-      options.portName ?? "raft",
-    );
+      : requireDnsLabel(options.statefulSet, STATEFUL_SET);
+    this.portName = requireDnsLabel(options.portName ?? "raft", {
+      option: "portName",
+      what: "the port name",
+    });
     this.clusterDomain = requireDnsName(
-      "the cluster domain",
       withoutTrailingDot(options.clusterDomain ?? "cluster.local"),
+      { option: "clusterDomain", what: "the cluster domain" },
     );
     const interval = options.refreshIntervalMs ?? 5000;
     if (!Number.isFinite(interval) || interval <= 0) {
-      throw new DiscoveryConfigError(
-        `Expected the refresh interval to be a positive number of milliseconds, found ${interval}`,
-      );
+      throw DiscoveryConfigError.option("the refresh interval", {
+        option: "refreshIntervalMs",
+        value: interval,
+        expected: "a positive number of milliseconds",
+      });
     }
     this.refreshIntervalMs = interval;
     this.#nameServer = options.nameServer;
@@ -260,7 +270,7 @@ export class HeadlessServiceDiscovery implements Discovery {
     statefulSet: string,
     replicas: number,
   ): Map<NodeId, string> {
-    requireDnsLabel("the StatefulSet name", statefulSet);
+    requireDnsLabel(statefulSet, STATEFUL_SET);
     if (!Number.isSafeInteger(replicas) || replicas < 1) {
       throw new DiscoveryConfigError(
         `Expected the replica count to be a positive integer, found ${replicas}`,

@@ -5,11 +5,9 @@
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
- * const config = RaftConfig.fromEnv({ POD_NAME: "my-op-0", NAMESPACE: "ops", RAFT_REPLICAS: "3" });
- * assert.equal(config.nodeId, 0);
- * assert.equal(config.peers.size, 3);
+ * const config = RaftConfig.forStatefulSet({ podName: "my-op-0", namespace: "ops", replicas: 3 });
+ * console.log(config.nodeId, [...config.peers.values()]);
  * ```
  *
  * @module
@@ -21,4 +19,4 @@ export * from "./pod_identity.ts";
 export * from "./static.ts";
 export * from "./headless_service.ts";
 export * from "./config.ts";
-export type { NodeId } from "../raft/types.ts";
+export type { NodeId } from "../common/leadership.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { NodeId } from "../raft/types.ts";
+import type { NodeId } from "../common/leadership.ts";
 
 /**
  * One member of the cluster as discovery sees it.

@@ -1,14 +1,12 @@
 /**
- * Who this pod is: its name, namespace, StatefulSet and ordinal, read from
- * the environment the downward API provides.
+ * Who this pod is: its name, namespace, StatefulSet and ordinal (the
+ * ordinal is its Raft node id).
  *
  * @module
  */
-import type { NodeId } from "../raft/types.ts";
-import { type EnvSource, isDnsLabel, readEnv, splitOrdinal } from "./_names.ts";
-import { MalformedEnvError, MissingEnvError } from "./errors.ts";
-
-export type { EnvSource } from "./_names.ts";
+import type { NodeId } from "../common/leadership.ts";
+import { isDnsLabel, splitOrdinal } from "./_names.ts";
+import { DiscoveryConfigError } from "./errors.ts";
 
 /**
  * The identity of a StatefulSet pod. Its Raft node id is its ordinal.
@@ -31,52 +29,55 @@ export interface PodIdentity {
 }
 
 /**
- * Reads `POD_NAME` and `NAMESPACE` (set them from the downward API:
- * `metadata.name` and `metadata.namespace`) and derives the StatefulSet and
- * the ordinal from the pod name. `env` defaults to the process environment.
- *
- * Throws {@linkcode MissingEnvError} when a variable is unset or empty, and
- * {@linkcode MalformedEnvError} when `POD_NAME` is not `<statefulSet>-<ordinal>`
- * or `NAMESPACE` is not a DNS label.
+ * Where a StatefulSet pod is: its name and namespace (in a pod, the
+ * downward API's `metadata.name` and `metadata.namespace`).
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
- * import { podIdentityFromEnv } from "@k8s-operator/k8s-operator/discovery";
- * const me = podIdentityFromEnv({ POD_NAME: "my-operator-2", NAMESPACE: "ops" });
- * assert.equal(me.statefulSet, "my-operator");
- * assert.equal(me.ordinal, 2);
+ * import type { PodLocation } from "@k8s-operator/k8s-operator/discovery";
+ * const pod: PodLocation = { podName: "my-operator-2", namespace: "ops" };
  * ```
  */
-export function podIdentityFromEnv(env?: EnvSource): PodIdentity {
-  const podName = readEnv(env, "POD_NAME");
-  if (podName === undefined) {
-    throw new MissingEnvError(
-      "POD_NAME",
-      "the pod's name, from the downward API field metadata.name",
-    );
-  }
-  const namespace = readEnv(env, "NAMESPACE");
-  if (namespace === undefined) {
-    throw new MissingEnvError(
-      "NAMESPACE",
-      "the pod's namespace, from the downward API field metadata.namespace",
-    );
-  }
-  const parts = splitOrdinal(podName);
+export interface PodLocation {
+  /** The pod's name, `<statefulSet>-<ordinal>`. */
+  podName: string;
+  /** The pod's namespace. */
+  namespace: string;
+}
+
+/**
+ * The identity of the StatefulSet pod at `pod`: its StatefulSet and ordinal
+ * from the pod name. Throws {@linkcode DiscoveryConfigError} (with
+ * `invalid.option` `podName` or `namespace`) when the pod name is not
+ * `<statefulSet>-<ordinal>` or the namespace is not a DNS label. Reading
+ * them from the environment is the composition root's:
+ * `podIdentityFromEnv` of `@k8s-operator/k8s-operator`.
+ *
+ * @example
+ * ```ts
+ * import { podIdentity } from "@k8s-operator/k8s-operator/discovery";
+ * const me = podIdentity({ podName: "my-operator-2", namespace: "ops" });
+ * console.log(me.statefulSet, me.ordinal); // "my-operator" 2
+ * ```
+ */
+export function podIdentity(pod: PodLocation): PodIdentity {
+  const { podName, namespace } = pod;
+  const parts = typeof podName === "string" ? splitOrdinal(podName) : null;
   if (parts === null) {
-    throw new MalformedEnvError(
-      "POD_NAME",
-      podName,
-      'a StatefulSet pod name "<statefulSet>-<ordinal>" such as "my-operator-0"',
-    );
+    throw DiscoveryConfigError.option("the pod name", {
+      option: "podName",
+      value: podName,
+      expected:
+        'a StatefulSet pod name "<statefulSet>-<ordinal>" such as "my-operator-0"',
+    });
   }
-  if (!isDnsLabel(namespace)) {
-    throw new MalformedEnvError(
-      "NAMESPACE",
-      namespace,
-      "a namespace name (a DNS label: lower-case letters, digits and '-')",
-    );
+  if (typeof namespace !== "string" || !isDnsLabel(namespace)) {
+    throw DiscoveryConfigError.option("the namespace", {
+      option: "namespace",
+      value: namespace,
+      expected:
+        "a namespace name (a DNS label: lower-case letters, digits and '-')",
+    });
   }
   return {
     podName,

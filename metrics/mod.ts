@@ -27,4 +27,4 @@ export {
   jsonLogger,
   type JsonLoggerOptions,
   withFields,
-} from "../controller/log.ts";
+} from "../common/log.ts";

@@ -3,55 +3,9 @@
  *
  * @module
  */
-import type { NodeId } from "./types.ts";
+import { RaftError } from "../common/leadership.ts";
 
-/**
- * The base class of every Raft error.
- *
- * @example
- * ```ts
- * import { RaftError } from "@k8s-operator/k8s-operator/raft";
- * try {
- *   throw new RaftError("Expected a running node, found a stopped one");
- * } catch (error) {
- *   console.log(error instanceof RaftError);
- * }
- * ```
- */
-export class RaftError extends Error {
-  /** Creates the error with a message. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
-
-/**
- * Thrown when an operation needs the leader and this node is not the leader.
- * `leader` is a hint: the node believed to lead, or `null` when unknown.
- *
- * @example
- * ```ts
- * import { NotLeaderError } from "@k8s-operator/k8s-operator/raft";
- * const error = new NotLeaderError(2);
- * console.log(error.leader, error.message);
- * ```
- */
-export class NotLeaderError extends RaftError {
-  /** The node believed to be the leader, or `null` when unknown. */
-  readonly leader: NodeId | null;
-
-  /** Creates the error with a leader hint and an optional message. */
-  constructor(leader: NodeId | null, message?: string) {
-    super(
-      message ??
-        (leader === null
-          ? "Expected this node to be the leader, found no known leader"
-          : `Expected this node to be the leader, found node ${leader} leading`),
-    );
-    this.leader = leader;
-  }
-}
+export { NotLeaderError, RaftError } from "../common/leadership.ts";
 
 /**
  * Thrown when a membership change cannot be proposed now (one is pending, or

@@ -59,6 +59,7 @@ import {
   scanLog,
   StorageCorruptionError,
 } from "./_wal_format.ts";
+import { legacyStateReason } from "./_validate.ts";
 import type { Storage, StorageWrite } from "./storage.ts";
 import type { Entry, HardState, PersistedState, Snapshot } from "./types.ts";
 
@@ -491,4 +492,37 @@ function withIncarnation(
   incarnation: number | undefined,
 ): PersistedState {
   return incarnation === undefined ? state : { ...state, incarnation };
+}
+
+/** What {@linkcode openSettingLegacyAside} moved out of the way. */
+export interface LegacyStateSetAside {
+  /** The subdirectory the files went to. */
+  aside: string;
+  /** What in them was written by k8s-operator 0.1.0. */
+  reason: string;
+}
+
+/**
+ * Library-internal (the Operator's; not exported by `raft/mod.ts`): opens
+ * the Raft data directory `dir`. State of k8s-operator 0.1.0, which a node
+ * refuses (memberships without incarnations), is set aside first into
+ * `k8s-operator-0.1.0/` inside it: the member then joins as a new one, and
+ * when every member does so at once (an upgrade restarts them all), they
+ * start a new cluster.
+ *
+ * @example
+ * ```ts ignore
+ * const { storage, setAside } = await openSettingLegacyAside("/var/lib/raft");
+ * if (setAside !== null) console.warn("set aside", setAside.aside, setAside.reason);
+ * ```
+ */
+export async function openSettingLegacyAside(
+  dir: string,
+): Promise<{ storage: FileStorage; setAside: LegacyStateSetAside | null }> {
+  const storage = await FileStorage.open(dir);
+  const reason = legacyStateReason(storage.load());
+  if (reason === null) return { storage, setAside: null };
+  await storage.close();
+  const aside = await FileStorage.setAside(dir, "k8s-operator-0.1.0");
+  return { storage: await FileStorage.open(dir), setAside: { aside, reason } };
 }

@@ -42,7 +42,14 @@ import {
 import { SessionTable } from "./_sessions.ts";
 import type { Message, NodeId } from "./types.ts";
 
+import {
+  type HttpTransportOptions,
+  type ListenOptions,
+  TransportError,
+} from "./transport_types.ts";
+
 export type { RefusalReason } from "./_frame.ts";
+export * from "./transport_types.ts";
 
 /** The path a sender opens a session on. */
 export const HELLO_PATH = "/raft/v2/hello";
@@ -50,140 +57,6 @@ export const HELLO_PATH = "/raft/v2/hello";
 export const MESSAGES_PATH = "/raft/v2/messages";
 /** The path of the endpoint that takes one snapshot message. */
 export const SNAPSHOT_PATH = "/raft/v2/snapshot";
-
-/**
- * Options of an {@linkcode HttpTransport}.
- *
- * @example
- * ```ts
- * import { HttpTransport, type HttpTransportOptions, type RaftNode } from "@k8s-operator/k8s-operator/raft";
- * let node: RaftNode | undefined; // started once the transport exists
- * const options: HttpTransportOptions = {
- *   id: 1,
- *   clusterId: "my-operator",
- *   secret: "0123456789abcdef", // the same on every member, e.g. from a Secret
- *   peerUrl: (id) => id <= 2 ? `http://my-operator-${id}.my-operator:7000` : undefined,
- *   onMessages: (messages) => node?.receive(messages),
- *   requestTimeoutMs: 1000,
- * };
- * const transport = new HttpTransport(options);
- * ```
- */
-export interface HttpTransportOptions {
-  /** This node's id; requests addressed to another node are refused. */
-  id: NodeId;
-  /** The cluster's id; requests from another cluster are refused. */
-  clusterId: string;
-  /** The shared secret every member of the cluster is given: it signs, and is accepted. */
-  secret: string;
-  /**
-   * More secrets accepted from peers, never used to sign: during a
-   * rotation, the old secret (or the next one); see `deploy/README.md`.
-   */
-  acceptedSecrets?: readonly string[];
-  /**
-   * The base URL (`http://host:port`) of a peer, or `undefined` for a node
-   * that is not a known peer. Called for every send and every received
-   * request, so it may follow membership and discovery.
-   */
-  peerUrl: (id: NodeId) => string | undefined;
-  /** Receives the messages of each accepted request, in order. */
-  onMessages: (messages: Message[]) => void;
-  /** Largest accepted body of a message batch (default 4 MiB). */
-  maxBodyBytes?: number;
-  /** Largest accepted snapshot body (default 256 MiB). */
-  maxSnapshotBytes?: number;
-  /**
-   * Bodies read at once from all peers (default 16); one more is refused
-   * with 503 before a byte of it is read. Snapshot bodies are read one at a
-   * time.
-   */
-  maxConcurrentBodies?: number;
-  /** Bodies read at once from one peer (default 4). */
-  maxConcurrentBodiesPerPeer?: number;
-  /** Requests in flight per peer at once (default 1). */
-  maxInflight?: number;
-  /** Messages queued per peer beyond which the oldest are dropped (default 10000). */
-  maxQueue?: number;
-  /** Abandon a request after this many milliseconds (default 2000). */
-  requestTimeoutMs?: number;
-  /**
-   * After a failed request, wait this long before the next request to that
-   * peer (default 50), doubling with each further failure up to
-   * `maxRetryDelayMs`, each wait drawn between half and all of it. A
-   * success, or a request from the peer, ends the backoff. The first
-   * request refused or reset before any answer, or refused because the
-   * peer no longer knows the session (it restarted), is resent at once.
-   */
-  retryDelayMs?: number;
-  /** The longest wait between two failed requests to a peer (default 1000). */
-  maxRetryDelayMs?: number;
-  /** The HTTP client (default: the global `fetch`), e.g. one with a custom CA. */
-  fetch?: typeof fetch;
-  /** A monotonic clock in milliseconds for the backoff (default `performance.now`). */
-  clock?: () => number;
-  /** Randomness in `[0, 1)` for the backoff's jitter (default `Math.random`). */
-  random?: () => number;
-  /** Called when a request to a peer fails (for logs and metrics). */
-  onSendError?: (peer: NodeId, error: unknown) => void;
-  /** Called for each request this node refuses (for logs and metrics). */
-  onRefused?: (refusal: TransportRefusal) => void;
-}
-
-/**
- * A request {@linkcode HttpTransport} refused, as `onRefused` reports it.
- *
- * @example Counting refusals by reason
- * ```ts
- * import type { HttpTransportOptions, TransportRefusal } from "@k8s-operator/k8s-operator/raft";
- * const counts = new Map<string, number>();
- * const onRefused: HttpTransportOptions["onRefused"] = (r: TransportRefusal) => {
- *   counts.set(r.reason, (counts.get(r.reason) ?? 0) + 1);
- *   if (r.reason === "version") console.warn(r.message); // names both versions
- * };
- * ```
- */
-export interface TransportRefusal {
-  /** Why, as a machine-readable word (also the `x-raft-refused` header). */
-  reason: RefusalReason;
-  /** The HTTP status it was answered with. */
-  status: number;
-  /**
-   * The sender the request names, or `null` when it could not be read; not
-   * authenticated when the reason is `version`, `malformed` or `signature`.
-   */
-  peer: NodeId | null;
-  /** Says what was expected and what was found. */
-  message: string;
-}
-
-/**
- * Where the transport listens.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { HttpTransport, type ListenOptions } from "@k8s-operator/k8s-operator/raft";
- * const transport = new HttpTransport({
- *   id: 0, clusterId: "my-operator", secret: "0123456789abcdef",
- *   peerUrl: () => undefined, onMessages: () => {},
- * });
- * // Tests: a free port on loopback.
- * const local: ListenOptions = { port: 0, hostname: "127.0.0.1" };
- * const port = await transport.listen(local);
- * assert.ok(port > 0);
- * await transport.close();
- * // Production, with TLS: { port: 7000, tls: { cert, key } } (PEM strings).
- * ```
- */
-export interface ListenOptions {
-  /** The port; `0` picks a free one. */
-  port: number;
-  /** The address (default `0.0.0.0`). */
-  hostname?: string;
-  /** PEM certificate and key to serve HTTPS. */
-  tls?: { cert: string; key: string };
-}
 
 /** A session this node opened with a peer: frames are numbered in it. */
 interface OpenSession {
@@ -202,41 +75,6 @@ interface PeerQueue {
   timer: ReturnType<typeof setTimeout> | null;
   session: OpenSession | null;
   hello: Promise<OpenSession> | null;
-}
-
-/**
- * Raised by {@linkcode HttpTransport} when a peer refuses a request.
- *
- * @example Reporting refused requests
- * ```ts
- * import { type HttpTransportOptions, TransportError } from "@k8s-operator/k8s-operator/raft";
- * const onSendError: HttpTransportOptions["onSendError"] = (peer, error) => {
- *   if (error instanceof TransportError && error.reason === "signature") {
- *     console.error(`node ${peer} refused our signature: check the shared secret`);
- *   } else if (error instanceof TransportError && error.reason === "version") {
- *     console.error(error.message); // names both wire format versions
- *   } else if (error instanceof TransportError && error.status === 0) {
- *     console.error(`no address known for node ${peer}`);
- *   }
- * };
- * ```
- */
-export class TransportError extends Error {
-  /** The HTTP status the peer answered with (0 when none arrived). */
-  readonly status: number;
-  /** The peer's reason (its `x-raft-refused` header), or `null`. */
-  readonly reason: RefusalReason | null;
-  /** Describes the failure. */
-  constructor(
-    message: string,
-    status: number,
-    reason: RefusalReason | null = null,
-  ) {
-    super(message);
-    this.name = "TransportError";
-    this.status = status;
-    this.reason = reason;
-  }
 }
 
 function parseId(text: string | null): NodeId | null {
@@ -315,6 +153,7 @@ const REASONS: ReadonlySet<string> = new Set<RefusalReason>([
   "busy",
   "path",
   "method",
+  "timeout",
 ]);
 
 const KIND_OF_PATH: Record<string, FrameHeader["kind"]> = {
@@ -342,35 +181,17 @@ const KIND_OF_PATH: Record<string, FrameHeader["kind"]> = {
  * {@linkcode HttpTransport.connect} when a node starts, so that peers
  * backing off from it hear from it at once.
  *
- * @example Two transports on loopback: node 0 sends node 1 a heartbeat
- * ```ts
- * import assert from "node:assert/strict";
- * import { HttpTransport, type Message } from "@k8s-operator/k8s-operator/raft";
- * const ports = new Map<number, number>();
- * const transport = (id: number, onMessages: (messages: Message[]) => void) =>
- *   new HttpTransport({
- *     id,
- *     clusterId: "my-operator",
- *     secret: "0123456789abcdef", // the same on every member
- *     peerUrl: (peer) => ports.has(peer) ? `http://127.0.0.1:${ports.get(peer)}` : undefined,
- *     onMessages, // in a node: (messages) => node.receive(messages)
- *   });
- * const received = Promise.withResolvers<Message[]>();
- * const zero = transport(0, () => {});
- * const one = transport(1, received.resolve);
- * // Each listens, and knows where the other does: requests from a peer it
- * // cannot address are refused.
- * ports.set(0, await zero.listen({ port: 0, hostname: "127.0.0.1" }));
- * ports.set(1, await one.listen({ port: 0, hostname: "127.0.0.1" }));
- * zero.send([{
- *   type: "heartbeat", from: 0, to: 1, term: 3, logTerm: 0, index: 120,
- *   commit: 41, entries: [], reject: false, rejectHint: 0, snapshot: null,
- * }]);
- * const [heartbeat] = await received.promise;
- * assert.equal(heartbeat.type, "heartbeat");
- * assert.equal(heartbeat.commit, 41);
- * await zero.close();
- * await one.close();
+ * @example
+ * ```ts ignore
+ * const transport = new HttpTransport({
+ *   id: 0,
+ *   clusterId: "my-operator",
+ *   secret: "s3cret",
+ *   peerUrl: (id) => urls.get(id),
+ *   onMessages: (messages) => node.receive(messages),
+ * });
+ * await transport.listen({ port: 7000 });
+ * transport.send([message]);
  * ```
  */
 export class HttpTransport {
@@ -380,6 +201,7 @@ export class HttpTransport {
   readonly #maxSnapshot: number;
   readonly #maxInflight: number;
   readonly #maxQueue: number;
+  readonly #bodyTimeoutMs: number;
   readonly #peers = new Map<NodeId, PeerQueue>();
   readonly #sessions = new SessionTable();
   readonly #slots: BodySlots;
@@ -401,6 +223,8 @@ export class HttpTransport {
     this.#maxSnapshot = options.maxSnapshotBytes ?? 256 * 1024 * 1024;
     this.#maxInflight = options.maxInflight ?? 1;
     this.#maxQueue = options.maxQueue ?? 10_000;
+    this.#bodyTimeoutMs = options.bodyTimeoutMs ??
+      Math.max(5_000, 2 * (options.requestTimeoutMs ?? 2000));
     this.#slots = new BodySlots(
       options.maxConcurrentBodies ?? 16,
       options.maxConcurrentBodiesPerPeer ?? 4,
@@ -432,7 +256,15 @@ export class HttpTransport {
    * {@linkcode HttpTransport.listen} uses it.
    */
   async handle(request: Request): Promise<Response> {
-    const bytes = new StreamBytes(request.body);
+    const deadline = new AbortController();
+    const timer = setTimeout(() =>
+      deadline.abort(
+        new FrameError(
+          `Expected the request's body within ${this.#bodyTimeoutMs} ms, found it still arriving: the sender stalled or trickles it`,
+          { reason: "timeout", status: 408 },
+        ),
+      ), this.#bodyTimeoutMs);
+    const bytes = new StreamBytes(request.body, { signal: deadline.signal });
     try {
       return await this.#handle(request, bytes);
     } catch (error) {
@@ -445,6 +277,8 @@ export class HttpTransport {
         message: error.message,
       });
       return refusal(error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -473,6 +307,24 @@ export class HttpTransport {
       });
     }
     const verified = await readHeader(bytes, this.#secrets);
+    try {
+      return await this.#afterHeader(bytes, { verified, kind });
+    } catch (error) {
+      // Read after a verified header: the refusal names its sender.
+      if (!(error instanceof FrameError) || error.peer !== null) throw error;
+      throw new FrameError(error.message, {
+        reason: error.reason,
+        status: error.status,
+        peer: verified.header.from,
+      });
+    }
+  }
+
+  async #afterHeader(
+    bytes: StreamBytes,
+    request: { verified: VerifiedHeader; kind: FrameHeader["kind"] },
+  ): Promise<Response> {
+    const { verified, kind } = request;
     const { header } = verified;
     this.#checkAddress(header, kind);
     if (kind === "hello") return await this.#hello(bytes, verified);

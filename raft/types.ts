@@ -10,32 +10,9 @@
  * @module
  */
 
-/**
- * The identity of one Raft member. In a StatefulSet it is the pod's ordinal
- * (`my-operator-2` is node `2`). Always a non-negative safe integer.
- *
- * @example A StatefulSet pod's ordinal
- * ```ts
- * import assert from "node:assert/strict";
- * import type { NodeId } from "@k8s-operator/k8s-operator/raft";
- * const podName = "my-operator-2";
- * const id: NodeId = Number(podName.slice(podName.lastIndexOf("-") + 1));
- * assert.equal(id, 2);
- * ```
- */
-export type NodeId = number;
+import type { NodeId, Role } from "../common/leadership.ts";
 
-/**
- * The role a core is in. Learners are followers that are not voters.
- *
- * @example
- * ```ts
- * import type { Role } from "@k8s-operator/k8s-operator/raft";
- * const mayReconcile = (role: Role) => role === "leader";
- * const inElection = (role: Role) => role === "preCandidate" || role === "candidate";
- * ```
- */
-export type Role = "follower" | "preCandidate" | "candidate" | "leader";
+export type { NodeId, Role } from "../common/leadership.ts";
 
 /**
  * The kind of a log entry.
@@ -132,12 +109,11 @@ export interface ConfState {
  * @example Growing a cluster by one node
  * ```ts
  * import type { ConfChange, RaftNode } from "@k8s-operator/k8s-operator/raft";
- * async function grow(leader: RaftNode, caughtUp: Promise<void>): Promise<void> {
- *   const add: ConfChange = { type: "addLearner", nodeId: 3 };
- *   await leader.changeMembership(add); // node 3 replicates, does not vote yet
- *   await caughtUp; // leader.status().progress[3].caughtUp (reconcileMembers automates this)
- *   await leader.changeMembership({ type: "promote", nodeId: 3 });
- * }
+ * declare const leader: RaftNode;
+ * const add: ConfChange = { type: "addLearner", nodeId: 3 };
+ * await leader.changeMembership(add); // node 3 replicates, does not vote yet
+ * // ... once leader.status().progress[3].caughtUp (reconcileMembers automates this):
+ * await leader.changeMembership({ type: "promote", nodeId: 3 });
  * ```
  */
 export interface ConfChange {
@@ -271,11 +247,10 @@ export interface PersistedState {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import type { MessageType } from "@k8s-operator/k8s-operator/raft";
  * const isResponse = (type: MessageType) => type.endsWith("Resp");
- * assert.equal(isResponse("appendResp"), true);
- * assert.equal(isResponse("timeoutNow"), false);
+ * isResponse("appendResp"); // true
+ * isResponse("timeoutNow"); // false
  * ```
  */
 export type MessageType =
@@ -382,13 +357,12 @@ export interface Message {
  *
  * @example
  * ```ts
- * import assert from "node:assert/strict";
  * import type { SoftState } from "@k8s-operator/k8s-operator/raft";
  * const describe = (s: SoftState) =>
  *   s.leader === null
  *     ? `no known leader in term ${s.term}`
  *     : `${s.role}, node ${s.leader} leads term ${s.term}`;
- * assert.equal(describe({ role: "follower", leader: 2, term: 5 }), "follower, node 2 leads term 5");
+ * describe({ role: "follower", leader: 2, term: 5 }); // "follower, node 2 leads term 5"
  * ```
  */
 export interface SoftState {

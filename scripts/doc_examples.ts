@@ -33,11 +33,13 @@ import { args, exit } from "../platform/mod.ts";
 export const DOC_TEST_PATHS: readonly string[] = [
   "mod.ts",
   "README.md",
+  "common/",
   "raft/",
   "controller/",
   "discovery/",
   "crd/",
   "client/",
+  "operator/",
   "testing/",
   "metrics/",
   "platform/",

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { NodeId } from "../raft/types.ts";
+import type { NodeId } from "../common/leadership.ts";
 import { ShardConfigError } from "./errors.ts";
 import { checkShardCount, rendezvousScore } from "./hash.ts";
 

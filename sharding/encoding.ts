@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { NodeId } from "../raft/types.ts";
+import type { NodeId } from "../common/leadership.ts";
 import type { Assignment } from "./assignment.ts";
 import { ByteReader, ByteWriter } from "./_bytes.ts";
 import { ShardFormatError } from "./errors.ts";

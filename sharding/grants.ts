@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { NodeId } from "../raft/types.ts";
+import type { NodeId } from "../common/leadership.ts";
 import type { Assignment } from "./assignment.ts";
 import { ShardConfigError } from "./errors.ts";
 import { checkShardCount } from "./hash.ts";

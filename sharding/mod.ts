@@ -70,4 +70,4 @@ export {
   isAssignmentEntry,
 } from "./encoding.ts";
 export { ShardConfigError, ShardFormatError } from "./errors.ts";
-export type { NodeId } from "../raft/types.ts";
+export type { NodeId } from "../common/leadership.ts";

@@ -15,7 +15,24 @@ export interface VersionInfo {
   schema?: JSONSchemaProps;
   /** Whether `/status` is a subresource (writes to the main resource ignore status). */
   status: boolean;
+  /** The `/scale` subresource: where the replicas and the selector are. */
+  scale?: ScalePaths;
 }
+
+/** Where a resource keeps what its `/scale` subresource shows (JSON paths, `.spec.replicas`). */
+export interface ScalePaths {
+  specReplicasPath: string;
+  statusReplicasPath: string;
+  /** Empty: the scale has no selector; built-in kinds format `spec.selector`. */
+  labelSelectorPath: string;
+}
+
+/** The scale of the built-in workloads. */
+const WORKLOAD_SCALE: ScalePaths = {
+  specReplicasPath: ".spec.replicas",
+  statusReplicasPath: ".status.replicas",
+  labelSelectorPath: ".spec.selector",
+};
 
 /** One resource (a group and a plural), served in one or more versions. */
 export interface ResourceDef {
@@ -57,6 +74,7 @@ function builtin(
     plural: string;
     namespaced: boolean;
     status?: boolean;
+    scale?: ScalePaths;
     generation?: boolean;
     shortNames?: string[];
     categories?: string[];
@@ -65,7 +83,11 @@ function builtin(
 ): ResourceDef {
   return {
     group: fields.group,
-    versions: [{ name: fields.version, status: fields.status ?? false }],
+    versions: [{
+      name: fields.version,
+      status: fields.status ?? false,
+      scale: fields.scale,
+    }],
     kind: fields.kind,
     listKind: `${fields.kind}List`,
     plural: fields.plural,
@@ -176,6 +198,7 @@ export function builtinResources(): ResourceDef[] {
       plural: "deployments",
       namespaced: true,
       status: true,
+      scale: WORKLOAD_SCALE,
       generation: true,
       shortNames: ["deploy"],
       categories: ["all"],
@@ -187,6 +210,7 @@ export function builtinResources(): ResourceDef[] {
       plural: "statefulsets",
       namespaced: true,
       status: true,
+      scale: WORKLOAD_SCALE,
       generation: true,
       shortNames: ["sts"],
       categories: ["all"],
@@ -290,7 +314,19 @@ export function resourceFromCrd(crd: JsonObject): ResourceDef {
       const schema = isObject(validation.openAPIV3Schema)
         ? validation.openAPIV3Schema as unknown as JSONSchemaProps
         : undefined;
-      return { name: String(v.name), schema, status: isObject(sub.status) };
+      const scale = isObject(sub.scale) ? sub.scale : undefined;
+      return {
+        name: String(v.name),
+        schema,
+        status: isObject(sub.status),
+        scale: scale
+          ? {
+            specReplicasPath: String(scale.specReplicasPath ?? ""),
+            statusReplicasPath: String(scale.statusReplicasPath ?? ""),
+            labelSelectorPath: String(scale.labelSelectorPath ?? ""),
+          }
+          : undefined,
+      };
     });
   const kind = String(names.kind);
   const selectable = (spec.versions as JsonObject[]).flatMap((v) =>

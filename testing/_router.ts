@@ -9,6 +9,7 @@ import { load as loadYaml } from "js-yaml";
 import type { ApiCore, ListQuery, PatchType, Target } from "./_api.ts";
 import type { FaultInjector, RequestInfo } from "./_faults.ts";
 import { STREAMED } from "./_http.ts";
+import { managerFromUserAgent } from "./_managed.ts";
 import { isObject } from "./_patch.ts";
 import { apiVersionOf, type ResourceDef } from "./_resources.ts";
 import {
@@ -63,6 +64,15 @@ function notFoundPath(): ApiStatusError {
   return new ApiStatusError(404, {
     reason: "NotFound",
     message: "the server could not find the requested resource",
+    details: {},
+  });
+}
+
+/** What the real server answers for a path no API group serves: plain text. */
+function pageNotFound(): Response {
+  return new Response("404 page not found\n", {
+    status: 404,
+    headers: { "content-type": "text/plain; charset=utf-8" },
   });
 }
 
@@ -153,7 +163,7 @@ export class Router {
       if (segments.length === 1) return json(this.#groupList());
       if (segments.length === 2) {
         const group = this.#group(segments[1]);
-        if (!group) throw notFoundPath();
+        if (!group) return pageNotFound();
         return json({ kind: "APIGroup", apiVersion: "v1", ...group });
       }
       return await this.#resource(request, url, {
@@ -161,7 +171,7 @@ export class Router {
         rest: segments.slice(2),
       });
     }
-    throw notFoundPath();
+    return pageNotFound();
   }
 
   #group(name: string) {
@@ -200,12 +210,24 @@ export class Router {
           if (d.shortNames.length) entry.shortNames = d.shortNames;
           if (d.categories.length) entry.categories = d.categories;
           const out: unknown[] = [entry];
-          if (d.versions.find((v) => v.name === version)?.status) {
+          const info = d.versions.find((v) => v.name === version);
+          if (info?.status) {
             out.push({
               name: `${d.plural}/status`,
               singularName: "",
               namespaced: d.namespaced,
               kind: d.kind,
+              verbs: ["get", "patch", "update"],
+            });
+          }
+          if (info?.scale) {
+            out.push({
+              name: `${d.plural}/scale`,
+              singularName: "",
+              namespaced: d.namespaced,
+              group: "autoscaling",
+              version: "v1",
+              kind: "Scale",
               verbs: ["get", "patch", "update"],
             });
           }
@@ -248,10 +270,11 @@ export class Router {
     if (def.namespaced && name !== undefined && namespace === undefined) {
       throw notFoundPath();
     }
-    let subresource: "status" | undefined;
+    let subresource: "status" | "scale" | undefined;
     if (sub !== undefined) {
-      if (sub !== "status" || !found.version.status) throw notFoundPath();
-      subresource = "status";
+      if (sub === "status" && found.version.status) subresource = "status";
+      else if (sub === "scale" && found.version.scale) subresource = "scale";
+      else throw notFoundPath();
     }
     const target: Target = {
       def,
@@ -292,6 +315,9 @@ export class Router {
     at: { group: string; rest: string[] },
   ): Promise<Response> {
     const [version, ...rest] = at.rest;
+    if (!this.#core.registry.groups().get(at.group)?.includes(version)) {
+      return pageNotFound();
+    }
     if (rest.length === 0) return json(this.#resourceList(at.group, version));
     const { target, verb } = this.#parse(request, url, {
       group: at.group,
@@ -316,6 +342,39 @@ export class Router {
     return await this.#dispatch(request, url, { target, verb });
   }
 
+  async #scale(
+    request: Request,
+    at: { t: Target; verb: Verb; manager: string; dryRun: boolean },
+  ): Promise<Response> {
+    const { t, verb, manager, dryRun } = at;
+    switch (verb) {
+      case "get":
+        return json(this.#core.getScale(t));
+      case "update":
+        return json(
+          this.#core.updateScale(t, await readJson(request), {
+            manager,
+            dryRun,
+          }),
+        );
+      case "patch": {
+        const type = patchType(request.headers.get("content-type"));
+        const raw = await readText(request);
+        let body: unknown;
+        try {
+          body = JSON.parse(raw);
+        } catch (error) {
+          throw badRequest(
+            `the patch body is not valid JSON: ${(error as Error).message}`,
+          );
+        }
+        return json(this.#core.patchScale(t, { type, body, manager, dryRun }));
+      }
+      default:
+        throw methodOnScale(verb);
+    }
+  }
+
   async #dispatch(
     request: Request,
     url: URL,
@@ -328,6 +387,17 @@ export class Router {
       strictFields: q.get("fieldValidation") === "Strict",
     };
     const dryRun = q.getAll("dryRun").includes("All");
+    const fieldManager = q.get("fieldManager") ?? undefined;
+    const manager = fieldManager ||
+      managerFromUserAgent(request.headers.get("user-agent") ?? "");
+    if (t.subresource === "scale") {
+      return await this.#scale(request, {
+        t,
+        verb: parsed.verb,
+        manager,
+        dryRun,
+      });
+    }
     switch (parsed.verb) {
       case "get":
         return text(core.render(t, core.get(t)));
@@ -353,12 +423,12 @@ export class Router {
       }
       case "create": {
         const body = await readJson(request);
-        const obj = core.create(t, body, { dryRun });
+        const obj = core.create(t, body, { dryRun, manager });
         return text(core.render(t, obj), 201);
       }
       case "update": {
         const body = await readJson(request);
-        const obj = core.update(t, body, { dryRun });
+        const obj = core.update(t, body, { dryRun, manager });
         return text(core.render(t, obj));
       }
       case "patch": {
@@ -375,11 +445,11 @@ export class Router {
             }: ${(error as Error).message}`,
           );
         }
-        const fieldManager = q.get("fieldManager") ?? undefined;
         const { object, created } = core.patch(t, {
           type,
           body,
           fieldManager,
+          manager,
           force: flag(q.get("force")),
           dryRun,
         });
@@ -391,7 +461,7 @@ export class Router {
           ...options,
           dryRun: dryRun || options.dryRun,
         });
-        if (removed && !t.def.custom && t.def.plural !== "pods") {
+        if (removed && t.def.plural !== "pods") {
           return json({
             kind: "Status",
             apiVersion: "v1",
@@ -420,6 +490,12 @@ export class Router {
   }
 }
 
+function methodOnScale(verb: Verb): ApiStatusError {
+  return methodNotAllowed(
+    `the server does not allow the ${verb} verb on scale`,
+  );
+}
+
 function text(body: string, status = 200): Response {
   return new Response(body, { status, headers: JSON_HEADERS });
 }
@@ -432,7 +508,9 @@ function listQuery(q: URLSearchParams): ListQuery {
     fieldSelector: q.get("fieldSelector"),
     continue: q.get("continue"),
     resourceVersion: q.get("resourceVersion"),
+    resourceVersionMatch: q.get("resourceVersionMatch"),
     allowWatchBookmarks: flag(q.get("allowWatchBookmarks")),
+    sendInitialEvents: flag(q.get("sendInitialEvents")),
   };
   if (limit !== null) {
     const n = Number(limit);
@@ -526,6 +604,7 @@ function patchType(contentType: string | null): PatchType {
         reason: reasonForCode(415),
         message:
           `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (found "${type}")`,
+        details: {},
       });
   }
 }

@@ -54,7 +54,7 @@ export class ApiStatusError extends Error {
     this.details = fields.details;
   }
 
-  /** The `Status` object for the response body. */
+  /** The `Status` object for the response body (no `reason` when it is empty, as the server sends it). */
   toStatus(): StatusObject {
     const status: StatusObject = {
       kind: "Status",
@@ -62,9 +62,9 @@ export class ApiStatusError extends Error {
       metadata: {},
       status: "Failure",
       message: this.message,
-      reason: this.reason,
       code: this.code,
     };
+    if (this.reason) status.reason = this.reason;
     if (this.details) status.details = this.details;
     return status;
   }
@@ -83,8 +83,10 @@ function qualified(resource: ErrorResource): string {
 }
 
 function details(resource: ErrorResource, name: string): StatusDetails {
-  const d: StatusDetails = { name, kind: resource.plural };
+  const d: StatusDetails = {};
+  if (name) d.name = name;
   if (resource.group) d.group = resource.group;
+  d.kind = resource.plural;
   return d;
 }
 
@@ -140,8 +142,11 @@ export function invalid(
     c.field ? `${c.field}: ${c.message}` : c.message
   );
   const summary = list.length === 1 ? list[0] : `[${list.join(", ")}]`;
-  const d: StatusDetails = { name: target.name, kind: target.kind, causes };
+  const d: StatusDetails = {};
+  if (target.name) d.name = target.name;
   if (target.group) d.group = target.group;
+  d.kind = target.kind;
+  d.causes = causes;
   return new ApiStatusError(422, {
     reason: "Invalid",
     message: `${kind} "${target.name}" is invalid: ${summary}`,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ChangeType, KubeObject, StoreEvent } from "./_store.ts";
+import type { ChangeType, StoredObject, StoreEvent } from "./_store.ts";
 import type { StatusObject } from "./_status.ts";
 
 /** What one watch asks for. */
@@ -15,26 +15,30 @@ export interface WatchSpec {
   /** The resource's plural, as faults name it. */
   resource: string;
   namespace?: string;
-  matches: (obj: KubeObject) => boolean;
+  matches: (obj: StoredObject) => boolean;
   bookmarks: boolean;
   /** The apiVersion and kind objects and bookmarks carry. */
   apiVersion: string;
   kind: string;
+  /** Built-in kinds' bookmarks carry `creationTimestamp: null`, as Go writes them. */
+  builtin?: boolean;
+  /** The list kind, for the blueprint of the initial-events-end bookmark. */
+  listKind?: string;
   timeoutMs?: number;
 }
 
 const encoder = new TextEncoder();
 
 /** Renders an object for a requested apiVersion, reusing a cached JSON text. */
-export function renderObject(obj: KubeObject, apiVersion: string): string {
+export function renderObject(obj: StoredObject, apiVersion: string): string {
   if (obj.apiVersion === apiVersion) return jsonOf(obj);
   return JSON.stringify({ ...obj, apiVersion });
 }
 
-const jsonCache = new WeakMap<KubeObject, string>();
+const jsonCache = new WeakMap<StoredObject, string>();
 
 /** The JSON text of a stored (immutable) object, computed once. */
-export function jsonOf(obj: KubeObject): string {
+export function jsonOf(obj: StoredObject): string {
   let text = jsonCache.get(obj);
   if (text === undefined) {
     text = JSON.stringify(obj);
@@ -43,7 +47,7 @@ export function jsonOf(obj: KubeObject): string {
   return text;
 }
 
-const lineCache = new WeakMap<KubeObject, Map<string, Uint8Array>>();
+const lineCache = new WeakMap<StoredObject, Map<string, Uint8Array>>();
 
 /**
  * The encoded watch line for a change: computed once per object, type and
@@ -51,7 +55,7 @@ const lineCache = new WeakMap<KubeObject, Map<string, Uint8Array>>();
  */
 function changeLine(
   type: ChangeType,
-  obj: KubeObject,
+  obj: StoredObject,
   apiVersion: string,
 ): Uint8Array {
   let lines = lineCache.get(obj);
@@ -132,15 +136,37 @@ class Watcher {
     }
   }
 
-  sendChange(type: ChangeType, obj: KubeObject): void {
+  sendChange(type: ChangeType, obj: StoredObject): void {
     this.send(changeLine(type, obj, this.spec.apiVersion));
   }
 
-  sendBookmark(rv: number): void {
+  sendBookmark(rv: number, initialEventsEnd = false): void {
+    const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
+    if (this.spec.builtin) metadata.creationTimestamp = null;
+    if (initialEventsEnd) {
+      const blueprint = this.spec.builtin
+        ? {
+          kind: this.spec.listKind,
+          apiVersion: this.spec.apiVersion,
+          metadata: {},
+          items: null,
+        }
+        : {
+          apiVersion: this.spec.apiVersion,
+          items: [],
+          kind: this.spec.listKind,
+        };
+      metadata.annotations = {
+        "k8s.io/initial-events-end": "true",
+        "kubernetes.io/initial-events-list-blueprint": btoa(
+          JSON.stringify(blueprint) + "\n",
+        ),
+      };
+    }
     const object = {
       kind: this.spec.kind,
       apiVersion: this.spec.apiVersion,
-      metadata: { resourceVersion: String(rv) },
+      metadata,
     };
     this.send(
       encoder.encode(JSON.stringify({ type: "BOOKMARK", object }) + "\n"),
@@ -202,16 +228,19 @@ export class WatchHub {
   }
 
   /**
-   * Opens a watch: `existing` objects are sent first as ADDED, then the
+   * Opens a watch: `existing` objects are sent first as ADDED (with
+   * `initialEventsEnd`, then a bookmark saying so), then the
    * `replay` events from history, then live changes. With `expired`, sends
    * one ERROR event with that Status and closes.
    */
   open(
     spec: WatchSpec,
     start: {
-      existing?: KubeObject[];
+      existing?: StoredObject[];
       replay?: StoreEvent[];
       expired?: StatusObject;
+      /** After `existing`, a bookmark at this resourceVersion marks their end (`sendInitialEvents`). */
+      initialEventsEnd?: number;
     },
   ): ReadableStream<Uint8Array> {
     const watcher = new Watcher(this, spec);
@@ -222,6 +251,9 @@ export class WatchHub {
     }
     for (const obj of start.existing ?? []) {
       if (spec.matches(obj)) watcher.sendChange("ADDED", obj);
+    }
+    if (start.initialEventsEnd !== undefined && spec.bookmarks) {
+      watcher.sendBookmark(start.initialEventsEnd, true);
     }
     for (const event of start.replay ?? []) this.#deliver(watcher, event);
     let set = this.#byTable.get(spec.table);

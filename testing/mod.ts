@@ -17,39 +17,55 @@
  *
  * ## Fidelity: what differs from a real kube-apiserver
  *
- * - One process, one in-memory store, no etcd: nothing survives `stop()`.
+ * Measured, not claimed: the differential suite
+ * (`tests/testing/differential_test.ts`, `deno task differential`) runs 20
+ * scenarios on this server and on a real kube-apiserver 1.32 with its
+ * controller manager at once, and compares what a client sees at every
+ * step — status code, reason, the causes' fields, watch event sequences,
+ * and the returned objects with uids, resourceVersions, timestamps and
+ * generated names normalised, `managedFields` included. The divergences it
+ * finds, each with its reason (the suite fails on any other difference,
+ * and on a listed one that stops happening):
+ *
+ * - Built-in kinds are validated for their metadata only: the real
+ *   server's per-kind rules (immutable pod fields, required containers,
+ *   selector matching …) are thousands of lines of Go; a test that needs
+ *   them runs on envtest.
+ * - core/v1 and events.k8s.io/v1 Events are separate collections here, one
+ *   storage converted both ways on a real server: an event recorder reads
+ *   back through the API it writes with.
+ * - No ServiceAccounts are served, so the ServiceAccount admission
+ *   plugin's projected token volume (and, in the reference's OpenShift
+ *   build, its service CA) is not added to Pods; Pods that set
+ *   automountServiceAccountToken: false compare equal.
+ *
+ * What the suite does not compare, because a test cannot force it on a
+ * real server or it is outside what this server is for:
+ *
+ * - One process, one in-memory store, no etcd: nothing survives `stop()`;
+ *   history is `historyLimit` changes, not etcd's 5-minute compaction.
  * - Nothing runs: Pods, Deployments and StatefulSets are stored, never
- *   scheduled; no controllers besides garbage collection, namespace
- *   termination and CRD establishment (a CRD is `Established` in the
- *   response to its create).
- * - No admission (webhooks, quotas, limit ranges), no RBAC: the one token is
- *   all-powerful. No CEL (`x-kubernetes-validations`: objects that break
- *   a rule are accepted), no conversion webhooks: every served version of a
- *   CRD shares one storage and only `apiVersion` changes between them.
- *   Custom objects are otherwise admitted as a real server admits them, by
- *   the library's own `client/schema.ts` (pruning, null dropping, defaults,
- *   types, formats, enums, bounds, RE2 patterns, list types, metadata;
- *   `fieldValidation=Strict` refuses unknown fields with 400).
- * - Built-in kinds are not validated beyond metadata (names, labels,
- *   annotations): a Pod without containers is accepted.
- * - Strategic merge patch is applied as a JSON merge patch (lists are
- *   replaced, not merged by key). Server-side apply tracks ownership of
- *   leaf fields per field manager with atomic lists; `managedFields` is not
- *   returned.
- * - List continuation tokens read the current state rather than a snapshot
- *   at the first page's resourceVersion; they still expire (410) once the
- *   history they were issued at is compacted.
- * - Watches never time out unless `timeoutSeconds` is given; bookmarks come
- *   every `bookmarkIntervalMs` (default 1 s) instead of about a minute.
+ *   scheduled; the controllers that act are garbage collection, namespace
+ *   termination and CRD establishment and clean-up. The controller
+ *   manager's others (ServiceAccounts, the `kube-root-ca.crt` ConfigMap in
+ *   every namespace, namespace conditions) do not.
+ * - No admission webhooks, quotas or RBAC (the one token is all-powerful);
+ *   no CEL (`x-kubernetes-validations`: objects that break a rule are
+ *   accepted); no conversion webhooks (every served version of a CRD shares
+ *   one storage and only `apiVersion` changes). Unknown fields of built-in
+ *   objects are kept (a real server drops them as it decodes).
+ * - Server-side apply and `managedFields` follow the real field manager
+ *   for one version per resource (no conversion between versions' field
+ *   sets); strategic merge patch is served for built-in kinds only, as on
+ *   a real server, with the merge keys and strategies of its OpenAPI.
+ * - Watches never time out unless `timeoutSeconds` is given; bookmarks
+ *   come every `bookmarkIntervalMs` (default 1 s) instead of about a
+ *   minute.
  * - Bodies are JSON or YAML only: protobuf and CBOR get 415
  *   UnsupportedMediaType (kubectl's typed `create configmap`/`create secret`
  *   send protobuf; `kubectl apply` and `kubectl get` work). No `Table`
- *   output (`kubectl get` prints from the JSON list), no aggregated
- *   discovery, no OpenAPI documents (so `kubectl apply` needs
- *   `--validate=false`), no `sendInitialEvents`, no `resourceVersionMatch`.
- * - Namespace deletion removes the content, then the namespace, without
- *   waiting for a namespace controller's resync; core/v1 and
- *   events.k8s.io/v1 Events are separate collections.
+ *   output, no aggregated discovery, no OpenAPI documents (so `kubectl
+ *   apply` needs `--validate=false`).
  *
  * ## A real control plane
  *
@@ -125,17 +141,16 @@ export {
   type TestControlPlane,
   type TestControlPlaneBase,
 } from "./control_plane.ts";
+export { Replicas, startReplicas } from "./replicas.ts";
 export {
   type ControlPlane,
-  freeLoopbackPorts,
   type Leader,
   ReplicaHarnessError,
   type ReplicaLogLine,
   type ReplicaOptions,
-  Replicas,
   type ReplicaState,
-  startReplicas,
-} from "./replicas.ts";
+} from "./replica_types.ts";
+export { freeLoopbackPorts } from "./ports.ts";
 export type {
   CloseWatchesOptions,
   DelayOptions,
@@ -146,3 +161,4 @@ export type {
   Verb,
 } from "./faults.ts";
 export * from "./linearizability/mod.ts";
+export * from "./raft/mod.ts";

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { KeyedQueue } from "../../bench/_keyed_queue.ts";
-import { below, seeded } from "../raft/_random.ts";
+import { below, seeded } from "../../testing/raft/random.ts";
 
 describe("KeyedQueue (the benchmark baseline's work queue)", () => {
   it("hands keys out in order, each once however often it was added", async () => {

@@ -17,14 +17,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
-import type { Dispatcher } from "undici";
-import {
-  isApiError,
-  KubeClient,
-  type KubeObject,
-} from "../../controller/mod.ts";
+import { KubeClient, type KubeObject } from "../../controller/mod.ts";
 import { Website } from "../../examples/resources.ts";
 import {
   childNames,
@@ -33,20 +26,30 @@ import {
   FIELD_MANAGER,
   websites,
 } from "../../examples/website.ts";
-import { type ReceivedRequest, TestApiServer } from "../../testing/mod.ts";
+import { TestApiServer } from "../../testing/mod.ts";
 import { clusterEnv, freePorts } from "../operator/_helpers.ts";
-import { below, seeded } from "../raft/_random.ts";
-import { wallClock } from "../raft/_wall_clock.ts";
+import {
+  EXIT_TIMEOUT_MS,
+  joinRecord,
+  logged,
+  type ReplicaEvent,
+  ReplicaProcess,
+  START_TIMEOUT_MS,
+  SURVIVOR,
+  taggedKubeConfig,
+  within,
+} from "./_replica_process_deno.ts";
+import { NAMESPACE, Workload } from "./_workload_deno.ts";
+import { below, seeded } from "../../testing/raft/random.ts";
+import { wallClock } from "../../testing/raft/wall_clock.ts";
 import {
   checkFencing,
   checkOneLeader,
   checkRss,
   checkWebsite,
-  FOREIGN_CONDITION,
   type GuardInterval,
   type LoggedRequest,
   type RssGrowth,
-  type RssSeries,
   WRITE_METHODS,
 } from "./_invariants.ts";
 import {
@@ -114,315 +117,6 @@ export interface ChaosReport {
   rss: RssGrowth[];
   /** Counts: requests, writes per replica, workload operations. */
   stats: Record<string, number>;
-}
-
-interface ReplicaEvent {
-  event?: string;
-  message?: string;
-  replica: number;
-  t: number;
-  [key: string]: unknown;
-}
-
-const REPLICA = new URL("./_replica_deno.ts", import.meta.url);
-const NAMESPACE = "default";
-/** The replica never killed or terminated. */
-const SURVIVOR = 0;
-/** Deadlines that only bound waiting: generous for a loaded 2-core machine. */
-const START_TIMEOUT_MS = 60_000;
-const EXIT_TIMEOUT_MS = 30_000;
-
-/** One process of one replica. */
-class ReplicaProcess {
-  readonly id: number;
-  readonly instance: number;
-  readonly child: Deno.ChildProcess;
-  readonly events: ReplicaEvent[] = [];
-  readonly stderr: string[] = [];
-  readonly rss: RssSeries;
-  readonly status: Promise<Deno.CommandStatus>;
-  /** What the harness did to it: its exit is expected after a kill or a term. */
-  fate: "running" | "killed" | "terminated" | "shutdown" = "running";
-  stopped = false;
-  exited = false;
-  killedAt = 0;
-
-  constructor(
-    init: { id: number; instance: number; env: Record<string, string> },
-    onEvent: (e: ReplicaEvent, p: ReplicaProcess) => void,
-  ) {
-    this.id = init.id;
-    this.instance = init.instance;
-    this.rss = {
-      label: `replica ${init.id} (start ${init.instance})`,
-      samples: [],
-    };
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", fileURLToPath(REPLICA)],
-      env: init.env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.status = this.child.status.then((s) => {
-      this.exited = true;
-      return s;
-    });
-    lines(this.child.stdout, (line) => {
-      let e: ReplicaEvent;
-      try {
-        e = JSON.parse(line);
-      } catch {
-        this.stderr.push(`(stdout) ${line}`);
-        return;
-      }
-      this.events.push(e);
-      onEvent(e, this);
-    });
-    lines(this.child.stderr, (line) => {
-      if (line.trim() !== "") this.stderr.push(line);
-      onEvent({ replica: this.id, t: 0, event: "stderr", line }, this);
-    });
-  }
-
-  signal(signal: Deno.Signal): void {
-    if (!this.exited) this.child.kill(signal);
-  }
-}
-
-/** Whether `promise` settles within `ms` (its timer is cleared either way). */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function lines(
-  stream: ReadableStream<Uint8Array>,
-  onLine: (line: string) => void,
-): Promise<void> {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    rest += chunk;
-    let i: number;
-    while ((i = rest.indexOf("\n")) >= 0) {
-      onLine(rest.slice(0, i));
-      rest = rest.slice(i + 1);
-    }
-  }
-  if (rest !== "") onLine(rest);
-}
-
-/** A kubeconfig whose requests carry `headers`. */
-function taggedKubeConfig(
-  yaml: string,
-  headers: Record<string, string>,
-): KubeConfig {
-  class Tagged extends KubeConfig {
-    override async applySecurityAuthentication(
-      context: RequestContext,
-    ): Promise<void> {
-      await super.applySecurityAuthentication(context);
-      const dispatcher = context.getDispatcher() as Dispatcher | undefined;
-      if (dispatcher === undefined) return;
-      context.setDispatcher(
-        dispatcher.compose((dispatch) => (options, handler) =>
-          dispatch({
-            ...options,
-            headers: {
-              ...(options.headers as Record<string, string>),
-              ...headers,
-            },
-          }, handler)
-        ) as never,
-      );
-    }
-  }
-  const kc = new Tagged();
-  kc.loadFromString(yaml);
-  return kc;
-}
-
-function logged(request: ReceivedRequest, received: number): LoggedRequest {
-  const h = request.headers;
-  const replica = h.get("x-chaos-replica");
-  return {
-    method: request.method.toUpperCase(),
-    path: request.path,
-    received,
-    replica: replica === null ? null : Number(replica),
-    workload: h.get("x-chaos-workload") !== null,
-    proc: h.get("x-chaos-proc") ?? undefined,
-    seq: replica === null ? undefined : Number(h.get("x-chaos-seq")),
-  };
-}
-
-/** Fills a request with what its replica recorded of it. */
-function joinRecord(r: LoggedRequest, record: ReplicaEvent): void {
-  r.sent = Number(record.at);
-  r.leading = record.leading === true;
-  r.term = Number(record.term);
-  r.role = record.role as string | undefined;
-  r.leaseLeftMs = record.leaseLeftMs as number | null | undefined;
-}
-
-interface SiteRecord {
-  deleted: boolean;
-  foreign: boolean;
-}
-
-/** Spec changes, tampering and deletions, one at a time, from a seed. */
-class Workload {
-  readonly sites = new Map<string, SiteRecord>();
-  readonly counts: Record<string, number> = {};
-  #next = 0;
-  readonly #client: KubeClient;
-  readonly #random: () => number;
-
-  constructor(client: KubeClient, random: () => number) {
-    this.#client = client;
-    this.#random = random;
-  }
-
-  live(): string[] {
-    return [...this.sites].filter(([, s]) => !s.deleted).map(([n]) => n);
-  }
-
-  #count(op: string, ok: boolean): void {
-    const key = `${op}${ok ? "" : " failed"}`;
-    this.counts[key] = (this.counts[key] ?? 0) + 1;
-  }
-
-  #spec(name: string): Record<string, unknown> {
-    const r = this.#random;
-    return {
-      domain: `${name}.example.com`,
-      image: `nginx:1.${20 + below(r, 8)}`,
-      replicas: 1 + below(r, 5),
-      ...(r() < 0.5 ? { tier: r() < 0.5 ? "free" : "pro" } : {}),
-      ...(r() < 0.5 ? { env: { MODE: `m${below(r, 4)}` } } : {}),
-    };
-  }
-
-  async create(): Promise<void> {
-    const name = `site-${this.#next++}`;
-    this.sites.set(name, { deleted: false, foreign: false });
-    await this.#client.create(websites, {
-      apiVersion: Website.apiVersion,
-      kind: Website.kind,
-      metadata: { name, namespace: NAMESPACE },
-      spec: this.#spec(name),
-    } as KubeObject);
-  }
-
-  async #change(name: string): Promise<KubeObject> {
-    const r = this.#random;
-    const changes: Record<string, unknown>[] = [
-      { replicas: 1 + below(r, 5) },
-      { image: `nginx:1.${20 + below(r, 8)}` },
-      { domain: `${name}-${below(r, 100)}.example.com` },
-      { env: { MODE: `m${below(r, 4)}` } },
-      { tier: r() < 0.5 ? "free" : "pro" },
-    ];
-    return await this.#client.patch(websites, name, {
-      spec: changes[below(r, changes.length)],
-    }, { namespace: NAMESPACE });
-  }
-
-  /** One operation; failures (injected faults) are counted, not thrown. */
-  async step(): Promise<void> {
-    const r = this.#random;
-    const live = this.live();
-    const pick = () => live[below(r, live.length)];
-    const roll = r();
-    let op: string;
-    let run: () => Promise<unknown>;
-    if (live.length < 4 || (roll < 0.2 && live.length < 24)) {
-      op = "create";
-      run = () => this.create();
-    } else if (roll < 0.55) {
-      const name = pick();
-      op = "change spec";
-      run = () => this.#change(name);
-    } else if (roll < 0.65) {
-      const name = pick();
-      op = "delete";
-      this.sites.get(name)!.deleted = true;
-      run = () => this.#client.delete(websites, name, { namespace: NAMESPACE });
-    } else if (roll < 0.85) {
-      const name = pick();
-      const { configMap, deployment } = childNames({
-        metadata: { name },
-      } as Website);
-      const tamper = below(r, 3);
-      op = ["tamper ConfigMap data", "delete Deployment", "orphan ConfigMap"][
-        tamper
-      ];
-      run = () =>
-        tamper === 0
-          ? this.#client.patch(configMaps, configMap, {
-            data: { DOMAIN: "tampered.example.com" },
-          }, { namespace: NAMESPACE })
-          : tamper === 1
-          ? this.#client.delete(deployments, deployment, {
-            namespace: NAMESPACE,
-          })
-          : this.#client.patch(configMaps, configMap, {
-            metadata: { ownerReferences: null },
-          }, { namespace: NAMESPACE });
-    } else {
-      const name = pick();
-      op = "change spec, then add a foreign condition";
-      run = () => this.#foreign(name);
-    }
-    try {
-      await run();
-      this.#count(op, true);
-    } catch (error) {
-      if (!isApiError(error) && !(error instanceof DOMException)) {
-        this.#count(`${op}: ${(error as Error).name}`, false);
-      } else this.#count(op, false);
-    }
-  }
-
-  /**
-   * A spec change, then at once a status condition of another writer,
-   * appended by a JSON Patch that tests the resourceVersion it read (so
-   * this writer never drops the operator's conditions).
-   */
-  async #foreign(name: string): Promise<void> {
-    const site = await this.#change(name) as Website;
-    const conditions = site.status?.conditions;
-    if (
-      !Array.isArray(conditions) ||
-      conditions.some((c) => c.type === FOREIGN_CONDITION)
-    ) return;
-    await this.#client.patch(websites, name, [
-      {
-        op: "test",
-        path: "/metadata/resourceVersion",
-        value: site.metadata.resourceVersion,
-      },
-      {
-        op: "add",
-        path: "/status/conditions/-",
-        value: {
-          type: FOREIGN_CONDITION,
-          status: "True",
-          reason: "Probed",
-          message: "written by the chaos workload",
-          lastTransitionTime: new Date().toISOString(),
-        },
-      },
-    ], { namespace: NAMESPACE, type: "json", subresource: "status" });
-    this.sites.get(name)!.foreign = true;
-  }
 }
 
 /**

@@ -5,7 +5,7 @@
  * returns the violations it found, as sentences (empty: it holds).
  *
  * All times are milliseconds on the system clock every process shares
- * (`tests/raft/_wall_clock.ts`).
+ * (`testing/raft/wall_clock.ts`).
  *
  * @module
  */
@@ -273,6 +273,14 @@ interface Condition {
   observedGeneration?: number;
 }
 
+/**
+ * A list as a real API server stores it (and the test server, which
+ * follows it): an empty one is left out (Go's `omitempty`).
+ */
+function asStored(list: unknown): Record<string, unknown>[] | undefined {
+  return Array.isArray(list) && list.length > 0 ? list : undefined;
+}
+
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -284,6 +292,8 @@ function sameJson(a: unknown, b: unknown): boolean {
  * environment the spec asks for; its status reports the current
  * generation, the URL, and both of the operator's conditions at that
  * generation; a condition another writer added (`foreign`) is still there.
+ * The Deployment is compared as the API server stores what the operator
+ * applied: ports carry their default protocol, empty lists are left out.
  */
 export function checkWebsite(
   site: Website,
@@ -336,9 +346,9 @@ export function checkWebsite(
       return {
         replicas: spec.replicas,
         image: c.image,
-        ports: c.ports,
-        env: c.env,
-        envFrom: c.envFrom,
+        ports: asStored(c.ports)?.map((p) => ({ protocol: "TCP", ...p })),
+        env: asStored(c.env),
+        envFrom: asStored(c.envFrom),
       };
     };
     if (!sameJson(pick(deployment), pick(want))) {

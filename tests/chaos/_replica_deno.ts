@@ -18,7 +18,7 @@
  * fed by the two calls the Raft node makes into the election.
  *
  * Prints JSON lines on stdout, each with `replica` and `t` (milliseconds on
- * the system clock every process shares, `tests/raft/_wall_clock.ts`):
+ * the system clock every process shares, `testing/raft/wall_clock.ts`):
  *
  * - `{ event: "guard", leading: true, start, term }` when the guard starts
  *   leading, `{ event: "guard", leading: true, at, term }` every 100 ms
@@ -59,7 +59,7 @@ import {
 import { getEnv } from "../../platform/mod.ts";
 import { Website } from "../../examples/resources.ts";
 import { websiteReconciler } from "../../examples/website.ts";
-import { wallClock } from "../raft/_wall_clock.ts";
+import { wallClock } from "../../testing/raft/wall_clock.ts";
 import { GuardMirror, type MirrorSample } from "./_guard_mirror.ts";
 
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);

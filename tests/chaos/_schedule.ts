@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { below, seeded } from "../raft/_random.ts";
+import { below, seeded } from "../../testing/raft/random.ts";
 
 /** What a fault does. */
 export type FaultKind =

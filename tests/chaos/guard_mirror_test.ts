@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { LeaderElection, type Role } from "../../controller/mod.ts";
-import { below, seeded } from "../raft/_random.ts";
+import { below, seeded } from "../../testing/raft/random.ts";
 import { GuardMirror } from "./_guard_mirror.ts";
 
 const ROLES: Role[] = ["follower", "preCandidate", "candidate", "leader"];

@@ -222,6 +222,26 @@ describe("checkWebsite", () => {
     assert.deepEqual(checkWebsite(site, children()), []);
   });
 
+  it("accepts a Deployment as the API server stores it: ports with their default protocol, an empty env left out", () => {
+    const c = children();
+    type Container = {
+      env?: unknown[];
+      ports: Record<string, unknown>[];
+    };
+    const container = (c.deployment.spec as unknown as {
+      template: { spec: { containers: Container[] } };
+    }).template.spec.containers[0];
+    assert.deepEqual(container.env, [], "the site sets no env");
+    delete container.env;
+    container.ports = container.ports.map((p) => ({
+      ...p,
+      protocol: "TCP",
+    }));
+    assert.deepEqual(checkWebsite(site, c), []);
+    container.ports[0].protocol = "UDP";
+    assert.match(checkWebsite(site, c).join("\n"), /Deployment .*"UDP"/);
+  });
+
   it("names each way a Website has not converged", () => {
     const stale = structuredClone(site);
     stale.metadata.generation = 4;

@@ -253,6 +253,26 @@ describe("admitObject: a whole custom object", () => {
     assert.deepEqual(value, { ...base, metadata: { name: "a" } });
   });
 
+  it("keeps deletionGracePeriodSeconds 0 (a pointer in Go) while dropping a zero generation", () => {
+    const { value } = admitObject(root, {
+      ...base,
+      metadata: {
+        name: "a",
+        deletionTimestamp: "2025-01-01T00:00:00Z",
+        deletionGracePeriodSeconds: 0,
+        generation: 0,
+      },
+    }, { namespaced: true });
+    assert.deepEqual(value, {
+      ...base,
+      metadata: {
+        name: "a",
+        deletionTimestamp: "2025-01-01T00:00:00Z",
+        deletionGracePeriodSeconds: 0,
+      },
+    });
+  });
+
   it("requires apiVersion and kind of an embedded resource", () => {
     const embedded = object({
       spec: object({

@@ -33,7 +33,7 @@ export async function flush(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await Promise.resolve();
 }
 
-import { KubeClient } from "../../controller/client.ts";
+import { KubeClient } from "../../client/kube_client.ts";
 
 /** One request seen by a {@linkcode recordingClient}. */
 export interface SeenRequest {

@@ -1,5 +1,5 @@
 /** A KubeClient over a scripted transport: each request is answered by the test. */
-import { KubeClient } from "../../controller/client.ts";
+import { KubeClient } from "../../client/kube_client.ts";
 
 /** A request waiting for an answer. */
 export interface PendingRequest {

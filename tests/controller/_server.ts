@@ -1,12 +1,11 @@
 /** Integration harness: a TestApiServer with a Widget CRD and a KubeClient. */
 import { TestApiServer } from "../../testing/mod.ts";
+import { isApiError } from "../../client/errors.ts";
 import {
-  isApiError,
   type KubeClient,
   KubeClient as Client,
-  type KubeObject,
-  type ResourceType,
-} from "../../controller/client.ts";
+} from "../../client/kube_client.ts";
+import type { KubeObject, ResourceType } from "../../client/objects.ts";
 
 /** The Widget custom resource. */
 export interface Widget extends KubeObject {

@@ -8,7 +8,8 @@ import {
   type StoreEvent,
 } from "../../controller/cache.ts";
 import type { WatcherEvent } from "../../controller/watcher.ts";
-import type { KubeClient, KubeObject } from "../../controller/client.ts";
+import type { KubeClient } from "../../client/kube_client.ts";
+import type { KubeObject } from "../../client/objects.ts";
 
 function obj(
   namespace: string | undefined,

@@ -1,14 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import {
-  ApiError,
-  FencedError,
-  isApiError,
-  KubeClient,
-  resourcePath,
-  type ResourceType,
-} from "../../controller/client.ts";
-import { ManualClock } from "../../controller/clock.ts";
+import { ApiError, FencedError, isApiError } from "../../client/errors.ts";
+import { KubeClient } from "../../client/kube_client.ts";
+import { resourcePath, type ResourceType } from "../../client/objects.ts";
+import { ManualClock } from "../../common/clock.ts";
 import { flush, recordingClient } from "./_helpers.ts";
 
 const widgets: ResourceType = {

@@ -12,12 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Dispatcher } from "undici";
-import {
-  KubeClient,
-  type KubeObject,
-  type ResourceType,
-} from "../../controller/client.ts";
-import { ManualClock } from "../../controller/clock.ts";
+import { KubeClient } from "../../client/kube_client.ts";
+import type { KubeObject, ResourceType } from "../../client/objects.ts";
+import { ManualClock } from "../../common/clock.ts";
 import {
   makeTestCertificates,
   type TestCertificates,

@@ -7,13 +7,9 @@ import {
   ReconcileResult,
 } from "../../controller/reconciler.ts";
 import { StatusPatch } from "../../controller/status.ts";
-import {
-  FencedError,
-  isApiError,
-  type KubeObject,
-  type ResourceType,
-} from "../../controller/client.ts";
-import { ManualClock } from "../../controller/clock.ts";
+import { FencedError, isApiError } from "../../client/errors.ts";
+import type { KubeObject, ResourceType } from "../../client/objects.ts";
+import { ManualClock } from "../../common/clock.ts";
 import {
   configMaps,
   createWidgets,

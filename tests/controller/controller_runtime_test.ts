@@ -6,13 +6,13 @@ import {
 } from "../../controller/controller.ts";
 import { Reflector, type StoreEvent } from "../../controller/cache.ts";
 import { LeaderElection } from "../../controller/leader_election.ts";
-import type { LogFields } from "../../controller/log.ts";
+import type { LogFields } from "../../common/log.ts";
 import {
   type Reconciler,
   ReconcileResult,
 } from "../../controller/reconciler.ts";
-import { ManualClock } from "../../controller/clock.ts";
-import type { KubeObject } from "../../controller/client.ts";
+import { ManualClock } from "../../common/clock.ts";
+import type { KubeObject } from "../../client/objects.ts";
 import type { WatchRestartReason } from "../../controller/watcher.ts";
 import {
   createWidgets,

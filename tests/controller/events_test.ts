@@ -5,8 +5,8 @@ import {
   type EventRecorderObserver,
   type KubeEvent,
 } from "../../controller/events.ts";
-import type { LogFields } from "../../controller/log.ts";
-import type { KubeObject } from "../../controller/client.ts";
+import type { LogFields } from "../../common/log.ts";
+import type { KubeObject } from "../../client/objects.ts";
 import { recordingClient } from "./_helpers.ts";
 
 const pod: KubeObject = {

@@ -10,7 +10,7 @@ import {
   withFinalizer,
 } from "../../controller/finalizers.ts";
 import { ReconcileResult } from "../../controller/reconciler.ts";
-import type { KubeObject, ResourceType } from "../../controller/client.ts";
+import type { KubeObject, ResourceType } from "../../client/objects.ts";
 import { recordingClient } from "./_helpers.ts";
 
 const widgets: ResourceType = {

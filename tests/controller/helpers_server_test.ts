@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { addFinalizer, removeFinalizer } from "../../controller/finalizers.ts";
 import { StatusCondition, StatusPatch } from "../../controller/status.ts";
 import { EventRecorder, type KubeEvent } from "../../controller/events.ts";
-import type { KubeObject, ResourceType } from "../../controller/client.ts";
+import type { KubeObject, ResourceType } from "../../client/objects.ts";
 import {
   ensureNamespace,
   type Harness,

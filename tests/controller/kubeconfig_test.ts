@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { loadKubeConfig } from "../../controller/client.ts";
+import { loadKubeConfig } from "../../client/kubeconfig.ts";
 
 function file(dir: string, name: string, yaml: string): string {
   const path = join(dir, name);

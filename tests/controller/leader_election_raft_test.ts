@@ -8,7 +8,9 @@
  */
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
-import { GuardedCluster } from "./_raft_cluster.ts";
+import { NodeCluster } from "../../testing/raft/nodes.ts";
+
+const advance = (ms: number) => mock.timers.tick(ms);
 
 describe("LeaderElection wired to RaftNode", () => {
   beforeEach(() => mock.timers.enable({ apis: ["setTimeout", "Date"] }));
@@ -16,24 +18,34 @@ describe("LeaderElection wired to RaftNode", () => {
 
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     it(`leads only with the Raft leader's lease; a cut-off leader lets go before another leads (seed ${seed})`, async () => {
-      const cluster = new GuardedCluster();
-      await cluster.start(seed);
+      const cluster = new NodeCluster({
+        clock: () => Date.now(),
+        seed,
+        tickMs: 10,
+        electionTicks: 6,
+      });
+      await cluster.start();
       try {
-        await cluster.runUntil(() => cluster.leaders().length === 1, 5_000);
+        await cluster.runUntil(() => cluster.leaders().length === 1, {
+          limitMs: 5_000,
+          advance,
+        });
         const [first] = cluster.leaders();
-        const firstGuard = cluster.elections.get(first)!.guard();
+        const firstGuard = cluster.members.get(first)!.election.guard();
         const firstSignal = firstGuard.signal;
         const firstTerm = firstGuard.term;
 
-        cluster.isolated.add(first);
+        cluster.links.isolate(first, cluster.ids());
         await cluster.runUntil(
           () =>
             cluster.leaders().length === 1 && cluster.leaders()[0] !== first,
-          5_000,
+          { limitMs: 5_000, advance },
         );
         assert.equal(firstSignal.aborted, true);
         const second = cluster.leaders()[0];
-        assert.ok(cluster.elections.get(second)!.guard().term > firstTerm);
+        assert.ok(
+          cluster.members.get(second)!.election.guard().term > firstTerm,
+        );
         const lost = cluster.history.findIndex((h) =>
           h.kind === "lose" && h.id === first && h.term === firstTerm
         );
@@ -45,13 +57,16 @@ describe("LeaderElection wired to RaftNode", () => {
           JSON.stringify(cluster.history),
         );
 
-        cluster.isolated.clear();
-        const secondTerm = cluster.elections.get(second)!.guard().term;
-        await cluster.runUntil(() => firstGuard.term >= secondTerm, 5_000);
+        cluster.links.heal();
+        const secondTerm = cluster.members.get(second)!.election.guard().term;
+        await cluster.runUntil(() => firstGuard.term >= secondTerm, {
+          limitMs: 5_000,
+          advance,
+        });
         assert.notEqual(firstGuard.currentRole(), "leader");
         assert.equal(firstGuard.isLeader(), false);
       } finally {
-        await cluster.stop();
+        await cluster.stopAll({ advance });
       }
     });
   }

@@ -5,7 +5,7 @@ import {
   StatusCondition,
   StatusPatch,
 } from "../../controller/status.ts";
-import type { ResourceType } from "../../controller/client.ts";
+import type { ResourceType } from "../../client/objects.ts";
 import { recordingClient } from "./_helpers.ts";
 
 const widgets: ResourceType = {

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { VERSION } from "../../controller/_version.ts";
+import { VERSION } from "../../client/_version.ts";
 
 describe("the version in the User-Agent", () => {
   it("equals deno.json's version", () => {

@@ -5,8 +5,8 @@ import {
   type WatcherEvent,
   type WatcherObserver,
 } from "../../controller/watcher.ts";
-import { ManualClock } from "../../controller/clock.ts";
-import type { KubeObject, ResourceType } from "../../controller/client.ts";
+import { ManualClock } from "../../common/clock.ts";
+import type { KubeObject, ResourceType } from "../../client/objects.ts";
 import { type PendingRequest, scriptedClient } from "./_scripted.ts";
 import { flush, until } from "./_helpers.ts";
 

@@ -1,10 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { WorkQueue, WorkQueueError } from "../../controller/work_queue.ts";
-import { ManualClock } from "../../controller/clock.ts";
+import { ManualClock } from "../../common/clock.ts";
 import { flush, seeded } from "./_helpers.ts";
-import { JitterBackoff } from "../../controller/_backoff.ts";
-import { TokenBucket } from "../../controller/_rate_limiter.ts";
+import { JitterBackoff } from "../../common/backoff.ts";
+import { TokenBucket } from "../../common/rate_limiter.ts";
 
 describe("WorkQueue", () => {
   it("de-duplicates keys that are queued", async () => {

@@ -8,8 +8,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join, posix } from "node:path";
-import { RaftConfig } from "../../discovery/mod.ts";
-import { Operator, type OperatorConfig } from "../../mod.ts";
+import { Operator, type OperatorConfig, raftConfigFromEnv } from "../../mod.ts";
 import {
   type Binding,
   type Bundle,
@@ -94,9 +93,9 @@ function recordReads(
   return names;
 }
 
-/** The names `RaftConfig.fromEnv` reads from `values`. */
+/** The names `raftConfigFromEnv` reads from `values`. */
 export function fromEnvReads(values: Record<string, string>): Set<string> {
-  return recordReads(values, (env) => RaftConfig.fromEnv(env));
+  return recordReads(values, (env) => raftConfigFromEnv(env));
 }
 
 /**
@@ -112,7 +111,7 @@ function withStandInSecret(
     : { ...env, RAFT_SECRET_FILE: bundle.standInSecretFile };
 }
 
-/** The names `Operator.fromEnv` (with `RaftConfig.fromEnv`) reads. */
+/** The names `Operator.fromEnv` (with `raftConfigFromEnv`) reads. */
 export function operatorReads(
   bundle: Bundle,
   values: Record<string, string>,
@@ -264,7 +263,7 @@ export function checkDownwardApi(bundle: Bundle): void {
 
 /**
  * Every variable is read by `Operator.fromEnv` (which runs
- * `RaftConfig.fromEnv`), the operator's own are set, and the StatefulSet
+ * `raftConfigFromEnv`), the operator's own are set, and the StatefulSet
  * setup (not RAFT_PEERS) is the one selected.
  */
 export function checkEnvNames(bundle: Bundle): void {
@@ -273,7 +272,7 @@ export function checkEnvNames(bundle: Bundle): void {
   for (const variable of container.env) {
     assert.ok(
       read.has(variable.name),
-      `Expected ${variable.name} to be read by Operator.fromEnv or RaftConfig.fromEnv (${
+      `Expected ${variable.name} to be read by Operator.fromEnv or raftConfigFromEnv (${
         [...read].join(", ")
       }), found it unread`,
     );
@@ -332,7 +331,7 @@ export function checkPeers(bundle: Bundle): void {
     }`,
   ]);
   for (let ordinal = 0; ordinal < replicas; ordinal++) {
-    const config = RaftConfig.fromEnv(podEnv(statefulSet, ordinal));
+    const config = raftConfigFromEnv(podEnv(statefulSet, ordinal));
     assert.equal(config.nodeId, ordinal);
     assert.equal(config.listenPort, port("raft"));
     assert.deepEqual([...config.peers], expected);

@@ -95,7 +95,7 @@ describe("the environment", () => {
     checkOperatorConfig(bundle);
   });
 
-  it("names only variables that Operator.fromEnv or RaftConfig.fromEnv reads", () => {
+  it("names only variables that Operator.fromEnv or raftConfigFromEnv reads", () => {
     checkEnvNames(bundle);
     const statefulSet = bundle.manifests.find((m) =>
       m.kind === "StatefulSet"

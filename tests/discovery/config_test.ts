@@ -2,235 +2,139 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   DiscoveryConfigError,
-  HeadlessServiceDiscovery,
-  MalformedEnvError,
-  MissingEnvError,
+  type HeadlessServiceDiscovery,
+  podIdentity,
   RaftConfig,
-  StaticDiscovery,
 } from "../../discovery/mod.ts";
 
-const POD = { POD_NAME: "my-op-1", NAMESPACE: "ops", RAFT_REPLICAS: "3" };
-
-function throwsEnv(
-  env: Record<string, string>,
-  kind: typeof MissingEnvError | typeof MalformedEnvError,
-  variable: string,
-  message: RegExp,
-): void {
-  assert.throws(() => RaftConfig.fromEnv(env), (error: unknown) => {
-    assert.ok(error instanceof kind, `expected ${kind.name}, got ${error}`);
-    assert.equal(error.variable, variable);
-    assert.match(error.message, message);
+/** Asserts `build` throws DiscoveryConfigError naming `option` and its value. */
+function throwsOption(build: () => unknown, option: string, value: unknown) {
+  assert.throws(build, (error: unknown) => {
+    assert.ok(error instanceof DiscoveryConfigError, String(error));
+    assert.equal(error.invalid?.option, option);
+    assert.deepEqual(error.invalid?.value, value);
+    assert.ok(
+      error.message.startsWith("Expected ") &&
+        error.message.endsWith(`found ${JSON.stringify(value)}`),
+      error.message,
+    );
     return true;
   });
 }
 
-describe("RaftConfig.fromEnv in a StatefulSet", () => {
-  it("takes the node id from the ordinal and peers from the ordinals", () => {
-    const config = RaftConfig.fromEnv({ ...POD, RAFT_SERVICE: "my-op-raft" });
-    assert.equal(config.nodeId, 1);
-    assert.deepEqual(config.voters(), [0, 1, 2]);
-    assert.deepEqual([...config.peers], [
-      [0, "my-op-0.my-op-raft.ops.svc.cluster.local.:7000"],
-      [1, "my-op-1.my-op-raft.ops.svc.cluster.local.:7000"],
-      [2, "my-op-2.my-op-raft.ops.svc.cluster.local.:7000"],
-    ]);
-    assert.equal(
-      config.selfAddress(),
-      "my-op-1.my-op-raft.ops.svc.cluster.local.:7000",
-    );
-    assert.equal(config.listenPort, 7000);
-    assert.deepEqual(config.identity, {
+describe("RaftConfig.forStatefulSet", () => {
+  it("takes the node id from the ordinal and the peers from the ordinals", () => {
+    const config = RaftConfig.forStatefulSet({
       podName: "my-op-1",
       namespace: "ops",
-      statefulSet: "my-op",
-      ordinal: 1,
+      replicas: 3,
+      service: "my-op-raft",
     });
-    assert.ok(config.discovery instanceof HeadlessServiceDiscovery);
-    assert.equal(
-      (config.discovery as HeadlessServiceDiscovery).statefulSet,
-      "my-op",
-    );
-    assert.equal(
-      (config.discovery as HeadlessServiceDiscovery).dnsName(),
-      "my-op-raft.ops.svc.cluster.local",
-    );
-  });
-
-  it("defaults the Service to the StatefulSet name and honours port, port name and domain", () => {
-    const config = RaftConfig.fromEnv({
-      ...POD,
-      RAFT_PORT: "9000",
-      RAFT_PORT_NAME: "peer",
-      RAFT_CLUSTER_DOMAIN: "corp.example.",
-    });
-    const discovery = config.discovery as HeadlessServiceDiscovery;
-    assert.equal(
-      config.peers.get(0),
-      "my-op-0.my-op.ops.svc.corp.example.:9000",
-    );
-    assert.equal(config.listenPort, 9000);
-    assert.equal(discovery.portName, "peer");
-    assert.equal(discovery.port, 9000);
-  });
-
-  it("requires POD_NAME, NAMESPACE and RAFT_REPLICAS", () => {
-    throwsEnv(
-      { NAMESPACE: "ops", RAFT_REPLICAS: "3" },
-      MissingEnvError,
-      "POD_NAME",
-      /POD_NAME/,
-    );
-    throwsEnv(
-      { POD_NAME: "op-0", RAFT_REPLICAS: "3" },
-      MissingEnvError,
-      "NAMESPACE",
-      /NAMESPACE/,
-    );
-    throwsEnv(
-      { POD_NAME: "op-0", NAMESPACE: "ops" },
-      MissingEnvError,
-      "RAFT_REPLICAS",
-      /RAFT_REPLICAS \(the number of initial voters.*found it unset/,
-    );
-  });
-
-  it("rejects malformed numbers and names, naming the variable", () => {
-    throwsEnv(
-      { ...POD, RAFT_REPLICAS: "three" },
-      MalformedEnvError,
-      "RAFT_REPLICAS",
-      /found "three"/,
-    );
-    throwsEnv(
-      { ...POD, RAFT_REPLICAS: "0" },
-      MalformedEnvError,
-      "RAFT_REPLICAS",
-      /from 1 to 1000, found "0"/,
-    );
-    throwsEnv(
-      { ...POD, RAFT_REPLICAS: "2.5" },
-      MalformedEnvError,
-      "RAFT_REPLICAS",
-      /found "2.5"/,
-    );
-    throwsEnv(
-      { ...POD, RAFT_PORT: "0" },
-      MalformedEnvError,
-      "RAFT_PORT",
-      /port from 1 to 65535, found "0"/,
-    );
-    throwsEnv(
-      { ...POD, RAFT_PORT: "7000x" },
-      MalformedEnvError,
-      "RAFT_PORT",
-      /found "7000x"/,
-    );
-    throwsEnv(
-      { ...POD, RAFT_SERVICE: "My_Svc" },
-      MalformedEnvError,
-      "RAFT_SERVICE",
-      /found "My_Svc"/,
-    );
-    throwsEnv(
-      { ...POD, RAFT_PORT_NAME: "-x" },
-      MalformedEnvError,
-      "RAFT_PORT_NAME",
-      /found "-x"/,
-    );
-    throwsEnv(
-      { ...POD, RAFT_CLUSTER_DOMAIN: "a..b" },
-      MalformedEnvError,
-      "RAFT_CLUSTER_DOMAIN",
-      /found "a..b"/,
-    );
-    throwsEnv(
-      { ...POD, POD_NAME: "my-op" },
-      MalformedEnvError,
-      "POD_NAME",
-      /found "my-op"/,
-    );
-  });
-
-  it("lets a pod added by a scale-up join: the initial voters stay, and it knows its own address", () => {
-    const config = RaftConfig.fromEnv({ ...POD, POD_NAME: "my-op-4" });
-    assert.equal(config.nodeId, 4);
+    assert.equal(config.nodeId, 1);
     assert.deepEqual(config.voters(), [0, 1, 2]);
-    assert.deepEqual([...config.peers.keys()], [0, 1, 2, 4]);
     assert.equal(
-      config.selfAddress(),
-      "my-op-4.my-op.ops.svc.cluster.local.:7000",
+      config.peers.get(2),
+      "my-op-2.my-op-raft.ops.svc.cluster.local.:7000",
+    );
+    const discovery = config.discovery as HeadlessServiceDiscovery;
+    assert.equal(discovery.statefulSet, "my-op");
+    assert.equal(config.identity?.statefulSet, "my-op");
+  });
+
+  it("names the option at fault, with its value", () => {
+    const pod = { podName: "op-0", namespace: "ops", replicas: 3 };
+    throwsOption(
+      () => RaftConfig.forStatefulSet({ ...pod, podName: "op" }),
+      "podName",
+      "op",
+    );
+    throwsOption(
+      () => RaftConfig.forStatefulSet({ ...pod, namespace: "Ops" }),
+      "namespace",
+      "Ops",
+    );
+    for (const replicas of [0, 1001, 1.5]) {
+      throwsOption(
+        () => RaftConfig.forStatefulSet({ ...pod, replicas }),
+        "replicas",
+        replicas,
+      );
+    }
+    throwsOption(
+      () => RaftConfig.forStatefulSet({ ...pod, service: "Raft!" }),
+      "service",
+      "Raft!",
+    );
+    throwsOption(
+      () => RaftConfig.forStatefulSet({ ...pod, port: 70000 }),
+      "port",
+      70000,
+    );
+    throwsOption(
+      () => RaftConfig.forStatefulSet({ ...pod, portName: "_raft" }),
+      "portName",
+      "_raft",
+    );
+    throwsOption(
+      () => RaftConfig.forStatefulSet({ ...pod, clusterDomain: "a..b" }),
+      "clusterDomain",
+      "a..b",
     );
   });
 });
 
-describe("RaftConfig.fromEnv with explicit peers", () => {
-  it("reads RAFT_NODE_ID and RAFT_PEERS", () => {
-    const config = RaftConfig.fromEnv({
-      RAFT_NODE_ID: "1",
-      RAFT_PEERS: "1=host-b:7001,0=host-a:7000",
+describe("RaftConfig.forPeerList", () => {
+  it("takes the listen port from this node's address unless given", () => {
+    const peers = "0=10.0.0.1:7000,1=10.0.0.2:7001";
+    assert.equal(RaftConfig.forPeerList({ nodeId: 1, peers }).listenPort, 7001);
+    const moved = RaftConfig.forPeerList({ nodeId: 1, peers, listenPort: 9 });
+    assert.equal(moved.listenPort, 9);
+    assert.equal(moved.selfAddress(), "10.0.0.2:7001");
+    const fromMap = RaftConfig.forPeerList({
+      nodeId: 0,
+      peers: new Map([[0, "a:1"], [1, "b:2"]]),
     });
-    assert.equal(config.nodeId, 1);
-    assert.deepEqual([...config.peers], [[0, "host-a:7000"], [
-      1,
-      "host-b:7001",
-    ]]);
-    assert.equal(config.listenPort, 7001);
-    assert.equal(config.identity, null);
-    assert.ok(config.discovery instanceof StaticDiscovery);
+    assert.deepEqual(fromMap.voters(), [0, 1]);
   });
 
-  it("prefers RAFT_PEERS over the pod variables and lets RAFT_PORT set the listen port", () => {
-    const config = RaftConfig.fromEnv({
-      ...POD,
-      RAFT_NODE_ID: "0",
-      RAFT_PEERS: "0=10.0.0.1:7000",
-      RAFT_PORT: "8000",
+  it("names the peer list or the node id when they are at fault", () => {
+    assert.throws(
+      () => RaftConfig.forPeerList({ nodeId: 0, peers: "0=a" }),
+      (error: unknown) =>
+        error instanceof DiscoveryConfigError &&
+        error.invalid?.option === "peers" &&
+        /"<nodeId>=<host>:<port>" entries separated by commas/.test(
+          error.message,
+        ),
+    );
+    throwsOption(
+      () => RaftConfig.forPeerList({ nodeId: 2, peers: "0=a:1,1=b:1" }),
+      "nodeId",
+      2,
+    );
+  });
+});
+
+describe("podIdentity", () => {
+  it("splits the pod name into StatefulSet and ordinal", () => {
+    assert.deepEqual(podIdentity({ podName: "web-2-0", namespace: "a" }), {
+      podName: "web-2-0",
+      namespace: "a",
+      statefulSet: "web-2",
+      ordinal: 0,
     });
-    assert.equal(config.nodeId, 0);
-    assert.equal(config.listenPort, 8000);
-    assert.equal(config.selfAddress(), "10.0.0.1:7000");
   });
 
-  it("requires RAFT_NODE_ID among the peers, and RAFT_PEERS with RAFT_NODE_ID", () => {
-    throwsEnv(
-      { RAFT_PEERS: "0=a:1" },
-      MissingEnvError,
-      "RAFT_NODE_ID",
-      /RAFT_NODE_ID/,
+  it("names the pod name or the namespace when they are at fault", () => {
+    throwsOption(
+      () => podIdentity({ podName: "op-01", namespace: "ops" }),
+      "podName",
+      "op-01",
     );
-    throwsEnv(
-      { RAFT_NODE_ID: "2", RAFT_PEERS: "0=a:1,1=b:1" },
-      MalformedEnvError,
-      "RAFT_NODE_ID",
-      /one of the ids in RAFT_PEERS \(0, 1\), found "2"/,
-    );
-    throwsEnv(
-      { RAFT_NODE_ID: "-1", RAFT_PEERS: "0=a:1" },
-      MalformedEnvError,
-      "RAFT_NODE_ID",
-      /found "-1"/,
-    );
-    throwsEnv(
-      { RAFT_NODE_ID: "0" },
-      MissingEnvError,
-      "RAFT_PEERS",
-      /required with RAFT_NODE_ID/,
-    );
-  });
-
-  it("explains a malformed RAFT_PEERS", () => {
-    throwsEnv(
-      { RAFT_NODE_ID: "0", RAFT_PEERS: "0=a:1;1=b:1" },
-      MalformedEnvError,
-      "RAFT_PEERS",
-      /Expected RAFT_PEERS to be "<nodeId>=<host>:<port>" entries separated by commas \(.*\), found "0=a:1;1=b:1"/,
-    );
-    throwsEnv(
-      { RAFT_NODE_ID: "0", RAFT_PEERS: "0=a:1,0=b:2" },
-      MalformedEnvError,
-      "RAFT_PEERS",
-      /node 0 twice/,
+    throwsOption(
+      () => podIdentity({ podName: "op-0", namespace: "Ops.Prod" }),
+      "namespace",
+      "Ops.Prod",
     );
   });
 });

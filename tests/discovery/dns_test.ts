@@ -188,11 +188,11 @@ describe("discovery against dnsmasq on loopback", { skip }, () => {
   });
 
   it("agrees with the ordinal addresses RaftConfig computes", async () => {
-    const config = RaftConfig.fromEnv({
-      POD_NAME: "op-1",
-      NAMESPACE: "ops",
-      RAFT_SERVICE: "raft",
-      RAFT_REPLICAS: "3",
+    const config = RaftConfig.forStatefulSet({
+      podName: "op-1",
+      namespace: "ops",
+      service: "raft",
+      replicas: 3,
     });
     const peers = await discovery("raft").resolve();
     assert.deepEqual(

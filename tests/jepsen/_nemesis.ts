@@ -18,8 +18,11 @@
  *
  * @module
  */
-import type { Cluster, NodeEvent } from "../raft/_cluster.ts";
-import type { Prng } from "../sim/_prng.ts";
+import type {
+  NodeEvent,
+  ProcessCluster,
+} from "../../testing/raft/processes.ts";
+import type { Prng } from "../../testing/raft/random.ts";
 import type { LinkProxies } from "./_proxy.ts";
 
 /** The kinds of fault. */
@@ -51,7 +54,7 @@ export interface FaultRecord {
 
 /** What the nemesis needs from the run. */
 export interface NemesisContext {
-  cluster: Cluster;
+  cluster: ProcessCluster;
   proxies: LinkProxies;
   /** Every node id. */
   ids: readonly number[];

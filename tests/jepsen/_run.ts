@@ -1,6 +1,6 @@
 /**
  * One run of the linearizability test: real node processes
- * (`tests/raft/_node_process.ts`) on loopback, their Raft traffic through
+ * (`testing/raft/_node_process.ts`) on loopback, their Raft traffic through
  * cuttable proxies, concurrent clients recording a history of gets, puts
  * and compare-and-sets, a nemesis injecting faults, then the checker
  * (`testing/linearizability/`) on the history.
@@ -31,8 +31,11 @@ import {
   type RegisterOutput,
   type Verdict,
 } from "../../testing/mod.ts";
-import { Cluster, type NodeEvent } from "../raft/_cluster.ts";
-import { Prng } from "../sim/_prng.ts";
+import {
+  type NodeEvent,
+  ProcessCluster,
+} from "../../testing/raft/processes.ts";
+import { Prng } from "../../testing/raft/random.ts";
 import {
   delay,
   FAULT_KINDS,
@@ -175,7 +178,7 @@ export async function runJepsen(
   const routeRng = root.fork();
   const problems: string[] = [];
 
-  const cluster = await Cluster.create({
+  const cluster = await ProcessCluster.create({
     voters: ids,
     storage,
     // kill -9 does not lose what a process wrote to the page cache; the

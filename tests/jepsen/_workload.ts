@@ -14,7 +14,7 @@
  * @module
  */
 import type { RegisterInput } from "../../testing/mod.ts";
-import type { Prng } from "../sim/_prng.ts";
+import type { Prng } from "../../testing/raft/random.ts";
 
 /** Options of a {@linkcode Workload}. */
 export interface WorkloadOptions {

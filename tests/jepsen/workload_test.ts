@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { RegisterInput } from "../../testing/mod.ts";
-import { Prng } from "../sim/_prng.ts";
+import { Prng } from "../../testing/raft/random.ts";
 import { Workload } from "./_workload.ts";
 
 /** `count` operations of 4 clients, each recorded (as in the history). */

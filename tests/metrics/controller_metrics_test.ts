@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Controller } from "../../controller/controller.ts";
 import { LeaderElection } from "../../controller/leader_election.ts";
-import { jsonLogger } from "../../controller/log.ts";
+import { jsonLogger } from "../../common/log.ts";
 import { ReconcileResult } from "../../controller/reconciler.ts";
 import { StatusPatch } from "../../controller/status.ts";
 import { controllerMetrics, MetricsRegistry } from "../../metrics/mod.ts";

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { jsonLogger, withFields } from "../../controller/log.ts";
+import { jsonLogger, withFields } from "../../common/log.ts";
 
 function capture(level?: "debug" | "info" | "warn" | "error") {
   const lines: string[] = [];

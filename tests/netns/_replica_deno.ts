@@ -3,7 +3,7 @@
  * `examples/main.ts`, configured by the pod's environment as in a
  * StatefulSet), instrumented for the network tests. It prints JSON lines on
  * stdout, each with the replica's `id` and `t`, the time on the system clock
- * shared by all processes (`../raft/_wall_clock.ts`):
+ * shared by all processes (`testing/raft/wall_clock.ts`):
  *
  * - `guard`: a probe samples the leader guard every 2 ms; `leader: true`
  *   with `start` when it first finds it leading, `leader: false` with the
@@ -11,7 +11,9 @@
  *   when it first finds it not. Sampled intervals lie within the true ones.
  * - `send`: every write request (any method but GET and HEAD) at the moment
  *   the HTTP client dispatches it, with the guard's answer then (`leader`,
- *   `term`); wrapped around the kubeconfig's undici dispatcher.
+ *   `term`) and the id it carries to the API server in the `x-netns-send`
+ *   header (`sendId`, unique across processes); wrapped around the
+ *   kubeconfig's undici dispatcher.
  * - `role`: every Raft role change; `log`: the operator's own log lines;
  *   `started`, `stopped`.
  *
@@ -22,11 +24,11 @@ import process from "node:process";
 import type { Dispatcher } from "undici";
 import { Operator } from "../../mod.ts";
 import type { LeaderGuard } from "../../controller/leader_election.ts";
-import type { LogFields, Logger } from "../../controller/log.ts";
+import type { LogFields, Logger } from "../../common/log.ts";
 import { exit, getEnv } from "../../platform/mod.ts";
 import { Website } from "../../examples/resources.ts";
 import { websiteReconciler } from "../../examples/website.ts";
-import { wallClock } from "../raft/_wall_clock.ts";
+import { wallClock } from "../../testing/raft/wall_clock.ts";
 
 const wall = wallClock();
 const id = Number(getEnv("POD_NAME")!.split("-").pop());
@@ -40,19 +42,34 @@ let guard: LeaderGuard | null = null;
 
 type Context = Parameters<KubeConfig["applySecurityAuthentication"]>[0];
 
-/** Reports each write with the guard's answer, then dispatches it. */
+let sends = 0;
+
+/**
+ * Reports each write with the guard's answer and an id, then dispatches it
+ * carrying that id, so that the API server's record of it names the very
+ * send (paths repeat: every Event is a POST to the same one).
+ */
 const record: Dispatcher.DispatcherComposeInterceptor =
   (dispatch) => (options, handler) => {
-    if (options.method !== "GET" && options.method !== "HEAD") {
-      emit({
-        event: "send",
-        method: options.method,
-        path: options.path,
-        leader: guard?.isLeader() ?? false,
-        term: guard?.term ?? null,
-      });
+    if (options.method === "GET" || options.method === "HEAD") {
+      return dispatch(options, handler);
     }
-    return dispatch(options, handler);
+    const sendId = `${process.pid}-${++sends}`;
+    emit({
+      event: "send",
+      method: options.method,
+      path: options.path,
+      sendId,
+      leader: guard?.isLeader() ?? false,
+      term: guard?.term ?? null,
+    });
+    return dispatch({
+      ...options,
+      headers: {
+        ...(options.headers as Record<string, string> | undefined),
+        "x-netns-send": sendId,
+      },
+    }, handler);
   };
 
 /** A kubeconfig whose HTTP dispatcher reports each write as it goes out. */

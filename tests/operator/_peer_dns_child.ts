@@ -3,7 +3,7 @@
  * 127.0.0.1:53 with a Kubernetes search path (`peer_dns_test.ts` sets it
  * up). Node 0 of a StatefulSet `op` (Service `raft`, namespace `ops`)
  * heartbeats nodes 1 and 2 every 50 ms for `durationMs`, through the peer
- * URLs the operator builds (`_peer_urls.ts` on `RaftConfig.fromEnv`): node 1
+ * URLs the operator builds (`_peer_urls.ts` on `RaftConfig.forStatefulSet`): node 1
  * has no DNS record (a pod stuck Pending), node 2 resolves to 127.0.0.1
  * where a transport listens on the Raft port. A second sender reaches node
  * 2 over HTTPS by its fully qualified name (certificate in `_tls_pod.ts`,
@@ -15,7 +15,7 @@
  * @module
  */
 import { args } from "../../platform/mod.ts";
-import { peerUrls } from "../../_peer_urls.ts";
+import { peerUrls } from "../../operator/_peer_urls.ts";
 import { RaftConfig } from "../../discovery/config.ts";
 import { HttpTransport } from "../../raft/transport.ts";
 import { messageOf } from "../raft/_frames.ts";
@@ -23,11 +23,11 @@ import { POD_CERT, POD_KEY } from "./_tls_pod.ts";
 
 const { durationMs } = JSON.parse(args()[0]) as { durationMs: number };
 const SECRET = "dns-test-secret-0123456789";
-const raft = RaftConfig.fromEnv({
-  POD_NAME: "op-0",
-  NAMESPACE: "ops",
-  RAFT_SERVICE: "raft",
-  RAFT_REPLICAS: "3",
+const raft = RaftConfig.forStatefulSet({
+  podName: "op-0",
+  namespace: "ops",
+  service: "raft",
+  replicas: 3,
 });
 const url = peerUrls(raft, undefined);
 

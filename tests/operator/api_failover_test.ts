@@ -7,13 +7,17 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ApiHealth, FRESH_MS, watchObserver } from "../../_api_health.ts";
+import {
+  ApiHealth,
+  FRESH_MS,
+  watchObserver,
+} from "../../operator/_api_health.ts";
 import {
   ApiFailover,
   chooseTransferee,
   type FailoverNode,
   REPORT_FRESH_MS,
-} from "../../_api_failover.ts";
+} from "../../operator/_api_failover.ts";
 import type { ProgressStatus } from "../../raft/core.ts";
 import type { Message, Role } from "../../raft/types.ts";
 import { ApiError, ShortWatchError, silentLogger } from "../../mod.ts";

@@ -37,6 +37,30 @@ describe("Operator.fromEnv", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it("reads each variable once, the kubeconfig's included, and only when built", async () => {
+    const reads = new Map<string, number>();
+    const env = new Proxy(
+      { ...POD, RAFT_SECRET: TEST_SECRET, KUBECONFIG: join(dir, "none") },
+      {
+        get(target, name, receiver) {
+          if (typeof name === "string") {
+            reads.set(name, (reads.get(name) ?? 0) + 1);
+          }
+          return Reflect.get(target, name, receiver);
+        },
+      },
+    );
+    const operator = Operator.fromEnv({ env });
+    const once = [...reads].filter(([, count]) => count !== 1);
+    assert.deepEqual(once, []);
+    assert.ok(reads.has("RAFT_PEERS") && reads.has("KUBERNETES_SERVICE_HOST"));
+    reads.clear();
+    // start() loads the kubeconfig from the values already read (here a
+    // missing file: it rejects), without reading the environment again.
+    await assert.rejects(operator.start(), /KUBECONFIG lists to exist/);
+    assert.deepEqual([...reads.keys()], []);
+  });
+
   it("reads a StatefulSet pod's environment with the defaults", () => {
     const { config } = Operator.fromEnv({
       env: { ...POD, RAFT_SECRET: TEST_SECRET },

@@ -1,15 +1,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftConfig } from "../../discovery/mod.ts";
-import { MAX_ORDINALS, peerUrls } from "../../_peer_urls.ts";
+import { MAX_ORDINALS, peerUrls } from "../../operator/_peer_urls.ts";
 
 describe("peer URLs of the operator's transport", () => {
   it("reaches any StatefulSet ordinal by its pod's DNS name", () => {
-    const config = RaftConfig.fromEnv({
-      POD_NAME: "op-1",
-      NAMESPACE: "ops",
-      RAFT_REPLICAS: "3",
-      RAFT_SERVICE: "op-raft",
+    const config = RaftConfig.forStatefulSet({
+      podName: "op-1",
+      namespace: "ops",
+      service: "op-raft",
+      replicas: 3,
     });
     const url = peerUrls(config, undefined);
     assert.equal(url(0), "http://op-0.op-raft.ops.svc.cluster.local.:7000");
@@ -24,9 +24,9 @@ describe("peer URLs of the operator's transport", () => {
   });
 
   it("knows only RAFT_PEERS in the static setup", () => {
-    const config = RaftConfig.fromEnv({
-      RAFT_NODE_ID: "0",
-      RAFT_PEERS: "0=10.0.0.1:7000,1=10.0.0.2:7001",
+    const config = RaftConfig.forPeerList({
+      nodeId: 0,
+      peers: "0=10.0.0.1:7000,1=10.0.0.2:7001",
     });
     const url = peerUrls(config, undefined);
     assert.equal(url(1), "http://10.0.0.2:7001");
@@ -34,10 +34,10 @@ describe("peer URLs of the operator's transport", () => {
   });
 
   it("asks an injected peerAddress first, for every id", () => {
-    const config = RaftConfig.fromEnv({
-      POD_NAME: "op-0",
-      NAMESPACE: "ops",
-      RAFT_REPLICAS: "1",
+    const config = RaftConfig.forStatefulSet({
+      podName: "op-0",
+      namespace: "ops",
+      replicas: 1,
     });
     const asked: number[] = [];
     const url = peerUrls(config, (id) => {

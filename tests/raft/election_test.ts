@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
-import { Network } from "./_network.ts";
+import { CoreCluster } from "../../testing/raft/cores.ts";
 
 const EMPTY = {
   hardState: { term: 0, vote: null, commit: 0 },
@@ -11,7 +11,7 @@ const EMPTY = {
 
 describe("leader election", () => {
   it("a campaigning node becomes leader of a three-node cluster in term 1", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     assert.deepEqual(
       [1, 2, 3].map((id) => net.core(id).status().leader),
@@ -23,7 +23,7 @@ describe("leader election", () => {
   });
 
   it("a single-node cluster elects itself without messages", () => {
-    const net = new Network({ voters: [1] });
+    const net = new CoreCluster({ voters: [1] });
     net.core(1).campaign();
     net.flush();
     assert.equal(net.core(1).status().role, "leader");
@@ -31,7 +31,7 @@ describe("leader election", () => {
   });
 
   it("someone is elected by ticking alone, with randomized timeouts", () => {
-    const net = new Network({ voters: [1, 2, 3], seed: 7 });
+    const net = new CoreCluster({ voters: [1, 2, 3], seed: 7 });
     net.run(25);
     assert.equal(net.leaders().length, 1);
   });
@@ -61,7 +61,7 @@ describe("leader election", () => {
   });
 
   it("a voter refuses a candidate whose log is less up to date (§5.4.1)", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(3);
     net.propose(1, "x");
@@ -79,7 +79,10 @@ describe("leader election", () => {
   });
 
   it("a follower that votes for a candidate does not vote for another in that term", () => {
-    const net = new Network({ voters: [1, 2, 3], tuning: { preVote: false } });
+    const net = new CoreCluster({
+      voters: [1, 2, 3],
+      tuning: { preVote: false },
+    });
     net.core(1).campaign();
     net.take((m) => m.to === 3);
     net.deliverOnce(); // 2 votes for 1
@@ -96,7 +99,7 @@ describe("leader election", () => {
 
 describe("pre-vote", () => {
   it("a partitioned node does not raise its term and does not disrupt the leader on return", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(3);
     net.run(50);
@@ -110,7 +113,7 @@ describe("pre-vote", () => {
   });
 
   it("without pre-vote the returning node bumps the term and forces a new election", () => {
-    const net = new Network({
+    const net = new CoreCluster({
       voters: [1, 2, 3],
       tuning: { preVote: false, checkQuorum: false },
     });
@@ -124,7 +127,7 @@ describe("pre-vote", () => {
   });
 
   it("a pre-vote round that wins is followed by a real election in term + 1", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.core(2).campaign();
     assert.equal(net.core(2).status().role, "preCandidate");
     assert.equal(net.core(2).status().term, 0);
@@ -138,7 +141,7 @@ describe("pre-vote", () => {
 
   it("a refused pre-vote changes no one's term, so the next election is in term + 1", () => {
     // No check-quorum, so no leader stickiness: node 2 answers at once.
-    const net = new Network({
+    const net = new CoreCluster({
       voters: [1, 2, 3],
       tuning: { checkQuorum: false },
     });
@@ -167,7 +170,7 @@ describe("pre-vote", () => {
 
 describe("check-quorum", () => {
   it("a leader cut off from the majority steps down after an election timeout", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(1);
     net.run(21);
@@ -176,7 +179,7 @@ describe("check-quorum", () => {
   });
 
   it("a leader that hears from a majority keeps leading", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(3);
     net.run(40);
@@ -184,7 +187,7 @@ describe("check-quorum", () => {
   });
 
   it("with check-quorum off an isolated leader keeps its role", () => {
-    const net = new Network({
+    const net = new CoreCluster({
       voters: [1, 2, 3],
       tuning: { checkQuorum: false },
     });
@@ -195,7 +198,7 @@ describe("check-quorum", () => {
   });
 
   it("a deposed leader that returns learns the newer term from its followers' answers and steps down", () => {
-    const net = new Network({
+    const net = new CoreCluster({
       voters: [1, 2, 3],
       tuning: { checkQuorum: false },
     });
@@ -212,7 +215,10 @@ describe("check-quorum", () => {
   });
 
   it("leader stickiness: a follower that hears from its leader ignores vote requests", () => {
-    const net = new Network({ voters: [1, 2, 3], tuning: { preVote: false } });
+    const net = new CoreCluster({
+      voters: [1, 2, 3],
+      tuning: { preVote: false },
+    });
     net.elect(1);
     net.run(3);
     net.cut([3], [1]);
@@ -228,7 +234,10 @@ describe("check-quorum", () => {
   });
 
   it("a follower that has not heard from a leader for an election timeout grants votes", () => {
-    const net = new Network({ voters: [1, 2, 3], tuning: { preVote: false } });
+    const net = new CoreCluster({
+      voters: [1, 2, 3],
+      tuning: { preVote: false },
+    });
     net.elect(1);
     net.stop(1);
     net.tick(10, [2]);

@@ -19,7 +19,7 @@ import { crc32 } from "../../raft/_crc32.ts";
 import { writeEntry, writeHardState, Writer } from "../../raft/_codec.ts";
 import { legacySnapshot, legacyState, legacyWal } from "./_fixture_0_1_0.ts";
 import type { Entry, Snapshot } from "../../raft/types.ts";
-import { below, seeded } from "./_random.ts";
+import { below, seeded } from "../../testing/raft/random.ts";
 
 function entry(index: number, term: number, size = 8): Entry {
   const data = new Uint8Array(size).fill(index & 0xff);

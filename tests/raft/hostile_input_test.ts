@@ -3,8 +3,12 @@ import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
 import { LegacyStateError, RaftError } from "../../raft/errors.ts";
 import type { Message, PersistedState } from "../../raft/types.ts";
-import { memberState, Network, testIncarnation } from "./_network.ts";
-import { below, seeded } from "./_random.ts";
+import {
+  CoreCluster,
+  memberState,
+  testIncarnation,
+} from "../../testing/raft/cores.ts";
+import { below, seeded } from "../../testing/raft/random.ts";
 
 /**
  * A message from 1 to 2 (or as overridden), between the incarnations the
@@ -40,15 +44,15 @@ const entry = (term: number, index: number) => ({
 });
 
 /** A three-node cluster where 1 leads and "x" is committed. */
-function cluster(): Network {
-  const net = new Network({ voters: [1, 2, 3] });
+function cluster(): CoreCluster {
+  const net = new CoreCluster({ voters: [1, 2, 3] });
   net.elect(1);
   net.propose(1, "x");
   net.run(1);
   return net;
 }
 
-function snapshotOf(net: Network, id: number): string {
+function snapshotOf(net: CoreCluster, id: number): string {
   return JSON.stringify({
     status: net.core(id).status(),
     ready: net.core(id).hasReady(),
@@ -208,7 +212,10 @@ describe("hostile and malformed messages", () => {
   });
 
   it("a vote response from a non-voter does not count", () => {
-    const net = new Network({ voters: [1, 2, 3], tuning: { preVote: false } });
+    const net = new CoreCluster({
+      voters: [1, 2, 3],
+      tuning: { preVote: false },
+    });
     net.core(1).campaign();
     net.take(() => true);
     net.core(1).step(base({ type: "voteResp", from: 9, to: 1, term: 1 }));
@@ -218,7 +225,7 @@ describe("hostile and malformed messages", () => {
   it("stays safe through a seeded storm of malformed, lost, duplicated and reordered messages", () => {
     for (let seed = 1; seed <= 15; seed++) {
       const random = seeded(seed);
-      const net = new Network({ voters: [1, 2, 3], seed });
+      const net = new CoreCluster({ voters: [1, 2, 3], seed });
       const leadersByTerm = new Map<number, number>();
       for (let t = 0; t < 150; t++) {
         net.tick(1);
@@ -260,7 +267,7 @@ describe("hostile and malformed messages", () => {
   it("never throws on well-formed but forged messages, and keeps its invariants", () => {
     for (let seed = 1; seed <= 15; seed++) {
       const random = seeded(seed);
-      const net = new Network({ voters: [1, 2, 3], seed });
+      const net = new CoreCluster({ voters: [1, 2, 3], seed });
       for (let t = 0; t < 150; t++) {
         net.tick(1);
         for (const m of net.take(() => true)) {
@@ -321,7 +328,10 @@ describe("persisted state", () => {
   };
 
   it("a restarted node does not vote twice in one term", () => {
-    const net = new Network({ voters: [1, 2, 3], tuning: { preVote: false } });
+    const net = new CoreCluster({
+      voters: [1, 2, 3],
+      tuning: { preVote: false },
+    });
     net.core(1).campaign();
     net.take((m) => m.to === 3);
     net.deliverOnce();

@@ -17,7 +17,7 @@ import {
 import { ConfChangeError } from "../../raft/errors.ts";
 import { MemoryStorage } from "../../raft/memory_storage.ts";
 import type { Message } from "../../raft/types.ts";
-import { Network, testIncarnation } from "./_network.ts";
+import { CoreCluster, testIncarnation } from "../../testing/raft/cores.ts";
 
 /** A core that ignores incarnations, as k8s-operator 0.1.0 did. */
 class IgnoresIncarnations extends RaftCore {
@@ -36,7 +36,7 @@ describe("a member that lost its state", () => {
         // 1 leads; 2 is cut off; 3 loses its disk and restarts empty. An
         // entry on 1 and on the new 3 must not be committed: the old 3 may
         // have held entries the new one lacks.
-        const net = new Network({
+        const net = new CoreCluster({
           voters: [1, 2, 3],
           factory: broken ? (o) => new IgnoresIncarnations(o) : undefined,
         });
@@ -60,7 +60,10 @@ describe("a member that lost its state", () => {
     // 3 votes for 1 in term 1, loses its disk, and is asked again in the
     // same term by 2. Its vote for 2 must not count: 1 and 2 would both
     // lead term 1.
-    const net = new Network({ voters: [1, 2, 3], tuning: { preVote: false } });
+    const net = new CoreCluster({
+      voters: [1, 2, 3],
+      tuning: { preVote: false },
+    });
     net.core(1).campaign();
     const toThree = net.take((m) => m.type === "vote" && m.to === 3);
     net.take(() => true);
@@ -91,7 +94,7 @@ describe("a member that lost its state", () => {
   });
 
   it("does not acknowledge a stale leader's appends meant for its old incarnation", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.run(1);
     net.cut([1], [2]);
@@ -107,7 +110,7 @@ describe("a member that lost its state", () => {
   });
 
   it("is re-added by the leader as a learner with its new incarnation, then promoted once caught up", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.propose(1, "a");
     net.run(2);
@@ -129,7 +132,7 @@ describe("a member that lost its state", () => {
   });
 
   it("never bootstraps a second cluster alone: members that hold a log say so", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.run(1);
     net.cut([3], [1]); // 3 hears only from 2, which holds a log
@@ -149,7 +152,7 @@ describe("a member that lost its state", () => {
 
 describe("a whole cluster that lost its state at once", () => {
   it("bootstraps a new one, recording every member's incarnation in its first entry", () => {
-    const net = new Network({ voters: [1, 2, 3], pristine: true });
+    const net = new CoreCluster({ voters: [1, 2, 3], pristine: true });
     for (let t = 0; t < 100 && net.leaders().length === 0; t++) net.run(1);
     const [leader] = net.leaders();
     assert.ok(leader !== undefined, "a leader within 100 ticks");
@@ -171,7 +174,7 @@ describe("a whole cluster that lost its state at once", () => {
   });
 
   it("waits, however long, while one member is missing: no timeout starts a cluster", () => {
-    const net = new Network({ voters: [1, 2, 3], pristine: true });
+    const net = new CoreCluster({ voters: [1, 2, 3], pristine: true });
     net.stop(3);
     net.run(500);
     assert.deepEqual(net.leaders(), []);
@@ -187,7 +190,7 @@ describe("a whole cluster that lost its state at once", () => {
   it("does not bootstrap while a member outside the initial membership holds a log: it is heard from, and asked", () => {
     // 4 joined later (a scale-up) as a voter and kept its log; 1, 2 and 3
     // lost theirs. 4 campaigns (it has no leader), so they hear from it.
-    const net = new Network({ voters: [1, 2, 3], extra: [4] });
+    const net = new CoreCluster({ voters: [1, 2, 3], extra: [4] });
     net.elect(1);
     net.core(1).proposeConfChange({ type: "addLearner", nodeId: 4 });
     net.run(5);
@@ -208,7 +211,7 @@ describe("a whole cluster that lost its state at once", () => {
   });
 
   it("a member wiped after its bootstrap vote is re-added by the new leader as its new incarnation", () => {
-    const net = new Network({ voters: [1, 2, 3], pristine: true });
+    const net = new CoreCluster({ voters: [1, 2, 3], pristine: true });
     net.tick(20); // a bootstrap waits two election timeouts after a start
     net.take(() => true);
     net.core(1).campaign(); // probes
@@ -231,7 +234,7 @@ describe("a whole cluster that lost its state at once", () => {
   });
 
   it("the bootstrap leader's first append carries the membership to each follower", () => {
-    const net = new Network({ voters: [1, 2, 3], pristine: true });
+    const net = new CoreCluster({ voters: [1, 2, 3], pristine: true });
     net.tick(20); // a bootstrap waits two election timeouts after a start
     net.take(() => true);
     net.core(1).campaign(); // probes
@@ -253,7 +256,7 @@ describe("a whole cluster that lost its state at once", () => {
   });
 
   it("a pristine node that voted forgets the answers it gathered before: a late one starts no bootstrap against the leader it voted for", () => {
-    const net = new Network({ voters: [1, 2, 3], pristine: true });
+    const net = new CoreCluster({ voters: [1, 2, 3], pristine: true });
     net.tick(20);
     net.take(() => true);
     net.core(2).campaign(); // 2 probes...
@@ -276,7 +279,7 @@ describe("a whole cluster that lost its state at once", () => {
   });
 
   it("a replayed pristine answer from a member that now holds a log starts nothing: it ignores the bootstrap vote and keeps its term", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.run(1);
     const term = net.core(2).status().term;
@@ -353,7 +356,7 @@ describe("incarnations in storage and on the wire", () => {
   });
 
   it("every message names its sender's incarnation and the receiver's as the sender knows it", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.run(2);
     const checked = net.sent.filter((m: Message) => m.type !== "probe");

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
 import type { Message } from "../../raft/types.ts";
-import { memberState, testIncarnation } from "./_network.ts";
+import { memberState, testIncarnation } from "../../testing/raft/cores.ts";
 
 function voteRequest(type: "vote" | "preVote"): Message {
   return {

@@ -1,21 +1,21 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Message } from "../../raft/types.ts";
-import { Network, testIncarnation } from "./_network.ts";
-import { below, seeded } from "./_random.ts";
+import { CoreCluster, testIncarnation } from "../../testing/raft/cores.ts";
+import { below, seeded } from "../../testing/raft/random.ts";
 
 const ELECTION = 10;
 
 describe("leader lease", () => {
   it("is null on followers and candidates", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     assert.equal(net.core(1).leaseTicks(), null);
     net.elect(1);
     assert.equal(net.core(2).leaseTicks(), null);
   });
 
   it("is not granted by votes alone: a new leader has no lease until a quorum answers an append", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.filter = (m) => m.type !== "appendResp";
     net.elect(1);
     assert.equal(net.core(1).status().role, "leader");
@@ -26,7 +26,7 @@ describe("leader lease", () => {
   });
 
   it("stays fresh while a majority answers, and ages tick by tick when it does not", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(3);
     net.run(20);
@@ -38,7 +38,7 @@ describe("leader lease", () => {
   });
 
   it("counts the quorum-th most recent acknowledgement (leader counting as now)", () => {
-    const net = new Network({ voters: [1, 2, 3, 4, 5] });
+    const net = new CoreCluster({ voters: [1, 2, 3, 4, 5] });
     net.elect(1);
     net.run(1);
     net.cut([1], [4, 5]);
@@ -51,7 +51,7 @@ describe("leader lease", () => {
 
   it("while the lease holds, no other node can be elected (leader stickiness)", () => {
     for (let seed = 1; seed <= 20; seed++) {
-      const net = new Network({ voters: [1, 2, 3, 4, 5], seed });
+      const net = new CoreCluster({ voters: [1, 2, 3, 4, 5], seed });
       net.elect(1);
       net.run(2);
       net.isolate(1);
@@ -74,7 +74,7 @@ describe("leader lease", () => {
   });
 
   it("followers that hear from the leader refuse a node that cannot reach it (partial partition)", () => {
-    const net = new Network({ voters: [1, 2, 3, 4, 5] });
+    const net = new CoreCluster({ voters: [1, 2, 3, 4, 5] });
     net.elect(1);
     net.cut([1], [4, 5]);
     for (let t = 0; t < 60; t++) {
@@ -86,7 +86,7 @@ describe("leader lease", () => {
   });
 
   it("a restarted follower ignores vote requests for an election timeout", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.run(1);
     net.stop(2);
@@ -122,7 +122,7 @@ describe("leader lease", () => {
     let elections = 0;
     for (let seed = 1; seed <= 30; seed++) {
       const random = seeded(seed);
-      const net = new Network({ voters: [1, 2, 3, 4, 5], seed });
+      const net = new CoreCluster({ voters: [1, 2, 3, 4, 5], seed });
       const pending: { at: number; m: Message }[] = [];
       const leaderOfTerm = new Map<number, number>();
       /** Per term, the first tick at which its leader may no longer act. */
@@ -168,7 +168,7 @@ describe("leader lease", () => {
   });
 
   it("is void once a timeoutNow was sent in this term", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.run(2);
     assert.ok(net.core(1).leaseTicks()! < ELECTION);
@@ -181,7 +181,7 @@ describe("leader lease", () => {
   });
 
   it("per-member acknowledgement ages are reported in status", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(3);
     net.run(3);

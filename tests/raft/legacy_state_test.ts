@@ -18,7 +18,7 @@ import {
 import { legacyStateReason } from "../../raft/_validate.ts";
 import type { Entry, PersistedState } from "../../raft/types.ts";
 import { legacySnapshot, legacyState, legacyWal } from "./_fixture_0_1_0.ts";
-import { bootstrapEntry, memberState } from "./_network.ts";
+import { bootstrapEntry, memberState } from "../../testing/raft/cores.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 

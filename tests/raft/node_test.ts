@@ -5,16 +5,13 @@
  */
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
-import { LeaderElection } from "../../controller/leader_election.ts";
 import { NotLeaderError, RaftError } from "../../raft/errors.ts";
-import { KeyValueStore, ReplicatedKv } from "../../raft/kv.ts";
+import { ReplicatedKv } from "../../raft/kv.ts";
 import { MemoryStorage } from "../../raft/memory_storage.ts";
-import { RaftNode } from "../../raft/node.ts";
-import type { RaftNodeOptions, RoleChange } from "../../raft/node.ts";
-import type { Storage, StorageWrite } from "../../raft/storage.ts";
+import type { StorageWrite } from "../../raft/storage.ts";
 import type { ConfChange, Message } from "../../raft/types.ts";
-import { seeded } from "./_random.ts";
-import { memberState, testIncarnation } from "./_network.ts";
+import { memberState, testIncarnation } from "../../testing/raft/cores.ts";
+import { NodeCluster } from "../../testing/raft/nodes.ts";
 
 let now = 0;
 const clock = () => now;
@@ -33,78 +30,17 @@ async function advance(ms: number, step = 10): Promise<void> {
   }
 }
 
-interface Member {
-  node: RaftNode;
-  election: LeaderElection;
-  store: KeyValueStore;
-  roles: RoleChange[];
-}
-
-class Net {
-  readonly members = new Map<number, Member>();
-  readonly held: Message[] = [];
-  route: (m: Message) => "deliver" | "hold" | "drop" = () => "deliver";
-
-  deliver(messages: Message[]): void {
-    for (const m of messages) {
-      const way = this.route(m);
-      if (way === "hold") this.held.push(m);
-      if (way === "deliver") this.members.get(m.to)?.node.receive([m]);
-    }
-  }
-
-  async add(
-    id: number,
-    options: {
-      voters?: number[];
-      storage?: Storage;
-      seed?: number;
-      core?: RaftNodeOptions["core"];
-    } = {},
-  ): Promise<Member> {
-    const election = new LeaderElection(id, { requireLease: true, now: clock });
-    const store = new KeyValueStore();
-    const roles: RoleChange[] = [];
-    const node = await RaftNode.start({
-      id,
-      storage: options.storage ?? new MemoryStorage(),
-      bootstrap: { voters: options.voters ?? [0, 1, 2], learners: [] },
-      stateMachine: store,
-      send: (ms) => queueMicrotask(() => this.deliver(ms)),
-      clock,
-      random: seeded(options.seed ?? id + 1),
-      election,
-      core: options.core,
-    });
-    node.onRoleChange((c) => roles.push(c));
-    const m = { node, election, store, roles };
-    this.members.set(id, m);
-    return m;
-  }
-
-  leaders(): number[] {
-    return [...this.members].filter(([, m]) => m.election.guard().isLeader())
-      .map(([id]) => id);
-  }
-
-  async stopAll(): Promise<void> {
-    for (const m of this.members.values()) {
-      await m.node.stop({ transfer: false });
-    }
-  }
-}
-
 /** A durable storage in memory (as if it were on disk). */
 class DurableMemory extends MemoryStorage {
   override readonly durable: boolean = true;
 }
 
 describe("RaftNode on fake time", () => {
-  let net: Net;
+  let net: NodeCluster;
   beforeEach(() => {
     now = 1000;
     mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
-    net = new Net();
+    net = new NodeCluster({ clock });
   });
   afterEach(async () => {
     await net.stopAll();

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
 import type { PersistedState } from "../../raft/types.ts";
-import { memberState, Network } from "./_network.ts";
+import { CoreCluster, memberState } from "../../testing/raft/cores.ts";
 
 const empty: PersistedState = {
   hardState: { term: 0, vote: null, commit: 0 },
@@ -66,7 +66,7 @@ describe("the ready/advance hand-off", () => {
   });
 
   it("hands out each entry to persist once, and each committed entry to apply once", () => {
-    const net = new Network({ voters: [1] });
+    const net = new CoreCluster({ voters: [1] });
     const core = net.core(1);
     core.campaign();
     const first = core.ready();
@@ -87,7 +87,7 @@ describe("the ready/advance hand-off", () => {
   });
 
   it("a truncated suffix is handed out again from the first overwritten index", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(1);
     net.propose(1, "lost");
@@ -114,7 +114,7 @@ describe("the ready/advance hand-off", () => {
   });
 
   it("honours the applied option: committed entries after it are handed out, not before", () => {
-    const net = new Network({ voters: [1] });
+    const net = new CoreCluster({ voters: [1] });
     net.elect(1);
     net.propose(1, "a");
     net.propose(1, "b");

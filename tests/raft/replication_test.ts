@@ -3,15 +3,19 @@ import assert from "node:assert/strict";
 import { RaftCore } from "../../raft/core.ts";
 import { MemoryStorage } from "../../raft/memory_storage.ts";
 import type { Entry, Message } from "../../raft/types.ts";
-import { memberState, Network, testIncarnation } from "./_network.ts";
+import {
+  CoreCluster,
+  memberState,
+  testIncarnation,
+} from "../../testing/raft/cores.ts";
 
-function terms(net: Network, id: number): number[] {
+function terms(net: CoreCluster, id: number): number[] {
   return net.storages.get(id)!.load().entries.map((e) => e.term);
 }
 
 describe("log replication", () => {
   it("a follower that was partitioned catches up once the partition heals", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(3);
     for (const t of ["a", "b", "c"]) net.propose(1, t);
@@ -23,7 +27,7 @@ describe("log replication", () => {
   });
 
   it("a follower's conflicting uncommitted suffix is replaced by the leader's", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.cut([1], [2, 3]);
     net.propose(1, "lost-1");
@@ -143,7 +147,7 @@ describe("log replication", () => {
   });
 
   it("a leader's heartbeat to a follower behind it carries the leader's commit index, not the follower's match", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(3);
     for (const t of ["a", "b", "c"]) net.propose(1, t);
@@ -162,7 +166,7 @@ describe("log replication", () => {
   });
 
   it("fast backtracking repairs a long divergent log in a few round trips", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.cut([1], [2, 3]);
     for (let i = 0; i < 30; i++) net.propose(1, `stale-${i}`);
@@ -189,7 +193,7 @@ describe("log replication", () => {
   });
 
   it("flow control: at most maxInflightAppends unacknowledged appends to a follower", () => {
-    const net = new Network({
+    const net = new CoreCluster({
       voters: [1, 2],
       tuning: { maxInflightAppends: 2, maxEntriesPerAppend: 1 },
     });
@@ -209,7 +213,7 @@ describe("log replication", () => {
   });
 
   it("each append carries at most maxEntriesPerAppend entries", () => {
-    const net = new Network({
+    const net = new CoreCluster({
       voters: [1, 2, 3],
       tuning: { maxEntriesPerAppend: 3 },
     });
@@ -225,7 +229,7 @@ describe("log replication", () => {
   });
 
   it("appends lost in replicate state are repaired after the follower answers a heartbeat", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.run(1);
     assert.equal(net.core(1).status().progress[3].state, "replicate");
@@ -239,7 +243,7 @@ describe("log replication", () => {
   });
 
   it("a follower that lost acknowledged entries (memory storage, restarted empty) is re-added, sent them again, and promoted back", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     for (const t of ["a", "b"]) net.propose(1, t);
     net.run(2);
@@ -261,7 +265,7 @@ describe("log replication", () => {
   });
 
   it("followers learn the commit index and apply what the leader applied", () => {
-    const net = new Network({ voters: [1, 2, 3, 4, 5] });
+    const net = new CoreCluster({ voters: [1, 2, 3, 4, 5] });
     net.elect(1);
     for (const t of ["a", "b"]) net.propose(1, t);
     net.run(2);

@@ -1,11 +1,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RaftError } from "../../raft/errors.ts";
-import { Network, testIncarnation, withIncarnations } from "./_network.ts";
+import {
+  CoreCluster,
+  testIncarnation,
+  withIncarnations,
+} from "../../testing/raft/cores.ts";
 
 describe("snapshots and log compaction", () => {
   it("compaction drops the log up to the applied index, in the core and in storage", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     for (const t of ["a", "b", "c"]) net.propose(1, t);
     net.run(1);
@@ -21,7 +25,7 @@ describe("snapshots and log compaction", () => {
   });
 
   it("a follower behind the leader's snapshot is sent it, restores, and applies what follows", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.stop(3);
     for (const t of ["a", "b", "c"]) net.propose(1, t);
@@ -45,7 +49,7 @@ describe("snapshots and log compaction", () => {
   });
 
   it("a restarted node resumes from its snapshot and its entries after it", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     for (const t of ["a", "b"]) net.propose(1, t);
     net.run(1);
@@ -61,7 +65,7 @@ describe("snapshots and log compaction", () => {
   });
 
   it("a snapshot that is lost is sent again after an election timeout", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.stop(3);
     net.propose(1, "a");
@@ -82,7 +86,7 @@ describe("snapshots and log compaction", () => {
   });
 
   it("a snapshot at or below the follower's commit index is not installed", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.propose(1, "a");
     net.run(1);
@@ -110,7 +114,7 @@ describe("snapshots and log compaction", () => {
   });
 
   it("a delayed snapshot older than the follower's own is ignored, not rewinding its log", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.propose(1, "a");
     net.run(1);
@@ -144,7 +148,7 @@ describe("snapshots and log compaction", () => {
   });
 
   it("compaction refuses an index that is not applied yet or not above the snapshot", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.cut([1], [2, 3]);
     net.propose(1, "a");

@@ -8,13 +8,13 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Network } from "./_network.ts";
+import { CoreCluster } from "../../testing/raft/cores.ts";
 
 const ELECTION = 10;
 
 describe("leader lease and late acknowledgements", () => {
   it("an acknowledgement delivered late does not renew a stale leader's lease while another node leads", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.run(3);
     // 1 sends a heartbeat; 2 and 3 answer, but the answers wait in a

@@ -1,13 +1,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { NotLeaderError, RaftError } from "../../raft/errors.ts";
-import { Network } from "./_network.ts";
+import { CoreCluster } from "../../testing/raft/cores.ts";
 
 const ELECTION = 10;
 
 describe("leadership transfer", () => {
   it("a caught-up follower gets timeoutNow and wins the next term at once", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.run(2);
     net.core(1).transferLeadership(2);
@@ -21,7 +21,7 @@ describe("leadership transfer", () => {
   });
 
   it("a transfer-initiated campaign is not refused by followers that still hear from the leader", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.run(2); // 3 has just heard from 1: it is sticky to 1
     net.core(1).transferLeadership(2);
@@ -33,7 +33,7 @@ describe("leadership transfer", () => {
   });
 
   it("a lagging target is caught up first, then sent timeoutNow", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(2);
     net.propose(1, "x");
@@ -49,7 +49,7 @@ describe("leadership transfer", () => {
   });
 
   it("proposals are refused while transferring, with the transferee as hint", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(2);
     net.core(1).transferLeadership(2);
@@ -60,7 +60,7 @@ describe("leadership transfer", () => {
   });
 
   it("a transfer to an unreachable node is abandoned after an election timeout", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.isolate(2);
     net.core(1).transferLeadership(2);
@@ -71,7 +71,7 @@ describe("leadership transfer", () => {
   });
 
   it("an abandoned transfer ends the lease for at most an election timeout", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.run(2);
     assert.ok(net.core(1).leaseTicks()! <= 1);
@@ -103,7 +103,7 @@ describe("leadership transfer", () => {
   });
 
   it("after a timeoutNow sent late in a transfer, the lease resumes only an election timeout after it", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.run(2);
     net.isolate(2);
@@ -135,7 +135,7 @@ describe("leadership transfer", () => {
   });
 
   it("refuses a target that is not a voter, and refuses on a follower", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     assert.throws(() => net.core(1).transferLeadership(9), RaftError);
     assert.throws(
@@ -145,7 +145,7 @@ describe("leadership transfer", () => {
   });
 
   it("a timeoutNow from a node that is not the leader is ignored", () => {
-    const net = new Network({ voters: [1, 2, 3] });
+    const net = new CoreCluster({ voters: [1, 2, 3] });
     net.elect(1);
     net.core(2).step({
       type: "timeoutNow",

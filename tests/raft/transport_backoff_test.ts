@@ -8,7 +8,7 @@ import { describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { HttpTransport } from "../../raft/transport.ts";
 import { Client, msg, SECRET } from "./_frames.ts";
-import { seeded } from "./_random.ts";
+import { seeded } from "../../testing/raft/random.ts";
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 50; i++) await Promise.resolve();

@@ -17,7 +17,7 @@ import { KeyValueStore } from "../../raft/kv.ts";
 import { MemoryStorage } from "../../raft/memory_storage.ts";
 import { RaftNode } from "../../raft/node.ts";
 import { serve } from "../../platform/mod.ts";
-import { below, seeded } from "./_random.ts";
+import { below, seeded } from "../../testing/raft/random.ts";
 import {
   capture,
   Client,

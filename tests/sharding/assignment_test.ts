@@ -14,7 +14,7 @@ import {
   shardCandidates,
   ShardConfigError,
 } from "../../sharding/mod.ts";
-import { Prng } from "../sim/_prng.ts";
+import { Prng } from "../../testing/raft/random.ts";
 
 const range = (n: number, from = 0) =>
   Array.from({ length: n }, (_, i) => from + i);

@@ -18,7 +18,7 @@ import {
   type RenewalRequest,
   ShardFormatError,
 } from "../../sharding/mod.ts";
-import { Prng } from "../sim/_prng.ts";
+import { Prng } from "../../testing/raft/random.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const json = (o: unknown) => text(JSON.stringify(o));

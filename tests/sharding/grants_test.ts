@@ -20,7 +20,7 @@ import {
   type RenewalRequest,
   ShardConfigError,
 } from "../../sharding/mod.ts";
-import { Prng } from "../sim/_prng.ts";
+import { Prng } from "../../testing/raft/random.ts";
 
 const T = grantTiming(); // grantMs 500, drift 0.01, granularity 1
 const HOLD = T.holdMs;

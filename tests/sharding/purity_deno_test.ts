@@ -1,6 +1,6 @@
 /**
  * sharding/ is pure, like the Raft core: every module `sharding/mod.ts`
- * exports from imports only its siblings and `raft/types.ts` (types only),
+ * exports from imports only its siblings and `common/leadership.ts` (types only),
  * and touches no clock, timer, randomness, I/O or runtime global. `mod.ts`
  * itself also imports the runtime check, as every entry point does.
  * Deno-only: it reads the sources.
@@ -50,7 +50,7 @@ async function closure(): Promise<Map<string, string>> {
 }
 
 describe("sharding/ is pure", () => {
-  it("imports only its siblings, and raft/types.ts for types", async () => {
+  it("imports only its siblings, and common/leadership.ts for types", async () => {
     const files = await closure();
     assert.ok(
       files.has("grants.ts") && files.has("_bytes.ts"),
@@ -60,7 +60,7 @@ describe("sharding/ is pure", () => {
       imports(source)
         .filter(({ specifier, typeOnly }) =>
           !/^\.\/[a-z_]+\.ts$/.test(specifier) &&
-          !(specifier === "../raft/types.ts" && typeOnly) &&
+          !(specifier === "../common/leadership.ts" && typeOnly) &&
           !(name === "mod.ts" && specifier === "../platform/check_runtime.ts")
         )
         .map(({ specifier }) => `${name} imports ${specifier}`)
@@ -81,14 +81,17 @@ describe("sharding/ is pure", () => {
 
   it("the checks see a forbidden import, a value import of raft and a clock", () => {
     const bad = 'import { RaftCore } from "../raft/core.ts";\n' +
-      'import { NodeId } from "../raft/types.ts";\nconst t = Date.now();';
+      'import { NodeId } from "../common/leadership.ts";\nconst t = Date.now();';
     assert.deepEqual(imports(bad), [
       { specifier: "../raft/core.ts", typeOnly: false },
-      { specifier: "../raft/types.ts", typeOnly: false },
+      { specifier: "../common/leadership.ts", typeOnly: false },
     ]);
-    assert.deepEqual(imports('import type { A } from "../raft/types.ts";'), [
-      { specifier: "../raft/types.ts", typeOnly: true },
-    ]);
+    assert.deepEqual(
+      imports('import type { A } from "../common/leadership.ts";'),
+      [
+        { specifier: "../common/leadership.ts", typeOnly: true },
+      ],
+    );
     assert.ok(BANNED[0][1].test(code(bad)));
   });
 });

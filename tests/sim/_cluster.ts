@@ -18,9 +18,9 @@ import type {
 import { chainDigest, decodeDigest, encodeDigest } from "./_digest.ts";
 import { Checker, SimViolation } from "./_invariants.ts";
 import type { LeaderView } from "./_invariants.ts";
-import { SimNetwork } from "./_network.ts";
-import type { NetworkFaults } from "./_network.ts";
-import type { Prng } from "./_prng.ts";
+import { RaftTestNetwork } from "../../testing/raft/network.ts";
+import type { NetworkFaults } from "../../testing/raft/network.ts";
+import type { Prng } from "../../testing/raft/random.ts";
 import { SimStore, StoreError } from "./_store.ts";
 
 /** The part of a core's status the simulator reads. */
@@ -185,7 +185,7 @@ export interface ClusterStats {
 /** A cluster of simulated nodes. */
 export class Cluster {
   readonly nodes: Map<NodeId, SimNode> = new Map();
-  readonly network: SimNetwork;
+  readonly network: RaftTestNetwork;
   readonly checker: Checker = new Checker();
   readonly stats: ClusterStats = {
     elections: 0,
@@ -212,7 +212,7 @@ export class Cluster {
     this.#options = options;
     this.#prng = options.prng;
     this.compactEvery = options.compactEvery;
-    this.network = new SimNetwork(options.prng.fork(), options.faults);
+    this.network = new RaftTestNetwork(options.prng.fork(), options.faults);
     for (const id of options.ids) this.nodes.set(id, new SimNode(id));
   }
 

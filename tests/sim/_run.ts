@@ -15,8 +15,11 @@ import type {
   SimNode,
 } from "./_cluster.ts";
 import { SimViolation } from "./_invariants.ts";
-import type { NetworkFaults, NetworkStats } from "./_network.ts";
-import { Prng } from "./_prng.ts";
+import type {
+  NetworkFaults,
+  NetworkStats,
+} from "../../testing/raft/network.ts";
+import { Prng } from "../../testing/raft/random.ts";
 
 /** The fault profile a seed draws. */
 export interface Profile {
@@ -309,7 +312,7 @@ class Driver {
 
   #partition(): void {
     const { cluster, prng, ids } = this;
-    const net = cluster.network;
+    const net = cluster.network.links;
     const kind = prng.int(6);
     if (kind === 0) {
       net.heal();
@@ -401,8 +404,8 @@ class Driver {
     const { cluster, prng, ids } = this;
     const rest = ids.filter((i) => i !== id);
     const keep = prng.chance(0.5) ? [] : [prng.pick(rest)];
-    cluster.network.heal();
-    cluster.network.partition(
+    cluster.network.links.heal();
+    cluster.network.links.partition(
       [id, ...keep],
       rest.filter((i) => !keep.includes(i)),
     );
@@ -417,7 +420,7 @@ class Driver {
       this.later(after + prng.range(5, 60), () => cluster.restart(id));
     }
     this.later(after + prng.range(0, 40), () => {
-      cluster.network.heal();
+      cluster.network.links.heal();
       this.#log("heal network");
     });
   }
@@ -450,7 +453,7 @@ function* waitFor<T>(
  */
 function* figure8(d: Driver): Generator<void, void, void> {
   const { cluster, prng } = d;
-  const net = cluster.network;
+  const net = cluster.network.links;
   // A cluster past its bootstrap: every voter holds the membership.
   const l1 = yield* waitFor(200, () => {
     const leader = d.leader();
@@ -576,7 +579,7 @@ function heal(
   options: { profile: Profile; bound?: number },
 ): Recovery {
   driver.clearAgenda();
-  cluster.network.heal();
+  cluster.network.links.heal();
   cluster.network.faults = {
     loss: 0,
     duplicate: 0,

@@ -14,8 +14,8 @@ import {
 } from "./_cores.ts";
 import { Checker, SimViolation } from "./_invariants.ts";
 import type { Invariant } from "./_invariants.ts";
-import { SimNetwork } from "./_network.ts";
-import { Prng } from "./_prng.ts";
+import { RaftTestNetwork } from "../../testing/raft/network.ts";
+import { Prng } from "../../testing/raft/random.ts";
 import { replayCommand, runSeed } from "./_run.ts";
 import type { SeedResult } from "./_run.ts";
 import { SimStore } from "./_store.ts";
@@ -314,13 +314,13 @@ describe("simulator: the network and the random source", () => {
   });
 
   it("drops messages on a cut link, one way only", () => {
-    const net = new SimNetwork(new Prng(1), {
+    const net = new RaftTestNetwork(new Prng(1), {
       loss: 0,
       duplicate: 0,
       minDelay: 1,
       maxDelay: 1,
     });
-    net.cut(1, 2);
+    net.links.cut(1, 2);
     net.send(message({ from: 1, to: 2 }), 0);
     net.send(message({ from: 2, to: 1 }), 0);
     assert.deepEqual(net.due(1).map((m) => m.from), [2]);
@@ -328,7 +328,7 @@ describe("simulator: the network and the random source", () => {
   });
 
   it("delays, reorders, duplicates and loses messages as configured", () => {
-    const net = new SimNetwork(new Prng(7), {
+    const net = new RaftTestNetwork(new Prng(7), {
       loss: 0.2,
       duplicate: 0.2,
       minDelay: 1,

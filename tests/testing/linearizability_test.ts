@@ -18,7 +18,7 @@ import {
   registerModel,
   type RegisterOutput,
 } from "../../testing/mod.ts";
-import { Prng } from "../sim/_prng.ts";
+import { Prng } from "../../testing/raft/random.ts";
 
 type Op = Operation<RegisterInput, RegisterOutput>;
 

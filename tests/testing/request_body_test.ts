@@ -1,12 +1,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { TestApiServer } from "../../testing/mod.ts";
-import {
-  ApiError,
-  KubeClient,
-  type KubeObject,
-  type ResourceType,
-} from "../../controller/client.ts";
+import { ApiError } from "../../client/errors.ts";
+import { KubeClient } from "../../client/kube_client.ts";
+import type { KubeObject, ResourceType } from "../../client/objects.ts";
 
 const configMaps: ResourceType = {
   group: "",

@@ -1,7 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type ReceivedRequest, TestApiServer } from "../../testing/mod.ts";
-import { KubeClient, type ResourceType } from "../../controller/client.ts";
+import { KubeClient } from "../../client/kube_client.ts";
+import type { ResourceType } from "../../client/objects.ts";
 
 const configMaps: ResourceType = {
   group: "",

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Prng } from "../_prng.ts";
+import type { Prng } from "../../../testing/raft/random.ts";
 
 interface Piece {
   /** Real time the piece starts at. */

@@ -9,7 +9,7 @@
  * @module
  */
 import { grantTiming } from "../../../sharding/mod.ts";
-import { Prng } from "../_prng.ts";
+import { Prng } from "../../../testing/raft/random.ts";
 import { ShardViolation } from "./_checker.ts";
 import { VARIANTS } from "./_variants.ts";
 import {

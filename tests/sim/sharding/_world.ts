@@ -34,8 +34,8 @@ import {
   type RenewalRequest,
   shardCandidates,
 } from "../../../sharding/mod.ts";
-import { cloneMessage } from "../_network.ts";
-import type { Prng } from "../_prng.ts";
+import { cloneMessage } from "../../../testing/raft/network.ts";
+import type { Prng } from "../../../testing/raft/random.ts";
 import { SimStore } from "../_store.ts";
 import { GrantChecker, ShardViolation } from "./_checker.ts";
 import { DriftClock } from "./_clock.ts";

@@ -1,0 +1,396 @@
+/**
+ * Internal: builds and starts the parts of an operator, in order: the Raft
+ * storage, transport and node, the API failover, metrics, the controllers
+ * (built, not yet run), following the StatefulSet, and the HTTP server. A
+ * failure part-way tears down what had started (`_teardown.ts`) before it
+ * is thrown.
+ *
+ * @module
+ */
+import { KubeClient } from "../client/kube_client.ts";
+import type { KubeConfig } from "../client/kubeconfig.ts";
+import type { KubeObject, ResourceType } from "../client/objects.ts";
+import { consoleLogger, type LogFields, type Logger } from "../common/log.ts";
+import {
+  Controller,
+  type ControllerOptions,
+} from "../controller/controller.ts";
+import { LeaderElection } from "../controller/leader_election.ts";
+import { controllerMetrics } from "../metrics/controller.ts";
+import { RaftMetrics } from "../metrics/raft.ts";
+import { MetricsRegistry } from "../metrics/registry.ts";
+import { type HttpServer, serve } from "../platform/mod.ts";
+import { openSettingLegacyAside } from "../raft/file_storage.ts";
+import { KeyValueStore } from "../raft/kv.ts";
+import { MemoryStorage } from "../raft/memory_storage.ts";
+import { RaftNode } from "../raft/node.ts";
+import type { Storage } from "../raft/storage.ts";
+import { HttpTransport, type TransportError } from "../raft/transport.ts";
+import type { Message } from "../raft/types.ts";
+import { ApiFailover, DEFAULT_TRANSFER_AFTER_MS } from "./_api_failover.ts";
+import { ApiHealth, watchObserver } from "./_api_health.ts";
+import { followReplicas } from "./_follow_replicas.ts";
+import { answer, type Probed } from "./_http.ts";
+import { peerUrls } from "./_peer_urls.ts";
+import { type Parts, tearDown } from "./_teardown.ts";
+import type { OperatorConfig } from "./config.ts";
+import type {
+  OperatorOptions,
+  OperatorReconciler,
+  ResourceSource,
+} from "./operator.ts";
+
+/** A controller to run: its resource and its reconciler. */
+export interface Registered {
+  /** The primary resource. */
+  resource: ResourceType;
+  /** The reconciler and how its controller watches. */
+  reconciler: OperatorReconciler<KubeObject>;
+}
+
+/** What {@linkcode wire} is given. */
+export interface WireInit {
+  /** The builder's options. */
+  options: OperatorOptions;
+  /** The cluster to talk to. */
+  kubeConfig: KubeConfig;
+  /** The controllers, in the order they were added. */
+  registered: readonly Registered[];
+}
+
+/** An operator's parts, started; the controllers are built, not yet run. */
+export interface Wired {
+  /** What {@linkcode tearDown} stops; `node` and `server` are set. */
+  parts: Parts;
+  /** The Raft node. */
+  node: RaftNode;
+  /** The HTTP server of `/healthz`, `/readyz` and `/metrics`. */
+  server: HttpServer;
+  /** The state machine the node applies to. */
+  store: KeyValueStore;
+  /** The leader election the node reports into. */
+  election: LeaderElection;
+  /** The client of the controllers, the probe and the follower. */
+  client: KubeClient;
+  /** Whether this replica reaches the API server. */
+  apiHealth: ApiHealth;
+  /** The registry `/metrics` serves. */
+  metrics: MetricsRegistry;
+  /** The controllers, in the order they were added. */
+  controllers: Controller<KubeObject>[];
+  /** The HTTP server answers `503 Starting` until this is called. */
+  open(probed: Probed): void;
+}
+
+/**
+ * Starts every part of the operator but the controllers' runs. On a
+ * failure (a port taken, a data directory unreadable) what had started is
+ * torn down before the error is thrown.
+ */
+export async function wire(
+  config: OperatorConfig,
+  init: WireInit,
+): Promise<Wired> {
+  const { options } = init;
+  const logger = options.logger ?? consoleLogger;
+  const clock = options.clock ?? (() => performance.now());
+  const client = KubeClient.fromKubeConfig(init.kubeConfig);
+  const { raft } = config;
+  const metrics = new MetricsRegistry({
+    defaultLabels: { node: String(raft.nodeId) },
+  });
+  const storage = RaftMetrics.instrumentStorage(
+    await openStorage(config.dataDir, logger),
+    { registry: metrics },
+  );
+  const apiHealth = new ApiHealth(clock);
+  // The transport's callbacks reach parts created after it.
+  const late: {
+    node: RaftNode | null;
+    failover: ApiFailover | null;
+    raftMetrics: RaftMetrics | null;
+  } = { node: null, failover: null, raftMetrics: null };
+  const transport = raftTransport(config, {
+    peerUrl: peerUrls(raft, options.peerAddress),
+    clock,
+    logger,
+    late,
+  });
+  const parts: Parts = {
+    id: raft.nodeId,
+    cleanup: [],
+    stopControllers: new AbortController(),
+    transport,
+    node: null,
+    server: null,
+  };
+  try {
+    const election = new LeaderElection(raft.nodeId, {
+      requireLease: true,
+      now: clock,
+    });
+    const store = new KeyValueStore();
+    const electionTicks = options.raft?.electionTicks ?? config.electionTicks;
+    const node = await RaftNode.start({
+      id: raft.nodeId,
+      storage,
+      bootstrap: { voters: raft.voters(), learners: [] },
+      stateMachine: store,
+      send: (messages) => {
+        late.raftMetrics?.sent(messages);
+        return transport.send(late.failover?.mark(messages) ?? messages);
+      },
+      tickMs: options.raft?.tickMs ?? config.tickMs ?? undefined,
+      electionTicks: electionTicks ?? undefined,
+      random: options.raft?.random,
+      clock,
+      election,
+    });
+    parts.node = late.node = node;
+    const raftMetrics = new RaftMetrics(node, { registry: metrics });
+    late.raftMetrics = raftMetrics;
+    const failover = new ApiFailover({
+      node,
+      health: apiHealth,
+      clock,
+      transferAfterMs: options.apiUnreachableTransferAfterMs ??
+        config.apiUnreachableTransferAfterMs ?? DEFAULT_TRANSFER_AFTER_MS,
+      // An answer older than the minimum election timeout (the node's
+      // default is 6 ticks) is too old to vouch for a follower.
+      maxTicksSinceAck: electionTicks ?? 6,
+      logger,
+    });
+    late.failover = failover;
+    const checkFailover = setInterval(() => failover.check(), 250);
+    parts.cleanup.push(
+      () => raftMetrics.stop(),
+      () => clearInterval(checkFailover),
+      node.onRoleChange((change) => {
+        logger.info("role changed", {
+          node: raft.nodeId,
+          role: change.role,
+          term: change.term,
+          leader: change.leader,
+        });
+      }),
+    );
+    await transport.listen({
+      port: raft.listenPort,
+      hostname: options.hostname,
+    });
+    // Peers that backed off from this node while it was down hear from it
+    // now, before its election timer runs out.
+    const { conf } = node.status();
+    transport.connect([...raft.peers.keys(), ...conf.voters, ...conf.learners]);
+    const controllers = init.registered.map((registered) =>
+      buildController(registered, {
+        config,
+        client,
+        election,
+        metrics,
+        apiHealth,
+        logger,
+      })
+    );
+    if (
+      raft.identity !== null &&
+      (options.followStatefulSet ?? config.followStatefulSet)
+    ) {
+      parts.cleanup.push(followWhileLeading(node, {
+        client,
+        namespace: raft.identity.namespace,
+        name: raft.identity.statefulSet,
+        logger,
+      }));
+    }
+    let probed: Probed | null = null;
+    const server = await serve(
+      (request) => answer(request, probed),
+      { port: config.httpPort, hostname: options.hostname },
+    );
+    parts.server = server;
+    return {
+      parts,
+      node,
+      server,
+      store,
+      election,
+      client,
+      apiHealth,
+      metrics,
+      controllers,
+      open: (target) => {
+        probed = target;
+      },
+    };
+  } catch (error) {
+    await tearDown(parts, { handOver: false, logger });
+    throw error;
+  }
+}
+
+/**
+ * The Raft storage: on disk in `dataDir` (state of k8s-operator 0.1.0 set
+ * aside first, see `openSettingLegacyAside`: the operator's state lives in
+ * Kubernetes; the log only elected), else in memory.
+ */
+async function openStorage(
+  dataDir: string | null,
+  logger: Logger,
+): Promise<Storage> {
+  if (dataDir === null) return new MemoryStorage();
+  const { storage, setAside } = await openSettingLegacyAside(dataDir);
+  if (setAside !== null) {
+    logger.warn(
+      "raft: the data directory holds state of k8s-operator 0.1.0; set it aside, this member joins as a new one",
+      { dir: dataDir, ...setAside },
+    );
+  }
+  return storage;
+}
+
+/**
+ * The Raft transport, whose callbacks count messages and failures, feed the
+ * failover its followers' reports and the node its messages. Refusals are
+ * logged once a minute per peer and reason: a peer on another version or
+ * secret would otherwise log every heartbeat.
+ */
+function raftTransport(
+  config: OperatorConfig,
+  init: {
+    peerUrl: ReturnType<typeof peerUrls>;
+    clock: () => number;
+    logger: Logger;
+    late: {
+      node: RaftNode | null;
+      failover: ApiFailover | null;
+      raftMetrics: RaftMetrics | null;
+    };
+  },
+): HttpTransport {
+  const { clock, logger, late } = init;
+  const logged = new Map<string, number>();
+  const warnOnce = (key: string, message: string, fields: LogFields) => {
+    const now = clock();
+    if ((logged.get(key) ?? -Infinity) + 60_000 > now) return;
+    logged.set(key, now);
+    logger.warn(message, fields);
+  };
+  return new HttpTransport({
+    id: config.raft.nodeId,
+    clusterId: config.clusterId,
+    secret: config.secret,
+    acceptedSecrets: config.acceptedSecrets,
+    peerUrl: init.peerUrl,
+    onSendError: (peer, error) => {
+      late.raftMetrics?.sendFailed(peer);
+      const reason = (error as TransportError).reason;
+      if (reason === "version" || reason === "signature") {
+        warnOnce(`send ${peer} ${reason}`, "a peer refused our messages", {
+          peer,
+          reason,
+          error: (error as Error).message,
+        });
+      }
+    },
+    onRefused: (refusal) => {
+      late.raftMetrics?.refused(refusal.reason);
+      warnOnce(
+        `refused ${refusal.peer} ${refusal.reason}`,
+        "refused a peer request",
+        { ...refusal },
+      );
+    },
+    onMessages: (messages: Message[]) => {
+      late.raftMetrics?.received(messages);
+      late.failover?.receive(messages);
+      late.node?.receive(messages);
+    },
+  });
+}
+
+/** A controller of `registered`, with its metrics and the API health. */
+function buildController(
+  registered: Registered,
+  init: {
+    config: OperatorConfig;
+    client: KubeClient;
+    election: LeaderElection;
+    metrics: MetricsRegistry;
+    apiHealth: ApiHealth;
+    logger: Logger;
+  },
+): Controller<KubeObject> {
+  const { resource, reconciler } = registered;
+  const { config } = init;
+  const hooks = controllerMetrics({
+    registry: init.metrics,
+    controller: resource.plural,
+    concurrency: reconciler.concurrency,
+  });
+  const options: ControllerOptions<KubeObject> = {
+    observer: hooks.observer,
+    queue: { observer: hooks.queue },
+    watch: { observer: watchObserver(init.apiHealth, hooks.watch) },
+    events: { observer: hooks.events },
+    client: init.client,
+    guard: init.election.guard(),
+    namespace: reconciler.namespace ?? config.watchNamespace ?? undefined,
+    labelSelector: reconciler.labelSelector,
+    concurrency: reconciler.concurrency,
+    finalizer: reconciler.finalizer,
+    predicate: reconciler.predicate,
+    component: reconciler.component ?? config.clusterId,
+    logger: init.logger,
+  };
+  const controller = Controller.for<KubeObject>(resource, options);
+  for (const child of reconciler.owns ?? []) {
+    controller.owns(toResourceType(child));
+  }
+  return controller;
+}
+
+/**
+ * A resource as the controller describes it, from one as
+ * `defineCustomResource` describes it (`scope`) or already as the
+ * controller does (`namespaced`).
+ */
+export function toResourceType(source: ResourceSource): ResourceType {
+  if ("namespaced" in source) return source;
+  return {
+    group: source.group,
+    version: source.version,
+    plural: source.plural,
+    kind: source.kind,
+    namespaced: source.scope === "Namespaced",
+  };
+}
+
+/**
+ * Follows the StatefulSet's replicas whenever `node` leads, until the
+ * returned function is called.
+ */
+function followWhileLeading(
+  node: RaftNode,
+  init: { client: KubeClient; namespace: string; name: string; logger: Logger },
+): () => void {
+  let following: AbortController | null = null;
+  const update = (leading: boolean) => {
+    if (leading && following === null) {
+      const stop = new AbortController();
+      following = stop;
+      followReplicas({ node, ...init, signal: stop.signal }).finally(() => {
+        if (following === stop) following = null;
+      });
+    } else if (!leading && following !== null) {
+      following.abort();
+      following = null;
+    }
+  };
+  const off = node.onRoleChange((change) => update(change.role === "leader"));
+  update(node.status().role === "leader");
+  return () => {
+    off();
+    update(false);
+  };
+}

@@ -1,0 +1,366 @@
+/**
+ * The Operator builder: one call wires a StatefulSet pod into a
+ * highly-available operator. Pod identity and peers come from discovery,
+ * leadership from Raft over HTTP, and the controllers reconcile only on the
+ * leader.
+ *
+ * @module
+ */
+import type { KubeClient } from "../client/kube_client.ts";
+import { loadKubeConfig } from "../client/kubeconfig.ts";
+import type { KubeObject, ResourceType } from "../client/objects.ts";
+import type { Logger } from "../common/log.ts";
+import type { Controller } from "../controller/controller.ts";
+import type { LeaderElection } from "../controller/leader_election.ts";
+import type { Reconciler } from "../controller/reconciler.ts";
+import type { MetricsRegistry } from "../metrics/registry.ts";
+import type { ReplicatedKv } from "../raft/kv.ts";
+import type { NodeStatus, RaftNode } from "../raft/node.ts";
+import type { NodeId } from "../raft/types.ts";
+import { Running } from "./_running.ts";
+import { type Registered, toResourceType } from "./_wiring.ts";
+import {
+  type EnvSource,
+  type OperatorConfig,
+  type OperatorEnvironment,
+  readOperatorEnv,
+} from "./config.ts";
+
+/**
+ * A resource as `defineCustomResource` describes it (`scope`) or as the
+ * controller describes it (`namespaced`).
+ *
+ * @example
+ * ```ts
+ * import type { ResourceSource } from "@k8s-operator/k8s-operator";
+ * const configMaps: ResourceSource = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * ```
+ */
+export type ResourceSource = ResourceType | CustomResourceRef;
+
+/**
+ * The fields of a `CustomResource` (from `defineCustomResource`) the
+ * operator needs.
+ *
+ * @example
+ * ```ts
+ * import type { CustomResourceRef } from "@k8s-operator/k8s-operator";
+ * const ref: CustomResourceRef = { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", scope: "Namespaced" };
+ * ```
+ */
+export interface CustomResourceRef {
+  /** The API group. */
+  readonly group: string;
+  /** The served version. */
+  readonly version: string;
+  /** The plural name used in URLs. */
+  readonly plural: string;
+  /** The kind. */
+  readonly kind: string;
+  /** Whether objects live in a namespace. */
+  readonly scope: "Namespaced" | "Cluster";
+}
+
+/**
+ * A reconciler plus how its controller watches: the finalizer its
+ * `cleanup` runs under, the child kinds it owns, the namespace.
+ *
+ * @example
+ * ```ts ignore
+ * const reconciler: OperatorReconciler<Website> = {
+ *   finalizer: "example.k8s-operator.dev/cleanup",
+ *   owns: [configMaps, deployments],
+ *   async reconcile(site, ctx) { return ReconcileResult.done(); },
+ *   async cleanup(site, ctx) { return ReconcileResult.done(); },
+ * };
+ * ```
+ */
+export interface OperatorReconciler<T extends KubeObject>
+  extends Reconciler<T> {
+  /** The finalizer `cleanup` runs under (required with `cleanup`). */
+  finalizer?: string;
+  /** Child kinds: a change of a child reconciles its controller owner. */
+  owns?: readonly ResourceSource[];
+  /** Watch one namespace only (default: `WATCH_NAMESPACE`, else all). */
+  namespace?: string;
+  /** Only primaries matching this label selector. */
+  labelSelector?: string;
+  /** How many keys reconcile at once (default 4). */
+  concurrency?: number;
+  /** Which primary changes queue a reconcile (default: all). */
+  predicate?: (object: T, old: T | undefined) => boolean;
+  /** The component events are reported as (default: the cluster id). */
+  component?: string;
+}
+
+/**
+ * Raft timing the operator passes to its node (over `RAFT_TICK_MS` and
+ * `RAFT_ELECTION_TICKS`).
+ *
+ * @example Slower timing for a high-latency network
+ * ```ts
+ * import { Operator, type OperatorRaftOptions } from "@k8s-operator/k8s-operator";
+ * // Heartbeats every 100 ms, elections after 1-2 s; the lease holds 800 ms.
+ * const raft: OperatorRaftOptions = { tickMs: 100, electionTicks: 10 };
+ * const operator = Operator.fromEnv({
+ *   env: { RAFT_NODE_ID: "0", RAFT_PEERS: "0=10.0.0.1:7000,1=10.0.0.2:7000,2=10.0.0.3:7000", RAFT_SECRET: "0123456789abcdef" },
+ *   raft,
+ * });
+ * ```
+ */
+export interface OperatorRaftOptions {
+  /** Milliseconds per tick, the heartbeat interval (default 50). */
+  tickMs?: number;
+  /** Minimum election timeout in ticks (default 6: 300–600 ms). */
+  electionTicks?: number;
+  /** Randomness in `[0, 1)` for election timeouts (default `Math.random`). */
+  random?: () => number;
+}
+
+/**
+ * Options of {@linkcode Operator.fromEnv}. Everything has a production
+ * default; tests inject the environment, the kubeconfig and the clock.
+ *
+ * @example
+ * ```ts ignore
+ * const operator = Operator.fromEnv({
+ *   env: { RAFT_NODE_ID: "0", RAFT_PEERS: "0=127.0.0.1:7000", RAFT_SECRET: "0123456789abcdef" },
+ *   kubeConfig: server.kubeConfig(),
+ *   hostname: "127.0.0.1",
+ *   signals: false,
+ * });
+ * ```
+ */
+export interface OperatorOptions {
+  /** The environment to read (default: the process's). */
+  env?: EnvSource;
+  /**
+   * The cluster to talk to. Default: the files `KUBECONFIG` lists, merged as
+   * kubectl merges them (see `loadKubeConfig`), else the in-cluster service
+   * account when `KUBERNETES_SERVICE_HOST` is set, else `~/.kube/config`.
+   */
+  kubeConfig?: Parameters<typeof KubeClient.fromKubeConfig>[0];
+  /** The address both servers listen on (default `0.0.0.0`). */
+  hostname?: string;
+  /** A monotonic clock in milliseconds (default `performance.now`). */
+  clock?: () => number;
+  /** Raft timing. */
+  raft?: OperatorRaftOptions;
+  /** Where the operator and its controllers log (default: JSON lines on the console). */
+  logger?: Logger;
+  /**
+   * Serves `GET /metrics`. Default: the operator's {@linkcode MetricsRegistry}
+   * (controller-runtime style reconcile and work-queue metrics, watch
+   * restarts, and the Raft node's role, term, indexes, elections, append
+   * latency and peer reachability; see metrics/README.md). Register your own
+   * metrics on {@linkcode RunningOperator.metrics} instead of replacing this.
+   */
+  metrics?: (request: Request) => Response | Promise<Response>;
+  /** Stop gracefully on SIGTERM and SIGINT (default `true`). */
+  signals?: boolean;
+  /**
+   * The `host:port` of the Raft endpoint of node `id`, for any ordinal
+   * (tests on loopback). Default: the address in `RAFT_PEERS`, else the
+   * StatefulSet pod's DNS name
+   * `<statefulset>-<id>.<service>.<namespace>.svc.<domain>:<port>`, so a
+   * node reaches pods added by a scale-up. `undefined` means unreachable.
+   */
+  peerAddress?: (id: NodeId) => string | undefined;
+  /**
+   * Whether the leader moves the Raft membership to the ordinals
+   * `0..spec.replicas-1` of its own StatefulSet (default: the
+   * `followStatefulSet` of the config, `RAFT_FOLLOW_STATEFULSET`). Never
+   * with `RAFT_PEERS`.
+   */
+  followStatefulSet?: boolean;
+  /**
+   * How long, in milliseconds, the leader's requests to the API server
+   * (a `GET /version` probe every second, and the controllers' lists and
+   * watches) must have failed before it hands leadership to a caught-up
+   * follower that reports reaching the API server (default: the config's
+   * `OPERATOR_API_UNREACHABLE_TRANSFER_AFTER_MS`, else 10000; `0` never
+   * hands over). Nothing happens while no follower reaches it; at most one
+   * transfer is attempted per this interval.
+   */
+  apiUnreachableTransferAfterMs?: number;
+}
+
+/**
+ * What `/readyz` reports: `RaftNode.readiness()`, ready once this node has
+ * applied everything its leader had committed and heard from it within an
+ * election timeout.
+ *
+ * @example
+ * ```ts ignore
+ * const { ready, reason } = running.readiness();
+ * ```
+ */
+export interface Readiness {
+  /** Whether the node is caught up with the leader's commit. */
+  ready: boolean;
+  /** Why, in a sentence. */
+  reason: string;
+}
+
+/**
+ * A started operator.
+ *
+ * @example
+ * ```ts ignore
+ * const running = await Operator.fromEnv().controller(Website, reconciler).start();
+ * console.log(running.httpPort, running.status().role);
+ * await running.stop();
+ * ```
+ */
+export interface RunningOperator {
+  /** The parsed environment. */
+  readonly config: OperatorConfig;
+  /** The Raft node. */
+  readonly node: RaftNode;
+  /** The leader election the node reports into (its guard gates reconciles). */
+  readonly election: LeaderElection;
+  /** A replicated key-value store on the same Raft log, for shared state. */
+  readonly kv: ReplicatedKv;
+  /** The controllers, in the order they were added. */
+  readonly controllers: readonly Controller<KubeObject>[];
+  /** The registry `/metrics` serves; register your own metrics on it. */
+  readonly metrics: MetricsRegistry;
+  /** The port `/raft/*` is served on. */
+  readonly raftPort: number;
+  /** The port `/healthz`, `/readyz` and `/metrics` are served on. */
+  readonly httpPort: number;
+  /** Resolves once stopped; rejects when a controller or the node failed. */
+  readonly finished: Promise<void>;
+  /** The node's status. */
+  status(): NodeStatus;
+  /** Whether the node is caught up with the leader's commit. */
+  readiness(): Readiness;
+  /**
+   * Stops gracefully: a leader hands leadership to the most caught-up
+   * follower first, then reconciles are cancelled, the servers close and
+   * the log is flushed. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * A highly-available operator: replicas of one process elect a leader with
+ * Raft over HTTP, and only the leader reconciles.
+ *
+ * `fromEnv` reads the pod's environment (see the README for every
+ * variable) and throws at once, naming the variable, when it is incomplete.
+ * `run` starts the Raft node (its transport on the Raft port, 7000 by
+ * default), an HTTP server on `OPERATOR_HTTP_PORT` (8080) with `/healthz`,
+ * `/readyz` and `/metrics`, and the controllers, and resolves after a
+ * graceful shutdown on SIGTERM or SIGINT.
+ *
+ * Storage: with `RAFT_DATA_DIR` the log, term and vote are kept on disk
+ * (`FileStorage`). Without it they are in memory: a restarted node is a new
+ * member (a new incarnation) that counts toward no quorum until the leader
+ * re-added it and it caught up (it is not ready until then), so it cannot
+ * vote twice in a term it forgot nor lose a committed entry; a whole
+ * cluster restarted at once starts afresh (operators keep their state in
+ * Kubernetes, so that only costs an election). See `raft/README.md`,
+ * "Lost state: incarnations".
+ *
+ * @example The whole main of an operator
+ * ```ts ignore
+ * import { Operator } from "@k8s-operator/k8s-operator";
+ * import { Website, websiteReconciler } from "./website.ts";
+ *
+ * await Operator.fromEnv().controller(Website, websiteReconciler).run();
+ * ```
+ */
+export class Operator {
+  /** The parsed and checked environment. */
+  readonly config: OperatorConfig;
+  readonly #options: OperatorOptions;
+  readonly #kubeConfigEnv: OperatorEnvironment["kubeConfigEnv"];
+  readonly #registered: Registered[] = [];
+
+  private constructor(
+    environment: OperatorEnvironment,
+    options: OperatorOptions,
+  ) {
+    this.config = environment.config;
+    this.#kubeConfigEnv = environment.kubeConfigEnv;
+    this.#options = options;
+  }
+
+  /**
+   * Reads the environment (the process's, or `options.env`). Throws
+   * `MissingEnvError` / `MalformedEnvError` (discovery variables) or
+   * {@linkcode OperatorConfigError} (the secret, cluster id, HTTP port),
+   * each naming the variable.
+   *
+   * @example
+   * ```ts
+   * import { Operator } from "@k8s-operator/k8s-operator";
+   * const operator = Operator.fromEnv({
+   *   env: { RAFT_NODE_ID: "1", RAFT_PEERS: "0=10.0.0.1:7000,1=10.0.0.2:7000,2=10.0.0.3:7000", RAFT_SECRET: "0123456789abcdef" },
+   * });
+   * console.log(operator.config.raft.nodeId, operator.config.httpPort); // 1 8080
+   * ```
+   */
+  static fromEnv(options: OperatorOptions = {}): Operator {
+    return new Operator(readOperatorEnv(options.env), options);
+  }
+
+  /**
+   * Adds a controller of `resource` run by `reconciler` (which may also say
+   * what the controller owns and its finalizer).
+   *
+   * @example
+   * ```ts ignore
+   * Operator.fromEnv().controller(Website, { async reconcile() { return ReconcileResult.done(); } });
+   * ```
+   */
+  controller<T extends KubeObject>(
+    resource: ResourceSource,
+    reconciler: OperatorReconciler<T>,
+  ): this {
+    if (reconciler.cleanup && !reconciler.finalizer) {
+      throw new TypeError(
+        `Expected a finalizer on the reconciler of ${resource.kind}, which has cleanup, found none`,
+      );
+    }
+    this.#registered.push({
+      resource: toResourceType(resource),
+      reconciler: reconciler as unknown as OperatorReconciler<KubeObject>,
+    });
+    return this;
+  }
+
+  /**
+   * Starts everything and resolves once it listens; the returned handle
+   * stops it.
+   *
+   * @example
+   * ```ts ignore
+   * const running = await Operator.fromEnv().controller(Website, reconciler).start();
+   * await running.stop();
+   * ```
+   */
+  async start(): Promise<RunningOperator> {
+    return await Running.start(this.config, {
+      options: this.#options,
+      kubeConfig: this.#options.kubeConfig ??
+        loadKubeConfig({ env: this.#kubeConfigEnv }),
+      registered: [...this.#registered],
+    });
+  }
+
+  /**
+   * Starts everything and resolves after a graceful shutdown (SIGTERM or
+   * SIGINT); rejects when a port is taken or a controller fails.
+   *
+   * @example
+   * ```ts ignore
+   * await Operator.fromEnv().controller(Website, reconciler).run();
+   * ```
+   */
+  async run(): Promise<void> {
+    const running = await this.start();
+    await running.finished;
+  }
+}
