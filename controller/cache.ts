@@ -172,7 +172,7 @@ export class Store<T extends KubeObject> {
  * ```ts
  * import assert from "node:assert/strict";
  * import { Reflector } from "./cache.ts";
- * import { KubeClient } from "./client.ts";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
  * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
  * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
  * const client = KubeClient.fromKubeConfig(server.kubeConfig());

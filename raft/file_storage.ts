@@ -511,9 +511,13 @@ export interface LegacyStateSetAside {
  * start a new cluster.
  *
  * @example
- * ```ts ignore
- * const { storage, setAside } = await openSettingLegacyAside("/var/lib/raft");
- * if (setAside !== null) console.warn("set aside", setAside.aside, setAside.reason);
+ * ```ts
+ * import { openSettingLegacyAside } from "./file_storage.ts";
+ * async function open(dir: string) {
+ *   const { storage, setAside } = await openSettingLegacyAside(dir);
+ *   if (setAside !== null) console.warn("set aside", setAside.aside, setAside.reason);
+ *   return storage;
+ * }
  * ```
  */
 export async function openSettingLegacyAside(

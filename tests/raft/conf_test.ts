@@ -19,7 +19,7 @@ import {
 } from "../../raft/_conf.ts";
 import { ConfChangeError } from "../../raft/errors.ts";
 import type { ConfChange, ConfState } from "../../raft/types.ts";
-import { below, seeded } from "./_random.ts";
+import { below, seeded } from "../../testing/raft/random.ts";
 
 /** Voters 1 and 2, learner 3, each with incarnation 10 + id. */
 const base = (): ConfState => ({

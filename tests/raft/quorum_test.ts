@@ -9,7 +9,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { quorumSize, quorumValue, voteResult } from "../../raft/_quorum.ts";
 import type { VoteResult } from "../../raft/_quorum.ts";
-import { below, seeded } from "./_random.ts";
+import { below, seeded } from "../../testing/raft/random.ts";
 
 /**
  * Parses `"1,2,3"` against values `"12,5,_"`: `_` is a voter not heard
