@@ -109,21 +109,31 @@ export interface WatcherObserver {
  *
  * @example Watching the web pods of one namespace
  * ```ts
- * import type { KubeClient } from "./mod.ts";
- * import { watcher, type WatcherOptions } from "./watcher.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { watcher, type WatcherOptions } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * const stop = new AbortController();
  * const options: WatcherOptions = {
  *   client,
- *   resource: { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true },
+ *   resource: configMaps,
  *   namespace: "default",
  *   labelSelector: "app=web",
  *   idleTimeoutMs: 120_000,
  *   signal: stop.signal,
  * };
+ * const seen: string[] = [];
  * for await (const event of watcher(options)) {
- *   if (event.type === "delete") console.log("pod gone:", event.object.metadata.name);
+ *   seen.push(event.type);
+ *   if (event.type === "initDone") {
+ *     await client.create(configMaps, { metadata: { name: "web", namespace: "default", labels: { app: "web" } } });
+ *   }
+ *   if (event.type === "apply") stop.abort(); // ends the iteration
  * }
+ * assert.deepEqual(seen, ["init", "initDone", "apply"]);
  * ```
  */
 export interface WatcherOptions {
@@ -246,11 +256,22 @@ interface RawEvent {
  * {@linkcode WatcherEvent}s. It ends only when `signal` aborts.
  *
  * @example
- * ```ts ignore
- * import { watcher } from "./watcher.ts";
- * for await (const event of watcher({ client, resource, signal })) {
- *   if (event.type === "apply") console.log(event.object.metadata.name);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { watcher } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const resource = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * await client.create(resource, { metadata: { name: "web", namespace: "default" } });
+ * const stop = new AbortController();
+ * const names: string[] = [];
+ * for await (const event of watcher({ client, resource, signal: stop.signal })) {
+ *   if (event.type === "initApply") names.push(event.object.metadata.name!);
+ *   if (event.type === "initDone") stop.abort(); // it never ends by itself
  * }
+ * assert.deepEqual(names, ["web"]);
  * ```
  */
 export async function* watcher<T extends KubeObject>(
