@@ -1,13 +1,13 @@
 /**
  * Internal: the authenticated frames of the Raft transport, wire format
- * version 2 (documented in `raft/README.md`, "Transport security").
+ * version 3 (documented in `raft/README.md`, "Transport security").
  *
  * A frame is a header, the header's MAC, a body and the body's MAC:
  *
  * ```
  *  0  u32  magic "RAFT"
- *  4  u16  version (2)
- *  6  u8   kind: 1 hello, 2 welcome, 3 messages, 4 snapshot
+ *  4  u16  version (3)
+ *  6  u8   kind: 1 hello, 2 welcome, 3 messages, 4 snapshot, 5 ack
  *  7  u8   length n of the cluster id (1 to 253)
  *  8  f64  sender id
  * 16  f64  receiver id
@@ -23,8 +23,10 @@
  *
  * The header is small and fixed, so a receiver authenticates it before it
  * reads a byte of the body, and the body's MAC is computed while the body
- * streams in. A frame says where it ends, so frames can follow one another
- * in one stream.
+ * streams in. A frame says where it ends, so frames follow one another in
+ * one stream: a sender's stream of `messages` frames, and the receiver's
+ * stream of `ack` frames that answers it (an ack's sequence number is the
+ * highest one of the session the receiver delivered from that stream).
  *
  * @module
  */
@@ -33,7 +35,12 @@ import { Writer } from "./_codec.ts";
 import type { NodeId } from "./types.ts";
 
 /** The wire format this code speaks. */
-export const WIRE_VERSION = 2;
+export const WIRE_VERSION = 3;
+/**
+ * The wire format of earlier 0.2 builds (`/raft/v2/`, the same frames, but
+ * one request per batch and no acknowledgements); never released.
+ */
+export const PREVIOUS_WIRE_VERSION = 2;
 /** The wire format of k8s-operator 0.1.0 (`/raft/v1/`, signed HTTP headers). */
 export const LEGACY_WIRE_VERSION = 1;
 
@@ -46,12 +53,13 @@ const HEADER_LABEL = new TextEncoder().encode("k8s-operator raft header\0");
 const BODY_LABEL = new TextEncoder().encode("k8s-operator raft body\0");
 
 /** What a frame carries. */
-export type FrameKind = "hello" | "welcome" | "messages" | "snapshot";
+export type FrameKind = "hello" | "welcome" | "messages" | "snapshot" | "ack";
 const KINDS: readonly FrameKind[] = [
   "hello",
   "welcome",
   "messages",
   "snapshot",
+  "ack",
 ];
 
 /** The authenticated fields of a frame. */
@@ -178,54 +186,63 @@ export function encodeFrame(
 /** Reads exact byte counts from a stream of chunks. */
 export class StreamBytes {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array> | null;
-  readonly #signal: AbortSignal | undefined;
-  readonly #stopped: Promise<never> | undefined;
+  /** Rejects once the armed deadline passes (see `within`). */
+  #deadline: { expired: Promise<never>; reason: () => unknown } | null = null;
   #chunk: Uint8Array = new Uint8Array(0);
   #pos = 0;
   #done = false;
 
-  /**
-   * Reads from `stream` (`null`: an empty body). Once `options.signal`
-   * aborts, a read waiting for bytes stops reading (the stream is
-   * cancelled) and throws the signal's reason.
-   */
-  constructor(
-    stream: ReadableStream<Uint8Array> | null,
-    options: { signal?: AbortSignal } = {},
-  ) {
+  /** Reads from `stream` (`null`: an empty body). */
+  constructor(stream: ReadableStream<Uint8Array> | null) {
     this.#reader = stream?.getReader() ?? null;
     if (this.#reader === null) this.#done = true;
-    const signal = options.signal;
-    this.#signal = signal;
-    if (signal !== undefined) {
-      this.#stopped = new Promise<never>((_, reject) => {
-        const stop = () => reject(signal.reason);
-        if (signal.aborted) stop();
-        else signal.addEventListener("abort", stop, { once: true });
-      });
-      this.#stopped.catch(() => {});
-    }
+  }
+
+  /**
+   * Arms a deadline: once `ms` have passed, a read still waiting for bytes
+   * stops reading (the stream is cancelled) and throws `reason()`, and so
+   * does every later read. Returns the function that disarms it (a frame
+   * read in time). A stream of frames arms one per frame.
+   */
+  within(ms: number, reason: () => unknown): () => void {
+    let expire!: (error: unknown) => void;
+    const expired = new Promise<never>((_, reject) => expire = reject);
+    expired.catch(() => {});
+    const deadline = { expired, reason };
+    const timer = setTimeout(() => expire(reason()), ms);
+    this.#deadline = deadline;
+    return () => {
+      clearTimeout(timer);
+      if (this.#deadline === deadline) this.#deadline = null;
+    };
   }
 
   async #fill(): Promise<boolean> {
     while (this.#pos >= this.#chunk.length) {
       if (this.#done || this.#reader === null) return false;
       const read = this.#reader.read();
-      const { done, value } =
-        await (this.#stopped ? Promise.race([read, this.#stopped]) : read)
-          .catch((error) => {
-            if (this.#signal?.aborted) {
-              this.cancel();
-              throw this.#signal.reason;
-            }
-            // The sender gave up (its timeout) or the connection broke.
-            throw new FrameError(
-              `Expected the rest of the request, found it broken off: ${
-                (error as Error).message
-              }`,
-              { reason: "malformed", status: 400 },
-            );
-          });
+      const deadline = this.#deadline;
+      let expired = false;
+      const { done, value } = await (deadline === null ? read : Promise.race([
+        read,
+        deadline.expired.catch((error) => {
+          expired = true;
+          throw error;
+        }),
+      ]))
+        .catch((error) => {
+          if (expired) {
+            this.cancel();
+            throw error;
+          }
+          // The sender gave up (its timeout) or the connection broke.
+          throw new FrameError(
+            `Expected the rest of the request, found it broken off: ${
+              (error as Error).message
+            }`,
+            { reason: "malformed", status: 400 },
+          );
+        });
       if (done) {
         this.#done = true;
         return false;
@@ -318,7 +335,7 @@ export async function readHeader(
   const kind = KINDS[kindCode - 1];
   if (kind === undefined || clusterLength === 0 || clusterLength > 253) {
     throw new FrameError(
-      `Expected a frame kind from 1 to 4 and a cluster id of 1 to 253 bytes, found kind ${kindCode} and ${clusterLength} bytes`,
+      `Expected a frame kind from 1 to ${KINDS.length} and a cluster id of 1 to 253 bytes, found kind ${kindCode} and ${clusterLength} bytes`,
       { reason: "malformed", status: 400 },
     );
   }

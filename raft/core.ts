@@ -383,6 +383,17 @@ export class RaftCore {
   #probeFloor = 0;
   /** Bootstrap leader: its peers voted pristine, so their logs are empty. */
   #peersEmpty = false;
+  /** A leader owes its followers the entries proposed since the last Ready. */
+  #appendsDue = false;
+  /**
+   * This node's log is on its disk up to this index: what a leader counts
+   * for itself towards a quorum (see {@linkcode RaftCore.markPersisted}).
+   */
+  #persisted = 0;
+  /** The last entry the latest Ready handed out, if it handed out any. */
+  #handedOut: { index: number; term: number } | null = null;
+  /** A leader owes its followers a commit index that moved. */
+  #commitDue = false;
   /** Bootstrap candidate: the incarnations it asked for votes, by node. */
   #bootstrapPeers: Map<NodeId, number> | null = null;
   /**
@@ -484,6 +495,7 @@ export class RaftCore {
       entries,
     );
     this.#log.commitTo(hardState.commit);
+    this.#persisted = this.#log.lastIndex();
     this.#term = hardState.term;
     this.#vote = hardState.vote;
     const applied = options.applied ?? this.#log.snapshotIndex;
@@ -791,6 +803,7 @@ export class RaftCore {
   /** `true` when {@linkcode RaftCore.ready} has something to hand out. */
   hasReady(): boolean {
     return this.#incarnationToSave !== null || this.#messages.length > 0 ||
+      this.#appendsDue || this.#commitDue ||
       this.#log.hasUnstable() ||
       this.#pendingSnapshot !== null || this.#log.committed > this.#applying ||
       !sameSoft(this.#softState(), this.#prevSoft) ||
@@ -809,6 +822,7 @@ export class RaftCore {
    * it (storage drops the entries it covers).
    */
   ready(): Ready {
+    this.#flushReplication();
     const soft = this.#softState();
     const hard = this.#hardState();
     const snapshot = this.#pendingSnapshot;
@@ -825,6 +839,13 @@ export class RaftCore {
       messages: this.#messages,
       committedEntries,
     };
+    const last = ready.entries[ready.entries.length - 1];
+    this.#handedOut = last === undefined
+      ? (snapshot === null ? this.#handedOut : {
+        index: snapshot.metadata.index,
+        term: snapshot.metadata.term,
+      })
+      : { index: last.index, term: last.term };
     this.#prevSoft = soft;
     this.#prevHard = hard;
     this.#incarnationToSave = null;
@@ -834,9 +855,41 @@ export class RaftCore {
     return ready;
   }
 
-  /** Acknowledges the last {@linkcode Ready}: its committed entries are applied. */
-  advance(): void {
+  /**
+   * Acknowledges the last {@linkcode Ready}: its committed entries are
+   * applied, and (unless `persisted: false`) its write is on disk.
+   *
+   * A runtime may instead go on before the write is done (a leader's
+   * `Ready` whose messages do not depend on it, Raft §10.2.1): it calls
+   * `advance({ persisted: false })`, and {@linkcode RaftCore.markPersisted}
+   * once the write is on disk. Until then the leader does not count those
+   * entries for itself towards a quorum.
+   */
+  advance(options: { persisted?: boolean } = {}): void {
     this.#applied = this.#applying;
+    const written = this.#handedOut;
+    if ((options.persisted ?? true) && written !== null) {
+      this.markPersisted(written);
+    }
+  }
+
+  /**
+   * Tells the core that its log is on disk up to entry `at` (the last entry
+   * of a `Ready` it handed out, written since). Ignored when the log no
+   * longer holds that entry (it was overwritten meanwhile). A leader counts
+   * its own log towards a quorum only up to here.
+   */
+  markPersisted(at: { index: number; term: number }): void {
+    if (
+      at.index <= this.#persisted || !this.#log.matchTerm(at.index, at.term)
+    ) {
+      return;
+    }
+    this.#persisted = at.index;
+    if (this.#role === "leader" && this.#maybeCommit()) {
+      this.#commitDue = true;
+      this.#stepDownIfRemoved();
+    }
   }
 
   /** The current state of this core. */
@@ -1034,6 +1087,7 @@ export class RaftCore {
   }
 
   #becomeFollower(term: number, leader: NodeId | null): void {
+    this.#flushReplication();
     this.#reset(term);
     this.#role = "follower";
     this.#leader = leader;
@@ -1493,6 +1547,7 @@ export class RaftCore {
         }));
         const truncates = conflict.index <= this.#log.lastIndex();
         this.#log.truncateAndAppend(fresh);
+        this.#persisted = Math.min(this.#persisted, conflict.index - 1);
         if (truncates || fresh.some((e) => e.type !== "normal")) {
           this.#recomputeConf();
         }
@@ -1535,6 +1590,7 @@ export class RaftCore {
       data: s.data,
     };
     this.#log.restore({ index, term });
+    this.#persisted = Math.min(this.#persisted, index);
     this.#snapshot = snapshot;
     this.#pendingSnapshot = snapshot;
     this.#recomputeConf();
@@ -1564,7 +1620,7 @@ export class RaftCore {
       pr.freeTo(m.index);
     }
     if (this.#maybeCommit()) {
-      this.#broadcastAppend();
+      this.#commitDue = true;
       this.#stepDownIfRemoved();
       if (this.#role !== "leader") return;
     } else {
@@ -1603,15 +1659,38 @@ export class RaftCore {
     this.#log.truncateAndAppend([entry]);
     if (type === "confChange" || type === "bootstrap") this.#recomputeConf();
     if (this.#maybeCommit()) this.#stepDownIfRemoved();
-    if (this.#role === "leader") this.#broadcastAppend();
+    if (this.#role !== "leader") return index;
+    // Proposals wait for the next Ready, so that those made meanwhile go
+    // out in one append per follower (and are acknowledged once).
+    if (type === "normal") this.#appendsDue = true;
+    else this.#broadcastAppend();
     return index;
   }
 
+  /**
+   * Sends what a leader deferred to the next Ready: the entries proposed
+   * since the last one, and a commit index that moved.
+   */
+  #flushReplication(): void {
+    const commit = this.#commitDue;
+    if (!this.#appendsDue && !commit) return;
+    this.#appendsDue = false;
+    this.#commitDue = false;
+    if (this.#role !== "leader") return;
+    for (const id of this.#progress.keys()) {
+      // Up to the follower's window of appends in flight; an empty one
+      // only to carry the commit index.
+      if (this.#sendAppend(id, false)) {
+        while (this.#sendAppend(id, false));
+      } else if (commit) this.#sendAppend(id, true);
+    }
+  }
+
   #maybeCommit(): boolean {
-    const last = this.#log.lastIndex();
+    const own = Math.min(this.#persisted, this.#log.lastIndex());
     const index = quorumValue(
       this.#conf!.voters,
-      (id) => id === this.id ? last : this.#progress.get(id)?.match ?? 0,
+      (id) => id === this.id ? own : this.#progress.get(id)?.match ?? 0,
     );
     if (index <= this.#log.committed) return false;
     const term = this.#log.term(index);

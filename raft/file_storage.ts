@@ -16,8 +16,10 @@
  * `save()` resolves only after every byte is written (a short write, which
  * Node reports without an error on a full disk or at a file-size limit, is
  * continued or fails) and synced (`datasync`), so a node that awaits it
- * before sending never acknowledges a vote or an append it could forget. A
- * failed write rejects with {@linkcode StorageWriteError} and the storage
+ * before sending never acknowledges a vote or an append it could forget.
+ * A hard state that moves only the commit index waits for the next unit:
+ * the commit index is not needed for safety, and a sync per commit would
+ * double the syncs on the write path. A failed write rejects with {@linkcode StorageWriteError} and the storage
  * refuses every later write.
  *
  * At start, a damaged unit with no intact unit after it is a save torn by a
@@ -123,6 +125,8 @@ export class FileStorage implements Storage {
   #hardState: HardState;
   #snapshot: Snapshot | null;
   #entries: Entry[];
+  /** The hard state's commit index moved since the last unit written. */
+  #commitUnwritten = false;
   #queue: Promise<void> = Promise.resolve();
   #failed: Error | null = null;
 
@@ -274,7 +278,13 @@ export class FileStorage implements Storage {
   }
 
   /**
-   * Appends the write to the log and syncs it before resolving. Rejects with
+   * Appends the write to the log and syncs it before resolving. A write
+   * that changes nothing but the hard state's commit index is not written
+   * on its own: the commit index rides in the next unit (or is written at
+   * {@linkcode FileStorage.close}), so a crash may bring back an older one.
+   * That is safe (etcd's rule too): what is committed is decided by a
+   * quorum's logs, which are synced, and a restarted node learns the commit
+   * index again from its leader. Rejects with
    * {@linkcode StorageWriteError} when the bytes could not all be written or
    * synced (a full disk, a file-size limit, an I/O error); after any failed
    * write every later one is refused, since the log may end in a record cut
@@ -290,23 +300,40 @@ export class FileStorage implements Storage {
         this.#incarnation = write.incarnation;
       }
       if (write.snapshot !== null) await this.#installSnapshot(write.snapshot);
-      if (write.entries.length === 0 && write.hardState === null) return;
+      const hs = write.hardState;
+      if (write.entries.length === 0) {
+        if (hs === null) return;
+        if (
+          write.snapshot === null && hs.term === this.#hardState.term &&
+          hs.vote === this.#hardState.vote
+        ) {
+          // Only the commit index moved: it rides in the next unit.
+          this.#hardState = { ...hs };
+          this.#commitUnwritten = true;
+          return;
+        }
+      }
       const records: LogRecord[] = [];
       if (write.entries.length > 0) {
         this.#checkAppend(write.entries);
         records.push({ kind: "entries", entries: write.entries });
       }
-      if (write.hardState !== null) {
-        records.push({ kind: "hardState", hardState: write.hardState });
+      if (hs !== null || this.#commitUnwritten) {
+        records.push({ kind: "hardState", hardState: hs ?? this.#hardState });
       }
-      await writeFully(this.#wal, {
-        bytes: encodeUnit(this.#salt, records),
-        file: this.#walPath,
-      });
-      if (this.#fsync) await syncFile(this.#wal, { file: this.#walPath });
+      await this.#writeUnit(records);
       if (write.entries.length > 0) this.#appendEntries(write.entries);
-      if (write.hardState !== null) this.#hardState = { ...write.hardState };
+      if (hs !== null) this.#hardState = { ...hs };
+      this.#commitUnwritten = false;
     });
+  }
+
+  async #writeUnit(records: LogRecord[]): Promise<void> {
+    await writeFully(this.#wal, {
+      bytes: encodeUnit(this.#salt, records),
+      file: this.#walPath,
+    });
+    if (this.#fsync) await syncFile(this.#wal, { file: this.#walPath });
   }
 
   /** Stores `snapshot` and rewrites the log without the entries it covers. */
@@ -318,9 +345,21 @@ export class FileStorage implements Storage {
     });
   }
 
-  /** Closes the log file; later calls fail. */
+  /**
+   * Writes a commit index that has not been written yet, then closes the
+   * log file; later calls fail.
+   */
   close(): Promise<void> {
-    return this.#serial(() => this.#wal.close());
+    return this.#serial(async () => {
+      if (this.#commitUnwritten) {
+        await this.#writeUnit([{
+          kind: "hardState",
+          hardState: this.#hardState,
+        }]);
+        this.#commitUnwritten = false;
+      }
+      await this.#wal.close();
+    });
   }
 
   #serial(fn: () => Promise<void>): Promise<void> {

@@ -47,6 +47,8 @@ export type {
 } from "./node.ts";
 export { NodeStoppedError } from "./node.ts";
 export { HttpTransport, TransportError } from "./transport.ts";
+export { setTraceSink } from "./trace.ts";
+export type { TraceEvent } from "./trace.ts";
 export type {
   HttpTransportOptions,
   ListenOptions,

@@ -1,6 +1,7 @@
 /**
  * The Raft runtime node: drives a {@linkcode RaftCore} with a monotonic
- * clock, persists every {@linkcode Ready} before sending its messages,
+ * clock, persists every {@linkcode Ready} before sending its messages (but
+ * for a leader's write, which lands behind its messages: Raft §10.2.1),
  * applies committed entries to a state machine, keeps the leader lease, and
  * reports role changes.
  *
@@ -10,8 +11,18 @@ import { RaftCore } from "./core.ts";
 import type { CoreStatus } from "./core.ts";
 import { NotLeaderError, RaftError } from "./errors.ts";
 import type { StateMachine } from "./kv.ts";
+import { replicatesEarly } from "./_ready.ts";
+import { trace, tracedIndex, tracing } from "./_trace.ts";
 import type { Storage } from "./storage.ts";
-import type { ConfChange, Message, NodeId, Ready, Role } from "./types.ts";
+import type {
+  ConfChange,
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  Ready,
+  Role,
+} from "./types.ts";
 import {
   type NodeReadiness,
   type NodeStatus,
@@ -116,6 +127,10 @@ export class RaftNode {
   #lastTickAt: number;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #running: Promise<void> | null = null;
+  /** The writes handed to storage, in order (see `#write`). */
+  #writes: Promise<void> = Promise.resolve();
+  /** A leader's write queued behind another and not started yet. */
+  #behind: { entries: Entry[]; hardState: HardState | null } | null = null;
   #stopped = false;
   #applied: number;
   #snapshotIndex: number;
@@ -125,11 +140,18 @@ export class RaftNode {
   #termCommitted = false;
   #leaseUntil = -Infinity;
   #leaseFence = -1;
+  /** The term and vote last written to storage. */
+  #savedHard: HardState;
   #failure: Error | null = null;
   /** When the latest append, heartbeat or snapshot of the current term arrived. */
   #leaderHeardAt = -Infinity;
 
-  private constructor(options: RaftNodeOptions, core: RaftCore) {
+  private constructor(
+    options: RaftNodeOptions,
+    init: { core: RaftCore; savedHard: HardState },
+  ) {
+    const { core } = init;
+    this.#savedHard = init.savedHard;
     this.id = options.id;
     this.#core = core;
     this.#storage = options.storage;
@@ -184,7 +206,10 @@ export class RaftNode {
     if (state.snapshot !== null) {
       options.stateMachine.restore(state.snapshot.data);
     }
-    const node = new RaftNode(options, core);
+    const node = new RaftNode(options, {
+      core,
+      savedHard: state.hardState,
+    });
     node.#election?.setRole("follower", node.#term, { leader: null });
     node.#schedule();
     return node;
@@ -194,6 +219,12 @@ export class RaftNode {
   receive(messages: readonly Message[]): void {
     if (this.#stopped) return;
     this.#enqueue(() => {
+      if (tracing()) {
+        const index = tracedIndex(messages);
+        if (index >= 0) {
+          trace(this.id, "step", { index, peer: messages[0].from });
+        }
+      }
       for (const m of messages) {
         this.#core.step(m);
         if (
@@ -218,9 +249,14 @@ export class RaftNode {
         );
         return;
       }
+      const calledAt = tracing() ? performance.now() : 0;
       this.#enqueue(() => {
         try {
           const index = this.#core.propose(data);
+          if (tracing()) {
+            trace(this.id, "call", { index, at: calledAt });
+            trace(this.id, "propose", { index });
+          }
           this.#pending.set(index, { term: this.#term, resolve, reject });
         } catch (error) {
           reject(error as Error);
@@ -475,6 +511,7 @@ export class RaftNode {
     for (const w of this.#waiters.splice(0)) w.reject(error);
     this.#setLease(-Infinity);
     this.#election?.setRole("follower", this.#term, { leader: null });
+    await this.#writes;
     await this.#storage.close();
   }
 
@@ -625,42 +662,128 @@ export class RaftNode {
       if (!this.#core.hasReady()) break;
       const rd = this.#core.ready();
       try {
-        await this.#handle(rd);
+        if (this.#writeBehind(rd)) {
+          this.#core.advance({ persisted: false });
+        } else {
+          await this.#handle(rd);
+          this.#core.advance();
+        }
       } catch (error) {
         this.#fail(error as Error);
         return;
       }
-      this.#core.advance();
       this.#maybeCompact();
     }
   }
 
+  /**
+   * Writes in order: each starts once the one before it is done, and none
+   * after one failed.
+   */
+  #write(write: () => Promise<void> | void): Promise<void> {
+    const done = this.#writes.then(() => {
+      if (this.#failure !== null) throw this.#failure;
+      return write();
+    });
+    this.#writes = done.catch(() => {});
+    return done;
+  }
+
+  #traceReady(rd: Ready): number {
+    if (!tracing()) return -1;
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined) trace(this.id, "ready", { index: last.index });
+    if (rd.committedEntries.length > 0) {
+      trace(this.id, "committed", {
+        index: rd.committedEntries[rd.committedEntries.length - 1].index,
+      });
+    }
+    return last?.index ?? -1;
+  }
+
+  /**
+   * A leader's Ready whose messages depend on nothing its write adds
+   * (`replicatesEarly`): it is sent and its committed entries applied at
+   * once, and the loop goes on while the write completes behind it, so
+   * what is proposed and acknowledged meanwhile is handled without waiting
+   * for the disk. The core counts the written entries for the leader only
+   * once the write is done (`markPersisted`), so nothing commits on the
+   * strength of a copy that is not on disk. `false`: the Ready is handled
+   * in order instead (persist, send, apply).
+   */
+  #writeBehind(rd: Ready): boolean {
+    if (
+      !replicatesEarly(rd, {
+        leader: this.#role === "leader",
+        saved: this.#savedHard,
+      })
+    ) return false;
+    this.#traceReady(rd);
+    this.#sendMessages(rd.messages);
+    const { hardState, entries } = rd;
+    if (this.#behind !== null) {
+      // A write is queued and not started: this one joins it (group commit).
+      this.#behind.entries.push(...entries);
+      if (hardState !== null) this.#behind.hardState = hardState;
+    } else if (entries.length > 0 || hardState !== null) {
+      const batch = { entries: [...entries], hardState };
+      this.#behind = batch;
+      this.#write(() => {
+        this.#behind = null;
+        return this.#storage.save({ ...batch, snapshot: null });
+      }).then(
+        () => {
+          if (batch.hardState !== null) this.#savedHard = batch.hardState;
+          const last = batch.entries[batch.entries.length - 1];
+          if (last === undefined) return;
+          if (tracing()) trace(this.id, "saved", { index: last.index });
+          this.#enqueue(() =>
+            this.#core.markPersisted({ index: last.index, term: last.term })
+          );
+        },
+        (error) => this.#fail(error as Error),
+      );
+    }
+    this.#apply(rd);
+    return true;
+  }
+
   async #handle(rd: Ready): Promise<void> {
+    const traced = this.#traceReady(rd);
     const restore = rd.snapshot !== null &&
       rd.snapshot.metadata.index > this.#applied;
     if (rd.snapshot !== null && !restore) {
-      await this.#storage.compact(rd.snapshot);
+      const snapshot = rd.snapshot;
+      await this.#write(() => this.#storage.compact(snapshot));
     }
     if (
       restore || rd.entries.length > 0 || rd.hardState !== null ||
       rd.incarnation !== undefined
     ) {
-      await this.#storage.save({
+      const write = {
         ...(rd.incarnation === undefined
           ? {}
           : { incarnation: rd.incarnation }),
         hardState: rd.hardState,
         entries: rd.entries,
         snapshot: restore ? rd.snapshot : null,
-      });
+      };
+      await this.#write(() => this.#storage.save(write));
+      if (traced >= 0) trace(this.id, "saved", { index: traced });
+      if (rd.hardState !== null) this.#savedHard = rd.hardState;
     }
-    if (rd.messages.length > 0) this.#send(rd.messages);
+    this.#sendMessages(rd.messages);
     if (restore) {
       this.#sm.restore(rd.snapshot!.data);
       this.#applied = rd.snapshot!.metadata.index;
       this.#snapshotIndex = this.#applied;
     }
     if (rd.softState !== null) this.#onSoftState(rd.softState);
+    this.#apply(rd);
+  }
+
+  /** Applies the Ready's committed entries and answers who waited for them. */
+  #apply(rd: Ready): void {
     for (const e of rd.committedEntries) {
       if (e.index <= this.#applied) continue;
       let result: unknown = undefined;
@@ -680,11 +803,20 @@ export class RaftNode {
         else p.reject(new NotLeaderError(this.#leader));
       }
     }
+    if (tracing() && rd.committedEntries.length > 0) {
+      trace(this.id, "applied", { index: this.#applied });
+    }
     while (this.#waiters.length > 0) {
       const i = this.#waiters.findIndex((w) => w.index <= this.#applied);
       if (i < 0) break;
       this.#waiters.splice(i, 1)[0].resolve();
     }
+  }
+
+  #sendMessages(messages: Message[]): void {
+    if (messages.length === 0) return;
+    if (tracing()) trace(this.id, "send", { index: tracedIndex(messages) });
+    this.#send(messages);
   }
 
   #onSoftState(
@@ -718,6 +850,7 @@ export class RaftNode {
 
   /** A storage failure: the node can no longer keep its promises, so it stops. */
   #fail(error: Error): void {
+    if (this.#failure !== null) return;
     this.#failure = error;
     this.#stopped = true;
     if (this.#timer !== null) clearTimeout(this.#timer);

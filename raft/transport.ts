@@ -1,98 +1,74 @@
 /**
- * The HTTP transport between Raft nodes: the endpoints under `/raft/v2/`
- * served through the platform module, and a `fetch` client that batches
- * messages per peer.
+ * The HTTP transport between Raft nodes: the endpoints under `/raft/v3/`
+ * served through the platform module, and the sending side (`_sender.ts`)
+ * that keeps one long-lived streaming request open to each peer.
  *
- * Every request body is one authenticated frame (wire format version 2,
- * `_frame.ts`; documented in `raft/README.md`): a small header (version,
- * cluster id, sender, receiver, session, sequence number, body length)
- * with an HMAC-SHA256 keyed with the cluster's shared secret, then the body
- * with its own HMAC. The receiver verifies the header before it reads a byte
- * of the body, verifies the body's MAC as it streams in, and hands messages
- * to the node only after both verified. A sender first opens a session with
- * a hello; the receiver draws the session id, and accepts each sequence
- * number of a session once, so a captured request replayed later, even after
+ * Every frame is authenticated (wire format version 3, `_frame.ts`;
+ * documented in `raft/README.md`): a small header (version, cluster id,
+ * sender, receiver, session, sequence number, body length) with an
+ * HMAC-SHA256 keyed with the cluster's shared secret, then the body with its
+ * own HMAC. The receiver verifies a header before it reads a byte of its
+ * body, verifies the body's MAC as it streams in, and hands messages to the
+ * node only after both verified. A sender first opens a session with a
+ * hello; the receiver draws the session id, and accepts each sequence
+ * number of a session once, so a captured frame replayed later, even after
  * either node restarted, is refused. The secret itself never travels.
+ *
+ * Messages to a peer travel as frames on one request body that stays open
+ * (`POST /raft/v3/messages`, chunked): what the node hands over is framed
+ * and written at once, without waiting for an answer, so appends pipeline
+ * and no request is paid per batch. The receiver answers with a stream of
+ * signed acknowledgements, which tell the sender what arrived (it resends
+ * the rest once when a stream breaks) and that the stream is alive.
  *
  * @module
  */
 import { serve } from "../platform/mod.ts";
 import type { HttpServer } from "../platform/mod.ts";
-import {
-  CodecError,
-  decodeMessages,
-  encodedMessageSize,
-  encodeMessages,
-} from "./_codec.ts";
+import { CodecError, decodeMessages } from "./_codec.ts";
 import {
   encodeFrame,
   FrameError,
   type FrameHeader,
   hex,
   LEGACY_WIRE_VERSION,
-  randomId,
+  PREVIOUS_WIRE_VERSION,
   readBody,
   readHeader,
-  type RefusalReason,
   StreamBytes,
   type VerifiedHeader,
   WIRE_VERSION,
   ZERO_ID,
 } from "./_frame.ts";
+import { HELLO_PATH, MESSAGES_PATH, Sender, SNAPSHOT_PATH } from "./_sender.ts";
 import { SessionTable } from "./_sessions.ts";
+import { trace, tracedIndex, tracing } from "./_trace.ts";
 import type { Message, NodeId } from "./types.ts";
-
-import {
-  type HttpTransportOptions,
-  type ListenOptions,
-  TransportError,
-} from "./transport_types.ts";
+import type { HttpTransportOptions, ListenOptions } from "./transport_types.ts";
 
 export type { RefusalReason } from "./_frame.ts";
 export * from "./transport_types.ts";
+export { HELLO_PATH, MESSAGES_PATH, SNAPSHOT_PATH };
 
-/** The path a sender opens a session on. */
-export const HELLO_PATH = "/raft/v2/hello";
-/** The path of the endpoint that takes batches of small messages. */
-export const MESSAGES_PATH = "/raft/v2/messages";
-/** The path of the endpoint that takes one snapshot message. */
-export const SNAPSHOT_PATH = "/raft/v2/snapshot";
+/**
+ * How long a receiver waits after delivering a frame before it acknowledges
+ * it (with every frame delivered meanwhile): acknowledgements keep a stream
+ * known to be alive and bound what a broken stream resends, and need not
+ * be prompt.
+ */
+const ACK_DELAY_MS = 10;
 
-/** A session this node opened with a peer: frames are numbered in it. */
-interface OpenSession {
-  id: Uint8Array;
-  nextSeq: number;
-}
-
-interface PeerQueue {
-  queue: Message[];
-  /** A batch whose request failed before any answer: sent next, once. */
-  resend: Message[] | null;
-  inflight: number;
-  /** Requests that failed in a row (the backoff's exponent). */
-  failures: number;
-  retryAt: number;
-  timer: ReturnType<typeof setTimeout> | null;
-  session: OpenSession | null;
-  hello: Promise<OpenSession> | null;
+/** A stream from a peer, as its receiver reads it. */
+interface InStream {
+  peer: NodeId;
+  /** Ends it: stops reading, acknowledges what arrived, closes the answer. */
+  end: () => void;
 }
 
 function parseId(text: string | null): NodeId | null {
   if (text === null || !/^(0|[1-9][0-9]{0,15})$/.test(text)) return null;
   const n = Number(text);
   return Number.isSafeInteger(n) ? n : null;
-}
-
-/**
- * Whether a failed request delivered nothing and was not abandoned: a
- * connection refused or reset (`fetch` rejects with a `TypeError`), or a
- * peer that no longer knows the session (it restarted; it read no body).
- * Not a peer's other refusals, nor our own timeout (an `AbortError`, after
- * which the peer may well have the batch).
- */
-function undelivered(error: unknown): boolean {
-  if (error instanceof TransportError) return error.reason === "session";
-  return (error as { name?: unknown } | null)?.name !== "AbortError";
 }
 
 function refusal(error: FrameError): Response {
@@ -140,22 +116,6 @@ class BodySlots {
   }
 }
 
-const REASONS: ReadonlySet<string> = new Set<RefusalReason>([
-  "version",
-  "malformed",
-  "signature",
-  "cluster",
-  "receiver",
-  "sender",
-  "session",
-  "replay",
-  "too-large",
-  "busy",
-  "path",
-  "method",
-  "timeout",
-]);
-
 const KIND_OF_PATH: Record<string, FrameHeader["kind"]> = {
   [HELLO_PATH]: "hello",
   [MESSAGES_PATH]: "messages",
@@ -165,17 +125,22 @@ const KIND_OF_PATH: Record<string, FrameHeader["kind"]> = {
 /**
  * Sends Raft messages to peers over HTTP and receives theirs.
  *
- * Messages to one peer are queued and sent in batches, one request in flight
- * per peer by default: whatever the core emits while a request is in flight
- * goes out in the next one, so appends pipeline without waiting for their
- * acknowledgements. Snapshots travel alone to their own endpoint with a
- * larger size limit. A request that fails before any answer (connection
- * refused or reset), or that the peer refuses because it no longer knows the
- * session (it restarted), is sent once more at once, after `onSendError`
- * (which may look the peer up again); otherwise a failed request drops its
- * messages (Raft resends what matters) and that peer is backed off:
+ * Messages to one peer go out as frames on one long-lived streaming request
+ * (`POST /raft/v3/messages`): what the node hands over in one turn of the
+ * event loop becomes one frame, written at once, whatever is still in
+ * flight, so appends pipeline and no request is paid per batch. The peer
+ * answers the stream with signed acknowledgements. Snapshots travel alone
+ * on their own requests (`/raft/v3/snapshot`) with a larger size limit.
+ *
+ * When a stream fails before the peer accepted it, or breaks off (a
+ * connection refused or reset: a peer that restarted elsewhere; a session
+ * the peer forgot), what it did not acknowledge is sent once more at once
+ * on a new stream, after `onSendError` (which may look the peer up again).
+ * Otherwise (a refusal, a stream left unacknowledged for
+ * `requestTimeoutMs`, the resend failing too) those messages are dropped
+ * (Raft resends what matters) and that peer is backed off:
  * `retryDelayMs`, doubling per failure in a row up to `maxRetryDelayMs`,
- * with jitter, until a request succeeds or the peer is heard from. So a
+ * with jitter, until a stream is accepted or the peer is heard from. So a
  * peer whose name does not resolve (a pod stuck Pending) costs about one
  * lookup a second, not one per heartbeat; call
  * {@linkcode HttpTransport.connect} when a node starts, so that peers
@@ -217,18 +182,17 @@ export class HttpTransport {
   readonly #secrets: readonly string[];
   readonly #maxBody: number;
   readonly #maxSnapshot: number;
-  readonly #maxInflight: number;
-  readonly #maxQueue: number;
+  readonly #timeoutMs: number;
   readonly #bodyTimeoutMs: number;
-  readonly #peers = new Map<NodeId, PeerQueue>();
   readonly #sessions = new SessionTable();
   readonly #slots: BodySlots;
-  readonly #clock: () => number;
-  readonly #random: () => number;
-  readonly #fetch: typeof fetch;
+  /** The stream being read from each peer (a newer one ends the older). */
+  readonly #incoming = new Map<NodeId, InStream>();
+  /** Request bodies being read by `handle` (cancelled by `close`). */
+  readonly #reading = new Set<StreamBytes>();
+  readonly #sender: Sender;
   #server: HttpServer | null = null;
   #closed = false;
-  readonly #aborts = new Set<AbortController>();
 
   /** Creates a transport; call {@linkcode HttpTransport.listen} to receive. */
   constructor(options: HttpTransportOptions) {
@@ -239,17 +203,17 @@ export class HttpTransport {
     ];
     this.#maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
     this.#maxSnapshot = options.maxSnapshotBytes ?? 256 * 1024 * 1024;
-    this.#maxInflight = options.maxInflight ?? 1;
-    this.#maxQueue = options.maxQueue ?? 10_000;
+    this.#timeoutMs = options.requestTimeoutMs ?? 2000;
     this.#bodyTimeoutMs = options.bodyTimeoutMs ??
-      Math.max(5_000, 2 * (options.requestTimeoutMs ?? 2000));
+      Math.max(5_000, 2 * this.#timeoutMs);
     this.#slots = new BodySlots(
       options.maxConcurrentBodies ?? 16,
       options.maxConcurrentBodiesPerPeer ?? 4,
     );
-    this.#clock = options.clock ?? (() => performance.now());
-    this.#random = options.random ?? Math.random;
-    this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#sender = new Sender(options, {
+      secrets: this.#secrets,
+      maxBody: this.#maxBody,
+    });
   }
 
   /** Starts the HTTP server; resolves with the port it listens on. */
@@ -268,44 +232,60 @@ export class HttpTransport {
   }
 
   /**
-   * Handles one request to the `/raft/v2/` endpoints (and refuses the
-   * `/raft/v1/` ones of k8s-operator 0.1.0, naming both wire versions).
-   * Public so that a server of your own can mount it;
+   * Handles one request to the `/raft/v3/` endpoints (and refuses those of
+   * earlier wire versions, naming both). A stream of messages is answered
+   * once its first frame is delivered, with a body of acknowledgements that
+   * ends when the request does; its later frames are read meanwhile. Public
+   * so that a server of your own can mount it;
    * {@linkcode HttpTransport.listen} uses it.
    */
   async handle(request: Request): Promise<Response> {
-    const deadline = new AbortController();
-    const timer = setTimeout(() =>
-      deadline.abort(
-        new FrameError(
-          `Expected the request's body within ${this.#bodyTimeoutMs} ms, found it still arriving: the sender stalled or trickles it`,
-          { reason: "timeout", status: 408 },
-        ),
-      ), this.#bodyTimeoutMs);
-    const bytes = new StreamBytes(request.body, { signal: deadline.signal });
+    const bytes = new StreamBytes(request.body);
+    this.#reading.add(bytes);
+    // The request (a stream: its first frame) must arrive whole in time.
+    const disarm = bytes.within(this.#bodyTimeoutMs, () => this.#late());
     try {
       return await this.#handle(request, bytes);
     } catch (error) {
       if (!(error instanceof FrameError)) throw error;
       bytes.cancel();
-      this.#opts.onRefused?.({
-        reason: error.reason,
-        status: error.status,
-        peer: error.peer,
-        message: error.message,
-      });
+      this.#refused(error);
       return refusal(error);
     } finally {
-      clearTimeout(timer);
+      disarm();
+      this.#reading.delete(bytes);
     }
+  }
+
+  /** The refusal of a request or frame that did not arrive in time. */
+  #late(): FrameError {
+    return new FrameError(
+      `Expected the request's body within ${this.#bodyTimeoutMs} ms, found it still arriving: the sender stalled or trickles it`,
+      { reason: "timeout", status: 408 },
+    );
+  }
+
+  #refused(error: FrameError): void {
+    this.#opts.onRefused?.({
+      reason: error.reason,
+      status: error.status,
+      peer: error.peer,
+      message: error.message,
+    });
   }
 
   async #handle(request: Request, bytes: StreamBytes): Promise<Response> {
     const path = new URL(request.url).pathname;
-    if (path.startsWith("/raft/v1/")) {
+    for (
+      const [version, prefix, who] of [
+        [LEGACY_WIRE_VERSION, "/raft/v1/", "k8s-operator 0.1.0"],
+        [PREVIOUS_WIRE_VERSION, "/raft/v2/", "unreleased 0.2 builds"],
+      ] as const
+    ) {
+      if (!path.startsWith(prefix)) continue;
       const from = parseId(request.headers.get("x-raft-from"));
       throw new FrameError(
-        `Expected Raft wire format version ${WIRE_VERSION} (POST /raft/v2/…, k8s-operator 0.2 and later), found wire format version ${LEGACY_WIRE_VERSION} (POST ${path}, k8s-operator 0.1.0)${
+        `Expected Raft wire format version ${WIRE_VERSION} (POST /raft/v${WIRE_VERSION}/…), found wire format version ${version} (POST ${path}, ${who})${
           from === null ? "" : ` from node ${from}`
         }: run the same version on every member`,
         { reason: "version", status: 400, peer: from },
@@ -313,10 +293,10 @@ export class HttpTransport {
     }
     const kind = KIND_OF_PATH[path];
     if (kind === undefined) {
-      throw new FrameError(`Expected a path under /raft/v2/, found ${path}`, {
-        reason: "path",
-        status: 404,
-      });
+      throw new FrameError(
+        `Expected a path under /raft/v${WIRE_VERSION}/, found ${path}`,
+        { reason: "path", status: 404 },
+      );
     }
     if (request.method !== "POST") {
       throw new FrameError(`Expected POST, found ${request.method}`, {
@@ -324,9 +304,40 @@ export class HttpTransport {
         status: 405,
       });
     }
+    if (kind === "hello") return await this.#hello(bytes);
+    if (kind === "snapshot") {
+      const { header, messages } = await this.#readFrame(bytes, {
+        kind,
+        alone: true,
+      });
+      this.#deliver(header, messages);
+      return new Response(null, { status: 204 });
+    }
+    return this.#stream(bytes);
+  }
+
+  /**
+   * Reads, checks and decodes one frame of `expect.kind` from `bytes`
+   * (of `expect.peer` in `expect.session`, on a stream past its first);
+   * `alone`: the request must end after it. Throws {@linkcode FrameError}.
+   */
+  async #readFrame(
+    bytes: StreamBytes,
+    expect: {
+      kind: FrameHeader["kind"];
+      alone?: boolean;
+      peer?: NodeId;
+      session?: Uint8Array;
+    },
+  ): Promise<{ header: FrameHeader; messages: Message[] }> {
     const verified = await readHeader(bytes, this.#secrets);
+    const arrivedAt = tracing() ? performance.now() : 0;
     try {
-      return await this.#afterHeader(bytes, { verified, kind });
+      return await this.#readAfterHeader(bytes, {
+        ...expect,
+        verified,
+        arrivedAt,
+      });
     } catch (error) {
       // Read after a verified header: the refusal names its sender.
       if (!(error instanceof FrameError) || error.peer !== null) throw error;
@@ -338,15 +349,31 @@ export class HttpTransport {
     }
   }
 
-  async #afterHeader(
+  async #readAfterHeader(
     bytes: StreamBytes,
-    request: { verified: VerifiedHeader; kind: FrameHeader["kind"] },
-  ): Promise<Response> {
-    const { verified, kind } = request;
+    expect: {
+      kind: FrameHeader["kind"];
+      alone?: boolean;
+      peer?: NodeId;
+      session?: Uint8Array;
+      verified: VerifiedHeader;
+      arrivedAt: number;
+    },
+  ): Promise<{ header: FrameHeader; messages: Message[] }> {
+    const { verified, arrivedAt } = expect;
     const { header } = verified;
-    this.#checkAddress(header, kind);
-    if (kind === "hello") return await this.#hello(bytes, verified);
-    const snapshot = kind === "snapshot";
+    this.#checkAddress(header, expect.kind);
+    if (
+      expect.session !== undefined &&
+      (header.from !== expect.peer ||
+        hex(header.session) !== hex(expect.session))
+    ) {
+      throw new FrameError(
+        `Expected every frame of a stream from node ${expect.peer} in the session of its first, found one from node ${header.from} in another`,
+        { reason: "malformed", status: 400, peer: header.from },
+      );
+    }
+    const snapshot = expect.kind === "snapshot";
     const limit = snapshot ? this.#maxSnapshot : this.#maxBody;
     if (header.bodyLength > limit) {
       throw new FrameError(
@@ -381,7 +408,7 @@ export class HttpTransport {
       let body: Uint8Array;
       try {
         body = await readBody(bytes, verified);
-        if (!(await bytes.atEnd())) {
+        if (expect.alone && !(await bytes.atEnd())) {
           throw new FrameError(
             `Expected the request to end after a body of ${header.bodyLength} bytes, found more`,
             { reason: "too-large", status: 413, peer: header.from },
@@ -396,9 +423,110 @@ export class HttpTransport {
     } finally {
       this.#slots.give(header.from, snapshot);
     }
-    this.#heardFrom(header.from);
+    if (tracing()) {
+      const index = tracedIndex(messages);
+      if (index >= 0) {
+        const peer = header.from;
+        trace(this.#opts.id, "arrived", { index, peer, at: arrivedAt });
+        trace(this.#opts.id, "verified", { index, peer });
+      }
+    }
+    return { header, messages };
+  }
+
+  #deliver(header: FrameHeader, messages: Message[]): void {
+    this.#sender.heardFrom(header.from);
     if (messages.length > 0) this.#opts.onMessages(messages);
-    return new Response(null, { status: 204 });
+  }
+
+  /**
+   * A stream of message frames: the first is read and delivered before the
+   * answer (so a refused first frame is answered with its status), the
+   * rest as they arrive, each acknowledged on the answer's body.
+   */
+  async #stream(bytes: StreamBytes): Promise<Response> {
+    const first = await this.#readFrame(bytes, { kind: "messages" });
+    const { from: peer, session } = first.header;
+    this.#deliver(first.header, first.messages);
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    let top = first.header.seq;
+    let acked = 0;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let ended = false;
+    const ack = () => {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+      if (top <= acked) return;
+      acked = top;
+      controller.enqueue(encodeFrame({
+        kind: "ack",
+        clusterId: this.#opts.clusterId,
+        from: this.#opts.id,
+        to: peer,
+        session,
+        seq: top,
+        nonce: ZERO_ID,
+      }, { bytes: new Uint8Array(0), secret: this.#secrets[0] }));
+    };
+    const stream: InStream = {
+      peer,
+      end: () => {
+        if (ended) return;
+        ended = true;
+        bytes.cancel();
+        try {
+          ack();
+          controller.close();
+        } catch {
+          // The answer was already broken off.
+        }
+        if (this.#incoming.get(peer) === stream) this.#incoming.delete(peer);
+      },
+    };
+    const acks = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        controller = c;
+      },
+      cancel: () => {
+        ended = true;
+        if (timer !== null) clearTimeout(timer);
+        bytes.cancel();
+        if (this.#incoming.get(peer) === stream) this.#incoming.delete(peer);
+      },
+    });
+    // A sender keeps one stream to a peer: a newer one replaces the older,
+    // which is then dead or abandoned (its connection may never report it).
+    this.#incoming.get(peer)?.end();
+    this.#incoming.set(peer, stream);
+    timer = setTimeout(ack, ACK_DELAY_MS);
+    (async () => {
+      try {
+        while (!ended && !(await atBoundaryEnd(bytes))) {
+          // A frame has begun: it must arrive whole in time.
+          const disarm = bytes.within(this.#bodyTimeoutMs, () => this.#late());
+          const f = await this.#readFrame(bytes, {
+            kind: "messages",
+            peer,
+            session,
+          }).finally(disarm);
+          if (ended) return;
+          this.#deliver(f.header, f.messages);
+          top = Math.max(top, f.header.seq);
+          timer ??= setTimeout(ack, ACK_DELAY_MS);
+        }
+      } catch (error) {
+        if (!(error instanceof FrameError)) throw error;
+        if (!ended) this.#refused(error);
+      } finally {
+        stream.end();
+      }
+    })().catch((error) => {
+      console.error(`Raft stream from node ${peer} failed:`, error);
+    });
+    return new Response(acks, {
+      status: 200,
+      headers: { "content-type": "application/octet-stream" },
+    });
   }
 
   #checkAddress(header: FrameHeader, kind: FrameHeader["kind"]): void {
@@ -432,11 +560,26 @@ export class HttpTransport {
     }
   }
 
-  async #hello(
+  async #hello(bytes: StreamBytes): Promise<Response> {
+    const verified = await readHeader(bytes, this.#secrets);
+    try {
+      return await this.#welcome(bytes, verified);
+    } catch (error) {
+      if (!(error instanceof FrameError) || error.peer !== null) throw error;
+      throw new FrameError(error.message, {
+        reason: error.reason,
+        status: error.status,
+        peer: verified.header.from,
+      });
+    }
+  }
+
+  async #welcome(
     bytes: StreamBytes,
     verified: VerifiedHeader,
   ): Promise<Response> {
     const { header } = verified;
+    this.#checkAddress(header, "hello");
     if (header.bodyLength !== 0) {
       throw new FrameError(
         `Expected an empty hello, found a body of ${header.bodyLength} bytes`,
@@ -457,7 +600,7 @@ export class HttpTransport {
         { reason: "replay", status: 409, peer: header.from },
       );
     }
-    this.#heardFrom(header.from);
+    this.#sender.heardFrom(header.from);
     const welcome = encodeFrame({
       kind: "welcome",
       clusterId: this.#opts.clusterId,
@@ -510,15 +653,13 @@ export class HttpTransport {
     return messages;
   }
 
-  /** Queues messages for their receivers; never blocks, never throws. */
+  /**
+   * Queues messages for their receivers; never blocks, never throws. What
+   * is queued for a peer in one turn of the event loop goes out as one
+   * frame.
+   */
   send(messages: readonly Message[]): void {
-    if (this.#closed) return;
-    for (const m of messages) {
-      const p = this.#peer(m.to);
-      p.queue.push(m);
-      if (p.queue.length > this.#maxQueue) p.queue.shift();
-    }
-    for (const id of new Set(messages.map((m) => m.to))) this.#pump(id);
+    if (!this.#closed) this.#sender.send(messages);
   }
 
   /**
@@ -530,272 +671,29 @@ export class HttpTransport {
    * `onSendError`; never throws.
    */
   connect(peers: readonly NodeId[]): void {
-    if (this.#closed) return;
-    for (const id of new Set(peers)) {
-      if (id === this.#opts.id) continue;
-      const p = this.#peer(id);
-      if (p.session !== null || p.hello !== null) continue;
-      this.#session(id, p).catch((error) =>
-        this.#opts.onSendError?.(id, error)
-      );
-    }
-  }
-
-  #peer(id: NodeId): PeerQueue {
-    let p = this.#peers.get(id);
-    if (p === undefined) {
-      p = {
-        queue: [],
-        resend: null,
-        inflight: 0,
-        failures: 0,
-        retryAt: 0,
-        timer: null,
-        session: null,
-        hello: null,
-      };
-      this.#peers.set(id, p);
-    }
-    return p;
-  }
-
-  #pump(id: NodeId): void {
-    const p = this.#peers.get(id);
-    if (p === undefined || this.#closed) return;
-    while (
-      p.inflight < this.#maxInflight &&
-      (p.resend !== null || p.queue.length > 0)
-    ) {
-      const wait = p.retryAt - this.#clock();
-      if (wait > 0) {
-        if (p.timer === null) {
-          p.timer = setTimeout(() => {
-            p.timer = null;
-            this.#pump(id);
-          }, wait);
-        }
-        return;
-      }
-      const resent = p.resend;
-      p.resend = null;
-      const batch = resent ?? this.#takeBatch(p);
-      p.inflight++;
-      this.#post(id, { p, batch }).then(
-        () => {
-          p.inflight--;
-          p.failures = 0;
-          this.#pump(id);
-        },
-        (error) => {
-          p.inflight--;
-          this.#opts.onSendError?.(id, error);
-          if (resent === null && p.failures === 0 && undelivered(error)) {
-            // Refused or reset before any answer (a peer restarted on a new
-            // address, a pooled connection it closed), or a session the
-            // peer forgot (it restarted): the peer got nothing, and a vote
-            // answer dropped here would cost a whole election timeout.
-            // Once, at once, after onSendError had its chance to look the
-            // peer up again; not while the peer keeps failing (a name that
-            // does not resolve would be looked up twice each time).
-            p.resend = batch;
-          } else {
-            p.failures++;
-            p.retryAt = this.#clock() + this.#backoff(p.failures);
-          }
-          this.#pump(id);
-        },
-      );
-    }
-  }
-
-  /** The wait after `failures` failed requests in a row: exponential, with jitter. */
-  #backoff(failures: number): number {
-    const base = this.#opts.retryDelayMs ?? 50;
-    const max = this.#opts.maxRetryDelayMs ?? 1000;
-    const nominal = Math.min(max, base * 2 ** Math.min(failures - 1, 30));
-    return nominal * (0.5 + 0.5 * this.#random());
-  }
-
-  /** `peer` sent a frame that verified: it is up, so stop backing off. */
-  #heardFrom(peer: NodeId): void {
-    const p = this.#peers.get(peer);
-    if (p === undefined || p.failures === 0) return;
-    p.failures = 0;
-    p.retryAt = 0;
-    if (p.timer !== null) clearTimeout(p.timer);
-    p.timer = null;
-    this.#pump(peer);
-  }
-
-  #takeBatch(p: PeerQueue): Message[] {
-    if (p.queue[0].type === "snapshot") return [p.queue.shift()!];
-    const batch: Message[] = [];
-    let size = 8;
-    while (p.queue.length > 0) {
-      const next = p.queue[0];
-      if (next.type === "snapshot") break;
-      const s = encodedMessageSize(next);
-      if (batch.length > 0 && size + s > this.#maxBody) break;
-      size += s;
-      batch.push(p.queue.shift()!);
-    }
-    return batch;
-  }
-
-  /** POSTs `body` to `path` on node `id`, with the request timeout. */
-  async #request(
-    id: NodeId,
-    request: { path: string; body: Uint8Array<ArrayBuffer> },
-  ): Promise<Response> {
-    const base = this.#opts.peerUrl(id);
-    if (base === undefined) {
-      throw new TransportError(`No address known for node ${id}`, 0);
-    }
-    const abort = new AbortController();
-    this.#aborts.add(abort);
-    const timer = setTimeout(
-      () => abort.abort(),
-      this.#opts.requestTimeoutMs ?? 2000,
-    );
-    try {
-      const res = await this.#fetch(base + request.path, {
-        method: "POST",
-        body: request.body,
-        signal: abort.signal,
-        headers: { "content-type": "application/octet-stream" },
-      });
-      const ok = request.path === HELLO_PATH ? 200 : 204;
-      if (res.status === ok) return res;
-      const text = await res.text();
-      if (res.status === 404 && request.path === HELLO_PATH) {
-        throw new TransportError(
-          `Expected node ${id} to speak Raft wire format version ${WIRE_VERSION} (POST ${HELLO_PATH}), found 404: it runs another version, such as k8s-operator 0.1.0 (wire format version ${LEGACY_WIRE_VERSION}), or is no Raft endpoint`,
-          404,
-          "version",
-        );
-      }
-      const refused = res.headers.get("x-raft-refused");
-      const reason = REASONS.has(refused ?? "")
-        ? refused as RefusalReason
-        : null;
-      throw new TransportError(
-        `Expected ${ok} from node ${id}, found ${res.status}: ${text}`,
-        res.status,
-        reason,
-      );
-    } finally {
-      clearTimeout(timer);
-      this.#aborts.delete(abort);
-    }
-  }
-
-  /** The session this node sends to `id` in, opening one when there is none. */
-  #session(id: NodeId, p: PeerQueue): Promise<OpenSession> {
-    if (p.session !== null) return Promise.resolve(p.session);
-    p.hello ??= this.#openSession(id).then(
-      (session) => {
-        p.hello = null;
-        p.session = session;
-        return session;
-      },
-      (error) => {
-        p.hello = null;
-        throw error;
-      },
-    );
-    return p.hello;
-  }
-
-  async #openSession(id: NodeId): Promise<OpenSession> {
-    const nonce = randomId();
-    const hello = encodeFrame({
-      kind: "hello",
-      clusterId: this.#opts.clusterId,
-      from: this.#opts.id,
-      to: id,
-      session: ZERO_ID,
-      seq: 0,
-      nonce,
-    }, { bytes: new Uint8Array(0), secret: this.#secrets[0] });
-    const res = await this.#request(id, { path: HELLO_PATH, body: hello });
-    const bytes = new StreamBytes(res.body);
-    let verified: VerifiedHeader;
-    try {
-      verified = await readHeader(bytes, this.#secrets);
-      if (verified.header.bodyLength !== 0) {
-        throw new FrameError(
-          `Expected an empty welcome, found a body of ${verified.header.bodyLength} bytes`,
-          { reason: "malformed", status: 200 },
-        );
-      }
-      await readBody(bytes, verified);
-    } catch (error) {
-      if (!(error instanceof FrameError)) throw error;
-      throw new TransportError(
-        `Expected a signed welcome from node ${id}, found: ${error.message}`,
-        200,
-        error.reason,
-      );
-    } finally {
-      bytes.cancel();
-    }
-    const { header } = verified;
-    if (
-      header.kind !== "welcome" || header.clusterId !== this.#opts.clusterId ||
-      header.from !== id || header.to !== this.#opts.id ||
-      hex(header.nonce) !== hex(nonce)
-    ) {
-      throw new TransportError(
-        `Expected node ${id}'s welcome to our hello, found a ${header.kind} from node ${header.from} to node ${header.to} in cluster ${
-          JSON.stringify(header.clusterId)
-        }${hex(header.nonce) === hex(nonce) ? "" : " answering another hello"}`,
-        200,
-        "malformed",
-      );
-    }
-    return { id: header.session, nextSeq: 1 };
-  }
-
-  async #post(
-    id: NodeId,
-    sending: { p: PeerQueue; batch: Message[] },
-  ): Promise<void> {
-    const { p, batch } = sending;
-    const session = await this.#session(id, p);
-    const snapshot = batch[0].type === "snapshot";
-    const frame = encodeFrame({
-      kind: snapshot ? "snapshot" : "messages",
-      clusterId: this.#opts.clusterId,
-      from: this.#opts.id,
-      to: id,
-      session: session.id,
-      seq: session.nextSeq++,
-      nonce: ZERO_ID,
-    }, { bytes: encodeMessages(batch), secret: this.#secrets[0] });
-    try {
-      await this.#request(id, {
-        path: snapshot ? SNAPSHOT_PATH : MESSAGES_PATH,
-        body: frame,
-      });
-    } catch (error) {
-      if (
-        error instanceof TransportError && error.reason === "session" &&
-        p.session === session
-      ) {
-        p.session = null;
-      }
-      throw error;
-    }
+    if (!this.#closed) this.#sender.connect(peers);
   }
 
   /** Stops sending and receiving; queued messages are dropped. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const p of this.#peers.values()) {
-      if (p.timer !== null) clearTimeout(p.timer);
-      p.queue.length = 0;
-    }
-    for (const a of this.#aborts) a.abort();
+    this.#sender.close();
+    for (const s of [...this.#incoming.values()]) s.end();
+    for (const bytes of this.#reading) bytes.cancel();
     await this.#server?.shutdown();
+  }
+}
+
+/**
+ * Whether a stream has ended between two frames: a sender that closes or
+ * breaks its stream there (a restart, a stream it gave up on) did nothing
+ * wrong. A stream broken off inside a frame is refused as malformed.
+ */
+async function atBoundaryEnd(bytes: StreamBytes): Promise<boolean> {
+  try {
+    return await bytes.atEnd();
+  } catch (error) {
+    if (error instanceof FrameError) return true;
+    throw error;
   }
 }

@@ -50,42 +50,61 @@ export interface HttpTransportOptions {
   /** Largest accepted snapshot body (default 256 MiB). */
   maxSnapshotBytes?: number;
   /**
-   * Bodies read at once from all peers (default 16); one more is refused
-   * with 503 before a byte of it is read. Snapshot bodies are read one at a
-   * time.
+   * Frame bodies read at once from all peers (default 16); one more is
+   * refused with 503 before a byte of it is read (on a stream, the stream
+   * ends). Snapshot bodies are read one at a time.
    */
   maxConcurrentBodies?: number;
-  /** Bodies read at once from one peer (default 4). */
+  /** Frame bodies read at once from one peer (default 4). */
   maxConcurrentBodiesPerPeer?: number;
-  /** Requests in flight per peer at once (default 1). */
-  maxInflight?: number;
-  /** Messages queued per peer beyond which the oldest are dropped (default 10000). */
+  /**
+   * Messages queued for a peer, or sent on its stream and not yet
+   * acknowledged, beyond which the peer counts as stalled: the oldest queued
+   * are dropped, and a stream that far behind is closed (default 10000).
+   */
   maxQueue?: number;
-  /** Abandon a request after this many milliseconds (default 2000). */
+  /**
+   * Abandon a hello or snapshot request after this many milliseconds, and
+   * close a stream whose oldest unacknowledged frame is this old
+   * (default 2000).
+   */
   requestTimeoutMs?: number;
   /**
-   * Refuse a received request whose body (frame header included) has not
-   * fully arrived this many milliseconds after the request did, freeing its
-   * body slot: a peer that stalls or trickles its body holds a slot no
-   * longer (default: twice `requestTimeoutMs`, at least 5000, which is
-   * eight of the longest default election timeout). Refused with 408 and
-   * reason `timeout`. Keep it above the senders' `requestTimeoutMs`, after
-   * which an honest sender gives up by itself.
+   * Refuse a received request (a stream: each of its frames) whose body
+   * (frame header included) has not fully arrived this many milliseconds
+   * after it began, freeing its body slot: a peer that stalls or trickles
+   * its body holds a slot no longer (default: twice `requestTimeoutMs`, at
+   * least 5000, which is eight of the longest default election timeout).
+   * Refused with 408 and reason `timeout` (a stream's later frame: the
+   * stream ends, reported to `onRefused`). A stream idle between frames is
+   * not late. Keep it above the senders' `requestTimeoutMs`, after which an
+   * honest sender gives up by itself.
    */
   bodyTimeoutMs?: number;
   /**
-   * After a failed request, wait this long before the next request to that
-   * peer (default 50), doubling with each further failure up to
-   * `maxRetryDelayMs`, each wait drawn between half and all of it. A
-   * success, or a request from the peer, ends the backoff. The first
-   * request refused or reset before any answer, or refused because the
-   * peer no longer knows the session (it restarted), is resent at once.
+   * After a failure (a request or stream refused, broken or timed out),
+   * wait this long before opening the next one to that peer (default 50),
+   * doubling with each further failure up to `maxRetryDelayMs`, each wait
+   * drawn between half and all of it. A stream the peer accepts, or a frame
+   * from the peer, ends the backoff. After the first failure since the
+   * last success that may have delivered nothing (a connection refused or
+   * reset, a stream broken off, a session the peer no longer knows), what
+   * was not acknowledged is sent again at once on a new stream.
    */
   retryDelayMs?: number;
   /** The longest wait between two failed requests to a peer (default 1000). */
   maxRetryDelayMs?: number;
-  /** The HTTP client (default: the global `fetch`), e.g. one with a custom CA. */
+  /**
+   * The HTTP client of hellos and snapshots (default: the global `fetch`),
+   * e.g. one with a custom CA. Streams of messages open their own
+   * connections (`node:net`, `node:tls` for `https:` peers, trusting `ca`).
+   */
   fetch?: typeof fetch;
+  /**
+   * PEM certificates of the CAs that sign `https:` peers' certificates, for
+   * the streams (default: the system's); give `fetch` the same.
+   */
+  ca?: string | string[];
   /** A monotonic clock in milliseconds for the backoff (default `performance.now`). */
   clock?: () => number;
   /** Randomness in `[0, 1)` for the backoff's jitter (default `Math.random`). */

@@ -14,7 +14,7 @@
  * state machine is snapshotted, `restore` when it is replaced by a
  * snapshot, `stopping`, `stopped`) and
  * takes commands as JSON lines on stdin (`put`, `get`, `cas`, `status`,
- * `members`, `transfer`, `load`). A `put` or `cas` that fails says whether
+ * `members`, `transfer`, `load` of writes or reads, `trace`). A `put` or `cas` that fails says whether
  * it was `proposed`: `false` only when this node was not the leader and
  * never handed it to Raft (it certainly had no effect); `true` means its
  * outcome is unknown (it may still commit). `reads: "local"` and
@@ -43,6 +43,7 @@ import { MemoryStorage } from "../../raft/memory_storage.ts";
 import { NotLeaderError } from "../../raft/errors.ts";
 import { RaftNode } from "../../raft/node.ts";
 import { HttpTransport } from "../../raft/transport.ts";
+import { setTraceSink, type TraceEvent } from "../../raft/trace.ts";
 import type { Storage } from "../../raft/storage.ts";
 import { wallClock } from "./wall_clock.ts";
 
@@ -206,7 +207,16 @@ function brokenRead(key: string): string | null {
   return store.get(key) ?? null;
 }
 
-async function load(count: number, concurrency: number): Promise<void> {
+/**
+ * `count` key-value operations by `concurrency` workers, each awaiting its
+ * operation before the next: writes (`put`) or linearizable reads (`get`,
+ * through the leader lease).
+ */
+async function load(
+  count: number,
+  options: { concurrency: number; kind: "put" | "get" },
+): Promise<void> {
+  const { concurrency, kind } = options;
   const latencies: number[] = [];
   let next = 0;
   let failed = false;
@@ -216,7 +226,8 @@ async function load(count: number, concurrency: number): Promise<void> {
       const i = next++;
       const t = performance.now();
       try {
-        await kv.put(`load-${i % 1000}`, String(i));
+        if (kind === "get") await kv.get(`load-${i % 1000}`);
+        else await kv.put(`load-${i % 1000}`, String(i));
       } catch (error) {
         failed = true; // the other workers stop too
         throw error;
@@ -229,11 +240,30 @@ async function load(count: number, concurrency: number): Promise<void> {
   latencies.sort((a, b) => a - b);
   emit({
     event: "load",
+    kind,
     count,
     seconds: elapsed / 1000,
     p50: latencies[Math.floor(latencies.length * 0.5)],
     p99: latencies[Math.floor(latencies.length * 0.99)],
   });
+}
+
+/**
+ * `trace` with `on: true` starts recording the write path's stages
+ * (`raft/trace.ts`); without, it stops and returns what was recorded, each
+ * stage stamped on the shared wall clock.
+ */
+let recorded: TraceEvent[] = [];
+function traceCommand(on: boolean): TraceEvent[] {
+  const events = recorded;
+  recorded = [];
+  if (on) {
+    setTraceSink((e) => recorded.push(e));
+    return [];
+  }
+  setTraceSink(null);
+  const offset = wall() - performance.now();
+  return events.map((e) => ({ ...e, at: e.at + offset }));
 }
 
 const lines = createInterface({ input: process.stdin });
@@ -287,8 +317,14 @@ lines.on("line", async (line) => {
         emit({ event: "result", rid, conf: node!.status().conf });
         break;
       case "load":
-        await load(Number(cmd.count), Number(cmd.concurrency));
+        await load(Number(cmd.count), {
+          concurrency: Number(cmd.concurrency),
+          kind: cmd.kind === "get" ? "get" : "put",
+        });
         emit({ event: "result", rid, ok: true });
+        break;
+      case "trace":
+        emit({ event: "result", rid, trace: traceCommand(cmd.on === true) });
         break;
     }
   } catch (error) {

@@ -1,8 +1,9 @@
 /**
  * Helpers for the transport tests: messages of every type, a receiving
  * transport driven through `handle`, a hand-driven sender that speaks wire
- * format 2 (hello, then frames it numbers itself), and requests captured
- * from real traffic for replaying.
+ * format 3 (hello, then frames it numbers itself, each frame a request or
+ * several on one stream), and requests captured from real traffic for
+ * replaying.
  *
  * @module
  */
@@ -130,7 +131,7 @@ export function post(
 }
 
 /**
- * A sender speaking wire format 2 by hand to `transport.handle`: node
+ * A sender speaking wire format 3 by hand to `transport.handle`: node
  * `from` of cluster `cluster`, signing with `secret`.
  */
 export class Client {
@@ -256,17 +257,44 @@ export interface Captured {
   body: Uint8Array;
 }
 
-/** Wraps `transport.handle` to keep a copy of every request it gets. */
+/**
+ * Wraps `transport.handle` to keep a copy of every request it gets: its
+ * body as far as the receiver read it (a stream is captured as it flows).
+ */
 export function capture(transport: HttpTransport): Captured[] {
   const captured: Captured[] = [];
   const inner = transport.handle.bind(transport);
-  transport.handle = async (req: Request) => {
-    captured.push({
+  transport.handle = (req: Request) => {
+    const entry: Captured = {
       url: req.url,
       headers: [...req.headers],
-      body: new Uint8Array(await req.clone().arrayBuffer()),
+      body: new Uint8Array(0),
+    };
+    captured.push(entry);
+    if (req.body === null) return inner(req);
+    const reader = req.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) {
+          controller.close();
+          return;
+        }
+        const next = new Uint8Array(entry.body.length + value.length);
+        next.set(entry.body);
+        next.set(value, entry.body.length);
+        entry.body = next;
+        controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
     });
-    return inner(req);
+    const init: Record<string, unknown> = {
+      method: req.method,
+      headers: req.headers,
+      body,
+      duplex: "half",
+    };
+    return inner(new Request(req.url, init as RequestInit));
   };
   return captured;
 }

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  mkdir,
   mkdtemp,
   readFile,
   rm,
@@ -78,6 +79,61 @@ describe("FileStorage", () => {
       const state = r.load();
       assert.deepEqual(state.hardState, { term: 2, vote: null, commit: 4 });
       assert.deepEqual(state.entries, [...range(1, 3, 1), ...range(4, 6, 2)]);
+      await r.close();
+    });
+  });
+
+  it("writes a save that moves only the commit index with the next unit, or at close, never on its own", async () => {
+    await withDir(async (dir) => {
+      const wal = join(dir, "wal.log");
+      const s = await FileStorage.open(dir);
+      await s.save({
+        hardState: { term: 3, vote: 1, commit: 0 },
+        entries: range(1, 4, 3),
+        snapshot: null,
+      });
+      const size = (await stat(wal)).size;
+      await s.save({
+        hardState: { term: 3, vote: 1, commit: 2 },
+        entries: [],
+        snapshot: null,
+      });
+      assert.equal((await stat(wal)).size, size, "nothing written or synced");
+      assert.deepEqual(s.load().hardState, { term: 3, vote: 1, commit: 2 });
+      // A crash now: a reopened copy finds the older commit index.
+      const crashed = join(dir, "crashed");
+      await mkdir(crashed);
+      await writeFile(join(crashed, "wal.log"), await readFile(wal));
+      const before = await FileStorage.open(crashed);
+      assert.deepEqual(before.load().hardState, {
+        term: 3,
+        vote: 1,
+        commit: 0,
+      });
+      await before.close();
+      // The next unit carries it.
+      await s.save({ hardState: null, entries: [entry(5, 3)], snapshot: null });
+      await writeFile(join(crashed, "wal.log"), await readFile(wal));
+      const after = await FileStorage.open(crashed);
+      assert.deepEqual(after.load().hardState, { term: 3, vote: 1, commit: 2 });
+      await after.close();
+      // A term or a vote is written at once.
+      await s.save({
+        hardState: { term: 4, vote: null, commit: 3 },
+        entries: [],
+        snapshot: null,
+      });
+      assert.ok((await stat(wal)).size > size);
+      // And close writes a commit index still waiting.
+      await s.save({
+        hardState: { term: 4, vote: null, commit: 5 },
+        entries: [],
+        snapshot: null,
+      });
+      await s.close();
+      const r = await FileStorage.open(dir);
+      assert.deepEqual(r.load().hardState, { term: 4, vote: null, commit: 5 });
+      assert.equal(r.load().entries.length, 5);
       await r.close();
     });
   });

@@ -68,22 +68,79 @@ describe("the ready/advance hand-off", () => {
   it("hands out each entry to persist once, and each committed entry to apply once", () => {
     const net = new CoreCluster({ voters: [1] });
     const core = net.core(1);
+    const handed: number[] = [];
+    const applied: number[] = [];
+    const drain = () => {
+      while (core.hasReady()) {
+        const ready = core.ready();
+        handed.push(...ready.entries.map((e) => e.index));
+        applied.push(...ready.committedEntries.map((e) => e.index));
+        core.advance();
+      }
+    };
     core.campaign();
-    const first = core.ready();
-    assert.deepEqual(first.entries.map((e) => [e.index, e.type]), [[
-      2,
-      "empty",
-    ]]);
-    assert.deepEqual(first.committedEntries.map((e) => e.index), [1, 2]);
-    core.advance();
+    drain();
     const index = core.propose(new TextEncoder().encode("x"));
-    const second = core.ready();
-    assert.deepEqual(second.entries.map((e) => e.index), [index]);
-    assert.deepEqual(second.committedEntries.map((e) => e.index), [index]);
-    assert.equal(second.hardState?.commit, index);
-    core.advance();
+    drain();
+    assert.deepEqual(handed, [2, index]);
+    assert.deepEqual(applied, [1, 2, index]);
     assert.equal(core.status().applied, index);
     assert.equal(core.hasReady(), false);
+  });
+
+  it("a single voter commits an entry only once it is written: not in the Ready that hands it out", () => {
+    const net = new CoreCluster({ voters: [1] });
+    const core = net.core(1);
+    core.campaign();
+    while (core.hasReady()) {
+      core.ready();
+      core.advance();
+    }
+    const index = core.propose(new TextEncoder().encode("x"));
+    const handing = core.ready();
+    assert.deepEqual(handing.entries.map((e) => e.index), [index]);
+    assert.deepEqual(handing.committedEntries, []);
+    assert.ok((handing.hardState?.commit ?? 0) < index);
+    core.advance(); // written
+    const next = core.ready();
+    assert.deepEqual(next.committedEntries.map((e) => e.index), [index]);
+    assert.equal(next.hardState?.commit, index);
+  });
+
+  it("a leader that goes on before its write counts its own copy only once markPersisted says it is written", () => {
+    const net = new CoreCluster({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.run(1);
+    const leader = net.core(1);
+    const index = leader.propose(new TextEncoder().encode("x"));
+    const ready = leader.ready();
+    const last = ready.entries[ready.entries.length - 1];
+    assert.equal(last.index, index);
+    leader.advance({ persisted: false }); // the write is still in progress
+    // Follower 2 writes and acknowledges; 3 hears nothing.
+    for (const m of ready.messages.filter((m) => m.to === 2)) {
+      net.core(2).step(m);
+    }
+    const acks: typeof ready.messages = [];
+    while (net.core(2).hasReady()) {
+      const r = net.core(2).ready();
+      net.storages.get(2)!.save(r);
+      acks.push(...r.messages);
+      net.core(2).advance();
+    }
+    for (const m of acks) leader.step(m);
+    assert.ok(
+      leader.status().commit < index,
+      "one follower and a leader that has not written it are no quorum",
+    );
+    leader.markPersisted({ index: last.index, term: last.term + 1 });
+    assert.ok(leader.status().commit < index, "another entry's term: ignored");
+    leader.markPersisted({ index: last.index, term: last.term });
+    assert.equal(leader.status().commit, index, "now it is on two of three");
+    assert.deepEqual(
+      leader.ready().committedEntries.map((e) => e.index),
+      [index],
+    );
   });
 
   it("a truncated suffix is handed out again from the first overwritten index", () => {

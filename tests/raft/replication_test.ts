@@ -192,6 +192,31 @@ describe("log replication", () => {
     assert.equal(net.appliedTexts(1).length, 30);
   });
 
+  it("a leader sends what was proposed between two Readies in one append per follower, and a moved commit index once", () => {
+    const net = new CoreCluster({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.run(1);
+    const before = net.sent.length;
+    for (let i = 0; i < 5; i++) net.propose(1, `e${i}`);
+    net.flush();
+    const appends = net.sent.slice(before).filter((m) => m.type === "append");
+    assert.deepEqual(
+      appends.map((m) => [m.to, m.entries.map((e) => e.index)]),
+      [[2, [3, 4, 5, 6, 7]], [3, [3, 4, 5, 6, 7]]],
+    );
+    // Both acknowledgements arrive in one batch: the commit index they move
+    // goes to each follower once.
+    const acked = net.sent.length;
+    net.deliverOnce();
+    net.deliverOnce();
+    const commits = net.sent.slice(acked).filter((m) =>
+      m.type === "append" && m.from === 1
+    );
+    assert.deepEqual(commits.map((m) => [m.to, m.commit]), [[2, 7], [3, 7]]);
+    net.deliver();
+    assert.deepEqual(net.appliedTexts(3), ["e0", "e1", "e2", "e3", "e4"]);
+  });
+
   it("flow control: at most maxInflightAppends unacknowledged appends to a follower", () => {
     const net = new CoreCluster({
       voters: [1, 2],

@@ -125,8 +125,8 @@ describe("HTTP transport backoff", () => {
       t.connect([0, 1, 2, 1]);
       await settle();
       assert.deepEqual(hellos.sort(), [
-        "http://op-1.raft.ops.svc.cluster.local.:7000/raft/v2/hello",
-        "http://op-2.raft.ops.svc.cluster.local.:7000/raft/v2/hello",
+        "http://op-1.raft.ops.svc.cluster.local.:7000/raft/v3/hello",
+        "http://op-2.raft.ops.svc.cluster.local.:7000/raft/v3/hello",
       ]);
     } finally {
       await t.close();

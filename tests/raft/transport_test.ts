@@ -87,7 +87,7 @@ describe("HTTP transport endpoint", () => {
     const c = new Client(t);
     await c.hello();
     const res = await c.send([msg(), msg({ type: "heartbeat", entries: [] })]);
-    assert.equal(res.status, 204, await res.text());
+    assert.equal(res.status, 200, await res.clone().text());
     assert.deepEqual(got, [[msg(), msg({ type: "heartbeat", entries: [] })]]);
     assert.deepEqual(refused, []);
   });
@@ -164,7 +164,7 @@ describe("HTTP transport endpoint", () => {
         "malformed",
       ],
       ["empty", post(MESSAGES_PATH, new Uint8Array(0)), 400, "malformed"],
-      ["path", post("/raft/v2/other", c.frame([msg()])), 404, "path"],
+      ["path", post("/raft/v3/other", c.frame([msg()])), 404, "path"],
       [
         "method",
         new Request(`http://127.0.0.1${MESSAGES_PATH}`),
@@ -185,13 +185,18 @@ describe("HTTP transport endpoint", () => {
     const { t, got, refused } = receiver();
     const c = new Client(t);
     await c.hello();
-    const frame = c.frame([msg()]);
-    new DataView(frame.buffer).setUint16(4, 3);
-    const res = await t.handle(post(MESSAGES_PATH, frame));
-    assert.equal(res.status, 400);
-    assert.equal(res.headers.get("x-raft-refused"), "version");
-    assert.match(await res.text(), /version 2, found version 3/);
-    assert.equal(refused[0].reason, "version");
+    for (const version of [2, 4]) {
+      const frame = c.frame([msg()]);
+      new DataView(frame.buffer).setUint16(4, version);
+      const res = await t.handle(post(MESSAGES_PATH, frame));
+      assert.equal(res.status, 400);
+      assert.equal(res.headers.get("x-raft-refused"), "version");
+      assert.match(
+        await res.text(),
+        new RegExp(`version 3, found version ${version}`),
+      );
+    }
+    assert.deepEqual(refused.map((r) => r.reason), ["version", "version"]);
     assert.deepEqual(got, []);
   });
 
@@ -214,7 +219,7 @@ describe("HTTP transport endpoint", () => {
       assert.equal(res.status, 400);
       assert.equal(res.headers.get("x-raft-refused"), "version");
       const text = await res.text();
-      assert.match(text, /version 2 .*found wire format version 1 .*0\.1\.0/);
+      assert.match(text, /version 3 .*found wire format version 1 .*0\.1\.0/);
       assert.match(text, /from node 1/);
     }
     assert.deepEqual(refused.map((r) => [r.reason, r.peer]), [
@@ -344,9 +349,9 @@ describe("HTTP transport endpoint", () => {
     assert.equal(refusedOverall.status, 503);
     assert.match(await refusedOverall.text(), /at most 3 bodies/);
     for (const r of [a1, a2, b1]) r.finish();
-    for (const r of [a1, a2, b1]) assert.equal((await r.response).status, 204);
+    for (const r of [a1, a2, b1]) assert.equal((await r.response).status, 200);
     // Slots are free again; the refused frames' numbers were not used up.
-    assert.equal((await one.send([msg({ index: 6 })])).status, 204);
+    assert.equal((await one.send([msg({ index: 6 })])).status, 200);
     assert.deepEqual(got.map((b) => b[0].index).sort(), [1, 2, 4, 6]);
   });
 
@@ -364,12 +369,12 @@ describe("HTTP transport endpoint", () => {
     assert.equal((await first).status, 204);
   });
 
-  it("refuses a body longer than declared, cut short, or whose MAC fails, delivering nothing", async () => {
+  it("refuses a snapshot longer than declared, and a frame cut short or whose MAC fails, delivering nothing", async () => {
     const { t, got } = receiver();
     const c = new Client(t);
     await c.hello();
     const longer = (() => {
-      const f = c.frame([msg()]);
+      const f = c.frame([snapMsg]);
       const out = new Uint8Array(f.length + 10);
       out.set(f);
       return out;
@@ -377,17 +382,47 @@ describe("HTTP transport endpoint", () => {
     const short = c.frame([msg()]).subarray(0, 150);
     const flipped = c.frame([msg()]);
     flipped[140] ^= 1;
-    const cases: [Uint8Array, number, string][] = [
-      [longer, 413, "too-large"],
-      [short, 400, "malformed"],
-      [flipped, 401, "signature"],
+    const cases: [Uint8Array, string, number, string][] = [
+      [longer, SNAPSHOT_PATH, 413, "too-large"],
+      [short, MESSAGES_PATH, 400, "malformed"],
+      [flipped, MESSAGES_PATH, 401, "signature"],
     ];
-    for (const [frame, status, reason] of cases) {
-      const res = await t.handle(post(MESSAGES_PATH, frame));
+    for (const [frame, path, status, reason] of cases) {
+      const res = await t.handle(post(path, frame));
       assert.equal(res.status, status, await res.clone().text());
       assert.equal(res.headers.get("x-raft-refused"), reason);
     }
     assert.deepEqual(got, []);
+  });
+
+  it("on a stream, delivers each frame that verifies, in order, and ends the stream at the first that does not, reporting why", async () => {
+    const { t, got, refused } = receiver();
+    const c = new Client(t);
+    await c.hello();
+    const good = [1, 2, 3].map((i) => c.frame([msg({ index: i })]));
+    const flipped = c.frame([msg({ index: 4 })]);
+    flipped[140] ^= 1;
+    const after = c.frame([msg({ index: 5 })]);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const f of [...good, flipped, after]) controller.enqueue(f);
+        controller.close();
+      },
+    });
+    const res = await t.handle(post(MESSAGES_PATH, stream));
+    assert.equal(res.status, 200, "the first frame was accepted");
+    await res.arrayBuffer(); // the answer ends with the stream
+    assert.deepEqual(got.map((b) => b[0].index), [1, 2, 3]);
+    assert.deepEqual(refused.map((r) => r.reason), ["signature"]);
+    // Trailing bytes that are no frame end it the same way.
+    const more = c.frame([msg({ index: 6 })]);
+    const trailing = new Uint8Array(more.length + 10);
+    trailing.set(more);
+    const res2 = await t.handle(post(MESSAGES_PATH, trailing));
+    assert.equal(res2.status, 200);
+    await res2.arrayBuffer();
+    assert.deepEqual(got.map((b) => b[0].index), [1, 2, 3, 6]);
+    assert.deepEqual(refused.map((r) => r.reason), ["signature", "malformed"]);
   });
 
   it("answers a body broken off by its sender with 400, freeing its slot and its number", async () => {
@@ -406,7 +441,7 @@ describe("HTTP transport endpoint", () => {
     assert.equal(res.status, 400);
     assert.match(await res.text(), /broken off: connection reset/);
     assert.equal(refused.at(-1)?.reason, "malformed");
-    assert.equal((await t.handle(post(MESSAGES_PATH, frame))).status, 204);
+    assert.equal((await t.handle(post(MESSAGES_PATH, frame))).status, 200);
     assert.equal(got.length, 1);
   });
 
@@ -433,7 +468,7 @@ describe("HTTP transport endpoint", () => {
     }
     assert.deepEqual(got, []);
     // Frames made honestly still go through.
-    assert.equal((await c.send(batch)).status, 204);
+    assert.equal((await c.send(batch)).status, 200);
     assert.deepEqual(got, [batch]);
   });
 });
@@ -529,7 +564,7 @@ describe("HTTP transport in front of a RaftNode", () => {
       );
       assert.deepEqual(sent, [], "the node answered nothing");
       // The same vote, correctly signed, reaches the node and moves its term.
-      assert.equal((await t.handle(post(MESSAGES_PATH, honest))).status, 204);
+      assert.equal((await t.handle(post(MESSAGES_PATH, honest))).status, 200);
       await settle();
       assert.equal(node.status().term, 9);
     } finally {
@@ -561,7 +596,7 @@ describe("HTTP transport facing another wire version", () => {
       assert.equal(e.reason, "version");
       assert.match(
         e.message,
-        /version 2 \(POST \/raft\/v2\/hello\), found 404/,
+        /version 3 \(POST \/raft\/v3\/hello\), found 404/,
       );
       assert.match(e.message, /wire format version 1/);
     } finally {
@@ -607,7 +642,7 @@ async function listeningPeer(until: number): Promise<
 }
 
 describe("HTTP transport between two nodes on loopback", () => {
-  it("batches queued messages and delivers them in order", async () => {
+  it("batches queued messages and delivers them in order, a snapshot on its own request", async () => {
     const got: Message[] = [];
     let resolveAll: () => void = () => {};
     const all = new Promise<void>((r) => resolveAll = r);
@@ -648,10 +683,11 @@ describe("HTTP transport between two nodes on loopback", () => {
       await all;
       clearTimeout(deadline);
       assert.equal(got.length, 201);
-      assert.deepEqual(got.slice(0, 200).map((m) => m.index), [
-        ...Array(200).keys(),
-      ]);
-      assert.equal(got[200].type, "snapshot");
+      assert.deepEqual(
+        got.filter((m) => m.type === "append").map((m) => m.index),
+        [...Array(200).keys()],
+      );
+      assert.equal(got.filter((m) => m.type === "snapshot").length, 1);
       assert.ok(
         requests < 201,
         `expected batching, found ${requests} requests`,

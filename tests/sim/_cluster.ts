@@ -1,20 +1,27 @@
 /**
  * A simulated cluster: cores, their stores and state machines, one network,
  * one logical clock. Every write a core asks for is made before its messages
- * leave, as a runtime node does, and every write, apply and role is shown to
- * the {@linkcode Checker}.
+ * leave, as a runtime node does, except a leader's writes that nothing in
+ * their `Ready` depends on: those land one to three ticks behind their
+ * messages, as `RaftNode` makes them (Raft §10.2.1, the same rule,
+ * `raft/_ready.ts`), unless the node crashes first; the core counts them for
+ * the leader only once landed. Every write, apply and role is shown to the
+ * {@linkcode Checker}.
  *
  * @module
  */
 import type {
   ConfChange,
   ConfState,
+  Entry,
+  HardState,
   Message,
   NodeId,
   PersistedState,
   Ready,
   Role,
 } from "../../raft/types.ts";
+import { replicatesEarly } from "../../raft/_ready.ts";
 import { chainDigest, decodeDigest, encodeDigest } from "./_digest.ts";
 import { Checker, SimViolation } from "./_invariants.ts";
 import type { LeaderView } from "./_invariants.ts";
@@ -57,8 +64,10 @@ export interface SimCore {
   hasReady(): boolean;
   /** The work to do. */
   ready(): Ready;
-  /** Acknowledges the last ready. */
-  advance(): void;
+  /** Acknowledges the last ready (`persisted: false`: its write is not done). */
+  advance(options?: { persisted?: boolean }): void;
+  /** The node's log is on its disk up to `at`. */
+  markPersisted(at: { index: number; term: number }): void;
   /** The node's view. */
   status(): SimCoreStatus;
   /** Ticks since a quorum last acknowledged this leader; `null` when not leader. */
@@ -146,6 +155,12 @@ export class SimNode {
   term = 0;
   commit = 0;
   conf: ConfState = { voters: [], learners: [] };
+  /**
+   * A leader's writes behind its messages, as `RaftNode` makes them (Raft
+   * §10.2.1): each lands at tick `due` (one to three ticks after its Ready,
+   * in order), unless the node crashes first and loses it.
+   */
+  writes: { entries: Entry[]; hardState: HardState | null; due: number }[] = [];
 
   /** A node with an empty store. */
   constructor(id: NodeId) {
@@ -168,6 +183,8 @@ export interface ClusterStats {
   crashes: number;
   /** Crashes that lost the node's store (disk loss). */
   wipes: number;
+  /** Crashes of a leader between sending its appends and writing them. */
+  crashesBeforeWrite: number;
   /** Times every node lost its store at once. */
   wipeAlls: number;
   /** Snapshots taken by compaction. */
@@ -192,6 +209,7 @@ export class Cluster {
     applied: 0,
     crashes: 0,
     wipes: 0,
+    crashesBeforeWrite: 0,
     wipeAlls: 0,
     compactions: 0,
     snapshotsInstalled: 0,
@@ -272,6 +290,8 @@ export class Cluster {
     if (!node.live) return;
     node.core = null;
     node.role = "follower";
+    if (node.writes.length > 0) this.stats.crashesBeforeWrite++;
+    node.writes = [];
     this.stats.crashes++;
     this.#trace(`crash ${id}`);
   }
@@ -401,6 +421,9 @@ export class Cluster {
     this.now++;
     this.checker.tick = this.now;
     for (const node of this.live()) {
+      if (this.#land(node, this.now)) this.#process(node);
+    }
+    for (const node of this.live()) {
       this.#guard(node, "tick()", (c) => c.tick());
       this.#process(node);
     }
@@ -411,6 +434,28 @@ export class Cluster {
       this.#process(node);
     }
     this.#checkLeases();
+  }
+
+  /**
+   * Lands a node's writes due by tick `upTo`, in order, and tells its core;
+   * `true` when one landed.
+   */
+  #land(node: SimNode, upTo: number): boolean {
+    let landed = false;
+    while (node.writes.length > 0 && node.writes[0].due <= upTo) {
+      const write = node.writes.shift()!;
+      this.#store(node, { ...write, leader: true });
+      const last = write.entries[write.entries.length - 1];
+      if (last !== undefined) {
+        this.#guard(
+          node,
+          "markPersisted()",
+          (c) => c.markPersisted({ index: last.index, term: last.term }),
+        );
+      }
+      landed = true;
+    }
+    return landed;
   }
 
   /**
@@ -452,8 +497,37 @@ export class Cluster {
         );
       }
       const ready = this.#guard(node, "ready()", (c) => c.ready());
-      this.#handle(node, ready);
-      this.#guard(node, "advance()", (c) => c.advance());
+      if (
+        replicatesEarly(ready, {
+          leader: node.role === "leader",
+          saved: node.store.hardState,
+        })
+      ) {
+        // As RaftNode: everything leaves and applies now, the write lands
+        // later, and the core counts it for the leader only once it did.
+        this.#send(node, ready.messages);
+        this.#apply(node, ready);
+        if (ready.entries.length > 0 || ready.hardState !== null) {
+          node.writes.push({
+            entries: ready.entries,
+            hardState: ready.hardState,
+            due: Math.max(
+              node.writes[node.writes.length - 1]?.due ?? 0,
+              this.now + this.#prng.range(1, 3),
+            ),
+          });
+        }
+        this.#guard(
+          node,
+          "advance()",
+          (c) => c.advance({ persisted: false }),
+        );
+      } else {
+        // RaftNode's writes are in order: this one waits for those before.
+        this.#land(node, Infinity);
+        this.#handle(node, ready);
+        this.#guard(node, "advance()", (c) => c.advance());
+      }
       this.#maybeCompact(node);
     }
     this.#observe(node);
@@ -519,26 +593,44 @@ export class Cluster {
         );
       }
     }
-    if (ready.entries.length > 0) {
-      if (wasLeader && ready.entries[0].index <= store.lastIndex) {
+    this.#store(node, {
+      entries: ready.entries,
+      hardState: ready.hardState,
+      leader: wasLeader,
+    });
+    this.#send(node, ready.messages);
+    this.#apply(node, ready);
+  }
+
+  /** Writes entries and a hard state to a node's store, checked. */
+  #store(
+    node: SimNode,
+    write: { entries: Entry[]; hardState: HardState | null; leader: boolean },
+  ): void {
+    const { store } = node;
+    if (write.entries.length > 0) {
+      if (write.leader && write.entries[0].index <= store.lastIndex) {
         this.checker.fail(
           "leader append-only",
           `leader ${node.id} of term ${node.term} overwrote its log from index ${
-            ready.entries[0].index
+            write.entries[0].index
           } (last was ${store.lastIndex})`,
         );
       }
-      const added = this.#write(node, () => store.append(ready.entries));
+      const added = this.#write(node, () => store.append(write.entries));
       this.checker.onStored(node.id, added);
     }
-    if (ready.hardState !== null) {
+    if (write.hardState !== null) {
       this.checker.onHardState(`${node.id}#${node.generation}`, {
         before: store.hardState,
-        after: ready.hardState,
+        after: write.hardState,
       });
-      store.hardState = { ...ready.hardState };
+      store.hardState = { ...write.hardState };
     }
-    for (const message of ready.messages) {
+  }
+
+  #send(node: SimNode, messages: readonly Message[]): void {
+    for (const message of messages) {
       if (message.from !== node.id) {
         this.checker.fail(
           "core error",
@@ -547,6 +639,11 @@ export class Cluster {
       }
       this.network.send(message, this.now);
     }
+  }
+
+  /** Applies a Ready's committed entries, checking each. */
+  #apply(node: SimNode, ready: Ready): void {
+    const { store } = node;
     for (const entry of ready.committedEntries) {
       if (entry.index !== node.sm.applied + 1) {
         this.checker.fail(

@@ -102,6 +102,7 @@ function main(): number {
     crashes: 0,
     wipes: 0,
     wipeAlls: 0,
+    crashesBeforeWrite: 0,
     snapshotsInstalled: 0,
     confChanges: 0,
     transfers: 0,
@@ -126,6 +127,7 @@ function main(): number {
     totals.crashes += result.stats.crashes;
     totals.wipes += result.stats.wipes;
     totals.wipeAlls += result.stats.wipeAlls;
+    totals.crashesBeforeWrite += result.stats.crashesBeforeWrite;
     totals.snapshotsInstalled += result.stats.snapshotsInstalled;
     totals.confChanges += result.stats.confChanges;
     totals.transfers += result.stats.transfers;
@@ -172,7 +174,7 @@ function main(): number {
     } s (${(secs * 1000 / Math.max(1, cli.seeds)).toFixed(1)} ms/seed)`,
   );
   console.log(
-    `  totals: ${totals.elections} leaders, ${totals.proposals} proposals, ${totals.crashes} crashes (${totals.wipes} losing the disk, ${totals.wipeAlls} times every node at once), ${totals.snapshotsInstalled} snapshots installed, ${totals.confChanges} membership changes, ${totals.transfers} transfers, ${totals.messages} messages delivered`,
+    `  totals: ${totals.elections} leaders, ${totals.proposals} proposals, ${totals.crashes} crashes (${totals.wipes} losing the disk, ${totals.wipeAlls} times every node at once, ${totals.crashesBeforeWrite} of a leader between sending appends and writing them), ${totals.snapshotsInstalled} snapshots installed, ${totals.confChanges} membership changes, ${totals.transfers} transfers, ${totals.messages} messages delivered`,
   );
   console.log(
     `  ticks from heal to a leader holding a lease: median ${
