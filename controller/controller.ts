@@ -617,6 +617,14 @@ export class Controller<T extends KubeObject> {
       this.queue.forget(key);
       return;
     }
+    // The lease may have run out in an event-loop stall before the timer
+    // that aborts ctx.signal ran: ask the guard now, as the client does
+    // before each send, so that no reconcile starts without it. Asking
+    // ends the term (ctx.signal aborts); the next one queues the key.
+    if (!this.#stillLeads(ctx)) {
+      this.queue.add(key);
+      return;
+    }
     const started = this.#clock.now();
     const report = (
       outcome: ReconcileOutcome,
@@ -698,6 +706,16 @@ export class Controller<T extends KubeObject> {
       } else {
         report("success");
       }
+    }
+  }
+
+  /** Whether the guard still leads `ctx.term` at this instant. */
+  #stillLeads(ctx: Context): boolean {
+    if (ctx.signal.aborted) return false;
+    try {
+      return ctx.guard.check() === ctx.term;
+    } catch {
+      return false;
     }
   }
 

@@ -178,10 +178,10 @@ async function apply(
 }
 
 /**
- * Reconciles one Website: applies its ConfigMap and Deployment, then writes
- * `status` (ready replicas, URL, `Available` and `Reconciled` conditions,
- * observed generation) and records an event when a new generation was
- * applied. Runs only on the leader; `ctx.client` is fenced by leadership.
+ * Reconciles one Website: applies its ConfigMap and Deployment, records an
+ * event when a new generation was applied, then writes `status` (ready
+ * replicas, URL, `Available` and `Reconciled` conditions, observed
+ * generation). Runs only on the leader; `ctx.client` is fenced by leadership.
  */
 async function reconcile(
   site: Website,
@@ -197,6 +197,17 @@ async function reconcile(
   const available = ready >= site.spec.replicas;
   const generation = site.metadata.generation ?? 0;
   const firstTimeForGeneration = site.status?.observedGeneration !== generation;
+  if (firstTimeForGeneration) {
+    // Before the status says the generation was observed: if leadership
+    // ends in between, the status write is refused too and the next
+    // reconcile records the event again. After it, a refused event (the
+    // recorder never rejects) would be lost for good.
+    await ctx.recorder.normal(site, {
+      reason: "Applied",
+      message:
+        `Generation ${generation}: ${site.spec.replicas} replicas of ${site.spec.image}`,
+    });
+  }
   await new StatusPatch(site, {
     client: ctx.client,
     resource: websites,
@@ -222,13 +233,6 @@ async function reconcile(
     )
     .observedGeneration()
     .apply();
-  if (firstTimeForGeneration) {
-    await ctx.recorder.normal(site, {
-      reason: "Applied",
-      message:
-        `Generation ${generation}: ${site.spec.replicas} replicas of ${site.spec.image}`,
-    });
-  }
   return ReconcileResult.done();
 }
 

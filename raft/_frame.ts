@@ -95,7 +95,8 @@ export type RefusalReason =
   | "too-large"
   | "busy"
   | "path"
-  | "method";
+  | "method"
+  | "timeout";
 
 /** A frame or request refused; carries the HTTP status that answers it. */
 export class FrameError extends Error {
@@ -176,28 +177,54 @@ export function encodeFrame(
 /** Reads exact byte counts from a stream of chunks. */
 export class StreamBytes {
   readonly #reader: ReadableStreamDefaultReader<Uint8Array> | null;
+  readonly #signal: AbortSignal | undefined;
+  readonly #stopped: Promise<never> | undefined;
   #chunk: Uint8Array = new Uint8Array(0);
   #pos = 0;
   #done = false;
 
-  /** Reads from `stream` (`null`: an empty body). */
-  constructor(stream: ReadableStream<Uint8Array> | null) {
+  /**
+   * Reads from `stream` (`null`: an empty body). Once `options.signal`
+   * aborts, a read waiting for bytes stops reading (the stream is
+   * cancelled) and throws the signal's reason.
+   */
+  constructor(
+    stream: ReadableStream<Uint8Array> | null,
+    options: { signal?: AbortSignal } = {},
+  ) {
     this.#reader = stream?.getReader() ?? null;
     if (this.#reader === null) this.#done = true;
+    const signal = options.signal;
+    this.#signal = signal;
+    if (signal !== undefined) {
+      this.#stopped = new Promise<never>((_, reject) => {
+        const stop = () => reject(signal.reason);
+        if (signal.aborted) stop();
+        else signal.addEventListener("abort", stop, { once: true });
+      });
+      this.#stopped.catch(() => {});
+    }
   }
 
   async #fill(): Promise<boolean> {
     while (this.#pos >= this.#chunk.length) {
       if (this.#done || this.#reader === null) return false;
-      const { done, value } = await this.#reader.read().catch((error) => {
-        // The sender gave up (its timeout) or the connection broke.
-        throw new FrameError(
-          `Expected the rest of the request, found it broken off: ${
-            (error as Error).message
-          }`,
-          { reason: "malformed", status: 400 },
-        );
-      });
+      const read = this.#reader.read();
+      const { done, value } =
+        await (this.#stopped ? Promise.race([read, this.#stopped]) : read)
+          .catch((error) => {
+            if (this.#signal?.aborted) {
+              this.cancel();
+              throw this.#signal.reason;
+            }
+            // The sender gave up (its timeout) or the connection broke.
+            throw new FrameError(
+              `Expected the rest of the request, found it broken off: ${
+                (error as Error).message
+              }`,
+              { reason: "malformed", status: 400 },
+            );
+          });
       if (done) {
         this.#done = true;
         return false;

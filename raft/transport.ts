@@ -153,6 +153,7 @@ const REASONS: ReadonlySet<string> = new Set<RefusalReason>([
   "busy",
   "path",
   "method",
+  "timeout",
 ]);
 
 const KIND_OF_PATH: Record<string, FrameHeader["kind"]> = {
@@ -200,6 +201,7 @@ export class HttpTransport {
   readonly #maxSnapshot: number;
   readonly #maxInflight: number;
   readonly #maxQueue: number;
+  readonly #bodyTimeoutMs: number;
   readonly #peers = new Map<NodeId, PeerQueue>();
   readonly #sessions = new SessionTable();
   readonly #slots: BodySlots;
@@ -221,6 +223,8 @@ export class HttpTransport {
     this.#maxSnapshot = options.maxSnapshotBytes ?? 256 * 1024 * 1024;
     this.#maxInflight = options.maxInflight ?? 1;
     this.#maxQueue = options.maxQueue ?? 10_000;
+    this.#bodyTimeoutMs = options.bodyTimeoutMs ??
+      Math.max(5_000, 2 * (options.requestTimeoutMs ?? 2000));
     this.#slots = new BodySlots(
       options.maxConcurrentBodies ?? 16,
       options.maxConcurrentBodiesPerPeer ?? 4,
@@ -252,7 +256,15 @@ export class HttpTransport {
    * {@linkcode HttpTransport.listen} uses it.
    */
   async handle(request: Request): Promise<Response> {
-    const bytes = new StreamBytes(request.body);
+    const deadline = new AbortController();
+    const timer = setTimeout(() =>
+      deadline.abort(
+        new FrameError(
+          `Expected the request's body within ${this.#bodyTimeoutMs} ms, found it still arriving: the sender stalled or trickles it`,
+          { reason: "timeout", status: 408 },
+        ),
+      ), this.#bodyTimeoutMs);
+    const bytes = new StreamBytes(request.body, { signal: deadline.signal });
     try {
       return await this.#handle(request, bytes);
     } catch (error) {
@@ -265,6 +277,8 @@ export class HttpTransport {
         message: error.message,
       });
       return refusal(error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -293,6 +307,24 @@ export class HttpTransport {
       });
     }
     const verified = await readHeader(bytes, this.#secrets);
+    try {
+      return await this.#afterHeader(bytes, { verified, kind });
+    } catch (error) {
+      // Read after a verified header: the refusal names its sender.
+      if (!(error instanceof FrameError) || error.peer !== null) throw error;
+      throw new FrameError(error.message, {
+        reason: error.reason,
+        status: error.status,
+        peer: verified.header.from,
+      });
+    }
+  }
+
+  async #afterHeader(
+    bytes: StreamBytes,
+    request: { verified: VerifiedHeader; kind: FrameHeader["kind"] },
+  ): Promise<Response> {
+    const { verified, kind } = request;
     const { header } = verified;
     this.#checkAddress(header, kind);
     if (kind === "hello") return await this.#hello(bytes, verified);

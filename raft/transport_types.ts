@@ -64,6 +64,16 @@ export interface HttpTransportOptions {
   /** Abandon a request after this many milliseconds (default 2000). */
   requestTimeoutMs?: number;
   /**
+   * Refuse a received request whose body (frame header included) has not
+   * fully arrived this many milliseconds after the request did, freeing its
+   * body slot: a peer that stalls or trickles its body holds a slot no
+   * longer (default: twice `requestTimeoutMs`, at least 5000, which is
+   * eight of the longest default election timeout). Refused with 408 and
+   * reason `timeout`. Keep it above the senders' `requestTimeoutMs`, after
+   * which an honest sender gives up by itself.
+   */
+  bodyTimeoutMs?: number;
+  /**
    * After a failed request, wait this long before the next request to that
    * peer (default 50), doubling with each further failure up to
    * `maxRetryDelayMs`, each wait drawn between half and all of it. A

@@ -82,14 +82,14 @@ import {
   reasonForCode,
   STALE_MESSAGE,
 } from "./_status.ts";
-import { type KubeObject, objectKey, Store } from "./_store.ts";
+import type { PatchType } from "../client/patch.ts";
+import { objectKey, Store, type StoredObject } from "./_store.ts";
 import { builtinShape, customShape, type Shape } from "./_types.ts";
 import { renderObject, WatchHub } from "./_watch.ts";
 
 export type { ListQuery, Target } from "./_objects.ts";
 
-/** The patch formats. */
-export type PatchType = "merge" | "json" | "strategic" | "apply";
+export type { PatchType };
 
 /** Options of the core. */
 export interface ApiCoreOptions {
@@ -182,11 +182,11 @@ export class ApiCore {
   }
 
   /** The object as the requested version shows it. */
-  render(t: Target, obj: KubeObject): string {
+  render(t: Target, obj: StoredObject): string {
     return renderObject(obj, apiVersionOf(t.def.group, t.version.name));
   }
 
-  #existing(t: Target): KubeObject {
+  #existing(t: Target): StoredObject {
     const name = t.name ?? "";
     const obj = this.store.get(tableOf(t.def), objectKey(t.namespace, name));
     if (!obj) throw notFound(t.def, name);
@@ -239,7 +239,7 @@ export class ApiCore {
   }
 
   /** A write the server makes itself, recorded in managedFields as its controller would. */
-  #track(table: string, before: KubeObject, after: KubeObject): void {
+  #track(table: string, before: StoredObject, after: StoredObject): void {
     const def = this.registry.all().find((d) => tableOf(d) === table);
     if (!def) return;
     const t: Target = { def, version: def.versions[0] };
@@ -254,7 +254,7 @@ export class ApiCore {
   }
 
   /** GET one object. */
-  get(t: Target): KubeObject {
+  get(t: Target): StoredObject {
     return this.#existing(t);
   }
 
@@ -331,7 +331,7 @@ export class ApiCore {
     t: Target,
     body: unknown,
     options: WriteOptions & { managedFields?: Json[] | null } = {},
-  ): KubeObject {
+  ): StoredObject {
     const obj = checkBody(t, structuredClone(body));
     const m = meta(obj);
     if (t.def.namespaced) {
@@ -375,10 +375,10 @@ export class ApiCore {
     if (this.store.get(table, key)) throw alreadyExists(t.def, String(m.name));
     m.uid = randomUUID();
     m.creationTimestamp = this.#timestamp();
-    if (options.dryRun) return obj as KubeObject;
+    if (options.dryRun) return obj as StoredObject;
     const rv = this.store.nextRv();
     m.resourceVersion = String(rv);
-    this.store.put(table, { key, object: obj as KubeObject, rv });
+    this.store.put(table, { key, object: obj as StoredObject, rv });
     if (isCrd(t.def)) {
       serveCrd(this.registry, obj);
       queueMicrotask(() => this.#establish(key));
@@ -386,7 +386,7 @@ export class ApiCore {
     if (hasOwners(obj)) {
       queueMicrotask(() => this.#deletion.collectIfOrphaned(table, key));
     }
-    return obj as KubeObject;
+    return obj as StoredObject;
   }
 
   /** The naming and establishing controllers' status write after a CRD's create. */
@@ -414,7 +414,7 @@ export class ApiCore {
   }
 
   /** A deleted CRD: its custom objects go, then its finalizer, then the CRD. */
-  #cleanUpCrd(crd: KubeObject): void {
+  #cleanUpCrd(crd: StoredObject): void {
     this.#dropCrd(crd);
     this.#deletion.dropFinalizer(
       CRD_TABLE,
@@ -423,7 +423,7 @@ export class ApiCore {
     );
   }
 
-  #dropCrd(crd: KubeObject): void {
+  #dropCrd(crd: StoredObject): void {
     dropCrd(crd, {
       store: this.store,
       registry: this.registry,
@@ -444,7 +444,7 @@ export class ApiCore {
       requireRv: boolean;
       managedFields?: Json[] | null;
     },
-  ): KubeObject {
+  ): StoredObject {
     const existing = this.#existing(t);
     const obj = checkBody(t, body);
     const m = meta(obj);
@@ -521,7 +521,7 @@ export class ApiCore {
     }
     admit(t, next);
     if (deepEqual(next, existing)) return existing;
-    if (options.dryRun) return next as KubeObject;
+    if (options.dryRun) return next as StoredObject;
     const newRv = this.store.nextRv();
     const written = meta(next);
     written.resourceVersion = String(newRv);
@@ -529,18 +529,18 @@ export class ApiCore {
     const key = objectKey(t.namespace, t.name ?? "");
     if (written.deletionTimestamp && finalizersOf(next).length === 0) {
       this.#deletion.remove(table, key, existing);
-      return next as KubeObject;
+      return next as StoredObject;
     }
-    this.store.put(table, { key, object: next as KubeObject, rv: newRv });
+    this.store.put(table, { key, object: next as StoredObject, rv: newRv });
     if (isCrd(t.def)) serveCrd(this.registry, next);
     if (hasOwners(next)) {
       queueMicrotask(() => this.#deletion.collectIfOrphaned(table, key));
     }
-    return next as KubeObject;
+    return next as StoredObject;
   }
 
   /** PUT: replaces an object (or its status). */
-  update(t: Target, body: unknown, options: WriteOptions = {}): KubeObject {
+  update(t: Target, body: unknown, options: WriteOptions = {}): StoredObject {
     if (!isObject(body)) {
       throw badRequest("the request body must be a JSON object");
     }
@@ -561,7 +561,7 @@ export class ApiCore {
       force?: boolean;
       dryRun?: boolean;
     },
-  ): { object: KubeObject; created: boolean } {
+  ): { object: StoredObject; created: boolean } {
     if (request.type === "apply") return this.#apply(t, request);
     if (request.type === "strategic" && t.def.custom) throw unsupportedPatch();
     const existing = this.#existing(t);
@@ -697,7 +697,7 @@ export class ApiCore {
       force?: boolean;
       dryRun?: boolean;
     },
-  ): { object: KubeObject; created: boolean } {
+  ): { object: StoredObject; created: boolean } {
     const endpoint: Endpoint = t.subresource === "status" ? "status" : "main";
     const existing = this.store.get(
       tableOf(t.def),
@@ -735,7 +735,7 @@ export class ApiCore {
       preconditions?: { uid?: string; resourceVersion?: string };
       dryRun?: boolean;
     } = {},
-  ): { object: KubeObject; removed: boolean } {
+  ): { object: StoredObject; removed: boolean } {
     const existing = this.#existing(t);
     const pre = options.preconditions ?? {};
     const byKind = { group: t.def.group, plural: t.def.kind };

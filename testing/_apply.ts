@@ -10,7 +10,7 @@ import { meta, type Target } from "./_objects.ts";
 import { isObject, type JsonObject } from "./_patch.ts";
 import { apiVersionOf } from "./_resources.ts";
 import { badRequest, invalid } from "./_status.ts";
-import type { KubeObject } from "./_store.ts";
+import type { StoredObject } from "./_store.ts";
 
 /** An apply request. */
 export interface ApplyRequest {
@@ -27,7 +27,7 @@ export interface ApplyRequest {
 export function applyRequest(
   t: Target,
   request: ApplyRequest,
-  fields: { existing: KubeObject | undefined; context: FieldManagerContext },
+  fields: { existing: StoredObject | undefined; context: FieldManagerContext },
 ): Applied & { config: JsonObject } {
   const manager = request.fieldManager;
   if (!manager) {

@@ -12,7 +12,7 @@ import {
   resourceKey,
   type ResourceRegistry,
 } from "./_resources.ts";
-import type { KubeObject, Store } from "./_store.ts";
+import type { Store, StoredObject } from "./_store.ts";
 
 /** Whether a resource is CustomResourceDefinitions. */
 export function isCrd(def: ResourceDef): boolean {
@@ -90,7 +90,7 @@ export function serveCrd(registry: ResourceRegistry, crd: JsonObject): void {
  * their DELETED events) and its resource is no longer served.
  */
 export function dropCrd(
-  crd: KubeObject,
+  crd: StoredObject,
   context: {
     store: Store;
     registry: ResourceRegistry;

@@ -9,7 +9,7 @@
  */
 import { isObject, type Json } from "./_patch.ts";
 import { finalizersOf } from "./_objects.ts";
-import type { KubeObject, Store } from "./_store.ts";
+import type { Store, StoredObject } from "./_store.ts";
 
 /** What deletion tells the rest of the core. */
 export interface DeletionHooks {
@@ -22,15 +22,15 @@ export interface DeletionHooks {
   /** A finalizer the server itself adds to objects of `table` when they are deleted. */
   systemFinalizer: (table: string) => string | undefined;
   /** A deleted object is about to be stored with its deletionTimestamp (change it in place). */
-  onMarked: (table: string, object: KubeObject) => void;
+  onMarked: (table: string, object: StoredObject) => void;
   /** An object started terminating (called in a later microtask). */
-  onTerminating: (table: string, object: KubeObject) => void;
+  onTerminating: (table: string, object: StoredObject) => void;
   /** Records an internal update in the object's managedFields, as the controller making it would. */
-  track: (table: string, before: KubeObject, after: KubeObject) => void;
+  track: (table: string, before: StoredObject, after: StoredObject) => void;
   /** An object was removed (called at once, after its DELETED event). */
-  onRemoved: (last: KubeObject, table: string) => void;
+  onRemoved: (last: StoredObject, table: string) => void;
   /** An object was removed (called in a later microtask, after garbage collection). */
-  afterRemoved: (last: KubeObject) => void;
+  afterRemoved: (last: StoredObject) => void;
 }
 
 /** Deletes objects the way the real server and its garbage collector do. */
@@ -52,7 +52,7 @@ export class Deletion {
     table: string,
     key: string,
     policy: string,
-  ): { object: KubeObject; removed: boolean } {
+  ): { object: StoredObject; removed: boolean } {
     const store = this.#store;
     const existing = store.get(table, key)!;
     const finalizers = finalizersOf(existing);
@@ -110,7 +110,7 @@ export class Deletion {
     table: string,
     key: string,
     policy: string,
-  ): { object: KubeObject; removed: boolean } {
+  ): { object: StoredObject; removed: boolean } {
     const existing = this.#store.get(table, key)!;
     const held = finalizersOf(existing).length > 0 ||
       policy === "Foreground" || policy === "Orphan" ||
@@ -126,7 +126,7 @@ export class Deletion {
    * Removes an object now: DELETED event (its object the stored state, or
    * `state`), then garbage collection.
    */
-  remove(table: string, key: string, state?: KubeObject): KubeObject {
+  remove(table: string, key: string, state?: StoredObject): StoredObject {
     const store = this.#store;
     const existing = store.get(table, key)!;
     const last = structuredClone(state ?? existing);
@@ -151,7 +151,7 @@ export class Deletion {
     }
   }
 
-  #ownersAlive(obj: KubeObject): boolean {
+  #ownersAlive(obj: StoredObject): boolean {
     const refs = obj.metadata.ownerReferences;
     if (!Array.isArray(refs) || refs.length === 0) return true;
     return refs.some((r) =>
@@ -175,7 +175,7 @@ export class Deletion {
     }
   }
 
-  #finishForegroundOwners(removed: KubeObject): void {
+  #finishForegroundOwners(removed: StoredObject): void {
     const refs = removed.metadata.ownerReferences;
     if (!Array.isArray(refs)) return;
     for (const r of refs) {

@@ -13,10 +13,10 @@ import {
   parseLabelSelector,
 } from "./_selectors.ts";
 import { badRequest, expired } from "./_status.ts";
-import type { KubeObject, Store } from "./_store.ts";
+import type { Store, StoredObject } from "./_store.ts";
 import { renderObject } from "./_watch.ts";
 
-function fieldGetter(obj: KubeObject): (key: string) => string | undefined {
+function fieldGetter(obj: StoredObject): (key: string) => string | undefined {
   return (key) => {
     let node: Json | undefined = obj;
     for (const part of key.split(".")) {
@@ -28,7 +28,7 @@ function fieldGetter(obj: KubeObject): (key: string) => string | undefined {
   };
 }
 
-function labelGetter(obj: KubeObject): (key: string) => string | undefined {
+function labelGetter(obj: StoredObject): (key: string) => string | undefined {
   const labels = obj.metadata.labels;
   return (key) => {
     if (!isObject(labels)) return undefined;
@@ -41,7 +41,7 @@ function labelGetter(obj: KubeObject): (key: string) => string | undefined {
 export function matcherFor(
   t: Target,
   query: ListQuery,
-): (obj: KubeObject) => boolean {
+): (obj: StoredObject) => boolean {
   const label: Matcher = parseLabelSelector(query.labelSelector ?? null);
   const fields = new Set([
     "metadata.name",
@@ -59,10 +59,10 @@ export function matcherFor(
 export function selectedEntries(
   store: Store,
   t: Target,
-  matches: (obj: KubeObject) => boolean,
-  table: Map<string, KubeObject> = store.table(tableOf(t.def)),
-): [string, KubeObject][] {
-  const out: [string, KubeObject][] = [];
+  matches: (obj: StoredObject) => boolean,
+  table: Map<string, StoredObject> = store.table(tableOf(t.def)),
+): [string, StoredObject][] {
+  const out: [string, StoredObject][] = [];
   for (const entry of table) {
     const obj = entry[1];
     if (t.namespace !== undefined && obj.metadata.namespace !== t.namespace) {
@@ -115,7 +115,7 @@ function expiredContinue(): Error {
 }
 
 /** An item of a list: custom objects carry apiVersion and kind, built-in ones do not. */
-export function listItem(t: Target, obj: KubeObject): string {
+export function listItem(t: Target, obj: StoredObject): string {
   const apiVersion = apiVersionOf(t.def.group, t.version.name);
   if (t.def.custom) return renderObject(obj, apiVersion);
   const { apiVersion: _apiVersion, kind: _kind, ...rest } = obj;
@@ -131,7 +131,7 @@ export function list(store: Store, t: Target, query: ListQuery): string {
   const matches = matcherFor(t, query);
   let start = "";
   let rv = store.rv;
-  let table: Map<string, KubeObject> | undefined;
+  let table: Map<string, StoredObject> | undefined;
   if (query.continue) {
     const token = decodeContinue(query.continue);
     table = store.tableAt(tableOf(t.def), token.rv);

@@ -11,6 +11,7 @@ import { closeSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
+import process from "node:process";
 
 /** How a child process ended. */
 export interface ExitStatus {
@@ -226,7 +227,17 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
         const first = await Promise.race([exited, late]);
         clearTimeout(timer);
         if (first === "late") {
-          child.kill("SIGKILL");
+          // By pid: Deno's `ChildProcess.kill` sends nothing once it has
+          // sent a signal, so a child that outlasts SIGTERM (a
+          // kube-apiserver draining open requests, up to a minute) would
+          // be waited for to the end.
+          if (status === null && child.pid !== undefined) {
+            try {
+              process.kill(child.pid, "SIGKILL");
+            } catch (error) {
+              if ((error as { code?: string }).code !== "ESRCH") throw error;
+            }
+          }
           await exited;
         }
       })();

@@ -11,7 +11,7 @@
 import { isObject, type JsonObject } from "./_patch.ts";
 
 /** A stored object: a JSON object with metadata. */
-export type KubeObject = JsonObject & { metadata: JsonObject };
+export type StoredObject = JsonObject & { metadata: JsonObject };
 
 /** The kinds of change a watch reports. */
 export type ChangeType = "ADDED" | "MODIFIED" | "DELETED";
@@ -21,9 +21,9 @@ export interface StoreEvent {
   type: ChangeType;
   rv: number;
   table: string;
-  object: KubeObject;
+  object: StoredObject;
   /** The object before a MODIFIED or DELETED change. */
-  previous?: KubeObject;
+  previous?: StoredObject;
 }
 
 /** The table key of an object: `namespace/name` or `name`. */
@@ -37,7 +37,7 @@ export interface Location {
   key: string;
 }
 
-function ownerUids(obj: KubeObject): string[] {
+function ownerUids(obj: StoredObject): string[] {
   const refs = obj.metadata.ownerReferences;
   if (!Array.isArray(refs)) return [];
   return refs.flatMap((r) =>
@@ -52,7 +52,7 @@ export class Store {
   /** Events at or below this version are gone; watches from before it get 410. */
   compactedRv = 0;
   readonly historyLimit: number;
-  #tables = new Map<string, Map<string, KubeObject>>();
+  #tables = new Map<string, Map<string, StoredObject>>();
   #history: StoreEvent[] = [];
   #uids = new Map<string, Location>();
   #dependents = new Map<string, Set<string>>();
@@ -68,7 +68,7 @@ export class Store {
   }
 
   /** The objects of one resource, by key. */
-  table(table: string): Map<string, KubeObject> {
+  table(table: string): Map<string, StoredObject> {
     let t = this.#tables.get(table);
     if (!t) {
       t = new Map();
@@ -78,7 +78,7 @@ export class Store {
   }
 
   /** One object, or undefined. */
-  get(table: string, key: string): KubeObject | undefined {
+  get(table: string, key: string): StoredObject | undefined {
     return this.#tables.get(table)?.get(key);
   }
 
@@ -105,7 +105,7 @@ export class Store {
   /** Stores a created or changed object (its resourceVersion already set). */
   put(
     table: string,
-    fields: { key: string; object: KubeObject; rv: number },
+    fields: { key: string; object: StoredObject; rv: number },
   ): void {
     const t = this.table(table);
     const previous = t.get(fields.key);
@@ -123,7 +123,7 @@ export class Store {
   /** Removes an object; `last` is its final state (with the new resourceVersion). */
   remove(
     table: string,
-    fields: { key: string; last: KubeObject; rv: number },
+    fields: { key: string; last: StoredObject; rv: number },
   ): void {
     const t = this.table(table);
     const previous = t.get(fields.key);
@@ -143,7 +143,7 @@ export class Store {
    * The objects of `table` as they were at `rv` (the current ones undone
    * back through history), or `undefined` when that history is gone.
    */
-  tableAt(table: string, rv: number): Map<string, KubeObject> | undefined {
+  tableAt(table: string, rv: number): Map<string, StoredObject> | undefined {
     if (rv < this.compactedRv) return undefined;
     const out = new Map(this.table(table));
     for (let i = this.#history.length - 1; i >= 0; i--) {
@@ -209,8 +209,8 @@ export class Store {
   #index(
     table: string,
     key: string,
-    before: KubeObject | undefined,
-    after: KubeObject | undefined,
+    before: StoredObject | undefined,
+    after: StoredObject | undefined,
   ): void {
     const ref = `${table}|${key}`;
     const uidBefore = before?.metadata.uid;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ChangeType, KubeObject, StoreEvent } from "./_store.ts";
+import type { ChangeType, StoredObject, StoreEvent } from "./_store.ts";
 import type { StatusObject } from "./_status.ts";
 
 /** What one watch asks for. */
@@ -15,7 +15,7 @@ export interface WatchSpec {
   /** The resource's plural, as faults name it. */
   resource: string;
   namespace?: string;
-  matches: (obj: KubeObject) => boolean;
+  matches: (obj: StoredObject) => boolean;
   bookmarks: boolean;
   /** The apiVersion and kind objects and bookmarks carry. */
   apiVersion: string;
@@ -30,15 +30,15 @@ export interface WatchSpec {
 const encoder = new TextEncoder();
 
 /** Renders an object for a requested apiVersion, reusing a cached JSON text. */
-export function renderObject(obj: KubeObject, apiVersion: string): string {
+export function renderObject(obj: StoredObject, apiVersion: string): string {
   if (obj.apiVersion === apiVersion) return jsonOf(obj);
   return JSON.stringify({ ...obj, apiVersion });
 }
 
-const jsonCache = new WeakMap<KubeObject, string>();
+const jsonCache = new WeakMap<StoredObject, string>();
 
 /** The JSON text of a stored (immutable) object, computed once. */
-export function jsonOf(obj: KubeObject): string {
+export function jsonOf(obj: StoredObject): string {
   let text = jsonCache.get(obj);
   if (text === undefined) {
     text = JSON.stringify(obj);
@@ -47,7 +47,7 @@ export function jsonOf(obj: KubeObject): string {
   return text;
 }
 
-const lineCache = new WeakMap<KubeObject, Map<string, Uint8Array>>();
+const lineCache = new WeakMap<StoredObject, Map<string, Uint8Array>>();
 
 /**
  * The encoded watch line for a change: computed once per object, type and
@@ -55,7 +55,7 @@ const lineCache = new WeakMap<KubeObject, Map<string, Uint8Array>>();
  */
 function changeLine(
   type: ChangeType,
-  obj: KubeObject,
+  obj: StoredObject,
   apiVersion: string,
 ): Uint8Array {
   let lines = lineCache.get(obj);
@@ -136,7 +136,7 @@ class Watcher {
     }
   }
 
-  sendChange(type: ChangeType, obj: KubeObject): void {
+  sendChange(type: ChangeType, obj: StoredObject): void {
     this.send(changeLine(type, obj, this.spec.apiVersion));
   }
 
@@ -236,7 +236,7 @@ export class WatchHub {
   open(
     spec: WatchSpec,
     start: {
-      existing?: KubeObject[];
+      existing?: StoredObject[];
       replay?: StoreEvent[];
       expired?: StatusObject;
       /** After `existing`, a bookmark at this resourceVersion marks their end (`sendInitialEvents`). */

@@ -88,8 +88,6 @@ const MAX_LINES = 900;
 const LONG_FILES: Record<string, string> = {
   "raft/core.ts": "the Raft state machine, one job (issue 14)",
   "tests/crd/corpus/definitions.ts": "data: the corpus's CRD definitions",
-  "testing/_api.ts":
-    "split along its jobs on the apiserver-fidelity branch (issue 14, item 4)",
 };
 
 /** The Raft core's roots, and the one shared module it may import. */

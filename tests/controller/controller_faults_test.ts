@@ -394,7 +394,10 @@ describe("Controller under faults, against the test API server", () => {
       clock.advance(6_999);
       assert.equal(events.length, 1);
       clock.advance(1);
-      await until(() => events.length === 2);
+      // At least: the retry's own PATCH comes back as a watch event and
+      // queues one more reconcile, which a poll delayed on a loaded
+      // machine saw done too (waiting for exactly 2 then timed out).
+      await until(() => events.length >= 2);
       assert.equal(events[1]!.outcome, "success");
     } finally {
       await r.stop();

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig } from "@kubernetes/client-node";
 import { Controller } from "../../controller/controller.ts";
 import { LeaderElection } from "../../controller/leader_election.ts";
 import { ReconcileResult } from "../../controller/reconciler.ts";
@@ -82,6 +82,69 @@ describe("fencing at send time against the test API server", () => {
       assert.equal(patches.hits, 0, "no PATCH reached the server");
       const w = await h.client.get<Widget>(widgets, "w", { namespace: ns });
       assert.equal(w.metadata.labels?.written, undefined);
+    } finally {
+      stop.abort();
+      election.setRole("follower", 1);
+      await done;
+    }
+  });
+
+  it("starts no reconcile once the lease ran out, though no timer noticed yet, and reconciles the key once leading again", async () => {
+    const ns = "lease-stall-start";
+    await ensureNamespace(h.client, ns);
+    for (const name of ["a", "b"]) {
+      await h.client.create<Widget>(widgets, {
+        metadata: { name, namespace: ns },
+        spec: { size: 1 },
+      });
+    }
+    // As above: only the jump of this clock ends the lease, as an
+    // event-loop stall would before the election's expiry timer runs.
+    let now = 0;
+    const election = new LeaderElection(0, {
+      requireLease: true,
+      now: () => now,
+    });
+    election.setRole("leader", 1);
+    election.renewLease(100);
+    const calls: { key: string; leading: boolean }[] = [];
+    const ended: number[] = [];
+    const stop = new AbortController();
+    const controller = Controller.for<Widget>(widgets, {
+      client: h.client,
+      guard: election.guard(),
+      namespace: ns,
+      clock: new ManualClock(),
+      concurrency: 1,
+      observer: {
+        leadership: ({ leading, term }) => {
+          if (!leading) ended.push(term);
+        },
+      },
+    });
+    const done = controller.run({
+      reconcile(_widget, ctx) {
+        calls.push({ key: ctx.key, leading: ctx.guard.isLeader() });
+        // The first reconcile ends in a stall: the lease ran out 50 ms
+        // ago when the worker takes the next key.
+        if (calls.length === 1) now += 150;
+        return Promise.resolve(ReconcileResult.done());
+      },
+    }, { signal: stop.signal });
+    try {
+      // The worker either starts the next key (the bug) or notices the
+      // lease is gone and the controller stops leading.
+      await until(() => calls.length >= 2 || ended.length > 0);
+      assert.deepEqual(
+        calls.filter((c) => !c.leading),
+        [],
+        "a reconcile started without the lease",
+      );
+      // Leading again (a new lease): every cached key is queued.
+      election.renewLease(100);
+      const second = calls[0].key === `${ns}/a` ? `${ns}/b` : `${ns}/a`;
+      await until(() => calls.some((c) => c.key === second));
+      assert.deepEqual(calls.filter((c) => !c.leading), []);
     } finally {
       stop.abort();
       election.setRole("follower", 1);
@@ -212,6 +275,72 @@ describe("fencing at send time against the test API server", () => {
       fenced.delete(widgets, "w", { namespace: ns }),
       FencedError,
     );
+    assert.equal(deletes.hits, 0, "the DELETE never left");
+    await h.client.get(widgets, "w", { namespace: ns });
+  });
+
+  it("fails a write, and the process lives on, when leadership ends inside fetch() (a subclass's dispatcher interceptor asking the guard)", async () => {
+    const ns = "lease-in-fetch";
+    await ensureNamespace(h.client, ns);
+    await h.client.create<Widget>(widgets, {
+      metadata: { name: "w", namespace: ns },
+      spec: { size: 1 },
+    });
+    // As a replica that records each write with guard.isLeader() does
+    // (tests/netns/_replica_deno.ts): asking the guard when the lease has
+    // run out ends leadership on the spot, so the fence, so the request's
+    // signal aborts while undici's fetch() is still running. undici
+    // asserts then, from an abort listener: an uncaught exception, and the
+    // replica died (seen in partition_deno_test.ts under load).
+    const leadership = new AbortController();
+    let armed = false;
+    type Context = Parameters<KubeConfig["applySecurityAuthentication"]>[0];
+    class Asking extends KubeConfig {
+      override async applySecurityAuthentication(
+        context: Context,
+      ): Promise<void> {
+        await super.applySecurityAuthentication(context);
+        const inner = context.getDispatcher()!;
+        context.setDispatcher(
+          inner.compose((dispatch) => (options, handler) => {
+            if (armed && options.method === "DELETE") {
+              leadership.abort(new Error("lease expired"));
+            }
+            return dispatch(options, handler);
+          }) as unknown as typeof inner,
+        );
+      }
+    }
+    const kubeConfig = new Asking();
+    kubeConfig.loadFromString(
+      (h.server.kubeConfig() as KubeConfig).exportConfig(),
+    );
+    const fenced = KubeClient.fromKubeConfig(kubeConfig).fenced(
+      leadership.signal,
+    );
+    await fenced.get(widgets, "w", { namespace: ns }); // warms a connection
+    const deletes = h.server.faults.delay({
+      verb: "delete",
+      resource: "widgets",
+      namespace: ns,
+      ms: 0,
+    });
+    armed = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // Only bounds the wait: before the fix the DELETE never settled (and a
+    // process of its own died of the uncaught assertion).
+    const late = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve("still pending after 10 s"), 10_000);
+    });
+    const outcome = await Promise.race([
+      fenced.delete(widgets, "w", { namespace: ns }).then(
+        () => "sent",
+        (error) => error,
+      ),
+      late,
+    ]);
+    clearTimeout(timer);
+    assert.equal(outcome, leadership.signal.reason, "failed with the reason");
     assert.equal(deletes.hits, 0, "the DELETE never left");
     await h.client.get(widgets, "w", { namespace: ns });
   });

@@ -6,10 +6,12 @@
  * prints `{"event":"ready"}`.
  *
  * It prints every write it receives (any method but GET and HEAD) as a
- * JSON line `{"event":"write","t","method","path","from"}`, `t` on the
- * system clock shared by all processes (`testing/raft/wall_clock.ts`) and `from` the
- * client's address; reads are counted per client. It takes commands as
- * JSON lines on stdin, each answered by `{"event":"result","rid",…}`:
+ * JSON line `{"event":"write","t","method","path","from","sendId"}`, `t` on
+ * the system clock shared by all processes (`testing/raft/wall_clock.ts`),
+ * `from` the client's address and `sendId` its `x-netns-send` header (the
+ * replica's id of the send, or `null`); reads are counted per client. It
+ * takes commands as JSON lines on stdin, each answered by
+ * `{"event":"result","rid",…}`:
  * `create` (a Website `name`), `bump` (a new generation of Website `name`),
  * `sites` (each Website's generation and its Reconciled condition) and
  * `reads` (the reads per client since the last `reads`).
@@ -41,13 +43,14 @@ const unmapped = (address: string) => address.replace(/^::ffff:/, "");
 
 const server = await TestApiServer.start({
   hostname: config.hostname,
-  onRequest: ({ method, path, remoteAddress }) => {
+  onRequest: ({ method, path, remoteAddress, headers }) => {
     const from = unmapped(remoteAddress);
     if (method === "GET" || method === "HEAD") {
       reads.set(from, (reads.get(from) ?? 0) + 1);
       return;
     }
-    emit({ event: "write", t: wall(), method, path, from });
+    const sendId = headers.get("x-netns-send");
+    emit({ event: "write", t: wall(), method, path, from, sendId });
   },
 });
 await writeFile(config.kubeconfig, server.kubeConfigYaml());

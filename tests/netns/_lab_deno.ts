@@ -130,6 +130,48 @@ function removeNamespace(ns: string): void {
   rmSync(join(ETC_NETNS, ns), { recursive: true, force: true });
 }
 
+function errorCode(error: unknown): unknown {
+  return (error as { code?: unknown } | null)?.code;
+}
+
+/**
+ * The names in `dir`, none when it does not exist: another run may remove
+ * `/etc/netns` (once empty) at any moment.
+ */
+function entriesOf(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (error) {
+    if (errorCode(error) === "ENOENT") return [];
+    throw error;
+  }
+}
+
+/**
+ * Writes host namespace `ns`'s `/etc/netns/<ns>/resolv.conf`. Another run
+ * removes `/etc/netns` when it finds it empty, which may fall between the
+ * making of `/etc/netns` and of `<ns>` in it: that ENOENT is retried (once
+ * `<ns>` exists, `/etc/netns` is not empty and stays).
+ */
+export function writeResolvConf(ns: string, text: string): void {
+  const dir = join(ETC_NETNS, ns);
+  for (let attempt = 1;; attempt++) {
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "resolv.conf"), text);
+      return;
+    } catch (error) {
+      if (errorCode(error) !== "ENOENT" || attempt >= 20) throw error;
+    }
+  }
+}
+
+/** Removes `/etc/netns/<ns>/`, and `/etc/netns` if that left it empty. */
+export function removeResolvConf(ns: string): void {
+  rmSync(join(ETC_NETNS, ns), { recursive: true, force: true });
+  removeEtcNetnsIfEmpty();
+}
+
 function removeEtcNetnsIfEmpty(): void {
   try {
     if (readdirSync(ETC_NETNS).length === 0) rmdirSync(ETC_NETNS);
@@ -155,15 +197,13 @@ export function cleanLeftovers(prefix: string = PREFIX): string[] {
       removed.push(ns);
     }
   }
-  if (existsSync(ETC_NETNS)) {
-    for (const name of readdirSync(ETC_NETNS)) {
-      if (dead(name)) {
-        rmSync(join(ETC_NETNS, name), { recursive: true, force: true });
-        removed.push(`${ETC_NETNS}/${name}`);
-      }
+  for (const name of entriesOf(ETC_NETNS)) {
+    if (dead(name)) {
+      rmSync(join(ETC_NETNS, name), { recursive: true, force: true });
+      removed.push(`${ETC_NETNS}/${name}`);
     }
-    removeEtcNetnsIfEmpty();
   }
+  removeEtcNetnsIfEmpty();
   for (const name of readdirSync(tmpdir())) {
     if (dead(name)) {
       rmSync(join(tmpdir(), name), { recursive: true, force: true });
@@ -349,10 +389,8 @@ export class NetLab {
     ip("-n", this.bridgeNs, "link", "set", `v-${name}`, "master", "br0", "up");
     ip("-n", ns, "addr", "add", `${host.ip}/24`, "dev", "eth0");
     ip("-n", ns, "link", "set", "eth0", "up");
-    const etc = join(ETC_NETNS, ns);
-    mkdirSync(etc, { recursive: true });
-    writeFileSync(
-      join(etc, "resolv.conf"),
+    writeResolvConf(
+      ns,
       [
         ...(search.length > 0 ? [`search ${search.join(" ")}`] : []),
         `nameserver ${this.dnsIp}`,
@@ -560,10 +598,8 @@ export class NetLab {
  */
 export function remainsOf(id: string): string[] {
   const found = namespaces().filter((ns) => ns.startsWith(id));
-  if (existsSync(ETC_NETNS)) {
-    for (const name of readdirSync(ETC_NETNS)) {
-      if (name.startsWith(id)) found.push(`${ETC_NETNS}/${name}`);
-    }
+  for (const name of entriesOf(ETC_NETNS)) {
+    if (name.startsWith(id)) found.push(`${ETC_NETNS}/${name}`);
   }
   for (const name of readdirSync(tmpdir())) {
     if (name.startsWith(id)) found.push(join(tmpdir(), name));

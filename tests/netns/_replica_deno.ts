@@ -11,7 +11,9 @@
  *   when it first finds it not. Sampled intervals lie within the true ones.
  * - `send`: every write request (any method but GET and HEAD) at the moment
  *   the HTTP client dispatches it, with the guard's answer then (`leader`,
- *   `term`); wrapped around the kubeconfig's undici dispatcher.
+ *   `term`) and the id it carries to the API server in the `x-netns-send`
+ *   header (`sendId`, unique across processes); wrapped around the
+ *   kubeconfig's undici dispatcher.
  * - `role`: every Raft role change; `log`: the operator's own log lines;
  *   `started`, `stopped`.
  *
@@ -40,19 +42,34 @@ let guard: LeaderGuard | null = null;
 
 type Context = Parameters<KubeConfig["applySecurityAuthentication"]>[0];
 
-/** Reports each write with the guard's answer, then dispatches it. */
+let sends = 0;
+
+/**
+ * Reports each write with the guard's answer and an id, then dispatches it
+ * carrying that id, so that the API server's record of it names the very
+ * send (paths repeat: every Event is a POST to the same one).
+ */
 const record: Dispatcher.DispatcherComposeInterceptor =
   (dispatch) => (options, handler) => {
-    if (options.method !== "GET" && options.method !== "HEAD") {
-      emit({
-        event: "send",
-        method: options.method,
-        path: options.path,
-        leader: guard?.isLeader() ?? false,
-        term: guard?.term ?? null,
-      });
+    if (options.method === "GET" || options.method === "HEAD") {
+      return dispatch(options, handler);
     }
-    return dispatch(options, handler);
+    const sendId = `${process.pid}-${++sends}`;
+    emit({
+      event: "send",
+      method: options.method,
+      path: options.path,
+      sendId,
+      leader: guard?.isLeader() ?? false,
+      term: guard?.term ?? null,
+    });
+    return dispatch({
+      ...options,
+      headers: {
+        ...(options.headers as Record<string, string> | undefined),
+        "x-netns-send": sendId,
+      },
+    }, handler);
   };
 
 /** A kubeconfig whose HTTP dispatcher reports each write as it goes out. */

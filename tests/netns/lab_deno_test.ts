@@ -22,6 +22,9 @@ const skip = netnsSkipReason();
 if (skip) console.warn(`Skipping the network lab tests: ${skip}`);
 
 const CHILD = fileURLToPath(new URL("./_lab_child_deno.ts", import.meta.url));
+const ETC_NETNS_CHILD = fileURLToPath(
+  new URL("./_etc_netns_child_deno.ts", import.meta.url),
+);
 /** Running or sleeping: not gone, and not a zombie waiting for its parent. */
 function alive(pid: number): boolean {
   try {
@@ -117,5 +120,35 @@ describe("the network lab", { skip }, () => {
     } finally {
       live.destroy();
     }
+  });
+
+  it("writes and sweeps /etc/netns while other runs do the same", async () => {
+    // Three runs at once for 1.5 s each: two make and remove their hosts'
+    // resolv.conf (the last one out removes /etc/netns), one sweeps. Before,
+    // a run's mkdir of /etc/netns/<ns> failed with ENOENT when another run
+    // removed the empty /etc/netns in between (within a second here), and
+    // a sweep's read of /etc/netns could do the same.
+    const runs = ["churn", "churn", "sweep"].map((role) => {
+      const child = spawn(process.execPath, [
+        "run",
+        "-A",
+        ETC_NETNS_CHILD,
+        role,
+        "kopn-te-",
+        "1500",
+      ], { stdio: ["ignore", "pipe", "pipe"] });
+      let output = "";
+      child.stdout!.on("data", (chunk) => output += chunk);
+      child.stderr!.on("data", (chunk) => output += chunk);
+      return new Promise<{ role: string; code: number | null; output: string }>(
+        (resolve) =>
+          child.once("exit", (code) => resolve({ role, code, output })),
+      );
+    });
+    for (const run of await Promise.all(runs)) {
+      assert.equal(run.code, 0, `${run.role}: ${run.output}`);
+      assert.ok(JSON.parse(run.output).rounds > 0, run.output);
+    }
+    assert.deepEqual(remainsOf("kopn-te-"), []);
   });
 });
