@@ -16,8 +16,11 @@
  * older than 2.9.6.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import * as operator from "@k8s-operator/k8s-operator";
+ * assert.equal(typeof operator.Operator.fromEnv, "function");
+ * assert.equal(typeof operator.RaftNode.start, "function"); // ./raft, ./controller, ... re-exported
  * ```
  *
  * @module

@@ -15,14 +15,16 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KeyedQueue } from "./_keyed_queue.ts";
  * const queue = new KeyedQueue();
  * queue.add("default/a");
  * queue.add("default/a"); // de-duplicated
- * const key = await queue.get(); // "default/a", now processing
+ * const key = await queue.get(); // now processing
+ * assert.equal(key, "default/a");
  * queue.add("default/a"); // noted: queued again after done()
  * queue.done(key!);
- * console.log(queue.length); // 1
+ * assert.equal(queue.length, 1);
  * ```
  */
 export class KeyedQueue {

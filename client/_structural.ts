@@ -156,6 +156,28 @@ function checkNode(
     return;
   }
   checkKeywords(walk, schema, path);
+  checkType(walk, schema, { path, level });
+  checkListType(walk, schema, path);
+  checkListMapKeys(walk, schema, path);
+  checkMapType(walk, schema, path);
+  checkChildren(walk, schema, path);
+  checkJunctors(walk, schema, path);
+  if (schema.default !== undefined && schema.default !== null) {
+    checkDefault(walk, schema as JSONSchemaProps, path);
+  }
+}
+
+/**
+ * The type of a node and the extensions that constrain it:
+ * `x-kubernetes-int-or-string`, `-preserve-unknown-fields`,
+ * `-embedded-resource`.
+ */
+function checkType(
+  walk: Walk,
+  schema: Schema,
+  at: { path: string; level: Level },
+): void {
+  const { path, level } = at;
   const type = schema.type;
   const intOrString = schema["x-kubernetes-int-or-string"] === true;
   const preserve = schema["x-kubernetes-preserve-unknown-fields"];
@@ -226,6 +248,11 @@ function checkNode(
       "properties must not be empty if x-kubernetes-embedded-resource is true without x-kubernetes-preserve-unknown-fields",
     );
   }
+}
+
+/** `x-kubernetes-list-type`, and what a set or map list needs of its items. */
+function checkListType(walk: Walk, schema: Schema, path: string): void {
+  const type = schema.type;
   const listType = schema["x-kubernetes-list-type"];
   if (listType !== undefined) {
     if (type !== "array") {
@@ -278,6 +305,11 @@ function checkNode(
       );
     }
   }
+}
+
+/** `x-kubernetes-list-map-keys`: set exactly on map lists, naming scalar, required item properties. */
+function checkListMapKeys(walk: Walk, schema: Schema, path: string): void {
+  const listType = schema["x-kubernetes-list-type"];
   const mapKeys = schema["x-kubernetes-list-map-keys"];
   if (listType === "map") {
     const items = isSchema(schema.items) ? schema.items : undefined;
@@ -344,6 +376,11 @@ function checkNode(
       "x-kubernetes-list-type must be map if x-kubernetes-list-map-keys is set",
     );
   }
+}
+
+/** `x-kubernetes-map-type`: on objects only, atomic or granular. */
+function checkMapType(walk: Walk, schema: Schema, path: string): void {
+  const type = schema.type;
   const mapType = schema["x-kubernetes-map-type"];
   if (mapType !== undefined) {
     if (type !== "object") {
@@ -363,6 +400,11 @@ function checkNode(
       );
     }
   }
+}
+
+/** `items`, `properties` and `additionalProperties`, each child checked in turn. */
+function checkChildren(walk: Walk, schema: Schema, path: string): void {
+  const type = schema.type;
   if (type === "array" && schema.items === undefined) {
     report(walk, path, "items must be specified for type array");
   }
@@ -401,10 +443,6 @@ function checkNode(
       );
     }
     if (isSchema(additional)) checkNode(walk, additional, `${path}.*`, "field");
-  }
-  checkJunctors(walk, schema, path);
-  if (schema.default !== undefined && schema.default !== null) {
-    checkDefault(walk, schema as JSONSchemaProps, path);
   }
 }
 

@@ -11,18 +11,20 @@
  *
  * @example Telling a conflict from a missing object
  * ```ts
- * import { ApiError, type KubeClient } from "./mod.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { ApiError, KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * try {
- *   await client.replace(configMaps, { metadata: { name: "web", namespace: "default", resourceVersion: "41" } });
- * } catch (error) {
- *   if (!(error instanceof ApiError)) throw error;
- *   if (error.status === 409) console.log("stale resourceVersion: re-read and retry"); // reason "Conflict"
- *   else if (error.status === 404) console.log("gone:", error.reason); // "NotFound"
- *   else if (error.retryAfterSeconds) console.log(`throttled, retry in ${error.retryAfterSeconds} s`);
- *   else throw error;
- * }
+ * await client.create(configMaps, { metadata: { name: "web", namespace: "default" } });
+ * const error = await client.replace(configMaps, { metadata: { name: "web", namespace: "default", resourceVersion: "1" } })
+ *   .catch((e) => e);
+ * assert.ok(error instanceof ApiError);
+ * assert.equal(error.status, 409); // a stale resourceVersion: re-read and retry
+ * assert.equal(error.reason, "Conflict");
+ * const gone = await client.get(configMaps, "other", { namespace: "default" }).catch((e) => e);
+ * assert.equal(gone.reason, "NotFound"); // status 404; error.retryAfterSeconds is set on 429
  * ```
  */
 export class ApiError extends Error {
@@ -56,17 +58,19 @@ export class ApiError extends Error {
  *
  * @example Writes stop once leadership is lost
  * ```ts
- * import { FencedError, type KubeClient } from "./mod.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { FencedError, KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const leadership = new AbortController(); // aborted when this replica stops leading
  * const fenced = client.fenced(leadership.signal);
  * leadership.abort();
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * try {
- *   await fenced.delete(configMaps, "web", { namespace: "default" });
- * } catch (error) {
- *   if (error instanceof FencedError) console.log("no longer leader: the new leader takes over");
- * }
+ * await assert.rejects(
+ *   fenced.delete(configMaps, "web", { namespace: "default" }),
+ *   FencedError, // no longer leader: the new leader takes over
+ * );
  * ```
  */
 export class FencedError extends Error {
@@ -79,18 +83,24 @@ export class FencedError extends Error {
  *
  * @example Create unless it exists; read if it exists
  * ```ts
- * import { isApiError, type KubeClient } from "./mod.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { isApiError, KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const namespaces = { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false };
- * try {
- *   await client.create(namespaces, { metadata: { name: "team-a" } });
- * } catch (error) {
- *   if (!isApiError(error, 409)) throw error; // 409 AlreadyExists is fine
+ * for (let i = 0; i < 2; i++) {
+ *   try {
+ *     await client.create(namespaces, { metadata: { name: "team-a" } });
+ *   } catch (error) {
+ *     if (!isApiError(error, 409)) throw error; // AlreadyExists the second time: fine
+ *   }
  * }
  * const existing = await client.get(namespaces, "team-b").catch((error) => {
  *   if (isApiError(error, 404)) return undefined; // not there
  *   throw error;
  * });
+ * assert.equal(existing, undefined);
  * ```
  */
 export function isApiError(error: unknown, status?: number): error is ApiError {

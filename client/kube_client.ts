@@ -32,6 +32,7 @@ import {
  *
  * @example A canned transport for unit tests
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KubeClient, type Transport } from "./mod.ts";
  * const requests: string[] = [];
  * const transport: Transport = (method, url) => {
@@ -41,7 +42,7 @@ import {
  * const client = new KubeClient({ server: "https://kube.test", transport });
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * await client.get(configMaps, "web", { namespace: "default" });
- * console.log(requests); // ["GET /api/v1/namespaces/default/configmaps/web"]
+ * assert.deepEqual(requests, ["GET /api/v1/namespaces/default/configmaps/web"]);
  * ```
  */
 export type Transport = (
@@ -68,8 +69,11 @@ export type Transport = (
  *
  * @example A server-side dry run
  * ```ts
- * import { type KubeClient, type RequestOptions, resourcePath } from "./mod.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type RequestOptions, resourcePath } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * const options: RequestOptions = {
  *   query: { dryRun: "All", fieldManager: "my-operator" },
@@ -77,6 +81,7 @@ export type Transport = (
  *   signal: AbortSignal.timeout(5_000),
  * };
  * await client.request("POST", resourcePath(configMaps, { namespace: "default" }), options);
+ * assert.equal((await client.list(configMaps, { namespace: "default" })).items.length, 0); // a dry run stores nothing
  * ```
  */
 export interface RequestOptions {
@@ -95,12 +100,17 @@ export interface RequestOptions {
  *
  * @example
  * ```ts
- * import type { KubeClient, ObjectOptions } from "./mod.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type ObjectOptions } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true };
+ * await client.create(secrets, { metadata: { name: "web-tls", namespace: "default" } });
  * const options: ObjectOptions = { namespace: "default", signal: AbortSignal.timeout(2_000) };
  * const secret = await client.get(secrets, "web-tls", options);
  * await client.delete(secrets, "web-tls", options);
+ * assert.equal(secret.metadata.name, "web-tls");
  * ```
  */
 export interface ObjectOptions {
@@ -115,17 +125,21 @@ export interface ObjectOptions {
  *
  * @example
  * ```ts
- * import type { KubeClient, ListOptions } from "./mod.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type ListOptions } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const pods = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
  * const options: ListOptions = {
  *   namespace: "default",
  *   labelSelector: "app=web,tier!=db",
- *   fieldSelector: "status.phase=Running",
+ *   fieldSelector: "metadata.name!=other",
  *   limit: 500,
  * };
  * const { items, metadata } = await client.list(pods, options);
- * // metadata.continue is set when more pages remain
+ * assert.deepEqual(items, []);
+ * assert.equal(metadata.continue ?? "", ""); // set when more pages remain
  * ```
  */
 export interface ListOptions extends ObjectOptions {
@@ -146,16 +160,20 @@ export interface ListOptions extends ObjectOptions {
  *
  * @example Server-side apply
  * ```ts
- * import type { KubeClient, PatchOptions } from "./mod.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type KubeObject, type PatchOptions } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * const options: PatchOptions = { namespace: "default", type: "apply", fieldManager: "my-operator", force: true };
- * await client.patch(configMaps, "web", {
+ * const applied = await client.patch<KubeObject & { data?: Record<string, string> }>(configMaps, "web", {
  *   apiVersion: "v1",
  *   kind: "ConfigMap",
  *   metadata: { name: "web" },
  *   data: { mode: "blue" },
- * }, options);
+ * }, options); // creates it, or updates the fields my-operator owns
+ * assert.equal(applied.data?.mode, "blue");
  * ```
  */
 export interface PatchOptions extends ObjectOptions {
@@ -180,16 +198,20 @@ export interface PatchOptions extends ObjectOptions {
  *
  * @example Delete only the object you read, and its dependents first
  * ```ts
- * import type { DeleteObjectOptions, KubeClient, KubeObject } from "./mod.ts";
- * declare const client: KubeClient;
- * declare const job: KubeObject;
- * const jobs = { group: "batch", version: "v1", plural: "jobs", kind: "Job", namespaced: true };
+ * import assert from "node:assert/strict";
+ * import { type DeleteObjectOptions, KubeClient, type KubeObject } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * const plan: KubeObject = await client.create(configMaps, { metadata: { name: "migrate", namespace: "default" } });
  * const options: DeleteObjectOptions = {
  *   namespace: "default",
  *   propagationPolicy: "Foreground",
- *   preconditions: { uid: job.metadata.uid, resourceVersion: job.metadata.resourceVersion },
+ *   preconditions: { uid: plan.metadata.uid, resourceVersion: plan.metadata.resourceVersion },
  * };
- * await client.delete(jobs, "migrate", options); // 409 if it was replaced or changed meanwhile
+ * await client.delete(configMaps, "migrate", options); // a 409 if it was replaced or changed meanwhile
+ * await assert.rejects(client.get(configMaps, "migrate", { namespace: "default" }));
  * ```
  */
 export interface DeleteObjectOptions extends ObjectOptions {
@@ -209,10 +231,20 @@ export interface DeleteObjectOptions extends ObjectOptions {
  *
  * @example Fencing by the leader guard at send time
  * ```ts
- * import { type KubeClient, LeaderElection } from "@k8s-operator/k8s-operator/controller";
- * declare const client: KubeClient;
- * const guard = new LeaderElection(0).guard();
+ * import assert from "node:assert/strict";
+ * import { FencedError, KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const election = new LeaderElection(0);
+ * election.setRole("leader", 1);
+ * const guard = election.guard();
  * const fenced = client.fenced(guard.signal, { check: () => guard.check() });
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * await fenced.create(configMaps, { metadata: { name: "web", namespace: "default" } }); // while leading
+ * election.setRole("follower", 2);
+ * await assert.rejects(fenced.delete(configMaps, "web", { namespace: "default" }), FencedError);
  * ```
  */
 export interface FenceOptions {
@@ -247,15 +279,23 @@ export interface RateLimit {
  *
  * @example A bearer-token client over `fetch`
  * ```ts
- * import { KubeClient, type KubeClientOptions } from "./mod.ts";
- * declare const token: string; // e.g. a service account token
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type KubeClientOptions } from "@k8s-operator/k8s-operator/controller";
+ * const token = "s3cret"; // e.g. a service account token
+ * const sent: Headers[] = [];
  * const options: KubeClientOptions = {
  *   server: "https://127.0.0.1:6443",
- *   transport: (method, url, init) =>
- *     fetch(url, { method, ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } }),
+ *   transport: (_method, _url, init) => {
+ *     const headers = new Headers(init.headers);
+ *     headers.set("authorization", `Bearer ${token}`);
+ *     sent.push(headers);
+ *     return Promise.resolve(new Response(JSON.stringify({ items: [], metadata: {} }))); // or fetch(url, ...)
+ *   },
  *   timeoutMs: 10_000,
  * };
  * const client = new KubeClient(options);
+ * await client.list({ group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true });
+ * assert.equal(sent[0].get("authorization"), "Bearer s3cret");
  * ```
  */
 export interface KubeClientOptions {
@@ -290,13 +330,18 @@ export interface KubeClientOptions {
  * Options of {@linkcode KubeClient.fromKubeConfig}.
  *
  * @example
- * ```ts ignore
- * import { KubeClient, loadKubeConfig } from "@k8s-operator/k8s-operator/controller";
- * const client = KubeClient.fromKubeConfig(loadKubeConfig(), {
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: loadKubeConfig()
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig(), {
  *   timeoutMs: 10_000,
  *   rateLimit: { qps: 20, burst: 30 },
  *   userAgent: "widget-operator/1.4.0",
  * });
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * assert.deepEqual((await client.list(configMaps, { namespace: "default" })).items, []);
  * ```
  */
 export interface FromKubeConfigOptions
@@ -312,14 +357,18 @@ export interface FromKubeConfigOptions
  * A thin Kubernetes REST client.
  *
  * @example
- * ```ts ignore
- * import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
- * import { KubeClient } from "./mod.ts";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KubeConfig } from "@kubernetes/client-node";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
  * const kc = new KubeConfig();
- * kc.loadFromDefault();
+ * kc.loadFromString(server.kubeConfigYaml()); // in a pod: kc.loadFromDefault()
  * const client = KubeClient.fromKubeConfig(kc);
  * const cm = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * const list = await client.list(cm, { namespace: "default" });
+ * assert.deepEqual(list.items, []);
  * ```
  */
 export class KubeClient {

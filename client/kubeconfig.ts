@@ -15,10 +15,13 @@ import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
  * {@linkcode loadKubeConfig} returns.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { type KubeConfig, loadKubeConfig } from "@k8s-operator/k8s-operator/controller";
- * const kubeConfig: KubeConfig = loadKubeConfig();
- * console.log(kubeConfig.getCurrentCluster()?.server);
+ * // In a pod: the service account; elsewhere KUBECONFIG or ~/.kube/config.
+ * const server = () => {
+ *   const kubeConfig: KubeConfig = loadKubeConfig();
+ *   return kubeConfig.getCurrentCluster()?.server;
+ * };
  * ```
  */
 export type KubeConfig = ClientKubeConfig;
@@ -36,10 +39,10 @@ export type KubeConfig = ClientKubeConfig;
  * are the ones users set `KUBECONFIG` for.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { KubeClient, loadKubeConfig } from "@k8s-operator/k8s-operator/controller";
  * // KUBECONFIG=~/.kube/config:~/.kube/staging.yaml
- * const client = KubeClient.fromKubeConfig(loadKubeConfig());
+ * const clientFromEnvironment = () => KubeClient.fromKubeConfig(loadKubeConfig());
  * ```
  */
 export function loadKubeConfig(

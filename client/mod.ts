@@ -10,9 +10,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resourcePath } from "./mod.ts";
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * console.log(resourcePath(configMaps, { namespace: "default", name: "web" })); // "/api/v1/namespaces/default/configmaps/web"
+ * assert.equal(resourcePath(configMaps, { namespace: "default", name: "web" }), "/api/v1/namespaces/default/configmaps/web");
  * ```
  *
  * @module

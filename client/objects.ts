@@ -11,6 +11,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type ResourceType, resourcePath } from "./mod.ts";
  * const deployments: ResourceType = {
  *   group: "apps",
@@ -19,7 +20,7 @@
  *   kind: "Deployment",
  *   namespaced: true,
  * };
- * resourcePath(deployments, { namespace: "prod", name: "web" }); // "/apis/apps/v1/namespaces/prod/deployments/web"
+ * assert.equal(resourcePath(deployments, { namespace: "prod", name: "web" }), "/apis/apps/v1/namespaces/prod/deployments/web");
  * ```
  */
 export interface ResourceType {
@@ -40,8 +41,9 @@ export interface ResourceType {
  *
  * @example Making a Widget the controller of a child it creates
  * ```ts
- * import type { KubeObject, OwnerReference } from "./mod.ts";
- * declare const widget: KubeObject;
+ * import assert from "node:assert/strict";
+ * import type { KubeObject, OwnerReference } from "@k8s-operator/k8s-operator/controller";
+ * const widget: KubeObject = { metadata: { name: "web", namespace: "default", uid: "6f1c" } }; // as read
  * const owner: OwnerReference = {
  *   apiVersion: "example.com/v1",
  *   kind: "Widget",
@@ -51,6 +53,7 @@ export interface ResourceType {
  *   blockOwnerDeletion: true,
  * };
  * const child: KubeObject = { metadata: { name: "web-config", namespace: "default", ownerReferences: [owner] } };
+ * assert.equal(child.metadata.ownerReferences?.[0].uid, "6f1c");
  * ```
  */
 export interface OwnerReference {
@@ -142,15 +145,20 @@ export interface KubeObject {
  *
  * @example Reading every page of a list
  * ```ts
- * import type { KubeClient, KubeList, KubeObject } from "./mod.ts";
- * declare const client: KubeClient;
- * const pods = { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true };
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type KubeList, type KubeObject } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * for (const name of ["a", "b", "c"]) await client.create(configMaps, { metadata: { name, namespace: "default" } });
  * const all: KubeObject[] = [];
  * let page: KubeList<KubeObject> | undefined;
  * do {
- *   page = await client.list(pods, { namespace: "default", limit: 100, continue: page?.metadata.continue });
+ *   page = await client.list(configMaps, { namespace: "default", limit: 2, continue: page?.metadata.continue });
  *   all.push(...page.items);
  * } while (page.metadata.continue);
+ * assert.deepEqual(all.map((o) => o.metadata.name), ["a", "b", "c"]);
  * ```
  */
 export interface KubeList<T> {
@@ -165,11 +173,12 @@ export interface KubeList<T> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type ObjectLocation, resourcePath } from "./mod.ts";
  * const widgets = { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true };
  * const status: ObjectLocation = { namespace: "default", name: "web", subresource: "status" };
- * resourcePath(widgets, status); // "/apis/example.com/v1/namespaces/default/widgets/web/status"
- * resourcePath(widgets, {}); // "/apis/example.com/v1/widgets" (every namespace)
+ * assert.equal(resourcePath(widgets, status), "/apis/example.com/v1/namespaces/default/widgets/web/status");
+ * assert.equal(resourcePath(widgets, {}), "/apis/example.com/v1/widgets"); // every namespace
  * ```
  */
 export interface ObjectLocation {
@@ -187,9 +196,10 @@ export interface ObjectLocation {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resourcePath } from "./mod.ts";
  * const cm = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * resourcePath(cm, { namespace: "default", name: "a" }); // "/api/v1/namespaces/default/configmaps/a"
+ * assert.equal(resourcePath(cm, { namespace: "default", name: "a" }), "/api/v1/namespaces/default/configmaps/a");
  * ```
  */
 export function resourcePath(
@@ -220,9 +230,10 @@ export function resourcePath(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { apiVersionOf } from "./mod.ts";
- * apiVersionOf({ group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true }); // "apps/v1"
- * apiVersionOf({ group: "", version: "v1", plural: "services", kind: "Service", namespaced: true }); // "v1"
+ * assert.equal(apiVersionOf({ group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true }), "apps/v1");
+ * assert.equal(apiVersionOf({ group: "", version: "v1", plural: "services", kind: "Service", namespaced: true }), "v1");
  * ```
  */
 export function apiVersionOf(resource: ResourceType): string {

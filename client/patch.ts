@@ -10,14 +10,22 @@
  *
  * @example
  * ```ts
- * import type { KubeClient, PatchType } from "./mod.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type KubeObject, type PatchType } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const deployments = { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true };
+ * await client.create(deployments, {
+ *   metadata: { name: "web", namespace: "default" },
+ *   spec: { replicas: 3, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } } },
+ * } as KubeObject);
  * // "merge" (the default): application/merge-patch+json
  * await client.patch(deployments, "web", { spec: { replicas: 5 } }, { namespace: "default" });
  * const type: PatchType = "json"; // application/json-patch+json
- * const ops = [{ op: "replace", path: "/spec/replicas", value: 5 }];
- * await client.patch(deployments, "web", ops, { namespace: "default", type });
+ * const ops = [{ op: "replace", path: "/spec/replicas", value: 6 }];
+ * const patched = await client.patch<KubeObject & { spec: { replicas: number } }>(deployments, "web", ops, { namespace: "default", type });
+ * assert.equal(patched.spec.replicas, 6);
  * ```
  */
 export type PatchType = "merge" | "json" | "apply" | "strategic";
@@ -38,14 +46,23 @@ export const PATCH_CONTENT_TYPES: Readonly<Record<PatchType, string>> = {
  *
  * @example Scale only if nobody changed the replicas meanwhile
  * ```ts
- * import type { JsonPatchOp, KubeClient } from "./mod.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { type JsonPatchOp, KubeClient, type KubeObject } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const deployments = { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true };
+ * await client.create(deployments, {
+ *   metadata: { name: "web", namespace: "default" },
+ *   spec: { replicas: 3, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } } },
+ * } as KubeObject);
  * const patch: JsonPatchOp[] = [
  *   { op: "test", path: "/spec/replicas", value: 3 }, // the patch fails (422) if it is not 3 any more
  *   { op: "replace", path: "/spec/replicas", value: 5 },
  * ];
  * await client.patch(deployments, "web", patch, { namespace: "default", type: "json" });
+ * const again = await client.patch(deployments, "web", patch, { namespace: "default", type: "json" }).catch((e) => e);
+ * assert.equal(again.status, 422); // it is 5 now
  * ```
  */
 export type JsonPatchOp =
@@ -61,8 +78,9 @@ export type JsonPatchOp =
  *
  * @example A label key with a slash
  * ```ts
+ * import assert from "node:assert/strict";
  * import { jsonPointer } from "./mod.ts";
- * jsonPointer("metadata", "labels", "app.kubernetes.io/name"); // "/metadata/labels/app.kubernetes.io~1name"
+ * assert.equal(jsonPointer("metadata", "labels", "app.kubernetes.io/name"), "/metadata/labels/app.kubernetes.io~1name");
  * ```
  */
 export function jsonPointer(...segments: Array<string | number>): string {

@@ -24,6 +24,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { admitValue } from "./schema.ts";
  *
  * const { value, problems } = admitValue(
@@ -36,8 +37,8 @@
  *   },
  *   { replicas: null, mode: null, typo: 1 },
  * );
- * console.log(value); // { replicas: 1, mode: null }: typo pruned, null replaced by the default
- * console.log(problems); // []
+ * assert.deepEqual(value, { replicas: 1, mode: null }); // typo pruned, null replaced by the default
+ * assert.deepEqual(problems, []);
  * ```
  *
  * @module
@@ -59,8 +60,11 @@ import { Validator } from "./_validate.ts";
  * (`JSONSchemaProps` in the Kubernetes API).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type JSONSchemaProps, validateValue } from "./schema.ts";
  * const schema: JSONSchemaProps = { type: "object", properties: { replicas: { type: "integer", minimum: 1 } } };
+ * assert.deepEqual(validateValue(schema, { replicas: 2 }), []);
  * ```
  */
 export interface JSONSchemaProps {
@@ -141,8 +145,12 @@ export interface JSONSchemaProps {
  * reasons.
  *
  * @example
- * ```ts ignore
- * const reason: ProblemReason = "FieldValueRequired";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ProblemReason, validateValue } from "./schema.ts";
+ * const schema = { type: "object", required: ["replicas"], properties: { replicas: { type: "integer" } } };
+ * const reasons: (ProblemReason | undefined)[] = validateValue(schema, {}).map((p) => p.reason);
+ * assert.deepEqual(reasons, ["FieldValueRequired"]);
  * ```
  */
 export type ProblemReason =
@@ -159,8 +167,13 @@ export type ProblemReason =
  * One problem with one field of a value, or one node of a schema.
  *
  * @example
- * ```ts ignore
- * const problem: FieldProblem = { path: "spec.replicas", message: "expected integer, found string" };
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type FieldProblem, validateValue } from "./schema.ts";
+ * const schema = { type: "object", properties: { replicas: { type: "integer" } } };
+ * const [problem]: FieldProblem[] = validateValue(schema, { replicas: "3" }, { path: "spec" });
+ * assert.equal(problem.path, "spec.replicas");
+ * assert.equal(problem.reason, "FieldValueTypeInvalid");
  * ```
  */
 export interface FieldProblem {
@@ -177,8 +190,14 @@ export interface FieldProblem {
  * the problems that make it refuse the write.
  *
  * @example
- * ```ts ignore
- * const { value, problems, pruned } = admitValue(schema, candidate);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Admission, admitValue } from "./schema.ts";
+ * const schema = { type: "object", properties: { replicas: { type: "integer", default: 1 } } };
+ * const { value, problems, pruned }: Admission = admitValue(schema, { replicaz: 3 }, { path: "spec" });
+ * assert.deepEqual(value, { replicas: 1 });
+ * assert.deepEqual(problems, []);
+ * assert.deepEqual(pruned, ["spec.replicaz"]);
  * ```
  */
 export interface Admission {
@@ -194,8 +213,13 @@ export interface Admission {
  * Options of {@linkcode admitValue} and {@linkcode validateValue}.
  *
  * @example
- * ```ts ignore
- * const problems = validateValue(schema, value, { path: "spec", rejectUnknownFields: false });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateValue, type ValidateValueOptions } from "./schema.ts";
+ * const schema = { type: "object", properties: { replicas: { type: "integer" } } };
+ * const lenient: ValidateValueOptions = { path: "spec", rejectUnknownFields: false };
+ * assert.deepEqual(validateValue(schema, { replicaz: 3 }, lenient), []); // pruned silently
+ * assert.equal(validateValue(schema, { replicaz: 3 }, { path: "spec" })[0].reason, "FieldValueForbidden");
  * ```
  */
 export interface ValidateValueOptions {
@@ -261,6 +285,7 @@ function validate(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { admitValue } from "./schema.ts";
  *
  * const schema = {
@@ -268,7 +293,7 @@ function validate(
  *   properties: { bag: { type: "object", additionalProperties: true } },
  * };
  * const { value } = admitValue(schema, { bag: { b: { c: "d" } } });
- * console.log(value); // { bag: { b: {} } }: the server prunes under additionalProperties: true
+ * assert.deepEqual(value, { bag: { b: {} } }); // the server prunes under additionalProperties: true
  * ```
  */
 export function admitValue(
@@ -299,6 +324,7 @@ export function admitValue(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { validateValue } from "./schema.ts";
  *
  * const problems = validateValue(
@@ -306,7 +332,7 @@ export function admitValue(
  *   { replicas: 0 },
  *   { path: "spec" },
  * );
- * console.log(problems); // [{ path: "spec.replicas", reason: "FieldValueInvalid", message: "expected a number of at least 1, found 0" }]
+ * assert.deepEqual(problems, [{ path: "spec.replicas", reason: "FieldValueInvalid", message: "expected a number of at least 1, found 0" }]);
  * ```
  */
 export function validateValue(
@@ -324,8 +350,14 @@ export function validateValue(
  * Options of {@linkcode admitObject}.
  *
  * @example
- * ```ts ignore
- * const admission = admitObject(schema, object, { namespaced: true, dropStatus: true });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { admitObject, type AdmitObjectOptions } from "./schema.ts";
+ * const schema = { type: "object", properties: { status: { type: "object", properties: { ready: { type: "boolean" } } } } };
+ * const object = { apiVersion: "example.com/v1", kind: "Widget", metadata: { name: "w" }, status: { ready: true } };
+ * // A write to the main resource of a kind with a status subresource.
+ * const options: AdmitObjectOptions = { namespaced: true, dropStatus: true };
+ * assert.equal((admitObject(schema, object, options).value as { status?: unknown }).status, undefined);
  * ```
  */
 export interface AdmitObjectOptions {
@@ -349,6 +381,7 @@ export interface AdmitObjectOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { admitObject } from "./schema.ts";
  *
  * const schema = {
@@ -363,8 +396,8 @@ export interface AdmitObjectOptions {
  *   metadata: { name: "w", labels: { app: "bad value!" } },
  *   spec: {},
  * }, { namespaced: true });
- * console.log(value); // spec: { replicas: 1 }
- * console.log(problems.map((p) => p.path)); // ["metadata.labels"]
+ * assert.deepEqual((value as { spec: unknown }).spec, { replicas: 1 });
+ * assert.deepEqual(problems.map((p) => p.path), ["metadata.labels"]);
  * ```
  */
 export function admitObject(
@@ -440,8 +473,13 @@ export function admitObject(
  * Options of {@linkcode schemaProblems}.
  *
  * @example
- * ```ts ignore
- * const problems = schemaProblems(schema, { path: "spec", refuseUnknownKeywords: true });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { schemaProblems, type SchemaProblemsOptions } from "./schema.ts";
+ * const schema = { type: "object", properties: { size: { type: "string", examples: ["s"] } } };
+ * const options: SchemaProblemsOptions = { path: "spec", refuseUnknownKeywords: true };
+ * assert.equal(schemaProblems(schema, options)[0].path, "spec.size");
+ * assert.deepEqual(schemaProblems(schema, { ...options, refuseUnknownKeywords: false }), []);
  * ```
  */
 export interface SchemaProblemsOptions {
@@ -465,6 +503,7 @@ export interface SchemaProblemsOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { schemaProblems } from "./schema.ts";
  *
  * const problems = schemaProblems({
@@ -473,7 +512,7 @@ export interface SchemaProblemsOptions {
  *     conf: { type: "object", default: {}, required: ["level"], properties: { level: { type: "integer", default: 3 } } },
  *   },
  * });
- * console.log(problems[0].path); // "spec.conf.level": the server does not apply nested defaults to a default
+ * assert.equal(problems[0].path, "spec.conf.level"); // the server does not apply nested defaults to a default
  * ```
  */
 export function schemaProblems(

@@ -24,13 +24,14 @@ export type TimerHandle = unknown;
  *
  * @example Taking a clock so tests control time
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Clock, ManualClock } from "./clock.ts";
  * function leaseExpired(clock: Clock, renewedAt: number, ttlMs: number): boolean {
  *   return clock.now() - renewedAt >= ttlMs;
  * }
  * const clock = new ManualClock(); // systemClock in production
  * clock.advance(15_000);
- * leaseExpired(clock, 0, 15_000); // true
+ * assert.equal(leaseExpired(clock, 0, 15_000), true);
  * ```
  */
 export interface Clock {

@@ -13,9 +13,11 @@
  *
  * @example A StatefulSet pod's ordinal
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { NodeId } from "@k8s-operator/k8s-operator/raft";
  * const podName = "my-operator-2";
- * const id: NodeId = Number(podName.slice(podName.lastIndexOf("-") + 1)); // 2
+ * const id: NodeId = Number(podName.slice(podName.lastIndexOf("-") + 1));
+ * assert.equal(id, 2);
  * ```
  */
 export type NodeId = number;

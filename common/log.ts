@@ -79,11 +79,16 @@ export const silentLogger: Logger = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { jsonLogger, type LogLevel } from "./log.ts";
- * declare const verbose: boolean; // e.g. from a --verbose flag
+ * const verbose = false; // e.g. from a --verbose flag
  * const level: LogLevel = verbose ? "debug" : "info";
- * const logger = jsonLogger({ level });
+ * const lines: string[] = [];
+ * const logger = jsonLogger({ level, write: (line) => lines.push(line) });
  * logger.debug?.("reconciled", { key: "default/web" }); // written only at "debug"
+ * logger.info("started", { node: 0 });
+ * assert.equal(lines.length, 1);
+ * assert.equal(JSON.parse(lines[0]).message, "started");
  * ```
  */
 export type LogLevel = "debug" | "info" | "warn" | "error";

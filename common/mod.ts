@@ -8,11 +8,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ManualClock, NotLeaderError, silentLogger } from "./mod.ts";
  * const clock = new ManualClock();
  * clock.advance(1_000);
  * silentLogger.info("not printed", { at: clock.now() });
- * console.log(new NotLeaderError(2).leader); // 2
+ * assert.equal(new NotLeaderError(2).leader, 2);
  * ```
  *
  * @module

@@ -20,8 +20,9 @@ export { LabelSelectorError } from "./_selector.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { objectKey } from "./cache.ts";
- * objectKey({ metadata: { namespace: "default", name: "web" } }); // "default/web"
+ * assert.equal(objectKey({ metadata: { namespace: "default", name: "web" } }), "default/web");
  * ```
  */
 export function objectKey(object: KubeObject): string {
@@ -168,13 +169,25 @@ export class Store<T extends KubeObject> {
  * of it. The objects it stores are deep-frozen: read-only for everyone.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { Reflector } from "./cache.ts";
- * const reflector = new Reflector({ client, resource, signal });
- * reflector.subscribe((event) => console.log(event.type, event.object.metadata.name));
- * reflector.run();
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const resource = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * await client.create(resource, { metadata: { name: "web", namespace: "default" } });
+ * const stop = new AbortController();
+ * const reflector = new Reflector({ client, resource, signal: stop.signal });
+ * const names: string[] = [];
+ * reflector.subscribe((event) => names.push(event.object.metadata.name!));
+ * const running = reflector.run();
  * await reflector.synced;
- * reflector.store.list();
+ * assert.equal(reflector.store.list().length, 1);
+ * assert.deepEqual(names, ["web"]);
+ * stop.abort();
+ * await running;
  * ```
  */
 export class Reflector<T extends KubeObject> {

@@ -32,14 +32,23 @@ import { WorkQueue, type WorkQueueOptions } from "./work_queue.ts";
  *
  * @example Reconciling the Widget a Secret names
  * ```ts
- * import type { KubeObject } from "./mod.ts";
- * import type { Controller, ObjectRef } from "./controller.ts";
- * declare const controller: Controller<KubeObject>;
+ * import assert from "node:assert/strict";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * import { KubeClient, type KubeObject } from "@k8s-operator/k8s-operator/controller";
+ * import { Controller, type ObjectRef } from "@k8s-operator/k8s-operator/controller";
+ * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
+ * const widgets = { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true };
  * const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true };
- * controller.watches(secrets, (secret: KubeObject): ObjectRef[] => {
+ * const toWidget = (secret: KubeObject): ObjectRef[] => {
  *   const widget = secret.metadata.annotations?.["example.com/widget"];
  *   return widget ? [{ name: widget, namespace: secret.metadata.namespace }] : [];
- * });
+ * };
+ * await using server = await TestApiServer.start(); // in a pod: loadKubeConfig()
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const controller = Controller.for(widgets, { client, guard: new LeaderElection(0).guard() })
+ *   .watches(secrets, toWidget); // a changed Secret reconciles the Widget it names
+ * assert.deepEqual(toWidget({ metadata: { namespace: "ops", annotations: { "example.com/widget": "web" } } }), [{ name: "web", namespace: "ops" }]);
+ * assert.ok(controller);
  * ```
  */
 export interface ObjectRef {
@@ -140,10 +149,13 @@ export interface ControllerObserver {
  *
  * @example
  * ```ts
- * import type { KubeClient, KubeObject } from "./mod.ts";
- * import { Controller, type ControllerOptions, generationChanged } from "./controller.ts";
- * import { LeaderElection } from "./leader_election.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * import { KubeClient, type KubeObject } from "@k8s-operator/k8s-operator/controller";
+ * import { Controller, type ControllerOptions, generationChanged } from "@k8s-operator/k8s-operator/controller";
+ * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
+ * await using server = await TestApiServer.start(); // in a pod: loadKubeConfig()
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const widgets = { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true };
  * const options: ControllerOptions<KubeObject> = {
  *   client,
@@ -154,6 +166,7 @@ export interface ControllerObserver {
  *   watch: { pageSize: 250, backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
  * };
  * const controller = Controller.for(widgets, options);
+ * assert.equal(controller.resource, widgets);
  * ```
  */
 export interface ControllerOptions<T extends KubeObject> {
@@ -231,14 +244,31 @@ export interface ControllerOptions<T extends KubeObject> {
  *
  * @example
  * ```ts
- * import type { KubeObject } from "./mod.ts";
- * import type { Controller, RunOptions } from "./controller.ts";
- * import { ReconcileResult } from "./reconciler.ts";
- * declare const controller: Controller<KubeObject>;
+ * import assert from "node:assert/strict";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { Controller, type RunOptions } from "@k8s-operator/k8s-operator/controller";
+ * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
+ * import { ReconcileResult } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * const election = new LeaderElection(0);
+ * election.setRole("leader", 1); // a RaftNode reports its role here
+ * const controller = Controller.for(configMaps, { client, guard: election.guard() });
  * const stop = new AbortController(); // abort it on SIGTERM
  * const options: RunOptions = { signal: stop.signal };
- * await controller.run({ reconcile: () => Promise.resolve(ReconcileResult.done()) }, options);
- * // resolved: watches ended, reconciles in flight were aborted
+ * const reconciled = Promise.withResolvers<string>();
+ * const running = controller.run({
+ *   reconcile: (cm) => {
+ *     reconciled.resolve(cm.metadata.name!);
+ *     return Promise.resolve(ReconcileResult.done());
+ *   },
+ * }, options);
+ * await client.create(configMaps, { metadata: { name: "web", namespace: "default" } });
+ * assert.equal(await reconciled.promise, "web");
+ * stop.abort();
+ * await running; // resolved: watches ended, reconciles in flight were aborted
  * ```
  */
 export interface RunOptions {
@@ -251,14 +281,21 @@ export interface RunOptions {
  *
  * @example
  * ```ts
- * import type { KubeObject } from "./mod.ts";
- * import type { Controller, ControllerMetrics } from "./controller.ts";
- * declare const controller: Controller<KubeObject>;
+ * import assert from "node:assert/strict";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { Controller, type ControllerMetrics } from "@k8s-operator/k8s-operator/controller";
+ * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
  * function failureRatio(m: ControllerMetrics): number {
  *   const total = m.reconciles + m.failures;
  *   return total === 0 ? 0 : m.failures / total;
  * }
- * console.log(failureRatio(controller.metrics), controller.metrics.cancelled);
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * await using server = await TestApiServer.start(); // in a pod: loadKubeConfig()
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const controller = Controller.for(configMaps, { client, guard: new LeaderElection(0).guard() });
+ * assert.equal(failureRatio(controller.metrics), 0); // nothing ran yet
+ * assert.equal(controller.metrics.cancelled, 0);
  * ```
  */
 export interface ControllerMetrics {
@@ -278,8 +315,14 @@ export interface ControllerMetrics {
  * writes do not trigger another reconcile.
  *
  * @example
- * ```ts ignore
- * Controller.for(widgets, { client, guard, predicate: generationChanged });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generationChanged } from "@k8s-operator/k8s-operator/controller";
+ * const before = { metadata: { name: "web", generation: 2 } };
+ * const statusWritten = { metadata: { name: "web", generation: 2 }, status: { ready: true } };
+ * assert.equal(generationChanged(statusWritten, before), false); // a status write
+ * assert.equal(generationChanged({ metadata: { name: "web", generation: 3 } }, before), true); // a spec change
+ * // Controller.for(widgets, { client, guard, predicate: generationChanged })
  * ```
  */
 export function generationChanged(
@@ -300,18 +343,37 @@ interface Related {
  * A controller for one primary resource.
  *
  * @example
- * ```ts ignore
- * import { Controller, ReconcileResult } from "@k8s-operator/k8s-operator/controller";
- * await Controller.for(widgets, { client, guard: election.guard(), finalizer: "example.com/cleanup" })
- *   .owns(configMaps)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Controller, KubeClient, LeaderElection, ReconcileResult } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * const secrets = { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true };
+ * const election = new LeaderElection(0);
+ * election.setRole("leader", 1);
+ * const stop = new AbortController();
+ * const cleaned = Promise.withResolvers<void>();
+ * const running = Controller.for(configMaps, { client, guard: election.guard(), finalizer: "example.com/cleanup" })
+ *   .owns(secrets)
  *   .run({
- *     async reconcile(widget, ctx) {
+ *     async reconcile(cm, ctx) {
  *       return ReconcileResult.done();
  *     },
- *     async cleanup(widget, ctx) {
+ *     async cleanup(cm, ctx) {
+ *       cleaned.resolve(); // the finalizer holds the object until this returns
  *       return ReconcileResult.done();
  *     },
- *   }, { signal });
+ *   }, { signal: stop.signal });
+ * await client.create(configMaps, { metadata: { name: "web", namespace: "default" } });
+ * while ((await client.get(configMaps, "web", { namespace: "default" })).metadata.finalizers === undefined) {
+ *   await new Promise((resolve) => setTimeout(resolve, 5)); // the first reconcile adds the finalizer
+ * }
+ * await client.delete(configMaps, "web", { namespace: "default" });
+ * await cleaned.promise;
+ * stop.abort();
+ * await running;
  * ```
  */
 export class Controller<T extends KubeObject> {

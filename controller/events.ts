@@ -17,10 +17,9 @@ import { type Logger, silentLogger } from "../common/log.ts";
  *
  * @example
  * ```ts
- * import type { KubeObject } from "./mod.ts";
- * import type { EventRecorder, EventType } from "./events.ts";
- * declare const recorder: EventRecorder;
- * async function reportSync(widget: KubeObject, error?: Error): Promise<void> {
+ * import type { KubeObject } from "@k8s-operator/k8s-operator/controller";
+ * import type { EventRecorder, EventType } from "@k8s-operator/k8s-operator/controller";
+ * async function reportSync(recorder: EventRecorder, widget: KubeObject, error?: Error): Promise<void> {
  *   const type: EventType = error ? "Warning" : "Normal";
  *   const reason = error ? "SyncFailed" : "Synced";
  *   await recorder.record(widget, { type, reason, message: error?.message ?? "in sync" });
@@ -66,13 +65,22 @@ export interface ObjectReference {
  *
  * @example
  * ```ts
- * import type { KubeObject } from "./mod.ts";
- * import type { EventInput, EventRecorder } from "./events.ts";
- * declare const recorder: EventRecorder;
- * declare const widget: KubeObject;
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type KubeObject } from "@k8s-operator/k8s-operator/controller";
+ * import { type EventInput, EventRecorder, type KubeEvent } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * const events = { group: "", version: "v1", plural: "events", kind: "Event", namespaced: true };
+ * const web = await client.create(configMaps, { metadata: { name: "web", namespace: "default" } });
+ * const recorder = new EventRecorder(client, "widget-operator");
  * const scaled: EventInput = { type: "Normal", reason: "Scaled", message: "scaled from 2 to 5 replicas", action: "Scale" };
- * await recorder.record(widget, scaled);
- * await recorder.record(widget, scaled); // aggregated: the same Event, count 2
+ * await recorder.record(web, scaled);
+ * await recorder.record(web, scaled); // aggregated: the same Event, count 2
+ * const { items } = await client.list<KubeEvent>(events, { namespace: "default" });
+ * assert.equal(items.length, 1);
+ * assert.equal(items[0].count, 2);
  * ```
  */
 export interface EventInput {
@@ -91,15 +99,22 @@ export interface EventInput {
  *
  * @example Listing the Warnings about an object
  * ```ts
- * import type { KubeClient } from "./mod.ts";
- * import type { KubeEvent } from "./events.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { EventRecorder, type KubeEvent } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * const web = await client.create(configMaps, { metadata: { name: "web", namespace: "default" } });
+ * await new EventRecorder(client, "widget-operator").warning(web, { reason: "Failed", message: "quota exceeded" });
  * const events = { group: "", version: "v1", plural: "events", kind: "Event", namespaced: true };
  * const { items } = await client.list<KubeEvent>(events, {
  *   namespace: "default",
  *   fieldSelector: "involvedObject.name=web,type=Warning",
  * });
- * for (const e of items) console.log(e.lastTimestamp, e.reason, `x${e.count}`, e.message);
+ * const lines = items.map((e) => `${e.reason} x${e.count}: ${e.message}`);
+ * assert.deepEqual(lines, ["Failed x1: quota exceeded"]);
  * ```
  */
 export interface KubeEvent extends KubeObject {
@@ -148,9 +163,12 @@ export type EventOutcome = "created" | "updated" | "filtered" | "failed";
  *
  * @example Counting Events that could not be written
  * ```ts
- * import type { KubeClient } from "./mod.ts";
- * import { EventRecorder, type EventRecorderObserver } from "./events.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { EventRecorder, type EventRecorderObserver } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * let failed = 0;
  * const observer: EventRecorderObserver = {
  *   recorded: ({ outcome }) => {
@@ -158,6 +176,9 @@ export type EventOutcome = "created" | "updated" | "filtered" | "failed";
  *   },
  * };
  * const recorder = new EventRecorder(client, "widget-operator", { observer });
+ * server.faults.failNext({ verb: "create", resource: "events", status: 403 }); // no RBAC rule for events
+ * await recorder.normal({ metadata: { name: "web", namespace: "default", uid: "6f1c" } }, { reason: "Synced", message: "in sync" });
+ * assert.equal(failed, 1); // recording never throws: this is where failures show
  * ```
  */
 export interface EventRecorderObserver {
@@ -215,18 +236,24 @@ export interface EventAggregateOptions {
  *
  * @example
  * ```ts
- * import type { KubeClient } from "./mod.ts";
- * import { EventRecorder, type EventRecorderOptions } from "./events.ts";
- * import { consoleLogger } from "../common/log.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { EventRecorder, type EventRecorderOptions } from "@k8s-operator/k8s-operator/controller";
+ * import { consoleLogger } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const options: EventRecorderOptions = {
- *   api: "events.k8s.io/v1", // `regarding` and `series` instead of `involvedObject` and `count`
+ *   api: "events.k8s.io/v1", // with regarding and series instead of involvedObject and count
  *   instance: "widget-operator-0", // e.g. the pod name
  *   cacheSize: 1024,
  *   spam: { burst: 25, qps: 1 / 300 }, // client-go's defaults
  *   logger: consoleLogger, // failed writes are logged at warn
  * };
  * const recorder = new EventRecorder(client, "widget-operator", options);
+ * await recorder.normal({ metadata: { name: "web", namespace: "default", uid: "6f1c" } }, { reason: "Synced", message: "in sync" });
+ * const newEvents = { group: "events.k8s.io", version: "v1", plural: "events", kind: "Event", namespaced: true };
+ * assert.equal((await client.list(newEvents, { namespace: "default" })).items.length, 1);
  * ```
  */
 export interface EventRecorderOptions {
@@ -331,11 +358,21 @@ class Lru<V> {
  *   is safe.
  *
  * @example
- * ```ts ignore
- * import { EventRecorder } from "./events.ts";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { EventRecorder } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * const obj = await client.create(configMaps, { metadata: { name: "web", namespace: "default" } });
  * const recorder = new EventRecorder(client, "my-operator");
  * await recorder.normal(obj, { reason: "Created", message: "created the deployment" });
  * recorder.warning(obj, { reason: "Failed", message: "quota exceeded" }); // fire and forget: never rejects
+ * const events = { group: "", version: "v1", plural: "events", kind: "Event", namespaced: true };
+ * await recorder.normal(obj, { reason: "Synced", message: "done" }); // the warning went out before it
+ * assert.equal((await client.list(events, { namespace: "default" })).items.length, 3);
  * ```
  */
 export class EventRecorder {

@@ -17,8 +17,9 @@ import { ReconcileResult } from "./reconciler.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hasFinalizer } from "./finalizers.ts";
- * hasFinalizer({ metadata: { finalizers: ["a/b"] } }, "a/b"); // true
+ * assert.equal(hasFinalizer({ metadata: { finalizers: ["a/b"] } }, "a/b"), true);
  * ```
  */
 export function hasFinalizer(object: KubeObject, finalizer: string): boolean {
@@ -30,8 +31,9 @@ export function hasFinalizer(object: KubeObject, finalizer: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isBeingDeleted } from "./finalizers.ts";
- * isBeingDeleted({ metadata: { deletionTimestamp: "2024-01-01T00:00:00Z" } }); // true
+ * assert.equal(isBeingDeleted({ metadata: { deletionTimestamp: "2024-01-01T00:00:00Z" } }), true);
  * ```
  */
 export function isBeingDeleted(object: KubeObject): boolean {
@@ -104,19 +106,23 @@ export function removeFinalizerPatch(
  *
  * @example
  * ```ts
- * import type { KubeObject } from "./mod.ts";
- * import { addFinalizer, type FinalizerOptions, removeFinalizer } from "./finalizers.ts";
- * import type { Context } from "./reconciler.ts";
- * declare const ctx: Context;
- * declare let widget: KubeObject;
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type KubeObject } from "@k8s-operator/k8s-operator/controller";
+ * import { addFinalizer, type FinalizerOptions, removeFinalizer } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * let widget: KubeObject = await client.create(configMaps, { metadata: { name: "web", namespace: "default" } });
  * const options: FinalizerOptions = {
- *   client: ctx.client, // fenced: writes stop once leadership is lost
- *   resource: { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true },
+ *   client, // in a reconcile: ctx.client, fenced: writes stop once leadership is lost
+ *   resource: configMaps,
  *   finalizer: "example.com/cleanup",
  *   attempts: 3,
- *   signal: ctx.signal,
+ *   signal: AbortSignal.timeout(5_000), // in a reconcile: ctx.signal
  * };
  * widget = await addFinalizer(widget, options);
+ * assert.deepEqual(widget.metadata.finalizers, ["example.com/cleanup"]);
  * // ... later, once the external resources are gone:
  * await removeFinalizer(widget, options);
  * ```
@@ -140,9 +146,17 @@ export interface FinalizerOptions {
  * when the finalizer was already there).
  *
  * @example
- * ```ts ignore
- * import { addFinalizer } from "./finalizers.ts";
- * obj = await addFinalizer(obj, { client: ctx.client, resource, finalizer: "example.com/cleanup" });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type KubeObject } from "@k8s-operator/k8s-operator/controller";
+ * import { addFinalizer } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * let obj: KubeObject = await client.create(configMaps, { metadata: { name: "web", namespace: "default" } });
+ * obj = await addFinalizer(obj, { client, resource: configMaps, finalizer: "example.com/cleanup" }); // in a reconcile: ctx.client
+ * assert.deepEqual(obj.metadata.finalizers, ["example.com/cleanup"]);
  * ```
  */
 export async function addFinalizer<T extends KubeObject>(
@@ -160,13 +174,24 @@ export async function addFinalizer<T extends KubeObject>(
 
 /**
  * Removes the finalizer with a guarded JSON Patch, keeping the others; on
- * a lost race, re-reads and tries again. Returns the updated object, or
- * `null` when the removal let the server delete it.
+ * a lost race, re-reads and tries again. Returns the object as the patch
+ * left it (when it was being deleted and this was its last finalizer, the
+ * server deletes it right after), or `null` when it was already gone.
  *
  * @example
- * ```ts ignore
- * import { removeFinalizer } from "./finalizers.ts";
- * await removeFinalizer(obj, { client: ctx.client, resource, finalizer: "example.com/cleanup" });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { removeFinalizer } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * const obj = await client.create(configMaps, { metadata: { name: "web", namespace: "default", finalizers: ["example.com/cleanup"] } });
+ * await client.delete(configMaps, "web", { namespace: "default" }); // held by the finalizer
+ * const last = await removeFinalizer(obj, { client, resource: configMaps, finalizer: "example.com/cleanup" });
+ * assert.deepEqual(last?.metadata.finalizers ?? [], []);
+ * await assert.rejects(client.get(configMaps, "web", { namespace: "default" })); // the removal let the server delete it
  * ```
  */
 export function removeFinalizer<T extends KubeObject>(
@@ -223,24 +248,32 @@ async function guardedPatch<T extends KubeObject>(
  *
  * @example Deleting a bucket before the Widget goes
  * ```ts
- * import type { KubeObject } from "./mod.ts";
- * import { withFinalizer, type WithFinalizerOptions } from "./finalizers.ts";
- * import { type Context, ReconcileResult } from "./reconciler.ts";
- * declare const ctx: Context;
- * declare const widget: KubeObject;
- * declare function deleteBucket(name: string): Promise<void>;
+ * import assert from "node:assert/strict";
+ * import { KubeClient, type KubeObject } from "@k8s-operator/k8s-operator/controller";
+ * import { withFinalizer, type WithFinalizerOptions } from "@k8s-operator/k8s-operator/controller";
+ * import { ReconcileResult } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * const deleted: string[] = [];
+ * const deleteBucket = (name: string) => Promise.resolve(void deleted.push(name)); // the external resource
  * const options: WithFinalizerOptions<KubeObject> = {
- *   client: ctx.client,
- *   resource: { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true },
+ *   client, // in a reconcile: ctx.client and ctx.signal
+ *   resource: configMaps,
  *   finalizer: "example.com/bucket",
- *   signal: ctx.signal,
  *   apply: () => Promise.resolve(ReconcileResult.requeueAfter(60_000)),
  *   cleanup: async (w) => {
  *     await deleteBucket(w.metadata.name!);
  *     return ReconcileResult.done();
  *   },
  * };
- * const result = await withFinalizer(widget, options);
+ * const widget = await client.create(configMaps, { metadata: { name: "web", namespace: "default" } });
+ * await withFinalizer(widget, options); // adds the finalizer, then apply
+ * await client.delete(configMaps, "web", { namespace: "default" }); // held by the finalizer
+ * const deleting = await client.get(configMaps, "web", { namespace: "default" });
+ * await withFinalizer(deleting, options); // cleanup, then the finalizer goes
+ * assert.deepEqual(deleted, ["web"]);
  * ```
  */
 export interface WithFinalizerOptions<T extends KubeObject>
@@ -263,13 +296,17 @@ export interface WithFinalizerOptions<T extends KubeObject>
  * again; a throw keeps it, and the controller retries with backoff).
  *
  * @example
- * ```ts ignore
- * import { withFinalizer } from "./finalizers.ts";
- * return await withFinalizer(obj, {
- *   client: ctx.client, resource, finalizer: "example.com/cleanup",
- *   apply: async (o) => ReconcileResult.done(),
- *   cleanup: async (o) => ReconcileResult.done(),
- * });
+ * ```ts
+ * import type { KubeObject, ResourceType } from "@k8s-operator/k8s-operator/controller";
+ * import { withFinalizer } from "@k8s-operator/k8s-operator/controller";
+ * import { type Context, ReconcileResult } from "@k8s-operator/k8s-operator/controller";
+ * async function reconcile(obj: KubeObject, ctx: Context, resource: ResourceType) {
+ *   return await withFinalizer(obj, {
+ *     client: ctx.client, resource, finalizer: "example.com/cleanup",
+ *     apply: async (o) => ReconcileResult.done(),
+ *     cleanup: async (o) => ReconcileResult.done(),
+ *   });
+ * }
  * ```
  */
 export async function withFinalizer<T extends KubeObject>(

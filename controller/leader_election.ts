@@ -54,9 +54,11 @@ export interface LeaderElectionOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LeaderElection, type LeadershipState } from "@k8s-operator/k8s-operator/controller";
  * const state: LeadershipState = new LeaderElection(1).state();
- * console.log(state.role, state.isLeader); // "follower" false
+ * assert.equal(state.role, "follower");
+ * assert.equal(state.isLeader, false);
  * ```
  */
 export interface LeadershipState {
@@ -142,11 +144,14 @@ export interface LeaderContext {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
  * const election = new LeaderElection(0);
  * const guard = election.guard();
  * election.setRole("leader", 3);
- * console.log(guard.isLeader(), guard.check(), guard.signal.aborted); // true 3 false
+ * assert.equal(guard.isLeader(), true);
+ * assert.equal(guard.check(), 3); // the term: the fencing token for writes
+ * assert.equal(guard.signal.aborted, false);
  * ```
  */
 export interface LeaderGuard {
@@ -195,9 +200,10 @@ export interface LeaderGuard {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LeadershipTimeoutError } from "@k8s-operator/k8s-operator/controller";
  * const error = new LeadershipTimeoutError("Expected leadership within 5 ms, found none");
- * console.log(error.name); // "LeadershipTimeoutError"
+ * assert.equal(error.name, "LeadershipTimeoutError");
  * ```
  */
 export class LeadershipTimeoutError extends Error {
@@ -215,13 +221,14 @@ export class LeadershipTimeoutError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LeaderElection, InvalidLeadershipUpdateError } from "@k8s-operator/k8s-operator/controller";
  * const election = new LeaderElection(0);
  * election.setRole("follower", 4);
  * try {
  *   election.setRole("leader", 3);
  * } catch (error) {
- *   console.log(error instanceof InvalidLeadershipUpdateError); // true
+ *   assert.ok(error instanceof InvalidLeadershipUpdateError);
  * }
  * ```
  */
@@ -246,6 +253,7 @@ interface Waiter {
  *
  * @example Wiring and reading
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
  * const election = new LeaderElection(1);
  * const guard = election.guard();
@@ -254,18 +262,19 @@ interface Waiter {
  * election.setRole("leader", 2);
  * const signal = guard.signal;
  * election.setRole("follower", 3);
- * console.log(signal.aborted); // true
+ * assert.equal(signal.aborted, true);
  * off();
  * ```
  *
  * @example With a leader lease
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
  * const election = new LeaderElection(0, { requireLease: true });
  * election.setRole("leader", 7);
- * console.log(election.guard().isLeader()); // false: no lease yet
+ * assert.equal(election.guard().isLeader(), false); // no lease yet
  * election.renewLease(900);
- * console.log(election.guard().isLeader()); // true for the next 900 ms
+ * assert.equal(election.guard().isLeader(), true); // for the next 900 ms
  * election.setRole("follower", 7);
  * ```
  */
@@ -311,9 +320,10 @@ export class LeaderElection {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
    * const guard = new LeaderElection(0).guard();
-   * console.log(guard.isLeader()); // false
+   * assert.equal(guard.isLeader(), false);
    * ```
    */
   guard(): LeaderGuard {
@@ -330,12 +340,13 @@ export class LeaderElection {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
    * const election = new LeaderElection(0);
    * election.setRole("leader", 1);
-   * console.log(election.guard().term); // 1
+   * assert.equal(election.guard().term, 1);
    * election.setRole("follower", 2, { leader: 3 });
-   * console.log(election.guard().currentLeader()); // 3
+   * assert.equal(election.guard().currentLeader(), 3);
    * ```
    */
   setRole(role: Role, term: number, options: SetRoleOptions = {}): void {
@@ -400,11 +411,12 @@ export class LeaderElection {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
    * const election = new LeaderElection(0, { requireLease: true });
    * election.setRole("leader", 2);
    * election.renewLease(500);
-   * console.log(election.state().isLeader); // true
+   * assert.equal(election.state().isLeader, true);
    * election.setRole("follower", 2);
    * ```
    */
@@ -441,8 +453,9 @@ export class LeaderElection {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
-   * console.log(new LeaderElection(3).state()); // { nodeId: 3, role: "follower", term: 0, isLeader: false, leader: null }
+   * assert.deepEqual(new LeaderElection(3).state(), { nodeId: 3, role: "follower", term: 0, isLeader: false, leader: null });
    * ```
    */
   state(): LeadershipState {
@@ -627,6 +640,7 @@ export class LeaderElection {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LeaderElection, leaderOnly } from "@k8s-operator/k8s-operator/controller";
  * const election = new LeaderElection(0);
  * const scale = leaderOnly(election.guard(), ({ signal, term }, replicas: number) => {
@@ -634,7 +648,7 @@ export class LeaderElection {
  *   return `scaled to ${replicas} in term ${term}`;
  * });
  * election.setRole("leader", 5);
- * console.log(scale(3)); // "scaled to 3 in term 5"
+ * assert.equal(scale(3), "scaled to 3 in term 5");
  * ```
  */
 export function leaderOnly<A extends unknown[], R>(

@@ -5,31 +5,38 @@
  *
  * @example Leader-only work
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LeaderElection, leaderOnly } from "@k8s-operator/k8s-operator/controller";
  * const election = new LeaderElection(0);
  * const reconcile = leaderOnly(election.guard(), ({ term }, name: string) => `${name}@${term}`);
  * election.setRole("leader", 1);
- * console.log(reconcile("web")); // "web@1"
+ * assert.equal(reconcile("web"), "web@1");
  * ```
  *
  * @example A controller
- * ```ts ignore
- * import { KubeConfig } from "@kubernetes/client-node";
+ * ```ts
+ * import assert from "node:assert/strict";
  * import {
- *   Controller, KubeClient, LeaderElection, ReconcileResult, StatusCondition, StatusPatch,
+ *   Controller, KubeClient, LeaderElection, ReconcileResult,
  * } from "@k8s-operator/k8s-operator/controller";
- * const kc = new KubeConfig();
- * kc.loadFromDefault();
- * const client = KubeClient.fromKubeConfig(kc);
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
  * const election = new LeaderElection(0);
- * const widgets = { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true };
- * await Controller.for(widgets, { client, guard: election.guard() }).run({
- *   async reconcile(widget, ctx) {
- *     await new StatusPatch(widget, { client: ctx.client, resource: widgets })
- *       .condition(StatusCondition.ready(true)).observedGeneration().apply();
+ * election.setRole("leader", 1); // a RaftNode reports its role here (raft/)
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * const stop = new AbortController();
+ * const reconciled = Promise.withResolvers<string>();
+ * const running = Controller.for(configMaps, { client, guard: election.guard() }).run({
+ *   async reconcile(cm, ctx) {
+ *     reconciled.resolve(`${cm.metadata.name}@${ctx.term}`);
  *     return ReconcileResult.done();
  *   },
- * });
+ * }, { signal: stop.signal });
+ * await client.create(configMaps, { metadata: { name: "web", namespace: "default" } });
+ * assert.equal(await reconciled.promise, "web@1"); // reconciled by the leader of term 1
+ * stop.abort();
+ * await running;
  * ```
  *
  * @module

@@ -36,6 +36,7 @@ export type ConditionStatus = "True" | "False" | "Unknown";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Condition } from "./status.ts";
  * const ready: Condition = {
  *   type: "Ready",
@@ -46,7 +47,8 @@ export type ConditionStatus = "True" | "False" | "Unknown";
  *   observedGeneration: 4,
  * };
  * const conditions: Condition[] = [ready];
- * const isReady = conditions.some((c) => c.type === "Ready" && c.status === "True"); // true
+ * const isReady = conditions.some((c) => c.type === "Ready" && c.status === "True");
+ * assert.equal(isReady, true);
  * ```
  */
 export interface Condition {
@@ -200,18 +202,20 @@ export function mergeConditions(
  *
  * @example
  * ```ts
- * import type { KubeClient, KubeObject } from "./mod.ts";
- * import { StatusCondition, StatusPatch, type StatusPatchOptions } from "./status.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import type { KubeClient, KubeObject } from "@k8s-operator/k8s-operator/controller";
+ * import { StatusCondition, StatusPatch, type StatusPatchOptions } from "@k8s-operator/k8s-operator/controller";
  * const options: StatusPatchOptions = {
- *   client,
+ *   client: undefined as unknown as KubeClient, // build() sends nothing; apply() needs a real one
  *   resource: { group: "example.com", version: "v1", plural: "widgets", kind: "Widget", namespaced: true },
  *   now: () => new Date("2024-05-01T12:00:00Z"), // fixed transition times, e.g. in tests
  * };
  * const widget: KubeObject = { metadata: { name: "web", namespace: "default", generation: 2 } };
- * new StatusPatch(widget, options).condition(StatusCondition.ready(true)).build();
- * // { status: { conditions: [{ type: "Ready", status: "True", reason: "Ready",
- * //   message: "", lastTransitionTime: "2024-05-01T12:00:00Z" }] } }
+ * assert.deepEqual(new StatusPatch(widget, options).condition(StatusCondition.ready(true)).build(), {
+ *   status: {
+ *     conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "", lastTransitionTime: "2024-05-01T12:00:00Z" }],
+ *   },
+ * });
  * ```
  */
 export interface StatusPatchOptions {
@@ -239,13 +243,34 @@ export interface StatusPatchOptions {
  * Builds a status update from the object's current status.
  *
  * @example
- * ```ts ignore
- * import { StatusCondition, StatusPatch } from "./status.ts";
- * await new StatusPatch(obj, { client: ctx.client, resource })
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { Conditions, defineCustomResource, ObservedGeneration } from "../crd/mod.ts";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { StatusCondition, StatusPatch } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Widget = defineCustomResource({
+ *   group: "example.com", version: "v1", kind: "Widget", scope: "Namespaced",
+ *   spec: Type.Object({ size: Type.Integer() }),
+ *   status: Type.Object({
+ *     replicas: Type.Optional(Type.Integer()),
+ *     observedGeneration: Type.Optional(ObservedGeneration()),
+ *     conditions: Type.Optional(Conditions()),
+ *   }),
+ * });
+ * await using server = await TestApiServer.start();
+ * await Widget.install(server.kubeConfig(), { fieldManager: "widget-operator" });
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig()); // in a reconcile: ctx.client
+ * const obj = await Widget.client(client).create(Widget.build({ metadata: { name: "web", namespace: "default" }, spec: { size: 3 } }));
+ * const updated = await new StatusPatch(obj, { client, resource: Widget })
  *   .set("replicas", 3)
  *   .condition(StatusCondition.ready(true).withReason("AllReplicasUp"))
  *   .observedGeneration()
  *   .apply();
+ * assert.equal(updated?.status?.replicas, 3);
+ * assert.equal(updated?.status?.conditions?.[0].reason, "AllReplicasUp");
+ * assert.equal(updated?.status?.observedGeneration, obj.metadata.generation);
  * ```
  */
 export class StatusPatch<T extends KubeObject & { status?: unknown }> {

@@ -109,21 +109,31 @@ export interface WatcherObserver {
  *
  * @example Watching the web pods of one namespace
  * ```ts
- * import type { KubeClient } from "./mod.ts";
- * import { watcher, type WatcherOptions } from "./watcher.ts";
- * declare const client: KubeClient;
+ * import assert from "node:assert/strict";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { watcher, type WatcherOptions } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
  * const stop = new AbortController();
  * const options: WatcherOptions = {
  *   client,
- *   resource: { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true },
+ *   resource: configMaps,
  *   namespace: "default",
  *   labelSelector: "app=web",
  *   idleTimeoutMs: 120_000,
  *   signal: stop.signal,
  * };
+ * const seen: string[] = [];
  * for await (const event of watcher(options)) {
- *   if (event.type === "delete") console.log("pod gone:", event.object.metadata.name);
+ *   seen.push(event.type);
+ *   if (event.type === "initDone") {
+ *     await client.create(configMaps, { metadata: { name: "web", namespace: "default", labels: { app: "web" } } });
+ *   }
+ *   if (event.type === "apply") stop.abort(); // ends the iteration
  * }
+ * assert.deepEqual(seen, ["init", "initDone", "apply"]);
  * ```
  */
 export interface WatcherOptions {
@@ -246,18 +256,28 @@ interface RawEvent {
  * {@linkcode WatcherEvent}s. It ends only when `signal` aborts.
  *
  * @example
- * ```ts ignore
- * import { watcher } from "./watcher.ts";
- * for await (const event of watcher({ client, resource, signal })) {
- *   if (event.type === "apply") console.log(event.object.metadata.name);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { KubeClient } from "@k8s-operator/k8s-operator/controller";
+ * import { watcher } from "@k8s-operator/k8s-operator/controller";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start(); // in a pod: KubeClient.fromKubeConfig(loadKubeConfig())
+ * const client = KubeClient.fromKubeConfig(server.kubeConfig());
+ * const resource = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * await client.create(resource, { metadata: { name: "web", namespace: "default" } });
+ * const stop = new AbortController();
+ * const names: string[] = [];
+ * for await (const event of watcher({ client, resource, signal: stop.signal })) {
+ *   if (event.type === "initApply") names.push(event.object.metadata.name!);
+ *   if (event.type === "initDone") stop.abort(); // it never ends by itself
  * }
+ * assert.deepEqual(names, ["web"]);
  * ```
  */
 export async function* watcher<T extends KubeObject>(
   options: WatcherOptions,
 ): AsyncGenerator<WatcherEvent<T>, void, undefined> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? silentLogger;
   const signal = options.signal ?? new AbortController().signal;
   const random = options.random ?? Math.random;
   // One backoff for every kind of trouble, as client-go's reflector: errors,
@@ -272,97 +292,35 @@ export async function* watcher<T extends KubeObject>(
     random,
     resetAfterMs: options.backoffResetMs ?? 120_000,
   });
-  const apiVersion = apiVersionOf(options.resource);
-  const kind = options.resource.kind;
-  const complete = (object: KubeObject) => {
-    object.apiVersion ??= apiVersion;
-    object.kind ??= kind;
-    return object as T;
-  };
+  const complete = completer<T>(options.resource);
   const observer = options.observer;
   const resource = options.resource.plural;
   const minTimeout = options.timeoutSeconds ?? 300;
-  let resourceVersion: string | undefined;
+  const position: { resourceVersion?: string } = {};
   let lists = 0;
   while (!signal.aborted) {
     try {
-      if (resourceVersion === undefined) {
+      if (position.resourceVersion === undefined) {
         const listStarted = clock.now();
-        const objects: T[] = [];
-        let page: KubeList<T> | undefined;
-        let token: string | undefined;
-        do {
-          page = await options.client.list<T>(options.resource, {
-            namespace: options.namespace,
-            labelSelector: options.labelSelector,
-            fieldSelector: options.fieldSelector,
-            limit: options.pageSize ?? 500,
-            continue: token,
-            signal,
-          });
-          if (!Array.isArray(page.items) || !page.metadata) {
-            throw new WatchProtocolError(
-              "Expected a list with items and metadata, found another shape",
-            );
-          }
-          for (const item of page.items) objects.push(complete(item));
-          token = page.metadata.continue || undefined;
-        } while (token);
-        const listVersion = page.metadata.resourceVersion;
-        if (typeof listVersion !== "string" || listVersion === "") {
-          throw new WatchProtocolError(
-            "Expected a resourceVersion on the list, found none",
-          );
-        }
+        const list = await listAll(options, { complete, signal });
         observer?.listed?.({
           resource,
-          objects: objects.length,
+          objects: list.objects.length,
           durationMs: clock.now() - listStarted,
           relist: lists++ > 0,
         });
         yield { type: "init" };
-        for (const object of objects) yield { type: "initApply", object };
+        for (const object of list.objects) yield { type: "initApply", object };
         yield { type: "initDone" };
-        resourceVersion = listVersion;
+        position.resourceVersion = list.resourceVersion;
       }
       const watchStarted = clock.now();
-      let events = 0;
       const timeoutSeconds = Math.floor(minTimeout * (1 + random()));
-      for await (
-        const raw of watchStream(options, { resourceVersion, timeoutSeconds })
-      ) {
-        events++;
-        const object = raw.object;
-        if (raw.type === "ERROR") {
-          throw new ApiError(object.code ?? 500, {
-            reason: object.reason,
-            message: object.message,
-          });
-        }
-        const version = object?.metadata?.resourceVersion;
-        if (typeof version !== "string") {
-          throw new WatchProtocolError(
-            `Expected an object with a resourceVersion in a ${raw.type} event, found none`,
-          );
-        }
-        if (raw.type === "BOOKMARK") {
-          resourceVersion = version;
-          continue;
-        }
-        if (raw.type === "ADDED" || raw.type === "MODIFIED") {
-          resourceVersion = version;
-          yield { type: "apply", object: complete(object) };
-        } else if (raw.type === "DELETED") {
-          resourceVersion = version;
-          yield { type: "delete", object: complete(object) };
-        } else {
-          throw new WatchProtocolError(
-            `Expected ADDED, MODIFIED, DELETED, BOOKMARK or ERROR, found ${
-              JSON.stringify(raw.type)
-            }`,
-          );
-        }
-      }
+      const events = yield* watchOnce(options, {
+        position,
+        complete,
+        timeoutSeconds,
+      });
       if (signal.aborted) return;
       const lastedMs = clock.now() - watchStarted;
       if (events === 0 && lastedMs < 1000) {
@@ -375,32 +333,10 @@ export async function* watcher<T extends KubeObject>(
       observer?.restarted?.({ resource, reason: "closed", delayMs: 0 });
     } catch (error) {
       if (signal.aborted) return;
-      let delay: number;
       if (error instanceof ApiError && error.status === 410) {
-        resourceVersion = undefined;
-        delay = backoff.next(clock.now());
-        logger.info("watch expired, relisting", {
-          resource,
-          delayMs: Math.round(delay),
-        });
-        observer?.restarted?.({ resource, reason: "expired", delayMs: delay });
-      } else {
-        const retryAfter = error instanceof ApiError && error.retryAfterSeconds
-          ? error.retryAfterSeconds * 1000
-          : 0;
-        delay = Math.max(backoff.next(clock.now()), retryAfter);
-        logger.warn("watch failed, retrying", {
-          resource,
-          error,
-          delayMs: Math.round(delay),
-        });
-        observer?.restarted?.({
-          resource,
-          reason: error instanceof WatchIdleError ? "idle" : "error",
-          delayMs: delay,
-          error,
-        });
+        position.resourceVersion = undefined;
       }
+      const delay = retryDelay(error, { options, backoff, clock });
       try {
         await sleep(clock, delay, signal);
       } catch {
@@ -408,6 +344,150 @@ export async function* watcher<T extends KubeObject>(
       }
     }
   }
+}
+
+/** Fills in `apiVersion` and `kind`, which list items lack. */
+function completer<T extends KubeObject>(
+  resource: ResourceType,
+): (object: KubeObject) => T {
+  const apiVersion = apiVersionOf(resource);
+  const kind = resource.kind;
+  return (object: KubeObject) => {
+    object.apiVersion ??= apiVersion;
+    object.kind ??= kind;
+    return object as T;
+  };
+}
+
+/** Lists every page; the objects and the list's resourceVersion. */
+async function listAll<T extends KubeObject>(
+  options: WatcherOptions,
+  at: { complete: (object: KubeObject) => T; signal: AbortSignal },
+): Promise<{ objects: T[]; resourceVersion: string }> {
+  const objects: T[] = [];
+  let page: KubeList<T> | undefined;
+  let token: string | undefined;
+  do {
+    page = await options.client.list<T>(options.resource, {
+      namespace: options.namespace,
+      labelSelector: options.labelSelector,
+      fieldSelector: options.fieldSelector,
+      limit: options.pageSize ?? 500,
+      continue: token,
+      signal: at.signal,
+    });
+    if (!Array.isArray(page.items) || !page.metadata) {
+      throw new WatchProtocolError(
+        "Expected a list with items and metadata, found another shape",
+      );
+    }
+    for (const item of page.items) objects.push(at.complete(item));
+    token = page.metadata.continue || undefined;
+  } while (token);
+  const resourceVersion = page.metadata.resourceVersion;
+  if (typeof resourceVersion !== "string" || resourceVersion === "") {
+    throw new WatchProtocolError(
+      "Expected a resourceVersion on the list, found none",
+    );
+  }
+  return { objects, resourceVersion };
+}
+
+/**
+ * One watch from `position.resourceVersion`: yields its changes, moving
+ * `position` past each event (bookmarks included) before it is yielded, and
+ * returns how many events arrived. Throws on an `ERROR` event or a
+ * malformed one.
+ */
+async function* watchOnce<T extends KubeObject>(
+  options: WatcherOptions,
+  at: {
+    position: { resourceVersion?: string };
+    complete: (object: KubeObject) => T;
+    timeoutSeconds: number;
+  },
+): AsyncGenerator<WatcherEvent<T>, number, undefined> {
+  const { position, complete } = at;
+  let events = 0;
+  for await (
+    const raw of watchStream(options, {
+      resourceVersion: position.resourceVersion!,
+      timeoutSeconds: at.timeoutSeconds,
+    })
+  ) {
+    events++;
+    const object = raw.object;
+    if (raw.type === "ERROR") {
+      throw new ApiError(object.code ?? 500, {
+        reason: object.reason,
+        message: object.message,
+      });
+    }
+    const version = object?.metadata?.resourceVersion;
+    if (typeof version !== "string") {
+      throw new WatchProtocolError(
+        `Expected an object with a resourceVersion in a ${raw.type} event, found none`,
+      );
+    }
+    if (raw.type === "BOOKMARK") {
+      position.resourceVersion = version;
+      continue;
+    }
+    if (raw.type === "ADDED" || raw.type === "MODIFIED") {
+      position.resourceVersion = version;
+      yield { type: "apply", object: complete(object) };
+    } else if (raw.type === "DELETED") {
+      position.resourceVersion = version;
+      yield { type: "delete", object: complete(object) };
+    } else {
+      throw new WatchProtocolError(
+        `Expected ADDED, MODIFIED, DELETED, BOOKMARK or ERROR, found ${
+          JSON.stringify(raw.type)
+        }`,
+      );
+    }
+  }
+  return events;
+}
+
+/**
+ * How long to wait after `error` ended a list or a watch (the backoff, or
+ * longer when the server asked for it with Retry-After); logs it and tells
+ * the observer why the watch restarts.
+ */
+function retryDelay(
+  error: unknown,
+  at: { options: WatcherOptions; backoff: JitterBackoff; clock: Clock },
+): number {
+  const { backoff, clock } = at;
+  const logger = at.options.logger ?? silentLogger;
+  const observer = at.options.observer;
+  const resource = at.options.resource.plural;
+  if (error instanceof ApiError && error.status === 410) {
+    const delay = backoff.next(clock.now());
+    logger.info("watch expired, relisting", {
+      resource,
+      delayMs: Math.round(delay),
+    });
+    observer?.restarted?.({ resource, reason: "expired", delayMs: delay });
+    return delay;
+  }
+  const retryAfter = error instanceof ApiError && error.retryAfterSeconds
+    ? error.retryAfterSeconds * 1000
+    : 0;
+  const delay = Math.max(backoff.next(clock.now()), retryAfter);
+  logger.warn("watch failed, retrying", {
+    resource,
+    error,
+    delayMs: Math.round(delay),
+  });
+  observer?.restarted?.({
+    resource,
+    reason: error instanceof WatchIdleError ? "idle" : "error",
+    delayMs: delay,
+    error,
+  });
+  return delay;
 }
 
 async function* watchStream(

@@ -42,6 +42,7 @@ export interface WorkQueueObserver<K> {
  *
  * @example Slower retries for an expensive backend
  * ```ts
+ * import assert from "node:assert/strict";
  * import { WorkQueue, type WorkQueueOptions } from "./work_queue.ts";
  * const options: WorkQueueOptions<string> = {
  *   baseDelayMs: 1_000, // first retry after 1 s, doubling per failure
@@ -50,7 +51,7 @@ export interface WorkQueueObserver<K> {
  *   burst: 20,
  * };
  * const queue = new WorkQueue<string>(options);
- * queue.addRateLimited("default/web"); // 1000
+ * assert.equal(queue.addRateLimited("default/web"), 1000);
  * queue.shutDown();
  * ```
  */
@@ -74,6 +75,7 @@ export interface WorkQueueOptions<K = unknown> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { WorkQueue, WorkQueueError } from "./work_queue.ts";
  * const queue = new WorkQueue<string>();
  * queue.add("default/web");
@@ -82,7 +84,7 @@ export interface WorkQueueOptions<K = unknown> {
  * try {
  *   queue.done(key); // a second done: the key is no longer processing
  * } catch (error) {
- *   console.log(error instanceof WorkQueueError); // true
+ *   assert.ok(error instanceof WorkQueueError);
  * }
  * queue.shutDown();
  * ```

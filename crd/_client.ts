@@ -60,8 +60,22 @@ function errorFromStatus(status: Record<string, unknown>): ApiError {
  * The client behind `CustomResource.client`.
  *
  * @example
- * ```ts ignore
- * const websites = new ResourceClientImpl<Website>(Website, kubeConfig, {});
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type InferResource } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * import { ResourceClientImpl } from "./_client.ts";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * const websites = new ResourceClientImpl<InferResource<typeof Website>>(Website, kubeConfig, {});
+ * assert.equal((await websites.list()).items.length, 0);
  * ```
  */
 export class ResourceClientImpl<T> implements ResourceClient<T> {

@@ -18,8 +18,24 @@ import type { FieldProblem } from "./errors.ts";
  * support.
  *
  * @example
- * ```ts ignore
- * await websites.patch("blog", { spec: { replicas: 3 } }, { type: "merge" });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type ResourcePatchType } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * const websites = Website.client(kubeConfig, { namespace: "default" });
+ * await websites.create(Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } }));
+ * const type: ResourcePatchType = "merge";
+ * const patched = await websites.patch("blog", { spec: { replicas: 3 } }, { type });
+ * assert.equal(patched.spec.replicas, 3);
  * ```
  */
 export type ResourcePatchType = Exclude<PatchType, "strategic">;
@@ -29,9 +45,23 @@ export type ResourcePatchType = Exclude<PatchType, "strategic">;
  * {@linkcode JsonPatchOp}, under the name the resource client used first.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type JsonPatchOperation } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * const websites = Website.client(kubeConfig, { namespace: "default" });
+ * await websites.create(Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } }));
  * const ops: JsonPatchOperation[] = [{ op: "replace", path: "/spec/replicas", value: 3 }];
- * await websites.patch("blog", ops, { type: "json" });
+ * assert.equal((await websites.patch("blog", ops, { type: "json" })).spec.replicas, 3);
  * ```
  */
 export type JsonPatchOperation = JsonPatchOp;
@@ -43,12 +73,25 @@ export type JsonPatchOperation = JsonPatchOp;
  * whose writes stop the moment leadership is lost).
  *
  * @example
- * ```ts ignore
- * import { KubeConfig } from "@kubernetes/client-node";
- * const kubeConfig = new KubeConfig();
- * kubeConfig.loadFromDefault();
- * const websites = Website.client(kubeConfig);
- * const fencedWebsites = Website.client(kubeClient.fenced(guard.signal));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { type ClientSource, defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * // A KubeConfig (in a pod: kubeConfig.loadFromDefault()), or the controller's
+ * // KubeClient, such as a fenced one: kubeClient.fenced(guard.signal).
+ * const source: ClientSource = kubeConfig;
+ * const websites = Website.client(source, { namespace: "default" });
+ * await websites.create(Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } }));
+ * assert.equal((await websites.list()).items.length, 1);
  * ```
  */
 export type ClientSource =
@@ -59,8 +102,23 @@ export type ClientSource =
  * Options of the client as a whole.
  *
  * @example
- * ```ts ignore
- * const websites = Website.client(kubeConfig, { namespace: "web", requestTimeoutMs: 10_000 });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type ResourceClientOptions } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * const options: ResourceClientOptions = { namespace: "default", requestTimeoutMs: 10_000 };
+ * const websites = Website.client(kubeConfig, options);
+ * await websites.create(Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } }));
+ * assert.equal((await websites.get("blog")).metadata.namespace, "default"); // the client's namespace
  * ```
  */
 export interface ResourceClientOptions {
@@ -78,8 +136,23 @@ export interface ResourceClientOptions {
  * Where a call goes: the namespace of a namespaced resource.
  *
  * @example
- * ```ts ignore
- * await websites.get("blog", { namespace: "web" });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type NamespaceOptions } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * const websites = Website.client(kubeConfig); // the kubeconfig context's namespace, else default
+ * const inDefault: NamespaceOptions = { namespace: "default" };
+ * await websites.create(Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } }), inDefault);
+ * assert.equal((await websites.get("blog", inDefault)).metadata.name, "blog");
  * ```
  */
 export interface NamespaceOptions {
@@ -91,9 +164,27 @@ export interface NamespaceOptions {
  * Options of `list`.
  *
  * @example
- * ```ts ignore
- * const page = await websites.list({ labelSelector: "app=web", limit: 50 });
- * const next = await websites.list({ labelSelector: "app=web", limit: 50, continue: page.metadata.continue });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type ResourceListOptions } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * const websites = Website.client(kubeConfig, { namespace: "default" });
+ * for (const name of ["a", "b", "c"]) {
+ *   await websites.create(Website.build({ metadata: { name, labels: { app: "web" } }, spec: { domain: `${name}.example.com`, replicas: 1 } }));
+ * }
+ * const options: ResourceListOptions = { labelSelector: "app=web", limit: 2 };
+ * const page = await websites.list(options);
+ * const next = await websites.list({ ...options, continue: page.metadata.continue });
+ * assert.deepEqual([...page.items, ...next.items].map((w) => w.metadata.name), ["a", "b", "c"]);
  * ```
  */
 export interface ResourceListOptions extends NamespaceOptions {
@@ -115,8 +206,24 @@ export interface ResourceListOptions extends NamespaceOptions {
  * Options of the write calls.
  *
  * @example
- * ```ts ignore
- * await websites.create(site, { fieldManager: "website-operator", dryRun: true });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type WriteOptions } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * const websites = Website.client(kubeConfig, { namespace: "default" });
+ * const site = Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } });
+ * const dryRun: WriteOptions = { fieldManager: "website-operator", dryRun: true };
+ * await websites.create(site, dryRun); // admitted, not stored
+ * assert.equal((await websites.list()).items.length, 0);
  * ```
  */
 export interface WriteOptions extends NamespaceOptions {
@@ -130,8 +237,24 @@ export interface WriteOptions extends NamespaceOptions {
  * Options of `patch` and `patchStatus`.
  *
  * @example
- * ```ts ignore
- * await websites.patch("blog", { spec }, { type: "apply", fieldManager: "website-operator", force: true });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type ResourcePatchOptions } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * const websites = Website.client(kubeConfig, { namespace: "default" });
+ * const apply: ResourcePatchOptions = { type: "apply", fieldManager: "website-operator", force: true };
+ * const site = Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 2 } });
+ * const applied = await websites.patch("blog", site, apply); // creates or updates the fields it owns
+ * assert.equal(applied.spec.replicas, 2);
  * ```
  */
 export interface ResourcePatchOptions extends WriteOptions {
@@ -145,8 +268,25 @@ export interface ResourcePatchOptions extends WriteOptions {
  * Options of `delete`.
  *
  * @example
- * ```ts ignore
- * await websites.delete("blog", { propagationPolicy: "Foreground", preconditions: { resourceVersion: "42" } });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type DeleteOptions } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * const websites = Website.client(kubeConfig, { namespace: "default" });
+ * const site = await websites.create(Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } }));
+ * // Delete only the version we read: a newer one is left alone (409).
+ * const options: DeleteOptions = { propagationPolicy: "Foreground", preconditions: { resourceVersion: site.metadata.resourceVersion } };
+ * await websites.delete("blog", options);
+ * assert.equal((await websites.list()).items.length, 0);
  * ```
  */
 export interface DeleteOptions extends NamespaceOptions {
@@ -164,11 +304,30 @@ export interface DeleteOptions extends NamespaceOptions {
  * Options of `watch`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type WatchOptions } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * const websites = Website.client(kubeConfig, { namespace: "default" });
  * const list = await websites.list();
- * for await (const event of websites.watch({ resourceVersion: list.metadata.resourceVersion, signal })) {
- *   console.log(event.type, event.object.metadata.name);
- * }
+ * const stop = new AbortController();
+ * const options: WatchOptions = { resourceVersion: list.metadata.resourceVersion, signal: stop.signal };
+ * const events = websites.watch(options)[Symbol.asyncIterator]();
+ * const first = events.next(); // the watch is open once the request is sent
+ * await websites.create(Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } }));
+ * const { value: event } = await first;
+ * assert.equal(event?.type, "ADDED");
+ * assert.equal(event?.object.metadata.name, "blog");
+ * stop.abort();
  * ```
  */
 export interface WatchOptions extends NamespaceOptions {
@@ -192,9 +351,24 @@ export interface WatchOptions extends NamespaceOptions {
  * A list of objects, as `list` returns it.
  *
  * @example
- * ```ts ignore
- * const list: ResourceList<Website> = await websites.list();
- * console.log(list.items.length, list.metadata.resourceVersion);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type InferResource, type ResourceList } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * const websites = Website.client(kubeConfig, { namespace: "default" });
+ * await websites.create(Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } }));
+ * const list: ResourceList<InferResource<typeof Website>> = await websites.list();
+ * assert.equal(list.items.length, 1);
+ * assert.equal(typeof list.metadata.resourceVersion, "string"); // watch from it
  * ```
  */
 export interface ResourceList<T> extends KubeList<T> {
@@ -208,10 +382,33 @@ export interface ResourceList<T> extends KubeList<T> {
  * One event of a watch.
  *
  * @example
- * ```ts ignore
- * for await (const event of websites.watch()) {
- *   if (event.type === "DELETED") console.log("gone", event.object.metadata.name);
- * }
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type InferResource, type WatchEvent } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * const websites = Website.client(kubeConfig, { namespace: "default" });
+ * const { resourceVersion } = (await websites.list()).metadata; // watch what follows
+ * await websites.create(Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } }));
+ * const stop = new AbortController();
+ * const seen: WatchEvent<InferResource<typeof Website>>[] = [];
+ * const watching = (async () => {
+ *   for await (const event of websites.watch({ resourceVersion, signal: stop.signal })) {
+ *     seen.push(event);
+ *     if (event.type === "DELETED") stop.abort(); // gone: event.object is its last state
+ *   }
+ * })();
+ * await websites.delete("blog");
+ * await watching.catch(() => {}); // the abort ends the watch
+ * assert.deepEqual(seen.map((e) => e.type), ["ADDED", "DELETED"]);
  * ```
  */
 export interface WatchEvent<T> {
@@ -226,12 +423,25 @@ export interface WatchEvent<T> {
  * `Resource.client(kubeConfig)`.
  *
  * @example
- * ```ts ignore
- * const websites = Website.client(kubeConfig);
- * const created = await websites.create(Website.build({ metadata: { name: "blog" }, spec }));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type InferResource, type ResourceClient } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * const websites: ResourceClient<InferResource<typeof Website>> = Website.client(kubeConfig);
+ * const created = await websites.create(Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } }));
  * await websites.patch("blog", { spec: { replicas: 3 } });
- * await websites.patchStatus("blog", { status: { readyReplicas: 3 } });
- * for await (const event of websites.watch({ signal })) console.log(event.type);
+ * const ready = await websites.patchStatus("blog", { status: { readyReplicas: 3 } });
+ * assert.equal(created.metadata.name, "blog");
+ * assert.equal(ready.status?.readyReplicas, 3);
  * ```
  */
 export interface ResourceClient<T> {
@@ -269,8 +479,17 @@ export interface ResourceClient<T> {
  * What the client needs of a resource definition.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { type ClientTarget, defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
  * const target: ClientTarget = Website; // every CustomResource is one
+ * assert.equal(target.plural, "websites");
  * ```
  */
 export interface ClientTarget {

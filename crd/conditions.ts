@@ -41,6 +41,7 @@ export interface ResourceCondition {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import Type from "typebox";
  * import { Conditions, ObservedGeneration } from "@k8s-operator/k8s-operator/crd";
  *
@@ -48,7 +49,7 @@ export interface ResourceCondition {
  *   conditions: Type.Optional(Conditions()),
  *   observedGeneration: Type.Optional(ObservedGeneration()),
  * });
- * console.log(status.properties.conditions["x-kubernetes-list-map-keys"]); // ["type"]
+ * assert.deepEqual(status.properties.conditions["x-kubernetes-list-map-keys"], ["type"]);
  * ```
  */
 export function Conditions(
@@ -87,8 +88,10 @@ export function Conditions(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ObservedGeneration } from "@k8s-operator/k8s-operator/crd";
- * console.log(ObservedGeneration()); // { description: "...", type: "integer", minimum: 0 }
+ * const { type, minimum } = ObservedGeneration() as { type?: string; minimum?: number };
+ * assert.deepEqual({ type, minimum }, { type: "integer", minimum: 0 });
  * ```
  */
 export function ObservedGeneration(

@@ -84,10 +84,19 @@ function celPaths(schema: JSONSchemaProps, path: string): string[] {
  * validator and the client.
  *
  * @example
- * ```ts ignore
- * const manifest = Website.manifest();
- * const site = Website.validate(JSON.parse(text));
- * const websites = Website.client(kubeConfig);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * const manifest = Website.manifest(); // the CustomResourceDefinition to apply
+ * const site = Website.validate(JSON.parse('{"apiVersion":"example.k8s-operator.dev/v1","kind":"Website","metadata":{"name":"blog"},"spec":{"domain":"blog.example.com","replicas":2}}'));
+ * assert.equal(manifest.spec.names.plural, "websites");
+ * assert.equal(site.spec.replicas, 2);
  * ```
  */
 export class CustomResource<
@@ -226,8 +235,16 @@ export class CustomResource<
    * schema, status subresource when there is a status, printer columns.
    *
    * @example
-   * ```ts ignore
-   * console.log(Website.manifest().metadata.name); // "websites.example.k8s-operator.dev"
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import Type from "typebox";
+   * import { defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+   * const Website = defineCustomResource({
+   *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+   *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+   *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+   * });
+   * assert.equal(Website.manifest().metadata.name, "websites.example.k8s-operator.dev");
    * ```
    */
   manifest(): CustomResourceDefinitionManifest {
@@ -274,8 +291,19 @@ export class CustomResource<
    * alone: they are not evaluated here.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import Type from "typebox";
+   * import { defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+   * const Website = defineCustomResource({
+   *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+   *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+   *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+   * });
+   * const candidate = { apiVersion: Website.apiVersion, kind: "Website", metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: null } };
    * const { object, problems } = Website.admit(candidate, { operation: "create" });
+   * assert.equal(object.spec.replicas, 1); // a null replaced by the default, as the server does
+   * assert.deepEqual(problems, []);
    * ```
    */
   admit(
@@ -337,8 +365,17 @@ export class CustomResource<
    * {@linkcode CustomResource.admit}). Empty when valid.
    *
    * @example
-   * ```ts ignore
-   * for (const p of Website.problems(candidate)) console.log(p.path, p.message);
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import Type from "typebox";
+   * import { defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+   * const Website = defineCustomResource({
+   *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+   *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+   *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+   * });
+   * const candidate = { apiVersion: Website.apiVersion, kind: "Website", metadata: { name: "blog" }, spec: { replicas: 0 } };
+   * assert.deepEqual(Website.problems(candidate).map((p) => p.path), ["spec.domain", "spec.replicas"]);
    * ```
    */
   problems(value: unknown, options: ObjectCheckOptions = {}): FieldProblem[] {
@@ -350,8 +387,19 @@ export class CustomResource<
    * every problem with its path.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import Type from "typebox";
+   * import { defineCustomResource, type InferResource, ValidationError } from "@k8s-operator/k8s-operator/crd";
+   * const Website = defineCustomResource({
+   *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+   *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+   *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+   * });
+   * const text = '{"apiVersion":"example.k8s-operator.dev/v1","kind":"Website","metadata":{"name":"blog"},"spec":{"domain":"blog.example.com","replicas":2}}';
    * const site: InferResource<typeof Website> = Website.validate(JSON.parse(text));
+   * assert.equal(site.spec.domain, "blog.example.com");
+   * assert.throws(() => Website.validate({ ...site, spec: { replicas: 0 } }), ValidationError);
    * ```
    */
   validate(
@@ -376,8 +424,18 @@ export class CustomResource<
    * Not validated: pass it to `validate` or `client(…).create`.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import Type from "typebox";
+   * import { defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+   * const Website = defineCustomResource({
+   *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+   *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+   *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+   * });
    * const site = Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 2 } });
+   * assert.equal(site.apiVersion, "example.k8s-operator.dev/v1");
+   * assert.equal(site.kind, "Website");
    * ```
    */
   build(
@@ -405,9 +463,22 @@ export class CustomResource<
    * (default 30 s).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import Type from "typebox";
+   * import { defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+   * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+   * const Website = defineCustomResource({
+   *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+   *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+   *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+   * });
+   * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+   * const kubeConfig = server.kubeConfig();
    * await Website.install(kubeConfig, { fieldManager: "website-operator" });
-   * await Website.client(kubeConfig).create(site); // served: no 404
+   * const site = Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 2 } });
+   * const created = await Website.client(kubeConfig).create(site); // served: no 404
+   * assert.equal(created.metadata.name, "blog");
    * ```
    */
   async install(
@@ -459,12 +530,23 @@ export class CustomResource<
    * these writes too).
    *
    * @example
-   * ```ts ignore
-   * import { KubeConfig } from "@kubernetes/client-node";
-   * const kubeConfig = new KubeConfig();
-   * kubeConfig.loadFromDefault();
-   * const websites = Website.client(kubeConfig);
-   * const site = await websites.get("blog", { namespace: "default" });
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import Type from "typebox";
+   * import { defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+   * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+   * const Website = defineCustomResource({
+   *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+   *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+   *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+   * });
+   * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+   * const kubeConfig = server.kubeConfig();
+   * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+   * const websites = Website.client(kubeConfig, { namespace: "default" }); // in a pod: kubeConfig.loadFromDefault()
+   * await websites.create(Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } }));
+   * const site = await websites.get("blog");
+   * assert.equal(site.spec.domain, "blog.example.com");
    * ```
    */
   client(

@@ -19,12 +19,19 @@ function listProblems(problems: readonly FieldProblem[]): string {
  * found, not only the first.
  *
  * @example
- * ```ts ignore
- * try {
- *   Website.validate(candidate);
- * } catch (error) {
- *   if (error instanceof ValidationError) console.log(error.fields);
- * }
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, ValidationError } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * const candidate = { apiVersion: Website.apiVersion, kind: "Website", metadata: { name: "blog" }, spec: { replicas: 0 } };
+ * assert.throws(() => Website.validate(candidate), (error) =>
+ *   error instanceof ValidationError &&
+ *   error.fields.map((f) => f.path).join() === "spec.domain,spec.replicas"); // every problem, not the first
  * ```
  */
 export class ValidationError extends Error {
@@ -75,12 +82,17 @@ export class ValidationError extends Error {
  * the rule it breaks.
  *
  * @example
- * ```ts ignore
- * try {
- *   defineCustomResource({ ...options, spec: Type.Object({ any: Type.Unknown() }) });
- * } catch (error) {
- *   if (error instanceof NonStructuralSchemaError) console.log(error.problems);
- * }
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, NonStructuralSchemaError } from "@k8s-operator/k8s-operator/crd";
+ * assert.throws(
+ *   () => defineCustomResource({
+ *     group: "example.k8s-operator.dev", version: "v1", kind: "Bag", scope: "Namespaced",
+ *     spec: Type.Object({ any: Type.Unknown() }), // no type: not structural
+ *   }),
+ *   (error) => error instanceof NonStructuralSchemaError && error.problems[0].path === "spec.any",
+ * );
  * ```
  */
 export class NonStructuralSchemaError extends Error {
@@ -109,12 +121,17 @@ export class NonStructuralSchemaError extends Error {
  * group, version, kind or name, or a printer column that points nowhere.
  *
  * @example
- * ```ts ignore
- * try {
- *   defineCustomResource({ ...options, kind: "website" });
- * } catch (error) {
- *   if (error instanceof InvalidDefinitionError) console.log(error.message);
- * }
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, InvalidDefinitionError } from "@k8s-operator/k8s-operator/crd";
+ * assert.throws(
+ *   () => defineCustomResource({
+ *     group: "example.k8s-operator.dev", version: "v1", kind: "website", scope: "Namespaced",
+ *     spec: Type.Object({}),
+ *   }),
+ *   InvalidDefinitionError, // kind must be CamelCase
+ * );
  * ```
  */
 export class InvalidDefinitionError extends Error {
@@ -136,11 +153,15 @@ export class InvalidDefinitionError extends Error {
  * from the `KubeClient`.)
  *
  * @example
- * ```ts ignore
- * try {
- *   await websites.get("blog");
- * } catch (error) {
- *   if (error instanceof MalformedResponseError) console.log(error.request);
+ * ```ts
+ * import { MalformedResponseError, type ResourceClient } from "@k8s-operator/k8s-operator/crd";
+ * async function getOrExplain<T>(websites: ResourceClient<T>): Promise<T> {
+ *   try {
+ *     return await websites.get("blog");
+ *   } catch (error) {
+ *     if (error instanceof MalformedResponseError) console.error(error.request, error.message);
+ *     throw error;
+ *   }
  * }
  * ```
  */
@@ -168,11 +189,16 @@ export class MalformedResponseError extends Error {
  * The message says what it found last.
  *
  * @example
- * ```ts ignore
- * try {
- *   await Website.install(kubeConfig, { fieldManager: "website-operator", timeoutMs: 60_000 });
- * } catch (error) {
- *   if (error instanceof CrdNotEstablishedError) console.error(error.definition, error.message);
+ * ```ts
+ * import { CrdNotEstablishedError, type CustomResource } from "@k8s-operator/k8s-operator/crd";
+ * import type { KubeConfig } from "@kubernetes/client-node";
+ * async function installOrExplain(resource: CustomResource, kubeConfig: KubeConfig): Promise<void> {
+ *   try {
+ *     await resource.install(kubeConfig, { fieldManager: "website-operator", timeoutMs: 60_000 });
+ *   } catch (error) {
+ *     if (error instanceof CrdNotEstablishedError) console.error(error.definition, error.message);
+ *     throw error;
+ *   }
  * }
  * ```
  */

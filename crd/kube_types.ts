@@ -11,8 +11,14 @@ import type { Static } from "typebox";
  * TypeBox's `Static` reads as `T` (the shape of TypeBox's `Type.Unsafe`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Static } from "typebox";
+ * import { IntOrString, type KubeSchema } from "./kube_types.ts";
  * const port: KubeSchema<number | string> = IntOrString();
+ * const http: Static<typeof port> = "http"; // or 8080
+ * assert.deepEqual(port, { "x-kubernetes-int-or-string": true });
+ * assert.equal(http, "http");
  * ```
  */
 export interface KubeSchema<T> {
@@ -28,8 +34,11 @@ function unsafe<T>(schema: Record<string, unknown>): KubeSchema<T> {
  * Options every helper accepts: a description and a default.
  *
  * @example
- * ```ts ignore
- * const port = IntOrString({ description: "The port, by number or name." });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { IntOrString, type KubeSchemaOptions } from "./kube_types.ts";
+ * const options: KubeSchemaOptions = { description: "The port, by number or name." };
+ * assert.equal((IntOrString(options) as { description?: string }).description, options.description);
  * ```
  */
 export interface KubeSchemaOptions {
@@ -43,11 +52,12 @@ export interface KubeSchemaOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import Type from "typebox";
  * import { IntOrString } from "./kube_types.ts";
  *
  * const spec = Type.Object({ maxUnavailable: IntOrString() });
- * console.log(spec.properties.maxUnavailable); // { "x-kubernetes-int-or-string": true }
+ * assert.deepEqual(spec.properties.maxUnavailable, { "x-kubernetes-int-or-string": true });
  * ```
  */
 export function IntOrString(
@@ -66,11 +76,12 @@ export function IntOrString(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import Type from "typebox";
  * import { PreserveUnknownFields } from "./kube_types.ts";
  *
  * const spec = Type.Object({ values: PreserveUnknownFields() });
- * console.log(spec.properties.values); // { type: "object", "x-kubernetes-preserve-unknown-fields": true }
+ * assert.deepEqual(spec.properties.values, { type: "object", "x-kubernetes-preserve-unknown-fields": true });
  * ```
  */
 export function PreserveUnknownFields(
@@ -89,11 +100,12 @@ export function PreserveUnknownFields(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import Type from "typebox";
  * import { Nullable } from "./kube_types.ts";
  *
  * const spec = Type.Object({ owner: Nullable(Type.String()) });
- * console.log(spec.properties.owner); // { type: "string", nullable: true }
+ * assert.deepEqual(spec.properties.owner, { type: "string", nullable: true });
  * ```
  */
 export function Nullable<T extends object>(

@@ -16,8 +16,16 @@ export type { JSONSchemaProps };
  * Options of {@linkcode toStructuralSchema}.
  *
  * @example
- * ```ts ignore
- * const status = toStructuralSchema(statusSchema, { path: "status", kind: "Website" });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { NonStructuralSchemaError } from "./errors.ts";
+ * import { type StructuralSchemaOptions, toStructuralSchema } from "./schema.ts";
+ * const options: StructuralSchemaOptions = { path: "status", kind: "Website" };
+ * assert.throws(
+ *   () => toStructuralSchema(Type.Object({ extra: Type.Any() }), options),
+ *   (error) => error instanceof NonStructuralSchemaError && error.problems[0].path === "status.extra",
+ * );
  * ```
  */
 export interface StructuralSchemaOptions {
@@ -48,13 +56,14 @@ export interface StructuralSchemaOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import Type from "typebox";
  * import { toStructuralSchema } from "./schema.ts";
  *
  * const schema = toStructuralSchema(
  *   Type.Object({ size: Type.Union([Type.Literal("s"), Type.Literal("m")]) }),
  * );
- * console.log(schema.properties?.size); // { type: "string", enum: ["s", "m"] }
+ * assert.deepEqual(schema.properties?.size, { type: "string", enum: ["s", "m"] });
  * ```
  */
 export function toStructuralSchema(

@@ -13,8 +13,13 @@ import type { JSONSchemaProps } from "./schema.ts";
  * Whether objects live in a namespace or in the whole cluster.
  *
  * @example
- * ```ts ignore
- * const scope: ResourceScope = "Namespaced";
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type ResourceScope } from "@k8s-operator/k8s-operator/crd";
+ * const scope: ResourceScope = "Cluster";
+ * const Mirror = defineCustomResource({ group: "example.k8s-operator.dev", version: "v1", kind: "Mirror", scope, spec: Type.Object({}) });
+ * assert.equal(Mirror.namespaced, false);
  * ```
  */
 export type ResourceScope = "Namespaced" | "Cluster";
@@ -23,8 +28,19 @@ export type ResourceScope = "Namespaced" | "Cluster";
  * The value types `kubectl get` knows how to print.
  *
  * @example
- * ```ts ignore
- * const column: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" };
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type PrinterColumnType } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * const types: Record<string, PrinterColumnType> = Object.fromEntries(
+ *   Website.printerColumns.map((c) => [c.name, c.type]),
+ * );
+ * assert.equal(types.Age, "date"); // added for .metadata.creationTimestamp
  * ```
  */
 export type PrinterColumnType =
@@ -38,8 +54,17 @@ export type PrinterColumnType =
  * A column `kubectl get` shows for the resource.
  *
  * @example
- * ```ts ignore
- * const column: PrinterColumn = { name: "Replicas", jsonPath: ".spec.replicas", priority: 0 };
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type PrinterColumn } from "@k8s-operator/k8s-operator/crd";
+ * const replicas: PrinterColumn = { name: "Replicas", jsonPath: ".spec.replicas", priority: 0 };
+ * const Site = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Site", scope: "Namespaced",
+ *   spec: Type.Object({ replicas: Type.Integer() }),
+ *   printerColumns: [replicas],
+ * });
+ * assert.equal(Site.printerColumns[0].type, "integer"); // inferred from the schema
  * ```
  */
 export interface PrinterColumn {
@@ -61,8 +86,17 @@ export interface PrinterColumn {
  * A printer column as the manifest carries it: the type is always set.
  *
  * @example
- * ```ts ignore
- * for (const column of Website.printerColumns) console.log(column.name, column.type);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type ResolvedPrinterColumn } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * const columns: readonly ResolvedPrinterColumn[] = Website.printerColumns;
+ * assert.deepEqual(columns.map((c) => `${c.name}: ${c.type}`), ["Age: date"]);
  * ```
  */
 export interface ResolvedPrinterColumn extends PrinterColumn {
@@ -75,7 +109,11 @@ export interface ResolvedPrinterColumn extends PrinterColumn {
  * (plain JSON Schema objects with a static type).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { type CustomResourceOptions, defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+ * const spec = Type.Object({ domain: Type.String() });
  * const options: CustomResourceOptions<typeof spec> = {
  *   group: "example.k8s-operator.dev",
  *   version: "v1",
@@ -84,6 +122,7 @@ export interface ResolvedPrinterColumn extends PrinterColumn {
  *   spec,
  * };
  * const Website = defineCustomResource(options);
+ * assert.equal(Website.plural, "websites");
  * ```
  */
 export interface CustomResourceOptions<
@@ -120,8 +159,18 @@ export interface CustomResourceOptions<
  * The object metadata a custom resource carries (the JSON form of `ObjectMeta`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type ResourceMeta } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
  * const metadata: ResourceMeta = { name: "blog", namespace: "web", labels: { app: "web" } };
+ * const site = Website.build({ metadata, spec: { domain: "blog.example.com", replicas: 1 } });
+ * assert.equal(site.metadata.labels?.app, "web");
  * ```
  */
 export interface ResourceMeta {
@@ -166,13 +215,16 @@ export interface ResourceMeta {
  * A custom resource object: `apiVersion`, `kind`, `metadata`, `spec`, `status`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CustomResourceObject } from "@k8s-operator/k8s-operator/crd";
  * const site: CustomResourceObject<{ domain: string }, never> = {
  *   apiVersion: "example.k8s-operator.dev/v1",
  *   kind: "Website",
  *   metadata: { name: "blog" },
  *   spec: { domain: "blog.example.com" },
  * };
+ * assert.equal(site.spec.domain, "blog.example.com");
  * ```
  */
 export interface CustomResourceObject<Spec, Status> {
@@ -192,8 +244,14 @@ export interface CustomResourceObject<Spec, Status> {
  * The static type of an optional status schema (`never` when there is none).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { type StaticStatus } from "@k8s-operator/k8s-operator/crd";
+ * const statusSchema = Type.Object({ readyReplicas: Type.Integer() });
  * type Status = StaticStatus<typeof statusSchema>; // never when there is no status schema
+ * const status: Status = { readyReplicas: 2 };
+ * assert.equal(status.readyReplicas, 2);
  * ```
  */
 export type StaticStatus<S> = S extends object ? Static<S> : never;
@@ -202,8 +260,18 @@ export type StaticStatus<S> = S extends object ? Static<S> : never;
  * The TypeScript type of a defined resource's objects.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type InferResource } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
  * type Website = InferResource<typeof Website>;
+ * const site: Website = Website.build({ metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicas: 1 } });
+ * assert.equal(site.kind, "Website");
  * ```
  */
 export type InferResource<D> = D extends
@@ -215,8 +283,20 @@ export type InferResource<D> = D extends
  * What `build` takes: the metadata and the spec (and optionally the status).
  *
  * @example
- * ```ts ignore
- * const init: ResourceInit<{ domain: string }, never> = { metadata: { name: "blog" }, spec: { domain: "blog.example.com" } };
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type ResourceInit } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * const init: ResourceInit<{ domain: string; replicas: number }, never> = {
+ *   metadata: { name: "blog" },
+ *   spec: { domain: "blog.example.com", replicas: 2 },
+ * };
+ * assert.equal(Website.build(init).apiVersion, "example.k8s-operator.dev/v1");
  * ```
  */
 export interface ResourceInit<Spec, Status> {
@@ -232,8 +312,21 @@ export interface ResourceInit<Spec, Status> {
  * Options of `CustomResource.install`.
  *
  * @example
- * ```ts ignore
- * await Website.install(kubeConfig, { fieldManager: "website-operator" });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type InstallOptions } from "@k8s-operator/k8s-operator/crd";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * const options: InstallOptions = { fieldManager: "website-operator", timeoutMs: 10_000 };
+ * const manifest = await Website.install(kubeConfig, options); // served once it resolves
+ * assert.equal(manifest.metadata.name, "websites.example.k8s-operator.dev");
  * ```
  */
 export interface InstallOptions {
@@ -250,8 +343,19 @@ export interface InstallOptions {
  * Options of `CustomResource.problems` and `CustomResource.admit`.
  *
  * @example
- * ```ts ignore
- * const problems = Website.problems(candidate, { operation: "create", rejectUnknownFields: false });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type ObjectCheckOptions } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * const candidate = { apiVersion: Website.apiVersion, kind: "Website", metadata: { name: "blog" }, spec: { domain: "blog.example.com", replicaz: 3 } };
+ * const lenient: ObjectCheckOptions = { operation: "create", rejectUnknownFields: false };
+ * assert.deepEqual(Website.problems(candidate, lenient), []); // replicaz pruned, replicas defaulted
+ * assert.equal(Website.problems(candidate)[0].path, "spec.replicaz");
  * ```
  */
 export interface ObjectCheckOptions {
@@ -275,8 +379,21 @@ export interface ObjectCheckOptions {
  * it.
  *
  * @example
- * ```ts ignore
- * const { object, problems, pruned } = Website.admit(candidate, { operation: "create" });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource, type InferResource, type ResourceAdmission } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * const candidate = { apiVersion: Website.apiVersion, kind: "Website", metadata: { name: "blog" }, spec: { domain: "blog.example.com" }, extra: 1 };
+ * const { object, problems, pruned }: ResourceAdmission<InferResource<typeof Website>> =
+ *   Website.admit(candidate, { operation: "create" });
+ * assert.equal(object.spec.replicas, 1); // the default, as the server fills it in
+ * assert.deepEqual(pruned, ["extra"]);
+ * assert.equal(problems[0].path, "extra"); // unknown fields are problems unless rejectUnknownFields: false
  * ```
  */
 export interface ResourceAdmission<T> {
@@ -292,9 +409,19 @@ export interface ResourceAdmission<T> {
  * The `CustomResourceDefinition` object (`apiextensions.k8s.io/v1`).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { type CustomResourceDefinitionManifest, defineCustomResource } from "@k8s-operator/k8s-operator/crd";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
  * const manifest: CustomResourceDefinitionManifest = Website.manifest();
- * console.log(manifest.spec.versions[0].schema.openAPIV3Schema);
+ * const schema = manifest.spec.versions[0].schema.openAPIV3Schema;
+ * assert.deepEqual(schema.required, ["spec"]);
+ * assert.deepEqual(manifest.spec.versions[0].subresources, { status: {} }); // it has a status
  * ```
  */
 export interface CustomResourceDefinitionManifest {

@@ -55,9 +55,10 @@ export interface RaftConfigInit {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RaftConfig, type StatefulSetRaftOptions } from "@k8s-operator/k8s-operator/discovery";
  * const options: StatefulSetRaftOptions = { podName: "my-op-1", namespace: "ops", replicas: 3, service: "my-op-raft" };
- * RaftConfig.forStatefulSet(options).voters(); // [0, 1, 2]
+ * assert.deepEqual(RaftConfig.forStatefulSet(options).voters(), [0, 1, 2]);
  * ```
  */
 export interface StatefulSetRaftOptions extends PodLocation {
@@ -81,9 +82,10 @@ export interface StatefulSetRaftOptions extends PodLocation {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type PeerListRaftOptions, RaftConfig } from "@k8s-operator/k8s-operator/discovery";
  * const options: PeerListRaftOptions = { nodeId: 0, peers: "0=127.0.0.1:7000,1=127.0.0.1:7001" };
- * RaftConfig.forPeerList(options).listenPort; // 7000
+ * assert.equal(RaftConfig.forPeerList(options).listenPort, 7000);
  * ```
  */
 export interface PeerListRaftOptions {
@@ -115,17 +117,20 @@ export interface PeerListRaftOptions {
  *
  * @example StatefulSet
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
  * const config = RaftConfig.forStatefulSet({ podName: "my-op-1", namespace: "ops", service: "my-op-raft", replicas: 3 });
- * console.log(config.nodeId, config.voters()); // 1 [0, 1, 2]
- * console.log(config.peers.get(2)); // "my-op-2.my-op-raft.ops.svc.cluster.local.:7000"
+ * assert.equal(config.nodeId, 1);
+ * assert.deepEqual(config.voters(), [0, 1, 2]);
+ * assert.equal(config.peers.get(2), "my-op-2.my-op-raft.ops.svc.cluster.local.:7000");
  * ```
  *
  * @example Explicit peers
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
  * const config = RaftConfig.forPeerList({ nodeId: 0, peers: "0=127.0.0.1:7000,1=127.0.0.1:7001" });
- * console.log(config.listenPort); // 7000
+ * assert.equal(config.listenPort, 7000);
  * ```
  */
 export class RaftConfig {
@@ -199,9 +204,10 @@ export class RaftConfig {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
    * const config = RaftConfig.forStatefulSet({ podName: "op-0", namespace: "ops", replicas: 1, port: 9000 });
-   * console.log(config.peers.get(0)); // "op-0.op.ops.svc.cluster.local.:9000"
+   * assert.equal(config.peers.get(0), "op-0.op.ops.svc.cluster.local.:9000");
    * ```
    */
   static forStatefulSet(options: StatefulSetRaftOptions): RaftConfig {
@@ -250,9 +256,11 @@ export class RaftConfig {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
    * const config = RaftConfig.forPeerList({ nodeId: 1, peers: "0=a:7000,1=b:7001", listenPort: 9000 });
-   * console.log(config.selfAddress(), config.listenPort); // "b:7001" 9000
+   * assert.equal(config.selfAddress(), "b:7001");
+   * assert.equal(config.listenPort, 9000);
    * ```
    */
   static forPeerList(options: PeerListRaftOptions): RaftConfig {
@@ -301,9 +309,10 @@ export class RaftConfig {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
    * const config = new RaftConfig({ nodeId: 1, peers: new Map([[1, "b:7000"], [0, "a:7000"]]), listenPort: 7000 });
-   * console.log(config.voters()); // [0, 1]
+   * assert.deepEqual(config.voters(), [0, 1]);
    * ```
    */
   voters(): NodeId[] {
@@ -315,9 +324,10 @@ export class RaftConfig {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { RaftConfig } from "@k8s-operator/k8s-operator/discovery";
    * const config = new RaftConfig({ nodeId: 0, peers: new Map([[0, "a:7000"]]), listenPort: 7000 });
-   * console.log(config.selfAddress()); // "a:7000"
+   * assert.equal(config.selfAddress(), "a:7000");
    * ```
    */
   selfAddress(): string {

@@ -11,11 +11,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DiscoveryError, podIdentity } from "@k8s-operator/k8s-operator/discovery";
  * try {
  *   podIdentity({ podName: "web", namespace: "ops" });
  * } catch (error) {
- *   console.log(error instanceof DiscoveryError); // true
+ *   assert.ok(error instanceof DiscoveryError);
  * }
  * ```
  */
@@ -32,13 +33,13 @@ export class DiscoveryError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { podIdentityFromEnv } from "@k8s-operator/k8s-operator";
  * import { MissingEnvError } from "@k8s-operator/k8s-operator/discovery";
- * try {
- *   podIdentityFromEnv({ NAMESPACE: "ops" });
- * } catch (error) {
- *   if (error instanceof MissingEnvError) console.log(error.variable); // "POD_NAME"
- * }
+ * assert.throws(
+ *   () => podIdentityFromEnv({ NAMESPACE: "ops" }),
+ *   (error) => error instanceof MissingEnvError && error.variable === "POD_NAME",
+ * );
  * ```
  */
 export class MissingEnvError extends DiscoveryError {
@@ -59,13 +60,13 @@ export class MissingEnvError extends DiscoveryError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { podIdentityFromEnv } from "@k8s-operator/k8s-operator";
  * import { MalformedEnvError } from "@k8s-operator/k8s-operator/discovery";
- * try {
- *   podIdentityFromEnv({ POD_NAME: "web", NAMESPACE: "ops" });
- * } catch (error) {
- *   if (error instanceof MalformedEnvError) console.log(error.variable, error.value); // "POD_NAME" "web"
- * }
+ * assert.throws(
+ *   () => podIdentityFromEnv({ POD_NAME: "web", NAMESPACE: "ops" }),
+ *   (error) => error instanceof MalformedEnvError && error.variable === "POD_NAME" && error.value === "web",
+ * );
  * ```
  */
 export class MalformedEnvError extends DiscoveryError {
@@ -110,12 +111,12 @@ export interface InvalidOption {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DiscoveryConfigError, HeadlessServiceDiscovery } from "@k8s-operator/k8s-operator/discovery";
- * try {
- *   new HeadlessServiceDiscovery({ service: "Raft!", namespace: "ops", port: 7000 });
- * } catch (error) {
- *   if (error instanceof DiscoveryConfigError) console.log(error.invalid?.option); // "service"
- * }
+ * assert.throws(
+ *   () => new HeadlessServiceDiscovery({ service: "Raft!", namespace: "ops", port: 7000 }),
+ *   (error) => error instanceof DiscoveryConfigError && error.invalid?.option === "service",
+ * );
  * ```
  */
 export class DiscoveryConfigError extends DiscoveryError {
@@ -134,9 +135,10 @@ export class DiscoveryConfigError extends DiscoveryError {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DiscoveryConfigError } from "@k8s-operator/k8s-operator/discovery";
    * const error = DiscoveryConfigError.option("the port", { option: "port", value: 0, expected: "a port from 1 to 65535" });
-   * console.log(error.message); // "Expected the port to be a port from 1 to 65535, found 0"
+   * assert.equal(error.message, "Expected the port to be a port from 1 to 65535, found 0");
    * ```
    */
   static option(what: string, invalid: InvalidOption): DiscoveryConfigError {

@@ -36,11 +36,12 @@ export type {
  *
  * @example A fixed answer for tests
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type DnsResolver, HeadlessServiceDiscovery } from "@k8s-operator/k8s-operator/discovery";
  * const resolver = ((_name: string, type: string) =>
  *   Promise.resolve(type === "A" ? ["10.0.0.1"] : [])) as DnsResolver;
  * const discovery = new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000, resolver });
- * console.log((await discovery.resolve())[0].address); // "10.0.0.1:7000"
+ * assert.equal((await discovery.resolve())[0].address, "10.0.0.1:7000");
  * ```
  */
 export interface DnsResolver {
@@ -150,19 +151,29 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
  *
  * @example Names without DNS
  * ```ts
+ * import assert from "node:assert/strict";
  * import { HeadlessServiceDiscovery } from "@k8s-operator/k8s-operator/discovery";
  * const discovery = new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000 });
- * console.log(discovery.dnsName()); // "raft.ops.svc.cluster.local"
- * console.log(discovery.discoverByOrdinal("my-op", 2).get(1)); // "my-op-1.raft.ops.svc.cluster.local.:7000"
+ * assert.equal(discovery.dnsName(), "raft.ops.svc.cluster.local");
+ * assert.equal(discovery.discoverByOrdinal("my-op", 2).get(1), "my-op-1.raft.ops.svc.cluster.local.:7000");
  * ```
  *
  * @example Resolving and watching
- * ```ts ignore
- * const discovery = new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000 });
- * for (const peer of await discovery.resolve()) console.log(peer.nodeId, peer.address);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DnsResolver, HeadlessServiceDiscovery, type SrvRecord } from "@k8s-operator/k8s-operator/discovery";
+ * // The SRV answer of a Service with two ready pods, faked (the default
+ * // resolver asks the system's DNS).
+ * const srv: SrvRecord[] = [0, 1].map((i) => ({
+ *   priority: 0, weight: 50, port: 7000, target: `my-op-${i}.raft.ops.svc.cluster.local.`,
+ * }));
+ * const resolver = ((_name: string, type: string) => Promise.resolve(type === "SRV" ? srv : [])) as DnsResolver;
+ * const discovery = new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000, resolver });
+ * assert.deepEqual((await discovery.resolve()).map((p) => p.nodeId), [0, 1]);
  * const stop = new AbortController();
  * for await (const peers of discovery.watch({ signal: stop.signal, onError: console.warn })) {
- *   console.log("peer set changed:", peers.map((p) => p.address));
+ *   assert.equal(peers.length, 2); // the peer set now, then each time it changes
+ *   stop.abort();
  * }
  * ```
  */
@@ -224,9 +235,10 @@ export class HeadlessServiceDiscovery implements Discovery {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { HeadlessServiceDiscovery } from "@k8s-operator/k8s-operator/discovery";
    * const d = new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000 });
-   * console.log(d.dnsName()); // "raft.ops.svc.cluster.local"
+   * assert.equal(d.dnsName(), "raft.ops.svc.cluster.local");
    * ```
    */
   dnsName(): string {
@@ -244,9 +256,14 @@ export class HeadlessServiceDiscovery implements Discovery {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { HeadlessServiceDiscovery } from "@k8s-operator/k8s-operator/discovery";
    * const d = new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000 });
-   * console.log([...d.discoverByOrdinal("my-op", 3).values()]);
+   * assert.deepEqual([...d.discoverByOrdinal("my-op", 3).values()], [
+   *   "my-op-0.raft.ops.svc.cluster.local.:7000",
+   *   "my-op-1.raft.ops.svc.cluster.local.:7000",
+   *   "my-op-2.raft.ops.svc.cluster.local.:7000",
+   * ]);
    * ```
    */
   discoverByOrdinal(
@@ -289,8 +306,14 @@ export class HeadlessServiceDiscovery implements Discovery {
    * {@linkcode DnsResolutionError}.
    *
    * @example
-   * ```ts ignore
-   * const peers = await new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000 }).resolve();
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { type DnsResolver, HeadlessServiceDiscovery } from "@k8s-operator/k8s-operator/discovery";
+   * // No SRV records, two addresses (faked; by default the system's DNS answers).
+   * const resolver = ((_name: string, type: string) =>
+   *   Promise.resolve(type === "A" ? ["10.0.0.2", "10.0.0.1"] : [])) as DnsResolver;
+   * const peers = await new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000, resolver }).resolve();
+   * assert.deepEqual(peers.map((p) => [p.nodeId, p.address]), [[null, "10.0.0.1:7000"], [null, "10.0.0.2:7000"]]);
    * ```
    */
   async resolve(options: ResolvePeersOptions = {}): Promise<Peer[]> {
@@ -343,11 +366,22 @@ export class HeadlessServiceDiscovery implements Discovery {
    * first and then each time it changes. Ends when `signal` aborts.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { type DnsResolver, HeadlessServiceDiscovery } from "@k8s-operator/k8s-operator/discovery";
+   * let answer = ["10.0.0.1"]; // a faked DNS whose answer changes
+   * const resolver = ((_name: string, type: string) => Promise.resolve(type === "A" ? answer : [])) as DnsResolver;
+   * const discovery = new HeadlessServiceDiscovery({
+   *   service: "raft", namespace: "ops", port: 7000, resolver, refreshIntervalMs: 1,
+   * });
    * const stop = new AbortController();
+   * const sizes: number[] = [];
    * for await (const peers of discovery.watch({ signal: stop.signal })) {
-   *   console.log(peers.length);
+   *   sizes.push(peers.length);
+   *   if (sizes.length === 1) answer = ["10.0.0.1", "10.0.0.2"]; // a pod joins
+   *   else stop.abort();
    * }
+   * assert.deepEqual(sizes, [1, 2]);
    * ```
    */
   async *watch(

@@ -62,9 +62,10 @@ export interface ResolvePeersOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Discovery, StaticDiscovery } from "@k8s-operator/k8s-operator/discovery";
  * const discovery: Discovery = new StaticDiscovery({ 0: "10.0.0.1:7000" });
- * console.log((await discovery.resolve()).map((p) => p.address)); // ["10.0.0.1:7000"]
+ * assert.deepEqual((await discovery.resolve()).map((p) => p.address), ["10.0.0.1:7000"]);
  * ```
  */
 export interface Discovery {

@@ -55,9 +55,11 @@ export interface PodLocation {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { podIdentity } from "@k8s-operator/k8s-operator/discovery";
  * const me = podIdentity({ podName: "my-operator-2", namespace: "ops" });
- * console.log(me.statefulSet, me.ordinal); // "my-operator" 2
+ * assert.equal(me.statefulSet, "my-operator");
+ * assert.equal(me.ordinal, 2);
  * ```
  */
 export function podIdentity(pod: PodLocation): PodIdentity {

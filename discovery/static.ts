@@ -19,10 +19,11 @@ import type { Discovery, Peer, ResolvePeersOptions } from "./peer.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { StaticDiscovery } from "@k8s-operator/k8s-operator/discovery";
  * const discovery = StaticDiscovery.parse("0=host-a:7000,1=host-b:7000");
- * console.log(discovery.peers().get(1)); // "host-b:7000"
- * console.log((await discovery.resolve())[0].host); // "host-a"
+ * assert.equal(discovery.peers().get(1), "host-b:7000");
+ * assert.equal((await discovery.resolve())[0].host, "host-a");
  * ```
  */
 export class StaticDiscovery implements Discovery {
@@ -79,9 +80,10 @@ export class StaticDiscovery implements Discovery {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { StaticDiscovery } from "@k8s-operator/k8s-operator/discovery";
    * const peers = StaticDiscovery.parse("0=[::1]:7000, 1=[::1]:7001").peers();
-   * console.log([...peers.keys()]); // [0, 1]
+   * assert.deepEqual([...peers.keys()], [0, 1]);
    * ```
    */
   static parse(list: string): StaticDiscovery {
@@ -112,8 +114,9 @@ export class StaticDiscovery implements Discovery {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { StaticDiscovery } from "@k8s-operator/k8s-operator/discovery";
-   * console.log(new StaticDiscovery({ 2: "b:1", 1: "a:1" }).peers()); // Map { 1 => "a:1", 2 => "b:1" }
+   * assert.deepEqual(new StaticDiscovery({ 2: "b:1", 1: "a:1" }).peers(), new Map([[1, "a:1"], [2, "b:1"]]));
    * ```
    */
   peers(): Map<NodeId, string> {
@@ -126,9 +129,10 @@ export class StaticDiscovery implements Discovery {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { StaticDiscovery } from "@k8s-operator/k8s-operator/discovery";
    * const [peer] = await new StaticDiscovery({ 0: "10.0.0.1:7000" }).resolve();
-   * console.log(peer.addresses); // ["10.0.0.1"]
+   * assert.deepEqual(peer.addresses, ["10.0.0.1"]);
    * ```
    */
   resolve(options: ResolvePeersOptions = {}): Promise<Peer[]> {

@@ -95,6 +95,7 @@ function clusterFromFile(path: string): ControlPlane {
  *
  * @example
  * ```ts ignore
+ * // Not run: it starts three operator processes and kills the leader (deno task demo).
  * const result = await runDemo();
  * console.log(result.reconciledAfterMs);
  * ```

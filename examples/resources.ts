@@ -4,9 +4,10 @@
  * writes its CustomResourceDefinition into `deploy/crds/`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { Website } from "./resources.ts";
- * console.log(Website.manifest().metadata.name);
+ * assert.equal(Website.manifest().metadata.name, "websites.example.k8s-operator.dev");
  * ```
  *
  * @module
@@ -24,11 +25,14 @@ import {
  * A website: a domain served by a number of replicas of a container image.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Website } from "./resources.ts";
  * const site = Website.build({
  *   metadata: { name: "blog", namespace: "default" },
  *   spec: { domain: "blog.example.com", image: "nginx:1.27", replicas: 2 },
  * });
+ * assert.deepEqual(Website.problems(site), []);
  * ```
  */
 export const Website = defineCustomResource({
@@ -84,8 +88,15 @@ export const Website = defineCustomResource({
  * A Website object.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * import { Website } from "./resources.ts";
+ * await using server = await TestApiServer.start(); // or a cluster's KubeConfig
+ * const kubeConfig = server.kubeConfig();
+ * await Website.install(kubeConfig, { fieldManager: "website-operator" });
  * const sites: Website[] = (await Website.client(kubeConfig).list()).items;
+ * assert.deepEqual(sites, []);
  * ```
  */
 export type Website = InferResource<typeof Website>;

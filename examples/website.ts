@@ -5,6 +5,7 @@
  *
  * @example
  * ```ts ignore
+ * // Not run: it is examples/main.ts, which runs in every pod and in deno task demo.
  * import { Operator } from "../mod.ts";
  * import { Website } from "./resources.ts";
  * import { websiteReconciler } from "./website.ts";
@@ -86,8 +87,18 @@ export function childNames(site: Website): {
  * The ConfigMap a Website owns: its domain, tier and a start page.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Website } from "./resources.ts";
+ * import { desiredConfigMap } from "./website.ts";
+ * const site = Website.build({
+ *   metadata: { name: "blog", namespace: "default", uid: "6f1c" }, // as read from the server
+ *   spec: { domain: "blog.example.com", image: "nginx:1.27", replicas: 2 },
+ * });
  * const cm = desiredConfigMap(site);
+ * assert.equal(cm.metadata.name, "blog-settings");
+ * assert.equal((cm as { data?: Record<string, string> }).data?.DOMAIN, "blog.example.com");
+ * assert.equal(cm.metadata.ownerReferences?.[0].uid, "6f1c"); // deleted with the Website
  * ```
  */
 export function desiredConfigMap(site: Website): KubeObject {
@@ -117,8 +128,17 @@ export function desiredConfigMap(site: Website): KubeObject {
  * from the ConfigMap.
  *
  * @example
- * ```ts ignore
- * const deployment = desiredDeployment(site);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Website } from "./resources.ts";
+ * import { desiredDeployment } from "./website.ts";
+ * const site = Website.build({
+ *   metadata: { name: "blog", namespace: "default", uid: "6f1c" }, // as read from the server
+ *   spec: { domain: "blog.example.com", image: "nginx:1.27", replicas: 2 },
+ * });
+ * const deployment = desiredDeployment(site) as { spec?: { replicas?: number } } & typeof site;
+ * assert.equal(deployment.metadata.name, "blog-web");
+ * assert.equal(deployment.spec?.replicas, 2);
  * ```
  */
 export function desiredDeployment(site: Website): KubeObject {
@@ -272,8 +292,12 @@ async function cleanup(site: Website, ctx: Context): Promise<ReconcileResult> {
  * under {@linkcode FINALIZER}.
  *
  * @example
- * ```ts ignore
- * await Operator.fromEnv().controller(Website, websiteReconciler).run();
+ * ```ts
+ * import { Operator } from "../mod.ts";
+ * import { Website } from "./resources.ts";
+ * import { websiteReconciler } from "./website.ts";
+ * // What every replica runs (examples/main.ts).
+ * const main = () => Operator.fromEnv().controller(Website, websiteReconciler).run();
  * ```
  */
 export const websiteReconciler: OperatorReconciler<Website> = {

@@ -86,6 +86,7 @@ export const RECONCILE_TIME_BUCKETS: readonly number[] = [
  *
  * @example Wait time of a queue of your own
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MetricsRegistry, WORKQUEUE_BUCKETS } from "@k8s-operator/k8s-operator/metrics";
  * import { Histogram } from "prom-client";
  * const metrics = new MetricsRegistry();
@@ -98,7 +99,8 @@ export const RECONCILE_TIME_BUCKETS: readonly number[] = [
  * });
  * metrics.register(waitSeconds);
  * waitSeconds.observe({ queue: "backups" }, 0.042);
- * console.log(WORKQUEUE_BUCKETS[0], WORKQUEUE_BUCKETS.at(-1)); // 1e-8 1000
+ * assert.equal(WORKQUEUE_BUCKETS[0], 1e-8);
+ * assert.equal(WORKQUEUE_BUCKETS.at(-1), 1000);
  * ```
  */
 export const WORKQUEUE_BUCKETS: readonly number[] = exponentialBuckets(
@@ -137,21 +139,23 @@ export interface ControllerMetricsOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Controller, type KubeClient, type LeaderGuard } from "@k8s-operator/k8s-operator/controller";
  * import { controllerMetrics, MetricsRegistry } from "@k8s-operator/k8s-operator/metrics";
- * declare const client: KubeClient;
- * declare const guard: LeaderGuard;
  * const registry = new MetricsRegistry();
  * const hooks = controllerMetrics({ registry, controller: "configmaps" });
  * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
- * const controller = Controller.for(configMaps, {
- *   client,
- *   guard,
- *   observer: hooks.observer,
- *   queue: { observer: hooks.queue },
- *   watch: { observer: hooks.watch },
- *   events: { observer: hooks.events },
- * });
+ * const controllerFor = (client: KubeClient, guard: LeaderGuard) =>
+ *   Controller.for(configMaps, {
+ *     client,
+ *     guard,
+ *     observer: hooks.observer,
+ *     queue: { observer: hooks.queue },
+ *     watch: { observer: hooks.watch },
+ *     events: { observer: hooks.events },
+ *   });
+ * hooks.queue.added?.("default/web", { depth: 1 }); // what the controller's queue reports
+ * assert.match(await registry.render(), /workqueue_depth\{name="configmaps"\} 1/);
  * ```
  */
 export interface ControllerMetricsHooks {
@@ -248,17 +252,24 @@ function histogram<L extends Label>(
  *   the reconcile, so this is where failures show).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Controller, type KubeClient, type KubeObject, type LeaderGuard, type Reconciler, type ResourceType } from "@k8s-operator/k8s-operator/controller";
  * import { controllerMetrics, MetricsRegistry } from "@k8s-operator/k8s-operator/metrics";
  * const registry = new MetricsRegistry();
  * const hooks = controllerMetrics({ registry, controller: "widgets", concurrency: 8 });
- * await Controller.for(widgets, {
- *   client, guard, concurrency: 8,
- *   observer: hooks.observer,
- *   queue: { observer: hooks.queue },
- *   watch: { observer: hooks.watch },
- *   events: { observer: hooks.events },
- * }).run(reconciler);
+ * assert.match(await registry.render(), /controller_runtime_max_concurrent_reconciles\{controller="widgets"\} 8/);
+ * // Hand the hooks to the controller they count:
+ * async function run(widgets: ResourceType, wiring: { client: KubeClient; guard: LeaderGuard; reconciler: Reconciler<KubeObject> }) {
+ *   const { client, guard, reconciler } = wiring;
+ *   await Controller.for(widgets, {
+ *     client, guard, concurrency: 8,
+ *     observer: hooks.observer,
+ *     queue: { observer: hooks.queue },
+ *     watch: { observer: hooks.watch },
+ *     events: { observer: hooks.events },
+ *   }).run(reconciler);
+ * }
  * ```
  */
 export function controllerMetrics(
@@ -266,100 +277,14 @@ export function controllerMetrics(
 ): ControllerMetricsHooks {
   const r = options.registry;
   const controller = options.controller;
-  const total = counter(
-    r,
-    "controller_runtime_reconcile_total",
-    "Total number of reconciliations per controller",
-    ["controller", "result"],
-  );
-  const errors = counter(
-    r,
-    "controller_runtime_reconcile_errors_total",
-    "Total number of reconciliation errors per controller",
-    ["controller"],
-  );
-  const time = histogram(
-    r,
-    "controller_runtime_reconcile_time_seconds",
-    "Length of time per reconciliation per controller",
-    { labelNames: ["controller"], buckets: RECONCILE_TIME_BUCKETS },
-  );
-  const active = gauge(
-    r,
-    "controller_runtime_active_workers",
-    "Number of currently used workers per controller",
-    ["controller"],
-  );
-  const maxConcurrent = gauge(
-    r,
-    "controller_runtime_max_concurrent_reconciles",
-    "Maximum number of concurrent reconciles per controller",
-    ["controller"],
-  );
-  const depth = gauge(r, "workqueue_depth", "Current depth of workqueue", [
-    "name",
-  ]);
-  const adds = counter(
-    r,
-    "workqueue_adds_total",
-    "Total number of adds handled by workqueue",
-    ["name"],
-  );
-  const queueDuration = histogram(
-    r,
-    "workqueue_queue_duration_seconds",
-    "How long in seconds an item stays in workqueue before being requested",
-    { labelNames: ["name"], buckets: WORKQUEUE_BUCKETS },
-  );
-  const workDuration = histogram(
-    r,
-    "workqueue_work_duration_seconds",
-    "How long in seconds processing an item from workqueue takes",
-    { labelNames: ["name"], buckets: WORKQUEUE_BUCKETS },
-  );
-  const retries = counter(
-    r,
-    "workqueue_retries_total",
-    "Total number of retries handled by workqueue",
-    ["name"],
-  );
-  const restarts = counter(
-    r,
-    "k8s_operator_watch_restarts_total",
-    "Watches started again, by reason (closed, expired, idle, error)",
-    ["controller", "resource", "reason"],
-  );
-  const relists = counter(
-    r,
-    "k8s_operator_watch_relists_total",
-    "Full lists after the first one (after 410 Gone)",
-    ["controller", "resource"],
-  );
-  const listDuration = histogram(
-    r,
-    "k8s_operator_watch_list_duration_seconds",
-    "How long a full list took",
-    { labelNames: ["controller", "resource"], buckets: RECONCILE_TIME_BUCKETS },
-  );
-  const leading = gauge(
-    r,
-    "k8s_operator_controller_leading",
-    "1 while this replica's controller reconciles (leads)",
-    ["controller"],
-  );
-  const term = gauge(
-    r,
-    "k8s_operator_controller_term",
-    "The leadership term the controller last started or stopped in",
-    ["controller"],
-  );
-  const events = counter(
-    r,
-    "k8s_operator_events_total",
-    "Event writes by outcome (created, updated, filtered by the spam filter, failed)",
-    ["controller", "type", "outcome"],
-  );
   const name = controller;
+  const { total, errors, time, active, maxConcurrent } = reconcileFamilies(r);
+  const { depth, adds, queueDuration, workDuration, retries } = queueFamilies(
+    r,
+  );
+  const { restarts, relists, listDuration } = watchFamilies(r);
+  const { leading, term } = leadershipFamilies(r);
+  const events = eventFamily(r);
   for (const type of ["Normal", "Warning"]) {
     events.inc({ controller, type, outcome: "failed" }, 0);
   }
@@ -423,4 +348,121 @@ export function controllerMetrics(
       },
     },
   };
+}
+
+/** controller-runtime's reconcile metrics, registered once per registry. */
+function reconcileFamilies(r: MetricsRegistry) {
+  const total = counter(
+    r,
+    "controller_runtime_reconcile_total",
+    "Total number of reconciliations per controller",
+    ["controller", "result"],
+  );
+  const errors = counter(
+    r,
+    "controller_runtime_reconcile_errors_total",
+    "Total number of reconciliation errors per controller",
+    ["controller"],
+  );
+  const time = histogram(
+    r,
+    "controller_runtime_reconcile_time_seconds",
+    "Length of time per reconciliation per controller",
+    { labelNames: ["controller"], buckets: RECONCILE_TIME_BUCKETS },
+  );
+  const active = gauge(
+    r,
+    "controller_runtime_active_workers",
+    "Number of currently used workers per controller",
+    ["controller"],
+  );
+  const maxConcurrent = gauge(
+    r,
+    "controller_runtime_max_concurrent_reconciles",
+    "Maximum number of concurrent reconciles per controller",
+    ["controller"],
+  );
+  return { total, errors, time, active, maxConcurrent };
+}
+
+/** client-go's work queue metrics. */
+function queueFamilies(r: MetricsRegistry) {
+  const depth = gauge(r, "workqueue_depth", "Current depth of workqueue", [
+    "name",
+  ]);
+  const adds = counter(
+    r,
+    "workqueue_adds_total",
+    "Total number of adds handled by workqueue",
+    ["name"],
+  );
+  const queueDuration = histogram(
+    r,
+    "workqueue_queue_duration_seconds",
+    "How long in seconds an item stays in workqueue before being requested",
+    { labelNames: ["name"], buckets: WORKQUEUE_BUCKETS },
+  );
+  const workDuration = histogram(
+    r,
+    "workqueue_work_duration_seconds",
+    "How long in seconds processing an item from workqueue takes",
+    { labelNames: ["name"], buckets: WORKQUEUE_BUCKETS },
+  );
+  const retries = counter(
+    r,
+    "workqueue_retries_total",
+    "Total number of retries handled by workqueue",
+    ["name"],
+  );
+  return { depth, adds, queueDuration, workDuration, retries };
+}
+
+/** The watch metrics: restarts by reason, relists, list durations. */
+function watchFamilies(r: MetricsRegistry) {
+  const restarts = counter(
+    r,
+    "k8s_operator_watch_restarts_total",
+    "Watches started again, by reason (closed, expired, idle, error)",
+    ["controller", "resource", "reason"],
+  );
+  const relists = counter(
+    r,
+    "k8s_operator_watch_relists_total",
+    "Full lists after the first one (after 410 Gone)",
+    ["controller", "resource"],
+  );
+  const listDuration = histogram(
+    r,
+    "k8s_operator_watch_list_duration_seconds",
+    "How long a full list took",
+    { labelNames: ["controller", "resource"], buckets: RECONCILE_TIME_BUCKETS },
+  );
+  return { restarts, relists, listDuration };
+}
+
+/** Whether the controller leads, and in which term. */
+function leadershipFamilies(r: MetricsRegistry) {
+  const leading = gauge(
+    r,
+    "k8s_operator_controller_leading",
+    "1 while this replica's controller reconciles (leads)",
+    ["controller"],
+  );
+  const term = gauge(
+    r,
+    "k8s_operator_controller_term",
+    "The leadership term the controller last started or stopped in",
+    ["controller"],
+  );
+  return { leading, term };
+}
+
+/** Event writes by outcome. */
+function eventFamily(r: MetricsRegistry) {
+  return counter(
+    r,
+    "k8s_operator_events_total",
+    "Event writes by outcome (created, updated, filtered by the spam filter, failed)",
+    ["controller", "type", "outcome"],
+  );
 }

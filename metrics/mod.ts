@@ -6,16 +6,15 @@
  * ({@linkcode jsonLogger}).
  *
  * @example Serving /metrics
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { controllerMetrics, MetricsRegistry } from "@k8s-operator/k8s-operator/metrics";
  * const registry = new MetricsRegistry();
- * const hooks = controllerMetrics({ registry, controller: "widgets" });
- * await Controller.for(widgets, {
- *   client, guard,
- *   observer: hooks.observer, queue: { observer: hooks.queue }, watch: { observer: hooks.watch },
- *   events: { observer: hooks.events },
- * }).run(reconciler);
+ * const hooks = controllerMetrics({ registry, controller: "widgets" }); // for Controller.for (see controllerMetrics)
  * const handler = registry.handler(); // mount on GET /metrics
+ * const response = await handler(new Request("http://localhost/metrics"));
+ * assert.equal(response.status, 200);
+ * assert.match(await response.text(), /workqueue_depth\{name="widgets"\} 0/);
  * ```
  *
  * @module

@@ -20,13 +20,12 @@ import type { MetricsRegistry } from "./registry.ts";
  * ```ts
  * import type { RaftNode } from "@k8s-operator/k8s-operator/raft";
  * import { MetricsRegistry, type ObservedRaftNode, RaftMetrics } from "@k8s-operator/k8s-operator/metrics";
- * declare const node: RaftNode;
  * // Only the id, status() and onRoleChange() are read: a RaftNode, or a
  * // test double with those three, will do.
- * const observed: ObservedRaftNode = node;
- * const raft = new RaftMetrics(observed, { registry: new MetricsRegistry() });
- * // On shutdown: stop following role changes.
- * raft.stop();
+ * function observe(node: RaftNode): RaftMetrics {
+ *   const observed: ObservedRaftNode = node;
+ *   return new RaftMetrics(observed, { registry: new MetricsRegistry() }); // raft.stop() on shutdown
+ * }
  * ```
  */
 export interface ObservedRaftNode {
@@ -43,15 +42,22 @@ export interface ObservedRaftNode {
  *
  * @example A node started with `electionTicks: 10`
  * ```ts
- * import type { RaftNode } from "@k8s-operator/k8s-operator/raft";
+ * import assert from "node:assert/strict";
+ * import { KeyValueStore, MemoryStorage, RaftNode } from "@k8s-operator/k8s-operator/raft";
  * import { MetricsRegistry, RaftMetrics, type RaftMetricsOptions } from "@k8s-operator/k8s-operator/metrics";
- * declare const node: RaftNode;
+ * const node = await RaftNode.start({
+ *   id: 0, storage: new MemoryStorage(), bootstrap: { voters: [0], learners: [] },
+ *   stateMachine: new KeyValueStore(), send: () => {}, electionTicks: 10,
+ * });
  * const options: RaftMetricsOptions = {
  *   registry: new MetricsRegistry({ defaultLabels: { pod: "my-op-0" } }),
  *   // Unreachable after as many ticks without an ack as the election timeout.
  *   reachableWithinTicks: 10,
  * };
  * const raft = new RaftMetrics(node, options);
+ * assert.match(await options.registry.render(), /raft_term\{pod="my-op-0"\} \d/);
+ * raft.stop();
+ * await node.stop();
  * ```
  */
 export interface RaftMetricsOptions {
@@ -72,6 +78,7 @@ export interface RaftMetricsOptions {
  *
  * @example Timing proposals from submit to apply
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MetricsRegistry, RAFT_LATENCY_BUCKETS } from "@k8s-operator/k8s-operator/metrics";
  * import { Histogram } from "prom-client";
  * const metrics = new MetricsRegistry();
@@ -82,7 +89,8 @@ export interface RaftMetricsOptions {
  *   registers: [],
  * });
  * metrics.register(proposeSeconds);
- * console.log(RAFT_LATENCY_BUCKETS[0], RAFT_LATENCY_BUCKETS.at(-1)); // 0.0005 16.384
+ * assert.equal(RAFT_LATENCY_BUCKETS[0], 0.0005);
+ * assert.equal(RAFT_LATENCY_BUCKETS.at(-1), 16.384);
  * ```
  */
 export const RAFT_LATENCY_BUCKETS: readonly number[] = exponentialBuckets(
@@ -121,21 +129,31 @@ const MAX_PENDING = 1024;
  * `raft_storage_append_duration_seconds`.
  *
  * @example Wiring a node and its transport
- * ```ts ignore
- * const metrics = new MetricsRegistry();
- * let raft: RaftMetrics;
- * const transport = new HttpTransport({
- *   ...options,
- *   onMessages: (messages) => { raft.received(messages); node.receive(messages); },
- *   onSendError: (peer) => raft.sendFailed(peer),
- *   onRefused: ({ reason }) => raft.refused(reason),
- * });
- * const node = await RaftNode.start({
- *   ...nodeOptions,
- *   storage: RaftMetrics.instrumentStorage(storage, { registry: metrics }),
- *   send: (messages) => { raft.sent(messages); transport.send(messages); },
- * });
- * raft = new RaftMetrics(node, { registry: metrics });
+ * ```ts
+ * import { HttpTransport, type HttpTransportOptions, RaftNode, type RaftNodeOptions, type Storage } from "@k8s-operator/k8s-operator/raft";
+ * import { MetricsRegistry, RaftMetrics } from "@k8s-operator/k8s-operator/metrics";
+ * async function startObserved(wiring: {
+ *   transportOptions: Omit<HttpTransportOptions, "onMessages" | "onSendError" | "onRefused">;
+ *   nodeOptions: Omit<RaftNodeOptions, "storage" | "send">;
+ *   storage: Storage;
+ * }): Promise<{ node: RaftNode; metrics: MetricsRegistry }> {
+ *   const metrics = new MetricsRegistry();
+ *   let raft: RaftMetrics | undefined;
+ *   let node: RaftNode | undefined;
+ *   const transport = new HttpTransport({
+ *     ...wiring.transportOptions,
+ *     onMessages: (messages) => { raft?.received(messages); node?.receive(messages); },
+ *     onSendError: (peer) => raft?.sendFailed(peer),
+ *     onRefused: ({ reason }) => raft?.refused(reason),
+ *   });
+ *   node = await RaftNode.start({
+ *     ...wiring.nodeOptions,
+ *     storage: RaftMetrics.instrumentStorage(wiring.storage, { registry: metrics }),
+ *     send: (messages) => { raft?.sent(messages); transport.send(messages); },
+ *   });
+ *   raft = new RaftMetrics(node, { registry: metrics });
+ *   return { node, metrics };
+ * }
  * ```
  */
 export class RaftMetrics {
@@ -342,10 +360,11 @@ export class RaftMetrics {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { MemoryStorage } from "@k8s-operator/k8s-operator/raft";
    * import { MetricsRegistry, RaftMetrics } from "@k8s-operator/k8s-operator/metrics";
    * const storage = RaftMetrics.instrumentStorage(new MemoryStorage(), { registry: new MetricsRegistry() });
-   * console.log(storage.durable); // false
+   * assert.equal(storage.durable, false);
    * ```
    */
   static instrumentStorage(

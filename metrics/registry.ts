@@ -60,13 +60,14 @@ export interface MetricsRegistryOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MetricsRegistry } from "@k8s-operator/k8s-operator/metrics";
  * import { Counter } from "prom-client";
  * const metrics = new MetricsRegistry();
  * const mine = new Counter({ name: "my_total", help: "Mine.", registers: [] });
  * metrics.register(mine);
  * mine.inc();
- * console.log(await metrics.render()); // "# HELP my_total Mine.\n# TYPE my_total counter\nmy_total 1\n"
+ * assert.equal(await metrics.render(), "# HELP my_total Mine.\n# TYPE my_total counter\nmy_total 1\n");
  * ```
  */
 export class MetricsRegistry {

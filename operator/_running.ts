@@ -93,7 +93,9 @@ export class Running implements RunningOperator {
     Promise.all(runs).catch((error) => {
       running.#failure ??= error as Error;
       logger.error("a controller failed, stopping", { error });
-      running.stop().catch(() => {});
+      running.stop().catch((error) =>
+        logger.error("shutdown failed", { error })
+      );
     });
     probeApi(wired.client, {
       health: wired.apiHealth,

@@ -42,7 +42,10 @@ export async function tearDown(
   const node = parts.node;
   parts.node = null;
   if (node !== null && options.handOver) {
-    const handedTo = await node.transferLeadership().catch(() => null);
+    const handedTo = await node.transferLeadership().catch((error) => {
+      options.logger.warn("leadership handover failed", { error });
+      return null;
+    });
     if (handedTo !== null) {
       options.logger.info("handed leadership over", {
         node: parts.id,

@@ -34,12 +34,12 @@ const CLUSTER_ID = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,251}[A-Za-z0-9])?$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Operator, OperatorConfigError } from "@k8s-operator/k8s-operator";
- * try {
- *   Operator.fromEnv({ env: { RAFT_NODE_ID: "0", RAFT_PEERS: "0=127.0.0.1:7000" } });
- * } catch (error) {
- *   if (error instanceof OperatorConfigError) console.log(error.variable); // "RAFT_SECRET"
- * }
+ * assert.throws(
+ *   () => Operator.fromEnv({ env: { RAFT_NODE_ID: "0", RAFT_PEERS: "0=127.0.0.1:7000" } }),
+ *   (error) => error instanceof OperatorConfigError && error.variable === "RAFT_SECRET",
+ * );
  * ```
  */
 export class OperatorConfigError extends Error {
@@ -58,9 +58,16 @@ export class OperatorConfigError extends Error {
  * Everything the operator reads from its environment, checked.
  *
  * @example
- * ```ts ignore
- * const config: OperatorConfig = Operator.fromEnv().config;
- * console.log(config.raft.nodeId, config.httpPort, config.dataDir ?? "memory");
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Operator, type OperatorConfig } from "@k8s-operator/k8s-operator";
+ * // In a pod: Operator.fromEnv() reads the process environment.
+ * const config: OperatorConfig = Operator.fromEnv({
+ *   env: { RAFT_NODE_ID: "0", RAFT_PEERS: "0=127.0.0.1:7000", RAFT_SECRET: "0123456789abcdef" },
+ * }).config;
+ * assert.equal(config.raft.nodeId, 0);
+ * assert.equal(config.httpPort, 8080);
+ * assert.equal(config.dataDir ?? "memory", "memory");
  * ```
  */
 export interface OperatorConfig {
@@ -499,19 +506,22 @@ function readRaft(env: Environment): RaftConfig {
  *
  * @example StatefulSet
  * ```ts
+ * import assert from "node:assert/strict";
  * import { raftConfigFromEnv } from "@k8s-operator/k8s-operator";
  * const config = raftConfigFromEnv({
  *   POD_NAME: "my-op-1", NAMESPACE: "ops", RAFT_SERVICE: "my-op-raft", RAFT_REPLICAS: "3",
  * });
- * console.log(config.nodeId, config.voters()); // 1 [0, 1, 2]
- * console.log(config.peers.get(2)); // "my-op-2.my-op-raft.ops.svc.cluster.local.:7000"
+ * assert.equal(config.nodeId, 1);
+ * assert.deepEqual(config.voters(), [0, 1, 2]);
+ * assert.equal(config.peers.get(2), "my-op-2.my-op-raft.ops.svc.cluster.local.:7000");
  * ```
  *
  * @example Explicit peers
  * ```ts
+ * import assert from "node:assert/strict";
  * import { raftConfigFromEnv } from "@k8s-operator/k8s-operator";
  * const config = raftConfigFromEnv({ RAFT_NODE_ID: "0", RAFT_PEERS: "0=127.0.0.1:7000,1=127.0.0.1:7001" });
- * console.log(config.listenPort); // 7000
+ * assert.equal(config.listenPort, 7000);
  * ```
  */
 export function raftConfigFromEnv(env?: EnvSource): RaftConfig {
@@ -527,9 +537,11 @@ export function raftConfigFromEnv(env?: EnvSource): RaftConfig {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { podIdentityFromEnv } from "@k8s-operator/k8s-operator";
  * const me = podIdentityFromEnv({ POD_NAME: "my-operator-2", NAMESPACE: "ops" });
- * console.log(me.statefulSet, me.ordinal); // "my-operator" 2
+ * assert.equal(me.statefulSet, "my-operator");
+ * assert.equal(me.ordinal, 2);
  * ```
  */
 export function podIdentityFromEnv(env?: EnvSource): PodIdentity {

@@ -9,11 +9,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Operator } from "./mod.ts";
  * const operator = Operator.fromEnv({
  *   env: { RAFT_NODE_ID: "0", RAFT_PEERS: "0=127.0.0.1:7000", RAFT_SECRET: "0123456789abcdef" },
  * });
- * console.log(operator.config.httpPort); // 8080
+ * assert.equal(operator.config.httpPort, 8080);
  * ```
  *
  * @module

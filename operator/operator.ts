@@ -66,13 +66,19 @@ export interface CustomResourceRef {
  * `cleanup` runs under, the child kinds it owns, the namespace.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type OperatorReconciler, ReconcileResult } from "@k8s-operator/k8s-operator";
+ * import type { Website } from "../examples/resources.ts";
+ * const configMaps = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+ * const deployments = { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true };
  * const reconciler: OperatorReconciler<Website> = {
  *   finalizer: "example.k8s-operator.dev/cleanup",
  *   owns: [configMaps, deployments],
  *   async reconcile(site, ctx) { return ReconcileResult.done(); },
  *   async cleanup(site, ctx) { return ReconcileResult.done(); },
  * };
+ * assert.equal(reconciler.owns?.length, 2);
  * ```
  */
 export interface OperatorReconciler<T extends KubeObject>
@@ -122,13 +128,18 @@ export interface OperatorRaftOptions {
  * default; tests inject the environment, the kubeconfig and the clock.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Operator } from "@k8s-operator/k8s-operator";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
  * const operator = Operator.fromEnv({
  *   env: { RAFT_NODE_ID: "0", RAFT_PEERS: "0=127.0.0.1:7000", RAFT_SECRET: "0123456789abcdef" },
  *   kubeConfig: server.kubeConfig(),
  *   hostname: "127.0.0.1",
  *   signals: false,
  * });
+ * assert.equal(operator.config.raft.nodeId, 0); // start() runs it
  * ```
  */
 export interface OperatorOptions {
@@ -191,8 +202,13 @@ export interface OperatorOptions {
  * election timeout.
  *
  * @example
- * ```ts ignore
- * const { ready, reason } = running.readiness();
+ * ```ts
+ * import type { RunningOperator } from "@k8s-operator/k8s-operator";
+ * // A readiness probe of your own (the operator serves /readyz itself).
+ * function readyz(running: RunningOperator): Response {
+ *   const { ready, reason } = running.readiness();
+ *   return new Response(reason, { status: ready ? 200 : 503 });
+ * }
  * ```
  */
 export interface Readiness {
@@ -206,9 +222,21 @@ export interface Readiness {
  * A started operator.
  *
  * @example
- * ```ts ignore
- * const running = await Operator.fromEnv().controller(Website, reconciler).start();
- * console.log(running.httpPort, running.status().role);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Operator, ReconcileResult } from "@k8s-operator/k8s-operator";
+ * import { freeLoopbackPorts, TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * import { Website } from "../examples/resources.ts";
+ * await using server = await TestApiServer.start(); // in a pod: its cluster, and Operator.fromEnv()
+ * await Website.install(server.kubeConfig(), { fieldManager: "website-operator" });
+ * const [raftPort] = await freeLoopbackPorts(1);
+ * const running = await Operator.fromEnv({
+ *   env: { RAFT_NODE_ID: "0", RAFT_PEERS: `0=127.0.0.1:${raftPort}`, RAFT_SECRET: "0123456789abcdef", OPERATOR_HTTP_PORT: "0" },
+ *   kubeConfig: server.kubeConfig(),
+ *   hostname: "127.0.0.1",
+ *   signals: false,
+ * }).controller(Website, { reconcile: () => Promise.resolve(ReconcileResult.done()) }).start();
+ * assert.ok(running.httpPort > 0);
  * await running.stop();
  * ```
  */
@@ -265,6 +293,7 @@ export interface RunningOperator {
  *
  * @example The whole main of an operator
  * ```ts ignore
+ * // Not run: a replica's whole main (examples/main.ts is one).
  * import { Operator } from "@k8s-operator/k8s-operator";
  * import { Website, websiteReconciler } from "./website.ts";
  *
@@ -295,11 +324,13 @@ export class Operator {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Operator } from "@k8s-operator/k8s-operator";
    * const operator = Operator.fromEnv({
    *   env: { RAFT_NODE_ID: "1", RAFT_PEERS: "0=10.0.0.1:7000,1=10.0.0.2:7000,2=10.0.0.3:7000", RAFT_SECRET: "0123456789abcdef" },
    * });
-   * console.log(operator.config.raft.nodeId, operator.config.httpPort); // 1 8080
+   * assert.equal(operator.config.raft.nodeId, 1);
+   * assert.equal(operator.config.httpPort, 8080);
    * ```
    */
   static fromEnv(options: OperatorOptions = {}): Operator {
@@ -311,8 +342,10 @@ export class Operator {
    * what the controller owns and its finalizer).
    *
    * @example
-   * ```ts ignore
-   * Operator.fromEnv().controller(Website, { async reconcile() { return ReconcileResult.done(); } });
+   * ```ts
+   * import { Operator, ReconcileResult } from "@k8s-operator/k8s-operator";
+   * import { Website } from "../examples/resources.ts";
+   * const operator = () => Operator.fromEnv().controller(Website, { async reconcile() { return ReconcileResult.done(); } });
    * ```
    */
   controller<T extends KubeObject>(
@@ -336,9 +369,13 @@ export class Operator {
    * stops it.
    *
    * @example
-   * ```ts ignore
-   * const running = await Operator.fromEnv().controller(Website, reconciler).start();
-   * await running.stop();
+   * ```ts
+   * import { Operator, type OperatorReconciler } from "@k8s-operator/k8s-operator";
+   * import { Website } from "../examples/resources.ts";
+   * async function startAndStop(reconciler: OperatorReconciler<Website>): Promise<void> {
+   *   const running = await Operator.fromEnv().controller(Website, reconciler).start();
+   *   await running.stop();
+   * }
    * ```
    */
   async start(): Promise<RunningOperator> {
@@ -355,8 +392,12 @@ export class Operator {
    * SIGINT); rejects when a port is taken or a controller fails.
    *
    * @example
-   * ```ts ignore
-   * await Operator.fromEnv().controller(Website, reconciler).run();
+   * ```ts
+   * import { Operator, type OperatorReconciler } from "@k8s-operator/k8s-operator";
+   * import { Website } from "../examples/resources.ts";
+   * // A replica's main: runs until SIGTERM, then hands over and exits.
+   * const main = (reconciler: OperatorReconciler<Website>) =>
+   *   Operator.fromEnv().controller(Website, reconciler).run();
    * ```
    */
   async run(): Promise<void> {

@@ -31,9 +31,12 @@ export const runtime: "deno" | "node" = "node";
  * listens.
  *
  * @example
- * ```ts ignore
- * const server = await serve(() => new Response("ok"), { port: 0 });
- * console.log(server.port);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serve } from "./platform.node.ts";
+ * const server = await serve(() => new Response("ok"), { port: 0, hostname: "127.0.0.1" });
+ * const response = await fetch(`http://127.0.0.1:${server.port}/`);
+ * assert.equal(await response.text(), "ok");
  * await server.shutdown();
  * ```
  */
@@ -223,8 +226,10 @@ export function resolveDns(
  * Resolves DNS records of one type.
  *
  * @example
- * ```ts ignore
- * const addrs = await resolveDns("my-op-headless.default.svc.cluster.local", "A");
+ * ```ts
+ * import { resolveDns } from "./platform.node.ts";
+ * // The pods behind a headless Service (from inside the cluster).
+ * const podAddresses = (service: string) => resolveDns(`${service}.default.svc.cluster.local`, "A");
  * ```
  */
 export async function resolveDns(
@@ -276,8 +281,11 @@ export async function resolveDns(
  * that removes the handler.
  *
  * @example
- * ```ts ignore
- * const off = onSignal("SIGTERM", () => node.shutdown());
+ * ```ts
+ * import { onSignal } from "./platform.node.ts";
+ * let stopping = false;
+ * const off = onSignal("SIGTERM", () => stopping = true);
+ * off(); // when the handler is no longer wanted
  * ```
  */
 export function onSignal(
@@ -295,8 +303,11 @@ export function onSignal(
  * Reads an environment variable; `undefined` when it is not set.
  *
  * @example
- * ```ts ignore
- * const pod = getEnv("POD_NAME");
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getEnv } from "./platform.node.ts";
+ * const pod = getEnv("POD_NAME") ?? "my-op-0"; // set by the StatefulSet in a pod
+ * assert.equal(typeof pod, "string");
  * ```
  */
 export function getEnv(name: string): string | undefined {
@@ -307,8 +318,12 @@ export function getEnv(name: string): string | undefined {
  * Ends the process with `code`.
  *
  * @example
- * ```ts ignore
- * exit(1);
+ * ```ts
+ * import { exit } from "./platform.node.ts";
+ * const fail = (message: string): never => {
+ *   console.error(message);
+ *   exit(1);
+ * };
  * ```
  */
 export function exit(code: number): never {
@@ -319,8 +334,11 @@ export function exit(code: number): never {
  * The command-line arguments after the script name.
  *
  * @example
- * ```ts ignore
- * const [seed] = args();
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { args } from "./platform.node.ts";
+ * const [seed = "1"] = args();
+ * assert.equal(typeof seed, "string");
  * ```
  */
 export function args(): string[] {

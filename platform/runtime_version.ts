@@ -27,9 +27,10 @@ export const MIN_DENO_VERSION = "2.9.6";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UnsupportedRuntimeError } from "@k8s-operator/k8s-operator";
  * const error = new UnsupportedRuntimeError({ runtime: "node", found: "20.20.2", needed: "22.19.0" });
- * console.log(error.message); // "k8s-operator needs Node ≥ 22.19.0, found 20.20.2 ..."
+ * assert.match(error.message, /^k8s-operator needs Node ≥ 22\.19\.0, found 20\.20\.2/);
  * ```
  */
 export class UnsupportedRuntimeError extends Error {

@@ -49,6 +49,7 @@ export interface HttpServer {
  *
  * @example The queries behind one resolve()
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type DnsRecordType, type DnsResolver, HeadlessServiceDiscovery } from "@k8s-operator/k8s-operator/discovery";
  * const asked: string[] = [];
  * const resolver = ((name: string, type: DnsRecordType) => {
@@ -56,7 +57,7 @@ export interface HttpServer {
  *   return Promise.resolve([]);
  * }) as DnsResolver;
  * await new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000, resolver }).resolve();
- * console.log(asked[0]); // "SRV _raft._tcp.raft.ops.svc.cluster.local."
+ * assert.equal(asked[0], "SRV _raft._tcp.raft.ops.svc.cluster.local.");
  * ```
  */
 export type DnsRecordType = "A" | "AAAA" | "SRV";
@@ -66,6 +67,7 @@ export type DnsRecordType = "A" | "AAAA" | "SRV";
  *
  * @example The SRV answer of a headless Service, faked for a test
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type DnsResolver, HeadlessServiceDiscovery, type SrvRecord } from "@k8s-operator/k8s-operator/discovery";
  * const srv: SrvRecord[] = [0, 1, 2].map((i) => ({
  *   priority: 0,
@@ -75,7 +77,8 @@ export type DnsRecordType = "A" | "AAAA" | "SRV";
  * }));
  * const resolver = ((_name: string, type: string) => Promise.resolve(type === "SRV" ? srv : [])) as DnsResolver;
  * const peers = await new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000, resolver }).resolve();
- * console.log(peers[1].nodeId, peers[1].address); // 1 "my-op-1.raft.ops.svc.cluster.local:7000"
+ * assert.equal(peers[1].nodeId, 1);
+ * assert.equal(peers[1].address, "my-op-1.raft.ops.svc.cluster.local.:7000");
  * ```
  */
 export interface SrvRecord {
@@ -96,6 +99,7 @@ export interface SrvRecord {
  *
  * @example What a resolver receives
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type DnsResolver, HeadlessServiceDiscovery, type ResolveOptions } from "@k8s-operator/k8s-operator/discovery";
  * const seen: (ResolveOptions | undefined)[] = [];
  * const resolver = ((_name: string, _type: string, options?: ResolveOptions) => {
@@ -105,7 +109,7 @@ export interface SrvRecord {
  * const nameServer = { ipAddr: "127.0.0.1", port: 5353 }; // a test DNS server
  * const discovery = new HeadlessServiceDiscovery({ service: "raft", namespace: "ops", port: 7000, nameServer, resolver });
  * await discovery.resolve({ signal: AbortSignal.timeout(2000) });
- * console.log(seen[0]?.nameServer); // { ipAddr: "127.0.0.1", port: 5353 }
+ * assert.deepEqual(seen[0]?.nameServer, { ipAddr: "127.0.0.1", port: 5353 });
  * ```
  */
 export interface ResolveOptions {

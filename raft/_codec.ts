@@ -27,7 +27,12 @@ export class CodecError extends Error {
   }
 }
 
-const MESSAGE_TYPES: readonly MessageType[] = [
+/**
+ * Every message type, in the order of its code on the wire (the index is the
+ * byte written): append only. `_validate.ts` checks message shapes against
+ * the same list.
+ */
+export const MESSAGE_TYPES: readonly MessageType[] = [
   "preVote",
   "preVoteResp",
   "vote",
@@ -41,7 +46,8 @@ const MESSAGE_TYPES: readonly MessageType[] = [
   "probe",
   "probeResp",
 ];
-const ENTRY_TYPES: readonly EntryType[] = [
+/** Every entry type, in the order of its code on the wire: append only. */
+export const ENTRY_TYPES: readonly EntryType[] = [
   "normal",
   "confChange",
   "empty",
@@ -425,9 +431,16 @@ function readMessage(r: Reader): Message {
  * Encodes a batch of messages for one HTTP request.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeMessages, encodeMessages } from "./_codec.ts";
+ * import type { Message } from "./types.ts";
+ * const message: Message = {
+ *   type: "heartbeat", from: 0, to: 2, term: 3, logTerm: 0, index: 120,
+ *   commit: 41, entries: [], reject: false, rejectHint: 0, snapshot: null,
+ * };
  * const body = encodeMessages([message]);
- * decodeMessages(body); // [message]
+ * assert.deepEqual(decodeMessages(body), [message]);
  * ```
  */
 export function encodeMessages(

@@ -25,9 +25,12 @@ import { dirname, join, resolve } from "node:path";
  * @example
  * ```ts
  * import { type RaftNode, StorageWriteError } from "@k8s-operator/k8s-operator/raft";
- * declare const node: RaftNode;
- * if (node.failure instanceof StorageWriteError) {
- *   console.error(`disk trouble on ${node.failure.file}: ${node.failure.message}`);
+ * // What a liveness probe might report about a node that stopped.
+ * function diskTrouble(node: RaftNode): string | null {
+ *   const failure = node.failure;
+ *   return failure instanceof StorageWriteError
+ *     ? `disk trouble on ${failure.file}: ${failure.message}`
+ *     : null;
  * }
  * ```
  */

@@ -85,10 +85,11 @@ export interface FrameHeader {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type RefusalReason, TransportError } from "@k8s-operator/k8s-operator/raft";
  * const retryable: RefusalReason[] = ["session", "busy"];
  * const error = new TransportError("Expected 204 from node 1, found 503", 503, "busy");
- * console.log(retryable.includes(error.reason!)); // true
+ * assert.equal(retryable.includes(error.reason!), true);
  * ```
  */
 export type RefusalReason =

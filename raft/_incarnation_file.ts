@@ -28,12 +28,14 @@ const NAME = "incarnation";
  * @example
  * ```ts
  * import { FileStorage, IncarnationFileError } from "@k8s-operator/k8s-operator/raft";
- * try {
- *   await FileStorage.open("/var/lib/raft");
- * } catch (error) {
- *   // Moving the directory aside is safe: the node rejoins as a new member.
- *   if (error instanceof IncarnationFileError) console.error(error.message);
- *   throw error;
+ * async function open(dir: string): Promise<FileStorage> {
+ *   try {
+ *     return await FileStorage.open(dir);
+ *   } catch (error) {
+ *     // Moving the directory aside is safe: the node rejoins as a new member.
+ *     if (error instanceof IncarnationFileError) console.error(error.message);
+ *     throw error;
+ *   }
  * }
  * ```
  */

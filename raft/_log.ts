@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { RaftError } from "./errors.ts";
 import type { Entry } from "./types.ts";
 
 /** An index and the term of the entry there. */
@@ -69,9 +70,10 @@ export class RaftLog {
       (lastTerm === ourTerm && lastIndex >= this.lastIndex());
   }
 
-  /** Entries in `[lo, hi)`; both ends must be available. */
+  /** The entries the log holds in `[lo, hi)`; compacted indexes are left out. */
   slice(lo: number, hi: number): Entry[] {
     const base = this.snapshotIndex + 1;
+    if (hi <= base) return [];
     return this.entries.slice(Math.max(lo, base) - base, hi - base);
   }
 
@@ -94,17 +96,45 @@ export class RaftLog {
     return entries.find((e) => this.term(e.index) !== e.term);
   }
 
-  /** Appends contiguous entries, dropping our entries at or after the first one. */
+  /**
+   * Appends contiguous entries, dropping our entries at or after the first
+   * one. The first must follow the snapshot point and be at most one past
+   * the last index; otherwise a `RaftError` is thrown and the log is kept.
+   */
   truncateAndAppend(entries: Entry[]): void {
     if (entries.length === 0) return;
     const first = entries[0].index;
+    if (first <= this.snapshotIndex || first > this.lastIndex() + 1) {
+      throw new RaftError(
+        `Expected appended entries to start between index ${this.firstIndex()} and ${
+          this.lastIndex() + 1
+        }, found ${first}`,
+      );
+    }
+    const gap = entries.findIndex((e, i) => e.index !== first + i);
+    if (gap !== -1) {
+      throw new RaftError(
+        `Expected appended entries contiguous from index ${first}, found index ${
+          entries[gap].index
+        } at position ${gap}`,
+      );
+    }
     this.entries.length = first - this.snapshotIndex - 1;
     for (const e of entries) this.entries.push(e);
     this.unstableFrom = Math.min(this.unstableFrom, first);
   }
 
+  /**
+   * Moves the commit index forward to `index`; `false` when it is not
+   * ahead. A `RaftError` when `index` is past the last index.
+   */
   commitTo(index: number): boolean {
     if (index <= this.committed) return false;
+    if (index > this.lastIndex()) {
+      throw new RaftError(
+        `Expected a commit index at most the last index ${this.lastIndex()}, found ${index}`,
+      );
+    }
     this.committed = index;
     return true;
   }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { ENTRY_TYPES, MESSAGE_TYPES } from "./_codec.ts";
 import { incarnationOf, isIncarnation, isNodeId } from "./_conf.ts";
 import { isFormat1Change } from "./conf_change.ts";
 import { LegacyStateError, RaftError } from "./errors.ts";
@@ -12,32 +13,12 @@ import type {
   ConfState,
   Entry,
   Message,
-  MessageType,
   PersistedState,
   Snapshot,
 } from "./types.ts";
 
-const MESSAGE_TYPES: ReadonlySet<string> = new Set<MessageType>([
-  "preVote",
-  "preVoteResp",
-  "vote",
-  "voteResp",
-  "append",
-  "appendResp",
-  "heartbeat",
-  "heartbeatResp",
-  "snapshot",
-  "timeoutNow",
-  "probe",
-  "probeResp",
-]);
-
-const ENTRY_TYPES: ReadonlySet<string> = new Set([
-  "normal",
-  "confChange",
-  "empty",
-  "bootstrap",
-]);
+const MESSAGE_TYPE_SET: ReadonlySet<string> = new Set(MESSAGE_TYPES);
+const ENTRY_TYPE_SET: ReadonlySet<string> = new Set(ENTRY_TYPES);
 
 function isIndex(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
@@ -47,7 +28,7 @@ function isEntry(value: unknown): value is Entry {
   if (typeof value !== "object" || value === null) return false;
   const e = value as Record<string, unknown>;
   return isIndex(e.term) && isIndex(e.index) && e.index > 0 &&
-    typeof e.type === "string" && ENTRY_TYPES.has(e.type) &&
+    typeof e.type === "string" && ENTRY_TYPE_SET.has(e.type) &&
     e.data instanceof Uint8Array;
 }
 
@@ -114,7 +95,7 @@ export function isSnapshot(value: unknown): value is Snapshot {
 export function isValidMessage(m: unknown): m is Message {
   if (typeof m !== "object" || m === null) return false;
   const v = m as Record<string, unknown>;
-  if (typeof v.type !== "string" || !MESSAGE_TYPES.has(v.type)) return false;
+  if (typeof v.type !== "string" || !MESSAGE_TYPE_SET.has(v.type)) return false;
   if (!isNodeId(v.from) || !isNodeId(v.to)) return false;
   if (
     !isIndex(v.term) || !isIndex(v.logTerm) || !isIndex(v.index) ||

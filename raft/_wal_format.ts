@@ -74,15 +74,16 @@ const KIND_SNAPSHOT = 4;
  * @example
  * ```ts
  * import { FileStorage, StorageCorruptionError } from "@k8s-operator/k8s-operator/raft";
- * try {
- *   const storage = await FileStorage.open("/var/lib/raft");
- *   await storage.close();
- * } catch (error) {
- *   if (error instanceof StorageCorruptionError) {
- *     // Not a torn tail: do not start; restore the volume or rejoin empty.
- *     console.error(`damaged record in ${error.file} at byte ${error.offset}`);
+ * async function open(dir: string): Promise<FileStorage> {
+ *   try {
+ *     return await FileStorage.open(dir);
+ *   } catch (error) {
+ *     if (error instanceof StorageCorruptionError) {
+ *       // Not a torn tail: do not start; restore the volume or rejoin empty.
+ *       console.error(`damaged record in ${error.file} at byte ${error.offset}`);
+ *     }
+ *     throw error;
  *   }
- *   throw error;
  * }
  * ```
  */
@@ -107,13 +108,15 @@ export class StorageCorruptionError extends Error {
  * @example
  * ```ts
  * import { FileStorage, StorageVersionError } from "@k8s-operator/k8s-operator/raft";
- * try {
- *   await FileStorage.open("/var/lib/raft");
- * } catch (error) {
- *   if (error instanceof StorageVersionError) {
- *     console.error(`${error.file}: format ${error.found}, this build reads up to ${error.expected}`);
+ * async function open(dir: string): Promise<FileStorage> {
+ *   try {
+ *     return await FileStorage.open(dir);
+ *   } catch (error) {
+ *     if (error instanceof StorageVersionError) {
+ *       console.error(`${error.file}: format ${error.found}, this build reads up to ${error.expected}`);
+ *     }
+ *     throw error;
  *   }
- *   throw error;
  * }
  * ```
  */

@@ -975,9 +975,12 @@ export class RaftCore {
    * at most a few ticks later.
    *
    * @example Acting only under the lease
-   * ```ts ignore
-   * const lease = core.leaseTicks();
-   * if (lease !== null && lease < electionTicks - 2) await reconcile();
+   * ```ts
+   * import type { RaftCore } from "@k8s-operator/k8s-operator/raft";
+   * async function underLease(core: RaftCore, electionTicks: number, reconcile: () => Promise<void>) {
+   *   const lease = core.leaseTicks();
+   *   if (lease !== null && lease < electionTicks - 2) await reconcile();
+   * }
    * ```
    */
   leaseTicks(): number | null {

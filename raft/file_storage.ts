@@ -87,7 +87,7 @@ async function readIfExists(path: string): Promise<Uint8Array | null> {
  * import { FileStorage, type FileStorageOptions } from "@k8s-operator/k8s-operator/raft";
  * // Never in production: a crash may lose votes and acknowledged entries.
  * const options: FileStorageOptions = { fsync: false };
- * const storage = await FileStorage.open("/tmp/raft-bench", options);
+ * const openForBenchmark = (dir: string) => FileStorage.open(dir, options);
  * ```
  */
 export interface FileStorageOptions {
@@ -103,11 +103,15 @@ export interface FileStorageOptions {
  * A {@linkcode Storage} on the local file system (`durable = true`).
  *
  * @example Open, save, reopen
- * ```ts ignore
- * const storage = await FileStorage.open("/var/lib/raft");
- * const state = storage.load(); // what an earlier run saved
- * await storage.save({ hardState: { term: 1, vote: 0, commit: 0 }, entries: [], snapshot: null });
- * await storage.close();
+ * ```ts
+ * import { FileStorage, type PersistedState } from "@k8s-operator/k8s-operator/raft";
+ * async function voteAndReopen(dir: string): Promise<PersistedState> {
+ *   const storage = await FileStorage.open(dir);
+ *   const earlier = storage.load(); // what an earlier run saved
+ *   await storage.save({ hardState: { term: earlier.hardState.term + 1, vote: 0, commit: 0 }, entries: [], snapshot: null });
+ *   await storage.close();
+ *   return (await FileStorage.open(dir)).load(); // the vote is there
+ * }
  * ```
  */
 export class FileStorage implements Storage {
@@ -222,10 +226,12 @@ export class FileStorage implements Storage {
    * volume: it rejoins as a new member (`raft/README.md`, "Lost state").
    *
    * @example
-   * ```ts ignore
+   * ```ts
    * import { FileStorage } from "@k8s-operator/k8s-operator/raft";
-   * const aside = await FileStorage.setAside("/var/lib/raft", "k8s-operator-0.1.0");
-   * console.log(`moved to ${aside}`);
+   * async function setOldStateAside(dir: string): Promise<void> {
+   *   const aside = await FileStorage.setAside(dir, "k8s-operator-0.1.0");
+   *   console.log(`moved to ${aside}`);
+   * }
    * ```
    *
    * @returns the path of the subdirectory the files went to.
@@ -562,9 +568,13 @@ export interface LegacyStateSetAside {
  * start a new cluster.
  *
  * @example
- * ```ts ignore
- * const { storage, setAside } = await openSettingLegacyAside("/var/lib/raft");
- * if (setAside !== null) console.warn("set aside", setAside.aside, setAside.reason);
+ * ```ts
+ * import { openSettingLegacyAside } from "./file_storage.ts";
+ * async function open(dir: string) {
+ *   const { storage, setAside } = await openSettingLegacyAside(dir);
+ *   if (setAside !== null) console.warn("set aside", setAside.aside, setAside.reason);
+ *   return storage;
+ * }
  * ```
  */
 export async function openSettingLegacyAside(

@@ -13,10 +13,12 @@ import type { Entry } from "./types.ts";
  *
  * @example Claiming a key if nobody holds it
  * ```ts
- * import { encodeKvCommand, type KvCommand, type RaftNode } from "@k8s-operator/k8s-operator/raft";
- * declare const leader: RaftNode;
- * const claim: KvCommand = { op: "cas", key: "owner", expected: null, value: "pod-0" };
- * await leader.propose(encodeKvCommand(claim)); // resolves with a KvResult
+ * import { encodeKvCommand, type KvCommand, type KvResult, type RaftNode } from "@k8s-operator/k8s-operator/raft";
+ * async function claimOwner(leader: RaftNode, pod: string): Promise<boolean> {
+ *   const claim: KvCommand = { op: "cas", key: "owner", expected: null, value: pod };
+ *   const result = await leader.propose(encodeKvCommand(claim)) as KvResult;
+ *   return result.ok;
+ * }
  * ```
  */
 export type KvCommand =
@@ -29,12 +31,13 @@ export type KvCommand =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeKvCommand, type Entry, KeyValueStore, type KvCommand } from "@k8s-operator/k8s-operator/raft";
  * const store = new KeyValueStore();
  * const entry = (index: number, command: KvCommand): Entry =>
  *   ({ term: 1, index, type: "normal", data: encodeKvCommand(command) });
- * store.apply(entry(1, { op: "put", key: "a", value: "1" })); // { ok: true, previous: null }
- * store.apply(entry(2, { op: "cas", key: "a", expected: "0", value: "2" })); // { ok: false, previous: "1" }
+ * assert.deepEqual(store.apply(entry(1, { op: "put", key: "a", value: "1" })), { ok: true, previous: null });
+ * assert.deepEqual(store.apply(entry(2, { op: "cas", key: "a", expected: "0", value: "2" })), { ok: false, previous: "1" });
  * ```
  */
 export interface KvResult {
@@ -49,11 +52,13 @@ export interface KvResult {
  *
  * @example A malformed entry is applied as a no-op
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KeyValueStore, KvFormatError } from "@k8s-operator/k8s-operator/raft";
  * const store = new KeyValueStore();
  * const data = new TextEncoder().encode("not a command");
  * const result = store.apply({ term: 1, index: 1, type: "normal", data });
- * if (result instanceof KvFormatError) console.log(result.message); // "Expected a JSON key-value command, ..."
+ * assert.ok(result instanceof KvFormatError);
+ * assert.equal(result.message, "Expected a JSON key-value command, found other bytes");
  * ```
  */
 export class KvFormatError extends Error {
@@ -121,8 +126,9 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeKvCommand, encodeKvCommand } from "@k8s-operator/k8s-operator/raft";
- * decodeKvCommand(encodeKvCommand({ op: "delete", key: "a" })); // { op: "delete", key: "a" }
+ * assert.deepEqual(decodeKvCommand(encodeKvCommand({ op: "delete", key: "a" })), { op: "delete", key: "a" });
  * ```
  */
 export function decodeKvCommand(data: Uint8Array): KvCommand {
@@ -159,10 +165,11 @@ export function decodeKvCommand(data: Uint8Array): KvCommand {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeKvCommand, KeyValueStore } from "@k8s-operator/k8s-operator/raft";
  * const store = new KeyValueStore();
  * store.apply({ term: 1, index: 1, type: "normal", data: encodeKvCommand({ op: "put", key: "a", value: "1" }) });
- * store.get("a"); // "1"
+ * assert.equal(store.get("a"), "1");
  * ```
  */
 export class KeyValueStore implements StateMachine {
@@ -235,6 +242,7 @@ export class KeyValueStore implements StateMachine {
  *
  * @example A single-process stand-in for tests
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KeyValueStore, type KvNode, ReplicatedKv } from "@k8s-operator/k8s-operator/raft";
  * const store = new KeyValueStore();
  * let index = 0;
@@ -244,7 +252,7 @@ export class KeyValueStore implements StateMachine {
  * };
  * const kv = new ReplicatedKv(local, store);
  * await kv.put("a", "1");
- * console.log(await kv.get("a")); // "1"
+ * assert.equal(await kv.get("a"), "1");
  * ```
  */
 export interface KvNode {
@@ -260,11 +268,24 @@ export interface KvNode {
  * `leader` names where to go.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
+ * import { KeyValueStore, MemoryStorage, RaftNode, ReplicatedKv } from "@k8s-operator/k8s-operator/raft";
+ * // One voter in memory elects itself (see RaftNode); a cluster has three.
+ * const store = new KeyValueStore();
+ * const election = new LeaderElection(0, { requireLease: true });
+ * const node = await RaftNode.start({
+ *   id: 0, storage: new MemoryStorage(), bootstrap: { voters: [0], learners: [] },
+ *   stateMachine: store, send: () => {}, election, tickMs: 5,
+ * });
  * const kv = new ReplicatedKv(node, store);
+ * await election.guard().waitForLeadership();
  * await kv.put("config", "v2");
- * await kv.compareAndSet("owner", null, "pod-0"); // true if it was absent
- * await kv.get("config"); // "v2", linearizable
+ * assert.equal(await kv.compareAndSet("owner", null, "pod-0"), true); // it was absent
+ * await election.guard().waitForLeadership(); // reads need the lease
+ * assert.equal(await kv.get("config"), "v2"); // linearizable
+ * await node.stop();
  * ```
  */
 export class ReplicatedKv {

@@ -40,6 +40,7 @@ function copySnapshot(s: Snapshot): Snapshot {
  *
  * @example Persist a ready, then load it back
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MemoryStorage } from "@k8s-operator/k8s-operator/raft";
  * const storage = new MemoryStorage();
  * storage.save({
@@ -47,7 +48,7 @@ function copySnapshot(s: Snapshot): Snapshot {
  *   entries: [{ term: 1, index: 1, type: "empty", data: new Uint8Array() }],
  *   snapshot: null,
  * });
- * console.log(storage.load().entries.length); // 1
+ * assert.equal(storage.load().entries.length, 1);
  * ```
  */
 export class MemoryStorage implements Storage {

@@ -62,8 +62,37 @@ interface Waiter {
  * bootstrap membership is new at once, until they bootstrap a new cluster
  * together (see `raft/README.md`).
  *
+ * @example One node in memory: it elects itself and applies a write
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeKvCommand, KeyValueStore, MemoryStorage, RaftNode } from "@k8s-operator/k8s-operator/raft";
+ * const store = new KeyValueStore();
+ * const node = await RaftNode.start({
+ *   id: 0,
+ *   storage: new MemoryStorage(), // not durable: fine for a try, never in production
+ *   bootstrap: { voters: [0], learners: [] },
+ *   stateMachine: store,
+ *   send: () => {}, // no peers
+ *   tickMs: 5,
+ * });
+ * const elected = new Promise<void>((resolve) => {
+ *   const off = node.onRoleChange(({ role }) => {
+ *     if (role === "leader") {
+ *       off();
+ *       resolve();
+ *     }
+ *   });
+ * });
+ * if (!node.isLeader()) await elected;
+ * const result = await node.propose(encodeKvCommand({ op: "put", key: "a", value: "1" }));
+ * assert.deepEqual(result, { ok: true, previous: null });
+ * assert.equal(store.get("a"), "1");
+ * await node.stop();
+ * ```
+ *
  * @example Three nodes over HTTP
  * ```ts ignore
+ * // Not run: one of three pods (a volume at /data/raft, a transport, a guard).
  * const store = new KeyValueStore();
  * const node = await RaftNode.start({
  *   id: 0,

@@ -51,10 +51,16 @@ export interface RoleSink {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RoleSink, RoleSinkOptions } from "@k8s-operator/k8s-operator/raft";
- * declare const sink: RoleSink;
+ * const heard: string[] = [];
+ * const sink: RoleSink = {
+ *   setRole: (role, term, { leader }) => heard.push(`${role}, node ${leader} leads term ${term}`),
+ *   renewLease: () => {},
+ * };
  * const options: RoleSinkOptions = { leader: 2 };
- * sink.setRole("follower", 5, options); // node 2 leads term 5
+ * sink.setRole("follower", 5, options);
+ * assert.deepEqual(heard, ["follower, node 2 leads term 5"]);
  * ```
  */
 export interface RoleSinkOptions {
@@ -68,11 +74,12 @@ export interface RoleSinkOptions {
  * @example Logging role changes
  * ```ts
  * import type { RaftNode, RoleChange } from "@k8s-operator/k8s-operator/raft";
- * declare const node: RaftNode;
- * const log = ({ role, term, leader }: RoleChange) =>
- *   console.log(`node ${node.id}: ${role} in term ${term}, leader ${leader}`);
- * const unsubscribe = node.onRoleChange(log);
- * unsubscribe(); // when no longer interested
+ * // Returns the function that stops the logging.
+ * function logRoles(node: RaftNode): () => void {
+ *   const log = ({ role, term, leader }: RoleChange) =>
+ *     console.log(`node ${node.id}: ${role} in term ${term}, leader ${leader}`);
+ *   return node.onRoleChange(log);
+ * }
  * ```
  */
 export interface RoleChange {
@@ -90,22 +97,26 @@ export interface RoleChange {
  * @example A node on disk, talking HTTP
  * ```ts
  * import { FileStorage, HttpTransport, KeyValueStore, RaftNode, type RaftNodeOptions } from "@k8s-operator/k8s-operator/raft";
- * let node: RaftNode | undefined;
- * const transport = new HttpTransport({
- *   id: 0, clusterId: "my-operator", secret: "0123456789abcdef",
- *   peerUrl: (id) => `http://my-operator-${id}.my-operator:7000`,
- *   onMessages: (messages) => node?.receive(messages),
- * });
- * const options: RaftNodeOptions = {
- *   id: 0,
- *   storage: await FileStorage.open("/var/lib/raft"),
- *   bootstrap: { voters: [0, 1, 2], learners: [] },
- *   stateMachine: new KeyValueStore(),
- *   send: (messages) => transport.send(messages),
- *   tickMs: 100, // heartbeats every 100 ms, elections after 600-1200 ms
- * };
- * node = await RaftNode.start(options);
- * await transport.listen({ port: 7000 });
+ * // Node 0 of my-operator-{0,1,2}, its log in /var/lib/raft.
+ * async function startNode(): Promise<RaftNode> {
+ *   let node: RaftNode | undefined;
+ *   const transport = new HttpTransport({
+ *     id: 0, clusterId: "my-operator", secret: "0123456789abcdef",
+ *     peerUrl: (id) => `http://my-operator-${id}.my-operator:7000`,
+ *     onMessages: (messages) => node?.receive(messages),
+ *   });
+ *   const options: RaftNodeOptions = {
+ *     id: 0,
+ *     storage: await FileStorage.open("/var/lib/raft"),
+ *     bootstrap: { voters: [0, 1, 2], learners: [] },
+ *     stateMachine: new KeyValueStore(),
+ *     send: (messages) => transport.send(messages),
+ *     tickMs: 100, // heartbeats every 100 ms, elections after 600-1200 ms
+ *   };
+ *   node = await RaftNode.start(options);
+ *   await transport.listen({ port: 7000 });
+ *   return node;
+ * }
  * ```
  */
 export interface RaftNodeOptions {
@@ -164,12 +175,11 @@ export interface RaftNodeOptions {
  * @example A status line
  * ```ts
  * import type { NodeStatus, RaftNode } from "@k8s-operator/k8s-operator/raft";
- * declare const node: RaftNode;
- * const s: NodeStatus = node.status();
- * if (s.leaseRemainingMs !== null) {
- *   console.log(`leading term ${s.term}, lease holds ${s.leaseRemainingMs} ms`);
- * } else {
- *   console.log(`${s.role}, applied ${s.applied} of ${s.commit}, leader ${s.leader}`);
+ * function statusLine(node: RaftNode): string {
+ *   const s: NodeStatus = node.status();
+ *   return s.leaseRemainingMs !== null
+ *     ? `leading term ${s.term}, lease holds ${s.leaseRemainingMs} ms`
+ *     : `${s.role}, applied ${s.applied} of ${s.commit}, leader ${s.leader}`;
  * }
  * ```
  */
@@ -185,9 +195,11 @@ export interface NodeStatus extends CoreStatus {
  * @example
  * ```ts
  * import type { NodeReadiness, RaftNode } from "@k8s-operator/k8s-operator/raft";
- * declare const node: RaftNode;
- * const { ready, reason }: NodeReadiness = node.readiness();
- * console.log(ready ? "ready" : `not ready: ${reason}`);
+ * // A readiness probe: 200 once caught up, else 503 and why.
+ * function readyz(node: RaftNode): Response {
+ *   const { ready, reason }: NodeReadiness = node.readiness();
+ *   return new Response(reason, { status: ready ? 200 : 503 });
+ * }
  * ```
  */
 export interface NodeReadiness {
@@ -203,10 +215,11 @@ export interface NodeReadiness {
  * @example Shutting down on SIGTERM
  * ```ts
  * import type { RaftNode, StopOptions } from "@k8s-operator/k8s-operator/raft";
- * declare const node: RaftNode;
- * // Hand leadership over, but give up after a second (the pod is going away).
- * const options: StopOptions = { transfer: true, timeoutMs: 1000 };
- * await node.stop(options);
+ * async function onSigterm(node: RaftNode): Promise<void> {
+ *   // Hand leadership over, but give up after a second (the pod is going away).
+ *   const options: StopOptions = { transfer: true, timeoutMs: 1000 };
+ *   await node.stop(options);
+ * }
  * ```
  */
 export interface StopOptions {
@@ -221,15 +234,17 @@ export interface StopOptions {
  *
  * @example
  * ```ts
- * import { NodeStoppedError, NotLeaderError, type RaftNode } from "@k8s-operator/k8s-operator/raft";
- * declare const node: RaftNode;
- * try {
- *   await node.propose(new TextEncoder().encode("x"));
- * } catch (error) {
- *   if (error instanceof NodeStoppedError) console.log("shutting down:", error.message);
- *   else if (error instanceof NotLeaderError) console.log("ask node", error.leader);
- *   else throw error;
- * }
+ * import assert from "node:assert/strict";
+ * import { KeyValueStore, MemoryStorage, NodeStoppedError, RaftNode } from "@k8s-operator/k8s-operator/raft";
+ * const node = await RaftNode.start({
+ *   id: 0,
+ *   storage: new MemoryStorage(),
+ *   bootstrap: { voters: [0], learners: [] },
+ *   stateMachine: new KeyValueStore(),
+ *   send: () => {},
+ * });
+ * await node.stop();
+ * await assert.rejects(node.propose(new TextEncoder().encode("x")), NodeStoppedError);
  * ```
  */
 export class NodeStoppedError extends RaftError {}

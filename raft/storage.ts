@@ -48,11 +48,14 @@ export interface StorageWrite {
  * message that depends on the write (a vote, an append acknowledgement).
  *
  * @example A runtime loop writes a ready, then sends
- * ```ts ignore
- * const ready = core.ready();
- * await storage.save(ready);
- * transport.send(ready.messages);
- * core.advance();
+ * ```ts
+ * import type { HttpTransport, RaftCore, Storage } from "@k8s-operator/k8s-operator/raft";
+ * async function persistThenSend(core: RaftCore, storage: Storage, transport: HttpTransport) {
+ *   const ready = core.ready();
+ *   await storage.save(ready);
+ *   transport.send(ready.messages);
+ *   core.advance();
+ * }
  * ```
  */
 export interface Storage {

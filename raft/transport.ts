@@ -146,17 +146,35 @@ const KIND_OF_PATH: Record<string, FrameHeader["kind"]> = {
  * {@linkcode HttpTransport.connect} when a node starts, so that peers
  * backing off from it hear from it at once.
  *
- * @example
- * ```ts ignore
- * const transport = new HttpTransport({
- *   id: 0,
- *   clusterId: "my-operator",
- *   secret: "s3cret",
- *   peerUrl: (id) => urls.get(id),
- *   onMessages: (messages) => node.receive(messages),
- * });
- * await transport.listen({ port: 7000 });
- * transport.send([message]);
+ * @example Two transports on loopback: node 0 sends node 1 a heartbeat
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HttpTransport, type Message } from "@k8s-operator/k8s-operator/raft";
+ * const ports = new Map<number, number>();
+ * const transport = (id: number, onMessages: (messages: Message[]) => void) =>
+ *   new HttpTransport({
+ *     id,
+ *     clusterId: "my-operator",
+ *     secret: "0123456789abcdef", // the same on every member
+ *     peerUrl: (peer) => ports.has(peer) ? `http://127.0.0.1:${ports.get(peer)}` : undefined,
+ *     onMessages, // in a node: (messages) => node.receive(messages)
+ *   });
+ * const received = Promise.withResolvers<Message[]>();
+ * const zero = transport(0, () => {});
+ * const one = transport(1, received.resolve);
+ * // Each listens, and knows where the other does: requests from a peer it
+ * // cannot address are refused.
+ * ports.set(0, await zero.listen({ port: 0, hostname: "127.0.0.1" }));
+ * ports.set(1, await one.listen({ port: 0, hostname: "127.0.0.1" }));
+ * zero.send([{
+ *   type: "heartbeat", from: 0, to: 1, term: 3, logTerm: 0, index: 120,
+ *   commit: 41, entries: [], reject: false, rejectHint: 0, snapshot: null,
+ * }]);
+ * const [heartbeat] = await received.promise;
+ * assert.equal(heartbeat.type, "heartbeat");
+ * assert.equal(heartbeat.commit, 41);
+ * await zero.close();
+ * await one.close();
  * ```
  */
 export class HttpTransport {

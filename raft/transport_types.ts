@@ -13,13 +13,13 @@ import type { Message, NodeId } from "./types.ts";
  * @example
  * ```ts
  * import { HttpTransport, type HttpTransportOptions, type RaftNode } from "@k8s-operator/k8s-operator/raft";
- * declare const node: RaftNode;
+ * let node: RaftNode | undefined; // started once the transport exists
  * const options: HttpTransportOptions = {
  *   id: 1,
  *   clusterId: "my-operator",
  *   secret: "0123456789abcdef", // the same on every member, e.g. from a Secret
  *   peerUrl: (id) => id <= 2 ? `http://my-operator-${id}.my-operator:7000` : undefined,
- *   onMessages: (messages) => node.receive(messages),
+ *   onMessages: (messages) => node?.receive(messages),
  *   requestTimeoutMs: 1000,
  * };
  * const transport = new HttpTransport(options);
@@ -147,12 +147,17 @@ export interface TransportRefusal {
  *
  * @example
  * ```ts
- * import type { HttpTransport, ListenOptions } from "@k8s-operator/k8s-operator/raft";
- * declare const transport: HttpTransport;
+ * import assert from "node:assert/strict";
+ * import { HttpTransport, type ListenOptions } from "@k8s-operator/k8s-operator/raft";
+ * const transport = new HttpTransport({
+ *   id: 0, clusterId: "my-operator", secret: "0123456789abcdef",
+ *   peerUrl: () => undefined, onMessages: () => {},
+ * });
  * // Tests: a free port on loopback.
  * const local: ListenOptions = { port: 0, hostname: "127.0.0.1" };
  * const port = await transport.listen(local);
- * console.log(`raft on ${port}`);
+ * assert.ok(port > 0);
+ * await transport.close();
  * // Production, with TLS: { port: 7000, tls: { cert, key } } (PEM strings).
  * ```
  */

@@ -109,11 +109,12 @@ export interface ConfState {
  * @example Growing a cluster by one node
  * ```ts
  * import type { ConfChange, RaftNode } from "@k8s-operator/k8s-operator/raft";
- * declare const leader: RaftNode;
- * const add: ConfChange = { type: "addLearner", nodeId: 3 };
- * await leader.changeMembership(add); // node 3 replicates, does not vote yet
- * // ... once leader.status().progress[3].caughtUp (reconcileMembers automates this):
- * await leader.changeMembership({ type: "promote", nodeId: 3 });
+ * async function grow(leader: RaftNode, caughtUp: Promise<void>): Promise<void> {
+ *   const add: ConfChange = { type: "addLearner", nodeId: 3 };
+ *   await leader.changeMembership(add); // node 3 replicates, does not vote yet
+ *   await caughtUp; // leader.status().progress[3].caughtUp (reconcileMembers automates this)
+ *   await leader.changeMembership({ type: "promote", nodeId: 3 });
+ * }
  * ```
  */
 export interface ConfChange {
@@ -247,10 +248,11 @@ export interface PersistedState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { MessageType } from "@k8s-operator/k8s-operator/raft";
  * const isResponse = (type: MessageType) => type.endsWith("Resp");
- * isResponse("appendResp"); // true
- * isResponse("timeoutNow"); // false
+ * assert.equal(isResponse("appendResp"), true);
+ * assert.equal(isResponse("timeoutNow"), false);
  * ```
  */
 export type MessageType =
@@ -357,12 +359,13 @@ export interface Message {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SoftState } from "@k8s-operator/k8s-operator/raft";
  * const describe = (s: SoftState) =>
  *   s.leader === null
  *     ? `no known leader in term ${s.term}`
  *     : `${s.role}, node ${s.leader} leads term ${s.term}`;
- * describe({ role: "follower", leader: 2, term: 5 }); // "follower, node 2 leads term 5"
+ * assert.equal(describe({ role: "follower", leader: 2, term: 5 }), "follower, node 2 leads term 5");
  * ```
  */
 export interface SoftState {

@@ -92,11 +92,12 @@ interface DocNode {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { signatures } from "./api_diff.ts";
  * const doc = { version: 2, nodes: { "file:///m.ts": { symbols: [{ name: "f", declarations: [
  *   { kind: "function", location: { line: 1 }, jsDoc: { doc: "F." }, def: { params: [] } },
  * ] }] } } };
- * signatures(doc); // { f: [{ kind: "function", def: { params: [] } }] }
+ * assert.deepEqual(signatures(doc), { f: [{ kind: "function", def: { params: [] } }] });
  * ```
  */
 export function signatures(doc: unknown): Record<string, Json> {

@@ -23,8 +23,18 @@ import { args, exit } from "../platform/mod.ts";
  * The first line of every file this script writes; only such files are replaced or removed.
  *
  * @example
- * ```ts ignore
- * if (text.startsWith(GENERATED_HEADER)) console.log("written by deno task crd");
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource } from "../crd/mod.ts";
+ * import { GENERATED_HEADER, renderCrdFiles } from "./crd.ts";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * const [text] = renderCrdFiles([Website]).values();
+ * assert.ok(text.startsWith(GENERATED_HEADER)); // written by deno task crd, so it may replace it
  * ```
  */
 export const GENERATED_HEADER =
@@ -34,8 +44,19 @@ export const GENERATED_HEADER =
  * Every `CustomResource` a module exports, sorted by CRD name.
  *
  * @example
- * ```ts ignore
- * const definitions = collectDefinitions(await import("../deploy/crds/crds.ts"));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource } from "../crd/mod.ts";
+ * import { collectDefinitions } from "./crd.ts";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
+ * // In the task: collectDefinitions(await import("../deploy/crds/crds.ts"))
+ * const definitions = collectDefinitions({ Website, other: "not a definition" });
+ * assert.deepEqual(definitions.map((d) => d.name), ["websites.example.k8s-operator.dev"]);
  * ```
  */
 export function collectDefinitions(
@@ -59,9 +80,18 @@ export function collectDefinitions(
  * The files to write: file name → YAML text.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import Type from "typebox";
+ * import { defineCustomResource } from "../crd/mod.ts";
+ * import { renderCrdFiles } from "./crd.ts";
+ * const Website = defineCustomResource({
+ *   group: "example.k8s-operator.dev", version: "v1", kind: "Website", scope: "Namespaced",
+ *   spec: Type.Object({ domain: Type.String(), replicas: Type.Integer({ minimum: 1, default: 1 }) }),
+ *   status: Type.Object({ readyReplicas: Type.Optional(Type.Integer()) }),
+ * });
  * const files = renderCrdFiles([Website]);
- * console.log([...files.keys()]); // ["websites.example.k8s-operator.dev.yaml"]
+ * assert.deepEqual([...files.keys()], ["websites.example.k8s-operator.dev.yaml"]);
  * ```
  */
 export function renderCrdFiles(
@@ -79,8 +109,12 @@ export function renderCrdFiles(
  * One difference between the rendered files and the folder.
  *
  * @example
- * ```ts ignore
- * for (const difference of await diffCrdFiles("deploy/crds", files)) console.log(difference.file, difference.problem);
+ * ```ts
+ * import { type CrdFileDifference, diffCrdFiles } from "./crd.ts";
+ * async function report(files: ReadonlyMap<string, string>): Promise<void> {
+ *   const differences: CrdFileDifference[] = await diffCrdFiles("deploy/crds", files);
+ *   for (const difference of differences) console.log(difference.file, difference.problem);
+ * }
  * ```
  */
 export interface CrdFileDifference {
@@ -125,8 +159,13 @@ function firstDifference(expected: string, found: string): string {
  * Compares the rendered files with the generated files in `dir`.
  *
  * @example
- * ```ts ignore
- * const stale = await diffCrdFiles("deploy/crds", renderCrdFiles([Website]));
+ * ```ts
+ * import type { CustomResource } from "../crd/mod.ts";
+ * import { diffCrdFiles, renderCrdFiles } from "./crd.ts";
+ * async function upToDate(definitions: CustomResource[]): Promise<boolean> {
+ *   const differences = await diffCrdFiles("deploy/crds", renderCrdFiles(definitions));
+ *   return differences.length === 0;
+ * }
  * ```
  */
 export async function diffCrdFiles(
@@ -160,8 +199,10 @@ export async function diffCrdFiles(
  * Writes the rendered files into `dir` and removes generated files no longer defined.
  *
  * @example
- * ```ts ignore
- * await writeCrdFiles("deploy/crds", renderCrdFiles([Website]));
+ * ```ts
+ * import type { CustomResource } from "../crd/mod.ts";
+ * import { renderCrdFiles, writeCrdFiles } from "./crd.ts";
+ * const write = (definitions: CustomResource[]) => writeCrdFiles("deploy/crds", renderCrdFiles(definitions));
  * ```
  */
 export async function writeCrdFiles(
@@ -181,8 +222,9 @@ export async function writeCrdFiles(
  * Loads the registry module and renders its definitions.
  *
  * @example
- * ```ts ignore
- * const files = await renderRegistry("deploy/crds/crds.ts");
+ * ```ts
+ * import { renderRegistry } from "./crd.ts";
+ * const fileNames = async () => [...(await renderRegistry("deploy/crds/crds.ts")).keys()];
  * ```
  */
 export async function renderRegistry(
@@ -206,8 +248,11 @@ export async function renderRegistry(
  * Describes the differences for a person, one line each.
  *
  * @example
- * ```ts ignore
- * console.error(describeDifferences("deploy/crds", await diffCrdFiles("deploy/crds", files)));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeDifferences } from "./crd.ts";
+ * const text = describeDifferences("deploy/crds", [{ file: "websites.example.k8s-operator.dev.yaml", problem: "missing" }]);
+ * assert.match(text, /websites\.example\.k8s-operator\.dev\.yaml/);
  * ```
  */
 export function describeDifferences(

@@ -86,6 +86,7 @@ function decompress(archive: string, target: string): Promise<void> {
  *
  * @example
  * ```ts ignore
+ * // Not run: it may download etcd and kube-apiserver (about 100 MB).
  * const { dir, message } = await prepareAssets({ root: "." });
  * ```
  */

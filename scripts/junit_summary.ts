@@ -41,9 +41,10 @@ function unescape(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * const xml = '<testsuites><testsuite><testcase name="a"></testcase>' +
  *   '<testcase name="a &gt; b"><skipped/></testcase></testsuite></testsuites>';
- * summarize([xml]); // { passed: 0, failed: 0, skipped: 1 }
+ * assert.deepEqual(summarize([xml]), { passed: 0, failed: 0, skipped: 1 });
  * ```
  */
 export function summarize(reports: string[]): Summary {

@@ -162,7 +162,8 @@ export interface PackageJson {
  *
  * @example
  * ```ts
- * isDenoOnly("tests/raft/files_deno_test.ts"); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(isDenoOnly("tests/raft/files_deno_test.ts"), true);
  * ```
  */
 export function isDenoOnly(path: string): boolean {
@@ -384,6 +385,7 @@ function formatDiagnostics(
  *
  * @example
  * ```ts ignore
+ * // Not run: it compiles the whole package into npm/ (a minute).
  * const result = await buildNpm({ root: "." });
  * console.log(result.testFiles.length);
  * ```

@@ -67,8 +67,9 @@ export interface MappedSpecifier {
  *
  * @example
  * ```ts
- * mapSpecifier("./platform.deno.ts", {}).specifier; // "./platform.node.js"
- * mapSpecifier("npm:pkg@1.0.0/sub", {}).specifier; // "pkg/sub"
+ * import assert from "node:assert/strict";
+ * assert.equal(mapSpecifier("./platform.deno.ts", {}).specifier, "./platform.node.js");
+ * assert.equal(mapSpecifier("npm:pkg@1.0.0/sub", {}).specifier, "pkg/sub");
  * ```
  */
 export function mapSpecifier(
@@ -146,10 +147,13 @@ export function sourceTwin(path: string): string {
  * `before` (JavaScript) and `afterDeclarations` (declarations).
  *
  * @example
- * ```ts ignore
- * program.emit(undefined, undefined, undefined, false, {
- *   before: [specifierTransformer((s) => s.replace(/\.ts$/, ".js"))],
- * });
+ * ```ts
+ * import type ts from "typescript";
+ * import { specifierTransformer } from "./npm_specifiers.ts";
+ * const emit = (program: ts.Program) =>
+ *   program.emit(undefined, undefined, undefined, false, {
+ *     before: [specifierTransformer((s) => s.replace(/\.ts$/, ".js"))],
+ *   });
  * ```
  */
 export function specifierTransformer<T extends ts.SourceFile | ts.Bundle>(

@@ -51,7 +51,8 @@ export interface SeaBuild {
  *
  * @example
  * ```ts
- * seaMain("/repo/npm").includes('from "/repo/npm/mod.js"'); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(seaMain("/repo/npm").includes('from "/repo/npm/mod.js"'), true);
  * ```
  */
 export function seaMain(npmDir: string): string {
@@ -80,6 +81,7 @@ export function seaMain(npmDir: string): string {
  *
  * @example
  * ```ts ignore
+ * // Not run: it builds the npm package and a Node single executable (minutes).
  * const { path, bytes } = await buildSea({ root: "." });
  * ```
  */
@@ -165,6 +167,7 @@ export async function buildSea(
  *
  * @example
  * ```ts ignore
+ * // Not run: it starts the built executable against an API server.
  * const ms = await timeToStart(".tools/sea/website-operator", { env });
  * ```
  */

@@ -165,6 +165,7 @@ export async function cluster(raft) {
  *
  * @example
  * ```ts ignore
+ * // Not run: it starts three operator processes on Node from the npm build.
  * const result = await smokeNode(build, { node: "node", root: "." });
  * ```
  */

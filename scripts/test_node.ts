@@ -29,6 +29,7 @@ const TEST_TIMEOUT_MS = 120_000;
  *
  * @example
  * ```ts ignore
+ * // Not run: it may download Node 24 into .tools/.
  * const node = await ensureNode(".");
  * ```
  */

@@ -5,13 +5,14 @@
  * @module
  */
 import { isObject, type JsonObject } from "./_patch.ts";
-import { crdSchemaProblems, type OpenApiSchema } from "./_schema.ts";
+import type { JSONSchemaProps } from "../client/schema.ts";
+import { crdSchemaProblems } from "./_schema.ts";
 
 /** What differs between the versions of one resource. */
 export interface VersionInfo {
   name: string;
   /** The OpenAPI v3 schema custom resources are validated against. */
-  schema?: OpenApiSchema;
+  schema?: JSONSchemaProps;
   /** Whether `/status` is a subresource (writes to the main resource ignore status). */
   status: boolean;
   /** The `/scale` subresource: where the replicas and the selector are. */
@@ -311,7 +312,7 @@ export function resourceFromCrd(crd: JsonObject): ResourceDef {
       const sub = isObject(v.subresources) ? v.subresources : {};
       const validation = isObject(v.schema) ? v.schema : {};
       const schema = isObject(validation.openAPIV3Schema)
-        ? validation.openAPIV3Schema as unknown as OpenApiSchema
+        ? validation.openAPIV3Schema as unknown as JSONSchemaProps
         : undefined;
       const scale = isObject(sub.scale) ? sub.scale : undefined;
       return {

@@ -17,9 +17,6 @@ import {
 import { isObject, type JsonObject } from "./_patch.ts";
 import type { StatusCause } from "./_status.ts";
 
-/** The schema of one served version of a CRD. */
-export type OpenApiSchema = JSONSchemaProps;
-
 const PREFIXES: Record<string, string> = {
   FieldValueInvalid: "Invalid value",
   FieldValueTypeInvalid: "Invalid value",
@@ -48,7 +45,7 @@ export function causeOf(problem: FieldProblem): StatusCause {
  * Returns the causes of refusal and the paths of the fields it pruned.
  */
 export function admitCustomObject(
-  schema: OpenApiSchema,
+  schema: JSONSchemaProps,
   obj: JsonObject,
   options: { namespaced: boolean },
 ): { causes: StatusCause[]; pruned: string[] } {

@@ -22,11 +22,15 @@ export interface ScriptCommand {
  * rewrites such module URLs to the compiled `x.js` beside the test.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { scriptCommand } from "./_script.ts";
  * const { command, args } = scriptCommand(
  *   new URL("./_child.ts", import.meta.url),
  *   ["--flag"],
  * );
+ * assert.equal(args.at(-1), "--flag"); // command: deno (or node in the npm build)
+ * assert.ok(command.length > 0);
  * ```
  */
 export function scriptCommand(script: URL, args: string[] = []): ScriptCommand {

@@ -10,7 +10,7 @@
  * @module
  */
 import { isObject, type Json } from "./_patch.ts";
-import type { OpenApiSchema } from "./_schema.ts";
+import type { JSONSchemaProps } from "../client/schema.ts";
 
 /** What the table keeps of one field of a built-in type. */
 export interface FieldFacts {
@@ -143,12 +143,12 @@ export function builtinShape(table: TypeTable, type: string): Shape {
 class SchemaShape implements Shape {
   readonly atomic: boolean;
   readonly isMap: boolean;
-  #schema: OpenApiSchema;
+  #schema: JSONSchemaProps;
   #metadata: Shape | undefined;
   #list: ListShape | undefined;
 
   /** `metadata`: the shape of `metadata` at the root of a custom object. */
-  constructor(schema: OpenApiSchema, metadata?: Shape) {
+  constructor(schema: JSONSchemaProps, metadata?: Shape) {
     this.#schema = schema;
     this.#metadata = metadata;
     this.atomic = schema["x-kubernetes-map-type"] === "atomic";
@@ -168,7 +168,7 @@ class SchemaShape implements Shape {
     }
     if (isObject(s.additionalProperties as Json)) {
       return {
-        shape: shapeOfSchema(s.additionalProperties as OpenApiSchema),
+        shape: shapeOfSchema(s.additionalProperties as JSONSchemaProps),
         declared: false,
       };
     }
@@ -180,7 +180,7 @@ class SchemaShape implements Shape {
       const s = this.#schema;
       const type = s["x-kubernetes-list-type"];
       const items = isObject(s.items as Json)
-        ? s.items as OpenApiSchema
+        ? s.items as JSONSchemaProps
         : undefined;
       const keys = type === "map" ? s["x-kubernetes-list-map-keys"] ?? [] : [];
       const keyDefaults: Record<string, Json> = {};
@@ -199,7 +199,7 @@ class SchemaShape implements Shape {
   }
 }
 
-function shapeOfSchema(schema: OpenApiSchema): Shape {
+function shapeOfSchema(schema: JSONSchemaProps): Shape {
   if (
     schema["x-kubernetes-preserve-unknown-fields"] === true &&
     schema.properties === undefined
@@ -211,7 +211,7 @@ function shapeOfSchema(schema: OpenApiSchema): Shape {
 
 /** The shape of a custom object: its CRD version's schema, with ObjectMeta at `metadata`. */
 export function customShape(
-  schema: OpenApiSchema | undefined,
+  schema: JSONSchemaProps | undefined,
   metadata: Shape,
 ): Shape {
   return new SchemaShape(schema ?? { type: "object" }, metadata);

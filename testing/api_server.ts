@@ -18,11 +18,12 @@ import type { Faults } from "./faults.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CoreV1Api } from "@kubernetes/client-node";
  * import { type KubeConfig, TestApiServer } from "@k8s-operator/k8s-operator/testing";
  * await using server = await TestApiServer.start();
  * const kc: KubeConfig = server.kubeConfig();
- * console.log(kc.getCurrentCluster()?.server === server.url); // true
+ * assert.equal(kc.getCurrentCluster()?.server === server.url, true);
  * const core = kc.makeApiClient(CoreV1Api);
  * const namespaces = await core.listNamespace();
  * ```
@@ -103,7 +104,8 @@ export interface ReceivedRequest {
  * with {@link TestApiServer.kubeConfig}.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { CoreV1Api } from "@kubernetes/client-node";
  * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
  *
@@ -113,6 +115,8 @@ export interface ReceivedRequest {
  *   namespace: "default",
  *   body: { metadata: { name: "settings" }, data: { mode: "fast" } },
  * });
+ * const read = await core.readNamespacedConfigMap({ name: "settings", namespace: "default" });
+ * assert.equal(read.data?.mode, "fast");
  * await server.stop();
  * ```
  */
@@ -152,8 +156,11 @@ export class TestApiServer {
    * the server accepts requests.
    *
    * @example
-   * ```ts ignore
-   * const server = await TestApiServer.start({ bookmarkIntervalMs: 0 });
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { TestApiServer } from "./api_server.ts";
+   * await using server = await TestApiServer.start({ bookmarkIntervalMs: 0 }); // no periodic bookmarks
+   * assert.ok(server.url.startsWith("https://127.0.0.1:"));
    * ```
    */
   static async start(
@@ -217,8 +224,14 @@ export class TestApiServer {
    * the token is sent.
    *
    * @example
-   * ```ts ignore
-   * const api = server.kubeConfig().makeApiClient(CustomObjectsApi);
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { CustomObjectsApi } from "@kubernetes/client-node";
+   * import { TestApiServer } from "./api_server.ts";
+   * await using server = await TestApiServer.start();
+   * const api = server.kubeConfig().makeApiClient(CustomObjectsApi); // trusts its CA, sends its token
+   * assert.ok(api);
+   * assert.equal(server.kubeConfig().getCurrentCluster()?.server, server.url);
    * ```
    */
   kubeConfig(): KubeConfig {
@@ -232,8 +245,12 @@ export class TestApiServer {
    * or `KUBECONFIG`.
    *
    * @example
-   * ```ts ignore
-   * await writeFile("kubeconfig.json", server.kubeConfigYaml());
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { TestApiServer } from "./api_server.ts";
+   * await using server = await TestApiServer.start();
+   * const text = server.kubeConfigYaml(); // write it where kubectl --kubeconfig reads it
+   * assert.match(text, new RegExp(server.url.replace(/[.]/g, "\\.")));
    * ```
    */
   kubeConfigYaml(): string {
@@ -254,8 +271,10 @@ export class TestApiServer {
    * Sends a BOOKMARK now to every open watch that allows bookmarks.
    *
    * @example
-   * ```ts ignore
-   * server.bookmark();
+   * ```ts
+   * import { TestApiServer } from "./api_server.ts";
+   * await using server = await TestApiServer.start({ bookmarkIntervalMs: 0 });
+   * server.bookmark(); // open watches that asked for bookmarks get one now
    * ```
    */
   bookmark(): void {
@@ -266,8 +285,10 @@ export class TestApiServer {
    * Closes open watches and stops listening.
    *
    * @example
-   * ```ts ignore
-   * await server.stop();
+   * ```ts
+   * import { TestApiServer } from "./api_server.ts";
+   * const server = await TestApiServer.start();
+   * await server.stop(); // or: await using server = await TestApiServer.start()
    * ```
    */
   async stop(): Promise<void> {

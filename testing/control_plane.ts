@@ -34,8 +34,9 @@ export type ControlPlaneKind = "fake" | "envtest";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CONTROL_PLANE_ENV } from "@k8s-operator/k8s-operator/testing";
- * console.log(CONTROL_PLANE_ENV); // "K8S_OPERATOR_TEST_CONTROL_PLANE"
+ * assert.equal(CONTROL_PLANE_ENV, "K8S_OPERATOR_TEST_CONTROL_PLANE");
  * ```
  */
 export const CONTROL_PLANE_ENV = "K8S_OPERATOR_TEST_CONTROL_PLANE";
@@ -86,13 +87,17 @@ export interface ControlPlaneSelection {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describe, it } from "node:test";
  * import { selectTestControlPlane } from "@k8s-operator/k8s-operator/testing";
  *
- * const plane = selectTestControlPlane();
- * describe(`my operator [${plane.kind}]`, { skip: plane.skip }, () => {
- *   it("reconciles", () => {});
- * });
+ * const plane = selectTestControlPlane({ env: {} }); // in a test file: selectTestControlPlane()
+ * assert.equal(plane.kind, "fake"); // no switch and no KUBEBUILDER_ASSETS: the in-process server
+ * // At the top of a test file:
+ * const suite = () =>
+ *   describe(`my operator [${plane.kind}]`, { skip: plane.skip }, () => {
+ *     it("reconciles", () => {});
+ *   });
  * ```
  */
 export function selectTestControlPlane(
@@ -185,6 +190,7 @@ export interface FakeControlPlane extends TestControlPlaneBase {
  *
  * @example
  * ```ts ignore
+ * // Not run: it starts etcd and kube-apiserver (KUBEBUILDER_ASSETS, deno task test:envtest).
  * import { startTestControlPlane } from "@k8s-operator/k8s-operator/testing";
  * await using plane = await startTestControlPlane({ kind: "envtest" });
  * if (plane.kind === "envtest") console.log(plane.envTest.pids);

@@ -100,13 +100,12 @@ export interface ControlPlaneErrorDetails {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ControlPlaneError, EnvTest } from "@k8s-operator/k8s-operator/testing";
- * try {
- *   await EnvTest.start({ binaryAssetsDirectory: "/nonexistent" });
- * } catch (error) {
- *   if (!(error instanceof ControlPlaneError)) throw error;
- *   console.log(error.component, error.reason); // "etcd" "missing"
- * }
+ * await assert.rejects(
+ *   EnvTest.start({ binaryAssetsDirectory: "/nonexistent" }),
+ *   (error) => error instanceof ControlPlaneError && error.component === "etcd" && error.reason === "missing",
+ * );
  * ```
  */
 export class ControlPlaneError extends Error {
@@ -330,6 +329,7 @@ const PORT_ATTEMPTS = 3;
  *
  * @example
  * ```ts ignore
+ * // Not run: it starts etcd and kube-apiserver (KUBEBUILDER_ASSETS, deno task test:envtest).
  * import { CoreV1Api } from "@kubernetes/client-node";
  * import { EnvTest } from "@k8s-operator/k8s-operator/testing";
  *
@@ -388,8 +388,10 @@ export class EnvTest {
    * time.
    *
    * @example
-   * ```ts ignore
-   * const plane = await EnvTest.start({ startTimeoutMs: 120_000 });
+   * ```ts
+   * import { EnvTest } from "@k8s-operator/k8s-operator/testing";
+   * // A slow CI machine: give the binaries two minutes to come up.
+   * const startSlowly = () => EnvTest.start({ startTimeoutMs: 120_000 });
    * ```
    */
   static async start(options: EnvTestOptions = {}): Promise<EnvTest> {
@@ -592,8 +594,9 @@ export class EnvTest {
    * small process that cleans up if the test process ends before `stop()`.
    *
    * @example
-   * ```ts ignore
-   * console.log(plane.pids["kube-apiserver"]);
+   * ```ts
+   * import type { EnvTest } from "@k8s-operator/k8s-operator/testing";
+   * const apiServerPid = (plane: EnvTest) => plane.pids["kube-apiserver"];
    * ```
    */
   get pids(): ControlPlanePids {
@@ -612,8 +615,9 @@ export class EnvTest {
    * failing test to print.
    *
    * @example
-   * ```ts ignore
-   * console.error(plane.logTail("kube-apiserver", 50).join("\n"));
+   * ```ts
+   * import type { EnvTest } from "@k8s-operator/k8s-operator/testing";
+   * const explain = (plane: EnvTest) => console.error(plane.logTail("kube-apiserver", 50).join("\n"));
    * ```
    */
   logTail(
@@ -629,8 +633,10 @@ export class EnvTest {
    * and the admin token is sent.
    *
    * @example
-   * ```ts ignore
-   * const api = plane.kubeConfig().makeApiClient(CustomObjectsApi);
+   * ```ts
+   * import { CustomObjectsApi } from "@kubernetes/client-node";
+   * import type { EnvTest } from "@k8s-operator/k8s-operator/testing";
+   * const customObjects = (plane: EnvTest) => plane.kubeConfig().makeApiClient(CustomObjectsApi);
    * ```
    */
   kubeConfig(): KubeConfig {
@@ -643,8 +649,11 @@ export class EnvTest {
    * The kubeconfig file text, for `kubectl --kubeconfig` or `KUBECONFIG`.
    *
    * @example
-   * ```ts ignore
-   * await writeFile("kubeconfig.json", plane.kubeConfigYaml());
+   * ```ts
+   * import { writeFile } from "node:fs/promises";
+   * import type { EnvTest } from "@k8s-operator/k8s-operator/testing";
+   * // For kubectl --kubeconfig kubeconfig.yaml while a test runs.
+   * const saveKubeconfig = (plane: EnvTest) => writeFile("kubeconfig.yaml", plane.kubeConfigYaml());
    * ```
    */
   kubeConfigYaml(): string {
@@ -657,8 +666,9 @@ export class EnvTest {
    * removes the folder. Calling it again waits for the same stop.
    *
    * @example
-   * ```ts ignore
-   * await plane.stop();
+   * ```ts
+   * import type { EnvTest } from "@k8s-operator/k8s-operator/testing";
+   * const stop = (plane: EnvTest) => plane.stop(); // or: await using plane = await EnvTest.start()
    * ```
    */
   stop(): Promise<void> {

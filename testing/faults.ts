@@ -10,11 +10,17 @@
  *
  * @example A read-only API server
  * ```ts
- * import type { TestApiServer, Verb } from "@k8s-operator/k8s-operator/testing";
- * declare const server: TestApiServer;
+ * import assert from "node:assert/strict";
+ * import { CoreV1Api } from "@kubernetes/client-node";
+ * import { TestApiServer, type Verb } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
+ * const core = server.kubeConfig().makeApiClient(CoreV1Api);
  * const writes: Verb[] = ["create", "update", "patch", "delete", "deletecollection"];
  * const outage = server.faults.failNext({ verb: writes, status: 503, count: Infinity });
  * // ... check that the operator backs off and keeps reading ...
+ * const body = { metadata: { name: "settings" } };
+ * assert.equal((await core.createNamespacedConfigMap({ namespace: "default", body }).catch((e) => e)).code, 503);
+ * assert.equal((await core.listNamespacedConfigMap({ namespace: "default" })).items.length, 0);
  * outage.cancel();
  * ```
  */
@@ -34,16 +40,18 @@ export type Verb =
  *
  * @example Status writes of one Widget
  * ```ts
- * import type { RequestMatch, TestApiServer } from "@k8s-operator/k8s-operator/testing";
- * declare const server: TestApiServer;
+ * import assert from "node:assert/strict";
+ * import { type RequestMatch, TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
  * const statusWrites: RequestMatch = {
  *   verb: ["update", "patch"],
  *   resource: "widgets.example.com/status", // not spec updates of widgets
  *   namespace: "team-a",
  *   name: "blog",
  * };
- * server.faults.failNext({ ...statusWrites, status: 409 });
+ * const conflict = server.faults.failNext({ ...statusWrites, status: 409 });
  * server.faults.delay({ ...statusWrites, ms: 200 });
+ * assert.equal(conflict.remaining, 1); // until a status write of that Widget comes
  * ```
  */
 export interface RequestMatch {
@@ -66,6 +74,7 @@ export interface RequestMatch {
  *
  * @example A conflict on update
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CoreV1Api } from "@kubernetes/client-node";
  * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
  * await using server = await TestApiServer.start();
@@ -76,7 +85,7 @@ export interface RequestMatch {
  * server.faults.failNext({ verb: "update", resource: "configmaps", name: "settings", status: 409 });
  * const error = await core.replaceNamespacedConfigMap({ name: "settings", namespace: "default", body })
  *   .catch((e) => e);
- * console.log(error.code); // 409
+ * assert.equal(error.code, 409);
  * ```
  */
 export interface FailOptions extends RequestMatch {
@@ -97,14 +106,16 @@ export interface FailOptions extends RequestMatch {
  *
  * @example A slow first list
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CoreV1Api } from "@kubernetes/client-node";
  * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
  * await using server = await TestApiServer.start();
- * const slow = server.faults.delay({ verb: "list", resource: "configmaps", ms: 500, count: 1 });
+ * const slow = server.faults.delay({ verb: "list", resource: "configmaps", ms: 50, count: 1 });
  * const core = server.kubeConfig().makeApiClient(CoreV1Api);
- * await core.listNamespacedConfigMap({ namespace: "default" }); // takes 500 ms more
+ * await core.listNamespacedConfigMap({ namespace: "default" }); // takes 50 ms more
  * await core.listNamespacedConfigMap({ namespace: "default" }); // at full speed
- * console.log(slow.hits, slow.remaining); // 1 0
+ * assert.equal(slow.hits, 1);
+ * assert.equal(slow.remaining, 0);
  * ```
  */
 export interface DelayOptions extends RequestMatch {
@@ -119,13 +130,14 @@ export interface DelayOptions extends RequestMatch {
  *
  * @example
  * ```ts
- * import type { TestApiServer } from "@k8s-operator/k8s-operator/testing";
- * declare const server: TestApiServer;
+ * import assert from "node:assert/strict";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
  * // Widget watches in "team-a" end with 410 Gone: watchers must relist.
  * server.faults.closeWatches({ resource: "widgets", namespace: "team-a", error: { code: 410 } });
  * // Every watch ends with a 500: watchers resume from their last resourceVersion.
  * const closed = server.faults.closeWatches({ error: { code: 500, message: "etcd leader changed" } });
- * console.log(closed); // how many watches were closed
+ * assert.equal(closed, 0); // how many watches were closed: none were open here
  * ```
  */
 export interface CloseWatchesOptions {
@@ -152,12 +164,18 @@ export interface CloseWatchesOptions {
  *
  * @example
  * ```ts
- * import type { TestApiServer } from "@k8s-operator/k8s-operator/testing";
- * declare const server: TestApiServer;
- * const conflicts = server.faults.failNext({ verb: "update", resource: "widgets", status: 409, count: Infinity });
- * // ... let the controller reconcile a Widget ...
- * console.log(conflicts.hits); // how many updates were refused
+ * import assert from "node:assert/strict";
+ * import { CoreV1Api } from "@kubernetes/client-node";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
+ * const core = server.kubeConfig().makeApiClient(CoreV1Api);
+ * const body = { metadata: { name: "settings" } };
+ * await core.createNamespacedConfigMap({ namespace: "default", body });
+ * const conflicts = server.faults.failNext({ verb: "update", resource: "configmaps", status: 409, count: Infinity });
+ * await core.replaceNamespacedConfigMap({ name: "settings", namespace: "default", body }).catch(() => {});
+ * assert.equal(conflicts.hits, 1); // how many updates were refused
  * conflicts.cancel(); // let the next update through
+ * await core.replaceNamespacedConfigMap({ name: "settings", namespace: "default", body });
  * ```
  */
 export interface FaultHandle {
@@ -173,10 +191,16 @@ export interface FaultHandle {
  * The fault-injection hooks of a {@link TestApiServer}.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
  * server.faults.failNext({ verb: "update", resource: "widgets", status: 409, count: 2 });
  * server.faults.closeWatches({ resource: "widgets", error: { code: 410 } });
- * server.faults.compact();
+ * server.faults.compact(); // a watch from an older resourceVersion gets 410 Gone
+ * server.faults.pause();
+ * assert.equal(server.faults.paused, true);
+ * server.faults.resume();
  * ```
  */
 export interface Faults {

@@ -92,7 +92,8 @@
  * store saw, and decide whether some order explains it.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { CoreV1Api } from "@kubernetes/client-node";
  * import { TestApiServer } from "@k8s-operator/k8s-operator/testing";
  *
@@ -102,8 +103,11 @@
  *   namespace: "default",
  *   body: { metadata: { name: "settings" }, data: { mode: "fast" } },
  * });
- * console.log(cm.metadata?.resourceVersion);
+ * assert.equal(typeof cm.metadata?.resourceVersion, "string");
  * server.faults.failNext({ verb: "update", resource: "configmaps", status: 500 });
+ * const failed = await core.replaceNamespacedConfigMap({ name: "settings", namespace: "default", body: cm })
+ *   .catch((e) => e);
+ * assert.equal(failed.code, 500);
  * ```
  *
  * @module

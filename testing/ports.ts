@@ -12,8 +12,11 @@ import { createServer } from "node:net";
  * then fails to start.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { freeLoopbackPorts } from "@k8s-operator/k8s-operator/testing";
  * const [raft, http] = await freeLoopbackPorts(2);
+ * assert.notEqual(raft, http);
  * ```
  */
 export async function freeLoopbackPorts(count: number): Promise<number[]> {

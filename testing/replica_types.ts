@@ -14,8 +14,12 @@ import type { Operator, OperatorOptions } from "../operator/mod.ts";
  * `EnvTest` (a real kube-apiserver) both have it.
  *
  * @example
- * ```ts ignore
- * const controlPlane: ControlPlane = await TestApiServer.start();
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ControlPlane, TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
+ * const controlPlane: ControlPlane = server; // EnvTest is one too
+ * assert.match(controlPlane.kubeConfigYaml(), /token/);
  * ```
  */
 export interface ControlPlane {
@@ -30,11 +34,18 @@ export interface ControlPlane {
  * this process), `main` or `command` (as processes).
  *
  * @example In this process
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Operator } from "../mod.ts";
+ * import { Website } from "../examples/resources.ts";
+ * import { websiteReconciler } from "../examples/website.ts";
+ * import { type ReplicaOptions, TestApiServer } from "@k8s-operator/k8s-operator/testing";
+ * await using server = await TestApiServer.start();
  * const options: ReplicaOptions = {
  *   controlPlane: server,
  *   operator: (options) => Operator.fromEnv(options).controller(Website, websiteReconciler),
  * };
+ * assert.equal(options.replicas ?? 3, 3); // pass it to startReplicas
  * ```
  */
 export interface ReplicaOptions {
@@ -93,8 +104,10 @@ export interface ReplicaOptions {
  * `stderr` or `stdout`).
  *
  * @example
- * ```ts ignore
- * const roles = replicas.logs(0).filter((l) => l.message === "role changed");
+ * ```ts
+ * import type { ReplicaLogLine, Replicas } from "@k8s-operator/k8s-operator/testing";
+ * const roleChanges = (replicas: Replicas): ReplicaLogLine[] =>
+ *   replicas.logs(0).filter((l) => l.message === "role changed");
  * ```
  */
 export interface ReplicaLogLine {
@@ -110,8 +123,12 @@ export interface ReplicaLogLine {
  * Where a replica's Raft node stands, as its log last told.
  *
  * @example
- * ```ts ignore
- * const { role, term } = replicas.state(0);
+ * ```ts
+ * import type { Replicas } from "@k8s-operator/k8s-operator/testing";
+ * function describe(replicas: Replicas): string {
+ *   const { role, term } = replicas.state(0);
+ *   return `replica 0 is ${role} in term ${term}`;
+ * }
  * ```
  */
 export interface ReplicaState {
@@ -133,8 +150,14 @@ export interface ReplicaState {
  * A leader, as {@linkcode Replicas.waitForLeader} found it.
  *
  * @example
- * ```ts ignore
- * const { id, term } = await replicas.waitForLeader();
+ * ```ts
+ * import type { Replicas } from "@k8s-operator/k8s-operator/testing";
+ * async function failOver(replicas: Replicas): Promise<void> {
+ *   const { id, term } = await replicas.waitForLeader();
+ *   await replicas.kill(id);
+ *   const next = await replicas.waitForLeader({ not: id });
+ *   console.log(`node ${id} led term ${term}; node ${next.id} leads term ${next.term}`);
+ * }
  * ```
  */
 export interface Leader {
@@ -150,9 +173,16 @@ export interface Leader {
  * of every replica's log.
  *
  * @example
- * ```ts ignore
- * try { await replicas.waitForLeader({ timeoutMs: 100 }); }
- * catch (error) { if (error instanceof ReplicaHarnessError) console.error(error.logs); }
+ * ```ts
+ * import { ReplicaHarnessError, type Replicas } from "@k8s-operator/k8s-operator/testing";
+ * async function leaderOrLogs(replicas: Replicas): Promise<void> {
+ *   try {
+ *     await replicas.waitForLeader({ timeoutMs: 100 });
+ *   } catch (error) {
+ *     if (error instanceof ReplicaHarnessError) console.error(error.logs);
+ *     throw error;
+ *   }
+ * }
  * ```
  */
 export class ReplicaHarnessError extends Error {

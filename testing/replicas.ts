@@ -58,6 +58,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  *
  * @example A complete test of the Website example, three processes
  * ```ts ignore
+ * // Not run: it starts three operator processes of a main.ts beside the test.
  * import { it } from "node:test";
  * import { startReplicas, TestApiServer } from "@k8s-operator/k8s-operator/testing";
  * import { Website } from "./resources.ts";
@@ -134,14 +135,17 @@ class PortTakenError extends ReplicaHarnessError {}
  * using`) ends every replica and removes the temporary files.
  *
  * @example Stopping: `stop()` on Node 22, or `await using` where supported
- * ```ts ignore
- * const replicas = await startReplicas({ controlPlane: server, main });
- * try {
- *   await replicas.waitForLeader();
- * } finally {
- *   await replicas.stop();
+ * ```ts
+ * import { type ControlPlane, startReplicas } from "@k8s-operator/k8s-operator/testing";
+ * async function elects(server: ControlPlane, main: URL): Promise<void> {
+ *   const replicas = await startReplicas({ controlPlane: server, main });
+ *   try {
+ *     await replicas.waitForLeader();
+ *   } finally {
+ *     await replicas.stop();
+ *   }
+ *   // Deno and Node 24: await using replicas = await startReplicas({ ... });
  * }
- * // Deno and Node 24: await using replicas = await startReplicas({ ... });
  * ```
  */
 export class Replicas {

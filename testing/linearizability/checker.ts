@@ -17,7 +17,8 @@ import { searchLinearization } from "./_search.ts";
  * @example
  * ```ts
  * import type { Verdict } from "@k8s-operator/k8s-operator/testing";
- * const passed = (v: Verdict) => v === "ok"; // "unknown" is not a pass
+ * // "unknown" is not a pass: the search gave up before deciding.
+ * const passed = (v: Verdict) => v === "ok";
  * ```
  */
 export type Verdict = "ok" | "violation" | "unknown";
@@ -58,12 +59,17 @@ export interface CheckOptions<S, I, O> {
  *
  * @example Printing each key's figures
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkLinearizability, type Operation, type PartitionResult, registerModel, type RegisterInput, type RegisterOutput } from "@k8s-operator/k8s-operator/testing";
- * declare const history: Operation<RegisterInput, RegisterOutput>[];
+ * const history: Operation<RegisterInput, RegisterOutput>[] = [
+ *   { client: 0, input: { key: "a", op: "put", value: "1" }, invokedAt: 0, completedAt: 1, output: { ok: true } },
+ *   { client: 1, input: { key: "b", op: "get" }, invokedAt: 2, completedAt: 3, output: { ok: true, value: null } },
+ * ];
  * const { partitions } = checkLinearizability(history, { model: registerModel });
- * for (const p of partitions as PartitionResult<RegisterInput, RegisterOutput>[]) {
- *   console.log(`${p.key}: ${p.operations} operations, ${p.indeterminate} indeterminate, ${p.verdict}`);
- * }
+ * const lines = (partitions as PartitionResult<RegisterInput, RegisterOutput>[]).map((p) =>
+ *   `${p.key}: ${p.operations} operations, ${p.indeterminate} indeterminate, ${p.verdict}`
+ * );
+ * assert.deepEqual(lines, ["a: 1 operations, 0 indeterminate, ok", "b: 1 operations, 0 indeterminate, ok"]);
  * ```
  */
 export interface PartitionResult<I, O> {
@@ -191,13 +197,14 @@ function explainViolation<S, I, O>(
  *
  * @example A stale read after a completed write
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkLinearizability, registerModel } from "@k8s-operator/k8s-operator/testing";
  * const result = checkLinearizability([
  *   { client: 0, input: { key: "a", op: "put", value: "x" }, invokedAt: 0, completedAt: 1, output: {} },
  *   { client: 1, input: { key: "a", op: "get" }, invokedAt: 2, completedAt: 3, output: { value: null } },
  * ], { model: registerModel });
- * console.log(result.verdict); // "violation"
- * console.log(result.partitions[0].blocked?.input); // { key: "a", op: "get" }
+ * assert.equal(result.verdict, "violation");
+ * assert.deepEqual(result.partitions[0].blocked?.input, { key: "a", op: "get" });
  * ```
  */
 export function checkLinearizability<S, I, O>(

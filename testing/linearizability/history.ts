@@ -61,14 +61,15 @@ export interface Operation<I, O> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkLinearizability, HistoryError, registerModel } from "@k8s-operator/k8s-operator/testing";
- * try {
- *   checkLinearizability([
- *     { client: 0, input: { key: "a", op: "get" }, invokedAt: 5, completedAt: 4, output: { value: null } },
- *   ], { model: registerModel });
- * } catch (error) {
- *   if (error instanceof HistoryError) console.log(error.message); // "Expected operation 0 to complete at or after ..."
- * }
+ * assert.throws(
+ *   () =>
+ *     checkLinearizability([
+ *       { client: 0, input: { key: "a", op: "get" }, invokedAt: 5, completedAt: 4, output: { value: null } },
+ *     ], { model: registerModel }),
+ *   (error) => error instanceof HistoryError && /^Expected operation 0 to complete at or after/.test(error.message),
+ * );
  * ```
  */
 export class HistoryError extends Error {
@@ -118,6 +119,7 @@ export interface HistoryRecorderOptions {
  *
  * @example Two clients
  * ```ts
+ * import assert from "node:assert/strict";
  * import {
  *   checkLinearizability, HistoryRecorder, registerModel,
  *   type RegisterInput, type RegisterOutput,
@@ -128,7 +130,7 @@ export interface HistoryRecorderOptions {
  * recorder.complete(put, {});
  * recorder.complete(get, { value: null }); // concurrent with the put: either value is fine
  * const result = checkLinearizability(recorder.history(), { model: registerModel });
- * console.log(result.verdict); // "ok"
+ * assert.equal(result.verdict, "ok");
  * ```
  */
 export class HistoryRecorder<I, O> {

@@ -15,6 +15,7 @@
  *
  * @example Checking a recorded history
  * ```ts
+ * import assert from "node:assert/strict";
  * import {
  *   checkLinearizability, HistoryRecorder, registerModel,
  *   type RegisterInput, type RegisterOutput,
@@ -27,7 +28,7 @@
  * const lost = recorder.invoke(0, { key: "a", op: "put", value: "0.2" });
  * recorder.indeterminate(lost); // the connection broke: it may have been applied
  * const result = checkLinearizability(recorder.history(), { model: registerModel, timeoutMs: 10_000 });
- * console.log(result.verdict); // "ok"
+ * assert.equal(result.verdict, "ok");
  * ```
  *
  * @module

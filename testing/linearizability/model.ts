@@ -24,6 +24,7 @@ export type StepResult<S> = { ok: true; state: S } | { ok: false };
  *
  * @example A counter with `add` (output ignored) and `read`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkLinearizability, type Model } from "@k8s-operator/k8s-operator/testing";
  * type Input = { op: "add"; n: number } | { op: "read" };
  * const counter: Model<number, Input, number> = {
@@ -38,7 +39,7 @@ export type StepResult<S> = { ok: true; state: S } | { ok: false };
  *   { client: 0, input: { op: "add", n: 2 }, invokedAt: 0, completedAt: 2, output: 2 },
  *   { client: 1, input: { op: "read" }, invokedAt: 3, completedAt: 4, output: 0 },
  * ], { model: counter });
- * console.log(result.verdict); // "violation": the read came after the add completed
+ * assert.equal(result.verdict, "violation"); // the read came after the add completed
  * ```
  */
 export interface Model<S, I, O> {

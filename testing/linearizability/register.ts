@@ -63,12 +63,13 @@ function text(value: string | null | undefined): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkLinearizability, registerModel } from "@k8s-operator/k8s-operator/testing";
  * const result = checkLinearizability([
  *   { client: 0, input: { key: "a", op: "cas", expected: null, value: "x" }, invokedAt: 0, completedAt: 2, output: { ok: true } },
  *   { client: 1, input: { key: "a", op: "cas", expected: null, value: "y" }, invokedAt: 1, completedAt: 3, output: { ok: true } },
  * ], { model: registerModel });
- * console.log(result.verdict); // "violation": only one of two concurrent claims can win
+ * assert.equal(result.verdict, "violation"); // only one of two concurrent claims can win
  * ```
  */
 export const registerModel: Model<

@@ -26,8 +26,9 @@ import { seeded } from "./random.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { testIncarnation } from "@k8s-operator/k8s-operator/testing";
- * console.log(testIncarnation(2)); // 1002
+ * assert.equal(testIncarnation(2), 1002);
  * ```
  */
 export function testIncarnation(id: NodeId): number {
@@ -40,8 +41,9 @@ export function testIncarnation(id: NodeId): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { withIncarnations } from "@k8s-operator/k8s-operator/testing";
- * withIncarnations({ voters: [0, 1], learners: [] }).incarnations; // { 0: 1000, 1: 1001 }
+ * assert.deepEqual(withIncarnations({ voters: [0, 1], learners: [] }).incarnations, { 0: 1000, 1: 1001 });
  * ```
  */
 export function withIncarnations(conf: ConfState): ConfState {
@@ -55,8 +57,9 @@ export function withIncarnations(conf: ConfState): ConfState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bootstrapEntry } from "@k8s-operator/k8s-operator/testing";
- * console.log(bootstrapEntry({ voters: [0, 1, 2], learners: [] }).type); // "bootstrap"
+ * assert.equal(bootstrapEntry({ voters: [0, 1, 2], learners: [] }).type, "bootstrap");
  * ```
  */
 export function bootstrapEntry(conf: ConfState): Entry {
@@ -177,16 +180,17 @@ const encoder = new TextEncoder();
  *
  * @example Elect, replicate, partition
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CoreCluster } from "@k8s-operator/k8s-operator/testing";
  * const net = new CoreCluster({ voters: [1, 2, 3] });
  * net.elect(1);
  * net.propose(1, "x");
  * net.deliver();
- * console.log(net.appliedTexts(3)); // ["x"]
+ * assert.deepEqual(net.appliedTexts(3), ["x"]);
  * net.isolate(1);
  * net.tick(30, [2, 3]);
  * net.deliver();
- * console.log(net.leaders().includes(1)); // true: it has not noticed yet
+ * assert.equal(net.leaders().includes(1), true); // it has not noticed yet
  * ```
  */
 export class CoreCluster {

@@ -14,10 +14,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CoreCluster } from "@k8s-operator/k8s-operator/testing";
  * const net = new CoreCluster({ voters: [1, 2, 3], seed: 7 });
  * net.elect(2);
- * console.log(net.leaders()); // [2]
+ * assert.deepEqual(net.leaders(), [2]);
  * ```
  *
  * @module

@@ -15,10 +15,12 @@ import type { Prng } from "./random.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Links } from "@k8s-operator/k8s-operator/testing";
  * const links = new Links();
  * links.partition([0], [1, 2]);
- * console.log(links.canReach(0, 1), links.canReach(1, 2)); // false true
+ * assert.equal(links.canReach(0, 1), false);
+ * assert.equal(links.canReach(1, 2), true);
  * links.heal();
  * ```
  */
@@ -86,9 +88,18 @@ interface InFlight {
  * Copies a message so no two nodes ever share a mutable object.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Message } from "@k8s-operator/k8s-operator/raft";
+ * import { cloneMessage } from "./network.ts";
+ * const message: Message = {
+ *   type: "append", from: 1, to: 2, term: 1, logTerm: 0, index: 0, commit: 0,
+ *   entries: [{ term: 1, index: 1, type: "normal", data: new Uint8Array([7]) }],
+ *   reject: false, rejectHint: 0, snapshot: null,
+ * };
  * const copy = cloneMessage(message);
- * copy.entries[0].data[0] ^= 1; // the original is untouched
+ * copy.entries[0].data[0] ^= 1;
+ * assert.equal(message.entries[0].data[0], 7); // the original is untouched
  * ```
  */
 export function cloneMessage(m: Message): Message {
@@ -113,8 +124,12 @@ export function cloneMessage(m: Message): Message {
  * Counters of what the network did.
  *
  * @example
- * ```ts ignore
- * const { sent, delivered, lost, cut, duplicated }: NetworkStats = network.stats;
+ * ```ts
+ * import type { NetworkStats, RaftTestNetwork } from "@k8s-operator/k8s-operator/testing";
+ * const summary = (network: RaftTestNetwork) => {
+ *   const { sent, delivered, lost, cut, duplicated }: NetworkStats = network.stats;
+ *   return `${delivered}/${sent} delivered, ${lost} lost, ${cut} cut, ${duplicated} duplicated`;
+ * };
  * ```
  */
 export interface NetworkStats {
@@ -136,11 +151,12 @@ export interface NetworkStats {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Prng, RaftTestNetwork } from "@k8s-operator/k8s-operator/testing";
  * const network = new RaftTestNetwork(new Prng(1), { loss: 0.1, duplicate: 0, minDelay: 1, maxDelay: 3 });
  * network.links.partition([0], [1, 2]);
  * // network.send(message, now) when a node sends; network.due(now) each tick.
- * console.log(network.inFlight); // 0
+ * assert.equal(network.inFlight, 0);
  * ```
  */
 export class RaftTestNetwork {

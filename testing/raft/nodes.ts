@@ -51,9 +51,15 @@ export interface NodeClusterOptions {
  * Options of one node of a {@linkcode NodeCluster}.
  *
  * @example A node that joins later, on a storage the test keeps
- * ```ts ignore
- * const storage = new MemoryStorage();
- * await cluster.add(3, { storage, seed: 42 });
+ * ```ts
+ * import { MemoryStorage } from "@k8s-operator/k8s-operator/raft";
+ * import type { NodeCluster, NodeOptions } from "@k8s-operator/k8s-operator/testing";
+ * async function addLate(cluster: NodeCluster): Promise<MemoryStorage> {
+ *   const storage = new MemoryStorage(); // kept by the test, to restart node 3 on it
+ *   const options: NodeOptions = { storage, seed: 42 };
+ *   await cluster.add(3, options);
+ *   return storage;
+ * }
  * ```
  */
 export interface NodeOptions {
@@ -71,10 +77,13 @@ export interface NodeOptions {
  * One node of a {@linkcode NodeCluster}.
  *
  * @example
- * ```ts ignore
- * const member: NodeMember = cluster.members.get(0)!;
- * await member.node.propose(new TextEncoder().encode("x"));
- * console.log(member.roles.at(-1)?.role, member.election.guard().isLeader());
+ * ```ts
+ * import type { NodeCluster, NodeMember } from "@k8s-operator/k8s-operator/testing";
+ * async function writeThroughZero(cluster: NodeCluster): Promise<string> {
+ *   const member: NodeMember = cluster.members.get(0)!;
+ *   await member.node.propose(new TextEncoder().encode("x"));
+ *   return `${member.roles.at(-1)?.role}, guard leads: ${member.election.guard().isLeader()}`;
+ * }
  * ```
  */
 export interface NodeMember {
@@ -92,10 +101,13 @@ export interface NodeMember {
  * A change of one guard's leadership, at a time on the cluster's clock.
  *
  * @example How long no guard led during a failover
- * ```ts ignore
- * const lose = cluster.history.find((h: GuardChange) => h.kind === "lose")!;
- * const gain = cluster.history.findLast((h: GuardChange) => h.kind === "gain")!;
- * console.log(gain.at - lose.at);
+ * ```ts
+ * import type { GuardChange, NodeCluster } from "@k8s-operator/k8s-operator/testing";
+ * function leaderlessMs(cluster: NodeCluster): number {
+ *   const lose = cluster.history.find((h: GuardChange) => h.kind === "lose")!;
+ *   const gain = cluster.history.findLast((h: GuardChange) => h.kind === "gain")!;
+ *   return gain.at - lose.at;
+ * }
  * ```
  */
 export interface GuardChange {
@@ -113,9 +125,12 @@ export interface GuardChange {
  * What happens to a message: delivered, held for the test, or dropped.
  *
  * @example Hold the leader's heartbeats, drop every vote
- * ```ts ignore
- * cluster.route = (m): Route =>
- *   m.type === "heartbeat" ? "hold" : m.type === "vote" ? "drop" : "deliver";
+ * ```ts
+ * import type { NodeCluster, Route } from "@k8s-operator/k8s-operator/testing";
+ * function starveElections(cluster: NodeCluster): void {
+ *   cluster.route = (m): Route =>
+ *     m.type === "heartbeat" ? "hold" : m.type === "vote" ? "drop" : "deliver";
+ * }
  * ```
  */
 export type Route = "deliver" | "hold" | "drop";
@@ -124,7 +139,8 @@ export type Route = "deliver" | "hold" | "drop";
  * Runtime Raft nodes in one process over an in-memory network.
  *
  * @example Three nodes on a fake clock elect one leader
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { mock } from "node:test";
  * import { NodeCluster } from "@k8s-operator/k8s-operator/testing";
  * mock.timers.enable({ apis: ["setTimeout", "Date"] });
@@ -137,6 +153,8 @@ export type Route = "deliver" | "hold" | "drop";
  * const [leader] = cluster.leaders();
  * cluster.links.isolate(leader, cluster.ids());
  * await cluster.stopAll();
+ * mock.timers.reset();
+ * assert.equal(typeof leader, "number");
  * ```
  */
 export class NodeCluster {

@@ -96,10 +96,11 @@ export class Prng {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { seeded } from "@k8s-operator/k8s-operator/testing";
  * const a = seeded(7);
  * const b = seeded(7);
- * console.log(a() === b()); // true
+ * assert.equal(a() === b(), true);
  * ```
  */
 export function seeded(seed: number): () => number {
@@ -112,8 +113,10 @@ export function seeded(seed: number): () => number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { below, seeded } from "@k8s-operator/k8s-operator/testing";
- * const die = below(seeded(1), 6); // 0 to 5
+ * const die = below(seeded(1), 6);
+ * assert.ok(die >= 0 && die < 6 && Number.isInteger(die));
  * ```
  */
 export function below(random: () => number, n: number): number {

@@ -20,9 +20,12 @@
  * system clock, with sub-millisecond resolution. Spins for up to about 3 ms.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { wallClock } from "./wall_clock.ts";
  * const wall = wallClock();
- * console.log(wall() - Date.now()); // within [0, 1)
+ * const drift = wall() - Date.now();
+ * assert.ok(drift > -1 && drift < 1); // Date.now() is the same clock, in whole milliseconds
  * ```
  */
 export function wallClock(): () => number {

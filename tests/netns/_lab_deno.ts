@@ -150,8 +150,8 @@ function entriesOf(dir: string): string[] {
 /**
  * Writes host namespace `ns`'s `/etc/netns/<ns>/resolv.conf`. Another run
  * removes `/etc/netns` when it finds it empty, which may fall between the
- * making of `/etc/netns` and of `<ns>` in it: that ENOENT is retried (once
- * `<ns>` exists, `/etc/netns` is not empty and stays).
+ * making of `/etc/netns` and of `<ns>` in it: that ENOENT (or EEXIST) is
+ * retried (once `<ns>` exists, `/etc/netns` is not empty and stays).
  */
 export function writeResolvConf(ns: string, text: string): void {
   const dir = join(ETC_NETNS, ns);
@@ -161,7 +161,12 @@ export function writeResolvConf(ns: string, text: string): void {
       writeFileSync(join(dir, "resolv.conf"), text);
       return;
     } catch (error) {
-      if (errorCode(error) !== "ENOENT" || attempt >= 20) throw error;
+      // Deno reports the same race as EEXIST when /etc/netns vanished
+      // between its own making of it and the check that it is a folder.
+      const code = errorCode(error);
+      if ((code !== "ENOENT" && code !== "EEXIST") || attempt >= 20) {
+        throw error;
+      }
     }
   }
 }

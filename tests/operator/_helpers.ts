@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { LogFields, Logger } from "../../mod.ts";
 import { freeLoopbackPorts } from "../../testing/mod.ts";
 
 /** A secret long enough for the operator (tests only). */
@@ -52,4 +53,35 @@ export async function eventually<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** One line a {@linkcode recordingLogger} recorded. */
+export interface LogLine {
+  level: "debug" | "info" | "warn" | "error";
+  message: string;
+  fields?: LogFields;
+}
+
+/**
+ * A logger that records every line in `lines`; logging the message
+ * `throwOn` (after recording it) throws, as a sink that broke would.
+ */
+export function recordingLogger(
+  throwOn?: string,
+): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const at =
+    (level: LogLine["level"]) => (message: string, fields?: LogFields) => {
+      lines.push({ level, message, fields });
+      if (message === throwOn) throw new Error("the log sink is closed");
+    };
+  return {
+    lines,
+    logger: {
+      debug: at("debug"),
+      info: at("info"),
+      warn: at("warn"),
+      error: at("error"),
+    },
+  };
 }

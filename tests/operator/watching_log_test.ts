@@ -1,14 +1,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { TestApiServer } from "../../testing/mod.ts";
-import {
-  type LogFields,
-  type Logger,
-  Operator,
-  ReconcileResult,
-  type ResourceType,
-} from "../../mod.ts";
-import { clusterEnv, freePorts } from "./_helpers.ts";
+import { Operator, ReconcileResult, type ResourceType } from "../../mod.ts";
+import { clusterEnv, freePorts, recordingLogger } from "./_helpers.ts";
 
 const configMaps: ResourceType = {
   group: "",
@@ -24,19 +18,6 @@ const deployments: ResourceType = {
   kind: "Deployment",
   namespaced: true,
 };
-
-function recordingLogger(): {
-  logger: Logger;
-  lines: { message: string; fields?: LogFields }[];
-} {
-  const lines: { message: string; fields?: LogFields }[] = [];
-  const record = (message: string, fields?: LogFields) =>
-    lines.push({ message, fields });
-  return {
-    lines,
-    logger: { info: record, warn: record, error: record, debug: record },
-  };
-}
 
 describe("the operator's start", () => {
   let server: TestApiServer;
