@@ -14,6 +14,9 @@
  * `bench:failover` task. `--quick` shrinks the sample counts (for a smoke
  * run); `--only raft,controller` picks runs by name; `--keep` keeps the
  * figures of the runs not repeated from the last `results.json`.
+ * `--raft-baseline DIR` has each `raft` run first run DIR's `bench:raft` (a
+ * checkout of the write path before issue 18) and judge the 1.5× goal
+ * against it, back to back on the same machine.
  *
  * @module
  */
@@ -62,7 +65,14 @@ const tasks = (JSON.parse(
   await readFile(new URL("deno.json", root), "utf8"),
 ) as { tasks: Record<string, string> }).tasks;
 
-const raftArgs = quick ? ["5", "5", "2000"] : ["30", "20", "20000"];
+const raftBaselineAt = argv.indexOf("--raft-baseline");
+const raftBaseline = raftBaselineAt >= 0
+  ? ["--baseline", argv[raftBaselineAt + 1]]
+  : [];
+const raftArgs = [
+  ...(quick ? ["5", "5", "2000"] : ["30", "20", "20000"]),
+  ...raftBaseline,
+];
 const allRuns: Run[] = [
   { name: "raft-core", task: "bench:raft-core", args: [], env: {} },
   {

@@ -394,6 +394,8 @@ export class RaftCore {
   #handedOut: { index: number; term: number } | null = null;
   /** A leader owes its followers a commit index that moved. */
   #commitDue = false;
+  /** That commit index already waited one Ready for entries to ride with. */
+  #commitHeld = false;
   /** Bootstrap candidate: the incarnations it asked for votes, by node. */
   #bootstrapPeers: Map<NodeId, number> | null = null;
   /**
@@ -822,7 +824,7 @@ export class RaftCore {
    * it (storage drops the entries it covers).
    */
   ready(): Ready {
-    this.#flushReplication();
+    this.#flushReplication({ holdCommit: true });
     const soft = this.#softState();
     const hard = this.#hardState();
     const snapshot = this.#pendingSnapshot;
@@ -1087,7 +1089,7 @@ export class RaftCore {
   }
 
   #becomeFollower(term: number, leader: NodeId | null): void {
-    this.#flushReplication();
+    this.#flushReplication({ holdCommit: false });
     this.#reset(term);
     this.#role = "follower";
     this.#leader = leader;
@@ -1671,11 +1673,21 @@ export class RaftCore {
    * Sends what a leader deferred to the next Ready: the entries proposed
    * since the last one, and a commit index that moved.
    */
-  #flushReplication(): void {
+  #flushReplication(options: { holdCommit: boolean }): void {
     const commit = this.#commitDue;
     if (!this.#appendsDue && !commit) return;
+    if (!this.#appendsDue && options.holdCommit && !this.#commitHeld) {
+      // Only the commit index moved: it waits one Ready for new entries
+      // to ride with. A writer answered by this commit usually proposes
+      // again before the next Ready, and an empty append per commit
+      // doubled a write's messages (`hasReady()` stays true, so a runtime
+      // that finds nothing new sends it in the next Ready).
+      this.#commitHeld = true;
+      return;
+    }
     this.#appendsDue = false;
     this.#commitDue = false;
+    this.#commitHeld = false;
     if (this.#role !== "leader") return;
     for (const id of this.#progress.keys()) {
       // Up to the follower's window of appends in flight; an empty one

@@ -663,6 +663,10 @@ export class RaftNode {
       const rd = this.#core.ready();
       try {
         if (this.#writeBehind(rd)) {
+          // The transport writes its frames in a microtask: let it, before
+          // applying (which can take a while for a large batch).
+          await Promise.resolve();
+          this.#apply(rd);
           this.#core.advance({ persisted: false });
         } else {
           await this.#handle(rd);
@@ -673,6 +677,10 @@ export class RaftNode {
         return;
       }
       this.#maybeCompact();
+      // Writers just answered usually propose again within a few turns of
+      // the microtask queue: let them, so that what they propose joins the
+      // next Ready (and carries the new commit index to the followers).
+      if (rd.committedEntries.length > 0) await callersTurn();
     }
   }
 
@@ -703,8 +711,8 @@ export class RaftNode {
 
   /**
    * A leader's Ready whose messages depend on nothing its write adds
-   * (`replicatesEarly`): it is sent and its committed entries applied at
-   * once, and the loop goes on while the write completes behind it, so
+   * (`replicatesEarly`): it is sent (and its committed entries applied)
+   * at once, and the loop goes on while the write completes behind it, so
    * what is proposed and acknowledged meanwhile is handled without waiting
    * for the disk. The core counts the written entries for the leader only
    * once the write is done (`markPersisted`), so nothing commits on the
@@ -744,7 +752,6 @@ export class RaftNode {
         (error) => this.#fail(error as Error),
       );
     }
-    this.#apply(rd);
     return true;
   }
 
@@ -773,6 +780,9 @@ export class RaftNode {
       if (rd.hardState !== null) this.#savedHard = rd.hardState;
     }
     this.#sendMessages(rd.messages);
+    // The transport writes its frames in a microtask: let it, before
+    // applying (which can take a while for a large batch).
+    await Promise.resolve();
     if (restore) {
       this.#sm.restore(rd.snapshot!.data);
       this.#applied = rd.snapshot!.metadata.index;
@@ -865,6 +875,15 @@ export class RaftNode {
   get failure(): Error | null {
     return this.#failure;
   }
+}
+
+/**
+ * Waits a few turns of the microtask queue: as many as a caller awaiting
+ * `propose()` through a `ReplicatedKv` call and a loop of its own takes to
+ * propose again (no timer, so fake clocks see no difference).
+ */
+async function callersTurn(): Promise<void> {
+  for (let i = 0; i < 8; i++) await Promise.resolve();
 }
 
 /** A positive 53-bit integer from the platform's cryptographic source. */

@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import process from "node:process";
 import { runChild, scriptLine } from "./_child_run.ts";
 
 const WRITER = new URL("./_storage_writer.ts", import.meta.url);
@@ -143,6 +144,41 @@ function unsyncedAtAcks(calls: Call[], root: string): string[] {
   return failures;
 }
 
+/**
+ * The writes to `wal.log` that were not yet on disk at each acknowledgement
+ * the child printed: a write on a descriptor opened without `O_DSYNC` is on
+ * disk once an `fsync` or `fdatasync` of it follows. Also counts the writes
+ * made with `O_DSYNC`.
+ */
+function unsyncedLogWrites(
+  calls: Call[],
+): { failures: string[]; dsync: number } {
+  const dsync = new Map<number, boolean>();
+  const pending = new Set<number>();
+  const failures: string[] = [];
+  let withDsync = 0;
+  for (const c of calls) {
+    if (c.result < 0) continue;
+    const fd = Number(c.args.split(",")[0]);
+    if (
+      (c.name === "openat" || c.name === "open") && c.args.includes("wal.log")
+    ) {
+      const [path] = quoted(c.args);
+      if (path.endsWith("wal.log")) dsync.set(c.result, /O_DSYNC/.test(c.args));
+    } else if (c.name === "close") {
+      dsync.delete(fd);
+    } else if (c.name === "fsync" || c.name === "fdatasync") {
+      pending.delete(fd);
+    } else if (c.name === "write" && dsync.has(fd)) {
+      if (dsync.get(fd)) withDsync++;
+      else pending.add(fd);
+    } else if (c.name === "write" && fd === 1 && /ack/.test(c.args)) {
+      if (pending.size > 0) failures.push(`a log write unsynced at ${c.args}`);
+    }
+  }
+  return { failures, dsync: withDsync };
+}
+
 describe("FileStorage directory syncs, traced", { skip }, () => {
   it("syncs each new directory's parent, the directory of a new log and of every rename before acknowledging", async () => {
     const root = await mkdtemp(join(tmpdir(), "raft-dirsync-"));
@@ -180,6 +216,13 @@ describe("FileStorage directory syncs, traced", { skip }, () => {
       assert.ok(names.includes("mkdir") || names.includes("mkdirat"));
       assert.ok(names.some((n) => n.startsWith("rename")));
       assert.deepEqual(unsyncedAtAcks(calls, root), []);
+      // Each save's log write is on disk before its acknowledgement: made
+      // on a descriptor opened with O_DSYNC (Linux), or synced after it.
+      const log = unsyncedLogWrites(calls);
+      assert.deepEqual(log.failures, []);
+      if (process.platform === "linux") {
+        assert.ok(log.dsync >= 3, `${log.dsync}`);
+      }
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -217,6 +217,57 @@ describe("log replication", () => {
     assert.deepEqual(net.appliedTexts(3), ["e0", "e1", "e2", "e3", "e4"]);
   });
 
+  it("a commit index that moved waits one Ready for new entries to ride with, and goes out alone in the next when none came", () => {
+    const net = new CoreCluster({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.run(1);
+    const leader = net.core(1);
+    const drive = (core: typeof leader) => {
+      const out = [];
+      while (core.hasReady()) {
+        const r = core.ready();
+        out.push(r);
+        core.advance();
+      }
+      return out;
+    };
+    const step = (to: number, messages: readonly Message[]) => {
+      for (const m of messages) if (m.to === to) net.core(to).step(m);
+      const answers = drive(net.core(to)).flatMap((r) => r.messages);
+      for (const m of answers) leader.step(m);
+    };
+    // An entry, acknowledged by both followers: its commit is held once...
+    leader.propose(new TextEncoder().encode("a"));
+    const sent = drive(leader).flatMap((r) => r.messages);
+    step(2, sent);
+    step(3, sent);
+    const index = leader.status().lastIndex;
+    assert.equal(leader.status().commit, index);
+    const held = leader.ready();
+    assert.deepEqual(held.committedEntries.map((e) => e.index), [index]);
+    assert.deepEqual(held.messages, [], "no append only for the commit yet");
+    leader.advance();
+    // ... and rides with the next proposal's append,
+    leader.propose(new TextEncoder().encode("b"));
+    const next = leader.ready();
+    assert.deepEqual(
+      next.messages.map((m) => [m.to, m.entries.length, m.commit]),
+      [[2, 1, index], [3, 1, index]],
+    );
+    leader.advance();
+    for (const r of drive(leader)) assert.deepEqual(r.messages, []);
+    step(2, next.messages);
+    step(3, next.messages);
+    // or, with nothing proposed, goes out alone in the Ready after.
+    assert.deepEqual(leader.ready().messages, []);
+    leader.advance();
+    const alone = leader.ready();
+    assert.deepEqual(
+      alone.messages.map((m) => [m.to, m.entries.length, m.commit]),
+      [[2, 0, index + 1], [3, 0, index + 1]],
+    );
+  });
+
   it("flow control: at most maxInflightAppends unacknowledged appends to a follower", () => {
     const net = new CoreCluster({
       voters: [1, 2],
