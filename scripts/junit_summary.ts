@@ -26,6 +26,8 @@ export interface Summary {
 
 interface Case {
   name: string;
+  file: string;
+  message: string;
   failed: boolean;
   skipped: boolean;
 }
@@ -48,14 +50,56 @@ function unescape(text: string): string {
  * ```
  */
 export function summarize(reports: string[]): Summary {
+  const { passed, failed, skipped } = leaves(reports);
+  return { passed, failed: failed.length, skipped };
+}
+
+/** A leaf test case that failed: its name, file and message. */
+export interface Failure {
+  /** The test's full name, `describe > it`. */
+  name: string;
+  /** The file it is in (the report's `classname`), or "". */
+  file: string;
+  /** Its failure message on one line (at most 300 characters), or "". */
+  message: string;
+}
+
+/**
+ * The failed leaf test cases of JUnit XML reports, so a log whose tail is all
+ * one reads still names what failed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const xml = '<testsuites><testsuite><testcase name="a" classname="x.ts">' +
+ *   '<failure message="boom">boom</failure></testcase></testsuite></testsuites>';
+ * assert.deepEqual(failures([xml]), [{ name: "a", file: "x.ts", message: "boom" }]);
+ * ```
+ */
+export function failures(reports: string[]): Failure[] {
+  return leaves(reports).failed.map(({ name, file, message }) => ({
+    name,
+    file,
+    message,
+  }));
+}
+
+function leaves(
+  reports: string[],
+): { passed: number; failed: Case[]; skipped: number } {
   const cases: Case[] = [];
   const pattern = /<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
   for (const xml of reports) {
     for (const match of xml.matchAll(pattern)) {
       const name = /\bname="([^"]*)"/.exec(match[1]);
+      const file = /\bclassname="([^"]*)"/.exec(match[1]);
       const body = match[3] ?? "";
+      const message = /<(?:failure|error)\b[^>]*?message="([^"]*)"/.exec(body);
       cases.push({
         name: unescape(name?.[1] ?? ""),
+        file: unescape(file?.[1] ?? ""),
+        message: unescape(message?.[1] ?? "").replace(/\s+/g, " ").trim()
+          .slice(0, 300),
         failed: /<(failure|error)\b/.test(body),
         skipped: /<skipped\b/.test(body),
       });
@@ -68,14 +112,25 @@ export function summarize(reports: string[]): Summary {
       parents.add(parts.slice(0, i).join(" > "));
     }
   }
-  const summary: Summary = { passed: 0, failed: 0, skipped: 0 };
+  // node:test leaves are reported from Deno's own module; their file is the
+  // one of the top-level case they belong to.
+  const files = new Map<string, string>();
+  for (const c of cases) {
+    if (!c.file.startsWith("ext:")) files.set(c.name, c.file);
+  }
+  for (const c of cases) {
+    if (c.file.startsWith("ext:")) {
+      c.file = files.get(c.name.split(" > ")[0]) ?? c.file;
+    }
+  }
+  const result = { passed: 0, failed: [] as Case[], skipped: 0 };
   for (const c of cases) {
     if (parents.has(c.name)) continue;
-    if (c.failed) summary.failed++;
-    else if (c.skipped) summary.skipped++;
-    else summary.passed++;
+    if (c.failed) result.failed.push(c);
+    else if (c.skipped) result.skipped++;
+    else result.passed++;
   }
-  return summary;
+  return result;
 }
 
 if (import.meta.main) {
@@ -86,6 +141,11 @@ if (import.meta.main) {
   }
   const reports = await Promise.all(files.map((f) => readFile(f, "utf8")));
   const s = summarize(reports);
+  for (const f of failures(reports)) {
+    console.log(
+      `FAILED: ${f.file} => ${f.name}${f.message ? `: ${f.message}` : ""}`,
+    );
+  }
   console.log(
     `deno: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`,
   );

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { summarize } from "../../scripts/junit_summary.ts";
+import { failures, summarize } from "../../scripts/junit_summary.ts";
 
 describe("junit_summary", () => {
   it("counts describe blocks as containers, not as tests", () => {
@@ -23,5 +23,24 @@ describe("junit_summary", () => {
     const a = `<testcase name="a"><error>x</error></testcase>`;
     const b = `<testcase name="b"></testcase>`;
     assert.deepEqual(summarize([a, b]), { passed: 1, failed: 1, skipped: 0 });
+  });
+
+  it("names each failed leaf with the file of its top-level case and its message", () => {
+    const xml = `<testsuites>
+      <testsuite name="./a_test.ts"><testcase name="grp" classname="./a_test.ts">
+      <failure message="1 test step failed">x</failure></testcase></testsuite>
+      <testsuite name="ext:deno_node/testing.ts">
+      <testcase name="grp &gt; breaks" classname="ext:deno_node/testing.ts">
+      <failure message="AssertionError: bad
+
+  1 !== 2
+">boom</failure></testcase>
+      <testcase name="grp &gt; holds" classname="ext:deno_node/testing.ts"></testcase>
+      </testsuite></testsuites>`;
+    assert.deepEqual(failures([xml]), [{
+      name: "grp > breaks",
+      file: "./a_test.ts",
+      message: "AssertionError: bad 1 !== 2",
+    }]);
   });
 });
