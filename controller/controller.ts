@@ -395,6 +395,14 @@ export class Controller<T extends KubeObject> {
   readonly #clock: Clock;
   /** Whether a leader term's workers run (changes queue keys only then). */
   #leading = false;
+  /**
+   * Keys of cached primaries that changed while not leading (after the
+   * first list), in the order they changed: the next term queues them
+   * before the other cached keys. Only keys in the cache, and a deleted
+   * primary's key leaves, so it never holds more keys than the cache holds
+   * objects.
+   */
+  readonly #changedWhileFollowing = new Set<string>();
 
   private constructor(resource: ResourceType, options: ControllerOptions<T>) {
     this.resource = resource;
@@ -510,7 +518,11 @@ export class Controller<T extends KubeObject> {
         ) {
           return;
         }
-        if (this.#leading) this.queue.add(objectKey(event.object));
+        const key = objectKey(event.object);
+        if (this.#leading) this.queue.add(key);
+        else if (event.type === "delete") {
+          this.#changedWhileFollowing.delete(key);
+        } else this.#noteWhileFollowing(key);
       }),
       // A relist emits only what changed; keys waiting out a long backoff
       // (say, after an outage) run now too, none twice.
@@ -533,8 +545,10 @@ export class Controller<T extends KubeObject> {
             keys.add(ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name);
           }
         }
-        if (!this.#leading) return;
-        for (const key of keys) this.queue.add(key);
+        for (const key of keys) {
+          if (this.#leading) this.queue.add(key);
+          else if (reflector.isSynced) this.#noteWhileFollowing(key);
+        }
       });
       runs.push(this.#runReflector(reflector, stopAll));
     }
@@ -596,8 +610,12 @@ export class Controller<T extends KubeObject> {
           continue;
         }
         // From here on changes queue their keys; what changed before is in
-        // the cache, and every cached key is queued now.
+        // the cache, and every cached key is queued now: first those that
+        // changed while this replica followed (the work most likely
+        // pending), then the rest.
         this.#leading = true;
+        for (const key of this.#changedWhileFollowing) this.queue.add(key);
+        this.#changedWhileFollowing.clear();
         for (const key of this.reflector.store.keys()) this.queue.add(key);
         // The signal aborts when a timer notices the end of leadership; a
         // stalled event loop can delay that timer past the lease. The check
@@ -660,6 +678,19 @@ export class Controller<T extends KubeObject> {
       } finally {
         this.queue.done(key);
       }
+    }
+  }
+
+  /**
+   * Remembers a change seen while following, for the next term's order
+   * (the first change of a key sets its place, as in the queue). The
+   * first list is no change: before it, nothing was known.
+   */
+  #noteWhileFollowing(key: string): void {
+    if (
+      this.reflector.isSynced && this.reflector.store.get(key) !== undefined
+    ) {
+      this.#changedWhileFollowing.add(key);
     }
   }
 
