@@ -10,6 +10,7 @@
  */
 import { objectKey, Reflector, type StoreEvent } from "./cache.ts";
 import { ApiError, FencedError } from "../client/errors.ts";
+import type { ShardGate } from "./shard_gate.ts";
 import type { KubeClient } from "../client/kube_client.ts";
 import {
   apiVersionOf,
@@ -172,8 +173,21 @@ export interface ControllerObserver {
 export interface ControllerOptions<T extends KubeObject> {
   /** The client to watch with and to hand to reconciles (fenced). */
   client: KubeClient;
-  /** Leadership: reconciles run only while it leads. */
+  /**
+   * Leadership: reconciles run only while it leads. With `shards`, a
+   * sharded controller does not wait for it; its reconciles carry its term
+   * (`ctx.term`) for information only.
+   */
   guard: LeaderGuard;
+  /**
+   * Shard this controller (default: leader-only): every replica reconciles
+   * the objects of the shards whose grant it holds, and only those; each
+   * write checks the grant before it leaves, and `ctx.signal` aborts when
+   * the grant ends. The Operator passes its runtime for
+   * `.controller(resource, reconciler, { sharded: true })`; see
+   * "Sharded controllers" in `controller/README.md`.
+   */
+  shards?: ShardGate;
   /** Watch one namespace only (default: all). */
   namespace?: string;
   /** Only primaries matching this label selector. */
@@ -510,7 +524,8 @@ export class Controller<T extends KubeObject> {
         ) {
           return;
         }
-        if (this.#leading) this.queue.add(objectKey(event.object));
+        const key = objectKey(event.object);
+        if (this.#wants(key, event.object)) this.queue.add(key);
       }),
       // A relist emits only what changed; keys waiting out a long backoff
       // (say, after an outage) run now too, none twice.
@@ -533,8 +548,9 @@ export class Controller<T extends KubeObject> {
             keys.add(ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name);
           }
         }
-        if (!this.#leading) return;
-        for (const key of keys) this.queue.add(key);
+        for (const key of keys) {
+          if (this.#wants(key)) this.queue.add(key);
+        }
       });
       runs.push(this.#runReflector(reflector, stopAll));
     }
@@ -554,7 +570,14 @@ export class Controller<T extends KubeObject> {
       resyncTimer = this.#clock.setTimeout(tick, resyncMs);
     }
     try {
-      await this.#lead(reconciler, stopAll);
+      if (this.#options.shards === undefined) {
+        await this.#lead(reconciler, stopAll);
+      } else {
+        await this.#runSharded(reconciler, {
+          gate: this.#options.shards,
+          stop: stopAll,
+        });
+      }
     } finally {
       internal.abort();
       if (resyncTimer !== undefined) this.#clock.clearTimeout(resyncTimer);
@@ -663,10 +686,123 @@ export class Controller<T extends KubeObject> {
     }
   }
 
+  /**
+   * Whether a change of `key` queues it: while leading (or, sharded, while
+   * running) and, sharded, only when this process holds its shard (a key
+   * whose object is gone is queued, so that its reconcile forgets it).
+   */
+  #wants(key: string, object?: T): boolean {
+    if (!this.#leading) return false;
+    const gate = this.#options.shards;
+    if (gate === undefined) return true;
+    const o = object ?? this.reflector.store.get(key);
+    return o === undefined || gate.holds(gate.shardOf(o));
+  }
+
   /** Queues every cached primary key, without running any twice. */
   #resync(): void {
-    if (!this.#leading) return;
-    for (const key of this.reflector.store.keys()) this.queue.expedite(key);
+    for (const key of this.reflector.store.keys()) {
+      if (this.#wants(key)) this.queue.expedite(key);
+    }
+  }
+
+  /**
+   * A sharded controller: once the cache synced, workers run until `stop`,
+   * taking only keys of held shards; every shard acquired queues its keys.
+   */
+  async #runSharded(
+    reconciler: Reconciler<T>,
+    options: { gate: ShardGate; stop: AbortSignal },
+  ): Promise<void> {
+    const { gate, stop } = options;
+    const synced = await Promise.race([
+      this.reflector.synced.then(() => true),
+      aborted(stop).then(() => false),
+    ]);
+    if (!synced) return;
+    this.#leading = true;
+    const off = gate.onAcquire((shards) => {
+      const acquired = new Set(shards);
+      for (const key of this.reflector.store.keys()) {
+        const object = this.reflector.store.get(key);
+        if (object !== undefined && acquired.has(gate.shardOf(object))) {
+          this.queue.add(key);
+        }
+      }
+    });
+    this.#logger.info("sharded: reconciling the shards this replica holds");
+    for (const key of this.reflector.store.keys()) {
+      if (this.#wants(key)) this.queue.add(key);
+    }
+    const workers: Promise<void>[] = [];
+    for (let i = 0; i < (this.#options.concurrency ?? 4); i++) {
+      workers.push(this.#workSharded(reconciler, { gate, stop }));
+    }
+    try {
+      await Promise.allSettled(workers);
+    } finally {
+      off();
+      this.#leading = false;
+    }
+  }
+
+  async #workSharded(
+    reconciler: Reconciler<T>,
+    options: { gate: ShardGate; stop: AbortSignal },
+  ): Promise<void> {
+    const { gate, stop } = options;
+    const guard = this.#options.guard;
+    while (!stop.aborted) {
+      const key = await this.queue.get(stop);
+      if (key === undefined) return;
+      try {
+        const object = this.reflector.store.get(key);
+        const shard = object === undefined ? null : gate.shardOf(object);
+        const ticket = shard === null ? null : gate.enter(shard);
+        if (shard === null || ticket === null) {
+          // Gone, or not held here: the replica that holds it queues it
+          // (and this one does, if it acquires the shard).
+          this.queue.forget(key);
+          continue;
+        }
+        try {
+          const signal = AbortSignal.any([ticket.signal, stop]);
+          // The signal aborts when a timer notices the grant's end; a
+          // stalled event loop can delay that timer. The check asks the
+          // holder with the clock at each send instead.
+          const client = this.#options.client.fenced(signal, {
+            check: () => {
+              if (!gate.holds(shard)) {
+                throw new FencedError(
+                  `Expected to hold shard ${shard} to send, found its grant ended`,
+                );
+              }
+            },
+          });
+          const recorder = new EventRecorder(
+            client,
+            this.#options.component ?? "k8s-operator",
+            { logger: this.#logger, ...this.#options.events },
+          );
+          await this.#reconcileKey(key, reconciler, {
+            client,
+            recorder,
+            signal,
+            guard,
+            term: guard.term,
+            key,
+            shard,
+          });
+        } finally {
+          ticket.done();
+        }
+      } catch (error) {
+        this.#logger.error("reconcile worker failed", { key, error });
+        this.queue.addRateLimited(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
   }
 
   async #reconcileKey(
@@ -771,9 +907,16 @@ export class Controller<T extends KubeObject> {
     }
   }
 
-  /** Whether the guard still leads `ctx.term` at this instant. */
+  /**
+   * Whether the guard still leads `ctx.term` at this instant (sharded:
+   * whether the shard is still held).
+   */
   #stillLeads(ctx: Context): boolean {
     if (ctx.signal.aborted) return false;
+    const gate = this.#options.shards;
+    if (gate !== undefined && ctx.shard !== undefined) {
+      return gate.holds(ctx.shard);
+    }
     try {
       return ctx.guard.check() === ctx.term;
     } catch {

@@ -55,6 +55,20 @@ export class LogLines implements Logger {
   }
 }
 
+/** Options of {@linkcode ShardCluster}. */
+export interface ClusterOptions extends ShardingOptions {
+  /** The initial voters (default `[0, 1, 2]`). */
+  voters?: NodeId[];
+  /** Where every runtime logs. */
+  logger?: Logger;
+  /**
+   * Real timers and `performance.now` instead of `mock.timers` (for tests
+   * that talk to a real API server); then wait with
+   * {@linkcode ShardCluster.waitFor}.
+   */
+  realTime?: boolean;
+}
+
 /** Replicas with sharding on fake time; see the module comment. */
 export class ShardCluster {
   /** The replicas, by id. */
@@ -65,14 +79,15 @@ export class ShardCluster {
   now = 1000;
   /** Every change of who holds each shard: `[time, shard, holder or -1]`. */
   readonly changes: [number, number, NodeId][] = [];
-  readonly clock: () => number = () => this.now;
-  readonly #options: ShardingOptions & { voters: NodeId[]; logger?: Logger };
+  readonly clock: () => number;
+  readonly #options: ClusterOptions & { voters: NodeId[] };
   readonly #holders = new Map<number, NodeId>();
 
-  constructor(
-    options: ShardingOptions & { voters?: NodeId[]; logger?: Logger } = {},
-  ) {
+  constructor(options: ClusterOptions = {}) {
     this.#options = { ...options, voters: options.voters ?? [0, 1, 2] };
+    this.clock = options.realTime
+      ? () => this.now = performance.now()
+      : () => this.now;
   }
 
   /** Starts every voter. */
@@ -123,7 +138,7 @@ export class ShardCluster {
     m.running = false;
     m.runtime.detach();
     const stopped = m.node.stop({ transfer: false });
-    mock.timers.tick(1);
+    if (!this.#options.realTime) mock.timers.tick(1);
     await stopped;
   }
 
@@ -184,6 +199,28 @@ export class ShardCluster {
       await this.advance(options.step ?? 5, options.step ?? 5);
     }
     return this.now - start;
+  }
+
+  /**
+   * Real time: checks at most every 5 ms until `done()` holds (the check
+   * runs at every poll); throws after `limitMs`.
+   */
+  async waitFor(
+    done: () => boolean,
+    options: { limitMs: number },
+  ): Promise<void> {
+    const start = performance.now();
+    while (true) {
+      this.clock();
+      this.check();
+      if (done()) return;
+      if (performance.now() - start > options.limitMs) {
+        throw new Error(
+          `Expected the condition within ${options.limitMs} ms, found it false`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   /**
