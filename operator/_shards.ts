@@ -28,6 +28,7 @@ import { type Logger, silentLogger } from "../common/log.ts";
 import type { ShardGate, ShardTicket } from "../controller/shard_gate.ts";
 import type { StateMachine } from "../raft/kv.ts";
 import type { RaftNode, RoleChange } from "../raft/node.ts";
+import type { OperatorShardingOptions } from "./operator.ts";
 import type { Entry, Message } from "../raft/types.ts";
 import {
   type Assignment,
@@ -54,20 +55,7 @@ import {
 } from "../sharding/mod.ts";
 
 /** The options of sharding, the same on every replica. */
-export interface ShardingOptions {
-  /** The number of shards `S` (default 256), fixed for the life of a cluster. */
-  shards?: number;
-  /** How long a grant holds after the request that renewed it (default 500 ms). */
-  grantMs?: number;
-  /** The bound on every replica's clock rate error (default 0.01). */
-  drift?: number;
-  /** The coarsest step of the clock's readings (default 1 ms). */
-  clockGranularityMs?: number;
-  /** How long a member may stay silent and still own shards (default `grantMs`). */
-  memberTimeoutMs?: number;
-  /** Owner kinds that are cluster-scoped (for the shard of an owned object). */
-  clusterScopedKinds?: readonly string[];
-}
+export type ShardingOptions = OperatorShardingOptions;
 
 /** Options of {@linkcode ShardRuntime}. */
 export interface ShardRuntimeOptions extends ShardingOptions {
