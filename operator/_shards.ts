@@ -139,6 +139,8 @@ export class ShardRuntime implements ShardGate {
   /** Leader: the first log index of its term; it plans once this applied. */
   #termStart = Infinity;
   #proposing = false;
+  /** Leader: something happened that a heartbeat now should carry. */
+  #news = false;
   /** Leader: the grant to send on the next heartbeat to each member. */
   readonly #answers = new Map<NodeId, GrantMessage>();
   /** Leader: who it last counted as holding each shard. */
@@ -292,6 +294,8 @@ export class ShardRuntime implements ShardGate {
       } catch (error) {
         this.#logger.error("shard assignment not granted by", { error });
       }
+      // Its new owners ask for their shards now, not at the next tick.
+      this.#nudge();
     }
   }
 
@@ -418,7 +422,19 @@ export class ShardRuntime implements ShardGate {
       );
     }
     const grant = this.#issue(request);
-    if (grant !== null) this.#answers.set(m.from, grant);
+    if (grant === null) return;
+    this.#answers.set(m.from, grant);
+    if (this.#news) this.#nudge();
+  }
+
+  /**
+   * Leader: a heartbeat to every member now, so that a grant with news (a
+   * shard newly granted, a release asked for) or a request for a shard just
+   * freed travels at once, not at the next tick.
+   */
+  #nudge(): void {
+    this.#news = false;
+    this.#node?.heartbeat();
   }
 
   #onGrantBytes(bytes: Uint8Array): void {
@@ -428,7 +444,11 @@ export class ShardRuntime implements ShardGate {
     this.#onGrant(grant);
   }
 
-  /** The leader answers a request (its own or a member's). */
+  /**
+   * The leader answers a request (its own or a member's). Sets `#news`
+   * when the answer grants a shard its holder did not hold or asks for a
+   * release, or the request freed shards others may now be granted.
+   */
   #issue(request: RenewalRequest): GrantMessage | null {
     const issuer = this.#issuer!;
     const now = this.#clock();
@@ -448,6 +468,7 @@ export class ShardRuntime implements ShardGate {
       const last = this.#last.get(shard);
       const same = last !== undefined && last.node === request.from &&
         last.session === request.session;
+      if (!same) this.#news = true;
       if (last !== undefined && !same) {
         const ms = now - last.at;
         this.#stats.handoversMs.push(ms);
@@ -467,7 +488,11 @@ export class ShardRuntime implements ShardGate {
         at: now,
       });
     }
-    if (request.released.length > 0) this.#plan();
+    if (grant.release.length > 0) this.#news = true;
+    if (request.released.length > 0) {
+      this.#news = true;
+      this.#plan();
+    }
     return grant;
   }
 
@@ -504,6 +529,7 @@ export class ShardRuntime implements ShardGate {
       const grant = this.#issue(this.holder.request(this.#clock()));
       if (grant !== null) this.#onGrant(grant);
       this.#plan();
+      if (this.#news) this.#nudge();
     }
     this.#expire();
     this.#checkLeaving();

@@ -516,6 +516,15 @@ export class RaftNode {
   }
 
   /**
+   * Leader: sends a heartbeat to every member now (`RaftCore.heartbeat`);
+   * does nothing off the leader. Their answers come back at once: the
+   * sharding runtime uses it to hand out grants without waiting a tick.
+   */
+  heartbeat(): void {
+    this.#enqueue(() => this.#core.heartbeat());
+  }
+
+  /**
    * Starts an election now instead of at this node's randomized election
    * timeout, but only if no leader was heard from within the minimum
    * election timeout: it never disturbs a leader that holds its lease (no
