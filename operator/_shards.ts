@@ -71,6 +71,8 @@ export interface ShardRuntimeOptions extends ShardingOptions {
   drainMs?: number;
   /** Where grants, releases and assignments are logged. */
   logger?: Logger;
+  /** Leader: called for every shard granted to a new holder, with the handover's ms. */
+  onHandover?: (durationMs: number) => void;
 }
 
 /** What the runtime counts, for metrics. */
@@ -471,6 +473,7 @@ export class ShardRuntime implements ShardGate {
       if (!same) this.#news = true;
       if (last !== undefined && !same) {
         const ms = now - last.at;
+        this.#options.onHandover?.(ms);
         this.#stats.handoversMs.push(ms);
         if (this.#stats.handoversMs.length > 1024) {
           this.#stats.handoversMs.shift();

@@ -18,6 +18,7 @@ import {
 import { LeaderElection } from "../controller/leader_election.ts";
 import { controllerMetrics } from "../metrics/controller.ts";
 import { RaftMetrics } from "../metrics/raft.ts";
+import { shardingMetrics } from "../metrics/sharding.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
 import { type HttpServer, serve } from "../platform/mod.ts";
 import { openSettingLegacyAside } from "../raft/file_storage.ts";
@@ -139,6 +140,7 @@ export async function wire(
     const tickMs = options.raft?.tickMs ?? config.tickMs ?? undefined;
     // Sharding runs only when a controller is sharded: otherwise no byte
     // on the wire and no entry in the log differs.
+    let recordHandover = (_ms: number) => {};
     const shards = init.registered.some((r) => r.sharded)
       ? new ShardRuntime({
         ...options.sharding,
@@ -146,8 +148,15 @@ export async function wire(
         clock,
         tickMs,
         logger,
+        onHandover: (ms) => recordHandover(ms),
       })
       : null;
+    if (shards !== null) {
+      recordHandover = shardingMetrics({
+        registry: metrics,
+        stats: () => shards.stats(),
+      });
+    }
     late.shards = shards;
     const node = await RaftNode.start({
       id: raft.nodeId,
