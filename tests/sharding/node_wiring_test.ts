@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import assert from "node:assert/strict";
 import { encodeKvCommand, KeyValueStore } from "../../raft/kv.ts";
 import { ShardRuntime } from "../../operator/_shards.ts";
-import { planAssignment } from "../../sharding/mod.ts";
+import { encodeAssignment, planAssignment } from "../../sharding/mod.ts";
 import { ShardCluster } from "./_cluster.ts";
 
 const SHARDS = 32;
@@ -129,6 +129,46 @@ describe("sharding on RaftNodes", () => {
     }
   });
 
+  it("a leaving leader hands its own shards over first, the others' stay put", async () => {
+    await c.start();
+    await c.until(() => c.settled([0, 1, 2]), { limitMs: 5000 });
+    const leader = c.leader()!;
+    const own = new Set(leader.runtime.holder.held(c.now));
+    const leftAt = c.now;
+    let left = false;
+    void leader.runtime.leave().then(() => left = true);
+    const others = [0, 1, 2].filter((id) => id !== leader.id);
+    await c.until(() => left, { limitMs: 2000, step: 1 });
+    assert.ok(c.settled(others), "its shards are held by their new owners");
+    for (const [at, shard, holder] of c.changes) {
+      if (at <= leftAt) continue;
+      if (own.has(shard)) {
+        if (holder !== -1) {
+          assert.ok(at - leftAt <= 100, `shard ${shard}: ${at - leftAt} ms`);
+        }
+      } else {
+        assert.fail(`shard ${shard} of another member moved to ${holder}`);
+      }
+    }
+  });
+
+  it("a learner owns no shard; once promoted it takes its quota", async () => {
+    await c.start();
+    await c.until(() => c.settled([0, 1, 2]), { limitMs: 5000 });
+    const learner = await c.add(3);
+    await c.leader()!.node.changeMembership({
+      type: "addLearner",
+      nodeId: 3,
+    });
+    await c.advance(2000);
+    assert.deepEqual(c.leader()!.runtime.assignment!.members, [0, 1, 2]);
+    assert.deepEqual(learner.runtime.holder.held(c.now), []);
+    assert.ok(c.settled([0, 1, 2]));
+    await c.leader()!.node.changeMembership({ type: "promote", nodeId: 3 });
+    await c.until(() => c.settled([0, 1, 2, 3]), { limitMs: 5000 });
+    assert.equal(learner.runtime.holder.held(c.now).length, SHARDS / 4);
+  });
+
   it("a partitioned member loses its grants before anyone else gets its shards", async () => {
     await c.start();
     await c.until(() => c.settled([0, 1, 2]), { limitMs: 5000 });
@@ -146,7 +186,6 @@ describe("sharding on RaftNodes", () => {
     const inner = new KeyValueStore();
     const sm = runtime.stateMachine(inner);
     const a = planAssignment({ shardCount: 8, members: [0, 1] });
-    const { encodeAssignment } = await import("../../sharding/mod.ts");
     sm.apply({ term: 1, index: 1, type: "normal", data: encodeAssignment(a) });
     sm.apply({
       term: 1,
