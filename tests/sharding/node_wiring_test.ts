@@ -181,7 +181,7 @@ describe("sharding on RaftNodes", () => {
     await c.until(() => c.settled([0, 1, 2]), { limitMs: 5000 });
   });
 
-  it("keeps the assignment in the snapshot and restores it", async () => {
+  it("keeps the assignment in the snapshot and restores it", () => {
     const runtime = new ShardRuntime({ id: 0, shards: 8 });
     const inner = new KeyValueStore();
     const sm = runtime.stateMachine(inner);
