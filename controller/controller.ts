@@ -240,7 +240,7 @@ export interface ControllerOptions<T extends KubeObject> {
   /**
    * Where log lines go: every reconcile at `debug` ("reconciled",
    * "reconcile cancelled") and failures at `error` ("reconcile failed"),
-   * each with `key`, `term`, `result` and `durationMs`; leadership changes
+   * each with `key`, `term` (and `shard`, sharded), `result` and `durationMs`; leadership changes
    * at `info`; watch trouble and Events not recorded at `warn`; an
    * observer hook that threw at `error` ("observer failed").
    */
@@ -839,6 +839,7 @@ export class Controller<T extends KubeObject> {
       const fields = {
         key,
         term: ctx.term,
+        ...(ctx.shard === undefined ? {} : { shard: ctx.shard }),
         result: outcome,
         durationMs: Math.round(event.durationMs * 1000) / 1000,
         ...(more.retryInMs === undefined
