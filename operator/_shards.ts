@@ -591,6 +591,7 @@ export class ShardRuntime implements ShardGate {
 
   /** A ticket for one reconcile of a held shard; `null` when not held or being released. */
   enter(shard: number): ShardTicket | null {
+    if (this.#leaving !== null) return null;
     if (!this.holds(shard) || this.#releasing.has(shard)) return null;
     let w = this.#work.get(shard);
     if (w === undefined || w.controller.signal.aborted) {
@@ -640,7 +641,6 @@ export class ShardRuntime implements ShardGate {
   #armExpiry(): void {
     if (this.#expiry !== null) clearTimeout(this.#expiry);
     this.#expiry = null;
-    if (this.#node === null) return;
     const now = this.#clock();
     let first = Infinity;
     for (const [shard, w] of this.#work) {
@@ -699,10 +699,17 @@ export class ShardRuntime implements ShardGate {
   leave(): Promise<void> {
     if (this.#leaving !== null) return Promise.resolve();
     return new Promise((resolve) => {
+      // From now on no reconcile starts (enter() refuses); those running
+      // are aborted and awaited before anything is released.
       this.#leaving = { since: this.#clock(), done: resolve };
-      const held = this.holder.held(this.#clock());
-      void this.#release(held, "leaving").then(() => {
+      const shards = new Set([
+        ...this.holder.held(this.#clock()),
+        ...this.#work.keys(),
+      ]);
+      void this.#release([...shards], "leaving").then(() => {
+        // Also what was granted during the drain.
         this.holder.leave();
+        for (const w of this.#work.values()) w.controller.abort();
         this.#checkLeaving();
       });
     });
