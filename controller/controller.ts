@@ -10,6 +10,7 @@
  */
 import { objectKey, Reflector, type StoreEvent } from "./cache.ts";
 import { ApiError, FencedError } from "../client/errors.ts";
+import { runSharded } from "./_sharded.ts";
 import type { ShardGate } from "./shard_gate.ts";
 import type { KubeClient } from "../client/kube_client.ts";
 import {
@@ -573,10 +574,21 @@ export class Controller<T extends KubeObject> {
       if (this.#options.shards === undefined) {
         await this.#lead(reconciler, stopAll);
       } else {
-        await this.#runSharded(reconciler, {
+        await runSharded({
+          reflector: this.reflector,
+          queue: this.queue,
           gate: this.#options.shards,
-          stop: stopAll,
-        });
+          guard: this.#options.guard,
+          logger: this.#logger,
+          concurrency: this.#options.concurrency ?? 4,
+          setRunning: (running) => this.#leading = running,
+          wants: (key) => this.#wants(key),
+          fence: (signal, check) => {
+            const client = this.#options.client.fenced(signal, { check });
+            return { client, recorder: this.#recorder(client) };
+          },
+          reconcile: (key, ctx) => this.#reconcileKey(key, reconciler, ctx),
+        }, stopAll);
       }
     } finally {
       internal.abort();
@@ -635,11 +647,7 @@ export class Controller<T extends KubeObject> {
             }
           },
         });
-        const recorder = new EventRecorder(
-          client,
-          this.#options.component ?? "k8s-operator",
-          { logger: this.#logger, ...this.#options.events },
-        );
+        const recorder = this.#recorder(client);
         for (let i = 0; i < (this.#options.concurrency ?? 4); i++) {
           const worker = this.#work(reconciler, {
             client,
@@ -699,109 +707,18 @@ export class Controller<T extends KubeObject> {
     return o === undefined || gate.holds(gate.shardOf(o));
   }
 
+  #recorder(client: KubeClient): EventRecorder {
+    return new EventRecorder(
+      client,
+      this.#options.component ?? "k8s-operator",
+      { logger: this.#logger, ...this.#options.events },
+    );
+  }
+
   /** Queues every cached primary key, without running any twice. */
   #resync(): void {
     for (const key of this.reflector.store.keys()) {
       if (this.#wants(key)) this.queue.expedite(key);
-    }
-  }
-
-  /**
-   * A sharded controller: once the cache synced, workers run until `stop`,
-   * taking only keys of held shards; every shard acquired queues its keys.
-   */
-  async #runSharded(
-    reconciler: Reconciler<T>,
-    options: { gate: ShardGate; stop: AbortSignal },
-  ): Promise<void> {
-    const { gate, stop } = options;
-    const synced = await Promise.race([
-      this.reflector.synced.then(() => true),
-      aborted(stop).then(() => false),
-    ]);
-    if (!synced) return;
-    this.#leading = true;
-    const off = gate.onAcquire((shards) => {
-      const acquired = new Set(shards);
-      for (const key of this.reflector.store.keys()) {
-        const object = this.reflector.store.get(key);
-        if (object !== undefined && acquired.has(gate.shardOf(object))) {
-          this.queue.add(key);
-        }
-      }
-    });
-    this.#logger.info("sharded: reconciling the shards this replica holds");
-    for (const key of this.reflector.store.keys()) {
-      if (this.#wants(key)) this.queue.add(key);
-    }
-    const workers: Promise<void>[] = [];
-    for (let i = 0; i < (this.#options.concurrency ?? 4); i++) {
-      workers.push(this.#workSharded(reconciler, { gate, stop }));
-    }
-    try {
-      await Promise.allSettled(workers);
-    } finally {
-      off();
-      this.#leading = false;
-    }
-  }
-
-  async #workSharded(
-    reconciler: Reconciler<T>,
-    options: { gate: ShardGate; stop: AbortSignal },
-  ): Promise<void> {
-    const { gate, stop } = options;
-    const guard = this.#options.guard;
-    while (!stop.aborted) {
-      const key = await this.queue.get(stop);
-      if (key === undefined) return;
-      try {
-        const object = this.reflector.store.get(key);
-        const shard = object === undefined ? null : gate.shardOf(object);
-        const ticket = shard === null ? null : gate.enter(shard);
-        if (shard === null || ticket === null) {
-          // Gone, or not held here: the replica that holds it queues it
-          // (and this one does, if it acquires the shard).
-          this.queue.forget(key);
-          continue;
-        }
-        try {
-          const signal = AbortSignal.any([ticket.signal, stop]);
-          // The signal aborts when a timer notices the grant's end; a
-          // stalled event loop can delay that timer. The check asks the
-          // holder with the clock at each send instead.
-          const client = this.#options.client.fenced(signal, {
-            check: () => {
-              if (!gate.holds(shard)) {
-                throw new FencedError(
-                  `Expected to hold shard ${shard} to send, found its grant ended`,
-                );
-              }
-            },
-          });
-          const recorder = new EventRecorder(
-            client,
-            this.#options.component ?? "k8s-operator",
-            { logger: this.#logger, ...this.#options.events },
-          );
-          await this.#reconcileKey(key, reconciler, {
-            client,
-            recorder,
-            signal,
-            guard,
-            term: guard.term,
-            key,
-            shard,
-          });
-        } finally {
-          ticket.done();
-        }
-      } catch (error) {
-        this.#logger.error("reconcile worker failed", { key, error });
-        this.queue.addRateLimited(key);
-      } finally {
-        this.queue.done(key);
-      }
     }
   }
 

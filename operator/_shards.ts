@@ -28,6 +28,7 @@ import { type Logger, silentLogger } from "../common/log.ts";
 import type { ShardGate, ShardTicket } from "../controller/shard_gate.ts";
 import type { StateMachine } from "../raft/kv.ts";
 import type { RaftNode, RoleChange } from "../raft/node.ts";
+import type { ShardingStats } from "../metrics/sharding.ts";
 import type { OperatorShardingOptions } from "./operator.ts";
 import type { Entry, Message } from "../raft/types.ts";
 import {
@@ -76,19 +77,7 @@ export interface ShardRuntimeOptions extends ShardingOptions {
 }
 
 /** What the runtime counts, for metrics. */
-export interface ShardRuntimeStats {
-  /** The epoch of the assignment applied here (0 before any). */
-  epoch: number;
-  /** Shards this process holds now. */
-  held: number;
-  /** Leader: shards whose new owner waits for the old holder's grant to end. */
-  moving: number;
-  /** Shards that changed owner in the assignments applied here. */
-  reassigned: number;
-  /** Shards this process acquired. */
-  acquired: number;
-  /** Shards this process released. */
-  released: number;
+export interface ShardRuntimeStats extends ShardingStats {
   /**
    * Leader: for every shard granted to a new holder, the ms from when the
    * leader last counted the old holder (its release, or its last renewal)

@@ -515,11 +515,7 @@ export class RaftNode {
     await this.#storage.close();
   }
 
-  /**
-   * Leader: sends a heartbeat to every member now (`RaftCore.heartbeat`);
-   * does nothing off the leader. Their answers come back at once: the
-   * sharding runtime uses it to hand out grants without waiting a tick.
-   */
+  /** Leader: a heartbeat to every member now (`RaftCore.heartbeat`); else nothing. */
   heartbeat(): void {
     this.#enqueue(() => this.#core.heartbeat());
   }

@@ -6,20 +6,9 @@
  */
 import { appendFileSync } from "node:fs";
 import { env } from "node:process";
-import {
-  type KubeObject,
-  Operator,
-  ReconcileResult,
-  type ResourceType,
-} from "../../mod.ts";
+import { type KubeObject, Operator, ReconcileResult } from "../../mod.ts";
+import { configMaps } from "../controller/_server.ts";
 
-const configMaps: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
 const dir = env.SHARD_RUNS_DIR!;
 const node = Number(env.RAFT_NODE_ID);
 const wall = () => performance.timeOrigin + performance.now();

@@ -19,21 +19,15 @@ import {
   Operator,
   type OperatorReconciler,
   ReconcileResult,
-  type ResourceType,
 } from "../../mod.ts";
 import { KubeClient } from "../../controller/mod.ts";
 import { plane, skipUnlessRunnable } from "../_control_plane.ts";
+import { configMaps } from "../controller/_server.ts";
+import { assertNoOverlap, type RunRecord } from "./_runs.ts";
 
-const configMaps: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
 const OBJECTS = 30;
 
-interface Run {
+interface Run extends RunRecord {
   node: number;
   key: string;
   shard: number | undefined;
@@ -61,23 +55,6 @@ function recorder(runs: Run[]): OperatorReconciler<KubeObject> {
       return ReconcileResult.done();
     },
   };
-}
-
-/** No two replicas' completed reconciles of one object overlap. */
-function assertNoOverlap(runs: Run[]): void {
-  const done = runs.filter((r) => r.end !== null);
-  const byKey = Map.groupBy(done, (r) => r.key);
-  for (const [key, list] of byKey) {
-    for (const a of list) {
-      for (const b of list) {
-        if (a.node === b.node) continue;
-        assert.ok(
-          a.end! <= b.start || b.end! <= a.start,
-          `${key}: node ${a.node} [${a.start}, ${a.end}] and node ${b.node} [${b.start}, ${b.end}]`,
-        );
-      }
-    }
-  }
 }
 
 async function until(what: string, check: () => boolean): Promise<void> {

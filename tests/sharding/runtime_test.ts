@@ -42,6 +42,28 @@ function runtimeHolding(
   return runtime;
 }
 
+/** A heartbeat or its answer between node 0 (the leader) and node 1. */
+function beat(
+  type: "heartbeat" | "heartbeatResp",
+  shard?: Uint8Array,
+): Message {
+  const [from, to] = type === "heartbeat" ? [0, 1] : [1, 0];
+  return {
+    type,
+    from,
+    to,
+    term: 1,
+    logTerm: 0,
+    index: 5,
+    commit: 0,
+    entries: [],
+    reject: false,
+    rejectHint: 0,
+    snapshot: null,
+    ...(shard === undefined ? {} : { shard }),
+  };
+}
+
 /** Just enough of a follower's RaftNode for `attach`. */
 const follower = {
   onRoleChange: () => () => {},
@@ -102,19 +124,7 @@ describe("ShardRuntime's gate", () => {
     const runtime = runtimeHolding([]);
     runtime.attach(follower);
     try {
-      const answer: Message = {
-        type: "heartbeatResp",
-        from: 1,
-        to: 0,
-        term: 1,
-        logTerm: 0,
-        index: 5,
-        commit: 0,
-        entries: [],
-        reject: false,
-        rejectHint: 0,
-        snapshot: null,
-      };
+      const answer = beat("heartbeatResp");
       const [out] = runtime.outgoing([answer]);
       const request = decodeRenewalRequest(out.shard!);
       assert.equal(request.from, 1);
@@ -135,21 +145,8 @@ describe("ShardRuntime's gate", () => {
     const runtime = runtimeHolding([], logs);
     runtime.attach(follower);
     try {
-      const beat: Message = {
-        type: "heartbeat",
-        from: 0,
-        to: 1,
-        term: 1,
-        logTerm: 0,
-        index: 5,
-        commit: 0,
-        entries: [],
-        reject: false,
-        rejectHint: 0,
-        snapshot: null,
-        shard: new Uint8Array([9, 9, 9]),
-      };
-      const [out] = runtime.incoming([beat]);
+      const bad = beat("heartbeat", new Uint8Array([9, 9, 9]));
+      const [out] = runtime.incoming([bad]);
       assert.equal(out.shard, undefined);
       assert.equal(out.type, "heartbeat");
       assert.ok(

@@ -11,19 +11,14 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { KubeObject, ResourceType } from "../../mod.ts";
+import type { KubeObject } from "../../mod.ts";
+import { configMaps } from "../controller/_server.ts";
+import { assertNoOverlap, type RunRecord } from "./_runs.ts";
 import { startReplicas, TestApiServer } from "../../testing/mod.ts";
 
-const configMaps: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
 const OBJECTS = 30;
 
-interface Run {
+interface Run extends RunRecord {
   node: number;
   key: string;
   v: string;
@@ -43,20 +38,6 @@ async function readRuns(dir: string): Promise<Run[]> {
     }
   }
   return runs;
-}
-
-function assertNoOverlap(runs: Run[]): void {
-  for (const [key, list] of Map.groupBy(runs, (r) => r.key)) {
-    for (const a of list) {
-      for (const b of list) {
-        if (a.node === b.node) continue;
-        assert.ok(
-          a.end <= b.start || b.end <= a.start,
-          `${key}: node ${a.node} [${a.start}, ${a.end}] and node ${b.node} [${b.start}, ${b.end}]`,
-        );
-      }
-    }
-  }
 }
 
 describe("sharded controllers in three processes", () => {
