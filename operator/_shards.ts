@@ -132,6 +132,7 @@ export class ShardRuntime implements ShardGate {
   #proposing = false;
   /** Leader: something happened that a heartbeat now should carry. */
   #news = false;
+  #ownSoon = false;
   /** Leader: the grant to send on the next heartbeat to each member. */
   readonly #answers = new Map<NodeId, GrantMessage>();
   /** Leader: who it last counted as holding each shard. */
@@ -426,6 +427,20 @@ export class ShardRuntime implements ShardGate {
   #nudge(): void {
     this.#news = false;
     this.#node?.heartbeat();
+    // Its own holder too, at once (no network): once per turn.
+    if (this.#ownSoon) return;
+    this.#ownSoon = true;
+    queueMicrotask(() => {
+      this.#ownSoon = false;
+      this.#renewOwn();
+    });
+  }
+
+  /** Leader: its own holder's request, answered by its issuer directly. */
+  #renewOwn(): void {
+    if (this.#issuer === null || this.#node === null) return;
+    const grant = this.#issue(this.holder.request(this.#clock()));
+    if (grant !== null) this.#onGrant(grant);
   }
 
   #onGrantBytes(bytes: Uint8Array): void {
@@ -518,8 +533,7 @@ export class ShardRuntime implements ShardGate {
   #duties(): void {
     if (this.#node === null) return;
     if (this.#issuer !== null) {
-      const grant = this.#issue(this.holder.request(this.#clock()));
-      if (grant !== null) this.#onGrant(grant);
+      this.#renewOwn();
       this.#plan();
       if (this.#news) this.#nudge();
     }

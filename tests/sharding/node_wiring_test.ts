@@ -13,6 +13,13 @@ import { encodeAssignment, planAssignment } from "../../sharding/mod.ts";
 import { ShardCluster } from "./_cluster.ts";
 
 const SHARDS = 32;
+/**
+ * A handover on this instant network: the release waits for the next
+ * heartbeat to ride on (one 50 ms tick at most), then the leader frees the
+ * shards, commits the assignment and nudges the new owners (its own holder
+ * too) at once. The goal is 100 ms per shard on a real network.
+ */
+const HANDOVER_MS = 60;
 
 describe("sharding on RaftNodes", () => {
   let c: ShardCluster;
@@ -123,7 +130,7 @@ describe("sharding on RaftNodes", () => {
         s === shard && at > leftAt && h !== -1 && h !== m.id
       )!;
       assert.ok(
-        next[0] - leftAt <= 100,
+        next[0] - leftAt <= HANDOVER_MS,
         `shard ${shard} handed over in ${next[0] - leftAt} ms`,
       );
     }
@@ -144,7 +151,10 @@ describe("sharding on RaftNodes", () => {
       if (at <= leftAt) continue;
       if (own.has(shard)) {
         if (holder !== -1) {
-          assert.ok(at - leftAt <= 100, `shard ${shard}: ${at - leftAt} ms`);
+          assert.ok(
+            at - leftAt <= HANDOVER_MS,
+            `shard ${shard}: ${at - leftAt} ms`,
+          );
         }
       } else {
         assert.fail(`shard ${shard} of another member moved to ${holder}`);
