@@ -520,6 +520,20 @@ export class Sender {
     this.#flush(peer);
   }
 
+  /**
+   * `peer` restarted (it said hello again): the session this node sends to
+   * it in is one its previous process opened. Forgets it, unless a stream
+   * is open or opening (its refusal then does the same), so that the next
+   * message (at election time, a vote answer) opens a new session first
+   * instead of being refused first. Sends nothing itself: two nodes that
+   * took each other's hellos for restarts cannot set each other off.
+   */
+  renew(peer: NodeId): void {
+    const p = this.#peers.get(peer);
+    if (p === undefined || p.stream !== null || p.opening) return;
+    p.session = null;
+  }
+
   #takeBatch(p: PeerLink): Message[] {
     const batch: Message[] = [];
     let size = 8;

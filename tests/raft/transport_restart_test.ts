@@ -64,7 +64,9 @@ function answered(done: () => void): typeof fetch {
  * process harness and a cached DNS answer do), so its first attempt goes to
  * the old port.
  */
-async function restartedPeer(options: { cachedAddress: boolean }) {
+async function restartedPeer(
+  options: { cachedAddress: boolean; greeted: boolean },
+) {
   const events = new Events();
   let current = "";
   let cached: string | null = null;
@@ -99,6 +101,10 @@ async function restartedPeer(options: { cachedAddress: boolean }) {
   current = first.url;
   one.connect([0]);
   await events.until("node 0's welcome", () => welcomes === 1);
+  if (options.greeted) {
+    first.t.connect([1]);
+    await events.until("node 1's welcome", () => first.welcomed.count === 1);
+  }
   await new Promise((r) => setImmediate(r));
   await first.t.close();
   // Node 0 is down: what node 1 sends it fails, is resent once, and fails
@@ -117,16 +123,18 @@ async function restartedPeer(options: { cachedAddress: boolean }) {
 describe("HTTP transport, a peer that restarted", () => {
   for (const cachedAddress of [false, true]) {
     it(
-      `delivers the next message to it at once${
+      `delivers the next message to it at once, in a new session${
         cachedAddress
           ? ", though the first attempt goes to its old address"
           : ""
       }`,
       async () => {
-        const { one, second, events } = await restartedPeer({ cachedAddress });
+        const { one, second, events } = await restartedPeer({
+          cachedAddress,
+          greeted: false,
+        });
         try {
-          const answer = msg({ type: "preVoteResp", from: 1, to: 0, term: 7 });
-          one.send([answer]);
+          one.send([msg({ type: "preVoteResp", from: 1, to: 0, term: 7 })]);
           await events.until(
             "the pre-vote answer at node 0",
             () => second.got.some((m) => m.type === "preVoteResp"),
@@ -151,4 +159,23 @@ describe("HTTP transport, a peer that restarted", () => {
       },
     );
   }
+
+  it("forgets the session the peer's previous process opened when it says hello again: the next message is not refused first", async () => {
+    const { one, second, events } = await restartedPeer({
+      cachedAddress: false,
+      greeted: true,
+    });
+    try {
+      one.send([msg({ type: "voteResp", from: 1, to: 0, term: 8 })]);
+      await events.until(
+        "the vote answer at node 0",
+        () => second.got.some((m) => m.type === "voteResp"),
+        5_000,
+      );
+      assert.deepEqual(second.refused, [], "no stale session sent");
+    } finally {
+      await one.close();
+      await second.t.close();
+    }
+  });
 });
