@@ -1127,6 +1127,11 @@ export class RaftCore {
     }
     this.#syncProgress();
     this.#appendEntry("empty", new Uint8Array());
+    // The lease is counted from a heartbeat a quorum answered in this term:
+    // one now, with the first append, instead of at the next heartbeat
+    // tick (up to a tick later), so the guard says "leader" a round trip
+    // after the election. Stamped with this tick, as a tick's would be.
+    this.#heartbeat();
   }
 
   /**
@@ -1379,17 +1384,25 @@ export class RaftCore {
     }
     if (this.#heartbeatElapsed >= this.#heartbeatTicks) {
       this.#heartbeatElapsed = 0;
-      for (const [to, pr] of this.#progress) {
-        this.#send({
-          type: "heartbeat",
-          to,
-          toIncarnation: pr.incarnation,
-          index: this.#now,
-          commit: this.#log.committed,
-        });
-      }
+      this.#heartbeat();
     }
     this.#maintainMembership();
+  }
+
+  /**
+   * Heartbeats every peer, stamped with the current tick: an answer extends
+   * the lease from that tick (see {@linkcode RaftCore.leaseTicks}).
+   */
+  #heartbeat(): void {
+    for (const [to, pr] of this.#progress) {
+      this.#send({
+        type: "heartbeat",
+        to,
+        toIncarnation: pr.incarnation,
+        index: this.#now,
+        commit: this.#log.committed,
+      });
+    }
   }
 
   /** See {@linkcode ProgressStatus.caughtUp}. */
