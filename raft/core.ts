@@ -740,6 +740,18 @@ export class RaftCore {
   }
 
   /**
+   * Leader: sends a heartbeat to every member now, as a heartbeat tick does,
+   * without moving the heartbeat timer (etcd-io/raft's `MsgBeat`). It
+   * carries the current tick, so the lease counts its answers from that
+   * tick's start, never later than the heartbeat left. Does nothing off
+   * the leader. The sharding runtime calls it so that a grant, or a
+   * request for one, travels at once rather than at the next tick.
+   */
+  heartbeat(): void {
+    if (this.#role === "leader") this.#broadcastHeartbeat();
+  }
+
+  /**
    * Starts an election now (with a pre-vote round when enabled). Does
    * nothing on a leader, a learner or a node that is not a voter. A pristine
    * voter of the bootstrap membership probes the other members at once
@@ -1135,7 +1147,7 @@ export class RaftCore {
     // one now, with the first append, instead of at the next heartbeat
     // tick (up to a tick later), so the guard says "leader" a round trip
     // after the election. Stamped with this tick, as a tick's would be.
-    this.#heartbeat();
+    this.#broadcastHeartbeat();
   }
 
   /**
@@ -1388,16 +1400,12 @@ export class RaftCore {
     }
     if (this.#heartbeatElapsed >= this.#heartbeatTicks) {
       this.#heartbeatElapsed = 0;
-      this.#heartbeat();
+      this.#broadcastHeartbeat();
     }
     this.#maintainMembership();
   }
 
-  /**
-   * Heartbeats every peer, stamped with the current tick: an answer extends
-   * the lease from that tick (see {@linkcode RaftCore.leaseTicks}).
-   */
-  #heartbeat(): void {
+  #broadcastHeartbeat(): void {
     for (const [to, pr] of this.#progress) {
       this.#send({
         type: "heartbeat",
