@@ -7,9 +7,13 @@
  *
  * It reports, on the machine's shared clock, to `$SHARD_RUNS_DIR`:
  *
- * - `<node>.writes.jsonl`: every completed write, with `t1` (just before
- *   the client was called: the fence check comes after) and `t2` (after
- *   the answer);
+ * - `<node>.writes.jsonl`: every write it tried, with `t1` (just before
+ *   the client was called: the fence check comes after), `t2` (after the
+ *   answer or the error), `ok`, and `fenced` (the fence refused it);
+ * - `<node>.entered.jsonl`: its reconciles of version `slow-<node>`, as
+ *   they start: such a reconcile (of this replica) then waits 3 s, heedless of its signal (the
+ *   worst reconciler, which only the synchronous fence check stops), and
+ *   writes;
  * - `<node>.grants.jsonl`: the holder's grants as it takes them in (the
  *   shards held after each grant message, with when each one's grant
  *   ends) and its releases. `GrantHolder`'s methods are wrapped for this:
@@ -18,7 +22,7 @@
 import { appendFileSync } from "node:fs";
 import { env } from "node:process";
 import { type KubeObject, Operator, ReconcileResult } from "../../mod.ts";
-import { ApiError } from "../../controller/mod.ts";
+import { ApiError, FencedError } from "../../controller/mod.ts";
 import { GrantHolder } from "../../sharding/mod.ts";
 import { configMaps } from "../controller/_server.ts";
 
@@ -62,26 +66,29 @@ await Operator.fromEnv({ sharding: { shards: 32 } }).controller<Data>(
         throw error;
       });
       if (current?.data?.v === v) return ReconcileResult.done();
-      const t1 = wall();
-      await ctx.client.patch(configMaps, out, {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: out, namespace: "default" },
-        data: { v },
-      }, {
-        namespace: "default",
-        type: "apply",
-        fieldManager: `r${node}-v${v}`,
-        force: true,
-      });
-      record("writes", {
-        node,
-        key: ctx.key,
-        v,
-        shard: ctx.shard,
-        t1,
-        t2: wall(),
-      });
+      if (v === `slow-${node}`) {
+        record("entered", { node, key: ctx.key, v, at: wall() });
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+      }
+      const attempt = { node, key: ctx.key, v, shard: ctx.shard, t1: wall() };
+      try {
+        await ctx.client.patch(configMaps, out, {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: { name: out, namespace: "default" },
+          data: { v },
+        }, {
+          namespace: "default",
+          type: "apply",
+          fieldManager: `r${node}-v${v}`,
+          force: true,
+        });
+      } catch (error) {
+        const fenced = error instanceof FencedError;
+        record("writes", { ...attempt, t2: wall(), ok: false, fenced });
+        throw error;
+      }
+      record("writes", { ...attempt, t2: wall(), ok: true });
       return ReconcileResult.done();
     },
   },

@@ -12,7 +12,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeObject } from "../../mod.ts";
@@ -21,6 +21,7 @@ import { configMaps } from "../controller/_server.ts";
 import {
   assertGrantsDisjoint,
   assertWritesFenced,
+  CLOCK_SKEW_MS,
   handovers,
   percentile,
   readAllGrants,
@@ -35,6 +36,16 @@ import {
 } from "../../testing/mod.ts";
 
 const OBJECTS = 40;
+
+async function lines(
+  dir: string,
+  node: number,
+  file: string,
+): Promise<{ key: string }[]> {
+  const text = await readFile(join(dir, `${node}.${file}.jsonl`), "utf8")
+    .catch(() => "");
+  return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
+}
 const SHARDS = 32; // as _sharded_writes_main.ts
 const wall = () => performance.timeOrigin + performance.now();
 const WRITE =
@@ -124,9 +135,23 @@ async function assertRecords(
   c: Cluster,
   killed: readonly number[] = [],
 ): Promise<void> {
+  // A replica records its write after the answer: the object may say `v`
+  // before the record is in the file.
+  const replica = await c.replicas.waitFor(
+    "every write the API server received recorded by its writer",
+    async () => {
+      const replica = await readWrites(c.dir, c.nodes);
+      return c.server.every((w) =>
+        killed.includes(w.node) ||
+        replica.some((r) =>
+          r.node === w.node && r.key === w.key && r.v === w.v &&
+          r.t2 + CLOCK_SKEW_MS >= w.at
+        )
+      ) && replica;
+    },
+  );
   const grants = await readAllGrants(c.dir, c.nodes);
   assertGrantsDisjoint(grants);
-  const replica = await readWrites(c.dir, c.nodes);
   assert.ok(c.server.length >= OBJECTS, "the API server recorded the writes");
   assertWritesFenced(c.server, {
     replica,
@@ -166,7 +191,18 @@ describe("sharded controllers in processes, under faults", () => {
     try {
       const { id: leader } = await c.replicas.waitForLeader();
       const victim = (leader + 1) % 3;
-      // Every object is written: no write of the victim is in flight.
+      // The victim is stopped in the middle of a reconcile that ignores its
+      // signal: after SIGCONT it goes on to write, long after its grant.
+      const slow = (await readWrites(c.dir, [victim])).find((w) => w.ok)!.key;
+      const slowName = slow.split("/")[1];
+      await c.replicas.client.patch(configMaps, slowName, {
+        data: { v: `slow-${victim}` },
+      }, { namespace: "default" });
+      await c.replicas.waitFor(
+        `replica ${victim} in the middle of reconciling ${slow}`,
+        async () =>
+          (await lines(c.dir, victim, "entered")).some((l) => l.key === slow),
+      );
       const stoppedAt = wall();
       c.replicas.pause(victim);
       const taken = await awaitAll(
@@ -184,6 +220,21 @@ describe("sharded controllers in processes, under faults", () => {
       await converged(c, "2");
       const resumedAt = wall();
       c.replicas.resume(victim);
+      const late = await c.replicas.waitFor(
+        `replica ${victim}'s write of ${slow} after SIGCONT`,
+        async () =>
+          (await readWrites(c.dir, [victim])).find((w) =>
+            w.key === slow && w.v === `slow-${victim}`
+          ),
+      );
+      assert.ok(late.fenced, `the fence refused ${JSON.stringify(late)}`);
+      assert.deepEqual(
+        c.server.filter((w) => w.key === slow && w.node === victim).map((w) =>
+          w.v
+        ),
+        ["1"],
+        `the stopped replica wrote ${slow} only before it was stopped`,
+      );
       await c.replicas.waitFor(
         `replica ${victim} granted shards again after SIGCONT`,
         async () => {
@@ -195,7 +246,9 @@ describe("sharded controllers in processes, under faults", () => {
       );
       await patchAll(c, "3");
       await converged(c, "3");
-      const v3 = (await readWrites(c.dir, c.nodes)).filter((w) => w.v === "3");
+      const v3 = (await readWrites(c.dir, c.nodes)).filter((w) =>
+        w.v === "3" && w.ok
+      );
       assert.ok(
         v3.some((w) => w.node === victim),
         `replica ${victim} reconciles again after SIGCONT`,
