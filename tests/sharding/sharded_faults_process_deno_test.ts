@@ -206,7 +206,18 @@ describe("sharded controllers in processes, under faults", () => {
       const victim = (leader + 1) % 3;
       // The victim is stopped in the middle of a reconcile that ignores its
       // signal: after SIGCONT it goes on to write, long after its grant.
-      const slow = (await readWrites(c.dir, [victim])).find((w) => w.ok)!.key;
+      const now = wall();
+      const victimGrants = (await readAllGrants(c.dir, [victim])).get(victim)!;
+      const slow = [...Array(OBJECTS).keys()].map((i) => `default/site-${i}`)
+        .find((key) =>
+          (victimGrants.intervals.get(shardOf(key, SHARDS)) ?? []).some((i) =>
+            i.end > now + 100
+          )
+        );
+      assert.ok(
+        slow !== undefined,
+        `replica ${victim} holds an object's shard`,
+      );
       const slowName = slow.split("/")[1];
       await c.replicas.client.patch(configMaps, slowName, {
         data: { v: `slow-${victim}` },
