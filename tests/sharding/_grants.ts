@@ -8,14 +8,16 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 
 /**
- * How far apart two processes' readings of the machine's shared clock
- * (`performance.timeOrigin + performance.now()`) may be: measured within
- * ±1 ms (Deno 2.9 on Linux). Only the matching of a write the API server
- * received to the attempt that sent it allows for it.
+ * How far apart two processes' readings of the system clock may be, each
+ * read with `testing/raft/wall_clock.ts` (`performance.now()` anchored to
+ * `Date.now()` as it turns over a millisecond: within about 1 ms; a
+ * process's `performance.timeOrigin` alone can be off by 5 ms and more
+ * under load). Only the matching of a write the API server received to the
+ * attempt that sent it allows for it.
  */
 export const CLOCK_SKEW_MS = 2;
 
-/** A span of time on the machine's shared clock (ms). */
+/** A span of time on the system clock (ms). */
 export interface Interval {
   start: number;
   end: number;

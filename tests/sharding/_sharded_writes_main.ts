@@ -5,7 +5,8 @@
  * apply, field manager `r<node>-v<v>`, so the API server's request log
  * tells who wrote which version) unless it already has that `v`.
  *
- * It reports, on the machine's shared clock, to `$SHARD_RUNS_DIR`:
+ * It reports, on the system clock (`testing/raft/wall_clock.ts`), to
+ * `$SHARD_RUNS_DIR`:
  *
  * - `<node>.writes.jsonl`: every write it tried, with `t1` (just before
  *   the client was called: the fence check comes after), `t2` (after the
@@ -25,10 +26,15 @@ import { type KubeObject, Operator, ReconcileResult } from "../../mod.ts";
 import { ApiError, FencedError } from "../../controller/mod.ts";
 import { GrantHolder } from "../../sharding/mod.ts";
 import { configMaps } from "../controller/_server.ts";
+import { wallClock } from "../../testing/raft/wall_clock.ts";
 
 const dir = env.SHARD_RUNS_DIR!;
 const node = Number(env.RAFT_NODE_ID);
-const wall = (t = performance.now()) => performance.timeOrigin + t;
+// The system clock, with performance.now()'s resolution: a process's
+// `performance.timeOrigin` can be off by milliseconds under load.
+const clock = wallClock();
+const offset = clock() - performance.now();
+const wall = (t = performance.now()) => offset + t;
 const record = (file: string, line: unknown) =>
   appendFileSync(`${dir}/${node}.${file}.jsonl`, JSON.stringify(line) + "\n");
 

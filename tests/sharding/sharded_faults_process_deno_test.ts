@@ -4,7 +4,7 @@
  * SIGSTOP past a grant and SIGCONT, SIGTERM of a follower and of the
  * leader, kill -9 of the leader of five. From the records (the writes the
  * API server received, who sent them, and the grant intervals each replica
- * reports, all on the machine's shared clock): no two replicas' grants of
+ * reports, all on the system clock): no two replicas' grants of
  * a shard overlap, every write was sent under its writer's grant of the
  * object's shard, and every object converges. The handover and takeover
  * times are printed, not asserted. Deno-only: the replicas run `deno run`
@@ -18,6 +18,7 @@ import { join } from "node:path";
 import type { KubeObject } from "../../mod.ts";
 import { shardOf } from "../../sharding/mod.ts";
 import { configMaps } from "../controller/_server.ts";
+import { wallClock } from "../../testing/raft/wall_clock.ts";
 import {
   assertGrantsDisjoint,
   assertWritesFenced,
@@ -48,7 +49,9 @@ async function lines(
   return text.split("\n").filter((l) => l !== "").map((l) => JSON.parse(l));
 }
 const SHARDS = 32; // as _sharded_writes_main.ts
-const wall = () => performance.timeOrigin + performance.now();
+// The system clock, as the replicas read it (`performance.timeOrigin` can
+// be off by milliseconds in a process started under load).
+const wall = wallClock();
 const WRITE =
   /\/namespaces\/default\/configmaps\/out-([^?/]+)\?.*fieldManager=r(\d+)-v([^&]*)/;
 
