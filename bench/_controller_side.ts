@@ -25,7 +25,9 @@
  * - `backlog {generation}` → `backlogged`: every changed object reached
  *   `generation` in the side's cache while held;
  * - `drain` → `drained`: resumed, until every changed object was written at
- *   the new generation; reconciles (changes) per second;
+ *   the new generation; reconciles (changes) per second, and the CPU time
+ *   this process used meanwhile per change (user + system; on a shared
+ *   machine the rate moves with the load, the CPU per change much less);
  * - `exit` → `done` (final heap and RSS), then the process ends.
  *
  * @module
@@ -182,11 +184,14 @@ export async function runSide(
         break;
       case "drain": {
         const started = performance.now();
+        const cpuBefore = process.cpuUsage();
         side.resume();
         await until(() => tally.reached(command.generation!) >= changes);
+        const cpu = process.cpuUsage(cpuBefore);
         emit({
           event: "drained",
           perSecond: changes / ((performance.now() - started) / 1000),
+          cpuUsPerChange: (cpu.user + cpu.system) / changes,
         });
         break;
       }

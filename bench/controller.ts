@@ -28,7 +28,11 @@
  * until every object was reconciled once), backlog drain (changes per
  * second through `BENCH_CHANGES` changes that piled up while the side was
  * held — ours by losing leadership, so it also re-queues every cached key
- * on taking over), reconciler calls and API writes per change (a wave of
+ * on taking over; ours queues the keys of objects changed while it
+ * followed first), the CPU time per drained change of the side's process
+ * and of the API server (this process; both measured the same way for
+ * every row, and steadier than the rate on a shared machine), reconciler
+ * calls and API writes per change (a wave of
  * changes while running, echoes included), retained heap (forced GC, minus
  * the heap before the side started) and the process's RSS. Then the ratios
  * of ours to each baseline and the breakdown: how much of the drain ratio
@@ -103,6 +107,8 @@ interface Result {
   rateLimit: unknown;
   convergeMs: number;
   drainPerSecond: number;
+  sideCpuUs: number;
+  serverCpuUs: number;
   callsPerChange: number;
   writesPerChange: number;
   heapMb: number;
@@ -263,10 +269,12 @@ async function measure(row: Row, run: number): Promise<Result> {
       await side.ask({ cmd: "hold" }, "held");
       await bump(client, namespace, 3);
       await side.ask({ cmd: "backlog", generation: 3 }, "backlogged");
+      const serverCpu = process.cpuUsage();
       const drained = await side.ask(
         { cmd: "drain", generation: 3 },
         "drained",
       );
+      const server = process.cpuUsage(serverCpu);
       await side.ask({ cmd: "exit" }, "done");
       const code = await side.exited;
       if (code !== 0) throw new Error(`The ${row.side} side exited ${code}`);
@@ -278,6 +286,8 @@ async function measure(row: Row, run: number): Promise<Result> {
         callsPerChange: Number(counted.callsPerChange),
         writesPerChange: Number(counted.writesPerChange),
         drainPerSecond: Number(drained.perSecond),
+        sideCpuUs: Number(drained.cpuUsPerChange),
+        serverCpuUs: (server.user + server.system) / CHANGES,
       };
     } finally {
       if (side.child.exitCode === null) side.child.kill("SIGKILL");
@@ -309,7 +319,9 @@ for (let run = 0; run < RUNS; run++) {
     console.log(
       `run ${run + 1} ${row.side.padEnd(18)} converged ${
         r.convergeMs.toFixed(0)
-      } ms, drain ${r.drainPerSecond.toFixed(0)}/s, ${
+      } ms, drain ${r.drainPerSecond.toFixed(0)}/s (CPU per change: side ${
+        r.sideCpuUs.toFixed(0)
+      } µs, server ${r.serverCpuUs.toFixed(0)} µs), ${
         r.callsPerChange.toFixed(2)
       } calls and ${r.writesPerChange.toFixed(2)} writes per change, heap +${
         r.heapMb.toFixed(1)
@@ -334,6 +346,8 @@ const med = (side: string, pick: (r: Result) => number) =>
 const columns: Array<[string, (r: Result) => number, number]> = [
   ["converge ms", (r) => r.convergeMs, 0],
   ["drain /s", (r) => r.drainPerSecond, 0],
+  ["side µs/chg", (r) => r.sideCpuUs, 0],
+  ["server µs/chg", (r) => r.serverCpuUs, 0],
   ["calls/change", (r) => r.callsPerChange, 2],
   ["writes/change", (r) => r.writesPerChange, 2],
   ["heap MB", (r) => r.heapMb, 1],
@@ -362,8 +376,12 @@ if (has("ours")) {
       med("ours", (r) => r.convergeMs);
     const heap = med(base, (r) => r.heapMb) / med("ours", (r) => r.heapMb);
     const rss = med(base, (r) => r.rssMb) / med("ours", (r) => r.rssMb);
+    const cpu = (side: string) => med(side, (r) => r.sideCpuUs + r.serverCpuUs);
+    const drainCpu = cpu(base) / cpu("ours");
     console.log(
-      `  vs ${base.padEnd(11)} drain ${drain.toFixed(2)}x, converge ${
+      `  vs ${base.padEnd(11)} drain ${
+        drain.toFixed(2)
+      }x (CPU per change, side + server, ${drainCpu.toFixed(2)}x), converge ${
         converge.toFixed(2)
       }x, heap ${heap.toFixed(2)}x, RSS ${rss.toFixed(2)}x`,
     );

@@ -11,6 +11,7 @@
 import { objectKey, Reflector, type StoreEvent } from "./cache.ts";
 import { ApiError, FencedError } from "../client/errors.ts";
 import { runSharded } from "./_sharded.ts";
+import { ChangedKeys } from "./_changed_keys.ts";
 import type { ShardGate } from "./shard_gate.ts";
 import type { KubeClient } from "../client/kube_client.ts";
 import {
@@ -410,6 +411,11 @@ export class Controller<T extends KubeObject> {
   readonly #clock: Clock;
   /** Whether a leader term's workers run (changes queue keys only then). */
   #leading = false;
+  /** Keys changed while following (not sharded): the next term's first. */
+  readonly #changed = new ChangedKeys((key) =>
+    this.#options.shards === undefined && this.reflector.isSynced &&
+    this.reflector.store.get(key) !== undefined
+  );
 
   private constructor(resource: ResourceType, options: ControllerOptions<T>) {
     this.resource = resource;
@@ -527,6 +533,7 @@ export class Controller<T extends KubeObject> {
         }
         const key = objectKey(event.object);
         if (this.#wants(key, event.object)) this.queue.add(key);
+        else if (!this.#leading) this.#changed.seen(key, event.type);
       }),
       // A relist emits only what changed; keys waiting out a long backoff
       // (say, after an outage) run now too, none twice.
@@ -551,6 +558,9 @@ export class Controller<T extends KubeObject> {
         }
         for (const key of keys) {
           if (this.#wants(key)) this.queue.add(key);
+          else if (!this.#leading && reflector.isSynced) {
+            this.#changed.seen(key);
+          }
         }
       });
       runs.push(this.#runReflector(reflector, stopAll));
@@ -630,9 +640,9 @@ export class Controller<T extends KubeObject> {
           this.#options.observer?.leadership?.({ leading: false, term });
           continue;
         }
-        // From here on changes queue their keys; what changed before is in
-        // the cache, and every cached key is queued now.
+        // From now on changes queue keys; now all cached keys, changed first.
         this.#leading = true;
+        for (const key of this.#changed.take()) this.queue.add(key);
         for (const key of this.reflector.store.keys()) this.queue.add(key);
         // The signal aborts when a timer notices the end of leadership; a
         // stalled event loop can delay that timer past the lease. The check

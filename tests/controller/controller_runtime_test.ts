@@ -2,6 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   Controller,
+  generationChanged,
   type ReconcileEvent,
 } from "../../controller/controller.ts";
 import { Reflector, type StoreEvent } from "../../controller/cache.ts";
@@ -15,6 +16,7 @@ import { ManualClock } from "../../common/clock.ts";
 import type { KubeObject } from "../../client/objects.ts";
 import type { WatchRestartReason } from "../../controller/watcher.ts";
 import {
+  configMaps,
   createWidgets,
   ensureNamespace,
   type Harness,
@@ -304,6 +306,105 @@ describe("Controller runtime against the test API server", () => {
       await until(() => queued() === 0, {
         message: "the queue is dropped when leadership ends",
       });
+    } finally {
+      stop.abort();
+      await done;
+    }
+  });
+
+  it("a new leader reconciles the objects that changed while it followed first, in the order they changed, then every other cached object", async () => {
+    const ns = "changed-first";
+    await createWidgets(h.client, { count: 8, namespace: ns, parallel: 1 });
+    const election = new LeaderElection(0);
+    const stop = new AbortController();
+    const controller = Controller.for<Widget>(widgets, {
+      client: h.client,
+      guard: election.guard(),
+      namespace: ns,
+      concurrency: 1,
+      predicate: generationChanged,
+    });
+    const reconciled: string[] = [];
+    const done = controller.run({
+      reconcile(_widget, ctx) {
+        reconciled.push(ctx.key);
+        return Promise.resolve(ReconcileResult.done());
+      },
+    }, { signal: stop.signal });
+    try {
+      await controller.reflector.synced;
+      // Changed while following: w-6, then w-3; w-5 is changed and then
+      // deleted, so its key must not come back.
+      for (const name of ["w-6", "w-3", "w-5"]) {
+        await h.client.patch(widgets, name, { spec: { size: 2 } }, {
+          namespace: ns,
+        });
+      }
+      await h.client.delete(widgets, "w-5", { namespace: ns });
+      await until(
+        () =>
+          controller.reflector.store.size === 7 &&
+          controller.reflector.store.getBy("w-3", ns)?.metadata.generation ===
+            2,
+        { message: "the follower's cache saw the changes" },
+      );
+      assert.equal(controller.queue.length, 0, "a follower holds no keys");
+      election.setRole("leader", 1);
+      await until(() => reconciled.length === 7, {
+        message: "the leader reconciled every cached object",
+      });
+      assert.deepEqual(reconciled.slice(0, 2), [`${ns}/w-6`, `${ns}/w-3`]);
+      assert.deepEqual(
+        [...reconciled].sort(),
+        [0, 1, 2, 3, 4, 6, 7].map((i) => `${ns}/w-${i}`),
+      );
+    } finally {
+      stop.abort();
+      await done;
+    }
+  });
+
+  it("a new leader reconciles first the primary that a related object changed while it followed names", async () => {
+    const ns = "related-first";
+    await createWidgets(h.client, { count: 5, namespace: ns, parallel: 1 });
+    const election = new LeaderElection(0);
+    const stop = new AbortController();
+    const mapped: string[] = [];
+    const controller = Controller.for<Widget>(widgets, {
+      client: h.client,
+      guard: election.guard(),
+      namespace: ns,
+      concurrency: 1,
+    }).watches<KubeObject>(configMaps, (cm) => {
+      mapped.push(cm.metadata.name!);
+      const target = cm.metadata.labels?.widget;
+      return target ? [{ name: target, namespace: ns }] : [];
+    });
+    const reconciled: string[] = [];
+    const done = controller.run({
+      reconcile(_widget, ctx) {
+        reconciled.push(ctx.key);
+        return Promise.resolve(ReconcileResult.done());
+      },
+    }, { signal: stop.signal });
+    try {
+      await controller.reflector.synced;
+      // Names w-4 (cached) and w-9 (no such Widget: nothing to run).
+      for (const [name, widget] of [["for-9", "w-9"], ["for-4", "w-4"]]) {
+        await h.client.create(configMaps, {
+          metadata: { name, namespace: ns, labels: { widget } },
+        } as KubeObject);
+      }
+      // The mapper runs as the follower's related cache takes each change.
+      await until(() => mapped.includes("for-4"), {
+        message: "the follower's related cache saw the ConfigMaps",
+      });
+      assert.equal(controller.queue.length, 0, "a follower holds no keys");
+      election.setRole("leader", 1);
+      await until(() => reconciled.length === 5, {
+        message: "the leader reconciled every cached object",
+      });
+      assert.equal(reconciled[0], `${ns}/w-4`);
     } finally {
       stop.abort();
       await done;
