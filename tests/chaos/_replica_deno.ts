@@ -6,7 +6,9 @@
  *
  * - `CHAOS_BREAK=unfenced`: a deliberately broken build: the reconciler
  *   writes through an unfenced client and ignores `ctx.signal`, as if
- *   fencing had been removed. The chaos test must catch it.
+ *   fencing had been removed, after a slow step (250 ms, as an external
+ *   call would take) that keeps reconciles in flight when leadership moves.
+ *   The chaos test must catch it.
  *
  * The instruments never call the guard. `guard.isLeader()` has a side
  * effect: when the lease has run out it ends leadership on the spot, which
@@ -47,6 +49,7 @@
  * @module
  */
 import process from "node:process";
+import { setTimeout as delay } from "node:timers/promises";
 import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
 import type { Dispatcher } from "undici";
 import {
@@ -170,6 +173,9 @@ class RecordingKubeConfig extends KubeConfig {
 const kubeConfig = new RecordingKubeConfig();
 kubeConfig.loadFromFile(getEnv("KUBECONFIG")!);
 
+/** The broken build's slow step before each reconcile, in ms. */
+const UNFENCED_SLOW_STEP_MS = 250;
+
 function unfenced(
   reconciler: OperatorReconciler<Website>,
 ): OperatorReconciler<Website> {
@@ -180,10 +186,19 @@ function unfenced(
     client,
     signal: never,
   });
+  // Without the slow step the broken build is caught only when a fault
+  // happens to land on one of its few millisecond-long reconciles: with
+  // handovers fast enough, that was one run in two or three.
   return {
     ...reconciler,
-    reconcile: (site, ctx) => reconciler.reconcile(site, strip(ctx)),
-    cleanup: (site, ctx) => reconciler.cleanup!(site, strip(ctx)),
+    reconcile: async (site, ctx) => {
+      await delay(UNFENCED_SLOW_STEP_MS);
+      return await reconciler.reconcile(site, strip(ctx));
+    },
+    cleanup: async (site, ctx) => {
+      await delay(UNFENCED_SLOW_STEP_MS);
+      return await reconciler.cleanup!(site, strip(ctx));
+    },
   };
 }
 
