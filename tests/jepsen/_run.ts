@@ -152,8 +152,34 @@ export interface JepsenSummary {
   explanation?: string;
   /** On a violation: the faults active while its blocked operation ran. */
   faultsDuring?: FaultRecord[];
+  /**
+   * On a violation whose blocked operation is a read of a broken build: the
+   * node that answered it, the term it answered in, and the first leader of
+   * a later term that had announced itself before the read was invoked (the
+   * answering node was then a deposed leader that had not heard of it).
+   */
+  staleRead?: StaleRead;
   /** Problems besides the verdict: node crashes, a cluster that never recovered. */
   problems: string[];
+}
+
+/** Who answered a read that the checker found no point for. */
+export interface StaleRead {
+  /** The node that answered. */
+  node: number;
+  /** The term it answered in. */
+  term: number;
+  /** A leader of a later term, announced before the read was invoked. */
+  newerLeader?: { id: number; term: number; atMs: number };
+}
+
+/** A broken read's answer: which node, in which term, between which times. */
+interface AnsweredRead {
+  client: number;
+  fromMs: number;
+  toMs: number;
+  node: number;
+  term: number;
 }
 
 const RESULT_TIMEOUT_MS = 30_000;
@@ -195,11 +221,21 @@ export async function runJepsen(
   // Who leads, as the nodes report it: the highest term a running node leads.
   const roles = new Map<number, { role: string; term: number }>();
   const leaderTerms = new Set<number>();
+  // Every leader as it announced itself, in milliseconds since the run
+  // began (the history's clock): a deposed leader's read is told from it.
+  const leaderships: { id: number; term: number; atMs: number }[] = [];
   const snapshots = { taken: 0, installed: 0 };
   const unsubscribe = cluster.onEvent((e) => {
     if (e.event === "role") {
       roles.set(e.id, { role: e.role as string, term: e.term as number });
-      if (e.role === "leader") leaderTerms.add(e.term as number);
+      if (e.role === "leader") {
+        leaderTerms.add(e.term as number);
+        leaderships.push({
+          id: e.id,
+          term: e.term as number,
+          atMs: performance.now() - started,
+        });
+      }
     } else if (e.event === "snapshot") snapshots.taken++;
     else if (e.event === "restore") snapshots.installed++;
   });
@@ -293,6 +329,8 @@ export async function runJepsen(
 
   // Milliseconds since the run began, on this process's monotonic clock.
   const recorder = new KeyedHistory(() => performance.now() - started);
+  // The broken builds' reads, to name who answered a stale one.
+  const answeredReads: AnsweredRead[] = [];
   const workload = new Workload(workloadRng, {
     activeKeys: options.activeKeys ?? 4,
     opsPerKey: options.opsPerKey ?? 250,
@@ -311,6 +349,7 @@ export async function runJepsen(
   ): Promise<"ok" | "refused" | "unknown"> => {
     const p = cluster.procs.get(target);
     if (p === undefined) return "refused";
+    const fromMs = performance.now() - started;
     const handle = recorder.invoke(client, input);
     let answer: NodeEvent;
     const recorded = () => workload.recorded(input.key);
@@ -334,6 +373,15 @@ export async function runJepsen(
         recorder.complete(handle, { value });
         workload.observe(input.key, value);
         count("get", "ok");
+        if (reads !== "barrier") {
+          answeredReads.push({
+            client,
+            fromMs,
+            toMs: performance.now() - started,
+            node: target,
+            term: answer.term as number,
+          });
+        }
       } else if (input.op === "put") {
         recorder.complete(handle, {});
         workload.observe(input.key, input.value);
@@ -514,6 +562,22 @@ export async function runJepsen(
           f.at * 1000 <= blocked.completedAt &&
           (f.healed ?? f.at) * 1000 >= blocked.invokedAt
         );
+        const read = blocked.input.op === "get"
+          ? answeredReads.find((r) =>
+            r.client === blocked.client && r.fromMs <= blocked.invokedAt &&
+            blocked.invokedAt <= r.toMs
+          )
+          : undefined;
+        if (read !== undefined) {
+          const newer = leaderships.find((l) =>
+            l.term > read.term && l.atMs <= blocked.invokedAt
+          );
+          summary.staleRead = {
+            node: read.node,
+            term: read.term,
+            ...newer === undefined ? {} : { newerLeader: newer },
+          };
+        }
       }
       return summary;
     } finally {
@@ -630,6 +694,16 @@ export function formatSummary(s: JepsenSummary): string {
           } s)`
         ).join("; ") || "none"
       }`,
+    );
+  }
+  if (s.staleRead !== undefined) {
+    const r = s.staleRead;
+    const newer = r.newerLeader === undefined
+      ? "no leader of a later term had announced itself"
+      : `node ${r.newerLeader.id} had announced itself leader of term ${r.newerLeader.term} ` +
+        `at ${r.newerLeader.atMs.toFixed(1)} ms`;
+    lines.push(
+      `  the read was answered by node ${r.node} in term ${r.term}; ${newer}`,
     );
   }
   for (const p of s.problems) lines.push(`problem: ${p}`);
