@@ -11,6 +11,11 @@ import { join } from "node:path";
 import process from "node:process";
 import { startReplicas, TestApiServer } from "../../testing/mod.ts";
 import { Website } from "../../examples/resources.ts";
+import {
+  assertHandedOver,
+  assertReconciledByLeader,
+  reconciledBy,
+} from "../testing/_replica_asserts.ts";
 import { websites } from "../../examples/website.ts";
 
 const binary = process.env.K8S_OPERATOR_SEA ?? "";
@@ -18,12 +23,6 @@ const skip = binary === ""
   ? "K8S_OPERATOR_SEA is not set: `deno task test:sea` builds the single executable and runs this"
   : false;
 if (skip) console.warn(`Skipping the single-executable tests: ${skip}`);
-
-function reconciledBy(site: Website): number {
-  const message = site.status?.conditions?.find((c) => c.type === "Reconciled")
-    ?.message;
-  return Number(/by replica (\d+)/.exec(message ?? "")?.[1] ?? -1);
-}
 
 // Whole processes starting and electing on a shared machine: these bound
 // waiting only.
@@ -64,7 +63,7 @@ describe("the single executable, three copies", { skip }, () => {
       timeoutMs,
     });
     try {
-      const first = await replicas.waitForLeader();
+      await replicas.waitForLeader();
       await replicas.client.create(
         websites,
         Website.build({
@@ -73,10 +72,13 @@ describe("the single executable, three copies", { skip }, () => {
         }),
       );
       const target = { resource: websites, name: "sea", namespace: "default" };
-      await replicas.waitForCondition<Website>(target, {
+      const site = await replicas.waitForCondition<Website>(target, {
         type: "Reconciled",
-        where: (s) => reconciledBy(s) === first.id,
       });
+      assertReconciledByLeader(replicas, site);
+      // The leader now, which is the one to kill (leadership may have moved
+      // since the reconcile on a loaded machine).
+      const first = await replicas.waitForLeader();
 
       await replicas.kill(first.id);
       await replicas.waitForLeader({ not: first.id, after: first.term });
@@ -102,22 +104,7 @@ describe("the single executable, three copies", { skip }, () => {
       const leader = await replicas.waitForLeader();
       await replicas.stop(leader.id);
       await replicas.waitForLeader({ not: leader.id, after: leader.term });
-      // The replica it handed to led in a later term. It need not lead
-      // still: on a loaded machine it can lose leadership again before the
-      // harness sees a majority follow it, and then the other one leads.
-      const handover = replicas.logs(leader.id).find((l) =>
-        l.message === "handed leadership over"
-      );
-      assert.ok(handover !== undefined, "the SIGTERMed leader handed over");
-      const to = handover.fields.to as number;
-      assert.notEqual(to, leader.id);
-      assert.ok(
-        replicas.logs(to).some((l) =>
-          l.message === "role changed" && l.fields.role === "leader" &&
-          (l.fields.term as number) > leader.term
-        ),
-        `replica ${to}, handed leadership, led in a term above ${leader.term}`,
-      );
+      assertHandedOver(replicas, leader);
       assert.ok(
         replicas.logs(leader.id).some((l) => l.message === "operator stopped"),
       );
