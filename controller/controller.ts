@@ -10,6 +10,8 @@
  */
 import { objectKey, Reflector, type StoreEvent } from "./cache.ts";
 import { ApiError, FencedError } from "../client/errors.ts";
+import { runSharded } from "./_sharded.ts";
+import type { ShardGate } from "./shard_gate.ts";
 import type { KubeClient } from "../client/kube_client.ts";
 import {
   apiVersionOf,
@@ -172,8 +174,21 @@ export interface ControllerObserver {
 export interface ControllerOptions<T extends KubeObject> {
   /** The client to watch with and to hand to reconciles (fenced). */
   client: KubeClient;
-  /** Leadership: reconciles run only while it leads. */
+  /**
+   * Leadership: reconciles run only while it leads. With `shards`, a
+   * sharded controller does not wait for it; its reconciles carry its term
+   * (`ctx.term`) for information only.
+   */
   guard: LeaderGuard;
+  /**
+   * Shard this controller (default: leader-only): every replica reconciles
+   * the objects of the shards whose grant it holds, and only those; each
+   * write checks the grant before it leaves, and `ctx.signal` aborts when
+   * the grant ends. The Operator passes its runtime for
+   * `.controller(resource, reconciler, { sharded: true })`; see
+   * "Sharded controllers" in `controller/README.md`.
+   */
+  shards?: ShardGate;
   /** Watch one namespace only (default: all). */
   namespace?: string;
   /** Only primaries matching this label selector. */
@@ -226,7 +241,7 @@ export interface ControllerOptions<T extends KubeObject> {
   /**
    * Where log lines go: every reconcile at `debug` ("reconciled",
    * "reconcile cancelled") and failures at `error` ("reconcile failed"),
-   * each with `key`, `term`, `result` and `durationMs`; leadership changes
+   * each with `key`, `term` (and `shard`, sharded), `result` and `durationMs`; leadership changes
    * at `info`; watch trouble and Events not recorded at `warn`; an
    * observer hook that threw at `error` ("observer failed").
    */
@@ -510,7 +525,8 @@ export class Controller<T extends KubeObject> {
         ) {
           return;
         }
-        if (this.#leading) this.queue.add(objectKey(event.object));
+        const key = objectKey(event.object);
+        if (this.#wants(key, event.object)) this.queue.add(key);
       }),
       // A relist emits only what changed; keys waiting out a long backoff
       // (say, after an outage) run now too, none twice.
@@ -533,8 +549,9 @@ export class Controller<T extends KubeObject> {
             keys.add(ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name);
           }
         }
-        if (!this.#leading) return;
-        for (const key of keys) this.queue.add(key);
+        for (const key of keys) {
+          if (this.#wants(key)) this.queue.add(key);
+        }
       });
       runs.push(this.#runReflector(reflector, stopAll));
     }
@@ -554,7 +571,25 @@ export class Controller<T extends KubeObject> {
       resyncTimer = this.#clock.setTimeout(tick, resyncMs);
     }
     try {
-      await this.#lead(reconciler, stopAll);
+      if (this.#options.shards === undefined) {
+        await this.#lead(reconciler, stopAll);
+      } else {
+        await runSharded({
+          reflector: this.reflector,
+          queue: this.queue,
+          gate: this.#options.shards,
+          guard: this.#options.guard,
+          logger: this.#logger,
+          concurrency: this.#options.concurrency ?? 4,
+          setRunning: (running) => this.#leading = running,
+          wants: (key) => this.#wants(key),
+          fence: (signal, check) => {
+            const client = this.#options.client.fenced(signal, { check });
+            return { client, recorder: this.#recorder(client) };
+          },
+          reconcile: (key, ctx) => this.#reconcileKey(key, reconciler, ctx),
+        }, stopAll);
+      }
     } finally {
       internal.abort();
       if (resyncTimer !== undefined) this.#clock.clearTimeout(resyncTimer);
@@ -612,11 +647,7 @@ export class Controller<T extends KubeObject> {
             }
           },
         });
-        const recorder = new EventRecorder(
-          client,
-          this.#options.component ?? "k8s-operator",
-          { logger: this.#logger, ...this.#options.events },
-        );
+        const recorder = this.#recorder(client);
         for (let i = 0; i < (this.#options.concurrency ?? 4); i++) {
           const worker = this.#work(reconciler, {
             client,
@@ -663,10 +694,32 @@ export class Controller<T extends KubeObject> {
     }
   }
 
+  /**
+   * Whether a change of `key` queues it: while leading (or, sharded, while
+   * running) and, sharded, only when this process holds its shard (a key
+   * whose object is gone is queued, so that its reconcile forgets it).
+   */
+  #wants(key: string, object?: T): boolean {
+    if (!this.#leading) return false;
+    const gate = this.#options.shards;
+    if (gate === undefined) return true;
+    const o = object ?? this.reflector.store.get(key);
+    return o === undefined || gate.holds(gate.shardOf(o));
+  }
+
+  #recorder(client: KubeClient): EventRecorder {
+    return new EventRecorder(
+      client,
+      this.#options.component ?? "k8s-operator",
+      { logger: this.#logger, ...this.#options.events },
+    );
+  }
+
   /** Queues every cached primary key, without running any twice. */
   #resync(): void {
-    if (!this.#leading) return;
-    for (const key of this.reflector.store.keys()) this.queue.expedite(key);
+    for (const key of this.reflector.store.keys()) {
+      if (this.#wants(key)) this.queue.expedite(key);
+    }
   }
 
   async #reconcileKey(
@@ -703,6 +756,7 @@ export class Controller<T extends KubeObject> {
       const fields = {
         key,
         term: ctx.term,
+        ...(ctx.shard === undefined ? {} : { shard: ctx.shard }),
         result: outcome,
         durationMs: Math.round(event.durationMs * 1000) / 1000,
         ...(more.retryInMs === undefined
@@ -771,9 +825,16 @@ export class Controller<T extends KubeObject> {
     }
   }
 
-  /** Whether the guard still leads `ctx.term` at this instant. */
+  /**
+   * Whether the guard still leads `ctx.term` at this instant (sharded:
+   * whether the shard is still held).
+   */
   #stillLeads(ctx: Context): boolean {
     if (ctx.signal.aborted) return false;
+    const gate = this.#options.shards;
+    if (gate !== undefined && ctx.shard !== undefined) {
+      return gate.holds(ctx.shard);
+    }
     try {
       return ctx.guard.check() === ctx.term;
     } catch {

@@ -65,6 +65,7 @@ export * from "./watcher.ts";
 export * from "./cache.ts";
 export * from "./reconciler.ts";
 export * from "./controller.ts";
+export * from "./shard_gate.ts";
 export * from "./finalizers.ts";
 export * from "./status.ts";
 export * from "./events.ts";

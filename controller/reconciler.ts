@@ -100,6 +100,11 @@ export interface Context {
   term: number;
   /** The object's key, `namespace/name` (or `name`). */
   key: string;
+  /**
+   * A sharded controller's reconcile: the shard of the object, whose grant
+   * fences `client` and ends `signal`. Absent in a leader-only controller.
+   */
+  shard?: number;
 }
 
 /**

@@ -23,6 +23,7 @@ import "../platform/check_runtime.ts";
 export * from "./registry.ts";
 export * from "./controller.ts";
 export * from "./raft.ts";
+export * from "./sharding.ts";
 export {
   jsonLogger,
   type JsonLoggerOptions,

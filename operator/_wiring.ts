@@ -18,6 +18,7 @@ import {
 import { LeaderElection } from "../controller/leader_election.ts";
 import { controllerMetrics } from "../metrics/controller.ts";
 import { RaftMetrics } from "../metrics/raft.ts";
+import { shardingMetrics } from "../metrics/sharding.ts";
 import { MetricsRegistry } from "../metrics/registry.ts";
 import { type HttpServer, serve } from "../platform/mod.ts";
 import { openSettingLegacyAside } from "../raft/file_storage.ts";
@@ -32,6 +33,7 @@ import { ApiHealth, watchObserver } from "./_api_health.ts";
 import { followReplicas } from "./_follow_replicas.ts";
 import { answer, type Probed } from "./_http.ts";
 import { peerUrls } from "./_peer_urls.ts";
+import { ShardRuntime } from "./_shards.ts";
 import { type Parts, tearDown } from "./_teardown.ts";
 import type { OperatorConfig } from "./config.ts";
 import type {
@@ -46,6 +48,8 @@ export interface Registered {
   resource: ResourceType;
   /** The reconciler and how its controller watches. */
   reconciler: OperatorReconciler<KubeObject>;
+  /** Whether the controller is sharded (default: leader-only). */
+  sharded: boolean;
 }
 
 /** What {@linkcode wire} is given. */
@@ -109,7 +113,8 @@ export async function wire(
     node: RaftNode | null;
     failover: ApiFailover | null;
     raftMetrics: RaftMetrics | null;
-  } = { node: null, failover: null, raftMetrics: null };
+    shards: ShardRuntime | null;
+  } = { node: null, failover: null, raftMetrics: null, shards: null };
   const transport = raftTransport(config, {
     peerUrl: peerUrls(raft, options.peerAddress),
     clock,
@@ -122,6 +127,7 @@ export async function wire(
     stopControllers: new AbortController(),
     transport,
     node: null,
+    shards: null,
     server: null,
   };
   try {
@@ -131,22 +137,48 @@ export async function wire(
     });
     const store = new KeyValueStore();
     const electionTicks = options.raft?.electionTicks ?? config.electionTicks;
+    const tickMs = options.raft?.tickMs ?? config.tickMs ?? undefined;
+    // Sharding runs only when a controller is sharded: otherwise no byte
+    // on the wire and no entry in the log differs.
+    let recordHandover = (_ms: number) => {};
+    const shards = init.registered.some((r) => r.sharded)
+      ? new ShardRuntime({
+        ...options.sharding,
+        id: raft.nodeId,
+        clock,
+        tickMs,
+        logger,
+        onHandover: (ms) => recordHandover(ms),
+      })
+      : null;
+    if (shards !== null) {
+      recordHandover = shardingMetrics({
+        registry: metrics,
+        stats: () => shards.stats(),
+      });
+    }
+    late.shards = shards;
     const node = await RaftNode.start({
       id: raft.nodeId,
       storage,
       bootstrap: { voters: raft.voters(), learners: [] },
-      stateMachine: store,
+      stateMachine: shards?.stateMachine(store) ?? store,
       send: (messages) => {
         late.raftMetrics?.sent(messages);
-        return transport.send(late.failover?.mark(messages) ?? messages);
+        const out = shards?.outgoing(messages) ?? messages;
+        return transport.send(late.failover?.mark(out) ?? out);
       },
-      tickMs: options.raft?.tickMs ?? config.tickMs ?? undefined,
+      tickMs,
       electionTicks: electionTicks ?? undefined,
       random: options.raft?.random,
       clock,
       election,
     });
     parts.node = late.node = node;
+    if (shards !== null) {
+      shards.attach(node);
+      parts.shards = shards;
+    }
     const raftMetrics = new RaftMetrics(node, { registry: metrics });
     late.raftMetrics = raftMetrics;
     const failover = new ApiFailover({
@@ -187,6 +219,7 @@ export async function wire(
         config,
         client,
         election,
+        shards,
         metrics,
         apiHealth,
         logger,
@@ -265,6 +298,7 @@ function raftTransport(
       node: RaftNode | null;
       failover: ApiFailover | null;
       raftMetrics: RaftMetrics | null;
+      shards: ShardRuntime | null;
     };
   },
 ): HttpTransport {
@@ -304,7 +338,7 @@ function raftTransport(
     onMessages: (messages: Message[]) => {
       late.raftMetrics?.received(messages);
       late.failover?.receive(messages);
-      late.node?.receive(messages);
+      late.node?.receive(late.shards?.incoming(messages) ?? messages);
     },
   });
 }
@@ -316,6 +350,7 @@ function buildController(
     config: OperatorConfig;
     client: KubeClient;
     election: LeaderElection;
+    shards: ShardRuntime | null;
     metrics: MetricsRegistry;
     apiHealth: ApiHealth;
     logger: Logger;
@@ -335,6 +370,7 @@ function buildController(
     events: { observer: hooks.events },
     client: init.client,
     guard: init.election.guard(),
+    shards: registered.sharded ? init.shards ?? undefined : undefined,
     namespace: reconciler.namespace ?? config.watchNamespace ?? undefined,
     labelSelector: reconciler.labelSelector,
     concurrency: reconciler.concurrency,

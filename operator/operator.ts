@@ -100,6 +100,60 @@ export interface OperatorReconciler<T extends KubeObject>
 }
 
 /**
+ * How a controller added with {@linkcode Operator.controller} runs.
+ *
+ * @example A sharded controller: every replica reconciles its shards
+ * ```ts
+ * import { Operator, type ControllerRegistration, ReconcileResult } from "@k8s-operator/k8s-operator";
+ * import { Website } from "../examples/resources.ts";
+ * const sharded: ControllerRegistration = { sharded: true };
+ * const operator = () =>
+ *   Operator.fromEnv().controller(Website, { async reconcile() { return ReconcileResult.done(); } }, sharded);
+ * ```
+ */
+export interface ControllerRegistration {
+  /**
+   * Every replica reconciles the objects of the shards whose grant it
+   * holds, instead of the leader reconciling all (default `false`). At any
+   * instant at most one replica reconciles a given object; see "Sharded
+   * controllers" in `controller/README.md` for what a sharded reconciler
+   * must not assume.
+   */
+  sharded?: boolean;
+}
+
+/**
+ * Sharding's settings (for controllers added with `{ sharded: true }`): the
+ * same on every replica. See `sharding/README.md` for what each bounds.
+ *
+ * @example The defaults, spelled out
+ * ```ts
+ * import type { OperatorShardingOptions } from "@k8s-operator/k8s-operator";
+ * const sharding: OperatorShardingOptions = {
+ *   shards: 256, grantMs: 500, drift: 0.01, clockGranularityMs: 1, memberTimeoutMs: 500,
+ * };
+ * ```
+ */
+export interface OperatorShardingOptions {
+  /** The number of shards `S` (default 256), fixed for the life of a cluster. */
+  shards?: number;
+  /** How long a grant holds after the request that renewed it (default 500 ms). */
+  grantMs?: number;
+  /** The bound on every replica's clock rate error (default 0.01). */
+  drift?: number;
+  /** The coarsest step of the clock's readings (default 1 ms). */
+  clockGranularityMs?: number;
+  /** How long a member may stay silent and still own shards (default `grantMs`). */
+  memberTimeoutMs?: number;
+  /**
+   * Owner kinds that are cluster-scoped, so that an object owned by one
+   * goes to its owner's shard (a namespaced owner is looked up in the
+   * object's namespace).
+   */
+  clusterScopedKinds?: readonly string[];
+}
+
+/**
  * Raft timing the operator passes to its node (over `RAFT_TICK_MS` and
  * `RAFT_ELECTION_TICKS`).
  *
@@ -157,6 +211,12 @@ export interface OperatorOptions {
   clock?: () => number;
   /** Raft timing. */
   raft?: OperatorRaftOptions;
+  /**
+   * Sharding, for controllers added with `{ sharded: true }`: the shard
+   * count and grant timing, the same on every replica (see
+   * `sharding/README.md`). Ignored when no controller is sharded.
+   */
+  sharding?: OperatorShardingOptions;
   /** Where the operator and its controllers log (default: JSON lines on the console). */
   logger?: Logger;
   /**
@@ -339,7 +399,9 @@ export class Operator {
 
   /**
    * Adds a controller of `resource` run by `reconciler` (which may also say
-   * what the controller owns and its finalizer).
+   * what the controller owns and its finalizer). Leader-only by default;
+   * with `{ sharded: true }` every replica reconciles the objects of the
+   * shards it holds (see "Sharded controllers" in `controller/README.md`).
    *
    * @example
    * ```ts
@@ -351,6 +413,7 @@ export class Operator {
   controller<T extends KubeObject>(
     resource: ResourceSource,
     reconciler: OperatorReconciler<T>,
+    options: ControllerRegistration = {},
   ): this {
     if (reconciler.cleanup && !reconciler.finalizer) {
       throw new TypeError(
@@ -360,6 +423,7 @@ export class Operator {
     this.#registered.push({
       resource: toResourceType(resource),
       reconciler: reconciler as unknown as OperatorReconciler<KubeObject>,
+      sharded: options.sharded ?? false,
     });
     return this;
   }

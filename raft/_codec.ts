@@ -368,7 +368,7 @@ function writeMessage(w: Writer, m: Message): void {
   w.num(m.toIncarnation ?? 0);
   w.u8(
     (m.reject ? 1 : 0) | (m.transfer ? 2 : 0) | (m.healthy ? 4 : 0) |
-      (m.bootstrap ? 8 : 0),
+      (m.bootstrap ? 8 : 0) | (m.shard === undefined ? 0 : 16),
   );
   w.u32(m.entries.length);
   for (const e of m.entries) writeEntry(w, e);
@@ -378,6 +378,7 @@ function writeMessage(w: Writer, m: Message): void {
     w.u8(1);
     writeSnapshot(w, m.snapshot);
   }
+  if (m.shard !== undefined) w.bytes(m.shard);
 }
 
 function readMessage(r: Reader): Message {
@@ -398,14 +399,22 @@ function readMessage(r: Reader): Message {
   const incarnation = r.num("incarnation");
   const toIncarnation = r.num("toIncarnation");
   const flags = r.u8("flags");
-  if (flags > 15) {
-    throw new CodecError(`Expected flags below 16, found ${flags}`);
+  if (flags > 31) {
+    throw new CodecError(`Expected flags below 32, found ${flags}`);
   }
   const entries: Entry[] = [];
   for (let i = r.count("entries", MIN_ENTRY); i > 0; i--) {
     entries.push(readEntry(r));
   }
   const snapshot = r.bool("snapshot flag") ? readSnapshot(r) : null;
+  const shard = (flags & 16) === 16 ? r.bytes("shard bytes") : undefined;
+  if (
+    shard !== undefined && type !== "heartbeat" && type !== "heartbeatResp"
+  ) {
+    throw new CodecError(
+      `Expected shard bytes only on a heartbeat or its answer, found them on ${type}`,
+    );
+  }
   const m: Message = {
     type,
     from,
@@ -424,6 +433,7 @@ function readMessage(r: Reader): Message {
   if ((flags & 8) === 8) m.bootstrap = true;
   if (incarnation > 0) m.incarnation = incarnation;
   if (toIncarnation > 0) m.toIncarnation = toIncarnation;
+  if (shard !== undefined) m.shard = shard;
   return m;
 }
 
@@ -477,7 +487,7 @@ export function decodeMessages(body: Uint8Array): Message[] {
 
 /** The size in bytes a message takes in a batch (for splitting batches). */
 export function encodedMessageSize(m: Message): number {
-  let size = MIN_MESSAGE;
+  let size = MIN_MESSAGE + (m.shard === undefined ? 0 : 4 + m.shard.length);
   for (const e of m.entries) size += MIN_ENTRY + e.data.length;
   if (m.snapshot !== null) {
     const s = m.snapshot;

@@ -109,6 +109,11 @@ export function isValidMessage(m: unknown): m is Message {
   if (v.incarnation !== undefined && !isIndex(v.incarnation)) return false;
   if (v.toIncarnation !== undefined && !isIndex(v.toIncarnation)) return false;
   if (v.healthy !== undefined && typeof v.healthy !== "boolean") return false;
+  if (
+    v.shard !== undefined &&
+    (!(v.shard instanceof Uint8Array) ||
+      (v.type !== "heartbeat" && v.type !== "heartbeatResp"))
+  ) return false;
   if (v.type === "append") {
     if (v.logTerm > v.term) return false;
     if (

@@ -736,6 +736,18 @@ export class RaftCore {
   }
 
   /**
+   * Leader: sends a heartbeat to every member now, as a heartbeat tick does,
+   * without moving the heartbeat timer (etcd-io/raft's `MsgBeat`). It
+   * carries the current tick, so the lease counts its answers from that
+   * tick's start, never later than the heartbeat left. Does nothing off
+   * the leader. The sharding runtime calls it so that a grant, or a
+   * request for one, travels at once rather than at the next tick.
+   */
+  heartbeat(): void {
+    if (this.#role === "leader") this.#broadcastHeartbeat();
+  }
+
+  /**
    * Starts an election now (with a pre-vote round when enabled). Does
    * nothing on a leader, a learner or a node that is not a voter. A pristine
    * voter of the bootstrap membership probes the other members at once
@@ -1379,17 +1391,21 @@ export class RaftCore {
     }
     if (this.#heartbeatElapsed >= this.#heartbeatTicks) {
       this.#heartbeatElapsed = 0;
-      for (const [to, pr] of this.#progress) {
-        this.#send({
-          type: "heartbeat",
-          to,
-          toIncarnation: pr.incarnation,
-          index: this.#now,
-          commit: this.#log.committed,
-        });
-      }
+      this.#broadcastHeartbeat();
     }
     this.#maintainMembership();
+  }
+
+  #broadcastHeartbeat(): void {
+    for (const [to, pr] of this.#progress) {
+      this.#send({
+        type: "heartbeat",
+        to,
+        toIncarnation: pr.incarnation,
+        index: this.#now,
+        commit: this.#log.committed,
+      });
+    }
   }
 
   /** See {@linkcode ProgressStatus.caughtUp}. */

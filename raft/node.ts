@@ -515,6 +515,11 @@ export class RaftNode {
     await this.#storage.close();
   }
 
+  /** Leader: a heartbeat to every member now (`RaftCore.heartbeat`); else nothing. */
+  heartbeat(): void {
+    this.#enqueue(() => this.#core.heartbeat());
+  }
+
   /**
    * Starts an election now instead of at this node's randomized election
    * timeout, but only if no leader was heard from within the minimum

@@ -352,6 +352,15 @@ export interface Message {
    * transport. Absent means `false`.
    */
   healthy?: boolean;
+  /**
+   * `heartbeat`/`heartbeatResp`: opaque bytes of the sharding layer (a
+   * shard grant on a heartbeat, a renewal request on its answer), versioned
+   * by their own first byte. The core neither sets nor reads them; the
+   * runtime's owner does, on the way to and from the transport. Absent when
+   * sharding is off, and then the message's bytes are those of a node
+   * without sharding.
+   */
+  shard?: Uint8Array;
 }
 
 /**

@@ -61,6 +61,7 @@ const RULES: Record<string, Rule> = {
       "metrics",
       "platform",
       "raft",
+      "sharding",
     ],
     npm: [],
   },

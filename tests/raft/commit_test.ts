@@ -158,3 +158,38 @@ describe("commitment", () => {
     for (const id of [2, 3]) assert.deepEqual(net.appliedTexts(id), ["x"]);
   });
 });
+
+describe("heartbeat now", () => {
+  it("a leader's heartbeat() reaches every member at its current tick, and the lease counts their answers", () => {
+    const net = new CoreCluster({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.deliver();
+    const leader = net.core(1);
+    // Two ticks whose heartbeats are lost: the lease now counts from older.
+    net.cut([1], [2, 3]);
+    net.tick(2, [1]);
+    net.heal();
+    const tick = leader.status().leaseTicks;
+    assert.ok(
+      tick !== null && tick >= 2,
+      `lease counts from ${tick} ticks ago`,
+    );
+    net.sent.length = 0;
+    leader.heartbeat();
+    net.flush();
+    const beats = net.sent.filter((m) => m.type === "heartbeat");
+    assert.deepEqual(beats.map((m) => m.to).sort(), [2, 3]);
+    net.deliver();
+    assert.equal(leader.status().leaseTicks, 0, `was ${tick}`);
+  });
+
+  it("does nothing off the leader", () => {
+    const net = new CoreCluster({ voters: [1, 2, 3] });
+    net.elect(1);
+    net.deliver();
+    net.sent.length = 0;
+    net.core(2).heartbeat();
+    net.flush();
+    assert.deepEqual(net.sent.filter((m) => m.from === 2), []);
+  });
+});

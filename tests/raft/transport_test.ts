@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   CodecError,
   decodeMessages,
+  encodedMessageSize,
   encodeMessages,
 } from "../../raft/_codec.ts";
 import { encodeFrame, ZERO_ID } from "../../raft/_frame.ts";
@@ -37,16 +38,46 @@ describe("message codec", () => {
       msg({ type: "voteResp", reject: true, entries: [], rejectHint: 5 }),
       msg({ type: "vote", entries: [], transfer: true }),
       msg({ type: "heartbeatResp", entries: [], healthy: true }),
+      msg({ type: "heartbeat", entries: [], shard: new Uint8Array([1, 2, 3]) }),
+      msg({
+        type: "heartbeatResp",
+        entries: [],
+        shard: new Uint8Array([1, 1, 0]),
+      }),
       snapMsg,
     ];
-    assert.deepEqual(decodeMessages(encodeMessages(batch)), batch);
+    const body = encodeMessages(batch);
+    assert.deepEqual(decodeMessages(body), batch);
+    assert.equal(
+      body.length,
+      8 + batch.reduce((n, m) => n + encodedMessageSize(m), 0),
+      "encodedMessageSize counts the shard bytes",
+    );
+  });
+
+  it("writes a message without shard bytes as before the field existed", () => {
+    const plain = msg({ type: "heartbeat", entries: [] });
+    const body = encodeMessages([plain]);
+    assert.equal(body[8 + 1 + 72], 0, "no flag set");
+    assert.equal(body.length, 8 + encodedMessageSize(plain));
   });
 
   it("rejects a flag byte with an unknown bit", () => {
     const body = encodeMessages([msg({ type: "heartbeatResp", entries: [] })]);
     // Batch magic and count (8), type (1), nine numbers (72): the flags.
-    body[8 + 1 + 72] = 16;
-    assert.throws(() => decodeMessages(body), /Expected flags below 16/);
+    body[8 + 1 + 72] = 32;
+    assert.throws(() => decodeMessages(body), /Expected flags below 32/);
+  });
+
+  it("rejects shard bytes on a message that is not a heartbeat or its answer", () => {
+    const body = encodeMessages([
+      msg({ type: "heartbeat", entries: [], shard: new Uint8Array([1]) }),
+    ]);
+    body[8] = 5; // appendResp
+    assert.throws(
+      () => decodeMessages(body),
+      /shard bytes only on a heartbeat or its answer, found them on appendResp/,
+    );
   });
 
   it("rejects every truncation of a valid batch", () => {
