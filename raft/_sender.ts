@@ -60,6 +60,12 @@ interface Unacked {
 /** This node's stream of frames to a peer. */
 interface OutStream {
   session: OpenSession;
+  /**
+   * The session was open before this stream was: the peer may have
+   * restarted since its welcome (a session opened by `connect`, or one
+   * whose streams it had accepted), so its refusal is no fault of the peer.
+   */
+  reused: boolean;
   request: StreamRequest;
   unacked: Unacked[];
   unackedMessages: number;
@@ -288,6 +294,7 @@ export class Sender {
   /** Opens a session if needed, then a stream to `id`. */
   async #open(id: NodeId, p: PeerLink): Promise<void> {
     p.opening = true;
+    const reused = p.session !== null;
     let session: OpenSession;
     try {
       session = await this.#session(id, p);
@@ -319,6 +326,7 @@ export class Sender {
     }
     const s: OutStream = {
       session,
+      reused,
       request,
       unacked: [],
       unackedMessages: 0,
@@ -426,9 +434,14 @@ export class Sender {
     const forgotten = error instanceof TransportError &&
       error.reason === "session" && s !== null;
     if (forgotten && p.session === s.session) p.session = null;
-    if (forgotten && s.session.used) {
-      // The peer restarted since it accepted this session: it read nothing
-      // of this stream. A new session, and everything again, at once.
+    if (forgotten && (s.session.used || s.reused)) {
+      // The peer restarted since it welcomed this session (it accepted a
+      // stream in it, or the session was open before this stream, as one
+      // `connect` opened with a peer this node never sent to): it read
+      // nothing of this stream. A new session, and everything again, at
+      // once, whatever failed before: a peer that was down and came back
+      // must get the vote answer it is waiting for. A session refused
+      // right after its own hello is not retried this way.
       p.queue.unshift(...lost);
     } else if (!p.resent && p.failures === 0 && undelivered(error)) {
       // Refused or reset before any answer (a peer restarted on a new
@@ -490,15 +503,35 @@ export class Sender {
     return nominal * (0.5 + 0.5 * this.#random());
   }
 
-  /** `peer` sent a frame that verified: it is up, so stop backing off. */
+  /**
+   * `peer` sent a frame or a hello that verified: it is up, so stop backing
+   * off, and a failure may again be resent once at once (the resend before
+   * may have gone to the peer's previous process).
+   */
   heardFrom(peer: NodeId): void {
     const p = this.#peers.get(peer);
-    if (p === undefined || p.failures === 0) return;
+    if (p === undefined) return;
+    p.resent = false;
+    if (p.failures === 0) return;
     p.failures = 0;
     p.retryAt = 0;
     if (p.timer !== null) clearTimeout(p.timer);
     p.timer = null;
     this.#flush(peer);
+  }
+
+  /**
+   * `peer` restarted (it said hello again): the session this node sends to
+   * it in is one its previous process opened. Forgets it, unless a stream
+   * is open or opening (its refusal then does the same), so that the next
+   * message (at election time, a vote answer) opens a new session first
+   * instead of being refused first. Sends nothing itself: two nodes that
+   * took each other's hellos for restarts cannot set each other off.
+   */
+  renew(peer: NodeId): void {
+    const p = this.#peers.get(peer);
+    if (p === undefined || p.stream !== null || p.opening) return;
+    p.session = null;
   }
 
   #takeBatch(p: PeerLink): Message[] {

@@ -61,6 +61,11 @@ export class SessionTable {
     return id;
   }
 
+  /** Whether `peer` has a session here (it said hello to this process before). */
+  knows(peer: NodeId): boolean {
+    return (this.#byPeer.get(peer)?.size ?? 0) > 0;
+  }
+
   /**
    * Claims `seq` in `peer`'s `session` for a frame whose body is about to
    * be read; {@linkcode SessionTable.commit} or

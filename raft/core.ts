@@ -651,7 +651,8 @@ export class RaftCore {
    * @throws {ConfChangeError} when the change is malformed or does not apply
    * to the current membership, when another change is not committed yet,
    * when no entry of the leader's term is committed yet, or when a learner
-   * to promote has not caught up ({@linkcode ProgressStatus.caughtUp}).
+   * to promote (by `promote`, or by `addVoter` of a learner) has not caught
+   * up ({@linkcode ProgressStatus.caughtUp}).
    */
   proposeConfChange(change: ConfChange): number {
     this.#assertLeader();
@@ -669,8 +670,11 @@ export class RaftCore {
       );
     }
     const conf = this.#conf!;
+    // An addVoter of a learner promotes it: the same catch-up rule holds.
+    const promoting = checked.type === "promote" ||
+      (checked.type === "addVoter" && conf.learners.includes(checked.nodeId));
     if (checked.type === "promote" || checked.type === "addVoter") {
-      const known = checked.type === "promote"
+      const known = promoting
         ? this.#progress.get(checked.nodeId)?.incarnation
         : this.#heardIncarnations.get(checked.nodeId);
       checked.incarnation ??= known || undefined;
@@ -682,7 +686,7 @@ export class RaftCore {
     }
     const problem = confChangeProblem(conf, checked);
     if (problem !== null) throw new ConfChangeError(problem);
-    if (checked.type === "promote") {
+    if (promoting) {
       const pr = this.#progress.get(checked.nodeId);
       if (
         pr === undefined || pr.incarnation !== checked.incarnation ||
@@ -1139,6 +1143,11 @@ export class RaftCore {
     }
     this.#syncProgress();
     this.#appendEntry("empty", new Uint8Array());
+    // The lease is counted from a heartbeat a quorum answered in this term:
+    // one now, with the first append, instead of at the next heartbeat
+    // tick (up to a tick later), so the guard says "leader" a round trip
+    // after the election. Stamped with this tick, as a tick's would be.
+    this.#broadcastHeartbeat();
   }
 
   /**

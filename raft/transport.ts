@@ -593,6 +593,9 @@ export class HttpTransport {
         { reason: "too-large", status: 413, peer: header.from },
       );
     }
+    // A peer that said hello before and says it again lost its sessions: it
+    // restarted, and forgot the session this node sends to it in too.
+    const again = this.#sessions.knows(header.from);
     const session = this.#sessions.open(header.from, header.nonce);
     if (session === null) {
       throw new FrameError(
@@ -601,6 +604,7 @@ export class HttpTransport {
       );
     }
     this.#sender.heardFrom(header.from);
+    if (again) this.#sender.renew(header.from);
     const welcome = encodeFrame({
       kind: "welcome",
       clusterId: this.#opts.clusterId,

@@ -121,7 +121,8 @@ export interface ConfChange {
   /**
    * - `addLearner`: a new member that replicates but does not vote.
    * - `promote`: a learner becomes a voter.
-   * - `addVoter`: a new member that votes at once (prefer learner + promote).
+   * - `addVoter`: a new member that votes at once (prefer learner + promote);
+   *   of a learner, a promotion, refused as `promote` is until it caught up.
    * - `remove`: a voter or learner leaves.
    * - `rejoin`: a member that lost its state comes back with a new
    *   incarnation: it becomes a learner (its old incarnation's votes and

@@ -12,7 +12,7 @@
  * proxy the test can cut: `tests/jepsen/_proxy.ts`). It prints JSON lines on
  * stdout (`listening`, `role`, `guard`, `result`, `snapshot` when the
  * state machine is snapshotted, `restore` when it is replaced by a
- * snapshot, `stopping`, `stopped`) and
+ * snapshot, `stopping`, `stopped` with the leader it handed to) and
  * takes commands as JSON lines on stdin (`put`, `get`, `cas`, `status`,
  * `members`, `transfer`, `load` of writes or reads, `trace`). A `put` or `cas` that fails says whether
  * it was `proposed`: `false` only when this node was not the leader and
@@ -156,9 +156,13 @@ onSignal("SIGTERM", async () => {
   stopping = true;
   const wasLeader = node!.status().role === "leader";
   emit({ event: "stopping", wasLeader });
-  await node!.stop({ transfer: true });
+  // The leader it heard from before stopping (null when it was no leader or
+  // the handover timed out): proof of the handover that does not depend on
+  // when another process gets round to printing its own role change.
+  const handedTo = wasLeader ? await node!.transferLeadership() : null;
+  await node!.stop({ transfer: false });
   probe();
-  emit({ event: "stopped", wasLeader });
+  emit({ event: "stopped", wasLeader, handedTo });
   await transport.close();
   exit(0);
 });

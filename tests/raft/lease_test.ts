@@ -14,15 +14,24 @@ describe("leader lease", () => {
     assert.equal(net.core(2).leaseTicks(), null);
   });
 
-  it("is not granted by votes alone: a new leader has no lease until a quorum answers an append", () => {
+  it("is not granted by votes alone: a new leader has no lease until a quorum answers it in its term", () => {
     const net = new CoreCluster({ voters: [1, 2, 3] });
-    net.filter = (m) => m.type !== "appendResp";
+    net.filter = (m) => m.type !== "appendResp" && m.type !== "heartbeatResp";
     net.elect(1);
     assert.equal(net.core(1).status().role, "leader");
     assert.ok(net.core(1).leaseTicks()! >= ELECTION);
     net.filter = () => true;
     net.run(1);
     assert.ok(net.core(1).leaseTicks()! <= 1);
+  });
+
+  it("is granted one round trip after the election: the new leader heartbeats with its first append, not a tick later", () => {
+    const net = new CoreCluster({ voters: [1, 2, 3] });
+    net.run(3);
+    net.elect(1);
+    // No tick since the election: only the heartbeat sent with it was answered.
+    assert.equal(net.core(1).status().role, "leader");
+    assert.equal(net.core(1).leaseTicks(), 0);
   });
 
   it("stays fresh while a majority answers, and ages tick by tick when it does not", () => {

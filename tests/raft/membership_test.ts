@@ -105,6 +105,34 @@ describe("membership changes", () => {
     assert.deepEqual(net.core(1).status().conf.voters, [1, 2, 3]);
   });
 
+  it("addVoter of a learner is a promotion: refused until it caught up, as promote is", () => {
+    // The learner-promotion rule must not be skipped by naming the change
+    // addVoter: a learner that stopped answering (or never caught up) would
+    // count towards quorums while it cannot acknowledge anything.
+    const net = new CoreCluster({ voters: [1, 2, 3], extra: [4] });
+    net.elect(1);
+    net.run(1);
+    change(net, 1, { type: "addLearner", nodeId: 4 });
+    net.run(2);
+    const incarnation = net.core(4).status().incarnation;
+    net.stop(4);
+    net.run(10);
+    assert.equal(net.core(1).status().progress[4].caughtUp, false);
+    for (const c of [{}, { incarnation }]) {
+      assert.throws(
+        () =>
+          net.core(1).proposeConfChange({ type: "addVoter", nodeId: 4, ...c }),
+        (e) => e instanceof ConfChangeError && /caught up/.test(e.message),
+      );
+    }
+    assert.deepEqual(net.core(1).status().conf.voters, [1, 2, 3]);
+    net.start(4);
+    net.run(2);
+    assert.equal(net.core(1).status().progress[4].caughtUp, true);
+    change(net, 1, { type: "addVoter", nodeId: 4 });
+    assert.deepEqual(net.core(1).status().conf.voters, [1, 2, 3, 4]);
+  });
+
   it("a learner that stopped answering more than an election timeout ago is no longer caught up", () => {
     const net = new CoreCluster({ voters: [1, 2, 3], extra: [4] });
     net.elect(1);

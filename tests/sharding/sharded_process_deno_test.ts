@@ -3,8 +3,8 @@
  * loopback) against the test API server; one replica is killed with
  * SIGKILL. Every object changed after the kill is reconciled by the two
  * left, and no two replicas' completed reconciles of one object overlap
- * (the records come from the processes' own files, on the machine's shared
- * clock). Deno-only: the replicas run `deno run` on a `.ts` main.
+ * (the records come from the processes' own files, on the system clock,
+ * read through `testing/raft/wall_clock.ts`). Deno-only: the replicas run `deno run` on a `.ts` main.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeObject } from "../../mod.ts";
 import { configMaps } from "../controller/_server.ts";
+import { wallClock } from "../../testing/raft/wall_clock.ts";
 import { assertNoOverlap, type RunRecord } from "./_runs.ts";
 import { startReplicas, TestApiServer } from "../../testing/mod.ts";
 
@@ -83,7 +84,7 @@ describe("sharded controllers in three processes", () => {
 
       const victim = 1;
       await replicas.kill(victim);
-      const killedAt = performance.timeOrigin + performance.now();
+      const killedAt = wallClock()();
       for (let i = 0; i < OBJECTS; i++) {
         await replicas.client.patch(configMaps, `site-${i}`, {
           data: { v: "2" },
