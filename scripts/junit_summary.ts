@@ -4,9 +4,16 @@
  *
  * Deno reports a `describe` block as a test case of its own and its `it`s as
  * cases named `describe > it`; only the leaves are counted, so each test is
- * counted once. Exits non-zero when any test failed or none ran.
+ * counted once. A `describe` that failed while none of its tests did (its
+ * `before` or `after` hook threw) counts as one failure. Exits non-zero when
+ * any test failed or none ran.
  *
- * Usage: `deno run --allow-read scripts/junit_summary.ts report.xml [...]`
+ * `--status=N` is the exit status of the `deno test` run that wrote the
+ * report: an error outside every test (a test module that throws while
+ * loading, an uncaught error between tests) fails the run without a case
+ * in the report, and is then named as a failure of its own.
+ *
+ * Usage: `deno run --allow-read scripts/junit_summary.ts [--status=N] report.xml [...]`
  *
  * @module
  */
@@ -130,24 +137,72 @@ function leaves(
     else if (c.skipped) result.skipped++;
     else result.passed++;
   }
+  // A container that failed with every test in it passing: its own hook
+  // failed. It is named, or the run would look green.
+  for (const c of cases) {
+    if (!parents.has(c.name) || !c.failed) continue;
+    const prefix = `${c.name} > `;
+    if (!result.failed.some((f) => f.name.startsWith(prefix))) {
+      result.failed.push(c);
+    }
+  }
   return result;
 }
 
+/** What the summary prints, and whether the run passed. */
+export interface Report {
+  /** `FAILED: ...` lines, then `deno: N passed, N failed, N skipped`. */
+  lines: string[];
+  /** No failure, at least one test passed, and `deno test` exited with 0. */
+  ok: boolean;
+}
+
+/**
+ * The lines the summary prints for JUnit reports, given the exit status of
+ * the `deno test` run that wrote them (0 when not given). A non-zero status
+ * with no failed case in the reports is named as a failure of its own: an
+ * error outside every test fails the run without a case in the report.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const xml = '<testsuites><testsuite><testcase name="a"></testcase></testsuite></testsuites>';
+ * assert.deepEqual(report([xml]), { lines: ["deno: 1 passed, 0 failed, 0 skipped"], ok: true });
+ * assert.equal(report([xml], { status: 1 }).ok, false);
+ * ```
+ */
+export function report(
+  reports: string[],
+  options: { status?: number } = {},
+): Report {
+  const status = options.status ?? 0;
+  const s = summarize(reports);
+  const lines = failures(reports).map((f) =>
+    `FAILED: ${f.file} => ${f.name}${f.message ? `: ${f.message}` : ""}`
+  );
+  if (status !== 0 && s.failed === 0) {
+    lines.push(
+      `FAILED: deno test exited with status ${status} and its report names no failed test: an error outside every test (look for "Uncaught error from" above)`,
+    );
+  }
+  lines.push(
+    `deno: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`,
+  );
+  return { lines, ok: s.failed === 0 && s.passed > 0 && status === 0 };
+}
+
 if (import.meta.main) {
-  const files = args();
-  if (files.length === 0) {
-    console.error("Usage: junit_summary.ts REPORT.xml [...]");
+  const flag = args().find((a) => a.startsWith("--status="));
+  const files = args().filter((a) => a !== flag);
+  const status = flag === undefined
+    ? 0
+    : Number(flag.slice("--status=".length));
+  if (files.length === 0 || !Number.isInteger(status)) {
+    console.error("Usage: junit_summary.ts [--status=N] REPORT.xml [...]");
     exit(2);
   }
   const reports = await Promise.all(files.map((f) => readFile(f, "utf8")));
-  const s = summarize(reports);
-  for (const f of failures(reports)) {
-    console.log(
-      `FAILED: ${f.file} => ${f.name}${f.message ? `: ${f.message}` : ""}`,
-    );
-  }
-  console.log(
-    `deno: ${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`,
-  );
-  if (s.failed > 0 || s.passed === 0) exit(1);
+  const { lines, ok } = report(reports, { status });
+  for (const line of lines) console.log(line);
+  if (!ok) exit(1);
 }

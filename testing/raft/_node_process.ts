@@ -202,14 +202,15 @@ async function write(
 /**
  * The broken read paths: `local` answers from the local store on any node;
  * `leader-local` does so on a node whose core says it leads, with neither
- * the lease nor the wait for the commit index.
+ * the lease nor the wait for the commit index. Either answers with the term
+ * it was served in.
  */
-function brokenRead(key: string): string | null {
+function brokenRead(key: string): { value: string | null; term: number } {
   const s = node!.status();
   if (config.reads === "leader-local" && s.role !== "leader") {
     throw new NotLeaderError(s.leader);
   }
-  return store.get(key) ?? null;
+  return { value: store.get(key) ?? null, term: s.term };
 }
 
 /**
@@ -300,11 +301,13 @@ lines.on("line", async (line) => {
         }));
         break;
       case "get":
+        // A broken read also says the term it was served in, so a stale
+        // one can be traced to a leader already deposed.
         emit({
           event: "result",
           rid,
-          value: config.reads === "barrier" || config.reads === undefined
-            ? await kv.get(String(cmd.key)) ?? null
+          ...config.reads === "barrier" || config.reads === undefined
+            ? { value: await kv.get(String(cmd.key)) ?? null }
             : brokenRead(String(cmd.key)),
         });
         break;

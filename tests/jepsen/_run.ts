@@ -150,10 +150,50 @@ export interface JepsenSummary {
   verdict: Verdict;
   /** The checker's explanation unless `ok`. */
   explanation?: string;
-  /** On a violation: the faults active while its blocked operation ran. */
+  /**
+   * On a violation: the faults active while the stale read ran, or, when no
+   * read is to blame, while the checker's blocked operation ran.
+   */
   faultsDuring?: FaultRecord[];
+  /**
+   * On a violation: the checker's verdict on the violating key's history
+   * without its reads. `ok` says the writes are linearizable and a read is
+   * to blame (the checker's blocked operation may still be a write: which
+   * operation its search gets stuck on is an accident of the search).
+   */
+  writesAlone?: Verdict;
+  /**
+   * When the writes alone are linearizable: the first read, by invocation,
+   * whose addition to them leaves no valid order, and who answered it.
+   */
+  staleRead?: StaleRead;
   /** Problems besides the verdict: node crashes, a cluster that never recovered. */
   problems: string[];
+}
+
+/** A read that saw an old value, and who answered it. */
+export interface StaleRead {
+  /** The read, as the checker describes operations. */
+  operation: string;
+  /** The node that answered (known for the broken builds' reads). */
+  node?: number;
+  /** The term it answered in (known for the broken builds' reads). */
+  term?: number;
+  /**
+   * A leader of a later term than the one the read was answered in,
+   * announced before the read was invoked: the answering node was a deposed
+   * leader that had not heard of it.
+   */
+  newerLeader?: { id: number; term: number; atMs: number };
+}
+
+/** A broken read's answer: which node, in which term, between which times. */
+interface AnsweredRead {
+  client: number;
+  fromMs: number;
+  toMs: number;
+  node: number;
+  term: number;
 }
 
 const RESULT_TIMEOUT_MS = 30_000;
@@ -195,11 +235,21 @@ export async function runJepsen(
   // Who leads, as the nodes report it: the highest term a running node leads.
   const roles = new Map<number, { role: string; term: number }>();
   const leaderTerms = new Set<number>();
+  // Every leader as it announced itself, in milliseconds since the run
+  // began (the history's clock): a deposed leader's read is told from it.
+  const leaderships: { id: number; term: number; atMs: number }[] = [];
   const snapshots = { taken: 0, installed: 0 };
   const unsubscribe = cluster.onEvent((e) => {
     if (e.event === "role") {
       roles.set(e.id, { role: e.role as string, term: e.term as number });
-      if (e.role === "leader") leaderTerms.add(e.term as number);
+      if (e.role === "leader") {
+        leaderTerms.add(e.term as number);
+        leaderships.push({
+          id: e.id,
+          term: e.term as number,
+          atMs: performance.now() - started,
+        });
+      }
     } else if (e.event === "snapshot") snapshots.taken++;
     else if (e.event === "restore") snapshots.installed++;
   });
@@ -293,6 +343,8 @@ export async function runJepsen(
 
   // Milliseconds since the run began, on this process's monotonic clock.
   const recorder = new KeyedHistory(() => performance.now() - started);
+  // The broken builds' reads, to name who answered a stale one.
+  const answeredReads: AnsweredRead[] = [];
   const workload = new Workload(workloadRng, {
     activeKeys: options.activeKeys ?? 4,
     opsPerKey: options.opsPerKey ?? 250,
@@ -311,6 +363,7 @@ export async function runJepsen(
   ): Promise<"ok" | "refused" | "unknown"> => {
     const p = cluster.procs.get(target);
     if (p === undefined) return "refused";
+    const fromMs = performance.now() - started;
     const handle = recorder.invoke(client, input);
     let answer: NodeEvent;
     const recorded = () => workload.recorded(input.key);
@@ -334,6 +387,15 @@ export async function runJepsen(
         recorder.complete(handle, { value });
         workload.observe(input.key, value);
         count("get", "ok");
+        if (reads !== "barrier") {
+          answeredReads.push({
+            client,
+            fromMs,
+            toMs: performance.now() - started,
+            node: target,
+            term: answer.term as number,
+          });
+        }
       } else if (input.op === "put") {
         recorder.complete(handle, {});
         workload.observe(input.key, input.value);
@@ -506,14 +568,34 @@ export async function runJepsen(
       if (result.explanation !== undefined) {
         summary.explanation = result.explanation;
       }
-      const blocked = result.blocked;
-      if (blocked !== undefined) {
+      if (result.writesAlone !== undefined) {
+        summary.writesAlone = result.writesAlone;
+      }
+      const stale = result.staleRead;
+      const blamed = stale ?? result.blocked;
+      if (blamed !== undefined) {
         // Fault times are seconds, operation times milliseconds, both since
         // the run began.
         summary.faultsDuring = nemesis.records.filter((f) =>
-          f.at * 1000 <= blocked.completedAt &&
-          (f.healed ?? f.at) * 1000 >= blocked.invokedAt
+          f.at * 1000 <= blamed.completedAt &&
+          (f.healed ?? f.at) * 1000 >= blamed.invokedAt
         );
+      }
+      if (stale !== undefined) {
+        const read = answeredReads.find((r) =>
+          r.client === stale.client && r.fromMs <= stale.invokedAt &&
+          stale.invokedAt <= r.toMs
+        );
+        const newer = read === undefined
+          ? undefined
+          : leaderships.find((l) =>
+            l.term > read.term && l.atMs <= stale.invokedAt
+          );
+        summary.staleRead = {
+          operation: describeOperation(stale),
+          ...read === undefined ? {} : { node: read.node, term: read.term },
+          ...newer === undefined ? {} : { newerLeader: newer },
+        };
       }
       return summary;
     } finally {
@@ -534,13 +616,77 @@ export async function runJepsen(
   }
 }
 
+type Op = Operation<RegisterInput, RegisterOutput>;
+
 interface KeysResult {
   verdict: Verdict;
   steps: number;
   ms: number;
   partitions: PartitionResult<RegisterInput, RegisterOutput>[];
   explanation?: string;
-  blocked?: Operation<RegisterInput, RegisterOutput>;
+  blocked?: Op;
+  /** On a violation: the verdict on its key's writes alone. */
+  writesAlone?: Verdict;
+  /** When those are linearizable: the first read that breaks them. */
+  staleRead?: Op;
+}
+
+/** An operation as the checker's explanations show it. */
+function describeOperation(op: Op): string {
+  const { input, output } = op;
+  const args = input.op === "get"
+    ? ""
+    : input.op === "put"
+    ? ` ${JSON.stringify(input.value)}`
+    : ` ${JSON.stringify(input.expected)} -> ${JSON.stringify(input.value)}`;
+  const result = output === undefined
+    ? ""
+    : input.op === "get"
+    ? ` -> ${output.value === null ? "absent" : JSON.stringify(output.value)}`
+    : input.op === "cas"
+    ? `: ${output.ok ? "ok" : "failed"}`
+    : "";
+  return `${input.op} ${
+    JSON.stringify(input.key)
+  }${args}${result} (client ${op.client}, invoked at ${
+    op.invokedAt.toFixed(1)
+  } ms, completed at ${op.completedAt.toFixed(1)} ms)`;
+}
+
+/**
+ * Which read of a key's non-linearizable history is to blame: none when its
+ * writes alone have no valid order either; else the first read, by
+ * invocation, whose addition to the writes (with every read before it)
+ * leaves no valid order. A history with no valid order keeps none when
+ * operations are added, so the shortest such prefix of the reads is found
+ * by bisection.
+ */
+export function blameRead(
+  ops: Op[],
+  deadline: number,
+): { writesAlone: Verdict; staleRead?: Op } {
+  const check = (history: Op[]) =>
+    checkLinearizability(history, {
+      model: registerModel,
+      timeoutMs: Math.max(0, deadline - performance.now()),
+    }).verdict;
+  const writes = ops.filter((o) => o.input.op !== "get");
+  const writesAlone = check(writes);
+  if (writesAlone !== "ok") return { writesAlone };
+  const reads = ops.filter((o) => o.input.op === "get")
+    .sort((a, b) => a.invokedAt - b.invokedAt);
+  // Invariant: the first `lo` reads keep a valid order, the first `hi` do not.
+  let lo = 0;
+  let hi = reads.length;
+  if (check([...writes, ...reads]) !== "violation") return { writesAlone };
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    const verdict = check([...writes, ...reads.slice(0, mid)]);
+    if (verdict === "violation") hi = mid;
+    else if (verdict === "ok") lo = mid;
+    else return { writesAlone };
+  }
+  return { writesAlone, staleRead: reads[hi - 1] };
 }
 
 /**
@@ -550,14 +696,16 @@ interface KeysResult {
 function checkKeys(history: KeyedHistory, timeoutMs: number): KeysResult {
   const started = performance.now();
   const partitions: PartitionResult<RegisterInput, RegisterOutput>[] = [];
+  const violating = new Map<string, Op[]>();
   let steps = 0;
-  for (const [, ops] of history.histories()) {
+  for (const [key, ops] of history.histories()) {
     const r = checkLinearizability(ops, {
       model: registerModel,
       timeoutMs: Math.max(0, started + timeoutMs - performance.now()),
     });
     partitions.push(...r.partitions);
     steps += r.steps;
+    if (r.verdict === "violation") violating.set(key, ops);
   }
   partitions.sort((a, b) =>
     a.key.localeCompare(b.key, "en", { numeric: true })
@@ -573,6 +721,12 @@ function checkKeys(history: KeyedHistory, timeoutMs: number): KeysResult {
   if (violation !== undefined) {
     result.explanation = violation.explanation;
     result.blocked = violation.blocked;
+    const blame = blameRead(
+      violating.get(violation.key)!,
+      started + timeoutMs,
+    );
+    result.writesAlone = blame.writesAlone;
+    if (blame.staleRead !== undefined) result.staleRead = blame.staleRead;
   } else if (unknown.length > 0) {
     result.explanation = `${unknown.length} of ${partitions.length} keys ` +
       `undecided, ${unknown[0].key} first: ${unknown[0].explanation}`;
@@ -621,6 +775,26 @@ export function formatSummary(s: JepsenSummary): string {
     `verdict: ${s.verdict}`,
   ];
   if (s.explanation !== undefined) lines.push(`  ${s.explanation}`);
+  if (s.writesAlone !== undefined) {
+    lines.push(
+      `  the key's writes alone: ${s.writesAlone}${
+        s.writesAlone === "ok" ? " (a read is to blame)" : ""
+      }`,
+    );
+  }
+  if (s.staleRead !== undefined) {
+    const r = s.staleRead;
+    const by = r.node === undefined
+      ? ""
+      : `, answered by node ${r.node} in term ${r.term}; ${
+        r.newerLeader === undefined
+          ? "no leader of a later term had announced itself"
+          : `node ${r.newerLeader.id} had announced itself leader of term ${r.newerLeader.term} at ${
+            r.newerLeader.atMs.toFixed(1)
+          } ms`
+      }`;
+    lines.push(`  the first read that breaks them: ${r.operation}${by}`);
+  }
   if (s.faultsDuring !== undefined) {
     lines.push(
       `  faults active meanwhile: ${

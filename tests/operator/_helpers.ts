@@ -37,12 +37,14 @@ export function clusterEnv(
 /**
  * Resolves once `check` returns a value other than `undefined` or `false`,
  * re-checking every few milliseconds; rejects after `timeoutMs` saying what
- * was awaited.
+ * was awaited. The default only bounds waiting, for elections and
+ * reconciles of operators starting on a loaded 2-core machine (CI's ran 2.5
+ * times slower than a quiet one): 30 s, as the replica harness waits.
  */
 export async function eventually<T>(
   what: string,
   check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 10_000,
+  timeoutMs = 30_000,
 ): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   while (true) {

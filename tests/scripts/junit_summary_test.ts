@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { failures, summarize } from "../../scripts/junit_summary.ts";
+import { failures, report, summarize } from "../../scripts/junit_summary.ts";
 
 describe("junit_summary", () => {
   it("counts describe blocks as containers, not as tests", () => {
@@ -42,5 +42,55 @@ describe("junit_summary", () => {
       file: "./a_test.ts",
       message: "AssertionError: bad 1 !== 2",
     }]);
+  });
+
+  // Deno 2.9.6's report of a describe whose after hook threw: the describe
+  // failed, its only test passed.
+  const hookFailed = `<testsuites>
+    <testsuite name="./c_test.ts" tests="1" failures="1">
+    <testcase name="after fails" classname="./c_test.ts" time="0.010">
+    <failure message="Uncaught Error: after boom">Error: after boom</failure>
+    </testcase></testsuite>
+    <testsuite name="ext:deno_node/testing.ts" tests="1" failures="0">
+    <testcase name="after fails &gt; child ok" classname="ext:deno_node/testing.ts" time="0.000">
+    </testcase></testsuite></testsuites>`;
+
+  it("counts a describe that failed while every test in it passed (its hook threw) as a failure, and names it", () => {
+    assert.deepEqual(summarize([hookFailed]), {
+      passed: 1,
+      failed: 1,
+      skipped: 0,
+    });
+    assert.deepEqual(failures([hookFailed]), [{
+      name: "after fails",
+      file: "./c_test.ts",
+      message: "Uncaught Error: after boom",
+    }]);
+    assert.equal(report([hookFailed]).ok, false);
+  });
+
+  it("fails, naming why, when deno test failed but its report names no failed test", () => {
+    // A test module that throws while loading is not in the report at all.
+    const clean = `<testsuites><testsuite name="./a_test.ts">
+      <testcase name="a" classname="./a_test.ts"></testcase></testsuite></testsuites>`;
+    assert.deepEqual(report([clean], { status: 0 }), {
+      lines: ["deno: 1 passed, 0 failed, 0 skipped"],
+      ok: true,
+    });
+    const failed = report([clean], { status: 1 });
+    assert.equal(failed.ok, false);
+    assert.deepEqual(failed.lines, [
+      'FAILED: deno test exited with status 1 and its report names no failed test: an error outside every test (look for "Uncaught error from" above)',
+      "deno: 1 passed, 0 failed, 0 skipped",
+    ]);
+  });
+
+  it("does not name the exit status again when the report has the failure", () => {
+    const xml =
+      `<testcase name="a" classname="./a_test.ts"><failure message="boom">x</failure></testcase>`;
+    assert.deepEqual(report([xml], { status: 1 }).lines, [
+      "FAILED: ./a_test.ts => a: boom",
+      "deno: 0 passed, 1 failed, 0 skipped",
+    ]);
   });
 });
