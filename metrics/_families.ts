@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
 import type { MetricsRegistry } from "./registry.ts";
 
 const proms = new WeakMap<MetricsRegistry, Registry>();
@@ -20,6 +20,21 @@ export function bindProm(registry: MetricsRegistry, prom: Registry): void {
 /** The prom-client registry underneath `registry`. */
 export function promOf(registry: MetricsRegistry): Registry {
   return proms.get(registry)!;
+}
+
+/** A gauge whose value is `read()` at each collection (each scrape). */
+export function collectedGauge(
+  registers: Registry[],
+  metric: { name: string; help: string; read: () => number },
+): Gauge {
+  return new Gauge({
+    name: metric.name,
+    help: metric.help,
+    registers,
+    collect() {
+      this.set(metric.read());
+    },
+  });
 }
 
 const families = new WeakMap<MetricsRegistry, Map<string, unknown>>();

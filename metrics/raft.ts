@@ -10,7 +10,7 @@ import { Counter, Gauge, Histogram } from "prom-client";
 import type { NodeStatus, RoleChange } from "../raft/node.ts";
 import type { Storage, StorageWrite } from "../raft/storage.ts";
 import type { Message, NodeId, Role } from "../raft/types.ts";
-import { exponentialBuckets, promOf } from "./_families.ts";
+import { collectedGauge, exponentialBuckets, promOf } from "./_families.ts";
 import type { MetricsRegistry } from "./registry.ts";
 
 /**
@@ -181,15 +181,7 @@ export class RaftMetrics {
       name: string,
       help: string,
       read: (s: NodeStatus) => number,
-    ) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          this.set(read(status()));
-        },
-      });
+    ) => collectedGauge(registers, { name, help, read: () => read(status()) });
     new Gauge({
       name: "raft_role",
       help:

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { Counter, Gauge, Histogram } from "prom-client";
-import { exponentialBuckets, promOf } from "./_families.ts";
+import { Counter, Histogram } from "prom-client";
+import { collectedGauge, exponentialBuckets, promOf } from "./_families.ts";
 import type { MetricsRegistry } from "./registry.ts";
 
 /**
@@ -89,15 +89,7 @@ export function shardingMetrics(
     name: string,
     help: string,
     read: (s: ShardingStats) => number,
-  ) =>
-    new Gauge({
-      name,
-      help,
-      registers,
-      collect() {
-        this.set(read(stats()));
-      },
-    });
+  ) => collectedGauge(registers, { name, help, read: () => read(stats()) });
   gauge(
     "sharding_shards_held",
     "Shards this replica holds a grant of (may reconcile) now",
