@@ -12,6 +12,7 @@ import { objectKey, Reflector, type StoreEvent } from "./cache.ts";
 import { ApiError, FencedError } from "../client/errors.ts";
 import { runSharded } from "./_sharded.ts";
 import { ChangedKeys } from "./_changed_keys.ts";
+import { EventLoopTurns } from "./_event_loop_turns.ts";
 import type { ShardGate } from "./shard_gate.ts";
 import type { KubeClient } from "../client/kube_client.ts";
 import {
@@ -409,6 +410,7 @@ export class Controller<T extends KubeObject> {
   readonly #related: Related[] = [];
   readonly #logger: Logger;
   readonly #clock: Clock;
+  readonly #turns: EventLoopTurns;
   /** Whether a leader term's workers run (changes queue keys only then). */
   #leading = false;
   /** Keys changed while following (not sharded): the next term's first. */
@@ -439,6 +441,7 @@ export class Controller<T extends KubeObject> {
       },
     };
     this.#clock = options.clock ?? systemClock;
+    this.#turns = new EventLoopTurns(this.#clock, TURN_SLICE_MS);
     this.queue = new WorkQueue<string>({
       ...this.#options.queue,
       clock: this.#clock,
@@ -737,6 +740,11 @@ export class Controller<T extends KubeObject> {
     reconciler: Reconciler<T>,
     ctx: Context,
   ): Promise<void> {
+    // Reconciles that need no I/O (a takeover's resync of objects already
+    // done) must not hold responses, watch events and the lease's timers
+    // off for the whole queue.
+    const pause = this.#turns.pause();
+    if (pause) await pause;
     const object = this.reflector.store.get(key);
     if (!object) {
       this.queue.forget(key);
@@ -880,6 +888,9 @@ export class Controller<T extends KubeObject> {
     };
   }
 }
+
+/** How long reconciles run back to back before the event loop gets a turn. */
+const TURN_SLICE_MS = 5;
 
 function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
