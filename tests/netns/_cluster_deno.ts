@@ -112,23 +112,30 @@ export class NetCluster {
   readonly #waiters = new Set<Waiter>();
   readonly #ipHistory = new Map<string, number>();
   readonly #env: Record<string, string>;
+  readonly #main: string;
   #rid = 0;
 
   private constructor(
     lab: NetLab,
     api: Proc,
-    env: Record<string, string>,
+    init: { env: Record<string, string>; main: string },
   ) {
     this.lab = lab;
     this.api = api;
-    this.#env = env;
+    this.#env = init.env;
+    this.#main = init.main;
   }
 
   /**
    * Makes the lab, starts the API server and three replicas, and waits for
    * the API server to be ready; `env` is added to the replicas' environment.
+   * `options.main` is the replicas' main (default `_replica_deno.ts`: the
+   * example operator).
    */
-  static async start(env: Record<string, string> = {}): Promise<NetCluster> {
+  static async start(
+    env: Record<string, string> = {},
+    options: { main?: string } = {},
+  ): Promise<NetCluster> {
     const lab = await NetLab.create({
       hosts: ["api", "r0", "r1", "r2"],
       search: [
@@ -152,14 +159,17 @@ export class NetCluster {
       ]);
       const api = new Proc(apiChild, () => cluster?.wake(), "api");
       cluster = new NetCluster(lab, api, {
-        ...env,
-        KUBECONFIG: kubeconfig,
-        NAMESPACE,
-        RAFT_REPLICAS: "3",
-        RAFT_SERVICE: SERVICE,
-        RAFT_SECRET: randomBytes(16).toString("hex"),
-        RAFT_FOLLOW_STATEFULSET: "false",
-        NO_COLOR: "1",
+        env: {
+          ...env,
+          KUBECONFIG: kubeconfig,
+          NAMESPACE,
+          RAFT_REPLICAS: "3",
+          RAFT_SERVICE: SERVICE,
+          RAFT_SECRET: randomBytes(16).toString("hex"),
+          RAFT_FOLLOW_STATEFULSET: "false",
+          NO_COLOR: "1",
+        },
+        main: options.main ?? REPLICA,
       });
       await cluster.until(
         "the API server ready",
@@ -184,7 +194,7 @@ export class NetCluster {
     const child = this.lab.spawn(
       `r${id}`,
       process.execPath,
-      ["run", "-A", REPLICA],
+      ["run", "-A", this.#main],
       {
         env: {
           ...process.env,

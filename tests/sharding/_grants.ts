@@ -207,6 +207,27 @@ export function assertWritesFenced(
 }
 
 /**
+ * The writes the API server received that their writer did not record (a
+ * replica records a write after the answer; those of `killed` replicas may
+ * have died with them): none may remain once the records are complete.
+ */
+export function unrecordedWrites(
+  server: readonly ServerWrite[],
+  options: { replica: readonly ReplicaWrite[]; killed?: readonly number[] },
+): ServerWrite[] {
+  return server.filter((w) =>
+    !(options.killed ?? []).includes(w.node) &&
+    !options.replica.some((r) =>
+      r.node === w.node && r.key === w.key && r.v === w.v &&
+      r.t1 <= w.at + CLOCK_SKEW_MS &&
+      // A request the client gave up on (its signal aborted) may still
+      // reach the server after the client recorded the error.
+      (!r.ok || r.t2 + CLOCK_SKEW_MS >= w.at)
+    )
+  );
+}
+
+/**
  * For each shard `node` held at `at`: how long after `at` (ms) another
  * replica's grant of it started (`Infinity`: none yet).
  */

@@ -18,7 +18,9 @@
  * - `<node>.grants.jsonl`: the holder's grants as it takes them in (the
  *   shards held after each grant message, with when each one's grant
  *   ends) and its releases. `GrantHolder`'s methods are wrapped for this:
- *   the runtime's holder is an instance of this very class (one module).
+ *   the runtime's holder is an instance of this very class (one module);
+ * - `<node>.roles.jsonl`: its node's role changes (`role`, `term`,
+ *   `leader`, `at`).
  */
 import { appendFileSync } from "node:fs";
 import { env } from "node:process";
@@ -29,7 +31,9 @@ import { configMaps } from "../controller/_server.ts";
 import { wallClock } from "../../testing/raft/wall_clock.ts";
 
 const dir = env.SHARD_RUNS_DIR!;
-const node = Number(env.RAFT_NODE_ID);
+// RAFT_NODE_ID in process mode; in StatefulSet mode (the netns tests) the
+// pod name's ordinal.
+const node = Number(env.RAFT_NODE_ID ?? env.POD_NAME?.split("-").pop());
 // The system clock, with performance.now()'s resolution: a process's
 // `performance.timeOrigin` can be off by milliseconds under load.
 const clock = wallClock();
@@ -58,7 +62,9 @@ GrantHolder.prototype.release = function (shards) {
 
 type Data = KubeObject & { data?: { v?: string } };
 
-await Operator.fromEnv({ sharding: { shards: 32 } }).controller<Data>(
+const running = await Operator.fromEnv({ sharding: { shards: 32 } }).controller<
+  Data
+>(
   configMaps,
   {
     labelSelector: "sharded-test=yes",
@@ -99,4 +105,8 @@ await Operator.fromEnv({ sharding: { shards: 32 } }).controller<Data>(
     },
   },
   { sharded: true },
-).run();
+).start();
+running.node.onRoleChange((change) =>
+  record("roles", { ...change, at: wall() })
+);
+await running.finished;

@@ -30,6 +30,7 @@ import {
   type ReplicaWrite,
   type ServerWrite,
   takenOver,
+  unrecordedWrites,
 } from "./_grants.ts";
 import {
   type Replicas,
@@ -146,16 +147,7 @@ async function assertRecords(
   // A replica records its write after the answer: the object may say `v`
   // before the record is in the file.
   const unrecorded = (replica: ReplicaWrite[]) =>
-    c.server.filter((w) =>
-      !killed.includes(w.node) &&
-      !replica.some((r) =>
-        r.node === w.node && r.key === w.key && r.v === w.v &&
-        r.t1 <= w.at + CLOCK_SKEW_MS &&
-        // A request the client gave up on (its signal aborted) may still
-        // reach the server after the client recorded the error.
-        (!r.ok || r.t2 + CLOCK_SKEW_MS >= w.at)
-      )
-    );
+    unrecordedWrites(c.server, { replica, killed });
   await c.replicas.waitFor(
     "every write the API server received recorded by its writer",
     async () => unrecorded(await readWrites(c.dir, c.nodes)).length === 0,
