@@ -54,7 +54,8 @@ const LEADER_BOUND_MS = 1500;
  * (Deno processes start in seconds on the shared machine).
  */
 const WAIT_MS = 30_000;
-const WRITE = /\/namespaces\/default\/configmaps\/out-([^?/]+)\?.*fieldManager=r(\d+)-v([^&]*)/;
+const WRITE =
+  /\/namespaces\/default\/configmaps\/out-([^?/]+)\?.*fieldManager=r(\d+)-v([^&]*)/;
 
 const skip = netnsSkipReason();
 if (skip) console.warn(`Skipping the sharded network-namespace test: ${skip}`);
@@ -85,207 +86,241 @@ const ms = (values: readonly number[]) =>
     Math.round(Math.max(...values))
   } ms over ${values.length} shards`;
 
-describe("sharded replicas in network namespaces, an owner cut from its peers", {
-  skip,
-}, () => {
-  let cluster: NetCluster;
-  let dir: string;
+describe(
+  "sharded replicas in network namespaces, an owner cut from its peers",
+  {
+    skip,
+  },
+  () => {
+    let cluster: NetCluster;
+    let dir: string;
 
-  /** The writes of `out-site-N` the API server received. */
-  const serverWrites = (): ServerWrite[] =>
-    cluster.api.lines.flatMap((l) => {
-      if (l.event !== "write" || l.method !== "PATCH") return [];
-      const m = WRITE.exec(l.path as string);
-      if (m === null) return [];
-      return [{
-        node: Number(m[2]),
-        key: `default/${m[1]}`,
-        v: decodeURIComponent(m[3]),
-        at: l.t,
-      }];
+    /** The writes of `out-site-N` the API server received. */
+    const serverWrites = (): ServerWrite[] =>
+      cluster.api.lines.flatMap((l) => {
+        if (l.event !== "write" || l.method !== "PATCH") return [];
+        const m = WRITE.exec(l.path as string);
+        if (m === null) return [];
+        return [{
+          node: Number(m[2]),
+          key: `default/${m[1]}`,
+          v: decodeURIComponent(m[3]),
+          at: l.t,
+        }];
+      });
+
+    const patchAll = async (v: string) => {
+      for (let i = 0; i < OBJECTS; i++) {
+        await cluster.command({ op: "configMap", name: `site-${i}`, v });
+      }
+    };
+
+    const converged = (v: string) =>
+      waitFor(`every object written at v${v}`, async () => {
+        const { configMaps } = await cluster.command({ op: "configMaps" });
+        return (configMaps as { name: string; v: string | null }[]).filter((
+          o,
+        ) => o.name.startsWith("out-") && o.v === v).length === OBJECTS;
+      });
+
+    /** The leader every replica names in its last role change, once they agree. */
+    const leader = () =>
+      waitFor("one leader all replicas agree on", async () => {
+        const last = await Promise.all(
+          NODES.map(async (n) =>
+            (await jsonLines<{ role: string; term: number; leader: number }>(
+              join(dir, `${n}.roles.jsonl`),
+            )).at(-1)
+          ),
+        );
+        const first = last[0];
+        if (last.some((r) => r === undefined)) return false;
+        const agreed = last.every((r) =>
+          r!.term === first!.term && r!.leader === first!.leader
+        );
+        return agreed && first!.leader !== null && first!.leader;
+      });
+
+    /** Cuts `node` from its peers (the API server stays reachable); returns when. */
+    const cut = (node: number) => {
+      for (const peer of NODES.filter((n) => n !== node)) {
+        cluster.lab.cut(`r${node}`, `r${peer}`);
+      }
+      return wall();
+    };
+
+    /** Waits until each shard `node` held at `at` was granted to another replica. */
+    const takeover = (node: number, at: number) =>
+      waitFor(
+        `the shards of cut replica ${node} granted to others`,
+        async () => {
+          const t = await takenOver(await readAllGrants(dir, NODES), node, at);
+          const values = [...t.values()];
+          return values.length > 0 && values.every(Number.isFinite) && values;
+        },
+      );
+
+    /** Waits until `node` holds a grant that started after `since`. */
+    const grantedAgain = (node: number, since: number) =>
+      waitFor(
+        `replica ${node} granted shards again after the heal`,
+        async () => {
+          const g = (await readAllGrants(dir, [node])).get(node)!;
+          return [...g.intervals.values()].some((list) =>
+            list.some((i) => i.start > since)
+          );
+        },
+      );
+
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), "shard-netns-"));
+      cluster = await NetCluster.start({ SHARD_RUNS_DIR: dir }, { main: MAIN });
+      await leader();
+      await patchAll("1");
+      await converged("1");
     });
 
-  const patchAll = async (v: string) => {
-    for (let i = 0; i < OBJECTS; i++) {
-      await cluster.command({ op: "configMap", name: `site-${i}`, v });
-    }
-  };
-
-  const converged = (v: string) =>
-    waitFor(`every object written at v${v}`, async () => {
-      const { configMaps } = await cluster.command({ op: "configMaps" });
-      return (configMaps as { name: string; v: string | null }[]).filter((o) =>
-        o.name.startsWith("out-") && o.v === v
-      ).length === OBJECTS;
+    after(async () => {
+      const id = cluster?.lab.id;
+      cluster?.destroy();
+      await rm(dir, { recursive: true, force: true });
+      if (id) assert.deepEqual(remainsOf(id), [], "the lab left things behind");
     });
 
-  /** The leader every replica names in its last role change, once they agree. */
-  const leader = () =>
-    waitFor("one leader all replicas agree on", async () => {
-      const last = await Promise.all(
-        NODES.map(async (n) =>
-          (await jsonLines<{ role: string; term: number; leader: number }>(
-            join(dir, `${n}.roles.jsonl`),
-          )).at(-1)
+    it("a member that owns shards, cut from its peers mid-reconcile while it reaches the API server: its shards go to others within 1 s, its late write is fenced", async () => {
+      const lead = await leader();
+      const victim = NODES.find((n) => n !== lead)!;
+      const now = wall();
+      const held = (await readAllGrants(dir, [victim])).get(victim)!;
+      const slow = [...Array(OBJECTS).keys()].map((i) => `default/site-${i}`)
+        .find((key) =>
+          (held.intervals.get(shardOf(key, SHARDS)) ?? []).some((i) =>
+            i.end > now + 100
+          )
+        );
+      assert.ok(
+        slow !== undefined,
+        `replica ${victim} holds an object's shard`,
+      );
+      await cluster.command({
+        op: "configMap",
+        name: slow.split("/")[1],
+        v: `slow-${victim}`,
+      });
+      await waitFor(
+        `replica ${victim} in the middle of reconciling ${slow}`,
+        async () =>
+          (await jsonLines<{ key: string }>(
+            join(dir, `${victim}.entered.jsonl`),
+          ))
+            .some((l) => l.key === slow),
+      );
+      const cutAt = cut(victim);
+      try {
+        await cutMember(victim, { cutAt, slow });
+      } finally {
+        cluster.lab.heal();
+      }
+      const healedAt = wall();
+      await grantedAgain(victim, healedAt);
+      await patchAll("3");
+      await converged("3");
+    });
+
+    /** The checks while member `victim` is cut, mid-reconcile of `slow`. */
+    async function cutMember(
+      victim: number,
+      { cutAt, slow }: { cutAt: number; slow: string },
+    ): Promise<void> {
+      const taken = await takeover(victim, cutAt);
+      console.log(
+        `member ${victim} cut from its peers: its shards granted to others ${
+          ms(taken)
+        } after the cut`,
+      );
+      assert.ok(
+        Math.max(...taken) <= MEMBER_BOUND_MS,
+        `every shard of the cut member granted again within ${MEMBER_BOUND_MS} ms, found ${
+          ms(taken)
+        }`,
+      );
+      await patchAll("2");
+      await converged("2");
+      const late = await waitFor(
+        `replica ${victim}'s write of ${slow} after its 3 s wait`,
+        async () =>
+          (await readWrites(dir, [victim])).find((w) =>
+            w.key === slow && w.v === `slow-${victim}`
+          ),
+      );
+      assert.ok(late.fenced, `the fence refused ${JSON.stringify(late)}`);
+      assert.ok(
+        !serverWrites().some((w) =>
+          w.key === slow && w.node === victim && w.v === `slow-${victim}`
         ),
+        `the API server received no write of ${slow} from the cut replica`,
       );
-      const first = last[0];
-      if (last.some((r) => r === undefined)) return false;
-      const agreed = last.every((r) =>
-        r!.term === first!.term && r!.leader === first!.leader
-      );
-      return agreed && first!.leader !== null && first!.leader;
-    });
-
-  /** Cuts `node` from its peers (the API server stays reachable); returns when. */
-  const cut = (node: number) => {
-    for (const peer of NODES.filter((n) => n !== node)) {
-      cluster.lab.cut(`r${node}`, `r${peer}`);
     }
-    return wall();
-  };
 
-  /** Waits until each shard `node` held at `at` was granted to another replica. */
-  const takeover = (node: number, at: number) =>
-    waitFor(`the shards of cut replica ${node} granted to others`, async () => {
-      const t = await takenOver(await readAllGrants(dir, NODES), node, at);
-      const values = [...t.values()];
-      return values.length > 0 && values.every(Number.isFinite) && values;
+    it("the leader, owner of shards, cut from its peers while it reaches the API server: its shards go to others within 1.5 s", async () => {
+      const lead = await leader();
+      const cutAt = cut(lead);
+      try {
+        await cutLeader(lead, cutAt);
+      } finally {
+        cluster.lab.heal();
+      }
+      const healedAt = wall();
+      await grantedAgain(lead, healedAt);
+      await patchAll("5");
+      await converged("5");
     });
 
-  /** Waits until `node` holds a grant that started after `since`. */
-  const grantedAgain = (node: number, since: number) =>
-    waitFor(`replica ${node} granted shards again after the heal`, async () => {
-      const g = (await readAllGrants(dir, [node])).get(node)!;
-      return [...g.intervals.values()].some((list) =>
-        list.some((i) => i.start > since)
+    /** The checks while leader `lead` is cut. */
+    async function cutLeader(lead: number, cutAt: number): Promise<void> {
+      const taken = await takeover(lead, cutAt);
+      console.log(
+        `leader ${lead} cut from its peers: its shards granted to others ${
+          ms(taken)
+        } after the cut`,
+      );
+      assert.ok(
+        Math.max(...taken) <= LEADER_BOUND_MS,
+        `every shard of the cut leader granted again within ${LEADER_BOUND_MS} ms, found ${
+          ms(taken)
+        }`,
+      );
+      await patchAll("4");
+      await converged("4");
+    }
+
+    it("over both cuts: no two replicas' grants of a shard overlap, every write was sent under its writer's grant", async () => {
+      const server = serverWrites();
+      // A replica records its write after the answer: wait for the records.
+      await waitFor(
+        "every write the API server received recorded by its writer",
+        async () =>
+          unrecordedWrites(server, { replica: await readWrites(dir, NODES) })
+            .length === 0,
+      );
+      const replica = await readWrites(dir, NODES);
+      const grants = await readAllGrants(dir, NODES);
+      assertGrantsDisjoint(grants);
+      assert.ok(server.length >= 5 * OBJECTS, "the API server recorded writes");
+      assertWritesFenced(server, {
+        replica,
+        grants,
+        shardOf: (key) => shardOf(key, SHARDS),
+      });
+      console.log(
+        `${server.length} writes received, each under its writer's grant; ${
+          [...grants.values()].reduce(
+            (n, g) =>
+              n + [...g.intervals.values()].reduce((m, l) => m + l.length, 0),
+            0,
+          )
+        } grant intervals without overlap`,
       );
     });
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "shard-netns-"));
-    cluster = await NetCluster.start({ SHARD_RUNS_DIR: dir }, { main: MAIN });
-    await leader();
-    await patchAll("1");
-    await converged("1");
-  });
-
-  after(async () => {
-    const id = cluster?.lab.id;
-    cluster?.destroy();
-    await rm(dir, { recursive: true, force: true });
-    if (id) assert.deepEqual(remainsOf(id), [], "the lab left things behind");
-  });
-
-  it("a member that owns shards, cut from its peers mid-reconcile while it reaches the API server: its shards go to others within 1 s, its late write is fenced", async () => {
-    const lead = await leader();
-    const victim = NODES.find((n) => n !== lead)!;
-    const now = wall();
-    const held = (await readAllGrants(dir, [victim])).get(victim)!;
-    const slow = [...Array(OBJECTS).keys()].map((i) => `default/site-${i}`)
-      .find((key) =>
-        (held.intervals.get(shardOf(key, SHARDS)) ?? []).some((i) =>
-          i.end > now + 100
-        )
-      );
-    assert.ok(slow !== undefined, `replica ${victim} holds an object's shard`);
-    await cluster.command({
-      op: "configMap",
-      name: slow.split("/")[1],
-      v: `slow-${victim}`,
-    });
-    await waitFor(
-      `replica ${victim} in the middle of reconciling ${slow}`,
-      async () =>
-        (await jsonLines<{ key: string }>(join(dir, `${victim}.entered.jsonl`)))
-          .some((l) => l.key === slow),
-    );
-    const cutAt = cut(victim);
-    const taken = await takeover(victim, cutAt);
-    console.log(
-      `member ${victim} cut from its peers: its shards granted to others ${
-        ms(taken)
-      } after the cut`,
-    );
-    assert.ok(
-      Math.max(...taken) <= MEMBER_BOUND_MS,
-      `every shard of the cut member granted again within ${MEMBER_BOUND_MS} ms, found ${
-        ms(taken)
-      }`,
-    );
-    await patchAll("2");
-    await converged("2");
-    const late = await waitFor(
-      `replica ${victim}'s write of ${slow} after its 3 s wait`,
-      async () =>
-        (await readWrites(dir, [victim])).find((w) =>
-          w.key === slow && w.v === `slow-${victim}`
-        ),
-    );
-    assert.ok(late.fenced, `the fence refused ${JSON.stringify(late)}`);
-    assert.ok(
-      !serverWrites().some((w) =>
-        w.key === slow && w.node === victim && w.v === `slow-${victim}`
-      ),
-      `the API server received no write of ${slow} from the cut replica`,
-    );
-    const healedAt = wall();
-    cluster.lab.heal();
-    await grantedAgain(victim, healedAt);
-    await patchAll("3");
-    await converged("3");
-  });
-
-  it("the leader, owner of shards, cut from its peers while it reaches the API server: its shards go to others within 1.5 s", async () => {
-    const lead = await leader();
-    const cutAt = cut(lead);
-    const taken = await takeover(lead, cutAt);
-    console.log(
-      `leader ${lead} cut from its peers: its shards granted to others ${
-        ms(taken)
-      } after the cut`,
-    );
-    assert.ok(
-      Math.max(...taken) <= LEADER_BOUND_MS,
-      `every shard of the cut leader granted again within ${LEADER_BOUND_MS} ms, found ${
-        ms(taken)
-      }`,
-    );
-    await patchAll("4");
-    await converged("4");
-    const healedAt = wall();
-    cluster.lab.heal();
-    await grantedAgain(lead, healedAt);
-    await patchAll("5");
-    await converged("5");
-  });
-
-  it("over both cuts: no two replicas' grants of a shard overlap, every write was sent under its writer's grant", async () => {
-    const server = serverWrites();
-    // A replica records its write after the answer: wait for the records.
-    await waitFor(
-      "every write the API server received recorded by its writer",
-      async () =>
-        unrecordedWrites(server, { replica: await readWrites(dir, NODES) })
-          .length === 0,
-    );
-    const replica = await readWrites(dir, NODES);
-    const grants = await readAllGrants(dir, NODES);
-    assertGrantsDisjoint(grants);
-    assert.ok(server.length >= 5 * OBJECTS, "the API server recorded writes");
-    assertWritesFenced(server, {
-      replica,
-      grants,
-      shardOf: (key) => shardOf(key, SHARDS),
-    });
-    console.log(
-      `${server.length} writes received, each under its writer's grant; ${
-        [...grants.values()].reduce(
-          (n, g) =>
-            n + [...g.intervals.values()].reduce((m, l) => m + l.length, 0),
-          0,
-        )
-      } grant intervals without overlap`,
-    );
-  });
-});
+  },
+);

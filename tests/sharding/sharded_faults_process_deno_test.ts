@@ -22,7 +22,6 @@ import { wallClock } from "../../testing/raft/wall_clock.ts";
 import {
   assertGrantsDisjoint,
   assertWritesFenced,
-  CLOCK_SKEW_MS,
   handovers,
   percentile,
   readAllGrants,
