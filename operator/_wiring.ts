@@ -138,10 +138,13 @@ export async function wire(
     const store = new KeyValueStore();
     const electionTicks = options.raft?.electionTicks ?? config.electionTicks;
     const tickMs = options.raft?.tickMs ?? config.tickMs ?? undefined;
-    // Sharding runs only when a controller is sharded: otherwise no byte
-    // on the wire and no entry in the log differs.
+    // Sharding runs only when a controller is sharded (or it is enabled
+    // for one built on `RunningOperator.shards`): otherwise no byte on the
+    // wire and no entry in the log differs.
     let recordHandover = (_ms: number) => {};
-    const shards = init.registered.some((r) => r.sharded)
+    const sharding = options.sharding?.enabled ??
+      init.registered.some((r) => r.sharded);
+    const shards = sharding
       ? new ShardRuntime({
         ...options.sharding,
         id: raft.nodeId,
