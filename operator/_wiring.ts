@@ -30,7 +30,10 @@ import { HttpTransport, type TransportError } from "../raft/transport.ts";
 import type { Message } from "../raft/types.ts";
 import { ApiFailover, DEFAULT_TRANSFER_AFTER_MS } from "./_api_failover.ts";
 import { ApiHealth, watchObserver } from "./_api_health.ts";
-import { followReplicas } from "./_follow_replicas.ts";
+import {
+  followReplicas,
+  type FollowReplicasOptions,
+} from "./_follow_replicas.ts";
 import { answer, type Probed } from "./_http.ts";
 import { peerUrls } from "./_peer_urls.ts";
 import { ShardRuntime } from "./_shards.ts";
@@ -237,6 +240,10 @@ export async function wire(
         namespace: raft.identity.namespace,
         name: raft.identity.statefulSet,
         logger,
+        // Shards leave the members about to go before they do.
+        beforeChange: shards === null
+          ? undefined
+          : (voters) => shards.handOverTo(voters),
       }));
     }
     let probed: Probed | null = null;
@@ -411,7 +418,7 @@ export function toResourceType(source: ResourceSource): ResourceType {
  */
 function followWhileLeading(
   node: RaftNode,
-  init: { client: KubeClient; namespace: string; name: string; logger: Logger },
+  init: Omit<FollowReplicasOptions, "node" | "signal">,
 ): () => void {
   let following: AbortController | null = null;
   const update = (leading: boolean) => {

@@ -21,6 +21,8 @@ export const CLOCK_SKEW_MS = 2;
 export interface Interval {
   start: number;
   end: number;
+  /** Ended by a release: when its grant would have run out. */
+  until?: number;
 }
 
 /** A write a replica tried. */
@@ -94,7 +96,10 @@ export async function readGrants(
     if ("released" in r) {
       for (const shard of r.released) {
         const cur = open.get(shard);
-        if (cur !== undefined && r.at < cur.end) cur.end = r.at;
+        if (cur !== undefined && r.at < cur.end) {
+          cur.until = cur.end;
+          cur.end = r.at;
+        }
         open.delete(shard);
         releases.set(shard, [...releases.get(shard) ?? [], r.at]);
       }
