@@ -34,6 +34,7 @@ import {
   readAllGrants,
   readWrites,
   type ServerWrite,
+  serverWriteOf,
   takenOver,
   unrecordedWrites,
 } from "../sharding/_grants.ts";
@@ -54,8 +55,6 @@ const LEADER_BOUND_MS = 1500;
  * (Deno processes start in seconds on the shared machine).
  */
 const WAIT_MS = 30_000;
-const WRITE =
-  /\/namespaces\/default\/configmaps\/out-([^?/]+)\?.*fieldManager=r(\d+)-v([^&]*)/;
 
 const skip = netnsSkipReason();
 if (skip) console.warn(`Skipping the sharded network-namespace test: ${skip}`);
@@ -99,14 +98,7 @@ describe(
     const serverWrites = (): ServerWrite[] =>
       cluster.api.lines.flatMap((l) => {
         if (l.event !== "write" || l.method !== "PATCH") return [];
-        const m = WRITE.exec(l.path as string);
-        if (m === null) return [];
-        return [{
-          node: Number(m[2]),
-          key: `default/${m[1]}`,
-          v: decodeURIComponent(m[3]),
-          at: l.t,
-        }];
+        return serverWriteOf(l.path as string, l.t) ?? [];
       });
 
     const patchAll = async (v: string) => {
@@ -232,18 +224,11 @@ describe(
       victim: number,
       { cutAt, slow }: { cutAt: number; slow: string },
     ): Promise<void> {
-      const taken = await takeover(victim, cutAt);
-      console.log(
-        `member ${victim} cut from its peers: its shards granted to others ${
-          ms(taken)
-        } after the cut`,
-      );
-      assert.ok(
-        Math.max(...taken) <= MEMBER_BOUND_MS,
-        `every shard of the cut member granted again within ${MEMBER_BOUND_MS} ms, found ${
-          ms(taken)
-        }`,
-      );
+      await takenWithin(`member ${victim}`, {
+        node: victim,
+        cutAt,
+        boundMs: MEMBER_BOUND_MS,
+      });
       await patchAll("2");
       await converged("2");
       const late = await waitFor(
@@ -266,7 +251,13 @@ describe(
       const lead = await leader();
       const cutAt = cut(lead);
       try {
-        await cutLeader(lead, cutAt);
+        await takenWithin(`leader ${lead}`, {
+          node: lead,
+          cutAt,
+          boundMs: LEADER_BOUND_MS,
+        });
+        await patchAll("4");
+        await converged("4");
       } finally {
         cluster.lab.heal();
       }
@@ -276,22 +267,30 @@ describe(
       await converged("5");
     });
 
-    /** The checks while leader `lead` is cut. */
-    async function cutLeader(lead: number, cutAt: number): Promise<void> {
-      const taken = await takeover(lead, cutAt);
+    /**
+     * Waits until every shard `node` held at the cut was granted to another
+     * replica, and asserts each was within `boundMs`.
+     */
+    async function takenWithin(
+      who: string,
+      { node, cutAt, boundMs }: {
+        node: number;
+        cutAt: number;
+        boundMs: number;
+      },
+    ): Promise<void> {
+      const taken = await takeover(node, cutAt);
       console.log(
-        `leader ${lead} cut from its peers: its shards granted to others ${
+        `${who} cut from its peers: its shards granted to others ${
           ms(taken)
         } after the cut`,
       );
       assert.ok(
-        Math.max(...taken) <= LEADER_BOUND_MS,
-        `every shard of the cut leader granted again within ${LEADER_BOUND_MS} ms, found ${
+        Math.max(...taken) <= boundMs,
+        `every shard of the cut ${who} granted again within ${boundMs} ms, found ${
           ms(taken)
         }`,
       );
-      await patchAll("4");
-      await converged("4");
     }
 
     it("over both cuts: no two replicas' grants of a shard overlap, every write was sent under its writer's grant", async () => {

@@ -50,6 +50,25 @@ export interface ServerWrite {
   at: number;
 }
 
+const WRITE =
+  /\/namespaces\/default\/configmaps\/out-([^?/]+)\?.*fieldManager=r(\d+)-v([^&]*)/;
+
+/**
+ * The write of `out-<name>` a PATCH to `path` is (its field manager
+ * `r<node>-v<v>` names writer and version, `_records.ts`), received `at`;
+ * `null` for any other request.
+ */
+export function serverWriteOf(path: string, at: number): ServerWrite | null {
+  const m = WRITE.exec(path);
+  if (m === null) return null;
+  return {
+    node: Number(m[2]),
+    key: `default/${m[1]}`,
+    v: decodeURIComponent(m[3]),
+    at,
+  };
+}
+
 /** A replica's grant records, as `_sharded_writes_main.ts` writes them. */
 type GrantLine =
   | { at: number; held: [number, number][] }

@@ -17,7 +17,11 @@ import {
   type OperatorReconciler,
   ReconcileResult,
 } from "../../mod.ts";
-import { ApiError, FencedError } from "../../controller/mod.ts";
+import {
+  ApiError,
+  FencedError,
+  type KubeClient,
+} from "../../controller/mod.ts";
 import { GrantHolder } from "../../sharding/mod.ts";
 import { configMaps } from "../controller/_server.ts";
 
@@ -67,6 +71,23 @@ export function recordGrants(options: RecordOptions): () => void {
 
 /** A ConfigMap of the tests: `data.v` is its version. */
 export type Data = KubeObject & { data?: { v?: string } };
+
+/** Creates ConfigMaps `site-0..count-1` in `default`, labelled for the tests, at `v` 1. */
+export async function createSites(
+  client: KubeClient,
+  count: number,
+): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await client.create(configMaps, {
+      metadata: {
+        name: `site-${i}`,
+        namespace: "default",
+        labels: { "sharded-test": "yes" },
+      },
+      data: { v: "1" },
+    } as KubeObject);
+  }
+}
 
 /**
  * The reconciler of the module comment; it records each write it tries to

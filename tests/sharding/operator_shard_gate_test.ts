@@ -31,6 +31,7 @@ import {
 } from "../../controller/mod.ts";
 import { plane, skipUnlessRunnable } from "../_control_plane.ts";
 import { configMaps } from "../controller/_server.ts";
+import { createSites } from "./_records.ts";
 import { assertNoOverlap, type RunRecord } from "./_runs.ts";
 
 const OBJECTS = 30;
@@ -161,16 +162,7 @@ describe(
     const fenced: unknown[] = [];
 
     it("reconciles every object on all three replicas, each under its shard's grant, never two at once", async () => {
-      for (let i = 0; i < OBJECTS; i++) {
-        await client.create(configMaps, {
-          metadata: {
-            name: `site-${i}`,
-            namespace: "default",
-            labels: { "sharded-test": "yes" },
-          },
-          data: { v: "1" },
-        } as KubeObject);
-      }
+      await createSites(client, OBJECTS);
       await until(
         "every object reconciled",
         () =>

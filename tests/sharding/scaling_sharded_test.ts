@@ -27,7 +27,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type KubeObject, Operator, type ResourceType } from "../../mod.ts";
+import { Operator, type ResourceType } from "../../mod.ts";
 import { KubeClient } from "../../controller/mod.ts";
 import { shardOf } from "../../sharding/mod.ts";
 import {
@@ -45,16 +45,20 @@ import {
   readWrites,
   type ReplicaGrants,
   type ServerWrite,
+  serverWriteOf,
   unrecordedWrites,
 } from "./_grants.ts";
-import { type Data, recordGrants, writesReconciler } from "./_records.ts";
+import {
+  createSites,
+  type Data,
+  recordGrants,
+  writesReconciler,
+} from "./_records.ts";
 
 const OBJECTS = 40;
 const SHARDS = 32;
 const GRANT_MS = 500;
 const NODES = [0, 1, 2, 3, 4];
-const WRITE =
-  /\/namespaces\/default\/configmaps\/out-([^?/]+)\?.*fieldManager=r(\d+)-v([^&]*)/;
 const statefulSets: ResourceType = {
   group: "apps",
   version: "v1",
@@ -135,15 +139,8 @@ describe("a sharded operator StatefulSet scaled 3 → 5 → 3 online", () => {
     undo = recordGrants({ dir, wall });
     api = await TestApiServer.start({
       onRequest: (request) => {
-        if (request.method !== "PATCH") return;
-        const m = WRITE.exec(request.path);
-        if (m === null) return;
-        server.push({
-          node: Number(m[2]),
-          key: `default/${m[1]}`,
-          v: decodeURIComponent(m[3]),
-          at: wall(),
-        });
+        const write = serverWriteOf(request.path, wall());
+        if (request.method === "PATCH" && write !== null) server.push(write);
       },
     });
     client = KubeClient.fromKubeConfig(api.kubeConfig());
@@ -176,16 +173,7 @@ describe("a sharded operator StatefulSet scaled 3 → 5 → 3 online", () => {
       // replicas in one process on a shared 2-core machine.
       timeoutMs: 60_000,
     });
-    for (let i = 0; i < OBJECTS; i++) {
-      await client.create(configMaps, {
-        metadata: {
-          name: `site-${i}`,
-          namespace: "default",
-          labels: { "sharded-test": "yes" },
-        },
-        data: { v: "1" },
-      } as KubeObject);
-    }
+    await createSites(client, OBJECTS);
     await converged("1");
   });
 
