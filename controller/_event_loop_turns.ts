@@ -1,7 +1,8 @@
 /**
- * Internal: lets reconcile workers that keep finding work which completes
- * without I/O (a resync of objects that need nothing) give the event loop a
- * turn every `sliceMs`. Such work runs in one chain of microtasks, so
+ * Internal: the controller's work queue, which gives the event loop a turn
+ * when it handed out keys back to back for `sliceMs` (5 ms) without one:
+ * its workers keep finding work that completes without I/O (a resync of
+ * objects that need nothing). Such work runs in one chain of microtasks, so
  * without a turn no response, watch event or timer (the lease's renewal
  * among them) is handled until every queued key is done: at a takeover
  * with 10,000 cached objects that stalled the loop for hundreds of
@@ -15,6 +16,33 @@
  * @module
  */
 import type { Clock } from "../common/clock.ts";
+import { WorkQueue, type WorkQueueOptions } from "./work_queue.ts";
+
+/**
+ * A work queue whose `get()`, when a key is ready but the event loop has
+ * not turned for 5 ms, hands it out after the next turn.
+ */
+export function turningQueue<K>(
+  options: WorkQueueOptions<K> & { clock: Clock },
+): WorkQueue<K> {
+  return new TurningWorkQueue<K>(options);
+}
+
+class TurningWorkQueue<K> extends WorkQueue<K> {
+  readonly #turns: EventLoopTurns;
+
+  constructor(options: WorkQueueOptions<K> & { clock: Clock }) {
+    super(options);
+    this.#turns = new EventLoopTurns(options.clock);
+  }
+
+  override get(signal?: AbortSignal): Promise<K | undefined> {
+    // Waiting for a key is a turn already.
+    if (this.length === 0) return super.get(signal);
+    const pause = this.#turns.pause();
+    return pause ? pause.then(() => this.get(signal)) : super.get(signal);
+  }
+}
 
 /** Pauses callers that ran `sliceMs` without the event loop turning. */
 export class EventLoopTurns {
@@ -24,7 +52,7 @@ export class EventLoopTurns {
   #since: number | undefined;
   #turn: Promise<void> | undefined;
 
-  constructor(clock: Clock, sliceMs: number) {
+  constructor(clock: Clock, sliceMs = 5) {
     this.#clock = clock;
     this.#sliceMs = sliceMs;
   }

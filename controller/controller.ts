@@ -12,7 +12,6 @@ import { objectKey, Reflector, type StoreEvent } from "./cache.ts";
 import { ApiError, FencedError } from "../client/errors.ts";
 import { runSharded } from "./_sharded.ts";
 import { ChangedKeys } from "./_changed_keys.ts";
-import { EventLoopTurns } from "./_event_loop_turns.ts";
 import type { ShardGate } from "./shard_gate.ts";
 import type { KubeClient } from "../client/kube_client.ts";
 import {
@@ -29,7 +28,8 @@ import type { LeaderGuard } from "./leader_election.ts";
 import { type Logger, silentLogger } from "../common/log.ts";
 import type { Context, Reconciler, ReconcileResult } from "./reconciler.ts";
 import type { WatcherOptions } from "./watcher.ts";
-import { WorkQueue, type WorkQueueOptions } from "./work_queue.ts";
+import type { WorkQueue, WorkQueueOptions } from "./work_queue.ts";
+import { turningQueue } from "./_event_loop_turns.ts";
 
 /**
  * Which object a related object's change should reconcile.
@@ -410,7 +410,6 @@ export class Controller<T extends KubeObject> {
   readonly #related: Related[] = [];
   readonly #logger: Logger;
   readonly #clock: Clock;
-  readonly #turns: EventLoopTurns;
   /** Whether a leader term's workers run (changes queue keys only then). */
   #leading = false;
   /** Keys changed while following (not sharded): the next term's first. */
@@ -441,11 +440,7 @@ export class Controller<T extends KubeObject> {
       },
     };
     this.#clock = options.clock ?? systemClock;
-    this.#turns = new EventLoopTurns(this.#clock, TURN_SLICE_MS);
-    this.queue = new WorkQueue<string>({
-      ...this.#options.queue,
-      clock: this.#clock,
-    });
+    this.queue = turningQueue({ ...this.#options.queue, clock: this.#clock });
     this.reflector = new Reflector<T>(this.#watchOptions(resource, {
       namespace: this.#options.namespace,
       labelSelector: this.#options.labelSelector,
@@ -740,11 +735,6 @@ export class Controller<T extends KubeObject> {
     reconciler: Reconciler<T>,
     ctx: Context,
   ): Promise<void> {
-    // Reconciles that need no I/O (a takeover's resync of objects already
-    // done) must not hold responses, watch events and the lease's timers
-    // off for the whole queue.
-    const pause = this.#turns.pause();
-    if (pause) await pause;
     const object = this.reflector.store.get(key);
     if (!object) {
       this.queue.forget(key);
@@ -888,9 +878,6 @@ export class Controller<T extends KubeObject> {
     };
   }
 }
-
-/** How long reconciles run back to back before the event loop gets a turn. */
-const TURN_SLICE_MS = 5;
 
 function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
