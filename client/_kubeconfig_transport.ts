@@ -136,7 +136,7 @@ export class KubeConfigTransport {
       throw new TypeError("fetch failed", { cause: error });
     }
     if (answer.statusCode === 401) this.#stale = true;
-    return new UndiciResponse(answer, { failure: failure.promise, settled });
+    return undiciResponse(answer, { failure: failure.promise, settled });
   }
 
   #refresh(): Promise<void> {
@@ -328,103 +328,81 @@ interface BodyEnd {
  * end on its own: the connection is gone, or the aborted signal aborts
  * the request.
  */
-class UndiciResponse extends Response {
-  readonly #answer: Dispatcher.ResponseData;
-  readonly #end: BodyEnd;
-  #streamed: Response | undefined;
-
-  constructor(answer: Dispatcher.ResponseData, end: BodyEnd) {
-    super(null, {
-      status: answer.statusCode,
-      statusText: answer.statusText ?? "",
-      headers: headersOf(answer.headers),
-    });
-    this.#answer = answer;
-    this.#end = end;
-    // Its errors reach whoever reads it; one nobody reads, or a stream
-    // destroyed on cancel, must not end the process (an `error` event
-    // without a listener is thrown).
-    answer.body.on("error", () => {});
-  }
-
+function undiciResponse(
+  answer: Dispatcher.ResponseData,
+  end: BodyEnd,
+): Response {
+  const response = new Response(null, {
+    status: answer.statusCode,
+    statusText: answer.statusText ?? "",
+    headers: headersOf(answer.headers),
+  });
+  const init = {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  };
+  // Its errors reach whoever reads it; one nobody reads, or a stream
+  // destroyed on cancel, must not end the process (an `error` event
+  // without a listener is thrown).
+  answer.body.on("error", () => {});
+  let streamed: Response | undefined;
   /** The response with a web stream body, built on first use. */
-  #stream(): Response {
-    if (this.#streamed) return this.#streamed;
-    const init = {
-      status: this.status,
-      statusText: this.statusText,
-      headers: this.headers,
-    };
-    if (NULL_BODY_STATUSES.has(this.status)) {
+  const stream = (): Response => {
+    if (streamed) return streamed;
+    if (NULL_BODY_STATUSES.has(response.status)) {
       // As fetch(): no body at all.
-      this.#end.settled();
-      this.#streamed = new Response(null, init);
+      end.settled();
+      streamed = new Response(null, init);
     } else {
-      this.#streamed = streamingWith(this.#answer, this.#end, init);
+      streamed = streamingWith(answer, end, init);
     }
-    return this.#streamed;
-  }
-
-  async #whole<R>(
+    return streamed;
+  };
+  const whole = async <R>(
     read: (body: Dispatcher.ResponseData["body"]) => Promise<R>,
-    streamed: (response: Response) => Promise<R>,
-  ): Promise<R> {
-    if (this.#streamed) return await streamed(this.#streamed);
-    const reading = read(this.#answer.body);
+    readStreamed: (response: Response) => Promise<R>,
+  ): Promise<R> => {
+    if (streamed) return await readStreamed(streamed);
+    const reading = read(answer.body);
     try {
-      return await Promise.race([reading, this.#end.failure]);
+      return await Promise.race([reading, end.failure]);
     } catch (error) {
       reading.catch(() => {});
       throw error;
     } finally {
-      this.#end.settled();
+      end.settled();
     }
-  }
-
-  override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
-    return this.#stream().body;
-  }
-
-  override get bodyUsed(): boolean {
-    return this.#streamed?.bodyUsed ?? this.#answer.body.bodyUsed;
-  }
-
-  override text(): Promise<string> {
-    return this.#whole((b) => b.text(), (r) => r.text());
-  }
-
-  override json(): Promise<unknown> {
-    return this.#whole((b) => b.json(), (r) => r.json());
-  }
-
-  override arrayBuffer(): Promise<ArrayBuffer> {
-    return this.#whole((b) => b.arrayBuffer(), (r) => r.arrayBuffer());
-  }
-
-  override bytes(): Promise<Uint8Array<ArrayBuffer>> {
-    return this.#whole(
-      async (b) => new Uint8Array(await b.arrayBuffer()),
-      (r) => r.bytes(),
-    );
-  }
-
-  override blob(): Promise<Blob> {
-    return this.#whole(
-      async (b) =>
-        new Blob([await b.arrayBuffer()], {
-          type: this.headers.get("content-type") ?? "",
-        }),
-      (r) => r.blob(),
-    );
-  }
-
-  override formData(): Promise<FormData> {
-    return this.#stream().formData();
-  }
-
-  override clone(): Response {
-    return this.#stream().clone();
-  }
+  };
+  const type = response.headers.get("content-type") ?? "";
+  // Own properties in front of the prototype's (a subclass would do, but
+  // Node's and Deno's type declarations of Response differ).
+  Object.defineProperties(response, {
+    body: { get: () => stream().body },
+    bodyUsed: { get: () => (streamed ?? answer.body).bodyUsed },
+    text: { value: () => whole((b) => b.text(), (r) => r.text()) },
+    json: { value: () => whole((b) => b.json(), (r) => r.json()) },
+    arrayBuffer: {
+      value: () => whole((b) => b.arrayBuffer(), (r) => r.arrayBuffer()),
+    },
+    bytes: {
+      value: () =>
+        whole(
+          async (b) => new Uint8Array(await b.arrayBuffer()),
+          (r) => r.arrayBuffer().then((buffer) => new Uint8Array(buffer)),
+        ),
+    },
+    blob: {
+      value: () =>
+        whole(
+          async (b) => new Blob([await b.arrayBuffer()], { type }),
+          (r) => r.blob(),
+        ),
+    },
+    formData: { value: () => stream().formData() },
+    clone: { value: () => stream().clone() },
+  });
+  return response;
 }
 
 /** The statuses whose response has no body (the Fetch standard's). */
