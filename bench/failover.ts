@@ -347,25 +347,25 @@ for (const l of lines) console.log(l);
 
 const reported: Array<[string, number[], string, string]> = [
   [
-    "failover, kill -9 → reconciling",
+    "failover, kill -9 → guard leader",
     oursFailover!,
     "default SIGKILL",
     `client-go Lease, ${defaults}`,
   ],
   [
-    "failover, kill -9 → reconciling",
+    "failover, kill -9 → guard leader",
     oursFailover!,
     "scaled SIGKILL",
     `Lease scaled, ${scaled}`,
   ],
   [
-    "handover, SIGTERM → reconciling",
+    "handover, SIGTERM → guard leader",
     oursHandover!,
     "default SIGTERM",
     `Lease release-on-cancel, ${defaults}`,
   ],
   [
-    "handover, SIGTERM → reconciling",
+    "handover, SIGTERM → guard leader",
     oursHandover!,
     "scaled SIGTERM",
     `Lease release-on-cancel, ${scaled}`,
