@@ -45,6 +45,13 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 /** The log header: magic, version, salt, checksum. */
 const HEADER = 24;
 
+/**
+ * Units only, no zeros written ahead: the tests that find where each save
+ * ended from the file's size. The zero-filled space has its own tests
+ * ("FileStorage zero-filled space").
+ */
+const UNFILLED = { preallocate: 0 };
+
 const snap: Snapshot = {
   metadata: { index: 5, term: 2, conf: { voters: [0, 1, 2], learners: [] } },
   data: new TextEncoder().encode("state at 5"),
@@ -86,7 +93,7 @@ describe("FileStorage", () => {
   it("writes a save that moves only the commit index with the next unit, or at close, never on its own", async () => {
     await withDir(async (dir) => {
       const wal = join(dir, "wal.log");
-      const s = await FileStorage.open(dir);
+      const s = await FileStorage.open(dir, UNFILLED);
       await s.save({
         hardState: { term: 3, vote: 1, commit: 0 },
         entries: range(1, 4, 3),
@@ -104,7 +111,7 @@ describe("FileStorage", () => {
       const crashed = join(dir, "crashed");
       await mkdir(crashed);
       await writeFile(join(crashed, "wal.log"), await readFile(wal));
-      const before = await FileStorage.open(crashed);
+      const before = await FileStorage.open(crashed, UNFILLED);
       assert.deepEqual(before.load().hardState, {
         term: 3,
         vote: 1,
@@ -114,7 +121,7 @@ describe("FileStorage", () => {
       // The next unit carries it.
       await s.save({ hardState: null, entries: [entry(5, 3)], snapshot: null });
       await writeFile(join(crashed, "wal.log"), await readFile(wal));
-      const after = await FileStorage.open(crashed);
+      const after = await FileStorage.open(crashed, UNFILLED);
       assert.deepEqual(after.load().hardState, { term: 3, vote: 1, commit: 2 });
       await after.close();
       // A term or a vote is written at once.
@@ -131,7 +138,7 @@ describe("FileStorage", () => {
         snapshot: null,
       });
       await s.close();
-      const r = await FileStorage.open(dir);
+      const r = await FileStorage.open(dir, UNFILLED);
       assert.deepEqual(r.load().hardState, { term: 4, vote: null, commit: 5 });
       assert.equal(r.load().entries.length, 5);
       await r.close();
@@ -182,7 +189,7 @@ describe("FileStorage", () => {
 
   it("cuts a torn tail at random truncation points and keeps the intact prefix", async () => {
     await withDir(async (dir) => {
-      const s = await FileStorage.open(dir);
+      const s = await FileStorage.open(dir, UNFILLED);
       const sizes: number[] = [];
       for (let i = 1; i <= 6; i++) {
         await s.save({
@@ -199,7 +206,7 @@ describe("FileStorage", () => {
         // The header is written whole before the file gets its name.
         const cut = HEADER + below(random, full.length - HEADER);
         await writeFile(join(dir, "wal.log"), full.subarray(0, cut));
-        const r = await FileStorage.open(dir);
+        const r = await FileStorage.open(dir, UNFILLED);
         const saves = sizes.filter((n) => n <= cut).length;
         const state = r.load();
         // Each save is one unit: it survives whole or not at all.
@@ -215,14 +222,14 @@ describe("FileStorage", () => {
         await r.close();
         assert.equal((await stat(join(dir, "wal.log"))).size <= cut, true);
         // The cut file accepts new writes after the intact prefix.
-        const again = await FileStorage.open(dir);
+        const again = await FileStorage.open(dir, UNFILLED);
         await again.save({
           hardState: null,
           entries: [entry(state.entries.length + 1, 99)],
           snapshot: null,
         });
         await again.close();
-        const last = await FileStorage.open(dir);
+        const last = await FileStorage.open(dir, UNFILLED);
         assert.equal(last.load().entries.at(-1)?.term, 99);
         await last.close();
       }
@@ -231,7 +238,7 @@ describe("FileStorage", () => {
 
   it("refuses to start on a corrupted byte before the last record, and drops only a damaged last record", async () => {
     await withDir(async (dir) => {
-      const s = await FileStorage.open(dir);
+      const s = await FileStorage.open(dir, UNFILLED);
       const ends: number[] = [];
       for (let i = 1; i <= 6; i++) {
         await s.save({
@@ -252,7 +259,7 @@ describe("FileStorage", () => {
         bad[at] ^= 1 + below(random, 255);
         await writeFile(join(dir, "wal.log"), bad);
         if (at < lastStart) {
-          await assert.rejects(FileStorage.open(dir), (e: unknown) => {
+          await assert.rejects(FileStorage.open(dir, UNFILLED), (e: unknown) => {
             assert.ok(e instanceof StorageCorruptionError);
             assert.match(e.message, /damaged/);
             return true;
@@ -264,7 +271,7 @@ describe("FileStorage", () => {
           );
           refused++;
         } else {
-          const r = await FileStorage.open(dir);
+          const r = await FileStorage.open(dir, UNFILLED);
           assert.deepEqual(
             r.load().entries,
             range(1, 5, 1).map((e) => entry(e.index, 1, 40)),
@@ -349,7 +356,7 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
 describe("FileStorage torn tails", () => {
   it("cuts a torn save whose entry holds valid-looking records, at every tear point", async () => {
     await withDir(async (dir) => {
-      const s = await FileStorage.open(dir);
+      const s = await FileStorage.open(dir, UNFILLED);
       await s.save({
         hardState: { term: 1, vote: 1, commit: 0 },
         entries: range(1, 3, 1),
@@ -368,7 +375,7 @@ describe("FileStorage torn tails", () => {
       assert.ok(plantedEnd > before);
       for (let cut = plantedEnd - 16; cut < full.length; cut++) {
         await writeFile(join(dir, "wal.log"), full.subarray(0, cut));
-        const r = await FileStorage.open(dir);
+        const r = await FileStorage.open(dir, UNFILLED);
         const state = r.load();
         assert.deepEqual(
           [state.hardState.term, state.entries.length],
@@ -383,7 +390,7 @@ describe("FileStorage torn tails", () => {
 
   it("cuts a torn save whose later bytes reached the disk before its middle", async () => {
     await withDir(async (dir) => {
-      const s = await FileStorage.open(dir);
+      const s = await FileStorage.open(dir, UNFILLED);
       await s.save({
         hardState: { term: 1, vote: 1, commit: 0 },
         entries: range(1, 2, 1),
@@ -402,7 +409,7 @@ describe("FileStorage torn tails", () => {
       const torn = full.slice();
       torn.fill(0, before + 4096, before + 8192);
       await writeFile(join(dir, "wal.log"), torn);
-      const r = await FileStorage.open(dir);
+      const r = await FileStorage.open(dir, UNFILLED);
       assert.deepEqual(
         [r.load().hardState.term, r.load().entries.length],
         [1, 2],
@@ -413,7 +420,7 @@ describe("FileStorage torn tails", () => {
 
   it("still refuses damage followed by an intact save, naming the file and the damaged save's offset", async () => {
     await withDir(async (dir) => {
-      const s = await FileStorage.open(dir);
+      const s = await FileStorage.open(dir, UNFILLED);
       const starts: number[] = [];
       for (let i = 1; i <= 3; i++) {
         starts.push((await stat(join(dir, "wal.log"))).size);
@@ -427,7 +434,7 @@ describe("FileStorage torn tails", () => {
       const bytes = new Uint8Array(await readFile(join(dir, "wal.log")));
       bytes[starts[1] + 40] ^= 0x55;
       await writeFile(join(dir, "wal.log"), bytes);
-      await assert.rejects(FileStorage.open(dir), (e: unknown) => {
+      await assert.rejects(FileStorage.open(dir, UNFILLED), (e: unknown) => {
         assert.ok(e instanceof StorageCorruptionError);
         assert.equal(e.file, join(dir, "wal.log"));
         assert.equal(e.offset, starts[1]);
@@ -444,7 +451,7 @@ describe("FileStorage format versions", () => {
     await writeFile(join(dir, "snapshot.bin"), legacySnapshot);
   }
 
-  it("reads the files of k8s-operator 0.1.0 and rewrites them in version 2", async () => {
+  it("reads the files of k8s-operator 0.1.0 and rewrites them in the current versions", async () => {
     await withDir(async (dir) => {
       await writeLegacy(dir, legacyWal);
       const s = await FileStorage.open(dir);
@@ -454,7 +461,8 @@ describe("FileStorage format versions", () => {
         await readFile(join(dir, "snapshot.bin")),
       );
       assert.equal(new TextDecoder().decode(wal.subarray(0, 8)), "RAFT-WAL");
-      assert.equal(new DataView(wal.buffer).getUint32(8), 2);
+      assert.equal(new DataView(wal.buffer).getUint32(8), 3);
+      assert.equal(new DataView(snapshot.buffer).getUint32(8), 2);
       assert.equal(
         new TextDecoder().decode(snapshot.subarray(0, 8)),
         "RAFTSNAP",
@@ -527,17 +535,20 @@ describe("FileStorage format versions", () => {
       });
       await s.compact(snap);
       await s.close();
-      for (const file of ["wal.log", "snapshot.bin"]) {
+      for (const [file, current] of [["wal.log", 3], ["snapshot.bin", 2]] as const) {
         const path = join(dir, file);
         const good = new Uint8Array(await readFile(path));
         const newer = good.slice();
-        new DataView(newer.buffer).setUint32(8, 3);
+        new DataView(newer.buffer).setUint32(8, current + 1);
         await writeFile(path, newer);
         await assert.rejects(FileStorage.open(dir), (e: unknown) => {
           assert.ok(e instanceof StorageVersionError, String(e));
           assert.equal(e.file, path);
-          assert.deepEqual([e.found, e.expected], [3, 2]);
-          assert.match(e.message, /version 2 .*found version 3/);
+          assert.deepEqual([e.found, e.expected], [current + 1, current]);
+          assert.match(
+            e.message,
+            new RegExp(`version ${current} .*found version ${current + 1}`),
+          );
           return true;
         });
         assert.deepEqual(new Uint8Array(await readFile(path)), newer);
