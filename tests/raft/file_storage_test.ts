@@ -17,6 +17,7 @@ import {
   StorageVersionError,
 } from "../../raft/file_storage.ts";
 import { crc32 } from "../../raft/_crc32.ts";
+import { scanLog } from "../../raft/_wal_format.ts";
 import { writeEntry, writeHardState, Writer } from "../../raft/_codec.ts";
 import { legacySnapshot, legacyState, legacyWal } from "./_fixture_0_1_0.ts";
 import type { Entry, Snapshot } from "../../raft/types.ts";
@@ -259,11 +260,14 @@ describe("FileStorage", () => {
         bad[at] ^= 1 + below(random, 255);
         await writeFile(join(dir, "wal.log"), bad);
         if (at < lastStart) {
-          await assert.rejects(FileStorage.open(dir, UNFILLED), (e: unknown) => {
-            assert.ok(e instanceof StorageCorruptionError);
-            assert.match(e.message, /damaged/);
-            return true;
-          });
+          await assert.rejects(
+            FileStorage.open(dir, UNFILLED),
+            (e: unknown) => {
+              assert.ok(e instanceof StorageCorruptionError);
+              assert.match(e.message, /damaged/);
+              return true;
+            },
+          );
           assert.deepEqual(
             new Uint8Array(await readFile(join(dir, "wal.log"))),
             bad,
@@ -445,6 +449,215 @@ describe("FileStorage torn tails", () => {
   });
 });
 
+/** 4 KiB of zeros written ahead: small enough to cross it in a test. */
+const FILLED = { preallocate: 4096 };
+
+/** Where each unit of the log in `dir` starts, and where the last ends. */
+async function units(dir: string): Promise<{
+  bytes: Uint8Array;
+  starts: number[];
+  end: number;
+}> {
+  const path = join(dir, "wal.log");
+  const bytes = new Uint8Array(await readFile(path));
+  const log = scanLog(bytes, path);
+  return {
+    bytes,
+    starts: log.payloads.map((p) => p.offset),
+    end: log.validLength,
+  };
+}
+
+function isZero(bytes: Uint8Array): boolean {
+  return bytes.every((b) => b === 0);
+}
+
+describe("FileStorage zero-filled space", () => {
+  it("writes zeros ahead of the last unit, writes saves over them without growing the file, and reads the zeros as the end of the log", async () => {
+    await withDir(async (dir) => {
+      const s = await FileStorage.open(dir, FILLED);
+      await s.save({
+        hardState: { term: 1, vote: 1, commit: 0 },
+        entries: range(1, 3, 1),
+        snapshot: null,
+      });
+      await s.close();
+      const closed = await units(dir);
+      assert.ok(closed.bytes.length >= closed.end + 2048, "zeros ahead");
+      assert.ok(isZero(closed.bytes.subarray(closed.end)));
+      const r = await FileStorage.open(dir, FILLED);
+      assert.deepEqual(r.load().entries, range(1, 3, 1));
+      await r.save({ hardState: null, entries: [entry(4, 1)], snapshot: null });
+      // Written over the zeros: the file kept its size.
+      assert.equal(
+        (await stat(join(dir, "wal.log"))).size,
+        closed.bytes.length,
+      );
+      await r.close();
+      const again = await FileStorage.open(dir, FILLED);
+      assert.deepEqual(again.load().entries, range(1, 4, 1));
+      assert.deepEqual(again.load().hardState, { term: 1, vote: 1, commit: 0 });
+      await again.close();
+    });
+  });
+
+  it("keeps every save across many stretches of zeros, and after compaction", async () => {
+    await withDir(async (dir) => {
+      let s = await FileStorage.open(dir, FILLED);
+      for (let i = 1; i <= 300; i++) {
+        await s.save({
+          hardState: { term: 1, vote: 1, commit: i - 1 },
+          entries: [entry(i, 1, 100)],
+          snapshot: null,
+        });
+        if (i % 97 === 0) {
+          await s.close();
+          s = await FileStorage.open(dir, FILLED);
+        }
+      }
+      await s.compact({ ...snap, metadata: { ...snap.metadata, term: 1 } });
+      for (let i = 301; i <= 320; i++) {
+        await s.save({
+          hardState: null,
+          entries: [entry(i, 1)],
+          snapshot: null,
+        });
+      }
+      await s.close();
+      const log = await units(dir);
+      assert.ok(log.bytes.length > log.end, "zeros after compaction too");
+      const r = await FileStorage.open(dir, FILLED);
+      assert.deepEqual(
+        r.load().entries.map((e) => e.index),
+        range(6, 320, 1).map((e) => e.index),
+      );
+      assert.equal(r.load().hardState.commit, 299);
+      await r.close();
+    });
+  });
+
+  it("reads a crash after the zeros were written and before the first save as an empty log", async () => {
+    await withDir(async (dir) => {
+      const s = await FileStorage.open(dir, FILLED);
+      await s.close();
+      const fresh = await units(dir);
+      assert.ok(fresh.bytes.length > fresh.end);
+      // As the new file is written, and with only its header there.
+      for (const kept of [fresh.end, HEADER]) {
+        const bytes = fresh.bytes.slice();
+        bytes.fill(0, kept);
+        await writeFile(join(dir, "wal.log"), bytes);
+        const r = await FileStorage.open(dir, FILLED);
+        assert.deepEqual(r.load(), {
+          hardState: { term: 0, vote: null, commit: 0 },
+          snapshot: null,
+          entries: [],
+        });
+        await r.save({
+          hardState: { term: 2, vote: 0, commit: 0 },
+          entries: [entry(1, 2)],
+          snapshot: null,
+        });
+        await r.close();
+        const again = await FileStorage.open(dir, FILLED);
+        assert.deepEqual(again.load().entries, [entry(1, 2)]);
+        assert.equal(again.load().hardState.term, 2);
+        await again.close();
+      }
+    });
+  });
+
+  it("cuts a save torn in the zero-filled space at every tear point, and leaves none of its bytes behind the next save", async () => {
+    await withDir(async (dir) => {
+      const s = await FileStorage.open(dir, FILLED);
+      await s.save({
+        hardState: { term: 1, vote: 1, commit: 0 },
+        entries: range(1, 3, 1),
+        snapshot: null,
+      });
+      await s.save({
+        hardState: { term: 2, vote: 1, commit: 3 },
+        entries: [{
+          term: 2,
+          index: 4,
+          type: "normal",
+          data: plantedRecords(),
+        }],
+        snapshot: null,
+      });
+      await s.close();
+      const full = await units(dir);
+      const lastStart = full.starts.at(-1)!;
+      const tears: Uint8Array[] = [];
+      // The save reached the disk up to `cut`: zeros after it (a cut in
+      // the zero bytes the save ends with is no tear: the save is whole).
+      const lastNonZero = full.bytes.findLastIndex((b, i) => i < full.end && b);
+      for (let cut = lastStart + 1; cut <= lastNonZero; cut++) {
+        const torn = full.bytes.slice();
+        torn.fill(0, cut, full.end);
+        tears.push(torn);
+      }
+      // A page in its middle never reached the disk, its end did.
+      const holed = full.bytes.slice();
+      holed.fill(0, lastStart + 20, lastStart + 40);
+      tears.push(holed);
+      for (const [i, torn] of tears.entries()) {
+        await writeFile(join(dir, "wal.log"), torn);
+        const r = await FileStorage.open(dir, FILLED);
+        assert.deepEqual(
+          [r.load().hardState.term, r.load().entries.length],
+          [1, 3],
+          `tear ${i}`,
+        );
+        await r.save({
+          hardState: null,
+          entries: [entry(4, 7, 1)],
+          snapshot: null,
+        });
+        await r.close();
+        const after = await units(dir);
+        assert.equal(after.starts.length, full.starts.length, `tear ${i}`);
+        assert.ok(isZero(after.bytes.subarray(after.end)), `tear ${i}`);
+        const again = await FileStorage.open(dir, FILLED);
+        assert.deepEqual(again.load().entries.at(-1), entry(4, 7, 1));
+        await again.close();
+      }
+    });
+  });
+
+  it("refuses damage followed by an intact save, and a save zeroed in the middle of the log, leaving the file as it was", async () => {
+    await withDir(async (dir) => {
+      const s = await FileStorage.open(dir, FILLED);
+      for (let i = 1; i <= 3; i++) {
+        await s.save({
+          hardState: { term: i, vote: 1, commit: 0 },
+          entries: [entry(i, i, 100)],
+          snapshot: null,
+        });
+      }
+      await s.close();
+      const full = await units(dir);
+      const second = full.starts[2];
+      const flipped = full.bytes.slice();
+      flipped[second + 40] ^= 0x55;
+      const zeroed = full.bytes.slice();
+      zeroed.fill(0, second, full.starts[3]);
+      for (const bad of [flipped, zeroed]) {
+        await writeFile(join(dir, "wal.log"), bad);
+        await assert.rejects(FileStorage.open(dir, FILLED), (e: unknown) => {
+          assert.ok(e instanceof StorageCorruptionError, String(e));
+          assert.equal(e.offset, second);
+          return true;
+        });
+        assert.deepEqual(
+          new Uint8Array(await readFile(join(dir, "wal.log"))),
+          bad,
+        );
+      }
+    });
+  });
+});
+
 describe("FileStorage format versions", () => {
   async function writeLegacy(dir: string, wal: Uint8Array): Promise<void> {
     await writeFile(join(dir, "wal.log"), wal);
@@ -525,6 +738,35 @@ describe("FileStorage format versions", () => {
     });
   });
 
+  it("reads a log of version 2 (no zeros ahead), cutting its torn tail, and rewrites it in version 3", async () => {
+    await withDir(async (dir) => {
+      const s = await FileStorage.open(dir, UNFILLED);
+      await s.save({
+        hardState: { term: 2, vote: 1, commit: 1 },
+        entries: range(1, 4, 2),
+        snapshot: null,
+      });
+      await s.save({ hardState: null, entries: [entry(5, 2)], snapshot: null });
+      await s.close();
+      const v3 = new Uint8Array(await readFile(join(dir, "wal.log")));
+      // The same units under a version 2 header, the last save torn.
+      const v2 = v3.slice(0, v3.length - 3);
+      const header = new DataView(v2.buffer);
+      header.setUint32(8, 2);
+      header.setUint32(20, crc32(v2.subarray(0, 20)));
+      await writeFile(join(dir, "wal.log"), v2);
+      const r = await FileStorage.open(dir);
+      assert.deepEqual(r.load().entries, range(1, 4, 2));
+      assert.deepEqual(r.load().hardState, { term: 2, vote: 1, commit: 1 });
+      await r.close();
+      const rewritten = new Uint8Array(await readFile(join(dir, "wal.log")));
+      assert.equal(new DataView(rewritten.buffer).getUint32(8), 3);
+      const again = await FileStorage.open(dir);
+      assert.deepEqual(again.load().entries, range(1, 4, 2));
+      await again.close();
+    });
+  });
+
   it("refuses files of a newer format version, naming both versions and leaving them as they were", async () => {
     await withDir(async (dir) => {
       const s = await FileStorage.open(dir);
@@ -535,7 +777,9 @@ describe("FileStorage format versions", () => {
       });
       await s.compact(snap);
       await s.close();
-      for (const [file, current] of [["wal.log", 3], ["snapshot.bin", 2]] as const) {
+      for (
+        const [file, current] of [["wal.log", 3], ["snapshot.bin", 2]] as const
+      ) {
         const path = join(dir, file);
         const good = new Uint8Array(await readFile(path));
         const newer = good.slice();
