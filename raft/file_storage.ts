@@ -195,6 +195,12 @@ export class FileStorage implements Storage {
     dir: string,
     options: FileStorageOptions = {},
   ): Promise<FileStorage> {
+    const preallocate = options.preallocate ?? PREALLOCATE;
+    if (!Number.isSafeInteger(preallocate) || preallocate < 0) {
+      throw new RangeError(
+        `Expected preallocate to be a whole number of bytes, 0 or more, found ${preallocate}`,
+      );
+    }
     await ensureDir(dir);
     await rm(join(dir, "wal.log.tmp"), { force: true });
     await rm(join(dir, "snapshot.bin.tmp"), { force: true });
@@ -211,12 +217,6 @@ export class FileStorage implements Storage {
     const log = scanLog(buf, walPath);
     const state = recover(log.payloads, { snapshot, file: walPath });
     const fsync = options.fsync ?? true;
-    const preallocate = options.preallocate ?? PREALLOCATE;
-    if (!Number.isSafeInteger(preallocate) || preallocate < 0) {
-      throw new RangeError(
-        `Expected preallocate to be a whole number of bytes, 0 or more, found ${preallocate}`,
-      );
-    }
     if (snapshotFile !== null && snapshotFile.version !== SNAPSHOT_VERSION) {
       await writeAtomically(dir, {
         name: "snapshot.bin",

@@ -473,6 +473,23 @@ function isZero(bytes: Uint8Array): boolean {
 }
 
 describe("FileStorage zero-filled space", () => {
+  it("refuses a preallocate that is not a whole number of bytes, before touching the directory", async () => {
+    await withDir(async (root) => {
+      const dir = join(root, "raft");
+      for (const preallocate of [-1, 1.5, NaN, Infinity]) {
+        await assert.rejects(
+          FileStorage.open(dir, { preallocate }),
+          (e: unknown) => {
+            assert.ok(e instanceof RangeError, String(e));
+            assert.match(e.message, new RegExp(`found ${preallocate}$`));
+            return true;
+          },
+        );
+      }
+      await assert.rejects(stat(dir), { code: "ENOENT" });
+    });
+  });
+
   it("writes zeros ahead of the last unit, writes saves over them without growing the file, and reads the zeros as the end of the log", async () => {
     await withDir(async (dir) => {
       const s = await FileStorage.open(dir, FILLED);
