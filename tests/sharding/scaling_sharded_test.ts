@@ -82,10 +82,34 @@ function holdersAt(
 }
 
 /**
+ * Whether some instant in `[from, to]` saw no replica hold any shard: a
+ * renewal outage of the whole cluster, as when the one process that runs
+ * every replica stalls (on a loaded machine) past the grants' ends. The
+ * set of holders only shrinks at an interval's end, so those instants are
+ * the ones to look at.
+ */
+function outage(
+  grants: ReadonlyMap<number, ReplicaGrants>,
+  from: number,
+  to: number,
+): boolean {
+  const ends = [from];
+  for (const g of grants.values()) {
+    for (const list of g.intervals.values()) {
+      for (const i of list) if (from <= i.end && i.end <= to) ends.push(i.end);
+    }
+  }
+  return ends.some((at) => holdersAt(grants, at).every((h) => h === -1));
+}
+
+/**
  * Every grant of a shard that passed to another replica in
- * `[since, until]`, with the time the shard had no holder in between and
+ * `[since, until]`, with the time the shard had no holder in between,
  * whether it was handed over (granted anew before the old holder's
- * released grant would have run out).
+ * released grant would have run out: the leader can only do that once it
+ * took in the release, or the grants would overlap) and, if not, whether
+ * the old grant lapsed in a renewal outage of the whole cluster (see
+ * {@linkcode outage}) rather than while the others were renewed.
  */
 function moves(
   grants: ReadonlyMap<number, ReplicaGrants>,
@@ -97,6 +121,7 @@ function moves(
   to: number;
   gapMs: number;
   handedOver: boolean;
+  inOutage: boolean;
 }[] {
   const byShard = new Map<number, (Interval & { node: number })[]>();
   for (const [node, g] of grants) {
@@ -113,12 +138,14 @@ function moves(
     for (let i = 1; i < list.length; i++) {
       const [a, b] = [list[i - 1], list[i]];
       if (a.node === b.node || b.start < since || b.start > until) continue;
+      const handedOver = a.until !== undefined && b.start < a.until;
       out.push({
         shard,
         from: a.node,
         to: b.node,
         gapMs: b.start - a.end,
-        handedOver: a.until !== undefined && b.start < a.until,
+        handedOver,
+        inOutage: !handedOver && outage(grants, a.end, b.start),
       });
     }
   }
@@ -237,10 +264,21 @@ describe("a sharded operator StatefulSet scaled 3 → 5 → 3 online", () => {
         JSON.stringify(found)
       }`,
     );
+    // A stall of the whole process (every replica, the leader included)
+    // past the grants' ends lets every grant lapse, released or not: no
+    // handover is possible then, and the shards pass on the failover path.
+    // A shard waited out while the others' grants were renewed is what a
+    // lost release looks like, and fails.
+    const lapsed = found.filter((m) => !m.handedOver && m.inOutage);
+    if (lapsed.length > 0) {
+      console.log(
+        `${what}: ${lapsed.length} moved after every grant lapsed in a stall of the process`,
+      );
+    }
     assert.ok(
-      found.every((m) => m.handedOver),
-      `${what}: every moved shard handed over, not waited out, found ${
-        JSON.stringify(found.filter((m) => !m.handedOver))
+      found.every((m) => m.handedOver || m.inOutage),
+      `${what}: every moved shard handed over, not waited out while the others were renewed, found ${
+        JSON.stringify(found.filter((m) => !m.handedOver && !m.inOutage))
       }`,
     );
   }
