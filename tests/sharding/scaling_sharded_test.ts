@@ -24,12 +24,13 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { appendFileSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Operator, type ResourceType } from "../../mod.ts";
 import { KubeClient } from "../../controller/mod.ts";
-import { shardOf } from "../../sharding/mod.ts";
+import { GrantIssuer, shardOf } from "../../sharding/mod.ts";
 import {
   type Replicas,
   startReplicas,
@@ -82,6 +83,53 @@ function holdersAt(
 }
 
 /**
+ * Wraps `GrantIssuer.onRequest` so that every release a leader took in is
+ * recorded to `releases.jsonl` (`at`, `from`, `released`); returns the
+ * undo. The runtime's issuers are instances of this very class.
+ */
+function recordReleasesTakenIn(
+  dir: string,
+  wall: (t: number) => number,
+): () => void {
+  const onRequest = GrantIssuer.prototype.onRequest;
+  GrantIssuer.prototype.onRequest = function (request, options) {
+    if (request.released.length > 0) {
+      const line = {
+        at: wall(options.now),
+        from: request.from,
+        released: request.released,
+      };
+      appendFileSync(join(dir, "releases.jsonl"), JSON.stringify(line) + "\n");
+    }
+    return onRequest.call(this, request, options);
+  };
+  return () => {
+    GrantIssuer.prototype.onRequest = onRequest;
+  };
+}
+
+/** The releases leaders took in, by shard: when, and from whom. */
+async function readReleasesTakenIn(
+  dir: string,
+): Promise<Map<number, { at: number; from: number }[]>> {
+  const text = await readFile(join(dir, "releases.jsonl"), "utf8").catch(
+    () => "",
+  );
+  const out = new Map<number, { at: number; from: number }[]>();
+  for (const line of text.split("\n").filter((l) => l !== "")) {
+    const r = JSON.parse(line) as {
+      at: number;
+      from: number;
+      released: number[];
+    };
+    for (const shard of r.released) {
+      out.set(shard, [...out.get(shard) ?? [], { at: r.at, from: r.from }]);
+    }
+  }
+  return out;
+}
+
+/**
  * Whether some instant in `[from, to]` saw no replica hold any shard: a
  * renewal outage of the whole cluster, as when the one process that runs
  * every replica stalls (on a loaded machine) past the grants' ends. The
@@ -105,16 +153,19 @@ function outage(
 /**
  * Every grant of a shard that passed to another replica in
  * `[since, until]`, with the time the shard had no holder in between,
- * whether it was handed over (granted anew before the old holder's
- * released grant would have run out: the leader can only do that once it
- * took in the release, or the grants would overlap) and, if not, whether
+ * whether it was handed over (a leader took in the old holder's release
+ * of that grant before the new one began: judged from the records, not
+ * from how long the messages took) and, if not, whether
  * the old grant lapsed in a renewal outage of the whole cluster (see
  * {@linkcode outage}) rather than while the others were renewed.
  */
 function moves(
   grants: ReadonlyMap<number, ReplicaGrants>,
-  since: number,
-  until: number,
+  options: {
+    releases: ReadonlyMap<number, { at: number; from: number }[]>;
+    since: number;
+    until: number;
+  },
 ): {
   shard: number;
   from: number;
@@ -132,13 +183,16 @@ function moves(
       ]);
     }
   }
+  const { releases, since, until } = options;
   const out = [];
   for (const [shard, list] of byShard) {
     list.sort((a, b) => a.start - b.start);
     for (let i = 1; i < list.length; i++) {
       const [a, b] = [list[i - 1], list[i]];
       if (a.node === b.node || b.start < since || b.start > until) continue;
-      const handedOver = a.until !== undefined && b.start < a.until;
+      const handedOver = (releases.get(shard) ?? []).some((r) =>
+        r.from === a.node && a.start <= r.at && r.at <= b.start
+      );
       out.push({
         shard,
         from: a.node,
@@ -163,7 +217,12 @@ describe("a sharded operator StatefulSet scaled 3 → 5 → 3 online", () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "shard-scaling-"));
-    undo = recordGrants({ dir, wall });
+    const undoGrants = recordGrants({ dir, wall });
+    const undoReleases = recordReleasesTakenIn(dir, wall);
+    undo = () => {
+      undoGrants();
+      undoReleases();
+    };
     api = await TestApiServer.start({
       onRequest: (request) => {
         const write = serverWriteOf(request.path, wall());
@@ -294,7 +353,11 @@ describe("a sharded operator StatefulSet scaled 3 → 5 → 3 online", () => {
     const settled = await settledOn(NODES);
     checkMoves(
       "3 → 5",
-      moves(await readAllGrants(dir, NODES), before, settled),
+      moves(await readAllGrants(dir, NODES), {
+        releases: await readReleasesTakenIn(dir),
+        since: before,
+        until: settled,
+      }),
     );
     await converged("2");
     const v2 = (await readWrites(dir, NODES)).filter((w) => w.ok);
@@ -335,7 +398,11 @@ describe("a sharded operator StatefulSet scaled 3 → 5 → 3 online", () => {
     const settled = await settledOn([0, 1, 2]);
     checkMoves(
       "5 → 3",
-      moves(await readAllGrants(dir, NODES), before, settled),
+      moves(await readAllGrants(dir, NODES), {
+        releases: await readReleasesTakenIn(dir),
+        since: before,
+        until: settled,
+      }),
     );
     await converged("4");
     await patchAll("5");
