@@ -10,11 +10,14 @@
  * of the object's shard, every object converges; the new ordinals get
  * their share; the shards moved (grants that passed to another replica)
  * are at most 1.3 times the ideal (2 of every 5 shards, both ways); and
- * every shard that moved was handed over: its old holder released it and
- * the leader granted it anew before that holder's grant would have run
- * out, so it was never left unowned for a grant to be waited out (the
- * failover path, which a lost release takes). The time each moved shard
- * had no holder is printed.
+ * every shard that moved was handed over: the leader took in its old
+ * holder's release before granting it anew (recorded where the leader's
+ * `GrantIssuer` takes requests in), so it was not waited out (the failover
+ * path, which a lost release takes). The one exception is a stall of the
+ * whole process, which runs every replica: when every grant of every
+ * replica lapsed at some instant before the new grant, no handover was
+ * possible; the test prints how many shards moved so. The time each moved
+ * shard had no holder is printed.
  *
  * The scale-down removes the ordinals from the Raft membership before
  * their pods stop, as the StatefulSet controller may: a member removed
