@@ -38,6 +38,7 @@ import {
   ProxyAgent,
 } from "undici";
 import type { Clock } from "../common/clock.ts";
+import { Tripwire } from "../common/_tripwire.ts";
 
 /** What one request needs besides its URL. */
 export interface SendInit {
@@ -92,8 +93,7 @@ export class KubeConfigTransport {
     const base = this.#dispatcher as Dispatcher;
     let fenced: { error: unknown } | undefined;
     // How the body fails: the connection failing under it, or the signal.
-    const failure = Promise.withResolvers<never>();
-    failure.promise.catch(() => {});
+    const failure = new Tripwire();
     // undici gets a signal that follows the caller's a microtask later:
     // its fetch() asserts (an uncaught exception: the process dies) when
     // the signal aborts before fetch() has returned, which happens when
@@ -103,7 +103,7 @@ export class KubeConfigTransport {
     if (init.signal?.aborted) follower.abort(init.signal.reason);
     const onAbort = () => {
       const reason = init.signal?.reason;
-      failure.reject(reason);
+      failure.trip(reason);
       queueMicrotask(() => follower.abort(reason));
     };
     init.signal?.addEventListener("abort", onAbort, { once: true });
@@ -114,7 +114,7 @@ export class KubeConfigTransport {
     const dispatcher = observed(base, {
       check: init.checkFence,
       onFenced: (error) => fenced = { error },
-      onResponseError: (error) => failure.reject(error),
+      onResponseError: (error) => failure.trip(error),
     });
     let response: Response;
     try {
@@ -134,7 +134,7 @@ export class KubeConfigTransport {
       throw error;
     }
     if (response.status === 401) this.#stale = true;
-    return failingWith(response, { failure: failure.promise, settled });
+    return failingWith(response, { failure, settled });
   }
 
   #refresh(): Promise<void> {
@@ -304,7 +304,7 @@ function observed(dispatcher: Dispatcher, observers: Observers): Dispatcher {
 }
 
 /**
- * `response` with a body that fails as soon as `failure` does, and calls
+ * `response` with a body that fails as soon as `failure` trips, and calls
  * `settled` once the body is done one way or another. undici's fetch errors
  * its body only when Node's `stream.isReadable` knows web streams, which
  * Deno's does not: there a connection closed, or a signal aborted, in the
@@ -312,7 +312,7 @@ function observed(dispatcher: Dispatcher, observers: Observers): Dispatcher {
  */
 function failingWith(
   response: Response,
-  body: { failure: Promise<never>; settled: () => void },
+  body: { failure: Tripwire; settled: () => void },
 ): Response {
   const { failure, settled } = body;
   if (response.body === null) {
@@ -324,7 +324,7 @@ function failingWith(
     async pull(controller) {
       let chunk: Awaited<ReturnType<typeof reader.read>>;
       try {
-        chunk = await Promise.race([reader.read(), failure]);
+        chunk = await failure.race(reader.read());
       } catch (error) {
         settled();
         reader.cancel(error).catch(() => {});
