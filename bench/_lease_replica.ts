@@ -22,6 +22,7 @@ import { Buffer } from "node:buffer";
 import { args, exit, onSignal } from "../platform/mod.ts";
 import { LeaseElector } from "./_lease_elector.ts";
 import { ClientLeaseLock } from "./_lease_lock.ts";
+import { wallClock } from "../testing/raft/wall_clock.ts";
 
 interface ReplicaConfig {
   id: string;
@@ -37,7 +38,9 @@ interface ReplicaConfig {
 }
 
 const config = JSON.parse(args()[0]) as ReplicaConfig;
-const wall = () => performance.timeOrigin + performance.now();
+// The system clock, as the harness reads it (bench/_raft_failover.ts's
+// `wall`), not this process's own `performance.timeOrigin`.
+const wall = wallClock();
 const emit = (event: Record<string, unknown>) =>
   console.log(JSON.stringify({ ...event, id: config.id, t: wall() }));
 

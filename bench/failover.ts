@@ -4,8 +4,12 @@
  * machinery) against a baseline that elects through a coordination.k8s.io
  * Lease like client-go's leaderelection (`bench/_lease_elector.ts`), run
  * against the `testing/` API server in this process. Every replica is its
- * own OS process; time is the machine's real clock (wall-clock ms, which all
- * processes share), nothing is simulated.
+ * own OS process; times are read off the system clock in every process
+ * (`testing/raft/wall_clock.ts`; the error is in `bench/_raft_failover.ts`),
+ * nothing is simulated. Ours is the Raft runtime alone
+ * (`testing/raft/_node_process.ts`, a key-value store with a leader guard):
+ * no controller, API server or write is involved, so its end point is the
+ * guard, not a reconcile write.
  *
  * - failover: `kill -9` of the leader (the Lease holder) until another
  *   replica starts reconciling: for ours, its leader guard says "leader"
@@ -343,25 +347,25 @@ for (const l of lines) console.log(l);
 
 const reported: Array<[string, number[], string, string]> = [
   [
-    "failover, kill -9 → reconciling",
+    "failover, kill -9 → guard leader",
     oursFailover!,
     "default SIGKILL",
     `client-go Lease, ${defaults}`,
   ],
   [
-    "failover, kill -9 → reconciling",
+    "failover, kill -9 → guard leader",
     oursFailover!,
     "scaled SIGKILL",
     `Lease scaled, ${scaled}`,
   ],
   [
-    "handover, SIGTERM → reconciling",
+    "handover, SIGTERM → guard leader",
     oursHandover!,
     "default SIGTERM",
     `Lease release-on-cancel, ${defaults}`,
   ],
   [
-    "handover, SIGTERM → reconciling",
+    "handover, SIGTERM → guard leader",
     oursHandover!,
     "scaled SIGTERM",
     `Lease release-on-cancel, ${scaled}`,

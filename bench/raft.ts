@@ -3,7 +3,10 @@
  * asserted):
  *
  * - the disk's write + fdatasync latency (what one commit waits for at
- *   least once: a follower's sync, while the leader's runs beside it);
+ *   least once: a follower's sync, while the leader's runs beside it), and
+ *   the latency of `FileStorage.save` of a 64-entry batch in three logs at
+ *   once (as three nodes on one disk), appended (`preallocate: 0`) and
+ *   written over zeros written ahead (the default);
  * - committed key-value writes per second and commit latency p50/p99,
  *   with fsync on (and again with it off, to show what is the disk's), for
  *   1, 8 and 64 concurrent clients (writers inside the leader process, each
@@ -40,6 +43,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { ProcessCluster } from "../testing/raft/processes.ts";
+import { FileStorage } from "../raft/file_storage.ts";
 import { pct, raftFailover, raftHandover, stable } from "./_raft_failover.ts";
 import { reportRow, reportSamples } from "./_report.ts";
 import { breakdown, breakdownTable } from "./_write_path.ts";
@@ -208,6 +212,49 @@ async function fdatasyncLatency(dir: string): Promise<number> {
 }
 
 /**
+ * `FileStorage.save` of 64 entries of 40 bytes, 300 times in each of three
+ * logs at once (three nodes on one disk), with `preallocate` bytes of zeros
+ * written ahead (0: each save appends, growing the file).
+ */
+async function saveLatency(dir: string, preallocate: number): Promise<void> {
+  const one = async (n: number): Promise<number[]> => {
+    const storage = await FileStorage.open(join(dir, `${preallocate}-${n}`), {
+      preallocate,
+    });
+    const times: number[] = [];
+    let index = 1;
+    try {
+      for (let i = 0; i < 300; i++) {
+        const entries = Array.from({ length: 64 }, () => ({
+          index: index++,
+          term: 1,
+          type: "normal" as const,
+          data: new Uint8Array(40).fill(index & 0xff),
+        }));
+        const t = performance.now();
+        await storage.save({
+          hardState: { term: 1, vote: 0, commit: index - 65 },
+          entries,
+          snapshot: null,
+        });
+        times.push(performance.now() - t);
+      }
+    } finally {
+      await storage.close();
+    }
+    return times;
+  };
+  const times = (await Promise.all([0, 1, 2].map(one))).flat();
+  line(
+    `disk: save of 64 entries, 3 logs, ${
+      preallocate === 0 ? "appended" : "over zeros"
+    }`,
+    times,
+    false,
+  );
+}
+
+/**
  * The baseline's writes per second with 1 and 64 clients, fsync on, from
  * its own `bench:raft` in `dir`, run now on this machine.
  */
@@ -355,6 +402,8 @@ const probeDir = await mkdtemp(join(tmpdir(), "raft-bench-"));
 let disk: number;
 try {
   disk = await fdatasyncLatency(probeDir);
+  await saveLatency(probeDir, 0);
+  await saveLatency(probeDir, 1 << 20);
 } finally {
   await rm(probeDir, { recursive: true, force: true });
 }

@@ -8,13 +8,28 @@
  * (more than the objects when leadership or shards moved mid-run). Runs: 3 replicas leader-only, and
  * sharded with each count of `--replicas`.
  *
+ * After the drain of a sharded run of 3 replicas or more, a follower is
+ * killed (its node stops without a handover, as on kill -9: the others hear
+ * nothing more from it) and `--kill-objects` objects of its shards and as
+ * many of the others' are written at once; for each, the time from the
+ * write's request to the first reconcile of that write (the reconciler does
+ * not wait in this phase, so that queueing does not count).
+ *
+ * The results go to `--out` (default `bench/results/sharding.json`), and
+ * the chart drawn from them to `sharding.svg` beside it
+ * (`bench/_sharding_svg.ts`); `--chart-only` redraws the chart from the
+ * JSON without running anything.
+ *
  * ```sh
- * deno task bench:sharding                                  # 10,000 objects, 50 ms, 4 workers; 3 leader-only, 3 and 5 sharded
- * deno task bench:sharding --objects 400 --replicas 3       # a short check
+ * deno task bench:sharding                                  # 10,000 objects, 50 ms, 4 workers; 3 leader-only, 1, 3 and 5 sharded
+ * deno task bench:sharding --objects 400 --replicas 3 --out /tmp/s.json   # a short check
+ * deno task bench:sharding --chart-only                     # sharding.svg from sharding.json
  * ```
  *
  * @module
  */
+import { readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import {
   type KubeObject,
@@ -25,7 +40,14 @@ import {
 } from "../mod.ts";
 import { KubeClient } from "../controller/mod.ts";
 import { startReplicas, TestApiServer } from "../testing/mod.ts";
-import { reportRow } from "./_report.ts";
+import { reportRow, reportSamples } from "./_report.ts";
+import {
+  type DrainResult,
+  type KillResult,
+  parseShardingResults,
+  type ShardingResults,
+  shardingSvg,
+} from "./_sharding_svg.ts";
 
 const configMaps: ResourceType = {
   group: "",
@@ -49,9 +71,14 @@ function flag(name: string, fallback: number): number {
   return v;
 }
 
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? fallback : String(process.argv[i + 1]);
+}
+
 function replicaCounts(): number[] {
   const i = process.argv.indexOf("--replicas");
-  if (i < 0) return [3, 5];
+  if (i < 0) return [1, 3, 5];
   return String(process.argv[i + 1]).split(",").map((v) => {
     const n = Number(v);
     if (!Number.isSafeInteger(n) || n < 1) {
@@ -66,17 +93,23 @@ function replicaCounts(): number[] {
 const objects = flag("objects", 10_000);
 const waitMs = flag("wait-ms", 50);
 const workers = flag("workers", 4);
+const killObjects = flag("kill-objects", 50);
+const OUT = option("out", "bench/results/sharding.json");
+const SVG = join(dirname(OUT), "sharding.svg");
 
-interface Result {
-  mode: string;
-  replicas: number;
-  seconds: number;
-  perSecond: number;
-  /** Reconciles started (more than the objects when some were cancelled). */
-  calls: number;
+if (process.argv.includes("--chart-only")) {
+  const results = parseShardingResults(
+    JSON.parse(await readFile(OUT, "utf8")),
+  );
+  await writeFile(SVG, shardingSvg(results));
+  console.log(`drawn ${SVG} from ${OUT}`);
+  process.exit(0);
 }
 
-async function run(replicas: number, sharded: boolean): Promise<Result> {
+async function run(
+  replicas: number,
+  sharded: boolean,
+): Promise<{ drain: DrainResult; kill: KillResult | null }> {
   const server = await TestApiServer.start();
   try {
     const client = KubeClient.fromKubeConfig(server.kubeConfig());
@@ -98,10 +131,23 @@ async function run(replicas: number, sharded: boolean): Promise<Result> {
     let first = Infinity;
     let last = 0;
     let calls = 0;
+    // The kill phase: each object's write (its request) and first reconcile.
+    const written = new Map<string, number>();
+    const reconciled = new Map<string, number>();
+    // The killed replica's reconciles do not count: a process killed with
+    // -9 makes none, and here it runs on until its node and controllers
+    // stopped.
+    const killed = { node: -1 };
     const reconciler: OperatorReconciler<KubeObject> = {
       labelSelector: "bench-sharding=yes",
       concurrency: workers,
-      async reconcile(_object, ctx) {
+      async reconcile(object, ctx) {
+        if ((object as { data?: { v?: string } }).data?.v === "killed") {
+          if (ctx.guard.nodeId !== killed.node && !reconciled.has(ctx.key)) {
+            reconciled.set(ctx.key, performance.now());
+          }
+          return ReconcileResult.done();
+        }
         first = Math.min(first, performance.now());
         calls++;
         await new Promise((resolve) => setTimeout(resolve, waitMs));
@@ -122,31 +168,107 @@ async function run(replicas: number, sharded: boolean): Promise<Result> {
         ),
       timeoutMs: 600_000,
     });
+    let kill: KillResult | null = null;
     try {
       await started.waitFor(
         `${objects} objects reconciled`,
         () => done.size === objects,
         600_000,
       );
+      if (sharded && replicas >= 3) {
+        kill = await killOne(started, {
+          replicas,
+          client,
+          names,
+          written,
+          reconciled,
+          killed,
+        });
+      }
     } finally {
       await started.stop();
     }
     const seconds = (last - first) / 1000;
     return {
-      mode: sharded ? "sharded" : "leader-only",
-      replicas,
-      seconds,
-      perSecond: objects / seconds,
-      calls,
+      drain: {
+        mode: sharded ? "sharded" : "leader-only",
+        replicas,
+        seconds,
+        perSecond: objects / seconds,
+        calls,
+      },
+      kill,
     };
   } finally {
     await server.stop();
   }
 }
 
-const results: Result[] = [await run(3, false)];
-for (const n of replicaCounts()) results.push(await run(n, true));
-const base = results[0].perSecond;
+/**
+ * Kills a follower (its node stops without a handover) and writes
+ * `killObjects` objects of its shards and as many of the others' at once;
+ * returns, per object, the time from the write's request to its first
+ * reconcile.
+ */
+async function killOne(
+  started: Awaited<ReturnType<typeof startReplicas>>,
+  init: {
+    replicas: number;
+    client: KubeClient;
+    names: string[];
+    written: Map<string, number>;
+    reconciled: Map<string, number>;
+    killed: { node: number };
+  },
+): Promise<KillResult> {
+  const { id: leader } = await started.waitForLeader();
+  const victim = (leader + 1) % init.replicas;
+  init.killed.node = victim;
+  const gate = started.running(victim)!.shards!;
+  const holds = (name: string) =>
+    gate.holds(gate.shardOf({ metadata: { name, namespace: "default" } }));
+  const theirs = init.names.filter(holds).slice(0, killObjects);
+  const others = init.names.filter((n) => !holds(n)).slice(0, killObjects);
+  const killing = started.kill(victim);
+  await Promise.all([...theirs, ...others].map(async (name) => {
+    // From the request: the watch event can reach a replica before the
+    // answer reaches this client.
+    init.written.set(`default/${name}`, performance.now());
+    await init.client.patch(configMaps, name, { data: { v: "killed" } }, {
+      namespace: "default",
+    });
+  }));
+  const latency = (names: string[]) =>
+    names.map((n) =>
+      init.reconciled.get(`default/${n}`)! - init.written.get(`default/${n}`)!
+    );
+  await started.waitFor(
+    "every written object reconciled after the kill",
+    () =>
+      [...theirs, ...others].every((n) => init.reconciled.has(`default/${n}`)),
+    60_000,
+  );
+  await killing;
+  return {
+    replicas: init.replicas,
+    killed: latency(theirs),
+    others: latency(others),
+  };
+}
+
+const drain: DrainResult[] = [];
+const kill: KillResult[] = [];
+for (
+  const [n, sharded] of [
+    [3, false],
+    ...replicaCounts().map((n) => [n, true]),
+  ] as [number, boolean][]
+) {
+  const result = await run(n, sharded);
+  drain.push(result.drain);
+  if (result.kill !== null) kill.push(result.kill);
+}
+const base = drain[0].perSecond;
 console.log(
   `${objects} objects, reconcile ${waitMs} ms, ${workers} workers per replica`,
 );
@@ -156,7 +278,7 @@ console.log(
 console.log(
   "| ---- | -------- | ------- | --------- | ------------- | ------------------ |",
 );
-for (const r of results) {
+for (const r of drain) {
   console.log(
     `| ${r.mode} | ${r.replicas} | ${r.seconds.toFixed(1)} | ${
       r.perSecond.toFixed(0)
@@ -166,10 +288,41 @@ for (const r of results) {
     name: `sharding drain, ${r.mode}, ${r.replicas} replicas`,
     unit: "objects/s",
     ours: r.perSecond,
-    ...(r === results[0] ? {} : {
+    ...(r === drain[0] ? {} : {
       baseline: base,
       baselineName: "leader-only, 3 replicas",
     }),
     better: "higher",
   });
 }
+const p = (values: number[], q: number) =>
+  [...values].sort((a, b) => a - b)[
+    Math.min(values.length - 1, Math.floor(q * values.length))
+  ];
+for (const k of kill) {
+  console.log(
+    `kill of a follower of ${k.replicas}: write → first reconcile, its shards' objects p50 ${
+      p(k.killed, 0.5).toFixed(0)
+    } ms, p99 ${p(k.killed, 0.99).toFixed(0)} ms; the others' p50 ${
+      p(k.others, 0.5).toFixed(0)
+    } ms, p99 ${p(k.others, 0.99).toFixed(0)} ms`,
+  );
+  reportSamples({
+    name:
+      `ours: sharded ${k.replicas}, kill → reconcile of its shards' objects`,
+    unit: "ms",
+    samples: k.killed,
+  });
+}
+const results: ShardingResults = {
+  version: 1,
+  date: new Date().toISOString(),
+  objects,
+  waitMs,
+  workers,
+  drain,
+  kill,
+};
+await writeFile(OUT, JSON.stringify(results, null, 2) + "\n");
+await writeFile(SVG, shardingSvg(results));
+console.log(`\nwritten to ${OUT} and ${SVG}`);

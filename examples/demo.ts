@@ -48,23 +48,38 @@ export interface DemoOptions {
 export interface DemoResult {
   /** The replica that led first (killed with SIGKILL). */
   firstLeader: number;
+  /** The term `firstLeader` led when it was killed. */
+  firstTerm: number;
   /** The replica that took over. */
   newLeader: number;
   /** From SIGKILL to the new leader announcing itself, in milliseconds. */
   electedAfterMs: number;
-  /** From SIGKILL to every Website reconciled by the new leader, in milliseconds. */
+  /**
+   * From SIGKILL to every Website reconciled again in a later term, in
+   * milliseconds.
+   */
   reconciledAfterMs: number;
   /**
+   * Each Website's first reconcile after the kill: the replica and the term
+   * its `Reconciled` condition names (leadership may have moved on from
+   * `newLeader` by then on a loaded machine; each term has one leader).
+   */
+  reconciledAgain: { name: string; replica: number; term: number }[];
+  /**
    * The graceful handover, with all three replicas up: the leader stopped
-   * with SIGTERM (`from`), the one that led next (`to`), the one `from`
-   * said it handed leadership to (`null` if it said none), and how long
-   * from the SIGTERM to `to` leading.
+   * with SIGTERM (`from`, leading `term`), the leader of the next term
+   * after it (`to`), the one `from` said it handed leadership to (`null`
+   * if it said none), how long from the SIGTERM until a replica led a
+   * later term, and who reconciled the change made after it, in which
+   * term.
    */
   handover: {
     from: number;
+    term: number;
     to: number;
     handedTo: number | null;
     afterMs: number;
+    reconciledBy: { replica: number; term: number };
   };
   /** The Websites the demo created. */
   websites: string[];
@@ -165,14 +180,26 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const elected = await running.waitForLeader();
     out(`Replica ${elected.id} leads (term ${elected.term})`);
 
-    const reconciled = (name: string, by?: number) =>
+    // A reconcile of the current generation; with `after`, in a term above
+    // `after.term` by a replica other than `after.not` (whoever led that
+    // term: leadership may move again before the first leader after a
+    // kill or handover reconciles).
+    const reconciled = (
+      name: string,
+      after?: { term: number; not: number },
+    ) =>
       running.waitForCondition<Website>(
         { resource: websites, name, namespace },
         {
           type: "Reconciled",
-          where: (site) =>
-            site.status?.observedGeneration === site.metadata.generation &&
-            (by === undefined || reconciledBy(site).replica === by),
+          where: (site) => {
+            if (site.status?.observedGeneration !== site.metadata.generation) {
+              return false;
+            }
+            const by = reconciledBy(site);
+            return after === undefined ||
+              (by.term > after.term && by.replica !== after.not);
+          },
         },
       ).then(reconciledBy);
 
@@ -215,8 +242,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         electedAfterMs.toFixed(0)
       } ms after the kill`,
     );
+    const reconciledAgain: DemoResult["reconciledAgain"] = [];
     for (const site of SITES) {
-      const seen = await reconciled(site.name, next.id);
+      const seen = await reconciled(site.name, {
+        term: first.term,
+        not: first.id,
+      });
+      reconciledAgain.push({ name: site.name, ...seen });
       out(
         `  ${site.name}: reconciled again by replica ${seen.replica} (term ${seen.term})`,
       );
@@ -225,7 +257,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     out(
       `Failover: new leader after ${
         electedAfterMs.toFixed(0)
-      } ms, every Website reconciled by it after ${
+      } ms, every Website reconciled again after ${
         reconciledAfterMs.toFixed(0)
       } ms`,
     );
@@ -293,12 +325,25 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const handedTo = running.logs(leader.id).findLast((l) =>
       l.message === "handed leadership over"
     )?.fields.to;
+    // The leader of the first term after the stopped leader's, as the
+    // replicas' logs tell it (the harness may have seen a later one first).
+    const nextTerm = [0, 1, 2].flatMap((id) =>
+      running.logs(id).filter((l) =>
+        l.message === "role changed" && l.fields.role === "leader" &&
+        Number(l.fields.term) > leader.term
+      ).map((l) => ({ id, term: Number(l.fields.term) }))
+    ).sort((a, b) =>
+      a.term - b.term
+    )[0] ?? last;
 
     // Two of three replicas: the new leader has a quorum, and reconciles.
     await client.patch(websites, "docs", { spec: { replicas: 2 } }, {
       namespace,
     });
-    const after = await reconciled("docs", last.id);
+    const after = await reconciled("docs", {
+      term: leader.term,
+      not: leader.id,
+    });
     out(
       `  docs: changed after the handover, reconciled by replica ${after.replica} (term ${after.term})`,
     );
@@ -313,14 +358,18 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     return {
       firstLeader: first.id,
+      firstTerm: first.term,
       newLeader: next.id,
       electedAfterMs,
       reconciledAfterMs,
+      reconciledAgain,
       handover: {
         from: leader.id,
-        to: last.id,
+        term: leader.term,
+        to: nextTerm.id,
         handedTo: typeof handedTo === "number" ? handedTo : null,
         afterMs: handedOverAfterMs,
+        reconciledBy: after,
       },
       websites: SITES.map((s) => s.name),
     };

@@ -40,11 +40,18 @@ export interface FollowReplicasOptions {
   logger: Logger;
   /** Stops following (the node lost leadership, or the operator stops). */
   signal: AbortSignal;
+  /**
+   * Called with the voters before each membership change (sharding hands
+   * the shards of members about to go to those that stay first:
+   * `ShardRuntime.handOverTo`).
+   */
+  beforeChange?: (voters: readonly number[]) => Promise<void>;
 }
 
 /**
  * Watches the StatefulSet named in `options` (a field selector on its name)
- * and calls `node.reconcileMembers([0..replicas-1])` on the first sight and
+ * and calls `options.beforeChange`, then
+ * `node.reconcileMembers([0..replicas-1])`, on the first sight and
  * on every change of `spec.replicas`. Failures are logged and retried with
  * backoff; it resolves when the node is no longer the leader or `signal`
  * aborts, and never rejects.
@@ -113,6 +120,7 @@ export async function followReplicas(
       const target: number = desired;
       const voters = Array.from({ length: target }, (_, i) => i);
       try {
+        await options.beforeChange?.(voters);
         await node.reconcileMembers(voters);
         done = target;
         backoff.reset();

@@ -11,6 +11,7 @@ import type { Logger } from "../common/log.ts";
 import { consoleLogger } from "../common/log.ts";
 import type { Controller } from "../controller/controller.ts";
 import type { LeaderElection } from "../controller/leader_election.ts";
+import type { ShardGate } from "../controller/shard_gate.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import { onSignal } from "../platform/mod.ts";
 import { ReplicatedKv } from "../raft/kv.ts";
@@ -21,12 +22,25 @@ import { type Registered, wire, type WireInit } from "./_wiring.ts";
 import type { OperatorConfig } from "./config.ts";
 import type { Readiness, RunningOperator } from "./operator.ts";
 
+/** The runtime's gate alone (its other methods stay the operator's). */
+function gateOf(runtime: ShardGate | null): ShardGate | null {
+  if (runtime === null) return null;
+  const gate: ShardGate = {
+    shardOf: (object) => runtime.shardOf(object),
+    holds: (shard) => runtime.holds(shard),
+    enter: (shard) => runtime.enter(shard),
+    onAcquire: (listener) => runtime.onAcquire(listener),
+  };
+  return Object.freeze(gate);
+}
+
 /** A started operator. */
 export class Running implements RunningOperator {
   readonly config: OperatorConfig;
   readonly node: RaftNode;
   readonly election: LeaderElection;
   readonly kv: ReplicatedKv;
+  readonly shards: ShardGate | null;
   readonly controllers: readonly Controller<KubeObject>[];
   readonly metrics: MetricsRegistry;
   readonly raftPort: number;
@@ -56,6 +70,7 @@ export class Running implements RunningOperator {
     this.node = init.node;
     this.election = init.election;
     this.kv = init.kv;
+    this.shards = gateOf(init.parts.shards);
     this.controllers = init.controllers;
     this.metrics = init.metrics;
     this.#logger = init.logger;

@@ -144,6 +144,10 @@ export class ShardRuntime implements ShardGate {
   #expiry: ReturnType<typeof setTimeout> | null = null;
   #offRole: (() => void) | null = null;
   #leaving: { since: number; done: () => void } | null = null;
+  /** Leader: the members it may plan shards onto (the StatefulSet's ordinals), `null`: any. */
+  #allowed: ReadonlySet<NodeId> | null = null;
+  /** Leader: a {@linkcode ShardRuntime.handOverTo} waiting. */
+  #handing: { until: number; done: () => void } | null = null;
   readonly #stats: ShardRuntimeStats = {
     epoch: 0,
     held: 0,
@@ -315,6 +319,8 @@ export class ShardRuntime implements ShardGate {
     this.#node = null;
     this.#issuer = null;
     for (const w of this.#work.values()) w.controller.abort();
+    this.#handing?.done();
+    this.#handing = null;
   }
 
   #onRole(change: RoleChange): void {
@@ -343,6 +349,8 @@ export class ShardRuntime implements ShardGate {
       this.#issuer = null;
       this.#termStart = Infinity;
       this.#answers.clear();
+      this.#allowed = null;
+      this.#checkHanding();
     }
   }
 
@@ -539,6 +547,49 @@ export class ShardRuntime implements ShardGate {
     }
     this.#expire();
     this.#checkLeaving();
+    this.#checkHanding();
+  }
+
+  /**
+   * Leader, before the membership changes to `voters` (the StatefulSet's
+   * ordinals): from now on it plans shards onto those only, and this
+   * resolves once no other member holds a shard (each released and granted
+   * anew: one handover each), or after twice `grantMs` (a member that is
+   * gone cannot release: its grants run out), or once this node no longer
+   * leads. A member removed from the Raft membership hears no heartbeat,
+   * so a release it sends after that never arrives and its shards would
+   * wait for its grants to run out; handed over first, they do not.
+   */
+  handOverTo(voters: readonly NodeId[]): Promise<void> {
+    this.#allowed = new Set(voters);
+    this.#handing?.done();
+    return new Promise((resolve) => {
+      this.#handing = {
+        until: this.#clock() + 2 * this.timing.grantMs,
+        done: resolve,
+      };
+      this.#plan();
+      this.#checkHanding();
+    });
+  }
+
+  #checkHanding(): void {
+    const handing = this.#handing;
+    if (handing === null) return;
+    const issuer = this.#issuer;
+    const allowed = this.#allowed!;
+    const a = this.#assignment;
+    const now = this.#clock();
+    const settled = issuer === null || this.#node === null || (
+      a !== null && a.members.every((m) => allowed.has(m)) &&
+      a.owners.every((_, shard) => {
+        const holder = issuer.holderOf(shard, now);
+        return holder === null || allowed.has(holder.node);
+      })
+    );
+    if (!settled && now < handing.until) return;
+    this.#handing = null;
+    handing.done();
   }
 
   /** Leader: proposes an assignment over the live members when they changed. */
@@ -549,9 +600,15 @@ export class ShardRuntime implements ShardGate {
     if (!node.isLeader()) return;
     const status = node.status();
     if (status.applied < this.#termStart) return;
+    const candidates = shardCandidates(status);
+    const allowed = this.#allowed;
+    const kept = allowed === null
+      ? candidates
+      : candidates.filter((id) => allowed.has(id));
     const live = issuer.liveMembers({
       now: this.#clock(),
-      candidates: shardCandidates(status),
+      // A membership about to shrink: only what stays, if anything does.
+      candidates: kept.length > 0 ? kept : candidates,
       memberTimeoutMs: this.#options.memberTimeoutMs,
     });
     if (plannedFor(this.#assignment, live)) return;

@@ -30,7 +30,10 @@ import { HttpTransport, type TransportError } from "../raft/transport.ts";
 import type { Message } from "../raft/types.ts";
 import { ApiFailover, DEFAULT_TRANSFER_AFTER_MS } from "./_api_failover.ts";
 import { ApiHealth, watchObserver } from "./_api_health.ts";
-import { followReplicas } from "./_follow_replicas.ts";
+import {
+  followReplicas,
+  type FollowReplicasOptions,
+} from "./_follow_replicas.ts";
 import { answer, type Probed } from "./_http.ts";
 import { peerUrls } from "./_peer_urls.ts";
 import { ShardRuntime } from "./_shards.ts";
@@ -138,10 +141,13 @@ export async function wire(
     const store = new KeyValueStore();
     const electionTicks = options.raft?.electionTicks ?? config.electionTicks;
     const tickMs = options.raft?.tickMs ?? config.tickMs ?? undefined;
-    // Sharding runs only when a controller is sharded: otherwise no byte
-    // on the wire and no entry in the log differs.
+    // Sharding runs only when a controller is sharded (or it is enabled
+    // for one built on `RunningOperator.shards`): otherwise no byte on the
+    // wire and no entry in the log differs.
     let recordHandover = (_ms: number) => {};
-    const shards = init.registered.some((r) => r.sharded)
+    const sharding = options.sharding?.enabled ??
+      init.registered.some((r) => r.sharded);
+    const shards = sharding
       ? new ShardRuntime({
         ...options.sharding,
         id: raft.nodeId,
@@ -234,6 +240,10 @@ export async function wire(
         namespace: raft.identity.namespace,
         name: raft.identity.statefulSet,
         logger,
+        // Shards leave the members about to go before they do.
+        beforeChange: shards === null
+          ? undefined
+          : (voters) => shards.handOverTo(voters),
       }));
     }
     let probed: Probed | null = null;
@@ -408,7 +418,7 @@ export function toResourceType(source: ResourceSource): ResourceType {
  */
 function followWhileLeading(
   node: RaftNode,
-  init: { client: KubeClient; namespace: string; name: string; logger: Logger },
+  init: Omit<FollowReplicasOptions, "node" | "signal">,
 ): () => void {
   let following: AbortController | null = null;
   const update = (leading: boolean) => {

@@ -13,6 +13,7 @@ import type { Logger } from "../common/log.ts";
 import type { Controller } from "../controller/controller.ts";
 import type { LeaderElection } from "../controller/leader_election.ts";
 import type { Reconciler } from "../controller/reconciler.ts";
+import type { ShardGate } from "../controller/shard_gate.ts";
 import type { MetricsRegistry } from "../metrics/registry.ts";
 import type { ReplicatedKv } from "../raft/kv.ts";
 import type { NodeStatus, RaftNode } from "../raft/node.ts";
@@ -123,7 +124,8 @@ export interface ControllerRegistration {
 }
 
 /**
- * Sharding's settings (for controllers added with `{ sharded: true }`): the
+ * Sharding's settings (for controllers added with `{ sharded: true }`, or
+ * built on {@linkcode RunningOperator.shards} with `enabled: true`): the
  * same on every replica. See `sharding/README.md` for what each bounds.
  *
  * @example The defaults, spelled out
@@ -135,6 +137,13 @@ export interface ControllerRegistration {
  * ```
  */
 export interface OperatorShardingOptions {
+  /**
+   * Whether sharding runs. By default it runs when a controller was added
+   * with `{ sharded: true }`; `true` runs it anyway, for a controller you
+   * build yourself on {@linkcode RunningOperator.shards}. Same on every
+   * replica. `false` with a sharded controller added is a `TypeError`.
+   */
+  enabled?: boolean;
   /** The number of shards `S` (default 256), fixed for the life of a cluster. */
   shards?: number;
   /** How long a grant holds after the request that renewed it (default 500 ms). */
@@ -309,6 +318,33 @@ export interface RunningOperator {
   readonly election: LeaderElection;
   /** A replicated key-value store on the same Raft log, for shared state. */
   readonly kv: ReplicatedKv;
+  /**
+   * The sharding runtime as a sharded controller sees it, `null` when
+   * sharding is off (see {@linkcode OperatorShardingOptions.enabled}). A
+   * controller you build yourself with `Controller.for` is sharded by
+   * passing it as `shards`: every replica then reconciles the objects of
+   * the shards whose grant it holds, and each write checks the grant
+   * before it leaves (see "Sharded controllers" in `controller/README.md`).
+   * The operator does not run or stop such a controller: stop it before
+   * {@linkcode RunningOperator.stop}.
+   *
+   * @example A controller built by hand, sharded across the replicas
+   * ```ts
+   * import { Operator, ReconcileResult } from "@k8s-operator/k8s-operator";
+   * import { Controller, KubeClient, type KubeObject, type ResourceType } from "@k8s-operator/k8s-operator/controller";
+   * const configMaps: ResourceType = { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true };
+   * async function main(client: KubeClient, signal: AbortSignal): Promise<void> {
+   *   const running = await Operator.fromEnv({ sharding: { enabled: true } }).start();
+   *   await Controller.for<KubeObject>(configMaps, {
+   *     client,
+   *     guard: running.election.guard(),
+   *     shards: running.shards!,
+   *   }).run({ reconcile: () => Promise.resolve(ReconcileResult.done()) }, { signal });
+   *   await running.stop();
+   * }
+   * ```
+   */
+  readonly shards: ShardGate | null;
   /** The controllers, in the order they were added. */
   readonly controllers: readonly Controller<KubeObject>[];
   /** The registry `/metrics` serves; register your own metrics on it. */
@@ -418,6 +454,11 @@ export class Operator {
     if (reconciler.cleanup && !reconciler.finalizer) {
       throw new TypeError(
         `Expected a finalizer on the reconciler of ${resource.kind}, which has cleanup, found none`,
+      );
+    }
+    if (options.sharded && this.#options.sharding?.enabled === false) {
+      throw new TypeError(
+        `Expected sharding enabled for the sharded controller of ${resource.kind}, found sharding.enabled false`,
       );
     }
     this.#registered.push({

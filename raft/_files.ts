@@ -50,34 +50,36 @@ export class StorageWriteError extends Error {
 
 /** The part of a `FileHandle` that {@linkcode writeFully} uses. */
 export interface WritableHandle {
-  /** Writes `length` bytes of `buffer` from `offset`; may write fewer. */
+  /**
+   * Writes `length` bytes of `buffer` from `offset`, at `position` in the
+   * file (or at its current position when `undefined`); may write fewer.
+   */
   write(
     buffer: Uint8Array,
     offset: number,
     length: number,
+    position?: number,
   ): Promise<{ bytesWritten: number }>;
 }
 
 /**
- * Writes every byte of `bytes` through `handle` (at its current position,
- * or at the end in append mode), calling `write` again after a short write.
- * Throws {@linkcode StorageWriteError} naming `file` when a write fails or
- * makes no progress.
+ * Writes every byte of `bytes` through `handle` (at byte `position` of the
+ * file when given, else at its current position), calling `write` again
+ * after a short write. Throws {@linkcode StorageWriteError} naming `file`
+ * when a write fails or makes no progress.
  */
 export async function writeFully(
   handle: WritableHandle,
-  target: { bytes: Uint8Array; file: string },
+  target: { bytes: Uint8Array; file: string; position?: number },
 ): Promise<void> {
-  const { bytes, file } = target;
+  const { bytes, file, position } = target;
   let done = 0;
   while (done < bytes.length) {
     let written: number;
     try {
-      ({ bytesWritten: written } = await handle.write(
-        bytes,
-        done,
-        bytes.length - done,
-      ));
+      ({ bytesWritten: written } = await (position === undefined
+        ? handle.write(bytes, done, bytes.length - done)
+        : handle.write(bytes, done, bytes.length - done, position + done)));
     } catch (error) {
       throw new StorageWriteError(
         `Expected to write ${bytes.length} bytes to ${file}, wrote ${done} before the write failed: ${

@@ -1,12 +1,14 @@
 /**
- * Internal: the on-disk formats of {@linkcode FileStorage}, version 2, and
+ * Internal: the on-disk formats of {@linkcode FileStorage}: `wal.log`
+ * version 3 (and the version 2 it replaced), `snapshot.bin` version 2, and
  * the reader of the unversioned files of k8s-operator 0.1.0 (version 1).
  *
- * `wal.log`, version 2:
+ * `wal.log`, version 3:
  *
  * ```
- * header  "RAFT-WAL" | version u32 (2) | salt 8 bytes | crc32 of the 20 bytes before
+ * header  "RAFT-WAL" | version u32 (3) | salt 8 bytes | crc32 of the 20 bytes before
  * unit*   magic u32 "WAL2" | length u32 | check u32 | payload (length bytes)
+ * zeros*  the preallocated space the next units are written into
  * ```
  *
  * One unit per save (and one for a rewritten log), so a torn save is one
@@ -14,7 +16,13 @@
  * payload. The salt is random per file and never leaves the node, so bytes
  * a client planted in an entry cannot form a unit that checks: a damaged
  * unit followed by one that checks is damage in the middle of the log, and
- * a damaged unit followed by none is a torn tail.
+ * a damaged unit followed by none is a torn tail. Where the rest of the
+ * file is zero bytes, the log ends (a unit never starts with a zero byte:
+ * its magic is "WAL2"): the file is zero-filled ahead of the last unit, so
+ * that a save overwrites space that is already part of the file instead of
+ * growing it. A unit torn in that space is a damaged unit followed by
+ * zeros: a torn tail. Version 2 is the same without the zero-filled space
+ * (its files are read, and rewritten in version 3 at open).
  *
  * A payload is records, each a kind byte and its body: a base (index and
  * term of the snapshot the log follows), a run of entries (which first
@@ -49,8 +57,12 @@ import {
 } from "./_codec.ts";
 import type { Entry, HardState, Snapshot } from "./types.ts";
 
-/** The version of the files this code writes. */
-export const FORMAT_VERSION = 2;
+/** The version of the log this code writes. */
+export const WAL_VERSION = 3;
+/** The log version before the zero-filled space (still read). */
+const WAL_VERSION_UNFILLED = 2;
+/** The version of the snapshot file this code writes. */
+export const SNAPSHOT_VERSION = 2;
 /** The version of the unversioned files of k8s-operator 0.1.0. */
 export const LEGACY_VERSION = 1;
 
@@ -125,12 +137,12 @@ export class StorageVersionError extends Error {
   readonly file: string;
   /** The version found in the file. */
   readonly found: number;
-  /** The version this code writes (it also reads version 1). */
+  /** The version this code writes for the file (it also reads the older ones). */
   readonly expected: number;
   /** Names the file and both versions. */
   constructor(where: { file: string; found: number; expected: number }) {
     super(
-      `Expected storage format version ${where.expected} (or ${LEGACY_VERSION}, the unversioned files of k8s-operator 0.1.0), found version ${where.found} in ${where.file}: it was written by a newer k8s-operator, which this one cannot read back`,
+      `Expected storage format version ${where.expected} or an older one (down to ${LEGACY_VERSION}, the unversioned files of k8s-operator 0.1.0), found version ${where.found} in ${where.file}: it was written by a newer k8s-operator, which this one cannot read back`,
     );
     this.name = "StorageVersionError";
     this.file = where.file;
@@ -226,7 +238,7 @@ export function encodeLog(
 ): Uint8Array {
   const head = new Writer();
   head.bytesRaw(WAL_MAGIC);
-  head.u32(FORMAT_VERSION);
+  head.u32(WAL_VERSION);
   head.bytesRaw(salt);
   head.u32(crc32(head.finish()));
   const header = head.finish();
@@ -245,10 +257,10 @@ export function encodeSnapshotFile(snapshot: Snapshot): Uint8Array {
   const payload = body.finish();
   const out = new Writer();
   out.bytesRaw(SNAPSHOT_MAGIC);
-  out.u32(FORMAT_VERSION);
+  out.u32(SNAPSHOT_VERSION);
   out.u32(payload.length);
   out.u32(
-    crc32(payload, crc32(u32(payload.length), crc32(u32(FORMAT_VERSION)))),
+    crc32(payload, crc32(u32(payload.length), crc32(u32(SNAPSHOT_VERSION)))),
   );
   out.bytesRaw(payload);
   return out.finish();
@@ -276,14 +288,26 @@ export interface Scanned {
 
 /** What a log file holds. */
 export interface ScannedLog {
-  /** 2, or 1 for a file of k8s-operator 0.1.0 (or an empty one). */
+  /** 3 or 2, or 1 for a file of k8s-operator 0.1.0 (or an empty one). */
   version: number;
   /** The salt of a version 2 file; `null` for version 1. */
   salt: Uint8Array | null;
   /** Each intact payload in order (a unit's or a legacy record's). */
   payloads: Scanned[];
-  /** The length of the intact prefix: what follows is a torn tail. */
+  /** The length of the intact prefix: what follows is a torn tail or zeros. */
   validLength: number;
+  /**
+   * Where the bytes that are not zero end: at most `validLength` when only
+   * zeros (space filled ahead) follow the intact prefix.
+   */
+  dataEnd: number;
+}
+
+/** The offset after the last byte of `buf` that is not zero. */
+function endOfData(buf: Uint8Array): number {
+  let end = buf.length;
+  while (end > 0 && buf[end - 1] === 0) end--;
+  return end;
 }
 
 /**
@@ -317,11 +341,11 @@ function scanUnits(buf: Uint8Array, file: string): ScannedLog {
   }
   const v = view(buf);
   const version = v.getUint32(8);
-  if (version !== FORMAT_VERSION) {
+  if (version !== WAL_VERSION && version !== WAL_VERSION_UNFILLED) {
     throw new StorageVersionError({
       file,
       found: version,
-      expected: FORMAT_VERSION,
+      expected: WAL_VERSION,
     });
   }
   if (crc32(buf.subarray(0, 20)) !== v.getUint32(20)) {
@@ -344,11 +368,13 @@ function scanUnits(buf: Uint8Array, file: string): ScannedLog {
       : null;
   };
   const payloads: Scanned[] = [];
+  const dataEnd = endOfData(buf);
   let offset = WAL_HEADER;
-  while (offset < buf.length) {
+  // Only zeros from `dataEnd` on: the end of the log (or of a torn unit).
+  while (offset < dataEnd) {
     const payload = unitAt(offset);
     if (payload === null) {
-      for (let o = offset + 1; o + FRAME <= buf.length; o++) {
+      for (let o = offset + 1; o + FRAME <= dataEnd; o++) {
         if (v.getUint32(o) === UNIT_MAGIC && unitAt(o) !== null) {
           throw new StorageCorruptionError(
             `Expected an intact unit before the intact unit at byte ${o}, found a damaged one`,
@@ -361,7 +387,7 @@ function scanUnits(buf: Uint8Array, file: string): ScannedLog {
     payloads.push({ payload, offset });
     offset += FRAME + payload.length;
   }
-  return { version: FORMAT_VERSION, salt, payloads, validLength: offset };
+  return { version, salt, payloads, validLength: offset, dataEnd };
 }
 
 /** The payload of the 0.1.0 record at `offset`, or `null` when damaged or cut short. */
@@ -434,7 +460,13 @@ function scanLegacy(buf: Uint8Array, file: string): ScannedLog {
     payloads.push({ payload, offset });
     offset += FRAME + payload.length;
   }
-  return { version: LEGACY_VERSION, salt: null, payloads, validLength: offset };
+  return {
+    version: LEGACY_VERSION,
+    salt: null,
+    payloads,
+    validLength: offset,
+    dataEnd: buf.length,
+  };
 }
 
 function legacyIntactAfter(buf: Uint8Array, offset: number): boolean {
@@ -461,11 +493,11 @@ export function decodeSnapshotFile(
   if (startsWith(buf, SNAPSHOT_MAGIC) && buf.length >= SNAPSHOT_HEADER) {
     const v = view(buf);
     version = v.getUint32(8);
-    if (version !== FORMAT_VERSION) {
+    if (version !== SNAPSHOT_VERSION) {
       throw new StorageVersionError({
         file,
         found: version,
-        expected: FORMAT_VERSION,
+        expected: SNAPSHOT_VERSION,
       });
     }
     const len = v.getUint32(12);

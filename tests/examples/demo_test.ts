@@ -37,10 +37,28 @@ describe(`deno task demo [${plane.kind}]`, {
     assert.ok(result.reconciledAfterMs >= result.electedAfterMs);
     assert.deepEqual(result.websites, ["blog", "shop", "docs"]);
     const text = lines.join("\n");
-    for (const site of result.websites) {
+    // Whoever reconciles after the kill led the term it names (the demo
+    // prints each replica's "leader in term T"), a term after the killed
+    // leader's; which replica that is may change under load.
+    const ledTerm = (replica: number, term: number) =>
       assert.match(
         text,
-        new RegExp(`${site}: reconciled again by replica ${result.newLeader}`),
+        new RegExp(`\\[replica ${replica}\\] leader in term ${term}$`, "m"),
+        `Expected replica ${replica} to have led term ${term}`,
+      );
+    assert.deepEqual(
+      result.reconciledAgain.map((r) => r.name),
+      result.websites,
+    );
+    for (const { name, replica, term } of result.reconciledAgain) {
+      assert.notEqual(replica, result.firstLeader);
+      assert.ok(term > result.firstTerm, `${name} reconciled in term ${term}`);
+      ledTerm(replica, term);
+      assert.match(
+        text,
+        new RegExp(
+          `${name}: reconciled again by replica ${replica} \\(term ${term}\\)`,
+        ),
       );
     }
     assert.match(text, /Failover: new leader after \d+ ms/);
@@ -66,10 +84,16 @@ describe(`deno task demo [${plane.kind}]`, {
         `\\[replica ${handover.from}\\] handed leadership to replica ${handover.to}`,
       ),
     );
+    // The change after the handover is reconciled in a later term than the
+    // stopped leader's, by whoever led it.
+    const { replica, term } = handover.reconciledBy;
+    assert.notEqual(replica, handover.from);
+    assert.ok(term > handover.term, `docs reconciled in term ${term}`);
+    ledTerm(replica, term);
     assert.match(
       text,
       new RegExp(
-        `docs: changed after the handover, reconciled by replica ${handover.to} `,
+        `docs: changed after the handover, reconciled by replica ${replica} \\(term ${term}\\)`,
       ),
     );
     assert.ok(

@@ -13,8 +13,11 @@
  * takes commands as JSON lines on stdin, each answered by
  * `{"event":"result","rid",…}`:
  * `create` (a Website `name`), `bump` (a new generation of Website `name`),
- * `sites` (each Website's generation and its Reconciled condition) and
- * `reads` (the reads per client since the last `reads`).
+ * `sites` (each Website's generation and its Reconciled condition),
+ * `reads` (the reads per client since the last `reads`), and for the
+ * sharded tests `configMap` (ConfigMap `name` in `default`, labelled
+ * `sharded-test=yes`, created or patched to `data.v` = `v`) and
+ * `configMaps` (every ConfigMap of `default`: `name` and `v`).
  *
  * @module
  */
@@ -22,7 +25,12 @@ import { writeFile } from "node:fs/promises";
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { args } from "../../platform/mod.ts";
-import { KubeClient } from "../../controller/mod.ts";
+import {
+  isApiError,
+  KubeClient,
+  type KubeObject,
+} from "../../controller/mod.ts";
+import { configMaps } from "../controller/_server.ts";
 import { TestApiServer } from "../../testing/mod.ts";
 import { Website } from "../../examples/resources.ts";
 import { websites } from "../../examples/website.ts";
@@ -116,6 +124,38 @@ async function handle(cmd: Record<string, unknown>): Promise<unknown> {
           observedGeneration: s.status?.observedGeneration ?? null,
           reconciled: s.status?.conditions?.find((c) => c.type === "Reconciled")
             ?.message ?? null,
+        })),
+      };
+    }
+    case "configMap": {
+      const name = String(cmd.name);
+      const data = { v: String(cmd.v) };
+      try {
+        await client.patch(configMaps, name, { data }, {
+          namespace: "default",
+        });
+      } catch (error) {
+        if (!isApiError(error, 404)) throw error;
+        await client.create(configMaps, {
+          metadata: {
+            name,
+            namespace: "default",
+            labels: { "sharded-test": "yes" },
+          },
+          data,
+        } as KubeObject);
+      }
+      return {};
+    }
+    case "configMaps": {
+      const list = await client.list<KubeObject & { data?: { v?: string } }>(
+        configMaps,
+        { namespace: "default" },
+      );
+      return {
+        configMaps: list.items.map((o) => ({
+          name: o.metadata.name,
+          v: o.data?.v ?? null,
         })),
       };
     }

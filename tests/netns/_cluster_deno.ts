@@ -1,5 +1,5 @@
 /**
- * A 3-replica example operator on "hosts" in network namespaces
+ * A 3-replica example operator (or `replicas` of another main) on "hosts" in network namespaces
  * (`_lab_deno.ts`): the test API server in host `api`, replica `i` in host
  * `r<i>` with the StatefulSet pod name `website-operator-<i>`, resolving
  * its peers' DNS names through the lab's dnsmasq. Collects the processes'
@@ -112,25 +112,33 @@ export class NetCluster {
   readonly #waiters = new Set<Waiter>();
   readonly #ipHistory = new Map<string, number>();
   readonly #env: Record<string, string>;
+  readonly #main: string;
   #rid = 0;
 
   private constructor(
     lab: NetLab,
     api: Proc,
-    env: Record<string, string>,
+    init: { env: Record<string, string>; main: string },
   ) {
     this.lab = lab;
     this.api = api;
-    this.#env = env;
+    this.#env = init.env;
+    this.#main = init.main;
   }
 
   /**
    * Makes the lab, starts the API server and three replicas, and waits for
    * the API server to be ready; `env` is added to the replicas' environment.
+   * `options.main` is the replicas' main (default `_replica_deno.ts`: the
+   * example operator), `options.replicas` their number (default 3).
    */
-  static async start(env: Record<string, string> = {}): Promise<NetCluster> {
+  static async start(
+    env: Record<string, string> = {},
+    options: { main?: string; replicas?: number } = {},
+  ): Promise<NetCluster> {
+    const replicas = options.replicas ?? 3;
     const lab = await NetLab.create({
-      hosts: ["api", "r0", "r1", "r2"],
+      hosts: ["api", ...Array.from({ length: replicas }, (_, i) => `r${i}`)],
       search: [
         `${NAMESPACE}.svc.${CLUSTER_DOMAIN}`,
         `svc.${CLUSTER_DOMAIN}`,
@@ -152,20 +160,23 @@ export class NetCluster {
       ]);
       const api = new Proc(apiChild, () => cluster?.wake(), "api");
       cluster = new NetCluster(lab, api, {
-        ...env,
-        KUBECONFIG: kubeconfig,
-        NAMESPACE,
-        RAFT_REPLICAS: "3",
-        RAFT_SERVICE: SERVICE,
-        RAFT_SECRET: randomBytes(16).toString("hex"),
-        RAFT_FOLLOW_STATEFULSET: "false",
-        NO_COLOR: "1",
+        env: {
+          ...env,
+          KUBECONFIG: kubeconfig,
+          NAMESPACE,
+          RAFT_REPLICAS: String(replicas),
+          RAFT_SERVICE: SERVICE,
+          RAFT_SECRET: randomBytes(16).toString("hex"),
+          RAFT_FOLLOW_STATEFULSET: "false",
+          NO_COLOR: "1",
+        },
+        main: options.main ?? REPLICA,
       });
       await cluster.until(
         "the API server ready",
         () => api.lines.some((l) => l.event === "ready"),
       );
-      for (let id = 0; id < 3; id++) {
+      for (let id = 0; id < replicas; id++) {
         lab.setRecord(podDnsName(id), lab.host(`r${id}`).ip);
         cluster.replicas.push([]);
         cluster.startReplica(id);
@@ -184,7 +195,7 @@ export class NetCluster {
     const child = this.lab.spawn(
       `r${id}`,
       process.execPath,
-      ["run", "-A", REPLICA],
+      ["run", "-A", this.#main],
       {
         env: {
           ...process.env,

@@ -164,10 +164,12 @@ describe(`three operators against the ${plane.kind} control plane`, {
     // Under load a lease may lapse between tests: wait for the leader
     // rather than assume one at this instant. The harness's waits (30 s,
     // every replica's log on failure) only bound the waiting.
-    const old = await replicas.waitFor(
-      "a leader to stop",
-      () => oneLeader(nodes),
-    );
+    // The term is read in the same check that found the leader: read
+    // later, it could be a term another node took over in meanwhile.
+    const [old, oldTerm] = await replicas.waitFor("a leader to stop", () => {
+      const leader = oneLeader(nodes);
+      return leader && [leader, leader.election.guard().term] as const;
+    });
     const oldId = old.config.raft.nodeId;
     const before = log.length;
     await old.stop();
@@ -177,14 +179,19 @@ describe(`three operators against the ${plane.kind} control plane`, {
     const stopped = log.length;
     const next = await replicas.waitFor("a new leader", () => oneLeader(nodes));
     assert.notEqual(next.config.raft.nodeId, oldId);
-    await replicas.waitFor(
-      "the new leader reconciling what it cached",
+    // Leadership may move again under load before the new leader's first
+    // reconcile, so wait for whichever replica leads a later term (it may
+    // have reconciled while the old node was still stopping): the check
+    // below (one node per term, each while leading) says it was that
+    // term's leader.
+    const taken = await replicas.waitFor(
+      "a later term's leader reconciling what it cached",
       () =>
-        log.slice(before).some((r) =>
-          r.key === "default/first" &&
-          r.node === next.config.raft.nodeId
+        log.slice(before).find((r) =>
+          r.key === "default/first" && r.term > oldTerm
         ),
     );
+    assert.notEqual(taken.node, oldId);
     await client.create(configMaps, {
       metadata: {
         name: "second",

@@ -147,8 +147,9 @@ function unsyncedAtAcks(calls: Call[], root: string): string[] {
 /**
  * The writes to `wal.log` that were not yet on disk at each acknowledgement
  * the child printed: a write on a descriptor opened without `O_DSYNC` is on
- * disk once an `fsync` or `fdatasync` of it follows. Also counts the writes
- * made with `O_DSYNC`.
+ * disk once an `fsync` or `fdatasync` of it follows. A save is written at
+ * its offset (`pwrite64`, over the zeros written ahead). Also counts the
+ * writes made with `O_DSYNC`.
  */
 function unsyncedLogWrites(
   calls: Call[],
@@ -169,7 +170,9 @@ function unsyncedLogWrites(
       dsync.delete(fd);
     } else if (c.name === "fsync" || c.name === "fdatasync") {
       pending.delete(fd);
-    } else if (c.name === "write" && dsync.has(fd)) {
+    } else if (
+      (c.name === "write" || c.name === "pwrite64") && dsync.has(fd)
+    ) {
       if (dsync.get(fd)) withDsync++;
       else pending.add(fd);
     } else if (c.name === "write" && fd === 1 && /ack/.test(c.args)) {
@@ -200,7 +203,7 @@ describe("FileStorage directory syncs, traced", { skip }, () => {
         "-o",
         trace,
         "-e",
-        "trace=openat,open,mkdir,mkdirat,rename,renameat,renameat2,fsync,fdatasync,write,fcntl,dup,dup2,dup3,close",
+        "trace=openat,open,mkdir,mkdirat,rename,renameat,renameat2,fsync,fdatasync,write,pwrite64,fcntl,dup,dup2,dup3,close",
         "sh",
         "-c",
         `exec ${writer}`,

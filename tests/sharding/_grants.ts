@@ -21,6 +21,8 @@ export const CLOCK_SKEW_MS = 2;
 export interface Interval {
   start: number;
   end: number;
+  /** Ended by a release: when its grant would have run out. */
+  until?: number;
 }
 
 /** A write a replica tried. */
@@ -46,6 +48,25 @@ export interface ServerWrite {
   v: string;
   /** When the server's handler saw it. */
   at: number;
+}
+
+const WRITE =
+  /\/namespaces\/default\/configmaps\/out-([^?/]+)\?.*fieldManager=r(\d+)-v([^&]*)/;
+
+/**
+ * The write of `out-<name>` a PATCH to `path` is (its field manager
+ * `r<node>-v<v>` names writer and version, `_records.ts`), received `at`;
+ * `null` for any other request.
+ */
+export function serverWriteOf(path: string, at: number): ServerWrite | null {
+  const m = WRITE.exec(path);
+  if (m === null) return null;
+  return {
+    node: Number(m[2]),
+    key: `default/${m[1]}`,
+    v: decodeURIComponent(m[3]),
+    at,
+  };
 }
 
 /** A replica's grant records, as `_sharded_writes_main.ts` writes them. */
@@ -94,7 +115,10 @@ export async function readGrants(
     if ("released" in r) {
       for (const shard of r.released) {
         const cur = open.get(shard);
-        if (cur !== undefined && r.at < cur.end) cur.end = r.at;
+        if (cur !== undefined && r.at < cur.end) {
+          cur.until = cur.end;
+          cur.end = r.at;
+        }
         open.delete(shard);
         releases.set(shard, [...releases.get(shard) ?? [], r.at]);
       }
@@ -204,6 +228,27 @@ export function assertWritesFenced(
       })`,
     );
   }
+}
+
+/**
+ * The writes the API server received that their writer did not record (a
+ * replica records a write after the answer; those of `killed` replicas may
+ * have died with them): none may remain once the records are complete.
+ */
+export function unrecordedWrites(
+  server: readonly ServerWrite[],
+  options: { replica: readonly ReplicaWrite[]; killed?: readonly number[] },
+): ServerWrite[] {
+  return server.filter((w) =>
+    !(options.killed ?? []).includes(w.node) &&
+    !options.replica.some((r) =>
+      r.node === w.node && r.key === w.key && r.v === w.v &&
+      r.t1 <= w.at + CLOCK_SKEW_MS &&
+      // A request the client gave up on (its signal aborted) may still
+      // reach the server after the client recorded the error.
+      (!r.ok || r.t2 + CLOCK_SKEW_MS >= w.at)
+    )
+  );
 }
 
 /**

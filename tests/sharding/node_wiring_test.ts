@@ -191,6 +191,48 @@ describe("sharding on RaftNodes", () => {
     await c.until(() => c.settled([0, 1, 2]), { limitMs: 5000 });
   });
 
+  it("handOverTo: the leader moves the shards of members about to be removed to those that stay, one handover each, then resolves", async () => {
+    c = new ShardCluster({ shards: SHARDS, voters: [0, 1, 2, 3, 4] });
+    await c.start();
+    await c.until(() => c.settled([0, 1, 2, 3, 4]), { limitMs: 5000 });
+    const leader = c.leader()!;
+    const going = [0, 1, 2, 3, 4].filter((id) => id !== leader.id).slice(2);
+    const staying = [0, 1, 2, 3, 4].filter((id) => !going.includes(id));
+    const moving = going.flatMap((id) =>
+      c.members.get(id)!.runtime.holder.held(c.now)
+    );
+    assert.ok(moving.length > 0, `members ${going} hold shards`);
+    let resolved = false;
+    void leader.runtime.handOverTo(staying).then(() => resolved = true);
+    const startedAt = c.now;
+    const took = await c.until(() => resolved, { limitMs: 2000 });
+    // Before the bound of twice grantMs: by handovers, not by waiting.
+    assert.ok(took < 500, `resolved after ${took} ms`);
+    assert.ok(c.settled(staying), "every shard held by a member that stays");
+    for (const shard of moving) {
+      const taken = c.changes.find(([at, s, h]) =>
+        s === shard && at >= startedAt && staying.includes(h)
+      );
+      assert.ok(taken !== undefined, `shard ${shard} moved`);
+      // No holder in between (-1) when the grant followed the release
+      // within one 5 ms step.
+      const released = c.changes.findLast(([at, s, h]) =>
+        s === shard && at >= startedAt && at <= taken[0] && h === -1
+      );
+      const gap = taken[0] - (released?.[0] ?? taken[0]);
+      assert.ok(
+        gap <= HANDOVER_MS,
+        `shard ${shard} without a holder ${gap} ms`,
+      );
+    }
+    // A follower has nothing to hand over: it resolves at once.
+    const follower = c.members.get(staying.find((id) => id !== leader.id)!)!;
+    let followerDone = false;
+    void follower.runtime.handOverTo(staying).then(() => followerDone = true);
+    await c.advance(5);
+    assert.ok(followerDone, "a follower's handOverTo resolves at once");
+  });
+
   it("keeps the assignment in the snapshot and restores it", () => {
     const runtime = new ShardRuntime({ id: 0, shards: 8 });
     const inner = new KeyValueStore();

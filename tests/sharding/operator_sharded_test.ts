@@ -23,6 +23,7 @@ import {
 import { KubeClient } from "../../controller/mod.ts";
 import { plane, skipUnlessRunnable } from "../_control_plane.ts";
 import { configMaps } from "../controller/_server.ts";
+import { createSites } from "./_records.ts";
 import { assertNoOverlap, type RunRecord } from "./_runs.ts";
 
 const OBJECTS = 30;
@@ -106,16 +107,7 @@ describe(
     };
 
     it("reconciles every object, spread over the three replicas, never two at once", async () => {
-      for (let i = 0; i < OBJECTS; i++) {
-        await client.create(configMaps, {
-          metadata: {
-            name: `site-${i}`,
-            namespace: "default",
-            labels: { "sharded-test": "yes" },
-          },
-          data: { v: "1" },
-        } as KubeObject);
-      }
+      await createSites(client, OBJECTS);
       await until("every object reconciled", reconciledAll("1"));
       const nodes = new Set(runs.map((r) => r.node));
       assert.equal(nodes.size, 3, `reconciled by ${[...nodes]}`);

@@ -18,18 +18,20 @@ import { join } from "node:path";
 import type { KubeObject } from "../../mod.ts";
 import { shardOf } from "../../sharding/mod.ts";
 import { configMaps } from "../controller/_server.ts";
+import { createSites } from "./_records.ts";
 import { wallClock } from "../../testing/raft/wall_clock.ts";
 import {
   assertGrantsDisjoint,
   assertWritesFenced,
-  CLOCK_SKEW_MS,
   handovers,
   percentile,
   readAllGrants,
   readWrites,
   type ReplicaWrite,
   type ServerWrite,
+  serverWriteOf,
   takenOver,
+  unrecordedWrites,
 } from "./_grants.ts";
 import {
   type Replicas,
@@ -52,8 +54,6 @@ const SHARDS = 32; // as _sharded_writes_main.ts
 // The system clock, as the replicas read it (`performance.timeOrigin` can
 // be off by milliseconds in a process started under load).
 const wall = wallClock();
-const WRITE =
-  /\/namespaces\/default\/configmaps\/out-([^?/]+)\?.*fieldManager=r(\d+)-v([^&]*)/;
 
 interface Cluster {
   replicas: Replicas;
@@ -78,16 +78,7 @@ async function startCluster(
     main: new URL("./_sharded_writes_main.ts", import.meta.url),
     env: { SHARD_RUNS_DIR: dir },
   });
-  for (let i = 0; i < OBJECTS; i++) {
-    await replicas.client.create(configMaps, {
-      metadata: {
-        name: `site-${i}`,
-        namespace: "default",
-        labels: { "sharded-test": "yes" },
-      },
-      data: { v: "1" },
-    } as KubeObject);
-  }
+  await createSites(replicas.client, OBJECTS);
   const nodes = [...Array(count).keys()];
   const cluster = { replicas, dir, server: serverWrites, nodes };
   await converged(cluster, "1");
@@ -146,16 +137,7 @@ async function assertRecords(
   // A replica records its write after the answer: the object may say `v`
   // before the record is in the file.
   const unrecorded = (replica: ReplicaWrite[]) =>
-    c.server.filter((w) =>
-      !killed.includes(w.node) &&
-      !replica.some((r) =>
-        r.node === w.node && r.key === w.key && r.v === w.v &&
-        r.t1 <= w.at + CLOCK_SKEW_MS &&
-        // A request the client gave up on (its signal aborted) may still
-        // reach the server after the client recorded the error.
-        (!r.ok || r.t2 + CLOCK_SKEW_MS >= w.at)
-      )
-    );
+    unrecordedWrites(c.server, { replica, killed });
   await c.replicas.waitFor(
     "every write the API server received recorded by its writer",
     async () => unrecorded(await readWrites(c.dir, c.nodes)).length === 0,
@@ -191,15 +173,10 @@ describe("sharded controllers in processes, under faults", () => {
   before(async () => {
     api = await TestApiServer.start({
       onRequest: (request) => {
-        if (request.method !== "PATCH") return;
-        const m = WRITE.exec(request.path);
-        if (m === null) return;
-        serverWrites.push({
-          node: Number(m[2]),
-          key: `default/${m[1]}`,
-          v: decodeURIComponent(m[3]),
-          at: wall(),
-        });
+        const write = serverWriteOf(request.path, wall());
+        if (request.method === "PATCH" && write !== null) {
+          serverWrites.push(write);
+        }
       },
     });
   });
