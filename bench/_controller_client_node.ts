@@ -92,7 +92,7 @@ function clientNode(init: SideInit): Side {
       body: { status: { observedGeneration: generation } },
     }, writeOptions);
     tally.writes++;
-    tally.observed.set(widget.metadata!.name!, generation ?? 0);
+    tally.wrote(widget.metadata!.name!, generation ?? 0);
   };
 
   const cached = (generation: number) => {

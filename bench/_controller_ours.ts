@@ -65,7 +65,7 @@ function ours(init: SideInit): Side {
             }).observedGeneration().apply();
             if (written) {
               tally.writes++;
-              tally.observed.set(
+              tally.wrote(
                 widget.metadata.name!,
                 widget.metadata.generation ?? 0,
               );

@@ -7,7 +7,8 @@
  * heap and RSS are that side's own.
  *
  * Environment: `KUBECONFIG` (the test server's), `BENCH_SIDE` (which row),
- * `BENCH_NAMESPACE`, `BENCH_OBJECTS`, `BENCH_CHANGES`, `BENCH_CONCURRENCY`.
+ * `BENCH_NAMESPACE`, `BENCH_OBJECTS`, `BENCH_CHANGES`, `BENCH_CONCURRENCY`,
+ * optionally `BENCH_CPU_PROFILE` (see `drain`).
  *
  * Commands arrive as JSON lines on stdin; each is answered by one JSON line
  * on stdout:
@@ -25,13 +26,19 @@
  * - `backlog {generation}` → `backlogged`: every changed object reached
  *   `generation` in the side's cache while held;
  * - `drain` → `drained`: resumed, until every changed object was written at
- *   the new generation; reconciles (changes) per second, and the CPU time
+ *   the new generation; reconciles (changes) per second, the CPU time
  *   this process used meanwhile per change (user + system; on a shared
- *   machine the rate moves with the load, the CPU per change much less);
+ *   machine the rate moves with the load, the CPU per change much less),
+ *   and the reconciler calls meanwhile per change (ours: the takeover's
+ *   re-check of unchanged cached objects that ran before the last changed
+ *   one was written); with `BENCH_CPU_PROFILE` set to a directory, a CPU
+ *   profile of the drain goes there as `<side>.cpuprofile`;
  * - `exit` → `done` (final heap and RSS), then the process ends.
  *
  * @module
  */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import process from "node:process";
 
@@ -42,20 +49,43 @@ export class Tally {
   /** Status writes sent. */
   writes = 0;
   /** The generation each object was last written at, by name. */
-  readonly observed = new Map<string, number>();
-  readonly #changes: number;
+  readonly #observed = new Map<string, number>();
+  /** How many changed objects were last written at each generation or later. */
+  readonly #atLeast: number[] = [];
+  readonly #changed: Set<string>;
 
   constructor(changes: number) {
-    this.#changes = changes;
+    this.#changed = new Set(
+      Array.from({ length: changes }, (_, i) => `w-${i}`),
+    );
   }
 
-  /** How many of the changed objects (`w-0` … ) were written at `generation` or later. */
-  reached(generation: number): number {
-    let count = 0;
-    for (let i = 0; i < this.#changes; i++) {
-      if ((this.observed.get(`w-${i}`) ?? 0) >= generation) count++;
+  /** How many objects were written at least once. */
+  get size(): number {
+    return this.#observed.size;
+  }
+
+  /** Notes a status write of `name` at `generation`. */
+  wrote(name: string, generation: number): void {
+    const before = this.#observed.get(name) ?? 0;
+    this.#observed.set(name, generation);
+    if (!this.#changed.has(name)) return;
+    for (let g = before + 1; g <= generation; g++) {
+      this.#atLeast[g] = (this.#atLeast[g] ?? 0) + 1;
     }
-    return count;
+    for (let g = generation + 1; g <= before; g++) this.#atLeast[g]!--;
+  }
+
+  /**
+   * How many of the changed objects (`w-0` … ) were written at `generation`
+   * or later (kept up to date by {@linkcode wrote}: the side polls it every
+   * 5 ms, and a count over every changed object cost the side's process a
+   * tenth of its CPU time in the drain).
+   */
+  reached(generation: number): number {
+    return generation <= 0
+      ? this.#changed.size
+      : this.#atLeast[generation] ?? 0;
   }
 }
 
@@ -114,6 +144,43 @@ async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
+/** A V8 CPU profile being taken of this process. */
+interface Profile {
+  /** Stops it and writes it to `<BENCH_CPU_PROFILE>/<name>`. */
+  stop(name: string): Promise<void>;
+}
+
+/**
+ * Starts a CPU profile (sampled every 200 µs) when `BENCH_CPU_PROFILE`
+ * names a directory; open the file in Chrome's DevTools.
+ */
+async function startProfile(): Promise<Profile | undefined> {
+  const dir = process.env.BENCH_CPU_PROFILE;
+  if (!dir) return undefined;
+  const { Session } = await import("node:inspector");
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params: object = {}) =>
+    new Promise<{ profile?: unknown }>((resolve, reject) =>
+      session.post(
+        method,
+        params,
+        (error: unknown, result: unknown) =>
+          error ? reject(error) : resolve(result as { profile?: unknown }),
+      )
+    );
+  await post("Profiler.enable");
+  await post("Profiler.setSamplingInterval", { interval: 200 });
+  await post("Profiler.start");
+  return {
+    async stop(name) {
+      const { profile } = await post("Profiler.stop");
+      session.disconnect();
+      await writeFile(join(dir, name), JSON.stringify(profile));
+    },
+  };
+}
+
 /** Runs the protocol for the side `make` builds. */
 export async function runSide(
   make: (init: SideInit) => Side,
@@ -142,7 +209,7 @@ export async function runSide(
       case "start": {
         const started = performance.now();
         await side.start();
-        await until(() => tally.observed.size >= init.objects);
+        await until(() => tally.size >= init.objects);
         const ms = performance.now() - started;
         emit({
           event: "converged",
@@ -183,15 +250,20 @@ export async function runSide(
         emit({ event: "backlogged" });
         break;
       case "drain": {
+        const profiler = await startProfile();
+        const callsBefore = tally.calls;
         const started = performance.now();
         const cpuBefore = process.cpuUsage();
         side.resume();
         await until(() => tally.reached(command.generation!) >= changes);
         const cpu = process.cpuUsage(cpuBefore);
+        const calls = tally.calls - callsBefore;
+        await profiler?.stop(`${init.side}.cpuprofile`);
         emit({
           event: "drained",
           perSecond: changes / ((performance.now() - started) / 1000),
           cpuUsPerChange: (cpu.user + cpu.system) / changes,
+          callsPerChange: calls / changes,
         });
         break;
       }

@@ -31,8 +31,11 @@
  * on taking over; ours queues the keys of objects changed while it
  * followed first), the CPU time per drained change of the side's process
  * and of the API server (this process; both measured the same way for
- * every row, and steadier than the rate on a shared machine), reconciler
- * calls and API writes per change (a wave of
+ * every row, and steadier than the rate on a shared machine), the
+ * reconciler calls in the drain per change (each run's line only: ours
+ * includes the re-checks of unchanged cached objects that ran before the
+ * last changed one was written), reconciler calls and API writes per
+ * change (a wave of
  * changes while running, echoes included), retained heap (forced GC, minus
  * the heap before the side started) and the process's RSS. Then the ratios
  * of ours to each baseline and the breakdown: how much of the drain ratio
@@ -40,7 +43,9 @@
  *
  * Environment: `BENCH_OBJECTS` (10000), `BENCH_CHANGES` (1000), `BENCH_RUNS`
  * (3), `BENCH_CONCURRENCY` (16), `BENCH_SIDES` (a comma-separated subset of
- * the rows, default all). Our `KubeClient`'s client-side rate limit stays at
+ * the rows, default all), `BENCH_CPU_PROFILE` (a directory: each side
+ * writes a V8 CPU profile of its drain there, `<side>.cpuprofile`; the
+ * profiler's own cost is in that run's figures). Our `KubeClient`'s client-side rate limit stays at
  * its default (off); the output says which limit was in force.
  *
  * @module
@@ -109,6 +114,7 @@ interface Result {
   drainPerSecond: number;
   sideCpuUs: number;
   serverCpuUs: number;
+  drainCallsPerChange: number;
   callsPerChange: number;
   writesPerChange: number;
   heapMb: number;
@@ -287,6 +293,7 @@ async function measure(row: Row, run: number): Promise<Result> {
         writesPerChange: Number(counted.writesPerChange),
         drainPerSecond: Number(drained.perSecond),
         sideCpuUs: Number(drained.cpuUsPerChange),
+        drainCallsPerChange: Number(drained.callsPerChange),
         serverCpuUs: (server.user + server.system) / CHANGES,
       };
     } finally {
@@ -321,7 +328,9 @@ for (let run = 0; run < RUNS; run++) {
         r.convergeMs.toFixed(0)
       } ms, drain ${r.drainPerSecond.toFixed(0)}/s (CPU per change: side ${
         r.sideCpuUs.toFixed(0)
-      } µs, server ${r.serverCpuUs.toFixed(0)} µs), ${
+      } µs, server ${r.serverCpuUs.toFixed(0)} µs; ${
+        r.drainCallsPerChange.toFixed(2)
+      } calls per change in the drain), ${
         r.callsPerChange.toFixed(2)
       } calls and ${r.writesPerChange.toFixed(2)} writes per change, heap +${
         r.heapMb.toFixed(1)

@@ -28,7 +28,8 @@ import type { LeaderGuard } from "./leader_election.ts";
 import { type Logger, silentLogger } from "../common/log.ts";
 import type { Context, Reconciler, ReconcileResult } from "./reconciler.ts";
 import type { WatcherOptions } from "./watcher.ts";
-import { WorkQueue, type WorkQueueOptions } from "./work_queue.ts";
+import type { WorkQueue, WorkQueueOptions } from "./work_queue.ts";
+import { turningQueue } from "./_event_loop_turns.ts";
 
 /**
  * Which object a related object's change should reconcile.
@@ -439,10 +440,7 @@ export class Controller<T extends KubeObject> {
       },
     };
     this.#clock = options.clock ?? systemClock;
-    this.queue = new WorkQueue<string>({
-      ...this.#options.queue,
-      clock: this.#clock,
-    });
+    this.queue = turningQueue({ ...this.#options.queue, clock: this.#clock });
     this.reflector = new Reflector<T>(this.#watchOptions(resource, {
       namespace: this.#options.namespace,
       labelSelector: this.#options.labelSelector,

@@ -9,6 +9,10 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer, type Server } from "node:https";
 import type { ServerResponse } from "node:http";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -16,6 +20,8 @@ import { KubeClient } from "../../client/kube_client.ts";
 import type { ResourceType } from "../../client/objects.ts";
 import { ManualClock } from "../../common/clock.ts";
 import { makeTestCertificates } from "../../testing/_cert.ts";
+import { TestApiServer } from "../../testing/mod.ts";
+import { scriptCommand } from "../_runtime.ts";
 
 const configMaps: ResourceType = {
   group: "",
@@ -157,5 +163,32 @@ describe("KubeClient.fromKubeConfig with a body that breaks off", () => {
     controller.abort(reason);
     const outcome = await settles(reader.read());
     assert.deepEqual(outcome, { error: reason });
+  });
+});
+
+describe("KubeClient.fromKubeConfig with a body nobody reads", () => {
+  it("cancels a small body that arrived whole without an uncaught error (the API health probe cancels its bodies)", async () => {
+    // In a process of its own: the test runner keeps an uncaught error
+    // from ending this one, a real operator's process dies of it.
+    await using server = await TestApiServer.start();
+    const dir = await mkdtemp(join(tmpdir(), "cancel-body-"));
+    try {
+      const kubeconfig = join(dir, "kubeconfig.yaml");
+      await writeFile(kubeconfig, server.kubeConfigYaml());
+      const { command, args } = scriptCommand(
+        new URL("./_cancel_body_child.ts", import.meta.url),
+        [kubeconfig],
+      );
+      const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk) => stdout += chunk);
+      child.stderr.on("data", (chunk) => stderr += chunk);
+      const code = await new Promise((resolve) => child.once("close", resolve));
+      assert.equal(code, 0, stderr);
+      assert.equal(stdout.trim(), "answered 200 after the cancel");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -364,6 +364,55 @@ describe("Controller runtime against the test API server", () => {
     }
   });
 
+  it("a takeover's resync of objects that need no I/O gives the event loop a turn every 5 ms of reconciling, not only after the whole queue", async () => {
+    const ns = "event-loop-turns";
+    await createWidgets(h.client, { count: 40, namespace: ns, parallel: 4 });
+    // Each reconcile takes 1 ms on the controller's clock and sends
+    // nothing, as a resync of objects already done: without a turn they
+    // run in one chain of microtasks, and no response, watch event or
+    // timer (the lease's renewal) is handled until all 40 are done.
+    const clock = new ManualClock();
+    const election = new LeaderElection(0);
+    const stop = new AbortController();
+    const controller = Controller.for<Widget>(widgets, {
+      client: h.client,
+      guard: election.guard(),
+      namespace: ns,
+      concurrency: 1,
+      clock,
+    });
+    let reconciles = 0;
+    let turnAfter: number | undefined;
+    const done = controller.run({
+      reconcile() {
+        if (reconciles === 0) {
+          setTimeout(() => turnAfter = reconciles, 0);
+        }
+        reconciles++;
+        clock.advance(1);
+        return Promise.resolve(ReconcileResult.done());
+      },
+    }, { signal: stop.signal });
+    try {
+      await controller.reflector.synced;
+      await until(() => controller.reflector.store.size === 40, {
+        message: "the follower cached every object",
+      });
+      election.setRole("leader", 1);
+      await until(() => reconciles === 40, {
+        message: "the leader reconciled every cached object",
+      });
+      assert.equal(
+        turnAfter,
+        5,
+        "the event loop turned after 5 ms of reconciles",
+      );
+    } finally {
+      stop.abort();
+      await done;
+    }
+  });
+
   it("a new leader reconciles first the primary that a related object changed while it followed names", async () => {
     const ns = "related-first";
     await createWidgets(h.client, { count: 5, namespace: ns, parallel: 1 });
