@@ -272,6 +272,8 @@ const markdown = [
   "",
   "bench:failover's own page, with its chart of the failover distributions: [failover.md](failover.md).",
   "",
+  "The operator chaos run (`deno task chaos`, run on its own, not by this task): writes, faults by kind, RSS and heap over 20 minutes, and the invariants: [chaos.md](chaos.md).",
+  "",
   "## Runs",
   "",
   "| command | exit | seconds | attempt |",

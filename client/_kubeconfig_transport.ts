@@ -35,6 +35,7 @@ import {
 } from "@kubernetes/client-node";
 import { Agent, type Dispatcher, ProxyAgent } from "undici";
 import type { Clock } from "../common/clock.ts";
+import { Tripwire } from "../common/_tripwire.ts";
 
 /** What one request needs besides its URL. */
 export interface SendInit {
@@ -89,8 +90,7 @@ export class KubeConfigTransport {
     const base = this.#dispatcher as Dispatcher;
     let fenced: { error: unknown } | undefined;
     // How the body fails: the connection failing under it, or the signal.
-    const failure = Promise.withResolvers<never>();
-    failure.promise.catch(() => {});
+    const failure = new Tripwire();
     // undici gets a signal that follows the caller's a microtask later:
     // its fetch() asserted (an uncaught exception: the process died) when
     // the signal aborted before fetch() had returned, which happens when
@@ -101,7 +101,7 @@ export class KubeConfigTransport {
     if (init.signal?.aborted) follower.abort(init.signal.reason);
     const onAbort = () => {
       const reason = init.signal?.reason;
-      failure.reject(reason);
+      failure.trip(reason);
       queueMicrotask(() => follower.abort(reason));
     };
     init.signal?.addEventListener("abort", onAbort, { once: true });
@@ -112,7 +112,7 @@ export class KubeConfigTransport {
     const dispatcher = observed(base, {
       check: init.checkFence,
       onFenced: (error) => fenced = { error },
-      onResponseError: (error) => failure.reject(error),
+      onResponseError: (error) => failure.trip(error),
     });
     const target = new URL(url);
     let answer: Dispatcher.ResponseData;
@@ -136,7 +136,7 @@ export class KubeConfigTransport {
       throw new TypeError("fetch failed", { cause: error });
     }
     if (answer.statusCode === 401) this.#stale = true;
-    return undiciResponse(answer, { failure: failure.promise, settled });
+    return undiciResponse(answer, { failure, settled });
   }
 
   #refresh(): Promise<void> {
@@ -307,7 +307,11 @@ function observed(dispatcher: Dispatcher, observers: Observers): Dispatcher {
 
 /** How a response's body fails, and what to call once it is done. */
 interface BodyEnd {
-  failure: Promise<never>;
+  /**
+   * Raced by every read: a long-lived promise raced per chunk would keep
+   * each chunk alive until it settles (see `Tripwire`).
+   */
+  failure: Tripwire;
   settled: () => void;
 }
 
@@ -366,7 +370,7 @@ function undiciResponse(
     if (streamed) return await readStreamed(streamed);
     const reading = read(answer.body);
     try {
-      return await Promise.race([reading, end.failure]);
+      return await end.failure.race(reading);
     } catch (error) {
       reading.catch(() => {});
       throw error;
@@ -436,7 +440,7 @@ function streamingWith(
     async pull(controller) {
       let chunk: IteratorResult<Uint8Array>;
       try {
-        chunk = await Promise.race([chunks.next(), failure]);
+        chunk = await failure.race(chunks.next());
       } catch (error) {
         settled();
         answer.body.destroy(error as Error);

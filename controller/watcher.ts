@@ -19,6 +19,7 @@ import {
 } from "../client/objects.ts";
 import { type Clock, sleep, systemClock } from "../common/clock.ts";
 import { type Logger, silentLogger } from "../common/log.ts";
+import { Tripwire } from "../common/_tripwire.ts";
 
 /**
  * What a watcher yields. A (re)list is `init`, one `initApply` per object,
@@ -508,14 +509,15 @@ async function* watchStream(
       ),
     );
   }
-  const idle = new Promise<never>((_, reject) => {
-    signal.addEventListener("abort", () => reject(signal.reason), {
-      once: true,
-    });
+  // Every read races this, one at a time (a race against one long-lived
+  // promise per read would keep each chunk read alive until the watch ends).
+  const idle = new Tripwire();
+  signal.addEventListener("abort", () => idle.trip(signal.reason), {
+    once: true,
   });
-  idle.catch(() => {});
+  if (signal.aborted) idle.trip(signal.reason);
   try {
-    const response = await Promise.race([
+    const response = await idle.race(
       options.client.fetch(
         "GET",
         resourcePath(options.resource, { namespace: options.namespace }),
@@ -531,8 +533,7 @@ async function* watchStream(
           signal,
         },
       ),
-      idle,
-    ]);
+    );
     if (!response.ok) throw await readApiError(response);
     if (!response.body) {
       throw new WatchProtocolError("Expected a watch body, found none");
@@ -542,7 +543,7 @@ async function* watchStream(
     let buffer = "";
     try {
       for (;;) {
-        const { value, done } = await Promise.race([reader.read(), idle]);
+        const { value, done } = await idle.race(reader.read());
         clock.clearTimeout(timer);
         timer = clock.setTimeout(onIdle, idleMs);
         if (done) break;

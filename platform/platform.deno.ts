@@ -35,15 +35,18 @@ export function serve(
   handler: Handler,
   options: ServeOptions,
 ): Promise<HttpServer> {
-  const closing = Promise.withResolvers<void>();
   const open = new Set<() => void>();
+  /** The handlers still running, each ended with a 503 by shutdown. */
+  const waiting = new Set<(response: Response) => void>();
   const shuttingDown = new Error("The server is shutting down");
   let stopping: Promise<void> | null = null;
   return new Promise((resolve, reject) => {
     try {
       const shutdown = (): Promise<void> => {
         if (stopping) return stopping;
-        closing.resolve();
+        for (const end of waiting) {
+          end(new Response("server shutting down", { status: 503 }));
+        }
         for (const close of open) close();
         stopping = server.shutdown();
         return stopping;
@@ -73,12 +76,24 @@ export function serve(
       };
       const wrapped = async (req: Request, info: Deno.ServeHandlerInfo) => {
         const addr = info.remoteAddr as Deno.NetAddr;
-        const response = await Promise.race([
-          handler(req, { hostname: addr.hostname, port: addr.port }),
-          closing.promise.then(() =>
-            new Response("server shutting down", { status: 503 })
-          ),
-        ]);
+        if (stopping) {
+          return new Response("server shutting down", { status: 503 });
+        }
+        // A promise of this request's own for shutdown to settle, dropped
+        // once it has an answer: racing one long-lived promise instead adds
+        // a reaction to it per request, which keeps every response (its
+        // headers, its body) alive as long as the server runs.
+        const ended = Promise.withResolvers<Response>();
+        waiting.add(ended.resolve);
+        let response: Response;
+        try {
+          response = await Promise.race([
+            handler(req, { hostname: addr.hostname, port: addr.port }),
+            ended.promise,
+          ]);
+        } finally {
+          waiting.delete(ended.resolve);
+        }
         if (response.body === null) return response;
         return new Response(
           closable(response.body, { open, reason: shuttingDown }),

@@ -80,7 +80,13 @@ export interface ChaosOptions extends ScheduleOptions {
    * ceiling).
    */
   rssMinSpanMs?: number;
-  /** How long a process warms up after it starts (default 120 s). */
+  /**
+   * How long a process warms up after it starts, and how long after the
+   * run's warm-up RSS growth starts to count (default 8 min). V8 grows its
+   * heap for the first 6 to 8 minutes of a replica under this workload
+   * while the live heap stays flat (see `bench/results/chaos.md`): a
+   * shorter warm-up judges that growth, which is not the long run.
+   */
   rssWarmupMs?: number;
   /** No replica's RSS may exceed this many MB (default 600). */
   maxRssMb?: number;
@@ -313,6 +319,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   };
 
   let warmupEnd = 0;
+  let skipped = 0;
   let convergence: string[] = [];
   let queueProblems: string[] = [];
   const shutdownProblems: string[] = [];
@@ -381,8 +388,55 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       changed();
       return typeof next === "object" ? next : undefined;
     };
+    /** Whether every running replica other than `p` answers `/readyz` with 200. */
+    const othersReady = async (p: ReplicaProcess): Promise<boolean> => {
+      for (const other of current.values()) {
+        if (other === p || other.exited) continue;
+        if (other.stopped) return false;
+        const port = other.events.find((e) => e.message === "operator started")
+          ?.httpPort;
+        try {
+          const response = await fetch(`http://127.0.0.1:${port}/readyz`, {
+            signal: AbortSignal.timeout(2_000),
+          });
+          await response.body?.cancel();
+          if (response.status !== 200) return false;
+        } catch {
+          return false;
+        }
+      }
+      return true;
+    };
     const replicaFault = async (fault: Fault) => {
-      const p = await target();
+      // A disruption budget of one, as the StatefulSet's PodDisruptionBudget
+      // and readiness probe give: no replica fault while another replica
+      // is not ready (still rejoining after a restart on memory storage, or
+      // without a leader). On memory storage a second member losing its
+      // state before the first is a voter again leaves no quorum that kept
+      // its state, and the cluster waits for good, by design (raft/README.md);
+      // a stop of the leader then finds no other leader and lasts 20 s, and
+      // such stops back to back starve the rejoin. Both were seen with seed 5.
+      let probed = -Infinity;
+      const ready = await until(
+        "the other replicas ready",
+        async () => {
+          // Re-checked on every event: ask the replicas at most twice a second.
+          if (performance.now() - probed < 500) return false;
+          probed = performance.now();
+          const p = await target();
+          return (await othersReady(p)) && p;
+        },
+        BUDGET_WAIT_MS,
+      ).catch(() => undefined);
+      if (violationSeen()) return;
+      if (ready === undefined) {
+        skipped++;
+        note(
+          `${fault.kind} skipped: a replica not ready within ${BUDGET_WAIT_MS} ms`,
+        );
+        return;
+      }
+      const p = ready;
       const was = p.events.findLast((e) => e.event === "guard");
       const role = was?.leading ? `leader, term ${was.term}` : "no leader seen";
       // Replica 0 survives the run (its RSS is judged over all of it).
@@ -650,7 +704,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
   }
   crashes.push(...shutdownProblems);
-  const rssWarmupMs = options.rssWarmupMs ?? 120_000;
+  const rssWarmupMs = options.rssWarmupMs ?? RSS_WARMUP_MS;
   const rss = checkRss(procs.map((p) => p.rss), {
     warmupEnd: warmupEnd + rssWarmupMs,
     processWarmupMs: rssWarmupMs,
@@ -728,13 +782,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
             ...procs.flatMap((p) => p.rss.samples.map((x) => x.kb)),
           ) /
             1024).toFixed(0)
-        } MB); growth after warm-up of the ${rss.measured.length} processes that ran long enough: ${
+        } MB); growth after warm-up (${
+          rssWarmupMs / 60_000
+        } min) of the ${rss.measured.length} processes that ran long enough: ${
           rss.measured.map((m) =>
             `${m.label} ${m.fromMb.toFixed(0)} → ${m.toMb.toFixed(0)} MB (${
               (m.growth * 100).toFixed(0)
             }%)`
           ).join(", ") || "none"
-        }`,
+        }${survivorHeap(procs, warmupEnd + rssWarmupMs)}`,
       },
     );
   }
@@ -744,6 +800,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     "workload writes": writes.length - fromReplicas.length,
     "guard intervals": intervals.length,
     "replica processes": procs.length,
+    "replica faults skipped (a replica not ready)": skipped,
   };
   for (const [op, n] of Object.entries(workload.counts)) {
     stats[`workload: ${op}`] = n;
@@ -779,6 +836,41 @@ export function describeReport(report: ChaosReport): string {
       }`
     ),
   ].join("\n");
+}
+
+/** How long a replica fault waits for the other replicas to be ready before it is skipped. */
+const BUDGET_WAIT_MS = 60_000;
+
+/** How long a process warms up before its RSS growth counts; see `rssWarmupMs`. */
+const RSS_WARMUP_MS = 8 * 60_000;
+/** The span at each end of the measured time whose medians the heap report compares. */
+const HEAP_WINDOW_MS = 2 * 60_000;
+
+/**
+ * Reported, not checked: the first replica process's V8 heap (used and
+ * total, from its `memory` lines), as the medians of the first and the last
+ * 2 minutes after `warm`, to tell heap growth from other memory.
+ */
+function survivorHeap(procs: readonly ReplicaProcess[], warm: number): string {
+  const first = procs.find((p) => p.id === SURVIVOR);
+  const lines =
+    first?.events.filter((e) => e.event === "memory" && e.t >= warm) ?? [];
+  if (lines.length === 0) return "";
+  const end = lines.at(-1)!.t;
+  const median = (key: string, from: number, to: number) => {
+    const values = lines.filter((e) => e.t >= from && e.t <= to)
+      .map((e) => Number(e[key])).sort((a, b) => a - b);
+    return (values[Math.floor(values.length / 2)] / 2 ** 20).toFixed(0);
+  };
+  const ends = (key: string) =>
+    `${median(key, warm, warm + HEAP_WINDOW_MS)} → ${
+      median(key, end - HEAP_WINDOW_MS, end)
+    } MB`;
+  return `; ${
+    first!.rss.label
+  }'s V8 heap (medians of the first and the last 2 min after warm-up): used ${
+    ends("heapUsed")
+  }, total ${ends("heapTotal")}`;
 }
 
 /** The guard intervals every process reported (open ones end at their last sample). */

@@ -40,7 +40,14 @@
  * - `{ event: "queue", length, processing, scheduled }` whenever the
  *   controller's work queue changes (checked every 250 ms).
  * - `{ event: "memory", rss, heapTotal, heapUsed, external }` (bytes) every
- *   10 s, to tell heap growth from other memory when RSS grows.
+ *   10 s, to tell heap growth from other memory when RSS grows. With
+ *   `CHAOS_MEMORY_GC=1` (the harness then starts the replica with
+ *   `--expose-gc`) each sample follows a full garbage collection and says
+ *   `gc: true`, so `heapUsed` is the live heap, not a point on the sawtooth.
+ *   A diagnostic: the forced collections change the RSS being judged.
+ * - with `CHAOS_HEAP_SNAPSHOTS=<dir>`, a heap snapshot
+ *   (`<dir>/replica-<id>-<pid>-<n>.heapsnapshot`) on every SIGUSR2, to see
+ *   what a growing heap retains.
  * - `{ event: "unhandled", kind, error }` before the runtime ends the process
  *   on an unhandled rejection or an uncaught error.
  * - `{ event: "finished", ok, error? }` once the operator has stopped.
@@ -49,6 +56,7 @@
  * @module
  */
 import process from "node:process";
+import { writeHeapSnapshot } from "node:v8";
 import { setTimeout as delay } from "node:timers/promises";
 import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
 import type { Dispatcher } from "undici";
@@ -232,10 +240,31 @@ const watchQueue = setInterval(() => {
   emit({ event: "queue", ...state });
 }, 250);
 
+const collect = getEnv("CHAOS_MEMORY_GC") === "1"
+  ? (globalThis as { gc?: () => void }).gc
+  : undefined;
 const memory = setInterval(() => {
+  collect?.();
   const { rss, heapTotal, heapUsed, external } = process.memoryUsage();
-  emit({ event: "memory", rss, heapTotal, heapUsed, external });
+  emit({
+    event: "memory",
+    rss,
+    heapTotal,
+    heapUsed,
+    external,
+    ...(collect ? { gc: true } : {}),
+  });
 }, 10_000);
+
+const snapshots = getEnv("CHAOS_HEAP_SNAPSHOTS");
+let snapshotCount = 0;
+const snapshot = () => {
+  const file =
+    `${snapshots}/replica-${id}-${proc}-${++snapshotCount}.heapsnapshot`;
+  writeHeapSnapshot(file);
+  emit({ event: "heap snapshot", file });
+};
+if (snapshots !== undefined) Deno.addSignalListener("SIGUSR2", snapshot);
 
 try {
   await running.finished;
@@ -246,5 +275,6 @@ try {
   clearInterval(probe);
   clearInterval(watchQueue);
   clearInterval(memory);
+  if (snapshots !== undefined) Deno.removeSignalListener("SIGUSR2", snapshot);
   sample();
 }

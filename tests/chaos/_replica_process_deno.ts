@@ -50,7 +50,12 @@ export class ReplicaProcess {
       samples: [],
     };
     this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", fileURLToPath(REPLICA)],
+      args: [
+        "run",
+        "-A",
+        ...(init.env.CHAOS_MEMORY_GC === "1" ? ["--v8-flags=--expose-gc"] : []),
+        fileURLToPath(REPLICA),
+      ],
       env: init.env,
       stdin: "null",
       stdout: "piped",

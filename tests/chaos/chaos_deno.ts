@@ -5,6 +5,14 @@
  * checked and what it found; exits non-zero on any violation. Replay a run
  * with its seed.
  *
+ * RSS growth is judged from 8 minutes after the warm-up, over at least 5
+ * minutes: only runs of 13 minutes or more judge it (shorter ones check the
+ * 600 MB ceiling only). For the first 6 to 8 minutes V8 grows its heap
+ * while the live heap stays flat; that is warm-up, not the long run
+ * (figures in `bench/results/chaos.md`). `CHAOS_MEMORY_GC=1` and
+ * `CHAOS_HEAP_SNAPSHOTS=<dir>` in the environment turn on the replicas'
+ * memory diagnostics (`_replica_deno.ts`).
+ *
  * @module
  */
 import { parseArgs } from "node:util";
