@@ -35,7 +35,7 @@ import {
 } from "@kubernetes/client-node";
 import { Agent, type Dispatcher, ProxyAgent } from "undici";
 import type { Clock } from "../common/clock.ts";
-import { Tripwire } from "../common/_tripwire.ts";
+import { Tripwire } from "../common/tripwire.ts";
 
 /** What one request needs besides its URL. */
 export interface SendInit {

@@ -23,3 +23,4 @@ export * from "./clock.ts";
 export * from "./log.ts";
 export * from "./backoff.ts";
 export * from "./rate_limiter.ts";
+export * from "./tripwire.ts";

@@ -19,7 +19,7 @@ import {
 } from "../client/objects.ts";
 import { type Clock, sleep, systemClock } from "../common/clock.ts";
 import { type Logger, silentLogger } from "../common/log.ts";
-import { Tripwire } from "../common/_tripwire.ts";
+import { Tripwire } from "../common/tripwire.ts";
 
 /**
  * What a watcher yields. A (re)list is `init`, one `initApply` per object,

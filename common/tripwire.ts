@@ -1,5 +1,5 @@
 /**
- * Internal: a failure that many reads wait on, one after another, without
+ * A failure that many reads wait on, one after another, without
  * piling up. `Promise.race([read(), failure])` in a loop adds a reaction to
  * the long-lived `failure` per read, and each reaction keeps that read's
  * result (a chunk of a watch stream, say) alive until `failure` settles or
@@ -10,7 +10,20 @@
  * @module
  */
 
-/** A failure that ends every pending and every later {@linkcode Tripwire.race}. */
+/**
+ * A failure that ends every pending and every later {@linkcode Tripwire.race}.
+ *
+ * @example Race each read of a stream against one failure
+ * ```ts
+ * import { Tripwire } from "./tripwire.ts";
+ *
+ * const failure = new Tripwire();
+ * const read = failure.race(Promise.resolve("chunk"));
+ * console.log(await read); // "chunk"
+ * failure.trip(new Error("connection closed"));
+ * await failure.race(new Promise(() => {})).catch((e) => console.log(e.message));
+ * ```
+ */
 export class Tripwire {
   #tripped: { reason: unknown } | null = null;
   readonly #pending = new Set<(reason: unknown) => void>();
