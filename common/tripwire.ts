@@ -15,13 +15,14 @@
  *
  * @example Race each read of a stream against one failure
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Tripwire } from "./tripwire.ts";
  *
  * const failure = new Tripwire();
- * const read = failure.race(Promise.resolve("chunk"));
- * console.log(await read); // "chunk"
+ * assert.equal(await failure.race(Promise.resolve("chunk")), "chunk");
+ * assert.equal(failure.waiting, 0);
  * failure.trip(new Error("connection closed"));
- * await failure.race(new Promise(() => {})).catch((e) => console.log(e.message));
+ * await assert.rejects(failure.race(new Promise(() => {})), /connection closed/);
  * ```
  */
 export class Tripwire {

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Tripwire } from "../../common/_tripwire.ts";
+import { Tripwire } from "../../common/tripwire.ts";
 
 describe("Tripwire", () => {
   it("holds nothing for a race once its promise settled, however many ran", async () => {
