@@ -211,17 +211,22 @@ describe("sharded controllers in processes, under faults", () => {
       const victim = (leader + 1) % 3;
       // The victim is stopped in the middle of a reconcile that ignores its
       // signal: after SIGCONT it goes on to write, long after its grant.
-      const now = wall();
-      const victimGrants = (await readAllGrants(c.dir, [victim])).get(victim)!;
-      const slow = [...Array(OBJECTS).keys()].map((i) => `default/site-${i}`)
-        .find((key) =>
-          (victimGrants.intervals.get(shardOf(key, SHARDS)) ?? []).some((i) =>
-            i.end > now + 100
-          )
-        );
-      assert.ok(
-        slow !== undefined,
+      // Awaited, not read once: a renewal stalled under load can leave the
+      // victim holding nothing for a moment.
+      const slow = await c.replicas.waitFor(
         `replica ${victim} holds an object's shard`,
+        async () => {
+          const now = wall();
+          const victimGrants = (await readAllGrants(c.dir, [victim])).get(
+            victim,
+          )!;
+          return [...Array(OBJECTS).keys()].map((i) => `default/site-${i}`)
+            .find((key) =>
+              (victimGrants.intervals.get(shardOf(key, SHARDS)) ?? []).some((
+                i,
+              ) => i.end > now + 100)
+            );
+        },
       );
       const slowName = slow.split("/")[1];
       await c.replicas.client.patch(configMaps, slowName, {
