@@ -652,14 +652,22 @@ export class GrantIssuer {
 
   /**
    * The candidates that count as live at `now`: not leaving (their latest
-   * session said so), and heard from within `memberTimeoutMs`, every one
-   * counting as heard at `leaderSince`. The members to plan over.
+   * session said so), and heard from within `memberTimeoutMs`. A member of
+   * the assignment (every candidate, before there is one) counts as heard
+   * at `leaderSince`, so a new leader does not drop live owners before they
+   * had a chance to talk to it; any other candidate must be heard, so a new
+   * leader does not plan shards onto a voter its predecessor had already
+   * dropped as silent (a dead replica still in the configuration), only to
+   * take them back `memberTimeoutMs` later. The members to plan over.
    */
   liveMembers(options: LiveMemberOptions): NodeId[] {
     const timeout = options.memberTimeoutMs ?? this.timing.grantMs;
+    const members = this.#assignment?.members;
     const live: NodeId[] = [];
     for (const id of options.candidates) {
-      let heardAt = this.leaderSince;
+      let heardAt = members === undefined || members.includes(id)
+        ? this.leaderSince
+        : -Infinity;
       let leaving = false;
       for (const s of this.#sessions.get(id)?.values() ?? []) {
         if (s.heardAt >= heardAt) {

@@ -34,9 +34,9 @@ import {
   percentile,
   readAllGrants,
   readWrites,
-  type ReplicaGrants,
   type ServerWrite,
   serverWriteOf,
+  takenOverAtCut,
   unrecordedWrites,
 } from "../sharding/_grants.ts";
 import { NetCluster, wall } from "./_cluster_deno.ts";
@@ -86,45 +86,6 @@ async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-/**
- * For each shard `node` held at the cut (`cutAt`): how long after the cut
- * another replica's grant of it started, 0 when another replica already
- * held it then (`Infinity`: none yet). When `node`'s grants had all run
- * out before the cut (its renewals stalled on the loaded machine between
- * the test's choice of the moment and the cut), the shards of its last
- * grant count as the ones it held: they are the shards the cut must not
- * leave without a holder, and a grant of them to another replica before
- * the cut was a takeover, of 0 ms after it. `takenOver` of `_grants.ts`
- * would see no shard held at the cut and wait forever.
- */
-function takenOverAtCut(
-  grants: ReadonlyMap<number, ReplicaGrants>,
-  node: number,
-  cutAt: number,
-): Map<number, number> {
-  const mine = [...grants.get(node)?.intervals ?? []].flatMap((
-    [shard, list],
-  ) => list.filter((i) => i.start <= cutAt).map((i) => ({ shard, ...i })));
-  const lastEnd = Math.max(...mine.map((i) => i.end));
-  // Held at the cut; or else ended with its last grant (one grant message
-  // gives every shard it grants the same end).
-  const since = lastEnd > cutAt ? cutAt : lastEnd - 1;
-  const out = new Map<number, number>();
-  for (const { shard } of mine.filter((i) => i.end > since)) {
-    let first = Infinity;
-    for (const [other, g] of grants) {
-      if (other === node) continue;
-      for (const i of g.intervals.get(shard) ?? []) {
-        if (i.end > cutAt) {
-          first = Math.min(first, Math.max(0, i.start - cutAt));
-        }
-      }
-    }
-    out.set(shard, first);
-  }
-  return out;
 }
 
 const ms = (values: readonly number[]) =>

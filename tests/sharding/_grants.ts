@@ -252,22 +252,38 @@ export function unrecordedWrites(
 }
 
 /**
- * For each shard `node` held at `at`: how long after `at` (ms) another
- * replica's grant of it started (`Infinity`: none yet).
+ * For each shard `node` held at the moment it was cut off (`cutAt`: a
+ * network cut, SIGSTOP, kill -9): how long after `cutAt` another
+ * replica's grant of it started, 0 when another replica already held it
+ * then (`Infinity`: none yet). When `node`'s grants had all run out before
+ * `cutAt` (its renewals stalled on a loaded machine between the test's
+ * choice of the moment and the fault), the shards of its last grant count
+ * as the ones it held: they are the shards the fault must not leave
+ * without a holder, and a grant of them to another replica before `cutAt`
+ * was a takeover, of 0 ms after it. Counting only the shards held at
+ * `cutAt` would find none and wait forever.
  */
-export function takenOver(
+export function takenOverAtCut(
   grants: ReadonlyMap<number, ReplicaGrants>,
   node: number,
-  at: number,
+  cutAt: number,
 ): Map<number, number> {
+  const mine = [...grants.get(node)?.intervals ?? []].flatMap((
+    [shard, list],
+  ) => list.filter((i) => i.start <= cutAt).map((i) => ({ shard, ...i })));
+  const lastEnd = Math.max(...mine.map((i) => i.end));
+  // Held at the cut; or else ended with its last grant (one grant message
+  // gives every shard it grants the same end).
+  const since = lastEnd > cutAt ? cutAt : lastEnd - 1;
   const out = new Map<number, number>();
-  for (const [shard, list] of grants.get(node)?.intervals ?? []) {
-    if (!list.some((i) => i.start <= at && at < i.end)) continue;
+  for (const { shard } of mine.filter((i) => i.end > since)) {
     let first = Infinity;
     for (const [other, g] of grants) {
       if (other === node) continue;
       for (const i of g.intervals.get(shard) ?? []) {
-        if (i.start >= at) first = Math.min(first, i.start - at);
+        if (i.end > cutAt) {
+          first = Math.min(first, Math.max(0, i.start - cutAt));
+        }
       }
     }
     out.set(shard, first);

@@ -412,6 +412,21 @@ describe("GrantIssuer", () => {
     );
   });
 
+  it("counts only the assignment's members as heard when it took office: a voter its predecessor dropped must be heard again", () => {
+    // Voter 1 died; the previous leader dropped it (the assignment is over
+    // 0 and 2). A new leader must not plan shards onto it for its first
+    // memberTimeoutMs, only to take them back when the grace runs out.
+    const i = new GrantIssuer({ term: 2, leaderSince: 1000, shardCount: 4 });
+    i.setAssignment(assignment([0, 2, 0, 2]));
+    const live = (now: number) => i.liveMembers({ now, candidates: [0, 1, 2] });
+    assert.deepEqual(live(1000), [0, 2]);
+    assert.deepEqual(live(1499), [0, 2]);
+    // A live voter outside the assignment (a rejoiner) counts once heard.
+    i.onRequest(req(1, 1), on(1200));
+    assert.deepEqual(live(1200), [0, 1, 2]);
+    assert.deepEqual(live(1500), [1]);
+  });
+
   it("refuses an assignment of another shard count and ignores an older epoch", () => {
     const i = issuer([1, 2]);
     assert.throws(
