@@ -113,20 +113,26 @@ describe(
       assert.equal(nodes.size, 3, `reconciled by ${[...nodes]}`);
       assert.ok(runs.every((r) => r.shard !== undefined), "ctx.shard is set");
       assertNoOverlap(runs);
-      // Each replica's /metrics says how many shards it holds.
-      let held = 0;
-      for (let id = 0; id < 3; id++) {
+      // Each replica's /metrics says how many shards it holds: every one
+      // holds some (waited for: a stall on this loaded machine can let a
+      // replica's grants lapse for a moment until its next renewal).
+      const scrape = async (id: number) => {
         const port = replicas.running(id)!.httpPort;
         const text = await (await fetch(`http://127.0.0.1:${port}/metrics`))
           .text();
         const line = /^sharding_shards_held\{[^}]*\} (\d+)$/m.exec(text);
         assert.ok(line !== null, text);
-        assert.ok(Number(line[1]) > 0, `node ${id} holds ${line[1]}`);
         assert.match(text, /^sharding_assignment_epoch\{[^}]*\} [1-9]/m);
-        held += Number(line[1]);
+        return Number(line[1]);
+      };
+      const deadline = performance.now() + 30_000;
+      let counts = await Promise.all([0, 1, 2].map(scrape));
+      while (counts.some((n) => n === 0) && performance.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        counts = await Promise.all([0, 1, 2].map(scrape));
       }
-      // Never more than 32 (no shard held twice); exactly 32 unless a stall
-      // on this loaded machine let a grant lapse between two scrapes.
+      assert.ok(counts.every((n) => n > 0), `shards held: ${counts}`);
+      const held = counts.reduce((a, b) => a + b, 0);
       assert.ok(held <= 32 && held > 0, `${held} shards held`);
     });
 
