@@ -1,0 +1,212 @@
+/**
+ * The shard moves of a scaling, judged from the records of the sharded
+ * tests (`_records.ts`, `_grants.ts`): who held each shard when, which
+ * releases the leader took in, and for each shard that passed to another
+ * replica whether it was handed over (the leader took in the old holder's
+ * release before granting it anew) or waited out. Used by the in-process
+ * scaling test (`scaling_sharded_test.ts`) and the one in processes
+ * (`scaling_process_deno_test.ts`).
+ */
+import assert from "node:assert/strict";
+import { appendFileSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { GrantIssuer } from "../../sharding/mod.ts";
+import { type Interval, percentile, type ReplicaGrants } from "./_grants.ts";
+import type { RecordOptions } from "./_records.ts";
+
+/** Who held each of `shards` shards at `at` (`-1`: no one). */
+export function holdersAt(
+  grants: ReadonlyMap<number, ReplicaGrants>,
+  options: { at: number; shards: number },
+): number[] {
+  const out = Array.from({ length: options.shards }, () => -1);
+  for (const [node, g] of grants) {
+    for (const [shard, list] of g.intervals) {
+      if (list.some((i) => i.start <= options.at && options.at < i.end)) {
+        out[shard] = node;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Wraps `GrantIssuer.onRequest` so that every release a leader of this
+ * process took in is recorded to `<name>.taken.jsonl` (`at`, `from`,
+ * `released`); returns the undo. The runtime's issuers are instances of
+ * this very class (one module).
+ */
+export function recordReleasesTakenIn(
+  options: RecordOptions & { name: string },
+): () => void {
+  const { dir, wall, name } = options;
+  const onRequest = GrantIssuer.prototype.onRequest;
+  GrantIssuer.prototype.onRequest = function (request, o) {
+    if (request.released.length > 0) {
+      const line = {
+        at: wall(o.now),
+        from: request.from,
+        released: request.released,
+      };
+      appendFileSync(
+        join(dir, `${name}.taken.jsonl`),
+        JSON.stringify(line) + "\n",
+      );
+    }
+    return onRequest.call(this, request, o);
+  };
+  return () => {
+    GrantIssuer.prototype.onRequest = onRequest;
+  };
+}
+
+/** A release a leader took in: when, and from whom. */
+export interface TakenIn {
+  at: number;
+  from: number;
+}
+
+/** The releases leaders took in (every `*.taken.jsonl` of `dir`), by shard. */
+export async function readReleasesTakenIn(
+  dir: string,
+): Promise<Map<number, TakenIn[]>> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".taken.jsonl"));
+  const out = new Map<number, TakenIn[]>();
+  for (const file of files) {
+    const text = await readFile(join(dir, file), "utf8");
+    for (const line of text.split("\n").filter((l) => l !== "")) {
+      const r = JSON.parse(line) as TakenIn & { released: number[] };
+      for (const shard of r.released) {
+        out.set(shard, [...out.get(shard) ?? [], { at: r.at, from: r.from }]);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether some instant in `[from, to]` saw no replica hold any shard: a
+ * renewal outage of the whole cluster, as when the leader stalls past the
+ * grants' ends, or a new leader waits out every grant its predecessors
+ * could have issued. The set of holders only shrinks at an interval's end,
+ * so those instants are the ones to look at.
+ */
+function outage(
+  grants: ReadonlyMap<number, ReplicaGrants>,
+  options: { from: number; to: number; shards: number },
+): boolean {
+  const { from, to, shards } = options;
+  const ends = [from];
+  for (const g of grants.values()) {
+    for (const list of g.intervals.values()) {
+      for (const i of list) if (from <= i.end && i.end <= to) ends.push(i.end);
+    }
+  }
+  return ends.some((at) =>
+    holdersAt(grants, { at, shards }).every((h) => h === -1)
+  );
+}
+
+/** A grant of a shard that passed to another replica. */
+export interface Move {
+  shard: number;
+  from: number;
+  to: number;
+  /** From the end of the old grant to the start of the new one. */
+  gapMs: number;
+  /** A leader took in the old holder's release before the new grant began. */
+  handedOver: boolean;
+  /** Not handed over, and the old grant lapsed in a whole-cluster outage. */
+  inOutage: boolean;
+}
+
+/**
+ * Every grant of a shard that passed to another replica and began in
+ * `[since, until]`, with the time the shard had no holder in between,
+ * whether it was handed over (judged from the records, not from how long
+ * the messages took) and, if not, whether the old grant lapsed in a
+ * renewal outage of the whole cluster (see {@linkcode outage}) rather than
+ * while the others were renewed.
+ */
+export function moves(
+  grants: ReadonlyMap<number, ReplicaGrants>,
+  options: {
+    releases: ReadonlyMap<number, TakenIn[]>;
+    since: number;
+    until: number;
+    shards: number;
+  },
+): Move[] {
+  const byShard = new Map<number, (Interval & { node: number })[]>();
+  for (const [node, g] of grants) {
+    for (const [shard, list] of g.intervals) {
+      byShard.set(shard, [
+        ...byShard.get(shard) ?? [],
+        ...list.map((i) => ({ ...i, node })),
+      ]);
+    }
+  }
+  const { releases, since, until, shards } = options;
+  const out = [];
+  for (const [shard, list] of byShard) {
+    list.sort((a, b) => a.start - b.start);
+    for (let i = 1; i < list.length; i++) {
+      const [a, b] = [list[i - 1], list[i]];
+      if (a.node === b.node || b.start < since || b.start > until) continue;
+      const handedOver = (releases.get(shard) ?? []).some((r) =>
+        r.from === a.node && a.start <= r.at && r.at <= b.start
+      );
+      out.push({
+        shard,
+        from: a.node,
+        to: b.node,
+        gapMs: b.start - a.end,
+        handedOver,
+        inOutage: !handedOver &&
+          outage(grants, { from: a.end, to: b.start, shards }),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Prints the moves of `what` (how many, against `ideal`; how long each
+ * shard had no holder) and asserts that at most 1.3 × `ideal` moved and
+ * that each was handed over, or else lapsed in an outage of the whole
+ * cluster: no handover is possible then (every grant ran out, released or
+ * not), and the shards pass on the failover path. A shard waited out while
+ * the others' grants were renewed is what a lost release looks like, and
+ * fails.
+ */
+export function assertMoves(
+  what: string,
+  options: { found: readonly Move[]; ideal: number },
+): void {
+  const { found, ideal } = options;
+  const gaps = found.map((m) => m.gapMs);
+  console.log(
+    `${what}: ${found.length} shards moved (ideal ${ideal}), unowned between holders p50 ${
+      Math.round(percentile(gaps, 0.5))
+    } ms, max ${Math.round(Math.max(...gaps))} ms`,
+  );
+  assert.ok(
+    found.length <= 1.3 * ideal,
+    `${what}: at most ${1.3 * ideal} shards moved, found ${found.length}: ${
+      JSON.stringify(found)
+    }`,
+  );
+  const lapsed = found.filter((m) => !m.handedOver && m.inOutage);
+  if (lapsed.length > 0) {
+    console.log(
+      `${what}: ${lapsed.length} moved after every grant lapsed (an outage of the whole cluster)`,
+    );
+  }
+  assert.ok(
+    found.every((m) => m.handedOver || m.inOutage),
+    `${what}: every moved shard handed over, not waited out while the others were renewed, found ${
+      JSON.stringify(found.filter((m) => !m.handedOver && !m.inOutage))
+    }`,
+  );
+}
