@@ -12,7 +12,12 @@ import { appendFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { GrantIssuer } from "../../sharding/mod.ts";
-import { type Interval, percentile, type ReplicaGrants } from "./_grants.ts";
+import {
+  type Interval,
+  percentile,
+  readAllGrants,
+  type ReplicaGrants,
+} from "./_grants.ts";
 import type { RecordOptions } from "./_records.ts";
 
 /** Who held each of `shards` shards at `at` (`-1`: no one). */
@@ -62,13 +67,13 @@ export function recordReleasesTakenIn(
 }
 
 /** A release a leader took in: when, and from whom. */
-export interface TakenIn {
+interface TakenIn {
   at: number;
   from: number;
 }
 
 /** The releases leaders took in (every `*.taken.jsonl` of `dir`), by shard. */
-export async function readReleasesTakenIn(
+async function readReleasesTakenIn(
   dir: string,
 ): Promise<Map<number, TakenIn[]>> {
   const files = (await readdir(dir)).filter((f) => f.endsWith(".taken.jsonl"));
@@ -109,7 +114,7 @@ function outage(
 }
 
 /** A grant of a shard that passed to another replica. */
-export interface Move {
+interface Move {
   shard: number;
   from: number;
   to: number;
@@ -129,7 +134,7 @@ export interface Move {
  * renewal outage of the whole cluster (see {@linkcode outage}) rather than
  * while the others were renewed.
  */
-export function moves(
+function moves(
   grants: ReadonlyMap<number, ReplicaGrants>,
   options: {
     releases: ReadonlyMap<number, TakenIn[]>;
@@ -172,19 +177,35 @@ export function moves(
 }
 
 /**
- * Prints the moves of `what` (how many, against `ideal`; how long each
- * shard had no holder) and asserts that at most 1.3 × `ideal` moved and
- * that each was handed over, or else lapsed in an outage of the whole
- * cluster: no handover is possible then (every grant ran out, released or
- * not), and the shards pass on the failover path. A shard waited out while
- * the others' grants were renewed is what a lost release looks like, and
- * fails.
+ * Reads the records in `dir` of the replicas `nodes` and checks the
+ * grants of a shard that passed to another replica and began in
+ * `[since, until]`, one direction of a scaling 3 → 5 or 5 → 3, named
+ * `what`: prints how many (against the ideal, 2 of every 5 shards) and
+ * how long each shard had no holder, and asserts that at most 1.3 × the
+ * ideal moved and that each was handed over, or else lapsed in an outage
+ * of the whole cluster: no handover is possible then (every grant ran out,
+ * released or not), and the shards pass on the failover path. A shard
+ * waited out while the others' grants were renewed is what a lost release
+ * looks like, and fails.
  */
-export function assertMoves(
+export async function checkMoves(
   what: string,
-  options: { found: readonly Move[]; ideal: number },
-): void {
-  const { found, ideal } = options;
+  options: {
+    dir: string;
+    nodes: readonly number[];
+    shards: number;
+    since: number;
+    until: number;
+  },
+): Promise<void> {
+  const { dir, nodes, shards, since, until } = options;
+  const found = moves(await readAllGrants(dir, nodes), {
+    releases: await readReleasesTakenIn(dir),
+    since,
+    until,
+    shards,
+  });
+  const ideal = shards * 2 / 5;
   const gaps = found.map((m) => m.gapMs);
   console.log(
     `${what}: ${found.length} shards moved (ideal ${ideal}), unowned between holders p50 ${
