@@ -7,7 +7,7 @@
  * - `<node>.writes.jsonl`, `<node>.entered.jsonl`, `<node>.grants.jsonl`:
  *   see `_records.ts`;
  * - `<node>.taken.jsonl`: the releases it took in while it led (see
- *   `_moves.ts`);
+ *   `_scaling.ts`);
  * - `<node>.roles.jsonl`: its node's role changes (`role`, `term`,
  *   `leader`, `at`).
  *
@@ -21,7 +21,7 @@ import { StaticDiscovery } from "../../discovery/mod.ts";
 import { configMaps } from "../controller/_server.ts";
 import { wallClock } from "../../testing/raft/wall_clock.ts";
 import { type Data, recordGrants, writesReconciler } from "./_records.ts";
-import { recordReleasesTakenIn } from "./_moves.ts";
+import { recordReleasesTakenIn } from "./_scaling.ts";
 
 const dir = env.SHARD_RUNS_DIR!;
 // RAFT_NODE_ID in process mode; in StatefulSet mode (the netns tests, the

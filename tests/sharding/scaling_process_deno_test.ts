@@ -9,10 +9,12 @@
  * the StatefulSet's `spec.replicas`. As `deploy/statefulset.yaml`
  * (`podManagementPolicy: Parallel`) makes Kubernetes do: scaling up, the
  * spec changes and pods 3 and 4 start at once (they wait as non-members,
- * are added as learners and promoted); scaling down, the spec changes and
- * pods 4 then 3 get SIGTERM at once, racing the leader that removes them
- * from the membership (a stopped pod's address then refuses connections,
- * as its DNS name would answer nothing).
+ * are added as learners and promoted); scaling down, the spec changes,
+ * pod 4 gets SIGTERM at once, while still a voter (racing the leader that
+ * removes it from the membership), and pod 3 once the leader has removed
+ * it (as when its kubelet is slower than the leader's watch). A stopped
+ * pod's address then refuses connections, as its DNS name would answer
+ * nothing.
  *
  * From the records (every holder's grant intervals and releases, the
  * releases each leader took in, every write each replica tried, every
@@ -32,7 +34,6 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ResourceType } from "../../mod.ts";
 import { shardOf } from "../../sharding/mod.ts";
 import {
   type Replicas,
@@ -50,21 +51,18 @@ import {
   serverWriteOf,
   unrecordedWrites,
 } from "./_grants.ts";
-import { checkMoves, holdersAt } from "./_moves.ts";
-import { createSites, type Data } from "./_records.ts";
+import {
+  createStatefulSet,
+  scaleStatefulSet,
+  ScalingRecords,
+} from "./_scaling.ts";
+import { createSites } from "./_records.ts";
 
 const OBJECTS = 40;
 const SHARDS = 32; // as _sharded_writes_main.ts
 const NODES = [0, 1, 2, 3, 4];
 /** Between two changes of the stream: 40 a second, every object once a second. */
 const STREAM_GAP_MS = 25;
-const statefulSets: ResourceType = {
-  group: "apps",
-  version: "v1",
-  plural: "statefulsets",
-  kind: "StatefulSet",
-  namespaced: true,
-};
 // The system clock, as the replicas read it.
 const wall = wallClock();
 
@@ -103,6 +101,7 @@ describe("a sharded operator StatefulSet of processes scaled 3 → 5 → 3 onlin
   let replicas: Replicas;
   let dir: string;
   let stream: Stream | undefined;
+  let records: ScalingRecords;
   const server: ServerWrite[] = [];
   /** When each replica logged that the membership follows the StatefulSet, and its voters. */
   const followed: { id: number; at: number; voters: unknown }[] = [];
@@ -131,22 +130,18 @@ describe("a sharded operator StatefulSet of processes scaled 3 → 5 → 3 onlin
       // changing membership on a shared 2-core machine under --parallel.
       timeoutMs: 45_000,
     });
-    const labels = { app: "sop" };
-    await replicas.client.create(statefulSets, {
-      metadata: { name: "sop", namespace: "default" },
-      spec: {
-        replicas: 3,
-        serviceName: "sop",
-        podManagementPolicy: "Parallel",
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: { containers: [{ name: "operator", image: "operator:test" }] },
-        },
-      },
-    } as never);
+    await createStatefulSet(replicas.client, { name: "sop", replicas: 3 });
+    records = new ScalingRecords({
+      replicas,
+      client: replicas.client,
+      dir,
+      wall,
+      nodes: NODES,
+      objects: OBJECTS,
+      shards: SHARDS,
+    });
     await createSites(replicas.client, OBJECTS);
-    await converged("1");
+    await records.converged("1");
   });
 
   after(async () => {
@@ -156,61 +151,16 @@ describe("a sharded operator StatefulSet of processes scaled 3 → 5 → 3 onlin
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function scale(to: number): Promise<void> {
-    await replicas.client.patch(statefulSets, "sop", {
-      spec: { replicas: to },
-    }, { namespace: "default" });
-  }
-
-  async function converged(v: string): Promise<void> {
-    await replicas.waitFor(`every object written at v${v}`, async () => {
-      const list = await replicas.client.list<Data>(configMaps, {
-        namespace: "default",
-      });
-      return list.items.filter((o) =>
-        o.metadata.name?.startsWith("out-") && o.data?.v === v
-      ).length === OBJECTS;
-    });
-  }
-
-  /**
-   * Waits until each shard is held by one of `members`, each holding its
-   * share; returns when.
-   */
-  async function settledOn(members: number[]): Promise<number> {
-    const share = Math.floor(SHARDS / members.length);
-    return await replicas.waitFor(
-      `every shard held by one of ${members}, each holding ${share} or more`,
-      async () => {
-        const now = wall();
-        const holders = holdersAt(await readAllGrants(dir, NODES), {
-          at: now,
-          shards: SHARDS,
-        });
-        const counts = members.map((m) =>
-          holders.filter((h) => h === m).length
-        );
-        return holders.every((h) => members.includes(h)) &&
-          counts.every((c) => c >= share) && now;
-      },
-    );
-  }
-
-  /** Checks one direction of the scaling: see `checkMoves`. */
-  function checkScaling(
-    what: string,
-    window: { since: number; until: number },
-  ): Promise<void> {
-    return checkMoves(what, { dir, nodes: NODES, shards: SHARDS, ...window });
-  }
+  const scale = (to: number) =>
+    scaleStatefulSet(replicas.client, { name: "sop", replicas: to });
 
   it("scaled up: pods 3 and 4 start, join, take their share from the others, each handed over, with at most 1.3 × the ideal moves", async () => {
-    const since = await settledOn([0, 1, 2]);
+    const since = await records.settledOn([0, 1, 2]);
     stream = new Stream(replicas);
     await scale(5);
     await Promise.all([replicas.start(3), replicas.start(4)]);
-    const until = await settledOn(NODES);
-    await checkScaling("3 → 5", { since, until });
+    const until = await records.settledOn(NODES);
+    await records.checkMoves("3 → 5", { since, until });
     await replicas.waitFor(
       "replicas 3 and 4 to write objects of the stream",
       async () => {
@@ -223,7 +173,7 @@ describe("a sharded operator StatefulSet of processes scaled 3 → 5 → 3 onlin
   });
 
   it("scaled down: pod 4 gets SIGTERM while a voter, pod 3 once the leader removed it; their shards go to the others, each handed over, with at most 1.3 × the ideal moves", async () => {
-    const since = await settledOn(NODES);
+    const since = await records.settledOn(NODES);
     await scale(3);
     // Highest ordinal first. Pod 4's SIGTERM comes before the leader acts
     // (it leaves as a voter: its release rides on its heartbeat answers);
@@ -249,7 +199,7 @@ describe("a sharded operator StatefulSet of processes scaled 3 → 5 → 3 onlin
       () => [3, 4].every((id) => replicas.state(id).role === "down"),
     );
     await Promise.all(stopped);
-    const until = await settledOn([0, 1, 2]);
+    const until = await records.settledOn([0, 1, 2]);
     console.log(
       `5 → 3: replica ${removed.id} (leader) removed 3 and 4 from the membership ${
         Math.round(removed.at - termAt)
@@ -257,7 +207,7 @@ describe("a sharded operator StatefulSet of processes scaled 3 → 5 → 3 onlin
         Math.round(until - termAt)
       } ms after it`,
     );
-    await checkScaling("5 → 3", { since, until });
+    await records.checkMoves("5 → 3", { since, until });
   });
 
   it("over both: every object converges, no two replicas' grants of a shard overlap, every write was sent under its writer's grant", async () => {
@@ -271,7 +221,7 @@ describe("a sharded operator StatefulSet of processes scaled 3 → 5 → 3 onlin
         data: { v: "final" },
       }, { namespace: "default" });
     }
-    await converged("final");
+    await records.converged("final");
     await replicas.waitFor(
       "every write the API server received recorded by its writer",
       async () =>

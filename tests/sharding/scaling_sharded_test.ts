@@ -30,7 +30,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Operator, type ResourceType } from "../../mod.ts";
+import { Operator } from "../../mod.ts";
 import { KubeClient } from "../../controller/mod.ts";
 import { shardOf } from "../../sharding/mod.ts";
 import {
@@ -48,7 +48,12 @@ import {
   serverWriteOf,
   unrecordedWrites,
 } from "./_grants.ts";
-import { checkMoves, holdersAt, recordReleasesTakenIn } from "./_moves.ts";
+import {
+  createStatefulSet,
+  recordReleasesTakenIn,
+  scaleStatefulSet,
+  ScalingRecords,
+} from "./_scaling.ts";
 import {
   createSites,
   type Data,
@@ -60,13 +65,6 @@ const OBJECTS = 40;
 const SHARDS = 32;
 const GRANT_MS = 500;
 const NODES = [0, 1, 2, 3, 4];
-const statefulSets: ResourceType = {
-  group: "apps",
-  version: "v1",
-  plural: "statefulsets",
-  kind: "StatefulSet",
-  namespaced: true,
-};
 
 describe("a sharded operator StatefulSet scaled 3 → 5 → 3 online", () => {
   let api: TestApiServer;
@@ -74,6 +72,7 @@ describe("a sharded operator StatefulSet scaled 3 → 5 → 3 online", () => {
   let replicas: Replicas;
   let dir: string;
   let undo: () => void;
+  let records: ScalingRecords;
   const server: ServerWrite[] = [];
   const wall = (t = performance.now()) => t;
 
@@ -92,19 +91,7 @@ describe("a sharded operator StatefulSet scaled 3 → 5 → 3 online", () => {
       },
     });
     client = KubeClient.fromKubeConfig(api.kubeConfig());
-    const labels = { app: "sop" };
-    await client.create(statefulSets, {
-      metadata: { name: "sop", namespace: "default" },
-      spec: {
-        replicas: 3,
-        serviceName: "sop",
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: { containers: [{ name: "operator", image: "operator:test" }] },
-        },
-      },
-    } as never);
+    await createStatefulSet(client, { name: "sop", replicas: 3 });
     replicas = await startReplicas({
       controlPlane: api,
       replicas: 5,
@@ -121,8 +108,17 @@ describe("a sharded operator StatefulSet scaled 3 → 5 → 3 online", () => {
       // replicas in one process on a shared 2-core machine.
       timeoutMs: 60_000,
     });
+    records = new ScalingRecords({
+      replicas,
+      client,
+      dir,
+      wall,
+      nodes: NODES,
+      objects: OBJECTS,
+      shards: SHARDS,
+    });
     await createSites(client, OBJECTS);
-    await converged("1");
+    await records.converged("1");
   });
 
   after(async () => {
@@ -140,66 +136,20 @@ describe("a sharded operator StatefulSet scaled 3 → 5 → 3 online", () => {
     }
   }
 
-  async function converged(v: string): Promise<void> {
-    await replicas.waitFor(`every object written at v${v}`, async () => {
-      const list = await client.list<Data>(configMaps, {
-        namespace: "default",
-      });
-      return list.items.filter((o) =>
-        o.metadata.name?.startsWith("out-") && o.data?.v === v
-      ).length === OBJECTS;
-    });
-  }
-
-  /** Waits until each shard is held by one of `members`, each holding its share. */
-  async function settledOn(members: number[]): Promise<number> {
-    const share = Math.floor(SHARDS / members.length);
-    return await replicas.waitFor(
-      `every shard held by one of ${members}, each holding ${share} or more`,
-      async () => {
-        const now = wall();
-        const holders = holdersAt(await readAllGrants(dir, NODES), {
-          at: now,
-          shards: SHARDS,
-        });
-        const counts = members.map((m) =>
-          holders.filter((h) => h === m).length
-        );
-        return holders.every((h) => members.includes(h)) &&
-          counts.every((c) => c >= share) && now;
-      },
-    );
-  }
-
-  /**
-   * Checks the shards that moved between `since` and `until` (one
-   * direction of the scaling, named `what`): at most 1.3 times the ideal,
-   * each handed over unless every grant lapsed in a stall of the process
-   * (which runs every replica, the leader included): see `checkMoves`.
-   */
-  function checkScaling(
-    what: string,
-    window: { since: number; until: number },
-  ): Promise<void> {
-    return checkMoves(what, { dir, nodes: NODES, shards: SHARDS, ...window });
-  }
-
   it("scaled up: ordinals 3 and 4 join, take their share from the others, each handed over, with at most 1.3 × the ideal moves", async () => {
-    const before = await settledOn([0, 1, 2]);
+    const before = await records.settledOn([0, 1, 2]);
     await replicas.start(3);
     await replicas.start(4);
-    await client.patch(statefulSets, "sop", { spec: { replicas: 5 } }, {
-      namespace: "default",
-    });
+    await scaleStatefulSet(client, { name: "sop", replicas: 5 });
     await patchAll("2");
-    await checkScaling("3 → 5", {
+    await records.checkMoves("3 → 5", {
       since: before,
-      until: await settledOn(NODES),
+      until: await records.settledOn(NODES),
     });
-    await converged("2");
+    await records.converged("2");
     const v2 = (await readWrites(dir, NODES)).filter((w) => w.ok);
     await patchAll("3");
-    await converged("3");
+    await records.converged("3");
     const v3 = (await readWrites(dir, NODES)).filter((w) =>
       w.ok && w.v === "3"
     );
@@ -214,10 +164,8 @@ describe("a sharded operator StatefulSet scaled 3 → 5 → 3 online", () => {
   });
 
   it("scaled down: ordinals 4 and 3 leave the membership, then stop; their shards go to the others, each handed over, with at most 1.3 × the ideal moves", async () => {
-    const before = await settledOn(NODES);
-    await client.patch(statefulSets, "sop", { spec: { replicas: 3 } }, {
-      namespace: "default",
-    });
+    const before = await records.settledOn(NODES);
+    await scaleStatefulSet(client, { name: "sop", replicas: 3 });
     await patchAll("4");
     // The leader follows the StatefulSet: ordinals 3 and 4 leave the
     // membership, and only then do their pods stop (highest first).
@@ -232,13 +180,13 @@ describe("a sharded operator StatefulSet scaled 3 → 5 → 3 online", () => {
     );
     await replicas.stop(4);
     await replicas.stop(3);
-    await checkScaling("5 → 3", {
+    await records.checkMoves("5 → 3", {
       since: before,
-      until: await settledOn([0, 1, 2]),
+      until: await records.settledOn([0, 1, 2]),
     });
-    await converged("4");
+    await records.converged("4");
     await patchAll("5");
-    await converged("5");
+    await records.converged("5");
   });
 
   it("over both: no two replicas' grants of a shard overlap, every write was sent under its writer's grant", async () => {

@@ -1,27 +1,77 @@
 /**
- * The shard moves of a scaling, judged from the records of the sharded
- * tests (`_records.ts`, `_grants.ts`): who held each shard when, which
- * releases the leader took in, and for each shard that passed to another
- * replica whether it was handed over (the leader took in the old holder's
- * release before granting it anew) or waited out. Used by the in-process
- * scaling test (`scaling_sharded_test.ts`) and the one in processes
- * (`scaling_process_deno_test.ts`).
+ * The scaling tests' common parts (`scaling_sharded_test.ts`, replicas in
+ * this process; `scaling_process_deno_test.ts`, replicas as processes):
+ * the StatefulSet the leader follows, and the checks on the records of
+ * `_records.ts` and `_grants.ts`: every object converged, every shard on
+ * the members that should hold it, and the shard moves of a scaling (who
+ * held each shard when, which releases a leader took in, and for each
+ * shard that passed to another replica whether it was handed over, the
+ * leader having taken in the old holder's release before granting it
+ * anew, or waited out).
  */
 import assert from "node:assert/strict";
 import { appendFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { ResourceType } from "../../mod.ts";
+import type { KubeClient } from "../../controller/mod.ts";
 import { GrantIssuer } from "../../sharding/mod.ts";
+import type { Replicas } from "../../testing/mod.ts";
+import { configMaps } from "../controller/_server.ts";
 import {
   type Interval,
   percentile,
   readAllGrants,
   type ReplicaGrants,
 } from "./_grants.ts";
-import type { RecordOptions } from "./_records.ts";
+import type { Data, RecordOptions } from "./_records.ts";
+
+/** The StatefulSets of `apps/v1`. */
+export const statefulSets: ResourceType = {
+  group: "apps",
+  version: "v1",
+  plural: "statefulsets",
+  kind: "StatefulSet",
+  namespaced: true,
+};
+
+/**
+ * Creates the StatefulSet `name` in `default` with `replicas` (the
+ * operator's own, which its leader follows), `podManagementPolicy:
+ * Parallel` as `deploy/statefulset.yaml` has it.
+ */
+export async function createStatefulSet(
+  client: KubeClient,
+  options: { name: string; replicas: number },
+): Promise<void> {
+  const labels = { app: options.name };
+  await client.create(statefulSets, {
+    metadata: { name: options.name, namespace: "default" },
+    spec: {
+      replicas: options.replicas,
+      serviceName: options.name,
+      podManagementPolicy: "Parallel",
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: "operator", image: "operator:test" }] },
+      },
+    },
+  } as never);
+}
+
+/** Sets the `spec.replicas` of the StatefulSet `name` in `default`. */
+export async function scaleStatefulSet(
+  client: KubeClient,
+  options: { name: string; replicas: number },
+): Promise<void> {
+  await client.patch(statefulSets, options.name, {
+    spec: { replicas: options.replicas },
+  }, { namespace: "default" });
+}
 
 /** Who held each of `shards` shards at `at` (`-1`: no one). */
-export function holdersAt(
+function holdersAt(
   grants: ReadonlyMap<number, ReplicaGrants>,
   options: { at: number; shards: number },
 ): number[] {
@@ -188,7 +238,7 @@ function moves(
  * waited out while the others' grants were renewed is what a lost release
  * looks like, and fails.
  */
-export async function checkMoves(
+async function checkMoves(
   what: string,
   options: {
     dir: string;
@@ -230,4 +280,77 @@ export async function checkMoves(
       JSON.stringify(found.filter((m) => !m.handedOver && !m.inOutage))
     }`,
   );
+}
+
+/** What {@linkcode ScalingRecords} reads and waits with. */
+export interface ScalingOptions {
+  /** The replicas (their `waitFor`). */
+  replicas: Replicas;
+  /** The test's client. */
+  client: KubeClient;
+  /** Where the replicas record. */
+  dir: string;
+  /** The clock of the records. */
+  wall: () => number;
+  /** Every replica that may run. */
+  nodes: readonly number[];
+  /** The objects `site-0..objects-1`. */
+  objects: number;
+  /** The shard count. */
+  shards: number;
+}
+
+/** The waits and checks of a scaling test, on its records. */
+export class ScalingRecords {
+  readonly #o: ScalingOptions;
+
+  constructor(options: ScalingOptions) {
+    this.#o = options;
+  }
+
+  /** Waits until every `out-site-N` says `v`. */
+  async converged(v: string): Promise<void> {
+    const { replicas, client, objects } = this.#o;
+    await replicas.waitFor(`every object written at v${v}`, async () => {
+      const list = await client.list<Data>(configMaps, {
+        namespace: "default",
+      });
+      return list.items.filter((o) =>
+        o.metadata.name?.startsWith("out-") && o.data?.v === v
+      ).length === objects;
+    });
+  }
+
+  /**
+   * Waits until each shard is held by one of `members`, each holding its
+   * share; returns when.
+   */
+  async settledOn(members: readonly number[]): Promise<number> {
+    const { replicas, dir, wall, nodes, shards } = this.#o;
+    const share = Math.floor(shards / members.length);
+    return await replicas.waitFor(
+      `every shard held by one of ${members}, each holding ${share} or more`,
+      async () => {
+        const now = wall();
+        const holders = holdersAt(await readAllGrants(dir, nodes), {
+          at: now,
+          shards,
+        });
+        const counts = members.map((m) =>
+          holders.filter((h) => h === m).length
+        );
+        return holders.every((h) => members.includes(h)) &&
+          counts.every((c) => c >= share) && now;
+      },
+    );
+  }
+
+  /** See {@linkcode checkMoves}: one direction of the scaling. */
+  checkMoves(
+    what: string,
+    window: { since: number; until: number },
+  ): Promise<void> {
+    const { dir, nodes, shards } = this.#o;
+    return checkMoves(what, { dir, nodes, shards, ...window });
+  }
 }
