@@ -8,6 +8,7 @@
  *   see `_records.ts`;
  * - `<node>.taken.jsonl`: the releases it took in while it led (see
  *   `_scaling.ts`);
+ * - `<node>.stalls.jsonl`: the spans its event loop stalled (`_records.ts`);
  * - `<node>.roles.jsonl`: its node's role changes (`role`, `term`,
  *   `leader`, `at`).
  *
@@ -20,7 +21,12 @@ import { Operator } from "../../mod.ts";
 import { StaticDiscovery } from "../../discovery/mod.ts";
 import { configMaps } from "../controller/_server.ts";
 import { wallClock } from "../../testing/raft/wall_clock.ts";
-import { type Data, recordGrants, writesReconciler } from "./_records.ts";
+import {
+  type Data,
+  recordGrants,
+  recordStalls,
+  writesReconciler,
+} from "./_records.ts";
 import { recordReleasesTakenIn } from "./_scaling.ts";
 
 const dir = env.SHARD_RUNS_DIR!;
@@ -38,6 +44,7 @@ const peers = addresses === undefined
   : StaticDiscovery.parse(addresses).peers();
 
 recordGrants({ dir, wall });
+recordStalls({ dir, wall, node });
 recordReleasesTakenIn({ dir, wall, name: String(node) });
 const running = await Operator.fromEnv({
   sharding: { shards: 32 },

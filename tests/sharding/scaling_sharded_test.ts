@@ -114,6 +114,7 @@ describe("a sharded operator StatefulSet scaled 3 → 5 → 3 online", () => {
       dir,
       wall,
       nodes: NODES,
+      scaling: [3, 4],
       objects: OBJECTS,
       shards: SHARDS,
     });
