@@ -240,6 +240,23 @@ describe("sharding on RaftNodes", () => {
     await c.until(() => c.settled([0, 1, 2]), { limitMs: 3000 });
   });
 
+  it("every replica standing aside (the API server down for all): no shard is held, then all rejoin and share them again", async () => {
+    await c.start();
+    await c.until(() => c.settled([0, 1, 2]), { limitMs: 5000 });
+    await Promise.all(
+      [...c.members.values()].map((m) => m.runtime.standAside()),
+    );
+    await c.until(
+      () => c.leader()?.runtime.assignment?.members.length === 0,
+      { limitMs: 2000 },
+    );
+    for (let shard = 0; shard < SHARDS; shard++) {
+      assert.deepEqual(c.holdersOf(shard), [], `shard ${shard} held by none`);
+    }
+    for (const m of c.members.values()) m.runtime.rejoin();
+    await c.until(() => c.settled([0, 1, 2]), { limitMs: 3000 });
+  });
+
   it("a holder that left stays out: rejoin does not undo a SIGTERM", async () => {
     await c.start();
     await c.until(() => c.settled([0, 1, 2]), { limitMs: 5000 });
