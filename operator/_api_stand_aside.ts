@@ -27,8 +27,6 @@ export const DEFAULT_RELEASE_AFTER_MS = 10_000;
 
 /** The part of a `ShardRuntime` the policy drives. */
 export interface StandAsideShards {
-  /** Whether it stands aside now. */
-  readonly aside: boolean;
   /** Releases every shard and asks for none (a handover, as on SIGTERM). */
   standAside(): Promise<void>;
   /** Asks for shards again. */
@@ -50,6 +48,7 @@ export interface ApiStandAsideOptions {
 /** Decides when this replica stands aside from its shards and when it rejoins. */
 export class ApiStandAside {
   readonly #options: ApiStandAsideOptions;
+  #aside = false;
 
   /** Creates the policy; call {@linkcode ApiStandAside.check} periodically. */
   constructor(options: ApiStandAsideOptions) {
@@ -64,13 +63,14 @@ export class ApiStandAside {
   check(): "aside" | "rejoin" | null {
     const { shards, health, releaseAfterMs, logger } = this.#options;
     if (releaseAfterMs <= 0) return null;
-    if (!shards.aside) {
+    if (!this.#aside) {
       const failingMs = health.unreachableForMs();
       if (failingMs < releaseAfterMs) return null;
       logger.warn(
         "API server unreachable: handing this replica's shards to the others",
         { unreachableMs: Math.round(failingMs), releaseAfterMs },
       );
+      this.#aside = true;
       shards.standAside().catch((error) =>
         logger.error("standing aside failed", { error })
       );
@@ -78,6 +78,7 @@ export class ApiStandAside {
     }
     if (!health.reachable()) return null;
     logger.info("API server reachable again: asking for shards");
+    this.#aside = false;
     shards.rejoin();
     return "rejoin";
   }
