@@ -20,6 +20,8 @@ import {
 import type { KubeObject, ResourceType } from "../../client/objects.ts";
 import { ManualClock } from "../../common/clock.ts";
 import { makeTestCertificates } from "../../testing/_cert.ts";
+import { EnvTest } from "../../testing/envtest.ts";
+import { skipUnlessEnvTest } from "../_control_plane.ts";
 
 const configMaps: ResourceType = {
   group: "",
@@ -394,5 +396,49 @@ describe("KubeClient.fromKubeConfig compression", () => {
       ),
       /expected a body with no content-encoding \(none was asked for\), found content-encoding "gzip"/,
     );
+  });
+});
+
+describe("KubeClient.fromKubeConfig compression against a kube-apiserver", {
+  skip: skipUnlessEnvTest("the gzip list test"),
+}, () => {
+  it("gets a list over 128 KiB gzip and decodes it; without compression plain", async () => {
+    await using plane = await EnvTest.start();
+    const client = KubeClient.fromKubeConfig(plane.kubeConfig());
+    const count = 1_000;
+    // About 300 bytes each on the wire: some 300 KiB in all.
+    for (let start = 0; start < count; start += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          client.create(configMaps, {
+            metadata: { name: `cm-${start + i}`, namespace: "default" },
+            data: { payload: `${start + i}`.padEnd(200, "x") },
+          } as KubeObject)),
+      );
+    }
+    // Ours, without the kube-root-ca.crt the controller manager adds.
+    const ours = (items: KubeObject[]) =>
+      items.filter((item) => item.metadata.name?.startsWith("cm-")).length;
+    const path = "/api/v1/namespaces/default/configmaps";
+    const response = await client.fetch("GET", path);
+    assert.equal(response.headers.get("content-encoding"), "gzip");
+    const list = await response.json() as { items: KubeObject[] };
+    assert.equal(ours(list.items), count);
+    const listed = await client.list(configMaps, { namespace: "default" });
+    assert.equal(ours(listed.items), count);
+
+    const plain = KubeClient.fromKubeConfig(plane.kubeConfig(), {
+      compression: false,
+    });
+    const unzipped = await plain.fetch("GET", path);
+    assert.equal(unzipped.headers.get("content-encoding"), null);
+    assert.equal(
+      ours(((await unzipped.json()) as { items: KubeObject[] }).items),
+      count,
+    );
+    // A single object stays plain (kube-apiserver compresses over 128 KiB).
+    const one = await client.fetch("GET", `${path}/cm-1`);
+    assert.equal(one.headers.get("content-encoding"), null);
+    await one.body?.cancel();
   });
 });
