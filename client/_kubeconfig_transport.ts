@@ -463,8 +463,14 @@ function undiciResponse(
     }
     return streamed;
   };
+  const declared = Number(answer.headers["content-length"]);
   const whole = async <R>(
-    convert: (bytes: Uint8Array) => R,
+    read: {
+      /** undici's own read, for a plain body of a declared length. */
+      plain?: (body: Dispatcher.ResponseData["body"]) => Promise<R>;
+      /** What the body's bytes become. */
+      bytes: (bytes: Uint8Array) => R;
+    },
     readStreamed: (response: Response) => Promise<R>,
   ): Promise<R> => {
     if (streamed) return await readStreamed(streamed);
@@ -474,12 +480,14 @@ function undiciResponse(
     // A body refused for its size is destroyed, which fails the request
     // (undici's abort trips `end.failure` first): the refusal is the error.
     let refused: ApiError | undefined;
-    const reading = readWhole(answer, {
-      ...end,
-      refuse: (error) => refused = error,
-    });
+    // A plain body whose declared length is within the cap (most answers):
+    // undici reads it, the cheapest way.
+    const reading = read.plain && !end.gzip && declared <= end.maxBytes
+      ? read.plain(answer.body)
+      : readWhole(answer, { ...end, refuse: (error) => refused = error })
+        .then(read.bytes);
     try {
-      return convert(await end.failure.race(reading));
+      return await end.failure.race(reading);
     } catch (error) {
       reading.catch(() => {});
       throw refused ?? error;
@@ -494,25 +502,35 @@ function undiciResponse(
   Object.defineProperties(response, {
     body: { get: () => stream().body },
     bodyUsed: { get: () => (streamed ?? answer.body).bodyUsed },
-    text: { value: () => whole(text, (r) => r.text()) },
+    text: {
+      value: () =>
+        whole({ plain: (b) => b.text(), bytes: text }, (r) => r.text()),
+    },
     json: {
-      value: () => whole((bytes) => JSON.parse(text(bytes)), (r) => r.json()),
+      value: () =>
+        whole({
+          plain: (b) => b.json(),
+          bytes: (bytes) => JSON.parse(text(bytes)),
+        }, (r) => r.json()),
     },
     arrayBuffer: {
       value: () =>
-        whole((bytes) => new Uint8Array(bytes).buffer, (r) => r.arrayBuffer()),
+        whole({
+          plain: (b) => b.arrayBuffer(),
+          bytes: (bytes) => new Uint8Array(bytes).buffer,
+        }, (r) => r.arrayBuffer()),
     },
     bytes: {
       value: () =>
         whole(
-          (bytes) => new Uint8Array(bytes),
+          { bytes: (bytes) => new Uint8Array(bytes) },
           (r) => r.arrayBuffer().then((buffer) => new Uint8Array(buffer)),
         ),
     },
     blob: {
       value: () =>
         whole(
-          (bytes) => new Blob([new Uint8Array(bytes)], { type }),
+          { bytes: (bytes) => new Blob([new Uint8Array(bytes)], { type }) },
           (r) => r.blob(),
         ),
     },
