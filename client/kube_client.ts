@@ -416,8 +416,9 @@ export class KubeClient {
 
   /**
    * A client that authenticates and verifies TLS as `kubeConfig` says (its
-   * current context), sending requests with undici's `fetch` over one
-   * connection pool. Credentials and TLS material (token, client
+   * current context), sending requests with undici's `Dispatcher.request()`
+   * over one connection pool, asking for gzip on every request but a watch
+   * (`compression`) and capping bodies read whole at `maxResponseBytes`. Credentials and TLS material (token, client
    * certificate and key from files, data or an exec plugin, CA) are read
    * again every `authRefreshMs`, and at once after a 401 or a request
    * that got no answer; the pool is rebuilt when the CA, certificate or
