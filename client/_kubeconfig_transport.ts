@@ -631,10 +631,7 @@ function gunzipStream(
   let size = 0;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
+      const chunk = await reader.read().catch((error: unknown) => {
         if (failed) throw failed.error;
         throw malformed(status, {
           expected: "a complete gzip body",
@@ -642,7 +639,7 @@ function gunzipStream(
             error instanceof Error ? error.message : String(error)
           }`,
         });
-      }
+      });
       if (chunk.done) return controller.close();
       size += chunk.value.length;
       if (size > maxBytes) {
