@@ -414,12 +414,15 @@ interface BodyEnd {
  * stream objects per request, as undici's `fetch()` does (in a loop of
  * GETs against the test API server, client and server CPU time per request
  * fell from 330–475 µs to 240 µs); unlike `fetch()` it follows no
- * redirects (the API server sends none) and asks for no compression.
+ * redirects (the API server sends none); compression is the transport's
+ * (`end.gzip`, `end.maxBytes`).
  *
  * Read whole (`text()`, `json()`, `arrayBuffer()`, `bytes()`, `blob()`:
- * every request but a watch), undici's read of the body races the
- * failure; only `body` (a watch's stream) and `clone()` build a web stream,
- * which races it chunk by chunk. A failure that wins leaves the read to
+ * every request but a watch), the read of the body (undici's for a plain
+ * body of a declared length within the cap, else {@linkcode readWhole})
+ * races the failure; only `body` (a watch's stream) and `clone()` build a
+ * web stream, which races it chunk by chunk (through
+ * {@linkcode gunzipStream} when gzip). A failure that wins leaves the read to
  * end on its own: the connection is gone, or the aborted signal aborts
  * the request.
  */
