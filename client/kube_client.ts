@@ -435,12 +435,18 @@ export class KubeClient {
         "Expected a current cluster in the KubeConfig, found none",
       );
     }
+    const maxResponseBytes = options.maxResponseBytes ?? 128 * 1024 * 1024;
+    if (!(maxResponseBytes > 0)) {
+      throw new TypeError(
+        `Expected maxResponseBytes to be a positive number, found ${maxResponseBytes}`,
+      );
+    }
     const clock = options.clock ?? systemClock;
     const sender = new KubeConfigTransport(kubeConfig, {
       clock,
       refreshMs: options.authRefreshMs ?? 10_000,
       compression: options.compression ?? true,
-      maxResponseBytes: options.maxResponseBytes ?? 128 * 1024 * 1024,
+      maxResponseBytes,
     });
     return new KubeClient({
       ...options,

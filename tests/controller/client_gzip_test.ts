@@ -356,6 +356,15 @@ describe("KubeClient.fromKubeConfig compression", () => {
     );
   });
 
+  it("refuses a maxResponseBytes that caps nothing", () => {
+    for (const maxResponseBytes of [0, -1, Number.NaN]) {
+      assert.throws(
+        () => clientFor(server.url, { maxResponseBytes }),
+        /Expected maxResponseBytes to be a positive number, found/,
+      );
+    }
+  });
+
   it("refuses a content-encoding it did not ask for", async () => {
     await assertMalformed(
       clientFor(server.url).get(configMaps, "brotli", {
