@@ -11,6 +11,7 @@ import {
   ReconcileResult,
 } from "../../mod.ts";
 import { TEST_SECRET } from "./_helpers.ts";
+import { configMaps } from "../../testing/resource_types.ts";
 
 const POD = {
   POD_NAME: "website-operator-1",
@@ -404,13 +405,7 @@ describe("Operator.fromEnv", () => {
     });
     assert.throws(
       () =>
-        operator.controller({
-          group: "",
-          version: "v1",
-          plural: "configmaps",
-          kind: "ConfigMap",
-          namespaced: true,
-        }, {
+        operator.controller(configMaps, {
           reconcile: () => Promise.resolve(ReconcileResult.done()),
           cleanup: () => Promise.resolve(ReconcileResult.done()),
         }),
