@@ -20,17 +20,11 @@ import { gunzipSync } from "node:zlib";
 import process from "node:process";
 import { KubeClient, type KubeObject } from "../controller/mod.ts";
 import { EnvTest } from "../testing/envtest.ts";
+import { configMaps } from "../testing/resource_types.ts";
 
 const N = Number(process.env.BENCH_OBJECTS ?? 10_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const PATH = "/api/v1/namespaces/default/configmaps";
-const configMaps = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
 
 /** CPU seconds (user + system) of process `pid` so far, from `/proc`. */
 function cpuOf(pid: number): number {

@@ -17,19 +17,12 @@ import {
   type FromKubeConfigOptions,
   KubeClient,
 } from "../../client/kube_client.ts";
-import type { KubeObject, ResourceType } from "../../client/objects.ts";
+import type { KubeObject } from "../../client/objects.ts";
+import { configMaps } from "../../testing/resource_types.ts";
 import { ManualClock } from "../../common/clock.ts";
 import { makeTestCertificates } from "../../testing/_cert.ts";
 import { EnvTest } from "../../testing/envtest.ts";
 import { skipUnlessEnvTest } from "../_control_plane.ts";
-
-const configMaps: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
 
 const certificates = makeTestCertificates(["127.0.0.1"]);
 
