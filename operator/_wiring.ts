@@ -30,6 +30,7 @@ import { HttpTransport, type TransportError } from "../raft/transport.ts";
 import type { Message } from "../raft/types.ts";
 import { ApiFailover, DEFAULT_TRANSFER_AFTER_MS } from "./_api_failover.ts";
 import { ApiHealth, watchObserver } from "./_api_health.ts";
+import { ApiStandAside, DEFAULT_RELEASE_AFTER_MS } from "./_api_stand_aside.ts";
 import {
   followReplicas,
   type FollowReplicasOptions,
@@ -199,7 +200,17 @@ export async function wire(
       logger,
     });
     late.failover = failover;
-    const checkFailover = setInterval(() => failover.check(), 250);
+    const standAside = shards === null ? null : new ApiStandAside({
+      shards,
+      health: apiHealth,
+      releaseAfterMs: options.apiUnreachableReleaseAfterMs ??
+        config.apiUnreachableReleaseAfterMs ?? DEFAULT_RELEASE_AFTER_MS,
+      logger,
+    });
+    const checkFailover = setInterval(() => {
+      failover.check();
+      standAside?.check();
+    }, 250);
     parts.cleanup.push(
       () => raftMetrics.stop(),
       () => clearInterval(checkFailover),
