@@ -313,6 +313,199 @@ interface Launch {
 const TAIL_LINES = 20;
 const PORT_ATTEMPTS = 3;
 
+/** What the control plane's processes are started with. */
+interface PlaneFiles {
+  /** A file in the control plane's folder. */
+  file: (name: string) => string;
+  /** The PEM certificate of the CA. */
+  caPem: string;
+  /** The admin's bearer token. */
+  token: string;
+  /** The options, with each process's extra flags. */
+  options: EnvTestOptions;
+}
+
+/**
+ * Writes the certificates, the service-account key pair and the token file
+ * into `dir`, and makes the processes' folders; returns the CA's PEM.
+ */
+function writeCredentials(dir: string, token: string): string {
+  const file = (name: string) => join(dir, name);
+  const certs = makeTestCertificates(["127.0.0.1", "localhost"]);
+  const serviceAccount = generateKeyPairSync("ec", {
+    namedCurve: "prime256v1",
+  });
+  writeFileSync(file("ca.crt"), certs.caPem);
+  writeFileSync(file("apiserver.crt"), certs.certPem);
+  writeFileSync(file("apiserver.key"), certs.keyPem, { mode: 0o600 });
+  writeFileSync(
+    file("service-account.key"),
+    String(
+      serviceAccount.privateKey.export({ type: "pkcs8", format: "pem" }),
+    ),
+    { mode: 0o600 },
+  );
+  writeFileSync(
+    file("service-account.pub"),
+    String(
+      serviceAccount.publicKey.export({ type: "spki", format: "pem" }),
+    ),
+  );
+  writeFileSync(
+    file("tokens.csv"),
+    `${token},admin,admin,"system:masters"\n`,
+    { mode: 0o600 },
+  );
+  for (const sub of ["etcd", "apiserver-certs", "controller-manager-certs"]) {
+    mkdirSync(file(sub), { mode: 0o700 });
+  }
+  return certs.caPem;
+}
+
+/** etcd: a client and a peer port, ready once `/health` says so. */
+function etcdLaunch(binary: string, plane: PlaneFiles): Launch {
+  const { file } = plane;
+  return {
+    component: "etcd",
+    binary,
+    ports: [plane.options.etcdPort, undefined],
+    args: ([client, peer]) =>
+      flags({
+        "name": "envtest",
+        "data-dir": file("etcd"),
+        "listen-client-urls": `http://127.0.0.1:${client}`,
+        "advertise-client-urls": `http://127.0.0.1:${client}`,
+        "listen-peer-urls": `http://127.0.0.1:${peer}`,
+        "initial-advertise-peer-urls": `http://127.0.0.1:${peer}`,
+        "initial-cluster": `envtest=http://127.0.0.1:${peer}`,
+        "unsafe-no-fsync": "true",
+      }, plane.options.etcdFlags),
+    ready: async ([client]) => {
+      const answer = await probe(`http://127.0.0.1:${client}/health`);
+      return {
+        ...answer,
+        ok: answer.status === 200 && /"health":\s*"true"/.test(answer.text),
+      };
+    },
+  };
+}
+
+/**
+ * kube-apiserver on etcd at `etcdPort`, ready once `/readyz` says ok and
+ * the `default` namespace exists.
+ */
+function apiServerLaunch(
+  binary: string,
+  plane: PlaneFiles & { etcdPort: number; hasManager: boolean },
+): Launch {
+  const { file, caPem: ca, token } = plane;
+  return {
+    component: "kube-apiserver",
+    binary,
+    ports: [plane.options.apiServerPort],
+    args: ([port]) =>
+      flags({
+        "etcd-servers": `http://127.0.0.1:${plane.etcdPort}`,
+        "bind-address": "127.0.0.1",
+        "advertise-address": "127.0.0.1",
+        "secure-port": String(port),
+        "tls-cert-file": file("apiserver.crt"),
+        "tls-private-key-file": file("apiserver.key"),
+        "client-ca-file": file("ca.crt"),
+        "service-account-key-file": file("service-account.pub"),
+        "service-account-signing-key-file": file("service-account.key"),
+        "service-account-issuer": "https://kubernetes.default.svc",
+        "api-audiences": "https://kubernetes.default.svc",
+        "token-auth-file": file("tokens.csv"),
+        "authorization-mode": "RBAC",
+        "service-cluster-ip-range": "10.96.0.0/16",
+        "allow-privileged": "true",
+        "endpoint-reconciler-type": "none",
+        "cert-dir": file("apiserver-certs"),
+        // HTTP/1.1 only, as TestApiServer: client-node's undici
+        // negotiates HTTP/2 when offered, and Deno's node:http2 client
+        // crashes the process (SIGSEGV, an nghttp2 assertion) when the
+        // server closes its sessions, which this one does on every stop.
+        "disable-http2-serving": "true",
+        // Without the controller manager no ServiceAccount is ever
+        // made, so admission would refuse every Pod (as envtest does).
+        ...(plane.hasManager
+          ? {}
+          : { "disable-admission-plugins": "ServiceAccount" }),
+      }, plane.options.apiServerFlags),
+    ready: async ([port]) => {
+      const base = `https://127.0.0.1:${port}`;
+      const ready = await probe(`${base}/readyz`, { ca, token });
+      if (ready.status !== 200 || ready.text.trim() !== "ok") {
+        return { ...ready, ok: false };
+      }
+      // Objects go into `default` first thing; it is made just after
+      // the server becomes ready.
+      const namespace = await probe(`${base}/api/v1/namespaces/default`, {
+        ca,
+        token,
+      });
+      return { ...namespace, ok: namespace.status === 200 };
+    },
+  };
+}
+
+/** kube-controller-manager with the admin's `kubeconfig`, ready once healthy. */
+function controllerManagerLaunch(
+  binary: string,
+  plane: PlaneFiles & { kubeconfig: string },
+): Launch {
+  const { file, kubeconfig } = plane;
+  return {
+    component: "kube-controller-manager",
+    binary,
+    ports: [undefined],
+    args: ([port]) =>
+      flags({
+        "kubeconfig": kubeconfig,
+        "authentication-kubeconfig": kubeconfig,
+        "authorization-kubeconfig": kubeconfig,
+        "controllers":
+          "garbagecollector,namespace,serviceaccount,serviceaccount-token,root-ca-cert-publisher",
+        "use-service-account-credentials": "false",
+        "leader-elect": "false",
+        "service-account-private-key-file": file("service-account.key"),
+        "root-ca-file": file("ca.crt"),
+        "bind-address": "127.0.0.1",
+        "secure-port": String(port),
+        "cert-dir": file("controller-manager-certs"),
+      }, plane.options.controllerManagerFlags),
+    ready: async ([port]) => {
+      // Its own self-signed serving certificate: only health is read.
+      const answer = await probe(`https://127.0.0.1:${port}/healthz`, {
+        insecure: true,
+      });
+      return { ...answer, ok: answer.status === 200 };
+    },
+  };
+}
+
+/**
+ * Throws when a process exited after the next one became ready (an etcd
+ * whose fixed port another etcd held, which answered in its place).
+ */
+function checkStillRunning(started: ManagedProcess[]): void {
+  for (const child of started) {
+    if (child.status !== null) {
+      throw new ControlPlaneError(
+        `Expected ${child.name} to keep running, but it ${
+          describeExit(child.status)
+        }`,
+        {
+          component: child.name as ControlPlaneComponent,
+          reason: "exited",
+          logTail: child.logTail(TAIL_LINES),
+        },
+      );
+    }
+  }
+}
+
 /**
  * A real control plane from binaries, like controller-runtime's envtest:
  * etcd, kube-apiserver and, when its binary is there,
@@ -405,37 +598,12 @@ export class EnvTest {
     const reaper = startReaper(dir);
     const started: ManagedProcess[] = [];
     try {
-      const file = (name: string) => join(dir, name);
-      const certs = makeTestCertificates(["127.0.0.1", "localhost"]);
-      const serviceAccount = generateKeyPairSync("ec", {
-        namedCurve: "prime256v1",
-      });
-      writeFileSync(file("ca.crt"), certs.caPem);
-      writeFileSync(file("apiserver.crt"), certs.certPem);
-      writeFileSync(file("apiserver.key"), certs.keyPem, { mode: 0o600 });
-      writeFileSync(
-        file("service-account.key"),
-        String(
-          serviceAccount.privateKey.export({ type: "pkcs8", format: "pem" }),
-        ),
-        { mode: 0o600 },
-      );
-      writeFileSync(
-        file("service-account.pub"),
-        String(
-          serviceAccount.publicKey.export({ type: "spki", format: "pem" }),
-        ),
-      );
-      writeFileSync(
-        file("tokens.csv"),
-        `${token},admin,admin,"system:masters"\n`,
-        { mode: 0o600 },
-      );
-      for (
-        const sub of ["etcd", "apiserver-certs", "controller-manager-certs"]
-      ) {
-        mkdirSync(file(sub), { mode: 0o700 });
-      }
+      const plane: PlaneFiles = {
+        file: (name: string) => join(dir, name),
+        caPem: writeCredentials(dir, token),
+        token,
+        options,
+      };
       const used = new Set<number>();
       const launch = (spec: Launch) =>
         launchUntilReady(spec, {
@@ -445,139 +613,32 @@ export class EnvTest {
           startTimeoutMs,
           reaper,
         });
-
-      const [etcdPort] = await launch({
-        component: "etcd",
-        binary: binaries.etcd,
-        ports: [options.etcdPort, undefined],
-        args: ([client, peer]) =>
-          flags({
-            "name": "envtest",
-            "data-dir": file("etcd"),
-            "listen-client-urls": `http://127.0.0.1:${client}`,
-            "advertise-client-urls": `http://127.0.0.1:${client}`,
-            "listen-peer-urls": `http://127.0.0.1:${peer}`,
-            "initial-advertise-peer-urls": `http://127.0.0.1:${peer}`,
-            "initial-cluster": `envtest=http://127.0.0.1:${peer}`,
-            "unsafe-no-fsync": "true",
-          }, options.etcdFlags),
-        ready: async ([client]) => {
-          const answer = await probe(`http://127.0.0.1:${client}/health`);
-          return {
-            ...answer,
-            ok: answer.status === 200 && /"health":\s*"true"/.test(answer.text),
-          };
-        },
-      });
-
-      const hasManager = binaries.kubeControllerManager !== undefined;
-      const [apiPort] = await launch({
-        component: "kube-apiserver",
-        binary: binaries.kubeApiServer,
-        ports: [options.apiServerPort],
-        args: ([port]) =>
-          flags({
-            "etcd-servers": `http://127.0.0.1:${etcdPort}`,
-            "bind-address": "127.0.0.1",
-            "advertise-address": "127.0.0.1",
-            "secure-port": String(port),
-            "tls-cert-file": file("apiserver.crt"),
-            "tls-private-key-file": file("apiserver.key"),
-            "client-ca-file": file("ca.crt"),
-            "service-account-key-file": file("service-account.pub"),
-            "service-account-signing-key-file": file("service-account.key"),
-            "service-account-issuer": "https://kubernetes.default.svc",
-            "api-audiences": "https://kubernetes.default.svc",
-            "token-auth-file": file("tokens.csv"),
-            "authorization-mode": "RBAC",
-            "service-cluster-ip-range": "10.96.0.0/16",
-            "allow-privileged": "true",
-            "endpoint-reconciler-type": "none",
-            "cert-dir": file("apiserver-certs"),
-            // HTTP/1.1 only, as TestApiServer: client-node's undici
-            // negotiates HTTP/2 when offered, and Deno's node:http2 client
-            // crashes the process (SIGSEGV, an nghttp2 assertion) when the
-            // server closes its sessions, which this one does on every stop.
-            "disable-http2-serving": "true",
-            // Without the controller manager no ServiceAccount is ever
-            // made, so admission would refuse every Pod (as envtest does).
-            ...(hasManager
-              ? {}
-              : { "disable-admission-plugins": "ServiceAccount" }),
-          }, options.apiServerFlags),
-        ready: async ([port]) => {
-          const base = `https://127.0.0.1:${port}`;
-          const ready = await probe(`${base}/readyz`, {
-            ca: certs.caPem,
-            token,
-          });
-          if (ready.status !== 200 || ready.text.trim() !== "ok") {
-            return { ...ready, ok: false };
-          }
-          // Objects go into `default` first thing; it is made just after
-          // the server becomes ready.
-          const namespace = await probe(`${base}/api/v1/namespaces/default`, {
-            ca: certs.caPem,
-            token,
-          });
-          return { ...namespace, ok: namespace.status === 200 };
-        },
-      });
+      const [etcdPort] = await launch(etcdLaunch(binaries.etcd, plane));
+      const [apiPort] = await launch(
+        apiServerLaunch(binaries.kubeApiServer, {
+          ...plane,
+          etcdPort,
+          hasManager: binaries.kubeControllerManager !== undefined,
+        }),
+      );
       const url = `https://127.0.0.1:${apiPort}`;
-      const kubeconfig = file("kubeconfig.json");
+      const kubeconfig = plane.file("kubeconfig.json");
       writeFileSync(
         kubeconfig,
-        kubeConfigText({ url, caPem: certs.caPem, token }),
+        kubeConfigText({ url, caPem: plane.caPem, token }),
         { mode: 0o600 },
       );
-
       if (binaries.kubeControllerManager !== undefined) {
-        await launch({
-          component: "kube-controller-manager",
-          binary: binaries.kubeControllerManager,
-          ports: [undefined],
-          args: ([port]) =>
-            flags({
-              "kubeconfig": kubeconfig,
-              "authentication-kubeconfig": kubeconfig,
-              "authorization-kubeconfig": kubeconfig,
-              "controllers":
-                "garbagecollector,namespace,serviceaccount,serviceaccount-token,root-ca-cert-publisher",
-              "use-service-account-credentials": "false",
-              "leader-elect": "false",
-              "service-account-private-key-file": file("service-account.key"),
-              "root-ca-file": file("ca.crt"),
-              "bind-address": "127.0.0.1",
-              "secure-port": String(port),
-              "cert-dir": file("controller-manager-certs"),
-            }, options.controllerManagerFlags),
-          ready: async ([port]) => {
-            // Its own self-signed serving certificate: only health is read.
-            const answer = await probe(`https://127.0.0.1:${port}/healthz`, {
-              insecure: true,
-            });
-            return { ...answer, ok: answer.status === 200 };
-          },
-        });
+        await launch(
+          controllerManagerLaunch(binaries.kubeControllerManager, {
+            ...plane,
+            kubeconfig,
+          }),
+        );
       }
-      // A process that exited after the next one became ready (an etcd
-      // whose fixed port another etcd held, which answered in its place).
-      for (const child of started) {
-        if (child.status !== null) {
-          throw new ControlPlaneError(
-            `Expected ${child.name} to keep running, but it ${
-              describeExit(child.status)
-            }`,
-            {
-              component: child.name as ControlPlaneComponent,
-              reason: "exited",
-              logTail: child.logTail(TAIL_LINES),
-            },
-          );
-        }
-      }
+      checkStillRunning(started);
       return new EnvTest(
-        { url, token, caPem: certs.caPem, dir, stopTimeoutMs, reaper },
+        { url, token, caPem: plane.caPem, dir, stopTimeoutMs, reaper },
         started,
       );
     } catch (error) {
