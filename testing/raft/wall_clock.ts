@@ -15,9 +15,31 @@
  * @module
  */
 
+/** The two clocks {@linkcode wallClock} reads (injected in its tests). */
+export interface WallClockSources {
+  /** The system clock in whole milliseconds (default `Date.now`). */
+  dateNow?: () => number;
+  /** A monotonic clock in milliseconds (default `performance.now`). */
+  perfNow?: () => number;
+}
+
+/** A turnover seen within this window (ms) is taken at once. */
+const NARROW_MS = 0.05;
+/** Turnovers watched at most, about a millisecond each. */
+const MAX_EDGES = 12;
+
 /**
  * Returns a function giving the time in milliseconds since the epoch on the
- * system clock, with sub-millisecond resolution. Spins for up to about 3 ms.
+ * system clock, with sub-millisecond resolution. Spins for up to about
+ * 12 ms (usually 1–2 ms).
+ *
+ * Each sample brackets one turnover of `Date.now()` from `ms - 1` to `ms`
+ * between a monotonic reading taken before the last call that still read
+ * `ms - 1` and one taken after the first call that read `ms`. A preemption
+ * anywhere in that stretch only widens the bracket, so the narrowest
+ * bracket of several is kept: a loaded machine that preempts the spin makes
+ * the anchor take longer, not read early (the former anchor read early by
+ * as long as a preemption lasted).
  *
  * @example
  * ```ts
@@ -28,19 +50,35 @@
  * assert.ok(drift > -1 && drift < 1); // Date.now() is the same clock, in whole milliseconds
  * ```
  */
-export function wallClock(): () => number {
-  let offset = -Infinity;
-  // Three edges: a preemption between the two reads only makes an offset
-  // smaller, so the largest is the closest.
-  for (let i = 0; i < 3; i++) {
-    const before = Date.now();
-    let ms = before;
-    let at = 0;
-    while (ms === before) {
-      ms = Date.now();
-      at = performance.now();
+export function wallClock(sources: WallClockSources = {}): () => number {
+  const dateNow = sources.dateNow ?? (() => Date.now());
+  const perfNow = sources.perfNow ?? (() => performance.now());
+  let offset = 0;
+  let width = Infinity;
+  // Only if every turnover jumped: the reading just after one, early by
+  // at most as long as the loop was held up.
+  let fallback = -Infinity;
+  for (let i = 0; i < MAX_EDGES && width > NARROW_MS; i++) {
+    let lastBefore = perfNow();
+    const previous = dateNow();
+    for (;;) {
+      const before = perfNow();
+      const ms = dateNow();
+      const after = perfNow();
+      if (ms === previous) {
+        lastBefore = before;
+        continue;
+      }
+      // Only a turnover by one millisecond is bracketed: a jump means the
+      // turnover to `ms` came while this loop was not running.
+      if (ms === previous + 1 && after - lastBefore < width) {
+        width = after - lastBefore;
+        offset = ms - (lastBefore + after) / 2;
+      }
+      fallback = Math.max(fallback, ms - after);
+      break;
     }
-    offset = Math.max(offset, ms - at);
   }
-  return () => offset + performance.now();
+  if (width === Infinity) offset = fallback;
+  return () => offset + perfNow();
 }
