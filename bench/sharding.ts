@@ -36,10 +36,10 @@ import {
   Operator,
   type OperatorReconciler,
   ReconcileResult,
-  type ResourceType,
 } from "../mod.ts";
 import { KubeClient } from "../controller/mod.ts";
 import { startReplicas, TestApiServer } from "../testing/mod.ts";
+import { configMaps } from "../testing/resource_types.ts";
 import { reportRow, reportSamples } from "./_report.ts";
 import {
   type DrainResult,
@@ -48,14 +48,6 @@ import {
   type ShardingResults,
   shardingSvg,
 } from "./_sharding_svg.ts";
-
-const configMaps: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

@@ -30,6 +30,7 @@ import { HttpTransport, type TransportError } from "../raft/transport.ts";
 import type { Message } from "../raft/types.ts";
 import { ApiFailover, DEFAULT_TRANSFER_AFTER_MS } from "./_api_failover.ts";
 import { ApiHealth, watchObserver } from "./_api_health.ts";
+import { ApiStandAside, DEFAULT_RELEASE_AFTER_MS } from "./_api_stand_aside.ts";
 import {
   followReplicas,
   type FollowReplicasOptions,
@@ -215,7 +216,7 @@ async function startParts(
     electionTicks,
     tickMs,
   });
-  startFailover(wiring, { node, electionTicks });
+  startFailover(wiring, { node, shards, electionTicks });
   await listenToPeers(wiring, node);
   const controllers = registered.map((r) =>
     buildController(r, {
@@ -322,15 +323,20 @@ async function startNode(
 }
 
 /**
- * The node's metrics and the API failover (checked every 250 ms), and a log
- * line on each role change; all stopped with the other parts.
+ * The node's metrics, the API failover and, with shards, the stand-aside
+ * (both checked every 250 ms), and a log line on each role change; all
+ * stopped with the other parts.
  */
 function startFailover(
   wiring: Wiring,
-  init: { node: RaftNode; electionTicks: number | null | undefined },
+  init: {
+    node: RaftNode;
+    shards: ShardRuntime | null;
+    electionTicks: number | null | undefined;
+  },
 ): void {
   const { config, options, logger, late } = wiring;
-  const { node } = init;
+  const { node, shards } = init;
   const raftMetrics = new RaftMetrics(node, { registry: wiring.metrics });
   late.raftMetrics = raftMetrics;
   const failover = new ApiFailover({
@@ -345,7 +351,17 @@ function startFailover(
     logger,
   });
   late.failover = failover;
-  const checkFailover = setInterval(() => failover.check(), 250);
+  const standAside = shards === null ? null : new ApiStandAside({
+    shards,
+    health: wiring.apiHealth,
+    releaseAfterMs: options.apiUnreachableReleaseAfterMs ??
+      config.apiUnreachableReleaseAfterMs ?? DEFAULT_RELEASE_AFTER_MS,
+    logger,
+  });
+  const checkFailover = setInterval(() => {
+    failover.check();
+    standAside?.check();
+  }, 250);
   wiring.parts.cleanup.push(
     () => raftMetrics.stop(),
     () => clearInterval(checkFailover),

@@ -11,6 +11,7 @@
 import process from "node:process";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../../client/kube_client.ts";
+import { configMaps } from "../../testing/resource_types.ts";
 
 const server = process.argv.at(-1)!;
 const kubeConfig = new KubeConfig();
@@ -23,13 +24,7 @@ kubeConfig.loadFromOptions({
 const client = KubeClient.fromKubeConfig(kubeConfig);
 for (const name of ["one", "two"]) {
   await client.get(
-    {
-      group: "",
-      version: "v1",
-      plural: "configmaps",
-      kind: "ConfigMap",
-      namespaced: true,
-    },
+    configMaps,
     name,
     { namespace: "default" },
   );

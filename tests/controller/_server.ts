@@ -27,13 +27,7 @@ export const widgets: ResourceType = {
 };
 
 /** ConfigMaps. */
-export const configMaps: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
+export { configMaps } from "../../testing/resource_types.ts";
 
 const crds: ResourceType = {
   group: "apiextensions.k8s.io",

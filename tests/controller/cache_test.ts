@@ -10,6 +10,7 @@ import {
 import type { WatcherEvent } from "../../controller/watcher.ts";
 import type { KubeClient } from "../../client/kube_client.ts";
 import type { KubeObject } from "../../client/objects.ts";
+import { configMaps } from "../../testing/resource_types.ts";
 
 function obj(
   namespace: string | undefined,
@@ -64,13 +65,7 @@ describe("Reflector", () => {
   it("emits the deletions a relist reveals and only real changes", async () => {
     const reflector = new Reflector<KubeObject>({
       client: undefined as unknown as KubeClient,
-      resource: {
-        group: "",
-        version: "v1",
-        plural: "configmaps",
-        kind: "ConfigMap",
-        namespaced: true,
-      },
+      resource: configMaps,
     });
     const seen: string[] = [];
     reflector.subscribe((e: StoreEvent<KubeObject>) =>
@@ -102,13 +97,7 @@ describe("Reflector", () => {
   it("tells onRelist listeners after each relist (not the first list), once its changes were emitted", async () => {
     const reflector = new Reflector<KubeObject>({
       client: undefined as unknown as KubeClient,
-      resource: {
-        group: "",
-        version: "v1",
-        plural: "configmaps",
-        kind: "ConfigMap",
-        namespaced: true,
-      },
+      resource: configMaps,
     });
     const seen: string[] = [];
     reflector.subscribe((e) => seen.push(`${e.type}:${objectKey(e.object)}`));
@@ -134,13 +123,7 @@ describe("Reflector", () => {
   it("deep-freezes what it stores, so no reader can change what the others see", async () => {
     const reflector = new Reflector<KubeObject>({
       client: undefined as unknown as KubeClient,
-      resource: {
-        group: "",
-        version: "v1",
-        plural: "configmaps",
-        kind: "ConfigMap",
-        namespaced: true,
-      },
+      resource: configMaps,
     });
     const object = {
       ...obj("n", "a", "1"),
@@ -162,13 +145,7 @@ describe("Reflector", () => {
   it("keeps serving the old content while a relist is in progress", async () => {
     const reflector = new Reflector<KubeObject>({
       client: undefined as unknown as KubeClient,
-      resource: {
-        group: "",
-        version: "v1",
-        plural: "configmaps",
-        kind: "ConfigMap",
-        namespaced: true,
-      },
+      resource: configMaps,
     });
     let sizeDuringRelist = -1;
     async function* events(): AsyncGenerator<WatcherEvent<KubeObject>> {
@@ -187,13 +164,7 @@ describe("Reflector", () => {
     const errors: Array<{ message: string; key: unknown }> = [];
     const reflector = new Reflector<KubeObject>({
       client: undefined as unknown as KubeClient,
-      resource: {
-        group: "",
-        version: "v1",
-        plural: "configmaps",
-        kind: "ConfigMap",
-        namespaced: true,
-      },
+      resource: configMaps,
       logger: {
         info: () => {},
         warn: () => {},

@@ -17,19 +17,11 @@ import { createServer, type Server } from "node:https";
 import type { ServerResponse } from "node:http";
 import { KubeConfig } from "@kubernetes/client-node";
 import { KubeClient } from "../../client/kube_client.ts";
-import type { ResourceType } from "../../client/objects.ts";
 import { ManualClock } from "../../common/clock.ts";
 import { makeTestCertificates } from "../../testing/_cert.ts";
 import { TestApiServer } from "../../testing/mod.ts";
 import { scriptCommand } from "../_runtime.ts";
-
-const configMaps: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
+import { configMaps } from "../../testing/resource_types.ts";
 
 const certificates = makeTestCertificates(["127.0.0.1"]);
 

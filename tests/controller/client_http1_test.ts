@@ -17,19 +17,11 @@ import process from "node:process";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Dispatcher } from "undici";
 import { KubeClient } from "../../client/kube_client.ts";
-import type { ResourceType } from "../../client/objects.ts";
 import { ManualClock } from "../../common/clock.ts";
 import { makeTestCertificates } from "../../testing/_cert.ts";
 import { skipUnlessEnvTest } from "../_control_plane.ts";
 import { scriptCommand } from "../_runtime.ts";
-
-const configMaps: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
+import { configMaps } from "../../testing/resource_types.ts";
 
 interface VersionServer {
   url: string;

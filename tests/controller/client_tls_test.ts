@@ -13,20 +13,13 @@ import { join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Dispatcher } from "undici";
 import { KubeClient } from "../../client/kube_client.ts";
-import type { KubeObject, ResourceType } from "../../client/objects.ts";
+import type { KubeObject } from "../../client/objects.ts";
 import { ManualClock } from "../../common/clock.ts";
 import {
   makeTestCertificates,
   type TestCertificates,
 } from "../../testing/_cert.ts";
-
-const configMaps: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
+import { configMaps } from "../../testing/resource_types.ts";
 
 interface MtlsServer {
   url: string;

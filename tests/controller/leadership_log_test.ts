@@ -9,6 +9,7 @@ import type { LogFields, Logger } from "../../common/log.ts";
 import { ReconcileResult } from "../../controller/reconciler.ts";
 import { freeLoopbackPorts } from "../../testing/mod.ts";
 import { until } from "./_helpers.ts";
+import { configMaps } from "../../testing/resource_types.ts";
 
 describe("the controller's leadership log", () => {
   it("logs each start and end of leading once, also while the API server is unreachable", async () => {
@@ -31,13 +32,7 @@ describe("the controller's leadership log", () => {
     };
     const events: { leading: boolean; term: number }[] = [];
     const election = new LeaderElection(0);
-    const controller = Controller.for<KubeObject>({
-      group: "",
-      version: "v1",
-      plural: "configmaps",
-      kind: "ConfigMap",
-      namespaced: true,
-    }, {
+    const controller = Controller.for<KubeObject>(configMaps, {
       client: KubeClient.fromKubeConfig(kubeConfig),
       guard: election.guard(),
       logger,

@@ -11,20 +11,12 @@ import {
   Operator,
   type OperatorReconciler,
   ReconcileResult,
-  type ResourceType,
   type RunningOperator,
 } from "../../mod.ts";
 import { KubeClient } from "../../controller/mod.ts";
 import { eventually } from "./_helpers.ts";
 import { plane, skipUnlessRunnable } from "../_control_plane.ts";
-
-const configMaps: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
+import { configMaps } from "../../testing/resource_types.ts";
 
 interface Reconciled {
   node: number;

@@ -15,6 +15,7 @@ import {
 import { KubeClient } from "../../controller/mod.ts";
 import type { ConfChange } from "../../raft/types.ts";
 import { plane, skipUnlessRunnable } from "../_control_plane.ts";
+import { configMaps } from "../../testing/resource_types.ts";
 
 const statefulSets: ResourceType = {
   group: "apps",
@@ -288,13 +289,6 @@ describe(
     let client: KubeClient;
     let replicas: Replicas;
     const reconciled: string[] = [];
-    const configMaps: ResourceType = {
-      group: "",
-      version: "v1",
-      plural: "configmaps",
-      kind: "ConfigMap",
-      namespaced: true,
-    };
 
     before(async () => {
       server = await controlPlane();

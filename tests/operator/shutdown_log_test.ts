@@ -6,7 +6,6 @@ import {
   type Logger,
   Operator,
   ReconcileResult,
-  type ResourceType,
 } from "../../mod.ts";
 import {
   clusterEnv,
@@ -14,14 +13,7 @@ import {
   freePorts,
   recordingLogger,
 } from "./_helpers.ts";
-
-const configMaps: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
+import { configMaps } from "../../testing/resource_types.ts";
 
 /** A logger that records every line; `info` of `throwOn` throws. */
 

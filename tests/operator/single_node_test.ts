@@ -23,6 +23,7 @@ import {
 import { clusterEnv, eventually, freePorts } from "./_helpers.ts";
 import { legacySnapshot, legacyWal } from "../raft/_fixture_0_1_0.ts";
 import { plane, skipUnlessRunnable } from "../_control_plane.ts";
+import { configMaps } from "../../testing/resource_types.ts";
 
 /** Replicas in this process on `server`, built by `operator`. */
 function replicasOn(
@@ -192,13 +193,6 @@ describe(`an operator on its own [${plane.kind}]`, {
       plural: "namespaces",
       kind: "Namespace",
       namespaced: false,
-    };
-    const configMaps: ResourceType = {
-      group: "",
-      version: "v1",
-      plural: "configmaps",
-      kind: "ConfigMap",
-      namespaced: true,
     };
     await client.create(namespaces, { metadata: { name: "web" } });
     const seen: string[] = [];

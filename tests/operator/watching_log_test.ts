@@ -3,14 +3,8 @@ import assert from "node:assert/strict";
 import { TestApiServer } from "../../testing/mod.ts";
 import { Operator, ReconcileResult, type ResourceType } from "../../mod.ts";
 import { clusterEnv, freePorts, recordingLogger } from "./_helpers.ts";
+import { configMaps } from "../../testing/resource_types.ts";
 
-const configMaps: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
 const deployments: ResourceType = {
   group: "apps",
   version: "v1",

@@ -2,27 +2,16 @@
 // long-lived promise per request.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
+import { runGcChild } from "../_gc_child_deno.ts";
 
 const CHILD = new URL("./_serve_retention_deno.ts", import.meta.url);
 const REQUESTS = 200;
 
 describe("platform: Deno serve() memory", () => {
   it("keeps no answered request's response alive while the server runs", async () => {
-    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        "--v8-flags=--expose-gc",
-        fileURLToPath(CHILD),
-        String(REQUESTS),
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const out = new TextDecoder().decode(stdout);
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
-    const { served, alive } = JSON.parse(out.trim().split("\n").at(-1)!);
+    const { served, alive } = await runGcChild<
+      { served: number; alive: number }
+    >(CHILD, REQUESTS);
     assert.equal(served, REQUESTS);
     // Before the fix every one of them stayed alive (each request added a
     // reaction to the server's one shutdown promise); the last one or two

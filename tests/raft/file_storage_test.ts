@@ -20,7 +20,8 @@ import { crc32 } from "../../raft/_crc32.ts";
 import { scanLog } from "../../raft/_wal_format.ts";
 import { writeEntry, writeHardState, Writer } from "../../raft/_codec.ts";
 import { legacySnapshot, legacyState, legacyWal } from "./_fixture_0_1_0.ts";
-import type { Entry, Snapshot } from "../../raft/types.ts";
+import type { StorageWrite } from "../../raft/storage.ts";
+import type { Entry, PersistedState, Snapshot } from "../../raft/types.ts";
 import { below, seeded } from "../../testing/raft/random.ts";
 
 function entry(index: number, term: number, size = 8): Entry {
@@ -468,6 +469,21 @@ async function units(dir: string): Promise<{
   };
 }
 
+/**
+ * Opens the storage in `dir` with zeros written ahead ({@linkcode FILLED}),
+ * makes `saves` in order and closes it; returns what it loaded when opened.
+ */
+async function reopened(
+  dir: string,
+  saves: StorageWrite[] = [],
+): Promise<PersistedState> {
+  const s = await FileStorage.open(dir, FILLED);
+  const loaded = s.load();
+  for (const write of saves) await s.save(write);
+  await s.close();
+  return loaded;
+}
+
 function isZero(bytes: Uint8Array): boolean {
   return bytes.every((b) => b === 0);
 }
@@ -492,13 +508,11 @@ describe("FileStorage zero-filled space", () => {
 
   it("writes zeros ahead of the last unit, writes saves over them without growing the file, and reads the zeros as the end of the log", async () => {
     await withDir(async (dir) => {
-      const s = await FileStorage.open(dir, FILLED);
-      await s.save({
+      await reopened(dir, [{
         hardState: { term: 1, vote: 1, commit: 0 },
         entries: range(1, 3, 1),
         snapshot: null,
-      });
-      await s.close();
+      }]);
       const closed = await units(dir);
       assert.ok(closed.bytes.length >= closed.end + 2048, "zeros ahead");
       assert.ok(isZero(closed.bytes.subarray(closed.end)));
@@ -511,10 +525,9 @@ describe("FileStorage zero-filled space", () => {
         closed.bytes.length,
       );
       await r.close();
-      const again = await FileStorage.open(dir, FILLED);
-      assert.deepEqual(again.load().entries, range(1, 4, 1));
-      assert.deepEqual(again.load().hardState, { term: 1, vote: 1, commit: 0 });
-      await again.close();
+      const again = await reopened(dir);
+      assert.deepEqual(again.entries, range(1, 4, 1));
+      assert.deepEqual(again.hardState, { term: 1, vote: 1, commit: 0 });
     });
   });
 
@@ -543,20 +556,18 @@ describe("FileStorage zero-filled space", () => {
       await s.close();
       const log = await units(dir);
       assert.ok(log.bytes.length > log.end, "zeros after compaction too");
-      const r = await FileStorage.open(dir, FILLED);
+      const r = await reopened(dir);
       assert.deepEqual(
-        r.load().entries.map((e) => e.index),
+        r.entries.map((e) => e.index),
         range(6, 320, 1).map((e) => e.index),
       );
-      assert.equal(r.load().hardState.commit, 299);
-      await r.close();
+      assert.equal(r.hardState.commit, 299);
     });
   });
 
   it("reads a crash after the zeros were written and before the first save as an empty log", async () => {
     await withDir(async (dir) => {
-      const s = await FileStorage.open(dir, FILLED);
-      await s.close();
+      await reopened(dir);
       const fresh = await units(dir);
       assert.ok(fresh.bytes.length > fresh.end);
       // As the new file is written, and with only its header there.
@@ -564,35 +575,30 @@ describe("FileStorage zero-filled space", () => {
         const bytes = fresh.bytes.slice();
         bytes.fill(0, kept);
         await writeFile(join(dir, "wal.log"), bytes);
-        const r = await FileStorage.open(dir, FILLED);
-        assert.deepEqual(r.load(), {
+        const r = await reopened(dir, [{
+          hardState: { term: 2, vote: 0, commit: 0 },
+          entries: [entry(1, 2)],
+          snapshot: null,
+        }]);
+        assert.deepEqual(r, {
           hardState: { term: 0, vote: null, commit: 0 },
           snapshot: null,
           entries: [],
         });
-        await r.save({
-          hardState: { term: 2, vote: 0, commit: 0 },
-          entries: [entry(1, 2)],
-          snapshot: null,
-        });
-        await r.close();
-        const again = await FileStorage.open(dir, FILLED);
-        assert.deepEqual(again.load().entries, [entry(1, 2)]);
-        assert.equal(again.load().hardState.term, 2);
-        await again.close();
+        const again = await reopened(dir);
+        assert.deepEqual(again.entries, [entry(1, 2)]);
+        assert.equal(again.hardState.term, 2);
       }
     });
   });
 
   it("cuts a save torn in the zero-filled space at every tear point, and leaves none of its bytes behind the next save", async () => {
     await withDir(async (dir) => {
-      const s = await FileStorage.open(dir, FILLED);
-      await s.save({
+      await reopened(dir, [{
         hardState: { term: 1, vote: 1, commit: 0 },
         entries: range(1, 3, 1),
         snapshot: null,
-      });
-      await s.save({
+      }, {
         hardState: { term: 2, vote: 1, commit: 3 },
         entries: [{
           term: 2,
@@ -601,8 +607,7 @@ describe("FileStorage zero-filled space", () => {
           data: plantedRecords(),
         }],
         snapshot: null,
-      });
-      await s.close();
+      }]);
       const full = await units(dir);
       const lastStart = full.starts.at(-1)!;
       const tears: Uint8Array[] = [];
@@ -620,39 +625,35 @@ describe("FileStorage zero-filled space", () => {
       tears.push(holed);
       for (const [i, torn] of tears.entries()) {
         await writeFile(join(dir, "wal.log"), torn);
-        const r = await FileStorage.open(dir, FILLED);
-        assert.deepEqual(
-          [r.load().hardState.term, r.load().entries.length],
-          [1, 3],
-          `tear ${i}`,
-        );
-        await r.save({
+        const r = await reopened(dir, [{
           hardState: null,
           entries: [entry(4, 7, 1)],
           snapshot: null,
-        });
-        await r.close();
+        }]);
+        assert.deepEqual(
+          [r.hardState.term, r.entries.length],
+          [1, 3],
+          `tear ${i}`,
+        );
         const after = await units(dir);
         assert.equal(after.starts.length, full.starts.length, `tear ${i}`);
         assert.ok(isZero(after.bytes.subarray(after.end)), `tear ${i}`);
-        const again = await FileStorage.open(dir, FILLED);
-        assert.deepEqual(again.load().entries.at(-1), entry(4, 7, 1));
-        await again.close();
+        const again = await reopened(dir);
+        assert.deepEqual(again.entries.at(-1), entry(4, 7, 1));
       }
     });
   });
 
   it("refuses damage followed by an intact save, and a save zeroed in the middle of the log, leaving the file as it was", async () => {
     await withDir(async (dir) => {
-      const s = await FileStorage.open(dir, FILLED);
-      for (let i = 1; i <= 3; i++) {
-        await s.save({
+      await reopened(
+        dir,
+        [1, 2, 3].map((i) => ({
           hardState: { term: i, vote: 1, commit: 0 },
           entries: [entry(i, i, 100)],
           snapshot: null,
-        });
-      }
-      await s.close();
+        })),
+      );
       const full = await units(dir);
       const second = full.starts[2];
       const flipped = full.bytes.slice();

@@ -11,10 +11,10 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { KubeObject } from "../../mod.ts";
 import { configMaps } from "../controller/_server.ts";
 import { wallClock } from "../../testing/raft/wall_clock.ts";
 import { assertNoOverlap, type RunRecord } from "./_runs.ts";
+import { createSites } from "./_records.ts";
 import { startReplicas, TestApiServer } from "../../testing/mod.ts";
 
 const OBJECTS = 30;
@@ -60,16 +60,7 @@ describe("sharded controllers in three processes", () => {
       env: { SHARD_RUNS_DIR: dir },
     });
     try {
-      for (let i = 0; i < OBJECTS; i++) {
-        await replicas.client.create(configMaps, {
-          metadata: {
-            name: `site-${i}`,
-            namespace: "default",
-            labels: { "sharded-test": "yes" },
-          },
-          data: { v: "1" },
-        } as KubeObject);
-      }
+      await createSites(replicas.client, OBJECTS);
       const done = (runs: Run[], v: string) =>
         new Set(runs.filter((r) => r.v === v).map((r) => r.key)).size ===
           OBJECTS;

@@ -3,15 +3,8 @@ import assert from "node:assert/strict";
 import { TestApiServer } from "../../testing/mod.ts";
 import { ApiError } from "../../client/errors.ts";
 import { KubeClient } from "../../client/kube_client.ts";
-import type { KubeObject, ResourceType } from "../../client/objects.ts";
-
-const configMaps: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
+import type { KubeObject } from "../../client/objects.ts";
+import { configMaps } from "../../testing/resource_types.ts";
 
 async function statusOf(request: Promise<unknown>): Promise<number> {
   try {

@@ -2,15 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type ReceivedRequest, TestApiServer } from "../../testing/mod.ts";
 import { KubeClient } from "../../client/kube_client.ts";
-import type { ResourceType } from "../../client/objects.ts";
-
-const configMaps: ResourceType = {
-  group: "",
-  version: "v1",
-  plural: "configmaps",
-  kind: "ConfigMap",
-  namespaced: true,
-};
+import { configMaps } from "../../testing/resource_types.ts";
 
 describe("TestApiServer onRequest", () => {
   it("reports each request as it arrives: method, path with query, client address — failed ones too", async () => {
