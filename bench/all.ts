@@ -10,13 +10,16 @@
  * `failover.md` and `failover.svg` beside them).
  *
  * Runs: `raft-core`, `leader-election`, `controller` at 1,000 and 10,000
- * objects, `raft` with 3 and 5 replicas, and `failover` when deno.json has a
- * `bench:failover` task. `--quick` shrinks the sample counts (for a smoke
- * run); `--only raft,controller` picks runs by name; `--keep` keeps the
- * figures of the runs not repeated from the last `results.json`.
- * `--raft-baseline DIR` has each `raft` run first run DIR's `bench:raft` (a
- * checkout of the write path before issue 18) and judge the 1.5× goal
- * against it, back to back on the same machine.
+ * objects, `raft` with 3 and 5 replicas, `failover` when deno.json has a
+ * `bench:failover` task, and `operator-failover` (the example operator's
+ * kill -9 → first reconcile write, 10 kills; about 1.5 minutes, twice that
+ * with a baseline). `--quick` shrinks the sample counts (for a smoke run);
+ * `--only raft,controller` picks runs by name; `--keep` keeps the figures of
+ * the runs not repeated from the last `results.json`. `--raft-baseline DIR`
+ * has each `raft` run first run DIR's `bench:raft` (a checkout of the write
+ * path before issue 18) and judge the 1.5× goal against it, back to back on
+ * the same machine, and `operator-failover` run DIR's operator after each
+ * of its own runs (interleaved) as its baseline.
  *
  * @module
  */
@@ -111,6 +114,16 @@ const allRuns: Run[] = [
     args: quick
       ? ["--default-runs", "1", "--scaled-runs", "3", "--raft-runs", "3"]
       : [],
+    env: {},
+  },
+  {
+    name: "operator-failover",
+    task: "bench:operator-failover",
+    args: [
+      "--runs",
+      quick ? "3" : "10",
+      ...(raftBaselineAt >= 0 ? ["--baseline", argv[raftBaselineAt + 1]] : []),
+    ],
     env: {},
   },
 ];
@@ -270,7 +283,7 @@ const markdown = [
   "",
   "![every distribution in milliseconds, side by side](distributions.svg)",
   "",
-  "bench:failover's own page, with its chart of the failover distributions: [failover.md](failover.md).",
+  "bench:failover's own page, with its chart of the failover distributions: [failover.md](failover.md). The operator's takeover after the guard (the operator-failover rows), and where its time goes: [failover_gap.md](failover_gap.md).",
   "",
   "The operator chaos run (`deno task chaos`, run on its own, not by this task): writes, faults by kind, RSS and heap over 20 minutes, and the invariants: [chaos.md](chaos.md).",
   "",

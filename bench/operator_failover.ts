@@ -22,7 +22,12 @@
  * Usage: `deno task bench:operator-failover [-- --runs 10]`. To run the
  * operator of another checkout (e.g. a worktree at an older commit) with
  * this driver: `deno run -A --config <root>/deno.json
- * bench/operator_failover.ts --root <root> --runs 10`.
+ * bench/operator_failover.ts --root <root> --runs 10`. `--baseline <root>`
+ * compares: each run of ours is followed by one of that checkout's, each in
+ * a driver process of its own (`--json` prints its runs), so both sides
+ * see the same load; the medians go to `deno task bench`'s report
+ * (`bench/_report.ts`) as ours against the baseline's (`deno task bench
+ * --raft-baseline DIR` passes DIR here too).
  *
  * @module
  */
@@ -39,6 +44,7 @@ import { fileURLToPath } from "node:url";
 import { Agent, fetch as undiciFetch } from "undici";
 import { args } from "../platform/mod.ts";
 import { pct } from "./_raft_failover.ts";
+import { reportRow, reportSamples } from "./_report.ts";
 
 function option(name: string, fallback: string): string {
   const list = args();
@@ -51,6 +57,8 @@ const ROOT = option(
   fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, ""),
 );
 const RUNS = Number(option("runs", "10"));
+const BASELINE = option("baseline", "");
+const JSON_OUT = args().includes("--json");
 const SITES = ["blog", "shop", "docs"];
 const STEP_TIMEOUT_MS = Number(option("step-timeout-ms", "60000"));
 const GROUP = "example.k8s-operator.dev";
@@ -300,27 +308,111 @@ async function run(): Promise<Run> {
   }
 }
 
-const load = loadavg()[0];
-const runs: Run[] = [];
-for (let i = 0; i < RUNS; i++) {
-  const r = await run();
-  runs.push(r);
-  console.log(
-    `run ${i + 1}: guard ${r.guard.toFixed(0)} ms, first write ${
-      r.firstWrite.toFixed(0)
-    } ms (${(r.firstWrite - r.guard).toFixed(0)} after the guard), all ${
-      r.allWrites.toFixed(0)
-    } ms`,
-  );
+/**
+ * `runs` runs of `root`'s operator, each in a driver process of its own
+ * under `root`'s deno.json (its import map), this file as the driver.
+ */
+async function runsOf(root: string, runs: number): Promise<Run[]> {
+  const driver = fileURLToPath(import.meta.url);
+  const child = spawn(process.execPath, [
+    "run",
+    "-A",
+    "--config",
+    `${root}/deno.json`,
+    driver,
+    "--root",
+    root,
+    "--runs",
+    String(runs),
+    "--step-timeout-ms",
+    String(STEP_TIMEOUT_MS),
+    "--json",
+  ], { stdio: ["ignore", "pipe", "inherit"] });
+  let stdout = "";
+  child.stdout!.on("data", (chunk) => stdout += chunk);
+  const code = await new Promise((resolve) => child.once("close", resolve));
+  const last = stdout.trim().split("\n").at(-1) ?? "";
+  if (code !== 0 || !last.startsWith("{")) {
+    throw new Error(
+      `Expected the runs of ${root} as JSON, found exit ${code}: ${
+        stdout.slice(-2_000)
+      }`,
+    );
+  }
+  return (JSON.parse(last) as { runs: Run[] }).runs;
 }
-const median = (f: (r: Run) => number) => pct(runs.map(f), 0.5).toFixed(0);
-console.log(
-  `${ROOT}: kill -9 of the leader, n=${RUNS}, load ${load.toFixed(1)} → ${
-    loadavg()[0].toFixed(1)
-  }; p50: guard ${median((r) => r.guard)} ms, first write ${
-    median((r) => r.firstWrite)
-  } ms, guard → first write ${
+
+function summary(root: string, runs: Run[], load: number): string {
+  const median = (f: (r: Run) => number) => pct(runs.map(f), 0.5).toFixed(0);
+  return `${root}: kill -9 of the leader, n=${runs.length}, load ${
+    load.toFixed(1)
+  } → ${loadavg()[0].toFixed(1)}; p50: guard ${
+    median((r) => r.guard)
+  } ms, first write ${median((r) => r.firstWrite)} ms, guard → first write ${
     median((r) => r.firstWrite - r.guard)
-  } ms, every Website ${median((r) => r.allWrites)} ms`,
-);
+  } ms, every Website ${median((r) => r.allWrites)} ms`;
+}
+
+function runLine(label: string, r: Run): string {
+  return `${label}: guard ${r.guard.toFixed(0)} ms, first write ${
+    r.firstWrite.toFixed(0)
+  } ms (${(r.firstWrite - r.guard).toFixed(0)} after the guard), all ${
+    r.allWrites.toFixed(0)
+  } ms`;
+}
+
+const load = loadavg()[0];
+const ours: Run[] = [];
+const baseline: Run[] = [];
+for (let i = 0; i < RUNS; i++) {
+  if (BASELINE) {
+    // Interleaved, one run each in turn.
+    ours.push(...await runsOf(ROOT, 1));
+    console.log(runLine(`run ${i + 1}, ours`, ours.at(-1)!));
+    baseline.push(...await runsOf(BASELINE, 1));
+    console.log(runLine(`run ${i + 1}, baseline`, baseline.at(-1)!));
+  } else {
+    ours.push(await run());
+    if (!JSON_OUT) console.log(runLine(`run ${i + 1}`, ours.at(-1)!));
+  }
+}
+if (JSON_OUT) {
+  console.log(JSON.stringify({ runs: ours }));
+  process.exit(0);
+}
+console.log(summary(ROOT, ours, load));
+if (BASELINE) console.log(summary(BASELINE, baseline, load));
+
+const steps: Array<[string, (r: Run) => number]> = [
+  ["kill -9 → controller starts (guard)", (r) => r.guard],
+  ["kill -9 → first reconcile write", (r) => r.firstWrite],
+  ["guard → first reconcile write", (r) => r.firstWrite - r.guard],
+  ["kill -9 → every Website reconciled", (r) => r.allWrites],
+];
+for (const [step, of] of steps) {
+  reportRow({
+    name: `operator failover (example operator, 3 processes), ${step}, p50`,
+    unit: "ms",
+    ours: pct(ours.map(of), 0.5),
+    ...(BASELINE
+      ? {
+        baseline: pct(baseline.map(of), 0.5),
+        baselineName: `the operator at ${BASELINE}`,
+      }
+      : {}),
+    better: "lower",
+  });
+}
+reportSamples({
+  name: "ours: operator kill -9 → first reconcile write",
+  unit: "ms",
+  samples: ours.map((r) => r.firstWrite),
+});
+if (BASELINE) {
+  reportSamples({
+    name: "baseline: operator kill -9 → first reconcile write",
+    unit: "ms",
+    samples: baseline.map((r) => r.firstWrite),
+  });
+}
 process.exit(0);

@@ -24,9 +24,23 @@
  * left the body pending forever then under Deno, and the transport keeps
  * that promise itself whatever undici does.
  *
+ * Every request but a watch asks for gzip (`accept-encoding: gzip`, unless
+ * `compression` is off): kube-apiserver compresses a list or get answer
+ * over 128 KiB then, never a watch. A body read whole is collected, then
+ * decompressed in one call with the output capped at `maxResponseBytes`
+ * (plain bodies are capped too); a streamed one through
+ * `DecompressionStream`, counted. A gzip body that is truncated or corrupt,
+ * decompresses past the cap, or any content-encoding not asked for (on a
+ * watch, or another than gzip) fails with {@linkcode ApiError}
+ * `MalformedResponse`, as a body that is not JSON does. undici's own
+ * `interceptors.decompress({ maxSize })` (undici 8.13.1 has it) would
+ * decompress a watch's body too, stream every chunk through a zlib
+ * `Transform`, and fail with undici's errors.
+ *
  * @module
  */
 import { Buffer } from "node:buffer";
+import { gunzip } from "node:zlib";
 import {
   type Cluster,
   HttpMethod,
@@ -36,6 +50,7 @@ import {
 import { Agent, type Dispatcher, ProxyAgent } from "undici";
 import type { Clock } from "../common/clock.ts";
 import { Tripwire } from "../common/tripwire.ts";
+import { ApiError } from "./errors.ts";
 
 /** What one request needs besides its URL. */
 export interface SendInit {
@@ -60,6 +75,8 @@ export class KubeConfigTransport {
   readonly #kubeConfig: KubeConfig;
   readonly #clock: Clock;
   readonly #refreshMs: number;
+  readonly #compression: boolean;
+  readonly #maxResponseBytes: number;
   #headers: Record<string, string> = {};
   #dispatcher: Dispatcher | undefined;
   #tlsKey: string | undefined;
@@ -69,11 +86,18 @@ export class KubeConfigTransport {
 
   constructor(
     kubeConfig: KubeConfig,
-    options: { clock: Clock; refreshMs: number },
+    options: {
+      clock: Clock;
+      refreshMs: number;
+      compression: boolean;
+      maxResponseBytes: number;
+    },
   ) {
     this.#kubeConfig = kubeConfig;
     this.#clock = options.clock;
     this.#refreshMs = options.refreshMs;
+    this.#compression = options.compression;
+    this.#maxResponseBytes = options.maxResponseBytes;
   }
 
   /** Sends one request (see {@linkcode Transport}). */
@@ -115,13 +139,20 @@ export class KubeConfigTransport {
       onResponseError: (error) => failure.trip(error),
     });
     const target = new URL(url);
+    // kube-apiserver never compresses a watch; one that arrives compressed
+    // is refused below.
+    const gzip = this.#compression && !isWatch(target);
     let answer: Dispatcher.ResponseData;
     try {
       answer = await dispatcher.request({
         origin: target.origin,
         path: target.pathname + target.search,
         method: method as Dispatcher.HttpMethod,
-        headers: { ...this.#headers, ...init.headers },
+        headers: {
+          ...this.#headers,
+          ...(gzip ? { "accept-encoding": "gzip" } : {}),
+          ...init.headers,
+        },
         body: init.body,
         signal: follower.signal,
       });
@@ -136,7 +167,19 @@ export class KubeConfigTransport {
       throw new TypeError("fetch failed", { cause: error });
     }
     if (answer.statusCode === 401) this.#stale = true;
-    return undiciResponse(answer, { failure, settled });
+    const coding = contentCoding(answer, { asked: gzip });
+    if (coding instanceof ApiError) {
+      settled();
+      answer.body.on("error", () => {});
+      answer.body.destroy(coding);
+      throw coding;
+    }
+    return undiciResponse(answer, {
+      failure,
+      settled,
+      gzip: coding === "gzip",
+      maxBytes: this.#maxResponseBytes,
+    });
   }
 
   #refresh(): Promise<void> {
@@ -305,6 +348,50 @@ function observed(dispatcher: Dispatcher, observers: Observers): Dispatcher {
   ) as Dispatcher;
 }
 
+/** Whether `url` asks for a watch, as kube-apiserver reads `watch`. */
+function isWatch(url: URL): boolean {
+  const watch = url.searchParams.get("watch");
+  return watch === "true" || watch === "1";
+}
+
+/**
+ * How `answer`'s body is encoded: `"gzip"`, `"identity"`, or the
+ * {@linkcode ApiError} that refuses it (a coding not asked for; a null body
+ * status has no body to decode).
+ */
+function contentCoding(
+  answer: Dispatcher.ResponseData,
+  options: { asked: boolean },
+): "gzip" | "identity" | ApiError {
+  const raw = answer.headers["content-encoding"];
+  const coding = (Array.isArray(raw) ? raw.join(",") : raw ?? "")
+    .trim().toLowerCase();
+  if (
+    coding === "" || coding === "identity" ||
+    NULL_BODY_STATUSES.has(answer.statusCode)
+  ) return "identity";
+  if (options.asked && (coding === "gzip" || coding === "x-gzip")) {
+    return "gzip";
+  }
+  return malformed(answer.statusCode, {
+    expected: options.asked
+      ? "a body with content-encoding gzip or none"
+      : "a body with no content-encoding (none was asked for)",
+    found: `content-encoding ${JSON.stringify(coding)}`,
+  });
+}
+
+/** The error of a response whose body is broken. */
+function malformed(
+  status: number,
+  what: { expected: string; found: string },
+): ApiError {
+  return new ApiError(status, {
+    reason: "MalformedResponse",
+    message: `expected ${what.expected}, found ${what.found}`,
+  });
+}
+
 /** How a response's body fails, and what to call once it is done. */
 interface BodyEnd {
   /**
@@ -313,6 +400,10 @@ interface BodyEnd {
    */
   failure: Tripwire;
   settled: () => void;
+  /** Whether the body is gzip, to decompress. */
+  gzip: boolean;
+  /** The most bytes a body may have (decompressed). */
+  maxBytes: number;
 }
 
 /**
@@ -323,12 +414,15 @@ interface BodyEnd {
  * stream objects per request, as undici's `fetch()` does (in a loop of
  * GETs against the test API server, client and server CPU time per request
  * fell from 330–475 µs to 240 µs); unlike `fetch()` it follows no
- * redirects (the API server sends none) and asks for no compression.
+ * redirects (the API server sends none); compression is the transport's
+ * (`end.gzip`, `end.maxBytes`).
  *
  * Read whole (`text()`, `json()`, `arrayBuffer()`, `bytes()`, `blob()`:
- * every request but a watch), undici's read of the body races the
- * failure; only `body` (a watch's stream) and `clone()` build a web stream,
- * which races it chunk by chunk. A failure that wins leaves the read to
+ * every request but a watch), the read of the body (undici's for a plain
+ * body of a declared length within the cap, else {@linkcode readWhole})
+ * races the failure; only `body` (a watch's stream) and `clone()` build a
+ * web stream, which races it chunk by chunk (through
+ * {@linkcode gunzipStream} when gzip). A failure that wins leaves the read to
  * end on its own: the connection is gone, or the aborted signal aborts
  * the request.
  */
@@ -359,47 +453,87 @@ function undiciResponse(
       end.settled();
       streamed = new Response(null, init);
     } else {
-      streamed = streamingWith(answer, end, init);
+      const raw = streamingWith(answer, end, init);
+      streamed = end.gzip
+        ? new Response(
+          gunzipStream(raw.body!, {
+            status: response.status,
+            maxBytes: end.maxBytes,
+          }),
+          init,
+        )
+        : raw;
     }
     return streamed;
   };
+  const declared = Number(answer.headers["content-length"]);
   const whole = async <R>(
-    read: (body: Dispatcher.ResponseData["body"]) => Promise<R>,
+    read: {
+      /** undici's own read, for a plain body of a declared length. */
+      plain?: (body: Dispatcher.ResponseData["body"]) => Promise<R>;
+      /** What the body's bytes become. */
+      bytes: (bytes: Uint8Array) => R;
+    },
     readStreamed: (response: Response) => Promise<R>,
   ): Promise<R> => {
     if (streamed) return await readStreamed(streamed);
-    const reading = read(answer.body);
+    if (answer.body.bodyUsed) {
+      throw new TypeError("Body is unusable: Body has already been read");
+    }
+    // A body refused for its size is destroyed, which fails the request
+    // (undici's abort trips `end.failure` first): the refusal is the error.
+    let refused: ApiError | undefined;
+    // A plain body whose declared length is within the cap (most answers):
+    // undici reads it, the cheapest way.
+    const reading = read.plain && !end.gzip && declared <= end.maxBytes
+      ? read.plain(answer.body)
+      : readWhole(answer, { ...end, refuse: (error) => refused = error })
+        .then(read.bytes);
     try {
       return await end.failure.race(reading);
     } catch (error) {
       reading.catch(() => {});
-      throw error;
+      throw refused ?? error;
     } finally {
       end.settled();
     }
   };
   const type = response.headers.get("content-type") ?? "";
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   // Own properties in front of the prototype's (a subclass would do, but
   // Node's and Deno's type declarations of Response differ).
   Object.defineProperties(response, {
     body: { get: () => stream().body },
     bodyUsed: { get: () => (streamed ?? answer.body).bodyUsed },
-    text: { value: () => whole((b) => b.text(), (r) => r.text()) },
-    json: { value: () => whole((b) => b.json(), (r) => r.json()) },
+    text: {
+      value: () =>
+        whole({ plain: (b) => b.text(), bytes: text }, (r) => r.text()),
+    },
+    json: {
+      value: () =>
+        whole({
+          plain: (b) => b.json(),
+          bytes: (bytes) => JSON.parse(text(bytes)),
+        }, (r) => r.json()),
+    },
     arrayBuffer: {
-      value: () => whole((b) => b.arrayBuffer(), (r) => r.arrayBuffer()),
+      value: () =>
+        whole({
+          plain: (b) => b.arrayBuffer(),
+          bytes: (bytes) => new Uint8Array(bytes).buffer,
+        }, (r) => r.arrayBuffer()),
     },
     bytes: {
       value: () =>
         whole(
-          async (b) => new Uint8Array(await b.arrayBuffer()),
+          { bytes: (bytes) => new Uint8Array(bytes) },
           (r) => r.arrayBuffer().then((buffer) => new Uint8Array(buffer)),
         ),
     },
     blob: {
       value: () =>
         whole(
-          async (b) => new Blob([await b.arrayBuffer()], { type }),
+          { bytes: (bytes) => new Blob([new Uint8Array(bytes)], { type }) },
           (r) => r.blob(),
         ),
     },
@@ -407,6 +541,122 @@ function undiciResponse(
     clone: { value: () => stream().clone() },
   });
   return response;
+}
+
+/**
+ * `answer`'s whole body, decompressed when it is gzip: at most
+ * `end.maxBytes` bytes on the wire and after decompression, else
+ * {@linkcode ApiError} `MalformedResponse` (so does gzip that is truncated
+ * or corrupt). The compressed bytes are collected and decompressed in one
+ * call, whose output zlib itself stops at the cap.
+ */
+async function readWhole(
+  answer: Dispatcher.ResponseData,
+  end: BodyEnd & { refuse: (error: ApiError) => void },
+): Promise<Uint8Array> {
+  const { maxBytes } = end;
+  const status = answer.statusCode;
+  const tooLarge = (found: string) =>
+    malformed(status, {
+      expected: `a body of at most ${maxBytes} bytes (maxResponseBytes)`,
+      found,
+    });
+  const declared = Number(answer.headers["content-length"]);
+  if (declared > maxBytes) {
+    const error = tooLarge(`content-length ${declared}`);
+    end.refuse(error);
+    answer.body.destroy(error);
+    throw error;
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of answer.body) {
+    size += (chunk as Uint8Array).length;
+    if (size > maxBytes) {
+      const error = tooLarge(`more${end.gzip ? " (compressed)" : ""}`);
+      end.refuse(error);
+      answer.body.destroy(error);
+      throw error;
+    }
+    chunks.push(chunk as Uint8Array);
+  }
+  const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+  if (!end.gzip) return body;
+  return await new Promise<Uint8Array>((resolve, reject) => {
+    gunzip(body, { maxOutputLength: maxBytes }, (error, result) => {
+      if (!error) resolve(result);
+      else if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+        reject(tooLarge(`more once decompressed (gzip, ${size} bytes sent)`));
+      } else {
+        reject(
+          malformed(status, {
+            expected: "a complete gzip body",
+            found: `${size} bytes that fail to decompress: ${error.message}`,
+          }),
+        );
+      }
+    });
+  });
+}
+
+/**
+ * `raw` (a gzip body) decompressed, failing with {@linkcode ApiError}
+ * `MalformedResponse` once it passes `maxBytes` or turns out truncated or
+ * corrupt; an error of `raw` itself (the connection, the signal) passes
+ * through as it is.
+ */
+function gunzipStream(
+  raw: ReadableStream<Uint8Array>,
+  options: { status: number; maxBytes: number },
+): ReadableStream<Uint8Array> {
+  const { status, maxBytes } = options;
+  const upstream = raw.getReader();
+  let failed: { error: unknown } | undefined;
+  const source = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = await upstream.read();
+        if (chunk.done) controller.close();
+        else controller.enqueue(chunk.value);
+      } catch (error) {
+        failed = { error };
+        throw error;
+      }
+    },
+    cancel: (reason) => upstream.cancel(reason),
+  });
+  const reader = source.pipeThrough(
+    new DecompressionStream("gzip") as unknown as TransformStream<
+      Uint8Array,
+      Uint8Array
+    >,
+  ).getReader();
+  let size = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const chunk = await reader.read().catch((error: unknown) => {
+        if (failed) throw failed.error;
+        throw malformed(status, {
+          expected: "a complete gzip body",
+          found: `one that fails to decompress: ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+        });
+      });
+      if (chunk.done) return controller.close();
+      size += chunk.value.length;
+      if (size > maxBytes) {
+        const error = malformed(status, {
+          expected: `a body of at most ${maxBytes} bytes (maxResponseBytes)`,
+          found: "more once decompressed (gzip)",
+        });
+        reader.cancel(error).catch(() => {});
+        throw error;
+      }
+      controller.enqueue(chunk.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }
 
 /** The statuses whose response has no body (the Fetch standard's). */

@@ -121,16 +121,42 @@ export function objectMetaProblems(
     requireName: boolean;
   },
 ): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  const at = (name: string) => `${options.path}.${name}`;
-  const { name, generateName, namespace } = meta;
+  const check: MetaCheck = {
+    problems: [],
+    at: (name: string) => `${options.path}.${name}`,
+    rule: options.rule,
+    requireName: options.requireName,
+  };
+  checkNames(meta, check);
+  checkNamespace(meta.namespace, check);
+  checkLabels(meta.labels, check);
+  checkAnnotations(meta.annotations, check);
+  checkOwnerReferences(meta.ownerReferences, check);
+  checkFinalizers(meta.finalizers, check);
+  return check.problems;
+}
+
+/** What each part of {@linkcode objectMetaProblems} checks against. */
+interface MetaCheck {
+  /** Where the problems found go, in the order they are found. */
+  problems: FieldProblem[];
+  /** The path of a metadata field. */
+  at: (name: string) => string;
+  /** How names are checked. */
+  rule: NameRule;
+  /** Whether a name (or a `generateName`) must be given. */
+  requireName: boolean;
+}
+
+/** `generateName` and `name`: one of them when a name is required. */
+function checkNames(meta: JsonObject, check: MetaCheck): void {
+  const { problems, at, rule } = check;
+  const { name, generateName } = meta;
   if (
     generateName !== undefined &&
     typed(problems, at("generateName"), generateName, "string")
   ) {
-    if (
-      generateName !== "" && !nameOk(options.rule, generateName as string, true)
-    ) {
+    if (generateName !== "" && !nameOk(rule, generateName as string, true)) {
       problems.push({
         path: at("generateName"),
         reason: "FieldValueInvalid",
@@ -143,7 +169,7 @@ export function objectMetaProblems(
   }
   if (name === undefined || name === "") {
     if (
-      options.requireName &&
+      check.requireName &&
       (typeof generateName !== "string" || generateName === "")
     ) {
       problems.push({
@@ -153,11 +179,11 @@ export function objectMetaProblems(
       });
     }
   } else if (typed(problems, at("name"), name, "string")) {
-    if (!nameOk(options.rule, name as string, false)) {
+    if (!nameOk(rule, name as string, false)) {
       problems.push({
         path: at("name"),
         reason: "FieldValueInvalid",
-        message: options.rule === "subdomain"
+        message: rule === "subdomain"
           ? `expected a lowercase DNS subdomain (a-z, 0-9, '-', '.', at most 253 characters), found ${
             JSON.stringify(name)
           }`
@@ -165,6 +191,11 @@ export function objectMetaProblems(
       });
     }
   }
+}
+
+/** `namespace`: a DNS label when given. */
+function checkNamespace(namespace: unknown, check: MetaCheck): void {
+  const { problems, at } = check;
   if (
     namespace !== undefined && namespace !== "" &&
     typed(problems, at("namespace"), namespace, "string")
@@ -180,134 +211,148 @@ export function objectMetaProblems(
       });
     }
   }
-  const labels = meta.labels;
+}
+
+/** `labels`: qualified keys, label values. */
+function checkLabels(labels: unknown, check: MetaCheck): void {
+  const { problems, at } = check;
   if (
-    labels !== undefined && labels !== null &&
-    typed(problems, at("labels"), labels, "object")
-  ) {
-    for (const [key, value] of Object.entries(labels as JsonObject)) {
-      if (!isQualifiedName(key)) {
-        problems.push({
-          path: at("labels"),
-          reason: "FieldValueInvalid",
-          message:
-            `expected a label key ([prefix/]name: alphanumeric, '-', '_' or '.', at most 63 characters), found ${
-              JSON.stringify(key)
-            }`,
-        });
-      }
-      if (!typed(problems, `${at("labels")}.${key}`, value, "string")) continue;
-      if (!isLabelValue(value as string)) {
-        problems.push({
-          path: at("labels"),
-          reason: "FieldValueInvalid",
-          message:
-            `expected a label value (empty, or alphanumeric, '-', '_' or '.' starting and ending with an alphanumeric character, at most 63 characters), found ${
-              JSON.stringify(value)
-            }`,
-        });
-      }
-    }
-  }
-  const annotations = meta.annotations;
-  if (
-    annotations !== undefined && annotations !== null &&
-    typed(problems, at("annotations"), annotations, "object")
-  ) {
-    let size = 0;
-    const encoder = new TextEncoder();
-    for (const [key, value] of Object.entries(annotations as JsonObject)) {
-      if (!isQualifiedName(key.toLowerCase())) {
-        problems.push({
-          path: at("annotations"),
-          reason: "FieldValueInvalid",
-          message: `expected an annotation key ([prefix/]name), found ${
+    labels === undefined || labels === null ||
+    !typed(problems, at("labels"), labels, "object")
+  ) return;
+  for (const [key, value] of Object.entries(labels as JsonObject)) {
+    if (!isQualifiedName(key)) {
+      problems.push({
+        path: at("labels"),
+        reason: "FieldValueInvalid",
+        message:
+          `expected a label key ([prefix/]name: alphanumeric, '-', '_' or '.', at most 63 characters), found ${
             JSON.stringify(key)
           }`,
-        });
-      }
-      if (!typed(problems, `${at("annotations")}.${key}`, value, "string")) {
-        continue;
-      }
-      size += encoder.encode(key).length +
-        encoder.encode(value as string).length;
+      });
     }
-    if (size > ANNOTATIONS_LIMIT) {
+    if (!typed(problems, `${at("labels")}.${key}`, value, "string")) continue;
+    if (!isLabelValue(value as string)) {
+      problems.push({
+        path: at("labels"),
+        reason: "FieldValueInvalid",
+        message:
+          `expected a label value (empty, or alphanumeric, '-', '_' or '.' starting and ending with an alphanumeric character, at most 63 characters), found ${
+            JSON.stringify(value)
+          }`,
+      });
+    }
+  }
+}
+
+/** `annotations`: qualified keys, string values, {@linkcode ANNOTATIONS_LIMIT} bytes in all. */
+function checkAnnotations(annotations: unknown, check: MetaCheck): void {
+  const { problems, at } = check;
+  if (
+    annotations === undefined || annotations === null ||
+    !typed(problems, at("annotations"), annotations, "object")
+  ) return;
+  let size = 0;
+  const encoder = new TextEncoder();
+  for (const [key, value] of Object.entries(annotations as JsonObject)) {
+    if (!isQualifiedName(key.toLowerCase())) {
       problems.push({
         path: at("annotations"),
-        reason: "FieldValueTooLong",
-        message:
-          `expected annotations of at most ${ANNOTATIONS_LIMIT} bytes in all, found ${size}`,
+        reason: "FieldValueInvalid",
+        message: `expected an annotation key ([prefix/]name), found ${
+          JSON.stringify(key)
+        }`,
+      });
+    }
+    if (!typed(problems, `${at("annotations")}.${key}`, value, "string")) {
+      continue;
+    }
+    size += encoder.encode(key).length +
+      encoder.encode(value as string).length;
+  }
+  if (size > ANNOTATIONS_LIMIT) {
+    problems.push({
+      path: at("annotations"),
+      reason: "FieldValueTooLong",
+      message:
+        `expected annotations of at most ${ANNOTATIONS_LIMIT} bytes in all, found ${size}`,
+    });
+  }
+}
+
+/** `ownerReferences`: each complete, at most one the controller. */
+function checkOwnerReferences(owners: unknown, check: MetaCheck): void {
+  const { problems, at } = check;
+  if (owners === undefined || owners === null) return;
+  if (!Array.isArray(owners)) {
+    problems.push({
+      path: at("ownerReferences"),
+      reason: "FieldValueTypeInvalid",
+      message: "expected a list of owner references",
+    });
+    return;
+  }
+  let controllers = 0;
+  for (const owner of owners) {
+    const ref = isObject(owner) ? owner : {};
+    checkOwnerReference(ref, check);
+    if (ref.controller === true) controllers++;
+  }
+  if (controllers > 1) {
+    problems.push({
+      path: at("ownerReferences"),
+      reason: "FieldValueInvalid",
+      message:
+        `expected at most one owner reference with controller: true, found ${controllers}`,
+    });
+  }
+}
+
+/** One owner reference: a version, kind, name and uid. */
+function checkOwnerReference(ref: JsonObject, check: MetaCheck): void {
+  const apiVersion = typeof ref.apiVersion === "string" ? ref.apiVersion : "";
+  const version = apiVersion.split("/").pop() ?? "";
+  for (
+    const [field, ok] of [
+      ["apiVersion", version !== ""],
+      ["kind", typeof ref.kind === "string" && ref.kind !== ""],
+      ["name", typeof ref.name === "string" && ref.name !== ""],
+      ["uid", typeof ref.uid === "string" && ref.uid !== ""],
+    ] as const
+  ) {
+    if (!ok) {
+      check.problems.push({
+        path: `${check.at("ownerReferences")}.${field}`,
+        reason: "FieldValueInvalid",
+        message: `expected a non-empty ${
+          field === "apiVersion" ? "version" : field
+        } in every owner reference`,
       });
     }
   }
-  const owners = meta.ownerReferences;
-  if (owners !== undefined && owners !== null) {
-    if (!Array.isArray(owners)) {
+}
+
+/** `finalizers`: a list of qualified names. */
+function checkFinalizers(finalizers: unknown, check: MetaCheck): void {
+  const { problems, at } = check;
+  if (finalizers === undefined || finalizers === null) return;
+  if (!Array.isArray(finalizers)) {
+    problems.push({
+      path: at("finalizers"),
+      reason: "FieldValueTypeInvalid",
+      message: "expected a list of strings",
+    });
+    return;
+  }
+  finalizers.forEach((f, i) => {
+    if (typeof f !== "string" || !isQualifiedName(f)) {
       problems.push({
-        path: at("ownerReferences"),
-        reason: "FieldValueTypeInvalid",
-        message: "expected a list of owner references",
-      });
-    } else {
-      let controllers = 0;
-      for (const owner of owners) {
-        const ref = isObject(owner) ? owner : {};
-        const apiVersion = typeof ref.apiVersion === "string"
-          ? ref.apiVersion
-          : "";
-        const version = apiVersion.split("/").pop() ?? "";
-        for (
-          const [field, ok] of [
-            ["apiVersion", version !== ""],
-            ["kind", typeof ref.kind === "string" && ref.kind !== ""],
-            ["name", typeof ref.name === "string" && ref.name !== ""],
-            ["uid", typeof ref.uid === "string" && ref.uid !== ""],
-          ] as const
-        ) {
-          if (!ok) {
-            problems.push({
-              path: `${at("ownerReferences")}.${field}`,
-              reason: "FieldValueInvalid",
-              message: `expected a non-empty ${
-                field === "apiVersion" ? "version" : field
-              } in every owner reference`,
-            });
-          }
-        }
-        if (ref.controller === true) controllers++;
-      }
-      if (controllers > 1) {
-        problems.push({
-          path: at("ownerReferences"),
-          reason: "FieldValueInvalid",
-          message:
-            `expected at most one owner reference with controller: true, found ${controllers}`,
-        });
-      }
-    }
-  }
-  const finalizers = meta.finalizers;
-  if (finalizers !== undefined && finalizers !== null) {
-    if (!Array.isArray(finalizers)) {
-      problems.push({
-        path: at("finalizers"),
-        reason: "FieldValueTypeInvalid",
-        message: "expected a list of strings",
-      });
-    } else {
-      finalizers.forEach((f, i) => {
-        if (typeof f !== "string" || !isQualifiedName(f)) {
-          problems.push({
-            path: `${at("finalizers")}[${i}]`,
-            reason: "FieldValueInvalid",
-            message: `expected a finalizer name ([prefix/]name), found ${
-              JSON.stringify(f)
-            }`,
-          });
-        }
+        path: `${at("finalizers")}[${i}]`,
+        reason: "FieldValueInvalid",
+        message: `expected a finalizer name ([prefix/]name), found ${
+          JSON.stringify(f)
+        }`,
       });
     }
-  }
-  return problems;
+  });
 }

@@ -1,7 +1,9 @@
 /**
  * Internal: the run of a sharded controller (`ControllerOptions.shards`).
  * Once the cache synced, workers take only keys of shards this process
- * holds; a shard just acquired queues its cached keys; each reconcile runs
+ * holds; a shard just acquired queues first its keys that changed while it
+ * was not held here (in the order they first changed), then, behind every
+ * other queued key (`low`), its other cached keys; each reconcile runs
  * under a ticket of its shard, its client fenced by the ticket's signal and
  * by a synchronous check of the grant before every send.
  *
@@ -17,6 +19,8 @@ import type { LeaderGuard } from "./leader_election.ts";
 import type { Context } from "./reconciler.ts";
 import type { ShardGate } from "./shard_gate.ts";
 import type { WorkQueue } from "./work_queue.ts";
+import { queueTakeover } from "./_changed_keys.ts";
+import { aborted } from "./_run_support.ts";
 
 /** What the `Controller` lends the sharded run. */
 export interface ShardedHost<T extends KubeObject> {
@@ -30,6 +34,11 @@ export interface ShardedHost<T extends KubeObject> {
   setRunning(running: boolean): void;
   /** Whether a change of `key` queues it now. */
   wants(key: string): boolean;
+  /**
+   * The keys that changed while their shard was not held here, of the
+   * shards `wanted` admits, in the order they first changed; forgets them.
+   */
+  changed(wanted: (shard: number) => boolean): string[];
   /** A reconcile's client, fenced by `check` and `signal`, and its recorder. */
   fence(
     signal: AbortSignal,
@@ -47,26 +56,28 @@ export async function runSharded<T extends KubeObject>(
   const { gate, queue, reflector } = host;
   const synced = await Promise.race([
     reflector.synced.then(() => true),
-    new Promise<false>((resolve) => {
-      if (stop.aborted) resolve(false);
-      stop.addEventListener("abort", () => resolve(false), { once: true });
-    }),
+    aborted(stop).then(() => false),
   ]);
   if (!synced) return;
   host.setRunning(true);
+  // What changed while another replica held a shard is the work most
+  // likely pending at a takeover: it goes first, the rest behind every key
+  // queued (by a change, or the changed keys of a later batch of shards).
   const off = gate.onAcquire((shards) => {
     const acquired = new Set(shards);
-    for (const key of reflector.store.keys()) {
-      const object = reflector.store.get(key);
-      if (object !== undefined && acquired.has(gate.shardOf(object))) {
-        queue.add(key);
-      }
-    }
+    queueTakeover(queue, {
+      changed: host.changed((shard) => acquired.has(shard)),
+      rest: reflector.store.keys().filter((key) => {
+        const object = reflector.store.get(key);
+        return object !== undefined && acquired.has(gate.shardOf(object));
+      }),
+    });
   });
   host.logger.info("sharded: reconciling the shards this replica holds");
-  for (const key of reflector.store.keys()) {
-    if (host.wants(key)) queue.add(key);
-  }
+  queueTakeover(queue, {
+    changed: host.changed((shard) => gate.holds(shard)),
+    rest: reflector.store.keys().filter((key) => host.wants(key)),
+  });
   const workers: Promise<void>[] = [];
   for (let i = 0; i < host.concurrency; i++) workers.push(work(host, stop));
   try {

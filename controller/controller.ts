@@ -3,15 +3,17 @@
  * keeps warm caches on every replica, and runs a {@linkcode Reconciler}
  * through a work queue on the leader only. Losing leadership aborts the
  * reconciles in flight (their `ctx.signal` and fenced client); winning it
- * queues every cached object at once, so a new leader starts within
+ * queues every cached object at once (those that changed while it followed
+ * first, the others behind every change), so a new leader starts within
  * milliseconds.
  *
  * @module
  */
 import { objectKey, Reflector, type StoreEvent } from "./cache.ts";
-import { ApiError, FencedError } from "../client/errors.ts";
+import { FencedError } from "../client/errors.ts";
+import { aborted, retryAfterMs } from "./_run_support.ts";
 import { runSharded } from "./_sharded.ts";
-import { ChangedKeys } from "./_changed_keys.ts";
+import { ChangedKeys, queueTakeover } from "./_changed_keys.ts";
 import type { ShardGate } from "./shard_gate.ts";
 import type { KubeClient } from "../client/kube_client.ts";
 import {
@@ -412,11 +414,12 @@ export class Controller<T extends KubeObject> {
   readonly #clock: Clock;
   /** Whether a leader term's workers run (changes queue keys only then). */
   #leading = false;
-  /** Keys changed while following (not sharded): the next term's first. */
-  readonly #changed = new ChangedKeys((key) =>
-    this.#options.shards === undefined && this.reflector.isSynced &&
-    this.reflector.store.get(key) !== undefined
-  );
+  /** Keys changed while not leading (sharded: shard not held): taken first. */
+  readonly #changed = new ChangedKeys({
+    cached: (key) =>
+      this.reflector.isSynced ? this.reflector.store.get(key) : undefined,
+    shardOf: (object) => this.#options.shards?.shardOf(object) ?? 0,
+  });
 
   private constructor(resource: ResourceType, options: ControllerOptions<T>) {
     this.resource = resource;
@@ -529,9 +532,7 @@ export class Controller<T extends KubeObject> {
         ) {
           return;
         }
-        const key = objectKey(event.object);
-        if (this.#wants(key, event.object)) this.queue.add(key);
-        else if (!this.#leading) this.#changed.seen(key, event.type);
+        this.#onChange(objectKey(event.object), event.type, event.object);
       }),
       // A relist emits only what changed; keys waiting out a long backoff
       // (say, after an outage) run now too, none twice.
@@ -554,10 +555,10 @@ export class Controller<T extends KubeObject> {
             keys.add(ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name);
           }
         }
+        // Noted only once this cache synced (its first list is no change).
         for (const key of keys) {
-          if (this.#wants(key)) this.queue.add(key);
-          else if (!this.#leading && reflector.isSynced) {
-            this.#changed.seen(key);
+          if (reflector.isSynced || this.#wants(key)) {
+            this.#onChange(key, "apply");
           }
         }
       });
@@ -591,6 +592,7 @@ export class Controller<T extends KubeObject> {
           concurrency: this.#options.concurrency ?? 4,
           setRunning: (running) => this.#leading = running,
           wants: (key) => this.#wants(key),
+          changed: (wanted) => this.#changed.take(wanted),
           fence: (signal, check) => {
             const client = this.#options.client.fenced(signal, { check });
             return { client, recorder: this.#recorder(client) };
@@ -640,8 +642,10 @@ export class Controller<T extends KubeObject> {
         }
         // From now on changes queue keys; now all cached keys, changed first.
         this.#leading = true;
-        for (const key of this.#changed.take()) this.queue.add(key);
-        for (const key of this.reflector.store.keys()) this.queue.add(key);
+        queueTakeover(this.queue, {
+          changed: this.#changed.take(),
+          rest: this.reflector.store.keys(),
+        });
         // The signal aborts when a timer notices the end of leadership; a
         // stalled event loop can delay that timer past the lease. The check
         // compares the lease with the clock at each send instead.
@@ -713,6 +717,16 @@ export class Controller<T extends KubeObject> {
     if (gate === undefined) return true;
     const o = object ?? this.reflector.store.get(key);
     return o === undefined || gate.holds(gate.shardOf(o));
+  }
+
+  /** Queues `key` if a change does now, else notes it for a takeover. */
+  #onChange(key: string, type: "apply" | "delete", object?: T): void {
+    if (this.#wants(key, object)) {
+      this.queue.add(key);
+      this.#changed.forget(key);
+    } else {
+      this.#changed.seen(key, type);
+    }
   }
 
   #recorder(client: KubeClient): EventRecorder {
@@ -877,22 +891,4 @@ export class Controller<T extends KubeObject> {
       logger: this.#options.logger,
     };
   }
-}
-
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
-  });
-}
-
-/** The server's `Retry-After` in milliseconds, from an ApiError or its causes; 0 when none. */
-function retryAfterMs(error: unknown): number {
-  for (let e = error, depth = 0; e && depth < 5; depth++) {
-    if (e instanceof ApiError && e.retryAfterSeconds) {
-      return e.retryAfterSeconds * 1000;
-    }
-    e = (e as { cause?: unknown }).cause;
-  }
-  return 0;
 }

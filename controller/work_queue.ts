@@ -71,6 +71,32 @@ export interface WorkQueueOptions<K = unknown> {
 }
 
 /**
+ * Options of {@linkcode WorkQueue.add}.
+ *
+ * @example A takeover: what changed first, every other key behind it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type WorkQueueAddOptions, WorkQueue } from "./work_queue.ts";
+ * const queue = new WorkQueue<string>();
+ * const rest: WorkQueueAddOptions = { low: true };
+ * for (const key of ["default/a", "default/b", "default/c"]) queue.add(key, rest);
+ * queue.add("default/c"); // changed meanwhile: moves ahead of a and b
+ * assert.equal(await queue.get(), "default/c");
+ * queue.shutDown();
+ * ```
+ */
+export interface WorkQueueAddOptions {
+  /**
+   * Queue the key behind every key queued without `low` (default
+   * `false`): bulk work, such as a takeover's re-queue of every cached key,
+   * that a change should not wait behind. A key queued `low` that is added
+   * again without it moves up, behind the other keys queued without it; a
+   * key queued without it stays where it is.
+   */
+  low?: boolean;
+}
+
+/**
  * Thrown when `done` is called for a key that is not processing.
  *
  * @example
@@ -99,7 +125,8 @@ export class WorkQueueError extends Error {
  *
  * Invariants: a key is queued at most once; a key being processed (between
  * `get` and `done`) is not handed out again, and if it was added meanwhile it
- * is queued again on `done`.
+ * is queued again on `done`. Keys come out in the order queued, those added
+ * with `{ low: true }` (and not since without it) after all others.
  *
  * @example
  * ```ts
@@ -119,6 +146,17 @@ export class WorkQueue<K> {
   readonly #bucket: TokenBucket;
   readonly #queue: K[] = [];
   #head = 0;
+  /**
+   * The low lane: keys, some stale (moved up since), each valid where
+   * `#low` says, at `#lowBase + index`.
+   */
+  #lowQueue: K[] = [];
+  #lowHead = 0;
+  #lowBase = 0;
+  /** Keys queued in the low lane → their place there. */
+  readonly #low = new Map<K, number>();
+  /** Keys processing, added again with `low` only. */
+  readonly #lowAgain = new Set<K>();
   readonly #dirty = new Set<K>();
   readonly #processing = new Map<K, number>();
   readonly #queuedAt = new Map<K, number>();
@@ -143,7 +181,7 @@ export class WorkQueue<K> {
 
   /** Keys queued and ready (not counting those processing or scheduled). */
   get length(): number {
-    return this.#queue.length - this.#head;
+    return this.#queue.length - this.#head + this.#low.size;
   }
 
   /** Keys currently handed out to workers. */
@@ -161,11 +199,29 @@ export class WorkQueue<K> {
     return this.#shuttingDown;
   }
 
-  /** Queues `key` now unless it is already queued. */
-  add(key: K): void {
-    if (this.#shuttingDown || this.#dirty.has(key)) return;
+  /**
+   * Queues `key` now unless it is already queued (then it keeps its place,
+   * unless queued `low` and added without: then it moves up; see
+   * {@linkcode WorkQueueAddOptions}).
+   */
+  add(key: K, options: WorkQueueAddOptions = {}): void {
+    if (this.#shuttingDown) return;
+    const low = options.low === true;
+    if (this.#dirty.has(key)) {
+      if (low) return;
+      this.#lowAgain.delete(key);
+      if (this.#low.delete(key)) {
+        // Its entry in the low lane is stale from now on.
+        this.#queue.push(key);
+        if (this.#low.size === 0) this.#resetLow();
+      }
+      return;
+    }
     this.#dirty.add(key);
-    if (this.#processing.has(key)) return;
+    if (this.#processing.has(key)) {
+      if (low) this.#lowAgain.add(key);
+      return;
+    }
     this.#queuedAt.set(key, this.#clock.now());
     this.#observer?.added?.(key, { depth: this.length + 1 });
     const getter = this.#getters.shift();
@@ -173,9 +229,51 @@ export class WorkQueue<K> {
       this.#dirty.delete(key);
       this.#take(key);
       getter(key);
+    } else if (low) {
+      this.#low.set(key, this.#lowBase + this.#lowQueue.length);
+      this.#lowQueue.push(key);
     } else {
       this.#queue.push(key);
     }
+  }
+
+  #resetLow(): void {
+    this.#lowQueue = [];
+    this.#lowHead = 0;
+    this.#lowBase = 0;
+  }
+
+  /** The next queued key, taken out of its lane; `undefined` if none. */
+  #next(): K | undefined {
+    if (this.#head < this.#queue.length) {
+      const key = this.#queue[this.#head] as K;
+      this.#queue[this.#head] = undefined as K;
+      this.#head++;
+      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+        this.#queue.splice(0, this.#head);
+        this.#head = 0;
+      }
+      return key;
+    }
+    while (this.#lowHead < this.#lowQueue.length) {
+      const key = this.#lowQueue[this.#lowHead] as K;
+      const place = this.#lowBase + this.#lowHead;
+      this.#lowQueue[this.#lowHead] = undefined as K;
+      this.#lowHead++;
+      if (this.#low.get(key) !== place) continue;
+      this.#low.delete(key);
+      if (this.#low.size === 0) {
+        this.#resetLow();
+      } else if (
+        this.#lowHead > 1024 && this.#lowHead * 2 > this.#lowQueue.length
+      ) {
+        this.#lowQueue.splice(0, this.#lowHead);
+        this.#lowBase += this.#lowHead;
+        this.#lowHead = 0;
+      }
+      return key;
+    }
+    return undefined;
   }
 
   #take(key: K): void {
@@ -261,14 +359,8 @@ export class WorkQueue<K> {
    * once the queue is shut down and drained, or when `signal` aborts.
    */
   get(signal?: AbortSignal): Promise<K | undefined> {
-    if (this.#head < this.#queue.length) {
-      const key = this.#queue[this.#head] as K;
-      this.#queue[this.#head] = undefined as K;
-      this.#head++;
-      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
-        this.#queue.splice(0, this.#head);
-        this.#head = 0;
-      }
+    if (this.length > 0) {
+      const key = this.#next() as K;
       this.#dirty.delete(key);
       this.#take(key);
       return Promise.resolve(key);
@@ -305,7 +397,7 @@ export class WorkQueue<K> {
     this.#observer?.done?.(key, { workMs: this.#clock.now() - started });
     if (this.#dirty.has(key)) {
       this.#dirty.delete(key);
-      this.add(key);
+      this.add(key, { low: this.#lowAgain.delete(key) });
     }
   }
 
@@ -336,8 +428,12 @@ export class WorkQueue<K> {
       dropped.add(key);
     }
     this.#waiting.clear();
+    for (const key of this.#low.keys()) dropped.add(key);
     this.#queue.length = 0;
     this.#head = 0;
+    this.#low.clear();
+    this.#lowAgain.clear();
+    this.#resetLow();
     this.#dirty.clear();
     this.#queuedAt.clear();
     this.#observer?.cleared?.({ dropped: dropped.size, depth: 0 });

@@ -144,6 +144,8 @@ export class ShardRuntime implements ShardGate {
   #expiry: ReturnType<typeof setTimeout> | null = null;
   #offRole: (() => void) | null = null;
   #leaving: { since: number; done: () => void } | null = null;
+  /** Standing aside ({@linkcode ShardRuntime.standAside}), until {@linkcode ShardRuntime.rejoin}. */
+  #aside = false;
   /** Leader: the members it may plan shards onto (the StatefulSet's ordinals), `null`: any. */
   #allowed: ReadonlySet<NodeId> | null = null;
   /** Leader: a {@linkcode ShardRuntime.handOverTo} waiting. */
@@ -651,7 +653,7 @@ export class ShardRuntime implements ShardGate {
 
   /** A ticket for one reconcile of a held shard; `null` when not held or being released. */
   enter(shard: number): ShardTicket | null {
-    if (this.#leaving !== null) return null;
+    if (this.#leaving !== null || this.#aside) return null;
     if (!this.holds(shard) || this.#releasing.has(shard)) return null;
     let w = this.#work.get(shard);
     if (w === undefined || w.controller.signal.aborted) {
@@ -745,6 +747,47 @@ export class ShardRuntime implements ShardGate {
     for (const shard of fresh) {
       this.#logger.debug?.("shard released", { shard, why });
     }
+    if (this.#issuer !== null) this.#duties();
+  }
+
+  // ------------------------------------------------------------ standing aside
+
+  /** `true` between {@linkcode ShardRuntime.standAside} and {@linkcode ShardRuntime.rejoin}. */
+  get aside(): boolean {
+    return this.#aside;
+  }
+
+  /**
+   * This replica cannot do the work for now (its API server is
+   * unreachable): its shards go to the others through the path of a
+   * SIGTERM. No reconcile starts from now on, those running are aborted
+   * and awaited (at most `drainMs`), every shard is released, and its
+   * requests say `leaving` until {@linkcode ShardRuntime.rejoin}, so the
+   * leader plans without it (a leader, without itself) and grants it
+   * nothing. Resolves once the shards are released; unlike
+   * {@linkcode ShardRuntime.leave} the node goes on (and leads, if it does).
+   */
+  async standAside(): Promise<void> {
+    if (this.#aside || this.#leaving !== null) return;
+    this.#aside = true;
+    const shards = new Set([
+      ...this.holder.held(this.#clock()),
+      ...this.#work.keys(),
+    ]);
+    await this.#release([...shards], "standing aside");
+    // Rejoined during the drain: the shards are released, nothing more.
+    if (!this.#aside) return;
+    // Also what was granted during the drain.
+    this.holder.standAside();
+    for (const w of this.#work.values()) w.controller.abort();
+    if (this.#issuer !== null) this.#duties();
+  }
+
+  /** Ends {@linkcode ShardRuntime.standAside}: the replica asks for shards again. */
+  rejoin(): void {
+    if (!this.#aside) return;
+    this.#aside = false;
+    this.holder.rejoin();
     if (this.#issuer !== null) this.#duties();
   }
 

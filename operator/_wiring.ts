@@ -30,6 +30,7 @@ import { HttpTransport, type TransportError } from "../raft/transport.ts";
 import type { Message } from "../raft/types.ts";
 import { ApiFailover, DEFAULT_TRANSFER_AFTER_MS } from "./_api_failover.ts";
 import { ApiHealth, watchObserver } from "./_api_health.ts";
+import { ApiStandAside, DEFAULT_RELEASE_AFTER_MS } from "./_api_stand_aside.ts";
 import {
   followReplicas,
   type FollowReplicasOptions,
@@ -98,6 +99,48 @@ export async function wire(
   config: OperatorConfig,
   init: WireInit,
 ): Promise<Wired> {
+  const wiring = await prepare(config, init);
+  try {
+    return await startParts(wiring, init.registered);
+  } catch (error) {
+    await tearDown(wiring.parts, { handOver: false, logger: wiring.logger });
+    throw error;
+  }
+}
+
+/** The parts the others are built on, and how they reach each other. */
+interface Wiring {
+  config: OperatorConfig;
+  options: OperatorOptions;
+  logger: Logger;
+  clock: () => number;
+  client: KubeClient;
+  metrics: MetricsRegistry;
+  storage: Storage;
+  apiHealth: ApiHealth;
+  /** The transport's callbacks reach parts created after it. */
+  late: LateParts;
+  transport: HttpTransport;
+  /** What {@linkcode tearDown} stops. */
+  parts: Parts;
+}
+
+/** The parts the transport's callbacks reach, once they exist. */
+interface LateParts {
+  node: RaftNode | null;
+  failover: ApiFailover | null;
+  raftMetrics: RaftMetrics | null;
+  shards: ShardRuntime | null;
+}
+
+/**
+ * The client, the metrics registry, the Raft storage and the transport
+ * (built, not yet listening): nothing that must be torn down.
+ */
+async function prepare(
+  config: OperatorConfig,
+  init: WireInit,
+): Promise<Wiring> {
   const { options } = init;
   const logger = options.logger ?? consoleLogger;
   const clock = options.clock ?? (() => performance.now());
@@ -111,13 +154,12 @@ export async function wire(
     { registry: metrics },
   );
   const apiHealth = new ApiHealth(clock);
-  // The transport's callbacks reach parts created after it.
-  const late: {
-    node: RaftNode | null;
-    failover: ApiFailover | null;
-    raftMetrics: RaftMetrics | null;
-    shards: ShardRuntime | null;
-  } = { node: null, failover: null, raftMetrics: null, shards: null };
+  const late: LateParts = {
+    node: null,
+    failover: null,
+    raftMetrics: null,
+    shards: null,
+  };
   const transport = raftTransport(config, {
     peerUrl: peerUrls(raft, options.peerAddress),
     clock,
@@ -133,143 +175,246 @@ export async function wire(
     shards: null,
     server: null,
   };
-  try {
-    const election = new LeaderElection(raft.nodeId, {
-      requireLease: true,
-      now: clock,
-    });
-    const store = new KeyValueStore();
-    const electionTicks = options.raft?.electionTicks ?? config.electionTicks;
-    const tickMs = options.raft?.tickMs ?? config.tickMs ?? undefined;
-    // Sharding runs only when a controller is sharded (or it is enabled
-    // for one built on `RunningOperator.shards`): otherwise no byte on the
-    // wire and no entry in the log differs.
-    let recordHandover = (_ms: number) => {};
-    const sharding = options.sharding?.enabled ??
-      init.registered.some((r) => r.sharded);
-    const shards = sharding
-      ? new ShardRuntime({
-        ...options.sharding,
-        id: raft.nodeId,
-        clock,
-        tickMs,
-        logger,
-        onHandover: (ms) => recordHandover(ms),
-      })
-      : null;
-    if (shards !== null) {
-      recordHandover = shardingMetrics({
-        registry: metrics,
-        stats: () => shards.stats(),
-      });
-    }
-    late.shards = shards;
-    const node = await RaftNode.start({
-      id: raft.nodeId,
-      storage,
-      bootstrap: { voters: raft.voters(), learners: [] },
-      stateMachine: shards?.stateMachine(store) ?? store,
-      send: (messages) => {
-        late.raftMetrics?.sent(messages);
-        const out = shards?.outgoing(messages) ?? messages;
-        return transport.send(late.failover?.mark(out) ?? out);
-      },
-      tickMs,
-      electionTicks: electionTicks ?? undefined,
-      random: options.raft?.random,
-      clock,
+  return {
+    config,
+    options,
+    logger,
+    clock,
+    client,
+    metrics,
+    storage,
+    apiHealth,
+    late,
+    transport,
+    parts,
+  };
+}
+
+/**
+ * Starts the parts in order: the Raft node (with sharding when a
+ * controller is sharded), the API failover, the transport's listener, the
+ * controllers (built), the follower of the StatefulSet, the HTTP server.
+ */
+async function startParts(
+  wiring: Wiring,
+  registered: readonly Registered[],
+): Promise<Wired> {
+  const { config, options, clock, parts } = wiring;
+  const election = new LeaderElection(config.raft.nodeId, {
+    requireLease: true,
+    now: clock,
+  });
+  const store = new KeyValueStore();
+  const electionTicks = options.raft?.electionTicks ?? config.electionTicks;
+  const tickMs = options.raft?.tickMs ?? config.tickMs ?? undefined;
+  const shards = shardRuntime(wiring, { registered, tickMs });
+  wiring.late.shards = shards;
+  const node = await startNode(wiring, {
+    election,
+    store,
+    shards,
+    electionTicks,
+    tickMs,
+  });
+  startFailover(wiring, { node, shards, electionTicks });
+  await listenToPeers(wiring, node);
+  const controllers = registered.map((r) =>
+    buildController(r, {
+      config,
+      client: wiring.client,
       election,
+      shards,
+      metrics: wiring.metrics,
+      apiHealth: wiring.apiHealth,
+      logger: wiring.logger,
+    })
+  );
+  followStatefulSet(wiring, { node, shards });
+  let probed: Probed | null = null;
+  const server = await serve(
+    (request) => answer(request, probed),
+    { port: config.httpPort, hostname: options.hostname },
+  );
+  parts.server = server;
+  return {
+    parts,
+    node,
+    server,
+    store,
+    election,
+    client: wiring.client,
+    apiHealth: wiring.apiHealth,
+    metrics: wiring.metrics,
+    controllers,
+    open: (target) => {
+      probed = target;
+    },
+  };
+}
+
+/**
+ * The sharding runtime, with its metrics. Sharding runs only when a
+ * controller is sharded (or it is enabled for one built on
+ * `RunningOperator.shards`): otherwise no byte on the wire and no entry in
+ * the log differs.
+ */
+function shardRuntime(
+  wiring: Wiring,
+  init: { registered: readonly Registered[]; tickMs: number | undefined },
+): ShardRuntime | null {
+  const { options, metrics } = wiring;
+  let recordHandover = (_ms: number) => {};
+  const sharding = options.sharding?.enabled ??
+    init.registered.some((r) => r.sharded);
+  const shards = sharding
+    ? new ShardRuntime({
+      ...options.sharding,
+      id: wiring.config.raft.nodeId,
+      clock: wiring.clock,
+      tickMs: init.tickMs,
+      logger: wiring.logger,
+      onHandover: (ms) => recordHandover(ms),
+    })
+    : null;
+  if (shards !== null) {
+    recordHandover = shardingMetrics({
+      registry: metrics,
+      stats: () => shards.stats(),
     });
-    parts.node = late.node = node;
-    if (shards !== null) {
-      shards.attach(node);
-      parts.shards = shards;
-    }
-    const raftMetrics = new RaftMetrics(node, { registry: metrics });
-    late.raftMetrics = raftMetrics;
-    const failover = new ApiFailover({
-      node,
-      health: apiHealth,
-      clock,
-      transferAfterMs: options.apiUnreachableTransferAfterMs ??
-        config.apiUnreachableTransferAfterMs ?? DEFAULT_TRANSFER_AFTER_MS,
-      // An answer older than the minimum election timeout (the node's
-      // default is 6 ticks) is too old to vouch for a follower.
-      maxTicksSinceAck: electionTicks ?? 6,
-      logger,
-    });
-    late.failover = failover;
-    const checkFailover = setInterval(() => failover.check(), 250);
-    parts.cleanup.push(
-      () => raftMetrics.stop(),
-      () => clearInterval(checkFailover),
-      node.onRoleChange((change) => {
-        logger.info("role changed", {
-          node: raft.nodeId,
-          role: change.role,
-          term: change.term,
-          leader: change.leader,
-        });
-      }),
-    );
-    await transport.listen({
-      port: raft.listenPort,
-      hostname: options.hostname,
-    });
-    // Peers that backed off from this node while it was down hear from it
-    // now, before its election timer runs out.
-    const { conf } = node.status();
-    transport.connect([...raft.peers.keys(), ...conf.voters, ...conf.learners]);
-    const controllers = init.registered.map((registered) =>
-      buildController(registered, {
-        config,
-        client,
-        election,
-        shards,
-        metrics,
-        apiHealth,
-        logger,
-      })
-    );
-    if (
-      raft.identity !== null &&
-      (options.followStatefulSet ?? config.followStatefulSet)
-    ) {
-      parts.cleanup.push(followWhileLeading(node, {
-        client,
-        namespace: raft.identity.namespace,
-        name: raft.identity.statefulSet,
-        logger,
-        // Shards leave the members about to go before they do.
-        beforeChange: shards === null
-          ? undefined
-          : (voters) => shards.handOverTo(voters),
-      }));
-    }
-    let probed: Probed | null = null;
-    const server = await serve(
-      (request) => answer(request, probed),
-      { port: config.httpPort, hostname: options.hostname },
-    );
-    parts.server = server;
-    return {
-      parts,
-      node,
-      server,
-      store,
-      election,
-      client,
-      apiHealth,
-      metrics,
-      controllers,
-      open: (target) => {
-        probed = target;
-      },
-    };
-  } catch (error) {
-    await tearDown(parts, { handOver: false, logger });
-    throw error;
   }
+  return shards;
+}
+
+/** Starts the Raft node on the storage, sending through the transport. */
+async function startNode(
+  wiring: Wiring,
+  init: {
+    election: LeaderElection;
+    store: KeyValueStore;
+    shards: ShardRuntime | null;
+    electionTicks: number | null | undefined;
+    tickMs: number | undefined;
+  },
+): Promise<RaftNode> {
+  const { config: { raft }, late, transport, parts } = wiring;
+  const { shards } = init;
+  const node = await RaftNode.start({
+    id: raft.nodeId,
+    storage: wiring.storage,
+    bootstrap: { voters: raft.voters(), learners: [] },
+    stateMachine: shards?.stateMachine(init.store) ?? init.store,
+    send: (messages) => {
+      late.raftMetrics?.sent(messages);
+      const out = shards?.outgoing(messages) ?? messages;
+      return transport.send(late.failover?.mark(out) ?? out);
+    },
+    tickMs: init.tickMs,
+    electionTicks: init.electionTicks ?? undefined,
+    random: wiring.options.raft?.random,
+    clock: wiring.clock,
+    election: init.election,
+  });
+  parts.node = late.node = node;
+  if (shards !== null) {
+    shards.attach(node);
+    parts.shards = shards;
+  }
+  return node;
+}
+
+/**
+ * The node's metrics, the API failover and, with shards, the stand-aside
+ * (both checked every 250 ms), and a log line on each role change; all
+ * stopped with the other parts.
+ */
+function startFailover(
+  wiring: Wiring,
+  init: {
+    node: RaftNode;
+    shards: ShardRuntime | null;
+    electionTicks: number | null | undefined;
+  },
+): void {
+  const { config, options, logger, late } = wiring;
+  const { node, shards } = init;
+  const raftMetrics = new RaftMetrics(node, { registry: wiring.metrics });
+  late.raftMetrics = raftMetrics;
+  const failover = new ApiFailover({
+    node,
+    health: wiring.apiHealth,
+    clock: wiring.clock,
+    transferAfterMs: options.apiUnreachableTransferAfterMs ??
+      config.apiUnreachableTransferAfterMs ?? DEFAULT_TRANSFER_AFTER_MS,
+    // An answer older than the minimum election timeout (the node's
+    // default is 6 ticks) is too old to vouch for a follower.
+    maxTicksSinceAck: init.electionTicks ?? 6,
+    logger,
+  });
+  late.failover = failover;
+  const standAside = shards === null ? null : new ApiStandAside({
+    shards,
+    health: wiring.apiHealth,
+    releaseAfterMs: options.apiUnreachableReleaseAfterMs ??
+      config.apiUnreachableReleaseAfterMs ?? DEFAULT_RELEASE_AFTER_MS,
+    logger,
+  });
+  const checkFailover = setInterval(() => {
+    failover.check();
+    standAside?.check();
+  }, 250);
+  wiring.parts.cleanup.push(
+    () => raftMetrics.stop(),
+    () => clearInterval(checkFailover),
+    node.onRoleChange((change) => {
+      logger.info("role changed", {
+        node: config.raft.nodeId,
+        role: change.role,
+        term: change.term,
+        leader: change.leader,
+      });
+    }),
+  );
+}
+
+/**
+ * Listens for peers, then reaches out to every member: peers that backed
+ * off from this node while it was down hear from it now, before its
+ * election timer runs out.
+ */
+async function listenToPeers(wiring: Wiring, node: RaftNode): Promise<void> {
+  const { config: { raft }, transport } = wiring;
+  await transport.listen({
+    port: raft.listenPort,
+    hostname: wiring.options.hostname,
+  });
+  const { conf } = node.status();
+  transport.connect([...raft.peers.keys(), ...conf.voters, ...conf.learners]);
+}
+
+/**
+ * Follows the operator's own StatefulSet while leading, when the pod knows
+ * its identity and following is on.
+ */
+function followStatefulSet(
+  wiring: Wiring,
+  init: { node: RaftNode; shards: ShardRuntime | null },
+): void {
+  const { config: { raft }, options, config } = wiring;
+  const { shards } = init;
+  if (
+    raft.identity === null ||
+    !(options.followStatefulSet ?? config.followStatefulSet)
+  ) return;
+  wiring.parts.cleanup.push(followWhileLeading(init.node, {
+    client: wiring.client,
+    namespace: raft.identity.namespace,
+    name: raft.identity.statefulSet,
+    logger: wiring.logger,
+    // Shards leave the members about to go before they do.
+    beforeChange: shards === null
+      ? undefined
+      : (voters) => shards.handOverTo(voters),
+  }));
 }
 
 /**
@@ -304,12 +449,7 @@ function raftTransport(
     peerUrl: ReturnType<typeof peerUrls>;
     clock: () => number;
     logger: Logger;
-    late: {
-      node: RaftNode | null;
-      failover: ApiFailover | null;
-      raftMetrics: RaftMetrics | null;
-      shards: ShardRuntime | null;
-    };
+    late: LateParts;
   },
 ): HttpTransport {
   const { clock, logger, late } = init;

@@ -112,6 +112,13 @@ export interface OperatorConfig {
    * never hands over).
    */
   apiUnreachableTransferAfterMs: number | null;
+  /**
+   * `OPERATOR_API_UNREACHABLE_RELEASE_AFTER_MS`: how long a replica's
+   * requests to the API server must have failed before it hands its shards
+   * to the others, until it reaches the API server again (default: the
+   * operator's, 10000; `0` never releases). Only with sharded controllers.
+   */
+  apiUnreachableReleaseAfterMs: number | null;
 }
 
 /**
@@ -153,6 +160,7 @@ const OPERATOR_VARIABLES = [
   "RAFT_ELECTION_TICKS",
   "RAFT_FOLLOW_STATEFULSET",
   "OPERATOR_API_UNREACHABLE_TRANSFER_AFTER_MS",
+  "OPERATOR_API_UNREACHABLE_RELEASE_AFTER_MS",
   "KUBECONFIG",
   "KUBERNETES_SERVICE_HOST",
 ] as const;
@@ -346,6 +354,16 @@ function operatorConfig(env: Environment, raft: RaftConfig): OperatorConfig {
         max: 3_600_000,
         what:
           "how long the API server must be unreachable from the leader before it hands over, in milliseconds (0: never)",
+      },
+    ),
+    apiUnreachableReleaseAfterMs: readInteger(
+      env,
+      "OPERATOR_API_UNREACHABLE_RELEASE_AFTER_MS",
+      {
+        min: 0,
+        max: 3_600_000,
+        what:
+          "how long the API server must be unreachable from a replica before it hands its shards over, in milliseconds (0: never)",
       },
     ),
   };

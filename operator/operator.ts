@@ -263,6 +263,16 @@ export interface OperatorOptions {
    * transfer is attempted per this interval.
    */
   apiUnreachableTransferAfterMs?: number;
+  /**
+   * With sharded controllers: how long, in milliseconds, this replica's
+   * requests to the API server (as for `apiUnreachableTransferAfterMs`)
+   * must have failed before it hands its shards to the other replicas,
+   * through the handover of a SIGTERM (default: the config's
+   * `OPERATOR_API_UNREACHABLE_RELEASE_AFTER_MS`, else 10000; `0` never
+   * releases). It asks for shards again once a request succeeds. A failure
+   * shorter than this moves nothing.
+   */
+  apiUnreachableReleaseAfterMs?: number;
 }
 
 /**

@@ -396,6 +396,68 @@ export async function buildNpm(
   const root = resolve(options.root ?? ".");
   const outDir = resolve(options.outDir ?? join(root, "npm"));
   const log = options.log ?? ((line: string) => console.log(line));
+  const rel = (f: string) => relative(root, f).split(sep).join("/");
+  const sources = await readSources(root, rel);
+  const { config, entries, library, all } = sources;
+  const runtimeDeps = [...library.npm.keys()];
+  const testDeps = [...all.npm.keys()].filter((n) => !library.npm.has(n));
+  const rootText = await readFile(join(root, entries[0].source), "utf8");
+  const libraryFiles = [...library.files].map(rel).sort();
+  const copied: string[] = [];
+  for (const name of COPIED_FILES) {
+    if (await exists(join(root, name))) copied.push(name);
+  }
+  const packageJson = packageJsonOf(sources, {
+    rootText,
+    libraryFiles,
+    copied,
+    runtimeDeps,
+    testDeps,
+  });
+  await prepareOutDir(outDir, packageJson);
+  log(
+    `npm: installing ${runtimeDeps.length} dependencies, ` +
+      `${testDeps.length} dev dependencies and ${NODE_TYPES}`,
+  );
+  await installDependencies(outDir);
+  const sourceFiles = [...all.files].filter((f) => /\.m?tsx?$/.test(f)).sort();
+  compile(sourceFiles, { root, outDir, imports: config.imports ?? {}, all });
+  await copyAssets(all, { root, outDir, copied });
+  const testFiles = sourceFiles.map(rel)
+    .filter((f) => f.startsWith("tests/") && /_test\.m?ts$/.test(f))
+    .map(toJsPath);
+  log(
+    `npm: emitted ${sourceFiles.length} modules (${libraryFiles.length} in ` +
+      `the package, ${testFiles.length} test files) to ${rel(outDir)}/`,
+  );
+  return {
+    outDir,
+    packageJson,
+    entryPoints: entries,
+    testFiles,
+    sourceFiles: sourceFiles.map(rel),
+  };
+}
+
+/** What the build reads of `root`: `deno.json` and the import graphs. */
+interface Sources {
+  config: DenoConfig & { version: string };
+  entries: EntryPoint[];
+  /** What the entry points import. */
+  library: Graph;
+  /** What the entry points and the tests (not Deno-only) import. */
+  all: Graph;
+}
+
+/**
+ * Reads `deno.json` (it must have a version) and walks the import graphs
+ * of the library and of the library with its tests; no Node-compiled file
+ * may import a Deno-only one.
+ */
+async function readSources(
+  root: string,
+  rel: (file: string) => string,
+): Promise<Sources> {
   const config = JSON.parse(
     await readFile(join(root, "deno.json"), "utf8"),
   ) as DenoConfig;
@@ -407,10 +469,8 @@ export async function buildNpm(
   const entryFiles = entries.map((e) => join(root, e.source));
   const testRoots = (await listTs(join(root, "tests")))
     .filter((f) => !isDenoOnly(f));
-
   const library = await walk(entryFiles, imports);
   const all = await walk([...entryFiles, ...testRoots], imports);
-  const rel = (f: string) => relative(root, f).split(sep).join("/");
   for (const file of all.files) {
     if (isDenoOnly(file)) {
       throw new NpmBuildError(
@@ -418,43 +478,66 @@ export async function buildNpm(
       );
     }
   }
-  const runtimeDeps = [...library.npm.keys()];
-  const testDeps = [...all.npm.keys()].filter((n) => !library.npm.has(n));
+  return {
+    config: { ...config, version: config.version },
+    entries,
+    library,
+    all,
+  };
+}
 
-  const rootText = await readFile(entryFiles[0], "utf8");
-  const libraryFiles = [...library.files].map(rel).sort();
-  const copied: string[] = [];
-  for (const name of COPIED_FILES) {
-    if (await exists(join(root, name))) copied.push(name);
-  }
-  const packageJson: PackageJson = {
+/** The package.json of the build. */
+function packageJsonOf(
+  sources: Sources,
+  init: {
+    /** The root entry point's text (its module doc is the description). */
+    rootText: string;
+    libraryFiles: string[];
+    /** The {@linkcode COPIED_FILES} that exist. */
+    copied: string[];
+    runtimeDeps: string[];
+    testDeps: string[];
+  },
+): PackageJson {
+  const { config, entries, all } = sources;
+  const main = entries.find((e) => e.subpath === ".");
+  return {
     name: DEFAULT_NPM_NAME,
     version: config.version,
-    description: moduleDescription(rootText),
+    description: moduleDescription(init.rootText),
     type: "module",
-    main: entries.find((e) => e.subpath === ".")?.js ?? entries[0].js,
-    types: entries.find((e) => e.subpath === ".")?.types ?? entries[0].types,
+    main: main?.js ?? entries[0].js,
+    types: main?.types ?? entries[0].types,
     exports: Object.fromEntries(
       entries.map((e) => [e.subpath, { types: e.types, default: e.js }]),
     ),
     files: [
       "README.md",
-      ...libraryFiles.flatMap((f) => {
+      ...init.libraryFiles.flatMap((f) => {
         const js = toJsPath(f);
         return /\.m?js$/.test(js)
           ? [js, js.replace(/\.(m?)js$/, ".d.$1ts")]
           : [js];
       }),
-      ...copied,
+      ...init.copied,
     ],
     engines: { node: NODE_ENGINES },
     license: config.license ?? "Apache-2.0 OR MIT",
     repository: { type: "git", url: `git+${REPOSITORY}.git` },
     keywords: [...KEYWORDS],
-    dependencies: versions(runtimeDeps, all),
-    devDependencies: versions(testDeps, all),
+    dependencies: versions(init.runtimeDeps, all),
+    devDependencies: versions(init.testDeps, all),
   };
+}
 
+/**
+ * Empties `outDir` but for its installed dependencies and writes
+ * `packageJson` into it.
+ */
+async function prepareOutDir(
+  outDir: string,
+  packageJson: PackageJson,
+): Promise<void> {
   await mkdir(outDir, { recursive: true });
   for (const entry of await readdir(outDir)) {
     if (entry === "node_modules" || entry === "package-lock.json") continue;
@@ -464,10 +547,10 @@ export async function buildNpm(
     join(outDir, "package.json"),
     JSON.stringify(packageJson, null, 2) + "\n",
   );
-  log(
-    `npm: installing ${runtimeDeps.length} dependencies, ` +
-      `${testDeps.length} dev dependencies and ${NODE_TYPES}`,
-  );
+}
+
+/** `npm install` of package.json's dependencies and {@linkcode NODE_TYPES}. */
+async function installDependencies(outDir: string): Promise<void> {
   await run("npm", {
     args: [
       "install",
@@ -480,55 +563,29 @@ export async function buildNpm(
     ],
     cwd: outDir,
   });
+}
 
-  const options_ = compilerOptions(root, outDir);
-  const host = ts.createCompilerHost(options_);
-  const shimPath = join(outDir, SHIM_NAME);
-  const readSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (fileName, languageVersion, onError, create) =>
-    fileName === shimPath
-      ? ts.createSourceFile(fileName, SHIM_TEXT, languageVersion)
-      : readSourceFile(fileName, languageVersion, onError, create);
-  const fileExists = host.fileExists.bind(host);
-  host.fileExists = (f) => f === shimPath || fileExists(f);
-  const anchor = join(outDir, "__resolve__.ts");
-  const ours = new Set(all.files);
-  host.resolveModuleNameLiterals = (literals, containingFile) =>
-    literals.map((literal) => {
-      if (!ours.has(resolve(containingFile))) {
-        return ts.resolveModuleName(
-          literal.text,
-          containingFile,
-          options_,
-          host,
-        );
-      }
-      const mapped = mapSpecifier(literal.text, imports);
-      if (mapped.kind === "relative") {
-        const target = resolve(
-          dirname(containingFile),
-          sourceTwin(literal.text),
-        );
-        const extension = /\.json$/.test(target)
-          ? ts.Extension.Json
-          : /\.mts$/.test(target)
-          ? ts.Extension.Mts
-          : ts.Extension.Ts;
-        return {
-          resolvedModule: {
-            resolvedFileName: target,
-            extension,
-            resolvedUsingTsExtension: extension !== ts.Extension.Json,
-          },
-        };
-      }
-      return ts.resolveModuleName(mapped.specifier, anchor, options_, host);
-    });
-  const sourceFiles = [...all.files].filter((f) => /\.m?tsx?$/.test(f)).sort();
+/** Where {@linkcode compile} reads and writes. */
+interface CompileInit {
+  root: string;
+  outDir: string;
+  /** `deno.json`'s import map. */
+  imports: Record<string, string>;
+  /** Every file of the build. */
+  all: Graph;
+}
+
+/**
+ * Type-checks `sourceFiles` for Node and emits JavaScript and declarations
+ * with their specifiers rewritten.
+ */
+function compile(sourceFiles: string[], init: CompileInit): void {
+  const { root, outDir, imports } = init;
+  const options = compilerOptions(root, outDir);
   const program = ts.createProgram({
-    rootNames: [shimPath, ...sourceFiles],
-    options: options_,
-    host,
+    rootNames: [join(outDir, SHIM_NAME), ...sourceFiles],
+    options,
+    host: compilerHost(options, init),
   });
   const diagnostics = ts.getPreEmitDiagnostics(program)
     .filter((d) => d.code !== UNSAFE_REWRITE);
@@ -550,30 +607,87 @@ export async function buildNpm(
         formatDiagnostics(emitted.diagnostics, root),
     );
   }
+}
 
+/**
+ * A compiler host that serves the `import.meta.main` shim and resolves our
+ * files' imports as Deno does (relative `.ts`, Deno-only twins, the import
+ * map); everything else resolves as Node does.
+ */
+function compilerHost(
+  options: ts.CompilerOptions,
+  init: CompileInit,
+): ts.CompilerHost {
+  const host = ts.createCompilerHost(options);
+  const shimPath = join(init.outDir, SHIM_NAME);
+  const readSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (fileName, languageVersion, onError, create) =>
+    fileName === shimPath
+      ? ts.createSourceFile(fileName, SHIM_TEXT, languageVersion)
+      : readSourceFile(fileName, languageVersion, onError, create);
+  const fileExists = host.fileExists.bind(host);
+  host.fileExists = (f) => f === shimPath || fileExists(f);
+  const anchor = join(init.outDir, "__resolve__.ts");
+  const ours = new Set(init.all.files);
+  host.resolveModuleNameLiterals = (literals, containingFile) =>
+    literals.map((literal) => {
+      if (!ours.has(resolve(containingFile))) {
+        return ts.resolveModuleName(
+          literal.text,
+          containingFile,
+          options,
+          host,
+        );
+      }
+      const mapped = mapSpecifier(literal.text, init.imports);
+      if (mapped.kind === "relative") {
+        return resolvedRelative(resolve(
+          dirname(containingFile),
+          sourceTwin(literal.text),
+        ));
+      }
+      return ts.resolveModuleName(mapped.specifier, anchor, options, host);
+    });
+  return host;
+}
+
+/** A relative import resolved to the file `target` itself. */
+function resolvedRelative(
+  target: string,
+): ts.ResolvedModuleWithFailedLookupLocations {
+  const extension = /\.json$/.test(target)
+    ? ts.Extension.Json
+    : /\.mts$/.test(target)
+    ? ts.Extension.Mts
+    : ts.Extension.Ts;
+  return {
+    resolvedModule: {
+      resolvedFileName: target,
+      extension,
+      resolvedUsingTsExtension: extension !== ts.Extension.Json,
+    },
+  };
+}
+
+/**
+ * Copies the README and every file that is not TypeScript beside the
+ * build's files (data the modules read); of the root's, only the
+ * {@linkcode COPIED_FILES}.
+ */
+async function copyAssets(
+  all: Graph,
+  init: { root: string; outDir: string; copied: string[] },
+): Promise<void> {
+  const { root, outDir } = init;
   await copyFile(join(root, NPM_README), join(outDir, "README.md"));
   const directories = new Set([...all.files].map((f) => dirname(f)));
   for (const dir of directories) {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       if (!entry.isFile() || /\.m?tsx?$/.test(entry.name)) continue;
-      if (dir === root && !copied.includes(entry.name)) continue;
+      if (dir === root && !init.copied.includes(entry.name)) continue;
       const target = join(outDir, relative(root, dir), entry.name);
       await mkdir(dirname(target), { recursive: true });
       await copyFile(join(dir, entry.name), target);
     }
   }
-  const testFiles = sourceFiles.map(rel)
-    .filter((f) => f.startsWith("tests/") && /_test\.m?ts$/.test(f))
-    .map(toJsPath);
-  log(
-    `npm: emitted ${sourceFiles.length} modules (${libraryFiles.length} in ` +
-      `the package, ${testFiles.length} test files) to ${rel(outDir)}/`,
-  );
-  return {
-    outDir,
-    packageJson,
-    entryPoints: entries,
-    testFiles,
-    sourceFiles: sourceFiles.map(rel),
-  };
 }

@@ -134,7 +134,12 @@ export interface RenewalRequest {
   session: number;
   /** Rises with every request of the session, from 1. */
   seq: number;
-  /** `true` once the holder is shutting down: it wants nothing more. */
+  /**
+   * `true` while the holder wants no shard: it is shutting down
+   * ({@linkcode GrantHolder.leave}), or it stands aside for now
+   * ({@linkcode GrantHolder.standAside}, e.g. its API server is
+   * unreachable). The leader plans without it and grants it nothing.
+   */
   leaving: boolean;
   /** Shards released and not yet acknowledged, ascending. */
   released: number[];
@@ -270,6 +275,7 @@ export class GrantHolder {
   /** Releases not yet acknowledged: shard → first request that carries it (0: none yet). */
   readonly #pending = new Map<number, number>();
   #leaving = false;
+  #aside = false;
 
   /** A holder for one process. */
   constructor(options: GrantHolderOptions) {
@@ -282,6 +288,11 @@ export class GrantHolder {
   /** `true` after {@linkcode GrantHolder.leave}. */
   get leaving(): boolean {
     return this.#leaving;
+  }
+
+  /** `true` between {@linkcode GrantHolder.standAside} and {@linkcode GrantHolder.rejoin}. */
+  get aside(): boolean {
+    return this.#aside;
   }
 
   /**
@@ -302,7 +313,7 @@ export class GrantHolder {
       from: this.id,
       session: this.session,
       seq,
-      leaving: this.#leaving,
+      leaving: this.#leaving || this.#aside,
       released: ascending(this.#pending.keys()),
     };
   }
@@ -334,7 +345,7 @@ export class GrantHolder {
     const until = this.validFrom(sentAt, now) +
       Math.min(grant.grantMs, this.timing.grantMs);
     const acquired: number[] = [];
-    if (until > now && !this.#leaving) {
+    if (until > now && !this.#leaving && !this.#aside) {
       for (const shard of grant.granted) {
         if (!Number.isSafeInteger(shard) || shard < 0) continue;
         if (shard >= this.shardCount) continue;
@@ -397,6 +408,39 @@ export class GrantHolder {
     const all = ascending(this.#until.keys());
     this.release(all);
     return all;
+  }
+
+  /**
+   * Stands aside for now (the replica cannot do the work: its API server
+   * is unreachable): releases every shard it held since it started, as
+   * {@linkcode GrantHolder.leave} does, and marks later requests `leaving`
+   * until {@linkcode GrantHolder.rejoin}; no grant is taken in meanwhile.
+   * Returns the shards released.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { GrantHolder } from "@k8s-operator/k8s-operator/sharding";
+   * const holder = new GrantHolder({ id: 1, session: 9, shardCount: 8 });
+   * holder.standAside();
+   * assert.equal(holder.request(1000).leaving, true);
+   * holder.rejoin();
+   * assert.equal(holder.request(1010).leaving, false);
+   * ```
+   */
+  standAside(): number[] {
+    this.#aside = true;
+    const all = ascending(this.#until.keys());
+    this.release(all);
+    return all;
+  }
+
+  /**
+   * Ends {@linkcode GrantHolder.standAside}: later requests ask for shards
+   * again (a holder that left stays leaving).
+   */
+  rejoin(): void {
+    this.#aside = false;
   }
 
   /**

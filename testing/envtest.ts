@@ -6,11 +6,9 @@
  * @module
  */
 import { KubeConfig as ClientKubeConfig } from "@kubernetes/client-node";
-import { generateKeyPairSync } from "node:crypto";
 import {
   accessSync,
   constants,
-  mkdirSync,
   mkdtempSync,
   statSync,
   writeFileSync,
@@ -19,14 +17,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import type { KubeConfig } from "./api_server.ts";
-import { makeTestCertificates } from "./_cert.ts";
+import {
+  apiServerLaunch,
+  controllerManagerLaunch,
+  etcdLaunch,
+  type Launch,
+  type PlaneFiles,
+  writeCredentials,
+} from "./_envtest_launch.ts";
 import { kubeConfigText } from "./_kubeconfig.ts";
 import {
   describeExit,
+  type ExitStatus,
   freePort,
   type ManagedProcess,
   pause,
-  probe,
   type ProbeResult,
   type Reaper,
   removeDir,
@@ -267,21 +272,6 @@ function findBinaries(options: EnvTestOptions): Binaries {
   return { etcd, kubeApiServer, kubeControllerManager };
 }
 
-/** Default flags, then `extra`: a flag with a default's name replaces it. */
-function flags(
-  defaults: Record<string, string>,
-  extra: string[] = [],
-): string[] {
-  const merged = new Map(Object.entries(defaults));
-  const loose: string[] = [];
-  for (const flag of extra) {
-    const match = /^--([^=]+)=(.*)$/s.exec(flag);
-    if (match) merged.set(match[1], match[2]);
-    else loose.push(flag);
-  }
-  return [...[...merged].map(([k, v]) => `--${k}=${v}`), ...loose];
-}
-
 /** The port a process said it could not bind, if its output says so. */
 function takenPort(lines: string[]): number | undefined {
   for (const line of lines) {
@@ -300,18 +290,29 @@ async function freePorts(count: number, avoid: Set<number>): Promise<number[]> {
   return ports;
 }
 
-/** How a process of the control plane is started and known to be ready. */
-interface Launch {
-  component: ControlPlaneComponent;
-  binary: string;
-  /** Ports it needs: a fixed one (`number`) or a free one (`undefined`). */
-  ports: (number | undefined)[];
-  args(ports: number[]): string[];
-  ready(ports: number[]): Promise<ProbeResult & { ok: boolean }>;
-}
-
 const TAIL_LINES = 20;
 const PORT_ATTEMPTS = 3;
+
+/**
+ * Throws when a process exited after the next one became ready (an etcd
+ * whose fixed port another etcd held, which answered in its place).
+ */
+function checkStillRunning(started: ManagedProcess[]): void {
+  for (const child of started) {
+    if (child.status !== null) {
+      throw new ControlPlaneError(
+        `Expected ${child.name} to keep running, but it ${
+          describeExit(child.status)
+        }`,
+        {
+          component: child.name as ControlPlaneComponent,
+          reason: "exited",
+          logTail: child.logTail(TAIL_LINES),
+        },
+      );
+    }
+  }
+}
 
 /**
  * A real control plane from binaries, like controller-runtime's envtest:
@@ -405,37 +406,12 @@ export class EnvTest {
     const reaper = startReaper(dir);
     const started: ManagedProcess[] = [];
     try {
-      const file = (name: string) => join(dir, name);
-      const certs = makeTestCertificates(["127.0.0.1", "localhost"]);
-      const serviceAccount = generateKeyPairSync("ec", {
-        namedCurve: "prime256v1",
-      });
-      writeFileSync(file("ca.crt"), certs.caPem);
-      writeFileSync(file("apiserver.crt"), certs.certPem);
-      writeFileSync(file("apiserver.key"), certs.keyPem, { mode: 0o600 });
-      writeFileSync(
-        file("service-account.key"),
-        String(
-          serviceAccount.privateKey.export({ type: "pkcs8", format: "pem" }),
-        ),
-        { mode: 0o600 },
-      );
-      writeFileSync(
-        file("service-account.pub"),
-        String(
-          serviceAccount.publicKey.export({ type: "spki", format: "pem" }),
-        ),
-      );
-      writeFileSync(
-        file("tokens.csv"),
-        `${token},admin,admin,"system:masters"\n`,
-        { mode: 0o600 },
-      );
-      for (
-        const sub of ["etcd", "apiserver-certs", "controller-manager-certs"]
-      ) {
-        mkdirSync(file(sub), { mode: 0o700 });
-      }
+      const plane: PlaneFiles = {
+        file: (name: string) => join(dir, name),
+        caPem: writeCredentials(dir, token),
+        token,
+        options,
+      };
       const used = new Set<number>();
       const launch = (spec: Launch) =>
         launchUntilReady(spec, {
@@ -445,139 +421,32 @@ export class EnvTest {
           startTimeoutMs,
           reaper,
         });
-
-      const [etcdPort] = await launch({
-        component: "etcd",
-        binary: binaries.etcd,
-        ports: [options.etcdPort, undefined],
-        args: ([client, peer]) =>
-          flags({
-            "name": "envtest",
-            "data-dir": file("etcd"),
-            "listen-client-urls": `http://127.0.0.1:${client}`,
-            "advertise-client-urls": `http://127.0.0.1:${client}`,
-            "listen-peer-urls": `http://127.0.0.1:${peer}`,
-            "initial-advertise-peer-urls": `http://127.0.0.1:${peer}`,
-            "initial-cluster": `envtest=http://127.0.0.1:${peer}`,
-            "unsafe-no-fsync": "true",
-          }, options.etcdFlags),
-        ready: async ([client]) => {
-          const answer = await probe(`http://127.0.0.1:${client}/health`);
-          return {
-            ...answer,
-            ok: answer.status === 200 && /"health":\s*"true"/.test(answer.text),
-          };
-        },
-      });
-
-      const hasManager = binaries.kubeControllerManager !== undefined;
-      const [apiPort] = await launch({
-        component: "kube-apiserver",
-        binary: binaries.kubeApiServer,
-        ports: [options.apiServerPort],
-        args: ([port]) =>
-          flags({
-            "etcd-servers": `http://127.0.0.1:${etcdPort}`,
-            "bind-address": "127.0.0.1",
-            "advertise-address": "127.0.0.1",
-            "secure-port": String(port),
-            "tls-cert-file": file("apiserver.crt"),
-            "tls-private-key-file": file("apiserver.key"),
-            "client-ca-file": file("ca.crt"),
-            "service-account-key-file": file("service-account.pub"),
-            "service-account-signing-key-file": file("service-account.key"),
-            "service-account-issuer": "https://kubernetes.default.svc",
-            "api-audiences": "https://kubernetes.default.svc",
-            "token-auth-file": file("tokens.csv"),
-            "authorization-mode": "RBAC",
-            "service-cluster-ip-range": "10.96.0.0/16",
-            "allow-privileged": "true",
-            "endpoint-reconciler-type": "none",
-            "cert-dir": file("apiserver-certs"),
-            // HTTP/1.1 only, as TestApiServer: client-node's undici
-            // negotiates HTTP/2 when offered, and Deno's node:http2 client
-            // crashes the process (SIGSEGV, an nghttp2 assertion) when the
-            // server closes its sessions, which this one does on every stop.
-            "disable-http2-serving": "true",
-            // Without the controller manager no ServiceAccount is ever
-            // made, so admission would refuse every Pod (as envtest does).
-            ...(hasManager
-              ? {}
-              : { "disable-admission-plugins": "ServiceAccount" }),
-          }, options.apiServerFlags),
-        ready: async ([port]) => {
-          const base = `https://127.0.0.1:${port}`;
-          const ready = await probe(`${base}/readyz`, {
-            ca: certs.caPem,
-            token,
-          });
-          if (ready.status !== 200 || ready.text.trim() !== "ok") {
-            return { ...ready, ok: false };
-          }
-          // Objects go into `default` first thing; it is made just after
-          // the server becomes ready.
-          const namespace = await probe(`${base}/api/v1/namespaces/default`, {
-            ca: certs.caPem,
-            token,
-          });
-          return { ...namespace, ok: namespace.status === 200 };
-        },
-      });
+      const [etcdPort] = await launch(etcdLaunch(binaries.etcd, plane));
+      const [apiPort] = await launch(
+        apiServerLaunch(binaries.kubeApiServer, {
+          ...plane,
+          etcdPort,
+          hasManager: binaries.kubeControllerManager !== undefined,
+        }),
+      );
       const url = `https://127.0.0.1:${apiPort}`;
-      const kubeconfig = file("kubeconfig.json");
+      const kubeconfig = plane.file("kubeconfig.json");
       writeFileSync(
         kubeconfig,
-        kubeConfigText({ url, caPem: certs.caPem, token }),
+        kubeConfigText({ url, caPem: plane.caPem, token }),
         { mode: 0o600 },
       );
-
       if (binaries.kubeControllerManager !== undefined) {
-        await launch({
-          component: "kube-controller-manager",
-          binary: binaries.kubeControllerManager,
-          ports: [undefined],
-          args: ([port]) =>
-            flags({
-              "kubeconfig": kubeconfig,
-              "authentication-kubeconfig": kubeconfig,
-              "authorization-kubeconfig": kubeconfig,
-              "controllers":
-                "garbagecollector,namespace,serviceaccount,serviceaccount-token,root-ca-cert-publisher",
-              "use-service-account-credentials": "false",
-              "leader-elect": "false",
-              "service-account-private-key-file": file("service-account.key"),
-              "root-ca-file": file("ca.crt"),
-              "bind-address": "127.0.0.1",
-              "secure-port": String(port),
-              "cert-dir": file("controller-manager-certs"),
-            }, options.controllerManagerFlags),
-          ready: async ([port]) => {
-            // Its own self-signed serving certificate: only health is read.
-            const answer = await probe(`https://127.0.0.1:${port}/healthz`, {
-              insecure: true,
-            });
-            return { ...answer, ok: answer.status === 200 };
-          },
-        });
+        await launch(
+          controllerManagerLaunch(binaries.kubeControllerManager, {
+            ...plane,
+            kubeconfig,
+          }),
+        );
       }
-      // A process that exited after the next one became ready (an etcd
-      // whose fixed port another etcd held, which answered in its place).
-      for (const child of started) {
-        if (child.status !== null) {
-          throw new ControlPlaneError(
-            `Expected ${child.name} to keep running, but it ${
-              describeExit(child.status)
-            }`,
-            {
-              component: child.name as ControlPlaneComponent,
-              reason: "exited",
-              logTail: child.logTail(TAIL_LINES),
-            },
-          );
-        }
-      }
+      checkStillRunning(started);
       return new EnvTest(
-        { url, token, caPem: certs.caPem, dir, stopTimeoutMs, reaper },
+        { url, token, caPem: plane.caPem, dir, stopTimeoutMs, reaper },
         started,
       );
     } catch (error) {
@@ -734,66 +603,112 @@ async function launchUntilReady(
       reaper: context.reaper,
     });
     context.started.push(child);
-    const deadline = performance.now() + context.startTimeoutMs;
-    let last: ProbeResult | undefined;
-    while (child.status === null) {
-      const answer = await spec.ready(ports);
-      if (answer.ok && child.status === null) {
-        for (const port of ports) context.used.add(port);
-        return ports;
-      }
-      last = answer;
-      if (child.status !== null) break;
-      if (performance.now() >= deadline) {
-        throw new ControlPlaneError(
-          `Expected ${spec.component} to be ready within ${context.startTimeoutMs} ms, ` +
-            `but it was not (its health check last answered ${
-              last.status === 0
-                ? `nothing: ${last.text}`
-                : `${last.status}: ${oneLine(last.text)}`
-            })`,
-          {
-            component: spec.component,
-            reason: "not-ready",
-            binary: spec.binary,
-            logTail: child.logTail(TAIL_LINES),
-          },
-        );
-      }
-      await pause(100, child.exited);
+    const ready = await waitUntilReady(child, {
+      spec,
+      ports,
+      startTimeoutMs: context.startTimeoutMs,
+    });
+    if (ready) {
+      for (const port of ports) context.used.add(port);
+      return ports;
     }
     const status = await child.exited;
     context.started.splice(context.started.indexOf(child), 1);
     const tail = child.logTail(TAIL_LINES);
-    const taken = takenPort(tail);
-    if (taken !== undefined && ports.includes(taken)) {
-      if (!fixed.has(taken) && attempt < PORT_ATTEMPTS) continue;
+    const reported = takenPort(tail);
+    const taken = reported !== undefined && ports.includes(reported)
+      ? reported
+      : undefined;
+    if (taken !== undefined && !fixed.has(taken) && attempt < PORT_ATTEMPTS) {
+      continue;
+    }
+    throw exitedError(spec, {
+      status,
+      tail,
+      taken,
+      fixed: taken !== undefined && fixed.has(taken),
+      attempt,
+    });
+  }
+}
+
+/**
+ * Probes `child` every 100 ms until it is ready (true) or has exited
+ * (false); throws when it is neither by the deadline.
+ */
+async function waitUntilReady(
+  child: ManagedProcess,
+  init: { spec: Launch; ports: number[]; startTimeoutMs: number },
+): Promise<boolean> {
+  const { spec, ports } = init;
+  const deadline = performance.now() + init.startTimeoutMs;
+  let last: ProbeResult | undefined;
+  while (child.status === null) {
+    const answer = await spec.ready(ports);
+    if (answer.ok && child.status === null) return true;
+    last = answer;
+    if (child.status !== null) break;
+    if (performance.now() >= deadline) {
       throw new ControlPlaneError(
-        `Expected port ${taken} on 127.0.0.1 to be free for ${spec.component}, ` +
-          `but it is taken${
-            fixed.has(taken) ? "" : ` (${attempt} free ports tried)`
-          }`,
+        `Expected ${spec.component} to be ready within ${init.startTimeoutMs} ms, ` +
+          `but it was not (its health check last answered ${
+            last.status === 0
+              ? `nothing: ${last.text}`
+              : `${last.status}: ${oneLine(last.text)}`
+          })`,
         {
           component: spec.component,
-          reason: "port-taken",
+          reason: "not-ready",
           binary: spec.binary,
-          port: taken,
-          logTail: tail,
+          logTail: child.logTail(TAIL_LINES),
         },
       );
     }
-    throw new ControlPlaneError(
-      `Expected ${spec.component} to keep running until ready, but it ${
-        describeExit(status)
-      }`,
+    await pause(100, child.exited);
+  }
+  return false;
+}
+
+/**
+ * Why a process exited before it was ready: one of its ports was taken
+ * (`taken`; `fixed` when that port was asked for), or else its exit.
+ */
+function exitedError(
+  spec: Launch,
+  exit: {
+    status: ExitStatus;
+    tail: string[];
+    taken: number | undefined;
+    fixed: boolean;
+    attempt: number;
+  },
+): ControlPlaneError {
+  if (exit.taken !== undefined) {
+    return new ControlPlaneError(
+      `Expected port ${exit.taken} on 127.0.0.1 to be free for ${spec.component}, ` +
+        `but it is taken${
+          exit.fixed ? "" : ` (${exit.attempt} free ports tried)`
+        }`,
       {
         component: spec.component,
-        reason: "exited",
+        reason: "port-taken",
         binary: spec.binary,
-        logTail: tail,
+        port: exit.taken,
+        logTail: exit.tail,
       },
     );
   }
+  return new ControlPlaneError(
+    `Expected ${spec.component} to keep running until ready, but it ${
+      describeExit(exit.status)
+    }`,
+    {
+      component: spec.component,
+      reason: "exited",
+      binary: spec.binary,
+      logTail: exit.tail,
+    },
+  );
 }
 
 /** A health answer on one line; of `/readyz`'s list, only the failed checks. */

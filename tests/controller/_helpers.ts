@@ -1,4 +1,10 @@
 /** Shared test helpers for the controller tests. */
+import { KubeConfig } from "@kubernetes/client-node";
+import {
+  type FromKubeConfigOptions,
+  KubeClient,
+} from "../../client/kube_client.ts";
+import { ManualClock } from "../../common/clock.ts";
 
 /** A seeded PRNG (mulberry32) returning numbers in [0, 1). */
 export function seeded(seed: number): () => number {
@@ -32,8 +38,6 @@ export async function until(
 export async function flush(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await Promise.resolve();
 }
-
-import { KubeClient } from "../../client/kube_client.ts";
 
 /** One request seen by a {@linkcode recordingClient}. */
 export interface SeenRequest {
@@ -69,4 +73,47 @@ export function recordingClient(
     },
   });
   return { client, requests };
+}
+
+/**
+ * `KubeClient.fromKubeConfig` for `url` with a bearer token, trusting
+ * `options.caPem`, on a manual clock (credentials are read once).
+ */
+export function tokenClient(
+  url: string,
+  options: FromKubeConfigOptions & { caPem: string },
+): KubeClient {
+  const { caPem, ...rest } = options;
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: "c", server: url, caData: btoa(caPem) }],
+    users: [{ name: "u", token: "t" }],
+    contexts: [{ name: "ctx", cluster: "c", user: "u" }],
+    currentContext: "ctx",
+  });
+  return KubeClient.fromKubeConfig(kubeConfig, {
+    clock: new ManualClock(),
+    ...rest,
+  });
+}
+
+/**
+ * How `work` settled, or `"still waiting"` after 10 s. The deadline only
+ * bounds the wait for an answer that comes at once when the code is right.
+ */
+export async function settles(
+  work: Promise<unknown>,
+): Promise<{ error: unknown } | "resolved" | "still waiting"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"still waiting">((resolve) => {
+    timer = setTimeout(() => resolve("still waiting"), 10_000);
+  });
+  try {
+    return await Promise.race([
+      work.then(() => "resolved" as const, (error) => ({ error })),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

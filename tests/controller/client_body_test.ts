@@ -15,13 +15,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer, type Server } from "node:https";
 import type { ServerResponse } from "node:http";
-import { KubeConfig } from "@kubernetes/client-node";
-import { KubeClient } from "../../client/kube_client.ts";
-import { ManualClock } from "../../common/clock.ts";
+import type { KubeClient } from "../../client/kube_client.ts";
 import { makeTestCertificates } from "../../testing/_cert.ts";
 import { TestApiServer } from "../../testing/mod.ts";
 import { scriptCommand } from "../_runtime.ts";
 import { configMaps } from "../../testing/resource_types.ts";
+import { settles, tokenClient } from "./_helpers.ts";
 
 const certificates = makeTestCertificates(["127.0.0.1"]);
 
@@ -67,38 +66,7 @@ async function startBreakingServer(): Promise<
 }
 
 function clientFor(url: string, timeoutMs?: number): KubeClient {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: "c", server: url, caData: btoa(certificates.caPem) }],
-    users: [{ name: "u", token: "t" }],
-    contexts: [{ name: "ctx", cluster: "c", user: "u" }],
-    currentContext: "ctx",
-  });
-  return KubeClient.fromKubeConfig(kubeConfig, {
-    clock: new ManualClock(),
-    timeoutMs,
-  });
-}
-
-/**
- * How `work` settled, or `"still waiting"` after 10 s. The deadline only
- * bounds the wait: before the fix the work never settled at all.
- */
-async function settles(
-  work: Promise<unknown>,
-): Promise<{ error: unknown } | "resolved" | "still waiting"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"still waiting">((resolve) => {
-    timer = setTimeout(() => resolve("still waiting"), 10_000);
-  });
-  try {
-    return await Promise.race([
-      work.then(() => "resolved" as const, (error) => ({ error })),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return tokenClient(url, { caPem: certificates.caPem, timeoutMs });
 }
 
 describe("KubeClient.fromKubeConfig with a body that breaks off", () => {

@@ -364,6 +364,64 @@ describe("Controller runtime against the test API server", () => {
     }
   });
 
+  it("a change while a new leader's cached objects wait to be reconciled goes before them", async () => {
+    const ns = "change-during-takeover";
+    await createWidgets(h.client, { count: 8, namespace: ns, parallel: 1 });
+    const election = new LeaderElection(0);
+    const stop = new AbortController();
+    const controller = Controller.for<Widget>(widgets, {
+      client: h.client,
+      guard: election.guard(),
+      namespace: ns,
+      concurrency: 1,
+      predicate: generationChanged,
+    });
+    const reconciled: string[] = [];
+    const first = Promise.withResolvers<void>();
+    const done = controller.run({
+      async reconcile(_widget, ctx) {
+        reconciled.push(ctx.key);
+        if (reconciled.length === 1) await first.promise;
+        return ReconcileResult.done();
+      },
+    }, { signal: stop.signal });
+    try {
+      await controller.reflector.synced;
+      await until(() => controller.reflector.store.size === 8, {
+        message: "the follower cached every object",
+      });
+      const cached = controller.reflector.store.keys();
+      election.setRole("leader", 1);
+      await until(() => reconciled.length === 1, {
+        message: "the first cached object is being reconciled",
+      });
+      // The last of the cached objects changes while the others wait.
+      const last = cached[7];
+      await h.client.patch(widgets, last.split("/")[1], { spec: { size: 2 } }, {
+        namespace: ns,
+      });
+      await until(
+        () =>
+          controller.queue.length === 7 && reconciled.length === 1 &&
+          controller.reflector.store.get(last)?.metadata.generation === 2,
+        {
+          message: "the change was seen while the first reconcile waits",
+        },
+      );
+      first.resolve();
+      await until(
+        () =>
+          reconciled.length === 8 && controller.queue.length === 0 &&
+          controller.queue.processing === 0,
+        { message: "the leader reconciled every cached object once" },
+      );
+      assert.deepEqual(reconciled, [cached[0], last, ...cached.slice(1, 7)]);
+    } finally {
+      stop.abort();
+      await done;
+    }
+  });
+
   it("a takeover's resync of objects that need no I/O gives the event loop a turn every 5 ms of reconciling, not only after the whole queue", async () => {
     const ns = "event-loop-turns";
     await createWidgets(h.client, { count: 40, namespace: ns, parallel: 4 });

@@ -139,6 +139,108 @@ describe("WorkQueue", () => {
     assert.equal(await queue.get(), "queued", "the queue works after clear");
   });
 
+  it("hands out keys added low after every other key; added again without low, a low key moves up behind the others, and a key queued without low stays in place", async () => {
+    const queue = new WorkQueue<string>({ clock: new ManualClock() });
+    for (const key of ["a", "b", "c", "d"]) queue.add(key, { low: true });
+    queue.add("x");
+    queue.add("c");
+    queue.add("x", { low: true });
+    queue.add("b", { low: true });
+    queue.add("y");
+    assert.equal(queue.length, 6);
+    const order: string[] = [];
+    while (queue.length > 0) {
+      const key = (await queue.get())!;
+      order.push(key);
+      queue.done(key);
+    }
+    assert.deepEqual(order, ["x", "c", "y", "a", "b", "d"]);
+    queue.shutDown();
+  });
+
+  it("requeues a processing key added again low behind the others on done, unless it was also added without low", async () => {
+    const queue = new WorkQueue<string>({ clock: new ManualClock() });
+    queue.add("busy");
+    queue.add("calm");
+    assert.equal(await queue.get(), "busy");
+    assert.equal(await queue.get(), "calm");
+    queue.add("busy", { low: true });
+    queue.add("calm", { low: true });
+    queue.add("calm");
+    queue.add("other");
+    queue.done("busy");
+    queue.done("calm");
+    assert.deepEqual(
+      [await queue.get(), await queue.get(), await queue.get()],
+      ["other", "calm", "busy"],
+    );
+    queue.shutDown();
+  });
+
+  it("clear drops low keys too, and the lanes work after it", async () => {
+    const queue = new WorkQueue<string>({ clock: new ManualClock() });
+    queue.add("a", { low: true });
+    queue.add("b", { low: true });
+    queue.add("b");
+    assert.equal(queue.clear(), 2);
+    assert.equal(queue.length, 0);
+    queue.add("c", { low: true });
+    queue.add("a");
+    assert.deepEqual([await queue.get(), await queue.get()], ["a", "c"]);
+    queue.shutDown();
+  });
+
+  for (const seed of [7, 8, 9]) {
+    it(`property: the order of keys added with and without low matches a model of two lanes, over thousands of keys (seed ${seed})`, async () => {
+      const random = seeded(seed);
+      const queue = new WorkQueue<number>({ clock: new ManualClock() });
+      // The model: two arrays, a key in at most one; a move up is a splice.
+      const normal: number[] = [];
+      const low: number[] = [];
+      const processing = new Map<number, "none" | "low" | "normal">();
+      const add = (key: number, isLow: boolean) => {
+        queue.add(key, { low: isLow });
+        const again = processing.get(key);
+        if (again !== undefined) {
+          if (again === "none" || (again === "low" && !isLow)) {
+            processing.set(key, isLow ? "low" : "normal");
+          }
+          return;
+        }
+        if (normal.includes(key)) return;
+        const at = low.indexOf(key);
+        if (at >= 0) {
+          if (isLow) return;
+          low.splice(at, 1);
+        }
+        (isLow ? low : normal).push(key);
+      };
+      for (let step = 0; step < 20_000; step++) {
+        const action = random();
+        if (action < 0.55) {
+          add(Math.floor(random() * 3_000), random() < 0.6);
+        } else if (action < 0.9) {
+          const expected = normal.shift() ?? low.shift();
+          assert.equal(
+            queue.length,
+            normal.length + low.length + (expected === undefined ? 0 : 1),
+          );
+          if (expected === undefined) continue;
+          assert.equal(await queue.get(), expected, `step ${step}`);
+          processing.set(expected, "none");
+        } else if (processing.size > 0) {
+          const keys = [...processing.keys()];
+          const key = keys[Math.floor(random() * keys.length)]!;
+          const again = processing.get(key)!;
+          processing.delete(key);
+          queue.done(key);
+          if (again !== "none") (again === "low" ? low : normal).push(key);
+        }
+      }
+      queue.shutDown();
+    });
+  }
+
   it("resolves waiting getters with undefined on shutDown", async () => {
     const queue = new WorkQueue<string>({ clock: new ManualClock() });
     const pending = queue.get();
@@ -184,7 +286,7 @@ describe("WorkQueue", () => {
         const key = keys[Math.floor(random() * keys.length)]!;
         if (action < 0.6) {
           lastAdd.set(key, step);
-          queue.add(key);
+          queue.add(key, { low: random() < 0.3 });
         } else if (action < 0.7) {
           queue.addAfter(key, random() * 100);
         } else {

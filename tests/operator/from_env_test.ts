@@ -387,6 +387,28 @@ describe("Operator.fromEnv", () => {
     }
   });
 
+  it("reads how long the API server may be unreachable before a replica hands its shards over", () => {
+    const env = { ...POD, RAFT_SECRET: TEST_SECRET };
+    const read = (extra: Record<string, string>) =>
+      Operator.fromEnv({ env: { ...env, ...extra } }).config
+        .apiUnreachableReleaseAfterMs;
+    assert.equal(read({}), null);
+    assert.equal(
+      read({ OPERATOR_API_UNREACHABLE_RELEASE_AFTER_MS: "4000" }),
+      4000,
+    );
+    assert.equal(read({ OPERATOR_API_UNREACHABLE_RELEASE_AFTER_MS: "0" }), 0);
+    for (const value of ["-1", "10s", "3600001"]) {
+      assert.throws(
+        () => read({ OPERATOR_API_UNREACHABLE_RELEASE_AFTER_MS: value }),
+        configError(
+          "OPERATOR_API_UNREACHABLE_RELEASE_AFTER_MS",
+          /hands its shards over, in milliseconds \(0: never\), an integer from 0 to 3600000/,
+        ),
+      );
+    }
+  });
+
   it("refuses a cluster id that cannot travel in a header", () => {
     for (const value of ["a b", "-x", "x\ny", "x".repeat(254)]) {
       assert.throws(

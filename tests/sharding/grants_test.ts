@@ -227,6 +227,52 @@ describe("GrantHolder", () => {
     );
   });
 
+  it("stands aside: releases everything, asks for nothing and takes nothing in until it rejoins", () => {
+    const h = new GrantHolder({ id: 1, session: 11, shardCount: 4 });
+    const r = h.request(0);
+    h.onGrant(grant({ seq: r.seq, granted: [0, 3] }), 1);
+    const pending = h.request(5);
+    assert.deepEqual(h.standAside(), [0, 3]);
+    assert.ok(h.aside);
+    assert.ok(!h.leaving, "it has not left");
+    assert.deepEqual(h.held(6), []);
+    const next = h.request(10);
+    assert.deepEqual(next, {
+      from: 1,
+      session: 11,
+      seq: 3,
+      leaving: true,
+      released: [0, 3],
+    });
+    assert.deepEqual(
+      h.onGrant(grant({ seq: next.seq, granted: [1] }), 12).acquired,
+      [],
+      "nothing taken in while aside",
+    );
+    h.rejoin();
+    assert.ok(!h.aside);
+    // A late answer to a request sent before it stood aside does not give
+    // back what it released.
+    assert.deepEqual(
+      h.onGrant(grant({ seq: pending.seq, granted: [0, 1, 3] }), 13).acquired,
+      [1],
+    );
+    const again = h.request(20);
+    assert.equal(again.leaving, false);
+    assert.deepEqual(
+      h.onGrant(grant({ seq: again.seq, granted: [0, 3] }), 21).acquired,
+      [0, 3],
+    );
+  });
+
+  it("a holder that left stays leaving after rejoin", () => {
+    const h = new GrantHolder({ id: 1, session: 11, shardCount: 4 });
+    h.standAside();
+    h.leave();
+    h.rejoin();
+    assert.equal(h.request(0).leaving, true);
+  });
+
   it("encodes every grant an issuer makes (whole milliseconds)", () => {
     const i = issuer([1, 1]);
     const g = i.onRequest(req(1, 1), on(0))!;
@@ -395,6 +441,17 @@ describe("GrantIssuer", () => {
     // The same node restarted (a new session, not leaving) is live again.
     i.onRequest({ ...req(1, 1), session: 5 }, on(20));
     assert.deepEqual(i.liveMembers({ now: 21, candidates: [1, 2] }), [1, 2]);
+  });
+
+  it("plans a replica that stood aside in again once its requests stop saying leaving", () => {
+    const i = issuer([1, 2]);
+    i.onRequest(req(1, 1), on(0));
+    i.onRequest(req(2, 1), on(0));
+    i.onRequest(req(1, 2, { leaving: true, released: [0] }), on(10));
+    assert.deepEqual(i.liveMembers({ now: 11, candidates: [1, 2] }), [2]);
+    const back = i.onRequest(req(1, 3), on(20))!;
+    assert.deepEqual(i.liveMembers({ now: 21, candidates: [1, 2] }), [1, 2]);
+    assert.deepEqual(back.granted, [0], "its shard, freed by the release");
   });
 
   it("counts every candidate as heard when it took office, then drops the silent", () => {

@@ -162,6 +162,116 @@ describe("sharding on RaftNodes", () => {
     }
   });
 
+  it("a member standing aside (its API server unreachable) hands its shards over at once, as on SIGTERM; it rejoins and gets its quota back", async () => {
+    await c.start();
+    await c.until(() => c.settled([0, 1, 2]), { limitMs: 5000 });
+    const m = [...c.members.values()].find((x) => x !== c.leader())!;
+    const shards = m.runtime.holder.held(c.now);
+    assert.ok(shards.length > 0, `member ${m.id} holds shards`);
+    // A reconcile in flight: aborted and awaited before the release.
+    const ticket = m.runtime.enter(shards[0])!;
+    assert.ok(ticket !== null);
+    const asideAt = c.now;
+    let aside = false;
+    void m.runtime.standAside().then(() => aside = true);
+    assert.ok(ticket.signal.aborted, "its reconciles are aborted at once");
+    assert.equal(m.runtime.enter(shards[1] ?? shards[0]), null, "none starts");
+    await c.advance(20);
+    assert.deepEqual(
+      shards.filter((s) => c.holdersOf(s).includes(m.id)),
+      shards,
+      "held until the reconcile ended",
+    );
+    ticket.done();
+    const others = [0, 1, 2].filter((id) => id !== m.id);
+    const took = await c.until(() => c.settled(others) && aside, {
+      limitMs: 2000,
+      step: 1,
+    });
+    const grantMs = c.members.get(0)!.runtime.timing.grantMs;
+    assert.ok(took < grantMs, `handed over in ${took} ms, not by expiry`);
+    for (const shard of shards) {
+      const next = c.changes.find(([at, s, h]) =>
+        s === shard && at > asideAt && h !== -1 && h !== m.id
+      )!;
+      assert.ok(
+        next[0] - asideAt <= 20 + HANDOVER_MS,
+        `shard ${shard} handed over ${
+          next[0] - asideAt
+        } ms after standing aside`,
+      );
+    }
+    // Aside, it is planned nothing and granted nothing, however long.
+    await c.advance(2000);
+    assert.ok(c.settled(others), "the others keep its shards");
+    assert.deepEqual(m.runtime.holder.held(c.now), []);
+    assert.equal(m.runtime.aside, true);
+    m.runtime.rejoin();
+    await c.until(() => c.settled([0, 1, 2]), { limitMs: 3000 });
+    const back = m.runtime.holder.held(c.now).length;
+    assert.ok(back >= Math.floor(SHARDS / 3), `it holds ${back} shards again`);
+  });
+
+  it("a leader standing aside hands its own shards over and goes on granting the others'", async () => {
+    await c.start();
+    await c.until(() => c.settled([0, 1, 2]), { limitMs: 5000 });
+    const leader = c.leader()!;
+    const own = new Set(leader.runtime.holder.held(c.now));
+    const asideAt = c.now;
+    await leader.runtime.standAside();
+    const others = [0, 1, 2].filter((id) => id !== leader.id);
+    await c.until(() => c.settled(others), { limitMs: 2000, step: 1 });
+    assert.equal(c.leader(), leader, "it still leads");
+    for (const [at, shard, holder] of c.changes) {
+      if (at <= asideAt) continue;
+      if (!own.has(shard)) {
+        assert.fail(`shard ${shard} of another member moved to ${holder}`);
+      }
+      if (holder !== -1) {
+        assert.ok(
+          at - asideAt <= HANDOVER_MS,
+          `shard ${shard}: ${at - asideAt} ms`,
+        );
+      }
+    }
+    await c.advance(2000);
+    assert.ok(c.settled(others), "nothing comes back to it while aside");
+    leader.runtime.rejoin();
+    await c.until(() => c.settled([0, 1, 2]), { limitMs: 3000 });
+  });
+
+  it("every replica standing aside (the API server down for all): no shard is held, then all rejoin and share them again", async () => {
+    await c.start();
+    await c.until(() => c.settled([0, 1, 2]), { limitMs: 5000 });
+    await Promise.all(
+      [...c.members.values()].map((m) => m.runtime.standAside()),
+    );
+    await c.until(
+      () => c.leader()?.runtime.assignment?.members.length === 0,
+      { limitMs: 2000 },
+    );
+    for (let shard = 0; shard < SHARDS; shard++) {
+      assert.deepEqual(c.holdersOf(shard), [], `shard ${shard} held by none`);
+    }
+    for (const m of c.members.values()) m.runtime.rejoin();
+    await c.until(() => c.settled([0, 1, 2]), { limitMs: 3000 });
+  });
+
+  it("a holder that left stays out: rejoin does not undo a SIGTERM", async () => {
+    await c.start();
+    await c.until(() => c.settled([0, 1, 2]), { limitMs: 5000 });
+    const m = [...c.members.values()].find((x) => x !== c.leader())!;
+    void m.runtime.standAside();
+    let left = false;
+    void m.runtime.leave().then(() => left = true);
+    const others = [0, 1, 2].filter((id) => id !== m.id);
+    await c.until(() => c.settled(others) && left, { limitMs: 2000 });
+    m.runtime.rejoin();
+    await c.advance(2000);
+    assert.ok(c.settled(others));
+    assert.deepEqual(m.runtime.holder.held(c.now), []);
+  });
+
   it("a learner owns no shard; once promoted it takes its quota", async () => {
     await c.start();
     await c.until(() => c.settled([0, 1, 2]), { limitMs: 5000 });

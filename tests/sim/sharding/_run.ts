@@ -2,6 +2,7 @@
  * One seed of the sharding simulator, start to finish: the seed draws a
  * profile (shards, grant timing, clock drift, network, fault rates); a fault
  * phase runs with the checker armed (partitions, kill -9, SIGSTOP, SIGTERM,
+ * stand-asides of a replica whose API server is unreachable,
  * restarts); then the network heals, every replica runs again, and within a
  * bound every shard must be held by its owner in an assignment of every
  * replica.
@@ -203,6 +204,10 @@ export function runShardSeed(
     trace: options.trace,
   });
   const faults = prng.fork();
+  // Stand-asides draw from a sequence of their own, so that every other
+  // draw of a seed is what it was before they were simulated.
+  const asides = new Prng(seed ^ 0x5a5a5a5a);
+  const asideRate = asides.pick([0, 0, 0.2, 0.5]);
   const bound = shardHealBound(profile);
   const result: ShardSeedResult = {
     seed,
@@ -224,6 +229,11 @@ export function runShardSeed(
     for (let t = start + step; t < end; t += step) {
       world.run(t);
       inject(world, { profile, prng: faults, step, end });
+      if (asides.chance(asideRate * step / 1000)) {
+        const r = asides.pick(world.replicas);
+        world.standAside(r);
+        world.at(world.now + asides.range(50, 3000), () => world.rejoin(r));
+      }
     }
     world.run(end);
     // Heal: links back, a calm network, every replica running again.
@@ -232,6 +242,7 @@ export function runShardSeed(
     let healed = world.now;
     for (const r of world.replicas) {
       healed = Math.max(healed, r.pausedUntil);
+      world.rejoin(r);
       if (r.proc === null) world.start(r);
       else if (r.proc.leavingSince !== null) {
         r.restartOnStop = true;

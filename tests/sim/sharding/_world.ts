@@ -169,6 +169,8 @@ export interface WorldCounts {
   pauses: number;
   /** Leaves (SIGTERM). */
   leaves: number;
+  /** Stand-asides (the API server unreachable from a replica that reaches its peers). */
+  asides: number;
   /** Partitions made. */
   partitions: number;
   /** Messages delivered. */
@@ -188,6 +190,7 @@ export function zeroCounts(): WorldCounts {
     crashes: 0,
     pauses: 0,
     leaves: 0,
+    asides: 0,
     partitions: 0,
     delivered: 0,
     releases: 0,
@@ -365,6 +368,42 @@ export class World {
         }
       }
     }
+    this.#renew(r, p);
+  }
+
+  /**
+   * The replica's API server is unreachable (`operator/_api_stand_aside.ts`):
+   * the process releases every shard and asks for none until
+   * {@linkcode World.rejoin}, but runs on (and leads, if it does).
+   */
+  standAside(r: SimReplica): void {
+    const p = r.proc;
+    if (p === null || p.leavingSince !== null || p.holder.aside) return;
+    // A stopped process decides nothing: it would stand aside once it runs.
+    if (r.pausedUntil > this.now) return;
+    this.stats.asides++;
+    this.#trace(`stand aside ${p.key}`);
+    const now = r.clock.read(this.now);
+    const held = new Set(p.holder.held(now));
+    for (const shard of p.holder.standAside()) {
+      if (held.has(shard)) {
+        this.checker.stop(p.key, { shard, now: this.now });
+        this.stats.releases++;
+      }
+    }
+    this.#renew(r, p);
+  }
+
+  /** The replica reaches its API server again: it asks for shards. */
+  rejoin(r: SimReplica): void {
+    const p = r.proc;
+    if (p === null || !p.holder.aside) return;
+    if (r.pausedUntil > this.now) {
+      this.at(r.pausedUntil, () => this.rejoin(r));
+      return;
+    }
+    this.#trace(`rejoin ${p.key}`);
+    p.holder.rejoin();
     this.#renew(r, p);
   }
 

@@ -215,7 +215,7 @@ function main(): number {
     );
   }
   console.log(
-    `  totals: ${totals.leaders} leaders, ${totals.assignments} assignments committed, ${totals.acquisitions} shard acquisitions, ${totals.releases} releases, ${totals.grants} grant messages, ${totals.crashes} kill -9, ${totals.pauses} SIGSTOP, ${totals.leaves} SIGTERM, ${totals.partitions} partitions, ${totals.delivered} messages delivered`,
+    `  totals: ${totals.leaders} leaders, ${totals.assignments} assignments committed, ${totals.acquisitions} shard acquisitions, ${totals.releases} releases, ${totals.grants} grant messages, ${totals.crashes} kill -9, ${totals.pauses} SIGSTOP, ${totals.leaves} SIGTERM, ${totals.asides} stand-asides, ${totals.partitions} partitions, ${totals.delivered} messages delivered`,
   );
   console.log(
     `  ms from healing until every shard is held by its owner: median ${

@@ -24,6 +24,7 @@ describe("sharding simulator", () => {
       crashes: 0,
       pauses: 0,
       leaves: 0,
+      asides: 0,
       partitions: 0,
       leaders: 0,
       assignments: 0,
