@@ -311,7 +311,7 @@ describe("a sharded controller's takeover of a shard", () => {
     }
   });
 
-  it("changedWithinMs bounds what goes first: changes at most that old, in the order of their latest change; older ones go with the unchanged", async () => {
+  it("changedWithinMs bounds what goes first: keys whose latest change is at most that old, in the order of their first change in that window; older ones go with the unchanged", async () => {
     const s = await setUp("takeover-window", {
       shards: [0, 1],
       perShard: 10,
@@ -319,21 +319,43 @@ describe("a sharded controller's takeover of a shard", () => {
     });
     try {
       const key = (name: string) => `${s.ns}/${name}`;
-      await patch(s, "s1-7", 2); // at 0: 5,001 ms before the takeover
+      // The takeover is at 11,001: the window starts at 6,001.
+      await patch(s, "s1-8", 2); // at 0, and again at 6,002 (below)
+      s.clock.advance(6_000);
+      await patch(s, "s1-7", 2); // at 6,000 only: 5,001 ms old
+      await patch(s, "s1-4", 2); // at 6,000 and 9,000: counts from 6,001
       s.clock.advance(1);
-      await patch(s, "s1-2", 2); // at 1: exactly 5,000 ms before
+      await patch(s, "s1-2", 2); // at 6,001: exactly 5,000 ms old
       await patch(s, "s1-6", 2);
-      s.clock.advance(2_000);
-      await writeStatus(s, "s1-2"); // at 2,001: its latest change
-      s.clock.advance(3_000);
+      s.clock.advance(1);
+      await patch(s, "s1-8", 3);
+      s.clock.advance(2_998);
+      await writeStatus(s, "s1-4");
+      s.clock.advance(2_001);
       assert.equal(s.reconciled.length, 10, "no object of shard 1 ran");
       s.gate.acquire(1);
       await ranAll(s, 20, "every cached object of shard 1 reconciled");
-      const first = ["s1-6", "s1-2"].map(key);
-      assert.deepEqual(s.reconciled.slice(10, 12), first);
-      assert.deepEqual(s.reconciled.slice(12), cachedOf(s, 1, first));
+      const first = ["s1-4", "s1-2", "s1-6", "s1-8"].map(key);
+      assert.deepEqual(s.reconciled.slice(10, 14), first);
+      assert.deepEqual(s.reconciled.slice(14), cachedOf(s, 1, first));
     } finally {
       await s.stop();
     }
+  });
+
+  it("refuses a changedWithinMs that is not a positive number of milliseconds", () => {
+    const guard = new LeaderElection(0).guard();
+    for (const changedWithinMs of [0, -1, Number.NaN]) {
+      assert.throws(
+        () =>
+          Controller.for(widgets, { client: h.client, guard, changedWithinMs }),
+        {
+          name: "RangeError",
+          message:
+            `Expected changedWithinMs to be a positive number of milliseconds, found ${changedWithinMs}`,
+        },
+      );
+    }
+    Controller.for(widgets, { client: h.client, guard, changedWithinMs: 1 });
   });
 });
