@@ -3,9 +3,9 @@
  * keeps warm caches on every replica, and runs a {@linkcode Reconciler}
  * through a work queue on the leader only. Losing leadership aborts the
  * reconciles in flight (their `ctx.signal` and fenced client); winning it
- * queues every cached object at once (those that changed while it followed
- * first, the others behind every change), so a new leader starts within
- * milliseconds.
+ * queues every cached object at once (those that changed recently while it
+ * followed first, the others behind every change), so a new leader starts
+ * within milliseconds.
  *
  * @module
  */
@@ -224,8 +224,8 @@ export interface ControllerOptions<T extends KubeObject> {
    */
   resyncMs?: number;
   /**
-   * Which primary changes queue a reconcile (default: all). For instance
-   * {@linkcode generationChanged} ignores status-only updates.
+   * Which primary changes queue a reconcile, or are noted for a takeover
+   * (default: all). {@linkcode generationChanged} ignores status writes.
    */
   predicate?: (object: T, old: T | undefined) => boolean;
   /**
