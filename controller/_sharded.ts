@@ -40,6 +40,12 @@ export interface ShardedHost<T extends KubeObject> {
    * every key noted in those shards.
    */
   changed(wanted: (shard: number) => boolean): string[];
+  /**
+   * Notes `key` as pending, as a change of it while its shard is not held
+   * here would: it was queued but its shard's grant ended before a worker
+   * reached it.
+   */
+  pending(key: string): void;
   /** A reconcile's client, fenced by `check` and `signal`, and its recorder. */
   fence(
     signal: AbortSignal,
@@ -103,7 +109,10 @@ async function work<T extends KubeObject>(
       const ticket = shard === null ? null : gate.enter(shard);
       if (shard === null || ticket === null) {
         // Gone, or not held here: the replica that holds it queues it (and
-        // this one does, if it acquires the shard).
+        // this one does, if it acquires the shard). Its work is pending:
+        // should the shard come back here, it goes with the changed keys,
+        // not behind the shard's resync.
+        if (shard !== null) host.pending(key);
         queue.forget(key);
         continue;
       }

@@ -584,6 +584,7 @@ export class Controller<T extends KubeObject> {
           setRunning: (running) => this.#leading = running,
           wants: (key) => this.#wants(key),
           changed: (wanted) => this.#changed.take(wanted),
+          pending: (key) => this.#changed.seen(key),
           fence: (signal, check) => {
             const client = this.#options.client.fenced(signal, { check });
             return { client, recorder: this.#recorder(client) };

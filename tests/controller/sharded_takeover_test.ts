@@ -285,6 +285,38 @@ describe("a sharded controller's takeover of a shard", () => {
     }
   });
 
+  it("a key queued while its shard was held, reached by a worker only after the grant ended, goes first when the shard comes back", async () => {
+    const s = await setUp("takeover-pending", { shards: [0, 1], perShard: 10 });
+    try {
+      const key = (name: string) => `${s.ns}/${name}`;
+      s.gate.acquire(1);
+      await ranAll(s, 20, "shard 1 taken over");
+      // The one worker is busy with s0-1 while two changes of shard 1 are
+      // queued; the grant of shard 1 ends before it reaches them.
+      let release = () => {};
+      s.hold.until = new Promise<void>((resolve) => release = resolve);
+      await patch(s, "s0-1", 2);
+      await until(() => s.reconciled.length === 21, {
+        message: "s0-1 in its reconcile",
+      });
+      await patch(s, "s1-3", 2);
+      await patch(s, "s1-7", 2);
+      s.gate.lose(1);
+      s.hold.until = null;
+      release();
+      await ranAll(s, 21, "the queue drained, shard 1's keys dropped");
+      s.gate.acquire(1);
+      await ranAll(s, 31, "shard 1 taken over again");
+      const first = ["s1-3", "s1-7"].map(key);
+      assert.deepEqual(s.reconciled.slice(21), [
+        ...first,
+        ...cachedOf(s, 1, first),
+      ]);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it("reconciles the objects a user changed shortly before the takeover first, not the ones the previous owner wrote the status of long before", async () => {
     const s = await setUp("takeover-recent", { shards: [0, 1], perShard: 20 });
     try {
