@@ -455,7 +455,7 @@ export class LeaderElection {
    * let now = 1_000;
    * const election = new LeaderElection(0, { requireLease: true, now: () => now });
    * election.setRole("leader", 2);
-   * const deadline = now + 200; // 200 ms of lease left at this reading
+   * const deadline = now + 200; // the lease left at this reading: 200 ms
    * const asOf = now;
    * now += 2_000; // the process was stopped here
    * election.renewLease(deadline - asOf, { asOf });
