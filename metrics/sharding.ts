@@ -32,6 +32,11 @@ export interface ShardingStats {
   acquired: number;
   /** Shards this replica released (cumulative). */
   released: number;
+  /**
+   * The replica stands aside: it cannot reach the API server and gave its
+   * shards up until it can (absent: `false`).
+   */
+  aside?: boolean;
 }
 
 /**
@@ -59,7 +64,7 @@ export interface ShardingMetricsOptions {
  * holder, with the ms since it last counted the old one):
  *
  * - `sharding_shards_held`, `sharding_assignment_epoch`,
- *   `sharding_shards_moving` (gauges);
+ *   `sharding_shards_moving`, `sharding_standing_aside` (gauges);
  * - `sharding_shards_reassigned_total`, `sharding_shards_acquired_total`,
  *   `sharding_shards_released_total` (counters);
  * - `sharding_handover_duration_seconds` (histogram, 1 ms to about 16 s).
@@ -76,6 +81,7 @@ export interface ShardingMetricsOptions {
  * handover(12);
  * const text = await registry.render();
  * assert.match(text, /^sharding_shards_held 5$/m);
+ * assert.match(text, /^sharding_standing_aside 0$/m);
  * assert.match(text, /^sharding_shards_reassigned_total 3$/m);
  * assert.match(text, /^sharding_handover_duration_seconds_count 1$/m);
  * ```
@@ -104,6 +110,11 @@ export function shardingMetrics(
     "sharding_shards_moving",
     "Leader only: shards whose new owner waits for the old holder's grant to end",
     (s) => s.moving,
+  );
+  gauge(
+    "sharding_standing_aside",
+    "1 while this replica cannot reach the API server and has given its shards up until it can",
+    (s) => s.aside === true ? 1 : 0,
   );
   const counter = (
     name: string,

@@ -193,6 +193,7 @@ export class ShardRuntime implements ShardGate {
       ...this.#stats,
       held: this.holder.held(now).length,
       moving: this.#issuer?.moving(now).length ?? 0,
+      aside: this.#aside,
       handoversMs: [...this.#stats.handoversMs],
     };
   }

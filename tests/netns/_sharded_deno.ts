@@ -208,6 +208,28 @@ export class ShardedNet {
     );
   }
 
+  /**
+   * Waits until every shard `node` held at `cutAt` was granted to another
+   * replica, asserts each within `boundMs` (`who` names the cut replica in
+   * the log line and the message), and returns when the last one was.
+   */
+  async takenWithin(
+    who: string,
+    { node, cutAt, boundMs }: { node: number; cutAt: number; boundMs: number },
+  ): Promise<number> {
+    const taken = await this.takeover(node, cutAt);
+    console.log(
+      `${who}: its shards granted to others ${ms(taken)} after the cut`,
+    );
+    assert.ok(
+      Math.max(...taken) <= boundMs,
+      `every shard of ${who} granted to others within ${boundMs} ms, found ${
+        ms(taken)
+      }`,
+    );
+    return cutAt + Math.max(...taken);
+  }
+
   /** Waits until `node` holds a grant that started after `since`. */
   grantedAgain(node: number, since: number): Promise<true> {
     return waitFor(

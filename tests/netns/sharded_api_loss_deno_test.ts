@@ -39,13 +39,7 @@ import {
 import { wall } from "./_cluster_deno.ts";
 import { netnsSkipReason } from "./_lab_deno.ts";
 import { join } from "node:path";
-import {
-  jsonLines,
-  ms,
-  OBJECTS,
-  ShardedNet,
-  waitFor,
-} from "./_sharded_deno.ts";
+import { jsonLines, OBJECTS, ShardedNet, waitFor } from "./_sharded_deno.ts";
 
 /** The replicas' `OPERATOR_API_UNREACHABLE_RELEASE_AFTER_MS` (default 10 s). */
 const RELEASE_AFTER_MS = 2000;
@@ -109,31 +103,6 @@ describe(
       await net?.destroy();
     });
 
-    /**
-     * Waits until every shard `node` held at `cutAt` was granted to another
-     * replica, asserts each within `boundMs`, and returns when the last was.
-     */
-    async function takenWithin(
-      who: string,
-      { node, cutAt, boundMs }: {
-        node: number;
-        cutAt: number;
-        boundMs: number;
-      },
-    ): Promise<number> {
-      const taken = await net.takeover(node, cutAt);
-      console.log(
-        `${who}: its shards granted to others ${ms(taken)} after the cut`,
-      );
-      assert.ok(
-        Math.max(...taken) <= boundMs,
-        `every shard of ${who} granted to others within ${boundMs} ms, found ${
-          ms(taken)
-        }`,
-      );
-      return cutAt + Math.max(...taken);
-    }
-
     it("(a) a member cut from its peers and the API server mid-reconcile: its shards go to others, it writes nothing, its late write is fenced, it rejoins", async () => {
       const lead = await net.leader();
       const victim = net.nodes.find((n) => n !== lead)!;
@@ -141,7 +110,7 @@ describe(
       const cutAt = net.cut(victim, [...net.peersOf(victim), "api"]);
       let healedAt = 0;
       try {
-        await takenWithin(`member ${victim} isolated`, {
+        await net.takenWithin(`member ${victim} isolated`, {
           node: victim,
           cutAt,
           boundMs: ISOLATED_BOUND_MS,
@@ -178,7 +147,7 @@ describe(
       try {
         // Written at once: the objects of its shards wait for it to let go.
         await net.patchAll("4");
-        takenAt = await takenWithin(
+        takenAt = await net.takenWithin(
           `member ${victim} cut from the API server`,
           {
             node: victim,
@@ -211,7 +180,7 @@ describe(
       let healedAt = 0;
       try {
         await net.patchAll("6");
-        await takenWithin(`leader ${lead} cut from the API server`, {
+        await net.takenWithin(`leader ${lead} cut from the API server`, {
           node: lead,
           cutAt,
           boundMs: API_CUT_LEADER_BOUND_MS,

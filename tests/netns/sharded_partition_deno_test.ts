@@ -22,9 +22,8 @@
  * (`NetLab.destroy`, checked with `remainsOf`).
  */
 import { after, before, describe, it } from "node:test";
-import assert from "node:assert/strict";
 import { netnsSkipReason } from "./_lab_deno.ts";
-import { ms, OBJECTS, ShardedNet } from "./_sharded_deno.ts";
+import { OBJECTS, ShardedNet } from "./_sharded_deno.ts";
 
 /**
  * Liveness bounds on the takeover of a cut owner's shards: a member's, and
@@ -67,7 +66,7 @@ function suite(replicas: number): void {
         const cutAt = net.cut(victim, net.peersOf(victim));
         let healedAt = 0;
         try {
-          await takenWithin(`member ${victim}`, {
+          await net.takenWithin(`member ${victim} cut from its peers`, {
             node: victim,
             cutAt,
             boundMs: MEMBER_BOUND_MS,
@@ -88,7 +87,7 @@ function suite(replicas: number): void {
         const cutAt = net.cut(lead, net.peersOf(lead));
         let healedAt = 0;
         try {
-          await takenWithin(`leader ${lead}`, {
+          await net.takenWithin(`leader ${lead} cut from its peers`, {
             node: lead,
             cutAt,
             boundMs: LEADER_BOUND_MS,
@@ -102,32 +101,6 @@ function suite(replicas: number): void {
         await net.patchAll("5");
         await net.converged("5");
       });
-
-      /**
-       * Waits until every shard `node` held at the cut was granted to another
-       * replica, and asserts each was within `boundMs`.
-       */
-      async function takenWithin(
-        who: string,
-        { node, cutAt, boundMs }: {
-          node: number;
-          cutAt: number;
-          boundMs: number;
-        },
-      ): Promise<void> {
-        const taken = await net.takeover(node, cutAt);
-        console.log(
-          `${who} cut from its peers: its shards granted to others ${
-            ms(taken)
-          } after the cut`,
-        );
-        assert.ok(
-          Math.max(...taken) <= boundMs,
-          `every shard of the cut ${who} granted again within ${boundMs} ms, found ${
-            ms(taken)
-          }`,
-        );
-      }
 
       it("over both cuts: no two replicas' grants of a shard overlap, every write was sent under its writer's grant", async () => {
         console.log(await net.assertRecords(5 * OBJECTS));

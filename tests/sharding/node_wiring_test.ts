@@ -206,10 +206,20 @@ describe("sharding on RaftNodes", () => {
     assert.ok(c.settled(others), "the others keep its shards");
     assert.deepEqual(m.runtime.holder.held(c.now), []);
     assert.equal(m.runtime.aside, true);
+    assert.equal(
+      m.runtime.stats().aside,
+      true,
+      "sharding_standing_aside reads 1",
+    );
     m.runtime.rejoin();
     await c.until(() => c.settled([0, 1, 2]), { limitMs: 3000 });
     const back = m.runtime.holder.held(c.now).length;
     assert.ok(back >= Math.floor(SHARDS / 3), `it holds ${back} shards again`);
+    assert.equal(
+      m.runtime.stats().aside,
+      false,
+      "sharding_standing_aside reads 0",
+    );
   });
 
   it("a leader standing aside hands its own shards over and goes on granting the others'", async () => {
