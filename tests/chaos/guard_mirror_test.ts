@@ -152,5 +152,11 @@ describe("GuardRecorder", () => {
       { replica: 1, term: 6, start: 514, end: 2_300 },
     ];
     assert.deepEqual(checkOneLeader(intervals), []);
+    // Had the guard truly led until the resume (a lease lengthened by the
+    // stop), the checker still flags it.
+    assert.equal(
+      checkOneLeader([{ ...intervals[0], end: 2_027 }, intervals[1]]).length,
+      1,
+    );
   });
 });
