@@ -5,7 +5,8 @@
  * the ideal of N replicas, N times leader-only, as a tick); below, on a log
  * time axis, every sample of the kill latency: from the write of an object
  * to the first reconcile of that write, for the objects of the killed
- * replica's shards and for the others'.
+ * replica's shards (with the failover goal of issue 19 as a tick: 1 s for a
+ * follower, 1.5 s for the Raft leader) and for the others'.
  *
  * @module
  */
@@ -20,18 +21,24 @@ export interface DrainResult {
   calls: number;
 }
 
-/** The kill of one replica of a sharded run. */
+/** The kill of one replica that owns shards, in a sharded run. */
 export interface KillResult {
+  /** What the killed replica was besides a shard owner: a Raft follower or the leader. */
+  role: "follower" | "leader";
   replicas: number;
   /** Objects of the killed replica's shards: write request → first reconcile by another replica, ms. */
   killed: number[];
   /** Objects of the other replicas' shards: write request → first reconcile, ms. */
   others: number[];
+  /** The kill → the first survivor to become leader, ms; `null` when none had to (a follower killed). */
+  electionMs: number | null;
+  /** The kill → each of the killed replica's shards granted to a survivor, ms (one per shard). */
+  grantsMs: number[];
 }
 
-/** What `bench/sharding.ts` writes to `sharding.json` (version 1). */
+/** What `bench/sharding.ts` writes to `sharding.json` (version 2). */
 export interface ShardingResults {
-  version: 1;
+  version: 2;
   /** When the run ended (ISO 8601). */
   date: string;
   objects: number;
@@ -67,15 +74,22 @@ function logX(ms: number): number {
   return LEFT + f * (WIDTH - LEFT - RIGHT);
 }
 
+/** The failover goal of issue 19 for the killed replica's objects, ms (p99). */
+export const KILL_GOAL_MS: Readonly<Record<KillResult["role"], number>> = {
+  follower: 1_000,
+  leader: 1_500,
+};
+
 /**
  * Throws a `TypeError` naming what is wrong unless `value` is a
- * {@linkcode ShardingResults} of version 1.
+ * {@linkcode ShardingResults} of version 2 (version 1 had no `role`: it
+ * killed followers only).
  */
 export function parseShardingResults(value: unknown): ShardingResults {
   const r = value as Partial<ShardingResults> | null;
-  if (r === null || typeof r !== "object" || r.version !== 1) {
+  if (r === null || typeof r !== "object" || r.version !== 2) {
     throw new TypeError(
-      `Expected sharding results of version 1, found ${
+      `Expected sharding results of version 2, found ${
         JSON.stringify((r as { version?: unknown } | null)?.version)
       }`,
     );
@@ -90,6 +104,18 @@ export function parseShardingResults(value: unknown): ShardingResults {
       throw new TypeError(
         `Expected every drain run to have replicas and perSecond, found ${
           JSON.stringify(d)
+        }`,
+      );
+    }
+  }
+  for (const k of r.kill) {
+    if (
+      (k?.role !== "follower" && k?.role !== "leader") ||
+      !Array.isArray(k.killed) || !Array.isArray(k.others)
+    ) {
+      throw new TypeError(
+        `Expected every kill to have a role (follower or leader) and its latencies, found ${
+          JSON.stringify(k)
         }`,
       );
     }
@@ -148,7 +174,7 @@ export function shardingSvg(results: ShardingResults): string {
   out.push(
     `<text x="20" y="${
       killTop - 28
-    }">A follower killed (no handover), objects written: write → first reconcile (log scale)</text>`,
+    }">kill -9 of a shard owner (no handover): write → first reconcile (log scale); tick: the goal</text>`,
     `<circle cx="${LEFT + 6}" cy="${killTop - 12}" r="4" fill="${RED}"/>`,
     `<text x="${LEFT + 14}" y="${
       killTop - 8
@@ -168,8 +194,8 @@ export function shardingSvg(results: ShardingResults): string {
   }
   kill.forEach((k, i) => {
     const groups = [
-      [`${k.replicas} replicas: killed's`, k.killed, RED],
-      [`${k.replicas} replicas: others'`, k.others, BLUE],
+      [`${k.replicas} replicas, ${k.role}: killed's`, k.killed, RED],
+      [`${k.replicas} replicas, ${k.role}: others'`, k.others, BLUE],
     ] as const;
     groups.forEach(([label, values, color], j) => {
       const y = killTop + (2 * i + j) * ROW + ROW / 2;
@@ -178,6 +204,14 @@ export function shardingSvg(results: ShardingResults): string {
           escape(`${label} (n=${values.length})`)
         }</text>`,
       );
+      if (j === 0) {
+        const gx = logX(KILL_GOAL_MS[k.role]).toFixed(1);
+        out.push(
+          `<line x1="${gx}" x2="${gx}" y1="${y - 14}" y2="${
+            y + 14
+          }" stroke="${GREY}" stroke-width="2" stroke-dasharray="3,2"/>`,
+        );
+      }
       values.forEach((v, n) => {
         const jitter = ((n * 7919) % 13) - 6;
         out.push(

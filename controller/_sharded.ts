@@ -1,9 +1,9 @@
 /**
  * Internal: the run of a sharded controller (`ControllerOptions.shards`).
  * Once the cache synced, workers take only keys of shards this process
- * holds; a shard just acquired queues first its keys that changed while it
- * was not held here (in the order they first changed), then, behind every
- * other queued key (`low`), its other cached keys; each reconcile runs
+ * holds; a shard just acquired queues first its keys that changed recently
+ * while it was not held here (`changedWithinMs`: see `_changed_keys.ts`),
+ * then, behind every other queued key (`low`), its other cached keys; each reconcile runs
  * under a ticket of its shard, its client fenced by the ticket's signal and
  * by a synchronous check of the grant before every send.
  *
@@ -35,8 +35,9 @@ export interface ShardedHost<T extends KubeObject> {
   /** Whether a change of `key` queues it now. */
   wants(key: string): boolean;
   /**
-   * The keys that changed while their shard was not held here, of the
-   * shards `wanted` admits, in the order they first changed; forgets them.
+   * The keys that changed recently while their shard was not held here,
+   * of the shards `wanted` admits, in order (`ChangedKeys.take`); forgets
+   * every key noted in those shards.
    */
   changed(wanted: (shard: number) => boolean): string[];
   /** A reconcile's client, fenced by `check` and `signal`, and its recorder. */
@@ -60,8 +61,8 @@ export async function runSharded<T extends KubeObject>(
   ]);
   if (!synced) return;
   host.setRunning(true);
-  // What changed while another replica held a shard is the work most
-  // likely pending at a takeover: it goes first, the rest behind every key
+  // What changed recently while another replica held a shard is the work
+  // most likely pending at a takeover: it goes first, the rest behind every key
   // queued (by a change, or the changed keys of a later batch of shards).
   const off = gate.onAcquire((shards) => {
     const acquired = new Set(shards);

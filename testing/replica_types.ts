@@ -60,12 +60,17 @@ export interface ReplicaOptions {
    */
   initial?: number;
   /**
-   * In-process mode: run the replicas as the pods `<name>-<i>` of this
-   * StatefulSet (`POD_NAME`, `NAMESPACE`, `RAFT_PORT`, and `RAFT_REPLICAS`
-   * set to `initial`, as the pod template's env says), each finding its
-   * peers by ordinal at the harness's ports, instead of
+   * Run the replicas as the pods `<name>-<i>` of this StatefulSet
+   * (`POD_NAME`, `NAMESPACE`, `RAFT_PORT`, and `RAFT_REPLICAS` set to
+   * `initial`, as the pod template's env says) instead of
    * `RAFT_NODE_ID`/`RAFT_PEERS`. The leader then follows the StatefulSet's
-   * `spec.replicas` once the test creates it.
+   * `spec.replicas` once the test creates it. Each replica finds its peers
+   * by ordinal at the harness's ports, standing in for the headless
+   * Service's DNS names: in this process the harness passes `peerAddress`;
+   * a process gets every ordinal's address in `REPLICA_PEER_ADDRESSES`
+   * (`0=127.0.0.1:41001,1=…`, the format of `RAFT_PEERS`), which its main
+   * passes to `Operator.fromEnv` as `peerAddress` (parsed with
+   * `StaticDiscovery.parse(text).peers()`).
    */
   statefulSet?: { name: string; namespace: string };
   /**

@@ -104,11 +104,6 @@ export async function startReplicas(
       `Expected initial to be an integer from 0 to ${count}, found ${initial}`,
     );
   }
-  if (options.statefulSet && !options.operator) {
-    throw new TypeError(
-      "Expected statefulSet only with operator (replicas in this process): a replica run as a process would look its peers up in DNS",
-    );
-  }
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const replicas = await Replicas.create(options, count);
@@ -218,17 +213,19 @@ export class Replicas {
   /** The environment replica `id` runs with. */
   env(id: number): Record<string, string> {
     const statefulSet = this.#options.statefulSet;
+    const addresses = this.#slots.map((s) => `${s.id}=127.0.0.1:${s.raftPort}`)
+      .join(",");
     const identity: Record<string, string> = statefulSet
       ? {
         POD_NAME: `${statefulSet.name}-${id}`,
         NAMESPACE: statefulSet.namespace,
         RAFT_PORT: String(this.#slot(id).raftPort),
         RAFT_REPLICAS: String(this.#options.initial ?? this.#slots.length),
+        REPLICA_PEER_ADDRESSES: addresses,
       }
       : {
         RAFT_NODE_ID: String(id),
-        RAFT_PEERS: this.#slots.map((s) => `${s.id}=127.0.0.1:${s.raftPort}`)
-          .join(","),
+        RAFT_PEERS: addresses,
       };
     return {
       ...identity,

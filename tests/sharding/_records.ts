@@ -12,6 +12,7 @@
  * fence check stops).
  */
 import { appendFileSync } from "node:fs";
+import { setInterval } from "node:timers";
 import {
   type KubeObject,
   type OperatorReconciler,
@@ -67,6 +68,25 @@ export function recordGrants(options: RecordOptions): () => void {
     GrantHolder.prototype.onGrant = onGrant;
     GrantHolder.prototype.release = release;
   };
+}
+
+/**
+ * Records to `<node>.stalls.jsonl` every span of more than 50 ms in which
+ * this process's event loop ran no timer (`from`, `to`: a ticker due every
+ * 10 ms came late), for the scaling test to tell a replica that could not
+ * act (starved of CPU, on a loaded machine) from one that was not asked.
+ * The ticker keeps no process alive.
+ */
+export function recordStalls(options: RecordOptions & { node: number }): void {
+  const { dir, wall, node } = options;
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    if (now - last > 50) {
+      append(dir, node, "stalls", { from: wall(last), to: wall(now) });
+    }
+    last = now;
+  }, 10).unref();
 }
 
 /** A ConfigMap of the tests: `data.v` is its version. */

@@ -243,6 +243,12 @@ describe("startReplicas: in this process", () => {
       );
       assert.equal(replicas.env(2).RAFT_REPLICAS, "2");
       assert.equal(replicas.env(2).RAFT_PEERS, undefined);
+      // What a process main passes as `peerAddress`: every ordinal's address.
+      assert.deepEqual(
+        replicas.env(2).REPLICA_PEER_ADDRESSES,
+        [0, 1, 2].map((id) => `${id}=127.0.0.1:${replicas.state(id).raftPort}`)
+          .join(","),
+      );
       const leader = await replicas.waitForLeader();
       assert.equal(voters(leader.id), "[0,1]");
       await replicas.start(2);
@@ -274,7 +280,7 @@ describe("startReplicas: in this process", () => {
     }
   });
 
-  it("refuses initial out of range, and statefulSet for processes", async () => {
+  it("refuses initial out of range", async () => {
     await assert.rejects(
       startReplicas({
         controlPlane: server,
@@ -283,14 +289,6 @@ describe("startReplicas: in this process", () => {
         operator: (options) => Operator.fromEnv(options),
       }),
       /^RangeError: Expected initial to be an integer from 0 to 2, found 3$/,
-    );
-    await assert.rejects(
-      startReplicas({
-        controlPlane: server,
-        main: "main.js",
-        statefulSet: { name: "op", namespace: "default" },
-      }),
-      /^TypeError: Expected statefulSet only with operator/,
     );
   });
 
