@@ -1,9 +1,9 @@
 /**
  * Internal: the run of a sharded controller (`ControllerOptions.shards`).
  * Once the cache synced, workers take only keys of shards this process
- * holds; a shard just acquired queues first its keys that changed while it
- * was not held here (in the order they first changed), then, behind every
- * other queued key (`low`), its other cached keys; each reconcile runs
+ * holds; a shard just acquired queues first its keys that changed recently
+ * while it was not held here (`changedWithinMs`: see `_changed_keys.ts`),
+ * then, behind every other queued key (`low`), its other cached keys; each reconcile runs
  * under a ticket of its shard, its client fenced by the ticket's signal and
  * by a synchronous check of the grant before every send.
  *
@@ -35,10 +35,17 @@ export interface ShardedHost<T extends KubeObject> {
   /** Whether a change of `key` queues it now. */
   wants(key: string): boolean;
   /**
-   * The keys that changed while their shard was not held here, of the
-   * shards `wanted` admits, in the order they first changed; forgets them.
+   * The keys that changed recently while their shard was not held here,
+   * of the shards `wanted` admits, in order (`ChangedKeys.take`); forgets
+   * every key noted in those shards.
    */
   changed(wanted: (shard: number) => boolean): string[];
+  /**
+   * Notes `key` as pending, as a change of it while its shard is not held
+   * here would: it was queued but its shard's grant ended before a worker
+   * reached it.
+   */
+  pending(key: string): void;
   /** A reconcile's client, fenced by `check` and `signal`, and its recorder. */
   fence(
     signal: AbortSignal,
@@ -60,8 +67,8 @@ export async function runSharded<T extends KubeObject>(
   ]);
   if (!synced) return;
   host.setRunning(true);
-  // What changed while another replica held a shard is the work most
-  // likely pending at a takeover: it goes first, the rest behind every key
+  // What changed recently while another replica held a shard is the work
+  // most likely pending at a takeover: it goes first, the rest behind every key
   // queued (by a change, or the changed keys of a later batch of shards).
   const off = gate.onAcquire((shards) => {
     const acquired = new Set(shards);
@@ -102,7 +109,10 @@ async function work<T extends KubeObject>(
       const ticket = shard === null ? null : gate.enter(shard);
       if (shard === null || ticket === null) {
         // Gone, or not held here: the replica that holds it queues it (and
-        // this one does, if it acquires the shard).
+        // this one does, if it acquires the shard). Its work is pending:
+        // should the shard come back here, it goes with the changed keys,
+        // not behind the shard's resync.
+        if (shard !== null) host.pending(key);
         queue.forget(key);
         continue;
       }

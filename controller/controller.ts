@@ -3,9 +3,9 @@
  * keeps warm caches on every replica, and runs a {@linkcode Reconciler}
  * through a work queue on the leader only. Losing leadership aborts the
  * reconciles in flight (their `ctx.signal` and fenced client); winning it
- * queues every cached object at once (those that changed while it followed
- * first, the others behind every change), so a new leader starts within
- * milliseconds.
+ * queues every cached object at once (those that changed recently while it
+ * followed first, the others behind every change), so a new leader starts
+ * within milliseconds.
  *
  * @module
  */
@@ -14,6 +14,7 @@ import { FencedError } from "../client/errors.ts";
 import { aborted, retryAfterMs } from "./_run_support.ts";
 import { runSharded } from "./_sharded.ts";
 import { ChangedKeys, queueTakeover } from "./_changed_keys.ts";
+export { generationChanged } from "./predicates.ts";
 import type { ShardGate } from "./shard_gate.ts";
 import type { KubeClient } from "../client/kube_client.ts";
 import {
@@ -223,10 +224,21 @@ export interface ControllerOptions<T extends KubeObject> {
    */
   resyncMs?: number;
   /**
-   * Which primary changes queue a reconcile (default: all). For instance
-   * {@linkcode generationChanged} ignores status-only updates.
+   * Which primary changes queue a reconcile, or are noted for a takeover
+   * (default: all). {@linkcode generationChanged} ignores status writes.
    */
   predicate?: (object: T, old: T | undefined) => boolean;
+  /**
+   * A takeover (a new term, or a shard acquired) reconciles first the
+   * objects whose latest change, seen while another replica reconciled
+   * them, is at most this many milliseconds old: changes the previous
+   * leader or owner may not have handled. Older changes (the previous
+   * owner's own status writes among them) go with the unchanged objects.
+   * Default 10000: a takeover up to 5 s after the previous one stopped,
+   * plus 5 s for changes it had seen but not reached; the Operator sets it
+   * from its timing (see "How it behaves" in `controller/README.md`).
+   */
+  changedWithinMs?: number;
   /** Work queue settings (backoff, rate limit). */
   queue?: Omit<WorkQueueOptions<string>, "clock">;
   /** Watch settings for every watched resource. */
@@ -329,30 +341,6 @@ export interface ControllerMetrics {
   cancelled: number;
 }
 
-/**
- * Queues only when `metadata.generation` changed (or on creation): status
- * writes do not trigger another reconcile.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { generationChanged } from "@k8s-operator/k8s-operator/controller";
- * const before = { metadata: { name: "web", generation: 2 } };
- * const statusWritten = { metadata: { name: "web", generation: 2 }, status: { ready: true } };
- * assert.equal(generationChanged(statusWritten, before), false); // a status write
- * assert.equal(generationChanged({ metadata: { name: "web", generation: 3 } }, before), true); // a spec change
- * // Controller.for(widgets, { client, guard, predicate: generationChanged })
- * ```
- */
-export function generationChanged(
-  object: KubeObject,
-  old: KubeObject | undefined,
-): boolean {
-  return old === undefined ||
-    object.metadata.generation !== old.metadata.generation ||
-    object.metadata.deletionTimestamp !== old.metadata.deletionTimestamp;
-}
-
 interface Related {
   resource: ResourceType;
   map: (object: KubeObject) => ObjectRef[];
@@ -415,11 +403,7 @@ export class Controller<T extends KubeObject> {
   /** Whether a leader term's workers run (changes queue keys only then). */
   #leading = false;
   /** Keys changed while not leading (sharded: shard not held): taken first. */
-  readonly #changed = new ChangedKeys({
-    cached: (key) =>
-      this.reflector.isSynced ? this.reflector.store.get(key) : undefined,
-    shardOf: (object) => this.#options.shards?.shardOf(object) ?? 0,
-  });
+  readonly #changed: ChangedKeys;
 
   private constructor(resource: ResourceType, options: ControllerOptions<T>) {
     this.resource = resource;
@@ -443,6 +427,13 @@ export class Controller<T extends KubeObject> {
       },
     };
     this.#clock = options.clock ?? systemClock;
+    this.#changed = new ChangedKeys({
+      cached: (key) =>
+        this.reflector.isSynced ? this.reflector.store.get(key) : undefined,
+      shardOf: (object) => this.#options.shards?.shardOf(object) ?? 0,
+      now: () => this.#clock.now(),
+      withinMs: options.changedWithinMs,
+    });
     this.queue = turningQueue({ ...this.#options.queue, clock: this.#clock });
     this.reflector = new Reflector<T>(this.#watchOptions(resource, {
       namespace: this.#options.namespace,
@@ -593,6 +584,7 @@ export class Controller<T extends KubeObject> {
           setRunning: (running) => this.#leading = running,
           wants: (key) => this.#wants(key),
           changed: (wanted) => this.#changed.take(wanted),
+          pending: (key) => this.#changed.seen(key),
           fence: (signal, check) => {
             const client = this.#options.client.fenced(signal, { check });
             return { client, recorder: this.#recorder(client) };

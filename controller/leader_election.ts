@@ -78,6 +78,27 @@ export interface LeadershipState {
 }
 
 /**
+ * What the runtime may add to a {@linkcode LeaderElection.renewLease} call.
+ *
+ * @example
+ * ```ts
+ * import { LeaderElection, type RenewLeaseOptions } from "@k8s-operator/k8s-operator/controller";
+ * const clock = () => performance.now();
+ * const election = new LeaderElection(0, { requireLease: true, now: clock });
+ * election.setRole("leader", 1);
+ * const options: RenewLeaseOptions = { asOf: clock() };
+ * election.renewLease(200, options);
+ * ```
+ */
+export interface RenewLeaseOptions {
+  /**
+   * The reading of the election's clock the duration counts from (default:
+   * the clock when the call runs).
+   */
+  asOf?: number;
+}
+
+/**
  * What the runtime may add to a {@linkcode LeaderElection.setRole} report.
  *
  * @example
@@ -405,9 +426,16 @@ export class LeaderElection {
 
   /**
    * Extends the leader lease to `durationMs` from now (on the election's
-   * clock). Only meaningful with `requireLease` while the role is `leader`;
-   * ignored otherwise. A lease that runs out ends leadership at that moment,
-   * even if the role is still `leader`.
+   * clock), or from `options.asOf`, the reading of that clock the caller
+   * measured the duration at. Only meaningful with `requireLease` while the
+   * role is `leader`; ignored otherwise. A lease that runs out ends
+   * leadership at that moment, even if the role is still `leader`.
+   *
+   * Pass `asOf` whenever the duration was computed from a deadline: a
+   * process paused (SIGSTOP, a VM freeze) between that computation and this
+   * call would otherwise get a lease longer by the length of the pause, and
+   * lead after another node took over. A reading later than the clock now
+   * counts as now: a lease never starts after it was granted.
    *
    * @example
    * ```ts
@@ -419,11 +447,30 @@ export class LeaderElection {
    * assert.equal(election.state().isLeader, true);
    * election.setRole("follower", 2);
    * ```
+   *
+   * @example A lease counted from a reading taken before a pause
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { LeaderElection } from "@k8s-operator/k8s-operator/controller";
+   * let now = 1_000;
+   * const election = new LeaderElection(0, { requireLease: true, now: () => now });
+   * election.setRole("leader", 2);
+   * const deadline = now + 200; // the lease left at this reading: 200 ms
+   * const asOf = now;
+   * now += 2_000; // the process was stopped here
+   * election.renewLease(deadline - asOf, { asOf });
+   * assert.equal(election.state().isLeader, false); // it ran out during the pause
+   * ```
    */
-  renewLease(durationMs: number): void {
+  renewLease(durationMs: number, options: RenewLeaseOptions = {}): void {
     if (!Number.isFinite(durationMs) || durationMs < 0) {
       throw new InvalidLeadershipUpdateError(
         `Expected the lease duration to be a non-negative number of milliseconds, found ${durationMs}`,
+      );
+    }
+    if (options.asOf !== undefined && !Number.isFinite(options.asOf)) {
+      throw new InvalidLeadershipUpdateError(
+        `Expected the lease's clock reading to be a finite number of milliseconds, found ${options.asOf}`,
       );
     }
     if (!this.#requireLease || this.#role !== "leader") return;
@@ -432,8 +479,11 @@ export class LeaderElection {
       this.#refresh(false);
       return;
     }
-    this.#leaseUntil = this.#now() + durationMs;
-    this.#armLeaseTimer(durationMs);
+    const now = this.#now();
+    this.#leaseUntil = Math.min(options.asOf ?? now, now) + durationMs;
+    if (this.#leaseUntil > now) {
+      this.#armLeaseTimer(this.#leaseUntil - now);
+    }
     this.#refresh(false);
   }
 

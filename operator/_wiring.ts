@@ -37,6 +37,7 @@ import {
 } from "./_follow_replicas.ts";
 import { answer, type Probed } from "./_http.ts";
 import { peerUrls } from "./_peer_urls.ts";
+import { changedWithinMs } from "./_changed_within.ts";
 import { ShardRuntime } from "./_shards.ts";
 import { type Parts, tearDown } from "./_teardown.ts";
 import type { OperatorConfig } from "./config.ts";
@@ -224,6 +225,12 @@ async function startParts(
       client: wiring.client,
       election,
       shards,
+      changedWithinMs: changedWithinMs({
+        grants: r.sharded && shards !== null ? shards.timing : null,
+        memberTimeoutMs: options.sharding?.memberTimeoutMs,
+        tickMs,
+        electionTicks,
+      }),
       metrics: wiring.metrics,
       apiHealth: wiring.apiHealth,
       logger: wiring.logger,
@@ -501,6 +508,7 @@ function buildController(
     client: KubeClient;
     election: LeaderElection;
     shards: ShardRuntime | null;
+    changedWithinMs: number;
     metrics: MetricsRegistry;
     apiHealth: ApiHealth;
     logger: Logger;
@@ -526,6 +534,7 @@ function buildController(
     concurrency: reconciler.concurrency,
     finalizer: reconciler.finalizer,
     predicate: reconciler.predicate,
+    changedWithinMs: reconciler.changedWithinMs ?? init.changedWithinMs,
     component: reconciler.component ?? config.clusterId,
     logger: init.logger,
   };

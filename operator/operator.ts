@@ -96,6 +96,13 @@ export interface OperatorReconciler<T extends KubeObject>
   concurrency?: number;
   /** Which primary changes queue a reconcile (default: all). */
   predicate?: (object: T, old: T | undefined) => boolean;
+  /**
+   * How old a change, seen while another replica reconciled the object,
+   * may be for a takeover to reconcile it first (default: the longest
+   * takeover the Raft and sharding timing allow, plus 5 s; see
+   * `changedWithinMs` in `controller/README.md`).
+   */
+  changedWithinMs?: number;
   /** The component events are reported as (default: the cluster id). */
   component?: string;
 }

@@ -639,10 +639,13 @@ export class RaftNode {
     const had = this.#leaseUntil > -Infinity;
     this.#leaseUntil = until;
     if (this.#election === undefined) return;
+    // The sink counts the lease from this reading, not from its own: a
+    // pause between the two would lengthen its lease by the pause's length.
+    const asOf = this.#clock();
     if (until > -Infinity) {
-      this.#election.renewLease(Math.max(0, until - this.#clock()));
+      this.#election.renewLease(Math.max(0, until - asOf), { asOf });
     } else if (had) {
-      this.#election.renewLease(0);
+      this.#election.renewLease(0, { asOf });
     }
   }
 

@@ -21,8 +21,8 @@ import type { ConfState, Message, NodeId, Role } from "./types.ts";
  *   setRole(role, term, { leader }) {
  *     console.log(`${role} in term ${term}; leader: ${leader ?? "unknown"}`);
  *   },
- *   renewLease(durationMs) {
- *     console.log(durationMs > 0 ? `lease holds ${durationMs} ms` : "lease ended");
+ *   renewLease(durationMs, { asOf }) {
+ *     console.log(durationMs > 0 ? `lease holds until ${asOf + durationMs}` : "lease ended");
  *   },
  * };
  * // Pass it as `election` to RaftNode.start.
@@ -37,13 +37,15 @@ export interface RoleSink {
   setRole(role: Role, term: number, options: RoleSinkOptions): void;
   /**
    * Called while leading whenever the lease changes: extended by a quorum's
-   * acknowledgement, shortened or ended by the core. The argument is how long
-   * it now holds from this moment on the node's clock; `0` when it ended.
-   * The node calls it after every batch of work it hands the core, before
-   * it waits for storage, so the sink never trails the core's lease by more
-   * than one batch, however busy the node is.
+   * acknowledgement, shortened or ended by the core. `durationMs` is how
+   * long it holds from `asOf`, the node's clock reading it was measured at
+   * (count from `asOf`, not from when the call runs: a process paused in
+   * between must not gain the pause's length); `0` when it ended. The node
+   * calls it after every batch of work it hands the core, before it waits
+   * for storage, so the sink never trails the core's lease by more than one
+   * batch, however busy the node is.
    */
-  renewLease(durationMs: number): void;
+  renewLease(durationMs: number, options: { asOf: number }): void;
 }
 
 /**

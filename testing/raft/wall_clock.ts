@@ -31,7 +31,10 @@ const MAX_EDGES = 12;
 /**
  * Returns a function giving the time in milliseconds since the epoch on the
  * system clock, with sub-millisecond resolution. Spins for up to about
- * 12 ms (usually 1–2 ms).
+ * 12 ms (usually 1–2 ms). Given a reading of the monotonic clock
+ * (`performance.now()`, or the `perfNow` source), the function converts
+ * that instant instead of reading the clock again, so a value judged at one
+ * reading is stamped with that same reading.
  *
  * Each sample brackets one turnover of `Date.now()` from `ms - 1` to `ms`
  * between a monotonic reading taken before the last call that still read
@@ -48,9 +51,13 @@ const MAX_EDGES = 12;
  * const wall = wallClock();
  * const drift = wall() - Date.now();
  * assert.ok(drift > -1 && drift < 1); // Date.now() is the same clock, in whole milliseconds
+ * const at = performance.now();
+ * assert.equal(wall(at), wall(at)); // one instant, converted, not read again
  * ```
  */
-export function wallClock(sources: WallClockSources = {}): () => number {
+export function wallClock(
+  sources: WallClockSources = {},
+): (at?: number) => number {
   const dateNow = sources.dateNow ?? (() => Date.now());
   const perfNow = sources.perfNow ?? (() => performance.now());
   let offset = 0;
@@ -80,5 +87,5 @@ export function wallClock(sources: WallClockSources = {}): () => number {
     }
   }
   if (width === Infinity) offset = fallback;
-  return () => offset + perfNow();
+  return (at = perfNow()) => offset + at;
 }

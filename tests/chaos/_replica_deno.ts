@@ -27,7 +27,8 @@
  *   while it leads, `{ event: "guard", leading: false, start, end, term }`
  *   when it stops. `start` and `end` are the first and the last sample that
  *   found it leading (a probe every 10 ms, every role or lease report, and
- *   every write), so an interval lies within the truth.
+ *   every write), so an interval lies within the truth. Each sample is
+ *   stamped with the clock reading the mirror judged at, never a later one.
  * - `{ event: "write", at, proc, seq, leading, term, role, leaseLeftMs,
  *   method, path }` for every write (POST, PUT, PATCH, DELETE) at the
  *   moment undici starts writing it to its connection (its handler's
@@ -71,7 +72,7 @@ import { getEnv } from "../../platform/mod.ts";
 import { Website } from "../../examples/resources.ts";
 import { websiteReconciler } from "../../examples/website.ts";
 import { wallClock } from "../../testing/raft/wall_clock.ts";
-import { GuardMirror, type MirrorSample } from "./_guard_mirror.ts";
+import { GuardMirror, GuardRecorder } from "./_guard_mirror.ts";
 
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 const id = Number(getEnv("RAFT_NODE_ID"));
@@ -90,36 +91,13 @@ addEventListener("error", (event) => {
 
 /** The guard, read without touching it (set once the operator started). */
 let mirror: GuardMirror | null = null;
-let start: number | null = null;
-let last = 0;
-let lastBeat = 0;
-let term = 0;
-
-/** Samples the mirror now; emits interval edges; returns the sample. */
-function sample(): MirrorSample & { t: number } {
-  const now: MirrorSample = mirror?.sample() ??
-    { leading: false, term: 0, role: "follower", leaseLeftMs: -Infinity };
-  const { leading } = now;
-  const t = wall();
-  if (start !== null && (!leading || now.term !== term)) {
-    emit({ event: "guard", leading: false, start, end: last, term });
-    start = null;
-  }
-  if (leading) {
-    if (start === null) {
-      start = t;
-      term = now.term;
-      lastBeat = t;
-      emit({ event: "guard", leading: true, start: t, term });
-    }
-    last = t;
-    if (t - lastBeat >= 100) {
-      lastBeat = t;
-      emit({ event: "guard", leading: true, at: t, term });
-    }
-  }
-  return { ...now, t };
-}
+const recorder = new GuardRecorder({
+  mirror: () => mirror?.sample() ?? null,
+  now: () => performance.now(), // the operator's election clock
+  wall,
+  emit,
+});
+const sample = () => recorder.sample();
 
 let seq = 0;
 /** Tags each request; reports each write as undici starts writing it. */

@@ -422,6 +422,85 @@ describe("Controller runtime against the test API server", () => {
     }
   });
 
+  it("a new leader reconciles first what a user changed shortly before, not what the old leader wrote the status of long before; the predicate keeps status writes out of both", async () => {
+    const ns = "recent-first";
+    await createWidgets(h.client, { count: 8, namespace: ns, parallel: 1 });
+    const run = async (predicate?: typeof generationChanged) => {
+      const election = new LeaderElection(0);
+      const stop = new AbortController();
+      const clock = new ManualClock();
+      const controller = Controller.for<Widget>(widgets, {
+        client: h.client,
+        guard: election.guard(),
+        namespace: ns,
+        concurrency: 1,
+        clock,
+        predicate,
+      });
+      const reconciled: string[] = [];
+      const done = controller.run({
+        reconcile(_widget, ctx) {
+          reconciled.push(ctx.key);
+          return Promise.resolve(ReconcileResult.done());
+        },
+      }, { signal: stop.signal });
+      const seen = (name: string, check: (w: Widget) => boolean) =>
+        until(() => {
+          const widget = controller.reflector.store.getBy(name, ns);
+          return widget !== undefined && check(widget);
+        }, { message: `the follower saw ${name} change` });
+      try {
+        await controller.reflector.synced;
+        // The old leader writes the status of each object, then, a
+        // minute later, a user changes w-6 and w-2 and the leader dies.
+        for (let i = 0; i < 8; i++) {
+          const size = Date.now();
+          await h.client.patch(widgets, `w-${i}`, { status: { size } }, {
+            namespace: ns,
+            subresource: "status",
+          });
+          await seen(`w-${i}`, (w) => w.status?.size === size);
+        }
+        clock.advance(60_000);
+        // A status write just before: noted only without the predicate.
+        await h.client.patch(widgets, "w-0", { status: { size: 0 } }, {
+          namespace: ns,
+          subresource: "status",
+        });
+        await seen("w-0", (w) => w.status?.size === 0);
+        for (const name of ["w-6", "w-2"]) {
+          const generation = controller.reflector.store.getBy(name, ns)!
+            .metadata.generation!;
+          await h.client.patch(widgets, name, {
+            spec: { size: generation + 100 },
+          }, {
+            namespace: ns,
+          });
+          await seen(name, (w) => w.metadata.generation === generation + 1);
+        }
+        clock.advance(1_000);
+        election.setRole("leader", 1);
+        await until(
+          () =>
+            reconciled.length === 8 && controller.queue.length === 0 &&
+            controller.queue.processing === 0,
+          { message: "the leader reconciled every cached object once" },
+        );
+        return reconciled;
+      } finally {
+        stop.abort();
+        await done;
+      }
+    };
+    const key = (i: number) => `${ns}/w-${i}`;
+    const all = await run();
+    assert.deepEqual(all.slice(0, 3), [0, 6, 2].map(key));
+    assert.deepEqual(all.slice(3).sort(), [1, 3, 4, 5, 7].map(key));
+    const filtered = await run(generationChanged);
+    assert.deepEqual(filtered.slice(0, 2), [6, 2].map(key));
+    assert.deepEqual(filtered.slice(2).sort(), [0, 1, 3, 4, 5, 7].map(key));
+  });
+
   it("a takeover's resync of objects that need no I/O gives the event loop a turn every 5 ms of reconciling, not only after the whole queue", async () => {
     const ns = "event-loop-turns";
     await createWidgets(h.client, { count: 40, namespace: ns, parallel: 4 });

@@ -414,6 +414,46 @@ describe("LeaderElection with a leader lease", () => {
     );
   });
 
+  it("counts the lease from the clock reading it was measured at, so a pause before the call does not lengthen it", () => {
+    const election = leased();
+    election.setRole("leader", 1);
+    election.renewLease(1000);
+    const signal = election.guard().signal;
+    const asOf = Date.now();
+    mock.timers.tick(2000); // stopped between the reading and the call
+    election.renewLease(200, { asOf });
+    assert.equal(election.guard().isLeader(), false);
+    assert.equal(signal.aborted, true);
+    election.setRole("follower", 1);
+  });
+
+  it("counts a reading ahead of its clock as now, and ends the lease on time", () => {
+    const election = leased();
+    election.setRole("leader", 1);
+    election.renewLease(200, { asOf: Date.now() + 5000 });
+    mock.timers.tick(199);
+    assert.equal(election.guard().isLeader(), true);
+    const signal = election.guard().signal;
+    mock.timers.tick(1); // the lease timer fires: nobody has to ask
+    assert.equal(signal.aborted, true);
+    election.setRole("follower", 1);
+  });
+
+  it("rejects a clock reading that is not a finite number, keeping the lease", () => {
+    const election = leased();
+    election.setRole("leader", 1);
+    election.renewLease(500);
+    for (const asOf of [NaN, Infinity, -Infinity]) {
+      assert.throws(
+        () => election.renewLease(100, { asOf }),
+        /Expected the lease's clock reading to be a finite number of milliseconds, found/,
+      );
+    }
+    mock.timers.tick(499);
+    assert.equal(election.guard().isLeader(), true);
+    election.setRole("follower", 1);
+  });
+
   it("resolves waitForLeadership when the lease is granted, not at setRole", async () => {
     const election = leased();
     let resolvedTerm: number | null = null;

@@ -63,6 +63,8 @@ interface Setup {
   ns: string;
   controller: Controller<Widget>;
   gate: HandGate;
+  /** The controller's clock. */
+  clock: ManualClock;
   /** Keys in the order reconciled. */
   reconciled: string[];
   /** While set, each reconcile waits for it (the queue builds up). */
@@ -82,7 +84,7 @@ describe("a sharded controller's takeover of a shard", () => {
   /** `perShard` widgets `s<shard>-<i>` in each of `shards`, shard 0 held. */
   async function setUp(
     ns: string,
-    options: { shards: number[]; perShard: number },
+    options: { shards: number[]; perShard: number; changedWithinMs?: number },
   ): Promise<Setup> {
     await ensureNamespace(h.client, ns);
     for (const shard of options.shards) {
@@ -102,13 +104,15 @@ describe("a sharded controller's takeover of a shard", () => {
     const reconciled: string[] = [];
     const hold: Setup["hold"] = { until: null };
     const stop = new AbortController();
+    const clock = new ManualClock();
     const controller = Controller.for<Widget>(widgets, {
       client: h.client,
       guard: new LeaderElection(0).guard(),
       shards: gate,
       namespace: ns,
       concurrency: 1,
-      clock: new ManualClock(),
+      clock,
+      changedWithinMs: options.changedWithinMs,
     });
     const done = controller.run({
       async reconcile(_widget, ctx) {
@@ -127,6 +131,7 @@ describe("a sharded controller's takeover of a shard", () => {
       ns,
       controller,
       gate,
+      clock,
       reconciled,
       hold,
       stop: async () => {
@@ -143,6 +148,21 @@ describe("a sharded controller's takeover of a shard", () => {
     await until(
       () => s.controller.reflector.store.getBy(name, s.ns)?.spec.size === size,
       { message: `the cache saw ${name} at size ${size}` },
+    );
+  }
+
+  /** The previous owner's status write of `name`: a change seen here too. */
+  async function writeStatus(s: Setup, name: string): Promise<void> {
+    const before = s.controller.reflector.store.getBy(name, s.ns);
+    const size = (before?.status?.size ?? 0) + 1;
+    await h.client.patch(widgets, name, { status: { size } }, {
+      namespace: s.ns,
+      subresource: "status",
+    });
+    await until(
+      () =>
+        s.controller.reflector.store.getBy(name, s.ns)?.status?.size === size,
+      { message: `the cache saw the status of ${name} written` },
     );
   }
 
@@ -263,5 +283,111 @@ describe("a sharded controller's takeover of a shard", () => {
     } finally {
       await s.stop();
     }
+  });
+
+  it("a key queued while its shard was held, reached by a worker only after the grant ended, goes first when the shard comes back", async () => {
+    const s = await setUp("takeover-pending", { shards: [0, 1], perShard: 10 });
+    try {
+      const key = (name: string) => `${s.ns}/${name}`;
+      s.gate.acquire(1);
+      await ranAll(s, 20, "shard 1 taken over");
+      // The one worker is busy with s0-1 while two changes of shard 1 are
+      // queued; the grant of shard 1 ends before it reaches them.
+      let release = () => {};
+      s.hold.until = new Promise<void>((resolve) => release = resolve);
+      await patch(s, "s0-1", 2);
+      await until(() => s.reconciled.length === 21, {
+        message: "s0-1 in its reconcile",
+      });
+      await patch(s, "s1-3", 2);
+      await patch(s, "s1-7", 2);
+      s.gate.lose(1);
+      s.hold.until = null;
+      release();
+      await ranAll(s, 21, "the queue drained, shard 1's keys dropped");
+      s.gate.acquire(1);
+      await ranAll(s, 31, "shard 1 taken over again");
+      const first = ["s1-3", "s1-7"].map(key);
+      assert.deepEqual(s.reconciled.slice(21), [
+        ...first,
+        ...cachedOf(s, 1, first),
+      ]);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it("reconciles the objects a user changed shortly before the takeover first, not the ones the previous owner wrote the status of long before", async () => {
+    const s = await setUp("takeover-recent", { shards: [0, 1], perShard: 20 });
+    try {
+      const key = (name: string) => `${s.ns}/${name}`;
+      // The owner of shard 1 reconciles each of its objects once and writes
+      // its status: every one of them changes, as this replica sees it.
+      for (let i = 0; i < 20; i++) await writeStatus(s, `s1-${i}`);
+      s.clock.advance(60_000);
+      // A minute later a user changes two of them; their owner dies.
+      await patch(s, "s1-14", 2);
+      await patch(s, "s1-3", 2);
+      s.clock.advance(1_000);
+      const first = ["s1-14", "s1-3"].map(key);
+      s.gate.acquire(1);
+      await ranAll(s, 20 + 20, "every cached object of shard 1 reconciled");
+      assert.deepEqual(s.reconciled.slice(20, 22), first);
+      assert.deepEqual(
+        s.reconciled.slice(22),
+        cachedOf(s, 1, first),
+        "the others once each, in the cache's order",
+      );
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it("changedWithinMs bounds what goes first: keys whose latest change is at most that old, in the order of their first change in that window; older ones go with the unchanged", async () => {
+    const s = await setUp("takeover-window", {
+      shards: [0, 1],
+      perShard: 10,
+      changedWithinMs: 5_000,
+    });
+    try {
+      const key = (name: string) => `${s.ns}/${name}`;
+      // The takeover is at 11,001: the window starts at 6,001.
+      await patch(s, "s1-8", 2); // at 0, and again at 6,002 (below)
+      s.clock.advance(6_000);
+      await patch(s, "s1-7", 2); // at 6,000 only: 5,001 ms old
+      await patch(s, "s1-4", 2); // at 6,000 and 9,000: counts from 6,001
+      s.clock.advance(1);
+      await patch(s, "s1-2", 2); // at 6,001: exactly 5,000 ms old
+      await patch(s, "s1-6", 2);
+      s.clock.advance(1);
+      await patch(s, "s1-8", 3);
+      s.clock.advance(2_998);
+      await writeStatus(s, "s1-4");
+      s.clock.advance(2_001);
+      assert.equal(s.reconciled.length, 10, "no object of shard 1 ran");
+      s.gate.acquire(1);
+      await ranAll(s, 20, "every cached object of shard 1 reconciled");
+      const first = ["s1-4", "s1-2", "s1-6", "s1-8"].map(key);
+      assert.deepEqual(s.reconciled.slice(10, 14), first);
+      assert.deepEqual(s.reconciled.slice(14), cachedOf(s, 1, first));
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it("refuses a changedWithinMs that is not a positive number of milliseconds", () => {
+    const guard = new LeaderElection(0).guard();
+    for (const changedWithinMs of [0, -1, Number.NaN]) {
+      assert.throws(
+        () =>
+          Controller.for(widgets, { client: h.client, guard, changedWithinMs }),
+        {
+          name: "RangeError",
+          message:
+            `Expected changedWithinMs to be a positive number of milliseconds, found ${changedWithinMs}`,
+        },
+      );
+    }
+    Controller.for(widgets, { client: h.client, guard, changedWithinMs: 1 });
   });
 });
