@@ -32,12 +32,15 @@
  * a loaded machine is). No handover is possible then; a shard waited out
  * while its holder ran and the others were renewed (a lost release, or a
  * member removed before its release arrived) fails. The time each moved
- * shard had no holder is printed. Deno-only: the replicas run `deno run`
- * on a `.ts` main.
+ * shard had no holder is printed. With `SHARD_RUNS_KEEP` set to a
+ * directory, the run's records and every replica's log lines are copied
+ * there. Deno-only: the replicas run `deno run` on a `.ts` main.
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { appendFileSync } from "node:fs";
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import { env } from "node:process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shardOf } from "../../sharding/mod.ts";
@@ -128,6 +131,10 @@ describe("a sharded operator StatefulSet of processes scaled 3 → 5 → 3 onlin
       main: new URL("./_sharded_writes_main.ts", import.meta.url),
       env: { SHARD_RUNS_DIR: dir },
       onLog: (id, line) => {
+        appendFileSync(
+          join(dir, `${id}.log.jsonl`),
+          JSON.stringify({ at: wall(), ...line }) + "\n",
+        );
         if (line.message === "membership follows the StatefulSet") {
           followed.push({ id, at: wall(), voters: line.fields.voters });
         }
@@ -155,6 +162,12 @@ describe("a sharded operator StatefulSet of processes scaled 3 → 5 → 3 onlin
     await stream?.stop().catch(() => {});
     await replicas?.stop();
     await api?.stop();
+    // SHARD_RUNS_KEEP=<dir>: the run's records (and every replica's log
+    // lines, `<node>.log.jsonl`) are copied there, to study a failed run.
+    const keep = env.SHARD_RUNS_KEEP;
+    if (keep) {
+      await cp(dir, join(keep, `run-${Date.now()}`), { recursive: true });
+    }
     await rm(dir, { recursive: true, force: true });
   });
 
