@@ -19,6 +19,7 @@ import { GrantIssuer } from "../../sharding/mod.ts";
 import type { Replicas } from "../../testing/mod.ts";
 import { configMaps } from "../controller/_server.ts";
 import {
+  assertGrantsDisjoint,
   type Interval,
   percentile,
   readAllGrants,
@@ -308,8 +309,9 @@ function roundTrips(found: readonly Move[]): Set<Move> {
 }
 
 /**
- * Reads the records in `dir` of the replicas `nodes` and checks the
- * grants of a shard that passed to another replica and began in
+ * Reads the records in `dir` of the replicas `nodes`, asserts first that
+ * no two replicas' grants of a shard overlap (`assertGrantsDisjoint`), and
+ * checks the grants of a shard that passed to another replica and began in
  * `[since, until]`, one direction of a scaling 3 → 5 or 5 → 3, named
  * `what`: prints how many (against the ideal, 2 of every 5 shards) and
  * how long each shard had no holder, and asserts that at most 1.3 × the
@@ -340,7 +342,11 @@ async function checkMoves(
   },
 ): Promise<void> {
   const { dir, nodes, scaling, shards, since, until } = options;
-  const found = moves(await readAllGrants(dir, nodes), {
+  const grants = await readAllGrants(dir, nodes);
+  // Safety first: a move that overlaps its old grant fails as the overlap
+  // it is, not as a move that was not handed over.
+  assertGrantsDisjoint(grants);
+  const found = moves(grants, {
     releases: await readReleasesTakenIn(dir),
     stalls: new Map(
       await Promise.all(
