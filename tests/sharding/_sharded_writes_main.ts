@@ -35,9 +35,11 @@ const dir = env.SHARD_RUNS_DIR!;
 const node = Number(env.RAFT_NODE_ID ?? env.POD_NAME?.split("-").pop());
 // The system clock, with performance.now()'s resolution: a process's
 // `performance.timeOrigin` can be off by milliseconds under load.
-const clock = wallClock();
-const offset = clock() - performance.now();
-const wall = (t = performance.now()) => offset + t;
+// One anchor: the converter takes a performance.now() reading (the
+// grants' times are such readings). Deriving an offset from two reads in a
+// row (`clock() - performance.now()`) put this process's every record early
+// by however long it was preempted between them.
+const wall = wallClock();
 const addresses = env.REPLICA_PEER_ADDRESSES;
 const peers = addresses === undefined
   ? undefined
