@@ -639,8 +639,7 @@ export class RaftNode {
     const had = this.#leaseUntil > -Infinity;
     this.#leaseUntil = until;
     if (this.#election === undefined) return;
-    // The sink counts the lease from this reading, not from its own: a
-    // pause between the two would lengthen its lease by the pause's length.
+    // The sink counts from this reading: a pause before its own would lengthen the lease.
     const asOf = this.#clock();
     if (until > -Infinity) {
       this.#election.renewLease(Math.max(0, until - asOf), { asOf });
